@@ -36,31 +36,136 @@ class IngestConfig(Record):
 
 @dataclass(frozen=True)
 class ActivityConfig(Record):
-    detector: str = "silero"  # "silero" or "energy"
+    """Voice activity per track (docs/activity.md). Defaults chosen on the demo dialogues' evaluation."""
+
+    detector: str = "silero"  # "silero" (model + energy refiner) or "energy" (level above the noise floor)
     onset: float = 0.5  # speech probability that opens a segment
     offset: float = 0.35  # probability below which a segment closes
-    min_speech_s: float = 0.05
-    min_silence_s: float = 0.05
+    min_speech_s: float = 0.05  # shorter speech runs are dropped (after bridging)
+    min_silence_s: float = 0.05  # shorter silences inside speech are bridged
     refine_boundaries: bool = True  # move edges to the 10 ms energy envelope
+    refine_search_s: float = 0.2  # how far an edge may move outwards
+    refine_inside_s: float = 0.3  # how far an edge may move inwards
+    refine_background_s: float = 0.3  # the stretch next to an edge that gives the local background
+    refine_background_pct: float = 20.0  # percentile of that stretch taken as the background level
+    refine_edge_db: float = 4.0  # an onset is where the level rises this far above the background ...
+    refine_offset_db: float = 4.0  # an offset is where it falls back to this far above it ...
+    refine_anchor_db: float = 15.0  # ... on the stretch that holds a frame this far above it
+    refine_bridge_s: float = 0.02  # dips this short do not end the stretch
+    support_db: float = 3.0  # speech frames within this of the noise floor ...
+    support_gap_s: float = 0.1  # ... for this long are not speech, whatever the model says
+    support_strong_db: float = 10.0  # a speech run must rise this far above the floor somewhere
+    onset_lead_s: float = 0.03  # speech starts this long before the energy rise (articulation onset)
+    offset_lag_s: float = 0.0  # and ends this long after the energy falls back
+    noise_window_s: float = 2.0  # noise floor: quietest stretch within this window
+    energy_on_db: float = 12.0  # energy detector: level above the floor that opens a segment
+    energy_off_db: float = 6.0  # ... and below which it closes
     crosstalk_rule: bool = True  # drop speech that is only the other track's bleed
+    crosstalk_ratio_db: float = -15.0  # bleed only: this far below the other track (no bleed estimate)
+    crosstalk_margin_db: float = 10.0  # with a bleed estimate: bleed level + this margin ...
+    crosstalk_cap_db: float = -6.0  # ... but never above this
     batch_chunk_s: float = 30.0  # silero: length of each independent stream in a batch
     batch_warmup_s: float = 0.5  # silero: overlap that warms each stream's state
+    batch_group_chunks: int = 64  # silero: chunks per track held in memory at once (streaming)
+    threads: int = 1  # onnxruntime intra-op threads (one core per worker)
 
 
 @dataclass(frozen=True)
 class TurnsConfig(Record):
+    """Turn-taking event definitions; each default is argued in docs/turn-taking.md."""
+
     pause_threshold_s: float = 0.2  # silences shorter than this do not end an IPU
     backchannel_max_s: float = 1.0  # a listener IPU longer than this is not a backchannel
-    min_overlap_s: float = 0.0  # overlaps shorter than this are ignored (0 = every frame counts)
+    min_overlap_s: float = 0.0  # overlap events shorter than this are not reported (0 = every frame counts)
 
 
 @dataclass(frozen=True)
 class ChecksConfig(Record):
+    """Source-isolation and quality checks (checks/; definitions in docs/checks.md). Levels in dB are
+    relative to the source track's own speech (bleed) or to full scale (dBFS)."""
+
+    # isolation verdict: the stronger detected bleed direction decides
     bleed_band_hz: tuple[float, float] = (150.0, 2800.0)
     bleed_leaky_db: float = -35.0  # bleed stronger than this makes a recording leaky
     bleed_not_isolated_db: float = -15.0  # stronger than this: not isolated
     duplicate_correlation: float = 0.98  # |corr| above this: one channel is a copy of the other
-    clipping_level: float = 0.999
+    mix_copy_share: float = 0.5  # share of one side's speech frames copied in the other: that side is a mix
+    clipping_level: float = 0.999  # |x| at this fraction of the codec's full scale counts as clipped
+    # analysis
+    analysis_rate: int = 8000  # bleed and sync run at this rate (the band fits under 4 kHz)
+    min_duration_s: float = 1.0  # shorter recordings cannot be judged
+    activity_floor_dbfs: float = -60.0  # a frame quieter than this is never speech
+    activity_margin_db: float = 12.0  # ...nor one less than this above the track's noise floor
+    single_talker_margin_db: float = 6.0  # the other track this far below: one side talks alone
+    min_speech_s: float = 1.0  # less own speech than this: a dead track
+    # bleed
+    bleed_max_lag_ms: float = 50.0  # bleed lags searched in +-this
+    bleed_detect_sigma: float = 6.0  # a peak this many null standard deviations up is detected
+    bleed_min_single_s: float = 2.0  # fewer single-talker seconds: that direction is not measured
+    # sync
+    sync_max_offset_s: float = 5.0  # paired files: offsets searched in +-this
+    sync_window_s: float = 8.0  # one lag per window, then a line through them
+    sync_min_windows: int = 3  # fewer usable windows: no drift
+    # quality flags (reasons only; they do not change the isolation verdict)
+    bandwidth_drop_db: float = 45.0  # effective bandwidth: highest frequency within this of the speech peak
+    narrowband_share: float = 0.6  # bandwidth below this share of Nyquist: audio was upsampled
+    clipping_warn_share: float = 0.001
+    dc_warn: float = 0.01
+    low_snr_db: float = 15.0
+
+
+@dataclass(frozen=True)
+class QualifyConfig(Record):
+    """Thresholds of the eight post-training requirements and of the phase labels (qualify/).
+
+    Shares are fractions (0.3 = 30 %), times are seconds, bands are inclusive (low, high)."""
+
+    consent_scope: str = "ai-training"  # requirement 6 reads the consent verdict of this scope
+    purpose: str = "commercial-training"  # requirement 7 reads the rights verdict of this purpose
+    # 1 full-duplex capture: isolation verdicts accepted (leaky = separate capture with audible bleed)
+    accept_isolation: tuple[str, ...] = ("isolated", "leaky")
+    # 2 spontaneous dyadic structure
+    speakers_per_recording: int = 2
+    min_floor_share: float = 0.10  # each track's share of the recording's speech
+    min_ipus_per_track: int = 3
+    min_transfers_per_min: float = 2.0
+    min_transfers_for_timing: int = 8  # fewer transfers than this: timing cannot be judged (fail)
+    min_overlap_transfer_share: float = 0.03  # scripted/TTS dialogue has (almost) no overlapping transfers
+    min_fto_iqr_s: float = 0.10  # TTS concatenation has near-constant gaps
+    scripted_flags: tuple[str, ...] = ("scripted", "synthetic", "tts", "read")
+    # 3 realistic overlap: per-recording band, corpus bands against the reference
+    recording_overlap_speech_band: tuple[float, float] = (0.002, 0.35)
+    band_overlap_speech_share: tuple[float, float] = (0.01, 0.20)
+    band_overlap_transfer_share: tuple[float, float] = (0.15, 0.55)
+    band_fto_median_s: tuple[float, float] = (-0.10, 0.40)
+    max_fto_wasserstein_s: float = 0.25
+    min_reference_quantiles: int = 5  # fewer published quantiles: no Wasserstein distance
+    reference_path: str = ""  # empty: the built-in reference of published figures
+    # 4 multi-register coverage (manifest tags)
+    topic_tag_keys: tuple[str, ...] = ("topic",)
+    register_tag_keys: tuple[str, ...] = ("register", "emotion", "style")
+    min_topics: int = 3
+    min_registers: int = 2
+    max_untagged_share: float = 0.0  # share of hours allowed without topic and register tags
+    # 5 speaker diversity
+    min_unique_speakers: int = 10
+    max_speaker_hour_share: float = 0.20  # largest speaker's share of speaker-hours
+    balance_metadata_keys: tuple[str, ...] = ("sex", "gender")
+    min_metadata_minority_share: float = 0.20
+    # corpus verdict of per-recording requirements: share of hours that must pass
+    min_pass_share: float = 1.0
+    # phase labels
+    pretraining_min_hours: float = 10000.0  # two-track hours that make a corpus partial for pre-training
+    max_synthetic_post_share: float = 0.65  # synthetic share of a post-training mix flagged above this
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("_band") or f.name.startswith("band_"):
+                if len(value) != 2 or float(value[0]) > float(value[1]):
+                    raise ConfigError(f"qualify.{f.name} must be [low, high] with low <= high, got {value!r}")
+            elif f.name.endswith("_share") and not 0.0 <= float(value) <= 1.0:
+                raise ConfigError(f"qualify.{f.name} is a share and must lie in [0, 1], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +174,7 @@ class Config(Record):
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnsConfig = field(default_factory=TurnsConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
+    qualify: QualifyConfig = field(default_factory=QualifyConfig)
 
     def stage_hash(self, *sections: str) -> str:
         """A short hash of the named sections: the key of results that depend on them."""

@@ -81,3 +81,36 @@ def merge_segments(segments: Iterable[Segment], max_gap_s: float) -> list[Segmen
         else:
             merged.append(seg)
     return merged
+
+
+def hysteresis(values: np.ndarray, on: float, off: float) -> np.ndarray:
+    """Two-threshold decision: a run of frames with ``values >= off`` is speech when at least one of its
+    frames reaches ``on`` (vectorised equivalent of "open at on, close below off").
+
+    >>> hysteresis(np.array([0.1, 0.4, 0.6, 0.4, 0.1, 0.4, 0.1]), 0.5, 0.35).astype(int)
+    array([0, 1, 1, 1, 0, 0, 0])
+    """
+    v = np.asarray(values).ravel()
+    starts, stops = runs(v >= off)
+    strong = np.concatenate(([0], np.cumsum(v >= on)))
+    keep = strong[stops] - strong[starts] > 0
+    return mask_from_runs(starts[keep], stops[keep], len(v))
+
+
+def resample_to_grid(values: np.ndarray, step_s: float, n_frames: int, grid: FrameGrid = FRAMES) -> np.ndarray:
+    """Values on a coarser grid of ``step_s`` (e.g. the VAD's 32 ms windows) -> one value per frame:
+    each frame takes the value of the window that holds its centre."""
+    v = np.asarray(values)
+    if v.size == 0:
+        return np.zeros(n_frames, v.dtype)
+    idx = np.floor(grid.centre(np.arange(n_frames)) / step_s + 1e-9).astype(np.int64)
+    return v[np.minimum(idx, v.size - 1)]
+
+
+def pad_runs(mask: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Extend every speech run by ``before`` frames at its start and ``after`` at its end (runs that meet
+    merge)."""
+    if before <= 0 and after <= 0:
+        return np.asarray(mask, bool).copy()
+    starts, stops = runs(mask)
+    return mask_from_runs(starts - max(before, 0), stops + max(after, 0), len(mask))

@@ -24,3 +24,9 @@ def main() -> None:
 
 # Command modules register themselves on import; keep this list in flow order.
 from . import info  # noqa: E402,F401
+from . import scan  # noqa: E402,F401
+from . import stats  # noqa: E402,F401
+from . import show  # noqa: E402,F401
+from . import errors  # noqa: E402,F401
+from . import rights  # noqa: E402,F401
+from . import qualify  # noqa: E402,F401

@@ -1,0 +1,101 @@
+"""Energy per 10 ms frame, an adaptive noise floor, and the energy detector.
+
+Energies are frame variances in dB (the frame mean is removed, so a DC offset does not read as
+sound). The noise floor follows the quiet parts of the track: the minimum of a short moving average
+over a sliding window of a few seconds, then the maximum over the same window (a morphological opening
+of the envelope from below), so isolated quiet frames do not drag it down and speech never lifts it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+
+from ..model import FRAMES, FrameGrid
+from .frames import hysteresis
+
+#: Energy of an all-zero frame (digital silence), dB re full scale.
+SILENCE_DB = -120.0
+
+
+def frame_energy_db(audio: np.ndarray, sample_rate: int, grid: FrameGrid = FRAMES) -> np.ndarray:
+    """float32 dB per frame of ``audio`` (n,) on the frame grid; the last partial frame is kept."""
+    hop = int(round(sample_rate * grid.hop_s))
+    x = np.asarray(audio, np.float32).ravel()
+    n_frames = -(-x.size // hop)
+    if n_frames == 0:
+        return np.zeros(0, np.float32)
+    full = x.size // hop
+    out = np.empty(n_frames, np.float32)
+    if full:
+        out[:full] = np.var(x[: full * hop].reshape(full, hop), axis=1, dtype=np.float64)
+    if full < n_frames:
+        out[full] = np.var(x[full * hop :], dtype=np.float64)
+    return np.maximum(10.0 * np.log10(np.maximum(out, 1e-30)), SILENCE_DB).astype(np.float32)
+
+
+class EnergyStream:
+    """``frame_energy_db`` over blocks (n_tracks, n): frames that straddle blocks are carried over."""
+
+    def __init__(self, n_tracks: int, sample_rate: int, grid: FrameGrid = FRAMES):
+        self.sample_rate = sample_rate
+        self.hop = int(round(sample_rate * grid.hop_s))
+        self.grid = grid
+        self.rest = np.zeros((n_tracks, 0), np.float32)
+
+    def feed(self, block: np.ndarray) -> np.ndarray:
+        x = np.concatenate([self.rest, np.asarray(block, np.float32)], axis=1)
+        full = x.shape[1] // self.hop
+        self.rest = x[:, full * self.hop :]
+        if not full:
+            return np.zeros((x.shape[0], 0), np.float32)
+        frames = x[:, : full * self.hop].reshape(x.shape[0], full, self.hop)
+        var = np.var(frames, axis=2, dtype=np.float64)
+        return np.maximum(10.0 * np.log10(np.maximum(var, 1e-30)), SILENCE_DB).astype(np.float32)
+
+    def finish(self) -> np.ndarray:
+        if not self.rest.shape[1]:
+            return np.zeros((self.rest.shape[0], 0), np.float32)
+        return np.stack([frame_energy_db(r, self.sample_rate, self.grid) for r in self.rest])
+
+
+def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float = 0.1,
+                   grid: FrameGrid = FRAMES) -> np.ndarray:
+    """Local noise floor (dB) per frame: opening of the smoothed envelope over ``window_s``.
+
+    Smoothing in the power domain first keeps a single quiet frame inside speech from reading as floor.
+    Digital silence (all-zero frames, e.g. a muted or gated channel) carries no information about the
+    background the speech sits in, so it never sets the floor; a window of nothing but digital silence
+    takes the floor of its surroundings.
+    """
+    e = np.asarray(energy_db, np.float64)
+    if e.size == 0:
+        return e.astype(np.float32)
+    smooth = max(1, int(round(smooth_s / grid.hop_s)))
+    win = max(1, int(round(window_s / grid.hop_s)))
+    silent = e <= SILENCE_DB + 1e-3
+    if silent.all():
+        return np.full(e.shape, SILENCE_DB, np.float32)
+    power = np.where(silent, 0.0, 10.0 ** (e / 10.0))
+    weight = uniform_filter1d((~silent).astype(np.float64), smooth, mode="nearest")
+    power = uniform_filter1d(power, smooth, mode="nearest") / np.maximum(weight, 1e-12)
+    env = np.where(weight > 0, 10.0 * np.log10(np.maximum(power, 1e-30)), np.inf)
+    low = minimum_filter1d(env, win, mode="nearest")
+    low = np.where(np.isfinite(low), low, -np.inf)  # windows of pure digital silence: no evidence
+    floor = maximum_filter1d(low, win, mode="nearest")
+    floor = np.where(np.isfinite(floor), floor, SILENCE_DB)
+    return np.maximum(floor, SILENCE_DB).astype(np.float32)
+
+
+def energy_probability(energy_db: np.ndarray, floor_db: np.ndarray, mid_db: float = 9.0,
+                       scale_db: float = 2.0) -> np.ndarray:
+    """A pseudo speech probability from the level above the floor (0.5 at ``mid_db`` above it), so the
+    energy detector shares the hysteresis and duration rules of the model detector."""
+    z = (np.asarray(energy_db, np.float32) - np.asarray(floor_db, np.float32) - mid_db) / scale_db
+    return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
+
+
+def energy_detect(energy_db: np.ndarray, floor_db: np.ndarray, on_db: float = 12.0, off_db: float = 6.0) -> np.ndarray:
+    """Speech frames by level alone: runs above ``floor + off_db`` that reach ``floor + on_db``."""
+    rel = np.asarray(energy_db, np.float32) - np.asarray(floor_db, np.float32)
+    return hysteresis(rel, on_db, off_db)

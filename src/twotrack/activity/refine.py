@@ -1,0 +1,120 @@
+"""Move speech edges to the 10 ms energy envelope.
+
+The model's 32 ms windows and its recurrent smoothing put onsets and offsets tens of milliseconds away
+from where the sound starts and stops. For each detected onset this module:
+
+1. measures the local background ``B``: a low percentile of the frame energies in the stretch just
+   before the detected onset, but not below the track's noise floor (all-zero frames are excluded from
+   both: digital silence says nothing about the background the speech sits in);
+2. finds the anchor: the first frame, from just before the detected onset inwards, that is clearly
+   speech (``anchor_db`` above ``B``);
+3. moves the onset to the start of the contiguous stretch of frames more than ``edge_db`` above ``B``
+   that holds the anchor (dips of up to ``bridge`` frames, e.g. a stop closure, do not end the stretch),
+   but never more than ``search_before`` frames outwards.
+
+Offsets are the same on the time-reversed track. The threshold is relative to the background next to
+the edge, not to an absolute level or to the file's global floor, so a quiet and a noisy recording (or a
+noisy and a quiet stretch of one recording) get the same edge. Vectorised over edges: every edge is one
+row of a 2-D window; no per-frame Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.ndimage import binary_closing
+
+from .energy import SILENCE_DB
+from .frames import mask_from_runs, runs
+
+
+@dataclass(frozen=True)
+class RefineParams:
+    search_before: int = 20  # frames an edge may move outwards (away from its segment)
+    search_inside: int = 15  # frames an edge may move inwards
+    background: int = 30  # frames next to the edge (outside) that give the local background
+    background_pct: float = 20.0  # percentile of those frames taken as the background level
+    edge_db: float = 4.0  # onset: speech is more than this above the background ...
+    offset_edge_db: float = 4.0  # offset: the same (speech decays into the background more slowly)
+    anchor_db: float = 15.0  # ... and the stretch must hold a frame this far above it
+    anchor_outside: int = 3  # the anchor may lie this many frames outside the detected edge
+    bridge: int = 2  # dips below the threshold of at most this many frames do not end the stretch
+
+
+def _window(values: np.ndarray, starts: np.ndarray, before: int, after: int, fill: float) -> np.ndarray:
+    """Rows ``values[s - before : s + after]`` for every start, padded with ``fill`` outside the array."""
+    idx = starts[:, None] + np.arange(-before, after)[None, :]
+    ok = (idx >= 0) & (idx < values.size)
+    out = np.full(idx.shape, fill, np.float32)
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray | None = None,
+                 params: RefineParams = RefineParams()) -> np.ndarray:
+    """The mask with each run's onset and offset moved to the energy envelope (see module doc).
+    ``floor_db`` (the track's noise floor) bounds the local background from below."""
+    m = np.asarray(mask, bool)
+    e = np.asarray(energy_db, np.float32)
+    starts, stops = runs(m)
+    if starts.size == 0:
+        return m.copy()
+    n = e.size
+    f = np.full(n, SILENCE_DB, np.float32) if floor_db is None else np.asarray(floor_db, np.float32)
+    new_starts = refine_onsets(e, starts, params, f)
+    # offsets: onsets of the reversed track
+    new_stops = n - refine_onsets(e[::-1].copy(), n - stops, replace(params, edge_db=params.offset_edge_db),
+                                  f[::-1].copy())
+    ok = new_stops > new_starts
+    return mask_from_runs(new_starts[ok], new_stops[ok], n)
+
+
+def refine_onsets(e: np.ndarray, starts: np.ndarray, params: RefineParams, floor_db: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """Refined onset frame for every detected onset frame in ``starts`` (see module doc)."""
+    p = params
+    if starts.size == 0:
+        return starts.copy()
+    # background: the frames just outside the onset, without digital silence
+    bg_win = _window(e, starts, p.background, 0, fill=np.nan)
+    bg_win[bg_win <= SILENCE_DB + 1e-3] = np.nan
+    has_bg = ~np.all(np.isnan(bg_win), axis=1)
+    bg = np.full(starts.size, SILENCE_DB, np.float32)
+    if has_bg.any():
+        bg[has_bg] = np.nanpercentile(bg_win[has_bg], p.background_pct, axis=1)
+    if floor_db is not None:
+        # the track's floor: where the edge borders digital silence, the nearest real background
+        bg = np.maximum(bg, floor_db[np.clip(starts, 0, floor_db.size - 1)])
+    win = _window(e, starts, p.search_before, p.search_inside, fill=SILENCE_DB)  # column search_before = onset
+    cols = np.arange(win.shape[1])[None, :]
+    strong = (win >= (bg + p.anchor_db)[:, None]) & (cols >= p.search_before - p.anchor_outside)
+    has_anchor = strong.any(axis=1)
+    anchor = np.argmax(strong, axis=1)
+    above = win > (bg + p.edge_db)[:, None]
+    if p.bridge > 0:
+        # close short dips so they do not cut the stretch (closing never extends a stretch's ends)
+        above |= binary_closing(above, structure=np.ones((1, p.bridge + 1), bool), border_value=0)
+    before_anchor = ~above & (cols < anchor[:, None])
+    any_below = before_anchor.any(axis=1)
+    last_below = win.shape[1] - 1 - np.argmax(before_anchor[:, ::-1], axis=1)
+    edge_col = np.where(any_below, last_below + 1, 0)
+    return np.where(has_anchor, starts - p.search_before + edge_col, starts)
+
+
+def energy_support(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, level_db: float = 3.0,
+                   min_gap: int = 10, strong_db: float = 10.0) -> np.ndarray:
+    """Speech must be audible: remove stretches of at least ``min_gap`` frames inside speech whose level
+    is within ``level_db`` of the noise floor (a model can stay "on" over noise), then drop speech runs
+    that never rise ``strong_db`` above the floor."""
+    m = np.asarray(mask, bool)
+    rel = np.asarray(energy_db, np.float32) - np.asarray(floor_db, np.float32)
+    q_starts, q_stops = runs(m & (rel < level_db))
+    long = (q_stops - q_starts) >= max(1, min_gap)
+    m = m & ~mask_from_runs(q_starts[long], q_stops[long], m.size)
+    starts, stops = runs(m)
+    if starts.size == 0:
+        return m
+    peak = np.maximum.reduceat(np.where(m, rel, -np.inf), starts)
+    keep = peak >= strong_db
+    return mask_from_runs(starts[keep], stops[keep], m.size)

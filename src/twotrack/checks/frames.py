@@ -1,0 +1,97 @@
+"""Per-frame power on the 10 ms grid and the cheap activity the checks use when no VAD ran.
+
+A frame's power is its variance (the mean is removed, so a DC offset does not read as sound), in dB
+re full scale; digital silence reads ``SILENCE_DB``. A track is *active* in a frame when the frame is
+``activity_margin_db`` above the track's noise floor (a low percentile of its frame powers) and above
+``activity_floor_dbfs``. One side *talks alone* when it is active and the other side is at least
+``single_talker_margin_db`` quieter in the same frame: those frames are where bleed is measured.
+
+For paired files the two tracks run on different clocks; ``map_frames`` carries a per-frame array of
+one track onto the other's frame grid through a clock line ``t_other = offset + rate * t``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import FRAMES
+
+#: Power of an all-zero frame (digital silence), dB re full scale.
+SILENCE_DB = -200.0
+
+#: Percentile of a track's frame powers taken as its noise floor.
+FLOOR_PERCENTILE = 10.0
+
+
+def hop_samples(sample_rate: int) -> int:
+    return max(1, int(round(sample_rate * FRAMES.hop_s)))
+
+
+def frame_power_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """float64 dB per 10 ms frame of ``x`` (n,); a last partial frame counts when it holds samples."""
+    hop = hop_samples(sample_rate)
+    x = np.asarray(x, np.float32).ravel()
+    n_frames = -(-x.size // hop)
+    if n_frames == 0:
+        return np.zeros(0)
+    padded = np.zeros(n_frames * hop, np.float32)
+    padded[: x.size] = x
+    frames = padded.reshape(n_frames, hop)
+    centred = frames - frames.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+    var = np.einsum("ij,ij->i", centred, centred, dtype=np.float64) / hop
+    if x.size < n_frames * hop:  # the partial frame: variance over its real samples only
+        tail = x[(n_frames - 1) * hop :]
+        var[-1] = np.var(tail, dtype=np.float64)
+    # exact zeros stay distinguishable from very quiet noise
+    zero = ~np.any(frames != 0, axis=1)
+    out = 10.0 * np.log10(np.maximum(var, 1e-20))
+    out[zero] = SILENCE_DB
+    return out
+
+
+def noise_floor_db(power_db: np.ndarray) -> float:
+    """A track's background level: the low percentile of its frame powers (SILENCE_DB when gated)."""
+    if power_db.size == 0:
+        return SILENCE_DB
+    return float(np.percentile(power_db, FLOOR_PERCENTILE))
+
+
+def active_frames(power_db: np.ndarray, floor_db: float, margin_db: float, floor_dbfs: float) -> np.ndarray:
+    """Frames loud enough above the track's own floor (and above an absolute floor) to be sound."""
+    return power_db > max(floor_db + margin_db, floor_dbfs)
+
+
+def single_talker(active: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, margin_db: float) -> np.ndarray:
+    """Frames where this side is active and the other side is ``margin_db`` quieter."""
+    n = min(active.size, own_db.size, other_db.size)
+    return active[:n] & (other_db[:n] < own_db[:n] - margin_db)
+
+
+def map_frames(values: np.ndarray, n_out: int, offset_s: float, rate: float, fill: float) -> np.ndarray:
+    """``values`` on another track's clock -> one value per frame of this track's grid.
+
+    Frame ``f`` of this track (centre ``t``) takes the other track's frame holding ``offset + rate * t``;
+    frames that fall outside the other track get ``fill``.
+    """
+    t = FRAMES.centre(np.arange(n_out))
+    idx = np.floor((offset_s + rate * t) / FRAMES.hop_s).astype(np.int64)
+    ok = (idx >= 0) & (idx < values.size)
+    out = np.full(n_out, fill, dtype=np.asarray(values).dtype)
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def fit_mask(mask: np.ndarray, n_frames: int) -> np.ndarray:
+    """A caller's activity mask cut or padded (False) to ``n_frames`` (grids may differ by a frame)."""
+    m = np.asarray(mask, bool).ravel()[:n_frames]
+    if m.size < n_frames:
+        m = np.concatenate([m, np.zeros(n_frames - m.size, bool)])
+    return m
+
+
+def sample_mask(frames: np.ndarray, hop: int, n: int) -> np.ndarray:
+    """A frame mask -> a float32 per-sample 0/1 weight of length ``n``."""
+    out = np.zeros(n, np.float32)
+    rep = np.repeat(np.asarray(frames, np.float32), hop)[:n]
+    out[: rep.size] = rep
+    return out

@@ -1,0 +1,222 @@
+"""`twotrack qualify` (the eight requirements and phase labels) and `twotrack map` (the data map).
+
+Both read a workspace (``-w WS``) or, for notebooks and tests, a CorpusInputs JSON file (``--inputs``).
+The verdict is data, not an error: a corpus that fails exits 0 with ``corpus_passed: false``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from ..config import load_config
+from ..errors import ConfigError
+from . import main
+from .common import handle_errors, print_json
+
+MAX_ROWS = 200  # the terminal matrix shows this many recordings; --json has them all
+_STYLE = {"fit": "green", "partial": "yellow", "unfit": "red"}
+
+
+def _console():
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=170, color_system=None)
+
+
+def _load(ws: str | None, inputs: str | None, purpose: str | None, config_path: str | None,
+          reference: str | None):
+    if bool(ws) == bool(inputs):
+        raise ConfigError("give exactly one of -w/--workspace or --inputs")
+    cfg = load_config(config_path).qualify
+    if purpose:
+        cfg = replace(cfg, purpose=purpose)
+    if reference:
+        cfg = replace(cfg, reference_path=str(reference))
+    if inputs:
+        from ..qualify import load_inputs
+
+        corpus = load_inputs(inputs)
+        corpus = replace(corpus, purpose=cfg.purpose)
+        return corpus, cfg, None
+    from ..qualify.workspace import inputs_from_workspace
+    from ..store import Workspace
+
+    workspace = Workspace(ws)
+    return inputs_from_workspace(workspace, cfg.purpose, cfg), cfg, workspace
+
+
+def _cell(check) -> str:
+    mark = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]·[/]"}[check.passed]
+    return f"{mark} {check.headline}" if check.headline else mark
+
+
+def _render(report, console) -> None:
+    from rich.table import Table
+
+    from ..qualify.requirements import NAMES
+
+    matrix = Table(title=f"requirement matrix: {report.corpus} (purpose {report.purpose})", show_lines=False)
+    matrix.add_column("recording", overflow="fold")
+    matrix.add_column("h", justify="right")
+    matrix.add_column("type")
+    for i in NAMES:
+        matrix.add_column(str(i), overflow="fold")
+    for p in ("pre", "mid", "post"):
+        matrix.add_column(p)
+    for rec in report.recordings[:MAX_ROWS]:
+        labels = rec.phase_fit.labels()
+        matrix.add_row(
+            ("[bold]" if rec.qualified else "") + rec.recording_id, f"{rec.hours:.3f}", rec.data_type.data_type,
+            *(_cell(rec.checks[i]) for i in NAMES),
+            *(f"[{_STYLE[labels[p]]}]{labels[p]}[/]" for p in ("pre", "mid", "post")),
+        )
+    console.print(matrix)
+    if len(report.recordings) > MAX_ROWS:
+        console.print(f"... {len(report.recordings) - MAX_ROWS} more recordings (use --json for all)")
+    console.print("columns: " + "; ".join(f"{i} {n}" for i, n in NAMES.items()) + "  (✓ pass, ✗ fail, · not applicable)")
+
+    reqs = Table(title="corpus requirements (all-or-nothing)")
+    for col in ("id", "requirement", "verdict", "why"):
+        reqs.add_column(col, overflow="fold")
+    for r in report.requirements:
+        why = "; ".join(r.reasons[:3]) if r.reasons else _summary(r)
+        reqs.add_row(str(r.id), r.name, "[green]pass[/]" if r.passed else "[red]FAIL[/]", why)
+    console.print(reqs)
+
+    if report.comparisons:
+        ref = Table(title=f"overlap and timing against the reference '{report.reference}'")
+        for col in ("statistic", "corpus", "reference", "band", "Wasserstein-1", "verdict", "corpus quantiles"):
+            ref.add_column(col, overflow="fold")
+        for c in report.comparisons:
+            fmt = (lambda v: "-" if v is None else (f"{v:.1%}" if c.unit == "fraction" else f"{v:.3f} s"))
+            verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]info[/]"}[c.passed]
+            q = ", ".join(f"{k}:{v:.2f}" for k, v in list(c.corpus_quantiles.items())[:7])
+            band = "-" if c.band is None else f"{fmt(c.band[0])} .. {fmt(c.band[1])}"
+            w = "-" if c.wasserstein is None else f"{c.wasserstein:.3f} s"
+            reference = fmt(c.reference_value)
+            if c.reference_value is None and c.reference_quantiles:
+                reference = ", ".join(f"q{k}: {fmt(v)}" for k, v in list(c.reference_quantiles.items())[:3])
+            ref.add_row(c.statistic, fmt(c.corpus_value), reference, band, w, verdict, q)
+        console.print(ref)
+
+    verdict = "[green]PASSED[/]" if report.corpus_passed else "[red]FAILED[/]"
+    failed = [str(r.id) for r in report.requirements if not r.passed]
+    console.print(f"corpus verdict: {verdict}" + (f" (fails requirement {', '.join(failed)})" if failed else ""))
+    console.print(f"qualified hours: {report.qualified_hours:.3f} of {report.total_hours:.3f} h "
+                  f"({sum(r.qualified for r in report.recordings)} of {len(report.recordings)} recordings); "
+                  f"{report.hours_passing_recording_checks:.3f} h pass every per-recording check")
+    labels = report.phase_fit.labels()
+    console.print("corpus phase fit: " + ", ".join(f"{p} [{_STYLE[v]}]{v}[/]" for p, v in labels.items()))
+    for p, reasons in report.phase_fit.reasons.items():
+        for reason in reasons:
+            console.print(f"  {p}: {reason}", highlight=False)
+
+
+def _summary(r) -> str:
+    ev = r.evidence
+    if "share_passed" in ev:
+        return f"{ev['recordings_passed']} recording(s) pass, {ev['hours_passed']} h"
+    if r.id == 4:
+        return f"{len(ev['topics'])} topics, {len(ev['registers'])} registers"
+    if r.id == 5:
+        return f"{ev['unique_speakers']} speakers, largest {ev['largest_speaker_share']:.0%}"
+    return ""
+
+
+def _write_labels(workspace, report) -> str:
+    """Store the phase labels where exports read them. Until the Workspace has ``set_phase_labels``
+    (requested from the store's owner), they go to WS/qualify/phase_labels.json."""
+    labels = {
+        rec.recording_id: {**rec.phase_fit.labels(), "qualified": rec.qualified,
+                           "data_type": rec.data_type.data_type,
+                           "reasons": {p: list(v) for p, v in rec.phase_fit.reasons.items()}}
+        for rec in report.recordings
+    }
+    setter = getattr(workspace, "set_phase_labels", None)
+    if callable(setter):
+        setter(labels, purpose=report.purpose)
+        where = "workspace table phase_labels"
+    else:
+        path = Path(workspace.folder("qualify")) / "phase_labels.json"
+        path.write_text(json.dumps({"purpose": report.purpose, "corpus_passed": report.corpus_passed,
+                                    "labels": labels}, indent=1) + "\n")
+        where = str(path)
+    report_path = Path(workspace.folder("qualify")) / "report.json"
+    report_path.write_text(json.dumps(report.to_json(), indent=1, default=str) + "\n")
+    return where
+
+
+_COMMON = [
+    click.option("-w", "--workspace", "ws", type=click.Path(file_okay=False), default=None,
+                 help="Workspace folder (made by `twotrack scan`)."),
+    click.option("--inputs", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="Qualify a CorpusInputs JSON file instead of a workspace (notebooks, tests)."),
+    click.option("--purpose", default=None,
+                 help="Rights purpose of requirement 7 (default qualify.purpose: commercial-training)."),
+    click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="TOML config; its [qualify] table sets the thresholds."),
+    click.option("--reference", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="Reference statistics file (default: the built-in published figures)."),
+    click.option("--json", "as_json", is_flag=True, help="Print JSON (documented in docs/qualify.md)."),
+]
+
+
+def _common(fn):
+    for opt in reversed(_COMMON):
+        fn = opt(fn)
+    return fn
+
+
+@main.command("qualify")
+@_common
+@click.option("--no-write", is_flag=True, help="Do not write the phase labels into the workspace.")
+@handle_errors
+def qualify_cmd(ws, inputs, purpose, config_path, reference, as_json, no_write) -> None:
+    """The eight post-training requirements (all-or-nothing), qualified hours and phase labels.
+
+    Prints the requirement matrix (recording x requirement, with the number behind each verdict), the
+    corpus verdict, the qualified hours and the pre/mid/post labels, and writes the labels into the
+    workspace so exports carry them."""
+    from ..qualify import qualify_corpus
+
+    corpus, cfg, workspace = _load(ws, inputs, purpose, config_path, reference)
+    report = qualify_corpus(corpus, cfg)
+    where = None
+    if workspace is not None and not no_write:
+        where = _write_labels(workspace, report)
+    if as_json:
+        data = report.to_json()
+        if where:
+            data["labels_written_to"] = where
+        print_json(data)
+        return
+    console = _console()
+    _render(report, console)
+    if where:
+        console.print(f"phase labels written to {where}", highlight=False)
+
+
+@main.command("map")
+@_common
+@handle_errors
+def map_cmd(ws, inputs, purpose, config_path, reference, as_json) -> None:
+    """The data map: known corpora (hours, channels, license, commercial use, consent, phase fitness),
+    each figure with its source; with -w, your corpus as a measured row."""
+    from ..qualify.datamap import catalog_rows, measured_row, render_map
+
+    rows = catalog_rows()
+    if ws or inputs:
+        from ..qualify import qualify_corpus
+
+        corpus, cfg, workspace = _load(ws, inputs, purpose, config_path, reference)
+        report = qualify_corpus(corpus, cfg)
+        rows.append(measured_row(report, corpus, str(ws) if ws else ""))
+    if as_json:
+        print_json({"corpora": rows})
+        return
+    render_map(rows, _console())

@@ -1,0 +1,122 @@
+"""`twotrack scan PATH... -w WS`: discover, read, check, detect, extract events, store (run.scan)."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from typing import Any
+
+import click
+
+from ..config import Config, load_config
+from ..errors import ConfigError
+from . import main
+from .common import fail_usage, handle_errors, print_json
+
+EXIT_HELP = ("Exit codes: 0 every recording scanned; 1 some recordings or files failed (the others were "
+             "scanned; see `twotrack errors`); 2 usage or config error, or the workspace is busy; "
+             "130 interrupted (finished recordings are kept; rerun to resume).")
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax when it parses (0.6, true, [8000, 16000], "x"), else the raw text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def cli_config(config_file: str | None, overrides: tuple[str, ...]) -> Config:
+    """Defaults, then ``--config FILE`` (TOML), then each ``--set section.key=value`` in order."""
+    cfg = load_config(config_file)
+    parsed: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"--set {item!r}: expected section.key=value (e.g. activity.onset=0.6)")
+        parsed[key.strip()] = parse_value(value.strip())
+    return cfg.with_overrides(parsed) if parsed else cfg
+
+
+def config_options(fn):
+    fn = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                      help="Override one config value (repeatable), e.g. --set activity.onset=0.6.")(fn)
+    fn = click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
+                      help="TOML config file whose tables are the sections ([activity] onset = 0.6).")(fn)
+    return fn
+
+
+def _summary_text(d: dict[str, Any], ws: str) -> str:
+    rec, hours = d["recordings"], d["hours"]
+    lines = []
+    if d["status"] == "interrupted":
+        lines.append(f"interrupted: {rec['scanned']} recording(s) finished and kept; run the same command to resume")
+    if rec["found"] and not rec["scanned"] and d["status"] == "completed":
+        lines.append(f"nothing to scan: all {rec['found']} recording(s) are already in the workspace under this "
+                     f"config ({rec['skipped']} skipped, {hours['found']:.2f} h)")
+    else:
+        rt = f", {d['realtime_factor']:.0f}x realtime" if d["realtime_factor"] else ""
+        lines.append(f"{rec['found']} recording(s) found ({hours['found']:.2f} h): {rec['scanned']} scanned "
+                     f"({hours['scanned']:.2f} h) in {d['time_s']:.1f} s{rt}, {rec['skipped']} skipped "
+                     f"(already done), {rec['failed']} failed")
+    if rec["metadata_updated"]:
+        lines.append(f"metadata updated for {rec['metadata_updated']} recording(s) (manifest changed, audio not)")
+    stages = []
+    for stage, counts in d["stages"].items():
+        if counts:
+            stages.append(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if stages:
+        lines.append("stages  " + " | ".join(stages))
+    for stage, why in d["unavailable_stages"].items():
+        lines.append(f"not run: {stage} ({why})")
+    n_err = len(d["errors"])
+    if rec["skipped_failed"]:
+        lines.append(f"{rec['skipped_failed']} recording(s) failed in an earlier scan and were not retried "
+                     f"(--retry-errors retries them)")
+    if n_err:
+        lines.append(f"{n_err} error(s) in this scan; `twotrack errors -w {ws}` lists every error:")
+        for e in d["errors"][:10]:
+            lines.append(f"  {e['path']}: {e['problem']} [{e['stage']}]")
+        if n_err > 10:
+            lines.append(f"  ... and {n_err - 10} more")
+    return "\n".join(lines)
+
+
+@main.command(epilog=EXIT_HELP)
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False),
+              help="Workspace folder (created when missing).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=None,
+              help="Worker processes (default: the number of cores; 0 runs in this process).")
+@config_options
+@click.option("--retry-errors", is_flag=True, help="Retry recordings that failed before (same content and config).")
+@click.option("--keep-frames", is_flag=True,
+              help="Keep per-frame speech probabilities in the workspace (Parquet, 1 byte per 10 ms per track).")
+@click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (docs/cli.md).")
+@handle_errors
+def scan(paths, ws, jobs, config_file, overrides, retry_errors, keep_frames, no_progress, as_json):
+    """Scan folders, audio files or manifests (PATH...) into the workspace.
+
+    Only what is not already stored is computed: a rescan skips recordings whose content and config
+    are unchanged, a changed activity setting recomputes activity and events only. Ctrl-C stops
+    cleanly and a rerun resumes.
+    """
+    from ..run import make_progress
+    from ..run import scan as run_scan
+    from ..store import LockTimeout, Workspace
+
+    config = cli_config(config_file, overrides)
+    try:
+        workspace = Workspace(ws, create=True)
+        summary = run_scan(paths, workspace, config, jobs=jobs, progress=make_progress(enabled=not no_progress),
+                           retry_errors=retry_errors, keep_probs=keep_frames)
+    except LockTimeout as exc:
+        fail_usage(str(exc))
+        return
+    data = summary.to_dict()
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(_summary_text(data, ws))
+    sys.exit(summary.exit_code)

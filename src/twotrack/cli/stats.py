@@ -1,0 +1,98 @@
+"""`twotrack stats -w WS`: corpus tables (store.summary.workspace_stats)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from . import main
+from .common import handle_errors, print_json
+
+EXIT_HELP = "Exit codes: 0 ok; 2 no workspace at WS (or a newer schema)."
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(x: float | None, fmt: str = ".2f") -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def _render(d: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=True)
+    rec = d["recordings"]
+    console.print(f"[bold]{d['workspace']}[/bold]: {rec['total']} recording(s), {d['hours']:.2f} h "
+                  f"({rec['ok']} ok, {rec['partial']} partial, {rec['failed']} failed), {d['speakers']} speaker(s), "
+                  f"{d['errors']} error(s)")
+    if d["isolation"] or d["recordings_without_checks"]:
+        iso = ", ".join(f"{k} {v}" for k, v in d["isolation"].items()) or "none"
+        console.print(f"isolation: {iso}" + (f"; no checks for {d['recordings_without_checks']}"
+                                              if d["recordings_without_checks"] else ""))
+    t = d["turns"]
+    if not t:
+        console.print("no turn-taking statistics (no events stored, or twotrack.turns.stats is missing)")
+        return
+    share = ", ".join(f"{k} {_pct(v)}" for k, v in t["speech_share"].items())
+    console.print(f"speech share per track: {share}; overlap share of speech: {_pct(t['overlap_share_of_speech'])}")
+
+    counts = Table(title="events", show_edge=False)
+    counts.add_column("kind")
+    counts.add_column("count", justify="right")
+    counts.add_column("per minute", justify="right")
+    for name, n in t["counts"].items():
+        counts.add_row(name, str(n), _num(t["per_minute"][name]))
+    console.print(counts)
+
+    fto = t["fto"]
+    q = fto["quantiles"]
+    console.print(f"FTO (s): n {fto['n']}, mean {_num(fto['mean'], '.3f')}, "
+                  + ", ".join(f"p{k} {_num(v, '.3f')}" for k, v in q.items())
+                  + f", overlapping transfers {_pct(fto['share_overlap'])}")
+    hist = fto.get("histogram")
+    if hist and fto["n"]:
+        peak = max(hist["counts"]) or 1
+        edges = hist["edges"]
+        for i, c in enumerate(hist["counts"]):
+            if c:
+                console.print(f"  [{edges[i]:+.1f}, {edges[i + 1]:+.1f})  {'#' * max(1, round(30 * c / peak))} {c}",
+                              highlight=False)
+        if hist["below"] or hist["above"]:
+            console.print(f"  below {edges[0]:+.1f}: {hist['below']}, above {edges[-1]:+.1f}: {hist['above']}")
+
+    for title, key in (("by " + str(d.get("group_by")), "by_group"), ("by speaker", "by_speaker")):
+        groups = t.get(key) or {}
+        if not groups:
+            continue
+        table = Table(title=title, show_edge=False)
+        for col in ("", "recordings", "hours", "speech", "overlap/speech", "IPU/min", "FTO p50 (s)"):
+            table.add_column(col, justify="right" if col else "left")
+        for g, s in groups.items():
+            sp = s["speech_share"]
+            sp_txt = _pct(sp) if not isinstance(sp, dict) else ", ".join(_pct(v) for v in sp.values())
+            table.add_row(g, str(s["recordings"]), _num(s["hours"]), sp_txt, _pct(s["overlap_share_of_speech"]),
+                          _num(s["per_minute"]["ipu"], ".1f"), _num(s["fto"]["quantiles"].get("50"), ".3f"))
+        console.print(table)
+
+
+@main.command(epilog=EXIT_HELP)
+@click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False), help="Workspace folder.")
+@click.option("--group-by", default="register", show_default=True,
+              help="Tag key whose values make the per-group breakdown (e.g. register, topic).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/cli.md).")
+@handle_errors
+def stats(ws, group_by, as_json):
+    """Corpus tables: hours, recordings, speakers, isolation verdicts, speech and overlap shares,
+    event counts per minute, FTO quantiles and histogram, per-group and per-speaker breakdowns."""
+    from ..store import Workspace
+    from ..store.summary import workspace_stats
+
+    data = workspace_stats(Workspace(ws), group_by=group_by or None)
+    if as_json:
+        print_json(data)
+    else:
+        _render(data)

@@ -1,0 +1,300 @@
+"""Detected voice activity against gold timings.
+
+Gold IPUs are the gold words of a track merged across silences shorter than the pause threshold
+(``TurnsConfig.pause_threshold_s``); detected IPUs are the detected segments merged the same way, so both
+sides are compared as the same kind of unit. Per recording and overall (pooled over all gold IPUs):
+
+- ``ipu_onset_hit_rate``: share of gold IPU onsets with a detected IPU onset within +-``tolerance_s``
+  (50 ms) on the same track; ``ipu_offset_hit_rate`` the same for offsets;
+- ``frame_precision`` / ``frame_recall`` / ``frame_f1``: speech frames of the IPU masks on the 10 ms grid;
+- ``fto_mae_s``: mean absolute error of the floor-transfer offset over gold transfers matched to a
+  detected transfer between the same two tracks (the new speaker's start within ``match_s``);
+- counts: ``n_gold_ipus``, ``n_detected_ipus``, ``n_gold_transfers``, ``n_matched_transfers``.
+
+Channel ``A``/``1`` of the gold is track 0. Gold files are matched to recordings by recording id; an id
+that is a path (``clean/demo01``) also matches gold ``demo01`` by its last component.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .activity.frames import merge_segments, runs, segments_to_mask
+from .config import Config, TurnsConfig
+from .model import FRAMES, EventKind, Segment, TrackActivity, Word
+
+TOLERANCE_S = 0.050
+TRANSFER_MATCH_S = 0.5
+METRICS = ("ipu_onset_hit_rate", "ipu_offset_hit_rate", "frame_precision", "frame_recall", "frame_f1", "fto_mae_s")
+
+
+# ------------------------------------------------------------------------------------------------
+# Pure metric pieces
+# ------------------------------------------------------------------------------------------------
+
+
+def ipus(segments: Iterable[Segment], pause_threshold_s: float) -> list[Segment]:
+    """Segments (words or detected speech) merged across silences shorter than the pause threshold."""
+    return merge_segments([s for s in segments if s.end > s.start], pause_threshold_s)
+
+
+def gold_ipus_by_track(words: Iterable[Word], pause_threshold_s: float) -> dict[int, list[Segment]]:
+    by_track: dict[int, list[Segment]] = {}
+    for w in words:
+        by_track.setdefault(int(w.track), []).append(Segment(w.start, w.end))
+    return {t: ipus(segs, pause_threshold_s) for t, segs in sorted(by_track.items())}
+
+
+def edge_hits(gold_times: np.ndarray, detected_times: np.ndarray, tolerance_s: float = TOLERANCE_S) -> int:
+    """How many gold times have a detected time within +-tolerance (vectorised nearest neighbour)."""
+    g = np.sort(np.asarray(gold_times, np.float64))
+    d = np.sort(np.asarray(detected_times, np.float64))
+    if g.size == 0 or d.size == 0:
+        return 0
+    pos = np.searchsorted(d, g)
+    left = d[np.clip(pos - 1, 0, d.size - 1)]
+    right = d[np.clip(pos, 0, d.size - 1)]
+    nearest = np.minimum(np.abs(g - left), np.abs(g - right))
+    return int(np.count_nonzero(nearest <= tolerance_s + 1e-9))
+
+
+def frame_counts(gold_mask: np.ndarray, detected_mask: np.ndarray) -> tuple[int, int, int]:
+    """(true positive, false positive, false negative) speech frames."""
+    g, d = np.asarray(gold_mask, bool), np.asarray(detected_mask, bool)
+    return int(np.count_nonzero(g & d)), int(np.count_nonzero(~g & d)), int(np.count_nonzero(g & ~d))
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else math.nan
+    r = tp / (tp + fn) if tp + fn else math.nan
+    f = 2 * p * r / (p + r) if tp else (0.0 if (tp + fp) and (tp + fn) else math.nan)
+    return p, r, f
+
+
+def floor_transfers(masks: np.ndarray, turns_cfg: TurnsConfig) -> list[tuple[int, int, float, float]]:
+    """Floor transfers of two or more activity masks: (from_track, to_track, previous end s, next start s).
+
+    Uses the turn-taking stage (``twotrack.turns.extract_events``) when it is available; otherwise a
+    simple local rule (see ``_simple_transfers``)."""
+    try:
+        from .turns import extract_events  # the turn-taking stage, when built
+    except ImportError:
+        extract_events = None
+    if extract_events is not None:
+        events = extract_events(np.asarray(masks, bool), turns_cfg)
+        return [(int(e.from_track), int(e.track), float(e.start), float(e.end))
+                for e in events if e.kind == EventKind.FLOOR_TRANSFER and e.track is not None
+                and e.from_track is not None]
+    return _simple_transfers(masks, turns_cfg)
+
+
+def _simple_transfers(masks: np.ndarray, turns_cfg: TurnsConfig) -> list[tuple[int, int, float, float]]:
+    """Fallback: IPUs (runs of the masks) of all tracks in start order; an IPU that lies inside another track's IPU and is
+    shorter than ``backchannel_max_s`` does not take the floor; any other IPU of a track that does not
+    hold the floor takes it, from the holder's last IPU end."""
+    items, spans = [], []
+    for t, m in enumerate(np.asarray(masks, bool)):
+        s, e = runs(m)
+        spans.append((s, e))
+        items += [(int(a), int(b), t) for a, b in zip(s, e)]
+    items.sort()
+    bc_max = int(round(turns_cfg.backchannel_max_s / FRAMES.hop_s))
+    holder, holder_end = None, 0
+    out = []
+    for a, b, t in items:  # one step per IPU, not per frame
+        inside = any(np.any((s <= a) & (e >= b)) for u, (s, e) in enumerate(spans) if u != t)
+        if inside and b - a <= bc_max:
+            continue
+        if holder is not None and t != holder:
+            out.append((holder, t, holder_end * FRAMES.hop_s, a * FRAMES.hop_s))
+        if t != holder:
+            holder, holder_end = t, b
+        else:
+            holder_end = max(holder_end, b)
+    return out
+
+
+def match_transfers(gold: list[tuple[int, int, float, float]], detected: list[tuple[int, int, float, float]],
+                    match_s: float = TRANSFER_MATCH_S) -> list[float]:
+    """Absolute FTO errors (s) of gold transfers matched one-to-one, greedily by the new speaker's start,
+    to detected transfers between the same tracks."""
+    pairs = []
+    for gi, (gf, gt, gs, ge) in enumerate(gold):
+        for di, (df, dt, ds, de) in enumerate(detected):
+            if (gf, gt) == (df, dt) and abs(de - ge) <= match_s:
+                pairs.append((abs(de - ge) + abs(ds - gs), gi, di))
+    pairs.sort()
+    used_g, used_d, errors = set(), set(), []
+    for _, gi, di in pairs:
+        if gi in used_g or di in used_d:
+            continue
+        used_g.add(gi)
+        used_d.add(di)
+        g, d = gold[gi], detected[di]
+        errors.append(abs((d[3] - d[2]) - (g[3] - g[2])))
+    return errors
+
+
+# ------------------------------------------------------------------------------------------------
+# Per recording and overall
+# ------------------------------------------------------------------------------------------------
+
+
+def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float, turns_cfg: TurnsConfig,
+            tolerance_s: float) -> dict[str, Any]:
+    pause = turns_cfg.pause_threshold_s
+    gold = gold_ipus_by_track(words, pause)
+    detected = {a.track: ipus(a.segments, pause) for a in activity}
+    ends = [s.end for segs in list(gold.values()) + list(detected.values()) for s in segs]
+    n_frames = FRAMES.n_frames(max([duration_s, *ends]) if ends else duration_s)
+    c = dict(n_gold_ipus=0, n_detected_ipus=0, onset_hits=0, offset_hits=0, tp=0, fp=0, fn=0)
+    tracks = sorted(detected)
+    masks_gold, masks_det = [], []
+    for t in tracks:
+        g, d = gold.get(t, []), detected[t]
+        c["n_gold_ipus"] += len(g)
+        c["n_detected_ipus"] += len(d)
+        c["onset_hits"] += edge_hits(np.array([s.start for s in g]), np.array([s.start for s in d]), tolerance_s)
+        c["offset_hits"] += edge_hits(np.array([s.end for s in g]), np.array([s.end for s in d]), tolerance_s)
+        mg, md = segments_to_mask(g, n_frames), segments_to_mask(d, n_frames)
+        tp, fp, fn = frame_counts(mg, md)
+        c["tp"] += tp
+        c["fp"] += fp
+        c["fn"] += fn
+        masks_gold.append(mg)
+        masks_det.append(md)
+    c["gold_tracks_not_detected"] = sorted(set(gold) - set(detected))
+    c["fto_errors"] = []
+    c["n_gold_transfers"] = 0
+    if len(tracks) >= 2:
+        gt = floor_transfers(np.stack(masks_gold), turns_cfg)
+        dt = floor_transfers(np.stack(masks_det), turns_cfg)
+        c["n_gold_transfers"] = len(gt)
+        c["fto_errors"] = match_transfers(gt, dt)
+    return c
+
+
+def _metrics(c: dict[str, Any]) -> dict[str, Any]:
+    n = c["n_gold_ipus"]
+    p, r, f = _prf(c["tp"], c["fp"], c["fn"])
+    errors = c["fto_errors"]
+    return {
+        "ipu_onset_hit_rate": c["onset_hits"] / n if n else math.nan,
+        "ipu_offset_hit_rate": c["offset_hits"] / n if n else math.nan,
+        "frame_precision": p,
+        "frame_recall": r,
+        "frame_f1": f,
+        "fto_mae_s": float(np.mean(errors)) if errors else math.nan,
+        "n_gold_ipus": n,
+        "n_detected_ipus": c["n_detected_ipus"],
+        "n_gold_transfers": c["n_gold_transfers"],
+        "n_matched_transfers": len(errors),
+    }
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    """NaN (not measurable) -> None, so the result is valid JSON."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def evaluate_recording(activity: list[TrackActivity], words: list[Word], duration_s: float,
+                       turns_cfg: TurnsConfig = TurnsConfig(), tolerance_s: float = TOLERANCE_S) -> dict[str, Any]:
+    """Metrics of one recording (see module doc)."""
+    return _clean(_metrics(_counts(activity, words, duration_s, turns_cfg, tolerance_s)))
+
+
+def gold_key(recording_id: str, gold_ids: Iterable[str]) -> str | None:
+    """The gold id that belongs to a recording id: exact, else by last path component on either side."""
+    ids = list(gold_ids)
+    if recording_id in ids:
+        return recording_id
+    last = recording_id.replace("\\", "/").rstrip("/").split("/")[-1]
+    if last in ids:
+        return last
+    by_last = {g.replace("\\", "/").rstrip("/").split("/")[-1]: g for g in ids}
+    return by_last.get(last)
+
+
+def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], gold: Mapping[str, list[Word]],
+                      durations: Mapping[str, float], turns_cfg: TurnsConfig = TurnsConfig(),
+                      tolerance_s: float = TOLERANCE_S) -> dict[str, Any]:
+    """Overall metrics (pooled over every gold IPU, frame and transfer) plus one entry per recording.
+
+    Recordings without gold are listed under ``unmatched_recordings``; gold without a recording under
+    ``unmatched_gold``.
+    """
+    per: dict[str, Any] = {}
+    total = dict(n_gold_ipus=0, n_detected_ipus=0, onset_hits=0, offset_hits=0, tp=0, fp=0, fn=0,
+                 fto_errors=[], n_gold_transfers=0)
+    unmatched, used = [], set()
+    for rec_id in sorted(activity_by_recording):
+        key = gold_key(rec_id, gold)
+        if key is None:
+            unmatched.append(rec_id)
+            continue
+        used.add(key)
+        c = _counts(list(activity_by_recording[rec_id]), list(gold[key]), float(durations.get(rec_id, 0.0)),
+                    turns_cfg, tolerance_s)
+        entry = _clean(_metrics(c))
+        entry["gold_id"] = key
+        if c["gold_tracks_not_detected"]:
+            entry["gold_tracks_not_detected"] = c["gold_tracks_not_detected"]
+        per[rec_id] = entry
+        for k in ("n_gold_ipus", "n_detected_ipus", "onset_hits", "offset_hits", "tp", "fp", "fn", "n_gold_transfers"):
+            total[k] += c[k]
+        total["fto_errors"] += c["fto_errors"]
+    out = _clean(_metrics(total))
+    out.update(
+        tolerance_s=tolerance_s,
+        pause_threshold_s=turns_cfg.pause_threshold_s,
+        n_recordings=len(per),
+        recordings=per,
+        unmatched_recordings=unmatched,
+        unmatched_gold=sorted(set(gold) - used),
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Edges: gold files and audio
+# ------------------------------------------------------------------------------------------------
+
+GOLD_SUFFIXES = (".ctm", ".rttm", ".textgrid")
+
+
+def read_gold(path: str | Path) -> dict[str, list[Word]]:
+    """Gold words per recording id from a gold file or a folder of gold files (the ingest readers)."""
+    from .ingest.annotations import read_gold as _read
+
+    return _read(path)
+
+
+def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) -> tuple[
+        dict[str, list[TrackActivity]], dict[str, float], list[Any]]:
+    """Run voice activity over every recording found under ``paths`` (files or folders).
+    Returns (activity per recording id, duration per recording id, errors)."""
+    from .activity import detect_stream, to_activity
+    from .errors import InputError
+    from .ingest.discover import discover
+    from .ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
+    from .model import ErrorRecord
+
+    recordings, errors = discover([str(p) for p in paths], config, hash_files=False)
+    activity, durations = {}, {}
+    for rec in recordings:
+        try:
+            infos = source_infos(rec)
+            rate = choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
+            frames = detect_stream(iter_track_blocks(rec, rate, infos=infos), rate, config.activity)
+        except InputError as exc:
+            errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="activity",
+                                      recording_id=rec.recording_id))
+            continue
+        activity[rec.recording_id] = to_activity(frames, config.activity.detector)
+        durations[rec.recording_id] = frames[0].n_frames * FRAMES.hop_s if frames else 0.0
+    return activity, durations, errors

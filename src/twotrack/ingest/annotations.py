@@ -1,0 +1,401 @@
+"""Gold timings and transcripts -> ``model.Word`` (one timed token or segment on one track).
+
+Readers: CTM, RTTM, Praat TextGrid (long and short text format), Fisher transcripts, Switchboard
+(ISIP ms98) word alignments, Lhotse supervisions JSONL(.gz). Each returns ``list[Word]`` sorted by
+(recording, track, start); ``read_gold`` dispatches on the file and groups by recording id. A line
+that cannot be read is an ``InputError`` naming the file and the line: gold data is trusted to score
+everything downstream, so it is read strictly rather than skipped silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from ..errors import InputError
+from ..model import Word, track_index
+
+#: Switchboard alignment tokens that mark non-speech; they are not words.
+SWB_SKIP = frozenset({"[silence]"})
+
+
+def _open_text(path: str | Path) -> str:
+    p = str(path)
+    try:
+        raw = Path(p).read_bytes()
+    except FileNotFoundError:
+        raise InputError(p, "file not found") from None
+    except PermissionError:
+        raise InputError(p, "permission denied") from None
+    except IsADirectoryError:
+        raise InputError(p, "is a directory, not an annotation file") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(p, f"corrupt gzip: {exc}") from None
+    for bom, codec in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig")):
+        if raw.startswith(bom):
+            return raw.decode(codec)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # old LDC transcripts; every byte maps to a character
+
+
+def _number(path: str, line_no: int, text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(path, f"line {line_no}: {what} {text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(path, f"line {line_no}: {what} {text!r} is not a finite number")
+    return value
+
+
+def _word(path: str, line_no: int, rid: str, track: int, start: float, end: float, text: str,
+          speaker: str | None = None) -> Word:
+    if end < start:
+        raise InputError(path, f"line {line_no}: ends ({end}) before it starts ({start})")
+    if start < 0:
+        raise InputError(path, f"line {line_no}: negative start time {start}")
+    return Word(recording_id=rid, track=track, start=start, end=end, text=text, speaker=speaker)
+
+
+def _track(path: str, line_no: int, name: str) -> int:
+    try:
+        return track_index(name)
+    except ValueError:
+        raise InputError(path, f"line {line_no}: unknown channel {name!r} (expected A/B or 1/2)") from None
+
+
+def _sorted(words: list[Word]) -> list[Word]:
+    return sorted(words, key=lambda w: (w.recording_id, w.track, w.start, w.end))
+
+
+def _lines(text: str):
+    for line_no, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped:
+            yield line_no, stripped
+
+
+# --------------------------------------------------------------------------------------------
+# CTM and RTTM (NIST)
+# --------------------------------------------------------------------------------------------
+
+
+def read_ctm(path: str | Path) -> list[Word]:
+    """``<recording> <channel> <start> <duration> <word> [<confidence>]`` per line; ``;;`` comments.
+
+    The channel is ``A``/``B`` or ``1``/``2`` (track 0/1); the recording id is the first column.
+    """
+    p = str(path)
+    words = []
+    for line_no, line in _lines(_open_text(p)):
+        if line.startswith(";;"):
+            continue
+        parts = line.split()
+        if len(parts) < 5:
+            raise InputError(p, f"line {line_no}: a CTM line needs 5 fields (id chan start dur word), got {len(parts)}")
+        start = _number(p, line_no, parts[2], "start")
+        dur = _number(p, line_no, parts[3], "duration")
+        if dur < 0:
+            raise InputError(p, f"line {line_no}: negative duration {dur}")
+        words.append(_word(p, line_no, parts[0], _track(p, line_no, parts[1]), start, start + dur, parts[4]))
+    return _sorted(words)
+
+
+def read_rttm(path: str | Path, speaker_tracks: Mapping[str, int] | None = None) -> list[Word]:
+    """``SPEAKER <file> <chan> <start> <dur> <NA> <NA> <speaker> <NA> <NA>`` lines (others ignored).
+
+    RTTM says who speaks, not on which track: speakers map to tracks by ``speaker_tracks`` when given,
+    else by order of first appearance in each file (first speaker -> track 0). ``Word.text`` is empty,
+    ``Word.speaker`` is the label.
+    """
+    p = str(path)
+    words = []
+    order: dict[str, dict[str, int]] = {}
+    for line_no, line in _lines(_open_text(p)):
+        if line.startswith(("#", ";;")):
+            continue
+        parts = line.split()
+        if parts[0] != "SPEAKER":
+            continue
+        if len(parts) < 8:
+            raise InputError(p, f"line {line_no}: a SPEAKER line needs at least 8 fields, got {len(parts)}")
+        rid, speaker = parts[1], parts[7]
+        start = _number(p, line_no, parts[3], "start")
+        dur = _number(p, line_no, parts[4], "duration")
+        if dur < 0:
+            raise InputError(p, f"line {line_no}: negative duration {dur}")
+        if speaker_tracks is not None:
+            if speaker not in speaker_tracks:
+                raise InputError(p, f"line {line_no}: speaker {speaker!r} is not in the speaker-to-track mapping")
+            track = int(speaker_tracks[speaker])
+        else:
+            seen = order.setdefault(rid, {})
+            track = seen.setdefault(speaker, len(seen))
+        words.append(_word(p, line_no, rid, track, start, start + dur, "", speaker))
+    return _sorted(words)
+
+
+# --------------------------------------------------------------------------------------------
+# Praat TextGrid
+# --------------------------------------------------------------------------------------------
+
+# Values in both text formats: quoted strings ("" escapes a quote), numbers, <exists>/<absent> flags.
+# Long-format labels (`xmin =`, `intervals [3]:`) are words and bracketed indices: dropped.
+_TG_TOKEN = re.compile(r'"((?:[^"]|"")*)"|(<exists>|<absent>)|(\[\d*\])|([A-Za-z_][\w?]*)|([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)')
+
+
+def _textgrid_values(text: str) -> list:
+    values: list = []
+    for m in _TG_TOKEN.finditer(text):
+        string, flag, _index, _label, number = m.groups()
+        if string is not None:
+            values.append(string.replace('""', '"'))
+        elif flag is not None:
+            values.append(flag)
+        elif number is not None:
+            values.append(float(number))
+    return values
+
+
+def read_textgrid(path: str | Path, recording_id: str | None = None, tiers: list[str] | None = None) -> list[Word]:
+    """Interval tiers of a Praat TextGrid (long or short text format, UTF-8 or UTF-16).
+
+    One interval tier per track, in file order (or in the order of ``tiers`` when given, by name);
+    point tiers are ignored; empty intervals are skipped. The recording id is the file stem unless
+    given; ``Word.speaker`` is the tier name.
+    """
+    p = str(path)
+    rid = recording_id or Path(p).stem
+    vals = _textgrid_values(_open_text(p))
+    pos = 0
+
+    def take(kind: type, what: str):
+        nonlocal pos
+        if pos >= len(vals):
+            raise InputError(p, f"TextGrid ends early (expected {what})")
+        value = vals[pos]
+        if not isinstance(value, kind):
+            raise InputError(p, f"malformed TextGrid: expected {what}, found {value!r}")
+        pos += 1
+        return value
+
+    if take(str, "'ooTextFile'") != "ooTextFile" or take(str, "'TextGrid'") != "TextGrid":
+        raise InputError(p, "not a Praat TextGrid (no 'ooTextFile' / 'TextGrid' header)")
+    take(float, "xmin")
+    take(float, "xmax")
+    if take(str, "<exists>") != "<exists>":
+        return []
+    n_tiers = int(take(float, "tier count"))
+    found: list[tuple[str, list[tuple[float, float, str]]]] = []
+    for _ in range(n_tiers):
+        kind = take(str, "tier class")
+        name = take(str, "tier name")
+        take(float, "tier xmin")
+        take(float, "tier xmax")
+        n = int(take(float, "item count"))
+        if kind == "IntervalTier":
+            items = []
+            for _ in range(n):
+                xmin, xmax, label = take(float, "interval xmin"), take(float, "interval xmax"), take(str, "interval text")
+                items.append((xmin, xmax, label))
+            found.append((name, items))
+        elif kind == "TextTier":
+            for _ in range(n):
+                take(float, "point time")
+                take(str, "point mark")
+        else:
+            raise InputError(p, f"malformed TextGrid: unknown tier class {kind!r}")
+    if tiers is not None:
+        by_name = dict(found)
+        missing = [t for t in tiers if t not in by_name]
+        if missing:
+            raise InputError(p, f"no interval tier named {', '.join(map(repr, missing))}")
+        found = [(t, by_name[t]) for t in tiers]
+    words = []
+    for track, (name, items) in enumerate(found):
+        for xmin, xmax, label in items:
+            text = " ".join(label.split())
+            if text:
+                words.append(_word(p, 0, rid, track, xmin, xmax, text, name or None))
+    return _sorted(words)
+
+
+# --------------------------------------------------------------------------------------------
+# LDC conversational transcripts
+# --------------------------------------------------------------------------------------------
+
+_FISHER_LINE = re.compile(r"^(\S+)\s+(\S+)\s+([A-Za-z]\d*):\s*(.*)$")
+
+
+def read_fisher(path: str | Path, recording_id: str | None = None) -> list[Word]:
+    """Fisher transcripts: ``<start> <end> <A|B>: <text>`` per line, ``#`` comments, blank lines.
+
+    Each line is one segment on the track its speaker letter names; the recording id is the file stem
+    (``fe_03_00001.txt`` -> ``fe_03_00001``) unless given.
+    """
+    p = str(path)
+    rid = recording_id or Path(p).stem
+    words = []
+    for line_no, line in _lines(_open_text(p)):
+        if line.startswith("#"):
+            continue
+        m = _FISHER_LINE.match(line)
+        if not m:
+            raise InputError(p, f"line {line_no}: expected '<start> <end> <A|B>: text', got {line[:60]!r}")
+        start = _number(p, line_no, m.group(1), "start")
+        end = _number(p, line_no, m.group(2), "end")
+        words.append(_word(p, line_no, rid, _track(p, line_no, m.group(3)), start, end, m.group(4).strip()))
+    return _sorted(words)
+
+
+_SWB_ID = re.compile(r"^(?P<rec>[^-\s]+?)(?P<side>[AB])-\S+$")
+
+
+def read_swb(path: str | Path) -> list[Word]:
+    """Switchboard ISIP (ms98) word alignments or segment transcripts:
+    ``sw2001A-ms98-a-0001 0.000000 0.977625 word`` -> recording ``sw2001``, track A.
+
+    ``[silence]`` tokens are skipped (they are not speech); other bracketed tokens are kept as text.
+    """
+    p = str(path)
+    words = []
+    for line_no, line in _lines(_open_text(p)):
+        if line.startswith(("#", ";;")):
+            continue
+        parts = line.split(None, 3)
+        m = _SWB_ID.match(parts[0])
+        if len(parts) < 4 or not m:
+            raise InputError(p, f"line {line_no}: expected 'sw<call><A|B>-ms98-a-<n> <start> <end> <word>', got {line[:60]!r}")
+        text = parts[3].strip()
+        if text in SWB_SKIP:
+            continue
+        start = _number(p, line_no, parts[1], "start")
+        end = _number(p, line_no, parts[2], "end")
+        words.append(_word(p, line_no, m.group("rec"), _track(p, line_no, m.group("side")), start, end, text))
+    return _sorted(words)
+
+
+# --------------------------------------------------------------------------------------------
+# Lhotse
+# --------------------------------------------------------------------------------------------
+
+
+def _alignment_items(p: str, line_no: int, items) -> list[tuple[str, float, float]]:
+    """Lhotse ``AlignmentItem``: a list ``[symbol, start, duration, score?]`` (>= 1.8) or a dict (older).
+    Its start is relative to the recording, not the supervision."""
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            symbol, start, dur = item.get("symbol"), item.get("start"), item.get("duration")
+        elif isinstance(item, (list, tuple)) and len(item) >= 3:
+            symbol, start, dur = item[0], item[1], item[2]
+        else:
+            raise InputError(p, f"line {line_no}: unreadable alignment item {item!r}")
+        if symbol is None or start is None or dur is None:
+            raise InputError(p, f"line {line_no}: alignment item {item!r} lacks symbol/start/duration")
+        out.append((str(symbol), float(start), float(dur)))
+    return out
+
+
+def read_lhotse_supervisions(path: str | Path) -> list[Word]:
+    """Lhotse ``SupervisionSet`` JSONL (optionally gzipped): one segment per line, or its words when the
+    supervision carries ``alignment.word``. ``channel`` is the track (0 when absent)."""
+    p = str(path)
+    words = []
+    for line_no, line in _lines(_open_text(p)):
+        try:
+            sup = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(p, f"line {line_no}: not valid JSON ({exc.msg})") from None
+        if not isinstance(sup, dict) or "recording_id" not in sup or "start" not in sup or "duration" not in sup:
+            raise InputError(p, f"line {line_no}: a supervision needs recording_id, start and duration")
+        channel = sup.get("channel", sup.get("channel_id", 0))
+        if isinstance(channel, list):
+            if len(channel) != 1:
+                raise InputError(p, f"line {line_no}: supervision {sup.get('id')!r} spans channels {channel}; "
+                                    "a track needs exactly one")
+            channel = channel[0]
+        try:
+            track = int(channel if channel is not None else 0)
+        except (TypeError, ValueError):
+            raise InputError(p, f"line {line_no}: channel {channel!r} is not a number") from None
+        rid, speaker = str(sup["recording_id"]), sup.get("speaker")
+        start = _number(p, line_no, str(sup["start"]), "start")
+        dur = _number(p, line_no, str(sup["duration"]), "duration")
+        aligned = (sup.get("alignment") or {}).get("word")
+        if aligned:
+            for symbol, w_start, w_dur in _alignment_items(p, line_no, aligned):
+                words.append(_word(p, line_no, rid, track, w_start, w_start + w_dur, symbol, speaker))
+        else:
+            words.append(_word(p, line_no, rid, track, start, start + dur, sup.get("text") or "", speaker))
+    return _sorted(words)
+
+
+# --------------------------------------------------------------------------------------------
+# Dispatch
+# --------------------------------------------------------------------------------------------
+
+
+def _first_content_line(text: str, comment: tuple[str, ...] = ("#", ";;")) -> str:
+    return next((line for _, line in _lines(text) if not line.startswith(comment)), "")
+
+
+def detect_format(path: str | Path) -> str:
+    """``ctm``, ``rttm``, ``textgrid``, ``fisher``, ``swb`` or ``lhotse`` from the name, else the content."""
+    p = str(path)
+    name = Path(p).name.lower()
+    for ext, fmt in ((".ctm", "ctm"), (".rttm", "rttm"), (".textgrid", "textgrid"),
+                     (".jsonl", "lhotse"), (".jsonl.gz", "lhotse")):
+        if name.endswith(ext):
+            return fmt
+    text = _open_text(p)
+    first = _first_content_line(text)
+    if first.startswith('File type = "ooTextFile"') or first.startswith('"ooTextFile"'):
+        return "textgrid"
+    if first.startswith("{"):
+        return "lhotse"
+    parts = first.split()
+    if parts and parts[0] == "SPEAKER":
+        return "rttm"
+    if _FISHER_LINE.match(first):
+        return "fisher"
+    if parts and _SWB_ID.match(parts[0]) and len(parts) >= 4:
+        return "swb"
+    if len(parts) >= 5:
+        try:
+            float(parts[2]), float(parts[3])
+            return "ctm"
+        except ValueError:
+            pass
+    raise InputError(p, "unknown annotation format (expected CTM, RTTM, TextGrid, Fisher, Switchboard or Lhotse)")
+
+
+READERS: dict[str, Callable[[str | Path], list[Word]]] = {
+    "ctm": read_ctm, "rttm": read_rttm, "textgrid": read_textgrid, "fisher": read_fisher, "swb": read_swb,
+    "lhotse": read_lhotse_supervisions,
+}
+
+
+def read_words(path: str | Path, fmt: str | None = None) -> list[Word]:
+    """Every Word of one annotation file (format detected when ``fmt`` is None)."""
+    fmt = fmt or detect_format(path)
+    if fmt not in READERS:
+        raise InputError(path, f"unknown annotation format {fmt!r} (known: {', '.join(READERS)})")
+    return READERS[fmt](path)
+
+
+def read_gold(path: str | Path, fmt: str | None = None) -> dict[str, list[Word]]:
+    """Words of one annotation file grouped by recording id (CTM first column, RTTM file id,
+    TextGrid / Fisher file stem, Switchboard call id, Lhotse recording_id)."""
+    out: dict[str, list[Word]] = {}
+    for word in read_words(path, fmt):
+        out.setdefault(word.recording_id, []).append(word)
+    return out

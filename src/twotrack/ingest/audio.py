@@ -1,0 +1,303 @@
+"""One audio file -> a header-only probe and float32 blocks (frames, channels), memory flat in file length.
+
+WAV/FLAC/OGG/Opus/MP3 go through soundfile (libsndfile); NIST SPHERE is recognised by its magic bytes
+(not its extension: LDC and NIST ship SPHERE as ``.wav`` too) and read by ``ingest.sphere``.
+Every failure is an ``InputError(path, problem)`` whose problem a person can act on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import InputError
+from ..model import AudioInfo
+
+#: File name endings that discovery treats as audio (compared lower-case).
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".sph", ".ogg", ".opus", ".mp3"})
+SPHERE_MAGIC = b"NIST_1A"
+DEFAULT_BLOCK_SAMPLES = 1 << 16
+
+_HEAD_BYTES = 4096
+_MAX_CHANNELS = 1024
+_MAX_RATE = 1_000_000
+# Formats whose header frame count is an estimate: a short read there is not truncation.
+_APPROXIMATE_LENGTH = frozenset({"MP3"})
+# WAV format tags libsndfile decodes; any other tag is an unknown codec.
+_WAV_TAGS = {
+    0x0001: "PCM", 0x0002: "MS ADPCM", 0x0003: "IEEE float", 0x0006: "A-law", 0x0007: "mu-law",
+    0x0011: "IMA ADPCM", 0x0031: "GSM 6.10", 0x0040: "G.721", 0x0055: "MPEG layer 3", 0xFFFE: "extensible",
+}
+_MAGIC_NAMES = ((b"RIFF", "WAV"), (b"RF64", "WAV (RF64)"), (b"fLaC", "FLAC"), (b"OggS", "OGG"), (b"ID3", "MP3"))
+
+
+def is_audio_path(path: str | Path) -> bool:
+    """True when the file name ends in an audio extension (any case)."""
+    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.3f} s"
+
+
+# --------------------------------------------------------------------------------------------
+# Probe
+# --------------------------------------------------------------------------------------------
+
+
+def _read_head(path: str) -> tuple[bytes, int]:
+    """First bytes and size of a file; the access problems every format shares."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(_HEAD_BYTES)
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except PermissionError:
+        raise InputError(path, "permission denied (the file is not readable by this user)") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, not an audio file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot open: {exc.strerror or exc}") from None
+    if size == 0:
+        raise InputError(path, "empty file (0 bytes)")
+    return head, size
+
+
+def _sphere_module(path: str):
+    """``ingest.sphere``, imported only when a SPHERE file turns up."""
+    try:
+        return importlib.import_module(".sphere", __package__)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.endswith("ingest.sphere"):
+            raise InputError(path, "NIST SPHERE file, but SPHERE support is not installed") from None
+        raise
+
+
+def _probe_sphere(path: str) -> AudioInfo:
+    sphere = _sphere_module(path)
+    try:
+        info = sphere.probe_sphere(path)
+    except InputError:
+        raise
+    except Exception as exc:  # a decoder bug must not stop a corpus
+        raise InputError(path, f"unreadable SPHERE header: {type(exc).__name__}: {exc}") from None
+    _check_plausible(path, info.channels, info.sample_rate)
+    if info.n_samples <= 0:
+        raise InputError(path, "contains no audio samples (SPHERE header only)")
+    return info
+
+
+@dataclass(frozen=True)
+class _RiffLayout:
+    """The parts of a WAV header needed to explain what libsndfile rejects or silently shortens."""
+
+    format_tag: int | None
+    channels: int | None
+    sample_rate: int | None
+    block_align: int | None
+    data_offset: int | None
+    data_size: int | None  # bytes declared; None when unset (streamed WAV)
+
+
+def _parse_riff(path: str, head: bytes, size: int) -> _RiffLayout:
+    """Walk the RIFF chunks up to ``data`` (headers only, by seeking)."""
+    endian = ">" if head[:4] == b"RIFX" else "<"
+    tag = channels = rate = align = data_offset = data_size = None
+    ds64_data: int | None = None
+    with open(path, "rb") as fh:
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            cid, csize = chunk[:4], struct.unpack(endian + "I", chunk[4:8])[0]
+            if cid == b"fmt ":
+                body = fh.read(min(csize, 40))
+                if len(body) >= 16:
+                    tag, channels, rate, _, align = struct.unpack(endian + "HHIIH", body[:14])
+            elif cid == b"ds64":
+                body = fh.read(16)
+                if len(body) == 16:
+                    ds64_data = struct.unpack("<Q", body[8:16])[0]
+            elif cid == b"data":
+                data_offset = pos + 8
+                data_size = ds64_data if (head[:4] == b"RF64" and ds64_data is not None) else csize
+                if data_size in (0, 0xFFFFFFFF):
+                    data_size = None
+                break
+            pos += 8 + csize + (csize & 1)
+    if channels == 0:
+        raise InputError(path, "impossible header values: the WAV header declares 0 channels")
+    if rate == 0:
+        raise InputError(path, "impossible header values: the WAV header declares a sample rate of 0 Hz")
+    if align == 0 and tag in (1, 3, 6, 7):
+        raise InputError(path, "impossible header values: the WAV header declares 0 bytes per frame")
+    return _RiffLayout(tag, channels, rate, align, data_offset, data_size)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:512]
+    if not sample or b"\x00" in sample:
+        return False
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * len(text)
+
+
+def _explain_open_failure(path: str, head: bytes, riff: _RiffLayout | None, size: int, exc: Exception) -> str:
+    detail = str(exc).split(": ", 1)[-1].strip() if str(exc) else type(exc).__name__
+    if riff is not None:
+        if riff.format_tag is None:
+            return "corrupt or truncated WAV: no 'fmt ' chunk before the audio data"
+        if riff.format_tag not in _WAV_TAGS:
+            return f"unknown codec: WAV format tag 0x{riff.format_tag:04X}, which libsndfile cannot decode"
+        if riff.data_offset is None:
+            return f"truncated WAV: the file ends ({size} bytes) before its audio data begins"
+        return f"unreadable WAV ({_WAV_TAGS[riff.format_tag]}): {detail}"
+    if _looks_like_text(head):
+        first = head[:40].decode("utf-8", "replace").splitlines()[0] if head.strip() else ""
+        return f"not audio: the file holds text (starts with {first!r})"
+    for magic, name in _MAGIC_NAMES:
+        if head.startswith(magic):
+            return f"unreadable {name} file: {detail}"
+    return f"not a recognised audio format (first bytes {head[:8].hex(' ')}): {detail}"
+
+
+def _check_plausible(path: str, channels: int, sample_rate: float) -> None:
+    if not 1 <= channels <= _MAX_CHANNELS:
+        raise InputError(path, f"impossible header values: {channels} channels")
+    if not 0 < sample_rate <= _MAX_RATE:
+        raise InputError(path, f"impossible header values: sample rate {sample_rate} Hz")
+
+
+def probe(path: str | Path) -> AudioInfo:
+    """What the header says (format, codec, channels, rate, length); no audio payload is decoded.
+
+    Raises ``InputError`` for an empty, unreadable, truncated (where the header allows telling),
+    non-audio or undecodable file.
+    """
+    p = str(path)
+    head, size = _read_head(p)
+    if head.startswith(SPHERE_MAGIC):
+        return _probe_sphere(p)
+    riff = _parse_riff(p, head, size) if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE" else None
+    try:
+        info = sf.info(p)
+    except Exception as exc:  # libsndfile says little; say what is wrong in words
+        raise InputError(p, _explain_open_failure(p, head, riff, size, exc)) from None
+    _check_plausible(p, info.channels, info.samplerate)
+    fmt = "WAV" if info.format in ("WAV", "WAVEX") else info.format
+    repairs: list[str] = []
+    log = info.extra_info or ""
+    if fmt == "OGG" and "ended unexpectedly" in log:
+        raise InputError(p, "truncated file: the OGG stream ends without its end-of-stream page")
+    if riff is not None and riff.data_offset is not None:
+        available = size - riff.data_offset
+        if riff.data_size is None:
+            repairs.append("WAV data size unset (streamed recording): length taken from the file size")
+        elif riff.data_size - available >= max(riff.block_align or 1, 1):
+            bytes_per_s = (riff.block_align or 1) * info.samplerate
+            raise InputError(
+                p,
+                f"truncated file: the header declares {riff.data_size} bytes of audio "
+                f"({_fmt_s(riff.data_size / bytes_per_s)}) but only {available} are present "
+                f"({_fmt_s(available / bytes_per_s)})",
+            )
+    if info.frames <= 0:
+        raise InputError(p, f"contains no audio samples ({fmt} header only)")
+    return AudioInfo(
+        path=p,
+        format=fmt,
+        codec=info.subtype,
+        channels=int(info.channels),
+        sample_rate=int(info.samplerate),
+        n_samples=int(info.frames),
+        duration_s=float(info.frames) / float(info.samplerate),
+        repairs=tuple(repairs),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks
+# --------------------------------------------------------------------------------------------
+
+
+def _soundfile_blocks(path: str, block_samples: int) -> Iterator[np.ndarray]:
+    with sf.SoundFile(path) as f:
+        while True:
+            block = f.read(block_samples, dtype="float32", always_2d=True)
+            if len(block) == 0:
+                return
+            yield block
+
+
+def _checked_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
+    path = info.path
+    if info.format == "SPHERE":
+        raw = _sphere_module(path).read_sphere_blocks(path, block_samples)
+    else:
+        raw = _soundfile_blocks(path, block_samples)
+    n = 0
+    try:
+        for block in raw:
+            block = np.asarray(block, dtype=np.float32)
+            if block.ndim == 1:
+                block = block[:, None]
+            if block.shape[1] != info.channels:
+                raise InputError(path, f"decoder gave {block.shape[1]} channels, header says {info.channels}")
+            n += len(block)
+            yield block
+    except InputError:
+        raise
+    except Exception as exc:  # libsndfile/decoder failures mid-stream: name the place
+        raise InputError(
+            path,
+            f"truncated or corrupt audio: decoding failed at {_fmt_s(n / info.sample_rate)} of "
+            f"{_fmt_s(info.duration_s)} ({type(exc).__name__}: {exc})",
+        ) from None
+    if n < info.n_samples and info.format not in _APPROXIMATE_LENGTH:
+        raise InputError(
+            path,
+            f"truncated file: audio ends at {_fmt_s(n / info.sample_rate)}, header says {_fmt_s(info.duration_s)}",
+        )
+
+
+def read_blocks(
+    path: str | Path, block_samples: int = DEFAULT_BLOCK_SAMPLES, *, info: AudioInfo | None = None
+) -> Iterator[np.ndarray]:
+    """Stream a file as float32 blocks of shape (frames <= block_samples, channels), values in [-1, 1].
+
+    The header is probed now (so a bad file raises ``InputError`` at the call, not at the first block);
+    decoding happens as the blocks are consumed. Pass ``info`` from an earlier ``probe`` to skip it.
+    A file that ends before its header says raises ``InputError`` after its last block.
+    """
+    if block_samples <= 0:
+        raise ValueError("block_samples must be positive")
+    if info is None:
+        info = probe(path)
+    return _checked_blocks(info, block_samples)
+
+
+def read_all(path: str | Path) -> tuple[np.ndarray, int]:
+    """The whole file as float32 (frames, channels) and its sample rate."""
+    info = probe(path)
+    out = np.empty((info.n_samples, info.channels), np.float32)
+    pos, extra = 0, []
+    for block in read_blocks(path, info=info):
+        take = min(len(block), len(out) - pos)
+        out[pos : pos + take] = block[:take]
+        pos += take
+        if take < len(block):  # estimated lengths (MP3) can run long
+            extra.append(block[take:])
+    audio = np.concatenate([out[:pos], *extra]) if extra else out[:pos]
+    return audio, info.sample_rate

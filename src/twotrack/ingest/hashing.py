@@ -1,0 +1,34 @@
+"""Content hashes of source files: a file is identified by what it holds, not where it lies."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..errors import InputError
+
+#: Bytes read per call: large enough that hashing runs at disk/sha256 speed, small enough to stay flat.
+CHUNK_BYTES = 1 << 20
+
+
+def sha256_file(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> str:
+    """Hex sha256 of a file's bytes, read in fixed-size chunks into one reused buffer."""
+    digest = hashlib.sha256()
+    buf = bytearray(chunk_bytes)
+    view = memoryview(buf)
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            while True:
+                n = fh.readinto(buf)
+                if not n:
+                    break
+                digest.update(view[:n])
+    except PermissionError:
+        raise InputError(path, "permission denied (cannot read the file to hash it)") from None
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file to hash it: {exc.strerror or exc}") from None
+    return digest.hexdigest()

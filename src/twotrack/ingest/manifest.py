@@ -1,0 +1,260 @@
+"""Manifests: a CSV or JSONL list of recordings with what the files cannot say (speakers, license, tags).
+
+Columns (docs/formats.md has the full table): ``recording_id``, ``path`` or ``path_a`` + ``path_b``,
+``speaker_a``, ``speaker_b``, ``license``, ``tags`` (``key:value;key:value``), ``source_type``,
+``transcript``, ``channels``; any other column is kept in ``Recording.metadata``.
+
+Paths resolve against the manifest's folder and must stay inside it (after following symlinks): a
+manifest is data, and data must not point a corpus run at ``/etc/passwd``. A bad row gives one
+ErrorRecord naming the manifest, the line and the problem; the other rows are read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import InputError
+from ..model import ErrorRecord, Layout, Recording, SourceType
+from .discover import compile_patterns, match_pair
+from .sources import Discovery, make_source, probe_safely
+
+KNOWN_COLUMNS = (
+    "recording_id", "path", "path_a", "path_b", "speaker_a", "speaker_b", "license", "tags", "source_type",
+    "transcript", "channels",
+)
+_SOURCE_TYPES = ", ".join(t.value for t in SourceType)
+# Channel count a source type implies when the row does not declare one.
+_IMPLIED_CHANNELS = {SourceType.MONO: 1, SourceType.TWO_TRACK: 2, SourceType.COMMERCIAL_TWO_TRACK: 2}
+
+
+class RowError(Exception):
+    """A problem with one manifest row (becomes an ErrorRecord; the other rows go on)."""
+
+
+def parse_tags(text: str | dict | None) -> dict[str, str]:
+    """``"register:casual;topic:travel"`` -> ``{"register": "casual", "topic": "travel"}``.
+
+    Spaces around keys and values are dropped; an empty piece (trailing ``;``) is ignored; a piece
+    without ``:`` or with an empty key, or a key given twice, is a ``ValueError``.
+    """
+    if text is None:
+        return {}
+    if isinstance(text, dict):
+        return {str(k).strip(): str(v).strip() for k, v in text.items()}
+    tags: dict[str, str] = {}
+    for piece in str(text).split(";"):
+        if not piece.strip():
+            continue
+        key, sep, value = piece.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"malformed tag {piece.strip()!r} in {text!r} (expected key:value;key:value)")
+        if key in tags:
+            raise ValueError(f"tag {key!r} given twice in {text!r}")
+        tags[key] = value
+    return tags
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _rows(path: str) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs; raises InputError when the manifest as a whole cannot be read."""
+    suffix = Path(path).suffix.lower()
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            if suffix == ".csv":
+                reader = csv.DictReader(fh)
+                if not reader.fieldnames:
+                    raise InputError(path, "empty manifest (no header line)")
+                out = []
+                while True:
+                    line = reader.line_num + 1
+                    try:
+                        row = next(reader)
+                    except StopIteration:
+                        break
+                    if None in row:  # more cells than header columns
+                        out.append((line, {"__error__": f"{len(row[None])} more cell(s) than header columns"}))
+                        continue
+                    out.append((line, {k.strip().lower(): v for k, v in row.items() if k is not None}))
+                return out
+            if suffix == ".jsonl":
+                out = []
+                for line, text in enumerate(fh, 1):
+                    if not text.strip():
+                        continue
+                    try:
+                        obj = json.loads(text)
+                    except json.JSONDecodeError as exc:
+                        out.append((line, {"__error__": f"not valid JSON ({exc.msg})"}))
+                        continue
+                    if not isinstance(obj, dict):
+                        out.append((line, {"__error__": "a JSONL manifest line must be an object"}))
+                        continue
+                    out.append((line, {str(k).strip().lower(): v for k, v in obj.items()}))
+                return out
+    except FileNotFoundError:
+        raise InputError(path, "manifest not found") from None
+    except PermissionError:
+        raise InputError(path, "permission denied (cannot read the manifest)") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "manifest is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise InputError(path, f"malformed CSV: {exc}") from None
+    raise InputError(path, f"unknown manifest type {suffix!r} (expected .csv or .jsonl)")
+
+
+def resolve_inside(base_dir: str, value: str, what: str) -> str:
+    """Absolute path of ``value`` (relative to ``base_dir``); RowError when it leaves ``base_dir``
+    (``..``, an absolute path elsewhere, or a symlink pointing out) or does not exist."""
+    joined = os.path.normpath(os.path.join(base_dir, value))
+    root = os.path.realpath(base_dir)
+    real = os.path.realpath(joined)
+    if os.path.commonpath([root, real]) != root:
+        raise RowError(f"{what} {value!r} points outside the manifest's folder {base_dir} (refused)")
+    if not os.path.exists(joined):
+        raise RowError(f"missing file: {what} {value!r} does not exist")
+    if os.path.isdir(joined):
+        raise RowError(f"{what} {value!r} is a folder, not a file")
+    return joined
+
+
+def _row_recording(
+    row: dict[str, Any], base_dir: str, config: Config, found: Discovery, note: str, hashes: dict | None,
+    first_line: dict[str, int],
+) -> Recording | None:
+    """One row -> a Recording (None when a file failed its probe; that error is already in ``found``)."""
+    if "__error__" in row:
+        raise RowError(row["__error__"])
+    cells = {k: _cell(v) for k, v in row.items() if k != "tags"}
+    path, path_a, path_b = cells.get("path", ""), cells.get("path_a", ""), cells.get("path_b", "")
+    if path and (path_a or path_b):
+        raise RowError("give either path or path_a and path_b, not both")
+    if not path and not (path_a and path_b):
+        raise RowError("no audio: give path, or path_a and path_b" if not (path_a or path_b)
+                       else "a paired row needs both path_a and path_b")
+
+    source_text = cells.get("source_type", "")
+    try:
+        source_type = SourceType(source_text) if source_text else None
+    except ValueError:
+        raise RowError(f"unknown source_type {source_text!r} (expected one of {_SOURCE_TYPES})") from None
+    try:
+        tags = parse_tags(row.get("tags"))
+    except ValueError as exc:
+        raise RowError(str(exc)) from None
+    declared_text = cells.get("channels", "")
+    declared = None
+    if declared_text:
+        try:
+            declared = int(float(declared_text)) if float(declared_text).is_integer() else None
+        except ValueError:
+            declared = None
+        if declared is None or declared < 1:
+            raise RowError(f"channels {declared_text!r} is not a positive whole number")
+
+    files = [resolve_inside(base_dir, path, "path")] if path else [
+        resolve_inside(base_dir, path_a, "path_a"), resolve_inside(base_dir, path_b, "path_b")]
+    transcript = resolve_inside(base_dir, cells["transcript"], "transcript") if cells.get("transcript") else None
+
+    recording_id = cells.get("recording_id", "")
+    if not recording_id:
+        stem = Path(files[0]).stem
+        hit = match_pair(stem, compile_patterns(config.ingest.paired_patterns)) if len(files) == 2 else None
+        recording_id = hit[0] if hit else stem
+    if recording_id in first_line:
+        raise RowError(f"duplicate recording_id {recording_id!r} (first on line {first_line[recording_id]})")
+
+    infos = []
+    for f in files:
+        info, err = probe_safely(f, note)
+        if err:
+            found.errors.append(ErrorRecord(path=err.path, problem=err.problem, recording_id=recording_id))
+            return None
+        found.infos[f] = info
+        infos.append(info)
+
+    speakers = (cells.get("speaker_a") or None, cells.get("speaker_b") or None)
+    metadata = {k: v for k, v in cells.items() if k not in KNOWN_COLUMNS}
+    if declared is not None:
+        metadata["channels"] = str(declared)
+
+    if len(files) == 2:
+        if declared not in (None, 1):
+            raise RowError(f"channels {declared} declared for a pair: each file of a pair holds one track")
+        for f, info in zip(files, infos):
+            if info.channels != 1:
+                raise RowError(f"{os.path.basename(f)}: a file of a pair must hold one track, "
+                               f"it has {info.channels} channels")
+        if source_type is SourceType.MONO:
+            raise RowError("source_type mono with two files (path_a, path_b): a pair is two tracks")
+        layout = Layout.PAIRED
+        tracks = tuple(make_source(f, 0, hashes) for f in files)
+        track_speakers = speakers
+    else:
+        info = infos[0]
+        want = declared if declared is not None else _IMPLIED_CHANNELS.get(source_type)
+        if want is not None and want != info.channels:
+            why = f"{want} declared" if declared is not None else f"source_type {source_type.value} means {want}"
+            raise RowError(f"{os.path.basename(files[0])}: {why} channel(s), but the file has {info.channels}")
+        if info.channels == 1:
+            layout = Layout.MONO
+            track_speakers = ()
+            for key in ("speaker_a", "speaker_b"):  # a mono track holds both: keep who they are
+                if cells.get(key):
+                    metadata[key] = cells[key]
+        else:
+            layout = Layout.MULTICHANNEL
+            track_speakers = (speakers + (None,) * info.channels)[: info.channels]
+        tracks = tuple(make_source(files[0], c, hashes) for c in range(info.channels))
+    if source_type is None:
+        source_type = SourceType.MONO if layout is Layout.MONO else SourceType.TWO_TRACK
+    return Recording(
+        recording_id=recording_id, tracks=tracks, layout=layout, speakers=tuple(track_speakers),
+        source_type=source_type, license=cells.get("license") or None, tags=tags, transcript=transcript,
+        metadata=metadata,
+    )
+
+
+def read_manifest(path: str | Path, config: Config | None = None, *, hash_files: bool = True) -> Discovery:
+    """Recordings of a CSV/JSONL manifest, one ErrorRecord per unusable row, and the probes of its files."""
+    config = config or Config()
+    path = os.path.abspath(str(path))
+    found = Discovery()
+    try:
+        rows = _rows(path)
+    except InputError as exc:
+        found.errors.append(ErrorRecord(path=exc.path, problem=exc.problem))
+        return found
+    base_dir = os.path.dirname(path)
+    hashes: dict[str, str] | None = {} if hash_files else None
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        note = f" (manifest {os.path.basename(path)} line {line})"
+        try:
+            rec = _row_recording(row, base_dir, config, found, note, hashes, first_line)
+            if rec is None:
+                continue
+        except RowError as exc:
+            rid = _cell(row.get("recording_id")) or None
+            found.errors.append(ErrorRecord(path=path, problem=f"line {line}: {exc}", recording_id=rid))
+            continue
+        except InputError as exc:  # e.g. a file that probes fine but cannot be hashed
+            found.errors.append(ErrorRecord(path=exc.path, problem=exc.problem + note))
+            continue
+        first_line[rec.recording_id] = line
+        found.recordings.append(rec)
+    return found

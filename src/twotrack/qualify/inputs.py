@@ -1,0 +1,118 @@
+"""What qualification reads: plain records, filled from a workspace (``workspace.py``) or built by hand.
+
+The requirements are pure functions of these records, so a notebook user (or a test) can construct a
+corpus whose verdicts are known without scanning any audio.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..model import CheckResult, Layout, Record, SourceType
+
+
+@dataclass(frozen=True)
+class Verdict(Record):
+    """A yes/no answer with its reasons; ``allowed=None`` means nobody has documented it."""
+
+    allowed: bool | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordingStats(Record):
+    """Turn-taking numbers of one recording, measured per track (index 0 = A)."""
+
+    speech_s: tuple[float, ...] = ()  # speech time per track
+    overlap_s: float = 0.0  # time when both tracks speak
+    n_ipus: tuple[int, ...] = ()  # IPUs per track
+    ftos_s: tuple[float, ...] = ()  # floor-transfer offsets (negative = overlap)
+    gaps_s: tuple[float, ...] = ()  # silences between one speaker's end and the other's start
+    pauses_s: tuple[float, ...] = ()  # silences inside one speaker's turn
+    ipus_s: tuple[float, ...] = ()  # IPU durations
+
+    @property
+    def speech_union_s(self) -> float:
+        """Time when at least one track speaks."""
+        return max(0.0, float(sum(self.speech_s)) - float(self.overlap_s))
+
+    @property
+    def overlap_speech_share(self) -> float | None:
+        union = self.speech_union_s
+        return float(self.overlap_s) / union if union > 0 else None
+
+    @property
+    def n_transfers(self) -> int:
+        return len(self.ftos_s)
+
+    @property
+    def fto_array(self) -> np.ndarray:
+        return np.asarray(self.ftos_s, dtype=np.float64)
+
+    @property
+    def overlap_transfer_share(self) -> float | None:
+        f = self.fto_array
+        return float(np.mean(f < 0)) if f.size else None
+
+    def floor_shares(self) -> tuple[float, ...]:
+        total = float(sum(self.speech_s))
+        return tuple(float(s) / total for s in self.speech_s) if total > 0 else tuple(0.0 for _ in self.speech_s)
+
+
+@dataclass(frozen=True)
+class RecordingInputs(Record):
+    recording_id: str
+    duration_s: float
+    source_type: SourceType = SourceType.TWO_TRACK  # what the manifest declares
+    layout: Layout = Layout.MULTICHANNEL
+    n_tracks: int = 2
+    speakers: tuple[str | None, ...] = ()  # speaker id per track
+    tags: dict[str, str] = field(default_factory=dict)
+    license: str | None = None
+    checks: CheckResult | None = None  # None: never measured
+    stats: RecordingStats | None = None  # None: no turn-taking measured (e.g. mono)
+    consent: Verdict = field(default_factory=Verdict)  # consent of every speaker for the consent scope
+    rights: Verdict = field(default_factory=Verdict)  # license + consent for the commercial purpose
+
+    @property
+    def hours(self) -> float:
+        return float(self.duration_s) / 3600.0
+
+    @property
+    def known_speakers(self) -> tuple[str, ...]:
+        return tuple(s for s in self.speakers if s)
+
+
+@dataclass(frozen=True)
+class CorpusInputs(Record):
+    recordings: tuple[RecordingInputs, ...]
+    speakers: dict[str, dict[str, str]] = field(default_factory=dict)  # speaker id -> metadata
+    name: str = "corpus"
+    purpose: str = "commercial-training"
+
+    @property
+    def hours(self) -> float:
+        return sum(r.hours for r in self.recordings)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+
+def load_inputs(path: str | Path) -> CorpusInputs:
+    """Read a CorpusInputs JSON file; a file that does not parse is an InputError naming it."""
+    try:
+        data: Any = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(path, f"cannot read corpus inputs: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
+        raise InputError(path, "corpus inputs must be an object with a 'recordings' list")
+    try:
+        return CorpusInputs.from_dict(data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InputError(path, f"bad corpus inputs: {exc}") from exc

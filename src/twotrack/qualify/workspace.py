@@ -1,0 +1,154 @@
+"""Fill ``CorpusInputs`` from a workspace: recordings, checks, turn-taking events, speakers, rights.
+
+Everything is read in a few bulk queries (no per-recording round trips), so a corpus of thousands of
+recordings qualifies in seconds. Rights come from the rights stage: requirement 6 is the consent of
+every speaker for ``QualifyConfig.consent_scope``; requirement 7 is the verdict for the purpose with
+that scope left out (it is judged, and reported, once: under requirement 6).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from ..config import QualifyConfig
+from ..model import EventKind, Layout
+from .inputs import CorpusInputs, RecordingInputs, RecordingStats, Verdict
+
+_EVENTS_SQL = """
+SELECT recording_id, kind, track,
+       list(end_s - start_s ORDER BY start_s) AS durations,
+       list(value ORDER BY start_s) AS vals
+FROM events
+WHERE kind IN (?, ?, ?, ?, ?, ?)
+GROUP BY recording_id, kind, track
+"""
+_KINDS = (EventKind.IPU, EventKind.PAUSE, EventKind.GAP, EventKind.FLOOR_TRANSFER,
+          EventKind.OVERLAP_BETWEEN, EventKind.OVERLAP_WITHIN)
+
+
+def _event_stats(ws) -> dict[str, dict[str, Any]]:
+    rows = ws.query(_EVENTS_SQL, [k.value for k in _KINDS])
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: {
+        "ipu_s": defaultdict(list), "pauses": [], "gaps": [], "ftos": [], "overlap_s": 0.0})
+    for row in rows:
+        rec = out[row["recording_id"]]
+        durs = [float(d) for d in row["durations"] if d is not None]
+        kind = row["kind"]
+        if kind == EventKind.IPU.value:
+            rec["ipu_s"][int(row["track"]) if row["track"] is not None else -1].extend(durs)
+        elif kind == EventKind.PAUSE.value:
+            rec["pauses"].extend(durs)
+        elif kind == EventKind.GAP.value:
+            rec["gaps"].extend(durs)
+        elif kind == EventKind.FLOOR_TRANSFER.value:
+            rec["ftos"].extend(float(v) for v in row["vals"] if v is not None)
+        else:
+            rec["overlap_s"] += sum(durs)
+    return out
+
+
+def _speech_by_track(ws) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = defaultdict(dict)
+    for row in ws.query("SELECT recording_id, track, speech_s FROM track_activity"):
+        if row["speech_s"] is not None:
+            out[row["recording_id"]][int(row["track"])] = float(row["speech_s"])
+    return out
+
+
+def _stats(n_tracks: int, ev: dict[str, Any] | None, activity: dict[int, float]) -> RecordingStats | None:
+    """Per-recording numbers. Speech per track is IPU time when events exist (the same measure
+    ``twotrack stats`` uses for the overlap share of speech), else the activity stage's speech time."""
+    if n_tracks < 2 or ev is None:
+        return None
+    tracks = range(n_tracks)
+    ipu = ev["ipu_s"]
+    speech = tuple(float(sum(ipu.get(t, ()))) if ipu else activity.get(t, 0.0) for t in tracks)
+    return RecordingStats(
+        speech_s=speech,
+        overlap_s=float(ev["overlap_s"]),
+        n_ipus=tuple(len(ipu.get(t, ())) for t in tracks),
+        ftos_s=tuple(ev["ftos"]),
+        gaps_s=tuple(ev["gaps"]),
+        pauses_s=tuple(ev["pauses"]),
+        ipus_s=tuple(d for t in tracks for d in ipu.get(t, ())),
+    )
+
+
+def _speaker_metadata(ws) -> dict[str, dict[str, str]]:
+    out = {}
+    for row in ws.query("SELECT speaker_id, metadata FROM speakers"):
+        try:
+            meta = json.loads(row["metadata"] or "{}")
+        except json.JSONDecodeError:
+            meta = {}
+        out[str(row["speaker_id"])] = {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
+    return out
+
+
+def _rights(ws, recordings, purpose: str, cfg: QualifyConfig, at: str | datetime | None):
+    """(consent verdicts, purpose verdicts) by recording id, from the workspace's consent ledger."""
+    from ..rights.consent import replay_all
+    from ..rights.ledger import Ledger
+    from ..rights.verdicts import check_consent, decide_one, get_purpose, speakers_by_track
+
+    p = get_purpose(purpose)
+    rest = dataclasses.replace(p, consent_scopes=tuple(s for s in p.consent_scopes if s != cfg.consent_scope))
+    ledger = Ledger(ws.ledger_path)
+    speakers = sorted({s for r in recordings for _, s in speakers_by_track(r) if s is not None})
+    consents = replay_all(ledger.events(), speakers, at)
+    consent, rights = {}, {}
+    for rec in recordings:
+        reasons = check_consent(rec, consents, (cfg.consent_scope,), (), f"{cfg.consent_scope} use")
+        consent[rec.recording_id] = Verdict(not reasons, tuple(dict.fromkeys(r.message for r in reasons)))
+        v = decide_one(rec, rest, consents)
+        note = (f"{cfg.consent_scope} consent is judged by requirement 6",) if cfg.consent_scope in p.consent_scopes else ()
+        rights[rec.recording_id] = Verdict(v.allowed, tuple(r.message for r in v.reasons) + (note if not v.allowed else ()))
+    return consent, rights, ledger.head
+
+
+def inputs_from_workspace(ws, purpose: str | None = None, cfg: QualifyConfig | None = None,
+                          *, at: str | datetime | None = None) -> CorpusInputs:
+    """Everything the eight requirements read, from a workspace (path or ``store.Workspace``).
+
+    Recordings that failed to decode are kept with zero duration and no checks: they show in the
+    matrix as not checked and weigh nothing in the hour-based verdicts."""
+    from ..store import Workspace
+
+    if not isinstance(ws, Workspace):
+        ws = Workspace(ws)
+    cfg = cfg or QualifyConfig()
+    purpose = purpose or cfg.purpose
+    recordings = ws.recordings()
+    durations = ws.durations()
+    checks = {}
+    from ..model import CheckResult
+
+    for row in ws.query("SELECT recording_id, result FROM checks"):
+        if row["result"]:
+            checks[row["recording_id"]] = CheckResult.from_dict(json.loads(row["result"]))
+    events = _event_stats(ws)
+    speech = _speech_by_track(ws)
+    consent, rights, _head = _rights(ws, recordings, purpose, cfg, at)
+    out = []
+    for rec in recordings:
+        rid = rec.recording_id
+        layout = rec.layout if isinstance(rec.layout, Layout) else Layout(rec.layout)
+        out.append(RecordingInputs(
+            recording_id=rid,
+            duration_s=float(durations.get(rid, 0.0)),
+            source_type=rec.source_type,
+            layout=layout,
+            n_tracks=rec.n_tracks,
+            speakers=tuple(rec.speakers),
+            tags=dict(rec.tags),
+            license=rec.license,
+            checks=checks.get(rid),
+            stats=_stats(rec.n_tracks, events.get(rid), speech.get(rid, {})),
+            consent=consent[rid],
+            rights=rights[rid],
+        ))
+    return CorpusInputs(recordings=tuple(out), speakers=_speaker_metadata(ws), name=ws.path.name, purpose=purpose)

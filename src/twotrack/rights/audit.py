@@ -1,0 +1,298 @@
+"""Withdrawal reaches exports: which files of an earlier export must go, and removing them.
+
+An export folder holds ``export.json`` (written by the export stage). The fields read here:
+
+```
+{
+  "purpose": "commercial-training",            # a key of verdicts.PURPOSES
+  "ledger_head": "<64 hex>",                   # Ledger.head when the export was made ("000..0" if empty)
+  "files": [                                   # every file written (paths relative to the export folder)
+    {"path": "audio/x.wav", "sha256": "<64 hex>", "recording_ids": ["clean/x"],
+     "ids": ["x_0001"]}                        # optional: other ids manifests use for this file's lines
+  ],
+  "manifests": ["train.jsonl", "lhotse/supervisions.jsonl.gz"]   # JSONL(.gz) files to rewrite (or objects
+}                                                                  # with a "path" key)
+```
+
+A file must be removed when any recording it holds is not allowed for the export's purpose NOW (after
+later withdrawals, revocations or expiries, or a license that changed), or when the recording is no longer
+known to the workspace (rights cannot be shown). Files named in ``manifests`` are rewritten, never removed:
+a manifest line is dropped when its ``recording_id`` or ``id`` names a removed recording or an ``ids``
+entry of a removed file, or when any string in it is a removed file's path (as written in export.json,
+relative to the manifest's folder, or absolute).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from ..errors import InputError
+from ..model import Record, Recording
+from .consent import parse_time, utc_now
+from .ledger import GENESIS, Ledger, LedgerError
+from .licenses import Permissions
+from .verdicts import decide, get_purpose
+
+EXPORT_JSON = "export.json"
+
+
+@dataclass(frozen=True)
+class Removal(Record):
+    """One file to remove and why."""
+
+    path: str  # as written in export.json (relative to the export folder)
+    recording_ids: tuple[str, ...]  # the recordings in it that are now blocked
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditReport(Record):
+    export_dir: str
+    purpose: str
+    export_head: str
+    ledger_head: str
+    new_events: int  # events appended to the ledger since the export was made
+    removals: tuple[Removal, ...]
+    files_checked: int
+
+
+def read_export(export_dir: str | os.PathLike) -> dict:
+    path = Path(export_dir) / EXPORT_JSON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "no export.json: not an export folder, or written by an older twotrack") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    problems = []
+    if not isinstance(data, dict):
+        raise InputError(path, "export.json is not a JSON object")
+    if not isinstance(data.get("purpose"), str):
+        problems.append("'purpose' is missing")
+    head = data.get("ledger_head")
+    if not (isinstance(head, str) and len(head) == 64):
+        problems.append("'ledger_head' is missing or not a 64-hex hash")
+    files = data.get("files")
+    if not isinstance(files, list):
+        problems.append("'files' is missing or not a list")
+    else:
+        for i, f in enumerate(files):
+            if not (isinstance(f, dict) and isinstance(f.get("path"), str) and isinstance(f.get("recording_ids"), list)):
+                problems.append(f"files[{i}] needs 'path' and a 'recording_ids' list")
+    if problems:
+        raise InputError(path, "; ".join(problems))
+    return data
+
+
+def _manifest_paths(data: dict) -> list[str]:
+    out = []
+    for m in data.get("manifests") or []:
+        out.append(m["path"] if isinstance(m, dict) else str(m))
+    return out
+
+
+def audit_report(
+    export_dir: str | os.PathLike,
+    ledger: Ledger | str | os.PathLike,
+    recordings: Iterable[Recording],
+    *,
+    at: str | datetime | None = None,
+    permissions: Mapping[str, Permissions] | None = None,
+) -> AuditReport:
+    """Check an export against the ledger and recordings as they are now (or at ``at``).
+
+    Raises LedgerError when the ledger fails verification or does not contain the export's head (a
+    different or rewritten ledger cannot vouch for the export)."""
+    led = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+    data = read_export(export_dir)
+    purpose = get_purpose(data["purpose"])
+    export_head = data["ledger_head"]
+    check = led.verify(expected_head=export_head)
+    if not check.ok:
+        raise LedgerError(led.path, f"cannot audit {export_dir}: {check}")
+    new_events = len(led.events_since(export_head))
+    manifests = set(_manifest_paths(data))
+    files = [f for f in data["files"] if f["path"] not in manifests]
+    wanted = {rid for f in files for rid in f["recording_ids"]}
+    by_id = {r.recording_id: r for r in recordings if r.recording_id in wanted}
+    verdicts = {v.recording_id: v for v in decide(by_id.values(), led, purpose, at=at, permissions=permissions)}
+    removals = []
+    for f in files:
+        blocked, reasons = [], []
+        for rid in f["recording_ids"]:
+            if rid not in by_id:
+                blocked.append(rid)
+                reasons.append(f"{rid}: not in the workspace any more, so its rights cannot be shown")
+            elif not verdicts[rid].allowed:
+                blocked.append(rid)
+                reasons.extend(f"{rid}: {r.message}" for r in verdicts[rid].reasons)
+        if blocked:
+            removals.append(Removal(f["path"], tuple(blocked), tuple(dict.fromkeys(reasons))))
+    return AuditReport(
+        export_dir=str(export_dir), purpose=purpose.name, export_head=export_head, ledger_head=check.head,
+        new_events=new_events, removals=tuple(removals), files_checked=len(files),
+    )
+
+
+def audit_export(
+    export_dir: str | os.PathLike,
+    ledger: Ledger | str | os.PathLike,
+    recordings: Iterable[Recording],
+    *,
+    at: str | datetime | None = None,
+    permissions: Mapping[str, Permissions] | None = None,
+) -> list[Removal]:
+    """The files of ``export_dir`` that must be removed (see ``audit_report``)."""
+    return list(audit_report(export_dir, ledger, recordings, at=at, permissions=permissions).removals)
+
+
+# --------------------------------------------------------------------------------------------
+# Applying an audit
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyResult(Record):
+    removed: tuple[str, ...]  # files deleted
+    missing: tuple[str, ...]  # files listed for removal that were already gone
+    manifest_lines_dropped: dict[str, int]
+
+
+def _inside(root: Path, rel: str) -> Path:
+    p = (root / rel).resolve()
+    if not p.is_relative_to(root.resolve()):
+        raise InputError(root / rel, "path in export.json points outside the export folder; refusing to touch it")
+    return p
+
+
+def _strings(obj) -> Iterable[str]:
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[str]) -> int:
+    path = _inside(root, rel)
+    if not path.exists():
+        return 0
+    gz = path.suffix == ".gz"
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if gz else raw).decode("utf-8")
+    here = path.parent
+    keep, dropped = [], 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"line {lineno}: not JSON ({exc.msg}); manifest left unchanged") from None
+        hit = isinstance(obj, dict) and (obj.get("recording_id") in drop_ids or obj.get("id") in drop_ids)
+        if not hit:
+            for s in _strings(obj):
+                cand = Path(s) if os.path.isabs(s) else (here / s)
+                if s in drop_paths or str(cand.resolve()) in drop_paths:
+                    hit = True
+                    break
+        if hit:
+            dropped += 1
+        else:
+            keep.append(line)
+    if dropped:
+        out = ("\n".join(keep) + ("\n" if keep else "")).encode("utf-8")
+        # mtime=0 keeps the gzip bytes a function of the content (idempotent re-runs)
+        _atomic_write(path, gzip.compress(out, mtime=0) if gz else out)
+    return dropped
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def apply_audit(
+    export_dir: str | os.PathLike, removals: Iterable[Removal], *, ledger_head: str | None = None
+) -> ApplyResult:
+    """Delete the files named by an audit, drop their lines from the manifests, and update export.json
+    (removed files leave ``files``, rewritten manifests get their new sha256, and an ``audits`` entry
+    records what was removed, when, and under which ledger head)."""
+    root = Path(export_dir)
+    data = read_export(root)
+    removals = list(removals)
+    remove_paths = {r.path for r in removals}
+    manifests = _manifest_paths(data)
+    if remove_paths & set(manifests):
+        raise InputError(root / EXPORT_JSON, "an audit may not remove a manifest; manifests are rewritten")
+    blocked_ids = {rid for r in removals for rid in r.recording_ids}
+    drop_ids = set(blocked_ids)
+    for f in data["files"]:
+        if f["path"] in remove_paths:
+            drop_ids.update(str(x) for x in f.get("ids") or [])
+    drop_paths = set(remove_paths)
+    for rel in remove_paths:
+        drop_paths.add(str(_inside(root, rel)))
+    removed, missing = [], []
+    for rel in sorted(remove_paths):
+        p = _inside(root, rel)
+        if p.exists():
+            p.unlink()
+            removed.append(rel)
+        else:
+            missing.append(rel)
+    dropped = {rel: _rewrite_manifest(root, rel, drop_ids, drop_paths) for rel in manifests}
+    files = []
+    for f in data["files"]:
+        if f["path"] in remove_paths:
+            continue
+        if f["path"] in manifests and dropped.get(f["path"]):
+            p = _inside(root, f["path"])
+            if p.exists():
+                f = {**f, "sha256": _sha256(p)}
+        files.append(f)
+    data["files"] = files
+    data.setdefault("audits", []).append({
+        "applied_at": utc_now(),
+        "ledger_head": ledger_head,
+        "removed": sorted(remove_paths),
+        "recording_ids": sorted(blocked_ids),
+    })
+    _atomic_write(root / EXPORT_JSON, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return ApplyResult(tuple(removed), tuple(missing), dropped)
+
+
+__all__ = [
+    "ApplyResult", "AuditReport", "EXPORT_JSON", "GENESIS", "Removal", "apply_audit", "audit_export",
+    "audit_report", "read_export",
+]

@@ -1,0 +1,125 @@
+"""Reading consent events from CSV or JSONL files, validating every row before anything is written.
+
+Columns (CSV header or JSONL keys): ``speaker``, ``action`` (grant/amend/withdraw/revoke), ``scopes``
+(semicolon-separated; a JSON list in JSONL is fine too; empty or ``all`` on a withdraw/revoke means every
+scope), ``date`` (ISO 8601), ``evidence`` (URI), ``evidence_sha256``; optional ``jurisdiction``, ``expiry``,
+``note``. Row numbers in errors are the file's line numbers (the header is line 1), so an editor jumps
+straight to them. Lines starting with ``#`` and blank lines are ignored (comments).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from ..errors import InputError
+from .consent import EventDraft, make_draft
+from .ledger import ImportRejected, RowError
+
+REQUIRED_COLUMNS = ("speaker", "action", "scopes", "date", "evidence", "evidence_sha256")
+OPTIONAL_COLUMNS = ("jurisdiction", "expiry", "note")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+
+def _is_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
+    # Comment lines become empty lines so csv's line numbers stay the file's line numbers.
+    cleaned = "".join("\n" if _is_comment(line) else line for line in text.splitlines(keepends=True))
+    reader = csv.reader(io.StringIO(cleaned))
+    header: list[str] | None = None
+    out = []
+    for cells in reader:
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if header is None:
+            header = [c.strip().lower() for c in cells]
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            unknown = [c for c in header if c not in COLUMNS]
+            problems = []
+            if missing:
+                problems.append(f"missing column(s) {', '.join(missing)}")
+            if unknown:
+                problems.append(f"unknown column(s) {', '.join(unknown)} (known: {', '.join(COLUMNS)})")
+            if len(set(header)) != len(header):
+                problems.append("a column is named twice")
+            if problems:
+                raise ImportRejected(path, [RowError(reader.line_num, "header: " + "; ".join(problems))])
+            continue
+        row = reader.line_num
+        if len(cells) != len(header):
+            out.append((row, {"__error__": f"{len(cells)} cells, the header has {len(header)}"}))
+            continue
+        out.append((row, dict(zip(header, cells))))
+    if header is None:
+        raise ImportRejected(path, [RowError(1, "no header row (expected columns " + ", ".join(REQUIRED_COLUMNS) + ")")])
+    return out
+
+
+def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
+    out = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if _is_comment(line):
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            out.append((lineno, {"__error__": f"not valid JSON ({exc.msg} at column {exc.colno})"}))
+            continue
+        if not isinstance(data, dict):
+            out.append((lineno, {"__error__": "not a JSON object"}))
+            continue
+        missing = [c for c in REQUIRED_COLUMNS if c not in data]
+        unknown = [c for c in data if c not in COLUMNS]
+        if missing or unknown:
+            parts = ([f"missing key(s) {', '.join(missing)}"] if missing else []) + (
+                [f"unknown key(s) {', '.join(unknown)}"] if unknown else []
+            )
+            out.append((lineno, {"__error__": "; ".join(parts)}))
+            continue
+        out.append((lineno, data))
+    return out
+
+
+def read_event_rows(path: str | os.PathLike) -> tuple[list[EventDraft], list[int]]:
+    """Parse and validate every row of a CSV (``.csv``/``.tsv``) or JSONL (``.jsonl``/``.json``) file.
+
+    Returns the drafts and their row numbers; raises ImportRejected listing EVERY bad row (not just the
+    first) so the file can be fixed in one pass."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(p, f"not UTF-8 text (byte {exc.start})") from None
+    suffix = p.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        rows = _jsonl_rows(text)
+    elif suffix in (".csv", ".txt"):
+        rows = _csv_rows(p, text)
+    else:
+        raise InputError(p, f"unknown ledger import format {suffix!r} (use .csv or .jsonl)")
+    drafts, numbers, errors = [], [], []
+    for row, data in rows:
+        if "__error__" in data:
+            errors.append(RowError(row, data["__error__"]))
+            continue
+        try:
+            drafts.append(make_draft(**{k: data.get(k) for k in COLUMNS}))
+            numbers.append(row)
+        except ValueError as exc:
+            errors.append(RowError(row, str(exc)))
+    if errors:
+        raise ImportRejected(p, errors)
+    if not drafts:
+        raise ImportRejected(p, [RowError(1, "no events in the file")])
+    return drafts, numbers

@@ -1,0 +1,264 @@
+"""Rights verdicts: may this recording be used for this purpose, and if not, why.
+
+A recording is allowed for a purpose when (1) every speaker on it is known and has given every consent
+scope the purpose needs, none of them under a restriction the purpose excludes (the meet of the speakers'
+consents: a two-speaker recording needs both), and (2) its license expression permits every license term
+the purpose needs. ``PURPOSES`` is the one table that says what each purpose needs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Mapping, Sequence
+
+from ..model import Record, Recording, track_name
+from .consent import (
+    GIVEN, UNKNOWN, ConsentEvent, SpeakerConsent, is_unknown_speaker, replay_all,
+)
+from .ledger import GENESIS, Ledger
+from .licenses import Permissions, evaluate_license
+
+
+@dataclass(frozen=True)
+class Purpose(Record):
+    """What a use of the data needs: consent scopes from every speaker, and license permissions."""
+
+    name: str
+    description: str
+    consent_scopes: tuple[str, ...]  # every speaker must have given each of these
+    excluded_by: tuple[str, ...]  # a speaker who gave one of these restrictions blocks the purpose
+    license_permissions: tuple[str, ...]  # fields of the permissions table that must all be true
+    restriction_duties: tuple[str, ...] = ()  # restrictions that do not block but travel with the data
+
+
+#: The purposes and what each needs. Training a model that is deployed or published shares adapted material,
+#: hence share_derivatives for the commercial purposes (see permissions.json for the reading of ND licenses).
+PURPOSES: dict[str, Purpose] = {
+    p.name: p
+    for p in (
+        Purpose(
+            "commercial-training",
+            "train a model used or sold commercially",
+            consent_scopes=("ai-training", "commercial-use"),
+            excluded_by=("research-only",),
+            license_permissions=("commercial_use", "derivatives", "share_derivatives"),
+        ),
+        Purpose(
+            "research-training",
+            "train a model for non-commercial research",
+            consent_scopes=("ai-training",),
+            excluded_by=(),
+            license_permissions=("derivatives",),
+        ),
+        Purpose(
+            "redistribution",
+            "share copies of the recordings with others, not for commercial use",
+            consent_scopes=("redistribution",),
+            excluded_by=(),
+            license_permissions=("redistribution",),
+            restriction_duties=("research-only",),
+        ),
+        Purpose(
+            "commercial-redistribution",
+            "share or sell copies of the recordings for any use, commercial included",
+            consent_scopes=("redistribution", "commercial-use"),
+            excluded_by=("research-only",),
+            license_permissions=("redistribution", "commercial_use"),
+        ),
+        Purpose(
+            "voice-synthesis",
+            "build synthesis in a speaker's own voice (a commercial voice product)",
+            consent_scopes=("ai-training", "voice-likeness", "commercial-use"),
+            excluded_by=("research-only",),
+            license_permissions=("commercial_use", "derivatives", "share_derivatives"),
+        ),
+    )
+}
+
+
+def get_purpose(name: str) -> Purpose:
+    try:
+        return PURPOSES[name]
+    except KeyError:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"unknown purpose {name!r} (known: {', '.join(PURPOSES)})") from None
+
+
+@dataclass(frozen=True)
+class Reason(Record):
+    """Why a recording is blocked: the speaker (and track), the scope and its status, or the license term."""
+
+    kind: str  # "speaker", "consent" or "license"
+    message: str
+    track: str | None = None
+    speaker: str | None = None
+    scope: str | None = None
+    status: str | None = None
+    event_seq: int | None = None
+    license: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict(Record):
+    recording_id: str
+    purpose: str
+    allowed: bool
+    reasons: tuple[Reason, ...] = ()
+    duties: tuple[str, ...] = ()
+    consent_allowed: bool = False
+    license_allowed: bool = False
+    speakers: tuple[str | None, ...] = ()
+    license: str | None = None
+
+    def to_json(self) -> dict:
+        """The CLI's JSON row: reasons as readable strings, with their structured form beside them."""
+        return {
+            "recording_id": self.recording_id,
+            "allowed": self.allowed,
+            "reasons": [r.message for r in self.reasons],
+            "consent_allowed": self.consent_allowed,
+            "license_allowed": self.license_allowed,
+            "speakers": list(self.speakers),
+            "license": self.license,
+            "duties": list(self.duties),
+            "reason_details": [r.to_dict() for r in self.reasons],
+        }
+
+
+def speakers_by_track(recording: Recording) -> list[tuple[str, str | None]]:
+    """(track name, speaker id or None) for every person who must consent. A track without a listed
+    speaker counts as an unknown speaker. A mono recording holds several people on one track: the manifest
+    names them in ``speaker_a``/``speaker_b`` (kept in metadata by the reader); none named is one unknown."""
+    speakers = list(recording.speakers)
+    if recording.is_mono and not speakers:
+        speakers = [recording.metadata[k] for k in ("speaker_a", "speaker_b") if recording.metadata.get(k)]
+    n = len(speakers) if recording.is_mono else max(len(speakers), recording.n_tracks)
+    out = []
+    for i in range(max(n, 1)):
+        spk = speakers[i] if i < len(speakers) else None
+        label = f"A (speaker {i + 1} of the mix)" if recording.is_mono else track_name(i)
+        out.append((label, None if is_unknown_speaker(spk) else str(spk).strip()))
+    return out
+
+
+def check_consent(
+    recording: Recording,
+    consents: Mapping[str, SpeakerConsent],
+    required: Sequence[str],
+    excluded_by: Sequence[str] = (),
+    purpose_name: str = "this purpose",
+) -> list[Reason]:
+    """Reasons the speakers' consents block ``required`` (empty list: every speaker consents)."""
+    reasons: list[Reason] = []
+    for track, spk in speakers_by_track(recording):
+        if spk is None:
+            reasons.append(Reason("speaker", f"track {track}: speaker unknown, so consent cannot be documented", track=track))
+            continue
+        consent = consents.get(spk)
+        for scope in required:
+            st = consent.state(scope) if consent is not None else None
+            if st is None or st.status == UNKNOWN:
+                reasons.append(Reason(
+                    "consent", f"track {track} ({spk}): no consent recorded for {scope} ({UNKNOWN})",
+                    track=track, speaker=spk, scope=scope, status=UNKNOWN,
+                ))
+            elif st.status != GIVEN:
+                reasons.append(Reason(
+                    "consent", f"track {track} ({spk}): {scope} is {st.status} since {st.since} (event #{st.event_seq})",
+                    track=track, speaker=spk, scope=scope, status=st.status, event_seq=st.event_seq,
+                ))
+        for scope in excluded_by:
+            if consent is not None and consent.given(scope):
+                st = consent.state(scope)
+                reasons.append(Reason(
+                    "consent", f"track {track} ({spk}): consent is {scope} (event #{st.event_seq}), which excludes {purpose_name}",
+                    track=track, speaker=spk, scope=scope, status=GIVEN, event_seq=st.event_seq,
+                ))
+    return reasons
+
+
+def _events_of(ledger) -> tuple[list[ConsentEvent], str]:
+    if isinstance(ledger, Ledger):
+        return ledger.events(), ledger.head
+    if isinstance(ledger, (str, os.PathLike)):
+        led = Ledger(ledger)
+        return led.events(), led.head
+    events = list(ledger)
+    return events, (events[-1].hash if events else GENESIS)
+
+
+def decide_one(
+    recording: Recording,
+    purpose: Purpose | str,
+    consents: Mapping[str, SpeakerConsent],
+    permissions: Mapping[str, Permissions] | None = None,
+) -> Verdict:
+    """The verdict for one recording given its speakers' replayed consents."""
+    p = get_purpose(purpose) if isinstance(purpose, str) else purpose
+    consent_reasons = check_consent(recording, consents, p.consent_scopes, p.excluded_by, p.name)
+    lic = evaluate_license(recording.license, p.license_permissions, permissions)
+    license_reasons = [Reason("license", r, license=lic.expression) for r in lic.reasons]
+    duties = list(lic.duties)
+    for track, spk in speakers_by_track(recording):
+        c = consents.get(spk) if spk else None
+        for scope in p.restriction_duties:
+            if c is not None and c.given(scope):
+                duties.append(f"{scope} consent ({spk}): recipients may use it for research only")
+    reasons = tuple(dict.fromkeys(consent_reasons + license_reasons))  # a speaker on both tracks says it once
+    return Verdict(
+        recording_id=recording.recording_id, purpose=p.name, allowed=not reasons, reasons=reasons,
+        duties=tuple(dict.fromkeys(duties)), consent_allowed=not consent_reasons, license_allowed=lic.allowed,
+        speakers=tuple(s for _, s in speakers_by_track(recording)), license=lic.expression,
+    )
+
+
+def decide(
+    recordings: Iterable[Recording],
+    ledger,
+    purpose: Purpose | str,
+    *,
+    at: str | datetime | None = None,
+    permissions: Mapping[str, Permissions] | None = None,
+) -> list[Verdict]:
+    """Verdicts for every recording. ``ledger``: a Ledger, a ledger file path, or a list of ConsentEvents.
+    ``at``: the time the consents are judged at (default now)."""
+    recordings = list(recordings)
+    p = get_purpose(purpose) if isinstance(purpose, str) else purpose
+    events, _ = _events_of(ledger)
+    speakers = {s for r in recordings for _, s in speakers_by_track(r) if s is not None}
+    consents = replay_all(events, sorted(speakers), at)
+    return [decide_one(r, p, consents, permissions) for r in recordings]
+
+
+def allowed_ids(verdicts: Iterable[Verdict]) -> list[str]:
+    return [v.recording_id for v in verdicts if v.allowed]
+
+
+def rights_report(
+    recordings: Iterable[Recording],
+    ledger,
+    purpose: Purpose | str,
+    *,
+    at: str | datetime | None = None,
+    permissions: Mapping[str, Permissions] | None = None,
+) -> dict:
+    """What ``twotrack rights --json`` prints: purpose, ledger head, and a row per recording."""
+    p = get_purpose(purpose) if isinstance(purpose, str) else purpose
+    events, head = _events_of(ledger)
+    verdicts = decide(recordings, events, p, at=at, permissions=permissions)
+    from .consent import parse_time
+
+    when = parse_time(at) if at is not None else datetime.now().astimezone()
+    return {
+        "purpose": p.name,
+        "needs": {"consent_scopes": list(p.consent_scopes), "excluded_by": list(p.excluded_by),
+                  "license_permissions": list(p.license_permissions)},
+        "at": when.astimezone().isoformat(timespec="seconds"),
+        "ledger_head": head,
+        "summary": {"recordings": len(verdicts), "allowed": sum(v.allowed for v in verdicts),
+                    "blocked": sum(not v.allowed for v in verdicts)},
+        "recordings": [v.to_json() for v in verdicts],
+    }

@@ -1,0 +1,389 @@
+"""The scan: discover -> plan (what is already done) -> run the rest on an executor -> one writer.
+
+``scan(paths, workspace)`` is the library call behind ``twotrack scan``. Results of each finished
+recording go to a writer thread in this process, which commits whatever has arrived in one
+transaction; so a killed scan loses only the recordings in flight, and the next scan resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..config import Config
+from ..errors import InputError
+from ..model import AudioInfo, ErrorRecord, Recording
+from ..store import ResultWrite, SourceRecord, Workspace
+from ..store.locks import ScanLock
+from ..store.rows import STAGES
+from . import stages as S
+from .executors import Executor, make_executor
+from .pipeline import Reuse
+from .progress import NullProgress, ScanProgress
+from .worker import Job, Outcome, crash_outcome, failed_outcome
+
+
+@dataclass
+class ScanSummary:
+    """What one scan did; ``to_dict`` is the stable JSON of ``twotrack scan --json`` (docs/cli.md)."""
+
+    workspace: str
+    run_id: int
+    status: str  # completed | interrupted
+    found: int = 0
+    scanned: int = 0
+    skipped: int = 0
+    failed: int = 0
+    skipped_failed: int = 0  # skipped because they failed before with the same content and config
+    metadata_updated: int = 0
+    audio_found_s: float = 0.0
+    audio_scanned_s: float = 0.0
+    wall_s: float = 0.0
+    jobs: int = 1
+    stages: dict[str, dict[str, int]] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    discovery_errors: int = 0
+    commit_s: float = 0.0  # time the writer spent committing
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "interrupted":
+            return 130
+        return 1 if (self.failed or self.skipped_failed or self.discovery_errors) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace,
+            "run_id": self.run_id,
+            "status": self.status,
+            "recordings": {"found": self.found, "scanned": self.scanned, "skipped": self.skipped,
+                           "failed": self.failed, "skipped_failed": self.skipped_failed,
+                           "metadata_updated": self.metadata_updated},
+            "hours": {"found": round(self.audio_found_s / 3600, 6), "scanned": round(self.audio_scanned_s / 3600, 6)},
+            "time_s": round(self.wall_s, 3),
+            "realtime_factor": round(self.audio_scanned_s / self.wall_s, 2) if self.wall_s > 0 else None,
+            "jobs": self.jobs,
+            "stages": self.stages,
+            "unavailable_stages": self.unavailable,
+            "errors": [e.to_dict() for e in self.errors],
+            "exit_code": self.exit_code,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# discovery and planning
+# ---------------------------------------------------------------------------------------------
+
+
+def _discover(paths: Sequence[str], config: Config) -> tuple[list[Recording], list[ErrorRecord], dict[str, AudioInfo]]:
+    mod = importlib.import_module("twotrack.ingest.discover")
+    if hasattr(mod, "scan"):
+        # Hashes come from the workspace's cache (unchanged size and mtime): no rehash on rescans.
+        found = mod.scan(paths, config, hash_files=False)
+        return list(found.recordings), list(found.errors), dict(found.infos)
+    recordings, errors = mod.discover(paths, config)
+    return list(recordings), list(errors), {}
+
+
+def _stat(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return int(st.st_size), int(st.st_mtime_ns)
+
+
+def source_records(recording: Recording, cache: dict[str, SourceRecord], infos: dict[str, AudioInfo]
+                   ) -> tuple[tuple[SourceRecord, ...], Recording]:
+    """Hash (or reuse the cached hash of) every source file; the recording comes back with its sha256s."""
+    from ..ingest.hashing import sha256_file
+
+    out: dict[str, SourceRecord] = {}
+    given = {t.path: t.sha256 for t in recording.tracks if t.sha256}
+    for path in recording.source_paths:
+        try:
+            size, mtime = _stat(path)
+        except FileNotFoundError:
+            raise InputError(path, "file not found") from None
+        except OSError as exc:
+            raise InputError(path, f"cannot stat: {exc.strerror or exc}") from None
+        old = cache.get(path)
+        info = infos.get(path) or (old.info if old and (old.size_bytes, old.mtime_ns) == (size, mtime) else None)
+        if path in given:
+            digest = given[path]
+        elif old and (old.size_bytes, old.mtime_ns) == (size, mtime):
+            digest = old.sha256
+        else:
+            digest = sha256_file(path)
+        if info is None:
+            from ..ingest.audio import probe
+
+            info = probe(path)
+        out[path] = SourceRecord(path=path, sha256=digest, size_bytes=size, mtime_ns=mtime, info=info)
+    tracks = tuple(t if t.sha256 else type(t)(path=t.path, channel=t.channel, sha256=out[t.path].sha256)
+                   for t in recording.tracks)
+    return tuple(out.values()), Recording.from_dict({**recording.to_dict(), "tracks": [t.to_dict() for t in tracks]})
+
+
+def source_key(recording: Recording) -> str:
+    """The content identity of a recording: layout and, per track, the file's sha256 and channel."""
+    parts = [recording.layout.value] + [f"{t.sha256}:{t.channel}" for t in recording.tracks]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def stages_to_run(stored: dict[str, tuple[str, str, str]], skey: str, keys: dict[str, str],
+                  retry_errors: bool) -> tuple[str, ...]:
+    """Stages from the first one not done onwards (the chain: a redone stage redoes what follows)."""
+    for i, stage in enumerate(STAGES):
+        old = stored.get(stage)
+        done = (old is not None and old[0] == skey and old[1] == keys[stage]
+                and not (retry_errors and old[2] in ("error", "blocked")))
+        if not done:
+            # checks and activity read the audio: decoding runs (and is recorded) again with them.
+            return STAGES[i:] if STAGES[i] not in ("checks", "activity") else ("decode",) + STAGES[i:]
+    return ()
+
+
+@dataclass
+class Plan:
+    jobs: list[Job] = field(default_factory=list)
+    immediate: list[Outcome] = field(default_factory=list)  # failed before any work (unreadable source)
+    skipped: list[str] = field(default_factory=list)
+    skipped_failed: list[str] = field(default_factory=list)
+    metadata_changed: list[Recording] = field(default_factory=list)
+    audio_found_s: float = 0.0
+    reused: Counter = field(default_factory=Counter)
+
+
+def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, AudioInfo], config: Config,
+              keys: dict[str, str], unavailable: dict[str, str], retry_errors: bool = False,
+              keep_probs: bool = False) -> Plan:
+    plan = Plan()
+    cache = ws.source_cache()
+    state = ws.stage_state()
+    stored = ws.stored_recordings()
+    pending: list[tuple[Recording, str, tuple[str, ...], tuple[SourceRecord, ...], float]] = []
+    for rec in recordings:
+        rid = rec.recording_id
+        try:
+            sources, rec = source_records(rec, cache, infos)
+        except InputError as exc:
+            job = Job(recording=rec, config=config, source_key="", run=STAGES, keys=keys, unavailable=unavailable)
+            plan.immediate.append(failed_outcome(job, exc.problem, stage="decode", path=exc.path))
+            continue
+        expected = max((s.info.duration_s for s in sources if s.info), default=0.0)
+        plan.audio_found_s += expected
+        skey = source_key(rec)
+        st = state.get(rid, {})
+        run = stages_to_run(st, skey, keys, retry_errors)
+        for stage in STAGES:
+            if stage not in run:
+                plan.reused[stage] += 1
+        if not run:
+            plan.skipped.append(rid)
+            if any(v[2] in ("error", "blocked") for v in st.values()):
+                plan.skipped_failed.append(rid)
+            old = stored.get(rid)
+            if old and old[0] != _recording_json(rec):
+                plan.metadata_changed.append(rec)
+            continue
+        pending.append((rec, skey, run, sources, expected))
+
+    # Stored inputs for partial reruns, read in one session.
+    need = [rec.recording_id for rec, _, run, _, _ in pending if run[0] in ("activity", "events")]
+    inputs = ws.stored_inputs(need)
+    for rec, skey, run, sources, expected in pending:
+        rid = rec.recording_id
+        reuse = Reuse()
+        if rid in inputs:
+            dur, rate = stored[rid][1], stored[rid][2]
+            got = inputs[rid]
+            reuse = Reuse(duration_s=dur, sample_rate=rate, checks=got["checks"],
+                          activity=got["activity"] if run[0] == "events" else ())
+        st = state.get(rid, {})
+        plan.jobs.append(Job(
+            recording=rec, config=config, source_key=skey, run=run, keys=keys, unavailable=unavailable,
+            reuse=reuse, stored_status={s: st[s][2] for s in STAGES if s not in run and s in st},
+            sources=sources, expected_s=expected, keep_probs=keep_probs,
+        ))
+    return plan
+
+
+def _recording_json(rec: Recording) -> str:
+    from ..store.rows import dumps
+
+    return dumps(rec.to_dict())
+
+
+# ---------------------------------------------------------------------------------------------
+# the single writer
+# ---------------------------------------------------------------------------------------------
+
+_STOP = object()
+
+
+class Writer(threading.Thread):
+    """Commits outcomes as they arrive; everything queued while a commit runs goes in the next one."""
+
+    def __init__(self, ws: Workspace, run_id: int, max_batch: int = 256):
+        super().__init__(name="twotrack-writer", daemon=True)
+        self.ws, self.run_id, self.max_batch = ws, run_id, max_batch
+        self.queue: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.committed = 0
+        self.commit_s = 0.0
+        self.commits = 0
+
+    def put(self, write: ResultWrite) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"the workspace writer failed: {self.error}") from self.error
+        self.queue.put(write)
+
+    def run(self) -> None:
+        stop = False
+        while not stop:
+            first = self.queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            t0 = time.perf_counter()
+            try:
+                self.ws.commit(batch, self.run_id)
+            except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+                self.error = exc
+                return
+            self.commit_s += time.perf_counter() - t0
+            self.commits += 1
+            self.committed += len(batch)
+
+    def close(self) -> None:
+        self.queue.put(_STOP)
+        self.join()
+
+
+# ---------------------------------------------------------------------------------------------
+# the scan
+# ---------------------------------------------------------------------------------------------
+
+
+class _TermAsInterrupt:
+    """SIGTERM stops a scan the way Ctrl-C does (commit what finished, then stop)."""
+
+    def __enter__(self):
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+
+
+def scan(
+    paths: Sequence[str | Path],
+    workspace: Workspace | str | Path,
+    config: Config | None = None,
+    *,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+    progress: ScanProgress | None = None,
+    retry_errors: bool = False,
+    keep_probs: bool = False,
+) -> ScanSummary:
+    """Scan ``paths`` into ``workspace``: only what is not already stored under this config is computed.
+
+    ``jobs``: worker processes (None: all cores; 0: in this process). Ctrl-C or SIGTERM stop cleanly:
+    finished recordings are committed and the summary says ``interrupted``.
+    """
+    t0 = time.monotonic()
+    config = config or Config()
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=True)
+    progress = progress or NullProgress()
+    paths = [str(p) for p in paths]
+    executor = executor or make_executor(jobs)
+    with ScanLock(ws.path), _TermAsInterrupt():
+        unavailable = S.unavailable_stages()
+        keys = S.stage_keys(config, unavailable)
+        run_id = ws.begin_run(paths, config.to_dict(), keys, executor.jobs, __version__)
+        summary = ScanSummary(workspace=str(ws.path), run_id=run_id, status="interrupted", jobs=executor.jobs,
+                              unavailable=unavailable)
+        writer = Writer(ws, run_id)
+        counts: dict[str, Counter] = {s: Counter() for s in STAGES}
+        try:
+            recordings, disc_errors, infos = _discover(paths, config)
+            ws.replace_discovery_errors([os.path.abspath(p) for p in paths], disc_errors, run_id)
+            summary.errors.extend(disc_errors)
+            summary.discovery_errors = len(disc_errors)
+            plan = make_plan(ws, recordings, infos, config, keys, unavailable, retry_errors, keep_probs)
+            ws.update_recordings(plan.metadata_changed)
+            summary.found = len(recordings)
+            summary.skipped, summary.skipped_failed = len(plan.skipped), len(plan.skipped_failed)
+            summary.metadata_updated = len(plan.metadata_changed)
+            summary.audio_found_s = plan.audio_found_s
+            for stage, n in plan.reused.items():
+                counts[stage]["reused"] += n
+
+            writer.start()
+
+            def take(outcome: Outcome) -> None:
+                writer.put(outcome.write)
+                summary.scanned += 1
+                summary.failed += int(outcome.failed)
+                summary.audio_scanned_s += outcome.audio_s
+                summary.errors.extend(outcome.write.result.errors)
+                for st in outcome.write.stages:
+                    counts[st.stage][st.status] += 1
+                progress.advance(outcome.audio_s, outcome.failed or bool(outcome.write.result.errors))
+
+            progress.start(len(plan.jobs) + len(plan.immediate), sum(j.expected_s for j in plan.jobs))
+            for outcome in plan.immediate:
+                take(outcome)
+            from .worker import scan_one
+
+            for outcome in executor.map_unordered(scan_one, plan.jobs, on_crash=crash_outcome):
+                take(outcome)
+            summary.status = "completed"
+        except KeyboardInterrupt:
+            summary.status = "interrupted"
+        except BaseException:
+            summary.status = "failed"
+            raise
+        finally:
+            progress.finish()
+            if writer.is_alive():
+                writer.close()
+            if writer.error is not None:
+                summary.status = "failed"
+            summary.commit_s = writer.commit_s
+            summary.wall_s = time.monotonic() - t0
+            summary.stages = {s: dict(c) for s, c in counts.items()}
+            notes = [f"{s} unavailable: {why}" for s, why in unavailable.items()]
+            ws.end_run(run_id, summary.status, n_found=summary.found, n_scanned=summary.scanned,
+                       n_skipped=summary.skipped, n_failed=summary.failed, audio_s=summary.audio_scanned_s,
+                       wall_s=summary.wall_s, notes=notes)
+        if writer.error is not None:
+            raise writer.error
+    return summary
