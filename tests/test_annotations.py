@@ -192,3 +192,15 @@ def test_unknown_format_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="unknown annotation format") as err:
         read_gold(p)
     assert err.value.path == str(p)
+
+
+def test_read_gold_folder_merges_files(tmp_path):
+    (tmp_path / "a.ctm").write_text("r1 A 0 1 hi\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.ctm").write_text("r1 B 0.5 1 yes\nr2 A 0 1 x\n")
+    (tmp_path / ".hidden.ctm").write_text("r9 A 0 1 no\n")
+    (tmp_path / "notes.md").write_text("# not gold\n")
+    gold = read_gold(tmp_path)
+    assert sorted(gold) == ["r1", "r2"]
+    assert [(w.track, w.text) for w in gold["r1"]] == [(0, "hi"), (1, "yes")]
+    assert len(read_gold(REPO / "data/sample/gold")) == 3

@@ -156,3 +156,24 @@ def test_read_all_matches_soundfile(tmp_path):
     ref, ref_rate = sf.read(path, dtype="float32", always_2d=True)
     assert rate == ref_rate == 22050
     np.testing.assert_array_equal(audio, ref)
+
+
+def _set_wav_data_size(path, value):
+    import struct
+
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 4
+    data[at : at + 4] = struct.pack("<I", value)
+    path.write_bytes(bytes(data))
+
+
+def test_streamed_wav_without_data_size_is_repaired_or_explained(tmp_path):
+    streamed = files.write(tmp_path / "streamed.wav", subtype="PCM_16")
+    _set_wav_data_size(streamed, 0xFFFFFFFF)  # what streaming writers leave
+    info = probe(streamed)
+    assert info.n_samples == 16000 and "data size unset" in info.repairs[0]
+    assert read_all(streamed)[0].shape == (16000, 2)
+    unfinished = files.write(tmp_path / "unfinished.wav", subtype="PCM_16")
+    _set_wav_data_size(unfinished, 0)
+    with pytest.raises(InputError, match="unfinished WAV"):
+        probe(unfinished)

@@ -68,7 +68,7 @@ def test_build_reference_round_trip_and_distance(tmp_path):
     fto = next(c for c in same.comparisons if c.statistic == "fto_s")
     assert fto.wasserstein is not None and fto.wasserstein < 0.01 and fto.passed
     assert same.reference == "constructed"
-    # the same corpus with every FTO 0.5 s later: median still in band, distribution 0.5 s away
+    # the same corpus with every FTO 0.1 s later: median still in band, distribution 0.1 s away
     recs = tuple(dataclasses.replace(r, stats=dataclasses.replace(
         r.stats, ftos_s=tuple(f + 0.1 for f in r.stats.ftos_s))) for r in corpus.recordings)
     shifted = qualify_corpus(dataclasses.replace(corpus, recordings=recs), dataclasses.replace(cfg, max_fto_wasserstein_s=0.05))
@@ -102,3 +102,28 @@ def test_bad_reference_files_are_input_errors(tmp_path):
         load_reference(wrong)
     with pytest.raises(InputError):
         load_reference(tmp_path / "missing.json")
+
+
+def test_build_reference_accepts_the_scan_statistics_names():
+    fto = np.linspace(-0.8, 1.2, 101)
+    ref = build_reference({"fto": fto, "gap": np.abs(fto), "overlap_share_of_speech": 0.04,
+                           "hours": 2.0, "recordings": 3}, name="scan-stats")
+    st = ref["statistics"]
+    assert set(st) == {"fto_s", "gap_s", "overlap_speech_share", "overlap_transfer_share"}
+    assert st["overlap_transfer_share"]["value"] == pytest.approx(np.mean(fto < 0))
+    assert st["fto_s"]["provenance"][0]["n_recordings"] == 3 and st["fto_s"]["provenance"][0]["hours"] == 2.0
+
+
+def test_qualify_thresholds_come_from_the_config_file(tmp_path):
+    from twotrack.config import load_config
+    from twotrack.errors import ConfigError
+
+    path = tmp_path / "twotrack.toml"
+    path.write_text("[qualify]\nmin_unique_speakers = 4\nband_overlap_transfer_share = [0.4, 0.6]\n")
+    cfg = load_config(path).qualify
+    assert cfg.min_unique_speakers == 4 and cfg.band_overlap_transfer_share == (0.4, 0.6)
+    report = qualify_corpus(clean_corpus(), cfg)
+    assert [r.id for r in report.requirements if not r.passed] == [3]  # 33.8 % overlapping transfers < 40 %
+    path.write_text("[qualify]\nband_overlap_speech_share = [0.3, 0.1]\n")
+    with pytest.raises(ConfigError, match="low <= high"):
+        load_config(path)

@@ -139,3 +139,24 @@ def test_map_command(tmp_path):
     assert measured["channels"]["value"] == 2 and measured["commercial_use"]["value"] == "yes"
     text = CliRunner().invoke(main, ["map"])
     assert text.exit_code == 0 and "Fisher" in text.output and "[1]" in text.output
+
+
+def test_reference_built_from_the_scan_statistics_matches_the_workspace(sample_ws, tmp_path):
+    """`stats --as-reference` path: the scan's own statistics -> a reference -> distance 0 to itself."""
+    from twotrack.config import QualifyConfig
+    from twotrack.qualify import build_reference, save_reference
+    from twotrack.qualify.workspace import inputs_from_workspace
+    from twotrack.store import Workspace
+    from twotrack.turns.stats import RecordingEvents, corpus_stats, distributions
+
+    ws = Workspace(sample_ws)
+    recs = [RecordingEvents(r.recording_id, ws.durations()[r.recording_id], ws.events(r.recording_id))
+            for r in ws.recordings()]
+    ref = build_reference({**corpus_stats(recs), **distributions(recs)}, name="sample-clean", source=str(sample_ws))
+    save_reference(ref, tmp_path / "ref.json")
+    corpus = inputs_from_workspace(ws)
+    report = qualify_corpus(corpus, QualifyConfig(reference_path=str(tmp_path / "ref.json")))
+    fto = next(c for c in report.comparisons if c.statistic == "fto_s")
+    assert fto.wasserstein == pytest.approx(0.0, abs=1e-3)
+    share = next(c for c in report.comparisons if c.statistic == "overlap_speech_share")
+    assert share.corpus_value == pytest.approx(share.reference_value, abs=1e-6)

@@ -138,3 +138,15 @@ def test_sample_corpus_rights(tmp_path):
     assert "clean/" + d2 not in allowed("redistribution", at="2026-06-30")
     # libri-2609 never gave voice-likeness
     assert allowed("voice-synthesis") == ids(d1)
+
+
+def test_a_tampered_ledger_decides_nothing(ledger):
+    from twotrack.rights.ledger import LedgerError
+
+    events, head = ledger.snapshot()
+    assert head == ledger.head and len(events) == 4
+    lines = ledger.path.read_text().splitlines()
+    lines[3] = lines[3].replace('"research-only"', '"commercial-use"')  # dan "gains" commercial consent
+    ledger.path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LedgerError, match="line 4"):
+        decide([rec("d", ["dan", "alice"])], ledger, "commercial-training")

@@ -9,7 +9,7 @@ import pytest
 
 from twotrack.config import TurnsConfig
 from twotrack.model import Event, EventKind as K
-from twotrack.turns import analyse, events_from_table, events_to_table, extract_events, extract_table, ipus
+from twotrack.turns import analyse, as_table, events_from_table, events_to_table, extract_events, extract_table, ipus
 
 CFG = TurnsConfig()  # pause 0.2 s, backchannel <= 1.0 s, every overlap frame counts
 
@@ -326,6 +326,22 @@ def test_table_round_trip():
         np.testing.assert_array_equal(direct[col], table[col])
 
 
+def test_as_table_reads_arrow_tables_and_null_columns():
+    import pyarrow as pa
+
+    table = extract_table(masks(900, A=[(50, 300), (600, 700)], B=[(200, 230), (400, 800)]), CFG)
+    back = as_table(pa.table(table))
+    for col in table:
+        np.testing.assert_array_equal(back[col], table[col])
+    # a database hands NULL tracks/values back as masked columns: they read as -1 / NaN
+    nulls = dict(table)
+    nulls["from_track"] = np.ma.masked_less(table["from_track"], 0)
+    nulls["value"] = np.ma.masked_invalid(table["value"])
+    read = as_table(nulls)
+    np.testing.assert_array_equal(read["from_track"], table["from_track"])
+    np.testing.assert_array_equal(np.isnan(read["value"]), np.isnan(table["value"]))
+
+
 def random_conversation(rng, n=6000):
     """Alternating turns with random pauses, overlaps and short listener IPUs."""
     m = np.zeros((2, n), bool)
@@ -388,3 +404,14 @@ def test_invariants_on_random_conversations(seed):
     overlap = sum(e.duration for e in of(events, K.OVERLAP_BETWEEN, K.OVERLAP_WITHIN))
     ipu_time = sum(e.duration for e in span)
     assert silence + ipu_time - overlap == pytest.approx(last - first)
+
+
+def test_transfer_times_undo_the_time_ordering():
+    from twotrack.turns import transfer_times
+
+    events = extract_events(masks(900, A=[(50, 300), (600, 800)], B=[(260, 500)]), CFG)
+    tr = of(events, K.FLOOR_TRANSFER)
+    assert [transfer_times(e) for e in tr] == [(pytest.approx(3.0), pytest.approx(2.6)),
+                                              (pytest.approx(5.0), pytest.approx(6.0))]
+    with pytest.raises(ValueError):
+        transfer_times(of(events, K.IPU)[0])

@@ -40,33 +40,36 @@ class ActivityConfig(Record):
 
     detector: str = "silero"  # "silero" (model + energy refiner) or "energy" (level above the noise floor)
     onset: float = 0.5  # speech probability that opens a segment
-    offset: float = 0.35  # probability below which a segment closes
+    offset: float = 0.2  # probability below which a segment closes
     min_speech_s: float = 0.05  # shorter speech runs are dropped (after bridging)
     min_silence_s: float = 0.05  # shorter silences inside speech are bridged
     refine_boundaries: bool = True  # move edges to the 10 ms energy envelope
     refine_search_s: float = 0.2  # how far an edge may move outwards
     refine_inside_s: float = 0.3  # how far an edge may move inwards
     refine_background_s: float = 0.3  # the stretch next to an edge that gives the local background
-    refine_background_pct: float = 20.0  # percentile of that stretch taken as the background level
-    refine_edge_db: float = 4.0  # an onset is where the level rises this far above the background ...
-    refine_offset_db: float = 4.0  # an offset is where it falls back to this far above it ...
+    refine_background_pct: float = 40.0  # percentile of that stretch taken as the background level
+    refine_edge_db: float = 6.0  # an onset is where the level rises this far above the background ...
+    refine_offset_db: float = 6.0  # an offset is where it falls back to this far above it ...
     refine_anchor_db: float = 15.0  # ... on the stretch that holds a frame this far above it
     refine_bridge_s: float = 0.02  # dips this short do not end the stretch
-    support_db: float = 3.0  # speech frames within this of the noise floor ...
+    support_db: float = 2.0  # speech frames within this of the noise floor ...
     support_gap_s: float = 0.1  # ... for this long are not speech, whatever the model says
-    support_strong_db: float = 10.0  # a speech run must rise this far above the floor somewhere
-    onset_lead_s: float = 0.03  # speech starts this long before the energy rise (articulation onset)
-    offset_lag_s: float = 0.0  # and ends this long after the energy falls back
+    onset_lead_s: float = 0.04  # speech starts this long before the energy rise (articulation onset)
+    offset_lag_s: float = 0.02  # and ends this long after the energy falls back
     noise_window_s: float = 2.0  # noise floor: quietest stretch within this window
     energy_on_db: float = 12.0  # energy detector: level above the floor that opens a segment
     energy_off_db: float = 6.0  # ... and below which it closes
     crosstalk_rule: bool = True  # drop speech that is only the other track's bleed
     crosstalk_ratio_db: float = -15.0  # bleed only: this far below the other track (no bleed estimate)
-    crosstalk_margin_db: float = 10.0  # with a bleed estimate: bleed level + this margin ...
+    crosstalk_margin_db: float = 6.0  # with a bleed estimate: bleed level + this margin ...
     crosstalk_cap_db: float = -6.0  # ... but never above this
-    batch_chunk_s: float = 30.0  # silero: length of each independent stream in a batch
-    batch_warmup_s: float = 0.5  # silero: overlap that warms each stream's state
-    batch_group_chunks: int = 64  # silero: chunks per track held in memory at once (streaming)
+    gate_db: float = 4.0  # silero runs only near frames this far above the noise floor (<= 0: everywhere)
+    gate_ratio_db: float = -20.0  # ... and not this far below another track (only its bleed)
+    gate_pad_s: float = 0.3  # ... and this long around them
+    batch_chunk_s: float = 15.0  # silero: length of each independent stream in a batch
+    batch_warmup_s: float = 1.0  # silero: stretch before each stream that warms its state
+    batch_group_streams: int = 64  # silero: streams per batch (bounds the audio held in memory)
+    batch_min_chunk_s: float = 4.0  # silero: shortest stream when a short input is spread over a batch
     threads: int = 1  # onnxruntime intra-op threads (one core per worker)
 
 

@@ -7,8 +7,9 @@ sides are compared as the same kind of unit. Per recording and overall (pooled o
 - ``ipu_onset_hit_rate``: share of gold IPU onsets with a detected IPU onset within +-``tolerance_s``
   (50 ms) on the same track; ``ipu_offset_hit_rate`` the same for offsets;
 - ``frame_precision`` / ``frame_recall`` / ``frame_f1``: speech frames of the IPU masks on the 10 ms grid;
-- ``fto_mae_s``: mean absolute error of the floor-transfer offset over gold transfers matched to a
-  detected transfer between the same two tracks (the new speaker's start within ``match_s``);
+- ``fto_mae_s``: mean absolute error of the floor-transfer offset over gold transfers matched one-to-one
+  to a detected transfer between the same two tracks (the new speaker's start within 0.5 s); transfers
+  are those of the turn-taking stage (``twotrack.turns``) run on the gold and on the detected IPU masks;
 - counts: ``n_gold_ipus``, ``n_detected_ipus``, ``n_gold_transfers``, ``n_matched_transfers``.
 
 Channel ``A``/``1`` of the gold is track 0. Gold files are matched to recordings by recording id; an id
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .activity.frames import merge_segments, runs, segments_to_mask
+from .activity.frames import merge_segments, segments_to_mask
 from .config import Config, TurnsConfig
 from .model import FRAMES, EventKind, Segment, TrackActivity, Word
 
@@ -77,45 +78,15 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 
 
 def floor_transfers(masks: np.ndarray, turns_cfg: TurnsConfig) -> list[tuple[int, int, float, float]]:
-    """Floor transfers of two or more activity masks: (from_track, to_track, previous end s, next start s).
+    """Floor transfers of activity masks bool (n_tracks, n_frames), as found by the turn-taking stage:
+    (from_track, to_track, previous turn end s, next turn start s)."""
+    from .turns import extract_events, transfer_times
 
-    Uses the turn-taking stage (``twotrack.turns.extract_events``) when it is available; otherwise a
-    simple local rule (see ``_simple_transfers``)."""
-    try:
-        from .turns import extract_events  # the turn-taking stage, when built
-    except ImportError:
-        extract_events = None
-    if extract_events is not None:
-        events = extract_events(np.asarray(masks, bool), turns_cfg)
-        return [(int(e.from_track), int(e.track), float(e.start), float(e.end))
-                for e in events if e.kind == EventKind.FLOOR_TRANSFER and e.track is not None
-                and e.from_track is not None]
-    return _simple_transfers(masks, turns_cfg)
-
-
-def _simple_transfers(masks: np.ndarray, turns_cfg: TurnsConfig) -> list[tuple[int, int, float, float]]:
-    """Fallback: IPUs (runs of the masks) of all tracks in start order; an IPU that lies inside another track's IPU and is
-    shorter than ``backchannel_max_s`` does not take the floor; any other IPU of a track that does not
-    hold the floor takes it, from the holder's last IPU end."""
-    items, spans = [], []
-    for t, m in enumerate(np.asarray(masks, bool)):
-        s, e = runs(m)
-        spans.append((s, e))
-        items += [(int(a), int(b), t) for a, b in zip(s, e)]
-    items.sort()
-    bc_max = int(round(turns_cfg.backchannel_max_s / FRAMES.hop_s))
-    holder, holder_end = None, 0
     out = []
-    for a, b, t in items:  # one step per IPU, not per frame
-        inside = any(np.any((s <= a) & (e >= b)) for u, (s, e) in enumerate(spans) if u != t)
-        if inside and b - a <= bc_max:
-            continue
-        if holder is not None and t != holder:
-            out.append((holder, t, holder_end * FRAMES.hop_s, a * FRAMES.hop_s))
-        if t != holder:
-            holder, holder_end = t, b
-        else:
-            holder_end = max(holder_end, b)
+    for e in extract_events(np.asarray(masks, bool), turns_cfg):
+        if e.kind == EventKind.FLOOR_TRANSFER and e.track is not None and e.from_track is not None:
+            prev_end, next_start = transfer_times(e)
+            out.append((int(e.from_track), int(e.track), float(prev_end), float(next_start)))
     return out
 
 
@@ -264,14 +235,21 @@ def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], 
 # Edges: gold files and audio
 # ------------------------------------------------------------------------------------------------
 
-GOLD_SUFFIXES = (".ctm", ".rttm", ".textgrid")
-
-
 def read_gold(path: str | Path) -> dict[str, list[Word]]:
-    """Gold words per recording id from a gold file or a folder of gold files (the ingest readers)."""
+    """Gold words per recording id from a gold file or a folder of gold files (the ingest readers:
+    CTM, RTTM, TextGrid, ...)."""
     from .ingest.annotations import read_gold as _read
 
     return _read(path)
+
+
+def activity_from_workspace(workspace: str | Path) -> tuple[dict[str, list[TrackActivity]], dict[str, float]]:
+    """Stored activity and durations of every scanned recording of a workspace."""
+    from .store.workspace import Workspace
+
+    ws = Workspace(workspace)
+    activity = {rid: list(acts) for rid, acts in ws.activity_by_recording().items()}
+    return activity, ws.durations()
 
 
 def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) -> tuple[

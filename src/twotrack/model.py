@@ -388,6 +388,7 @@ class TrackQuality(Record):
     snr_db: float | None = None
     speech_share: float | None = None
     digital_silence: bool = False
+    dead: bool = False  # no speech of its own (digital silence, noise only, or only the other's bleed)
 
 
 @dataclass(frozen=True)
@@ -406,6 +407,9 @@ class CheckResult(Record):
     codec: str | None = None
     sample_rate: int | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
+    # how the channels relate when one is (partly) a copy of the other: "identical", "inverted",
+    # "scaled-copy", "inverted-scaled-copy", "near-copy", "mix" (one side holds both speakers); else None
+    channel_relation: str | None = None
 
 
 # --------------------------------------------------------------------------------------------

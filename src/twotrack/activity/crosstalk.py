@@ -1,10 +1,17 @@
 """Crosstalk: speech heard on one track only as the bleed of another is not that track's speech.
 
 Bleed is the other talker's signal, attenuated and slightly delayed. Per 10 ms frame, a track whose
-level is below the loudest other track's level (at small lags) plus a ratio is taken as carrying only
-bleed in that frame. The ratio is ``ratio_db`` (e.g. -15 dB) when nothing is known about the bleed; when
-the checks stage measured it (level in dB, lag in ms) the ratio is that level plus a margin, capped, so a
-recording with weak bleed keeps quiet genuine speech that overlaps the other talker.
+level is below another track's level (at small lags) plus a ratio threshold is taken as carrying only
+that track's bleed in that frame. The threshold is the bleed level plus a margin:
+
+- when the checks stage measured the bleed (level dB, lag ms), that level;
+- otherwise the level read from the recording itself: over the frames where the other track is clearly
+  active, the ratio of the two levels sits at the bleed level whenever this track is silent (or at its
+  noise floor when there is no audible bleed), so a low percentile of that ratio is the bleed level;
+- with too few active frames to read it, a fixed ``ratio_db``.
+
+The margin keeps genuine overlapping speech, which is louder than the bleed it rides on, and the cap
+keeps a recording with strong bleed from losing the speech of both talkers.
 """
 
 from __future__ import annotations
@@ -15,32 +22,68 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from ..model import FRAMES, FrameGrid
 
 
-def ratio_threshold_db(bleed: tuple[float, float] | None, ratio_db: float, margin_db: float,
-                       cap_db: float) -> float:
-    """The level ratio below which a frame is bleed only."""
-    if bleed is None or bleed[0] is None or not np.isfinite(bleed[0]):
-        return ratio_db
-    return float(min(bleed[0] + margin_db, cap_db))
-
-
-def bleed_only(energy_db: np.ndarray, threshold_db: float, lag_ms: float | None = None,
-               smooth_frames: int = 5, grid: FrameGrid = FRAMES) -> np.ndarray:
-    """bool (n_tracks, n_frames): frames where a track is at least ``-threshold_db`` below another.
-
-    ``energy_db`` float (n_tracks, n_frames). Levels are compared on a short power average (the bleed
-    copy is smeared by its lag and by frame edges) and against the other track's maximum over lags up
-    to ``lag_ms`` (default: one frame) in both directions, so the direction of the bleed need not be known.
-    """
-    e = np.asarray(energy_db, np.float64)
-    n_tracks = e.shape[0]
-    out = np.zeros(e.shape, bool)
-    if n_tracks < 2 or e.shape[1] == 0:
-        return out
+def smoothed_level(energy_db: np.ndarray, smooth_frames: int = 5) -> np.ndarray:
+    """Frame levels averaged in the power domain over a few frames (a bleed copy is smeared by its lag
+    and by frame edges, so single frames compare poorly)."""
+    e = np.atleast_2d(np.asarray(energy_db, np.float64))
     power = uniform_filter1d(10.0 ** (e / 10.0), max(1, smooth_frames), axis=1, mode="nearest")
-    level = 10.0 * np.log10(np.maximum(power, 1e-30))
-    lag_frames = 1 if lag_ms is None else int(np.ceil(abs(lag_ms) / 1000.0 / grid.hop_s)) + 1
-    spread = maximum_filter1d(level, 2 * lag_frames + 1, axis=1, mode="nearest")
-    for i in range(n_tracks):  # loops over tracks (2), not frames
-        others = np.delete(spread, i, axis=0).max(axis=0)
-        out[i] = level[i] < others + threshold_db
+    return 10.0 * np.log10(np.maximum(power, 1e-30))
+
+
+def _lag_frames(lag_ms: float | None, grid: FrameGrid) -> int:
+    return 1 if lag_ms is None or not np.isfinite(lag_ms) else int(np.ceil(abs(lag_ms) / 1000.0 / grid.hop_s)) + 1
+
+
+def estimate_bleed_db(energy_db: np.ndarray, floor_db: np.ndarray, active_db: float = 15.0,
+                      percentile: float = 20.0, min_frames: int = 200, lag_ms: float | None = None,
+                      grid: FrameGrid = FRAMES) -> np.ndarray:
+    """Bleed level of track j on track i, dB, as float (n_tracks, n_tracks) (NaN where not readable).
+
+    Read over the frames where track j is at least ``active_db`` above its floor: the ``percentile`` of
+    level_i - level_j (track j's level taken at its loudest within the lag)."""
+    level = smoothed_level(energy_db)
+    floor = np.atleast_2d(np.asarray(floor_db, np.float64))
+    n = level.shape[0]
+    spread = maximum_filter1d(level, 2 * _lag_frames(lag_ms, grid) + 1, axis=1, mode="nearest")
+    out = np.full((n, n), np.nan)
+    for j in range(n):  # loops over track pairs (two tracks: two pairs), not frames
+        active = level[j] >= floor[j] + active_db
+        if np.count_nonzero(active) < min_frames:
+            continue
+        for i in range(n):
+            if i != j:
+                out[i, j] = np.percentile(level[i, active] - spread[j, active], percentile)
     return out
+
+
+def bleed_only(energy_db: np.ndarray, threshold_db: np.ndarray | float, lag_ms: float | None = None,
+               grid: FrameGrid = FRAMES) -> np.ndarray:
+    """bool (n_tracks, n_frames): frames where track i is below track j's level + ``threshold_db[i, j]``
+    for some other track j (``threshold_db`` a scalar or (n_tracks, n_tracks)).
+
+    Track j's level is taken at its maximum over lags up to ``lag_ms`` (default one frame) in both
+    directions, so the direction of the bleed need not be known."""
+    level = smoothed_level(energy_db)
+    n_tracks, n_frames = level.shape
+    out = np.zeros(level.shape, bool)
+    if n_tracks < 2 or n_frames == 0:
+        return out
+    thr = np.broadcast_to(np.asarray(threshold_db, np.float64), (n_tracks, n_tracks))
+    spread = maximum_filter1d(level, 2 * _lag_frames(lag_ms, grid) + 1, axis=1, mode="nearest")
+    for i in range(n_tracks):  # loops over tracks, not frames
+        for j in range(n_tracks):
+            if i != j and np.isfinite(thr[i, j]):
+                out[i] |= level[i] < spread[j] + thr[i, j]
+    return out
+
+
+def thresholds_db(energy_db: np.ndarray, floor_db: np.ndarray, bleed: tuple[float, float] | None,
+                  ratio_db: float, margin_db: float, cap_db: float) -> np.ndarray:
+    """The bleed-only threshold per track pair (see module doc)."""
+    n = np.atleast_2d(energy_db).shape[0]
+    if bleed is not None and bleed[0] is not None and np.isfinite(bleed[0]):
+        level = np.full((n, n), float(bleed[0]))
+    else:
+        level = estimate_bleed_db(energy_db, floor_db)
+        level = np.where(np.isfinite(level), level, ratio_db - margin_db)
+    return np.minimum(level + margin_db, cap_db)

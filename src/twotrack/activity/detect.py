@@ -22,11 +22,11 @@ import numpy as np
 
 from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
-from . import silero
-from .crosstalk import bleed_only, ratio_threshold_db
-from .energy import EnergyStream, energy_probability, noise_floor_db
-from .frames import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs, resample_to_grid
+from .crosstalk import bleed_only, thresholds_db
+from .energy import energy_probability, noise_floor_db
+from .frames import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .refine import RefineParams, energy_support, refine_edges
+from .stream import FrameAnalyzer, model_rate
 
 DETECTORS = ("silero", "energy")
 
@@ -72,12 +72,13 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: A
     masks = np.stack([hysteresis(p, cfg.onset, cfg.offset) for p in prob]) if prob.size else prob.astype(bool)
     if cfg.refine_boundaries:
         params = _refine_params(cfg)
-        masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s), cfg.support_strong_db)
+        masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
                           for m, e, f in zip(masks, energy_db, floor_db)])
         masks = np.stack([refine_edges(m, e, f, params) for m, e, f in zip(masks, energy_db, floor_db)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if cfg.crosstalk_rule and masks.shape[0] >= 2:
-        thr = ratio_threshold_db(bleed, cfg.crosstalk_ratio_db, cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
+        thr = thresholds_db(energy_db, floor_db, bleed, cfg.crosstalk_ratio_db, cfg.crosstalk_margin_db,
+                            cfg.crosstalk_cap_db)
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])
     gap = int(round(cfg.min_silence_s / FRAMES.hop_s))
     short = int(round(cfg.min_speech_s / FRAMES.hop_s))
@@ -94,7 +95,7 @@ class _Resampler:
 
     def __init__(self, n_tracks: int, in_rate: int):
         self.in_rate = int(in_rate)
-        self.out_rate = self.in_rate if self.in_rate in silero.RATES else (16000 if self.in_rate > 8000 else 8000)
+        self.out_rate = model_rate(self.in_rate)
         self.stream = None
         if self.out_rate != self.in_rate:
             import soxr
@@ -108,46 +109,48 @@ class _Resampler:
         return np.ascontiguousarray(out.T)
 
 
-def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
-                  bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
-    """Activity of every track from blocks float32 (n_tracks, n), one pass, memory flat in length."""
+def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
+                   bleed: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Speech probability and energy (dB) per 10 ms frame, each float32 (n_tracks, n_frames), from
+    blocks float32 (n_tracks, n) in one pass (before ``decide``)."""
     _check(cfg)
-    energy = prob_stream = resampler = None
-    energies, probs = [], []
-    n_tracks = 0
-    n_samples = 0
+    analyzer = resampler = None
     for block in blocks:
         block = np.asarray(block, np.float32)
         if block.ndim != 2:
             raise ValueError(f"blocks must be (n_tracks, n), got shape {block.shape}")
-        if energy is None:
-            n_tracks = block.shape[0]
-            energy = EnergyStream(n_tracks, sample_rate)
-            resampler = _Resampler(n_tracks, sample_rate)
-            if cfg.detector == "silero":
-                prob_stream = silero.BatchedStreams(n_tracks, resampler.out_rate, cfg.batch_chunk_s,
-                                                    cfg.batch_warmup_s, cfg.batch_group_chunks, cfg.threads)
-        n_samples += block.shape[1]
-        energies.append(energy.feed(block))
-        if prob_stream is not None:
-            probs.append(prob_stream.feed(resampler.feed(block)))
-    if energy is None:
-        return []
-    energies.append(energy.finish())
-    if prob_stream is not None:
-        tail = resampler.feed(np.zeros((n_tracks, 0), np.float32), last=True)
-        probs.extend([prob_stream.feed(tail), prob_stream.finish()])
-    energy_db = np.concatenate(energies, axis=1)
-    n_frames = FRAMES.n_frames(n_samples / sample_rate)
-    energy_db = _fit(energy_db, n_frames, fill=energy_db[:, -1:] if energy_db.shape[1] else -120.0)
-    floor_db = np.stack([noise_floor_db(e, cfg.noise_window_s) for e in energy_db])
-    if prob_stream is not None:
-        window_probs = np.concatenate(probs, axis=1)
-        prob = np.stack([resample_to_grid(w, silero.WINDOW_S, n_frames) for w in window_probs])
-    else:
-        prob = _energy_prob(energy_db, floor_db, cfg)
-    masks = decide(prob, energy_db, floor_db, cfg, bleed)
-    return [TrackFrames(prob[i].astype(np.float32), masks[i], energy_db[i], floor_db[i]) for i in range(n_tracks)]
+        if analyzer is None:
+            resampler = _Resampler(block.shape[0], sample_rate)
+            gate_ratio = cfg.gate_ratio_db
+            if bleed is not None and bleed[0] is not None and np.isfinite(bleed[0]):
+                gate_ratio = min(gate_ratio, bleed[0] + cfg.crosstalk_margin_db)
+            analyzer = FrameAnalyzer(block.shape[0], resampler.out_rate, cfg, gate_ratio)
+        analyzer.push(resampler.feed(block))
+    if analyzer is None:
+        return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+    tail = resampler.feed(np.zeros((analyzer.n_tracks, 0), np.float32), last=True)
+    if tail.shape[1]:
+        analyzer.push(tail)
+    prob, energy = analyzer.finish()
+    if cfg.detector == "energy":
+        floor = np.stack([noise_floor_db(e, cfg.noise_window_s) for e in energy])
+        prob = _energy_prob(energy, floor, cfg)
+    return prob, energy
+
+
+def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
+                bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
+    """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track."""
+    floor = np.stack([noise_floor_db(e, cfg.noise_window_s) for e in energy_db]) if len(energy_db) else energy_db
+    masks = decide(prob, energy_db, floor, cfg, bleed) if len(energy_db) else np.zeros((0, 0), bool)
+    return [TrackFrames(prob[i].astype(np.float32), masks[i], energy_db[i], floor[i]) for i in range(len(masks))]
+
+
+def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
+                  bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
+    """Activity of every track from blocks float32 (n_tracks, n), one pass, memory flat in length."""
+    prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed)
+    return frames_from(prob, energy, cfg, bleed)
 
 
 def _logit(p: float) -> float:
@@ -164,20 +167,15 @@ def _energy_prob(energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfi
     return energy_probability(energy_db, floor_db, mid, max(scale, 1e-3))
 
 
-def _fit(a: np.ndarray, n: int, fill) -> np.ndarray:
-    if a.shape[1] >= n:
-        return a[:, :n]
-    pad = np.broadcast_to(np.asarray(fill, a.dtype), (a.shape[0], n - a.shape[1]))
-    return np.concatenate([a, pad], axis=1)
-
-
 def detect_tracks(tracks: np.ndarray, sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
                   bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
     """Activity of every track of float32 (n_tracks, n) audio."""
     tracks = np.asarray(tracks, np.float32)
     if tracks.ndim != 2:
         raise ValueError(f"tracks must be (n_tracks, n), got shape {tracks.shape}")
-    return detect_stream([tracks], sample_rate, cfg, bleed)
+    step = max(1, int(sample_rate) * 8)  # 8 s blocks: the stream form without one huge copy
+    return detect_stream((tracks[:, i : i + step] for i in range(0, max(tracks.shape[1], 1), step)),
+                         sample_rate, cfg, bleed)
 
 
 def detect(track: np.ndarray, sample_rate: int, cfg: ActivityConfig = ActivityConfig()) -> TrackFrames:

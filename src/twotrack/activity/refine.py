@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.ndimage import binary_closing
+from scipy.ndimage import binary_closing, uniform_filter1d
 
 from .energy import SILENCE_DB
 from .frames import mask_from_runs, runs
@@ -32,11 +32,11 @@ from .frames import mask_from_runs, runs
 @dataclass(frozen=True)
 class RefineParams:
     search_before: int = 20  # frames an edge may move outwards (away from its segment)
-    search_inside: int = 15  # frames an edge may move inwards
+    search_inside: int = 30  # frames an edge may move inwards
     background: int = 30  # frames next to the edge (outside) that give the local background
-    background_pct: float = 20.0  # percentile of those frames taken as the background level
-    edge_db: float = 4.0  # onset: speech is more than this above the background ...
-    offset_edge_db: float = 4.0  # offset: the same (speech decays into the background more slowly)
+    background_pct: float = 40.0  # percentile of those frames taken as the background level
+    edge_db: float = 6.0  # onset: speech is more than this above the background ...
+    offset_edge_db: float = 6.0  # offset: the same (speech decays into the background more slowly)
     anchor_db: float = 15.0  # ... and the stretch must hold a frame this far above it
     anchor_outside: int = 3  # the anchor may lie this many frames outside the detected edge
     bridge: int = 2  # dips below the threshold of at most this many frames do not end the stretch
@@ -102,19 +102,15 @@ def refine_onsets(e: np.ndarray, starts: np.ndarray, params: RefineParams, floor
     return np.where(has_anchor, starts - p.search_before + edge_col, starts)
 
 
-def energy_support(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, level_db: float = 3.0,
-                   min_gap: int = 10, strong_db: float = 10.0) -> np.ndarray:
+def energy_support(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, level_db: float = 2.0,
+                   min_gap: int = 10, smooth: int = 5) -> np.ndarray:
     """Speech must be audible: remove stretches of at least ``min_gap`` frames inside speech whose level
-    is within ``level_db`` of the noise floor (a model can stay "on" over noise), then drop speech runs
-    that never rise ``strong_db`` above the floor."""
+    (a ``smooth``-frame power average, so noise flicker does not split a stretch) stays within
+    ``level_db`` of the noise floor: a model can stay "on" over noise, or over the other talker's bleed
+    buried in it."""
     m = np.asarray(mask, bool)
-    rel = np.asarray(energy_db, np.float32) - np.asarray(floor_db, np.float32)
+    power = uniform_filter1d(10.0 ** (np.asarray(energy_db, np.float64) / 10.0), max(1, smooth), mode="nearest")
+    rel = 10.0 * np.log10(np.maximum(power, 1e-30)) - np.asarray(floor_db, np.float64)
     q_starts, q_stops = runs(m & (rel < level_db))
     long = (q_stops - q_starts) >= max(1, min_gap)
-    m = m & ~mask_from_runs(q_starts[long], q_stops[long], m.size)
-    starts, stops = runs(m)
-    if starts.size == 0:
-        return m
-    peak = np.maximum.reduceat(np.where(m, rel, -np.inf), starts)
-    keep = peak >= strong_db
-    return mask_from_runs(starts[keep], stops[keep], m.size)
+    return m & ~mask_from_runs(q_starts[long], q_stops[long], m.size)

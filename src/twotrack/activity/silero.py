@@ -7,10 +7,11 @@ outputs ``output`` (batch, 1) speech probability and the next ``state``. A windo
 input (zeros before the first window). The state starts at zeros.
 
 The model is recurrent per stream, so one stream is a sequential loop of tiny calls (``probs_single``,
-the reference). ``probs_batched`` cuts a long track into chunks that run as independent streams of one
-batch; each chunk is preceded by a short warm-up stretch of the audio before it, which brings its state
-near the single stream's, and the warm-up outputs are dropped when stitching. ``BatchedStreams`` does the
-same over a stream of blocks, holding at most one group of chunks in memory.
+the reference). ``PackedStreams`` cuts each track's sequence of windows into chunks that run as
+independent streams of one batch; each chunk first runs over a short warm-up stretch of the windows
+before it, whose outputs are dropped. The model's state has a long memory (seconds), so a chunk's
+probabilities approach the single stream's but do not equal it; the benchmark measures the agreement of
+the final labels. Fed incrementally, it holds at most one group of chunks in memory.
 
 The weights ship inside the ``silero-vad`` wheel (MIT). That package imports torch, so it is located with
 ``importlib.util.find_spec`` (which reads the package's location without executing it) and never imported.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -95,159 +95,168 @@ def probs_single(audio: np.ndarray, sample_rate: int, threads: int = 1) -> np.nd
     return out
 
 
-def run_streams(x: np.ndarray, sample_rate: int, reset_at: np.ndarray | None = None,
-                reset_state: np.ndarray | None = None, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Run K independent streams as one batch.
+def frame_windows(audio: np.ndarray, sample_rate: int, context: np.ndarray | None = None) -> np.ndarray:
+    """Model inputs of consecutive windows: float32 (m, context + window), each row the window's
+    preceding ``CONTEXT`` samples then its samples. ``audio`` holds whole windows; ``context`` is the
+    samples before it (zeros at the start of a file)."""
+    win, ctx = WINDOW[sample_rate], CONTEXT[sample_rate]
+    a = np.asarray(audio, np.float32)
+    m = a.size // win
+    pre = np.zeros(ctx, np.float32) if context is None else np.asarray(context, np.float32)[-ctx:]
+    x = np.concatenate([pre, a[: m * win]])
+    rows = np.arange(m)[:, None] * win + np.arange(ctx + win)[None, :]
+    return x[rows]
 
-    ``x`` float32 (K, context + L * window): each row is the context samples then L windows. The state
-    of every stream starts at zeros; ``reset_at[k] >= 0`` replaces stream k's state by
-    ``reset_state[:, k]`` just before window ``reset_at[k]`` (used to start the first chunk of a file at
-    the true start-of-file state, or to continue the previous group's last stream exactly).
-    Returns (probs float32 (K, L), final state (2, K, 128)).
+
+def run_windows(rows: np.ndarray, index: np.ndarray, sample_rate: int, start_at: np.ndarray | None = None,
+                init_state: np.ndarray | None = None, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Run K streams as one batch, step by step.
+
+    ``rows`` float32 (N, context + window) holds model inputs; ``index`` int (L, K) says which row
+    stream k reads at step j. Every stream starts from the zero state; where ``start_at[k] >= 0`` its
+    state is set to ``init_state[:, k]`` just before step ``start_at[k]`` (warm-up steps before it then
+    only serve to keep shapes uniform). Returns (probs float32 (K, L), final state (2, K, 128)).
     """
     _check_rate(sample_rate)
-    win, ctx = WINDOW[sample_rate], CONTEXT[sample_rate]
-    k, total = x.shape
-    n = (total - ctx) // win
+    n_steps, k = index.shape
     sess = session(threads)
     sr = np.array(sample_rate, np.int64)
     state = np.zeros((2, k, STATE_SIZE), np.float32)
-    probs = np.empty((k, n), np.float32)
-    resets = {} if reset_at is None else {
-        int(j): np.flatnonzero(reset_at == j) for j in np.unique(reset_at[reset_at >= 0])
-    }
-    for j in range(n):  # sequential in time, parallel across the K streams
-        rows = resets.get(j)
-        if rows is not None:
-            state[:, rows] = reset_state[:, rows]
-        prob, state = sess.run(None, {"input": x[:, j * win : j * win + ctx + win], "state": state, "sr": sr})
+    probs = np.empty((k, n_steps), np.float32)
+    resets = {}
+    if start_at is not None:
+        for j in np.unique(start_at[start_at >= 0]):
+            resets[int(j)] = np.flatnonzero(start_at == j)
+    for j in range(n_steps):  # sequential in time, parallel across the K streams
+        at = resets.get(j)
+        if at is not None:
+            state[:, at] = init_state[:, at]
+        prob, state = sess.run(None, {"input": rows[index[j]], "state": state, "sr": sr})
         probs[:, j] = prob[:, 0]
     return probs, state
 
 
-def _chunk_plan(n_win: int, chunk_windows: int, warmup_windows: int) -> tuple[int, int]:
-    """Number of streams and windows per stream for one track of ``n_win`` windows."""
-    chunk_windows = max(1, min(chunk_windows, n_win))
-    k = -(-n_win // chunk_windows)
-    return k, chunk_windows + warmup_windows
+class PackedStreams:
+    """Batched silero over the windows of several tracks, fed incrementally, memory bounded by a group.
 
-
-def probs_batched(audio: np.ndarray, sample_rate: int, chunk_s: float = 4.0, warmup_s: float = 0.5,
-                  threads: int = 1) -> np.ndarray:
-    """The same probabilities as ``probs_single`` (up to the warm-up's approximation), computed as a
-    batch of chunks. float32 (n_windows,)."""
-    return probs_batched_tracks(np.asarray(audio, np.float32)[None], sample_rate, chunk_s, warmup_s, threads)[0]
-
-
-def probs_batched_tracks(tracks: np.ndarray, sample_rate: int, chunk_s: float = 4.0, warmup_s: float = 0.5,
-                         threads: int = 1) -> np.ndarray:
-    """Batched probabilities of every track at once (all chunks of all tracks in one batch).
-    ``tracks`` float32 (n_tracks, n); returns float32 (n_tracks, n_windows)."""
-    _check_rate(sample_rate)
-    tracks = np.asarray(tracks, np.float32)
-    n_tracks, n = tracks.shape
-    stream = BatchedStreams(n_tracks, sample_rate, chunk_s, warmup_s, group_chunks=1 << 30, threads=threads)
-    parts = [stream.feed(tracks), stream.finish()]
-    return np.concatenate([p for p in parts if p.shape[1]], axis=1) if n else np.zeros((n_tracks, 0), np.float32)
-
-
-class BatchedStreams:
-    """Batched silero over a stream of blocks (n_tracks, n) with memory bounded by one group.
-
-    A group is ``group_chunks`` chunks per track. When a group's audio is complete its chunks (of every
-    track) run as one batch: each chunk starts ``warmup_s`` early to warm its state, except the first
-    chunk of the file, which starts from the true start-of-file state (zeros), and the first chunk of
-    each later group, which continues the previous group's last stream exactly (state carried over).
-    ``feed`` and ``finish`` return the probabilities of the windows completed so far, (n_tracks, m).
+    Each track is one sequence of windows (all of its windows, or only those an energy gate kept: the
+    sequence then skips the gated silence, and the state runs on across the gap). ``feed`` appends
+    windows (with their original window indices); ``run`` cuts every track's pending sequence into chunks
+    and runs all chunks of all tracks as one batch. A chunk starts ``warmup_s`` early (on the windows
+    before it) to warm its state, except the first chunk a track runs in a group, which continues the
+    track's previous group exactly (state carried over), or starts from the zero state at the beginning.
+    ``run(final=False)`` runs only whole chunks and keeps the rest pending; ``run(final=True)`` runs
+    everything, shortening chunks (down to ``min_chunk_s``) so short inputs still fill a batch.
     """
 
-    def __init__(self, n_tracks: int, sample_rate: int, chunk_s: float = 4.0, warmup_s: float = 0.5,
-                 group_chunks: int = 64, threads: int = 1):
+    def __init__(self, n_tracks: int, sample_rate: int, chunk_s: float = 15.0, warmup_s: float = 1.0,
+                 group_streams: int = 64, min_chunk_s: float = 4.0, threads: int = 1):
         _check_rate(sample_rate)
         self.n_tracks, self.sample_rate, self.threads = n_tracks, sample_rate, threads
-        self.win, self.ctx = WINDOW[sample_rate], CONTEXT[sample_rate]
+        self.width = CONTEXT[sample_rate] + WINDOW[sample_rate]
         self.chunk_w = max(1, int(round(chunk_s / WINDOW_S)))
+        self.min_chunk_w = max(1, min(self.chunk_w, int(round(min_chunk_s / WINDOW_S))))
         self.warm_w = max(0, int(round(warmup_s / WINDOW_S)))
-        self.group_chunks = group_chunks
-        # history: the samples before the pending audio that the next group's warm-up and context need
-        self.history = np.zeros((n_tracks, self.ctx + self.warm_w * self.win), np.float32)
-        self.pending: list[np.ndarray] = []
-        self.n_pending = 0
-        self.carry: np.ndarray | None = None  # (2, n_tracks, 128): state at the end of the last group
-        self.started = False
+        self.group_streams = max(1, group_streams)
+        self.pending: list[list[np.ndarray]] = [[] for _ in range(n_tracks)]
+        self.pending_idx: list[list[np.ndarray]] = [[] for _ in range(n_tracks)]
+        self.history = [np.zeros((0, self.width), np.float32) for _ in range(n_tracks)]
+        self.carry: list[np.ndarray | None] = [None] * n_tracks
+        self.windows_run = 0  # model steps x streams actually computed (for the benchmark)
 
-    def feed(self, block: np.ndarray) -> np.ndarray:
-        block = np.asarray(block, np.float32)
-        if block.ndim != 2 or block.shape[0] != self.n_tracks:
-            raise ValueError(f"expected a block of shape ({self.n_tracks}, n), got {block.shape}")
-        if block.shape[1]:
-            self.pending.append(block)
-            self.n_pending += block.shape[1]
-        group_samples = self.group_chunks * self.chunk_w * self.win
-        outs = []
-        while self.n_pending >= group_samples and group_samples > 0:
-            audio = self._take(group_samples)
-            outs.append(self._run_group(audio, final=False))
-        return self._join(outs)
+    def feed(self, track: int, rows: np.ndarray, index: np.ndarray) -> None:
+        if len(rows):
+            self.pending[track].append(np.asarray(rows, np.float32))
+            self.pending_idx[track].append(np.asarray(index, np.int64))
 
-    def finish(self) -> np.ndarray:
-        if not self.n_pending:
-            return np.zeros((self.n_tracks, 0), np.float32)
-        audio = self._take(self.n_pending)
-        return self._run_group(audio, final=True)
+    def n_pending(self, track: int | None = None) -> int:
+        tracks = range(self.n_tracks) if track is None else [track]
+        return sum(sum(len(r) for r in self.pending[t]) for t in tracks)
 
-    def _join(self, outs: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(outs, axis=1) if outs else np.zeros((self.n_tracks, 0), np.float32)
+    def ready(self) -> bool:
+        """True when a full group of whole chunks is pending."""
+        return sum(self.n_pending(t) // self.chunk_w for t in range(self.n_tracks)) >= self.group_streams
 
-    def _take(self, n: int) -> np.ndarray:
-        data = np.concatenate(self.pending, axis=1) if len(self.pending) > 1 else self.pending[0]
-        taken, rest = data[:, :n], data[:, n:]
-        self.pending = [rest] if rest.shape[1] else []
-        self.n_pending = rest.shape[1]
-        return taken
-
-    def _run_group(self, audio: np.ndarray, final: bool) -> np.ndarray:
-        win, ctx, cw, ww = self.win, self.ctx, self.chunk_w, self.warm_w
-        n_tracks, n = audio.shape
-        n_win = -(-n // win)
-        k = -(-n_win // cw)  # chunks per track in this group
-        head = self.history.shape[1]  # ctx + ww * win samples before the group
-        padded = np.zeros((n_tracks, head + k * cw * win), np.float32)
-        padded[:, :head] = self.history
-        padded[:, head : head + n] = audio
-        # stream c of a track reads [c*cw*win - ww*win - ctx, (c+1)*cw*win) relative to the group start
-        span = ctx + (ww + cw) * win
-        starts = np.arange(k) * cw * win  # offsets into `padded` (which begins ww*win + ctx early)
-        idx = starts[:, None] + np.arange(span)[None, :]
-        x = padded[:, idx].reshape(n_tracks * k, span)
-        reset_at = np.full(n_tracks * k, -1, np.int64)
-        reset_state = np.zeros((2, n_tracks * k, STATE_SIZE), np.float32)
-        first = np.arange(n_tracks) * k  # the first chunk of each track in this group
-        if not self.started:
-            reset_at[first] = ww  # true file start: zero state and zero context at window 0
-        elif self.carry is not None:
-            reset_at[first] = ww
-            reset_state[:, first] = self.carry
-        probs, state = run_streams(x, self.sample_rate, reset_at, reset_state, self.threads)
-        last = first + k - 1
+    def run(self, final: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(window indices, probabilities) per track for the windows run now."""
+        cw = self.chunk_w
         if final:
-            out = probs[:, ww:].reshape(n_tracks, k * cw)[:, :n_win]
-        else:
-            out = probs[:, ww:].reshape(n_tracks, k * cw)
-            self.carry = state[:, last].copy()
-            self.history = padded[:, padded.shape[1] - head :].copy()
-        self.started = True
+            total = self.n_pending()
+            cw = int(np.clip(-(-total // self.group_streams), self.min_chunk_w, self.chunk_w)) if total else cw
+        ww = self.warm_w
+        zero_row = 0
+        blocks = [np.zeros((1, self.width), np.float32)]  # row 0: a silent input for padding
+        offset = 1
+        streams = []  # (track, first row of its warm-up, n real windows, continue from carry)
+        taken = []
+        for t in range(self.n_tracks):
+            rows = np.concatenate(self.pending[t]) if self.pending[t] else np.zeros((0, self.width), np.float32)
+            idx = np.concatenate(self.pending_idx[t]) if self.pending_idx[t] else np.zeros(0, np.int64)
+            n_take = len(rows) if final else (len(rows) // cw) * cw
+            self.pending[t] = [rows[n_take:]] if n_take < len(rows) else []
+            self.pending_idx[t] = [idx[n_take:]] if n_take < len(idx) else []
+            taken.append(idx[:n_take])
+            if not n_take:
+                continue
+            seq = np.concatenate([self.history[t], rows[:n_take]])
+            h = len(self.history[t])
+            blocks.append(seq)
+            for c in range(-(-n_take // cw)):
+                first = h + c * cw  # position of the chunk's first window in seq
+                streams.append((t, offset + first - ww, first, min(cw, n_take - c * cw), c == 0, offset))
+            offset += len(seq)
+            self.history[t] = seq[max(0, len(seq) - ww):]
+        out = [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in range(self.n_tracks)]
+        if not streams:
+            return out
+        allrows = np.concatenate(blocks)
+        k, n_steps = len(streams), ww + cw
+        index = np.full((n_steps, k), zero_row, np.int64)
+        start_at = np.full(k, -1, np.int64)
+        init = np.zeros((2, k, STATE_SIZE), np.float32)
+        steps = np.arange(n_steps)
+        for s, (t, base, first, n_real, is_first, seq_off) in enumerate(streams):
+            pos = base + steps  # rows of this stream's warm-up and chunk
+            valid = (pos >= seq_off) & (steps < ww + n_real)
+            index[:, s] = np.where(valid, pos, zero_row)
+            if is_first:
+                start_at[s] = ww  # continue exactly: the carried state, or zeros at the file start
+                if self.carry[t] is not None:
+                    init[:, s] = self.carry[t]
+        probs, state = run_windows(allrows, index, self.sample_rate, start_at, init, self.threads)
+        self.windows_run += k * n_steps
+        per_track: list[list[np.ndarray]] = [[] for _ in range(self.n_tracks)]
+        for s, (t, base, first, n_real, is_first, seq_off) in enumerate(streams):
+            per_track[t].append(probs[s, ww : ww + n_real])
+            if not final:
+                self.carry[t] = state[:, s].copy()  # streams of a track are in order: the last one wins
+        for t in range(self.n_tracks):
+            if per_track[t]:
+                out[t] = (taken[t], np.concatenate(per_track[t]))
         return out
 
 
-def iter_probs(blocks: Iterable[np.ndarray], n_tracks: int, sample_rate: int, chunk_s: float = 4.0,
-               warmup_s: float = 0.5, group_chunks: int = 64, threads: int = 1) -> Iterator[np.ndarray]:
-    """Window probabilities (n_tracks, m) as groups complete, from blocks (n_tracks, n)."""
-    stream = BatchedStreams(n_tracks, sample_rate, chunk_s, warmup_s, group_chunks, threads)
-    for block in blocks:
-        out = stream.feed(block)
-        if out.shape[1]:
-            yield out
-    out = stream.finish()
-    if out.shape[1]:
-        yield out
+def probs_batched_tracks(tracks: np.ndarray, sample_rate: int, chunk_s: float = 15.0, warmup_s: float = 1.0,
+                         group_streams: int = 64, threads: int = 1) -> np.ndarray:
+    """Batched probabilities of every window of every track (no gating): float32 (n_tracks, n_windows).
+    The same as ``probs_single`` per track, up to the warm-up's approximation at chunk starts."""
+    _check_rate(sample_rate)
+    tracks = np.atleast_2d(np.asarray(tracks, np.float32))
+    n_tracks, n = tracks.shape
+    n_win = n_windows(n, sample_rate)
+    padded = np.zeros((n_tracks, n_win * WINDOW[sample_rate]), np.float32)
+    padded[:, :n] = tracks
+    streams = PackedStreams(n_tracks, sample_rate, chunk_s, warmup_s, group_streams, threads=threads)
+    out = np.zeros((n_tracks, n_win), np.float32)
+    for t in range(n_tracks):
+        streams.feed(t, frame_windows(padded[t], sample_rate), np.arange(n_win))
+    for t, (idx, p) in enumerate(streams.run(final=True)):
+        out[t, idx] = p
+    return out
+
+
+def probs_batched(audio: np.ndarray, sample_rate: int, chunk_s: float = 15.0, warmup_s: float = 1.0,
+                  threads: int = 1) -> np.ndarray:
+    """``probs_batched_tracks`` of one track: float32 (n_windows,)."""
+    return probs_batched_tracks(np.asarray(audio, np.float32)[None], sample_rate, chunk_s, warmup_s,
+                                threads=threads)[0]

@@ -63,6 +63,10 @@ class BleedEstimate(Record):
         return max(found) if found else None
 
 
+#: A target that is exact zeros on this share of the source's single-talker samples holds no bleed.
+GATED_SHARE = 0.5
+
+
 def _db(x: float) -> float:
     return 20.0 * math.log10(x) if x > 0 else -math.inf
 
@@ -73,6 +77,10 @@ def path_bleed(spec: PathSpectra, source: int, target: int, cfg: ChecksConfig) -
     if spec.masked_s < cfg.bleed_min_single_s or spec.energy <= 0:
         return BleedPath(**base, note=f"{track_name(source)} talks alone for only {spec.masked_s:.1f} s "
                          f"(< {cfg.bleed_min_single_s:g} s): not measured")
+    if spec.target_zero_share >= GATED_SHARE:  # bleed cannot hide in exact zeros
+        return BleedPath(**base, measured=True, note=(
+            f"{track_name(target)} is digital silence on {100 * spec.target_zero_share:.0f}% of the samples where "
+            f"{track_name(source)} talks alone: none"))
     L = spec.max_lag
     g = gain_curve(spec.total, spec.energy, spec.nfft)[: 2 * L + 1]
     sigma = null_sigma(spec)
@@ -89,7 +97,7 @@ def path_bleed(spec: PathSpectra, source: int, target: int, cfg: ChecksConfig) -
     return BleedPath(
         **base, measured=True, detected=bool(detected),
         level_db=round(_db(abs(gain)), 2) if detected else None,
-        lag_ms=round((x - L) / spec.fs * 1000.0, 3) if detected else None,
+        lag_ms=round(float(x - L) / spec.fs * 1000.0, 3) if detected else None,
         noise_floor_db=round(_db(floor), 2),
         polarity=(1 if gain >= 0 else -1) if detected else None,
         peak_sigma=round(float(peak_sigma), 2),

@@ -13,6 +13,7 @@ one track onto the other's frame grid through a clock line ``t_other = offset + 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from ..model import FRAMES
 
@@ -61,10 +62,21 @@ def active_frames(power_db: np.ndarray, floor_db: float, margin_db: float, floor
     return power_db > max(floor_db + margin_db, floor_dbfs)
 
 
-def single_talker(active: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, margin_db: float) -> np.ndarray:
-    """Frames where this side is active and the other side is ``margin_db`` quieter."""
-    n = min(active.size, own_db.size, other_db.size)
-    return active[:n] & (other_db[:n] < own_db[:n] - margin_db)
+def single_talker(active: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, other_active: np.ndarray,
+                  margin_db: float, guard: int) -> np.ndarray:
+    """Frames where this side is active, the other side is ``margin_db`` quieter, and the other side
+    has no sound of its own (active and not that much quieter) within ``guard`` frames either way,
+    so every lag searched around a kept frame sees only the other side's background and bleed."""
+    n = min(active.size, own_db.size, other_db.size, other_active.size)
+    quieter = other_db[:n] < own_db[:n] - margin_db
+    return active[:n] & quieter & ~dilate(other_active[:n] & ~quieter, guard)
+
+
+def dilate(mask: np.ndarray, frames: int) -> np.ndarray:
+    """Grow every True run by ``frames`` on both sides."""
+    if frames <= 0 or mask.size == 0:
+        return mask.copy()
+    return maximum_filter1d(mask.astype(np.uint8), size=2 * frames + 1) > 0
 
 
 def map_frames(values: np.ndarray, n_out: int, offset_s: float, rate: float, fill: float) -> np.ndarray:
@@ -87,11 +99,3 @@ def fit_mask(mask: np.ndarray, n_frames: int) -> np.ndarray:
     if m.size < n_frames:
         m = np.concatenate([m, np.zeros(n_frames - m.size, bool)])
     return m
-
-
-def sample_mask(frames: np.ndarray, hop: int, n: int) -> np.ndarray:
-    """A frame mask -> a float32 per-sample 0/1 weight of length ``n``."""
-    out = np.zeros(n, np.float32)
-    rep = np.repeat(np.asarray(frames, np.float32), hop)[:n]
-    out[: rep.size] = rep
-    return out

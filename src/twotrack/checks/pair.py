@@ -16,13 +16,9 @@ from ..config import ChecksConfig
 from ..ingest.resample import resample
 from ..model import FRAMES
 from . import frames as fr
-from .bleed import BleedEstimate, combine, path_bleed
+from .bleed import BleedEstimate, BleedPath, combine, path_bleed
 from .sync import NOT_MEASURED, SyncEstimate, coarse_line, fit_sync, window_lags
-from .xcorr import null_sigma, path_spectra
-
-
-#: Second pass: target frames up to this far above the measured bleed still count as bleed.
-REFINE_MARGIN_DB = 10.0
+from .xcorr import PathSpectra, null_sigma, path_spectra
 
 
 @dataclass(frozen=True)
@@ -57,15 +53,66 @@ def to_analysis_rate(x: np.ndarray, sample_rate: int, cfg: ChecksConfig) -> tupl
     return resample(np.asarray(x, np.float32), int(sample_rate), fs), fs
 
 
-def _single(own: TrackFrames, other: TrackFrames, offset_s: float, rate: float, cfg: ChecksConfig,
+def _single(own: TrackFrames, other: TrackFrames, line: tuple[float, float], cfg: ChecksConfig,
             given_activity: bool) -> np.ndarray:
     """Frames of ``own`` where it talks alone, with ``other`` carried onto own's grid by the line."""
     n = own.power_db.size
+    guard = _guard(cfg)
+    other_active = fr.map_frames(other.active, n, *line, False)
     if given_activity:  # the caller's masks decide who talks
-        other_active = fr.map_frames(other.active, n, offset_s, rate, False)
-        return own.active & ~other_active
-    other_db = fr.map_frames(other.power_db, n, offset_s, rate, fr.SILENCE_DB)
-    return fr.single_talker(own.active, own.power_db, other_db, cfg.single_talker_margin_db)
+        return own.active & ~fr.dilate(other_active, guard)
+    other_db = fr.map_frames(other.power_db, n, *line, fr.SILENCE_DB)
+    return fr.single_talker(own.active, own.power_db, other_db, other_active, cfg.single_talker_margin_db, guard)
+
+
+def _guard(cfg: ChecksConfig) -> int:
+    """Frames around a kept frame that the lag search reaches."""
+    return int(np.ceil(cfg.bleed_max_lag_ms / 1000.0 / FRAMES.hop_s))
+
+
+@dataclass(frozen=True)
+class _Path:
+    spec: PathSpectra
+    bleed: BleedPath
+    single: np.ndarray
+
+
+class _Pair:
+    """The two tracks at the analysis rate with their frames: measures both paths along a clock line."""
+
+    def __init__(self, a8: np.ndarray, b8: np.ndarray, fs: int, fa: TrackFrames, fb: TrackFrames,
+                 cfg: ChecksConfig, given_activity: bool):
+        self.sig, self.frames, self.fs, self.cfg = (a8, b8), (fa, fb), fs, cfg
+        self.given_activity = given_activity
+        self.hop = fr.hop_samples(fs)
+        max_lag = int(round(cfg.bleed_max_lag_ms / 1000.0 * fs))
+        self.common = dict(max_lag=max_lag, block_len=max(8 * max_lag, 1024), band=cfg.bleed_band_hz,
+                           window_s=cfg.sync_window_s)
+
+    def _spectra(self, i: int, mask: np.ndarray, line: tuple[float, float]) -> PathSpectra:
+        src, tgt = self.sig[i], self.sig[1 - i]
+        return path_spectra(src, tgt, self.fs, mask, self.hop,
+                            offset_s=line[0], rate=line[1], **self.common)
+
+    def path(self, i: int, line_ab: tuple[float, float]) -> _Path:
+        """Path ``i`` (0: A heard in B, 1: B heard in A) along ``t_B = offset + rate t_A``."""
+        offset, rate = line_ab
+        line = line_ab if i == 0 else (-offset / rate, 1.0 / rate)
+        own, other = self.frames[i], self.frames[1 - i]
+        cfg = self.cfg
+        single = _single(own, other, line, cfg, self.given_activity)
+        if self.given_activity and single.sum() * FRAMES.hop_s < cfg.bleed_min_single_s:
+            single = _single(own, other, line, cfg, False)  # a VAD that fires on bleed: use energies
+        spec = self._spectra(i, single, line)
+        bleed = path_bleed(spec, i, 1 - i, cfg)
+        return _Path(spec, bleed, single)
+
+    def measure(self, line_ab: tuple[float, float]) -> tuple[_Path, _Path, SyncEstimate]:
+        ab, ba = self.path(0, line_ab), self.path(1, line_ab)
+        none = (np.zeros(0), np.zeros(0))
+        lags_ab = window_lags(ab.spec, null_sigma(ab.spec)) if ab.bleed.detected else none
+        lags_ba = window_lags(ba.spec, null_sigma(ba.spec)) if ba.bleed.detected else none
+        return ab, ba, fit_sync(lags_ab, lags_ba, line_ab[0], line_ab[1], self.cfg)
 
 
 def analyse_pair(
@@ -92,61 +139,28 @@ def analyse_pair(
     fa, fb = frames
     a8, fs = to_analysis_rate(a, sample_rate, cfg)
     b8, _ = to_analysis_rate(b, sample_rate, cfg)
-    hop = fr.hop_samples(fs)
-    rate = 1.0 + drift
-    coarse_note = ""
-    if search_offset:
-        found = coarse_line(a8, b8, fs, fr.sample_mask(fa.active, hop, a8.size), cfg)
-        if found is None:
-            coarse_note = (f"no shared signal found within +-{cfg.sync_max_offset_s:g} s: "
-                           "tracks taken as aligned")
-        else:
-            offset_s, rate = found
-    line_ab, line_ba = (offset_s, rate), (-offset_s / rate, 1.0 / rate)
-    single = [_single(fa, fb, *line_ab, cfg, activity is not None),
-              _single(fb, fa, *line_ba, cfg, activity is not None)]
-    if activity is not None:  # a VAD that fires on bleed leaves no single-talker frames: use energies
-        for i, (own, other, line) in enumerate(((fa, fb, line_ab), (fb, fa, line_ba))):
-            if single[i].sum() * FRAMES.hop_s < cfg.bleed_min_single_s:
-                single[i] = _single(own, other, *line, cfg, False)
-    max_lag = int(round(cfg.bleed_max_lag_ms / 1000.0 * fs))
-    common = dict(max_lag=max_lag, block_len=max(8 * max_lag, 1024), band=cfg.bleed_band_hz,
-                  window_s=cfg.sync_window_s)
-    signals = ((a8, b8, line_ab, fa, fb), (b8, a8, line_ba, fb, fa))
-
-    def measure(i: int, mask: np.ndarray):
-        src, tgt, line, _, _ = signals[i]
-        spec = path_spectra(src, tgt, fs, fr.sample_mask(mask, hop, src.size),
-                            offset_s=line[0], rate=line[1], **common)
-        return spec, path_bleed(spec, i, 1 - i, cfg)
-
-    results = [measure(0, single[0]), measure(1, single[1])]
-    # second pass: drop frames where the target has sound of its own (louder than this path's bleed
-    # explains, or any sound when no bleed was found): they only add noise to the estimate
-    for i in (0, 1):
-        _, path = results[i]
-        _, _, line, own, other = signals[i]
-        n = own.power_db.size
-        other_active = fr.map_frames(other.active, n, *line, False)
-        if path.detected:
-            other_db = fr.map_frames(other.power_db, n, *line, fr.SILENCE_DB)
-            quiet = other_db <= own.power_db + path.level_db + REFINE_MARGIN_DB
-        else:
-            quiet = np.zeros(n, bool)
-        refined = single[i] & (~other_active | quiet)
-        dropped = single[i].sum() - refined.sum()
-        if dropped > 0.01 * max(single[i].sum(), 1) and refined.sum() * FRAMES.hop_s >= cfg.bleed_min_single_s:
-            single[i] = refined
-            results[i] = measure(i, refined)
-    (spec_ab, path_ab), (spec_ba, path_ba) = results
-    paths = (path_ab, path_ba)
-    bleed = combine(paths)
-    lags_ab = window_lags(spec_ab, null_sigma(spec_ab)) if paths[0].detected else (np.zeros(0), np.zeros(0))
-    lags_ba = window_lags(spec_ba, null_sigma(spec_ba)) if paths[1].detected else (np.zeros(0), np.zeros(0))
-    sync = fit_sync(lags_ab, lags_ba, offset_s, rate, cfg)
-    if coarse_note:
-        sync = SyncEstimate(**{**sync.__dict__, "note": "; ".join(n for n in (coarse_note, sync.note) if n)})
-    elif search_offset and not sync.measured:  # whole windows agreed on a line, single-talker frames did not
-        sync = SyncEstimate(round(offset_s * 1000.0, 3), round((rate - 1.0) * 1e6, 2),
+    pair = _Pair(a8, b8, fs, fa, fb, cfg, activity is not None)
+    line = (offset_s, 1.0 + drift)
+    if not search_offset:
+        ab, ba, sync = pair.measure(line)
+        return PairAnalysis(combine((ab.bleed, ba.bleed)), sync if sync.measured else NOT_MEASURED, line,
+                            (ab.single, ba.single))
+    # paired files: a rough line from whole windows, then the fine pass along it, then once more along
+    # the line the fine pass fitted (so the bleed sums line up over the whole recording)
+    floor_b = 10.0 ** (max(fb.floor_db, cfg.activity_floor_dbfs) / 10.0)
+    even_b = 1.0 / np.sqrt(10.0 ** (fb.power_db / 10.0) + floor_b)  # B at unit power per frame
+    found = coarse_line(a8, b8, fs, fa.active, even_b, pair.hop, cfg)
+    if found is None:
+        ab, ba, _ = pair.measure(line)
+        note = f"no shared signal found within +-{cfg.sync_max_offset_s:g} s (tracks taken as aligned for bleed)"
+        return PairAnalysis(combine((ab.bleed, ba.bleed)), SyncEstimate(None, None, note=note), line,
+                            (ab.single, ba.single))
+    line = found
+    ab, ba, sync = pair.measure(line)
+    if sync.measured and sync.drift_ppm is not None:
+        line = (sync.offset_ms / 1000.0, 1.0 + sync.drift_ppm * 1e-6)
+        ab, ba, sync = pair.measure(line)
+    if not sync.measured:  # whole windows agreed on a line, single-talker windows did not
+        sync = SyncEstimate(round(line[0] * 1000.0, 3), round((line[1] - 1.0) * 1e6, 2),
                             note="coarse estimate only (whole windows; no significant single-talker windows)")
-    return PairAnalysis(bleed, sync, (offset_s, rate), (single[0], single[1]))
+    return PairAnalysis(combine((ab.bleed, ba.bleed)), sync, line, (ab.single, ba.single))

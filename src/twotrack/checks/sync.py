@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ChecksConfig
-from ..model import Record
+from ..model import FRAMES, Record
 from .xcorr import PathSpectra, gain_curve, path_spectra, refine_peak
 
 #: Most windows the coarse search looks at (spread over the recording).
@@ -54,25 +54,30 @@ NOT_MEASURED = SyncEstimate(None, None, note="no shared signal (no bleed or refe
 
 
 def coarse_line(
-    a: np.ndarray, b: np.ndarray, fs: float, weight_a: np.ndarray, cfg: ChecksConfig
+    a: np.ndarray, b: np.ndarray, fs: float, active_a: np.ndarray, even_b: np.ndarray, hop: int,
+    cfg: ChecksConfig,
 ) -> tuple[float, float] | None:
-    """Rough ``(offset_s, rate)`` with ``t_B = offset + rate * t_A``, searched over +-sync_max_offset_s."""
-    win = int(round(cfg.sync_window_s * fs))
+    """Rough ``(offset_s, rate)`` with ``t_B = offset + rate * t_A``, searched over +-sync_max_offset_s.
+
+    ``active_a`` (per frame) masks A to where it is active; ``even_b`` (per frame, about 1 / RMS of B)
+    evens out B so its own loud speech does not bury the quiet copy of A it holds elsewhere.
+    """
+    b = b * np.repeat(np.asarray(even_b, np.float32), hop)[: b.size]
+    per_win = max(1, int(round(cfg.sync_window_s / FRAMES.hop_s)))
+    win = per_win * hop
     max_lag = int(round(cfg.sync_max_offset_s * fs))
     n_win = -(-a.size // win)
-    share = np.zeros(n_win)
-    padded = np.zeros(n_win * win, np.float32)
-    padded[: weight_a.size] = weight_a[: n_win * win]
-    share = padded.reshape(n_win, win).mean(axis=1)
-    eligible = np.flatnonzero(share >= 0.1)
+    frames_a = np.zeros(n_win * per_win, np.float32)
+    frames_a[: min(active_a.size, frames_a.size)] = active_a[: frames_a.size]
+    frames_a = frames_a.reshape(n_win, per_win)
+    eligible = np.flatnonzero(frames_a.mean(axis=1) >= 0.1)
     if eligible.size == 0:
         return None
     chosen = eligible[np.unique(np.linspace(0, eligible.size - 1, min(COARSE_MAX_WINDOWS, eligible.size)).round().astype(int))]
     keep = np.zeros(n_win, bool)
     keep[chosen] = True
-    w = (padded.reshape(n_win, win) * keep[:, None]).ravel()
-    spec = path_spectra(a, b, fs, w, offset_s=0.0, rate=1.0, max_lag=max_lag, block_len=win,
-                        band=cfg.bleed_band_hz, window_s=cfg.sync_window_s)
+    spec = path_spectra(a, b, fs, (frames_a * keep[:, None]).ravel(), hop, offset_s=0.0, rate=1.0,
+                        max_lag=max_lag, block_len=win, band=cfg.bleed_band_hz, window_s=win / fs)
     guard = int(0.01 * fs)
     times, lags = [], []
     for cross, energy, t in zip(spec.window_cross, spec.window_energy, spec.window_time):
@@ -86,12 +91,12 @@ def coarse_line(
     if not times:
         return None
     t, y = np.asarray(times), np.asarray(lags)
-    if t.size == 1:
-        return float(y[0]), 1.0
+    if t.size == 1:  # one window agrees with nothing: trust it only when it is all there is
+        return (float(y[0]), 1.0) if chosen.size == 1 else None
     # the line most windows agree with (all pairs: at most 276), then least squares on its inliers
     best, best_count = (float(np.median(y)), 0.0), 0
     for i, k in itertools.combinations(range(t.size), 2):
-        if abs(t[k] - t[i]) < cfg.sync_window_s:
+        if abs(t[k] - t[i]) < win / fs:
             continue
         slope = (y[k] - y[i]) / (t[k] - t[i])
         if abs(slope) > 1e-3:  # 1000 ppm: no real clock is that far off
@@ -100,7 +105,7 @@ def coarse_line(
         if count > best_count:
             best, best_count = (y[i] - slope * t[i], slope), count
     if best_count < 2:
-        return float(np.median(y)), 1.0
+        return None
     inl = np.abs(y - (best[0] + best[1] * t)) <= COARSE_TOL_S
     slope, icpt = np.polyfit(t[inl], y[inl], 1)
     return float(icpt), 1.0 + float(slope)

@@ -2,15 +2,19 @@
 
 The source is cut into blocks and weighted by a frame mask (the frames where it talks alone); each
 block is paired with the target segment that the clock line ``t_target = offset + rate * t_source``
-maps it to, widened by the largest lag searched. Cross-spectra ``conj(S) * T`` are weighted by a
-smooth band-pass (so no time-domain filter runs) and summed: over all blocks for the bleed estimate,
-per window for the sync estimate. Because the source is zero outside its mask, the target needs no
-mask: only target samples within the lag range of a kept source sample enter the sum.
+maps it to, widened by the largest lag searched (and shifted by its fractional start in the
+frequency domain). Cross-spectra ``conj(S) * T`` are weighted by a smooth band-pass (so no
+time-domain filter runs) and summed: over all blocks for the bleed estimate, per window for the
+sync estimate. Because the source is zero outside its mask, the target needs no mask: only target
+samples within the lag range of a kept source sample enter the sum.
 
-Gains are regression gains: ``g(lag) = sum s(t) x(t + lag) / sum s(t)^2`` over the band, so a target
-that holds ``g0 * s(t - lag0)`` plus anything uncorrelated reads ``g0`` at ``lag0`` on average.
-The noise of that estimate comes from the same blocks paired with the *wrong* target blocks (a few
-cyclic shifts), which keeps every property of the signals except their alignment.
+Gains are weighted regression gains: ``g(lag) = sum_k w_k sum_t s(t) x(t + lag) / sum_k w_k sum_t s(t)^2``
+over the band, so a target that holds ``g0 * s(t - lag0)`` plus anything uncorrelated reads ``g0`` at
+``lag0`` on average. Block ``k`` weighs ``w_k = 1 / (target power under its mask)``: weighted least
+squares, so a block where the target has loud sound of its own (a backchannel) adds little noise.
+The noise of the estimate comes from the same estimator on *misaligned* pairs (each block against
+the target block a quarter, half and three quarters of the blocks away, weights recomputed for that
+pairing), which keeps every property of the signals except their alignment.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ BAND_TAPER_HZ = 100.0
 CHUNK_SAMPLES = 1 << 20
 #: A block enters the sums when at least this share of it is masked in.
 MIN_BLOCK_SHARE = 0.05
-#: Floor of a block's target power in the weights (digital silence would weigh infinitely).
-MIN_TARGET_POWER = 1e-12
+#: Floor of a block's target power in the weights (digital silence would weigh infinitely): about
+#: the rounding noise of 16-bit audio.
+MIN_TARGET_POWER = 1e-10
 
 
 def band_weights(nfft: int, fs: float, band: tuple[float, float]) -> np.ndarray:
@@ -42,15 +47,6 @@ def band_weights(nfft: int, fs: float, band: tuple[float, float]) -> np.ndarray:
     w[down] = 0.5 - 0.5 * np.cos(np.pi * (hi - f[down]) / taper)
     w[0] = 0.0
     return w
-
-
-def target_segments(tgt: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """Rows ``tgt[s : s + length]`` for each start (zeros outside the signal), float32 (k, length)."""
-    idx = starts[:, None] + np.arange(length)[None, :]
-    ok = (idx >= 0) & (idx < tgt.size)
-    out = np.zeros(idx.shape, np.float32)
-    out[ok] = tgt[idx[ok]]
-    return out
 
 
 def _null_shifts(k: int) -> list[int]:
@@ -76,13 +72,15 @@ class PathSpectra:
     window_energy: np.ndarray  # (n_windows,)
     window_time: np.ndarray  # (n_windows,) energy-weighted block-centre time, source seconds
     masked_s: float  # seconds of source inside the mask
+    target_zero_share: float = 0.0  # share of the masked frames whose target segment is exact zeros
 
 
 def path_spectra(
     src: np.ndarray,
     tgt: np.ndarray,
     fs: float,
-    src_weight: np.ndarray,
+    frame_weight: np.ndarray,
+    hop: int,
     *,
     offset_s: float,
     rate: float,
@@ -91,15 +89,18 @@ def path_spectra(
     band: tuple[float, float],
     window_s: float | None = None,
 ) -> PathSpectra:
-    """Cross-spectra of ``src * src_weight`` against ``tgt`` along the clock line, per block."""
+    """Cross-spectra of ``src`` (weighted per frame of ``hop`` samples) against ``tgt`` along the clock
+    line, per block of ``block_len`` samples (a multiple of ``hop``)."""
+    block_len = max(hop, (block_len // hop) * hop)
+    per_block = block_len // hop
     nfft = scipy.fft.next_fast_len(block_len + 2 * max_lag, real=True)
     n_bins = nfft // 2 + 1
     w = band_weights(nfft, fs, band)
     n_blocks = -(-src.size // block_len)
-    padded_w = np.zeros(n_blocks * block_len, np.float32)
-    padded_w[: src_weight.size] = src_weight[: n_blocks * block_len]
-    share = padded_w.reshape(n_blocks, block_len).mean(axis=1)
-    keep = np.flatnonzero(share >= MIN_BLOCK_SHARE)
+    fw = np.zeros(n_blocks * per_block, np.float32)
+    fw[: min(frame_weight.size, fw.size)] = frame_weight[: fw.size]
+    fw = fw.reshape(n_blocks, per_block)
+    keep = np.flatnonzero(fw.mean(axis=1) >= MIN_BLOCK_SHARE)
     window_len = window_s if window_s else max(src.size / fs, 1e-9)
     block_window = ((keep * block_len + block_len / 2) / fs // window_len).astype(np.int64)
     windows, block_window = np.unique(block_window, return_inverse=True)
@@ -108,43 +109,61 @@ def path_spectra(
         nfft=nfft, max_lag=max_lag, fs=fs, total=np.zeros(n_bins, complex), energy=0.0,
         null=np.zeros((3, n_bins), complex), null_energy=np.zeros(3),
         window_cross=np.zeros((n_windows, n_bins), np.complex64), window_energy=np.zeros(n_windows),
-        window_time=np.zeros(n_windows), masked_s=float(src_weight.sum() / fs),
+        window_time=np.zeros(n_windows), masked_s=float(fw.sum() * hop / fs),
     )
     if keep.size == 0:
         return out
-    src_p = np.zeros(n_blocks * block_len, np.float32)
-    src_p[: src.size] = src[: n_blocks * block_len]
     bins = np.arange(n_bins)
-    mask = padded_w.reshape(n_blocks, block_len)
+    w32 = w.astype(np.float32)
+    starts = keep * block_len
+    i0_all = np.floor(offset_s * fs + rate * starts - max_lag).astype(np.int64)
+    frac_all = (offset_s * fs + rate * starts - max_lag) - i0_all
+    # both signals padded once, so every block and target segment is a plain row of a strided view
+    pad_l = int(max(0, -i0_all.min()))
+    pad_r = int(max(0, i0_all.max() + nfft - tgt.size))
+    tgt_p = np.concatenate([np.zeros(pad_l, np.float32), tgt, np.zeros(pad_r, np.float32)]) if pad_l or pad_r else tgt
+    tgt_view = np.lib.stride_tricks.sliding_window_view(tgt_p, nfft)
+    src_p = src if src.size == n_blocks * block_len else np.concatenate(
+        [src, np.zeros(n_blocks * block_len - src.size, np.float32)])
+    src_rows = src_p.reshape(n_blocks, block_len)
+    zeros = masked = 0
     n_chunks = max(1, int(np.ceil(keep.size / max(1, CHUNK_SAMPLES // nfft))))
-    for chunk, win in zip(np.array_split(keep, n_chunks), np.array_split(block_window, n_chunks)):
-        blocks = src_p.reshape(n_blocks, block_len)[chunk] * mask[chunk]
-        start = chunk * block_len
-        ideal = offset_s * fs + rate * start - max_lag
-        i0 = np.floor(ideal).astype(np.int64)
-        frac = ideal - i0
-        segs = target_segments(tgt, i0, nfft)
+    for part, win in zip(np.array_split(np.arange(keep.size), n_chunks), np.array_split(block_window, n_chunks)):
+        chunk = keep[part]
+        on = fw[chunk] > 0
+        blocks = src_rows[chunk] * np.repeat(fw[chunk], hop, axis=1)
+        segs = tgt_view[i0_all[part] + pad_l]
         # weighted least squares: a block counts by 1 / (target power where the source is masked in),
-        # so blocks where the target has its own loud sound (a backchannel) weigh little
-        under = segs[:, max_lag : max_lag + block_len] * (mask[chunk] > 0)
-        tgt_power = np.sum(under.astype(np.float64) ** 2, axis=1) / np.maximum(np.sum(mask[chunk] > 0, axis=1), 1)
-        weight = 1.0 / np.maximum(tgt_power, MIN_TARGET_POWER)
+        # so blocks where the target has loud sound of its own weigh little
+        under = segs[:, max_lag : max_lag + block_len].reshape(len(chunk), per_block, hop)
+        frame_energy = np.einsum("ijk,ijk->ij", under, under, dtype=np.float64)
+        weight = 1.0 / np.maximum((frame_energy * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop),
+                                  MIN_TARGET_POWER)
+        zeros += int(np.sum(on & (frame_energy == 0)))
+        masked += int(on.sum())
         S = scipy.fft.rfft(blocks, nfft, axis=1)
         T = scipy.fft.rfft(segs, nfft, axis=1)
-        # advance each target segment by its fractional start so every block lines up exactly
-        T = T * (weight[:, None] * np.exp(2j * np.pi * frac[:, None] * bins[None, :] / nfft)).astype(np.complex64)
-        Sw = np.conj(S) * w.astype(np.float32)
-        cross = Sw * T
-        raw_energy = (2.0 / nfft) * np.sum(w * (S.real.astype(np.float64) ** 2 + S.imag.astype(np.float64) ** 2), axis=1)
+        frac = frac_all[part]
+        if np.any(frac):  # advance each target segment by its fractional start: every block lines up
+            T *= np.exp((2j * np.pi / nfft) * frac[:, None].astype(np.float32) * bins[None, :].astype(np.float32))
+        Sw = np.conj(S) * w32
+        cross = Sw * (T * weight[:, None].astype(np.float32))
+        raw_energy = (2.0 / nfft) * (np.square(np.abs(S)) * w32).sum(axis=1, dtype=np.float64)
         energy = raw_energy * weight
         out.total += cross.sum(axis=0)
         out.energy += float(energy.sum())
-        np.add.at(out.window_cross, win, cross)
-        np.add.at(out.window_energy, win, energy)
-        np.add.at(out.window_time, win, energy * (start + block_len / 2) / fs)
+        # blocks come in time order, so each window's blocks are one run of rows
+        first = np.flatnonzero(np.r_[True, win[1:] != win[:-1]])
+        out.window_cross[win[first]] += np.add.reduceat(cross, first, axis=0)
+        out.window_energy[win[first]] += np.add.reduceat(energy, first)
+        out.window_time[win[first]] += np.add.reduceat(energy * (chunk * block_len + block_len / 2) / fs, first)
         for i, shift in enumerate(_null_shifts(len(chunk))[:3]):
-            out.null[i] += (Sw * np.roll(T, -shift, axis=0)).sum(axis=0)
-            out.null_energy[i] += float(np.sum(raw_energy * np.roll(weight, -shift)))
+            # the same estimator on misaligned pairs, weights taken where this pairing puts them
+            fe = np.roll(frame_energy, -shift, axis=0)
+            w_null = 1.0 / np.maximum((fe * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop), MIN_TARGET_POWER)
+            out.null[i] += (Sw * (np.roll(T, -shift, axis=0) * w_null[:, None].astype(np.float32))).sum(axis=0)
+            out.null_energy[i] += float(np.sum(raw_energy * w_null))
+    out.target_zero_share = zeros / max(masked, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out.window_time = np.where(out.window_energy > 0, out.window_time / out.window_energy, np.nan)
     return out

@@ -25,6 +25,7 @@ def main() -> None:
 # Command modules register themselves on import; keep this list in flow order.
 from . import info  # noqa: E402,F401
 from . import scan  # noqa: E402,F401
+from . import evaluate  # noqa: E402,F401
 from . import stats  # noqa: E402,F401
 from . import show  # noqa: E402,F401
 from . import errors  # noqa: E402,F401

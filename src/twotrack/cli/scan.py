@@ -88,6 +88,11 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
               help="Workspace folder (created when missing).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: the number of cores; 0 runs in this process).")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: a process pool on this machine; ray: Ray tasks on a cluster (pip install "
+                   "'twotrack[ray]'; docs/ray.md).")
+@click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
+              help="With --executor ray: the cluster to join (default: start a local Ray instance with --jobs CPUs).")
 @config_options
 @click.option("--retry-errors", is_flag=True, help="Retry recordings that failed before (same content and config).")
 @click.option("--keep-frames", is_flag=True,
@@ -95,7 +100,8 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
 @click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (docs/cli.md).")
 @handle_errors
-def scan(paths, ws, jobs, config_file, overrides, retry_errors, keep_frames, no_progress, as_json):
+def scan(paths, ws, jobs, executor_name, address, config_file, overrides, retry_errors, keep_frames, no_progress,
+         as_json):
     """Scan folders, audio files or manifests (PATH...) into the workspace.
 
     Only what is not already stored is computed: a rescan skips recordings whose content and config
@@ -107,13 +113,24 @@ def scan(paths, ws, jobs, config_file, overrides, retry_errors, keep_frames, no_
     from ..store import LockTimeout, Workspace
 
     config = cli_config(config_file, overrides)
+    executor = None
+    if executor_name == "ray":
+        from ..run.ray_executor import make_ray_executor
+
+        executor = make_ray_executor(address, jobs)  # Ray is imported only here
+    elif address:
+        fail_usage("--address needs --executor ray")
     try:
         workspace = Workspace(ws, create=True)
-        summary = run_scan(paths, workspace, config, jobs=jobs, progress=make_progress(enabled=not no_progress),
+        summary = run_scan(paths, workspace, config, jobs=jobs, executor=executor,
+                           progress=make_progress(enabled=not no_progress),
                            retry_errors=retry_errors, keep_probs=keep_frames)
     except LockTimeout as exc:
         fail_usage(str(exc))
         return
+    finally:
+        if executor is not None:
+            executor.close()
     data = summary.to_dict()
     if as_json:
         print_json(data)

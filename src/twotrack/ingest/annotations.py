@@ -392,10 +392,24 @@ def read_words(path: str | Path, fmt: str | None = None) -> list[Word]:
     return READERS[fmt](path)
 
 
+#: File endings ``read_gold`` takes from a folder (other files there are left alone).
+GOLD_EXTENSIONS = (".ctm", ".rttm", ".textgrid", ".jsonl", ".jsonl.gz")
+
+
 def read_gold(path: str | Path, fmt: str | None = None) -> dict[str, list[Word]]:
-    """Words of one annotation file grouped by recording id (CTM first column, RTTM file id,
-    TextGrid / Fisher file stem, Switchboard call id, Lhotse recording_id)."""
+    """Words grouped by recording id (CTM first column, RTTM file id, TextGrid / Fisher file stem,
+    Switchboard call id, Lhotse recording_id), from one annotation file or from every file with a
+    ``GOLD_EXTENSIONS`` ending in a folder (recursively, hidden entries skipped)."""
+    p = Path(path)
+    if p.is_dir():
+        sources = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(GOLD_EXTENSIONS)
+                         and not any(part.startswith(".") for part in f.relative_to(p).parts))
+    else:
+        sources = [p]
     out: dict[str, list[Word]] = {}
-    for word in read_words(path, fmt):
-        out.setdefault(word.recording_id, []).append(word)
+    for source in sources:
+        for word in read_words(source, fmt):
+            out.setdefault(word.recording_id, []).append(word)
+    if len(sources) > 1:
+        out = {rid: _sorted(words) for rid, words in out.items()}
     return out

@@ -203,6 +203,9 @@ def probe(path: str | Path) -> AudioInfo:
         raise InputError(p, "truncated file: the OGG stream ends without its end-of-stream page")
     if riff is not None and riff.data_offset is not None:
         available = size - riff.data_offset
+        if riff.data_size is None and info.frames <= 0 and available > 0:
+            raise InputError(p, f"unfinished WAV: the header declares no audio length but {available} bytes follow "
+                                "(the recorder never closed the file; rewrite its header, e.g. with sox or ffmpeg)")
         if riff.data_size is None:
             repairs.append("WAV data size unset (streamed recording): length taken from the file size")
         elif riff.data_size - available >= max(riff.block_align or 1, 1):

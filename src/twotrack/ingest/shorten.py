@@ -43,7 +43,7 @@ try:  # LLVM's count-leading-zeros: the unary prefix of every residual in one in
     from numba.cpython.unsafe.numbers import leading_zeros as _clz
 except ImportError:  # pragma: no cover - older/newer numba without the intrinsic
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True)
     def _clz(x):
         n = 64
         while x != 0:
@@ -149,12 +149,33 @@ def _build_ulaw_outward(n_shifts: int = 13) -> np.ndarray:
 ULAW_OUTWARD = _build_ulaw_outward()
 
 
+def _value_to_byte_tables(ftype: int) -> np.ndarray:
+    """(shifts, 257): decoded value + 129 -> mu-law byte for a mu-law type, -1 where none exists.
+
+    Type 8 keeps -1 for negative zero and indexes ``ULAW_OUTWARD`` with ``v + 129`` below it and
+    ``v + 128`` from zero up; type 0 indexes it with ``v + 128`` throughout."""
+    out = np.full((ULAW_OUTWARD.shape[0], 257), -1, np.int16)
+    for v in range(-129, 128):
+        if ftype == TYPE_AU2:
+            idx = v + 128 if v >= 0 else (None if v == -1 else v + 129)
+        else:
+            idx = v + 128 if v >= -128 else -1
+        if idx is None:
+            out[:, v + 129] = 127
+        elif idx >= 0:
+            out[:, v + 129] = ULAW_OUTWARD[:, idx]
+    return out
+
+
+VALUE_TO_BYTE = {TYPE_AU1: _value_to_byte_tables(TYPE_AU1), TYPE_AU2: _value_to_byte_tables(TYPE_AU2)}
+
+
 # --------------------------------------------------------------------------------------------
 # Bit reader primitives (inlined into the kernel): (byte position, accumulator, bits held)
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _refill(buf, bp, acc, nb):
     n = buf.shape[0]
     while nb <= 55 and bp < n:
@@ -164,7 +185,7 @@ def _refill(buf, bp, acc, nb):
     return bp, acc, nb
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _uvar(buf, bp, acc, nb, k):
     """One ``uvar(k)``; returns -1 as the value when the input runs out."""
     q = np.int64(0)
@@ -190,6 +211,27 @@ def _uvar(buf, bp, acc, nb, k):
     return (q << k) | low, bp, acc, nb
 
 
+@njit(cache=True, inline="always")
+def _uvar_hot(buf, bp, acc, nb, k):
+    """``_uvar`` for the per-sample loops: refill early and decode a short code from the accumulator
+    in a few instructions. Returns -1 for a long unary run or the end of the input: the caller then
+    calls ``_uvar`` (keeping that call out of this inlined body keeps the loop 4x faster)."""
+    if nb < 40:
+        n = buf.shape[0]
+        while nb <= 55 and bp < n:
+            acc = (acc << 8) | np.int64(buf[bp])
+            bp += 1
+            nb += 8
+    if acc != 0:
+        z = np.int64(_clz(acc)) - (64 - nb)
+        if z + 1 + k <= nb:
+            nb -= z + 1 + k
+            u = (z << k) | ((acc >> nb) & ((np.int64(1) << k) - 1))
+            acc &= (np.int64(1) << nb) - 1
+            return u, bp, acc, nb
+    return np.int64(-1), bp, acc, nb
+
+
 @njit(cache=True)
 def _seek(buf, bitpos):
     bp = bitpos >> 3
@@ -203,7 +245,7 @@ def _seek(buf, bitpos):
     return _refill(buf, bp, acc, nb)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _cdiv(a, b):
     """C integer division (truncates toward zero), b > 0."""
     q = a // b
@@ -218,7 +260,7 @@ def _cdiv(a, b):
 
 
 @njit(cache=True)
-def _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, outward):
+def _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, to_byte):
     """Decode commands from ``buf`` starting at bit ``st[S_POS]`` into ``out[st[S_FILL]:]``.
 
     Returns a status code. State that survives between calls lives in ``st``, ``offs`` (block
@@ -270,7 +312,7 @@ def _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, outward)
             v, bp, acc, nb = _uvar(buf, bp, acc, nb, 2)
             if v < 0 or bp * 8 - nb > limit:
                 return ERR_TRUNCATED if eof else ST_NEED_INPUT
-            if v > 31 or (not is_pcm and v >= outward.shape[0]):
+            if v > 31 or (not is_pcm and v >= to_byte.shape[0]):
                 st[S_DETAIL] = v
                 return ERR_BITSHIFT
             st[S_SHIFT] = v
@@ -347,10 +389,12 @@ def _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, outward)
                     for j in range(1, nlpc + 1):
                         work[nwrap - j] -= coffset
                     for i in range(nwrap, nwrap + bs):
-                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                        u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
                         if u < 0:
-                            ok = False
-                            break
+                            u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                            if u < 0:
+                                ok = False
+                                break
                         total = lpcqoffset
                         for j in range(nlpc):
                             total += coefs[j] * work[i - j - 1]
@@ -362,31 +406,39 @@ def _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, outward)
             # fixed predictors of order 0..3, unrolled so the inner loop has no branch on `fn`
             if fn == 0:
                 for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
                     if u < 0:
-                        ok = False
-                        break
+                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                        if u < 0:
+                            ok = False
+                            break
                     work[i] = ((u >> 1) ^ -(u & 1)) + coffset
             elif fn == 1:
                 for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
                     if u < 0:
-                        ok = False
-                        break
+                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                        if u < 0:
+                            ok = False
+                            break
                     work[i] = ((u >> 1) ^ -(u & 1)) + work[i - 1]
             elif fn == 2:
                 for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
                     if u < 0:
-                        ok = False
-                        break
+                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                        if u < 0:
+                            ok = False
+                            break
                     work[i] = ((u >> 1) ^ -(u & 1)) + 2 * work[i - 1] - work[i - 2]
             else:
                 for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
                     if u < 0:
-                        ok = False
-                        break
+                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
+                        if u < 0:
+                            ok = False
+                            break
                     work[i] = ((u >> 1) ^ -(u & 1)) + 3 * (work[i - 1] - work[i - 2]) + work[i - 3]
         if not ok or bp * 8 - nb > limit:
             if eof:
@@ -415,22 +467,14 @@ def _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, outward)
                     return ERR_RANGE
                 out[fill + i, chan] = v
         else:
-            row = outward[shift]
+            row = to_byte[shift]  # value + 129 -> mu-law byte, -1 where no byte exists
             for i in range(bs):
-                v = work[nwrap + i]
-                if ftype == 8:
-                    if v >= 0:
-                        idx = v + 128
-                    elif v == -1:
-                        idx = -1
-                    else:
-                        idx = v + 129
-                else:
-                    idx = v + 128
-                if idx > 255 or idx < -1 or (idx == -1 and ftype != 8):
-                    st[S_DETAIL] = v
+                idx = work[nwrap + i] + 129
+                byte = row[idx] if 0 <= idx < 257 else -1
+                if byte < 0:
+                    st[S_DETAIL] = idx - 129
                     return ERR_RANGE
-                out[fill + i, chan] = 127 if idx == -1 else row[idx]
+                out[fill + i, chan] = byte
         chan += 1
         if chan == nchan:
             chan = 0
@@ -554,8 +598,9 @@ def decode_blocks(
     buf[:n_valid] = np.frombuffer(head, np.uint8)
     eof = len(head) < max(read_bytes, 4096)
     out = np.empty((cap, nchan), np.int16)
+    to_byte = VALUE_TO_BYTE.get(info.ftype, VALUE_TO_BYTE[TYPE_AU2])
     while True:
-        status = _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, ULAW_OUTWARD)
+        status = _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, to_byte)
         if status == ST_OUT_FULL or status in (ST_QUIT, ST_END_NO_QUIT):
             fill = int(st[S_FILL])
             if fill:

@@ -46,7 +46,7 @@ def _put(out, w, val, nbits):
     w[2] = n
 
 
-@njit(cache=True)
+@njit("void(uint8[::1], int64[::1], int64, int64)", cache=True)
 def _uvar_put(out, w, u, k):
     high = u >> k
     while high >= 32:
@@ -57,7 +57,7 @@ def _uvar_put(out, w, u, k):
         _put(out, w, u & ((np.int64(1) << k) - 1), k)
 
 
-@njit(cache=True)
+@njit("void(uint8[::1], int64[::1], int64)", cache=True)
 def _ulong_put(out, w, v):
     k = 0
     while (v >> k) > 0:
@@ -80,7 +80,8 @@ def _cdiv(a, b):
 
 
 @njit(cache=True)
-def _encode_kernel(x, is_ulaw, inward, ftype, blocksize, nmean, out):
+def _encode_kernel(x, is_ulaw, inward, ftype, blocksize, nmean, out, counts):
+    """Returns the stream length in bytes; ``counts[fn]`` counts commands, ``counts[10]`` the largest shift."""
     n, nch = x.shape
     w = np.zeros(3, np.int64)
     w[0] = 5  # after the magic and the version byte, written by the caller
@@ -96,6 +97,7 @@ def _encode_kernel(x, is_ulaw, inward, ftype, blocksize, nmean, out):
     for start in range(0, n, blocksize):
         length = min(blocksize, n - start)
         if length != bs:
+            counts[5] += 1
             _uvar_put(out, w, 5, 2)
             _ulong_put(out, w, length)
             bs = length
@@ -125,6 +127,8 @@ def _encode_kernel(x, is_ulaw, inward, ftype, blocksize, nmean, out):
                     new_shift += 1
         if new_shift != shift:
             shift = new_shift
+            counts[6] += 1
+            counts[10] = max(counts[10], shift)
             _uvar_put(out, w, 6, 2)
             _uvar_put(out, w, shift, 2)
         for c in range(nch):
@@ -144,6 +148,7 @@ def _encode_kernel(x, is_ulaw, inward, ftype, blocksize, nmean, out):
                 if shift > 0:
                     coffset = coffset >> shift
             if allzero:
+                counts[8] += 1
                 _uvar_put(out, w, 8, 2)
             else:
                 p1, p2, p3 = hist[c, 2], hist[c, 1], hist[c, 0]
@@ -179,6 +184,7 @@ def _encode_kernel(x, is_ulaw, inward, ftype, blocksize, nmean, out):
                     if nbits < best_bits:
                         best_bits = nbits
                         best_resn = resn
+                counts[best] += 1
                 _uvar_put(out, w, best, 2)
                 _uvar_put(out, w, best_resn, 3)
                 for i in range(bs):
@@ -201,12 +207,19 @@ def _encode_kernel(x, is_ulaw, inward, ftype, blocksize, nmean, out):
 
 
 def encode_shorten(
-    values: np.ndarray, *, ulaw: bool = False, blocksize: int = 256, nmean: int = 4, byte_order: str = "<"
+    values: np.ndarray,
+    *,
+    ulaw: bool = False,
+    blocksize: int = 256,
+    nmean: int = 4,
+    byte_order: str = "<",
+    stats: dict[str, int] | None = None,
 ) -> bytes:
     """Encode ``values`` (frames, channels) as a shorten v2 stream.
 
     ``ulaw=False``: int16 samples (type 5 for ``byte_order`` "<", type 3 for ">"; only the type
-    number differs). ``ulaw=True``: mu-law bytes (type 8).
+    number differs). ``ulaw=True``: mu-law bytes (type 8). ``stats``, when given, is filled with
+    how many blocks used each predictor, zero blocks, bit-shift changes and the largest shift.
     """
     x = np.asarray(values)
     if x.ndim == 1:
@@ -217,5 +230,10 @@ def encode_shorten(
     out = np.zeros(x.size * 5 + 4096, np.uint8)
     out[:4] = np.frombuffer(MAGIC, np.uint8)
     out[4] = 2  # format version
-    nbytes = _encode_kernel(x, ulaw, inward, ftype, int(blocksize), int(nmean), out)
+    counts = np.zeros(11, np.int64)
+    nbytes = _encode_kernel(x, ulaw, inward, ftype, int(blocksize), int(nmean), out, counts)
+    if stats is not None:
+        stats.update({f"diff{i}": int(counts[i]) for i in range(4)})
+        stats.update(zero=int(counts[8]), blocksize_changes=int(counts[5]), shift_changes=int(counts[6]),
+                     max_shift=int(counts[10]))
     return out[:nbytes].tobytes()

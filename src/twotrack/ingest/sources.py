@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from ..model import AudioInfo, ErrorRecord, TrackSource
+from ..model import AudioInfo, ErrorRecord, Recording, TrackSource
 from .audio import probe
 from .hashing import sha256_file
 
@@ -14,7 +14,7 @@ from .hashing import sha256_file
 class Discovery:
     """Recordings found, one error per thing that could not be used, and the probe of every source file."""
 
-    recordings: list = field(default_factory=list)  # list[Recording]
+    recordings: list[Recording] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     infos: dict[str, AudioInfo] = field(default_factory=dict)  # source path -> header probe
 

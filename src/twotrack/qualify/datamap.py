@@ -105,7 +105,7 @@ def render_map(rows: list[dict[str, Any]], console) -> None:
     def cell(row, key, fmt=str):
         figure = row[key]
         value = figure.get("value")
-        text = "unknown" if value is None else fmt(value)
+        text = ("varies" if figure.get("status") == "template" else "unknown") if value is None else fmt(value)
         src = figure.get("source")
         if src:
             n = sources.setdefault(src, len(sources) + 1)

@@ -36,8 +36,8 @@ from typing import Iterable, Mapping
 
 from ..errors import InputError
 from ..model import Record, Recording
-from .consent import parse_time, utc_now
-from .ledger import GENESIS, Ledger, LedgerError
+from .consent import utc_now
+from .ledger import Ledger, LedgerError
 from .licenses import Permissions
 from .verdicts import decide, get_purpose
 
@@ -117,15 +117,17 @@ def audit_report(
     data = read_export(export_dir)
     purpose = get_purpose(data["purpose"])
     export_head = data["ledger_head"]
-    check = led.verify(expected_head=export_head)
-    if not check.ok:
-        raise LedgerError(led.path, f"cannot audit {export_dir}: {check}")
-    new_events = len(led.events_since(export_head))
+    try:
+        events, head = led.snapshot(expected_head=export_head)
+    except LedgerError as exc:
+        raise LedgerError(led.path, f"cannot audit {export_dir}: {exc.problem}") from None
+    hashes = [e.hash for e in events]
+    new_events = len(events) - (hashes.index(export_head) + 1 if export_head in hashes else 0)
     manifests = set(_manifest_paths(data))
     files = [f for f in data["files"] if f["path"] not in manifests]
     wanted = {rid for f in files for rid in f["recording_ids"]}
     by_id = {r.recording_id: r for r in recordings if r.recording_id in wanted}
-    verdicts = {v.recording_id: v for v in decide(by_id.values(), led, purpose, at=at, permissions=permissions)}
+    verdicts = {v.recording_id: v for v in decide(by_id.values(), events, purpose, at=at, permissions=permissions)}
     removals = []
     for f in files:
         blocked, reasons = [], []
@@ -139,7 +141,7 @@ def audit_report(
         if blocked:
             removals.append(Removal(f["path"], tuple(blocked), tuple(dict.fromkeys(reasons))))
     return AuditReport(
-        export_dir=str(export_dir), purpose=purpose.name, export_head=export_head, ledger_head=check.head,
+        export_dir=str(export_dir), purpose=purpose.name, export_head=export_head, ledger_head=head,
         new_events=new_events, removals=tuple(removals), files_checked=len(files),
     )
 
@@ -293,6 +295,6 @@ def apply_audit(
 
 
 __all__ = [
-    "ApplyResult", "AuditReport", "EXPORT_JSON", "GENESIS", "Removal", "apply_audit", "audit_export",
+    "ApplyResult", "AuditReport", "EXPORT_JSON", "Removal", "apply_audit", "audit_export",
     "audit_report", "read_export",
 ]

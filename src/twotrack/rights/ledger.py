@@ -232,6 +232,16 @@ class Ledger:
     def verify(self, expected_head: str | None = None) -> VerifyResult:
         return _verify_lines(self._lines(), expected_head)
 
+    def snapshot(self, expected_head: str | None = None) -> tuple[list[ConsentEvent], str]:
+        """The events and the head from ONE read of a verified chain: what a stage that records the head it
+        decided under (an export) must use, so the head it writes matches the events it judged by.
+        Raises LedgerError naming the first bad event when the chain fails (or lacks ``expected_head``)."""
+        lines = self._lines()
+        res = _verify_lines(lines, expected_head)
+        if not res.ok:
+            raise LedgerError(self.path, str(res))
+        return [_event_from_dict(json.loads(raw)) for raw in lines], res.head
+
     def events_since(self, head: str) -> list[ConsentEvent]:
         """Events appended after the event whose hash is ``head`` (all of them for GENESIS)."""
         events = self.events()

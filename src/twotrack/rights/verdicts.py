@@ -181,11 +181,11 @@ def check_consent(
 
 
 def _events_of(ledger) -> tuple[list[ConsentEvent], str]:
-    if isinstance(ledger, Ledger):
-        return ledger.events(), ledger.head
+    """Events and head; a Ledger or a path is verified first (a tampered ledger decides nothing)."""
     if isinstance(ledger, (str, os.PathLike)):
-        led = Ledger(ledger)
-        return led.events(), led.head
+        ledger = Ledger(ledger)
+    if isinstance(ledger, Ledger):
+        return ledger.snapshot()
     events = list(ledger)
     return events, (events[-1].hash if events else GENESIS)
 
@@ -223,8 +223,9 @@ def decide(
     at: str | datetime | None = None,
     permissions: Mapping[str, Permissions] | None = None,
 ) -> list[Verdict]:
-    """Verdicts for every recording. ``ledger``: a Ledger, a ledger file path, or a list of ConsentEvents.
-    ``at``: the time the consents are judged at (default now)."""
+    """Verdicts for every recording. ``ledger``: a Ledger or a ledger file path (verified first: LedgerError
+    when tampered), or a list of ConsentEvents (e.g. from ``Ledger.snapshot()``). ``at``: the time the
+    consents are judged at (default now)."""
     recordings = list(recordings)
     p = get_purpose(purpose) if isinstance(purpose, str) else purpose
     events, _ = _events_of(ledger)

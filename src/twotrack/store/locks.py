@@ -4,8 +4,9 @@ DuckDB lets one process open a database file read-write, or any number open it r
 at once, and it fails at once instead of waiting. So every workspace session first takes this lock:
 readers share it, the writer holds it alone, and each holds it only for one short session.
 
-Fairness comes from a turnstile: a writer takes the turnstile before it waits for the data lock, so
-readers arriving after it queue behind it instead of starving it. ``flock`` locks belong to an open
+Fairness comes from a turnstile: a writer takes the turnstile alone before it waits for the data
+lock, so readers arriving after it queue behind it instead of starving it; readers hold the turnstile
+shared and only for the instant it takes them to pass, so a waiting writer finds it free at once. ``flock`` locks belong to an open
 file description, so two sessions in one process exclude each other too, and a killed process
 releases its locks with its file descriptors.
 """
@@ -69,8 +70,9 @@ class SessionLock:
         turnstile = self._open(self.turnstile_path)
         data = self._open(self.data_path)
         try:
-            # Pass the turnstile first, then wait for the data lock while still holding it.
-            _acquire(turnstile, fcntl.LOCK_EX, deadline, str(self.turnstile_path))
+            # Pass the turnstile first (readers share it, a writer holds it alone), then wait for the
+            # data lock while still holding it: a waiting writer keeps new readers out.
+            _acquire(turnstile, mode, deadline, str(self.turnstile_path))
             try:
                 _acquire(data, mode, deadline, str(self.data_path))
             finally:

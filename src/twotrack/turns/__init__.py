@@ -11,6 +11,7 @@ from .events import (
     extract_table,
     ipus,
     structure_to_table,
+    transfer_times,
 )
 from .table import EVENT_COLUMNS, as_table, empty_table, events_from_table, events_to_table
 
@@ -27,4 +28,5 @@ __all__ = [
     "extract_table",
     "ipus",
     "structure_to_table",
+    "transfer_times",
 ]

@@ -6,15 +6,16 @@ their executable form. In short, for two tracks:
 1. IPUs: speech runs of one track with silences shorter than the pause threshold bridged.
 2. Every IPU either can set the floor or cannot. An IPU cannot set the floor when it is covered by
    the other track's IPU (it is never heard alone) or when it is short (<= backchannel_max_s) and the
-   other speaker goes on after it (still speaking, or speaking again before this speaker's next long
-   IPU). The floor holder just before an IPU is the speaker of the last IPU, in onset order, that can
-   set the floor (the very first IPU always does).
+   other speaker goes on after it (still speaking, or speaking again in an IPU heard alone, before
+   this speaker's next long uncovered IPU). The floor holder just before an IPU is the speaker of the
+   last IPU, in onset order, that can set the floor (the very first IPU always does).
 3. A backchannel is a short IPU that cannot set the floor, uttered while the other holds the floor.
    A turn starts at every floor-setting IPU whose speaker did not hold the floor; it holds that
    speaker's IPUs until the other speaker's next turn starts.
-4. Mutual silences are pauses (same holder on both sides) or gaps (the holder changes across it);
-   overlaps are within (no change) or between (the floor changes at the overlap's onset).
-5. A floor transfer joins consecutive turns; FTO = next turn start - previous turn end.
+4. Mutual silences are gaps (between one turn's end and the next turn's start) or pauses (inside a
+   turn); overlaps are between (the overlapped part of a floor transfer) or within (all others).
+5. A floor transfer joins consecutive turns; FTO = next turn start - previous turn end; an
+   interruption is a transfer with FTO < 0 (the incoming speaker started inside the outgoing's IPU).
 
 Everything is vectorised numpy over frames or over IPU arrays; no Python loop visits frames or IPUs,
 except building the ``Event`` objects at the end (one per event).
@@ -373,3 +374,17 @@ def extract_events(masks: np.ndarray, cfg: TurnsConfig | None = None) -> list[Ev
     """Turn-taking events of one recording from boolean activity ``(n_tracks, n_frames)`` on
     ``model.FRAMES``. One track (mono) gives IPUs and pauses only; two tracks give every kind."""
     return events_from_table(extract_table(masks, cfg))
+
+
+def transfer_times(event: Event) -> tuple[float, float]:
+    """``(previous turn end, next turn start)`` of a FLOOR_TRANSFER event. Its ``start``/``end`` are in
+    time order, so for an overlapped transfer (FTO < 0) ``start`` is the next turn's start.
+
+    >>> transfer_times(Event(EventKind.FLOOR_TRANSFER, 2.6, 3.0, 1, 0, -0.4))
+    (3.0, 2.6)
+    """
+    if event.kind is not EventKind.FLOOR_TRANSFER:
+        raise ValueError(f"not a floor transfer: {event.kind.value}")
+    if event.value is not None and event.value < 0:
+        return event.end, event.start
+    return event.start, event.end

@@ -1,0 +1,277 @@
+"""Mono diarization from models shipped inside PyPI wheels: who speaks when, on one channel.
+
+The pipeline (docs/collapse.md says why each step is as it is):
+
+1. **Speech**: the project's own voice activity detector (``twotrack.activity.detect``: silero VAD v6
+   ONNX + energy refinement) on the mono mix, 10 ms frames.
+2. **Embeddings**: the speech frames are joined (silences cut out, as the encoder was trained on
+   speech), and a window of ``window_s`` of speech every ``step_s`` is embedded by the GE2E voice
+   encoder (``encoder``: weights from the Resemblyzer wheel, run in numpy).
+3. **Clustering**: agglomerative clustering (average linkage, cosine distance) into ``n_speakers``
+   groups, refined by a few rounds of nearest-centroid reassignment (spherical k-means). With the
+   number unknown it is estimated from the eigengap of the windows' affinity matrix.
+4. **Resegmentation at 10 ms**: each speech frame scores every speaker by the cosine similarity of
+   the windows that hold it to that speaker's centroid, weighted by a Hann taper over the window
+   (the window's centre counts most); the frame takes the best speaker. Label runs shorter than
+   ``min_run_s`` that sit inside one stretch of speech take their neighbour's label.
+
+One speaker per frame: the pipeline has no overlap detector, so while two people talk at once it
+hears only one of them. That is a limit of this pipeline (and of most mono diarizers' strongest
+source of error); it is reported, not hidden, by the scorer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..activity.frames import mask_to_segments, runs
+from ..config import ActivityConfig
+from ..model import FRAMES, Segment
+from . import encoder as enc
+
+
+@dataclass(frozen=True)
+class DiarizeConfig:
+    """Settings of the mono diarization pipeline (seconds, never frames)."""
+
+    window_s: float = 1.5  # speech per embedding window (the encoder was trained on 1.6 s)
+    step_s: float = 0.25  # hop between windows (over speech only)
+    min_run_s: float = 0.3  # a speaker run shorter than this inside continuous speech is smoothed away
+    max_speakers: int = 8  # upper bound when the number of speakers is estimated
+    max_cluster_windows: int = 1500  # clustering runs on at most this many windows (the rest are assigned)
+    refine_rounds: int = 5  # nearest-centroid reassignment rounds after the agglomerative clustering
+    affinity_keep: float = 0.2  # eigengap estimate: each window keeps its strongest this share of links
+    activity: ActivityConfig = field(default_factory=ActivityConfig)
+
+    def __post_init__(self):
+        if not (0 < self.step_s <= self.window_s):
+            raise ValueError(f"diarize: need 0 < step_s <= window_s, got {self.step_s}, {self.window_s}")
+        if self.max_speakers < 1:
+            raise ValueError("diarize: max_speakers must be >= 1")
+
+
+@dataclass(frozen=True, eq=False)
+class Diarization:
+    """The diarizer's answer on the 10 ms grid: ``labels[i]`` is frame i's speaker (-1: no speech)."""
+
+    labels: np.ndarray  # int64 (n_frames,)
+    n_speakers: int
+    n_windows: int = 0
+    estimated: bool = False  # True when the number of speakers was estimated, not given
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.labels.size)
+
+    @property
+    def speech(self) -> np.ndarray:
+        return self.labels >= 0
+
+    def masks(self) -> np.ndarray:
+        """bool (n_speakers, n_frames): one activity lane per diarized speaker."""
+        return self.labels[None, :] == np.arange(self.n_speakers)[:, None]
+
+    def segments(self) -> list[tuple[str, Segment]]:
+        """``(label, segment)`` in time order; labels are ``S0``, ``S1``, ..."""
+        out = [(f"S{k}", seg) for k, m in enumerate(self.masks()) for seg in mask_to_segments(m)]
+        return sorted(out, key=lambda item: (item[1].start, item[0]))
+
+
+# --------------------------------------------------------------------------------------------
+# Clustering
+# --------------------------------------------------------------------------------------------
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def estimate_speakers(emb: np.ndarray, max_speakers: int = 8, keep: float = 0.2) -> int:
+    """Number of speakers from the eigengap of the windows' pruned cosine affinity.
+
+    Each window keeps only its strongest ``keep`` share of links (so the matrix is close to block
+    diagonal), the matrix is symmetrised, and the number of near-zero eigenvalues of its normalised
+    Laplacian (where the largest gap among the smallest ``max_speakers + 1`` eigenvalues falls) is
+    the number of groups."""
+    n = len(emb)
+    if n < 3:
+        return 1
+    x = _unit(np.asarray(emb, np.float64))
+    aff = np.clip(x @ x.T, 0.0, 1.0)
+    np.fill_diagonal(aff, 0.0)
+    k = max(2, int(np.ceil(keep * n)))
+    cut = np.partition(aff, n - k, axis=1)[:, n - k][:, None]
+    pruned = np.where(aff >= cut, aff, 0.0)
+    sym = 0.5 * (pruned + pruned.T)
+    deg = sym.sum(axis=1)
+    inv = 1.0 / np.sqrt(np.maximum(deg, 1e-12))
+    lap = np.eye(n) - inv[:, None] * sym * inv[None, :]
+    vals = np.linalg.eigvalsh(lap)
+    top = min(max_speakers, n - 1)
+    gaps = np.diff(vals[: top + 1])
+    return int(np.argmax(gaps) + 1)
+
+
+def cluster(emb: np.ndarray, n_speakers: int, refine_rounds: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (n,) and unit centroids (n_speakers, d) of unit embeddings: average-linkage agglomerative
+    clustering on cosine distance, then nearest-centroid reassignment rounds."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    x = _unit(np.asarray(emb, np.float64))
+    n = len(x)
+    k = max(1, min(int(n_speakers), n))
+    if k == 1 or n < 2:
+        labels = np.zeros(n, np.int64)
+    else:
+        tree = linkage(x, method="average", metric="cosine")
+        labels = fcluster(tree, t=k, criterion="maxclust").astype(np.int64) - 1
+    for _ in range(max(0, refine_rounds) + 1):
+        cent = _centroids(x, labels, k)
+        new = np.argmax(x @ cent.T, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    labels = _relabel_by_onset(labels)
+    return labels, _centroids(x, labels, k)
+
+
+def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    sums = np.zeros((k, x.shape[1]))
+    np.add.at(sums, labels, x)
+    empty = ~np.any(sums, axis=1)
+    sums[empty] = -1.0  # an emptied cluster attracts nothing
+    return _unit(sums)
+
+
+def _relabel_by_onset(labels: np.ndarray) -> np.ndarray:
+    """Speaker numbers in order of first appearance (S0 speaks first)."""
+    _, first = np.unique(labels, return_index=True)
+    order = labels[np.sort(first)]
+    remap = np.full(max(int(labels.max(initial=0)) + 1, 1), -1, np.int64)
+    remap[order] = np.arange(len(order))
+    out = remap[labels]
+    # clusters that never appear keep numbers after the ones that do
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Resegmentation
+# --------------------------------------------------------------------------------------------
+
+
+def frame_scores(sim: np.ndarray, starts: np.ndarray, length: int, n: int) -> np.ndarray:
+    """Per-frame speaker scores (n, K): the Hann-weighted mean of ``sim`` (n_windows, K) over the
+    windows ``[start, start + length)`` that hold each frame."""
+    from scipy.signal import oaconvolve
+
+    taper = np.hanning(length + 2)[1:-1]
+    impulses = np.zeros((n, sim.shape[1]))
+    np.add.at(impulses, starts, sim)
+    hits = np.zeros(n)
+    np.add.at(hits, starts, 1.0)
+    num = oaconvolve(impulses, taper[:, None], axes=0)[:n]
+    den = np.convolve(hits, taper)[:n]
+    return num / np.maximum(den, 1e-9)[:, None]
+
+
+def smooth_labels(labels: np.ndarray, min_run: int) -> np.ndarray:
+    """Label runs shorter than ``min_run`` frames that have speech on both sides (no silence between)
+    take the label of the run before them; labels of -1 (no speech) are never changed."""
+    out = labels.copy()
+    if min_run <= 1 or out.size == 0:
+        return out
+    change = np.flatnonzero(np.diff(out) != 0) + 1
+    starts = np.concatenate(([0], change))
+    stops = np.concatenate((change, [out.size]))
+    vals = out[starts]
+    inner = np.zeros(len(starts), bool)
+    inner[1:-1] = (vals[1:-1] >= 0) & (vals[:-2] >= 0) & (vals[2:] >= 0)
+    short = inner & ((stops - starts) < min_run)
+    # the label before each short run, following chains of short runs back to a kept one
+    keep_idx = np.where(~short, np.arange(len(starts)), -1)
+    keep_idx = np.maximum.accumulate(keep_idx)
+    new_vals = np.where(short, vals[np.maximum(keep_idx, 0)], vals)
+    return np.repeat(new_vals, stops - starts)
+
+
+# --------------------------------------------------------------------------------------------
+# The pipeline
+# --------------------------------------------------------------------------------------------
+
+
+def _to_16k(mono: np.ndarray, sample_rate: int) -> np.ndarray:
+    if sample_rate == enc.SAMPLE_RATE:
+        return np.asarray(mono, np.float32)
+    import soxr
+
+    return soxr.resample(np.asarray(mono, np.float32), sample_rate, enc.SAMPLE_RATE).astype(np.float32)
+
+
+def window_starts(n: int, length: int, step: int) -> np.ndarray:
+    """Starts of windows of ``length`` frames every ``step`` over ``n`` frames; the last window ends at
+    ``n`` (one shorter window when ``n < length``)."""
+    if n <= length:
+        return np.zeros(1, np.int64)
+    starts = np.arange(0, n - length + 1, step, dtype=np.int64)
+    if starts[-1] != n - length:
+        starts = np.append(starts, n - length)
+    return starts
+
+
+def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speakers: int | None = None,
+                 cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
+    """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) of ``mono`` audio."""
+    speech = np.asarray(speech, bool)
+    n_frames = speech.size
+    idx = np.flatnonzero(speech)
+    labels = np.full(n_frames, -1, np.int64)
+    if n_speakers is not None and n_speakers < 1:
+        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
+    if idx.size == 0:
+        return Diarization(labels, n_speakers or 0, 0, n_speakers is None)
+
+    wav = enc.normalise_volume(_to_16k(mono, sample_rate))
+    mel = enc.mel_spectrogram(wav)
+    if mel.shape[0] < n_frames:
+        mel = np.concatenate([mel, np.zeros((n_frames - mel.shape[0], enc.N_MELS), np.float32)])
+    speech_mel = mel[idx]  # silences cut out
+
+    length = max(1, int(round(cfg.window_s / FRAMES.hop_s)))
+    step = max(1, int(round(cfg.step_s / FRAMES.hop_s)))
+    length = min(length, idx.size)
+    starts = window_starts(idx.size, length, step)
+    windows = np.lib.stride_tricks.sliding_window_view(speech_mel, length, axis=0)[starts].transpose(0, 2, 1)
+    emb = enc.load_encoder().embed(windows)
+
+    # Cluster a bounded, evenly spread subset; every window then goes to its nearest centroid.
+    pick = np.unique(np.linspace(0, len(emb) - 1, min(len(emb), cfg.max_cluster_windows)).round().astype(int))
+    k = n_speakers if n_speakers is not None else estimate_speakers(emb[pick], cfg.max_speakers, cfg.affinity_keep)
+    _, cent = cluster(emb[pick], k, cfg.refine_rounds)
+    k = cent.shape[0]
+
+    sim = _unit(emb.astype(np.float64)) @ cent.T
+    scores = frame_scores(sim, starts, length, idx.size)
+    labels[idx] = np.argmax(scores, axis=1)
+    labels = smooth_labels(labels, int(round(cfg.min_run_s / FRAMES.hop_s)))
+    return Diarization(labels, k, len(starts), n_speakers is None)
+
+
+def diarize(mono: np.ndarray, sample_rate: int, n_speakers: int | None = None,
+            cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
+    """Who speaks when in mono audio (float32 (n,), 8 or 16 kHz or any rate soxr can resample).
+
+    ``n_speakers`` None estimates the number (eigengap); a dyadic recording passes 2."""
+    from ..activity import detect
+
+    mono = np.asarray(mono, np.float32)
+    if mono.ndim != 1:
+        raise ValueError(f"mono audio is 1-D, got shape {mono.shape}")
+    vad = detect(mono, sample_rate, cfg.activity)
+    return diarize_mask(mono, sample_rate, vad.mask, n_speakers, cfg)
+
+
+def speech_runs(d: Diarization) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop frames of the diarization's speech (any speaker)."""
+    return runs(d.speech)

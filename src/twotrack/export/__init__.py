@@ -1,0 +1,38 @@
+"""Export: the recordings a purpose allows, in the format a trainer reads, traceable to sources and consent.
+
+    common.py     options, export.json (state, provenance), incremental reruns, the run loop
+    split.py      where to cut long recordings (silences of both tracks, never inside an IPU)
+    audio.py      stream a recording's tracks into WAV/FLAC pieces (memory: one block)
+    moshi.py      kyutai-labs/moshi-finetune layout: stereo WAV (ch0 = main speaker), train.jsonl, alignments
+    lhotse.py     recordings.jsonl.gz + supervisions.jsonl.gz (one supervision per IPU, events in custom)
+    parquet.py    Parquet shards: stereo FLAC bytes + activity, events, words, checks, qualification, rights
+    croissant.py  croissant.json (Croissant 1.0 + RAI) in every export folder
+
+``export(workspace, out, "moshi", "commercial-training")`` is what ``twotrack export`` runs.
+"""
+
+from __future__ import annotations
+
+from .common import ExportItem, ExportOptions, ExportSummary, Exporter, run_export
+from .lhotse import LhotseExporter
+from .moshi import MoshiExporter
+from .parquet import ParquetExporter
+
+#: Format name -> exporter class.
+FORMATS: dict[str, type[Exporter]] = {
+    "moshi": MoshiExporter,
+    "lhotse": LhotseExporter,
+    "parquet": ParquetExporter,
+}
+
+
+def export(workspace, out, fmt: str, purpose: str, options: ExportOptions | None = None, **kw) -> ExportSummary:
+    """Export ``workspace`` to ``out`` in format ``fmt`` for ``purpose`` (options as keywords or an
+    ``ExportOptions``); see ``common.run_export``."""
+    if kw:
+        options = ExportOptions(**{**(options.to_dict() if options else {}), **kw})
+    return run_export(workspace, out, fmt, purpose, options)
+
+
+__all__ = ["FORMATS", "ExportItem", "ExportOptions", "ExportSummary", "Exporter", "export", "run_export",
+           "MoshiExporter", "LhotseExporter", "ParquetExporter"]

@@ -1,0 +1,115 @@
+"""Stream a recording's tracks into audio pieces: decode once, resample as it streams, write each piece
+to as many sinks as needed (a WAV per orientation, FLAC bytes in memory). Memory is one block."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from ..ingest.tracks import iter_track_blocks
+from ..model import Recording
+
+#: Sample format of every exported file (16-bit PCM: what the trainers read, lossless for our sources).
+SUBTYPE = "PCM_16"
+
+
+@dataclass(frozen=True)
+class Sink:
+    """Where one version of each piece goes: ``open(piece_index)`` returns a writable SoundFile;
+    ``rows`` picks and orders the tracks (``(1, 0)`` puts track B on channel 0)."""
+
+    open: Callable[[int], sf.SoundFile]
+    rows: tuple[int, ...]
+
+
+def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sinks: Sequence[Sink]) -> list[int]:
+    """Write the pieces ``[cuts[i], cuts[i+1])`` of the recording at ``rate`` to every sink; the last piece
+    runs to the end of the audio whatever ``cuts[-1]`` says. Returns the samples written per piece."""
+    bounds = [int(round(c * rate)) for c in cuts_s[1:-1]]  # inner cut points in samples
+    n_pieces = len(bounds) + 1
+    counts = [0] * n_pieces
+    piece, pos = 0, 0
+    files = [s.open(0) for s in sinks]
+    try:
+        for block in iter_track_blocks(recording, rate):
+            off = 0
+            n = block.shape[1]
+            while off < n:
+                stop = bounds[piece] - pos if piece < len(bounds) else n - off + 1
+                take = min(n - off, max(stop, 0))
+                if take > 0:
+                    chunk = block[:, off:off + take]
+                    for f, s in zip(files, sinks):
+                        f.write(chunk[list(s.rows)].T)
+                    counts[piece] += take
+                    off += take
+                    pos += take
+                if piece < len(bounds) and pos >= bounds[piece]:
+                    for f in files:
+                        f.close()
+                    piece += 1
+                    files = [s.open(piece) for s in sinks]
+        # a recording shorter than its plan (decoded length below the stored duration): close empty pieces
+        while piece < n_pieces - 1:
+            for f in files:
+                f.close()
+            piece += 1
+            files = [s.open(piece) for s in sinks]
+    finally:
+        for f in files:
+            if not f.closed:
+                f.close()
+    return counts
+
+
+def file_sink(paths: Sequence[Path], rate: int, rows: tuple[int, ...], fmt: str) -> Sink:
+    """A sink writing piece i to ``paths[i]`` through a temporary name (renamed by ``commit_files``)."""
+
+    def open_piece(i: int) -> sf.SoundFile:
+        tmp = tmp_name(paths[i])
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        return sf.SoundFile(tmp, "w", samplerate=rate, channels=len(rows), format=fmt, subtype=SUBTYPE)
+
+    return Sink(open_piece, rows)
+
+
+class BytesSink:
+    """Pieces encoded in memory (FLAC for Parquet rows): ``data[i]`` after streaming."""
+
+    def __init__(self, rate: int, rows: tuple[int, ...], fmt: str = "FLAC"):
+        self.rate, self.rows, self.fmt = rate, rows, fmt
+        self.buffers: list[io.BytesIO] = []
+
+    def sink(self) -> Sink:
+        def open_piece(i: int) -> sf.SoundFile:
+            buf = io.BytesIO()
+            self.buffers.append(buf)
+            return sf.SoundFile(buf, "w", samplerate=self.rate, channels=len(self.rows), format=self.fmt,
+                                subtype=SUBTYPE)
+
+        return Sink(open_piece, self.rows)
+
+    @property
+    def data(self) -> list[bytes]:
+        return [b.getvalue() for b in self.buffers]
+
+
+def tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def commit_files(paths: Sequence[Path]) -> None:
+    """Rename the temporary files of finished pieces into place (each rename is atomic)."""
+    for p in paths:
+        os.replace(tmp_name(p), p)
+
+
+def discard_tmp(paths: Sequence[Path]) -> None:
+    for p in paths:
+        tmp_name(p).unlink(missing_ok=True)
+

@@ -1,0 +1,236 @@
+"""Lhotse manifests: ``recordings.jsonl.gz`` and ``supervisions.jsonl.gz`` over FLAC copies of the audio.
+
+- a recording per exported piece (a whole recording unless ``max_duration_s`` splits it): one FLAC with a
+  channel per track, ``channel_ids`` ``[0, 1]``; sources are paths relative to the export folder (load with
+  ``RecordingSet.with_path_prefix(export_dir)`` or from inside the folder);
+- a supervision per IPU: ``channel`` = the track, ``speaker`` = the manifest's speaker id (or
+  ``<recording>#A`` when unknown), ``text`` and ``alignment["word"]`` from the gold words when they exist;
+  ``custom`` holds the track name, the turn it belongs to, whether it is a backchannel, and the
+  turn-taking events that end in it (a gap or floor transfer ends where the IPU taking the floor starts, a
+  pause where the next IPU of the same speaker starts, an overlap inside the IPU that overlaps), times in
+  the recording's timeline like the supervision's own.
+
+Each recording's supervisions are also kept as a gzip member in ``parts/<stem>.supervisions.jsonl.gz``;
+``supervisions.jsonl.gz`` is their concatenation (a valid multi-member gzip), so a rerun rewrites only the
+recordings that changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..ingest.tracks import source_infos
+from ..model import EventKind, track_name
+from .audio import commit_files, discard_tmp, file_sink, stream_pieces
+from .common import ExportItem, Exporter, Output, State, atomic_write, file_entry
+
+RECORDINGS, SUPERVISIONS = "recordings.jsonl.gz", "supervisions.jsonl.gz"
+#: Events attach to an IPU they end in, with this tolerance (one 10 ms frame).
+EPS = 0.0105
+_SKIP_KINDS = (EventKind.IPU, EventKind.TURN)
+
+
+def _gzip_lines(lines) -> bytes:
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
+        for line in lines:
+            gz.write(line.encode("utf-8"))
+    return buf.getvalue()
+
+
+def _containing(starts: np.ndarray, ends: np.ndarray, t: np.ndarray, eps: float = EPS) -> np.ndarray:
+    """Index of the interval (sorted, disjoint) containing each time in ``t`` (edges +- eps), -1 for none."""
+    if len(starts) == 0:
+        return np.full(len(t), -1, np.int64)
+    idx = np.searchsorted(starts, t + eps, side="right") - 1
+    ok = (idx >= 0) & (t <= ends[np.clip(idx, 0, None)] + eps)
+    return np.where(ok, idx, -1)
+
+
+def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, duration_s: float
+                 ) -> list[dict[str, Any]]:
+    """Lhotse supervision dicts of the IPUs in ``[start_s, end_s)``, in the piece's timeline."""
+    rec = item.recording
+    ipus = item.ipus()
+    out = []
+    for track in range(rec.n_tracks):
+        iv = ipus.get(track, np.zeros((0, 2)))
+        iv = iv[(iv[:, 0] >= start_s - 1e-6) & (iv[:, 0] < end_s)] if len(iv) else iv
+        if not len(iv):
+            continue
+        iv = iv[np.argsort(iv[:, 0], kind="stable")]
+        starts, ends = iv[:, 0], iv[:, 1]
+        n = len(iv)
+        attached: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+        turn_of = np.full(n, -1, np.int64)
+        backchannel = np.zeros(n, bool)
+        turns = sorted((e.start, e.end) for e in item.events if e.kind is EventKind.TURN and e.track == track)
+        if turns:
+            t_arr = np.asarray(turns)
+            mids = (starts + ends) / 2
+            k = np.searchsorted(t_arr[:, 0], mids, side="right") - 1
+            ok = (k >= 0) & (mids <= t_arr[np.clip(k, 0, None), 1])
+            turn_of = np.where(ok, k, -1)
+        evs = [e for e in item.events if e.kind not in _SKIP_KINDS and (e.track is None or e.track == track)]
+        if evs:
+            where = _containing(starts, ends, np.array([e.end for e in evs]))
+            for e, j in zip(evs, where.tolist()):
+                if j < 0:
+                    continue
+                if e.kind is EventKind.BACKCHANNEL:
+                    backchannel[j] = True
+                attached[j].append({
+                    "kind": e.kind.value, "start": round(e.start - start_s, 4), "end": round(e.end - start_s, 4),
+                    "value": e.value, "track": None if e.track is None else track_name(e.track),
+                    "from_track": None if e.from_track is None else track_name(e.from_track),
+                })
+        words = (item.words or {}).get(track) if item.words is not None else None
+        word_idx = None
+        if words:
+            w_mid = np.array([(w.start + w.end) / 2 for w in words])
+            word_idx = _containing(starts, ends, w_mid, eps=0.2)
+        speaker = rec.speakers[track] if track < len(rec.speakers) and rec.speakers[track] else \
+            f"{item.recording_id}#{track_name(track)}"
+        for j in range(n):
+            a = max(0.0, float(starts[j]) - start_s)
+            b = min(float(ends[j]) - start_s, duration_s)
+            if b <= a:
+                continue
+            sup: dict[str, Any] = {
+                "id": f"{piece_id}-{track_name(track)}-{j:05d}", "recording_id": piece_id,
+                "start": round(a, 4), "duration": round(b - a, 4), "channel": track, "speaker": speaker,
+            }
+            if words is not None and word_idx is not None:
+                mine = [w for w, k in zip(words, word_idx.tolist()) if k == j]
+                sup["text"] = " ".join(w.text.strip() for w in mine)
+                sup["alignment"] = {"word": [[w.text.strip(), round(w.start - start_s, 4),
+                                              round(w.end - w.start, 4)] for w in mine]}
+            elif item.words is not None:
+                sup["text"] = ""
+            sup["custom"] = {
+                "track": track_name(track),
+                "turn": int(turn_of[j]) if turn_of[j] >= 0 else None,
+                "backchannel": bool(backchannel[j]),
+                "events": attached[j],
+                "source_recording_id": item.recording_id,
+            }
+            out.append(sup)
+    out.sort(key=lambda s: (s["start"], s["channel"]))
+    return out
+
+
+class LhotseExporter(Exporter):
+    name = "lhotse"
+    version = 1
+    defaults = {"sample_rate": None, "max_duration_s": 0.0}
+    managed_dirs = ("audio", "parts")
+    manifest_names = (RECORDINGS, SUPERVISIONS)
+
+    def add(self, item: ExportItem) -> list[Output]:
+        rec = item.recording
+        rate = self.resolved["sample_rate"] or max(i.sample_rate for i in source_infos(rec).values())
+        rate = int(rate)
+        plan = item.plan(self.resolved["max_duration_s"], self.resolved["min_cut_silence_s"])
+        cuts = [a for a, _ in plan.pieces] + [plan.pieces[-1][1]]
+        n = len(plan.pieces)
+        ids = [item.stem + (f"_p{i:03d}" if n > 1 else "") for i in range(n)]
+        paths = [self.out / "audio" / f"{pid}.flac" for pid in ids]
+        rows = tuple(range(rec.n_tracks))
+        try:
+            counts = stream_pieces(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")])
+        except BaseException:
+            discard_tmp(paths)
+            raise
+        commit_files(paths)
+        rid = item.recording_id
+        pieces, files, sup_lines = [], [], []
+        for i, pid in enumerate(ids):
+            a, b = plan.pieces[i]
+            duration = counts[i] / rate
+            rel = f"audio/{pid}.flac"
+            files.append(file_entry(self.out, rel, [rid], [pid]))
+            lhotse_rec = {
+                "id": pid,
+                "sources": [{"type": "file", "channels": list(rows), "source": rel}],
+                "sampling_rate": rate, "num_samples": counts[i], "duration": duration,
+                "channel_ids": list(rows),
+            }
+            sups = supervisions(item, pid, a, b, duration)
+            sup_lines += [json.dumps(s, ensure_ascii=False) + "\n" for s in sups]
+            pieces.append({"id": pid, "path": rel, "duration": duration, "start_s": a, "end_s": b,
+                           "sample_rate": rate, "supervisions": len(sups),
+                           "words": None if item.words is None else sum(len(s.get("alignment", {}).get("word", []))
+                                                                         for s in sups),
+                           "lhotse": lhotse_rec})
+        if item.words is None:
+            item.notes.append("no word timings: supervisions carry no text or alignment")
+        part = f"parts/{item.stem}.supervisions.jsonl.gz"
+        (self.out / "parts").mkdir(exist_ok=True)
+        atomic_write(self.out / part, _gzip_lines(sup_lines))
+        files.append(file_entry(self.out, part, [rid], ids))
+        return [Output(rid, pieces, files, list(item.notes))]
+
+    def manifests(self, state: State) -> list[dict[str, Any]]:
+        rids = sorted(state.recordings)
+        lines = [json.dumps(p["lhotse"], ensure_ascii=False) + "\n"
+                 for rid in rids for p in state.recordings[rid].get("pieces", [])]
+        atomic_write(self.out / RECORDINGS, _gzip_lines(lines))
+        # supervisions: the per-recording gzip members, concatenated in recording order (streamed)
+        parts = [rel for rid in rids for rel in state.recordings[rid].get("files", []) if rel.startswith("parts/")]
+        fd, tmp = tempfile.mkstemp(dir=self.out, prefix=f".{SUPERVISIONS}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as dst:
+                if not parts:
+                    dst.write(_gzip_lines([]))
+                for rel in parts:
+                    with open(self.out / rel, "rb") as src:
+                        while block := src.read(1 << 20):
+                            dst.write(block)
+            os.replace(tmp, self.out / SUPERVISIONS)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return [file_entry(self.out, RECORDINGS, rids), file_entry(self.out, SUPERVISIONS, rids)]
+
+    def describe(self, state: State) -> dict[str, Any]:
+        from .croissant import file_object, file_set, record_set
+
+        rec_sha = state.files.get(RECORDINGS, {}).get("sha256", "")
+        sup_sha = state.files.get(SUPERVISIONS, {}).get("sha256", "")
+        return {
+            "summary": ("Lhotse manifests: recordings.jsonl.gz (one multi-channel FLAC per recording, a channel "
+                        "per speaker) and supervisions.jsonl.gz (one supervision per inter-pausal unit with "
+                        "channel, speaker, gold word alignment where it exists, and the turn-taking events in "
+                        "custom). Load with lhotse.load_manifest; audio paths are relative to this folder."),
+            "distribution": [
+                file_object("recordings-manifest", RECORDINGS, "application/jsonlines", rec_sha,
+                            "Lhotse RecordingSet, gzipped JSON lines."),
+                file_object("supervisions-manifest", SUPERVISIONS, "application/jsonlines", sup_sha,
+                            "Lhotse SupervisionSet, gzipped JSON lines."),
+                file_set("audio-files", "audio/*.flac", "audio/flac", "One FLAC per recording, a channel per track."),
+            ],
+            "record_sets": [
+                record_set("recordings", "Lhotse recordings.", ("fileObject", "recordings-manifest"),
+                           [("id", "sc:Text", "Recording id (file stem)."),
+                            ("sampling_rate", "sc:Integer", "Samples per second."),
+                            ("num_samples", "sc:Integer", "Samples per channel."),
+                            ("duration", "sc:Float", "Seconds.")]),
+                record_set("supervisions", "One supervision per inter-pausal unit (IPU).",
+                           ("fileObject", "supervisions-manifest"),
+                           [("id", "sc:Text", "Supervision id."),
+                            ("recording_id", "sc:Text", "The recording it belongs to."),
+                            ("start", "sc:Float", "Start in seconds."),
+                            ("duration", "sc:Float", "Seconds."),
+                            ("channel", "sc:Integer", "Channel (0 = track A, 1 = track B)."),
+                            ("speaker", "sc:Text", "Speaker id.")]),
+            ],
+        }
+

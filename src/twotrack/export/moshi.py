@@ -1,0 +1,160 @@
+"""The Moshi fine-tuning layout, as kyutai-labs/moshi-finetune reads it.
+
+What its loader does (finetune/data/dataset.py, interleaver.py; sphn's ``dataset_jsonl``):
+- every ``*jsonl`` file under the data folder is a manifest; each line ``{"path": ..., "duration": ...}``,
+  a relative path being relative to the manifest's folder;
+- the WAV is read as stereo; channel 0 is the voice the model learns to produce (Moshi), channel 1 the
+  user; audio is resampled to Mimi's 24 kHz if it is not already;
+- for each WAV it opens ``splitext(path)[0] + ".json"`` and reads ``alignments``: a list of
+  ``[word, [start, end], speaker]`` sorted by start (it bisects on start); training keeps only the words
+  whose speaker is ``"SPEAKER_MAIN"`` (``keep_main_only=True``) and drops those with start >= end.
+
+So this export writes ``audio/<stem>.wav`` (16-bit PCM, channel 0 = main speaker), ``audio/<stem>.json``
+with the main speaker's gold words as ``SPEAKER_MAIN`` (the other speaker's as ``SPEAKER_OTHER`` only
+with ``other_words``: the trainer ignores them), and ``train.jsonl`` at the top (the only ``*jsonl`` in the
+folder). A recording without gold word timings gets audio and a manifest line but no ``.json``: the
+trainer needs one per WAV, which moshi-finetune's ``annotate.py train.jsonl`` creates.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..model import Recording, track_index, track_name
+from .audio import commit_files, discard_tmp, file_sink, stream_pieces
+from .common import ExportItem, Exporter, Output, State, atomic_write, file_entry
+
+MAIN, OTHER = "SPEAKER_MAIN", "SPEAKER_OTHER"
+MANIFEST = "train.jsonl"
+
+
+def alignments(words_by_track: dict[int, list], main: int, start_s: float, end_s: float,
+               other_words: bool = False) -> list[list[Any]]:
+    """``[[word, [start, end], label], ...]`` for the piece ``[start_s, end_s)``: times relative to the
+    piece, sorted by start; a word belongs to the piece its start falls in (its end is clipped to the
+    piece); words with start >= end (after rounding to the millisecond) are dropped."""
+    out = []
+    length = end_s - start_s
+    for track, words in words_by_track.items():
+        if track != main and not other_words:
+            continue
+        label = MAIN if track == main else OTHER
+        for w in words:
+            if not (start_s <= w.start < end_s):
+                continue
+            a = round(w.start - start_s, 3)
+            b = round(min(w.end, end_s) - start_s, 3)
+            b = min(b, round(length, 3))
+            if a < b and w.text.strip():
+                out.append([w.text.strip(), [a, b], label])
+    out.sort(key=lambda x: (x[1][0], x[1][1], x[2] != MAIN))
+    return out
+
+
+class MoshiExporter(Exporter):
+    name = "moshi"
+    version = 1
+    defaults = {"sample_rate": 24000, "max_duration_s": 300.0}
+    managed_dirs = ("audio",)
+    manifest_names = (MANIFEST,)
+
+    def mains(self, rec: Recording) -> list[int]:
+        """The track that goes to channel 0, once per example written for this recording."""
+        choice = str(self.resolved["main_speaker"])
+        if choice.lower() == "both":
+            return [0, 1]
+        if choice.upper() in ("A", "B"):
+            return [track_index(choice)]
+        return [i for i, s in enumerate(rec.speakers[:2]) if s == choice]
+
+    def skip_reason(self, rec: Recording) -> str | None:
+        if rec.is_mono or rec.n_tracks != 2:
+            return (f"moshi needs one speaker per channel; this recording has {rec.n_tracks} track(s) "
+                    f"({rec.layout.value})")
+        if not self.mains(rec):
+            return f"speaker {self.resolved['main_speaker']} is not on this recording"
+        return None
+
+    def add(self, item: ExportItem) -> list[Output]:
+        rate = int(self.resolved["sample_rate"])
+        plan = item.plan(self.resolved["max_duration_s"], self.resolved["min_cut_silence_s"])
+        cuts = [a for a, _ in plan.pieces] + [plan.pieces[-1][1]]
+        n = len(plan.pieces)
+        rec = item.recording
+        layouts = []  # per orientation: (main track, [piece ids], [paths])
+        for main in self.mains(rec):
+            suffix = "" if main == 0 else f"_main{track_name(main)}"
+            ids = [item.stem + (f"_p{i:03d}" if n > 1 else "") + suffix for i in range(n)]
+            layouts.append((main, ids, [self.out / "audio" / f"{pid}.wav" for pid in ids]))
+        all_paths = [p for _, _, paths in layouts for p in paths]
+        sinks = [file_sink(paths, rate, (main, 1 - main), "WAV") for main, _, paths in layouts]
+        try:
+            counts = stream_pieces(rec, rate, cuts, sinks)
+        except BaseException:
+            discard_tmp(all_paths)
+            raise
+        commit_files(all_paths)
+
+        pieces, files = [], []
+        rid = item.recording_id
+        if item.words is None:
+            item.notes.append("no word timings: audio and manifest only (run moshi-finetune's annotate.py "
+                              "on train.jsonl to make the .json alignments the trainer opens)")
+        for main, ids, paths in layouts:
+            speaker = rec.speakers[main] if main < len(rec.speakers) else None
+            for i, (pid, path) in enumerate(zip(ids, paths)):
+                a, b = plan.pieces[i]
+                rel = f"audio/{pid}.wav"
+                files.append(file_entry(self.out, rel, [rid], [pid]))
+                n_words = None
+                if item.words is not None:
+                    ali = alignments(item.words, main, a, b, bool(self.resolved["other_words"]))
+                    jrel = f"audio/{pid}.json"
+                    atomic_write(self.out / jrel, json.dumps({"alignments": ali}, ensure_ascii=False).encode())
+                    files.append(file_entry(self.out, jrel, [rid], [pid]))
+                    n_words = sum(1 for x in ali if x[2] == MAIN)
+                pieces.append({
+                    "id": pid, "path": rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
+                    "main_track": track_name(main), "main_speaker": speaker, "sample_rate": rate,
+                    "main_words": n_words,
+                })
+        return [Output(rid, pieces, files, list(item.notes))]
+
+    def manifests(self, state: State) -> list[dict[str, Any]]:
+        lines = []
+        for rid in sorted(state.recordings):
+            for p in state.recordings[rid].get("pieces", []):
+                lines.append(json.dumps({"path": p["path"], "duration": p["duration"]}) + "\n")
+        atomic_write(self.out / MANIFEST, "".join(lines).encode("utf-8"))
+        return [file_entry(self.out, MANIFEST, state.recordings)]
+
+    def describe(self, state: State) -> dict[str, Any]:
+        from .croissant import file_object, file_set, record_set
+
+        man = state.files.get(MANIFEST, {})
+        rate = self.resolved["sample_rate"]
+        return {
+            "summary": ("Moshi fine-tuning layout (kyutai-labs/moshi-finetune): stereo 16-bit WAV at "
+                        f"{rate} Hz, channel 0 = the main speaker (the voice the model learns to produce), "
+                        "channel 1 = the other party; train.jsonl lists each WAV's path and duration; each WAV "
+                        "has a .json of word alignments [word, [start, end], \"SPEAKER_MAIN\"] where gold "
+                        "word timings exist."),
+            "distribution": [
+                file_object("train-manifest", MANIFEST, "application/jsonlines", man.get("sha256", ""),
+                            "One line per example: {\"path\": WAV path relative to this folder, "
+                            "\"duration\": seconds}."),
+                file_set("audio-files", "audio/*.wav", "audio/wav",
+                         f"Stereo 16-bit PCM WAV at {rate} Hz; channel 0 = main speaker, channel 1 = other."),
+                file_set("alignment-files", "audio/*.json", "application/json",
+                         "Per WAV: {\"alignments\": [[word, [start_s, end_s], \"SPEAKER_MAIN\"], ...]} sorted "
+                         "by start."),
+            ],
+            "record_sets": [
+                record_set("examples", "The training examples listed in train.jsonl.",
+                           ("fileObject", "train-manifest"),
+                           [("path", "sc:Text", "WAV file, relative to the export folder."),
+                            ("duration", "sc:Float", "Duration in seconds.")]),
+            ],
+        }

@@ -1,0 +1,285 @@
+"""Parquet / Hugging Face: ``data/part-NNNNN.parquet`` shards, one row per exported piece.
+
+Each row holds the audio as encoded FLAC bytes (a channel per track) in an ``audio`` struct
+``{bytes, path}`` (the Hugging Face ``Audio`` storage; the schema metadata declares it, so
+``datasets.load_dataset("parquet", data_files="OUT/data/*.parquet")`` sees an Audio column), and beside it
+the per-track activity segments, the turn-taking events, the gold words, the checks, the recording's own
+qualification and the rights verdict for every purpose, as nested columns (DuckDB reads them with
+``unnest``). Times in a row are in the row's own timeline (0 = start of the piece).
+
+Shards are filled up to ``shard_mb`` and never appended to once closed. A rerun writes new and changed
+recordings to new shards and rewrites a shard without the rows of recordings that are no longer allowed
+(or changed); a shard left empty is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..ingest.tracks import source_infos
+from ..model import track_name
+from .audio import BytesSink, stream_pieces
+from .common import ExportItem, Exporter, Output, State, file_entry
+
+_SEG = pa.struct([("start", pa.float64()), ("end", pa.float64())])
+_STR_LIST = pa.list_(pa.string())
+
+SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("recording_id", pa.string()),
+    ("piece", pa.int32()),
+    ("start_s", pa.float64()),  # where the piece starts in the source recording
+    ("end_s", pa.float64()),
+    ("duration_s", pa.float64()),
+    ("sample_rate", pa.int32()),
+    ("channels", pa.int32()),
+    ("audio", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+    ("speakers", _STR_LIST),  # speaker id per channel (null when unknown)
+    ("license", pa.string()),
+    ("source_type", pa.string()),
+    ("layout", pa.string()),
+    ("tags", pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))),
+    ("activity", pa.list_(pa.struct([("track", pa.string()), ("channel", pa.int32()), ("speaker", pa.string()),
+                                     ("detector", pa.string()), ("segments", pa.list_(_SEG))]))),
+    ("events", pa.list_(pa.struct([("kind", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
+                                   ("track", pa.string()), ("from_track", pa.string()), ("value", pa.float64())]))),
+    ("words", pa.list_(pa.struct([("track", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
+                                  ("text", pa.string())]))),  # null when no gold word timings exist
+    ("checks", pa.struct([("isolation", pa.string()), ("bleed_db", pa.float64()), ("bleed_lag_ms", pa.float64()),
+                          ("bleed_direction", pa.string()), ("offset_ms", pa.float64()), ("drift_ppm", pa.float64()),
+                          ("duplicate_channels", pa.bool_()), ("codec", pa.string()), ("reasons", _STR_LIST)])),
+    ("qualification", pa.struct([
+        ("data_type", pa.string()), ("type_confirmed", pa.bool_()), ("passed_own_checks", pa.bool_()),
+        ("failed", pa.list_(pa.int32())),
+        ("phase_fit", pa.struct([("pre", pa.string()), ("mid", pa.string()), ("post", pa.string())])),
+        ("requirements", pa.list_(pa.struct([("id", pa.int32()), ("name", pa.string()), ("passed", pa.bool_()),
+                                             ("reasons", _STR_LIST)]))),
+    ])),
+    ("rights", pa.list_(pa.struct([("purpose", pa.string()), ("allowed", pa.bool_()), ("reasons", _STR_LIST),
+                                   ("duties", _STR_LIST)]))),
+], metadata={
+    # Hugging Face datasets: only the audio column needs declaring; the rest is read from the Arrow types.
+    "huggingface": json.dumps({"info": {"features": {"audio": {"_type": "Audio"}}}}),
+})
+
+#: Rows are buffered up to this many bytes of audio before a row group is written.
+ROW_GROUP_BYTES = 32 << 20
+
+
+def _clip_shift(pairs: Iterable[tuple[float, float]], a: float, b: float) -> list[dict[str, float]]:
+    out = []
+    for s, e in pairs:
+        s2, e2 = max(s, a), min(e, b)
+        if e2 > s2:
+            out.append({"start": round(s2 - a, 4), "end": round(e2 - a, 4)})
+    return out
+
+
+def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
+    """Every column of a row but the audio and the ids, for the piece ``[a, b)`` of ``item``."""
+    rec = item.recording
+    activity = []
+    for act in item.activity:
+        spk = rec.speakers[act.track] if act.track < len(rec.speakers) else None
+        activity.append({"track": track_name(act.track), "channel": act.track, "speaker": spk,
+                         "detector": act.detector, "segments": _clip_shift(((s.start, s.end) for s in act.segments), a, b)})
+    events = []
+    for e in item.events:
+        if e.end > a and e.start < b or (e.start == e.end and a <= e.start < b):
+            events.append({"kind": e.kind.value, "start": round(max(e.start, a) - a, 4),
+                           "end": round(min(e.end, b) - a, 4),
+                           "track": None if e.track is None else track_name(e.track),
+                           "from_track": None if e.from_track is None else track_name(e.from_track),
+                           "value": e.value})
+    words = None
+    if item.words is not None:
+        words = [{"track": track_name(t), "start": round(w.start - a, 4), "end": round(min(w.end, b) - a, 4),
+                  "text": w.text.strip()}
+                 for t, ws in sorted(item.words.items()) for w in ws if a <= w.start < b]
+        words.sort(key=lambda w: (w["start"], w["track"]))
+    checks = None
+    if item.checks is not None:
+        c = item.checks
+        checks = {"isolation": c.isolation.value, "bleed_db": c.bleed_db, "bleed_lag_ms": c.bleed_lag_ms,
+                  "bleed_direction": c.bleed_direction, "offset_ms": c.offset_ms, "drift_ppm": c.drift_ppm,
+                  "duplicate_channels": c.duplicate_channels, "codec": c.codec, "reasons": list(c.reasons)}
+    rights = []
+    for purpose, verdicts in ctx.all_verdicts().items():
+        v = verdicts.get(rec.recording_id)
+        if v is not None:
+            rights.append({"purpose": purpose, "allowed": v.allowed, "reasons": [r.message for r in v.reasons],
+                           "duties": list(v.duties)})
+    return {
+        "speakers": [s if s else None for s in rec.speakers] or None,
+        "license": rec.license,
+        "source_type": rec.source_type.value,
+        "layout": rec.layout.value,
+        "tags": [{"key": k, "value": v} for k, v in sorted(rec.tags.items())],
+        "activity": activity,
+        "events": sorted(events, key=lambda e: (e["start"], e["kind"])),
+        "words": words,
+        "checks": checks,
+        "qualification": ctx.qualification().get(rec.recording_id),
+        "rights": rights,
+    }
+
+
+class ParquetExporter(Exporter):
+    name = "parquet"
+    version = 1
+    defaults = {"sample_rate": None, "max_duration_s": 600.0}
+    managed_dirs = ("data",)
+    manifest_names = ()
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._writer: pq.ParquetWriter | None = None
+        self._shard: str | None = None
+        self._pending: list[Output] = []  # recordings in the open shard
+        self._buffer: list[dict[str, Any]] = []
+        self._buffer_bytes = 0
+
+    def key_extra(self, rec) -> Any:
+        rid = rec.recording_id
+        return {
+            "rights": {p: [v[rid].allowed, [r.message for r in v[rid].reasons], list(v[rid].duties)]
+                       for p, v in self.ctx.all_verdicts().items() if rid in v},
+            "qualification": self.ctx.qualification().get(rid),
+        }
+
+    # ---- shards ----
+    def _next_shard(self, state: State) -> str:
+        seq = int(state.extra.get("next_shard", 0))
+        state.extra["next_shard"] = seq + 1
+        return f"data/part-{seq:05d}.parquet"
+
+    def _tmp(self, rel: str) -> Path:
+        p = self.out / rel
+        return p.with_name(f".{p.name}.tmp{os.getpid()}")
+
+    def _flush_rows(self) -> None:
+        if self._buffer and self._writer is not None:
+            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=SCHEMA))
+        self._buffer, self._buffer_bytes = [], 0
+
+    def _close_shard(self) -> list[Output]:
+        if self._writer is None:
+            return []
+        self._flush_rows()
+        self._writer.close()
+        os.replace(self._tmp(self._shard), self.out / self._shard)
+        rids = [o.recording_id for o in self._pending]
+        ids = [p["id"] for o in self._pending for p in o.pieces]
+        entry = file_entry(self.out, self._shard, rids, ids)
+        done = []
+        for o in self._pending:
+            o.files = [entry]
+            done.append(o)
+        self._writer, self._shard, self._pending = None, None, []
+        return done
+
+    def add(self, item: ExportItem) -> list[Output]:
+        state = self.state
+        rec = item.recording
+        rate = int(self.resolved["sample_rate"] or max(i.sample_rate for i in source_infos(rec).values()))
+        plan = item.plan(self.resolved["max_duration_s"], self.resolved["min_cut_silence_s"])
+        cuts = [a for a, _ in plan.pieces] + [plan.pieces[-1][1]]
+        n = len(plan.pieces)
+        encoded = BytesSink(rate, tuple(range(rec.n_tracks)))
+        counts = stream_pieces(rec, rate, cuts, [encoded.sink()])
+        datas = encoded.data
+        pieces = []
+        if self._writer is None:
+            self._shard = self._next_shard(state)
+            tmp = self._tmp(self._shard)
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+        for i in range(n):
+            a, b = plan.pieces[i]
+            pid = item.stem + (f"_p{i:03d}" if n > 1 else "")
+            row = {"id": pid, "recording_id": item.recording_id, "piece": i, "start_s": a, "end_s": b,
+                   "duration_s": counts[i] / rate, "sample_rate": rate, "channels": rec.n_tracks,
+                   "audio": {"bytes": datas[i], "path": f"{pid}.flac"}}
+            row.update(piece_columns(item, self.ctx, a, b))
+            self._buffer.append(row)
+            self._buffer_bytes += len(datas[i])
+            pieces.append({"id": pid, "path": self._shard, "duration": counts[i] / rate, "start_s": a, "end_s": b,
+                           "sample_rate": rate, "flac_bytes": len(datas[i]),
+                           "words": None if row["words"] is None else len(row["words"])})
+        self._pending.append(Output(item.recording_id, pieces, [], list(item.notes)))
+        if self._buffer_bytes >= ROW_GROUP_BYTES:
+            self._flush_rows()
+        size = self._tmp(self._shard).stat().st_size + self._buffer_bytes
+        if size >= self.resolved["shard_mb"] * (1 << 20):
+            return self._close_shard()
+        return []
+
+    def finish(self) -> list[Output]:
+        return self._close_shard()
+
+    def drop(self, state: State, recording_ids: Iterable[str]) -> None:
+        """Rewrite each shard that holds rows of these recordings without them (remove it if empty)."""
+        drop = set(recording_ids)
+        shards = {rel for rid in drop for rel in state.recordings.get(rid, {}).get("files", [])}
+        for rel in sorted(shards):
+            entry = state.files.get(rel)
+            path = self.out / rel
+            keep = sorted(set(entry.get("recording_ids", [])) - drop) if entry else []
+            if not keep or not path.exists():
+                path.unlink(missing_ok=True)
+                state.files.pop(rel, None)
+                continue
+            tmp = self._tmp(rel)
+            src = pq.ParquetFile(path)
+            with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as w:
+                for g in range(src.num_row_groups):
+                    t = src.read_row_group(g)
+                    mask = pc.invert(pc.is_in(t.column("recording_id"), pa.array(sorted(drop))))
+                    t = t.filter(mask)
+                    if t.num_rows:
+                        w.write_table(t.cast(SCHEMA))
+            os.replace(tmp, path)
+            kept_ids = [i for i in entry.get("ids", []) if not any(i == p["id"] for d in drop
+                                                                   for p in state.recordings.get(d, {}).get("pieces", []))]
+            state.files[rel] = file_entry(self.out, rel, keep, kept_ids)
+        for rid in drop:
+            state.recordings.pop(rid, None)
+
+    def describe(self, state: State) -> dict[str, Any]:
+        from .croissant import file_set, record_set
+
+        return {
+            "summary": ("Parquet shards (data/*.parquet), one row per recording (or piece of a long one): the "
+                        "audio as FLAC bytes with a channel per speaker in the 'audio' column (Hugging Face Audio "
+                        "storage), per-track voice activity, turn-taking events, gold words, checks, the "
+                        "recording's qualification and its rights verdict for every purpose as nested columns. "
+                        "Load with datasets.load_dataset('parquet', data_files='data/*.parquet') or DuckDB."),
+            "distribution": [
+                file_set("parquet-shards", "data/*.parquet", "application/x-parquet",
+                         "Shards of rows; see export.json for each shard's sha256 and recordings."),
+            ],
+            "record_sets": [
+                record_set("pieces", "One row per exported piece of audio. Nested columns (audio, activity, "
+                           "events, words, checks, qualification, rights) are described in docs/export.md.",
+                           ("fileSet", "parquet-shards"),
+                           [("id", "sc:Text", "Row id (file-name-safe recording id, with _pNNN for pieces)."),
+                            ("recording_id", "sc:Text", "Recording id in the source workspace."),
+                            ("start_s", "sc:Float", "Start of the piece in the source recording, seconds."),
+                            ("duration_s", "sc:Float", "Seconds."),
+                            ("sample_rate", "sc:Integer", "Samples per second of the FLAC audio."),
+                            ("channels", "sc:Integer", "Channels (one per speaker track)."),
+                            ("license", "sc:Text", "SPDX license expression of the recording."),
+                            ("source_type", "sc:Text", "two-track, mono, synthetic or commercial-two-track.")]),
+            ],
+        }
+
+
+__all__ = ["SCHEMA", "ParquetExporter", "piece_columns"]

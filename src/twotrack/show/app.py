@@ -1,0 +1,551 @@
+"""The web explorer: a read-only FastAPI app over one workspace (``twotrack serve``).
+
+Pages: ``/`` (the corpus: sortable, filterable table), ``/recordings/{id}`` (two-lane timeline, checks,
+consent, rights, qualification), ``/report`` (the HTML report, rendered now), ``/docs`` (the API,
+rendered from FastAPI's OpenAPI schema without any CDN). JSON under ``/api/``; audio as WAV with
+HTTP range requests. Recording ids may contain ``/`` (``clean/demo01``): every route takes the id
+as a path and looks it up in the workspace, so an id is a key, never a file name.
+
+Nothing here writes to the workspace. Waveform peaks are cached outside it (``peaks.default_cache_dir``).
+Corpus-level data (statistics, qualification, rights) is computed once per workspace version (a scan
+commit or a ledger append makes a new version); per-recording data sits in a small LRU cache, so
+memory stays flat in the size of the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .. import __version__
+from ..config import Config
+from ..errors import InputError, TwotrackError
+from ..model import AudioInfo, Recording, track_name
+from . import audio as A
+from . import data as D
+from . import peaks as P
+
+STATIC_DIR = Path(__file__).parent / "static"
+#: Widest timeline the API draws (pixels) and the most events one timeline response carries.
+MAX_WIDTH = 8000
+MAX_EVENTS = 50000
+#: Longest region one audio request renders when start/end are given (seconds).
+MAX_REGION_S = 3600.0
+#: Per-recording views kept in memory.
+RECORDING_CACHE = 32
+
+EVENT_KINDS = ("ipu", "turn", "pause", "gap", "overlap-between", "overlap-within", "backchannel", "interruption",
+               "floor-transfer")
+
+
+def templates() -> Environment:
+    env = Environment(loader=PackageLoader("twotrack.show", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["hms"] = fmt_duration
+    env.filters["pct"] = lambda v, nd=1: "–" if v is None else f"{100 * v:.{nd}f}%"
+    env.filters["num"] = lambda v, nd=2: "–" if v is None else f"{v:.{nd}f}"
+    env.filters["tojson_safe"] = lambda v: json.dumps(v, default=D.json_default).replace("</", "<\\/")
+    return env
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``3725.4`` -> ``1:02:05``; ``68.3`` -> ``1:08``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, nd) if math.isfinite(x) else None
+
+
+@dataclass
+class RecordingView:
+    """What the timeline needs of one recording, as numpy columns (events sorted by start)."""
+
+    recording: Recording
+    duration_s: float
+    sample_rate: int | None
+    source_key: str
+    kind: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    track: np.ndarray
+    from_track: np.ndarray
+    value: np.ndarray
+    activity: list[tuple[int, np.ndarray, np.ndarray]]
+    infos: dict[str, AudioInfo] | None = None
+
+    def events_in(self, a: float, b: float) -> np.ndarray:
+        return np.flatnonzero((self.end > a) & (self.start < b))
+
+    def events_json(self, idx: np.ndarray) -> dict[str, list]:
+        """Columns (compact JSON); ``None`` for a missing track or value."""
+        return {
+            "kind": self.kind[idx].tolist(),
+            "start": np.round(self.start[idx], 3).tolist(),
+            "end": np.round(self.end[idx], 3).tolist(),
+            "track": [None if t < 0 else int(t) for t in self.track[idx]],
+            "from_track": [None if t < 0 else int(t) for t in self.from_track[idx]],
+            "value": [None if not math.isfinite(v) else round(float(v), 3) for v in self.value[idx]],
+        }
+
+
+class Explorer:
+    """The state behind the app: the workspace, the corpus snapshot, per-recording views, peak cache."""
+
+    def __init__(self, workspace, config: Config | None = None, cache_dir: str | Path | None = None,
+                 peak_cache: P.PeakCache | None = None):
+        from ..store import Workspace
+
+        self.ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+        self.config = config or Config()
+        self.peaks = peak_cache or P.PeakCache(cache_dir if cache_dir is not None else P.default_cache_dir())
+        self._lock = threading.Lock()
+        self._snap_lock = threading.Lock()
+        self._snap: D.Snapshot | None = None
+        self._ids: tuple[tuple, frozenset[str]] | None = None
+        self._views: OrderedDict[str, tuple[tuple, RecordingView]] = OrderedDict()
+        self._view_locks: dict[str, threading.Lock] = {}
+
+    # ---- versions and corpus ---------------------------------------------------------------
+
+    def version(self) -> tuple:
+        return D.workspace_version(self.ws)
+
+    def ids(self) -> frozenset[str]:
+        v = self.version()
+        cached = self._ids
+        if cached is not None and cached[0] == v:
+            return cached[1]
+        ids = frozenset(r["recording_id"] for r in self.ws.query("SELECT recording_id FROM recordings"))
+        self._ids = (v, ids)
+        return ids
+
+    def snapshot(self) -> D.Snapshot:
+        v = self.version()
+        snap = self._snap
+        if snap is not None and snap.version == v:
+            return snap
+        with self._snap_lock:
+            snap = self._snap
+            if snap is None or snap.version != self.version():
+                snap = D.snapshot(self.ws, self.config)
+                self._snap = snap
+            return snap
+
+    def require(self, recording_id: str) -> str:
+        if recording_id not in self.ids():
+            shown = recording_id if len(recording_id) <= 200 else recording_id[:200] + "..."
+            raise HTTPException(404, f"no recording {shown!r} in this workspace (GET /api/recordings lists them)")
+        return recording_id
+
+    # ---- one recording ---------------------------------------------------------------------
+
+    def view(self, recording_id: str) -> RecordingView:
+        self.require(recording_id)
+        v = self.version()
+        with self._lock:
+            hit = self._views.get(recording_id)
+            if hit is not None and hit[0] == v:
+                self._views.move_to_end(recording_id)
+                return hit[1]
+            lock = self._view_locks.setdefault(recording_id, threading.Lock())
+        with lock:
+            with self._lock:
+                hit = self._views.get(recording_id)
+            if hit is not None and hit[0] == v:
+                return hit[1]
+            view = self._load_view(recording_id)
+            with self._lock:
+                self._views[recording_id] = (v, view)
+                self._views.move_to_end(recording_id)
+                while len(self._views) > RECORDING_CACHE:
+                    self._views.popitem(last=False)
+            return view
+
+    def _load_view(self, rid: str) -> RecordingView:
+        with self.ws.read() as con:
+            row = con.execute("SELECT recording, duration_s, sample_rate, source_key FROM recordings "
+                              "WHERE recording_id = ?", [rid]).fetchone()
+            ev = con.execute(
+                "SELECT kind, start_s, end_s, coalesce(track, -1) AS track, coalesce(from_track, -1) AS from_track, "
+                "coalesce(value, 'NaN'::DOUBLE) AS value FROM events WHERE recording_id = ? "
+                "ORDER BY start_s, kind, track", [rid]).fetchnumpy()
+            act = con.execute("SELECT track, start_s, end_s FROM activity WHERE recording_id = ? "
+                              "ORDER BY track, start_s", [rid]).fetchnumpy()
+        if row is None:
+            raise HTTPException(404, f"no recording {rid!r} in this workspace")
+        from ..store.rows import recording_from_json
+
+        rec = recording_from_json(row[0])
+        tracks = np.asarray(act["track"], np.int64)
+        activity = []
+        for t in range(rec.n_tracks):
+            m = tracks == t
+            activity.append((t, np.asarray(act["start_s"], np.float64)[m], np.asarray(act["end_s"], np.float64)[m]))
+        return RecordingView(
+            recording=rec, duration_s=float(row[1] or 0.0), sample_rate=row[2], source_key=row[3] or "",
+            kind=np.asarray(ev["kind"], dtype=object).astype(str),
+            start=np.asarray(ev["start_s"], np.float64), end=np.asarray(ev["end_s"], np.float64),
+            track=np.asarray(ev["track"], np.int64), from_track=np.asarray(ev["from_track"], np.int64),
+            value=np.asarray(ev["value"], np.float64), activity=activity,
+        )
+
+    def infos(self, view: RecordingView) -> dict[str, AudioInfo]:
+        if view.infos is None:
+            from ..ingest.tracks import source_infos
+
+            try:
+                view.infos = source_infos(view.recording)
+            except InputError as exc:
+                raise HTTPException(422, f"cannot read the source audio of {view.recording.recording_id!r}: "
+                                         f"{exc}") from None
+        return view.infos
+
+    def frame_peaks(self, view: RecordingView) -> np.ndarray:
+        rec = view.recording
+        key = P.cache_key(view.source_key or rec.recording_id, rec.recording_id,
+                          [(t.path, t.channel) for t in rec.tracks])
+        infos = self.infos(view)
+        try:
+            return self.peaks.get(key, lambda: P.compute_peaks(rec, infos))
+        except InputError as exc:
+            raise HTTPException(422, f"cannot decode the audio of {rec.recording_id!r}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# request checking
+# ---------------------------------------------------------------------------------------------
+
+
+def window(view: RecordingView, start: float | None, end: float | None) -> tuple[float, float]:
+    """A checked time window inside the recording (HTTP 400 with the reason when it is not)."""
+    dur = view.duration_s
+    if dur <= 0:
+        raise HTTPException(409, f"recording {view.recording.recording_id!r} has no decoded audio (see its errors)")
+    a = 0.0 if start is None else start
+    b = dur if end is None else end
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise HTTPException(400, "start and end must be finite numbers of seconds")
+    if a < 0 or a >= dur:
+        raise HTTPException(400, f"start {a:g} s is outside the recording (0 to {dur:.3f} s)")
+    if b <= a:
+        raise HTTPException(400, f"end {b:g} s must be after start {a:g} s")
+    if b > dur + 0.01:
+        raise HTTPException(400, f"end {b:g} s is beyond the end of the recording ({dur:.3f} s)")
+    return a, min(b, dur)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload, default=D.json_default, allow_nan=False), status_code=status,
+                    media_type="application/json")
+
+
+def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: int,
+                  tracks: tuple[int, ...]) -> dict[str, Any]:
+    frames = ex.frame_peaks(view)
+    scale = P.track_peaks(frames)
+    if P.use_audio(a, b, width):
+        try:
+            samples, rate = A.read_region(view.recording, tracks, a, b, ex.infos(view))
+        except InputError as exc:
+            raise HTTPException(422, f"cannot decode the audio: {exc}") from None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        first = math.floor(a * rate) / rate
+        lo, hi = P.window_from_samples(samples, rate, a, b, width, first)
+        source = "audio"
+    else:
+        lo, hi = P.window_from_frames(frames[list(tracks)], a, b, width)
+        source = "frames (10 ms)"
+    return {
+        "source": source,
+        "resolution_s": P.resolution(a, b, width),
+        "tracks": [
+            {"track": t, "name": track_name(t), "peak": _r(scale[t], 4) if t < len(scale) else None,
+             "min": np.round(lo[i], 4).tolist(), "max": np.round(hi[i], 4).tolist()}
+            for i, t in enumerate(tracks)
+        ],
+    }
+
+
+def _tracks(spec: str | None, view: RecordingView) -> tuple[int, ...]:
+    try:
+        return A.parse_tracks(spec, view.recording.n_tracks)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# the app
+# ---------------------------------------------------------------------------------------------
+
+ID_DOC = "The recording id as the workspace stores it (it may contain '/', e.g. clean/demo01_367_1688)."
+
+
+def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path | None = None,
+               peak_cache: P.PeakCache | None = None) -> FastAPI:
+    """The explorer for ``workspace`` (a path or ``store.Workspace``). ``cache_dir``: where waveform peaks
+    are cached (default ``~/.cache/twotrack/peaks``; never inside the workspace)."""
+    ex = Explorer(workspace, config, cache_dir, peak_cache)
+    env = templates()
+    app = FastAPI(
+        title="twotrack explorer",
+        version=__version__,
+        description=("A read-only view of one twotrack workspace: recordings, their checks, turn-taking events, "
+                     "waveform peaks and audio, consent and qualification. Recording ids may contain '/'. "
+                     "Errors are JSON objects `{\"detail\": message}` with a 4xx status."),
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+    )
+    app.state.explorer = ex
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    def page(name: str, status: int = 200, **ctx) -> HTMLResponse:
+        html = env.get_template(name).render(version=__version__, **ctx)
+        return HTMLResponse(html, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):  # noqa: ARG001
+        msgs = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "path"))
+            msgs.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(TwotrackError)
+    async def _twotrack(request: Request, exc: TwotrackError):  # noqa: ARG001
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    def html_error(request: Request, exc: HTTPException) -> HTMLResponse:
+        return page("error.html", status=exc.status_code, title=f"{exc.status_code}", message=exc.detail,
+                    workspace=ex.ws.path.name)
+
+    # ---- pages ---------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def corpus_page():
+        snap = ex.snapshot()
+        return page("corpus.html", snap=snap, rows=snap.rows, ov=snap.overview.data if snap.overview.available else None,
+                    qual=snap.qualify.data["json"] if snap.qualify.available else None)
+
+    @app.get("/recordings/{recording_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def recording_page(recording_id: str, request: Request):
+        try:
+            view = ex.view(recording_id)
+        except HTTPException as exc:
+            return html_error(request, exc)
+        snap = ex.snapshot()
+        detail = recording_detail(ex, view, snap, with_events=False)
+        return page("recording.html", snap=snap, d=detail, row=snap.by_id.get(recording_id, {}),
+                    duration=view.duration_s)
+
+    @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
+    def report_page():
+        from .report import render_report
+
+        return HTMLResponse(render_report(ex.snapshot()))
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs():
+        return page("apidocs.html", spec=app.openapi(), workspace=ex.ws.path.name)
+
+    # ---- API -----------------------------------------------------------------------------
+
+    @app.get("/api/corpus", summary="Corpus summary",
+             description="Hours, recordings, speakers, isolation verdicts, stage status, the corpus verdict of the "
+                         "eight requirements with qualified hours and phase labels, and rights per purpose.")
+    def api_corpus():
+        snap = ex.snapshot()
+        qual = snap.qualify.data["json"] if snap.qualify.available else None
+        rights = None
+        if snap.rights.available:
+            rights = {
+                "purposes": {p: {"allowed": sum(v.allowed for v in vs), "blocked": sum(not v.allowed for v in vs)}
+                             for p, vs in snap.rights.data["purposes"].items()},
+                "withdrawals": snap.rights.data["withdrawals"], "ledger": snap.rights.data["ledger"],
+            }
+        return json_response({
+            "workspace": snap.workspace, "name": snap.name, "twotrack_version": __version__,
+            "overview": {k: v for k, v in (snap.overview.data or {}).items() if k != "turns"},
+            "stages": snap.stages, "checks_note": snap.checks_note,
+            "turns": snap.turns.data["corpus"] if snap.turns.available else None, "turns_note": snap.turns.note,
+            "qualification": None if qual is None else {
+                k: qual[k] for k in ("corpus_passed", "qualified_hours", "total_hours", "requirements", "phase_fit",
+                                     "phase_reasons", "purpose")},
+            "qualification_note": snap.qualify.note, "rights": rights, "rights_note": snap.rights.note,
+        })
+
+    @app.get("/api/recordings", summary="List recordings",
+             description="One object per recording: `recording_id`, duration, layout, isolation verdict, overlap "
+                         "share of speech, FTO median, IPU count, errors, rights verdict for the configured purpose, "
+                         "qualification and phase labels (null where the stage has no data).")
+    def api_recordings():
+        return json_response(ex.snapshot().rows)
+
+    @app.get("/api/recordings/{recording_id:path}/timeline", summary="Timeline window",
+             description="Waveform peaks (min/max per pixel and track), activity segments and events that touch "
+                         "[start, end), for drawing the two-lane timeline `width` pixels wide.")
+    def api_timeline(recording_id: str,
+                     start: float | None = Query(None, description="window start, seconds (default 0)"),
+                     end: float | None = Query(None, description="window end, seconds (default: the end)"),
+                     width: int = Query(1000, ge=1, le=MAX_WIDTH, description="pixels")):
+        view = ex.view(recording_id)
+        a, b = window(view, start, end)
+        tracks = tuple(range(view.recording.n_tracks))
+        idx = view.events_in(a, b)
+        truncated = len(idx) > MAX_EVENTS
+        idx = idx[:MAX_EVENTS]
+        act = []
+        for t, s, e in view.activity:
+            m = (e > a) & (s < b)
+            act.append({"track": t, "name": track_name(t),
+                        "segments": np.round(np.stack([s[m], e[m]], axis=1), 3).tolist()})
+        return json_response({
+            "recording_id": recording_id, "start": a, "end": b, "width": width, "duration_s": view.duration_s,
+            "peaks": peaks_payload(ex, view, a, b, width, tracks), "activity": act,
+            "events": view.events_json(idx), "events_truncated": truncated,
+        })
+
+    @app.get("/api/recordings/{recording_id:path}/peaks", summary="Waveform peaks",
+             description="Min and max of each track per pixel for [start, end) drawn `width` pixels wide, computed "
+                         "server-side (10 ms frame peaks cached outside the workspace; decoded audio when zoomed in "
+                         "finer than a frame).")
+    def api_peaks(recording_id: str, start: float | None = Query(None), end: float | None = Query(None),
+                  width: int = Query(1000, ge=1, le=MAX_WIDTH),
+                  tracks: str | None = Query(None, description="A, B, A,B or both (default)")):
+        view = ex.view(recording_id)
+        a, b = window(view, start, end)
+        return json_response({"recording_id": recording_id, "start": a, "end": b, "width": width,
+                              **peaks_payload(ex, view, a, b, width, _tracks(tracks, view))})
+
+    @app.api_route("/api/recordings/{recording_id:path}/audio", methods=["GET", "HEAD"], summary="Audio (WAV)",
+                   response_class=Response,
+                   description="16-bit PCM WAV of the chosen tracks (one channel per track: `A`, `B`, or `both` as "
+                               "stereo A left, B right) between `start` and `end` (default: the whole recording), "
+                               "decoded server-side from the source (SPHERE included). Supports `Range: bytes=` "
+                               "requests (206 Partial Content); only the requested frames are decoded.",
+                   responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "Partial content"},
+                              416: {"description": "Range not satisfiable"}})
+    def api_audio(recording_id: str, request: Request, tracks: str | None = Query(None),
+                  start: float | None = Query(None), end: float | None = Query(None)):
+        view = ex.view(recording_id)
+        chosen = _tracks(tracks, view)
+        if start is not None or end is not None:
+            a, b = window(view, start, end)
+            if b - a > MAX_REGION_S:
+                raise HTTPException(400, f"a region may be at most {MAX_REGION_S:g} s long")
+        else:
+            a, b = None, None
+        try:
+            r = A.plan(view.recording, chosen, a, b, ex.infos(view))
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        try:
+            rng = A.parse_range(request.headers.get("range"), r.size)
+        except A.RangeNotSatisfiable as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=416, headers={"Content-Range": f"bytes */{r.size}"})
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        first, last = rng if rng is not None else (0, r.size - 1)
+        headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1), "Cache-Control": "no-cache",
+                   "Content-Disposition": "inline; filename=\"" + recording_id.replace("/", "_").replace('"', "")
+                   + "." + "+".join(track_name(t) for t in chosen) + ".wav\""}
+        status = 200
+        if rng is not None:
+            status = 206
+            headers["Content-Range"] = f"bytes {first}-{last}/{r.size}"
+        if request.method == "HEAD":
+            return Response(status_code=status, headers=headers, media_type="audio/wav")
+        return StreamingResponse(A.iter_bytes(r, first, last), status_code=status, headers=headers,
+                                 media_type="audio/wav")
+
+    @app.get("/api/recordings/{recording_id:path}", summary="One recording",
+             description="Everything stored for one recording: metadata, stage status, `checks` (with the numbers; "
+                         "null when the checks stage has not run, `checks_note` says why), activity segments, "
+                         "`events` (all of them, as objects), counts by kind, turn-taking statistics, consent per "
+                         "speaker, rights verdicts per purpose, the qualification row and errors.")
+    def api_recording(recording_id: str):
+        view = ex.view(recording_id)
+        return json_response(recording_detail(ex, view, ex.snapshot(), with_events=True))
+
+    @app.get("/api/{rest:path}", include_in_schema=False)
+    def api_unknown(rest: str):
+        raise HTTPException(404, f"no API endpoint /api/{rest[:200]} (see /docs)")
+
+    return app
+
+
+def recording_detail(ex: Explorer, view: RecordingView, snap: D.Snapshot, with_events: bool) -> dict[str, Any]:
+    rec = view.recording
+    rid = rec.recording_id
+    checks = ex.ws.checks(rid)
+    stages = ex.ws.stage_table(rid)
+    stats = snap.turns.data["per_recording"].get(rid) if snap.turns.available else None
+    counts = {k: int((view.kind == k).sum()) for k in EVENT_KINDS}
+    counts_by_track = {k: [int(((view.kind == k) & (view.track == t)).sum()) for t in range(rec.n_tracks)]
+                       for k in EVENT_KINDS}
+    rights = {}
+    if snap.rights.available:
+        for p, vs in snap.rights.data["purposes"].items():
+            for v in vs:
+                if v.recording_id == rid:
+                    rights[p] = v.to_json()
+    checks_note = ""
+    if checks is None:
+        st = next((s for s in stages if s["stage"] == "checks"), None)
+        checks_note = (f"checks: {st['status']}" + (f" ({st['note']})" if st and st.get("note") else "")) if st \
+            else "the checks stage has not run on this recording"
+    out = {
+        "recording_id": rid,
+        "duration_s": view.duration_s,
+        "analysis_rate": view.sample_rate,
+        "layout": rec.layout.value,
+        "source_type": rec.source_type.value,
+        "license": rec.license,
+        "tags": dict(rec.tags),
+        "tracks": [{"track": i, "name": track_name(i), "speaker": rec.speakers[i] if i < len(rec.speakers) else None,
+                    "source": t.path, "channel": t.channel} for i, t in enumerate(rec.tracks)],
+        "stages": [{k: (str(v) if k == "computed_at" else v) for k, v in s.items()} for s in stages],
+        "checks": checks.to_dict() if checks is not None else None,
+        "checks_note": checks_note,
+        "counts": counts,
+        "counts_by_track": counts_by_track,
+        "stats": stats,
+        "stats_note": "" if stats else (snap.turns.note or "no turn-taking events for this recording"),
+        "consent": D.consent_of(snap, rec),
+        "consent_note": snap.rights.note,
+        "rights": rights,
+        "qualification": D.qualification_of(snap, rid),
+        "qualification_note": snap.qualify.note,
+        "errors": [e for e in snap.errors if e["recording_id"] == rid],
+        "activity": [{"track": t, "name": track_name(t), "segments": np.round(np.stack([s, e], axis=1), 3).tolist()}
+                     for t, s, e in view.activity] if with_events else None,
+    }
+    if with_events:
+        cols = view.events_json(np.arange(len(view.kind)))
+        out["events"] = [dict(zip(cols, vals)) for vals in zip(*cols.values())]
+    for e in out["errors"]:
+        e["created_at"] = str(e.get("created_at"))
+    return out
+
+
+__all__ = ["create_app", "Explorer", "RecordingView", "recording_detail", "fmt_duration"]

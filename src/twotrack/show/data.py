@@ -1,0 +1,404 @@
+"""What the report and the explorer show, read from a workspace without writing to it.
+
+One function per stage. Each returns a ``Part``: the data, or ``available=False`` with a note in words
+when the stage that makes it has not run, its library is not installed, or its input cannot be read
+(a tampered ledger, say). Sections built on a Part say that note instead of drawing an empty chart.
+``snapshot`` gathers everything once; the explorer keeps one per workspace version.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..config import Config, QualifyConfig
+from ..errors import TwotrackError
+from ..model import Recording, track_name
+
+#: Purposes whose rights verdicts are shown (the first is the one the corpus table uses).
+DEFAULT_PURPOSES = ("commercial-training", "research-training", "redistribution", "voice-synthesis")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One stage's data, or why there is none."""
+
+    available: bool
+    data: Any = None
+    note: str = ""
+
+    @classmethod
+    def missing(cls, note: str) -> Part:
+        return cls(False, None, note)
+
+
+def _module(name: str):
+    """A stage's library, or None when it is not installed in this build."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def workspace_version(ws) -> tuple:
+    """Changes whenever a scan commits or the consent ledger changes (file sizes and mtimes)."""
+    out = []
+    for p in (ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"), ws.path / "rights" / "ledger.jsonl"):
+        try:
+            st = os.stat(p)
+            out.append((st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# stages
+# ---------------------------------------------------------------------------------------------
+
+
+def stage_summary(ws) -> dict[str, dict[str, Any]]:
+    """stage -> {status: count, ..., "notes": [distinct notes of non-ok rows]}."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = ws.query("SELECT stage, status, count(*) AS n, list(DISTINCT note) AS notes FROM stage_results "
+                    "GROUP BY stage, status ORDER BY stage, status")
+    for r in rows:
+        d = out.setdefault(r["stage"], {"counts": {}, "notes": []})
+        d["counts"][r["status"]] = int(r["n"])
+        if r["status"] != "ok":
+            d["notes"].extend(n for n in (r["notes"] or []) if n)
+    return out
+
+
+def stage_note(stages: Mapping[str, Any], stage: str) -> str:
+    """Why a stage has no results, in words ('' when some recordings have them)."""
+    d = stages.get(stage)
+    if d is None:
+        return f"the {stage} stage has not run on this workspace (no results stored)"
+    if d["counts"].get("ok"):
+        return ""
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(d["counts"].items()))
+    notes = "; ".join(dict.fromkeys(d["notes"]))
+    return f"the {stage} stage stored no results ({statuses}{': ' + notes if notes else ''})"
+
+
+def overview(ws) -> Part:
+    """Hours, recordings, speakers, isolation verdicts, errors, turn-taking statistics (``twotrack stats``)."""
+    summary = _module("twotrack.store.summary")
+    if summary is None:
+        return Part.missing("corpus statistics are not available in this build (twotrack.store.summary)")
+    return Part(True, summary.workspace_stats(ws))
+
+
+def recording_events(ws) -> list:
+    """``turns.stats.RecordingEvents`` of every recording with stored events (the statistics' input)."""
+    stats = importlib.import_module("twotrack.turns.stats")
+    tables = ws.event_tables()
+    speech = ws.speech_seconds()
+    speakers: dict[str, dict[int, str | None]] = defaultdict(dict)
+    for row in ws.query("SELECT recording_id, track, speaker_id FROM tracks"):
+        speakers[row["recording_id"]][int(row["track"])] = row["speaker_id"]
+    meta = {r["recording_id"]: r for r in ws.query(
+        "SELECT recording_id, duration_s, n_tracks FROM recordings WHERE duration_s IS NOT NULL")}
+    out = []
+    for rid, table in tables.items():
+        row = meta.get(rid)
+        if row is None:
+            continue
+        n = int(row["n_tracks"])
+        sp = speech.get(rid)
+        out.append(stats.RecordingEvents(
+            recording_id=rid, duration_s=float(row["duration_s"]), events=table, n_tracks=n,
+            speech_s=sp if sp is not None and len(sp) == n else None,
+            speakers=tuple(speakers[rid].get(t) for t in range(n)),
+        ))
+    return out
+
+
+def turn_statistics(ws, stages: Mapping[str, Any]) -> Part:
+    """Corpus statistics, per-recording statistics and the pooled per-event arrays."""
+    stats = _module("twotrack.turns.stats")
+    if stats is None:
+        return Part.missing("turn-taking statistics are not available in this build (twotrack.turns.stats)")
+    note = stage_note(stages, "events")
+    if note:
+        return Part.missing(note)
+    recs = recording_events(ws)
+    if not recs:
+        return Part.missing("no recording has turn-taking events (the events stage needs two tracks)")
+    return Part(True, {
+        "corpus": stats.corpus_stats(recs, by_speaker=False),
+        "per_recording": {r.recording_id: stats.recording_stats(r) for r in recs},
+        "distributions": stats.distributions(recs),
+    })
+
+
+def qualification(ws, cfg: QualifyConfig) -> Part:
+    """The eight requirements, phase labels and reference comparisons (computed, never written)."""
+    req = _module("twotrack.qualify.requirements")
+    wsq = _module("twotrack.qualify.workspace")
+    ref = _module("twotrack.qualify.reference")
+    if req is None or wsq is None or ref is None:
+        return Part.missing("qualification is not available in this build (twotrack.qualify)")
+    try:
+        inputs = wsq.inputs_from_workspace(ws, cfg.purpose, cfg)
+        reference = ref.load_reference(cfg.reference_path or None)
+        report = req.qualify_corpus(inputs, cfg, reference)
+    except TwotrackError as exc:
+        return Part.missing(f"qualification could not run: {exc}")
+    if not report.recordings:
+        return Part.missing("no recordings to qualify")
+    return Part(True, {"report": report, "inputs": inputs, "reference": reference, "json": report.to_json()})
+
+
+def reference_only(cfg: QualifyConfig) -> Part:
+    """The reference statistics alone (so plots can show them even when qualification cannot run)."""
+    ref = _module("twotrack.qualify.reference")
+    if ref is None:
+        return Part.missing("no reference statistics in this build (twotrack.qualify.reference)")
+    try:
+        return Part(True, ref.load_reference(cfg.reference_path or None))
+    except TwotrackError as exc:
+        return Part.missing(f"reference statistics could not be read: {exc}")
+
+
+def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAULT_PURPOSES) -> Part:
+    """Verdicts per purpose, consent state per speaker, withdrawals and the ledger's chain check."""
+    verdicts = _module("twotrack.rights.verdicts")
+    ledger_mod = _module("twotrack.rights.ledger")
+    consent = _module("twotrack.rights.consent")
+    if verdicts is None or ledger_mod is None or consent is None:
+        return Part.missing("rights are not available in this build (twotrack.rights)")
+    led = ledger_mod.Ledger(ws.ledger_path if hasattr(ws, "ledger_path") else ledger_mod.ledger_path(ws.path))
+    check = led.verify()
+    if not check.ok:
+        return Part.missing(f"the consent ledger {led.path} fails verification: {check}; no verdict is given")
+    events, head = led.snapshot()
+    speakers = sorted({s for r in recordings for _, s in verdicts.speakers_by_track(r) if s is not None})
+    states = consent.replay_all(events, speakers)
+    by_purpose = {}
+    for p in purposes:
+        if p in verdicts.PURPOSES:
+            by_purpose[p] = [verdicts.decide_one(r, p, states) for r in recordings]
+    speaker_recs: dict[str, list[str]] = defaultdict(list)
+    for r in recordings:
+        for _, s in verdicts.speakers_by_track(r):
+            if s is not None:
+                speaker_recs[s].append(r.recording_id)
+    withdrawals = [
+        {"seq": e.seq, "speaker": e.speaker, "action": e.action, "status": e.status, "scopes": list(e.scopes),
+         "date": e.date, "note": e.note, "recordings": speaker_recs.get(e.speaker, [])}
+        for e in events if e.action in ("withdraw", "revoke")
+    ]
+    return Part(True, {
+        "purposes": by_purpose,
+        "states": {s: {sc: st.to_dict() for sc, st in states[s].scopes.items()} for s in speakers},
+        "n_events_by_speaker": {s: states[s].n_events for s in speakers},
+        "withdrawals": withdrawals,
+        "ledger": {"path": str(led.path), "events": len(events), "head": head, "verified": str(check),
+                   "exists": led.path.exists()},
+        "scopes": list(consent.SCOPES),
+    })
+
+
+def data_map(ws, qual: Part) -> Part:
+    """The catalog of known corpora with this corpus as a measured row."""
+    dm = _module("twotrack.qualify.datamap")
+    if dm is None:
+        return Part.missing("the data map is not available in this build (twotrack.qualify.datamap)")
+    try:
+        rows = dm.catalog_rows()
+    except TwotrackError as exc:
+        return Part.missing(f"the data map catalog could not be read: {exc}")
+    note = ""
+    if qual.available:
+        rows = rows + [dm.measured_row(qual.data["report"], qual.data["inputs"], str(ws.path))]
+    else:
+        note = f"this corpus is not placed on the map: {qual.note}"
+    return Part(True, rows, note)
+
+
+# ---------------------------------------------------------------------------------------------
+# per-recording rows
+# ---------------------------------------------------------------------------------------------
+
+
+def _num(x) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, rts: Part,
+                   purpose: str) -> list[dict[str, Any]]:
+    """One dict per recording: what the corpus table and the per-recording table show."""
+    table = {r["recording_id"]: r for r in ws.recording_table()}
+    checks = {r["recording_id"]: r for r in ws.query(
+        "SELECT recording_id, isolation, bleed_db, bleed_direction, offset_ms, drift_ppm, duplicate_channels "
+        "FROM checks")}
+    errors: dict[str, list[str]] = defaultdict(list)
+    for e in ws.error_table():
+        if e["recording_id"]:
+            errors[e["recording_id"]].append(f"[{e['stage']}] {e['problem']}")
+    per_stats = turn.data["per_recording"] if turn.available else {}
+    quals = {r["recording_id"]: r for r in qual.data["json"]["recordings"]} if qual.available else {}
+    verdicts = {v.recording_id: v for v in rts.data["purposes"].get(purpose, [])} if rts.available else {}
+    out = []
+    for rec in recordings:
+        rid = rec.recording_id
+        row = table.get(rid, {})
+        st = per_stats.get(rid)
+        ck = checks.get(rid)
+        q = quals.get(rid)
+        v = verdicts.get(rid)
+        dur = _num(row.get("duration_s"))
+        fto = st["fto"]["quantiles"]["50"] if st else None
+        out.append({
+            "recording_id": rid,
+            "status": row.get("status"),
+            "duration_s": dur,
+            "sample_rate": row.get("sample_rate"),
+            "layout": rec.layout.value,
+            "source_type": rec.source_type.value,
+            "n_tracks": rec.n_tracks,
+            "speakers": [s for s in rec.speakers],
+            "license": rec.license,
+            "tags": dict(rec.tags),
+            "isolation": ck["isolation"] if ck else None,
+            "bleed_db": _num(ck["bleed_db"]) if ck else None,
+            "offset_ms": _num(ck["offset_ms"]) if ck else None,
+            "speech_share": {k: _num(v_) for k, v_ in st["speech_share"].items()} if st else None,
+            "overlap_share": _num(st["overlap_share_of_speech"]) if st else None,
+            "fto_median_s": _num(fto),
+            "n_transfers": st["counts"]["floor_transfer"] if st else None,
+            "n_ipus": st["counts"]["ipu"] if st else None,
+            "per_minute": st["per_minute"] if st else None,
+            "errors": len(errors.get(rid, [])),
+            "error_messages": errors.get(rid, []),
+            "rights_purpose": purpose if v is not None else None,
+            "rights_allowed": v.allowed if v is not None else None,
+            "rights_reasons": [r.message for r in v.reasons] if v is not None else [],
+            "qualified": q["qualified"] if q else None,
+            "failed_requirements": [r["id"] for r in q["requirements"] if r["passed"] is False] if q else [],
+            "phase_fit": q["phase_fit"] if q else None,
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# everything at once
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """Everything a page or the report shows about one workspace at one version."""
+
+    workspace: str
+    name: str
+    generated_at: str
+    version: tuple
+    recordings: list[Recording]
+    stages: dict[str, Any]
+    overview: Part
+    turns: Part
+    qualify: Part
+    reference: Part
+    rights: Part
+    datamap: Part
+    rows: list[dict[str, Any]]
+    purpose: str
+    purposes: tuple[str, ...]
+    checks_note: str
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def by_id(self) -> dict[str, dict[str, Any]]:
+        return {r["recording_id"]: r for r in self.rows}
+
+
+def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT_PURPOSES) -> Snapshot:
+    """Read every stage's data from ``ws`` (a ``store.Workspace``) once."""
+    cfg = config or Config()
+    version = workspace_version(ws)
+    recordings = ws.recordings()
+    stages = stage_summary(ws)
+    purpose = cfg.qualify.purpose
+    purposes = tuple(dict.fromkeys((purpose, *purposes)))
+    turn = turn_statistics(ws, stages)
+    qual = qualification(ws, cfg.qualify)
+    reference = Part(True, qual.data["reference"]) if qual.available else reference_only(cfg.qualify)
+    rts = rights(ws, recordings, purposes)
+    rows = recording_rows(ws, recordings, turn, qual, rts, purpose)
+    return Snapshot(
+        workspace=str(ws.path), name=ws.path.name, version=version,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        recordings=recordings, stages=stages, overview=overview(ws), turns=turn, qualify=qual,
+        reference=reference, rights=rts, datamap=data_map(ws, qual), rows=rows, purpose=purpose,
+        purposes=purposes, checks_note=stage_note(stages, "checks"), errors=ws.error_table(),
+    )
+
+
+def consent_of(snap: Snapshot, recording: Recording) -> list[dict[str, Any]]:
+    """Per track: the speaker and their consent per scope (DPV status terms), or why it is unknown."""
+    out = []
+    states = snap.rights.data["states"] if snap.rights.available else {}
+    for i in range(recording.n_tracks):
+        spk = recording.speakers[i] if i < len(recording.speakers) else None
+        st = states.get(spk) if spk else None
+        out.append({
+            "track": track_name(i), "speaker": spk,
+            "scopes": {k: {"status": v["status"], "since": v["since"], "event_seq": v["event_seq"],
+                           "expiry": v["expiry"]} for k, v in st.items()} if st else None,
+            "note": "" if st else ("speaker unknown" if not spk else snap.rights.note or "no consent recorded"),
+        })
+    return out
+
+
+def qualification_of(snap: Snapshot, recording_id: str) -> dict[str, Any] | None:
+    if not snap.qualify.available:
+        return None
+    for r in snap.qualify.data["json"]["recordings"]:
+        if r["recording_id"] == recording_id:
+            return r
+    return None
+
+
+def json_default(value: Any) -> Any:
+    """For json.dumps of snapshot parts: numpy scalars and arrays, dates, paths."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (datetime, Path)):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=json_default)
+
+
+def counts_by_kind(rows: Sequence[dict[str, Any]]) -> Counter:
+    return Counter(r["kind"] for r in rows)
+
+
+__all__ = [
+    "Part", "Snapshot", "snapshot", "stage_summary", "stage_note", "overview", "turn_statistics", "qualification",
+    "rights", "data_map", "recording_rows", "consent_of", "qualification_of", "workspace_version",
+    "DEFAULT_PURPOSES", "__version__",
+]

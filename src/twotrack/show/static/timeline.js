@@ -1,0 +1,458 @@
+// The two-lane timeline of one recording. Plain JavaScript, no libraries.
+//
+// Each track is a lane: its IPUs (top row), backchannel and interruption marks, its waveform (min/max
+// peaks per pixel, computed by the server for the visible window) over its speech-activity segments.
+// Between the lanes: gaps, overlaps and floor transfers (a slanted line from the end of one speaker to
+// the start of the next). Drag on a lane to select a region and play it on that track; click a mark to
+// play its span; the play buttons replay the selection on A, B or both. Wheel zooms, shift+wheel (or the
+// slider, or the arrow buttons) scrolls. Audio is a WAV of the region rendered by the server.
+(function () {
+  "use strict";
+  var root = document.getElementById("timeline");
+  if (!root) return;
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var rid = root.getAttribute("data-recording-id");
+  var duration = parseFloat(root.getAttribute("data-duration"));
+  var names = JSON.parse(root.getAttribute("data-tracks"));
+  var speakers = JSON.parse(root.getAttribute("data-speakers"));
+  var nTracks = names.length;
+  var statusEl = document.getElementById("play-status");
+  var player = document.getElementById("player");
+  var slider = document.getElementById("scroll");
+  var info = document.getElementById("view-info");
+  var api = "/api/recordings/" + rid.split("/").map(encodeURIComponent).join("/");
+
+  // Geometry (pixels).
+  var GUTTER = 96, RIGHT = 10;
+  var LANE_H = 132, MID_H = 38, AXIS_H = 28;
+  var IPU_Y = 4, IPU_H = 11, MARK_Y = 18, MARK_H = 9, WAVE_Y = 30, WAVE_H = 88, ACT_Y = 121, ACT_H = 7;
+  var MIN_SPAN = 0.05;
+  var COLORS = { A: "#3b6ea5", B: "#2e8b57" };
+
+  var view = { start: 0, end: duration };
+  var selection = null;       // {start, end, tracks}
+  var data = null;            // the last /timeline answer
+  var seq = 0, timer = null;
+  var playing = null;         // {start, end, tracks}
+  var svg = null, width = 0;
+
+  function laneY(t) { return t * LANE_H + (t >= 1 ? MID_H : 0); }
+  function midY() { return LANE_H; }
+  function totalH() { return laneY(nTracks - 1) + LANE_H + AXIS_H; }
+  function plotW() { return Math.max(50, width - GUTTER - RIGHT); }
+  function X(t) { return GUTTER + (t - view.start) / (view.end - view.start) * plotW(); }
+  function T(x) { return view.start + (x - GUTTER) / plotW() * (view.end - view.start); }
+  function clampTime(t) { return Math.max(0, Math.min(duration, t)); }
+  function colour(t) { return COLORS[names[t]] || "#555"; }
+
+  function fmtTime(t, span) {
+    if (span >= 120) {
+      var m = Math.floor(t / 60), s = t - 60 * m;
+      return m + ":" + (s < 10 ? "0" : "") + s.toFixed(span >= 600 ? 0 : 1).replace(/\.0$/, "");
+    }
+    var digits = span < 2 ? 2 : span < 20 ? 1 : 0;
+    return t.toFixed(digits) + " s";
+  }
+
+  function el(name, attrs, parent, text) {
+    var e = document.createElementNS(SVGNS, name);
+    for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) { var tt = document.createElementNS(SVGNS, "title"); tt.textContent = text; e.appendChild(tt); }
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+
+  function setStatus(state, text) {
+    statusEl.setAttribute("data-state", state);
+    statusEl.textContent = text;
+  }
+
+  // ---- view and data ---------------------------------------------------------------------
+
+  function clampView() {
+    var span = Math.min(duration, Math.max(MIN_SPAN, view.end - view.start));
+    var s = Math.max(0, Math.min(view.start, duration - span));
+    view.start = s; view.end = s + span;
+  }
+
+  function setView(a, b) {
+    view.start = a; view.end = b;
+    clampView();
+    draw();
+    schedule();
+  }
+
+  function schedule() {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(fetchView, 40);
+  }
+
+  function fetchView() {
+    var my = ++seq;
+    var w = Math.round(plotW());
+    var url = api + "/timeline?start=" + view.start.toFixed(3) + "&end=" + view.end.toFixed(3) + "&width=" + w;
+    fetch(url).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error(j.detail || ("HTTP " + r.status));
+        return j;
+      });
+    }).then(function (j) {
+      if (my !== seq) return;  // a newer view was asked for meanwhile
+      data = j;
+      draw();
+      root.setAttribute("data-ready", "1");
+    }).catch(function (err) {
+      if (my !== seq) return;
+      info.textContent = "could not load the timeline: " + err.message;
+      root.setAttribute("data-ready", "error");
+    });
+  }
+
+  // ---- drawing ---------------------------------------------------------------------------
+
+  function axis(g, y0) {
+    var span = view.end - view.start;
+    var steps = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+    var step = steps[steps.length - 1];
+    for (var i = 0; i < steps.length; i++) { if (span / steps[i] <= plotW() / 90) { step = steps[i]; break; } }
+    el("line", { x1: GUTTER, y1: y0, x2: GUTTER + plotW(), y2: y0, stroke: "#333" }, g);
+    for (var t = Math.ceil(view.start / step) * step; t <= view.end + 1e-9; t += step) {
+      var x = X(t);
+      el("line", { x1: x, y1: y0, x2: x, y2: y0 + 5, stroke: "#333" }, g);
+      el("line", { x1: x, y1: 0, x2: x, y2: y0, stroke: "#eee", "class": "grid" }, g);
+      el("text", { x: x, y: y0 + 17, "text-anchor": "middle", "font-size": 11, fill: "#333" }, g).textContent = fmtTime(t, span);
+    }
+    el("text", { x: 6, y: y0 + 17, "font-size": 11, fill: "#666" }, g).textContent = "time";
+  }
+
+  function waveform(g, t, y0) {
+    if (!data) return;
+    var pk = null;
+    for (var i = 0; i < data.peaks.tracks.length; i++) if (data.peaks.tracks[i].track === t) pk = data.peaks.tracks[i];
+    if (!pk) return;
+    var gain = 0.95 / Math.max(pk.peak || 0, 0.01);
+    var mid = y0 + WAVE_Y + WAVE_H / 2, half = WAVE_H / 2;
+    var res = (data.end - data.start) / data.width;
+    var top = [], bottom = [];
+    for (var k = 0; k < pk.min.length; k++) {
+      var x = X(data.start + (k + 0.5) * res);
+      if (x < GUTTER - 2 || x > GUTTER + plotW() + 2) continue;
+      var hi = Math.min(1, pk.max[k] * gain), lo = Math.max(-1, pk.min[k] * gain);
+      if (hi - lo < 0.02) { hi += 0.01; lo -= 0.01; }  // keep silence visible as a hairline
+      top.push(x.toFixed(1) + "," + (mid - hi * half).toFixed(1));
+      bottom.push(x.toFixed(1) + "," + (mid - lo * half).toFixed(1));
+    }
+    if (!top.length) return;
+    bottom.reverse();
+    el("path", { d: "M" + top.join("L") + "L" + bottom.join("L") + "Z", fill: colour(t), "fill-opacity": 0.75,
+                 "class": "wave", "data-track": t }, g);
+  }
+
+  function spanRect(g, a, b, y, h, cls, fill, tip, extra) {
+    var x0 = Math.max(GUTTER, X(a)), x1 = Math.min(GUTTER + plotW(), X(b));
+    if (x1 < GUTTER || x0 > GUTTER + plotW()) return null;
+    var attrs = { x: x0.toFixed(2), y: y, width: Math.max(1, x1 - x0).toFixed(2), height: h, fill: fill,
+                  "class": cls, "data-start": a, "data-end": b };
+    for (var k in extra) attrs[k] = extra[k];
+    return el("rect", attrs, g, tip);
+  }
+
+  function fmtS(v) { return (v === null || v === undefined) ? "" : v.toFixed(2) + " s"; }
+
+  function draw() {
+    width = root.clientWidth || 900;
+    var h = totalH();
+    var s = document.createElementNS(SVGNS, "svg");
+    s.setAttribute("width", width); s.setAttribute("height", h);
+    s.setAttribute("viewBox", "0 0 " + width + " " + h);
+    s.setAttribute("role", "img");
+    s.setAttribute("aria-label", "timeline of " + rid + " from " + fmtS(view.start) + " to " + fmtS(view.end));
+    var ax = el("g", { "class": "axis" }, s);
+    axis(ax, h - AXIS_H + 2);
+
+    var lanes = [];
+    for (var t = 0; t < nTracks; t++) {
+      var y0 = laneY(t);
+      var g = el("g", { "class": "lane", "data-track": t, "data-name": names[t] }, s);
+      el("rect", { x: GUTTER, y: y0, width: plotW(), height: LANE_H, fill: t % 2 ? "#fbfbfb" : "#f7f9fc", "class": "lane-bg" }, g);
+      el("text", { x: 8, y: y0 + 20, "font-size": 15, "font-weight": 700, fill: colour(t) }, g).textContent = "track " + names[t];
+      el("text", { x: 8, y: y0 + 36, "font-size": 11, fill: "#555" }, g).textContent = speakers[t] || "speaker unknown";
+      el("text", { x: GUTTER - 4, y: y0 + IPU_Y + 9, "font-size": 9, fill: "#888", "text-anchor": "end" }, g).textContent = "IPUs";
+      el("text", { x: GUTTER - 4, y: y0 + ACT_Y + 7, "font-size": 9, fill: "#888", "text-anchor": "end" }, g).textContent = "speech";
+      lanes.push(g);
+      if (data) {
+        var act = data.activity[t] ? data.activity[t].segments : [];
+        for (var i = 0; i < act.length; i++) {
+          spanRect(g, act[i][0], act[i][1], y0 + WAVE_Y, WAVE_H, "activity", "#cfe0f3", "speech " + fmtS(act[i][0]) + "–" + fmtS(act[i][1]));
+          spanRect(g, act[i][0], act[i][1], y0 + ACT_Y, ACT_H, "activity-strip", colour(t), undefined);
+        }
+      }
+      el("line", { x1: GUTTER, y1: y0 + WAVE_Y + WAVE_H / 2, x2: GUTTER + plotW(), y2: y0 + WAVE_Y + WAVE_H / 2, stroke: "#ccc" }, g);
+      waveform(g, t, y0);
+    }
+    var mid = null;
+    if (nTracks >= 2) {
+      mid = el("g", { "class": "between" }, s);
+      el("rect", { x: GUTTER, y: midY(), width: plotW(), height: MID_H, fill: "#fff" }, mid);
+      el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 9, fill: "#888", "text-anchor": "end" }, mid).textContent = "between";
+    }
+
+    var counts = {};
+    if (data) {
+      var ev = data.events;
+      for (var k = 0; k < ev.kind.length; k++) {
+        var kind = ev.kind[k], a = ev.start[k], b = ev.end[k], tr = ev.track[k], v = ev.value[k];
+        var ty = (tr === null || tr === undefined) ? null : tr;
+        var lane = ty !== null && ty < nTracks ? lanes[ty] : null;
+        var ly = ty !== null ? laneY(ty) : 0;
+        var extra = { "data-track": ty === null ? "" : ty, "data-kind": kind };
+        var node = null;
+        if (kind === "ipu" && lane) {
+          node = spanRect(lane, a, b, ly + IPU_Y, IPU_H, "mark ipu", "#555", "IPU " + names[ty] + " " + fmtS(a) + "–" + fmtS(b), extra);
+        } else if (kind === "turn" && lane) {
+          node = spanRect(lane, a, b, ly + IPU_Y + IPU_H + 1, 2, "mark turn", colour(ty), "turn " + names[ty] + " " + fmtS(a) + "–" + fmtS(b), extra);
+        } else if (kind === "backchannel" && lane) {
+          node = spanRect(lane, a, b, ly + MARK_Y, MARK_H, "mark backchannel", "#7b4fb3", "backchannel " + names[ty] + " " + fmtS(a) + "–" + fmtS(b), extra);
+        } else if (kind === "interruption" && lane) {
+          var xi = X(a);
+          if (xi >= GUTTER && xi <= GUTTER + plotW()) {
+            node = el("path", { d: "M" + (xi - 5) + "," + (ly + MARK_Y) + "L" + (xi + 5) + "," + (ly + MARK_Y) + "L" + xi + "," + (ly + MARK_Y + MARK_H) + "Z",
+                                fill: "#b3261e", "class": "mark interruption", "data-start": a, "data-end": b, "data-track": ty, "data-kind": kind },
+                        lane, "interruption by " + names[ty] + " at " + fmtS(a));
+          }
+        } else if (mid && (kind === "gap" || kind === "overlap-between" || kind === "overlap-within")) {
+          var fill = kind === "gap" ? "#bdbdbd" : kind === "overlap-between" ? "#e4572e" : "#f3a712";
+          var yy = kind === "gap" ? midY() + 13 : midY() + 6;
+          var hh = kind === "gap" ? 12 : 26;
+          node = spanRect(mid, a, b, yy, hh, "mark " + kind, fill, kind + " " + fmtS(a) + "–" + fmtS(b) + " (" + (b - a).toFixed(2) + " s)", extra);
+        } else if (mid && kind === "floor-transfer") {
+          var x0 = X(a), x1 = X(b);
+          if (Math.max(x0, x1) >= GUTTER && Math.min(x0, x1) <= GUTTER + plotW()) {
+            var down = ty === 1;  // to B: from the A side (top) to the B side (bottom)
+            node = el("line", { x1: x0, y1: down ? midY() + 2 : midY() + MID_H - 2, x2: x1, y2: down ? midY() + MID_H - 2 : midY() + 2,
+                                stroke: "#1f2d3d", "stroke-width": 2, "class": "mark floor-transfer", "data-start": Math.min(a, b),
+                                "data-end": Math.max(a, b), "data-track": ty, "data-kind": kind },
+                        mid, "floor transfer to " + (ty !== null ? names[ty] : "?") + ", FTO " + (v === null ? "?" : v.toFixed(2) + " s"));
+          }
+        }
+        if (node) counts[kind] = (counts[kind] || 0) + 1;
+      }
+    }
+    // selection and playhead on top
+    var over = el("g", { "class": "overlay" }, s);
+    el("rect", { x: 0, y: 0, width: 0, height: h - AXIS_H, fill: "#ffd54f", "fill-opacity": 0.28, stroke: "#c79a00",
+                 "class": "selection", visibility: "hidden", "pointer-events": "none" }, over);
+    el("line", { x1: -10, y1: 0, x2: -10, y2: h - AXIS_H, stroke: "#d00", "stroke-width": 2, "class": "playhead",
+                 visibility: "hidden", "pointer-events": "none" }, over);
+    if (svg && svg.parentNode === root) root.replaceChild(s, svg); else { root.innerHTML = ""; root.appendChild(s); }
+    svg = s;
+    attach(s);
+    drawSelection();
+    var ipus = s.querySelectorAll("rect.mark.ipu").length;
+    root.setAttribute("data-ipu-marks", ipus);
+    var span = view.end - view.start;
+    info.textContent = "showing " + fmtS(view.start) + " to " + fmtS(view.end) + " of " + fmtS(duration) +
+      " (" + span.toFixed(2) + " s" + (data ? ", " + (data.peaks.resolution_s * 1000).toFixed(1) + " ms per pixel, waveform from " + data.peaks.source : "") +
+      ") · " + ipus + " IPUs in view" + (selection ? " · selected " + fmtS(selection.start) + "–" + fmtS(selection.end) : "");
+    var room = duration - span;
+    slider.disabled = room <= 0;
+    slider.value = room > 0 ? Math.round(view.start / room * 1000) : 0;
+  }
+
+  function drawSelection() {
+    var r = svg && svg.querySelector("rect.selection");
+    if (!r) return;
+    var sx0 = selection ? Math.max(GUTTER, X(selection.start)) : 0;
+    var sx1 = selection ? Math.min(GUTTER + plotW(), X(selection.end)) : 0;
+    if (!selection || sx1 <= sx0) { r.setAttribute("visibility", "hidden"); return; }
+    r.setAttribute("x", sx0.toFixed(1)); r.setAttribute("width", (sx1 - sx0).toFixed(1));
+    r.setAttribute("visibility", "visible");
+  }
+
+  // ---- interaction -----------------------------------------------------------------------
+
+  function laneAt(y) {
+    for (var t = 0; t < nTracks; t++) if (y >= laneY(t) && y < laneY(t) + LANE_H) return t;
+    return null;  // the strip between lanes or the axis
+  }
+
+  function pointer(e) {
+    var r = svg.getBoundingClientRect();
+    return { x: e.clientX - r.left, y: e.clientY - r.top };
+  }
+
+  var drag = null;
+  function attach(s) {
+    s.addEventListener("mousedown", function (e) {
+      if (e.button !== 0) return;
+      var p = pointer(e);
+      if (p.x < GUTTER) return;
+      drag = { x0: p.x, t0: clampTime(T(p.x)), lane: laneAt(p.y), target: e.target, moved: false };
+      e.preventDefault();
+    });
+  }
+
+  document.addEventListener("mousemove", function (e) {
+    if (!drag || !svg) return;
+    var p = pointer(e);
+    if (Math.abs(p.x - drag.x0) > 3) drag.moved = true;
+    if (drag.moved) {
+      var t1 = clampTime(T(p.x));
+      selection = { start: Math.min(drag.t0, t1), end: Math.max(drag.t0, t1) };
+      drawSelection();  // only the selection moves while dragging; the rest is redrawn on release
+    }
+  });
+
+  document.addEventListener("mouseup", function (e) {
+    if (!drag) return;
+    var d = drag; drag = null;
+    var lane = d.lane, tracks = lane === null ? "both" : names[lane];
+    if (d.moved && selection && selection.end - selection.start > 0.01) {
+      selection.tracks = tracks;
+      draw();
+      play(selection.start, selection.end, tracks);
+      return;
+    }
+    var tgt = d.target;
+    if (tgt && tgt.getAttribute && tgt.getAttribute("data-start") !== null && /\bmark\b/.test(tgt.getAttribute("class") || "")) {
+      var a = parseFloat(tgt.getAttribute("data-start")), b = parseFloat(tgt.getAttribute("data-end"));
+      var kind = tgt.getAttribute("data-kind");
+      var t = tgt.getAttribute("data-track");
+      var between = kind === "gap" || kind === "floor-transfer" || kind.indexOf("overlap") === 0;
+      tracks = between || t === "" || t === null ? "both" : names[parseInt(t, 10)];
+      if (b - a < 0.3) { var c = (a + b) / 2; a = Math.max(0, c - 0.5); b = Math.min(duration, c + 0.5); }
+      selection = { start: a, end: b, tracks: tracks };
+      draw();
+      play(a, b, tracks);
+      return;
+    }
+    // a plain click on a lane: play three seconds from there on that track
+    var a2 = d.t0, b2 = Math.min(duration, a2 + 3);
+    if (b2 - a2 < 0.05) { a2 = Math.max(0, b2 - 3); }
+    selection = { start: a2, end: b2, tracks: tracks };
+    draw();
+    play(a2, b2, tracks);
+  });
+
+  root.addEventListener("wheel", function (e) {
+    if (!svg) return;
+    e.preventDefault();
+    var span = view.end - view.start;
+    if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+      var d = (Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY) / plotW() * span;
+      setView(view.start + d, view.end + d);
+      return;
+    }
+    var p = pointer(e);
+    var tc = Math.max(view.start, Math.min(view.end, T(p.x)));
+    var f = Math.exp(e.deltaY * 0.0015);
+    var ns = Math.max(MIN_SPAN, Math.min(duration, span * f));
+    var a = tc - (tc - view.start) / span * ns;
+    setView(a, a + ns);
+  }, { passive: false });
+
+  function zoom(f) {
+    var c = selection && selection.end > view.start && selection.start < view.end ? (selection.start + selection.end) / 2
+      : (view.start + view.end) / 2;
+    var ns = Math.max(MIN_SPAN, Math.min(duration, (view.end - view.start) * f));
+    setView(c - ns / 2, c + ns / 2);
+  }
+  function pan(f) { var d = (view.end - view.start) * f; setView(view.start + d, view.end + d); }
+
+  document.getElementById("zoom-in").addEventListener("click", function () { zoom(0.5); });
+  document.getElementById("zoom-out").addEventListener("click", function () { zoom(2); });
+  document.getElementById("zoom-fit").addEventListener("click", function () { setView(0, duration); });
+  document.getElementById("pan-left").addEventListener("click", function () { pan(-0.5); });
+  document.getElementById("pan-right").addEventListener("click", function () { pan(0.5); });
+  document.getElementById("stop").addEventListener("click", stop);
+  slider.addEventListener("input", function () {
+    var span = view.end - view.start, room = duration - span;
+    var a = room * parseInt(slider.value, 10) / 1000;
+    setView(a, a + span);
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("button.play"), function (btn) {
+    btn.addEventListener("click", function () {
+      var tr = btn.getAttribute("data-tracks");
+      var a = selection ? selection.start : view.start;
+      var b = selection ? selection.end : Math.min(view.end, view.start + 30);
+      play(a, b, tr);
+    });
+  });
+  root.addEventListener("keydown", function (e) {
+    if (e.key === "+" || e.key === "=") zoom(0.5);
+    else if (e.key === "-") zoom(2);
+    else if (e.key === "0") setView(0, duration);
+    else if (e.key === "ArrowLeft") pan(-0.25);
+    else if (e.key === "ArrowRight") pan(0.25);
+    else if (e.key === " ") { if (playing && !player.paused) stop(); else if (selection) play(selection.start, selection.end, selection.tracks || "both"); }
+    else return;
+    e.preventDefault();
+  });
+  window.addEventListener("resize", function () { draw(); schedule(); });
+
+  // ---- playback --------------------------------------------------------------------------
+
+  function label(p) {
+    var who = p.tracks === "both" ? names.join("+") : p.tracks;
+    return "track " + who + " " + fmtS(p.start) + "–" + fmtS(p.end);
+  }
+
+  function play(a, b, tracks) {
+    stop();
+    if (b - a < 0.01) return;
+    playing = { start: a, end: b, tracks: tracks };
+    statusEl.setAttribute("data-tracks", tracks);
+    setStatus("loading", "loading " + label(playing) + "…");
+    player.src = api + "/audio?tracks=" + encodeURIComponent(tracks) + "&start=" + a.toFixed(3) + "&end=" + b.toFixed(3);
+    var pr = player.play();
+    if (pr && pr.catch) pr.catch(function (err) {
+      if (err && err.name === "AbortError") return;  // replaced by a newer request
+      setStatus("error", "could not play: " + (err && err.message ? err.message : err));
+    });
+  }
+
+  function stop() {
+    if (!player.paused) player.pause();
+    if (playing) setStatus("stopped", "stopped " + label(playing));
+    playing = null;
+    movePlayhead(null);
+  }
+
+  function movePlayhead(t) {
+    if (!svg) return;
+    var ph = svg.querySelector("line.playhead");
+    if (!ph) return;
+    if (t === null || t < view.start || t > view.end) { ph.setAttribute("visibility", "hidden"); return; }
+    var x = X(t);
+    ph.setAttribute("x1", x); ph.setAttribute("x2", x); ph.setAttribute("visibility", "visible");
+  }
+
+  function tick() {
+    if (!playing || player.paused) return;
+    movePlayhead(playing.start + player.currentTime);
+    window.requestAnimationFrame(tick);
+  }
+
+  player.addEventListener("playing", function () {
+    if (!playing) return;
+    setStatus("playing", "playing " + label(playing));
+    statusEl.setAttribute("data-started", String(Date.now()));
+    window.requestAnimationFrame(tick);
+  });
+  player.addEventListener("ended", function () {
+    if (!playing) return;
+    setStatus("ended", "played " + label(playing));
+    playing = null;
+    movePlayhead(null);
+  });
+  player.addEventListener("error", function () {
+    if (!playing) return;
+    var code = player.error ? player.error.code : "?";
+    setStatus("error", "audio error (code " + code + ") for " + label(playing));
+  });
+
+  var loading = document.getElementById("timeline-loading");
+  if (loading) loading.remove();
+  draw();
+  fetchView();
+})();

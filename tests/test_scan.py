@@ -1,0 +1,133 @@
+"""The scan as a library call: incremental, config-aware, and robust to broken files.
+
+Corpora are short excerpts (a few seconds) of the bundled clean dialogues, cut by the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import soundfile as sf
+
+from twotrack.config import Config
+from twotrack.run import scan
+from twotrack.store import Workspace
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+RESULT_TABLES = ("recordings", "tracks", "sources", "checks", "track_quality", "track_activity", "activity",
+                 "events", "errors", "stage_results")
+
+
+def excerpt(src: Path, dst: Path, start_s: float, dur_s: float) -> Path:
+    info = sf.info(str(src))
+    data, rate = sf.read(str(src), start=int(start_s * info.samplerate), frames=int(dur_s * info.samplerate),
+                         dtype="int16", always_2d=True)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(dst), data, rate, subtype="PCM_16")
+    return dst
+
+
+def make_corpus(folder: Path, n: int = 3, dur_s: float = 6.0) -> list[Path]:
+    """``n`` two-track WAV excerpts of the sample dialogues (different content each)."""
+    sources = sorted((SAMPLE / "clean").glob("*.flac"))
+    return [excerpt(sources[i % len(sources)], folder / f"d{i:02d}.wav", 2.0 + dur_s * (i // len(sources)), dur_s)
+            for i in range(n)]
+
+
+def result_counts(ws: Workspace) -> dict[str, int]:
+    counts = ws.counts()
+    return {t: counts[t] for t in RESULT_TABLES}
+
+
+def stage_runs(ws: Workspace) -> dict[tuple[str, str], int]:
+    return {(r["recording_id"], r["stage"]): r["run_id"] for r in ws.stage_table()}
+
+
+def test_rescan_skips_everything_and_adding_a_file_scans_one(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, n=3)
+    ws = Workspace(tmp_path / "ws", create=True)
+
+    first = scan([corpus], ws, jobs=0)
+    assert first.status == "completed" and first.exit_code == 0
+    assert (first.found, first.scanned, first.skipped) == (3, 3, 0)
+    assert {r.recording_id for r in ws.recordings()} == {"d00", "d01", "d02"}
+    counts = result_counts(ws)
+    assert counts["recordings"] == 3 and counts["activity"] > 0 and counts["events"] > 0
+    runs_before = stage_runs(ws)
+
+    again = scan([corpus], ws, jobs=0)
+    assert (again.found, again.scanned, again.skipped) == (3, 0, 3)
+    assert all(c == {"reused": 3} for c in again.stages.values())
+    assert result_counts(ws) == counts
+    assert stage_runs(ws) == runs_before  # nothing rewritten
+
+    excerpt(sorted((SAMPLE / "clean").glob("*.flac"))[0], corpus / "d09.wav", 30.0, 6.0)
+    third = scan([corpus], ws, jobs=0)
+    assert (third.found, third.scanned, third.skipped) == (4, 1, 3)
+    assert ws.recording("d09") is not None
+    new_runs = stage_runs(ws)
+    assert {k: v for k, v in new_runs.items() if k[0] != "d09"} == runs_before
+    assert {v for k, v in new_runs.items() if k[0] == "d09"} == {third.run_id}
+
+
+def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, n=2)
+    ws = Workspace(tmp_path / "ws", create=True)
+    first = scan([corpus], ws, jobs=0)
+    before = stage_runs(ws)
+    checks_before = {r: ws.checks(r) for r in ("d00", "d01")}
+
+    cfg = Config().with_overrides({"activity.onset": 0.8, "activity.offset": 0.6})
+    second = scan([corpus], ws, cfg, jobs=0)
+    after = stage_runs(ws)
+    for rid in ("d00", "d01"):
+        assert after[(rid, "checks")] == before[(rid, "checks")] == first.run_id
+        assert after[(rid, "activity")] == after[(rid, "events")] == second.run_id
+        assert ws.checks(rid) == checks_before[rid]
+    assert second.stages["checks"] == {"reused": 2}
+    assert second.stages["activity"] == {"ok": 2} and second.stages["events"] == {"ok": 2}
+    # A stricter onset finds no more speech than the default did.
+    assert sum(a.speech_s for a in ws.activity("d00")) > 0
+
+    # The turns section only touches events: activity is kept.
+    third = scan([corpus], ws, cfg.with_overrides({"turns.pause_threshold_s": 0.5}), jobs=0)
+    final = stage_runs(ws)
+    assert third.stages["activity"] == {"reused": 2} and third.stages["events"] == {"ok": 2}
+    assert final[("d00", "activity")] == second.run_id and final[("d00", "events")] == third.run_id
+
+
+def test_broken_files_end_in_errors_and_the_rest_is_scanned(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, n=2)
+    (corpus / "empty.wav").write_bytes(b"")
+    (corpus / "notes.wav").write_text("this is a text file, not audio\n")
+    good = (corpus / "d00.wav").read_bytes()
+    (corpus / "truncated.wav").write_bytes(good[: len(good) // 3])
+    shutil.copy(corpus / "d01.wav", corpus / "lonely.A.wav")  # half of a pair without its partner
+    ws = Workspace(tmp_path / "ws", create=True)
+
+    summary = scan([corpus], ws, jobs=0)
+    assert summary.status == "completed"
+    assert summary.exit_code == 1
+    scanned_ok = {r.recording_id for r in ws.recordings() if ws.activity(r.recording_id)}
+    assert {"d00", "d01"} <= scanned_ok
+    failed_paths = {Path(e.path).name for e in ws.errors()}
+    assert {"empty.wav", "notes.wav", "lonely.A.wav"} <= failed_paths
+    # The truncated file is either read as far as it goes or named as an error; never lost silently.
+    assert "truncated.wav" in failed_paths or "truncated" in scanned_ok
+    for e in ws.errors():
+        assert e.problem and e.path
+
+    # A rescan does not retry deterministic failures and says so; fixing a file clears its error.
+    again = scan([corpus], ws, jobs=0)
+    assert again.scanned == 0 and again.exit_code == 1
+    (corpus / "empty.wav").unlink()
+    (corpus / "notes.wav").unlink()
+    (corpus / "lonely.A.wav").unlink()
+    (corpus / "truncated.wav").unlink()
+    fixed = scan([corpus], ws, jobs=0)
+    assert fixed.exit_code == 0
+    assert ws.errors() == []
