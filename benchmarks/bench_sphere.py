@@ -89,17 +89,23 @@ def baseline_python_shorten(path: Path) -> list[int]:
     return py_shorten.decode(data[head.header_size :])[0]
 
 
-def compile_times() -> tuple[float, float]:
-    """Seconds for import + first shorten decode in a fresh process: cold numba cache, then cached."""
+def compile_times() -> tuple[tuple[float, float], tuple[float, float]]:
+    """(wall, cpu) seconds for import + first shorten decode in a fresh process: with an empty
+    numba cache (compiles), then with the cache it left (loads)."""
     code = (
-        "import time; t = time.perf_counter();"
+        "import time; w = time.perf_counter(); c = time.process_time();"
         "from twotrack.ingest import sphere;"
         f"sphere.read_sphere({str(ROOT / 'tests/data/sphere/ex5_p_sh.sph')!r});"
-        "print(time.perf_counter() - t)"
+        "print(time.perf_counter() - w, time.process_time() - c)"
     )
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT / "src"))
-        run = lambda: float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)  # noqa: E731
+
+        def run() -> tuple[float, float]:
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            wall, cpu = out.stdout.split()
+            return float(wall), float(cpu)
+
         return run(), run()
 
 
@@ -118,9 +124,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    cold, warm = compile_times()
-    print(f"numba shorten kernel: first decode in a fresh process {cold:.2f} s with an empty cache "
-          f"(compile), {warm:.2f} s with the cache (import + load); compile cost ~{cold - warm:.1f} s, paid once")
+    (cold_w, cold_c), (warm_w, warm_c) = compile_times()
+    print(f"numba shorten kernel, import + first decode in a fresh process: empty cache {cold_c:.1f} s CPU "
+          f"({cold_w:.1f} s wall), cached {warm_c:.1f} s CPU ({warm_w:.1f} s wall); "
+          f"compile ~{cold_c - warm_c:.1f} s CPU, paid once per machine")
 
     audio, rate = build_audio(args.minutes)
     duration = len(audio) / rate

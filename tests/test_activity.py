@@ -250,3 +250,14 @@ def test_bleed_only_frame_rule():
     assert out[1, 8:20].all()  # the copy
     assert not out[1, 28:33].any()  # B's own speech
     assert not out[0, 5:35].any()  # A is never B's bleed
+
+
+def test_long_recordings_are_decided_piece_by_piece_with_the_same_result(telephone):
+    from twotrack.activity.detect import analyse_stream, decide
+
+    tracks, sr = telephone
+    prob, energy = analyse_stream([tracks], sr)
+    whole, floor_whole = decide(prob, energy, piece_frames=10**9)
+    pieces, floor_pieces = decide(prob, energy, piece_frames=700)
+    assert np.array_equal(whole, pieces)
+    assert np.array_equal(floor_whole, floor_pieces)

@@ -245,3 +245,26 @@ def test_result_serialises_with_the_required_keys():
         assert key in d
     assert d["isolation"] == "leaky" and isinstance(d["reasons"], list) and isinstance(d["duplicate_channels"], bool)
     assert CheckResult.from_dict(d) == result
+
+
+def test_sync_line_fit_ignores_outlier_windows():
+    """Window lags on a known line, with the bleed delay on each path and a few wild windows."""
+    from twotrack.checks.sync import fit_sync
+
+    rng = np.random.default_rng(3)
+    offset, drift, delay = 0.35, 60e-6, 0.002
+    t_ab = np.arange(2.0, 300.0, 8.0)
+    lag_ab = delay + drift * t_ab + rng.normal(0, 2e-5, t_ab.size)  # searched along (0.35, rate 1)
+    lag_ab[[3, 17]] += (0.03, -0.04)  # wrong peaks
+    t_ba = np.arange(6.0, 300.0, 8.0)
+    t_a = (t_ba - offset) / (1 + drift)
+    lag_ba = delay + (t_a - (t_ba - offset)) + rng.normal(0, 2e-5, t_ba.size)
+    sync = fit_sync((t_ab, lag_ab), (t_ba, lag_ba), offset, 1.0, ChecksConfig())
+    assert sync.offset_ms == pytest.approx(350.0, abs=0.1)
+    assert sync.drift_ppm == pytest.approx(60.0, abs=0.5)
+    assert sync.n_windows == t_ab.size + t_ba.size - 2
+    assert sync.path_offsets_ms[0] - sync.path_offsets_ms[1] == pytest.approx(4.0, abs=0.1)
+    # two windows that disagree, one path: an offset, no drift, and no crash
+    lone = fit_sync((np.array([5.0, 13.0]), np.array([0.0, 0.01])), (np.zeros(0), np.zeros(0)), 0.0, 1.0,
+                    ChecksConfig())
+    assert lone.measured and lone.drift_ppm is None

@@ -126,6 +126,7 @@ from pathlib import Path
 from twotrack.store import Workspace, WorkspaceError
 ws_path, stop = sys.argv[1], Path(sys.argv[2])
 seen, failures, waits = [], [], 0
+Path(sys.argv[3]).touch()  # polling starts now
 deadline = time.monotonic() + 120
 while not stop.exists() and time.monotonic() < deadline:
     try:
@@ -151,8 +152,12 @@ def test_two_readers_query_while_a_scan_writes(tmp_path):
     make_corpus(corpus, n=N_FILES, dur_s=FILE_S)
     ws = tmp_path / "ws"
     stop = tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(ws), str(stop)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    ready = [tmp_path / f"ready{i}" for i in range(2)]
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(ws), str(stop), str(r)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for r in ready]
+    deadline = time.monotonic() + 60
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.02)
     scan_proc = start_scan(corpus, ws)
     out, err = scan_proc.communicate(timeout=120)
     stop.touch()
@@ -165,4 +170,4 @@ def test_two_readers_query_while_a_scan_writes(tmp_path):
         seen = report["seen"]
         assert len(seen) >= 5
         assert seen == sorted(seen)  # committed recordings never disappear
-        assert any(0 < n < N_FILES for n in seen), "the reader never saw the scan half-way"
+        assert any(0 < n < N_FILES for n in seen), f"the reader never saw the scan half-way: {seen}"

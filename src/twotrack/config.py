@@ -68,7 +68,7 @@ class ActivityConfig(Record):
     gate_pad_s: float = 0.3  # ... and this long around them
     batch_chunk_s: float = 15.0  # silero: length of each independent stream in a batch
     batch_warmup_s: float = 1.0  # silero: stretch before each stream that warms its state
-    batch_group_streams: int = 64  # silero: streams per batch (bounds the audio held in memory)
+    batch_group_streams: int = 32  # silero: streams per batch (bounds the audio held in memory)
     batch_min_chunk_s: float = 4.0  # silero: shortest stream when a short input is spread over a batch
     threads: int = 1  # onnxruntime intra-op threads (one core per worker)
 

@@ -34,6 +34,41 @@ def _lag_frames(lag_ms: float | None, grid: FrameGrid) -> int:
     return 1 if lag_ms is None or not np.isfinite(lag_ms) else int(np.ceil(abs(lag_ms) / 1000.0 / grid.hop_s)) + 1
 
 
+def ratio_samples(energy_db: np.ndarray, floor_db: np.ndarray, start: int = 0, stop: int | None = None,
+                  active_db: float = 15.0, lag_ms: float | None = None, grid: FrameGrid = FRAMES
+                  ) -> dict[tuple[int, int], np.ndarray]:
+    """Level ratios level_i - level_j (float32) over frames ``start:stop`` where track j is at least
+    ``active_db`` above its floor, per ordered pair (i, j) (track j's level taken at its loudest within
+    the lag). The raw material of ``estimate_bleed_db``; collect it piece by piece for long recordings."""
+    level = smoothed_level(energy_db)
+    floor = np.atleast_2d(np.asarray(floor_db, np.float64))
+    n = level.shape[0]
+    spread = maximum_filter1d(level, 2 * _lag_frames(lag_ms, grid) + 1, axis=1, mode="nearest")
+    sl = slice(start, stop)
+    out = {}
+    for j in range(n):  # loops over track pairs (two tracks: two pairs), not frames
+        active = level[j, sl] >= floor[j, sl] + active_db
+        for i in range(n):
+            if i != j:
+                out[(i, j)] = (level[i, sl][active] - spread[j, sl][active]).astype(np.float32)
+    return out
+
+
+def bleed_from_samples(samples: list[dict[tuple[int, int], np.ndarray]], n_tracks: int, percentile: float = 20.0,
+                       min_frames: int = 200) -> np.ndarray:
+    """Bleed level of track j on track i (dB) from collected ratio samples, float (n_tracks, n_tracks),
+    NaN where fewer than ``min_frames`` frames had track j active."""
+    out = np.full((n_tracks, n_tracks), np.nan)
+    for i in range(n_tracks):
+        for j in range(n_tracks):
+            if i == j:
+                continue
+            values = np.concatenate([s[(i, j)] for s in samples if (i, j) in s] or [np.zeros(0, np.float32)])
+            if values.size >= min_frames:
+                out[i, j] = np.percentile(values, percentile)
+    return out
+
+
 def estimate_bleed_db(energy_db: np.ndarray, floor_db: np.ndarray, active_db: float = 15.0,
                       percentile: float = 20.0, min_frames: int = 200, lag_ms: float | None = None,
                       grid: FrameGrid = FRAMES) -> np.ndarray:
@@ -41,19 +76,8 @@ def estimate_bleed_db(energy_db: np.ndarray, floor_db: np.ndarray, active_db: fl
 
     Read over the frames where track j is at least ``active_db`` above its floor: the ``percentile`` of
     level_i - level_j (track j's level taken at its loudest within the lag)."""
-    level = smoothed_level(energy_db)
-    floor = np.atleast_2d(np.asarray(floor_db, np.float64))
-    n = level.shape[0]
-    spread = maximum_filter1d(level, 2 * _lag_frames(lag_ms, grid) + 1, axis=1, mode="nearest")
-    out = np.full((n, n), np.nan)
-    for j in range(n):  # loops over track pairs (two tracks: two pairs), not frames
-        active = level[j] >= floor[j] + active_db
-        if np.count_nonzero(active) < min_frames:
-            continue
-        for i in range(n):
-            if i != j:
-                out[i, j] = np.percentile(level[i, active] - spread[j, active], percentile)
-    return out
+    samples = ratio_samples(energy_db, floor_db, 0, None, active_db, lag_ms, grid)
+    return bleed_from_samples([samples], np.atleast_2d(energy_db).shape[0], percentile, min_frames)
 
 
 def bleed_only(energy_db: np.ndarray, threshold_db: np.ndarray | float, lag_ms: float | None = None,

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
-from .crosstalk import bleed_only, thresholds_db
+from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
 from .energy import energy_probability, noise_floor_db
 from .frames import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .refine import RefineParams, energy_support, refine_edges
@@ -63,26 +63,84 @@ def _refine_params(cfg: ActivityConfig) -> RefineParams:
     )
 
 
-def decide(prob: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
-           bleed: tuple[float, float] | None = None) -> np.ndarray:
-    """Final speech masks bool (n_tracks, n_frames) from per-frame probability, energy and floor."""
-    prob = np.atleast_2d(prob)
+#: Frames per piece of the frame-level decisions, and context frames on each side of a piece (the
+#: noise floor looks 2 s around a frame, edges move at most 0.3 s): long recordings are decided piece by
+#: piece so their temporaries stay small; the result is the same as deciding the whole at once.
+PIECE_FRAMES = 30_000
+CONTEXT_FRAMES = 500
+
+
+def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
+           bleed: tuple[float, float] | None = None, piece_frames: int = PIECE_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """Final speech masks bool (n_tracks, n_frames) and noise floors float32 (n_tracks, n_frames) from
+    per-frame speech probability and energy (dB), float (n_tracks, n_frames).
+
+    Hysteresis on the probability (over the whole recording: one strong frame opens a whole run), then,
+    piece by piece: speech without energy above the floor removed, edges moved to the energy envelope,
+    onset lead and offset lag added, frames that are only another track's bleed removed (threshold from
+    the whole recording), short silences bridged, short speech dropped."""
+    prob = np.atleast_2d(np.asarray(prob, np.float32))
+    energy_db = np.atleast_2d(np.asarray(energy_db, np.float32))
+    n_tracks, n = energy_db.shape
+    if n == 0 or n_tracks == 0:
+        return np.zeros((n_tracks, n), bool), np.zeros((n_tracks, n), np.float32)
+    masks = np.stack([hysteresis(p, cfg.onset, cfg.offset) for p in prob])
+    pieces = _pieces(n, piece_frames)
+    floor = noise_floors(energy_db, cfg, pieces)
+    out = np.empty((n_tracks, n), bool)
+    thr = None
+    if cfg.crosstalk_rule and n_tracks >= 2:
+        thr = bleed_thresholds(energy_db, floor, bleed, cfg, pieces)
+    for lo, a, b, hi in pieces:
+        m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
+                          bleed, thr)
+        out[:, a:b] = m[:, a - lo : b - lo]
+    return out, floor
+
+
+def _pieces(n: int, piece_frames: int = PIECE_FRAMES) -> list[tuple[int, int, int, int]]:
+    """(context start, start, stop, context stop) of each piece of ``n`` frames."""
+    spans = [(a, min(n, a + piece_frames)) for a in range(0, n, max(1, piece_frames))]
+    return [(max(0, a - CONTEXT_FRAMES), a, b, min(n, b + CONTEXT_FRAMES)) for a, b in spans]
+
+
+def noise_floors(energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
+                 pieces: list[tuple[int, int, int, int]] | None = None) -> np.ndarray:
+    """``energy.noise_floor_db`` of every track, float32 (n_tracks, n_frames), piece by piece."""
     energy_db = np.atleast_2d(energy_db)
-    floor_db = np.atleast_2d(floor_db)
-    masks = np.stack([hysteresis(p, cfg.onset, cfg.offset) for p in prob]) if prob.size else prob.astype(bool)
+    floor = np.empty(energy_db.shape, np.float32)
+    for lo, a, b, hi in pieces or _pieces(energy_db.shape[1]):
+        for t, e in enumerate(energy_db):
+            floor[t, a:b] = noise_floor_db(e[lo:hi], cfg.noise_window_s)[a - lo : b - lo]
+    return floor
+
+
+def bleed_thresholds(energy_db: np.ndarray, floor_db: np.ndarray, bleed: tuple[float, float] | None,
+                     cfg: ActivityConfig, pieces: list[tuple[int, int, int, int]] | None = None) -> np.ndarray:
+    """The crosstalk rule's threshold per track pair (``crosstalk.thresholds_db``), read piece by piece."""
+    if bleed is not None and bleed[0] is not None and np.isfinite(bleed[0]):
+        return thresholds_db(energy_db[:, :0], floor_db[:, :0], bleed, cfg.crosstalk_ratio_db,
+                             cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
+    n = energy_db.shape[1]
+    pieces = pieces or [(0, 0, n, n)]
+    samples = [ratio_samples(energy_db[:, lo:hi], floor_db[:, lo:hi], a - lo, b - lo) for lo, a, b, hi in pieces]
+    level = bleed_from_samples(samples, energy_db.shape[0])
+    level = np.where(np.isfinite(level), level, cfg.crosstalk_ratio_db - cfg.crosstalk_margin_db)
+    return np.minimum(level + cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
+
+
+def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
+                  bleed: tuple[float, float] | None, thr: np.ndarray | None) -> np.ndarray:
     if cfg.refine_boundaries:
         params = _refine_params(cfg)
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
                           for m, e, f in zip(masks, energy_db, floor_db)])
         masks = np.stack([refine_edges(m, e, f, params) for m, e, f in zip(masks, energy_db, floor_db)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
-    if cfg.crosstalk_rule and masks.shape[0] >= 2:
-        thr = thresholds_db(energy_db, floor_db, bleed, cfg.crosstalk_ratio_db, cfg.crosstalk_margin_db,
-                            cfg.crosstalk_cap_db)
+    if thr is not None:
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])
-    gap = int(round(cfg.min_silence_s / FRAMES.hop_s))
-    short = int(round(cfg.min_speech_s / FRAMES.hop_s))
-    return np.stack([drop_short(bridge_gaps(m, gap), short) for m in masks]) if masks.size else masks
+    gap, short = _frames(cfg.min_silence_s), _frames(cfg.min_speech_s)
+    return np.stack([drop_short(bridge_gaps(m, gap), short) for m in masks])
 
 
 def _check(cfg: ActivityConfig) -> None:
@@ -133,17 +191,16 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
         analyzer.push(tail)
     prob, energy = analyzer.finish()
     if cfg.detector == "energy":
-        floor = np.stack([noise_floor_db(e, cfg.noise_window_s) for e in energy])
-        prob = _energy_prob(energy, floor, cfg)
+        prob = _energy_prob(energy, noise_floors(energy, cfg), cfg)
     return prob, energy
 
 
 def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
                 bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
     """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track."""
-    floor = np.stack([noise_floor_db(e, cfg.noise_window_s) for e in energy_db]) if len(energy_db) else energy_db
-    masks = decide(prob, energy_db, floor, cfg, bleed) if len(energy_db) else np.zeros((0, 0), bool)
-    return [TrackFrames(prob[i].astype(np.float32), masks[i], energy_db[i], floor[i]) for i in range(len(masks))]
+    masks, floor = decide(prob, energy_db, cfg, bleed)
+    return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i])
+            for i in range(len(masks))]
 
 
 def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),

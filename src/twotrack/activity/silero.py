@@ -108,32 +108,80 @@ def frame_windows(audio: np.ndarray, sample_rate: int, context: np.ndarray | Non
     return x[rows]
 
 
-def run_windows(rows: np.ndarray, index: np.ndarray, sample_rate: int, start_at: np.ndarray | None = None,
-                init_state: np.ndarray | None = None, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray, sample_rate: int,
+                start_at: np.ndarray | None = None, init_state: np.ndarray | None = None, threads: int = 1
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Run K streams as one batch, step by step.
 
-    ``rows`` float32 (N, context + window) holds model inputs; ``index`` int (L, K) says which row
-    stream k reads at step j. Every stream starts from the zero state; where ``start_at[k] >= 0`` its
-    state is set to ``init_state[:, k]`` just before step ``start_at[k]`` (warm-up steps before it then
-    only serve to keep shapes uniform). Returns (probs float32 (K, L), final state (2, K, 128)).
+    ``rows[t]`` float32 (N_t, context + window) holds model inputs of track t; stream k reads
+    ``rows[track_of[k]][index[j, k]]`` at step j (a negative index reads silence). Streams of one track
+    must be adjacent columns. Every stream starts from the zero state; where ``start_at[k] >= 0`` its
+    state is set to ``init_state[:, k]`` just before step ``start_at[k]``.
+    Returns (probs float32 (K, L), final state (2, K, 128)).
     """
     _check_rate(sample_rate)
     n_steps, k = index.shape
+    width = CONTEXT[sample_rate] + WINDOW[sample_rate]
     sess = session(threads)
     sr = np.array(sample_rate, np.int64)
     state = np.zeros((2, k, STATE_SIZE), np.float32)
     probs = np.empty((k, n_steps), np.float32)
+    spans = [(t, np.flatnonzero(track_of == t)) for t in range(len(rows))]
+    spans = [(t, cols[0], cols[-1] + 1) for t, cols in spans if cols.size]
     resets = {}
     if start_at is not None:
         for j in np.unique(start_at[start_at >= 0]):
             resets[int(j)] = np.flatnonzero(start_at == j)
+    x = np.empty((k, width), np.float32)
     for j in range(n_steps):  # sequential in time, parallel across the K streams
+        for t, a, b in spans:
+            pos = index[j, a:b]
+            np.take(rows[t], np.maximum(pos, 0), axis=0, out=x[a:b])
+            silent = pos < 0
+            if silent.any():
+                x[a:b][silent] = 0.0
         at = resets.get(j)
         if at is not None:
             state[:, at] = init_state[:, at]
-        prob, state = sess.run(None, {"input": rows[index[j]], "state": state, "sr": sr})
+        prob, state = sess.run(None, {"input": x, "state": state, "sr": sr})
         probs[:, j] = prob[:, 0]
     return probs, state
+
+
+class _Rows:
+    """One track's model inputs: processed history rows first, then pending rows; grows in place."""
+
+    def __init__(self, width: int):
+        self.rows = np.empty((0, width), np.float32)
+        self.index = np.empty(0, np.int64)
+        self.n = 0  # rows in use
+        self.history = 0  # of which the first ones are already processed (warm-up material)
+
+    @property
+    def pending(self) -> int:
+        return self.n - self.history
+
+    def append(self, rows: np.ndarray, index: np.ndarray) -> None:
+        m = len(rows)
+        if self.n + m > len(self.rows):
+            # doubling; np.empty pages only become resident when written
+            grown = np.empty((max(2 * len(self.rows), self.n + m, 256), self.rows.shape[1]), np.float32)
+            grown_idx = np.empty(len(grown), np.int64)
+            grown[: self.n] = self.rows[: self.n]
+            grown_idx[: self.n] = self.index[: self.n]
+            self.rows, self.index = grown, grown_idx
+        self.rows[self.n : self.n + m] = rows
+        self.index[self.n : self.n + m] = index
+        self.n += m
+
+    def consume(self, n_taken: int, keep: int) -> None:
+        """``n_taken`` pending rows were processed; keep the last ``keep`` processed rows as history."""
+        end = self.history + n_taken
+        start = max(0, end - keep)
+        rest = self.n - start
+        self.rows[:rest] = self.rows[start : self.n].copy()
+        self.index[:rest] = self.index[start : self.n].copy()
+        self.n, self.history = rest, end - start
 
 
 class PackedStreams:
@@ -150,7 +198,7 @@ class PackedStreams:
     """
 
     def __init__(self, n_tracks: int, sample_rate: int, chunk_s: float = 15.0, warmup_s: float = 1.0,
-                 group_streams: int = 64, min_chunk_s: float = 4.0, threads: int = 1):
+                 group_streams: int = 32, min_chunk_s: float = 4.0, threads: int = 1):
         _check_rate(sample_rate)
         self.n_tracks, self.sample_rate, self.threads = n_tracks, sample_rate, threads
         self.width = CONTEXT[sample_rate] + WINDOW[sample_rate]
@@ -158,20 +206,17 @@ class PackedStreams:
         self.min_chunk_w = max(1, min(self.chunk_w, int(round(min_chunk_s / WINDOW_S))))
         self.warm_w = max(0, int(round(warmup_s / WINDOW_S)))
         self.group_streams = max(1, group_streams)
-        self.pending: list[list[np.ndarray]] = [[] for _ in range(n_tracks)]
-        self.pending_idx: list[list[np.ndarray]] = [[] for _ in range(n_tracks)]
-        self.history = [np.zeros((0, self.width), np.float32) for _ in range(n_tracks)]
+        self.tracks = [_Rows(self.width) for _ in range(n_tracks)]
         self.carry: list[np.ndarray | None] = [None] * n_tracks
         self.windows_run = 0  # model steps x streams actually computed (for the benchmark)
 
     def feed(self, track: int, rows: np.ndarray, index: np.ndarray) -> None:
         if len(rows):
-            self.pending[track].append(np.asarray(rows, np.float32))
-            self.pending_idx[track].append(np.asarray(index, np.int64))
+            self.tracks[track].append(np.asarray(rows, np.float32), np.asarray(index, np.int64))
 
     def n_pending(self, track: int | None = None) -> int:
         tracks = range(self.n_tracks) if track is None else [track]
-        return sum(sum(len(r) for r in self.pending[t]) for t in tracks)
+        return sum(self.tracks[t].pending for t in tracks)
 
     def ready(self) -> bool:
         """True when a full group of whole chunks is pending."""
@@ -184,60 +229,47 @@ class PackedStreams:
             total = self.n_pending()
             cw = int(np.clip(-(-total // self.group_streams), self.min_chunk_w, self.chunk_w)) if total else cw
         ww = self.warm_w
-        zero_row = 0
-        blocks = [np.zeros((1, self.width), np.float32)]  # row 0: a silent input for padding
-        offset = 1
-        streams = []  # (track, first row of its warm-up, n real windows, continue from carry)
+        streams = []  # (track, position of the chunk's first row, real windows, first chunk of the track)
         taken = []
-        for t in range(self.n_tracks):
-            rows = np.concatenate(self.pending[t]) if self.pending[t] else np.zeros((0, self.width), np.float32)
-            idx = np.concatenate(self.pending_idx[t]) if self.pending_idx[t] else np.zeros(0, np.int64)
-            n_take = len(rows) if final else (len(rows) // cw) * cw
-            self.pending[t] = [rows[n_take:]] if n_take < len(rows) else []
-            self.pending_idx[t] = [idx[n_take:]] if n_take < len(idx) else []
-            taken.append(idx[:n_take])
-            if not n_take:
-                continue
-            seq = np.concatenate([self.history[t], rows[:n_take]])
-            h = len(self.history[t])
-            blocks.append(seq)
+        for t, buf in enumerate(self.tracks):
+            n_take = buf.pending if final else (buf.pending // cw) * cw
+            taken.append(n_take)
             for c in range(-(-n_take // cw)):
-                first = h + c * cw  # position of the chunk's first window in seq
-                streams.append((t, offset + first - ww, first, min(cw, n_take - c * cw), c == 0, offset))
-            offset += len(seq)
-            self.history[t] = seq[max(0, len(seq) - ww):]
+                streams.append((t, buf.history + c * cw, min(cw, n_take - c * cw), c == 0))
         out = [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in range(self.n_tracks)]
         if not streams:
             return out
-        allrows = np.concatenate(blocks)
         k, n_steps = len(streams), ww + cw
-        index = np.full((n_steps, k), zero_row, np.int64)
+        track_of = np.array([s[0] for s in streams], np.int64)
+        index = np.full((n_steps, k), -1, np.int64)
         start_at = np.full(k, -1, np.int64)
         init = np.zeros((2, k, STATE_SIZE), np.float32)
         steps = np.arange(n_steps)
-        for s, (t, base, first, n_real, is_first, seq_off) in enumerate(streams):
-            pos = base + steps  # rows of this stream's warm-up and chunk
-            valid = (pos >= seq_off) & (steps < ww + n_real)
-            index[:, s] = np.where(valid, pos, zero_row)
+        for s, (t, first, n_real, is_first) in enumerate(streams):
+            pos = first - ww + steps  # this stream's warm-up rows, then its chunk
+            index[:, s] = np.where((pos >= 0) & (steps < ww + n_real), pos, -1)
             if is_first:
                 start_at[s] = ww  # continue exactly: the carried state, or zeros at the file start
                 if self.carry[t] is not None:
                     init[:, s] = self.carry[t]
-        probs, state = run_windows(allrows, index, self.sample_rate, start_at, init, self.threads)
+        probs, state = run_windows([b.rows for b in self.tracks], track_of, index, self.sample_rate, start_at,
+                                   init, self.threads)
         self.windows_run += k * n_steps
         per_track: list[list[np.ndarray]] = [[] for _ in range(self.n_tracks)]
-        for s, (t, base, first, n_real, is_first, seq_off) in enumerate(streams):
+        for s, (t, first, n_real, is_first) in enumerate(streams):
             per_track[t].append(probs[s, ww : ww + n_real])
             if not final:
-                self.carry[t] = state[:, s].copy()  # streams of a track are in order: the last one wins
-        for t in range(self.n_tracks):
+                self.carry[t] = state[:, s].copy()  # a track's streams are in order: the last one wins
+        for t, buf in enumerate(self.tracks):
             if per_track[t]:
-                out[t] = (taken[t], np.concatenate(per_track[t]))
+                out[t] = (buf.index[buf.history : buf.history + taken[t]].copy(), np.concatenate(per_track[t]))
+            if taken[t]:
+                buf.consume(taken[t], ww)
         return out
 
 
 def probs_batched_tracks(tracks: np.ndarray, sample_rate: int, chunk_s: float = 15.0, warmup_s: float = 1.0,
-                         group_streams: int = 64, threads: int = 1) -> np.ndarray:
+                         group_streams: int = 32, threads: int = 1) -> np.ndarray:
     """Batched probabilities of every window of every track (no gating): float32 (n_tracks, n_windows).
     The same as ``probs_single`` per track, up to the warm-up's approximation at chunk starts."""
     _check_rate(sample_rate)

@@ -157,9 +157,11 @@ def fit_sync(
     z = y - base
     inl = np.zeros(z.size, bool)
     for p in (0, 1):
-        sel = path == p
-        if sel.any():
-            inl[sel] = np.abs(z[sel] - np.median(z[sel])) <= 0.002
+        sel = np.flatnonzero(path == p)
+        if sel.size:
+            dev = np.abs(z[sel] - np.median(z[sel]))
+            inl[sel] = dev <= 0.002
+            inl[sel[np.argmin(dev)]] = True  # the window nearest the median always starts in
     can_slope = inl.sum() >= cfg.sync_min_windows and np.ptp(xa[inl]) >= cfg.sync_window_s
     coef = None
     for _ in range(6):
@@ -174,7 +176,7 @@ def fit_sync(
         new = np.abs(res) <= max(4.0 * mad, 2e-4)
         # keep each path's membership to the paths fitted
         new &= np.isin(path, present)
-        if np.array_equal(new, inl) or new.sum() < 1:
+        if np.array_equal(new, inl) or not new.any():
             break
         inl = new
         can_slope = inl.sum() >= cfg.sync_min_windows and np.ptp(xa[inl]) >= cfg.sync_window_s

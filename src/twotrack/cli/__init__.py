@@ -31,3 +31,6 @@ from . import show  # noqa: E402,F401
 from . import errors  # noqa: E402,F401
 from . import rights  # noqa: E402,F401
 from . import qualify  # noqa: E402,F401
+from . import export  # noqa: E402,F401
+from . import show_web  # noqa: E402,F401
+from . import collapse  # noqa: E402,F401

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..activity.frames import mask_to_segments, runs
+from ..activity.frames import mask_to_segments
 from ..config import ActivityConfig
 from ..model import FRAMES, Segment
 from . import encoder as enc
@@ -37,7 +37,7 @@ class DiarizeConfig:
     """Settings of the mono diarization pipeline (seconds, never frames)."""
 
     window_s: float = 1.5  # speech per embedding window (the encoder was trained on 1.6 s)
-    step_s: float = 0.25  # hop between windows (over speech only)
+    step_s: float = 0.5  # hop between windows (over speech only)
     min_run_s: float = 0.3  # a speaker run shorter than this inside continuous speech is smoothed away
     max_speakers: int = 8  # upper bound when the number of speakers is estimated
     max_cluster_windows: int = 1500  # clustering runs on at most this many windows (the rest are assigned)
@@ -270,8 +270,3 @@ def diarize(mono: np.ndarray, sample_rate: int, n_speakers: int | None = None,
         raise ValueError(f"mono audio is 1-D, got shape {mono.shape}")
     vad = detect(mono, sample_rate, cfg.activity)
     return diarize_mask(mono, sample_rate, vad.mask, n_speakers, cfg)
-
-
-def speech_runs(d: Diarization) -> tuple[np.ndarray, np.ndarray]:
-    """Start and stop frames of the diarization's speech (any speaker)."""
-    return runs(d.speech)

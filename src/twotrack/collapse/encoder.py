@@ -158,14 +158,20 @@ class VoiceEncoder:
     def hidden(self) -> int:
         return self.w_hh[0].shape[0]
 
-    def embed(self, mels: np.ndarray, batch: int = 128) -> np.ndarray:
-        """Unit-norm embeddings float32 (B, 256) of mel windows (B, T, 40), ``batch`` windows at a time."""
+    def embed(self, mels: np.ndarray, batch: int = 64, threads: int = 1) -> np.ndarray:
+        """Unit-norm embeddings float32 (B, 256) of mel windows (B, T, 40), ``batch`` windows at a time.
+
+        BLAS runs on ``threads`` threads: the recurrence is many small matrix products, for which a
+        multi-threaded BLAS on a busy machine spends its time waiting (ten times slower, measured)."""
+        from threadpoolctl import threadpool_limits
+
         mels = np.asarray(mels, np.float32)
         if mels.ndim != 3 or mels.shape[2] != self.w_ih[0].shape[0]:
             raise ValueError(f"mels must be (batch, frames, {self.w_ih[0].shape[0]}), got {mels.shape}")
         out = np.empty((mels.shape[0], self.w_out.shape[1]), np.float32)
-        for a in range(0, mels.shape[0], batch):
-            out[a:a + batch] = self._forward(mels[a:a + batch])
+        with threadpool_limits(limits=max(1, int(threads)), user_api="blas"):
+            for a in range(0, mels.shape[0], batch):
+                out[a:a + batch] = self._forward(mels[a:a + batch])
         return out
 
     def _forward(self, x: np.ndarray) -> np.ndarray:

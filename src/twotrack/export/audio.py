@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from ..ingest.tracks import iter_track_blocks
@@ -16,6 +17,13 @@ from ..model import Recording
 
 #: Sample format of every exported file (16-bit PCM: what the trainers read, lossless for our sources).
 SUBTYPE = "PCM_16"
+#: FLAC effort (0..1): the fastest level costs <1% in size on speech and encodes ~1.4x faster than the default.
+FLAC_LEVEL = 0.0
+
+
+def _open(target, rate: int, channels: int, fmt: str) -> sf.SoundFile:
+    extra = {"compression_level": FLAC_LEVEL} if fmt == "FLAC" else {}
+    return sf.SoundFile(target, "w", samplerate=rate, channels=channels, format=fmt, subtype=SUBTYPE, **extra)
 
 
 @dataclass(frozen=True)
@@ -27,16 +35,33 @@ class Sink:
     rows: tuple[int, ...]
 
 
-def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sinks: Sequence[Sink]) -> list[int]:
+@dataclass
+class Streamed:
+    """What ``stream_pieces`` wrote: samples per piece, and samples beyond full scale (clipped to it by
+    16-bit PCM; a resampler can overshoot a source that already touches full scale)."""
+
+    counts: list[int]
+    clipped: int = 0
+
+    def note(self) -> list[str]:
+        return [f"{self.clipped} sample(s) beyond full scale after resampling were clipped"] if self.clipped else []
+
+
+def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sinks: Sequence[Sink]) -> Streamed:
     """Write the pieces ``[cuts[i], cuts[i+1])`` of the recording at ``rate`` to every sink; the last piece
-    runs to the end of the audio whatever ``cuts[-1]`` says. Returns the samples written per piece."""
+    runs to the end of the audio whatever ``cuts[-1]`` says."""
     bounds = [int(round(c * rate)) for c in cuts_s[1:-1]]  # inner cut points in samples
     n_pieces = len(bounds) + 1
     counts = [0] * n_pieces
+    clipped = 0
     piece, pos = 0, 0
     files = [s.open(0) for s in sinks]
     try:
         for block in iter_track_blocks(recording, rate):
+            over = np.abs(block) > 1.0
+            if over.any():  # clip here rather than trust the encoder's float-to-int conversion
+                clipped += int(np.count_nonzero(over))
+                block = np.clip(block, -1.0, 1.0)
             off = 0
             n = block.shape[1]
             while off < n:
@@ -45,7 +70,10 @@ def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sink
                 if take > 0:
                     chunk = block[:, off:off + take]
                     for f, s in zip(files, sinks):
-                        f.write(chunk[list(s.rows)].T)
+                        frames = np.empty((take, len(s.rows)), np.float32)  # interleaved, as the encoder wants
+                        for c, row in enumerate(s.rows):
+                            frames[:, c] = chunk[row]
+                        f.write(frames)
                     counts[piece] += take
                     off += take
                     pos += take
@@ -64,7 +92,7 @@ def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sink
         for f in files:
             if not f.closed:
                 f.close()
-    return counts
+    return Streamed(counts, clipped)
 
 
 def file_sink(paths: Sequence[Path], rate: int, rows: tuple[int, ...], fmt: str) -> Sink:
@@ -73,7 +101,7 @@ def file_sink(paths: Sequence[Path], rate: int, rows: tuple[int, ...], fmt: str)
     def open_piece(i: int) -> sf.SoundFile:
         tmp = tmp_name(paths[i])
         tmp.parent.mkdir(parents=True, exist_ok=True)
-        return sf.SoundFile(tmp, "w", samplerate=rate, channels=len(rows), format=fmt, subtype=SUBTYPE)
+        return _open(tmp, rate, len(rows), fmt)
 
     return Sink(open_piece, rows)
 
@@ -89,8 +117,7 @@ class BytesSink:
         def open_piece(i: int) -> sf.SoundFile:
             buf = io.BytesIO()
             self.buffers.append(buf)
-            return sf.SoundFile(buf, "w", samplerate=self.rate, channels=len(self.rows), format=self.fmt,
-                                subtype=SUBTYPE)
+            return _open(buf, self.rate, len(self.rows), self.fmt)
 
         return Sink(open_piece, self.rows)
 

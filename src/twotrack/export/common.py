@@ -489,8 +489,7 @@ class ExportSummary(Record):
 # --------------------------------------------------------------------------------------------
 
 
-def _load_item(ws, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
-    res = ws.result(rec.recording_id)
+def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
     words, note = gold.words(rec)
     item = ExportItem(recording=rec, stem=stem, duration_s=float(res.duration_s), checks=res.checks,
                       activity=tuple(res.activity), events=tuple(res.events), words=words, verdict=verdict,
@@ -500,6 +499,20 @@ def _load_item(ws, rec: Recording, stem: str, verdict, gold: GoldWords, key: str
     if not res.events:
         item.notes.append("no turn-taking events stored: activity segments stand in for IPUs")
     return item
+
+
+def _stored_results(ws, todo: list[Recording], n_all: int):
+    """(recording, stored result) for each recording to write, in order. Most of the corpus: one pass
+    over the workspace in batches; a few: one query each."""
+    if len(todo) * 2 >= n_all:
+        want = {r.recording_id: r for r in todo}
+        for res in ws.results():
+            rec = want.get(res.recording.recording_id)
+            if rec is not None:
+                yield rec, res
+    else:
+        for rec in todo:
+            yield rec, ws.result(rec.recording_id)
 
 
 def _leftovers(out: Path, dirs: Iterable[str], known: set[str]) -> list[Path]:
@@ -623,12 +636,14 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             p.unlink()
 
         last_checkpoint = time.monotonic()
-        for i, rec in enumerate(todo):
+        for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
             rid = rec.recording_id
             if progress:
                 progress(i, len(todo), rid)
             try:
-                item = _load_item(ws, rec, stems[rid], verdicts[rid], gold, keys[rid])
+                if res is None:
+                    raise InputError(rid, "no longer in the workspace")
+                item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid])
                 outputs = exporter.add(item)
             except (InputError, OSError, TwotrackError) as exc:
                 path = getattr(exc, "path", None) or (rec.tracks[0].path if rec.tracks else rid)

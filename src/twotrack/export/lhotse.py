@@ -35,6 +35,8 @@ from .common import ExportItem, Exporter, Output, State, atomic_write, file_entr
 RECORDINGS, SUPERVISIONS = "recordings.jsonl.gz", "supervisions.jsonl.gz"
 #: Events attach to an IPU they end in, with this tolerance (one 10 ms frame).
 EPS = 0.0105
+#: A gold word goes to the nearest IPU of its track when its midpoint is at most this far from it.
+WORD_REACH_S = 0.5
 _SKIP_KINDS = (EventKind.IPU, EventKind.TURN)
 
 
@@ -55,9 +57,24 @@ def _containing(starts: np.ndarray, ends: np.ndarray, t: np.ndarray, eps: float 
     return np.where(ok, idx, -1)
 
 
+def nearest(starts: np.ndarray, ends: np.ndarray, t: np.ndarray, reach: float) -> np.ndarray:
+    """Index of the interval (sorted, disjoint) nearest to each time (0 inside), -1 when further than ``reach``."""
+    if len(starts) == 0:
+        return np.full(len(t), -1, np.int64)
+    k = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(starts) - 1)
+    d_here = np.where(t < starts[k], starts[k] - t, np.maximum(t - ends[k], 0.0))
+    k2 = np.clip(k + 1, 0, len(starts) - 1)
+    d_next = np.where(k2 > k, np.maximum(starts[k2] - t, 0.0), np.inf)
+    best = np.where(d_next < d_here, k2, k)
+    dist = np.minimum(d_here, d_next)
+    return np.where(dist <= reach, best, -1)
+
+
 def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, duration_s: float
                  ) -> list[dict[str, Any]]:
-    """Lhotse supervision dicts of the IPUs in ``[start_s, end_s)``, in the piece's timeline."""
+    """Lhotse supervision dicts of the IPUs in ``[start_s, end_s)``, in the piece's timeline. A gold word goes
+    to the nearest IPU of its track within ``WORD_REACH_S`` and the supervision stretches to cover it; words
+    further from any IPU are left out (counted in the recording's notes)."""
     rec = item.recording
     ipus = item.ipus()
     out = []
@@ -88,20 +105,27 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
                 if e.kind is EventKind.BACKCHANNEL:
                     backchannel[j] = True
                 attached[j].append({
-                    "kind": e.kind.value, "start": round(e.start - start_s, 4), "end": round(e.end - start_s, 4),
+                    "kind": e.kind.value, "start": round(max(e.start - start_s, 0.0), 4), "end": round(e.end - start_s, 4),
                     "value": e.value, "track": None if e.track is None else track_name(e.track),
                     "from_track": None if e.from_track is None else track_name(e.from_track),
                 })
-        words = (item.words or {}).get(track) if item.words is not None else None
+        words = None
+        if item.words is not None:
+            words = [w for w in item.words.get(track, []) if start_s <= w.start < end_s]
         word_idx = None
+        lo, hi = starts.copy(), ends.copy()
         if words:
-            w_mid = np.array([(w.start + w.end) / 2 for w in words])
-            word_idx = _containing(starts, ends, w_mid, eps=0.2)
+            w = np.array([(x.start, x.end) for x in words])
+            word_idx = nearest(starts, ends, (w[:, 0] + w[:, 1]) / 2, WORD_REACH_S)
+            # a supervision covers its IPU and the words given to it (a detector may clip a word's edge)
+            got = word_idx >= 0
+            np.minimum.at(lo, word_idx[got], w[got, 0])
+            np.maximum.at(hi, word_idx[got], w[got, 1])
         speaker = rec.speakers[track] if track < len(rec.speakers) and rec.speakers[track] else \
             f"{item.recording_id}#{track_name(track)}"
         for j in range(n):
-            a = max(0.0, float(starts[j]) - start_s)
-            b = min(float(ends[j]) - start_s, duration_s)
+            a = max(0.0, float(lo[j]) - start_s)
+            b = min(float(hi[j]) - start_s, duration_s)
             if b <= a:
                 continue
             sup: dict[str, Any] = {
@@ -123,6 +147,10 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
                 "source_recording_id": item.recording_id,
             }
             out.append(sup)
+        if word_idx is not None and (word_idx < 0).any():
+            lost = int((word_idx < 0).sum())
+            item.notes.append(f"track {track_name(track)}: {lost} gold word(s) further than {WORD_REACH_S} s from "
+                              f"any IPU are in no supervision")
     out.sort(key=lambda s: (s["start"], s["channel"]))
     return out
 
@@ -145,11 +173,13 @@ class LhotseExporter(Exporter):
         paths = [self.out / "audio" / f"{pid}.flac" for pid in ids]
         rows = tuple(range(rec.n_tracks))
         try:
-            counts = stream_pieces(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")])
+            streamed = stream_pieces(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")])
         except BaseException:
             discard_tmp(paths)
             raise
         commit_files(paths)
+        counts = streamed.counts
+        item.notes.extend(streamed.note())
         rid = item.recording_id
         pieces, files, sup_lines = [], [], []
         for i, pid in enumerate(ids):

@@ -91,11 +91,13 @@ class MoshiExporter(Exporter):
         all_paths = [p for _, _, paths in layouts for p in paths]
         sinks = [file_sink(paths, rate, (main, 1 - main), "WAV") for main, _, paths in layouts]
         try:
-            counts = stream_pieces(rec, rate, cuts, sinks)
+            streamed = stream_pieces(rec, rate, cuts, sinks)
         except BaseException:
             discard_tmp(all_paths)
             raise
         commit_files(all_paths)
+        counts = streamed.counts
+        item.notes.extend(streamed.note())
 
         pieces, files = [], []
         rid = item.recording_id

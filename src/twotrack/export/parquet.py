@@ -71,7 +71,7 @@ SCHEMA = pa.schema([
 })
 
 #: Rows are buffered up to this many bytes of audio before a row group is written.
-ROW_GROUP_BYTES = 32 << 20
+ROW_GROUP_BYTES = 8 << 20
 
 
 def _clip_shift(pairs: Iterable[tuple[float, float]], a: float, b: float) -> list[dict[str, float]]:
@@ -194,8 +194,10 @@ class ParquetExporter(Exporter):
         cuts = [a for a, _ in plan.pieces] + [plan.pieces[-1][1]]
         n = len(plan.pieces)
         encoded = BytesSink(rate, tuple(range(rec.n_tracks)))
-        counts = stream_pieces(rec, rate, cuts, [encoded.sink()])
+        streamed = stream_pieces(rec, rate, cuts, [encoded.sink()])
         datas = encoded.data
+        counts = streamed.counts
+        item.notes.extend(streamed.note())
         pieces = []
         if self._writer is None:
             self._shard = self._next_shard(state)

@@ -171,7 +171,7 @@ VALUE_TO_BYTE = {TYPE_AU1: _value_to_byte_tables(TYPE_AU1), TYPE_AU2: _value_to_
 
 
 # --------------------------------------------------------------------------------------------
-# Bit reader primitives (inlined into the kernel): (byte position, accumulator, bits held)
+# Bit reader primitives. Reader state: (byte position, accumulator, number of bits it holds)
 # --------------------------------------------------------------------------------------------
 
 
@@ -403,43 +403,23 @@ def _decode_kernel(buf, n_valid, eof, st, offs, hist, work, coefs, out, to_byte)
                         for i in range(nwrap, nwrap + bs):
                             work[i] += coffset
         else:
-            # fixed predictors of order 0..3, unrolled so the inner loop has no branch on `fn`
-            if fn == 0:
-                for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
+            # fixed predictors of order 0..3 (the branch on `fn` is loop-invariant; LLVM hoists it)
+            for i in range(nwrap, nwrap + bs):
+                u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
+                if u < 0:
+                    u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
                     if u < 0:
-                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
-                        if u < 0:
-                            ok = False
-                            break
-                    work[i] = ((u >> 1) ^ -(u & 1)) + coffset
-            elif fn == 1:
-                for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
-                    if u < 0:
-                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
-                        if u < 0:
-                            ok = False
-                            break
-                    work[i] = ((u >> 1) ^ -(u & 1)) + work[i - 1]
-            elif fn == 2:
-                for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
-                    if u < 0:
-                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
-                        if u < 0:
-                            ok = False
-                            break
-                    work[i] = ((u >> 1) ^ -(u & 1)) + 2 * work[i - 1] - work[i - 2]
-            else:
-                for i in range(nwrap, nwrap + bs):
-                    u, bp, acc, nb = _uvar_hot(buf, bp, acc, nb, k)
-                    if u < 0:
-                        u, bp, acc, nb = _uvar(buf, bp, acc, nb, k)
-                        if u < 0:
-                            ok = False
-                            break
-                    work[i] = ((u >> 1) ^ -(u & 1)) + 3 * (work[i - 1] - work[i - 2]) + work[i - 3]
+                        ok = False
+                        break
+                r = (u >> 1) ^ -(u & 1)
+                if fn == 0:
+                    work[i] = r + coffset
+                elif fn == 1:
+                    work[i] = r + work[i - 1]
+                elif fn == 2:
+                    work[i] = r + 2 * work[i - 1] - work[i - 2]
+                else:
+                    work[i] = r + 3 * (work[i - 1] - work[i - 2]) + work[i - 3]
         if not ok or bp * 8 - nb > limit:
             if eof:
                 return ERR_TRUNCATED

@@ -83,6 +83,7 @@ def _worker_main(conn, fn, parent_pid: int) -> None:
     _die_with_parent()
     if os.getppid() != parent_pid:  # the parent died before the death signal was armed
         os._exit(1)
+    conn.send(("ready", os.getpid()))
     while True:
         try:
             item = conn.recv()
@@ -106,6 +107,7 @@ class _Worker:
     conn: Any
     item: Any = None
     busy: bool = False
+    ready: bool = False
 
 
 @contextmanager
@@ -171,13 +173,16 @@ class LocalExecutor(Executor):
                 busy = [w for w in workers if w.busy]
                 if not busy:
                     return
-                ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+                signalled = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
                 for w in busy:
-                    if w.conn in ready or w.conn.poll():
+                    if w.conn in signalled or w.conn.poll():
                         try:
                             kind, payload = w.conn.recv()
                         except (EOFError, OSError):
                             kind, payload = "died", None
+                        if kind == "ready":
+                            w.ready = True
+                            continue
                         if kind == "ok":
                             w.busy = False
                             yield payload
@@ -188,13 +193,18 @@ class LocalExecutor(Executor):
                             yield crashed(w, f"worker raised: {payload.strip().splitlines()[-1]}")
                             feed(w)
                             continue
-                    elif w.process.sentinel not in ready:
+                    elif w.process.sentinel not in signalled:
                         continue
                     # The worker is gone with its item: report the item, replace the worker.
                     w.process.join(timeout=1)
                     code = w.process.exitcode
                     reason = (f"worker process killed by signal {-code}" if code is not None and code < 0
                               else f"worker process exited with code {code}")
+                    if not w.ready:
+                        # Not the item's fault: the environment cannot start workers at all.
+                        raise WorkerCrashed(
+                            f"a worker process died while starting ({reason}); when calling the scan from a "
+                            "script, guard it with `if __name__ == '__main__':` (workers are spawned)")
                     w.busy = False
                     w.conn.close()
                     workers.remove(w)

@@ -55,7 +55,9 @@ class ScanSummary:
     unavailable: dict[str, str] = field(default_factory=dict)
     errors: list[ErrorRecord] = field(default_factory=list)
     discovery_errors: int = 0
-    commit_s: float = 0.0  # time the writer spent committing
+    plan_s: float = 0.0  # discovery, hashing and planning (before the first job)
+    commit_s: float = 0.0  # time the writer spent with the workspace open (committing, closing)
+    commits: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -75,6 +77,7 @@ class ScanSummary:
             "time_s": round(self.wall_s, 3),
             "realtime_factor": round(self.audio_scanned_s / self.wall_s, 2) if self.wall_s > 0 else None,
             "jobs": self.jobs,
+            "timing": {"plan_s": round(self.plan_s, 3), "commit_s": round(self.commit_s, 3), "commits": self.commits},
             "stages": self.stages,
             "unavailable_stages": self.unavailable,
             "errors": [e.to_dict() for e in self.errors],
@@ -232,16 +235,24 @@ _STOP = object()
 
 
 class Writer(threading.Thread):
-    """Commits outcomes as they arrive; everything queued while a commit runs goes in the next one."""
+    """Commits outcomes as they arrive; everything queued while a commit runs goes in the next one.
 
-    def __init__(self, ws: Workspace, run_id: int, max_batch: int = 256):
+    It keeps the workspace open between commits while results flow (opening and closing DuckDB
+    costs more than a small commit), and closes it as soon as a reader queues up or after
+    ``linger_s`` without results.
+    """
+
+    def __init__(self, ws: Workspace, run_id: int, max_batch: int = 256, linger_s: float = 5.0,
+                 poll_s: float = 0.01):
         super().__init__(name="twotrack-writer", daemon=True)
         self.ws, self.run_id, self.max_batch = ws, run_id, max_batch
+        self.linger_s, self.poll_s = linger_s, poll_s
         self.queue: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
         self.committed = 0
         self.commit_s = 0.0
         self.commits = 0
+        self.opens = 0
 
     def put(self, write: ResultWrite) -> None:
         if self.error is not None:
@@ -249,30 +260,44 @@ class Writer(threading.Thread):
         self.queue.put(write)
 
     def run(self) -> None:
-        stop = False
-        while not stop:
-            first = self.queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
+        session = self.ws.writer()
+        last = time.monotonic()
+        try:
+            while True:
                 try:
-                    nxt = self.queue.get_nowait()
+                    first = self.queue.get(timeout=self.poll_s if session.is_open else None)
                 except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                batch.append(nxt)
+                    if not session.yield_if_waited() and time.monotonic() - last > self.linger_s:
+                        session.close()
+                    continue
+                if first is _STOP:
+                    return
+                batch, stop = [first], False
+                while len(batch) < self.max_batch:
+                    try:
+                        nxt = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is _STOP:
+                        stop = True
+                        break
+                    batch.append(nxt)
+                t0 = time.perf_counter()
+                session.commit(batch, self.run_id)
+                session.yield_if_waited()
+                self.commit_s += time.perf_counter() - t0
+                self.commits += 1
+                self.committed += len(batch)
+                last = time.monotonic()
+                if stop:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            self.error = exc
+        finally:
             t0 = time.perf_counter()
-            try:
-                self.ws.commit(batch, self.run_id)
-            except BaseException as exc:  # noqa: BLE001 - reported to the main thread
-                self.error = exc
-                return
+            session.close()
             self.commit_s += time.perf_counter() - t0
-            self.commits += 1
-            self.committed += len(batch)
+            self.opens = session.opens
 
     def close(self) -> None:
         self.queue.put(_STOP)
@@ -345,6 +370,7 @@ def scan(
             summary.audio_found_s = plan.audio_found_s
             for stage, n in plan.reused.items():
                 counts[stage]["reused"] += n
+            summary.plan_s = time.monotonic() - t0
 
             writer.start()
 
@@ -377,7 +403,7 @@ def scan(
                 writer.close()
             if writer.error is not None:
                 summary.status = "failed"
-            summary.commit_s = writer.commit_s
+            summary.commit_s, summary.commits = writer.commit_s, writer.commits
             summary.wall_s = time.monotonic() - t0
             summary.stages = {s: dict(c) for s, c in counts.items()}
             notes = [f"{s} unavailable: {why}" for s, why in unavailable.items()]

@@ -282,7 +282,8 @@ def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: 
         "resolution_s": P.resolution(a, b, width),
         "tracks": [
             {"track": t, "name": track_name(t), "peak": _r(scale[t], 4) if t < len(scale) else None,
-             "min": np.round(lo[i], 4).tolist(), "max": np.round(hi[i], 4).tolist()}
+             "min": np.round(lo[i].astype(np.float64), 4).tolist(),
+             "max": np.round(hi[i].astype(np.float64), 4).tolist()}
             for i, t in enumerate(tracks)
         ],
     }
@@ -437,7 +438,8 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         return json_response({"recording_id": recording_id, "start": a, "end": b, "width": width,
                               **peaks_payload(ex, view, a, b, width, _tracks(tracks, view))})
 
-    @app.api_route("/api/recordings/{recording_id:path}/audio", methods=["GET", "HEAD"], summary="Audio (WAV)",
+    @app.head("/api/recordings/{recording_id:path}/audio", include_in_schema=False)
+    @app.get("/api/recordings/{recording_id:path}/audio", summary="Audio (WAV)",
                    response_class=Response,
                    description="16-bit PCM WAV of the chosen tracks (one channel per track: `A`, `B`, or `both` as "
                                "stereo A left, B right) between `start` and `end` (default: the whole recording), "

@@ -76,6 +76,7 @@ class Frame:
     x_range: tuple[float, float] = (0.0, 1.0)
     y_range: tuple[float, float] = (0.0, 1.0)
     x_log: bool = False
+    note_line: bool = False  # reserve a line under the x-axis title for a note
     parts: list[str] = field(default_factory=list)
 
     @property
@@ -135,7 +136,8 @@ class Frame:
             self.add(f'<line x1="{_f(x)}" y1="{_f(y0)}" x2="{_f(x)}" y2="{_f(y0 + 4)}" stroke="#333"/>')
             self.text(x, y0 + 16, x_tick_fmt(v), size=10)
         self.add(f'<line x1="{_f(x0)}" y1="{_f(y0)}" x2="{_f(x1)}" y2="{_f(y0)}" stroke="#333"/>')
-        self.text(self.left + self.pw / 2, self.height - 10, xlabel, size=11, cls="axis-label")
+        self.text(self.left + self.pw / 2, self.height - (24 if self.note_line else 10), xlabel, size=11,
+                  cls="axis-label")
         self.add("</g>")
 
     def legend(self, items: Sequence[tuple[str, str, str]]) -> None:
@@ -229,8 +231,9 @@ def histogram(
     if len(edges) != n + 1:
         raise ValueError("edges must have one more value than counts")
     top = max([*counts, *(curve[1] if curve else [])], default=0.0)
-    fr = Frame(width=width, height=height, x_range=(float(edges[0]), float(edges[-1])),
-               y_range=(0.0, max(1.0, float(top) * 1.12)))
+    fr = Frame(width=width, height=height + (14 if note else 0), bottom=52 + (14 if note else 0),
+               x_range=(float(edges[0]), float(edges[-1])), y_range=(0.0, max(1.0, float(top) * 1.12)),
+               note_line=bool(note))
     for b in bands:
         _band(fr, b.lo, b.hi, b.colour)
     fr.axes(xlabel, ylabel)
@@ -265,7 +268,7 @@ def histogram(
         legend.append(("dash" if ln.dash else "line", ln.colour, ln.label.split(":")[0]))
     fr.legend(legend[:4])
     if note:
-        fr.text(fr.left + fr.pw, fr.height - 10, note, anchor="end", size=9, fill="#555")
+        fr.text(fr.left + fr.pw / 2, fr.height - 6, note, size=9, fill="#555", cls="note")
     return fr.svg(title, note)
 
 
@@ -329,20 +332,20 @@ def bars_with_points(
     all_vals = [v for v in values if v is not None] + [p for ps in points for p in ps]
     top = max(all_vals, default=1.0) * 1.12 or 1.0
     n = max(1, len(categories))
-    fr = Frame(width=width, height=height, x_range=(0.0, float(n)), y_range=(0.0, top), bottom=64)
+    fr = Frame(width=width, height=height, x_range=(0.0, float(n)), y_range=(0.0, top), bottom=70)
     fr.axes(xlabel, ylabel, x_ticks=[])
     slot = fr.pw / n
     fr.add(f'<g class="bars" fill="{CORPUS}">')
     for i, (cat, v) in enumerate(zip(categories, values)):
         cx = fr.left + slot * (i + 0.5)
         fr.text(cx, fr.top + fr.ph + 14, cat, size=10)
+        # The corpus value goes under the label: above the bar it would collide with the dots.
+        fr.text(cx, fr.top + fr.ph + 27, "n/a" if v is None else f"{v:.1f}", size=9, fill="#444", weight="bold")
         if v is None:
-            fr.text(cx, fr.top + fr.ph - 4, "n/a", size=9, fill="#777")
             continue
         y = fr.y(v)
         fr.add(f'<rect x="{_f(cx - slot * 0.3)}" y="{_f(y)}" width="{_f(slot * 0.6)}" '
                f'height="{_f(fr.top + fr.ph - y)}" fill-opacity="0.75"><title>{_t(cat)}: {v:.2f}</title></rect>')
-        fr.text(cx, y - 3, f"{v:.1f}", size=9, fill="#222")
     fr.add("</g>")
     if points:
         fr.add(f'<g class="points" fill="{ACCENT}" fill-opacity="0.8">')
@@ -354,6 +357,14 @@ def bars_with_points(
         fr.add("</g>")
     fr.legend([("box", CORPUS, bar_label)] + ([("dot", ACCENT, point_label)] if points else []))
     return fr.svg(title)
+
+
+def _hours_tick(v: float) -> str:
+    """0.1, 1, 10, 100, 1k, 10k, 100k, 1M."""
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return f"{v / div:g}{suffix}"
+    return f"{v:g}"
 
 
 def log_map(
@@ -371,30 +382,35 @@ def log_map(
     hi = 10 ** math.ceil(math.log10(max(xs))) if xs else 1e5
     if hi <= lo:
         hi = lo * 10
-    row_h = 34
+    row_h = 58
     label_w = min(220, max(90, int(6.2 * max((len(r) for r in rows), default=8))))
     height = 40 + 52 + row_h * max(1, len(rows))
     fr = Frame(width=width, height=height, left=label_w + 8, x_range=(lo, hi), y_range=(0.0, float(len(rows))),
                x_log=True)
     decades = [10.0 ** k for k in range(int(round(math.log10(lo))), int(round(math.log10(hi))) + 1)]
-    fr.axes(xlabel, "", x_ticks=decades, y_ticks=[], x_tick_fmt=lambda v: f"{v:g}")
+    fr.axes(xlabel, "", x_ticks=decades, y_ticks=[], x_tick_fmt=_hours_tick)
     for i, r in enumerate(rows):
         y = fr.top + (i + 0.5) * row_h
         fr.text(fr.left - 6, y + 4, r, anchor="end", size=10)
         fr.add(f'<line x1="{_f(fr.left)}" y1="{_f(y)}" x2="{_f(fr.left + fr.pw)}" y2="{_f(y)}" stroke="#eee"/>')
-    placed: dict[int, int] = {}
-    for hours, row, label, mine in sorted(points, key=lambda p: p[3]):
+    # Labels: greedy placement in slots above/below the point, so neighbours on a row do not overlap.
+    slots = (-8, 16, -19, 27)
+    taken: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for hours, row, label, mine in sorted(points, key=lambda p: (p[1], p[0])):
         if not hours or hours <= 0:
             continue
         x = fr.x(min(max(hours, lo), hi))
         y = fr.top + (row + 0.5) * row_h
-        k = placed.get(row, 0)
-        placed[row] = k + 1
         colour = REFERENCE if mine else CORPUS
-        r = 6 if mine else 4
-        fr.add(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{r}" fill="{colour}" stroke="#fff">'
+        fr.add(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{6 if mine else 4}" fill="{colour}" stroke="#fff">'
                f'<title>{_t(label)}: {hours:g} h</title></circle>')
-        # Alternate labels above and below the row so neighbours on one row do not print over each other.
-        fr.text(x, y - 8 if k % 2 == 0 else y + 16, label, size=9, fill=colour, weight="bold" if mine else "normal")
+        half = 2.8 * len(label) + 2
+        extent = (x - half, x + half)
+        for k, dy in enumerate(slots):
+            used = taken.setdefault((row, k), [])
+            if all(extent[1] < a or extent[0] > b for a, b in used):
+                used.append(extent)
+                break
+        fr.text(x, y + dy, label, size=9, fill=colour, weight="bold" if mine else "normal")
     fr.legend([("dot", CORPUS, "known corpus (catalog)"), ("dot", REFERENCE, "this corpus (measured)")])
     return fr.svg(title)

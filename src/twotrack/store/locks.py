@@ -54,18 +54,9 @@ class SessionLock:
     def _open(self, path: Path) -> int:
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
-    @contextmanager
-    def shared(self, timeout_s: float) -> Iterator[None]:
-        with self._hold(fcntl.LOCK_SH, timeout_s):
-            yield
-
-    @contextmanager
-    def exclusive(self, timeout_s: float) -> Iterator[None]:
-        with self._hold(fcntl.LOCK_EX, timeout_s):
-            yield
-
-    @contextmanager
-    def _hold(self, mode: int, timeout_s: float) -> Iterator[None]:
+    def acquire(self, exclusive: bool, timeout_s: float) -> int:
+        """Take the lock; returns a handle for ``release``. Raises LockTimeout."""
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + timeout_s
         turnstile = self._open(self.turnstile_path)
         data = self._open(self.data_path)
@@ -77,13 +68,48 @@ class SessionLock:
                 _acquire(data, mode, deadline, str(self.data_path))
             finally:
                 fcntl.flock(turnstile, fcntl.LOCK_UN)
-            try:
-                yield
-            finally:
-                fcntl.flock(data, fcntl.LOCK_UN)
-        finally:
+        except BaseException:
             os.close(data)
+            raise
+        finally:
             os.close(turnstile)
+        return data
+
+    @staticmethod
+    def release(handle: int) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        os.close(handle)
+
+    def others_waiting(self) -> bool:
+        """True when another process is queued for the lock (it holds the turnstile while it waits)."""
+        fd = self._open(self.turnstile_path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return True
+            raise
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def shared(self, timeout_s: float) -> Iterator[None]:
+        handle = self.acquire(False, timeout_s)
+        try:
+            yield
+        finally:
+            self.release(handle)
+
+    @contextmanager
+    def exclusive(self, timeout_s: float) -> Iterator[None]:
+        handle = self.acquire(True, timeout_s)
+        try:
+            yield
+        finally:
+            self.release(handle)
 
 
 class ScanLock:

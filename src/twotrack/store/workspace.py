@@ -459,6 +459,14 @@ class Workspace:
         For each item, the rows of the recording and of every stage in ``item.stages`` are replaced;
         stages not listed keep their stored rows (a threshold change rewrites activity and events only).
         """
+        with self.writer() as session:
+            session.commit(items, run_id)
+
+    def writer(self) -> WriteSession:
+        """A read-write session for many commits (the scan's writer); close it to let readers in."""
+        return WriteSession(self)
+
+    def _commit_in(self, con, items: Sequence[R.ResultWrite], run_id: int) -> None:
         if not items:
             return
         cols = R.Columns()
@@ -487,45 +495,41 @@ class Workspace:
 
         ids = [it.recording_id for it in items]
         per_stage = {s: [it.recording_id for it in items if it.computed(s)] for s in R.STAGES}
-        errors_cleared = pa.table({
+        cleared = pa.table({
             "recording_id": pa.array([it.recording_id for it in items for _ in range(len(it.stages) + 1)], pa.string()),
             "stage": pa.array([s for it in items for s in [st.stage for st in it.stages] + ["worker"]], pa.string()),
         })
-        stage_pairs = pa.table({
-            "recording_id": pa.array([it.recording_id for it in items for _ in it.stages], pa.string()),
-            "stage": pa.array([st.stage for it in items for st in it.stages], pa.string()),
-        })
         frame_owned = [it.recording_id for it in items if any(it.computed(FRAME_KINDS[k]) for k in FRAME_KINDS)]
 
-        with self.write() as con:
-            old_frames = set()
-            if frame_owned:
-                old_frames = {r[0] for r in con.execute(
-                    "SELECT path FROM frame_files WHERE list_contains(?, recording_id)", [frame_owned]).fetchall()}
-            con.execute("BEGIN TRANSACTION")
-            try:
-                _delete_ids(con, ("recordings", "tracks"), ids)
-                for stage, stage_ids in per_stage.items():
-                    _delete_ids(con, STAGE_TABLES.get(stage, ()), stage_ids)
-                _delete_ids(con, ("frame_files",), frame_owned)
-                con.register("pairs", stage_pairs)
-                con.execute("DELETE FROM stage_results USING pairs WHERE stage_results.recording_id = "
-                            "pairs.recording_id AND stage_results.stage = pairs.stage")
-                con.register("cleared", errors_cleared)
-                # The decode stage's errors are filed under the reader's own stage names (ingest, ...).
-                con.execute("DELETE FROM errors USING cleared WHERE errors.origin = 'scan' AND "
-                            "errors.recording_id = cleared.recording_id AND (errors.stage = cleared.stage OR "
-                            "(cleared.stage = 'decode' AND errors.stage NOT IN ('checks', 'activity', 'events')))")
-                if "sources" in tables:
-                    con.register("new_sources", tables["sources"])
-                    con.execute("DELETE FROM sources WHERE path IN (SELECT path FROM new_sources)")
-                for name, tbl in tables.items():
-                    _insert(con, name, tbl)
-                _insert_speakers(con)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        old_frames = set()
+        if frame_owned:
+            old_frames = {r[0] for r in con.execute(
+                "SELECT path FROM frame_files WHERE list_contains(?, recording_id)", [frame_owned]).fetchall()}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _delete_ids(con, ("recordings", "tracks"), ids)
+            for stage, stage_ids in per_stage.items():
+                _delete_ids(con, STAGE_TABLES.get(stage, ()), stage_ids)
+            _delete_ids(con, ("frame_files",), frame_owned)
+            con.register("cleared", cleared)
+            # Stage rows of the stages rerun; errors of those stages (the decode stage's errors are
+            # filed under the reader's own stage names: ingest, ...) and of a crashed worker.
+            con.execute("DELETE FROM stage_results USING cleared WHERE stage_results.recording_id = "
+                        "cleared.recording_id AND stage_results.stage = cleared.stage")
+            con.execute("DELETE FROM errors USING cleared WHERE errors.origin = 'scan' AND "
+                        "errors.recording_id = cleared.recording_id AND (errors.stage = cleared.stage OR "
+                        "(cleared.stage = 'decode' AND errors.stage NOT IN ('checks', 'activity', 'events')))")
+            con.unregister("cleared")
+            if "sources" in tables:
+                con.execute("DELETE FROM sources WHERE list_contains(?, path)",
+                            [tables["sources"].column("path").to_pylist()])
+            for name, tbl in tables.items():
+                _insert(con, name, tbl)
+            _insert_speakers(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         for path in old_frames - {r["path"] for r in frame_rows}:
             (self.path / path).unlink(missing_ok=True)
 
@@ -546,6 +550,65 @@ class Workspace:
 
 class WorkspaceBusy(LockTimeout):
     """Another process kept the database locked for longer than the timeout."""
+
+
+class WriteSession:
+    """The read-write connection held across commits, released whenever a reader queues up.
+
+    Opening DuckDB and checkpointing on close cost tens of milliseconds; a scan committing many
+    small batches keeps one connection while nobody else waits, and gives the workspace up (closes,
+    which checkpoints, and unlocks) as soon as ``yield_if_waited`` sees a reader queued.
+    """
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self._handle: int | None = None
+        self._con = None
+        self.opens = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+    def open(self) -> None:
+        if self._con is None:
+            self._handle = self.ws._lock.acquire(True, self.ws.timeout_s)
+            try:
+                self._con = self.ws._connect(read_only=False)
+            except BaseException:
+                self.ws._lock.release(self._handle)
+                self._handle = None
+                raise
+            self.opens += 1
+
+    def commit(self, items: Sequence[R.ResultWrite], run_id: int) -> None:
+        self.open()
+        self.ws._commit_in(self._con, items, run_id)
+
+    def others_waiting(self) -> bool:
+        return self.ws._lock.others_waiting()
+
+    def yield_if_waited(self) -> bool:
+        """Close when another process waits for the workspace; True when it did."""
+        if self._con is not None and self.others_waiting():
+            self.close()
+            return True
+        return False
+
+    def close(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.close()
+            finally:
+                self._con = None
+                self.ws._lock.release(self._handle)
+                self._handle = None
+
+    def __enter__(self) -> WriteSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 # ---------------------------------------------------------------------------------------------

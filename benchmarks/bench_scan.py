@@ -1,0 +1,203 @@
+"""The scan at corpus scale: throughput with 1 and 2 workers against decode-only, in one run.
+
+Generates (once, cached) a corpus of two-track 8 kHz telephone audio by tiling the bundled telephone
+dialogues (``data/sample/telephone``, read through twotrack's own SPHERE reader) into ``--file-min``
+minute calls with random order, offsets and gains, written as mu-law WAV, until ``--hours`` of audio
+(default 20). Then, each in a fresh subprocess so timings and peak memory are its own:
+
+1. **baseline, decode only**: every recording read at the analysis rate (``run.stages.decode``), one
+   process, nothing else: the cost the scan cannot go below;
+2. **scan, 1 worker** and **scan, 2 workers** (``twotrack.run.scan`` into a fresh workspace);
+3. **rescan** of the same corpus into the 2-worker workspace (everything skipped).
+
+Printed: hours of audio per core-hour (audio hours / (wall hours x worker processes)), and per
+CPU-hour of every process involved; the scan's cost as a multiple of decode-only; the parallel
+speed-up (wall 1 worker / wall 2 workers); the workspace's share of the time (the writer's time with
+the database open, and discovery + planning, over the scan's wall time), the workspace size; peak
+resident memory of the main process and of the largest worker.
+
+Usage: .venv/bin/python benchmarks/bench_scan.py [--hours 20] [--file-min 10] [--dir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RATE = 8000
+
+
+# ---------------------------------------------------------------------------------------------
+# corpus
+# ---------------------------------------------------------------------------------------------
+
+
+def sample_dialogues() -> list[np.ndarray]:
+    """The bundled telephone dialogues as float32 (2, n) at 8 kHz, read by twotrack itself."""
+    from twotrack.ingest.discover import discover
+    from twotrack.ingest.tracks import load_tracks
+
+    recordings, errors = discover([REPO / "data/sample/telephone"])
+    if errors or not recordings:
+        raise SystemExit(f"cannot read the sample telephone dialogues: {errors}")
+    return [load_tracks(r, RATE).samples for r in recordings]
+
+
+def make_corpus(folder: Path, hours: float, file_min: float, seed: int = 20261126) -> dict:
+    import soundfile as sf
+
+    spec = {"hours": hours, "file_min": file_min, "seed": seed, "format": "WAV ULAW 8 kHz 2ch"}
+    stamp = folder / "corpus.json"
+    if stamp.exists() and json.loads(stamp.read_text()).get("spec") == spec:
+        return json.loads(stamp.read_text())
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    dialogues = sample_dialogues()
+    per_file = int(file_min * 60 * RATE)
+    n_files = int(np.ceil(hours * 60 / file_min))
+    for i in range(n_files):
+        parts, n = [], 0
+        while n < per_file:
+            d = dialogues[rng.integers(len(dialogues))]
+            shift = int(rng.integers(d.shape[1]))
+            part = np.roll(d, -shift, axis=1) * float(rng.uniform(0.6, 1.2))
+            parts.append(part)
+            n += part.shape[1]
+        call = np.concatenate(parts, axis=1)[:, :per_file]
+        sub = folder / f"{i // 100:03d}"
+        sub.mkdir(exist_ok=True)
+        sf.write(str(sub / f"call{i:05d}.wav"), np.clip(call.T, -1, 1), RATE, subtype="ULAW")
+    size = sum(p.stat().st_size for p in folder.rglob("*.wav"))
+    info = {"spec": spec, "files": n_files, "audio_h": n_files * per_file / RATE / 3600, "bytes": size,
+            "generate_s": time.perf_counter() - t0}
+    stamp.write_text(json.dumps(info))
+    return info
+
+
+# ---------------------------------------------------------------------------------------------
+# children (each measured in its own process)
+# ---------------------------------------------------------------------------------------------
+
+
+def _usage() -> dict:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+            "main_rss_mb": me.ru_maxrss / 1024, "worker_rss_mb": kids.ru_maxrss / 1024}
+
+
+def child_decode(corpus: Path) -> dict:
+    from twotrack.config import Config
+    from twotrack.ingest.discover import discover
+    from twotrack.run.stages import decode
+
+    cfg = Config()
+    recordings, errors = discover([corpus], cfg)
+    t0 = time.perf_counter()
+    audio_s = 0.0
+    for rec in recordings:
+        audio_s += decode(rec, cfg).duration_s
+    return {"wall_s": time.perf_counter() - t0, "audio_s": audio_s, "n": len(recordings), "errors": len(errors),
+            **_usage()}
+
+
+def child_scan(corpus: Path, ws: Path, jobs: int) -> dict:
+    from twotrack.run import scan
+
+    t0 = time.perf_counter()
+    summary = scan([corpus], ws, jobs=jobs)
+    wall = time.perf_counter() - t0
+    d = summary.to_dict()
+    return {"wall_s": wall, "audio_s": summary.audio_scanned_s, "n": summary.scanned, "skipped": summary.skipped,
+            "failed": summary.failed, "errors": len(summary.errors), "plan_s": summary.plan_s,
+            "commit_s": summary.commit_s, "commits": summary.commits, "status": d["status"],
+            "ws_mb": sum(p.stat().st_size for p in ws.rglob("*") if p.is_file()) / 1e6, **_usage()}
+
+
+def run_child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, default=20.0)
+    ap.add_argument("--file-min", type=float, default=10.0)
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "twotrack-bench-scan")
+    ap.add_argument("--keep", action="store_true", help="keep the generated corpus and workspaces")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.child:
+        kind, *rest = args.child
+        result = child_decode(Path(rest[0])) if kind == "decode" else child_scan(Path(rest[0]), Path(rest[1]),
+                                                                                  int(rest[2]))
+        print(json.dumps(result))
+        return
+
+    corpus = args.dir / "corpus"
+    info = make_corpus(corpus, args.hours, args.file_min)
+    print(f"corpus: {info['files']} two-track calls of {args.file_min:g} min, {info['audio_h']:.1f} h, 8 kHz mu-law "
+          f"WAV, {info['bytes'] / 1e9:.2f} GB ({os.cpu_count()} cores on this machine; load average "
+          f"{os.getloadavg()[0]:.1f} at start)")
+
+    base = run_child("decode", str(corpus))
+    runs = {}
+    for jobs in (1, 2):
+        ws = args.dir / f"ws-{jobs}"
+        shutil.rmtree(ws, ignore_errors=True)
+        runs[jobs] = run_child("scan", str(corpus), str(ws), str(jobs))
+    rescan = run_child("scan", str(corpus), str(args.dir / "ws-2"), "2")
+
+    h = info["audio_h"]
+
+    def per_core(r: dict, cores: int) -> float:
+        return h / (r["wall_s"] / 3600 * cores)
+
+    def per_cpu(r: dict) -> float:
+        return h / (r["cpu_s"] / 3600)
+
+    b = per_core(base, 1)
+    print(f"\nbaseline, decode only (1 process): {base['wall_s']:.1f} s wall, {h * 3600 / base['wall_s']:.0f}x realtime "
+          f"= {b:.0f} h per core-hour")
+    for jobs, r in runs.items():
+        pc = per_core(r, jobs)
+        print(f"scan, {jobs} worker{'s' if jobs > 1 else ''}: {r['wall_s']:.1f} s wall, {h * 3600 / r['wall_s']:.0f}x "
+              f"realtime = {pc:.0f} h per core-hour ({per_cpu(r):.0f} h per CPU-hour of all processes); "
+              f"{b / pc:.1f}x the decode-only cost; {r['n']} scanned, {r['failed']} failed, status {r['status']}")
+    speedup = runs[1]["wall_s"] / runs[2]["wall_s"]
+    print(f"parallel speed-up, 2 workers over 1: {speedup:.2f}x (ideal 2.00 on 2 free cores)")
+    for jobs, r in runs.items():
+        print(f"workspace share, {jobs} worker(s): writer {100 * r['commit_s'] / r['wall_s']:.1f}% of wall "
+              f"({r['commit_s']:.1f} s in {r['commits']} commits, in its own thread beside the workers), "
+              f"discovery + planning {100 * r['plan_s'] / r['wall_s']:.1f}%; workspace {r['ws_mb']:.1f} MB")
+    print(f"rescan, everything skipped: {rescan['wall_s']:.1f} s for {rescan['skipped']} recordings "
+          f"({100 * rescan['wall_s'] / runs[2]['wall_s']:.1f}% of the 2-worker scan)")
+    for jobs, r in runs.items():
+        print(f"peak memory, {jobs} worker(s): main {r['main_rss_mb']:.0f} MB, largest worker {r['worker_rss_mb']:.0f} MB")
+    print(f"peak memory, decode only: {base['main_rss_mb']:.0f} MB")
+    if not args.keep:
+        for jobs in (1, 2):
+            shutil.rmtree(args.dir / f"ws-{jobs}", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""`twotrack collapse -w WS`: what mono + diarization would lose on the workspace's two-track recordings."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+from typing import Any
+
+import click
+
+from . import main
+from .common import handle_errors, print_json
+
+EXIT_HELP = ("Exit codes: 0 ok; 1 some recordings failed (the others were scored); 2 no workspace, unknown "
+             "recording, or the collapse extra is not installed.")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{1000 * x:.0f} ms"
+
+
+def _render(out: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="mono + diarization against the two-track truth")
+    for col in ("recording", "DER", "missed", "FA", "conf.", "DER w/o ovl", "onsets ±50ms", "overlaps",
+                "backch.", "wrong spk", "FTO W1"):
+        table.add_column(col, justify="left" if col == "recording" else "right")
+    for r in out["recordings"]:
+        if r["error"]:
+            table.add_row(r["recording_id"], f"failed: {r['error']}", *[""] * 9)
+            continue
+        d, t = r["der"], r["turn_taking"]
+        table.add_row(r["recording_id"], _pct(d["der"]), _pct(d["missed"]), _pct(d["false_alarm"]),
+                      _pct(d["confusion"]), _pct(r["der_without_overlap"]["der"]), _pct(t["onset_hit_rate"]),
+                      _pct(t["overlap_recall"]), _pct(t["backchannel_recall"]),
+                      _pct(t["transfer_wrong_speaker_share"]), _ms(t["fto_wasserstein_s"]))
+    console = Console(width=max(140, shutil.get_terminal_size().columns))
+    console.print(table)
+    for s in out["skipped"]:
+        console.print(f"skipped {s['recording_id']}: {s['reason']}")
+    summary = out["summary"]
+    console.print(summary["sentence"])
+    if summary["recordings"]:
+        console.print(f"time: {summary['processing_s']:.1f} s, {summary['seconds_per_audio_hour']:.0f} s per hour "
+                      f"of audio; results in {out['path']}")
+
+
+@main.command(epilog=EXIT_HELP)
+@click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False), help="Workspace folder.")
+@click.option("--recordings", "-r", multiple=True, metavar="ID",
+              help="Only these recordings (repeatable; an id or its last path part).")
+@click.option("--hypothesis", type=click.Path(exists=True), default=None,
+              help="Score an external diarizer's RTTM (a file or a folder of .rttm) instead of running ours.")
+@click.option("--speakers", type=int, default=None,
+              help="Speakers per recording for the diarizer (default: the track count, 2; 0: estimate).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/collapse.md).")
+@handle_errors
+def collapse(ws, recordings, hypothesis, speakers, as_json):
+    """Mix each two-track recording to mono, diarize the mix, and score it against the per-track activity:
+    diarization error (missed, false alarm, confusion; with and without overlap) and turn-taking damage
+    (onsets within 50 ms, overlaps and backchannels recovered, FTO shift, transfers to the wrong speaker)."""
+    from ..collapse import missing_requirements
+
+    missing = missing_requirements()
+    if missing:
+        click.echo("error: `twotrack collapse` needs the collapse extra, missing here: " + "; ".join(missing), err=True)
+        sys.exit(2)
+
+    from ..collapse.run import CollapseConfig, DiarizeConfig, collapse_workspace, jsonable, scan_config
+    from ..store import Workspace
+
+    workspace = Workspace(ws)
+    scan = scan_config(workspace)
+    n_spk = 0 if speakers is None else (None if speakers == 0 else speakers)
+    cfg = CollapseConfig(diarize=DiarizeConfig(activity=scan.activity), turns=scan.turns, n_speakers=n_spk)
+
+    def progress(res) -> None:
+        if not as_json:
+            state = f"failed: {res.error}" if res.error else f"{res.seconds:.1f} s"
+            click.echo(f"collapse: {res.recording_id} {state}", err=True)
+
+    out = collapse_workspace(workspace, recordings, hypothesis, cfg, progress)
+    out.pop("results")
+    if as_json:
+        print_json(jsonable(out))
+    else:
+        _render(out)
+    if out["summary"]["failed"]:
+        sys.exit(1)

@@ -1,0 +1,232 @@
+"""Collapse recordings of a workspace: mix, diarize (or read an external RTTM), score, store.
+
+``collapse_recording`` is the per-recording function (audio + stored activity in, scores out);
+``collapse_workspace`` runs it over a workspace and writes ``WORKSPACE/collapse/``:
+``results.json`` (the corpus summary and every recording's scores) and ``<id>.rttm`` per recording
+(the hypothesis that was scored, so it can be looked at or shown beside the truth).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..activity.frames import mask_to_segments
+from ..config import Config, TurnsConfig
+from ..errors import ConfigError, InputError, TwotrackError
+from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
+from .diarize import DiarizeConfig, diarize
+from .mix import mix_tracks
+from .score import (DerParts, Labelled, TurnDamage, activity_masks, der, label_masks, mapped_lanes,
+                    optimal_mapping, reference_segments, turn_damage)
+from .summary import summarise
+
+DIARIZER_NAME = "twotrack-ge2e"  # silero VAD + GE2E (Resemblyzer weights) + AHC + 10 ms resegmentation
+
+
+@dataclass(frozen=True)
+class CollapseConfig:
+    diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
+    turns: TurnsConfig = field(default_factory=TurnsConfig)
+    n_speakers: int | None = 0  # 0: the recording's track count (2 for a dyadic recording); None: estimate
+    onset_tol_s: float = 0.05  # an IPU onset within this of the true one is a hit
+    transfer_tol_s: float = 0.5  # a diarized floor transfer this close to a true one is "the same" transfer
+
+
+@dataclass(frozen=True)
+class RecordingCollapse(Record):
+    """What going mono did to one recording."""
+
+    recording_id: str
+    duration_s: float = 0.0
+    diarizer: str = DIARIZER_NAME
+    n_speakers: int = 0  # speakers in the hypothesis
+    der: DerParts = DerParts(0.0, 0.0, 0.0, 0.0)
+    der_no_overlap: DerParts = DerParts(0.0, 0.0, 0.0, 0.0)
+    damage: TurnDamage = TurnDamage()
+    mapping: dict[str, str] = field(default_factory=dict)  # hypothesis label -> track name
+    lanes: tuple[TrackActivity, ...] = ()  # the diarized speech on the tracks it maps to
+    hypothesis: tuple[tuple[str, float, float], ...] = ()  # (label, start, end)
+    seconds: float = 0.0  # processing time
+    error: str | None = None
+
+    def scores(self) -> dict[str, Any]:
+        """The flat figures (no segments) for tables and JSON."""
+        return {"recording_id": self.recording_id, "duration_s": self.duration_s, "diarizer": self.diarizer,
+                "n_speakers": self.n_speakers, "der": self.der.shares(), "der_without_overlap":
+                self.der_no_overlap.shares(), "turn_taking": self.damage.rates(), "mapping": self.mapping,
+                "seconds": self.seconds, "error": self.error}
+
+
+def score_hypothesis(recording_id: str, activity: Sequence[TrackActivity], hypothesis: Sequence[Labelled],
+                     duration_s: float, cfg: CollapseConfig = CollapseConfig(), diarizer: str = DIARIZER_NAME,
+                     seconds: float = 0.0) -> RecordingCollapse:
+    """Score labelled hypothesis segments against a recording's per-track activity."""
+    n_frames = FRAMES.n_frames(duration_s)
+    reference = reference_segments(activity)
+    truth = activity_masks(activity, n_frames)
+    labels, hyp = label_masks(hypothesis, n_frames)
+    mapping = optimal_mapping(truth, hyp)
+    lanes = mapped_lanes(hyp, mapping, truth.shape[0])
+    damage = turn_damage(truth, lanes, cfg.turns, cfg.onset_tol_s, cfg.transfer_tol_s) if truth.shape[0] == 2 \
+        else TurnDamage()
+    return RecordingCollapse(
+        recording_id=recording_id, duration_s=duration_s, diarizer=diarizer, n_speakers=len(labels),
+        der=der(reference, hypothesis, duration_s), der_no_overlap=der(reference, hypothesis, duration_s, True),
+        damage=damage, mapping={labels[h]: track_name(t) for h, t in sorted(mapping.items())},
+        lanes=tuple(TrackActivity(t, tuple(mask_to_segments(lanes[t])), diarizer) for t in range(lanes.shape[0])),
+        hypothesis=tuple((lab, s.start, s.end) for lab, s in hypothesis), seconds=seconds,
+    )
+
+
+def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], cfg: CollapseConfig = CollapseConfig(),
+                       hypothesis: Sequence[Labelled] | None = None) -> RecordingCollapse:
+    """Mix the recording's tracks, diarize the mix (unless an external ``hypothesis`` is given) and
+    score it against ``activity``, the per-track truth."""
+    from ..ingest.tracks import load_tracks
+
+    t0 = time.perf_counter()
+    audio = load_tracks(recording)
+    if hypothesis is not None:
+        return score_hypothesis(recording.recording_id, activity, hypothesis, audio.duration_s, cfg, "external",
+                                time.perf_counter() - t0)
+    n_spk = recording.n_tracks if cfg.n_speakers == 0 else cfg.n_speakers
+    result = diarize(mix_tracks(audio.samples), audio.sample_rate, n_spk, cfg.diarize)
+    return score_hypothesis(recording.recording_id, activity, result.segments(), audio.duration_s, cfg,
+                            DIARIZER_NAME, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------------------------
+# RTTM
+# --------------------------------------------------------------------------------------------
+
+
+def read_hypotheses(path: str | Path) -> dict[str, list[Labelled]]:
+    """External diarizer output: one RTTM file, or a folder of ``*.rttm`` files -> file id -> segments."""
+    from ..ingest.annotations import read_rttm
+
+    p = Path(path)
+    files = sorted(p.glob("*.rttm")) if p.is_dir() else [p]
+    if not files or not all(f.is_file() for f in files):
+        raise InputError(p, "no RTTM file here (expected a .rttm file or a folder of them)")
+    out: dict[str, list[Labelled]] = defaultdict(list)
+    for f in files:
+        for w in read_rttm(f):
+            out[w.recording_id].append((w.speaker or f"T{w.track}", Segment(w.start, w.end)))
+    return dict(out)
+
+
+def rttm_lines(recording_id: str, hypothesis: Sequence[tuple[str, float, float]]) -> list[str]:
+    """``SPEAKER <file> 1 <start> <dur> <NA> <NA> <label> <NA> <NA>`` lines."""
+    file_id = re.sub(r"\s+", "_", recording_id)
+    return [f"SPEAKER {file_id} 1 {a:.3f} {b - a:.3f} <NA> <NA> {lab} <NA> <NA>" for lab, a, b in hypothesis]
+
+
+# --------------------------------------------------------------------------------------------
+# The workspace
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_ids(ids: Sequence[str], queries: Sequence[str]) -> list[str]:
+    """Recording ids named by ``queries`` (exact, or the only id ending in ``/query``)."""
+    out = []
+    for q in queries:
+        hits = [q] if q in ids else [i for i in ids if i.endswith("/" + q)]
+        if len(hits) != 1:
+            raise ConfigError(f"{q!r} names {'no' if not hits else 'more than one'} recording in the workspace")
+        out.append(hits[0])
+    return out
+
+
+def scan_config(ws) -> Config:
+    """The configuration of the workspace's latest scan (its activity and turn settings are the truth's)."""
+    for run in reversed(ws.runs()):
+        raw = run.get("config")
+        if raw:
+            try:
+                return Config.from_dict(json.loads(raw) if isinstance(raw, str) else raw)
+            except (TypeError, ValueError, KeyError):
+                continue
+    return Config()
+
+
+def _match(hyps: dict[str, list[Labelled]], rid: str) -> list[Labelled] | None:
+    for key in (rid, re.sub(r"\s+", "_", rid), rid.rsplit("/", 1)[-1]):
+        if key in hyps:
+            return hyps[key]
+    return None
+
+
+def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Path | None = None,
+                       cfg: CollapseConfig | None = None,
+                       progress: Callable[[RecordingCollapse], None] | None = None) -> dict[str, Any]:
+    """Collapse every two-track recording of the workspace (or those named) and store the results.
+
+    Returns ``{"summary": ..., "recordings": [scores...], "skipped": [...], "path": results.json}``."""
+    if cfg is None:
+        scan = scan_config(ws)
+        cfg = CollapseConfig(diarize=DiarizeConfig(activity=scan.activity), turns=scan.turns)
+    stored = {r.recording_id: r for r in ws.recordings()}
+    activity = ws.activity_by_recording()
+    chosen = resolve_ids(sorted(stored), recordings) if recordings else sorted(stored)
+    hyps = read_hypotheses(hypothesis) if hypothesis is not None else None
+
+    results: list[RecordingCollapse] = []
+    skipped: list[dict[str, str]] = []
+    for rid in chosen:
+        rec = stored[rid]
+        reason = None
+        if rec.layout is Layout.MONO or rec.n_tracks != 2:
+            reason = f"{rec.n_tracks} track(s): collapse compares two tracks with their mix"
+        elif rid not in activity:
+            reason = "no stored activity (the scan failed or has not run on it)"
+        hyp = None
+        if reason is None and hyps is not None:
+            hyp = _match(hyps, rid)
+            if hyp is None:
+                reason = f"no hypothesis for it in {hypothesis}"
+        if reason:
+            skipped.append({"recording_id": rid, "reason": reason})
+            continue
+        try:
+            res = collapse_recording(rec, activity[rid], cfg, hyp)
+        except (TwotrackError, OSError, ValueError) as exc:
+            res = RecordingCollapse(recording_id=rid, error=str(exc))
+        results.append(res)
+        if progress:
+            progress(res)
+
+    summary = summarise(results)
+    out_dir = ws.folder("collapse")
+    for res in results:
+        if res.error is None:
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", res.recording_id)
+            (out_dir / f"{name}.rttm").write_text("\n".join(rttm_lines(res.recording_id, res.hypothesis)) + "\n")
+    report = {"summary": summary, "recordings": [r.scores() for r in results], "skipped": skipped}
+    path = out_dir / "results.json"
+    tmp = path.with_suffix(".tmp")
+    lanes = {r.recording_id: [a.to_dict() for a in r.lanes] for r in results}
+    tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes}), indent=1))
+    tmp.replace(path)
+    return {**report, "path": str(path), "results": results}
+
+
+def jsonable(value: Any) -> Any:
+    """JSON has no NaN: figures that could not be measured become null."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value

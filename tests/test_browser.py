@@ -1,0 +1,217 @@
+"""The explorer and the report in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+`make test` installs chromium first (`make browser`); Playwright never downloads a browser here. The
+explorer runs in a thread on 127.0.0.1 with an ephemeral port. Screenshots of every page go to
+test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from show_fixtures import RECORDINGS, peak_cache_dir, sample_ws  # noqa: F401
+from twotrack.show import create_app, write_report
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+if os.environ.get("TWOTRACK_SKIP_BROWSER") == "1":
+    pytest.skip("TWOTRACK_SKIP_BROWSER=1", allow_module_level=True)
+
+
+def _slug(rid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", rid)
+
+
+@pytest.fixture(scope="module")
+def server(sample_ws, peak_cache_dir):
+    """The explorer on 127.0.0.1:<ephemeral port>, stopped after the module."""
+    import uvicorn
+
+    app = create_app(sample_ws, cache_dir=peak_cache_dir)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not (srv.started and srv.servers):
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the explorer did not start")
+        time.sleep(0.05)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.fail("Debian's chromium is not installed: run `make browser` (make test does it first)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class Watch:
+    """Console errors, page errors and every request of one page."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.requests: list[tuple[str, dict]] = []
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("request", lambda r: self.requests.append((r.url, r.headers)))
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(20000)
+    pg.watch = Watch(pg)
+    yield pg
+    ctx.close()
+
+
+def api(server: str, path: str):
+    with urllib.request.urlopen(server + path, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def test_corpus_page_lists_the_recordings(server, page):
+    page.goto(server + "/")
+    rows = page.locator("#recordings tbody tr")
+    assert rows.count() == len(RECORDINGS)
+    ids = page.locator("#recordings tbody a.rec-link").all_inner_texts()
+    assert sorted(ids) == sorted(RECORDINGS)
+    # sortable: duration descending after two clicks
+    header = page.locator("#recordings thead th", has_text="duration")
+    header.click()
+    header.click()
+    assert header.get_attribute("aria-sort") == "descending"
+    durations = [float(v) for v in page.locator("#recordings tbody tr td:nth-child(2)").evaluate_all(
+        "tds => tds.map(td => td.getAttribute('data-v'))")]
+    assert durations == sorted(durations, reverse=True)
+    # filterable
+    page.fill("#filter", "telephone")
+    assert page.locator("#recordings tbody tr:not([hidden])").count() == 1
+    assert "1 of 3" in page.inner_text("#shown-count")
+    page.fill("#filter", "")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explorer-corpus.png"), full_page=True)
+    assert page.watch.errors == []
+
+
+@pytest.mark.parametrize("rid", RECORDINGS)
+def test_recording_page_draws_both_lanes_with_every_ipu(server, page, rid):
+    detail = api(server, f"/api/recordings/{rid}")
+    page.goto(f"{server}/recordings/{rid}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    for t in (0, 1):
+        lane = page.locator(f'#timeline g.lane[data-track="{t}"]')
+        assert lane.count() == 1
+        assert lane.locator("path.wave").count() == 1
+        assert lane.locator("rect.activity").count() > 0
+        assert lane.locator("rect.mark.ipu").count() == detail["counts_by_track"]["ipu"][t]
+    assert int(page.get_attribute("#timeline", "data-ipu-marks")) == detail["counts"]["ipu"] > 0
+    between = page.locator("#timeline g.between")
+    assert between.locator(".mark").count() == sum(detail["counts"][k] for k in
+                                                  ("gap", "overlap-between", "overlap-within", "floor-transfer"))
+    page.screenshot(path=str(ARTIFACTS / f"explorer-recording-{_slug(rid)}.png"), full_page=True)
+    assert page.watch.errors == []
+
+
+def _wait_playing(page, tracks: str):
+    page.wait_for_selector('#play-status[data-state="playing"]', timeout=15000)
+    assert page.get_attribute("#play-status", "data-tracks") == tracks
+    assert page.inner_text("#play-status").startswith("playing")
+
+
+def test_clicking_a_region_plays_it(server, page):
+    rid = "telephone/demo02_3080_2033"  # SPHERE: decoded by the server
+    page.goto(f"{server}/recordings/{rid}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    # 1. click an IPU mark of track B: its span plays on B
+    page.locator('#timeline g.lane[data-track="1"] rect.mark.ipu').nth(2).click()
+    _wait_playing(page, "B")
+    page.click("#stop")
+    assert page.get_attribute("#play-status", "data-state") == "stopped"
+    # 2. drag across lane A: the selected region plays on A
+    box = page.locator('#timeline g.lane[data-track="0"] rect.lane-bg').bounding_box()
+    y = box["y"] + box["height"] * 0.6
+    page.mouse.move(box["x"] + box["width"] * 0.30, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.36, y, steps=5)
+    page.mouse.up()
+    _wait_playing(page, "A")
+    assert page.locator("#timeline rect.selection[visibility=visible]").count() == 1
+    # 3. the same selection on both tracks
+    page.click("#play-both")
+    _wait_playing(page, "both")
+    audio = [(u, h) for u, h in page.watch.requests if "/audio?" in u]
+    assert audio and all(u.startswith(server) for u, _ in audio)
+    assert any("range" in h for _, h in audio), "the media element fetches audio with HTTP range requests"
+    page.screenshot(path=str(ARTIFACTS / "explorer-playing.png"), full_page=False)
+    assert page.watch.errors == []
+
+
+def test_zoom_and_scroll(server, page):
+    rid = "clean/demo01_367_1688"
+    page.goto(f"{server}/recordings/{rid}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    full = page.locator("#timeline rect.mark.ipu").count()
+    page.click("#zoom-in")
+    page.click("#zoom-in")
+    page.wait_for_function("document.getElementById('view-info').textContent.includes('(17.07 s')")
+    page.wait_for_function(f"document.querySelectorAll('#timeline rect.mark.ipu').length < {full}")
+    info_before = page.inner_text("#view-info")
+    page.click("#pan-right")
+    page.wait_for_function(f"document.getElementById('view-info').textContent !== {json.dumps(info_before)}")
+    page.locator("#timeline").hover()
+    page.mouse.wheel(0, 2000)  # zoom out again with the wheel
+    page.wait_for_function(f"document.querySelectorAll('#timeline rect.mark.ipu').length === {full}")
+    assert page.watch.errors == []
+
+
+def test_report_opens_offline_without_errors(sample_ws, browser, tmp_path):
+    out = write_report(sample_ws, tmp_path / "report.html")
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
+    pg = ctx.new_page()
+    watch = Watch(pg)
+    pg.goto(out.as_uri())
+    pg.wait_for_load_state("load")
+    assert watch.errors == []
+    assert [u for u, _ in watch.requests] == [out.as_uri()], "the report must not load anything"
+    n_svg = pg.locator("svg").count()
+    assert n_svg >= 8
+    assert pg.locator("svg text.axis-label").count() >= 2 * (n_svg - 2)
+    for sid in ("summary", "turn-taking", "requirements", "phases", "rights", "data-map", "recordings"):
+        assert pg.locator(f"section#{sid}").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    pg.emulate_media(media="print")
+    pg.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
+    ctx.close()
+
+
+def test_api_docs_page(server, page):
+    page.goto(server + "/docs")
+    assert page.locator("section.endpoint").count() >= 6
+    assert "timeline" in page.inner_text("main")
+    page.screenshot(path=str(ARTIFACTS / "explorer-api-docs.png"), full_page=True)
+    assert page.watch.errors == []
