@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e '.[test]'
 	# silero-vad ships the ONNX weights we run; its torch dependency is not needed at run time.
 	$(PY) -m pip install -q --no-deps silero-vad==6.2.3
+	# Resemblyzer ships the speaker encoder weights collapse/ runs in numpy; its torch/librosa deps are not needed.
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -105,22 +105,24 @@ def test_timeline_window(client, ws):
 
 
 def test_peaks_match_the_audio(client, ws):
-    """Frame peaks and deep-zoom peaks both equal the min/max of the decoded audio."""
+    """Deep-zoom peaks are the min/max of the decoded audio in each pixel; cached peaks hold each pixel's
+    min/max, widened at most by one entry of the level they come from (80 ms here) on either side."""
     rid = "telephone/demo02_3080_2033"  # SPHERE mu-law: decoded server-side
     audio = load_tracks(ws.recording(rid))
     x, rate = audio.samples, audio.sample_rate
-    for start, end, width, source in ((20.0, 22.0, 400, "audio"), (0.0, 60.0, 600, "frames")):
+    for start, end, width, source, slack in ((20.0, 22.0, 400, "audio", 0.0), (0.0, 60.0, 600, "frames", 0.08)):
         r = client.get(url(rid, "/peaks"), params={"start": start, "end": end, "width": width})
         assert r.status_code == 200, r.text
         p = r.json()
         assert p["source"].startswith(source)
         step = (end - start) / width
         for tr in p["tracks"]:
-            for i in (0, width // 3, width - 1):
+            for i in range(0, width, 7):
                 a, b = int(round((start + i * step) * rate)), int(round((start + (i + 1) * step) * rate))
-                seg = x[tr["track"], a:b]
-                assert tr["max"][i] == pytest.approx(seg.max(), abs=2e-3)
-                assert tr["min"][i] == pytest.approx(seg.min(), abs=2e-3)
+                inner = x[tr["track"], a:b]
+                outer = x[tr["track"], max(0, a - int(slack * rate)): b + int(slack * rate)]
+                assert inner.max() - 2e-3 <= tr["max"][i] <= outer.max() + 2e-3
+                assert outer.min() - 2e-3 <= tr["min"][i] <= inner.min() + 2e-3
 
 
 def _wav(content: bytes) -> tuple[np.ndarray, int]:

@@ -187,3 +187,16 @@ def test_recordings_without_gold_words_get_audio_and_manifest_only(tmp_path_fact
     assert (tmp_path / "out" / "audio" / "clean__demo01.wav").exists()
     notes = _state(tmp_path / "out")["recordings"]["clean/demo01"]["notes"]
     assert any("annotate.py" in n for n in notes) and s.written
+    # what annotate.py then writes beside the WAV is kept by reruns and listed with its recording, so an
+    # audit or a withdrawal removes it with the audio
+    ali = tmp_path / "out" / "audio" / "clean__demo01.json"
+    ali.write_text(json.dumps({"alignments": [["hello", [0.5, 0.9], "SPEAKER_MAIN"]]}))
+    again = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0)
+    assert again.written == [] and ali.exists()
+    entry = next(f for f in _state(tmp_path / "out")["files"] if f["path"] == "audio/clean__demo01.json")
+    assert entry["recording_ids"] == ["clean/demo01"]
+    from twotrack.rights.ledger import Ledger, ledger_path
+
+    Ledger(ledger_path(ws)).withdraw("libri-1688", "all", "2025-01-01")
+    gone = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0)
+    assert "audio/clean__demo01.json" in gone.removed and not ali.exists()

@@ -37,25 +37,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def kill_marker(tmp_path_factory):
-    """Creating this file arms the worker's kill-once hook (set for the whole session, so every test
-    runs on the same warm worker processes: a changed environment would start new ones)."""
-    return tmp_path_factory.mktemp("hook") / "kill-once"
-
-
-@pytest.fixture(scope="session")
-def ray_address(kill_marker):
-    saved = os.environ.get(KILL_ONCE_ENV)
-    os.environ[KILL_ONCE_ENV] = str(kill_marker)
+def ray_address():
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     # Test helpers below travel by value: Ray workers cannot import this test module.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
-    if saved is None:
-        os.environ.pop(KILL_ONCE_ENV, None)
-    else:
-        os.environ[KILL_ONCE_ENV] = saved
 
 
 def corrupt_flac(src: Path, dst: Path) -> Path:
@@ -140,16 +127,16 @@ def test_ray_scan_equals_local_scan_row_for_row(ray_address, corpus, reference, 
     assert len(ws.errors()) == 1
 
 
-def test_a_worker_killed_mid_task_is_retried_and_the_scan_completes(ray_address, kill_marker, corpus, reference,
-                                                                    tmp_path):
-    kill_marker.touch()  # armed: the first task to see it kills its worker after its first recording
+def test_a_worker_killed_mid_task_is_retried_and_the_scan_completes(ray_address, corpus, reference, tmp_path,
+                                                                    monkeypatch):
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(KILL_ONCE_ENV, str(marker))  # the first task kills its worker after one recording
     # One task per CPU: batches of several recordings, so the kill lands after finished, unreturned work.
     ex = RayExecutor(tasks_per_cpu=1, max_retries=2)
     ws = Workspace(tmp_path / "ws", create=True)
     summary = scan([corpus], ws, executor=ex)
-    fired = Path(f"{kill_marker}.fired")
-    assert not kill_marker.exists() and fired.exists(), "no worker was killed"
-    assert not alive(int(fired.read_text()))
+    assert marker.exists(), "no worker was killed"
+    assert not alive(int(marker.read_text()))
     assert summary.status == "completed" and (summary.scanned, summary.failed) == (5, 1)
     assert ex.stats["split_batches"] == 0  # Ray's retry finished the batch; nothing fell back
     assert_same_rows(ws, reference)
@@ -259,3 +246,27 @@ def test_twotrack_and_the_local_executor_do_not_import_ray():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def die_on(poison: str, attempts: str, item: str) -> str:
+    """Kills its own worker process on one item, every time (a decoder that segfaults on one file)."""
+    if item == poison:
+        with open(attempts, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        os._exit(1)
+    return item.upper()
+
+
+# Last: the workers it kills are replaced by cold ones.
+def test_a_recording_that_always_kills_its_worker_fails_alone_after_bounded_retries(ray_address, tmp_path):
+    attempts = tmp_path / "attempts"
+    ex = RayExecutor(max_retries=1, tasks_per_cpu=1)  # 4 items, 2 CPUs: two batches of two
+    crashed = []
+    out = list(ex.map_unordered(functools.partial(die_on, "poison", str(attempts)), ["a", "b", "poison", "c"],
+                                on_crash=lambda item, reason: crashed.append((item, reason)) or None))
+    assert sorted(o for o in out if o) == ["A", "B", "C"]
+    assert [c[0] for c in crashed] == ["poison"]
+    assert "lost 2 time(s)" in crashed[0][1]
+    assert ex.stats["split_batches"] == 1
+    # Twice as part of its batch, twice alone: bounded, never retried forever.
+    assert len(attempts.read_text().splitlines()) == 4

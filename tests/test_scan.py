@@ -131,3 +131,27 @@ def test_broken_files_end_in_errors_and_the_rest_is_scanned(tmp_path):
     fixed = scan([corpus], ws, jobs=0)
     assert fixed.exit_code == 0
     assert ws.errors() == []
+
+
+def test_a_manifest_change_updates_metadata_without_recomputing(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, n=2, dur_s=4.0)
+    manifest = tmp_path / "corpus.csv"
+    rows = "recording_id,path,speaker_a,speaker_b,license,tags\n"
+    manifest.write_text(rows + "call-0,corpus/d00.wav,spk1,spk2,CC-BY-4.0,register:casual\n"
+                        "call-1,corpus/d01.wav,spk3,spk1,CC-BY-4.0,register:formal\n")
+    ws = Workspace(tmp_path / "ws", create=True)
+    first = scan([manifest], ws, jobs=0)
+    assert (first.found, first.scanned) == (2, 2)
+    assert ws.recording("call-0").speakers == ("spk1", "spk2")
+    runs = stage_runs(ws)
+
+    manifest.write_text(rows + "call-0,corpus/d00.wav,spk1,spk9,LicenseRef-Proprietary,register:formal\n"
+                        "call-1,corpus/d01.wav,spk3,spk1,CC-BY-4.0,register:formal\n")
+    second = scan([manifest], ws, jobs=0)
+    assert (second.scanned, second.skipped, second.metadata_updated) == (0, 2, 1)
+    rec = ws.recording("call-0")
+    assert rec.license == "LicenseRef-Proprietary" and rec.speakers == ("spk1", "spk9")
+    assert rec.tags == {"register": "formal"}
+    assert stage_runs(ws) == runs  # nothing recomputed
+    assert {r["speaker_id"] for r in ws.query("SELECT speaker_id FROM tracks")} == {"spk1", "spk3", "spk9"}

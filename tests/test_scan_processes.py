@@ -35,6 +35,21 @@ def committed(ws_path: Path) -> int:
         return 0
 
 
+class Poller:
+    """Counts committed recordings, opening the workspace once it exists (as a long-lived reader would)."""
+
+    def __init__(self, ws_path: Path):
+        self.ws_path, self.ws = ws_path, None
+
+    def __call__(self) -> int:
+        if self.ws is None:
+            try:
+                self.ws = Workspace(self.ws_path)
+            except WorkspaceError:
+                return 0
+        return self.ws.counts()["recordings"]
+
+
 def children(pid: int) -> list[int]:
     out = []
     for entry in os.listdir("/proc"):
@@ -56,19 +71,20 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_scan(corpus: Path, ws: Path) -> subprocess.Popen:
-    return subprocess.Popen(twotrack_cmd("scan", str(corpus), "-w", str(ws), "--jobs", "1", "--no-progress"),
+def start_scan(corpus: Path, ws: Path, jobs: int = 1) -> subprocess.Popen:
+    return subprocess.Popen(twotrack_cmd("scan", str(corpus), "-w", str(ws), "--jobs", str(jobs), "--no-progress"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_commits(proc: subprocess.Popen, ws: Path, at_least: int, timeout_s: float = 60.0) -> int:
     deadline = time.monotonic() + timeout_s
+    poll = Poller(ws)
     while time.monotonic() < deadline:
-        n = committed(ws)
+        n = poll()
         if n >= at_least:
             return n
         assert proc.poll() is None, f"scan ended early: {proc.communicate()}"
-        time.sleep(0.02)
+        time.sleep(0.1)
     raise AssertionError("scan made no progress")
 
 
@@ -128,13 +144,15 @@ ws_path, stop = sys.argv[1], Path(sys.argv[2])
 seen, failures, waits = [], [], 0
 Path(sys.argv[3]).touch()  # polling starts now
 deadline = time.monotonic() + 120
+ws = None
 while not stop.exists() and time.monotonic() < deadline:
-    try:
-        ws = Workspace(ws_path)
-    except WorkspaceError:
-        waits += 1
-        time.sleep(0.01)
-        continue
+    if ws is None:
+        try:
+            ws = Workspace(ws_path)
+        except WorkspaceError:  # the scan has not created it yet
+            waits += 1
+            time.sleep(0.01)
+            continue
     try:
         n = ws.counts()["recordings"]
         ids = [r.recording_id for r in ws.recordings()]
@@ -158,7 +176,7 @@ def test_two_readers_query_while_a_scan_writes(tmp_path):
     deadline = time.monotonic() + 60
     while not all(r.exists() for r in ready) and time.monotonic() < deadline:
         time.sleep(0.02)
-    scan_proc = start_scan(corpus, ws)
+    scan_proc = start_scan(corpus, ws, jobs=0)  # the writer is what readers meet; no pool needed
     out, err = scan_proc.communicate(timeout=120)
     stop.touch()
     assert scan_proc.returncode == 0, err

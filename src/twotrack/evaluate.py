@@ -273,6 +273,11 @@ def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) ->
             errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="activity",
                                       recording_id=rec.recording_id))
             continue
+        except Exception as exc:  # one bad recording never stops the others
+            path = rec.tracks[0].path if rec.tracks else rec.recording_id
+            errors.append(ErrorRecord(path=str(path), problem=f"{type(exc).__name__}: {exc}", stage="activity",
+                                      recording_id=rec.recording_id))
+            continue
         activity[rec.recording_id] = to_activity(frames, config.activity.detector)
         durations[rec.recording_id] = frames[0].n_frames * FRAMES.hop_s if frames else 0.0
     return activity, durations, errors

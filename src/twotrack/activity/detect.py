@@ -1,16 +1,18 @@
 """The one interface of voice activity: track audio + rate -> speech probability per 10 ms frame ->
-speech mask -> segments.
+speech mask -> segments (docs/activity.md).
 
 Every form runs the same pipeline:
-1. per track, energy per 10 ms frame and its adaptive noise floor (``energy``);
-2. per track, a speech probability per frame: silero (batched over chunks of all tracks) or the
+1. ``analyse_stream`` (one pass over blocks, ``stream.FrameAnalyzer``): per track, energy per 10 ms frame
+   and a speech probability per frame: silero, run batched on the windows an energy gate keeps, or the
    energy detector's pseudo-probability;
-3. ``decide``: hysteresis on the probability, edges moved to the energy envelope (``refine``), frames that
-   are only another track's bleed removed (``crosstalk``), short silences bridged, short speech dropped.
+2. ``decide``: hysteresis on the probability; speech with no energy above the noise floor removed
+   (``refine.energy_support``); edges moved to the 10 ms energy envelope (``refine``) plus an onset lead
+   and an offset lag; frames that are only another track's bleed removed (``crosstalk``); short silences
+   bridged, short speech dropped.
 
-``detect_stream`` consumes blocks (n_tracks, n) and keeps only one group of silero chunks of audio in
-memory (the per-frame arrays it returns are 1/80 of the 8 kHz audio's size); ``detect_tracks`` and
-``detect`` are the in-memory forms.
+``detect_stream`` consumes blocks (n_tracks, n) with memory flat in the recording's length (the
+per-frame arrays it returns hold 100 values per second per track); ``detect_tracks`` and ``detect`` are
+the in-memory forms; ``to_activity`` turns the masks into ``model.TrackActivity`` segments.
 """
 
 from __future__ import annotations
@@ -50,16 +52,15 @@ def _frames(seconds: float) -> int:
 
 
 def _refine_params(cfg: ActivityConfig) -> RefineParams:
-    frames = _frames
     return RefineParams(
-        search_before=frames(cfg.refine_search_s),
-        search_inside=frames(cfg.refine_inside_s),
-        background=max(1, frames(cfg.refine_background_s)),
+        search_before=_frames(cfg.refine_search_s),
+        search_inside=_frames(cfg.refine_inside_s),
+        background=max(1, _frames(cfg.refine_background_s)),
         background_pct=cfg.refine_background_pct,
         edge_db=cfg.refine_edge_db,
         offset_edge_db=cfg.refine_offset_db,
         anchor_db=cfg.refine_anchor_db,
-        bridge=frames(cfg.refine_bridge_s),
+        bridge=_frames(cfg.refine_bridge_s),
     )
 
 

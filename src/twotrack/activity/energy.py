@@ -12,7 +12,6 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 from ..model import FRAMES, FrameGrid
-from .frames import hysteresis
 
 #: Energy of an all-zero frame (digital silence), dB re full scale.
 SILENCE_DB = -120.0
@@ -93,9 +92,3 @@ def energy_probability(energy_db: np.ndarray, floor_db: np.ndarray, mid_db: floa
     energy detector shares the hysteresis and duration rules of the model detector."""
     z = (np.asarray(energy_db, np.float32) - np.asarray(floor_db, np.float32) - mid_db) / scale_db
     return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
-
-
-def energy_detect(energy_db: np.ndarray, floor_db: np.ndarray, on_db: float = 12.0, off_db: float = 6.0) -> np.ndarray:
-    """Speech frames by level alone: runs above ``floor + off_db`` that reach ``floor + on_db``."""
-    rel = np.asarray(energy_db, np.float32) - np.asarray(floor_db, np.float32)
-    return hysteresis(rel, on_db, off_db)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..errors import ConfigError
 from . import main
 from .common import handle_errors, print_json
 
@@ -60,9 +61,11 @@ def _render(out: dict[str, Any]) -> None:
               help="Score an external diarizer's RTTM (a file or a folder of .rttm) instead of running ours.")
 @click.option("--speakers", type=int, default=None,
               help="Speakers per recording for the diarizer (default: the track count, 2; 0: estimate).")
+@click.option("--overlap-margin", type=float, default=0.0, show_default=True,
+              help="Mark both speakers where their scores are this close (a crude overlap guess; 0 = off).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/collapse.md).")
 @handle_errors
-def collapse(ws, recordings, hypothesis, speakers, as_json):
+def collapse(ws, recordings, hypothesis, speakers, overlap_margin, as_json):
     """Mix each two-track recording to mono, diarize the mix, and score it against the per-track activity:
     diarization error (missed, false alarm, confusion; with and without overlap) and turn-taking damage
     (onsets within 50 ms, overlaps and backchannels recovered, FTO shift, transfers to the wrong speaker)."""
@@ -79,7 +82,11 @@ def collapse(ws, recordings, hypothesis, speakers, as_json):
     workspace = Workspace(ws)
     scan = scan_config(workspace)
     n_spk = 0 if speakers is None else (None if speakers == 0 else speakers)
-    cfg = CollapseConfig(diarize=DiarizeConfig(activity=scan.activity), turns=scan.turns, n_speakers=n_spk)
+    try:
+        diar = DiarizeConfig(activity=scan.activity, overlap_margin=overlap_margin)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    cfg = CollapseConfig(diarize=diar, turns=scan.turns, n_speakers=n_spk)
 
     def progress(res) -> None:
         if not as_json:

@@ -56,8 +56,7 @@ def event_lane(events: tuple[Event, ...], start_s: float, step_s: float, width: 
     for ev in events:
         if ev.kind not in rank:
             continue
-        t = ev.end if ev.kind is EventKind.FLOOR_TRANSFER and ev.end < ev.start else ev.start
-        col = int(math.floor((t - start_s) / step_s))
+        col = int(math.floor((ev.start - start_s) / step_s))
         if 0 <= col < width and rank[ev.kind] < best[col]:
             best[col] = rank[ev.kind]
             chars[col] = EVENT_MARKS[rank[ev.kind]][1]

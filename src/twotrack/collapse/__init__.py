@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from .diarize import DiarizeConfig, Diarization, diarize, diarize_mask
+from .diarize import DiarizeConfig, Diarization, diarize_mask, diarize_mono
 from .mix import mix_tracks
 from .run import CollapseConfig, RecordingCollapse, collapse_recording, collapse_workspace, score_hypothesis
 from .score import DerParts, TurnDamage, der, frame_der, optimal_mapping, turn_damage
@@ -36,7 +36,7 @@ def missing_requirements() -> list[str]:
 
 __all__ = [
     "CollapseConfig", "DerParts", "DiarizeConfig", "Diarization", "RecordingCollapse", "TurnDamage",
-    "collapse_recording", "collapse_workspace", "der", "diarize", "diarize_mask", "frame_der",
+    "collapse_recording", "collapse_workspace", "der", "diarize_mask", "diarize_mono", "frame_der",
     "missing_requirements", "mix_tracks", "optimal_mapping", "score_hypothesis", "sentence", "summarise",
     "turn_damage",
 ]

@@ -7,17 +7,20 @@ The pipeline (docs/collapse.md says why each step is as it is):
 2. **Embeddings**: the speech frames are joined (silences cut out, as the encoder was trained on
    speech), and a window of ``window_s`` of speech every ``step_s`` is embedded by the GE2E voice
    encoder (``encoder``: weights from the Resemblyzer wheel, run in numpy).
-3. **Clustering**: agglomerative clustering (average linkage, cosine distance) into ``n_speakers``
-   groups, refined by a few rounds of nearest-centroid reassignment (spherical k-means). With the
-   number unknown it is estimated from the eigengap of the windows' affinity matrix.
+3. **Clustering**: spectral clustering of the windows' cosine affinity (each window keeps its strongest
+   links; k-means on the Laplacian's first eigenvectors) into ``n_speakers`` groups; with the number
+   unknown it is estimated from the eigengap of the same Laplacian. (Average-linkage agglomerative
+   clustering is the alternative, ``clustering="ahc"``; spectral did better on the AMI excerpts.)
 4. **Resegmentation at 10 ms**: each speech frame scores every speaker by the cosine similarity of
    the windows that hold it to that speaker's centroid, weighted by a Hann taper over the window
    (the window's centre counts most); the frame takes the best speaker. Label runs shorter than
    ``min_run_s`` that sit inside one stretch of speech take their neighbour's label.
 
-One speaker per frame: the pipeline has no overlap detector, so while two people talk at once it
-hears only one of them. That is a limit of this pipeline (and of most mono diarizers' strongest
-source of error); it is reported, not hidden, by the scorer.
+One speaker per frame by default: the pipeline has no overlap detector, so while two people talk at
+once it hears only one of them. That is a limit of this pipeline (overlap is most mono diarizers'
+strongest source of error); the scorer reports it rather than hiding it. ``overlap_margin`` > 0 adds
+a crude guess: where two speakers' frame scores are nearly tied (around speaker changes) both are
+marked; docs/collapse.md gives what that trades (overlaps found against false alarms).
 """
 
 from __future__ import annotations
@@ -41,8 +44,11 @@ class DiarizeConfig:
     min_run_s: float = 0.3  # a speaker run shorter than this inside continuous speech is smoothed away
     max_speakers: int = 8  # upper bound when the number of speakers is estimated
     max_cluster_windows: int = 1500  # clustering runs on at most this many windows (the rest are assigned)
-    refine_rounds: int = 5  # nearest-centroid reassignment rounds after the agglomerative clustering
-    affinity_keep: float = 0.2  # eigengap estimate: each window keeps its strongest this share of links
+    clustering: str = "spectral"  # or "ahc" (average-linkage agglomerative, cosine)
+    refine_rounds: int = 0  # nearest-centroid reassignment rounds after the clustering
+    affinity_keep: float = 0.2  # spectral / eigengap: each window keeps its strongest this share of links
+    overlap_margin: float = 0.0  # > 0: a frame whose second-best speaker scores within this of the best
+    #                              gets both speakers (a crude overlap guess at speaker changes; 0 = off)
     activity: ActivityConfig = field(default_factory=ActivityConfig)
 
     def __post_init__(self):
@@ -50,6 +56,8 @@ class DiarizeConfig:
             raise ValueError(f"diarize: need 0 < step_s <= window_s, got {self.step_s}, {self.window_s}")
         if self.max_speakers < 1:
             raise ValueError("diarize: max_speakers must be >= 1")
+        if not self.overlap_margin >= 0:
+            raise ValueError(f"diarize: overlap_margin must be >= 0, got {self.overlap_margin}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +68,7 @@ class Diarization:
     n_speakers: int
     n_windows: int = 0
     estimated: bool = False  # True when the number of speakers was estimated, not given
+    second: np.ndarray | None = None  # int64 (n_frames,): a second, overlapping speaker (-1: none)
 
     @property
     def n_frames(self) -> int:
@@ -71,7 +80,11 @@ class Diarization:
 
     def masks(self) -> np.ndarray:
         """bool (n_speakers, n_frames): one activity lane per diarized speaker."""
-        return self.labels[None, :] == np.arange(self.n_speakers)[:, None]
+        ids = np.arange(self.n_speakers)[:, None]
+        out = self.labels[None, :] == ids
+        if self.second is not None:
+            out |= self.second[None, :] == ids
+        return out
 
     def segments(self) -> list[tuple[str, Segment]]:
         """``(label, segment)`` in time order; labels are ``S0``, ``S1``, ..."""
@@ -88,48 +101,66 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def estimate_speakers(emb: np.ndarray, max_speakers: int = 8, keep: float = 0.2) -> int:
-    """Number of speakers from the eigengap of the windows' pruned cosine affinity.
+def _laplacian_spectrum(emb: np.ndarray, keep: float) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and eigenvectors of the normalised Laplacian of the windows' pruned cosine affinity.
 
     Each window keeps only its strongest ``keep`` share of links (so the matrix is close to block
-    diagonal), the matrix is symmetrised, and the number of near-zero eigenvalues of its normalised
-    Laplacian (where the largest gap among the smallest ``max_speakers + 1`` eigenvalues falls) is
-    the number of groups."""
-    n = len(emb)
-    if n < 3:
-        return 1
+    diagonal, one block per speaker); the pruned matrix is symmetrised."""
     x = _unit(np.asarray(emb, np.float64))
+    n = len(x)
     aff = np.clip(x @ x.T, 0.0, 1.0)
     np.fill_diagonal(aff, 0.0)
-    k = max(2, int(np.ceil(keep * n)))
+    k = min(n - 1, max(2, int(np.ceil(keep * n))))
     cut = np.partition(aff, n - k, axis=1)[:, n - k][:, None]
     pruned = np.where(aff >= cut, aff, 0.0)
     sym = 0.5 * (pruned + pruned.T)
-    deg = sym.sum(axis=1)
-    inv = 1.0 / np.sqrt(np.maximum(deg, 1e-12))
-    lap = np.eye(n) - inv[:, None] * sym * inv[None, :]
-    vals = np.linalg.eigvalsh(lap)
+    inv = 1.0 / np.sqrt(np.maximum(sym.sum(axis=1), 1e-12))
+    return np.linalg.eigh(np.eye(n) - inv[:, None] * sym * inv[None, :])
+
+
+def estimate_speakers(emb: np.ndarray, max_speakers: int = 8, keep: float = 0.2) -> int:
+    """Number of speakers: where the largest gap among the smallest ``max_speakers + 1`` eigenvalues of
+    the affinity's normalised Laplacian falls (one near-zero eigenvalue per well-separated group)."""
+    n = len(emb)
+    if n < 3:
+        return 1
+    vals, _ = _laplacian_spectrum(emb, keep)
     top = min(max_speakers, n - 1)
-    gaps = np.diff(vals[: top + 1])
-    return int(np.argmax(gaps) + 1)
+    return int(np.argmax(np.diff(vals[: top + 1])) + 1)
 
 
-def cluster(emb: np.ndarray, n_speakers: int, refine_rounds: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (n,) and unit centroids (n_speakers, d) of unit embeddings: average-linkage agglomerative
-    clustering on cosine distance, then nearest-centroid reassignment rounds."""
+def cluster(emb: np.ndarray, n_speakers: int, keep: float = 0.2, method: str = "spectral",
+            refine_rounds: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (n,) and unit centroids (n_speakers, d) of embeddings.
+
+    ``spectral``: k-means (best of 10 seeded k-means++ starts) on the rows of the first ``n_speakers``
+    eigenvectors of the pruned affinity's Laplacian. ``ahc``: average-linkage agglomerative clustering
+    on cosine distance. Either may be followed by nearest-centroid reassignment rounds."""
     from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.vq import kmeans2
 
     x = _unit(np.asarray(emb, np.float64))
     n = len(x)
     k = max(1, min(int(n_speakers), n))
-    if k == 1 or n < 2:
-        labels = np.zeros(n, np.int64)
+    if k == 1 or n < 3:
+        labels = np.zeros(n, np.int64) if k == 1 else np.arange(n, dtype=np.int64) % k
+    elif method == "spectral":
+        _, vecs = _laplacian_spectrum(x, keep)
+        rows = _unit(vecs[:, :k])
+        best = None
+        for seed in range(10):
+            cent, lab = kmeans2(rows, k, seed=seed, minit="++")
+            inertia = float(np.sum((rows - cent[lab]) ** 2))
+            if best is None or inertia < best[0]:
+                best = (inertia, lab)
+        labels = best[1].astype(np.int64)
+    elif method == "ahc":
+        labels = fcluster(linkage(x, method="average", metric="cosine"), t=k, criterion="maxclust") - 1
+        labels = labels.astype(np.int64)
     else:
-        tree = linkage(x, method="average", metric="cosine")
-        labels = fcluster(tree, t=k, criterion="maxclust").astype(np.int64) - 1
-    for _ in range(max(0, refine_rounds) + 1):
-        cent = _centroids(x, labels, k)
-        new = np.argmax(x @ cent.T, axis=1)
+        raise ValueError(f"unknown clustering method {method!r} (spectral or ahc)")
+    for _ in range(max(0, refine_rounds)):
+        new = np.argmax(x @ _centroids(x, labels, k).T, axis=1)
         if np.array_equal(new, labels):
             break
         labels = new
@@ -151,9 +182,7 @@ def _relabel_by_onset(labels: np.ndarray) -> np.ndarray:
     order = labels[np.sort(first)]
     remap = np.full(max(int(labels.max(initial=0)) + 1, 1), -1, np.int64)
     remap[order] = np.arange(len(order))
-    out = remap[labels]
-    # clusters that never appear keep numbers after the ones that do
-    return out
+    return remap[labels]
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,17 +277,27 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
     # Cluster a bounded, evenly spread subset; every window then goes to its nearest centroid.
     pick = np.unique(np.linspace(0, len(emb) - 1, min(len(emb), cfg.max_cluster_windows)).round().astype(int))
     k = n_speakers if n_speakers is not None else estimate_speakers(emb[pick], cfg.max_speakers, cfg.affinity_keep)
-    _, cent = cluster(emb[pick], k, cfg.refine_rounds)
+    _, cent = cluster(emb[pick], k, cfg.affinity_keep, cfg.clustering, cfg.refine_rounds)
     k = cent.shape[0]
 
     sim = _unit(emb.astype(np.float64)) @ cent.T
     scores = frame_scores(sim, starts, length, idx.size)
     labels[idx] = np.argmax(scores, axis=1)
     labels = smooth_labels(labels, int(round(cfg.min_run_s / FRAMES.hop_s)))
-    return Diarization(labels, k, len(starts), n_speakers is None)
+    second = None
+    if cfg.overlap_margin > 0 and k >= 2:
+        order = np.argsort(scores, axis=1)
+        best, runner = order[:, -1], order[:, -2]
+        close = np.take_along_axis(scores, best[:, None], 1)[:, 0] - np.take_along_axis(scores, runner[:, None], 1)[:, 0]
+        second = np.full(n_frames, -1, np.int64)
+        pick = (close < cfg.overlap_margin)
+        # the overlapping speaker is whichever of the two the (smoothed) label is not
+        other = np.where(labels[idx] == best, runner, best)
+        second[idx[pick]] = other[pick]
+    return Diarization(labels, k, len(starts), n_speakers is None, second)
 
 
-def diarize(mono: np.ndarray, sample_rate: int, n_speakers: int | None = None,
+def diarize_mono(mono: np.ndarray, sample_rate: int, n_speakers: int | None = None,
             cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
     """Who speaks when in mono audio (float32 (n,), 8 or 16 kHz or any rate soxr can resample).
 

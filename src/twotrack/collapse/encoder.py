@@ -162,7 +162,8 @@ class VoiceEncoder:
         """Unit-norm embeddings float32 (B, 256) of mel windows (B, T, 40), ``batch`` windows at a time.
 
         BLAS runs on ``threads`` threads: the recurrence is many small matrix products, for which a
-        multi-threaded BLAS on a busy machine spends its time waiting (ten times slower, measured)."""
+        multi-threaded BLAS on a busy machine spends its time waiting (benchmarks/bench_collapse.py
+        measures both; up to 13x slower on a loaded two-core machine)."""
         from threadpoolctl import threadpool_limits
 
         mels = np.asarray(mels, np.float32)

@@ -23,7 +23,7 @@ from ..activity.frames import mask_to_segments
 from ..config import Config, TurnsConfig
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
-from .diarize import DiarizeConfig, diarize
+from .diarize import DiarizeConfig, diarize_mono
 from .mix import mix_tracks
 from .score import (DerParts, Labelled, TurnDamage, activity_masks, der, label_masks, mapped_lanes,
                     optimal_mapping, reference_segments, turn_damage)
@@ -99,7 +99,7 @@ def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], 
         return score_hypothesis(recording.recording_id, activity, hypothesis, audio.duration_s, cfg, "external",
                                 time.perf_counter() - t0)
     n_spk = recording.n_tracks if cfg.n_speakers == 0 else cfg.n_speakers
-    result = diarize(mix_tracks(audio.samples), audio.sample_rate, n_spk, cfg.diarize)
+    result = diarize_mono(mix_tracks(audio.samples), audio.sample_rate, n_spk, cfg.diarize)
     return score_hypothesis(recording.recording_id, activity, result.segments(), audio.duration_s, cfg,
                             DIARIZER_NAME, time.perf_counter() - t0)
 

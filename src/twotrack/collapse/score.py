@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activity.frames import mask_from_runs, segments_to_mask
+from ..activity.frames import mask_from_runs, runs, segments_to_mask
 from ..config import TurnsConfig
 from ..model import FRAMES, Record, Segment, TrackActivity, track_name
 from ..turns import extract_table
@@ -160,6 +160,8 @@ class TurnDamage(Record):
     overlaps_hit: int = 0  # ... where the diarized lanes overlap at least one frame
     overlap_s: float = 0.0  # their duration
     overlap_hit_s: float = 0.0  # ... the part the diarized lanes also have as overlap
+    overlaps_diarized: int = 0  # overlaps (both lanes active) in the diarized view
+    overlaps_diarized_true: int = 0  # ... that meet a true overlap (between or within)
     backchannels: int = 0
     backchannels_hit: int = 0  # a diarized backchannel of the same track meets the true one
     transfers: int = 0  # true floor transfers
@@ -175,6 +177,7 @@ class TurnDamage(Record):
             "onset_hit_rate": r(self.onsets_hit, self.onsets),
             "overlap_recall": r(self.overlaps_hit, self.overlaps),
             "overlap_time_recall": r(self.overlap_hit_s, self.overlap_s),
+            "overlap_precision": r(self.overlaps_diarized_true, self.overlaps_diarized),
             "backchannel_recall": r(self.backchannels_hit, self.backchannels),
             "transfer_wrong_speaker_share": r(self.transfers_wrong_speaker, self.transfers),
             "transfer_missed_share": r(self.transfers_missed, self.transfers),
@@ -250,6 +253,8 @@ def turn_damage(true_masks: np.ndarray, diar_masks: np.ndarray, cfg: TurnsConfig
     d_both = diar_masks[0, :n] & diar_masks[1, :n]
     ov_s, ov_e = _frames(t_ov["start"]), _frames(t_ov["end"])
     ov_hit, ov_frames = _any_in(d_both, ov_s, ov_e)
+    d_ov_s, d_ov_e = runs(d_both)
+    d_ov_true, _ = _any_in(true_masks[0, :n] & true_masks[1, :n], d_ov_s, d_ov_e)
 
     # Backchannels: a diarized backchannel of the same track that meets the true one.
     t_bc, d_bc = _of(truth, "backchannel"), _of(diar, "backchannel")
@@ -282,6 +287,7 @@ def turn_damage(true_masks: np.ndarray, diar_masks: np.ndarray, cfg: TurnsConfig
         onsets=len(t_ipu["start"]), onsets_hit=onsets_hit,
         overlaps=len(ov_s), overlaps_hit=int(ov_hit.sum()),
         overlap_s=float((ov_e - ov_s).sum() * FRAMES.hop_s), overlap_hit_s=float(ov_frames.sum() * FRAMES.hop_s),
+        overlaps_diarized=len(d_ov_s), overlaps_diarized_true=int(d_ov_true.sum()),
         backchannels=len(t_bc["start"]), backchannels_hit=bc_hit,
         transfers=len(t_at), transfers_wrong_speaker=wrong, transfers_missed=missed, transfers_diarized=len(d_at),
         fto_true=tuple(np.round(t_tr["value"], 6).tolist()), fto_diarized=tuple(np.round(d_tr["value"], 6).tolist()),

@@ -47,7 +47,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ConfigError, InputError, TwotrackError
-from ..model import CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word, track_name
+from ..model import CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word
 from .split import Plan, intervals, plan_pieces, speech_intervals
 
 EXPORT_JSON = "export.json"  # the same name rights.audit reads
@@ -55,6 +55,8 @@ LOCK_NAME = ".export.lock"
 FORMAT_VERSION = 1
 #: How often a long export writes its progress to export.json (a killed export resumes from there).
 CHECKPOINT_S = 30.0
+#: A measured offset between the tracks from which a recording's notes warn (the export does not re-sync).
+SYNC_NOTE_MS = 20.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,6 +386,13 @@ class Exporter:
     def manifests(self, state: State) -> list[dict[str, Any]]:
         return []
 
+    def keep_unlisted(self, rel: str, state: State) -> bool:
+        """An unlisted file in a managed folder that is not a leftover (e.g. a user's own annotation)."""
+        return False
+
+    def adopt(self, state: State) -> None:
+        """List files others added for exported recordings (so audits and reruns remove them with it)."""
+
     def describe(self, state: State) -> dict[str, Any]:
         """What the Croissant card needs to know of this format (see croissant.py)."""
         return {}
@@ -498,6 +507,9 @@ def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: st
         item.notes.append(note)
     if not res.events:
         item.notes.append("no turn-taking events stored: activity segments stand in for IPUs")
+    off = res.checks.offset_ms if res.checks is not None else None
+    if off is not None and abs(off) >= SYNC_NOTE_MS:
+        item.notes.append(f"the checks measured the tracks {off:+.0f} ms apart; the export keeps them as stored")
     return item
 
 
@@ -633,7 +645,8 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             state.files.pop(rel)
             summary.removed.append(rel)
         for p in _leftovers(out, exporter.managed_dirs, set(state.files)):
-            p.unlink()
+            if not exporter.keep_unlisted(str(p.relative_to(out)), state):
+                p.unlink()
 
         last_checkpoint = time.monotonic()
         for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
@@ -658,6 +671,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         if progress:
             progress(len(todo), len(todo), None)
 
+        exporter.adopt(state)
         if summary.written or summary.removed or old is None:
             state.extra["revision"] = int(state.extra.get("revision", 0)) + 1
         state.data.setdefault("created_at", now_iso())
@@ -685,7 +699,7 @@ def _fill_summary(state: State, summary: ExportSummary, ctx: Context) -> None:
 
 
 def _piece_seconds(p: dict[str, Any]) -> float:
-    # "both" orientations write two files of one stretch of audio: count the stretch once per file
+    # every file counts: with --main-speaker both, a stretch of audio is in two examples and counts twice
     return float(p.get("duration", p.get("duration_s", 0.0)) or 0.0)
 
 

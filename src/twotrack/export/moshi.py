@@ -124,6 +124,40 @@ class MoshiExporter(Exporter):
                 })
         return [Output(rid, pieces, files, list(item.notes))]
 
+    # moshi-finetune's annotate.py writes <stem>.json (and <stem>.json.err) beside a WAV that has none: keep
+    # those, list them with the WAV's recording (an audit or a withdrawal then removes them too).
+    _ANNOTATION_SUFFIXES = (".json", ".json.err")
+
+    def _sibling_wav(self, rel: str) -> str | None:
+        for suffix in self._ANNOTATION_SUFFIXES:
+            if rel.endswith(suffix):
+                return rel[: -len(suffix)] + ".wav"
+        return None
+
+    def keep_unlisted(self, rel: str, state: State) -> bool:
+        wav = self._sibling_wav(rel)
+        return wav is not None and wav in state.files and not Path(rel).name.startswith(".")
+
+    def adopt(self, state: State) -> None:
+        for rid, rec in state.recordings.items():
+            for piece in rec.get("pieces", []):
+                for suffix in self._ANNOTATION_SUFFIXES:
+                    rel = piece["path"][: -len(".wav")] + suffix
+                    if rel not in state.files and (self.out / rel).is_file():
+                        state.files[rel] = file_entry(self.out, rel, [rid], [piece["id"]])
+                        rec["files"] = sorted(set(rec.get("files", [])) | {rel})
+                        note = "alignments added beside the WAVs by another tool are listed with them"
+                        if note not in rec.setdefault("notes", []):
+                            rec["notes"].append(note)
+
+    def drop(self, state: State, recording_ids) -> None:
+        recording_ids = list(recording_ids)
+        for rid in recording_ids:
+            for piece in state.recordings.get(rid, {}).get("pieces", []):
+                for suffix in self._ANNOTATION_SUFFIXES:
+                    (self.out / (piece["path"][: -len(".wav")] + suffix)).unlink(missing_ok=True)
+        super().drop(state, recording_ids)
+
     def manifests(self, state: State) -> list[dict[str, Any]]:
         lines = []
         for rid in sorted(state.recordings):

@@ -278,7 +278,8 @@ def _layout(path: str) -> SphereLayout:
         raise InputError(
             path,
             f"impossible header values: sample_n_bytes {n_bytes} with sample_coding {coding_text!r} "
-            f"({_BYTES_OF[coding]} expected; 8-, 24- and 32-bit linear pcm are not supported)",
+            f"({_BYTES_OF[coding]} expected"
+            + ("; 8-, 24- and 32-bit linear pcm are not supported)" if coding == "pcm" else ")"),
         )
 
     data_offset = header.header_size
@@ -303,6 +304,8 @@ def _layout(path: str) -> SphereLayout:
     if shorten:
         if count is None:
             raise InputError(path, "shorten-compressed SPHERE without sample_count: its length cannot be known")
+        if data_bytes < 5 and count > 0:
+            raise InputError(path, f"truncated payload: no shorten stream after the header ({data_bytes} bytes)")
         n_samples = count
     elif count is None:
         n_samples = data_bytes // frame_bytes
@@ -311,7 +314,8 @@ def _layout(path: str) -> SphereLayout:
         n_samples = count
         expected = count * frame_bytes
         if data_bytes < expected:
-            if channels > 1 and count % channels == 0 and data_bytes >= count * n_bytes:
+            # the Switchboard quirk: the payload holds exactly sample_count samples in all
+            if channels > 1 and count % channels == 0 and data_bytes // frame_bytes == count // channels:
                 n_samples = count // channels
                 repairs.append(
                     f"sample_count {count} counted both channels; read as {n_samples} per channel"

@@ -14,6 +14,7 @@ parent decides), and die with the parent, even under ``kill -9`` (Linux ``PR_SET
 from __future__ import annotations
 
 import ctypes
+import itertools
 import multiprocessing as mp
 import os
 import signal
@@ -48,6 +49,15 @@ class Executor(ABC):
                       on_crash: Callable[[T, str], R] | None = None) -> Iterator[R]:
         """Results of ``fn(item)`` in completion order. Closing the iterator early (or an exception in
         the consumer, e.g. KeyboardInterrupt) stops every worker; finished results are already yielded."""
+
+    def close(self) -> None:
+        """Release what the executor holds between maps (a cluster connection); local pools hold nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class SerialExecutor(Executor):
@@ -99,6 +109,9 @@ def _worker_main(conn, fn, parent_pid: int) -> None:
             conn.send(message)
         except (BrokenPipeError, OSError):
             return
+
+
+_NOTHING = object()
 
 
 @dataclass
@@ -164,7 +177,11 @@ class LocalExecutor(Executor):
             return on_crash(w.item, reason)
 
         try:
-            while len(workers) < self.jobs:
+            # Start a worker only for an item it can take (a rescan with nothing to do spawns none).
+            first = next(source, _NOTHING)
+            if first is not _NOTHING:
+                source = itertools.chain([first], source)
+            while first is not _NOTHING and len(workers) < self.jobs and not exhausted:
                 w = self._start(fn)
                 workers.append(w)
                 if not feed(w):

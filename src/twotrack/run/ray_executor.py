@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import signal
 import traceback
 from collections import deque
@@ -38,10 +39,9 @@ from .executors import SINGLE_THREAD_ENV, Executor, WorkerCrashed
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Test hook: names a file; while that file exists, the first task to take it (an atomic rename to
-#: ``<file>.fired``, which then holds the worker's pid) kills its own worker process with SIGKILL
-#: after its first item, i.e. mid-task. Creating the file arms the hook again. Forwarded to the
-#: workers by the driver; only tests set it.
+#: Test hook: when the driver's environment names a file here, the first task to create that file
+#: (it then holds the worker's pid) kills its own worker process with SIGKILL after its first item,
+#: i.e. mid-task, with work done and not returned. The driver passes it to the tasks; only tests set it.
 KILL_ONCE_ENV = "TWOTRACK_RAY_TEST_KILL_ONCE"
 
 INSTALL_HINT = "pip install 'twotrack[ray]'"
@@ -90,23 +90,26 @@ def batches(items: Iterable[T], max_audio_s: float, max_items: int,
 
 
 def _claim_once(marker: str) -> bool:
-    fired = marker + ".fired"
     try:
-        os.rename(marker, fired)  # atomic: exactly one task takes an armed marker
-    except FileNotFoundError:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # atomic: one task only
+    except FileExistsError:
         return False
-    with open(fired, "w") as fh:
-        fh.write(f"{os.getpid()}\n")
+    os.write(fd, f"{os.getpid()}\n".encode())
+    os.close(fd)
     return True
 
 
-def run_batch(fn: Callable[[T], R], items: list[T]) -> list[tuple[str, Any]]:
+def run_batch(fn_blob: bytes, items: list[T], env: dict[str, str]) -> list[tuple[str, Any]]:
     """``fn`` over ``items`` in one worker: ("ok", result) or ("raised", traceback) per item, in order.
 
-    Exceptions are caught per item so that one bad recording neither fails its batch nor makes Ray
-    retry it; only the death of the process itself reaches Ray's retry logic.
+    ``fn`` arrives pickled and is loaded only after ``env`` (one thread per numeric library) is set,
+    so a fresh worker imports numpy, numba and the stages under it. Exceptions are caught per item so
+    that one bad recording neither fails its batch nor makes Ray retry it; only the death of the
+    process itself reaches Ray's retry logic.
     """
-    marker = os.environ.get(KILL_ONCE_ENV)
+    marker = env.get(KILL_ONCE_ENV)
+    os.environ.update({k: v for k, v in env.items() if k != KILL_ONCE_ENV})
+    fn: Callable[[T], R] = pickle.loads(fn_blob)
     out: list[tuple[str, Any]] = []
     for i, item in enumerate(items):
         try:
@@ -191,7 +194,10 @@ class RayExecutor(Executor):
             return self._ray
         ray = require_ray()
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+            # Workers' stderr stays in Ray's session logs: failures reach the workspace as errors, and
+            # the terminal keeps the progress bar and summary (init_kwargs can turn it back on).
+            kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
+                                      "log_to_driver": False}
             if self.address is None:
                 # "local" starts a fresh instance even when RAY_ADDRESS or a running cluster exists.
                 kwargs.update(address="local", num_cpus=self.num_cpus or os.cpu_count() or 1)
@@ -230,11 +236,15 @@ class RayExecutor(Executor):
     # -- scheduling ----------------------------------------------------------------------------
 
     def _task_options(self) -> dict[str, Any]:
+        # No runtime_env: the workers Ray starts ahead of time serve these tasks as they are.
+        return {"num_cpus": self.cpus_per_task, "max_retries": self.max_retries, "retry_exceptions": False}
+
+    @staticmethod
+    def _task_env() -> dict[str, str]:
         env = dict(SINGLE_THREAD_ENV)  # processes give the parallelism, as in the local pool
         if os.environ.get(KILL_ONCE_ENV):
             env[KILL_ONCE_ENV] = os.environ[KILL_ONCE_ENV]
-        return {"num_cpus": self.cpus_per_task, "max_retries": self.max_retries, "retry_exceptions": False,
-                "runtime_env": {"env_vars": env}}
+        return env
 
     def _batch_limit(self, items: Iterable[Any]) -> int:
         # A small corpus must still spread over the cluster: at least tasks_per_cpu tasks per CPU.
@@ -246,6 +256,8 @@ class RayExecutor(Executor):
     def map_unordered(self, fn, items, on_crash=None):
         ray = self.connect()
         remote = _remote_batch(ray).options(**self._task_options())
+        # Pickled once (by reference for a module-level function: a few bytes), loaded in the task.
+        fn_blob, env = ray.cloudpickle.dumps(fn), self._task_env()
         window = max(1, self.max_in_flight or 2 * self.jobs)
         source = batches(iter(items), self.batch_audio_s, self._batch_limit(items), self.weight)
         singles: deque = deque()  # items of batches that failed as a whole, rerun one per task
@@ -261,7 +273,7 @@ class RayExecutor(Executor):
                     if batch is None:
                         return
                     stats["items"] += len(batch)
-                pending[remote.remote(fn, batch)] = batch
+                pending[remote.remote(fn_blob, batch, env)] = batch
                 stats["tasks"] += 1
                 stats["max_in_flight"] = max(stats["max_in_flight"], len(pending))
 

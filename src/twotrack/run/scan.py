@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,18 @@ def _discover(paths: Sequence[str], config: Config) -> tuple[list[Recording], li
     return list(recordings), list(errors), {}
 
 
+def _error_roots(paths: Sequence[str]) -> list[str]:
+    """Where this scan's discovery errors can lie: each path, and a manifest's folder (its rows name
+    files beside it), so that the errors of a fixed file disappear on the next scan."""
+    roots = []
+    for p in paths:
+        p = os.path.abspath(p)
+        roots.append(p)
+        if os.path.isfile(p) and Path(p).suffix.lower() in (".csv", ".jsonl"):
+            roots.append(os.path.dirname(p))
+    return roots
+
+
 def _stat(path: str) -> tuple[int, int]:
     st = os.stat(path)
     return int(st.st_size), int(st.st_mtime_ns)
@@ -132,9 +144,8 @@ def source_records(recording: Recording, cache: dict[str, SourceRecord], infos: 
 
             info = probe(path)
         out[path] = SourceRecord(path=path, sha256=digest, size_bytes=size, mtime_ns=mtime, info=info)
-    tracks = tuple(t if t.sha256 else type(t)(path=t.path, channel=t.channel, sha256=out[t.path].sha256)
-                   for t in recording.tracks)
-    return tuple(out.values()), Recording.from_dict({**recording.to_dict(), "tracks": [t.to_dict() for t in tracks]})
+    tracks = tuple(t if t.sha256 else replace(t, sha256=out[t.path].sha256) for t in recording.tracks)
+    return tuple(out.values()), replace(recording, tracks=tracks)
 
 
 def source_key(recording: Recording) -> str:
@@ -201,8 +212,9 @@ def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, A
             continue
         pending.append((rec, skey, run, sources, expected))
 
-    # Stored inputs for partial reruns, read in one session.
-    need = [rec.recording_id for rec, _, run, _, _ in pending if run[0] in ("activity", "events")]
+    # Stored inputs for partial reruns (checks for activity's bleed input, activity for events), read
+    # in one session.
+    need = [rec.recording_id for rec, _, run, _, _ in pending if "checks" not in run]
     inputs = ws.stored_inputs(need)
     for rec, skey, run, sources, expected in pending:
         rid = rec.recording_id
@@ -211,7 +223,7 @@ def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, A
             dur, rate = stored[rid][1], stored[rid][2]
             got = inputs[rid]
             reuse = Reuse(duration_s=dur, sample_rate=rate, checks=got["checks"],
-                          activity=got["activity"] if run[0] == "events" else ())
+                          activity=got["activity"] if "activity" not in run else ())
         st = state.get(rid, {})
         plan.jobs.append(Job(
             recording=rec, config=config, source_key=skey, run=run, keys=keys, unavailable=unavailable,
@@ -238,15 +250,15 @@ class Writer(threading.Thread):
     """Commits outcomes as they arrive; everything queued while a commit runs goes in the next one.
 
     It keeps the workspace open between commits while results flow (opening and closing DuckDB
-    costs more than a small commit), and closes it as soon as a reader queues up or after
-    ``linger_s`` without results.
+    costs more than a small commit) and closes it when a reader queues up: at once when idle, after
+    at most ``min_hold_s`` of committing otherwise, and after ``linger_s`` without results anyway.
     """
 
     def __init__(self, ws: Workspace, run_id: int, max_batch: int = 256, linger_s: float = 5.0,
-                 poll_s: float = 0.01):
+                 poll_s: float = 0.01, min_hold_s: float = 0.5):
         super().__init__(name="twotrack-writer", daemon=True)
         self.ws, self.run_id, self.max_batch = ws, run_id, max_batch
-        self.linger_s, self.poll_s = linger_s, poll_s
+        self.linger_s, self.poll_s, self.min_hold_s = linger_s, poll_s, min_hold_s
         self.queue: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
         self.committed = 0
@@ -284,7 +296,7 @@ class Writer(threading.Thread):
                     batch.append(nxt)
                 t0 = time.perf_counter()
                 session.commit(batch, self.run_id)
-                session.yield_if_waited()
+                session.yield_if_waited(self.min_hold_s)
                 self.commit_s += time.perf_counter() - t0
                 self.commits += 1
                 self.committed += len(batch)
@@ -359,7 +371,7 @@ def scan(
         counts: dict[str, Counter] = {s: Counter() for s in STAGES}
         try:
             recordings, disc_errors, infos = _discover(paths, config)
-            ws.replace_discovery_errors([os.path.abspath(p) for p in paths], disc_errors, run_id)
+            ws.replace_discovery_errors(_error_roots(paths), disc_errors, run_id)
             summary.errors.extend(disc_errors)
             summary.discovery_errors = len(disc_errors)
             plan = make_plan(ws, recordings, infos, config, keys, unavailable, retry_errors, keep_probs)

@@ -43,8 +43,8 @@ MAX_WIDTH = 8000
 MAX_EVENTS = 50000
 #: Longest region one audio request renders when start/end are given (seconds).
 MAX_REGION_S = 3600.0
-#: Per-recording views kept in memory.
-RECORDING_CACHE = 32
+#: Memory budget of the per-recording views kept in memory (bytes of their arrays).
+VIEW_CACHE_BYTES = 64 << 20
 
 EVENT_KINDS = ("ipu", "turn", "pause", "gap", "overlap-between", "overlap-within", "backchannel", "interruption",
                "floor-transfer")
@@ -56,8 +56,20 @@ def templates() -> Environment:
     env.filters["hms"] = fmt_duration
     env.filters["pct"] = lambda v, nd=1: "–" if v is None else f"{100 * v:.{nd}f}%"
     env.filters["num"] = lambda v, nd=2: "–" if v is None else f"{v:.{nd}f}"
+    env.filters["val"] = fmt_value
     env.filters["tojson_safe"] = lambda v: json.dumps(v, default=D.json_default).replace("</", "<\\/")
     return env
+
+
+def fmt_value(v: Any) -> str:
+    """A measurement for a table cell: '–' for none, integers without decimals, others to 3 digits."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if float(v).is_integer():
+        return f"{int(v)}"
+    return f"{v:.3f}" if abs(v) < 1000 else f"{v:,.1f}"
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -93,6 +105,12 @@ class RecordingView:
     value: np.ndarray
     activity: list[tuple[int, np.ndarray, np.ndarray]]
     infos: dict[str, AudioInfo] | None = None
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [self.kind, self.start, self.end, self.track, self.from_track, self.value]
+        arrays += [x for _, s, e in self.activity for x in (s, e)]
+        return sum(int(x.nbytes) for x in arrays) + 4096
 
     def events_in(self, a: float, b: float) -> np.ndarray:
         return np.flatnonzero((self.end > a) & (self.start < b))
@@ -178,8 +196,11 @@ class Explorer:
             with self._lock:
                 self._views[recording_id] = (v, view)
                 self._views.move_to_end(recording_id)
-                while len(self._views) > RECORDING_CACHE:
-                    self._views.popitem(last=False)
+                # Least recently used views go first once their arrays exceed the budget (the newest stays).
+                total = sum(x[1].nbytes for x in self._views.values())
+                while total > VIEW_CACHE_BYTES and len(self._views) > 1:
+                    _, (_, old) = self._views.popitem(last=False)
+                    total -= old.nbytes
             return view
 
     def _load_view(self, rid: str) -> RecordingView:
@@ -221,7 +242,7 @@ class Explorer:
                                          f"{exc}") from None
         return view.infos
 
-    def frame_peaks(self, view: RecordingView) -> np.ndarray:
+    def peak_file(self, view: RecordingView) -> P.PeakFile:
         rec = view.recording
         key = P.cache_key(view.source_key or rec.recording_id, rec.recording_id,
                           [(t.path, t.channel) for t in rec.tracks])
@@ -262,8 +283,8 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: int,
                   tracks: tuple[int, ...]) -> dict[str, Any]:
-    frames = ex.frame_peaks(view)
-    scale = P.track_peaks(frames)
+    pf = ex.peak_file(view)
+    scale = pf.track_peak
     if P.use_audio(a, b, width):
         try:
             samples, rate = A.read_region(view.recording, tracks, a, b, ex.infos(view))
@@ -275,8 +296,8 @@ def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: 
         lo, hi = P.window_from_samples(samples, rate, a, b, width, first)
         source = "audio"
     else:
-        lo, hi = P.window_from_frames(frames[list(tracks)], a, b, width)
-        source = "frames (10 ms)"
+        lo, hi = P.window(pf, tracks, a, b, width)
+        source = "frames (10 ms, cached)"
     return {
         "source": source,
         "resolution_s": P.resolution(a, b, width),

@@ -1,11 +1,13 @@
 """Waveform peaks, computed server-side so the browser never downloads the audio to draw it.
 
 A recording's peaks are the min and max of every track in every 10 ms frame (the project's frame grid),
-as int16, computed once by streaming the audio through ``twotrack.ingest`` and kept in a small file
-(2 tracks x 2 values x 2 bytes x 100 frames per second = 2.9 MB per hour) in a cache folder outside
-the workspace. A request for a window ``[start, end)`` drawn ``width`` pixels wide reduces those
-frames to one (min, max) pair per pixel; when a pixel is finer than a frame (deep zoom), the pairs
-come from the decoded audio of the window instead.
+as int16, computed once by streaming the audio through ``twotrack.ingest`` and kept, with coarser levels
+of 80 ms, 640 ms and 5.12 s, in small files (2 tracks x 2 values x 2 bytes x 100 frames per second =
+2.9 MB per hour, plus 1/7 for the coarser levels) in a cache folder outside the workspace. A request
+for a window ``[start, end)`` drawn ``width`` pixels wide reads, from the coarsest level still finer
+than a pixel, only the entries of the window (one ``pread``) and reduces them to one (min, max) pair
+per pixel: the cost is about the width, whatever the window's length. When a pixel is finer than a
+frame (deep zoom), the pairs come from the decoded audio of the window instead.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..model import FRAMES
 HOP_S = FRAMES.hop_s
 SCALE = 32767.0
 #: Bump when the cached format or its computation changes.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Deep-zoom windows longer than this are drawn from the frame peaks even below one frame per pixel.
 MAX_AUDIO_WINDOW_S = 60.0
 #: Rate the peaks are computed at when the source rate has no whole number of samples per frame.
@@ -117,19 +119,6 @@ def reduce_indexed(mins: np.ndarray, maxs: np.ndarray, idx: np.ndarray, stop: in
             np.maximum.reduceat(maxs[..., :stop], idx, axis=-1))
 
 
-def window_from_frames(peaks: np.ndarray, start_s: float, end_s: float, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """float32 (n_tracks, width) min and max per pixel from frame peaks (n_tracks, 2, n_frames)."""
-    edges = FRAMES.to_frames(pixel_edges(start_s, end_s, width))
-    n = peaks.shape[-1]
-    lo, hi = reduce_indexed(peaks[:, 0, :], peaks[:, 1, :], edges[:-1], int(edges[-1]))
-    lo = lo.astype(np.float32) / SCALE
-    hi = hi.astype(np.float32) / SCALE
-    past = edges[:-1] >= n  # pixels after the recording's end are silent
-    lo[:, past] = 0.0
-    hi[:, past] = 0.0
-    return lo, hi
-
-
 def window_from_samples(samples: np.ndarray, rate: int, start_s: float, end_s: float, width: int,
                         first_sample_s: float) -> tuple[np.ndarray, np.ndarray]:
     """float32 (n_tracks, width) min and max per pixel from decoded audio that starts at ``first_sample_s``."""
@@ -144,17 +133,32 @@ def window_from_samples(samples: np.ndarray, rate: int, start_s: float, end_s: f
     return lo, hi
 
 
-def track_peaks(peaks: np.ndarray) -> np.ndarray:
-    """Largest absolute value of each track over the whole recording (float, 0..1): the lane's scale."""
-    if peaks.shape[-1] == 0:
-        return np.zeros(peaks.shape[0])
-    return np.maximum(np.abs(peaks[:, 0, :].astype(np.int32)).max(axis=1),
-                      np.abs(peaks[:, 1, :].astype(np.int32)).max(axis=1)) / SCALE
+# ---------------------------------------------------------------------------------------------
+# cache: a pyramid of peak levels on disk, read with pread (nothing stays mapped in memory)
+# ---------------------------------------------------------------------------------------------
+
+#: Each level merges this many entries of the level below: 10 ms, 80 ms, 640 ms, 5.12 s.
+LEVEL_FACTOR = 8
+N_LEVELS = 4
 
 
-# ---------------------------------------------------------------------------------------------
-# cache
-# ---------------------------------------------------------------------------------------------
+def pyramid(frames: np.ndarray, levels: int = N_LEVELS, factor: int = LEVEL_FACTOR) -> list[np.ndarray]:
+    """Frame peaks (n_tracks, 2, n) -> levels, each time-major (m, n_tracks, 2) so that a time range is
+    one contiguous run of bytes; level k holds the min/max of ``factor**k`` frames per entry."""
+    out = [np.ascontiguousarray(frames.transpose(2, 0, 1))]
+    cur = frames
+    for _ in range(1, levels):
+        n = cur.shape[-1]
+        m = -(-n // factor)
+        if n == 0:
+            break
+        pad = m * factor - n
+        lo = np.concatenate([cur[:, 0, :], np.repeat(cur[:, 0, -1:], pad, axis=1)], axis=1) if pad else cur[:, 0, :]
+        hi = np.concatenate([cur[:, 1, :], np.repeat(cur[:, 1, -1:], pad, axis=1)], axis=1) if pad else cur[:, 1, :]
+        cur = np.stack([lo.reshape(lo.shape[0], m, factor).min(axis=2), hi.reshape(hi.shape[0], m, factor).max(axis=2)],
+                       axis=1)
+        out.append(np.ascontiguousarray(cur.transpose(2, 0, 1)))
+    return out
 
 
 def default_cache_dir() -> Path:
@@ -169,57 +173,126 @@ def cache_key(source_key: str, recording_id: str, tracks: Iterable[tuple[str, in
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-class PeakCache:
-    """Frame peaks per key: computed once (one thread per key computes, the others wait), kept as .npy
-    files in ``directory`` and memory-mapped; at most ``max_open`` arrays are held open. With
-    ``directory=None`` arrays live in memory only (the same bound applies)."""
+class PeakFile:
+    """The levels of one recording on disk: where each level's data starts and how long it is."""
 
-    def __init__(self, directory: str | os.PathLike | None = None, max_open: int = 64):
-        self.directory = Path(directory) if directory is not None else None
+    def __init__(self, paths: list[Path]):
+        self.levels: list[tuple[Path, int, int]] = []  # (path, byte offset of the data, entries)
+        self.n_tracks = 0
+        for path in paths:
+            arr = np.load(path, mmap_mode="r")  # header only: the mapping is dropped at once
+            if arr.dtype != np.int16 or arr.ndim != 3 or arr.shape[2] != 2:
+                raise ValueError(f"{path}: not a peak level")
+            self.levels.append((path, int(arr.offset), int(arr.shape[0])))
+            self.n_tracks = int(arr.shape[1])
+            del arr
+        top = self.read(len(self.levels) - 1, 0, self.levels[-1][2])
+        #: Largest absolute value per track over the whole recording (0..1): each lane's scale.
+        self.track_peak = (np.abs(top.astype(np.int32)).max(axis=(0, 2)) / SCALE) if top.size else \
+            np.zeros(self.n_tracks)
+
+    @property
+    def n_frames(self) -> int:
+        return self.levels[0][2]
+
+    def read(self, level: int, first: int, stop: int) -> np.ndarray:
+        """Entries [first, stop) of a level as int16 (stop - first, n_tracks, 2), by one pread."""
+        path, offset, n = self.levels[level]
+        first, stop = max(0, first), min(n, stop)
+        count = max(0, stop - first)
+        row = self.n_tracks * 2 * 2
+        with open(path, "rb") as fh:
+            buf = os.pread(fh.fileno(), count * row, offset + first * row)
+        return np.frombuffer(buf, np.int16).reshape(-1, self.n_tracks, 2)
+
+
+class PeakCache:
+    """Peak pyramids per key, computed once (one thread per key computes, the others wait) and kept as
+    .npy files in ``directory`` (a temporary folder when None). Requests read only the entries they draw,
+    so the process holds no per-recording arrays: memory is flat in the size of the corpus."""
+
+    def __init__(self, directory: str | os.PathLike | None = None, max_open: int = 1024):
+        if directory is None:
+            import tempfile
+
+            directory = tempfile.mkdtemp(prefix="twotrack-peaks-")
+        self.directory = Path(directory)
         self.max_open = max_open
-        self._open: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._files: OrderedDict[str, PeakFile] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
-        self.computed = 0  # how many arrays this process computed (the rest came from disk or memory)
+        self.computed = 0  # pyramids this process computed (the rest came from disk)
 
-    def _path(self, key: str) -> Path | None:
-        return self.directory / f"{key}.npy" if self.directory is not None else None
+    def _paths(self, key: str) -> list[Path]:
+        return [self.directory / f"{key}.L{k}.npy" for k in range(N_LEVELS)]
 
-    def _remember(self, key: str, arr: np.ndarray) -> np.ndarray:
+    def get(self, key: str, compute: Callable[[], np.ndarray]) -> PeakFile:
+        """The pyramid of ``key``; ``compute`` returns frame peaks (n_tracks, 2, n) when it is not on disk."""
         with self._lock:
-            self._open[key] = arr
-            self._open.move_to_end(key)
-            while len(self._open) > self.max_open:
-                self._open.popitem(last=False)
-        return arr
-
-    def get(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        with self._lock:
-            arr = self._open.get(key)
-            if arr is not None:
-                self._open.move_to_end(key)
-                return arr
+            pf = self._files.get(key)
+            if pf is not None:
+                self._files.move_to_end(key)
+                return pf
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:
-                arr = self._open.get(key)
-            if arr is not None:
-                return arr
-            path = self._path(key)
-            if path is not None and path.exists():
+                pf = self._files.get(key)
+            if pf is not None:
+                return pf
+            paths = self._paths(key)
+            pf = None
+            if all(p.exists() for p in paths):
                 try:
-                    return self._remember(key, np.load(path, mmap_mode="r"))
+                    pf = PeakFile(paths)
                 except (OSError, ValueError):
-                    path.unlink(missing_ok=True)  # a damaged cache file is recomputed
-            arr = np.ascontiguousarray(compute(), dtype=np.int16)
-            self.computed += 1
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
-                np.save(tmp, arr)
-                os.replace(tmp, path)
-                arr = np.load(path, mmap_mode="r")
-            return self._remember(key, arr)
+                    pf = None  # a damaged cache file is recomputed
+            if pf is None:
+                frames = np.asarray(compute(), dtype=np.int16)
+                self.computed += 1
+                self.directory.mkdir(parents=True, exist_ok=True)
+                for path, level in zip(paths, pyramid(frames)):
+                    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
+                    np.save(tmp, level)
+                    os.replace(tmp, path)
+                pf = PeakFile(paths)
+            with self._lock:
+                self._files[key] = pf
+                while len(self._files) > self.max_open:
+                    self._files.popitem(last=False)
+            return pf
+
+
+def window(pf: PeakFile, tracks: Iterable[int], start_s: float, end_s: float,
+           width: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (len(tracks), width) min and max per pixel, from the coarsest level finer than a pixel.
+
+    Each pixel takes every entry that overlaps it, so it holds the true min/max of its own time span,
+    widened by at most one entry of the level used on either side (never narrowed)."""
+    res = resolution(start_s, end_s, width)
+    level = 0
+    while level + 1 < len(pf.levels) and HOP_S * LEVEL_FACTOR ** (level + 1) <= res:
+        level += 1
+    hop = HOP_S * LEVEL_FACTOR ** level
+    pos = pixel_edges(start_s, end_s, width) / hop
+    edges = np.floor(pos + 1e-6).astype(np.int64)
+    first = int(edges[0])
+    block = pf.read(level, first, int(edges[-1]) + 1)  # (m, n_tracks, 2), clipped at the end
+    tracks = list(tracks)
+    mins = block[:, tracks, 0].T
+    maxs = block[:, tracks, 1].T
+    lo, hi = reduce_indexed(mins, maxs, edges[:-1] - first, int(edges[-1]) - first)
+    # The entry that holds a pixel's right edge is partly inside the pixel: take it too.
+    j = edges[1:] - first
+    partial = (pos[1:] - edges[1:] > 1e-6) & (j < mins.shape[1]) & (j > edges[:-1] - first)
+    if partial.any():
+        lo[:, partial] = np.minimum(lo[:, partial], mins[:, j[partial]])
+        hi[:, partial] = np.maximum(hi[:, partial], maxs[:, j[partial]])
+    lo = lo.astype(np.float32) / SCALE
+    hi = hi.astype(np.float32) / SCALE
+    past = edges[:-1] >= pf.levels[level][2]  # pixels after the recording's end are silent
+    lo[:, past] = 0.0
+    hi[:, past] = 0.0
+    return lo, hi
 
 
 def resolution(start_s: float, end_s: float, width: int) -> float:
@@ -232,6 +305,6 @@ def use_audio(start_s: float, end_s: float, width: int) -> bool:
 
 
 __all__ = [
-    "PeakCache", "cache_key", "compute_peaks", "default_cache_dir", "frame_peaks", "stream_peaks",
-    "window_from_frames", "window_from_samples", "track_peaks", "pixel_edges", "use_audio", "HOP_S",
+    "PeakCache", "PeakFile", "cache_key", "compute_peaks", "default_cache_dir", "frame_peaks", "stream_peaks",
+    "pyramid", "window", "window_from_samples", "pixel_edges", "use_audio", "HOP_S",
 ]

@@ -564,6 +564,7 @@ class WriteSession:
         self.ws = ws
         self._handle: int | None = None
         self._con = None
+        self._opened_at = 0.0
         self.opens = 0
 
     @property
@@ -580,6 +581,7 @@ class WriteSession:
                 self._handle = None
                 raise
             self.opens += 1
+            self._opened_at = time.monotonic()
 
     def commit(self, items: Sequence[R.ResultWrite], run_id: int) -> None:
         self.open()
@@ -588,9 +590,11 @@ class WriteSession:
     def others_waiting(self) -> bool:
         return self.ws._lock.others_waiting()
 
-    def yield_if_waited(self) -> bool:
-        """Close when another process waits for the workspace; True when it did."""
-        if self._con is not None and self.others_waiting():
+    def yield_if_waited(self, min_hold_s: float = 0.0) -> bool:
+        """Close when another process waits for the workspace and the session has been open for at
+        least ``min_hold_s`` (which bounds how often a stream of readers makes the writer reopen);
+        True when it closed."""
+        if self._con is not None and time.monotonic() - self._opened_at >= min_hold_s and self.others_waiting():
             self.close()
             return True
         return False

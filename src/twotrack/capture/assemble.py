@@ -1,0 +1,293 @@
+"""Assembly: two chunk streams -> one aligned, lossless two-track FLAC, a capture report, a manifest row, a scan.
+
+How the tracks are put on one time line (docs/capture.md has the derivation and the error budget):
+
+1. **Client clock -> server clock.** Each browser repeats NTP-style exchanges: it sends its clock ``t0``,
+   the server answers with its clock ``ts``, the browser notes ``t3`` on receipt and reports the triple.
+   Each gives an offset ``ts - (t0 + t3) / 2`` (server minus client) that is exact when the two network legs
+   take equal time and wrong by at most half the round trip otherwise. We keep the exchanges with the
+   shortest round trips (least room for asymmetry) and take their median offset, or, when they span at
+   least ``MIN_DRIFT_SPAN_S``, a straight-line fit (offset and relative rate of the two clocks).
+2. **Sample counter -> client clock.** Every chunk carries its first sample's index and the client clock
+   at that sample. A least-squares line through these points gives the track's start on the client clock
+   (averaging the per-chunk timestamp jitter) and, when the fit is tight enough, the sound card's rate
+   measured against the client clock (its drift in ppm).
+3. **Placement.** Composing 1 and 2 gives each track's first sample and its rate on the server clock. The
+   output starts at the earlier track's first sample; the later track is shifted by a whole number of
+   samples (at 48 kHz, a rounding error of at most 0.01 ms) and padded with zeros before its start and after
+   its end, so no recorded sample is lost. A track is resampled (soxr) only when its measured rate differs
+   from the output rate enough to move its end by more than ``RESAMPLE_MIN_MS``; otherwise its samples are
+   copied bit for bit.
+
+What this cannot see: the time from the microphone to the AudioWorklet (the input latency of each
+device, typically a few to tens of milliseconds) is the same on both sides only if the devices are alike.
+The report states it as not measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import fcntl
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .chunks import ChunkMeta
+
+#: Exchanges kept for the offset: the shortest-round-trip fraction (at least MIN_CLOCK_KEEP of them).
+CLOCK_KEEP_FRACTION = 0.34
+MIN_CLOCK_KEEP = 3
+#: A clock drift is fitted only over exchanges spanning at least this long (shorter: offset only).
+MIN_DRIFT_SPAN_S = 20.0
+#: A sound card rate is measured (not taken as nominal) when its fit's standard error is below this.
+MAX_RATE_STDERR_PPM = 10.0
+#: A track is resampled when its measured rate would move its end by more than this.
+RESAMPLE_MIN_MS = 0.5
+FLAC_SUBTYPE = "PCM_24"
+
+
+@dataclass(frozen=True)
+class ClockFit:
+    """Server clock minus client clock (ms) at client time ``t_ref_ms``, and its drift (ppm of client time)."""
+
+    offset_ms: float
+    drift_ppm: float
+    t_ref_ms: float
+    n_exchanges: int
+    n_used: int
+    rtt_min_ms: float
+    error_bound_ms: float  # half the longest round trip among the exchanges used: no offset can be worse
+    spread_ms: float  # standard deviation of the used offsets around the fit
+
+    def server_ms(self, client_ms):
+        return np.asarray(client_ms, np.float64) + self.offset_ms + self.drift_ppm * 1e-6 * (
+            np.asarray(client_ms, np.float64) - self.t_ref_ms)
+
+
+def fit_clock(exchanges) -> ClockFit:
+    """The offset (and drift, over a long enough span) from (t0, ts, t3) triples in milliseconds."""
+    ex = np.asarray(exchanges, np.float64).reshape(-1, 3)
+    if len(ex) == 0:
+        raise ValueError("no clock exchanges: the client never synchronised its clock")
+    t0, ts, t3 = ex.T
+    ok = t3 >= t0
+    if not ok.any():
+        raise ValueError("no usable clock exchange (every round trip is negative)")
+    t0, ts, t3 = t0[ok], ts[ok], t3[ok]
+    rtt = t3 - t0
+    mid = (t0 + t3) / 2
+    theta = ts - mid
+    keep = max(MIN_CLOCK_KEEP, int(np.ceil(CLOCK_KEEP_FRACTION * len(rtt))))
+    idx = np.argsort(rtt, kind="stable")[:keep]
+    x, y = mid[idx], theta[idx]
+    t_ref = float(np.median(x))
+    if len(idx) >= 5 and (x.max() - x.min()) / 1000.0 >= MIN_DRIFT_SPAN_S:
+        slope, intercept = np.polyfit(x - t_ref, y, 1)
+        drift = float(slope * 1e6)
+        offset = float(intercept)
+        resid = y - (intercept + slope * (x - t_ref))
+    else:
+        drift = 0.0
+        offset = float(np.median(y))
+        resid = y - offset
+    return ClockFit(offset, drift, t_ref, int(len(ex)), int(len(idx)), float(rtt.min()),
+                    float(rtt[idx].max() / 2), float(np.std(resid)))
+
+
+@dataclass(frozen=True)
+class SampleClock:
+    """Client clock (ms) of sample n: ``start_ms + n * ms_per_sample``."""
+
+    start_ms: float
+    ms_per_sample: float
+    nominal_rate: int
+    rate_measured: bool  # False: the nominal rate was used (fit too loose)
+    rate_ppm: float | None  # sound card rate vs client clock, when measured
+    jitter_ms: float  # rms of the chunk timestamps around the line
+
+
+def fit_sample_clock(metas: list[ChunkMeta]) -> SampleClock:
+    """A line through (first sample, client clock) of every chunk."""
+    if not metas:
+        raise ValueError("no chunks")
+    rate = metas[0].sample_rate
+    n = np.array([m.sample_start for m in metas], np.float64)
+    y = np.array([m.client_ms for m in metas], np.float64)
+    nominal = 1000.0 / rate
+    if len(metas) >= 3 and n[-1] > n[0]:
+        slope, intercept = np.polyfit(n, y, 1)
+        resid = y - (intercept + slope * n)
+        dof = max(len(n) - 2, 1)
+        s2 = float(resid @ resid) / dof
+        stderr_ppm = np.sqrt(s2 / float(((n - n.mean()) ** 2).sum())) / nominal * 1e6
+        if stderr_ppm <= MAX_RATE_STDERR_PPM:
+            return SampleClock(float(intercept), float(slope), rate, True, float((slope / nominal - 1) * 1e6),
+                               float(np.sqrt(np.mean(resid ** 2))))
+    intercept = float(np.mean(y - n * nominal))
+    resid = y - (intercept + n * nominal)
+    return SampleClock(intercept, nominal, rate, False, None, float(np.sqrt(np.mean(resid ** 2))))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one track went in the output."""
+
+    start_server_ms: float
+    rate_on_server: float  # samples per second of server time
+    offset_samples: int  # output index of the track's first sample
+    resampled: bool
+    n_in: int
+    n_out: int
+
+
+def place_tracks(tracks: list[tuple[np.ndarray, SampleClock, ClockFit]], out_rate: int
+                 ) -> tuple[np.ndarray, list[Placement]]:
+    """Put the tracks on one time line at ``out_rate``; returns (channels x samples float32, placements)."""
+    import soxr
+
+    starts, rates, bodies = [], [], []
+    for samples, sc, cf in tracks:
+        s0 = float(cf.server_ms(sc.start_ms))
+        ms_per_sample = sc.ms_per_sample * (1.0 + cf.drift_ppm * 1e-6)
+        starts.append(s0)
+        rates.append(1000.0 / ms_per_sample)
+    t0 = min(starts)
+    placements = []
+    for (samples, sc, cf), s0, r in zip(tracks, starts, rates):
+        dur_ms = len(samples) / r * 1000.0
+        moved_ms = abs(r / out_rate - 1.0) * dur_ms
+        if len(samples) and (sc.nominal_rate != out_rate or moved_ms > RESAMPLE_MIN_MS):
+            body = np.asarray(soxr.resample(samples, r, float(out_rate), quality="VHQ"), np.float32)
+            resampled = True
+        else:
+            body, resampled = np.asarray(samples, np.float32), False
+        off = int(round((s0 - t0) * out_rate / 1000.0))
+        bodies.append((off, body))
+        placements.append(Placement(s0, r, off, resampled, len(samples), len(body)))
+    total = max((off + len(b) for off, b in bodies), default=0)
+    out = np.zeros((len(tracks), total), np.float32)
+    for i, (off, b) in enumerate(bodies):
+        out[i, off:off + len(b)] = b
+    return out, placements
+
+
+def levels(x: np.ndarray) -> dict:
+    """Peak and RMS in dBFS and the count of clipped samples (|x| at full scale)."""
+    if len(x) == 0:
+        return {"peak_dbfs": None, "rms_dbfs": None, "clipped_samples": 0}
+    peak = float(np.max(np.abs(x)))
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    db = lambda v: round(20 * np.log10(v), 2) if v > 0 else None  # noqa: E731
+    return {"peak_dbfs": db(peak), "rms_dbfs": db(rms), "clipped_samples": int(np.count_nonzero(np.abs(x) >= 0.99999))}
+
+
+def write_flac(path: Path, channels: np.ndarray, rate: int) -> None:
+    """Write atomically: a half-written file never carries the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    sf.write(str(tmp), np.clip(channels.T, -1.0, 1.0 - 2.0 ** -23), rate, format="FLAC", subtype=FLAC_SUBTYPE)
+    os.replace(tmp, path)
+
+
+def add_manifest_row(manifest: Path, row: dict) -> None:
+    """Add (or replace, by recording_id) one row of the capture manifest (JSONL), under a file lock."""
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.with_name(manifest.name + ".lock"), "a") as lk:
+        fcntl.flock(lk.fileno(), fcntl.LOCK_EX)
+        rows = []
+        if manifest.exists():
+            rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+        rows = [r for r in rows if r.get("recording_id") != row["recording_id"]] + [row]
+        tmp = manifest.with_name(f".{manifest.name}.tmp")
+        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        os.replace(tmp, manifest)
+
+
+def assemble(store, sid: str, *, force: bool = False, run_scan: bool = True) -> dict:
+    """Assemble session ``sid`` of a SessionStore into ``WS/capture/recordings/capture-<sid>.flac``.
+
+    Without ``force`` both participants must have finished their upload; with it, whatever arrived is
+    assembled and the recording is marked ``partial``. Returns the capture report (also written beside the
+    FLAC as ``.capture.json``). ``run_scan``: scan the recording into the workspace afterwards."""
+    from ..rights.consent import utc_now
+
+    session = store.get(sid)
+    complete = all(p.finished is not None and store.chunks(sid, r).n_samples == p.finished["n_samples"]
+                   for r, p in session.participants.items())
+    if not complete and not force:
+        raise ValueError("not every participant has finished uploading (use force for a partial recording)")
+    tracks, per_track = [], []
+    rates = []
+    for role, p in session.participants.items():
+        cs = store.chunks(sid, role)
+        metas = cs.metas()
+        samples = cs.read_all()
+        info = {"role": role, "speaker_id": p.speaker_id, "name": p.name, "chunks": len(metas),
+                "chunks_resent": cs.duplicates, "samples": int(len(samples)),
+                "complete": p.finished is not None and p.finished["n_samples"] == len(samples),
+                "declared_samples": p.finished["n_samples"] if p.finished else None,
+                "microphone": p.settings}
+        if metas:
+            sc = fit_sample_clock(metas)
+            cf = fit_clock(store.clock(sid, role))
+            rates.append(sc.nominal_rate)
+            tracks.append((samples, sc, cf))
+            gaps = [m.received_ms - (metas[i - 1].received_ms) for i, m in enumerate(metas) if i]
+            info.update({
+                "sample_rate": sc.nominal_rate, "duration_s": round(len(samples) / sc.nominal_rate, 6),
+                "clock": asdict(cf), "sample_clock": asdict(sc),
+                "longest_upload_pause_s": round(max(gaps, default=0.0) / 1000.0, 3),
+            })
+            info.update(levels(samples))
+        else:
+            tracks.append(None)
+        per_track.append(info)
+    if not rates:
+        raise ValueError("no audio was uploaded by either participant")
+    out_rate = max(rates)
+    present = [t for t in tracks if t is not None]
+    channels, placements = place_tracks(present, out_rate)
+    full = np.zeros((2, channels.shape[1]), np.float32)
+    it = iter(zip(channels, placements))
+    for i, t in enumerate(tracks):
+        if t is not None:
+            ch, pl = next(it)
+            full[i] = ch
+            per_track[i].update({"offset_samples": pl.offset_samples, "lead_pad_s": round(pl.offset_samples / out_rate, 6),
+                                 "trail_pad_s": round((full.shape[1] - pl.offset_samples - pl.n_out) / out_rate, 6),
+                                 "resampled": pl.resampled, "rate_on_server_clock": round(pl.rate_on_server, 4),
+                                 "drift_ppm": round((pl.rate_on_server / t[1].nominal_rate - 1) * 1e6, 2)})
+    rid = f"capture-{sid}"
+    root = store.root
+    flac = root / "recordings" / f"{rid}.flac"
+    write_flac(flac, full, out_rate)
+    errs = [pt["clock"]["error_bound_ms"] for pt in per_track if "clock" in pt]
+    jit = [pt["sample_clock"]["jitter_ms"] / max(np.sqrt(pt["chunks"]), 1) for pt in per_track if "sample_clock" in pt]
+    status = "complete" if complete and len(present) == 2 else "partial"
+    report = {
+        "recording_id": rid, "session_id": sid, "status": status, "assembled_at": utc_now(),
+        "path": str(flac), "sample_rate": out_rate, "duration_s": round(full.shape[1] / out_rate, 6),
+        "format": f"FLAC {FLAC_SUBTYPE}, 2 channels (A, B)",
+        # Worst case from the clock exchanges (half the round trips used, both sides) plus the timestamp
+        # jitter left after the line fit and the rounding to a whole sample; input latency not included.
+        "alignment_uncertainty_ms": round(sum(errs) + float(np.sqrt(np.sum(np.square(jit)))) + 500.0 / out_rate, 3),
+        "input_latency": "not measured (device microphone-to-worklet latency is outside the browser's clocks)",
+        "tracks": per_track,
+    }
+    (flac.with_suffix(".capture.json")).write_text(json.dumps(report, indent=1))
+    a, b = session.participants["A"], session.participants["B"]
+    add_manifest_row(root / "manifest.jsonl", {
+        "recording_id": rid, "path": f"recordings/{flac.name}", "speaker_a": a.speaker_id or "",
+        "speaker_b": b.speaker_id or "", "license": session.license, "source_type": "two-track",
+        "tags": {"capture": status}, "session_id": sid, "capture_report": f"recordings/{flac.with_suffix('.capture.json').name}",
+    })
+    if run_scan:
+        from ..run import scan
+
+        summary = scan([str(root / "manifest.jsonl")], store.workspace, jobs=0)
+        report["scan"] = {"status": summary.status, "scanned": summary.scanned, "failed": summary.failed,
+                          "errors": [e.problem for e in summary.errors][:5]}
+    return report

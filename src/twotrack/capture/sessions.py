@@ -1,0 +1,306 @@
+"""Capture sessions: who is in one, what they consented to, their clock exchanges and the signalling relay.
+
+A session lives in ``WS/capture/sessions/<session_id>/``::
+
+    session.json          the session (state, license, scopes, participants A and B)
+    A/chunks/, B/chunks/  each participant's chunk store (chunks.py)
+    A/clock.jsonl, ...    NTP-style clock exchanges (client send, server, client receive), one per line
+
+Session ids are 20 lowercase base-32 characters and each participant has a secret token (in the join
+link), so a link cannot be guessed and a participant cannot upload as the other one. Ids and roles are
+checked against fixed patterns before any path is built from them.
+
+Consent comes first: ``consent_text`` renders the text a participant reads (scopes in plain words, the
+license, the name they typed); ``give_consent`` stores exactly that text in ``WS/capture/consent/``,
+and appends a ``grant`` to the workspace's consent ledger with the text's sha256 and its ``file://`` URI as
+evidence. No audio is accepted from a participant before that grant is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..rights.consent import SCOPES, utc_now
+from ..rights.ledger import Ledger, ledger_path
+from ..rights.licenses import validate_license
+from .chunks import ChunkStore
+
+ROLES = ("A", "B")
+SESSION_ID = re.compile(r"^[a-z2-7]{20}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+SPEAKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Session states, in order. ``partial``: assembled while a participant's upload was incomplete.
+STATES = ("open", "recording", "stopped", "assembling", "assembled", "partial", "failed")
+DEFAULT_SCOPES = ("ai-training", "commercial-use", "redistribution")
+MAX_NAME = 80
+
+#: What each scope means, in the words a participant reads.
+SCOPE_WORDS = {
+    "ai-training": "My recorded voice and words may be used to train and evaluate artificial intelligence "
+                   "(machine learning) systems, such as speech recognition and conversational models.",
+    "commercial-use": "This use may be commercial: companies may use the recording in products and services "
+                      "they sell.",
+    "redistribution": "The recording may be shared with, or published for, other people and organisations "
+                      "under the license named below.",
+    "voice-likeness": "Systems may be built that produce speech that sounds like my voice.",
+    "research-only": "The recording may be used for non-commercial research only.",
+}
+
+
+class SessionError(Exception):
+    """A request about a session that cannot be served; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, problem: str):
+        super().__init__(problem)
+        self.status = status
+        self.problem = problem
+
+
+@dataclass
+class Participant:
+    role: str
+    token: str
+    speaker_id: str | None = None  # fixed by the host, or derived from the name at consent
+    name: str | None = None
+    consent: dict | None = None  # {sha256, evidence, at, event_seq}
+    sample_rate: int | None = None
+    finished: dict | None = None  # {n_chunks, n_samples} the client declared at stop
+    settings: dict = field(default_factory=dict)  # the microphone settings the browser reported
+
+
+@dataclass
+class Session:
+    session_id: str
+    created_at: str
+    license: str
+    scopes: tuple[str, ...]
+    participants: dict[str, Participant]
+    title: str = ""
+    state: str = "open"
+    recording_id: str | None = None
+    report: dict | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["scopes"] = list(self.scopes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Session:
+        parts = {r: Participant(**p) for r, p in d.pop("participants").items()}
+        d["scopes"] = tuple(d["scopes"])
+        return cls(participants=parts, **d)
+
+    def public(self) -> dict:
+        """What any participant may see (no tokens)."""
+        return {
+            "session_id": self.session_id, "title": self.title, "state": self.state, "license": self.license,
+            "scopes": list(self.scopes), "recording_id": self.recording_id, "error": self.error,
+            "participants": {r: {"consented": p.consent is not None, "name": p.name, "speaker_id": p.speaker_id,
+                                 "finished": p.finished is not None} for r, p in self.participants.items()},
+            "report": self.report,
+        }
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise SessionError(404, f"unknown participant {role[:16]!r} (A or B)")
+    return role
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:32] or "speaker"
+
+
+def consent_text(session: Session, role: str, name: str) -> str:
+    """The exact text a participant agrees to (its sha256 goes into the ledger)."""
+    lines = [
+        "CONSENT TO RECORD A CONVERSATION",
+        "",
+        f"Session: {session.session_id}" + (f" ({session.title})" if session.title else ""),
+        f"Participant: {name} (track {role})",
+        "",
+        "I agree that my side of this conversation is recorded, as audio of my own microphone on its own track, "
+        "and kept together with the other participant's track.",
+        "",
+        "I agree to these uses:",
+    ]
+    lines += [f"- {SCOPE_WORDS[s]} [{s}]" for s in session.scopes]
+    lines += [
+        "",
+        f"License of the recording: {session.license}",
+        "",
+        "I can withdraw this consent later; from then on the recording is excluded from new uses that need it, "
+        "and exports made afterwards leave it out.",
+        "Recording starts only after I press Start, and the page shows when it is recording.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clean_name(name: object) -> str:
+    s = " ".join(str(name or "").split())
+    if not s:
+        raise SessionError(400, "the participant's name is empty")
+    if len(s) > MAX_NAME:
+        raise SessionError(400, f"the participant's name is longer than {MAX_NAME} characters")
+    if any(ord(c) < 32 for c in s):
+        raise SessionError(400, "the participant's name holds control characters")
+    return s
+
+
+class SessionStore:
+    """Every capture session of one workspace. One object per server process (it holds the locks)."""
+
+    def __init__(self, workspace: str | os.PathLike):
+        self.workspace = Path(workspace).absolute()
+        self.root = self.workspace / "capture"
+        self.sessions_dir = self.root / "sessions"
+        self.consent_dir = self.root / "consent"
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._locks: dict[str, threading.RLock] = {}
+        self._chunks: dict[tuple[str, str], ChunkStore] = {}
+        self._mail: dict[tuple[str, str], list[dict]] = {}
+        self.ledger = Ledger(ledger_path(self.workspace))
+
+    # ---- sessions --------------------------------------------------------------------------
+
+    def lock(self, sid: str) -> threading.RLock:
+        with self._lock:
+            return self._locks.setdefault(sid, threading.RLock())
+
+    def folder(self, sid: str) -> Path:
+        if not SESSION_ID.match(sid or ""):
+            raise SessionError(404, "unknown session")
+        return self.sessions_dir / sid
+
+    def create(self, license: str, scopes=DEFAULT_SCOPES, title: str = "", speaker_a: str | None = None,
+               speaker_b: str | None = None) -> Session:
+        problem = validate_license(license)
+        if problem:
+            raise SessionError(400, f"license {license!r}: {problem}")
+        scopes = tuple(dict.fromkeys(scopes))
+        bad = [s for s in scopes if s not in SCOPES]
+        if bad or not scopes:
+            raise SessionError(400, f"unknown scope(s) {bad} (known: {', '.join(SCOPES)})" if bad else "no scopes")
+        if "research-only" in scopes and "commercial-use" in scopes:
+            raise SessionError(400, "research-only and commercial-use contradict each other")
+        for spk in (speaker_a, speaker_b):
+            if spk is not None and not SPEAKER_ID.match(spk):
+                raise SessionError(400, f"speaker id {spk[:70]!r} is not a plain identifier")
+        if speaker_a and speaker_a == speaker_b:
+            raise SessionError(400, "the two participants need different speaker ids")
+        if len(title) > 200:
+            raise SessionError(400, "title longer than 200 characters")
+        alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+        sid = "".join(secrets.choice(alphabet) for _ in range(20))
+        parts = {r: Participant(role=r, token=secrets.token_urlsafe(24), speaker_id=s)
+                 for r, s in zip(ROLES, (speaker_a, speaker_b))}
+        session = Session(sid, utc_now(), license, scopes, parts, title=title.strip())
+        self.folder(sid).mkdir(parents=True)
+        self.save(session)
+        return session
+
+    def get(self, sid: str) -> Session:
+        path = self.folder(sid) / "session.json"
+        if not path.exists():
+            raise SessionError(404, "unknown session")
+        return Session.from_dict(json.loads(path.read_text()))
+
+    def save(self, session: Session) -> None:
+        folder = self.folder(session.session_id)
+        tmp = folder / ".session.json.tmp"
+        tmp.write_text(json.dumps(session.to_dict(), indent=1))
+        os.replace(tmp, folder / "session.json")
+
+    def list(self) -> list[Session]:
+        out = []
+        for p in sorted(self.sessions_dir.iterdir()):
+            if SESSION_ID.match(p.name) and (p / "session.json").exists():
+                out.append(self.get(p.name))
+        return out
+
+    def participant(self, sid: str, role: str, token: str | None) -> tuple[Session, Participant]:
+        """The session and the participant whose token this is (404 unknown, 403 wrong token)."""
+        session = self.get(sid)
+        p = session.participants[check_role(role)]
+        if not token or not TOKEN.match(token) or not secrets.compare_digest(token, p.token):
+            raise SessionError(403, "wrong or missing participant token (use the join link)")
+        return session, p
+
+    # ---- consent ---------------------------------------------------------------------------
+
+    def give_consent(self, sid: str, role: str, token: str, name: str, sha256: str, agree: bool) -> Session:
+        """Record participant ``role``'s consent: the text they saw (by its hash) goes to the ledger."""
+        if agree is not True:
+            raise SessionError(400, "consent needs the agreement box ticked")
+        name = clean_name(name)
+        with self.lock(sid):
+            session, p = self.participant(sid, role, token)
+            if p.consent is not None:
+                return session  # idempotent: a second click changes nothing
+            if session.state not in ("open", "recording"):
+                raise SessionError(409, f"session is {session.state}: consent is no longer taken")
+            text = consent_text(session, role, name)
+            digest = text_sha256(text)
+            if digest != (sha256 or "").lower():
+                raise SessionError(409, "the consent text changed since it was shown; read it again")
+            self.consent_dir.mkdir(parents=True, exist_ok=True)
+            doc = self.consent_dir / f"{sid}-{role}-{digest[:16]}.txt"
+            doc.write_text(text, encoding="utf-8")
+            speaker = p.speaker_id or f"{slug(name)}-{sid[:6]}-{role.lower()}"
+            at = utc_now()
+            event = self.ledger.grant(speaker, list(session.scopes), at, doc.as_uri(), digest,
+                                      note=f"capture session {sid}, track {role}, consent given in the capture page")
+            p.name, p.speaker_id = name, speaker
+            p.consent = {"sha256": digest, "evidence": doc.as_uri(), "at": at, "event_seq": event.seq}
+            self.save(session)
+            return session
+
+    # ---- audio -----------------------------------------------------------------------------
+
+    def chunks(self, sid: str, role: str) -> ChunkStore:
+        key = (sid, check_role(role))
+        with self._lock:
+            if key not in self._chunks:
+                self._chunks[key] = ChunkStore(self.folder(sid) / role / "chunks")
+            return self._chunks[key]
+
+    def add_clock(self, sid: str, role: str, t0: float, ts: float, t3: float) -> None:
+        """One completed exchange: client sent at t0, server stamped ts, client received at t3 (ms)."""
+        path = self.folder(sid) / check_role(role) / "clock.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock(sid), open(path, "a") as fh:
+            fh.write(json.dumps([t0, ts, t3]) + "\n")
+
+    def clock(self, sid: str, role: str) -> list[tuple[float, float, float]]:
+        path = self.folder(sid) / check_role(role) / "clock.jsonl"
+        if not path.exists():
+            return []
+        return [tuple(json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+    # ---- signalling relay (WebRTC offer/answer/candidates, stop) ---------------------------
+
+    def post_message(self, sid: str, to_role: str, message: dict) -> None:
+        with self._lock:
+            box = self._mail.setdefault((sid, check_role(to_role)), [])
+            if len(box) >= 2000:
+                raise SessionError(429, "too many signalling messages")
+            box.append(message)
+
+    def messages(self, sid: str, role: str, after: int) -> list[dict]:
+        with self._lock:
+            return list(self._mail.get((sid, check_role(role)), [])[max(after, 0):])
