@@ -4,12 +4,14 @@ Run: .venv/bin/python benchmarks/bench_ray.py [--recordings 24] [--seconds 10] [
 
 Prints, in one run:
 
-1. **Scan throughput**: the same corpus (excerpts of the bundled dialogues, two-track WAV) scanned
-   into a fresh workspace through ``LocalExecutor(jobs)`` and ``RayExecutor`` on a local Ray
-   instance with the same number of CPUs, for 1 and 2 CPUs; x realtime, the Ray/local ratio, and
-   the driver's peak RSS during the scan. Ray is timed twice: the first scan pays the workers'
-   start (as the local pool does on every scan), the second runs on warm workers. ``ray.init`` is
-   timed on its own.
+1. **Work phase, 1 and 2 CPUs**: the scan's plan for one corpus (excerpts of the bundled dialogues,
+   two-track WAV), ``scan_one`` over its jobs through ``LocalExecutor(cpus)`` and through
+   ``RayExecutor`` on a local Ray instance with ``cpus`` CPUs: wall, x realtime, the ratio to the
+   local pool, and the parallelism reached (sum of per-recording seconds / wall). Ray is timed on
+   its first pass (the workers import the stages, as the pool's workers do on every scan) and on
+   warm workers; ``ray.init`` is timed on its own.
+1b. **The whole scan** (discovery, plan, work, the single writer) into a fresh workspace at 2 CPUs:
+   wall, the driver's peak RSS growth, and the writer's commit time and capacity.
 2. **Overhead per recording**: a near-empty function mapped over many small items, one item per Ray
    task vs batched, and through the local pool, as microseconds per item.
 3. **Driver memory under back-pressure**: a lazy stream of N and 10 x N items (1 KiB each) through
@@ -111,6 +113,30 @@ def timed_scan(corpus: Path, executor, workdir: Path, name: str) -> dict:
             "commit_s": summary.commit_s}
 
 
+def plan_jobs(corpus: Path, ws_path: Path) -> list:
+    """The scan's plan for ``corpus`` against an empty workspace (what ``scan`` hands its executor)."""
+    from twotrack.config import Config
+    from twotrack.run import stages
+    from twotrack.run.scan import _discover, make_plan
+    from twotrack.store import Workspace
+
+    config = Config()
+    unavailable = stages.unavailable_stages()
+    keys = stages.stage_keys(config, unavailable)
+    recordings, _, infos = _discover([str(corpus)], config)
+    return make_plan(Workspace(ws_path, create=True), recordings, infos, config, keys, unavailable).jobs
+
+
+def timed_map(executor, jobs: list) -> dict:
+    from twotrack.run.worker import crash_outcome, scan_one
+
+    t0 = time.perf_counter()
+    outcomes = list(executor.map_unordered(scan_one, jobs, on_crash=crash_outcome))
+    wall = time.perf_counter() - t0
+    assert not any(o.failed for o in outcomes) and len(outcomes) == len(jobs)
+    return {"wall": wall, "audio": sum(o.audio_s for o in outcomes), "busy": sum(o.seconds for o in outcomes)}
+
+
 def tiny(x):
     """The near-empty per-item function: a small array in, a smaller one out (like a short result)."""
     return (x * 2).astype(np.float16)
@@ -168,38 +194,47 @@ def main() -> None:
     n_small = 2000
     us_local = per_item_us(LocalExecutor(2), n_small)  # before any Ray session exists in this process
 
-    # 1. scan throughput ------------------------------------------------------------------------
-    results = {}
-    inits = {}
+    # 1. the work phase: the plan's jobs through each executor -----------------------------------
+    jobs = plan_jobs(corpus, workdir / "plan")
+
     def best(runs):  # the machine is shared: the fastest of the repeats is the least disturbed
         return min(runs, key=lambda r: r["wall"])
 
+    work, inits = {}, {}
     for cpus in (1, 2):
-        results[("local", cpus)] = best([timed_scan(corpus, LocalExecutor(cpus), workdir, f"local{cpus}{k}")
-                                         for k in range(args.repeats)])
+        work[("local", cpus)] = best([timed_map(LocalExecutor(cpus), jobs) for _ in range(args.repeats)])
         inits[cpus] = ray_session(ray, cpus)
         ex = RayExecutor()
-        results[("ray cold", cpus)] = timed_scan(corpus, ex, workdir, f"ray{cpus}cold")
-        results[("ray warm", cpus)] = best([timed_scan(corpus, ex, workdir, f"ray{cpus}warm{k}")
-                                            for k in range(args.repeats)])
-    print("\n1. scan throughput (x realtime = audio seconds / wall seconds; driver RSS growth during the scan)")
-    print(f"   {'executor':<10} {'cpus':>4} {'wall s':>8} {'x realtime':>11} {'vs local':>9} {'driver MB':>10} "
-          f"{'commit s':>9}")
-    for (kind, cpus), r in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        xrt = r["audio"] / r["wall"]
-        local = results[("local", cpus)]
-        ratio = local["wall"] / r["wall"]
-        print(f"   {kind:<10} {cpus:>4} {r['wall']:>8.2f} {xrt:>11.1f} {ratio:>8.2f}x {r['rss_mb']:>10.1f} "
-              f"{r['commit_s']:>9.2f}")
+        work[("ray cold", cpus)] = timed_map(ex, jobs)
+        work[("ray warm", cpus)] = best([timed_map(ex, jobs) for _ in range(args.repeats)])
+        work[("ray warm", cpus)]["tasks"] = ex.stats["tasks"]
+    print("\n1. work phase: scan_one over the plan's jobs (x realtime = audio s / wall s; parallelism = "
+          "sum of per-recording seconds / wall)")
+    print(f"   {'executor':<10} {'cpus':>4} {'wall s':>8} {'x realtime':>11} {'vs local':>9} {'parallelism':>12}")
+    for (kind, cpus), r in sorted(work.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        ratio = work[("local", cpus)]["wall"] / r["wall"]
+        print(f"   {kind:<10} {cpus:>4} {r['wall']:>8.2f} {r['audio'] / r['wall']:>11.1f} {ratio:>8.2f}x "
+              f"{r['busy'] / r['wall']:>12.2f}")
     for cpus in (1, 2):
         print(f"   ray.init with {cpus} CPU(s): {inits[cpus]:.1f} s (once per session, not in the walls above)")
-    sp_local = results[("local", 1)]["wall"] / results[("local", 2)]["wall"]
-    sp_ray = results[("ray warm", 1)]["wall"] / results[("ray warm", 2)]["wall"]
+    sp_local = work[("local", 1)]["wall"] / work[("local", 2)]["wall"]
+    sp_ray = work[("ray warm", 1)]["wall"] / work[("ray warm", 2)]["wall"]
     print(f"   speed-up 1 -> 2 CPUs: local {sp_local:.2f}x, ray (warm) {sp_ray:.2f}x")
-    over = (results[("ray warm", 2)]["wall"] - results[("local", 2)]["wall"]) / args.recordings
-    print(f"   ray (warm) minus local wall per recording at 2 CPUs: {over * 1e3:+.1f} ms "
-          f"(negative: Ray's warm workers save the pool's start-up)")
-    commit = results[("ray warm", 2)]
+    w2 = work[("ray warm", 2)]
+    over = (w2["wall"] * w2["busy"] / w2["wall"] - work[("local", 2)]["busy"]) / args.recordings
+    print(f"   ray warm, 2 CPUs: {w2['tasks']} tasks for {args.recordings} recordings; per-recording CPU seconds "
+          f"ray {w2['busy'] / args.recordings * 1e3:.0f} ms vs local "
+          f"{work[('local', 2)]['busy'] / args.recordings * 1e3:.0f} ms")
+
+    # 1b. end to end: the whole scan into a workspace, 2 CPUs ----------------------------------
+    e2e = {"local": best([timed_scan(corpus, LocalExecutor(2), workdir, f"local{k}") for k in range(args.repeats)]),
+           "ray warm": best([timed_scan(corpus, RayExecutor(), workdir, f"ray{k}") for k in range(args.repeats)])}
+    print("\n1b. the whole scan (discover, plan, work, single writer) into a fresh workspace, 2 CPUs")
+    print(f"   {'executor':<10} {'wall s':>8} {'x realtime':>11} {'vs local':>9} {'driver MB':>10} {'commit s':>9}")
+    for kind, r in e2e.items():
+        print(f"   {kind:<10} {r['wall']:>8.2f} {r['audio'] / r['wall']:>11.1f} "
+              f"{e2e['local']['wall'] / r['wall']:>8.2f}x {r['rss_mb']:>10.1f} {r['commit_s']:>9.2f}")
+    commit = e2e["ray warm"]
     print(f"   the single writer: {commit['commit_s']:.2f} s of commits for {commit['n']} recordings "
           f"({commit['commit_s'] / commit['wall']:.0%} of the wall, in its own thread): about "
           f"{commit['n'] / max(commit['commit_s'], 1e-9):.0f} recordings/s of capacity at this batch size")

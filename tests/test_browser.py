@@ -204,8 +204,6 @@ def test_report_opens_offline_without_errors(sample_ws, browser, tmp_path):
         assert pg.locator(f"section#{sid}").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-    pg.emulate_media(media="print")
-    pg.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
     ctx.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import shutil
 import struct
 from pathlib import Path
 
@@ -262,7 +263,9 @@ def test_corpus_summary(client):
 
 def _state(folder: Path) -> dict[str, tuple[int, int]]:
     out = {}
-    for root, _, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            out[str((Path(root) / d).relative_to(folder)) + "/"] = (0, 0)
         for f in files:
             p = Path(root) / f
             if f.endswith(".lock"):
@@ -273,14 +276,19 @@ def _state(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_explorer_never_writes_to_the_workspace(sample_ws, tmp_path):
-    before = _state(sample_ws)
-    app = create_app(sample_ws, cache_dir=tmp_path / "cache")
+    ws = tmp_path / "ws"
+    shutil.copytree(sample_ws, ws)
+    shutil.rmtree(ws / "rights")  # no ledger yet: reading must not create its folder either
+    before = _state(ws)
+    app = create_app(ws, cache_dir=tmp_path / "cache")
     with TestClient(app) as c:
         for rid in RECORDINGS:
-            c.get(url(rid, "/timeline"))
-            c.get(url(rid))
-            c.get(url(rid, "/audio"), params={"start": 1, "end": 2})
-        c.get("/")
-        c.get("/report")
-    assert _state(sample_ws) == before
+            assert c.get(url(rid, "/timeline")).status_code == 200
+            d = c.get(url(rid)).json()
+            assert all(t["scopes"] is None or t["scopes"]["ai-training"]["status"] == "dpv:ConsentUnknown"
+                       for t in d["consent"])
+            assert c.get(url(rid, "/audio"), params={"start": 1, "end": 2}).status_code == 200
+        assert c.get("/").status_code == 200
+        assert c.get("/report").status_code == 200
+    assert _state(ws) == before
     assert list((tmp_path / "cache").glob("*.npy"))  # the peaks went to the cache instead

@@ -26,7 +26,7 @@ import soundfile as sf  # noqa: E402
 from test_scan import SAMPLE, make_corpus  # noqa: E402
 
 from twotrack.run import LocalExecutor, scan  # noqa: E402
-from twotrack.run.ray_executor import KILL_ONCE_ENV, RayExecutor, batches  # noqa: E402
+from twotrack.run.ray_executor import KILL_ONCE_ENV, RayExecutor, RayUnavailable, batches  # noqa: E402
 from twotrack.run.worker import scan_one  # noqa: E402
 from twotrack.store import Workspace  # noqa: E402
 
@@ -238,6 +238,18 @@ print(r.output)
     code, _, message = out.stdout.partition("\n")
     assert code == "2", out
     assert "pip install 'twotrack[ray]'" in message
+
+
+def test_workers_that_cannot_load_the_function_stop_the_run(ray_address, tmp_path, monkeypatch):
+    # A module only the driver can import (as twotrack would be on a node where it is not installed).
+    (tmp_path / "driver_only_mod.py").write_text("def work(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from driver_only_mod import work
+
+    crashed = []
+    with pytest.raises(RayUnavailable, match="cannot load driver_only_mod.work"):
+        list(RayExecutor().map_unordered(work, [1, 2, 3], on_crash=lambda item, reason: crashed.append(item)))
+    assert crashed == []  # not one error per recording: the run stops
 
 
 def test_twotrack_and_the_local_executor_do_not_import_ray():

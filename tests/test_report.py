@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from show_fixtures import RECORDINGS, run_cli, sample_ws  # noqa: F401
+from twotrack.cli import main
+from twotrack.qualify import qualify_corpus
+from twotrack.qualify.workspace import inputs_from_workspace
 from twotrack.show import build_report, svg
 from twotrack.store import Workspace
+from twotrack.store.summary import workspace_stats
 
 SECTIONS = ("summary", "turn-taking", "requirements", "phases", "rights", "data-map", "recordings")
 
@@ -81,8 +87,8 @@ def test_plots_are_svg_with_labelled_axes(report):
 
 
 def test_fto_histogram_draws_the_corpus_distribution(report, sample_ws):
-    """The bars hold exactly the histogram `twotrack stats --json` computes for the same workspace."""
-    stats = json.loads(run_cli("stats", "-w", str(sample_ws), "--json").stdout)
+    """The bars hold exactly the histogram of `twotrack stats --json` (its library call) for the same workspace."""
+    stats = json.loads(json.dumps(workspace_stats(Workspace(sample_ws))))
     hist = stats["turns"]["fto"]["histogram"]
     fto = next(s for s in svgs(report) if "Floor-transfer offsets" in s)
     bars = {}
@@ -105,7 +111,8 @@ def test_reference_is_overlaid(report):
 
 
 def test_report_holds_the_verdicts(report, sample_ws):
-    q = json.loads(run_cli("qualify", "-w", str(sample_ws), "--json", "--no-write").stdout)
+    """The verdicts of `twotrack qualify --json` (its library calls) are the ones the report shows."""
+    q = qualify_corpus(inputs_from_workspace(Workspace(sample_ws))).to_json()
     assert f"{q['qualified_hours']:.3f} h" in report
     assert ("PASSED" if q["corpus_passed"] else "FAILED") in report
     matrix = re.search(r'<table class="grid matrix">.*?</table>', report, flags=re.S).group(0)
@@ -150,7 +157,26 @@ def test_nice_ticks_and_chart_guards():
 
 
 def test_report_cli_needs_a_workspace(tmp_path):
-    res = run_cli("report", "-w", str(tmp_path), "-o", str(tmp_path / "r.html"), check=False)
-    assert res.returncode == 2 and "no workspace" in res.stderr
+    res = CliRunner().invoke(main, ["report", "-w", str(tmp_path), "-o", str(tmp_path / "r.html")])
+    assert res.exit_code == 2 and "no workspace" in res.output
     assert not (tmp_path / "r.html").exists()
     assert not Path(tmp_path / "workspace.duckdb").exists()  # the report never creates one
+
+
+def test_errors_are_listed(sample_ws, tmp_path):
+    """A file that failed (here: a discovery error written through the store's own API) is named with its problem."""
+    from fastapi.testclient import TestClient
+
+    from twotrack.model import ErrorRecord
+    from twotrack.show import create_app
+
+    copy = tmp_path / "ws"
+    shutil.copytree(sample_ws, copy)
+    ws = Workspace(copy)
+    bad = ErrorRecord(path="/data/calls/broken.wav", problem="truncated file: audio ends at 0.309 s", stage="ingest")
+    ws.replace_discovery_errors(["/data/calls"], [bad], run_id=1)
+    html = build_report(ws)
+    summary = re.search(r'<section id="summary">.*?</section>', html, flags=re.S).group(0)
+    assert "/data/calls/broken.wav" in summary and "truncated file: audio ends at 0.309 s" in summary
+    page = TestClient(create_app(copy, cache_dir=tmp_path / "cache")).get("/").text
+    assert "1 error(s)" in page and "/data/calls/broken.wav" in page

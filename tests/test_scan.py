@@ -28,6 +28,19 @@ def excerpt(src: Path, dst: Path, start_s: float, dur_s: float) -> Path:
     return dst
 
 
+def telephone_excerpt(src: Path, dst: Path, start_s: float, dur_s: float) -> Path:
+    """A WAV excerpt of a telephone SPHERE dialogue (8 kHz, with its -28 dB / 3 ms crosstalk), read by twotrack."""
+    from twotrack.ingest.discover import discover
+    from twotrack.ingest.tracks import load_tracks
+
+    (rec,), _ = discover([src])
+    audio = load_tracks(rec)
+    a, b = int(start_s * audio.sample_rate), int((start_s + dur_s) * audio.sample_rate)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(dst), audio.samples[:, a:b].T, audio.sample_rate, subtype="PCM_16")
+    return dst
+
+
 def make_corpus(folder: Path, n: int = 3, dur_s: float = 6.0) -> list[Path]:
     """``n`` two-track WAV excerpts of the sample dialogues (different content each)."""
     sources = sorted((SAMPLE / "clean").glob("*.flac"))
@@ -74,7 +87,9 @@ def test_rescan_skips_everything_and_adding_a_file_scans_one(tmp_path):
 
 def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path):
     corpus = tmp_path / "corpus"
-    make_corpus(corpus, n=2)
+    make_corpus(corpus, n=1)
+    # A telephone excerpt: its crosstalk makes the stored checks (bleed) an input of activity.
+    telephone_excerpt(sorted((SAMPLE / "telephone").glob("*.sph"))[0], corpus / "d01.wav", 5.0, 12.0)
     ws = Workspace(tmp_path / "ws", create=True)
     first = scan([corpus], ws, jobs=0)
     before = stage_runs(ws)
@@ -89,8 +104,32 @@ def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path
         assert ws.checks(rid) == checks_before[rid]
     assert second.stages["checks"] == {"reused": 2}
     assert second.stages["activity"] == {"ok": 2} and second.stages["events"] == {"ok": 2}
-    # A stricter onset finds no more speech than the default did.
-    assert sum(a.speech_s for a in ws.activity("d00")) > 0
+    # The plan hands the stored checks to activity (its bleed input) and stored activity to events.
+    from twotrack.ingest.discover import scan as discover_scan
+    from twotrack.run.scan import make_plan
+    from twotrack.run.stages import stage_keys, unavailable_stages
+
+    found = discover_scan([corpus], cfg, hash_files=False)
+    missing = unavailable_stages()
+    turns_cfg = cfg.with_overrides({"turns.pause_threshold_s": 0.3})
+    plan = make_plan(ws, found.recordings, found.infos, turns_cfg, stage_keys(turns_cfg, missing), missing)
+    job = next(j for j in plan.jobs if j.recording.recording_id == "d01")
+    assert job.run == ("events",)
+    assert job.reuse.checks == ws.checks("d01") and job.reuse.activity == ws.activity("d01")
+    assert job.reuse.duration_s == ws.durations()["d01"]
+    strict = cfg.with_overrides({"activity.onset": 0.9})
+    plan = make_plan(ws, found.recordings, found.infos, strict, stage_keys(strict, missing), missing)
+    job = next(j for j in plan.jobs if j.recording.recording_id == "d01")
+    assert job.run == ("decode", "activity", "events")
+    assert job.reuse.checks == ws.checks("d01") and job.reuse.checks is not None and job.reuse.activity == ()
+
+    # The incremental result is the result a scan from scratch under the new config stores.
+    fresh = Workspace(tmp_path / "fresh", create=True)
+    scan([corpus], fresh, cfg, jobs=0)
+    for rid in ("d00", "d01"):
+        assert ws.checks(rid) == fresh.checks(rid)
+        assert ws.activity(rid) == fresh.activity(rid)
+        assert sorted(ws.events(rid), key=repr) == sorted(fresh.events(rid), key=repr)
 
     # The turns section only touches events: activity is kept.
     third = scan([corpus], ws, cfg.with_overrides({"turns.pause_threshold_s": 0.5}), jobs=0)

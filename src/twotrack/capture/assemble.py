@@ -68,18 +68,21 @@ class ClockFit:
 
 
 def fit_clock(exchanges) -> ClockFit:
-    """The offset (and drift, over a long enough span) from (t0, ts, t3) triples in milliseconds."""
-    ex = np.asarray(exchanges, np.float64).reshape(-1, 3)
-    if len(ex) == 0:
+    """The offset (and drift, over a long enough span) from exchanges in milliseconds: (t0, ts, t3) triples,
+    or (t0, ts_in, ts_out, t3) when the server stamped both its receipt and its reply (its own processing
+    time then leaves the round trip)."""
+    rows = [tuple(e) for e in exchanges]
+    if not rows:
         raise ValueError("no clock exchanges: the client never synchronised its clock")
-    t0, ts, t3 = ex.T
-    ok = t3 >= t0
+    ex = np.array([(r[0], r[1], r[1], r[2]) if len(r) == 3 else r[:4] for r in rows], np.float64)
+    t0, s1, s2, t3 = ex.T
+    ok = (t3 >= t0) & (s2 >= s1) & ((t3 - t0) >= (s2 - s1))
     if not ok.any():
         raise ValueError("no usable clock exchange (every round trip is negative)")
-    t0, ts, t3 = t0[ok], ts[ok], t3[ok]
-    rtt = t3 - t0
+    t0, s1, s2, t3 = t0[ok], s1[ok], s2[ok], t3[ok]
+    rtt = (t3 - t0) - (s2 - s1)
     mid = (t0 + t3) / 2
-    theta = ts - mid
+    theta = ((s1 - t0) + (s2 - t3)) / 2
     keep = max(MIN_CLOCK_KEEP, int(np.ceil(CLOCK_KEEP_FRACTION * len(rtt))))
     idx = np.argsort(rtt, kind="stable")[:keep]
     x, y = mid[idx], theta[idx]
@@ -115,7 +118,9 @@ def fit_sample_clock(metas: list[ChunkMeta]) -> SampleClock:
         raise ValueError("no chunks")
     rate = metas[0].sample_rate
     n = np.array([m.sample_start for m in metas], np.float64)
-    y = np.array([m.client_ms for m in metas], np.float64)
+    y_abs = np.array([m.client_ms for m in metas], np.float64)
+    y0 = float(y_abs[0])
+    y = y_abs - y0  # epoch milliseconds (~1.8e12) leave too few bits for a slope fit
     nominal = 1000.0 / rate
     if len(metas) >= 3 and n[-1] > n[0]:
         slope, intercept = np.polyfit(n, y, 1)
@@ -124,11 +129,11 @@ def fit_sample_clock(metas: list[ChunkMeta]) -> SampleClock:
         s2 = float(resid @ resid) / dof
         stderr_ppm = np.sqrt(s2 / float(((n - n.mean()) ** 2).sum())) / nominal * 1e6
         if stderr_ppm <= MAX_RATE_STDERR_PPM:
-            return SampleClock(float(intercept), float(slope), rate, True, float((slope / nominal - 1) * 1e6),
+            return SampleClock(y0 + float(intercept), float(slope), rate, True, float((slope / nominal - 1) * 1e6),
                                float(np.sqrt(np.mean(resid ** 2))))
     intercept = float(np.mean(y - n * nominal))
     resid = y - (intercept + n * nominal)
-    return SampleClock(intercept, nominal, rate, False, None, float(np.sqrt(np.mean(resid ** 2))))
+    return SampleClock(y0 + intercept, nominal, rate, False, None, float(np.sqrt(np.mean(resid ** 2))))
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,7 @@ def add_manifest_row(manifest: Path, row: dict) -> None:
         os.replace(tmp, manifest)
 
 
-def assemble(store, sid: str, *, force: bool = False, run_scan: bool = True) -> dict:
+def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = True) -> dict:
     """Assemble session ``sid`` of a SessionStore into ``WS/capture/recordings/capture-<sid>.flac``.
 
     Without ``force`` both participants must have finished their upload; with it, whatever arrived is

@@ -83,6 +83,7 @@ class Session:
     scopes: tuple[str, ...]
     participants: dict[str, Participant]
     title: str = ""
+    host_token: str = ""
     state: str = "open"
     recording_id: str | None = None
     report: dict | None = None
@@ -209,7 +210,8 @@ class SessionStore:
         sid = "".join(secrets.choice(alphabet) for _ in range(20))
         parts = {r: Participant(role=r, token=secrets.token_urlsafe(24), speaker_id=s)
                  for r, s in zip(ROLES, (speaker_a, speaker_b))}
-        session = Session(sid, utc_now(), license, scopes, parts, title=title.strip())
+        session = Session(sid, utc_now(), license, scopes, parts, title=title.strip(),
+                          host_token=secrets.token_urlsafe(24))
         self.folder(sid).mkdir(parents=True)
         self.save(session)
         return session
@@ -233,6 +235,17 @@ class SessionStore:
                 out.append(self.get(p.name))
         return out
 
+    def authorise(self, sid: str, token: str | None) -> tuple[Session, str]:
+        """The session and who holds ``token``: ``host``, ``A`` or ``B`` (403 for anyone else)."""
+        session = self.get(sid)
+        if token and TOKEN.match(token):
+            if secrets.compare_digest(token, session.host_token):
+                return session, "host"
+            for r, p in session.participants.items():
+                if secrets.compare_digest(token, p.token):
+                    return session, r
+        raise SessionError(403, "wrong or missing token (use the join link)")
+
     def participant(self, sid: str, role: str, token: str | None) -> tuple[Session, Participant]:
         """The session and the participant whose token this is (404 unknown, 403 wrong token)."""
         session = self.get(sid)
@@ -252,7 +265,7 @@ class SessionStore:
             session, p = self.participant(sid, role, token)
             if p.consent is not None:
                 return session  # idempotent: a second click changes nothing
-            if session.state not in ("open", "recording"):
+            if session.state not in ("open", "recording", "stopped"):
                 raise SessionError(409, f"session is {session.state}: consent is no longer taken")
             text = consent_text(session, role, name)
             digest = text_sha256(text)
@@ -279,14 +292,15 @@ class SessionStore:
                 self._chunks[key] = ChunkStore(self.folder(sid) / role / "chunks")
             return self._chunks[key]
 
-    def add_clock(self, sid: str, role: str, t0: float, ts: float, t3: float) -> None:
-        """One completed exchange: client sent at t0, server stamped ts, client received at t3 (ms)."""
+    def add_clock(self, sid: str, role: str, t0: float, *rest: float) -> None:
+        """One completed exchange (ms): client sent at t0, server stamped ts (or ts_in and ts_out), client
+        received at t3."""
         path = self.folder(sid) / check_role(role) / "clock.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         with self.lock(sid), open(path, "a") as fh:
-            fh.write(json.dumps([t0, ts, t3]) + "\n")
+            fh.write(json.dumps([t0, *rest]) + "\n")
 
-    def clock(self, sid: str, role: str) -> list[tuple[float, float, float]]:
+    def clock(self, sid: str, role: str) -> list[tuple[float, ...]]:
         path = self.folder(sid) / check_role(role) / "clock.jsonl"
         if not path.exists():
             return []

@@ -34,3 +34,4 @@ from . import qualify  # noqa: E402,F401
 from . import export  # noqa: E402,F401
 from . import show_web  # noqa: E402,F401
 from . import collapse  # noqa: E402,F401
+from . import capture  # noqa: E402,F401

@@ -290,10 +290,10 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
         best, runner = order[:, -1], order[:, -2]
         close = np.take_along_axis(scores, best[:, None], 1)[:, 0] - np.take_along_axis(scores, runner[:, None], 1)[:, 0]
         second = np.full(n_frames, -1, np.int64)
-        pick = (close < cfg.overlap_margin)
+        tied = close < cfg.overlap_margin
         # the overlapping speaker is whichever of the two the (smoothed) label is not
         other = np.where(labels[idx] == best, runner, best)
-        second[idx[pick]] = other[pick]
+        second[idx[tied]] = other[tied]
     return Diarization(labels, k, len(starts), n_speakers is None, second)
 
 

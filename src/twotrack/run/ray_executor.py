@@ -14,7 +14,9 @@ the single workspace writer are unchanged; only the scheduling moves to Ray:
   retried by Ray up to ``max_retries`` times. An exception inside ``fn`` is never retried: it is
   caught per item inside the task and handed to ``on_crash`` once, like the local pool does. A batch
   that still fails as a whole (retries used up, or a failure outside ``fn``) is rerun one item per
-  task, so the failure lands on the one recording that causes it and the others finish.
+  task, so the failure lands on the one recording that causes it and the others finish. A worker
+  that cannot even load ``fn`` (twotrack missing on a node) stops the run with ``RayUnavailable``
+  instead of marking every recording failed.
 
 Ray is imported only when a ``RayExecutor`` is used: ``import twotrack`` and the local executor do
 not need it. Workers import ``fn`` by reference (``twotrack.run.worker.scan_one``), so twotrack must
@@ -109,7 +111,10 @@ def run_batch(fn_blob: bytes, items: list[T], env: dict[str, str]) -> list[tuple
     """
     marker = env.get(KILL_ONCE_ENV)
     os.environ.update({k: v for k, v in env.items() if k != KILL_ONCE_ENV})
-    fn: Callable[[T], R] = pickle.loads(fn_blob)
+    try:
+        fn: Callable[[T], R] = pickle.loads(fn_blob)
+    except Exception:  # noqa: BLE001 - a worker that cannot load fn fails every item alike
+        return [("setup", traceback.format_exc(limit=3))]
     out: list[tuple[str, Any]] = []
     for i, item in enumerate(items):
         try:
@@ -302,6 +307,11 @@ class RayExecutor(Executor):
                     if len(batch) == 1:
                         yield crashed(batch[0], self._reason(ray, failure))
                     continue
+                if replies and replies[0][0] == "setup":
+                    raise RayUnavailable(
+                        f"a Ray worker cannot load {getattr(fn, '__module__', '?')}."
+                        f"{getattr(fn, '__qualname__', fn)!s}: {_one_line(replies[0][1])}; install the same "
+                        f"twotrack on every node (docs/ray.md)")
                 for item, (kind, payload) in zip(batch, replies):
                     if kind == "ok":
                         yield payload

@@ -132,9 +132,7 @@ class Explorer:
 
     def __init__(self, workspace, config: Config | None = None, cache_dir: str | Path | None = None,
                  peak_cache: P.PeakCache | None = None):
-        from ..store import Workspace
-
-        self.ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+        self.ws = D.open_workspace(workspace)
         self.config = config or Config()
         self.peaks = peak_cache or P.PeakCache(cache_dir if cache_dir is not None else P.default_cache_dir())
         self._lock = threading.Lock()
@@ -355,7 +353,10 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
 
     @app.exception_handler(TwotrackError)
     async def _twotrack(request: Request, exc: TwotrackError):  # noqa: ARG001
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        from ..store import LockTimeout
+
+        # A scan holding the workspace too long is a temporary condition (503); bad data is 422.
+        return JSONResponse({"detail": str(exc)}, status_code=503 if isinstance(exc, LockTimeout) else 422)
 
     def html_error(request: Request, exc: HTTPException) -> HTMLResponse:
         return page("error.html", status=exc.status_code, title=f"{exc.status_code}", message=exc.detail,
@@ -451,8 +452,10 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
              description="Min and max of each track per pixel for [start, end) drawn `width` pixels wide, computed "
                          "server-side (10 ms frame peaks cached outside the workspace; decoded audio when zoomed in "
                          "finer than a frame).")
-    def api_peaks(recording_id: str, start: float | None = Query(None), end: float | None = Query(None),
-                  width: int = Query(1000, ge=1, le=MAX_WIDTH),
+    def api_peaks(recording_id: str,
+                  start: float | None = Query(None, description="window start, seconds (default 0)"),
+                  end: float | None = Query(None, description="window end, seconds (default: the end)"),
+                  width: int = Query(1000, ge=1, le=MAX_WIDTH, description="pixels"),
                   tracks: str | None = Query(None, description="A, B, A,B or both (default)")):
         view = ex.view(recording_id)
         a, b = window(view, start, end)
@@ -468,8 +471,10 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
                                "requests (206 Partial Content); only the requested frames are decoded.",
                    responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "Partial content"},
                               416: {"description": "Range not satisfiable"}})
-    def api_audio(recording_id: str, request: Request, tracks: str | None = Query(None),
-                  start: float | None = Query(None), end: float | None = Query(None)):
+    def api_audio(recording_id: str, request: Request,
+                  tracks: str | None = Query(None, description="A, B, A,B or both (default; stereo A left, B right)"),
+                  start: float | None = Query(None, description="region start, seconds (default: the beginning)"),
+                  end: float | None = Query(None, description="region end, seconds (default: the end)")):
         view = ex.view(recording_id)
         chosen = _tracks(tracks, view)
         if start is not None or end is not None:

@@ -12,7 +12,7 @@ import importlib
 import json
 import math
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..config import Config, QualifyConfig
 from ..errors import TwotrackError
 from ..model import Recording, track_name
+from ..store import Workspace
 
 #: Purposes whose rights verdicts are shown (the first is the one the corpus table uses).
 DEFAULT_PURPOSES = ("commercial-training", "research-training", "redistribution", "voice-synthesis")
@@ -49,6 +49,23 @@ def _module(name: str):
         return importlib.import_module(name)
     except ImportError:
         return None
+
+
+class ReadOnlyWorkspace(Workspace):
+    """A workspace for reading only: stages that ask it for a folder (the ledger's, the exports') get the
+    path without the folder being created."""
+
+    def folder(self, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"bad workspace folder name {name!r}")
+        return self.path / name
+
+
+def open_workspace(workspace) -> ReadOnlyWorkspace:
+    """The workspace at a path (or a ``store.Workspace``), opened read-only."""
+    if isinstance(workspace, ReadOnlyWorkspace):
+        return workspace
+    return ReadOnlyWorkspace(workspace.path if isinstance(workspace, Workspace) else workspace)
 
 
 def workspace_version(ws) -> tuple:
@@ -180,7 +197,8 @@ def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAUL
     consent = _module("twotrack.rights.consent")
     if verdicts is None or ledger_mod is None or consent is None:
         return Part.missing("rights are not available in this build (twotrack.rights)")
-    led = ledger_mod.Ledger(ws.ledger_path if hasattr(ws, "ledger_path") else ledger_mod.ledger_path(ws.path))
+    # ledger_mod.ledger_path, not ws.ledger_path: the latter creates WS/rights, and this view never writes.
+    led = ledger_mod.Ledger(ledger_mod.ledger_path(ws.path))
     check = led.verify()
     if not check.ok:
         return Part.missing(f"the consent ledger {led.path} fails verification: {check}; no verdict is given")
@@ -393,12 +411,8 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=json_default)
 
 
-def counts_by_kind(rows: Sequence[dict[str, Any]]) -> Counter:
-    return Counter(r["kind"] for r in rows)
-
-
 __all__ = [
     "Part", "Snapshot", "snapshot", "stage_summary", "stage_note", "overview", "turn_statistics", "qualification",
     "rights", "data_map", "recording_rows", "consent_of", "qualification_of", "workspace_version",
-    "DEFAULT_PURPOSES", "__version__",
+    "DEFAULT_PURPOSES", "ReadOnlyWorkspace", "open_workspace",
 ]

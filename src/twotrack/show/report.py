@@ -267,10 +267,7 @@ def _requirement_names() -> dict[int, str]:
 
 def build_report(workspace, config: Config | None = None) -> str:
     """The report of ``workspace`` (a path or ``store.Workspace``) as HTML text."""
-    from ..store import Workspace
-
-    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
-    return render_report(D.snapshot(ws, config), config)
+    return render_report(D.snapshot(D.open_workspace(workspace), config), config)
 
 
 def write_report(workspace, out: str | os.PathLike, config: Config | None = None) -> Path:

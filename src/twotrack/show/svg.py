@@ -157,7 +157,7 @@ class Frame:
                 self.add(f'<line x1="{_f(x)}" y1="{_f(y - 4)}" x2="{_f(x + 16)}" y2="{_f(y - 4)}" '
                          f'stroke="{colour}" stroke-width="2"{dash}/>')
             self.text(x + 20, y, label, anchor="start", size=10)
-            x += 28 + 5.6 * len(label)
+            x += 30 + 6.0 * len(label)
 
     def svg(self, title: str, desc: str = "", cls: str = "chart") -> str:
         tid = "t" + hashlib.sha1(f"{title}|{desc}|{len(self.parts)}".encode()).hexdigest()[:10]

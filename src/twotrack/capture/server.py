@@ -1,0 +1,291 @@
+"""The capture server (FastAPI): sessions, the capture page, consent, clock exchanges, chunk uploads,
+the WebRTC signalling relay, and assembly when both participants have stopped.
+
+Every API call names its session and, for a participant, its role (A or B), and carries the secret token
+of the join link in the ``X-Capture-Token`` header. ``create_app(workspace)`` is the library call behind
+``twotrack capture serve``; docs/capture.md lists the endpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from . import assemble as A
+from .chunks import MAX_CHUNK_SAMPLES, SAMPLE_BYTES, ChunkRejected
+from .sessions import DEFAULT_SCOPES, SessionError, SessionStore, consent_text, clean_name, text_sha256
+
+STATIC = Path(__file__).with_name("static")
+MAX_BODY = MAX_CHUNK_SAMPLES * SAMPLE_BYTES
+log = logging.getLogger("twotrack.capture")
+
+
+def server_ms() -> float:
+    return time.time() * 1000.0
+
+
+class CreateSession(BaseModel):
+    license: str = "CC-BY-4.0"
+    scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
+    title: str = ""
+    speaker_a: str | None = None
+    speaker_b: str | None = None
+
+
+class Consent(BaseModel):
+    name: str
+    sha256: str
+    agree: bool
+
+
+class Settings(BaseModel):
+    sample_rate: int
+    settings: dict = Field(default_factory=dict)
+
+
+class ClockPing(BaseModel):
+    t0: float
+    prev: list[float] | None = None  # the previous completed exchange (t0, ts, t3)
+
+
+class Finish(BaseModel):
+    n_chunks: int
+    n_samples: int
+
+
+def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
+    """The capture app over ``workspace`` (created when missing). ``scan``: scan each assembled recording."""
+    from ..store import Workspace
+
+    Workspace(workspace, create=True)
+    store = SessionStore(workspace)
+    app = FastAPI(title="twotrack capture", docs_url="/docs", redoc_url=None)
+    app.state.store = store
+    app.state.assemblies: dict[str, threading.Thread] = {}
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(SessionError)
+    async def _session_error(request: Request, exc: SessionError):
+        return JSONResponse({"detail": exc.problem}, status_code=exc.status)
+
+    @app.exception_handler(ChunkRejected)
+    async def _chunk_error(request: Request, exc: ChunkRejected):
+        return JSONResponse({"detail": exc.problem, "next_seq": exc.next_seq}, status_code=exc.status)
+
+    # ---- pages ----------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def host_page():
+        return FileResponse(STATIC / "host.html")
+
+    @app.get("/join/{sid}/{role}", include_in_schema=False)
+    def join_page(sid: str, role: str):
+        store.get(sid)
+        from .sessions import check_role
+
+        check_role(role)
+        return FileResponse(STATIC / "capture.html", headers={"Cache-Control": "no-store"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
+    # ---- sessions -------------------------------------------------------------------------
+
+    @app.post("/api/sessions")
+    def create_session(body: CreateSession, request: Request):
+        s = store.create(body.license, body.scopes, body.title, body.speaker_a, body.speaker_b)
+        base = str(request.base_url).rstrip("/")
+        links = {r: f"{base}/join/{s.session_id}/{r}?k={p.token}" for r, p in s.participants.items()}
+        return {"session_id": s.session_id, "host_token": s.host_token, "links": links, "session": s.public()}
+
+    @app.get("/api/sessions/{sid}")
+    def get_session(sid: str, x_capture_token: str | None = Header(None)):
+        s, who = store.authorise(sid, x_capture_token)
+        out = s.public()
+        out["you"] = who
+        return out
+
+    @app.post("/api/sessions/{sid}/stop")
+    def stop(sid: str, x_capture_token: str | None = Header(None)):
+        with store.lock(sid):
+            s, who = store.authorise(sid, x_capture_token)
+            if s.state in ("open", "recording"):
+                s.state = "stopped"
+                store.save(s)
+                for r in s.participants:
+                    store.post_message(sid, r, {"type": "stop", "from": who})
+        return s.public()
+
+    @app.post("/api/sessions/{sid}/assemble")
+    def assemble_now(sid: str, force: bool = Query(False), x_capture_token: str | None = Header(None)):
+        s, who = store.authorise(sid, x_capture_token)
+        if who != "host":
+            raise SessionError(403, "only the host may assemble a session by hand")
+        return _assemble(sid, force=force, background=False)
+
+    # ---- a participant --------------------------------------------------------------------
+
+    @app.get("/api/sessions/{sid}/{role}/consent-text")
+    def get_consent_text(sid: str, role: str, name: str = Query(..., max_length=200),
+                         x_capture_token: str | None = Header(None)):
+        s, p = store.participant(sid, role, x_capture_token)
+        text = consent_text(s, role, clean_name(name))
+        return {"text": text, "sha256": text_sha256(text), "scopes": list(s.scopes), "license": s.license}
+
+    @app.post("/api/sessions/{sid}/{role}/consent")
+    def give_consent(sid: str, role: str, body: Consent, x_capture_token: str | None = Header(None)):
+        s = store.give_consent(sid, role, x_capture_token, body.name, body.sha256, body.agree)
+        p = s.participants[role]
+        return {"speaker_id": p.speaker_id, "consent": p.consent}
+
+    def _consented(sid, role, token):
+        s, p = store.participant(sid, role, token)
+        if p.consent is None:
+            raise SessionError(403, "no audio before consent: give consent first")
+        return s, p
+
+    @app.post("/api/sessions/{sid}/{role}/settings")
+    def settings(sid: str, role: str, body: Settings, x_capture_token: str | None = Header(None)):
+        with store.lock(sid):
+            s, p = _consented(sid, role, x_capture_token)
+            p.sample_rate = int(body.sample_rate)
+            p.settings = {k: v for k, v in list(body.settings.items())[:32] if isinstance(v, (str, int, float, bool))}
+            store.save(s)
+        return {"ok": True}
+
+    @app.post("/api/sessions/{sid}/{role}/clock")
+    def clock(sid: str, role: str, body: ClockPing, x_capture_token: str | None = Header(None)):
+        ts_in = server_ms()
+        store.participant(sid, role, x_capture_token)
+        if body.prev is not None:
+            prev = body.prev
+            if len(prev) not in (3, 4) or not (prev[0] <= prev[-1]) or (len(prev) == 4 and prev[1] > prev[2]):
+                raise SessionError(400, "prev must be [t0, ts, t3] or [t0, ts_in, ts_out, t3] with t0 <= t3")
+            store.add_clock(sid, role, *prev)
+        return {"t0": body.t0, "ts_in": ts_in, "ts": ts_in, "ts_out": server_ms()}
+
+    @app.get("/api/sessions/{sid}/{role}/chunks")
+    def chunk_status(sid: str, role: str, x_capture_token: str | None = Header(None)):
+        store.participant(sid, role, x_capture_token)
+        cs = store.chunks(sid, role)
+        return {"next_seq": cs.next_seq, "n_samples": cs.n_samples}
+
+    @app.put("/api/sessions/{sid}/{role}/chunks/{seq}")
+    async def put_chunk(sid: str, role: str, seq: int, request: Request, sample_start: int = Query(..., ge=0),
+                        rate: int = Query(...), client_ms: float = Query(...),
+                        x_capture_token: str | None = Header(None)):
+        received = server_ms()
+        s, p = await run_in_threadpool(_consented, sid, role, x_capture_token)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            raise ChunkRejected(413, f"chunk body larger than {MAX_BODY} bytes")
+        body = bytearray()
+        async for piece in request.stream():
+            body += piece
+            if len(body) > MAX_BODY:
+                raise ChunkRejected(413, f"chunk body larger than {MAX_BODY} bytes")
+        cs = store.chunks(sid, role)
+
+        def put():
+            with store.lock(sid):
+                s2 = store.get(sid)
+                p2 = s2.participants[role]
+                if s2.state in ("assembling", "assembled", "partial", "failed") or (
+                        p2.finished is not None and seq >= cs.next_seq):
+                    raise ChunkRejected(409, f"session is closed for track {role} ({s2.state}): no new chunks",
+                                        cs.next_seq)
+                res = cs.put(seq, sample_start, rate, client_ms, bytes(body), received)
+                if s2.state == "open" and res.status == "stored":
+                    s2.state = "recording"
+                    store.save(s2)
+                return res
+
+        res = await run_in_threadpool(put)
+        return {"status": res.status, "next_seq": res.next_seq, "n_samples": res.n_samples}
+
+    @app.post("/api/sessions/{sid}/{role}/finish")
+    def finish(sid: str, role: str, body: Finish, x_capture_token: str | None = Header(None)):
+        with store.lock(sid):
+            s, p = _consented(sid, role, x_capture_token)
+            cs = store.chunks(sid, role)
+            if body.n_chunks != cs.next_seq or body.n_samples != cs.n_samples:
+                raise ChunkRejected(409, f"track {role} holds {cs.next_seq} chunks / {cs.n_samples} samples, "
+                                         f"not {body.n_chunks} / {body.n_samples}: upload the rest first",
+                                    cs.next_seq)
+            if p.finished is None:
+                p.finished = {"n_chunks": body.n_chunks, "n_samples": body.n_samples}
+                if s.state in ("open", "recording"):
+                    s.state = "stopped"
+                    other = "B" if role == "A" else "A"
+                    store.post_message(sid, other, {"type": "stop", "from": role})
+                store.save(s)
+            both = all(q.finished is not None for q in s.participants.values())
+        if both:
+            _assemble(sid, force=False, background=True)
+        return store.get(sid).public()
+
+    @app.post("/api/sessions/{sid}/{role}/signal")
+    async def signal(sid: str, role: str, request: Request, x_capture_token: str | None = Header(None)):
+        await run_in_threadpool(store.participant, sid, role, x_capture_token)
+        raw = await request.body()
+        if len(raw) > 64_000:
+            raise SessionError(413, "signalling message too large")
+        import json
+
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            raise SessionError(400, "signalling message is not JSON") from None
+        if not isinstance(msg, dict) or msg.get("type") not in ("offer", "answer", "candidate", "hello"):
+            raise SessionError(400, "signalling message type must be offer, answer, candidate or hello")
+        store.post_message(sid, "B" if role == "A" else "A", msg)
+        return {"ok": True}
+
+    @app.get("/api/sessions/{sid}/{role}/signal")
+    def messages(sid: str, role: str, after: int = Query(0, ge=0), x_capture_token: str | None = Header(None)):
+        store.participant(sid, role, x_capture_token)
+        msgs = store.messages(sid, role, after)
+        return {"messages": msgs, "next": after + len(msgs), "server_ms": server_ms()}
+
+    # ---- assembly -------------------------------------------------------------------------
+
+    def _assemble(sid: str, *, force: bool, background: bool) -> dict:
+        with store.lock(sid):
+            s = store.get(sid)
+            if s.state in ("assembling",) or (s.state in ("assembled",) and not force):
+                return s.public()
+            s.state = "assembling"
+            store.save(s)
+
+        def work():
+            try:
+                report = A.assemble_session(store, sid, force=force, run_scan=scan)
+                state, err = ("assembled" if report["status"] == "complete" else "partial"), None
+            except Exception as exc:  # noqa: BLE001 - the session records why, the server keeps serving
+                log.exception("assembly of %s failed", sid)
+                report, state, err = None, "failed", f"{type(exc).__name__}: {exc}"
+            with store.lock(sid):
+                s2 = store.get(sid)
+                s2.state, s2.error = state, err
+                if report is not None:
+                    s2.recording_id, s2.report = report["recording_id"], report
+                store.save(s2)
+
+        if background:
+            t = threading.Thread(target=work, name=f"assemble-{sid}", daemon=True)
+            app.state.assemblies[sid] = t
+            t.start()
+            return store.get(sid).public()
+        work()
+        return store.get(sid).public()
+
+    return app

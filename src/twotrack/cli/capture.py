@@ -1,0 +1,37 @@
+"""`twotrack capture serve -w WS`: the capture server (library call: ``twotrack.capture.create_app``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import main
+from .common import handle_errors
+
+
+@main.group("capture")
+def capture() -> None:
+    """Record two-track conversations in the browser, with consent first (docs/capture.md)."""
+
+
+@capture.command("serve", epilog="Exit codes: 0 stopped; 1 the address could not be bound; 2 a bad workspace.")
+@click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False),
+              help="Workspace folder (created when missing); recordings go to WS/capture/.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Browsers allow the microphone only on localhost or over HTTPS: "
+                   "for other machines put a TLS proxy in front (docs/capture.md).")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-scan", is_flag=True, help="Do not scan recordings after assembly.")
+@handle_errors
+def serve(ws: str, host: str, port: int, no_scan: bool) -> None:
+    """Start the capture server: open http://HOST:PORT/ to create a session and get its two join links.
+    Stop it with Ctrl-C (sessions, chunks and recordings stay in the workspace)."""
+    import uvicorn
+
+    from ..capture.server import create_app
+
+    app = create_app(ws, scan=not no_scan)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"twotrack capture for {Path(ws).absolute()} at http://{shown}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

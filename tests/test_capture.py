@@ -1,0 +1,376 @@
+"""Capture server at the API level (FastAPI TestClient, the real app over a temporary workspace) and the
+assembly of generated chunk streams with known clock offsets, start times and drifts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from twotrack.capture.assemble import assemble_session, fit_clock
+from twotrack.capture.server import create_app
+from twotrack.capture.sessions import SessionStore
+from twotrack.rights import Ledger, ledger_path
+
+RATE = 48000
+
+
+@pytest.fixture()
+def client(tmp_path):
+    app = create_app(tmp_path / "ws", scan=False)
+    with TestClient(app) as c:
+        c.ws = tmp_path / "ws"
+        yield c
+
+
+def new_session(c, **kw):
+    r = c.post("/api/sessions", json={"license": "CC-BY-4.0", **kw})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    d["tokens"] = {role: link.split("k=")[1] for role, link in d["links"].items()}
+    return d
+
+
+def hdr(d, role):
+    return {"X-Capture-Token": d["tokens"][role]}
+
+
+def consent(c, d, role, name):
+    t = c.get(f"/api/sessions/{d['session_id']}/{role}/consent-text", params={"name": name}, headers=hdr(d, role))
+    assert t.status_code == 200, t.text
+    r = c.post(f"/api/sessions/{d['session_id']}/{role}/consent",
+               json={"name": name, "sha256": t.json()["sha256"], "agree": True}, headers=hdr(d, role))
+    assert r.status_code == 200, r.text
+    return t.json(), r.json()
+
+
+def put(c, d, role, seq, samples, start, client_ms=1.7e12):
+    body = np.asarray(samples, "<f4").tobytes()
+    return c.put(f"/api/sessions/{d['session_id']}/{role}/chunks/{seq}",
+                 params={"sample_start": start, "rate": RATE, "client_ms": client_ms}, content=body,
+                 headers=hdr(d, role))
+
+
+def chunk_files(ws: Path, d, role):
+    folder = ws / "capture" / "sessions" / d["session_id"] / role / "chunks"
+    return sorted(p.name for p in folder.glob("*")) if folder.exists() else []
+
+
+# ------------------------------------------------------------------------------------------------
+# consent
+
+
+def test_no_audio_before_consent(client):
+    d = new_session(client)
+    sid = d["session_id"]
+    r = put(client, d, "A", 0, np.zeros(4800), 0)
+    assert r.status_code == 403 and "consent" in r.json()["detail"]
+    assert client.post(f"/api/sessions/{sid}/A/settings", json={"sample_rate": RATE}, headers=hdr(d, "A")).status_code == 403
+    assert client.post(f"/api/sessions/{sid}/A/finish", json={"n_chunks": 0, "n_samples": 0},
+                       headers=hdr(d, "A")).status_code == 403
+    assert chunk_files(client.ws, d, "A") == []
+    # after A's consent, A may upload; B still may not
+    consent(client, d, "A", "Ada Lovelace")
+    assert put(client, d, "A", 0, np.zeros(4800), 0).status_code == 200
+    assert put(client, d, "B", 0, np.zeros(4800), 0).status_code == 403
+    assert chunk_files(client.ws, d, "B") == []
+
+
+def test_consent_becomes_a_ledger_grant_with_the_text_as_evidence(client):
+    d = new_session(client, scopes=["ai-training", "research-only"], license="CC-BY-NC-4.0")
+    sid = d["session_id"]
+    text, res = consent(client, d, "B", "  Grace   Hopper ")
+    assert "Grace Hopper" in text["text"] and "CC-BY-NC-4.0" in text["text"]
+    assert "[ai-training]" in text["text"] and "[research-only]" in text["text"]
+    assert "[commercial-use]" not in text["text"]
+    events = Ledger(ledger_path(client.ws)).events()
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.action == "grant" and ev.speaker == res["speaker_id"] and set(ev.scopes) == {"ai-training", "research-only"}
+    doc = Path(ev.evidence.removeprefix("file://"))
+    assert doc.is_relative_to(client.ws / "capture" / "consent")
+    import hashlib
+
+    assert hashlib.sha256(doc.read_bytes()).hexdigest() == ev.evidence_sha256 == text["sha256"]
+    assert Ledger(ledger_path(client.ws)).verify().ok
+    # a second click changes nothing
+    r = client.post(f"/api/sessions/{sid}/B/consent", json={"name": "Grace Hopper", "sha256": text["sha256"],
+                                                            "agree": True}, headers=hdr(d, "B"))
+    assert r.status_code == 200 and len(Ledger(ledger_path(client.ws)).events()) == 1
+
+
+def test_consent_refused_without_agreement_stale_text_or_token(client):
+    d = new_session(client)
+    sid = d["session_id"]
+    t = client.get(f"/api/sessions/{sid}/A/consent-text", params={"name": "Alan"}, headers=hdr(d, "A")).json()
+    url = f"/api/sessions/{sid}/A/consent"
+    assert client.post(url, json={"name": "Alan", "sha256": t["sha256"], "agree": False}, headers=hdr(d, "A")).status_code == 400
+    # the hash of a text for another name: not what this participant was shown
+    assert client.post(url, json={"name": "Alan T", "sha256": t["sha256"], "agree": True}, headers=hdr(d, "A")).status_code == 409
+    assert client.post(url, json={"name": "Alan", "sha256": t["sha256"], "agree": True}, headers=hdr(d, "B")).status_code == 403
+    assert client.post(url, json={"name": "Alan", "sha256": t["sha256"], "agree": True}).status_code == 403
+    assert client.post(url, json={"name": "", "sha256": t["sha256"], "agree": True}, headers=hdr(d, "A")).status_code == 400
+    assert not ledger_path(client.ws).exists() or Ledger(ledger_path(client.ws)).events() == []
+
+
+def test_session_creation_validates_license_and_scopes(client):
+    assert client.post("/api/sessions", json={"license": "not a license ((("}).status_code == 400
+    assert client.post("/api/sessions", json={"license": "MIT", "scopes": ["everything"]}).status_code == 400
+    assert client.post("/api/sessions", json={"license": "MIT", "scopes": ["research-only", "commercial-use"]}).status_code == 400
+    assert client.post("/api/sessions", json={"license": "MIT", "speaker_a": "../x"}).status_code == 400
+
+
+# ------------------------------------------------------------------------------------------------
+# chunks
+
+
+def test_chunk_upload_is_idempotent(client):
+    d = new_session(client)
+    consent(client, d, "A", "Ada")
+    x = np.random.default_rng(1).standard_normal(RATE).astype("<f4") * 0.1
+    r1 = put(client, d, "A", 0, x, 0)
+    r2 = put(client, d, "A", 0, x, 0)
+    assert r1.json()["status"] == "stored" and r2.json()["status"] == "duplicate"
+    assert r2.json()["next_seq"] == 1 and r2.json()["n_samples"] == RATE
+    assert chunk_files(client.ws, d, "A") == ["00000000.json", "00000000.pcm"]
+    # the same number with other content is refused and changes nothing
+    r3 = put(client, d, "A", 0, x * 0.5, 0)
+    assert r3.status_code == 409
+    folder = client.ws / "capture" / "sessions" / d["session_id"] / "A" / "chunks"
+    assert np.array_equal(np.fromfile(folder / "00000000.pcm", "<f4"), x)
+
+
+def test_resume_after_gap_and_bad_chunks_change_nothing(client):
+    d = new_session(client)
+    sid = d["session_id"]
+    consent(client, d, "A", "Ada")
+    x = np.linspace(-0.5, 0.5, 3 * 4800, dtype=np.float32)
+    parts = np.split(x, 3)
+    assert put(client, d, "A", 0, parts[0], 0).status_code == 200
+    # the network drops: chunk 1 is lost, chunk 2 arrives first -> refused, the client learns where to resume
+    r = put(client, d, "A", 2, parts[2], 9600)
+    assert r.status_code == 409 and r.json()["next_seq"] == 1
+    status = client.get(f"/api/sessions/{sid}/A/chunks", headers=hdr(d, "A")).json()
+    assert status == {"next_seq": 1, "n_samples": 4800}
+    before = chunk_files(client.ws, d, "A")
+    bad = [
+        put(client, d, "A", 1, parts[1], 5000),                       # counter does not continue
+        put(client, d, "A", 1, np.zeros(RATE * 10 * 4 + 1), 4800),    # oversized
+        client.put(f"/api/sessions/{sid}/A/chunks/1", params={"sample_start": 4800, "rate": RATE, "client_ms": 1.0},
+                   content=b"abc", headers=hdr(d, "A")),              # not float32
+        client.put(f"/api/sessions/{sid}/A/chunks/1", params={"sample_start": 4800, "rate": 44100, "client_ms": 1.0},
+                   content=parts[1].tobytes(), headers=hdr(d, "A")),  # rate changed mid-track
+        client.put(f"/api/sessions/{sid}/A/chunks/1", params={"sample_start": 4800, "rate": RATE, "client_ms": "nan"},
+                   content=parts[1].tobytes(), headers=hdr(d, "A")),
+        client.put(f"/api/sessions/{sid}/A/chunks/1", params={"sample_start": 4800, "rate": RATE, "client_ms": 1.0},
+                   content=np.array([np.inf], "<f4").tobytes(), headers=hdr(d, "A")),
+        client.put(f"/api/sessions/{sid}/A/chunks/-1", params={"sample_start": 0, "rate": RATE, "client_ms": 1.0},
+                   content=parts[1].tobytes(), headers=hdr(d, "A")),
+    ]
+    assert [r.status_code for r in bad] == [409, 413, 400, 409, 400, 400, 400]
+    assert all("detail" in r.json() for r in bad)
+    assert chunk_files(client.ws, d, "A") == before
+    # resume: 1 then 2, and the track is exactly the input
+    assert put(client, d, "A", 1, parts[1], 4800).json()["status"] == "stored"
+    assert put(client, d, "A", 2, parts[2], 9600).json()["n_samples"] == 3 * 4800
+    store = client.app.state.store
+    assert np.array_equal(store.chunks(sid, "A").read_all(), x)
+    # finish must match what the server holds; afterwards new chunks are refused
+    fin = f"/api/sessions/{sid}/A/finish"
+    assert client.post(fin, json={"n_chunks": 4, "n_samples": 4 * 4800}, headers=hdr(d, "A")).status_code == 409
+    assert client.post(fin, json={"n_chunks": 3, "n_samples": 3 * 4800}, headers=hdr(d, "A")).status_code == 200
+    assert put(client, d, "A", 3, parts[0], 3 * 4800).status_code == 409
+    assert put(client, d, "A", 2, parts[2], 9600).json()["status"] == "duplicate"  # a late re-send is harmless
+
+
+@pytest.mark.parametrize("url", [
+    "/api/sessions/..%2F..%2Fetc%2Fpasswd",
+    "/api/sessions/../../etc/passwd",
+    "/api/sessions/aaaaaaaaaaaaaaaaaaaa",            # well-formed, unknown
+    "/api/sessions/AAAAAAAAAAAAAAAAAAAA",            # not our alphabet
+    "/api/sessions/%00",
+    "/join/..%2Fsessions/A",
+    "/static/..%2Fserver.py",
+    "/static/../sessions.py",
+])
+def test_hostile_session_ids_and_paths(client, url):
+    r = client.get(url, headers={"X-Capture-Token": "x" * 32})
+    assert 400 <= r.status_code < 500
+    assert "import" not in r.text
+
+
+def test_hostile_roles_and_tokens(client):
+    d = new_session(client)
+    sid = d["session_id"]
+    for role in ("C", "..", "a", "A%2F..", "host"):
+        r = client.get(f"/api/sessions/{sid}/{role}/chunks", headers=hdr(d, "A"))
+        assert 400 <= r.status_code < 500, role
+    assert client.get(f"/api/sessions/{sid}/B/chunks", headers=hdr(d, "A")).status_code == 403
+    assert client.get(f"/api/sessions/{sid}").status_code == 403
+    assert client.get(f"/join/{sid}/C").status_code == 404
+    assert client.get(f"/join/{sid}/A").status_code == 200
+    # participants may not force an assembly
+    assert client.post(f"/api/sessions/{sid}/assemble?force=true", headers=hdr(d, "A")).status_code == 403
+    r = client.post(f"/api/sessions/{sid}/A/signal", content=b'{"type": "evil"}', headers=hdr(d, "A"))
+    assert r.status_code == 400
+
+
+def test_signalling_relay_delivers_in_order(client):
+    d = new_session(client)
+    sid = d["session_id"]
+    for i in range(3):
+        assert client.post(f"/api/sessions/{sid}/A/signal", json={"type": "candidate", "i": i},
+                           headers=hdr(d, "A")).status_code == 200
+    got = client.get(f"/api/sessions/{sid}/B/signal", params={"after": 1}, headers=hdr(d, "B")).json()
+    assert [m["i"] for m in got["messages"]] == [1, 2] and got["next"] == 3
+    assert client.get(f"/api/sessions/{sid}/A/signal", headers=hdr(d, "A")).json()["messages"] == []
+
+
+# ------------------------------------------------------------------------------------------------
+# assembly of generated streams with known clocks
+
+BASE = 1_800_000_000.0  # true (server) epoch seconds of the simulated session
+BURSTS = BASE + 1.0 + 1.7 * np.arange(16)  # true times of short tone bursts both microphones "hear"
+
+
+def scene(t: np.ndarray) -> np.ndarray:
+    """The sound field at true times ``t - BASE`` (float64 seconds): 2 ms Gaussian 1 kHz bursts."""
+    out = np.zeros_like(t)
+    for tau in BURSTS - BASE:
+        near = np.abs(t - tau) < 0.012
+        u = t[near] - tau
+        out[near] += 0.5 * np.exp(-0.5 * (u / 0.002) ** 2) * np.sin(2 * np.pi * 1000 * u)
+    return out
+
+
+def simulate(store: SessionStore, sid: str, role: str, *, start_s: float, seconds: float, card_ppm: float,
+             clock_offset_ms: float, clock_ppm: float, rng, jitter_ms: float = 0.3, rtt_ms=(0.4, 2.0)) -> np.ndarray:
+    """Upload one participant's track as the browser would: 1 s chunks stamped with a client clock that is
+    offset and drifting from the server's, a sound card running ``card_ppm`` fast, jittery timestamps, and
+    NTP-style exchanges with asymmetric network legs. Returns the uploaded samples."""
+    n = int(seconds * RATE)
+    card_rate = RATE * (1 + card_ppm * 1e-6)
+    t_true = start_s + np.arange(n) / card_rate  # seconds after BASE
+    x = scene(t_true).astype(np.float32)
+    client = lambda true_s: (BASE + true_s) * 1000 * (1 + clock_ppm * 1e-6) + clock_offset_ms  # noqa: E731
+    cs = store.chunks(sid, role)
+    for seq, s0 in enumerate(range(0, n, RATE)):
+        body = x[s0:s0 + RATE].astype("<f4").tobytes()
+        ms = client(t_true[s0]) + rng.normal(0, jitter_ms)
+        cs.put(seq, s0, RATE, ms, body, (BASE + t_true[s0]) * 1000)
+    sends = np.concatenate([start_s - 1.0 + 0.15 * np.arange(8), np.arange(start_s, start_s + seconds, 2.0)])
+    for u in sends:
+        d1, d2 = rng.uniform(*rtt_ms, 2) / 2
+        busy = rng.uniform(0, 8.0)  # the server's own processing time, stamped out by ts_in/ts_out
+        t0 = client(u)
+        ts_in = (BASE + u) * 1000 + d1
+        t3 = client(u + (d1 + busy + d2) / 1000)
+        store.add_clock(sid, role, t0, ts_in, ts_in + busy, t3)
+    s = store.get(sid)
+    s.participants[role].finished = {"n_chunks": cs.next_seq, "n_samples": cs.n_samples}
+    s.participants[role].speaker_id = f"spk-{role.lower()}"
+    store.save(s)
+    return x
+
+
+def burst_lags_ms(a: np.ndarray, b: np.ndarray, rate: int) -> np.ndarray:
+    """Lag of b behind a at every burst found in a (cross-correlation peak, parabolic sub-sample)."""
+    env = np.abs(a)
+    lags = []
+    half = int(0.015 * rate)
+    peaks = []
+    i = 0
+    while i < len(env):
+        if env[i] > 0.25:
+            j = i + int(np.argmax(env[i:i + half]))
+            peaks.append(j)
+            i = j + 2 * half
+        else:
+            i += 1
+    for p in peaks:
+        if p - 2 * half < 0 or p + 2 * half > len(a):
+            continue
+        wa = a[p - half:p + half].astype(np.float64)
+        wb = b[p - 2 * half:p + 2 * half].astype(np.float64)
+        cc = np.correlate(wb, wa, "valid")  # index k: b window shifted by k - half
+        k = int(np.argmax(cc))
+        frac = 0.0
+        if 0 < k < len(cc) - 1:
+            y0, y1, y2 = cc[k - 1], cc[k], cc[k + 1]
+            frac = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)
+        lags.append((k + frac - half) / rate * 1000)
+    return np.array(lags)
+
+
+def test_assembly_aligns_streams_with_known_offsets_within_1ms(tmp_path, capsys):
+    store = SessionStore(tmp_path / "ws")
+    sid = store.create("CC-BY-4.0").session_id
+    rng = np.random.default_rng(7)
+    xa = simulate(store, sid, "A", start_s=0.0, seconds=30.0, card_ppm=0.0, clock_offset_ms=-523.4,
+                  clock_ppm=-20.0, rng=rng)
+    xb = simulate(store, sid, "B", start_s=0.35, seconds=29.0, card_ppm=60.0, clock_offset_ms=12_345.678,
+                  clock_ppm=30.0, rng=rng)
+    report = assemble_session(store, sid, run_scan=False)
+    y, rate = sf.read(report["path"], dtype="float32", always_2d=True)
+    assert rate == RATE and y.shape[1] == 2 and report["status"] == "complete"
+    lags = burst_lags_ms(y[:, 0], y[:, 1], rate)
+    assert len(lags) >= 14
+    err = float(np.max(np.abs(lags)))
+    # B starts 0.35 s after A: A is copied sample for sample from the start, B is shifted and resampled
+    ta, tb = report["tracks"]
+    assert ta["offset_samples"] == 0 and not ta["resampled"]
+    assert abs(tb["offset_samples"] - 0.35 * RATE) <= 0.001 * RATE
+    assert tb["resampled"] and abs(tb["drift_ppm"] - 60.0) < 15  # the sound card runs 60 ppm fast
+    np.testing.assert_allclose(y[:len(xa), 0], xa, atol=2.0 ** -22)  # no lost samples: FLAC 24-bit only
+    with capsys.disabled():
+        print(f"\n[capture] alignment error over {len(lags)} bursts: max {err:.4f} ms, mean {np.mean(lags):+.4f} ms; "
+              f"B drift measured {tb['drift_ppm']} ppm (true 60); uncertainty reported "
+              f"{report['alignment_uncertainty_ms']} ms")
+    assert err < 1.0
+    # the manifest row names the speakers, the license and the source type
+    row = json.loads((store.root / "manifest.jsonl").read_text().splitlines()[-1])
+    assert (row["speaker_a"], row["speaker_b"], row["source_type"], row["license"]) == ("spk-a", "spk-b", "two-track", "CC-BY-4.0")
+
+
+def test_clock_fit_recovers_offset_under_asymmetric_legs():
+    rng = np.random.default_rng(3)
+    u = np.sort(rng.uniform(0, 60_000, 40))  # client send times (ms)
+    d1, d2 = rng.uniform(0.2, 5.0, 40), rng.uniform(0.2, 5.0, 40)
+    true_offset = 777.0
+    ex = np.c_[u, u + true_offset + d1, u + d1 + d2]
+    fit = fit_clock(ex)
+    assert abs(fit.offset_ms - true_offset) <= fit.error_bound_ms
+    assert fit.n_used >= 3 and fit.error_bound_ms < 2.5
+    # with the server's receipt and reply stamped, its processing time does not widen the bound
+    busy = rng.uniform(0, 50.0, 40)
+    ex4 = np.c_[u, u + true_offset + d1, u + true_offset + d1 + busy, u + d1 + busy + d2]
+    fit4 = fit_clock(ex4)
+    assert abs(fit4.offset_ms - true_offset) <= fit4.error_bound_ms < 2.5
+    with pytest.raises(ValueError):
+        fit_clock([])
+
+
+def test_partial_recording_when_a_participant_never_returns(tmp_path):
+    store = SessionStore(tmp_path / "ws")
+    sid = store.create("CC0-1.0").session_id
+    rng = np.random.default_rng(5)
+    simulate(store, sid, "A", start_s=0.0, seconds=4.0, card_ppm=0, clock_offset_ms=0, clock_ppm=0, rng=rng)
+    # B uploaded two chunks and vanished (never finished)
+    cs = store.chunks(sid, "B")
+    for seq in range(2):
+        cs.put(seq, seq * RATE, RATE, BASE * 1000 + 200 + seq * 1000, np.zeros(RATE, "<f4").tobytes(), 0.0)
+    store.add_clock(sid, "B", BASE * 1000, BASE * 1000 + 0.5, BASE * 1000 + 1.0)
+    with pytest.raises(ValueError, match="not every participant"):
+        assemble_session(store, sid, run_scan=False)
+    report = assemble_session(store, sid, force=True, run_scan=False)
+    assert report["status"] == "partial"
+    assert [t["complete"] for t in report["tracks"]] == [True, False]
+    info = sf.info(report["path"])
+    assert info.channels == 2 and info.frames >= 4 * RATE
+    row = json.loads((store.root / "manifest.jsonl").read_text())
+    assert row["tags"] == {"capture": "partial"}
