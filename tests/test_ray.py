@@ -176,11 +176,21 @@ def test_an_exception_inside_a_task_is_one_error_and_never_retried(ray_address, 
 
 
 DRIVER = r"""
-import sys
+import sys, time
 from twotrack.run import scan
 from twotrack.run.ray_executor import RayExecutor
-# One recording at a time, so the kill lands between two of them.
-scan([sys.argv[1]], sys.argv[2], executor=RayExecutor(sys.argv[3], max_in_flight=1))
+from twotrack.run.worker import scan_one
+
+def slow(job):  # travels by value (defined in __main__); the same result, a second later
+    time.sleep(1.0)
+    return scan_one(job)
+
+class OneAtATime(RayExecutor):
+    # One recording at a time, each taking over a second, so the kill lands between two of them.
+    def map_unordered(self, fn, items, on_crash=None):
+        return super().map_unordered(slow, items, on_crash)
+
+scan([sys.argv[1]], sys.argv[2], executor=OneAtATime(sys.argv[3], max_in_flight=1))
 """
 
 

@@ -236,13 +236,15 @@ class LocalExecutor(Executor):
     @staticmethod
     def _stop(workers: list[_Worker]) -> None:
         for w in workers:
-            if w.busy or not w.process.is_alive():
-                w.process.kill() if w.process.is_alive() else None
-            else:
-                try:
-                    w.conn.send(None)
-                except (BrokenPipeError, OSError):
-                    w.process.kill()
+            if not w.process.is_alive():
+                continue
+            if w.busy:  # its item is abandoned (Ctrl-C): no need to wait for it
+                w.process.kill()
+                continue
+            try:
+                w.conn.send(None)  # idle: ask it to leave
+            except (BrokenPipeError, OSError):
+                w.process.kill()
         for w in workers:
             w.process.join(timeout=2)
             if w.process.is_alive():

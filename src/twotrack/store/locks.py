@@ -6,9 +6,10 @@ readers share it, the writer holds it alone, and each holds it only for one shor
 
 Fairness comes from a turnstile: a writer takes the turnstile alone before it waits for the data
 lock, so readers arriving after it queue behind it instead of starving it; readers hold the turnstile
-shared and only for the instant it takes them to pass, so a waiting writer finds it free at once. ``flock`` locks belong to an open
-file description, so two sessions in one process exclude each other too, and a killed process
-releases its locks with its file descriptors.
+shared and only for the instant it takes them to pass, so a waiting writer finds it free at once.
+``flock`` locks belong to an open file description, so two sessions in one process exclude each
+other too, and a killed process releases its locks with its file descriptors. A session's holder
+can ask ``others_waiting()``: a queued process holds the turnstile while it waits.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 run_id INTEGER, created_at TIMESTAMP DEFAULT current_timestamp)""",
             """CREATE TABLE stage_results (
                 recording_id VARCHAR, stage VARCHAR, source_key VARCHAR, stage_key VARCHAR,
-                status VARCHAR, note VARCHAR, seconds DOUBLE, run_id INTEGER, computed_at TIMESTAMP DEFAULT current_timestamp)""",
+                status VARCHAR, note VARCHAR, seconds DOUBLE, run_id INTEGER,
+                computed_at TIMESTAMP DEFAULT current_timestamp)""",
             """CREATE TABLE frame_files (
                 recording_id VARCHAR, kind VARCHAR, stage_key VARCHAR, path VARCHAR, n_frames BIGINT,
                 hop_s DOUBLE)""",

@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import ConfigError, TwotrackError
+from ..errors import ConfigError
 from ..model import FRAMES, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
 from . import rows as R
 from .locks import LockTimeout, SessionLock
@@ -664,4 +664,4 @@ def _events(con, rid: str) -> tuple[Event, ...]:
     return R.events_from_rows(rows)
 
 
-__all__ = ["Workspace", "WorkspaceError", "WorkspaceBusy", "SCHEMA_VERSION", "TwotrackError"]
+__all__ = ["Workspace", "WorkspaceError", "WorkspaceBusy", "WriteSession", "SCHEMA_VERSION"]
