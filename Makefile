@@ -19,10 +19,22 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-# The scan exits 1 when some recordings failed (they are listed, the rest is scanned): go on to the stats.
+# The main job on the bundled sample corpus: scan (checks, activity, events), statistics, accuracy against
+# the gold word times, consent and rights, the eight requirements, a Moshi export, and the HTML report.
+# The scan exits 1 when some recordings failed (they are listed, the rest is scanned): the demo goes on.
 demo: install
-	$(VENV)/bin/twotrack scan data/sample -w $(DEMO_WS) || test $$? -eq 1
+	$(VENV)/bin/twotrack scan data/sample/manifest.csv -w $(DEMO_WS) || test $$? -eq 1
 	$(VENV)/bin/twotrack stats -w $(DEMO_WS)
+	$(VENV)/bin/twotrack eval -w $(DEMO_WS) --gold data/sample/gold
+	$(VENV)/bin/twotrack consent import data/sample/consent.csv -w $(DEMO_WS)
+	$(VENV)/bin/twotrack rights -w $(DEMO_WS) --purpose commercial-training
+	$(VENV)/bin/twotrack qualify -w $(DEMO_WS) --purpose commercial-training
+	$(VENV)/bin/twotrack export moshi demo-out/moshi -w $(DEMO_WS) --purpose commercial-training
+	$(VENV)/bin/twotrack report -w $(DEMO_WS) -o demo-out/report.html
+	@echo
+	@echo "report:   $(CURDIR)/demo-out/report.html  (one file; opens offline in any browser)"
+	@echo "export:   $(CURDIR)/demo-out/moshi  (Moshi fine-tuning layout, commercial-training rights only)"
+	@echo "explorer: $(VENV)/bin/twotrack serve -w $(DEMO_WS)   then open http://127.0.0.1:8000/  (Ctrl-C stops it)"
 
 # Debian's chromium drives the browser tests (Playwright launches it; no browser is downloaded).
 browser:
