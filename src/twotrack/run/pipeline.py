@@ -148,9 +148,9 @@ def run_stages(
                 activity_result = ()
                 record("activity", "error", err.problem)
             else:
-                activity_result, probs = out
+                activity_result, probs, aligned = out
                 speech = sum(a.speech_s for a in activity_result)
-                record("activity", "ok", f"{speech:.1f} s speech")
+                record("activity", "ok", f"{speech:.1f} s speech" + (f"; {aligned}" if aligned else ""))
     del decoded  # the audio is the largest thing a worker holds
 
     if "events" in run:

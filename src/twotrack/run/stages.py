@@ -20,12 +20,13 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..activity.align import align_tracks
 from ..config import Config
 from ..model import FRAMES, CheckResult, Event, Layout, TrackActivity
 from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 1, "events": 1}
+STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 2, "events": 1}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",)}
 
@@ -82,15 +83,17 @@ def checks(decoded: Decoded, recording, config: Config) -> CheckResult:
 
 
 def activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
-    """-> (tuple[TrackActivity], per-frame speech probabilities float32 (n_tracks, n_frames))."""
+    """-> (tuple[TrackActivity], per-frame speech probabilities float32 (n_tracks, n_frames), a note
+    when paired tracks were re-timed onto track A's clock; both outputs are on A's clock)."""
     act = importlib.import_module("twotrack.activity")
     bleed = None
     if checks_result is not None and checks_result.bleed_db is not None:
         bleed = (checks_result.bleed_db, checks_result.bleed_lag_ms)
-    frames = act.detect_tracks(decoded.samples, decoded.sample_rate, config.activity, bleed)
+    samples, note = align_tracks(decoded.samples, decoded.sample_rate, recording.layout, checks_result)
+    frames = act.detect_tracks(samples, decoded.sample_rate, config.activity, bleed)
     result = tuple(act.to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
-    return result, probs
+    return result, probs, note
 
 
 def events(activity_result: tuple[TrackActivity, ...], duration_s: float, config: Config) -> tuple[Event, ...]:
