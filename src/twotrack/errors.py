@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 
 class TwotrackError(Exception):
     """Base of every error twotrack raises on purpose."""
@@ -18,3 +20,22 @@ class InputError(TwotrackError):
 
 class ConfigError(TwotrackError):
     """A configuration or usage problem (exit code 2 on the command line)."""
+
+
+@contextmanager
+def file_access(path: object, what: str = "file", doing: str = "cannot open"):
+    """Turn the operating system's refusals while touching ``path`` into one InputError each.
+
+    ``what`` names the kind of file in the messages ("audio file", "manifest"); ``doing`` prefixes any
+    other OS error ("cannot open", "cannot read the file to hash it").
+    """
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError(path, "file not found" if what == "file" else f"{what} not found") from None
+    except PermissionError:
+        raise InputError(path, f"permission denied (the {what} is not readable by this user)") from None
+    except IsADirectoryError:
+        raise InputError(path, f"is a directory, not a{'n' if what[0] in 'aeiou' else ''} {what}") from None
+    except OSError as exc:
+        raise InputError(path, f"{doing}: {exc.strerror or exc}") from None

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, file_access
 from ..model import Word, track_index
 
 #: Switchboard alignment tokens that mark non-speech; they are not words.
@@ -24,14 +24,8 @@ SWB_SKIP = frozenset({"[silence]"})
 
 def _open_text(path: str | Path) -> str:
     p = str(path)
-    try:
+    with file_access(p, "annotation file"):
         raw = Path(p).read_bytes()
-    except FileNotFoundError:
-        raise InputError(p, "file not found") from None
-    except PermissionError:
-        raise InputError(p, "permission denied") from None
-    except IsADirectoryError:
-        raise InputError(p, "is a directory, not an annotation file") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)

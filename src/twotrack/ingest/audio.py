@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import InputError
+from ..errors import InputError, file_access
 from ..model import AudioInfo
 
 #: File name endings that discovery treats as audio (compared lower-case).
@@ -54,18 +54,9 @@ def _fmt_s(seconds: float) -> str:
 
 def _read_head(path: str) -> tuple[bytes, int]:
     """First bytes and size of a file; the access problems every format shares."""
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(_HEAD_BYTES)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except PermissionError:
-        raise InputError(path, "permission denied (the file is not readable by this user)") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not an audio file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot open: {exc.strerror or exc}") from None
+    with file_access(path, "file"), open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(_HEAD_BYTES)
     if size == 0:
         raise InputError(path, "empty file (0 bytes)")
     return head, size

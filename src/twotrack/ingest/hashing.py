@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import file_access
 
 #: Bytes read per call: large enough that hashing runs at disk/sha256 speed, small enough to stay flat.
 CHUNK_BYTES = 1 << 20
@@ -16,19 +16,10 @@ def sha256_file(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> str:
     digest = hashlib.sha256()
     buf = bytearray(chunk_bytes)
     view = memoryview(buf)
-    try:
-        with open(path, "rb", buffering=0) as fh:
-            while True:
-                n = fh.readinto(buf)
-                if not n:
-                    break
-                digest.update(view[:n])
-    except PermissionError:
-        raise InputError(path, "permission denied (cannot read the file to hash it)") from None
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read the file to hash it: {exc.strerror or exc}") from None
+    with file_access(path, "file", doing="cannot read the file to hash it"), open(path, "rb", buffering=0) as fh:
+        while True:
+            n = fh.readinto(buf)
+            if not n:
+                break
+            digest.update(view[:n])
     return digest.hexdigest()

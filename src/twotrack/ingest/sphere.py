@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ..errors import InputError
+from ..errors import InputError, file_access
 from ..model import AudioInfo
 from . import g711
 
@@ -76,23 +76,14 @@ class SphereHeader:
 
 
 def _read_header_bytes(path: str) -> tuple[bytes, int]:
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(1024)
-            if head.startswith(MAGIC):
-                lines = head.split(b"\n", 2)
-                declared = lines[1].strip() if len(lines) > 1 else b""
-                if declared.isdigit() and 1024 < int(declared) <= _MAX_HEADER_BYTES:
-                    head += fh.read(int(declared) - 1024)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except PermissionError:
-        raise InputError(path, "permission denied (the file is not readable by this user)") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not an audio file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot open: {exc.strerror or exc}") from None
+    with file_access(path, "file"), open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(1024)
+        if head.startswith(MAGIC):
+            lines = head.split(b"\n", 2)
+            declared = lines[1].strip() if len(lines) > 1 else b""
+            if declared.isdigit() and 1024 < int(declared) <= _MAX_HEADER_BYTES:
+                head += fh.read(int(declared) - 1024)
     return head, size
 
 
