@@ -17,6 +17,11 @@ Prints, in one run:
 3. **Driver memory under back-pressure**: a lazy stream of N and 10 x N items (1 KiB each) through
    Ray with the in-flight window vs with no window (everything submitted at once): the growth of
    the driver's RSS. With the window it stays flat as N grows; without it, it grows with N.
+3b. **Driver memory of the scan's plan**: ``make_plan`` over N and 10 x N recordings (distinct
+   paths: hard links to one short WAV, with known sha256 and header, so nothing is hashed or
+   decoded) against an empty workspace, its jobs pulled one by one and dropped as an executor's
+   window would: the growth of the driver's RSS, beside what discovery's own lists hold.
+   ``--only plan`` runs this part alone (no Ray needed).
 4. **Ray Data** (when ``ray.data`` imports: it needs pandas, i.e. ``ray[data]``): the same
    near-empty map as a Ray Data ``map_batches`` stream, for the per-item cost and the start-up.
 
@@ -124,7 +129,7 @@ def plan_jobs(corpus: Path, ws_path: Path) -> list:
     unavailable = stages.unavailable_stages()
     keys = stages.stage_keys(config, unavailable)
     recordings, _, infos = _discover([str(corpus)], config)
-    return make_plan(Workspace(ws_path, create=True), recordings, infos, config, keys, unavailable).jobs
+    return list(make_plan(Workspace(ws_path, create=True), recordings, infos, config, keys, unavailable).jobs)
 
 
 def timed_map(executor, jobs: list) -> dict:
@@ -147,6 +152,73 @@ def items(n: int, size: int = 256):
     base = np.arange(size, dtype=np.float32) / size
     for i in range(n):
         yield base + (i % 100)
+
+
+def synthetic_recordings(n: int, folder: Path):
+    """``n`` two-track recordings on distinct paths (hard links to a 0.5 s WAV), each with its own
+    sha256 and header probe, as discovery would hand them to the plan (nothing to hash or decode)."""
+    from dataclasses import replace
+
+    from twotrack.ingest.audio import probe
+    from twotrack.ingest.hashing import sha256_file
+    from twotrack.model import Layout, Recording, TrackSource
+
+    folder.mkdir(parents=True, exist_ok=True)
+    per_inode = 50_000  # file systems cap the links to one inode (ext4: 65,000)
+    for k in range(0, n, per_inode):
+        src = folder / f"src{k // per_inode}.wav"
+        if not src.exists():
+            sf.write(str(src), np.zeros((8000, 2), dtype=np.int16), 16000, subtype="PCM_16")
+    info, digest = probe(str(folder / "src0.wav")), sha256_file(str(folder / "src0.wav"))
+    recordings, infos = [], {}
+    for i in range(n):
+        path = folder / f"r{i:07d}.wav"
+        if not path.exists():
+            os.link(folder / f"src{i // per_inode}.wav", path)
+        path = str(path)
+        sha = f"{digest[:-7]}{i:07d}"  # a distinct digest per file, as distinct files have
+        infos[path] = replace(info, path=path)
+        recordings.append(Recording(recording_id=f"r{i:07d}", layout=Layout.MULTICHANNEL,
+                                    tracks=(TrackSource(path, 0, sha), TrackSource(path, 1, sha))))
+    return recordings, infos
+
+
+def plan_memory(n: int, workdir: Path) -> dict:
+    """Driver RSS growth of discovery's lists and of the plan for ``n`` recordings (jobs pulled and dropped)."""
+    from twotrack.config import Config
+    from twotrack.run import stages
+    from twotrack.run.scan import make_plan
+    from twotrack.store import Workspace
+
+    config = Config()
+    unavailable = stages.unavailable_stages()
+    keys = stages.stage_keys(config, unavailable)
+    ws = Workspace(workdir / f"plan_ws_{n}", create=True)
+    ws.source_cache(), ws.stage_state(), ws.stored_recordings()  # one-time imports and connections
+    with PeakRSS() as found:
+        recordings, infos = synthetic_recordings(n, workdir / "plan_files")
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        plan = make_plan(ws, recordings, infos, config, keys, unavailable)
+        count = 0
+        for job in plan.jobs:  # what the executor does: pull one, ship it, forget it
+            count += 1
+        del plan, job
+        wall = time.perf_counter() - t0
+    assert count == n
+    return {"n": n, "discovery_mb": found.growth_mb, "plan_mb": mem.growth_mb, "wall": wall}
+
+
+def report_plan_memory(n: int, workdir: Path) -> None:
+    import shutil
+
+    print(f"\n3b. driver RSS growth of the scan's plan (make_plan, jobs pulled one by one and dropped)")
+    runs = [plan_memory(k, workdir) for k in (n, 10 * n)]
+    for r in runs:
+        print(f"   N={r['n']:>8}: plan +{r['plan_mb']:7.1f} MB ({r['plan_mb'] * 2**20 / r['n']:6.0f} B/recording), "
+              f"{r['wall']:5.1f} s; discovery's lists (recordings, probes) +{r['discovery_mb']:7.1f} MB")
+    print(f"   plan growth from N to 10N: {runs[1]['plan_mb'] - runs[0]['plan_mb']:+.1f} MB")
+    shutil.rmtree(workdir / "plan_files", ignore_errors=True)
 
 
 def ray_session(ray, cpus: int) -> float:
@@ -178,7 +250,12 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=20000, help="N for the driver-memory stream (10 x N also runs)")
     ap.add_argument("--repeats", type=int, default=2, help="local and warm Ray scans: best of this many")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--only", choices=["plan"], default=None, help="run one part alone (plan: part 3b)")
     args = ap.parse_args()
+
+    if args.only == "plan":
+        report_plan_memory(args.items, args.workdir or Path(tempfile.mkdtemp(prefix="bench_ray_")))
+        return
 
     import ray
 
@@ -268,6 +345,8 @@ def main() -> None:
     w_small, w_big = rows[0][2], rows[1][2]
     u_small, u_big = rows[2][2], rows[3][2]
     print(f"   growth from N to 10N: window {w_big - w_small:+.1f} MB, no window {u_big - u_small:+.1f} MB")
+
+    report_plan_memory(args.items, workdir)
 
     # 4. Ray Data -------------------------------------------------------------------------------
     print("\n4. Ray Data map_batches (the alternative to tasks)")

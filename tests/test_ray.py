@@ -1,6 +1,9 @@
 """The scan on Ray: the same rows as the local pool, a killed worker retried, failures recorded once.
 
-One local Ray instance (2 CPUs, loopback only, no dashboard) serves every test in this file.
+One local Ray instance (2 CPUs, loopback only, no dashboard) serves every test in this file. Two
+corpora are compared with the local pool row for row, each scanned locally once per module: the
+bundled sample corpus (data/sample/manifest.csv: FLAC, SPHERE and paired WAV) and a generated one
+with a corrupt file.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from twotrack.run.ray_executor import KILL_ONCE_ENV, RayExecutor, RayUnavailable
 from twotrack.run.worker import scan_one  # noqa: E402
 from twotrack.store import Workspace  # noqa: E402
 
-TABLES = ("recordings", "tracks", "sources", "checks", "track_quality", "track_activity", "activity", "events",
+TABLES = ("recordings", "tracks", "speakers", "sources", "checks", "track_quality", "track_activity", "activity", "events",
           "errors", "stage_results")
 VOLATILE = {"run_id", "scanned_at", "created_at", "computed_at", "seconds"}  # when and how long, not what
 REPO = Path(__file__).resolve().parents[1]
+MANIFEST = SAMPLE / "manifest.csv"  # the bundled corpus: 9 recordings, FLAC, SPHERE and paired WAV
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +78,15 @@ def reference(corpus, tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("local") / "ws", create=True)
     summary = scan([corpus], ws, executor=LocalExecutor(2))
     assert summary.status == "completed" and summary.scanned == 5 and summary.failed == 1
+    return ws
+
+
+@pytest.fixture(scope="module")
+def sample_reference(tmp_path_factory):
+    """The bundled sample corpus through the local process pool (scanned once for the module)."""
+    ws = Workspace(tmp_path_factory.mktemp("sample_local") / "ws", create=True)
+    summary = scan([MANIFEST], ws, executor=LocalExecutor(2))
+    assert summary.status == "completed" and summary.scanned == 9
     return ws
 
 
@@ -125,6 +138,20 @@ def test_ray_scan_equals_local_scan_row_for_row(ray_address, corpus, reference, 
     again = scan([corpus], ws, executor=ex)
     assert (again.scanned, again.skipped) == (0, 5)
     assert len(ws.errors()) == 1
+
+
+def test_the_sample_corpus_on_ray_equals_the_local_pool_row_for_row(ray_address, sample_reference, tmp_path):
+    ws = Workspace(tmp_path / "ws", create=True)
+    ex = RayExecutor()
+    summary = scan([MANIFEST], ws, executor=ex)
+    assert summary.status == "completed" and (summary.found, summary.scanned, summary.failed) == (9, 9, 0)
+    assert ex.stats["items"] == 9
+    # The three renditions: two-channel FLAC, two-channel SPHERE (mu-law), one WAV per speaker.
+    assert {Path(p).suffix for r in ws.recordings() for p in r.source_paths} == {".flac", ".sph", ".wav"}
+    assert {r.layout.value for r in ws.recordings()} == {"multichannel", "paired"}
+    counts = ws.counts()
+    assert counts["sources"] == 12 and counts["activity"] > 0 and counts["events"] > 0  # not a vacuous match
+    assert_same_rows(ws, sample_reference)
 
 
 def test_a_worker_killed_mid_task_is_retried_and_the_scan_completes(ray_address, corpus, reference, tmp_path,

@@ -90,7 +90,7 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
               help="Worker processes (default: the number of cores; 0 runs in this process).")
 @click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: a process pool on this machine; ray: Ray tasks on a cluster (pip install "
-                   "'twotrack[ray]'; docs/ray.md).")
+                   "'twotrack[ray]'; docs/scale-out.md).")
 @click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
               help="With --executor ray: the cluster to join (default: start a local Ray instance with --jobs CPUs).")
 @config_options

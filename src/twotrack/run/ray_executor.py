@@ -20,7 +20,7 @@ the single workspace writer are unchanged; only the scheduling moves to Ray:
 
 Ray is imported only when a ``RayExecutor`` is used: ``import twotrack`` and the local executor do
 not need it. Workers import ``fn`` by reference (``twotrack.run.worker.scan_one``), so twotrack must
-be installed on every node, and every source path must be readable there (docs/ray.md).
+be installed on every node, and every source path must be readable there (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ class RayExecutor(Executor):
                     raise RayUnavailable(
                         f"a Ray worker cannot load {getattr(fn, '__module__', '?')}."
                         f"{getattr(fn, '__qualname__', fn)!s}: {_one_line(replies[0][1])}; install the same "
-                        f"twotrack on every node (docs/ray.md)")
+                        f"twotrack on every node (docs/scale-out.md)")
                 for item, (kind, payload) in zip(batch, replies):
                     if kind == "ok":
                         yield payload

@@ -14,8 +14,8 @@ import queue
 import signal
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -144,8 +144,15 @@ def source_records(recording: Recording, cache: dict[str, SourceRecord], infos: 
 
             info = probe(path)
         out[path] = SourceRecord(path=path, sha256=digest, size_bytes=size, mtime_ns=mtime, info=info)
-    tracks = tuple(t if t.sha256 else replace(t, sha256=out[t.path].sha256) for t in recording.tracks)
-    return tuple(out.values()), replace(recording, tracks=tracks)
+    sources = tuple(out.values())
+    return sources, with_digests(recording, sources)
+
+
+def with_digests(recording: Recording, sources: Sequence[SourceRecord]) -> Recording:
+    """The recording with each track's sha256 filled in from its source file's record."""
+    digest = {s.path: s.sha256 for s in sources}
+    tracks = tuple(t if t.sha256 else replace(t, sha256=digest[t.path]) for t in recording.tracks)
+    return replace(recording, tracks=tracks)
 
 
 def source_key(recording: Recording) -> str:
@@ -167,9 +174,32 @@ def stages_to_run(stored: dict[str, tuple[str, str, str]], skey: str, keys: dict
     return ()
 
 
+class JobStream(Iterator[Job]):
+    """Jobs built one at a time as an executor pulls them; ``len()`` is the number still to come (an
+    executor sizes its batches from it, as it would from a list)."""
+
+    def __init__(self, pending: deque | None = None, build: Callable[..., Job] | None = None):
+        self._pending = pending if pending is not None else deque()
+        self._build = build
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __next__(self) -> Job:
+        if not self._pending:
+            raise StopIteration
+        return self._build(*self._pending.popleft())  # the entry is released as its job leaves
+
+
 @dataclass
 class Plan:
-    jobs: list[Job] = field(default_factory=list)
+    """What a scan will do. ``jobs`` is a stream: each Job is built when the executor pulls it, so the
+    driver holds one small entry per recording to run (its source records), not every Job at once;
+    ``n_jobs`` and ``expected_s`` (audio seconds) count them up front, for the progress display."""
+
+    jobs: JobStream = field(default_factory=JobStream)
+    n_jobs: int = 0
+    expected_s: float = 0.0
     immediate: list[Outcome] = field(default_factory=list)  # failed before any work (unreadable source)
     skipped: list[str] = field(default_factory=list)
     skipped_failed: list[str] = field(default_factory=list)
@@ -178,23 +208,34 @@ class Plan:
     reused: Counter = field(default_factory=Counter)
 
 
+def _expected_s(sources: Sequence[SourceRecord]) -> float:
+    return max((s.info.duration_s for s in sources if s.info), default=0.0)
+
+
 def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, AudioInfo], config: Config,
               keys: dict[str, str], unavailable: dict[str, str], retry_errors: bool = False,
               keep_probs: bool = False) -> Plan:
+    """Decide, for every recording, what is done and what runs (stat and hash now, every count exact),
+    and return the jobs as a stream built from those decisions."""
     plan = Plan()
     cache = ws.source_cache()
     state = ws.stage_state()
     stored = ws.stored_recordings()
-    pending: list[tuple[Recording, str, tuple[str, ...], tuple[SourceRecord, ...], float]] = []
-    for rec in recordings:
-        rid = rec.recording_id
+    # One entry per recording to run: the discovered recording, its stages and its source records.
+    # The rest of a Job (the recording with its digests, the source key, reused inputs) is derived
+    # from these when the job is pulled; the stage tuples are shared between entries.
+    pending: deque[tuple[Recording, tuple[str, ...], tuple[SourceRecord, ...]]] = deque()
+    runs: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for found in recordings:
+        rid = found.recording_id
         try:
-            sources, rec = source_records(rec, cache, infos)
+            sources, rec = source_records(found, cache, infos)
         except InputError as exc:
-            job = Job(recording=rec, config=config, source_key="", run=STAGES, keys=keys, unavailable=unavailable)
+            job = Job(recording=found, config=config, source_key="", run=STAGES, keys=keys,
+                      unavailable=unavailable)
             plan.immediate.append(failed_outcome(job, exc.problem, stage="decode", path=exc.path))
             continue
-        expected = max((s.info.duration_s for s in sources if s.info), default=0.0)
+        expected = _expected_s(sources)
         plan.audio_found_s += expected
         skey = source_key(rec)
         st = state.get(rid, {})
@@ -210,14 +251,18 @@ def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, A
             if old and old[0] != _recording_json(rec):
                 plan.metadata_changed.append(rec)
             continue
-        pending.append((rec, skey, run, sources, expected))
+        pending.append((found, runs.setdefault(run, run), sources))
+        plan.n_jobs += 1
+        plan.expected_s += expected
 
     # Stored inputs for partial reruns (checks for activity's bleed input, activity for events), read
-    # in one session.
-    need = [rec.recording_id for rec, _, run, _, _ in pending if "checks" not in run]
+    # now, in one session, before the writer owns the workspace.
+    need = [found.recording_id for found, run, _ in pending if "checks" not in run]
     inputs = ws.stored_inputs(need)
-    for rec, skey, run, sources, expected in pending:
-        rid = rec.recording_id
+
+    def job(found: Recording, run: tuple[str, ...], sources: tuple[SourceRecord, ...]) -> Job:
+        rid = found.recording_id
+        rec = with_digests(found, sources)
         reuse = Reuse()
         if rid in inputs:
             dur, rate = stored[rid][1], stored[rid][2]
@@ -225,11 +270,13 @@ def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, A
             reuse = Reuse(duration_s=dur, sample_rate=rate, checks=got["checks"],
                           activity=got["activity"] if "activity" not in run else ())
         st = state.get(rid, {})
-        plan.jobs.append(Job(
-            recording=rec, config=config, source_key=skey, run=run, keys=keys, unavailable=unavailable,
+        return Job(
+            recording=rec, config=config, source_key=source_key(rec), run=run, keys=keys, unavailable=unavailable,
             reuse=reuse, stored_status={s: st[s][2] for s in STAGES if s not in run and s in st},
-            sources=sources, expected_s=expected, keep_probs=keep_probs,
-        ))
+            sources=sources, expected_s=_expected_s(sources), keep_probs=keep_probs,
+        )
+
+    plan.jobs = JobStream(pending, job)
     return plan
 
 
@@ -396,7 +443,7 @@ def scan(
                     counts[st.stage][st.status] += 1
                 progress.advance(outcome.audio_s, outcome.failed or bool(outcome.write.result.errors))
 
-            progress.start(len(plan.jobs) + len(plan.immediate), sum(j.expected_s for j in plan.jobs))
+            progress.start(plan.n_jobs + len(plan.immediate), plan.expected_s)
             for outcome in plan.immediate:
                 take(outcome)
             from .worker import scan_one

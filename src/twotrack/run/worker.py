@@ -17,6 +17,10 @@ from ..model import ErrorRecord, Recording, RecordingResult
 from ..store.rows import ResultWrite, SourceRecord, StageRecord
 from .pipeline import Reuse, run_stages
 
+#: Test hook: seconds each recording is held back in its worker, so the process tests (kill, Ctrl-C,
+#: readers) act while a scan is midway whatever the machine's speed. Unset in normal use.
+PACE_ENV = "TWOTRACK_TEST_PACE_S"
+
 #: Statuses that count as a finished stage.
 DONE_OK = frozenset({"ok", "not-applicable"})
 
@@ -64,6 +68,9 @@ def quantize_probs(probs: np.ndarray) -> np.ndarray:
 
 def scan_one(job: Job) -> Outcome:
     t0 = time.perf_counter()
+    pace = float(os.environ.get(PACE_ENV) or 0.0)
+    if pace > 0:
+        time.sleep(pace)
     out = run_stages(job.recording, job.config, run=job.run, reuse=job.reuse, keys=job.keys,
                      unavailable=job.unavailable)
     statuses = dict(job.stored_status)

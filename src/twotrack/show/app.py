@@ -1,7 +1,8 @@
 """The web explorer: a read-only FastAPI app over one workspace (``twotrack serve``).
 
-Pages: ``/`` (the corpus: sortable, filterable table), ``/recordings/{id}`` (two-lane timeline, checks,
-consent, rights, qualification), ``/report`` (the HTML report, rendered now), ``/docs`` (the API,
+Pages: ``/`` (the corpus: sortable, filterable table), ``/recordings/{id}`` (two-lane timeline, with the
+diarized lanes of ``twotrack collapse`` under the true ones when its results exist; checks, consent,
+rights, qualification), ``/report`` (the HTML report, rendered now), ``/docs`` (the API,
 rendered from FastAPI's OpenAPI schema without any CDN). JSON under ``/api/``; audio as WAV with
 HTTP range requests. Recording ids may contain ``/`` (``clean/demo01``): every route takes the id
 as a path and looks it up in the workspace, so an id is a key, never a file name.
@@ -36,6 +37,7 @@ from ..model import AudioInfo, Recording, track_name
 from . import audio as A
 from . import data as D
 from . import peaks as P
+from .report import COLLAPSE_COLUMNS, collapse_cells
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: Widest timeline the API draws (pixels) and the most events one timeline response carries.
@@ -174,6 +176,29 @@ class Explorer:
             raise HTTPException(404, f"no recording {shown!r} in this workspace (GET /api/recordings lists them)")
         return recording_id
 
+    # ---- collapse (mono + diarization) -------------------------------------------------------
+
+    def collapse_of(self, recording_id: str) -> tuple[dict[str, Any], D.Lanes] | None:
+        """The recording's collapse scores and diarized lanes, or None when there are none."""
+        part = self.snapshot().collapse
+        if not part.available or recording_id not in part.data["by_id"]:
+            return None
+        return part.data["by_id"][recording_id], part.data["lanes"].get(recording_id, [])
+
+    def require_collapse(self, recording_id: str) -> tuple[dict[str, Any], D.Lanes]:
+        self.require(recording_id)
+        found = self.collapse_of(recording_id)
+        if found is not None:
+            return found
+        part = self.snapshot().collapse
+        if not part.available:
+            raise HTTPException(404, f"no collapse results: {part.note}")
+        why = part.data["skipped"].get(recording_id)
+        if why is not None:
+            raise HTTPException(404, f"collapse skipped recording {recording_id!r}: {why}")
+        raise HTTPException(404, f"recording {recording_id!r} is not in the collapse results {part.data['path']} "
+                                 f"(run `twotrack collapse -w {self.ws.path} -r {recording_id}`)")
+
     # ---- one recording ---------------------------------------------------------------------
 
     def view(self, recording_id: str) -> RecordingView:
@@ -308,6 +333,26 @@ def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: 
     }
 
 
+def lanes_json(lanes: D.Lanes, a: float = -math.inf, b: float = math.inf) -> list[dict[str, Any]]:
+    """Per track: ``[start, end]`` segments that touch [a, b)."""
+    out = []
+    for t, s, e in lanes:
+        m = (e > a) & (s < b)
+        out.append({"track": t, "name": track_name(t), "segments": np.round(np.stack([s[m], e[m]], axis=1), 3).tolist()})
+    return out
+
+
+def collapse_payload(entry: dict[str, Any], lanes: D.Lanes, a: float = -math.inf, b: float = math.inf,
+                     full: bool = False) -> dict[str, Any]:
+    """A recording's collapse result for the API: its scores and the diarized lanes (those touching [a, b))."""
+    keys = ("diarizer", "n_speakers", "mapping", "error", "der", "der_without_overlap", "turn_taking")
+    out = {k: entry.get(k) for k in keys}
+    if full:
+        out = {**entry, **out}
+    out["lanes"] = lanes_json(lanes, a, b)
+    return out
+
+
 def _tracks(spec: str | None, view: RecordingView) -> tuple[int, ...]:
     try:
         return A.parse_tracks(spec, view.recording.n_tracks)
@@ -378,8 +423,14 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
             return html_error(request, exc)
         snap = ex.snapshot()
         detail = recording_detail(ex, view, snap, with_events=False)
+        found = ex.collapse_of(recording_id)
+        collapse = None
+        if found is not None:
+            collapse = {**found[0], "cells": [] if found[0].get("error") else collapse_cells(found[0])}
+        skipped = snap.collapse.data["skipped"].get(recording_id) if snap.collapse.available else None
         return page("recording.html", snap=snap, d=detail, row=snap.by_id.get(recording_id, {}),
-                    duration=view.duration_s)
+                    duration=view.duration_s, collapse=collapse, collapse_skipped=skipped,
+                    collapse_columns=[(k, h) for k, h, _, _ in COLLAPSE_COLUMNS])
 
     @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
     def report_page():
@@ -437,16 +488,27 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         idx = view.events_in(a, b)
         truncated = len(idx) > MAX_EVENTS
         idx = idx[:MAX_EVENTS]
-        act = []
-        for t, s, e in view.activity:
-            m = (e > a) & (s < b)
-            act.append({"track": t, "name": track_name(t),
-                        "segments": np.round(np.stack([s[m], e[m]], axis=1), 3).tolist()})
+        found = ex.collapse_of(recording_id)
         return json_response({
             "recording_id": recording_id, "start": a, "end": b, "width": width, "duration_s": view.duration_s,
-            "peaks": peaks_payload(ex, view, a, b, width, tracks), "activity": act,
+            "peaks": peaks_payload(ex, view, a, b, width, tracks), "activity": lanes_json(view.activity, a, b),
             "events": view.events_json(idx), "events_truncated": truncated,
+            "collapse": None if found is None else collapse_payload(*found, a, b),
         })
+
+    @app.get("/api/recordings/{recording_id:path}/collapse", summary="Mono + diarization of one recording",
+             description="What `twotrack collapse` found for this recording: the diarizer, the mapping of its "
+                         "speakers to tracks, DER with missed speech, false alarm and confusion (with and without "
+                         "overlap regions), the turn-taking damage (onsets within 50 ms, overlaps and backchannels "
+                         "recovered, FTO Wasserstein distance, transfers to the wrong speaker) and the diarized "
+                         "lanes (per track, `[start, end]` segments), plus the corpus sentence. 404 with the reason "
+                         "when collapse has not run or skipped the recording.")
+    def api_collapse(recording_id: str):
+        entry, lanes = ex.require_collapse(recording_id)
+        part = ex.snapshot().collapse
+        return json_response({**collapse_payload(entry, lanes, full=True),
+                              "corpus_sentence": part.data["summary"].get("sentence"),
+                              "results_path": part.data["path"], "written_at": part.data["written_at"]})
 
     @app.get("/api/recordings/{recording_id:path}/peaks", summary="Waveform peaks",
              description="Min and max of each track per pixel for [start, end) drawn `width` pixels wide, computed "

@@ -69,9 +69,11 @@ def open_workspace(workspace) -> ReadOnlyWorkspace:
 
 
 def workspace_version(ws) -> tuple:
-    """Changes whenever a scan commits or the consent ledger changes (file sizes and mtimes)."""
+    """Changes whenever a scan commits, the consent ledger changes or collapse writes its results
+    (file sizes and mtimes)."""
     out = []
-    for p in (ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"), ws.path / "rights" / "ledger.jsonl"):
+    for p in (ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"), ws.path / "rights" / "ledger.jsonl",
+              collapse_path(ws)):
         try:
             st = os.stat(p)
             out.append((st.st_mtime_ns, st.st_size))
@@ -248,6 +250,64 @@ def data_map(ws, qual: Part) -> Part:
 
 
 # ---------------------------------------------------------------------------------------------
+# collapse (mono + diarization against the two tracks)
+# ---------------------------------------------------------------------------------------------
+
+#: The report draws true-vs-diarized lanes for at most this many recordings, over at most this many seconds.
+COLLAPSE_CHARTS = 6
+COLLAPSE_CHART_S = 120.0
+
+Lanes = list[tuple[int, np.ndarray, np.ndarray]]  # (track, starts, ends) per track
+
+
+def collapse_path(ws) -> Path:
+    """Where ``twotrack collapse`` writes its results (``collapse.run.collapse_workspace``)."""
+    return ws.path / "collapse" / "results.json"
+
+
+def collapse_not_run_note(ws) -> str:
+    return (f"mono + diarization has not been run on this workspace: run `twotrack collapse -w {ws.path}` "
+            "(it needs the collapse extra: pip install 'twotrack[collapse]' and "
+            "pip install --no-deps resemblyzer==0.1.4; see docs/collapse.md)")
+
+
+def _lanes(items: Any) -> Lanes:
+    """``TrackActivity.to_dict()`` items -> (track, starts, ends) arrays, sorted by track."""
+    out = []
+    for a in sorted(items or (), key=lambda x: int(x["track"])):
+        seg = np.asarray([(float(s["start"]), float(s["end"])) for s in a.get("segments") or ()],
+                         np.float64).reshape(-1, 2)
+        out.append((int(a["track"]), seg[:, 0].copy(), seg[:, 1].copy()))
+    return out
+
+
+def collapse_results(ws, charts: int = COLLAPSE_CHARTS) -> Part:
+    """``WS/collapse/results.json`` read for showing: the corpus summary, every recording's scores, the
+    skipped recordings, the diarized lanes, and the true lanes (the stored activity) of the first
+    ``charts`` scored recordings. Missing or unreadable results give a Part that says why."""
+    path = collapse_path(ws)
+    if not path.is_file():
+        return Part.missing(collapse_not_run_note(ws))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        summary = raw["summary"]
+        recordings = list(raw["recordings"])
+        by_id = {r["recording_id"]: r for r in recordings}
+        lanes = {rid: _lanes(items) for rid, items in (raw.get("lanes") or {}).items()}
+        skipped = {s["recording_id"]: s.get("reason", "") for s in raw.get("skipped") or ()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return Part.missing(f"the collapse results {path} cannot be read ({type(exc).__name__}: {exc}); "
+                            f"run `twotrack collapse -w {ws.path}` again")
+    ok = [r["recording_id"] for r in recordings if not r.get("error") and r["recording_id"] in lanes]
+    truth = {}
+    for rid in ok[:max(0, charts)]:
+        truth[rid] = _lanes(a.to_dict() for a in ws.activity(rid))
+    written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return Part(True, {"path": str(path), "written_at": written, "summary": summary, "recordings": recordings,
+                       "by_id": by_id, "skipped": skipped, "lanes": lanes, "truth": truth})
+
+
+# ---------------------------------------------------------------------------------------------
 # per-recording rows
 # ---------------------------------------------------------------------------------------------
 
@@ -341,6 +401,7 @@ class Snapshot:
     purposes: tuple[str, ...]
     checks_note: str
     errors: list[dict[str, Any]] = field(default_factory=list)
+    collapse: Part = field(default_factory=lambda: Part.missing("collapse results were not read"))
 
     @property
     def by_id(self) -> dict[str, dict[str, Any]]:
@@ -366,6 +427,7 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
         recordings=recordings, stages=stages, overview=overview(ws), turns=turn, qualify=qual,
         reference=reference, rights=rts, datamap=data_map(ws, qual), rows=rows, purpose=purpose,
         purposes=purposes, checks_note=stage_note(stages, "checks"), errors=ws.error_table(),
+        collapse=collapse_results(ws),
     )
 
 
@@ -414,5 +476,5 @@ def dumps(value: Any) -> str:
 __all__ = [
     "Part", "Snapshot", "snapshot", "stage_summary", "stage_note", "overview", "turn_statistics", "qualification",
     "rights", "data_map", "recording_rows", "consent_of", "qualification_of", "workspace_version",
-    "DEFAULT_PURPOSES", "ReadOnlyWorkspace", "open_workspace",
+    "DEFAULT_PURPOSES", "ReadOnlyWorkspace", "open_workspace", "collapse_results", "collapse_path",
 ]

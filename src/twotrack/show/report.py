@@ -3,7 +3,9 @@
 Everything is inside the file: CSS inline, charts as inline SVG drawn by ``svg.py`` with labelled axes
 and the reference statistics overlaid, no script, no font, image or link that leaves the file, so it
 opens offline and prints. Sections: summary; turn-taking against the reference (FTO histogram; gap,
-pause and overlap durations; overlap share per recording; events per minute); the eight requirements
+pause and overlap durations; overlap share per recording; events per minute); mono + diarization
+(``twotrack collapse``: the corpus sentence, scores per recording, the true two lanes above the
+diarized two lanes); the eight requirements
 with the corpus verdict and qualified hours; phase labels; rights verdicts and withdrawals; the data
 map; the per-recording table with details. A section whose stage has no data says so plainly.
 """
@@ -19,6 +21,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import Config
+from ..model import track_name
 from . import data as D
 from . import svg as S
 
@@ -204,6 +207,120 @@ def datamap_chart(snap: D.Snapshot) -> tuple[str | None, list[dict[str, Any]]]:
 
 
 # ---------------------------------------------------------------------------------------------
+# collapse: mono + diarization against the two tracks
+# ---------------------------------------------------------------------------------------------
+
+#: Columns of the collapse table: (key, header, where in a results.json score entry, unit).
+COLLAPSE_COLUMNS = (
+    ("der", "DER", ("der", "der"), "pct"),
+    ("missed", "missed", ("der", "missed"), "pct"),
+    ("false_alarm", "false alarm", ("der", "false_alarm"), "pct"),
+    ("confusion", "confusion", ("der", "confusion"), "pct"),
+    ("der_without_overlap", "DER without overlap", ("der_without_overlap", "der"), "pct"),
+    ("onset_hit_rate", "onsets within ±50 ms", ("turn_taking", "onset_hit_rate"), "pct"),
+    ("overlap_recall", "overlaps recovered", ("turn_taking", "overlap_recall"), "pct"),
+    ("backchannel_recall", "backchannels recovered", ("turn_taking", "backchannel_recall"), "pct"),
+    ("transfer_wrong_speaker_share", "transfers to the wrong speaker", ("turn_taking", "transfer_wrong_speaker_share"),
+     "pct"),
+    ("fto_wasserstein_s", "FTO shift (Wasserstein-1)", ("turn_taking", "fto_wasserstein_s"), "ms"),
+)
+LANE_COLOURS = ("#3b6ea5", "#2e8b57")  # track A, track B (the explorer's colours)
+DISAGREE = "#b3261e"
+
+
+def fmt_score(value: Any, unit: str) -> str:
+    """A collapse figure for a table cell ('–' where it cannot be measured, e.g. no overlaps to recover)."""
+    if value is None or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return "–"
+    return f"{1000 * value:.0f} ms" if unit == "ms" else f"{100 * value:.1f}%"
+
+
+def collapse_cells(entry: dict[str, Any]) -> list[dict[str, str]]:
+    """The table cells of one results.json entry (a recording's scores or the corpus summary)."""
+    cells = []
+    for key, _, (group, name), unit in COLLAPSE_COLUMNS:
+        value = (entry.get(group) or {}).get(name)
+        cells.append({"key": key, "text": fmt_score(value, unit)})
+    return cells
+
+
+def _frames(segs: np.ndarray, n: int, hop: float) -> np.ndarray:
+    from ..activity.frames import mask_from_runs
+
+    if segs.size == 0:
+        return np.zeros(n, bool)
+    return mask_from_runs(np.rint(segs[:, 0] / hop).astype(np.int64), np.rint(segs[:, 1] / hop).astype(np.int64), n)
+
+
+def disagreement(truth: D.Lanes, diarized: D.Lanes, t1: float, hop: float = 0.01) -> list[tuple[float, float]]:
+    """Spans in [0, t1] where the diarized lanes differ from the true ones on any track (missed speech,
+    false alarm or the wrong speaker), on a 10 ms grid."""
+    from ..activity.frames import runs
+
+    n = int(np.ceil(t1 / hop))
+    tr = {t: np.stack([s, e], axis=1) for t, s, e in truth}
+    dz = {t: np.stack([s, e], axis=1) for t, s, e in diarized}
+    bad = np.zeros(n, bool)
+    for t in set(tr) | set(dz):
+        bad |= _frames(tr.get(t, np.zeros((0, 2))), n, hop) != _frames(dz.get(t, np.zeros((0, 2))), n, hop)
+    starts, stops = runs(bad)
+    return [(a * hop, min(b * hop, t1)) for a, b in zip(starts.tolist(), stops.tolist())]
+
+
+def lane_chart(rid: str, entry: dict[str, Any], truth: D.Lanes, diarized: D.Lanes,
+               max_s: float = D.COLLAPSE_CHART_S) -> str:
+    """The true two lanes above the diarized two lanes (and where they disagree) on one time axis."""
+    dur = float(entry.get("duration_s") or 0.0) or max([float(e.max()) for _, _, e in truth + diarized if e.size],
+                                                        default=1.0)
+    t1 = min(dur, max_s)
+    by_track = {v: k for k, v in (entry.get("mapping") or {}).items()}
+    rows = []
+    for t, s, e in truth:
+        name = track_name(t)
+        rows.append(S.LaneRow(f"{name} true (track {name})", list(zip(s.tolist(), e.tolist())),
+                              LANE_COLOURS[t % 2], cls=f"lane true track-{name}"))
+    for t, s, e in diarized:
+        name = track_name(t)
+        spk = by_track.get(name)
+        rows.append(S.LaneRow(f"{name} diarized" + (f" ({spk})" if spk else ""), list(zip(s.tolist(), e.tolist())),
+                              LANE_COLOURS[t % 2], hollow=True, cls=f"lane diarized track-{name}"))
+    rows.append(S.LaneRow("disagree", disagreement(truth, diarized, t1), DISAGREE, cls="lane disagree"))
+    der = (entry.get("der") or {}).get("der")
+    note = (f"DER {fmt_score(der, 'pct')}" + (f"; first {t1:.0f} s of {dur:.0f} s shown" if dur > t1 + 1e-6 else "")
+            + "; top: each track's own voice activity; middle: the mono mix diarized, mapped to the tracks; "
+              "red: where they differ")
+    legend = [("box", LANE_COLOURS[0], "track A"), ("box", LANE_COLOURS[1], "track B"),
+              ("band", LANE_COLOURS[0], "diarized (mono mix)"), ("box", DISAGREE, "disagree")]
+    return S.lanes(rows, t0=0.0, t1=t1, title=f"{rid}: true lanes above diarized lanes", note=note, legend=legend,
+                   gap_after=(len(truth) - 1, len(truth) + len(diarized) - 1))
+
+
+def collapse_section(snap: D.Snapshot) -> dict[str, Any] | None:
+    """What the report's collapse section shows, or None when collapse has not run (the note says why)."""
+    if not snap.collapse.available:
+        return None
+    c = snap.collapse.data
+    rows = []
+    for r in c["recordings"]:
+        rows.append({"recording_id": r["recording_id"], "diarizer": r.get("diarizer"),
+                     "n_speakers": r.get("n_speakers"), "mapping": r.get("mapping") or {},
+                     "error": r.get("error"), "cells": [] if r.get("error") else collapse_cells(r)})
+    charts = []
+    for rid, truth in c["truth"].items():
+        entry = c["by_id"][rid]
+        charts.append({"recording_id": rid, "svg": lane_chart(rid, entry, truth, c["lanes"].get(rid, []))})
+    summary = c["summary"]
+    n_ok = sum(1 for r in rows if not r["error"])
+    return {
+        "sentence": summary.get("sentence", ""), "summary": summary, "corpus_cells": collapse_cells(summary),
+        "rows": rows, "charts": charts, "skipped": c["skipped"], "path": c["path"], "written_at": c["written_at"],
+        "columns": [(k, h) for k, h, _, _ in COLLAPSE_COLUMNS],
+        "diarizers": sorted({r["diarizer"] for r in rows if r["diarizer"]}),
+        "more": max(0, n_ok - len(charts)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # rendering
 # ---------------------------------------------------------------------------------------------
 
@@ -252,7 +369,7 @@ def render_report(snap: D.Snapshot, config: Config | None = None) -> str:
         matrix=_matrix(snap), qual=snap.qualify.data["json"] if snap.qualify.available else None,
         comparisons=snap.qualify.data["report"].comparisons if snap.qualify.available else (),
         anchors=anchors, details=details, hms=fmt_duration, cfg=cfg.qualify,
-        names=_requirement_names(),
+        names=_requirement_names(), col=collapse_section(snap),
     )
     return html
 
@@ -283,4 +400,4 @@ def write_report(workspace, out: str | os.PathLike, config: Config | None = None
 
 
 __all__ = ["build_report", "render_report", "write_report", "fto_chart", "duration_charts", "overlap_chart",
-           "per_minute_chart", "datamap_chart"]
+           "per_minute_chart", "datamap_chart", "collapse_section", "lane_chart", "disagreement"]

@@ -414,3 +414,75 @@ def log_map(
         fr.text(x, y + dy, label, size=9, fill=colour, weight="bold" if mine else "normal")
     fr.legend([("dot", CORPUS, "known corpus (catalog)"), ("dot", REFERENCE, "this corpus (measured)")])
     return fr.svg(title)
+
+
+@dataclass(frozen=True)
+class LaneRow:
+    """One row of a lane chart: segments ``(start, end)`` in seconds drawn as bars in ``colour``;
+    ``hollow`` rows are drawn lighter with an outline, so a grey print still tells them apart."""
+
+    label: str
+    segments: Sequence[tuple[float, float]]
+    colour: str = CORPUS
+    hollow: bool = False
+    cls: str = "lane"
+
+
+def merge_runs(segments: Sequence[tuple[float, float]], t0: float, t1: float, min_gap: float) -> list[tuple[float, float]]:
+    """Segments clipped to [t0, t1], sorted, with neighbours closer than ``min_gap`` joined (a gap under
+    a pixel cannot be seen; joining them bounds the SVG's size by its width, not by the segment count).
+    Every run starts at a segment's start and ends at a segment's end (or a window edge)."""
+    out: list[list[float]] = []
+    for a, b in sorted((float(a), float(b)) for a, b in segments):
+        a, b = max(a, t0), min(b, t1)
+        if b <= a:
+            continue
+        if out and a - out[-1][1] < min_gap:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def lanes(
+    rows: Sequence[LaneRow],
+    *,
+    t0: float,
+    t1: float,
+    title: str,
+    xlabel: str = "time (s)",
+    ylabel: str = "lane",
+    note: str = "",
+    legend: Sequence[tuple[str, str, str]] = (),
+    width: int = 900,
+    row_h: int = 22,
+    gap_after: Sequence[int] = (),
+) -> str:
+    """Rows of speech segments on one time axis (e.g. the true two lanes above the diarized two lanes).
+    ``gap_after``: indices of rows followed by a little space (to group the rows)."""
+    label_w = min(200, max(70, int(6.4 * max((len(r.label) for r in rows), default=8))))
+    spaces = [0.0]
+    for i in range(len(rows)):
+        spaces.append(spaces[-1] + row_h + (8 if i in gap_after else 0))
+    plot_h = max(spaces[-1], float(row_h))
+    fr = Frame(width=width, height=int(40 + plot_h + 52 + (14 if note else 0)), left=label_w + 30,
+               bottom=52 + (14 if note else 0), x_range=(float(t0), float(max(t1, t0 + 1e-3))),
+               y_range=(0.0, 1.0), note_line=bool(note))
+    fr.axes(xlabel, ylabel, y_ticks=[], y_grid=False)
+    px_s = (fr.x_range[1] - fr.x_range[0]) / max(fr.pw, 1.0)
+    for i, row in enumerate(rows):
+        y = fr.top + spaces[i]
+        fr.text(fr.left - 6, y + row_h * 0.68, row.label, anchor="end", size=10)
+        fr.add(f'<rect x="{_f(fr.left)}" y="{_f(y + 1)}" width="{_f(fr.pw)}" height="{_f(row_h - 2)}" fill="#f4f6f9"/>')
+        fill = f'fill="{row.colour}"' + (f' fill-opacity="0.45" stroke="{row.colour}" stroke-width="1"' if row.hollow else "")
+        fr.add(f'<g class="{_t(row.cls)}" data-label="{_t(row.label)}" {fill}>')
+        for a, b in merge_runs(row.segments, fr.x_range[0], fr.x_range[1], px_s):
+            x0, x1 = fr.x(a), fr.x(b)
+            fr.add(f'<rect x="{_f(x0)}" y="{_f(y + 3)}" width="{_f(max(x1 - x0, 0.6))}" height="{_f(row_h - 6)}" '
+                   f'data-start="{a:.3f}" data-end="{b:.3f}"><title>{_t(row.label)}: {a:.2f}–{b:.2f} s</title></rect>')
+        fr.add("</g>")
+    if legend:
+        fr.legend(legend[:4])
+    if note:
+        fr.text(fr.left + fr.pw / 2, fr.height - 6, note, size=9, fill="#555", cls="note")
+    return fr.svg(title, note)

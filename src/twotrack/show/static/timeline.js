@@ -6,6 +6,9 @@
 // the start of the next). Drag on a lane to select a region and play it on that track; click a mark to
 // play its span; the play buttons replay the selection on A, B or both. Wheel zooms, shift+wheel (or the
 // slider, or the arrow buttons) scrolls. Audio is a WAV of the region rendered by the server.
+// When `twotrack collapse` has results for the recording (data-collapse="1"), the diarized lanes of the
+// mono mix are drawn under the true lanes: one row per track, its diarized speech as bars and the
+// track's own speech as a thin line above them, so what the mix lost shows at a glance.
 (function () {
   "use strict";
   var root = document.getElementById("timeline");
@@ -16,6 +19,7 @@
   var names = JSON.parse(root.getAttribute("data-tracks"));
   var speakers = JSON.parse(root.getAttribute("data-speakers"));
   var nTracks = names.length;
+  var hasCollapse = root.getAttribute("data-collapse") === "1";
   var statusEl = document.getElementById("play-status");
   var player = document.getElementById("player");
   var slider = document.getElementById("scroll");
@@ -24,7 +28,7 @@
 
   // Geometry (pixels).
   var GUTTER = 96, RIGHT = 10;
-  var LANE_H = 132, MID_H = 38, AXIS_H = 28;
+  var LANE_H = 132, MID_H = 38, AXIS_H = 28, DIAR_HEAD = 18, DIAR_H = 24;
   var IPU_Y = 4, IPU_H = 11, MARK_Y = 18, MARK_H = 9, WAVE_Y = 30, WAVE_H = 88, ACT_Y = 121, ACT_H = 7;
   var MIN_SPAN = 0.05;
   var COLORS = { A: "#3b6ea5", B: "#2e8b57" };
@@ -38,7 +42,8 @@
 
   function laneY(t) { return t * LANE_H + (t >= 1 ? MID_H : 0); }
   function midY() { return LANE_H; }
-  function totalH() { return laneY(nTracks - 1) + LANE_H + AXIS_H; }
+  function diarY(t) { return laneY(nTracks - 1) + LANE_H + DIAR_HEAD + t * DIAR_H; }
+  function totalH() { return laneY(nTracks - 1) + LANE_H + (hasCollapse ? DIAR_HEAD + nTracks * DIAR_H : 0) + AXIS_H; }
   function plotW() { return Math.max(50, width - GUTTER - RIGHT); }
   function X(t) { return GUTTER + (t - view.start) / (view.end - view.start) * plotW(); }
   function T(x) { return view.start + (x - GUTTER) / plotW() * (view.end - view.start); }
@@ -197,6 +202,8 @@
       el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 9, fill: "#888", "text-anchor": "end" }, mid).textContent = "between";
     }
 
+    var diarMarks = hasCollapse ? diarized(s) : 0;
+
     var counts = {};
     if (data) {
       var ev = data.events;
@@ -250,6 +257,7 @@
     drawSelection();
     var ipus = s.querySelectorAll("rect.mark.ipu").length;
     root.setAttribute("data-ipu-marks", ipus);
+    root.setAttribute("data-diarized-marks", diarMarks);
     var span = view.end - view.start;
     info.textContent = "showing " + fmtS(view.start) + " to " + fmtS(view.end) + " of " + fmtS(duration) +
       " (" + span.toFixed(2) + " s" + (data ? ", " + (data.peaks.resolution_s * 1000).toFixed(1) + " ms per pixel, waveform from " + data.peaks.source : "") +
@@ -257,6 +265,38 @@
     var room = duration - span;
     slider.disabled = room <= 0;
     slider.value = room > 0 ? Math.round(view.start / room * 1000) : 0;
+  }
+
+  // The diarized lanes (mono mix + diarization, mapped to the tracks) under the true lanes.
+  function diarized(s) {
+    var g = el("g", { "class": "diarized-lanes" }, s);
+    var col = data ? data.collapse : null;
+    var head = "mono mix, diarized";
+    if (col && col.der && col.der.der !== null) head += " · DER " + (100 * col.der.der).toFixed(1) + "%";
+    if (col && col.diarizer) head += " · " + col.diarizer;
+    el("text", { x: GUTTER, y: diarY(0) - 5, "font-size": 11, "font-weight": 600, fill: "#333" }, g).textContent = head;
+    var n = 0;
+    for (var t = 0; t < nTracks; t++) {
+      var y0 = diarY(t);
+      el("rect", { x: GUTTER, y: y0, width: plotW(), height: DIAR_H - 2, fill: t % 2 ? "#fbfbfb" : "#f7f9fc" }, g);
+      el("text", { x: GUTTER - 4, y: y0 + DIAR_H / 2 + 3, "font-size": 10, fill: colour(t), "text-anchor": "end",
+                   "font-weight": 600 }, g).textContent = names[t] + " diarized";
+      if (!data) continue;
+      var act = data.activity[t] ? data.activity[t].segments : [];
+      for (var i = 0; i < act.length; i++) {
+        spanRect(g, act[i][0], act[i][1], y0 + 1, 2, "diar-truth", colour(t), undefined);
+      }
+      var lane = null;
+      if (col && col.lanes) for (var j = 0; j < col.lanes.length; j++) if (col.lanes[j].track === t) lane = col.lanes[j];
+      var seg = lane ? lane.segments : [];
+      for (var k = 0; k < seg.length; k++) {
+        var r = spanRect(g, seg[k][0], seg[k][1], y0 + 5, DIAR_H - 10, "mark diarized", colour(t),
+                         "diarized as " + names[t] + " " + fmtS(seg[k][0]) + "–" + fmtS(seg[k][1]) + " (click: play the mix)",
+                         { "data-track": t, "data-kind": "diarized", "fill-opacity": 0.55, stroke: colour(t) });
+        if (r) n++;
+      }
+    }
+    return n;
   }
 
   function drawSelection() {
@@ -318,7 +358,7 @@
       var a = parseFloat(tgt.getAttribute("data-start")), b = parseFloat(tgt.getAttribute("data-end"));
       var kind = tgt.getAttribute("data-kind");
       var t = tgt.getAttribute("data-track");
-      var between = kind === "gap" || kind === "floor-transfer" || kind.indexOf("overlap") === 0;
+      var between = kind === "gap" || kind === "floor-transfer" || kind.indexOf("overlap") === 0 || kind === "diarized";
       tracks = between || t === "" || t === null ? "both" : names[parseInt(t, 10)];
       if (b - a < 0.3) { var c = (a + b) / 2; a = Math.max(0, c - 0.5); b = Math.min(duration, c + 0.5); }
       selection = { start: a, end: b, tracks: tracks };
