@@ -33,8 +33,8 @@ from twotrack.run.ray_executor import KILL_ONCE_ENV, RayExecutor, RayUnavailable
 from twotrack.run.worker import scan_one  # noqa: E402
 from twotrack.store import Workspace  # noqa: E402
 
-TABLES = ("recordings", "tracks", "speakers", "sources", "checks", "track_quality", "track_activity", "activity", "events",
-          "errors", "stage_results")
+TABLES = ("recordings", "tracks", "speakers", "sources", "checks", "track_quality", "track_activity", "activity",
+          "events", "errors", "stage_results")
 VOLATILE = {"run_id", "scanned_at", "created_at", "computed_at", "seconds"}  # when and how long, not what
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = SAMPLE / "manifest.csv"  # the bundled corpus: 9 recordings, FLAC, SPHERE and paired WAV

@@ -260,7 +260,7 @@ def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, A
     need = [found.recording_id for found, run, _ in pending if "checks" not in run]
     inputs = ws.stored_inputs(need)
 
-    def job(found: Recording, run: tuple[str, ...], sources: tuple[SourceRecord, ...]) -> Job:
+    def build(found: Recording, run: tuple[str, ...], sources: tuple[SourceRecord, ...]) -> Job:
         rid = found.recording_id
         rec = with_digests(found, sources)
         reuse = Reuse()
@@ -276,7 +276,7 @@ def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, A
             sources=sources, expected_s=_expected_s(sources), keep_probs=keep_probs,
         )
 
-    plan.jobs = JobStream(pending, job)
+    plan.jobs = JobStream(pending, build)
     return plan
 
 
