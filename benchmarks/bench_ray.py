@@ -1,6 +1,6 @@
 """Local process pool vs Ray on the same generated corpus, Ray's overhead, and driver memory.
 
-Run: .venv/bin/python benchmarks/bench_ray.py [--recordings 24] [--seconds 10] [--items 20000]
+Run: .venv/bin/python benchmarks/bench_ray.py [--recordings 24] [--seconds 10] [--items 20000] [--only plan]
 
 Prints, in one run:
 
@@ -254,7 +254,12 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.only == "plan":
-        report_plan_memory(args.items, args.workdir or Path(tempfile.mkdtemp(prefix="bench_ray_")))
+        import shutil
+
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_ray_"))
+        report_plan_memory(args.items, workdir)
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
         return
 
     import ray

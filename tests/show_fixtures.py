@@ -69,3 +69,22 @@ def peak_cache_dir(tmp_path_factory) -> Path:
     if "cache" not in _BUILT:
         _BUILT["cache"] = tmp_path_factory.mktemp("peaks-cache")
     return _BUILT["cache"]
+
+
+#: The recording `collapsed_ws` runs collapse on (the shortest of the three, 62.6 s: about 4 s with the model load).
+COLLAPSED = "paired/demo03_2609_367"
+
+
+@pytest.fixture(scope="session")
+def collapsed_ws(sample_ws, tmp_path_factory) -> Path:
+    """A copy of ``sample_ws`` on which the real ``collapse_workspace`` ran for ``COLLAPSED`` alone
+    (read-only for the tests). The shared ``sample_ws`` itself stays without collapse results."""
+    if "collapsed" not in _BUILT:
+        from twotrack.collapse import collapse_workspace
+        from twotrack.store import Workspace
+
+        copy = tmp_path_factory.mktemp("collapsed-ws") / "ws"
+        shutil.copytree(sample_ws, copy)
+        collapse_workspace(Workspace(copy), recordings=[COLLAPSED])
+        _BUILT["collapsed"] = copy
+    return _BUILT["collapsed"]

@@ -7,6 +7,7 @@ test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from show_fixtures import RECORDINGS, peak_cache_dir, sample_ws  # noqa: F401
+from show_fixtures import COLLAPSED, RECORDINGS, collapsed_ws, peak_cache_dir, sample_ws  # noqa: F401
 from twotrack.show import create_app, write_report
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,12 +35,12 @@ def _slug(rid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", rid)
 
 
-@pytest.fixture(scope="module")
-def server(sample_ws, peak_cache_dir):
-    """The explorer on 127.0.0.1:<ephemeral port>, stopped after the module."""
+@contextlib.contextmanager
+def serve(workspace, cache_dir):
+    """The explorer of ``workspace`` on 127.0.0.1:<ephemeral port> in a thread; yields its base URL."""
     import uvicorn
 
-    app = create_app(sample_ws, cache_dir=peak_cache_dir)
+    app = create_app(workspace, cache_dir=cache_dir)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -50,9 +51,18 @@ def server(sample_ws, peak_cache_dir):
             raise RuntimeError("the explorer did not start")
         time.sleep(0.05)
     port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(sample_ws, peak_cache_dir):
+    """The explorer on the shared workspace, stopped after the module."""
+    with serve(sample_ws, peak_cache_dir) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +196,27 @@ def test_zoom_and_scroll(server, page):
     page.mouse.wheel(0, 2000)  # zoom out again with the wheel
     page.wait_for_function(f"document.querySelectorAll('#timeline rect.mark.ipu').length === {full}")
     assert page.watch.errors == []
+
+
+def test_diarized_lanes_under_the_true_lanes(collapsed_ws, peak_cache_dir, page):
+    """After `twotrack collapse`, the recording page draws the diarized lanes under the true ones: exactly the
+    API's diarized segments, each track's own speech as a thin line above them."""
+    with serve(collapsed_ws, peak_cache_dir) as base:
+        col = api(base, f"/api/recordings/{COLLAPSED}/timeline")["collapse"]
+        page.goto(f"{base}/recordings/{COLLAPSED}")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        n = sum(len(lane["segments"]) for lane in col["lanes"])
+        assert n > 0 and int(page.get_attribute("#timeline", "data-diarized-marks")) == n
+        g = page.locator("#timeline g.diarized-lanes")
+        assert g.locator("rect.mark.diarized").count() == n and g.locator("rect.diar-truth").count() > 0
+        for t in (0, 1):
+            lane_box = page.locator(f'#timeline g.lane[data-track="{t}"] rect.lane-bg').bounding_box()
+            first = g.locator(f'rect.mark.diarized[data-track="{t}"]').first.bounding_box()
+            assert first["y"] > lane_box["y"] + lane_box["height"] - 1  # under the true lanes
+        assert "DER" in page.inner_text("#timeline")
+        assert page.locator("#collapse-scores td").count() == 10
+        page.screenshot(path=str(ARTIFACTS / "explorer-recording-collapse.png"), full_page=True)
+        assert page.watch.errors == []
 
 
 def test_report_opens_offline_without_errors(sample_ws, browser, tmp_path):

@@ -123,6 +123,29 @@ def test_batches_group_by_audio_and_count():
     assert got == [[10, 20], [40], [100], [5, 5], [5]]
 
 
+def test_the_plan_streams_its_jobs_and_counts_them_up_front(corpus, tmp_path):
+    """The driver builds each Job only when the executor pulls it; ``len`` still sizes Ray's batches."""
+    from twotrack.config import Config
+    from twotrack.run import stages
+    from twotrack.run.scan import _discover, make_plan, source_key
+
+    config = Config()
+    unavailable = stages.unavailable_stages()
+    keys = stages.stage_keys(config, unavailable)
+    recordings, _, infos = _discover([str(corpus)], config)
+    plan = make_plan(Workspace(tmp_path / "ws", create=True), recordings, infos, config, keys, unavailable)
+    assert len(plan.jobs) == plan.n_jobs == 5
+    assert plan.expected_s == pytest.approx(plan.audio_found_s) and plan.expected_s > 14
+    first = next(plan.jobs)
+    assert len(plan.jobs) == 4
+    jobs = [first, *plan.jobs]
+    assert len(plan.jobs) == 0 and list(plan.jobs) == []
+    assert [j.recording.recording_id for j in jobs] == [r.recording_id for r in recordings]
+    for job in jobs:
+        assert all(t.sha256 for t in job.recording.tracks) and job.source_key == source_key(job.recording)
+        assert job.expected_s > 0 and job.run[0] == "decode"
+
+
 def test_ray_scan_equals_local_scan_row_for_row(ray_address, corpus, reference, tmp_path):
     ex = RayExecutor()
     ws = Workspace(tmp_path / "ws", create=True)
@@ -131,6 +154,7 @@ def test_ray_scan_equals_local_scan_row_for_row(ray_address, corpus, reference, 
     assert (summary.scanned, summary.failed) == (5, 1)
     assert_same_rows(ws, reference)
     assert ex.stats["items"] == 5 and ex.stats["max_in_flight"] <= 4  # the window: 2 tasks per CPU
+    assert ex.stats["tasks"] == 5  # a small corpus spreads over the CPUs (the plan's stream has a len)
     # The deterministic failure is recorded once, for its own file, and not retried by a rescan.
     errors = ws.errors()
     assert [Path(e.path).name for e in errors] == ["broken.flac"]

@@ -1,6 +1,6 @@
-"""The collapse section of the report and the explorer's diarized lanes, on a copy of the shared scanned
-workspace on which the real `collapse_workspace` ran (one recording, about 4 s), and on the shared
-workspace itself, where collapse has not run."""
+"""The collapse section of the report and the explorer's diarized lanes, on the shared scanned workspace
+copied and collapsed by the real `collapse_workspace` (show_fixtures.collapsed_ws: one recording, about
+4 s), and on the shared workspace itself, where collapse has not run."""
 
 from __future__ import annotations
 
@@ -14,14 +14,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from show_fixtures import RECORDINGS, peak_cache_dir, sample_ws  # noqa: F401
-from twotrack.collapse import collapse_workspace
+from show_fixtures import COLLAPSED, RECORDINGS, collapsed_ws, peak_cache_dir, sample_ws  # noqa: F401
 from twotrack.show import build_report, create_app
 from twotrack.show.data import COLLAPSE_CHART_S
 from twotrack.store import Workspace
 
-#: The shortest of the three (62.6 s), the paired WAVs; collapse runs on it alone.
-COLLAPSED = "paired/demo03_2609_367"
 OTHER = "clean/demo01_367_1688"
 KEYS = {  # table column -> (group, name, unit) in a results.json entry, as docs/collapse.md defines them
     "der": ("der", "der", "pct"), "missed": ("der", "missed", "pct"), "false_alarm": ("der", "false_alarm", "pct"),
@@ -43,15 +40,18 @@ def expected_text(entry: dict, key: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def collapsed(sample_ws, peak_cache_dir, tmp_path_factory):
-    """A copy of the shared workspace; the explorer opened on it BEFORE collapse ran (so the test can see it
-    pick the results up), then collapse on one recording. Yields (path, results.json, client, before)."""
+def collapsed(collapsed_ws, peak_cache_dir, tmp_path_factory):
+    """A copy of the collapsed workspace whose results are hidden while the explorer opens on it, then put back
+    (so the tests can see the explorer pick them up). Yields (path, results.json, client, timeline before)."""
     copy = tmp_path_factory.mktemp("collapse-show") / "ws"
-    shutil.copytree(sample_ws, copy)
+    shutil.copytree(collapsed_ws, copy)
+    path = copy / "collapse" / "results.json"
+    results = json.loads(path.read_text())
+    hidden = path.with_name("hidden.json")
+    path.rename(hidden)
     with TestClient(create_app(copy, cache_dir=peak_cache_dir), raise_server_exceptions=False) as client:
         before = client.get(f"/api/recordings/{COLLAPSED}/timeline?width=300").json()
-        out = collapse_workspace(Workspace(copy), recordings=[COLLAPSED])
-        results = json.loads(Path(out["path"]).read_text())
+        hidden.rename(path)
         yield copy, results, client, before
 
 
@@ -208,9 +208,9 @@ def test_recording_page_shows_the_scores(collapsed):
 
 def test_explorer_without_collapse(sample_ws, peak_cache_dir):
     with TestClient(create_app(sample_ws, cache_dir=peak_cache_dir), raise_server_exceptions=False) as client:
+        tl = client.get(f"/api/recordings/{COLLAPSED}/timeline?width=100")
+        assert tl.status_code == 200 and "collapse" in tl.json() and tl.json()["collapse"] is None
         for rid in RECORDINGS:
-            tl = client.get(f"/api/recordings/{rid}/timeline?width=100")
-            assert tl.status_code == 200 and "collapse" in tl.json() and tl.json()["collapse"] is None
             r = client.get(f"/api/recordings/{rid}/collapse")
             assert r.status_code == 404
             assert "has not been run" in r.json()["detail"] and "twotrack collapse -w" in r.json()["detail"]
@@ -226,3 +226,40 @@ def test_numbers_are_finite_or_null(collapsed):
     for group in ("der", "der_without_overlap", "turn_taking"):
         for v in got[group].values():
             assert v is None or math.isfinite(v)
+
+
+def test_collapsed_report_stays_self_contained(report):
+    """The lane charts are inline SVG with labelled axes: still no script and no link out of the file."""
+    assert "<script" not in report and " src=" not in report
+    assert all(h.startswith("#") for h in re.findall(r'href="([^"]*)"', report))
+    for svg in re.findall(r"<svg\b.*?</svg>", report, flags=re.S):
+        labels = re.findall(r'class="axis-label">([^<]+)<', svg)
+        assert labels and all(label.strip() for label in labels)
+
+
+def test_failed_and_skipped_recordings_are_said(collapsed, peak_cache_dir, tmp_path):
+    """A recording collapse failed on gets its error in the table and the page; one it skipped, the reason
+    (the entries are written into a copy of the real results, as `collapse_workspace` writes them)."""
+    copy = tmp_path / "ws"
+    shutil.copytree(collapsed[0], copy)
+    path = copy / "collapse" / "results.json"
+    results = json.loads(path.read_text())
+    results["recordings"].append({"recording_id": OTHER, "duration_s": 0.0, "diarizer": "twotrack-ge2e",
+                                  "n_speakers": 0, "mapping": {}, "error": "cannot decode: truncated file"})
+    skipped = "telephone/demo02_3080_2033"
+    results["skipped"].append({"recording_id": skipped, "reason": "no stored activity"})
+    path.write_text(json.dumps(results))
+    sec = section(build_report(copy))
+    row = re.search(rf'<tr data-recording-id="{re.escape(OTHER)}">.*?</tr>', sec, flags=re.S).group(0)
+    assert "failed: cannot decode: truncated file" in row and not cells(row)
+    assert f"{skipped} (no stored activity)" in sec
+    assert len(re.findall(r'<figure class="collapse-lanes"', sec)) == 1  # no lanes for the failed one
+    with TestClient(create_app(copy, cache_dir=peak_cache_dir), raise_server_exceptions=False) as client:
+        r = client.get(f"/api/recordings/{skipped}/collapse")
+        assert r.status_code == 404 and "skipped" in r.json()["detail"] and "no stored activity" in r.json()["detail"]
+        r = client.get(f"/api/recordings/{OTHER}/collapse")
+        assert r.status_code == 200 and r.json()["error"] == "cannot decode: truncated file" and r.json()["lanes"] == []
+        page = client.get(f"/recordings/{OTHER}").text
+        assert "Collapse failed on this recording: cannot decode: truncated file" in page
+        assert 'data-collapse="0"' in page
+        assert "Collapse skipped this recording: no stored activity" in client.get(f"/recordings/{skipped}").text

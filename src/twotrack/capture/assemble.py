@@ -7,7 +7,10 @@ How the tracks are put on one time line (docs/capture.md has the derivation and 
    Each gives an offset ``ts - (t0 + t3) / 2`` (server minus client) that is exact when the two network legs
    take equal time and wrong by at most half the round trip otherwise. We keep the exchanges with the
    shortest round trips (least room for asymmetry) and take their median offset, or, when they span at
-   least ``MIN_DRIFT_SPAN_S``, a straight-line fit (offset and relative rate of the two clocks).
+   least ``MIN_DRIFT_SPAN_S`` and the line's slope is known to ``MAX_DRIFT_STDERR_PPM``, a straight-line
+   fit (offset and relative rate of the two clocks). A loose slope is not used: over a 30 s session on a
+   busy machine the exchanges' scatter (~1 ms) made a 40-80 ppm "drift" out of two clocks that share one
+   system clock, which then resampled both tracks and moved their ends by 1-2 ms.
 2. **Sample counter -> client clock.** Every chunk carries its first sample's index and the client clock
    at that sample. A least-squares line through these points gives the track's start on the client clock
    (averaging the per-chunk timestamp jitter) and, when the fit is tight enough, the sound card's rate
@@ -42,6 +45,8 @@ CLOCK_KEEP_FRACTION = 0.34
 MIN_CLOCK_KEEP = 3
 #: A clock drift is fitted only over exchanges spanning at least this long (shorter: offset only).
 MIN_DRIFT_SPAN_S = 20.0
+#: ... and only when the fitted drift's standard error is below this (otherwise: offset only, drift 0).
+MAX_DRIFT_STDERR_PPM = 10.0
 #: A sound card rate is measured (not taken as nominal) when its fit's standard error is below this.
 MAX_RATE_STDERR_PPM = 10.0
 #: A track is resampled when its measured rate would move its end by more than this.
@@ -87,12 +92,14 @@ def fit_clock(exchanges) -> ClockFit:
     idx = np.argsort(rtt, kind="stable")[:keep]
     x, y = mid[idx], theta[idx]
     t_ref = float(np.median(x))
+    fitted = False
     if len(idx) >= 5 and (x.max() - x.min()) / 1000.0 >= MIN_DRIFT_SPAN_S:
         slope, intercept = np.polyfit(x - t_ref, y, 1)
-        drift = float(slope * 1e6)
-        offset = float(intercept)
         resid = y - (intercept + slope * (x - t_ref))
-    else:
+        stderr_ppm = np.sqrt(float(resid @ resid) / (len(x) - 2) / float(((x - x.mean()) ** 2).sum())) * 1e6
+        if stderr_ppm <= MAX_DRIFT_STDERR_PPM:
+            drift, offset, fitted = float(slope * 1e6), float(intercept), True
+    if not fitted:
         drift = 0.0
         offset = float(np.median(y))
         resid = y - offset

@@ -338,7 +338,8 @@ def lanes_json(lanes: D.Lanes, a: float = -math.inf, b: float = math.inf) -> lis
     out = []
     for t, s, e in lanes:
         m = (e > a) & (s < b)
-        out.append({"track": t, "name": track_name(t), "segments": np.round(np.stack([s[m], e[m]], axis=1), 3).tolist()})
+        segments = np.round(np.stack([s[m], e[m]], axis=1), 3).tolist()
+        out.append({"track": t, "name": track_name(t), "segments": segments})
     return out
 
 

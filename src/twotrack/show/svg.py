@@ -1,4 +1,5 @@
-"""Inline SVG charts drawn by hand: histograms, bar charts, a strip of points, a log-scale map.
+"""Inline SVG charts drawn by hand: histograms, bar charts, a strip of points, a log-scale map, lanes of
+segments on a time axis.
 
 Every chart is a pure function from numbers to an SVG string with a <title>, labelled axes (with units)
 and a legend when it overlays a reference. No scripts, no external fonts or images: the report that
@@ -428,7 +429,8 @@ class LaneRow:
     cls: str = "lane"
 
 
-def merge_runs(segments: Sequence[tuple[float, float]], t0: float, t1: float, min_gap: float) -> list[tuple[float, float]]:
+def merge_runs(segments: Sequence[tuple[float, float]], t0: float, t1: float,
+               min_gap: float) -> list[tuple[float, float]]:
     """Segments clipped to [t0, t1], sorted, with neighbours closer than ``min_gap`` joined (a gap under
     a pixel cannot be seen; joining them bounds the SVG's size by its width, not by the segment count).
     Every run starts at a segment's start and ends at a segment's end (or a window edge)."""
@@ -474,12 +476,15 @@ def lanes(
         y = fr.top + spaces[i]
         fr.text(fr.left - 6, y + row_h * 0.68, row.label, anchor="end", size=10)
         fr.add(f'<rect x="{_f(fr.left)}" y="{_f(y + 1)}" width="{_f(fr.pw)}" height="{_f(row_h - 2)}" fill="#f4f6f9"/>')
-        fill = f'fill="{row.colour}"' + (f' fill-opacity="0.45" stroke="{row.colour}" stroke-width="1"' if row.hollow else "")
+        fill = f'fill="{row.colour}"'
+        if row.hollow:
+            fill += f' fill-opacity="0.45" stroke="{row.colour}" stroke-width="1"'
         fr.add(f'<g class="{_t(row.cls)}" data-label="{_t(row.label)}" {fill}>')
         for a, b in merge_runs(row.segments, fr.x_range[0], fr.x_range[1], px_s):
             x0, x1 = fr.x(a), fr.x(b)
             fr.add(f'<rect x="{_f(x0)}" y="{_f(y + 3)}" width="{_f(max(x1 - x0, 0.6))}" height="{_f(row_h - 6)}" '
-                   f'data-start="{a:.3f}" data-end="{b:.3f}"><title>{_t(row.label)}: {a:.2f}–{b:.2f} s</title></rect>')
+                   f'data-start="{a:.3f}" data-end="{b:.3f}">'
+                   f'<title>{_t(row.label)}: {a:.2f}–{b:.2f} s</title></rect>')
         fr.add("</g>")
     if legend:
         fr.legend(legend[:4])
