@@ -241,7 +241,11 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
                 "chunks_resent": cs.duplicates, "samples": int(len(samples)),
                 "complete": p.finished is not None and p.finished["n_samples"] == len(samples),
                 "declared_samples": p.finished["n_samples"] if p.finished else None,
-                "microphone": p.settings}
+                "microphone": p.settings,
+                # runs of exact zeros the page's worklet saw in its input (afterAudio: false = the device's
+                # start). Inside a track these are Chrome input underruns: the audio after one arrives that
+                # much later (measured in tests/test_capture_e2e.py); not corrected here
+                "input_zero_runs": (p.finished or {}).get("input_zero_runs", [])}
         if metas:
             sc = fit_sample_clock(metas)
             cf = fit_clock(store.clock(sid, role))

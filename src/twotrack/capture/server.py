@@ -59,6 +59,8 @@ class ClockPing(BaseModel):
 class Finish(BaseModel):
     n_chunks: int
     n_samples: int
+    # runs of exact zeros the page's worklet saw in its input (Chrome input underruns): kept for the report
+    input_zero_runs: list[dict] = Field(default_factory=list, max_length=1000)
 
 
 def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
@@ -222,7 +224,8 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
                                          f"not {body.n_chunks} / {body.n_samples}: upload the rest first",
                                     cs.next_seq)
             if p.finished is None:
-                p.finished = {"n_chunks": body.n_chunks, "n_samples": body.n_samples}
+                runs = [{k: r.get(k) for k in ("length", "afterAudio", "recording", "at")} for r in body.input_zero_runs]
+                p.finished = {"n_chunks": body.n_chunks, "n_samples": body.n_samples, "input_zero_runs": runs}
                 if s.state in ("open", "recording"):
                     s.state = "stopped"
                     other = "B" if role == "A" else "A"

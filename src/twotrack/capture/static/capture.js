@@ -15,7 +15,7 @@
   const st = window.twotrack = {
     sid, role, phase: "consent", consented: false, recording: false, stopped: false, finished: false,
     chunksMade: 0, chunksUploaded: 0, samples: 0, resent: 0, netErrors: 0, link: "waiting",
-    sessionState: null, recordingId: null, error: null,
+    sessionState: null, recordingId: null, error: null, inputZeroRuns: [],
   };
 
   function showError(msg) { st.error = msg; $("error").textContent = msg; $("error").hidden = false; }
@@ -113,6 +113,10 @@
       st.chunksMade += 1; st.samples = m.sampleStart + m.samples.length;
       $("chunks-made").textContent = st.chunksMade;
       idbPut(rec).then(() => { refreshPending(); wakeUploader(); }, (err) => showError(`local buffer: ${err}`));
+    } else if (m.type === "zeros") {
+      // length in samples; afterAudio: false for the zeros before the device's first sample (its start);
+      // recording: inside the track (ending just before sample counter `at`) or before it
+      st.inputZeroRuns.push({length: m.length, afterAudio: m.afterAudio, recording: m.recording, at: m.recording ? m.sampleCount : null});
     } else if (m.type === "stopped") { if (stopResolve) stopResolve(m.samples); }
   }
   function meter(id, peak) { $(id).style.width = `${Math.min(100, Math.max(0, (60 + 20 * Math.log10(peak + 1e-9)) / 60 * 100))}%`; }
@@ -138,7 +142,7 @@
     wakeUploader();
     while (await idbCount() > 0) await sleep(200);
     for (;;) {            // declare the end of the track; the server checks it holds all of it
-      const r = await call("POST", `${api}/finish`, {n_chunks: st.chunksMade, n_samples: st.samples}).catch(() => null);
+      const r = await call("POST", `${api}/finish`, {n_chunks: st.chunksMade, n_samples: st.samples, input_zero_runs: st.inputZeroRuns.slice(0, 1000)}).catch(() => null);
       if (r && r.ok) break;
       if (r && r.status === 403) { showError(r.data.detail); return; }
       await sleep(1000);

@@ -13,6 +13,11 @@ class RecorderProcessor extends AudioWorkletProcessor {
     this.chunkStart = 0;        // sample counter of the current chunk's first sample
     this.levelEvery = Math.round(sampleRate / 20);
     this.levelN = 0; this.peak = 0; this.sumSq = 0;
+    // Runs of exact zeros in the input: a live microphone never gives 64 in a row, but Chrome's
+    // MediaStream -> WebAudio FIFO does when it runs dry under load (one 10 ms capture buffer of zeros,
+    // after which the audio arrives that much later). Reported, with whether recording was on.
+    // (the zeros before the device's first sample are only its start, and are marked so)
+    this.zeroRun = 0; this.heard = false; this.runAfterAudio = false;
     this.port.onmessage = (e) => {
       if (e.data.cmd === "start") { this.recording = true; }
       else if (e.data.cmd === "stop") { this.recording = false; this.flush(); this.port.postMessage({type: "stopped", samples: this.sampleCount}); }
@@ -24,6 +29,10 @@ class RecorderProcessor extends AudioWorkletProcessor {
     this.port.postMessage({type: "chunk", samples: out, sampleStart: this.chunkStart, frame: this.chunkFrame}, [out.buffer]);
     this.fill = 0;
   }
+  zeros(endFrame) {
+    this.port.postMessage({type: "zeros", frame: endFrame - this.zeroRun, length: this.zeroRun,
+                           afterAudio: this.runAfterAudio, recording: this.recording, sampleCount: this.sampleCount});
+  }
   process(inputs) {
     const input = inputs[0];
     const ch = input && input.length ? input[0] : null;
@@ -32,6 +41,8 @@ class RecorderProcessor extends AudioWorkletProcessor {
       const v = ch ? ch[i] : 0;
       const a = v < 0 ? -v : v;
       if (a > this.peak) this.peak = a;
+      if (v === 0) { if (this.zeroRun++ === 0) this.runAfterAudio = this.heard; }
+      else { if (this.zeroRun >= 64) this.zeros(currentFrame + i); this.zeroRun = 0; this.heard = true; }
       this.sumSq += v * v;
     }
     this.levelN += n;
