@@ -7,17 +7,15 @@ test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from serving import served
 
 from show_fixtures import COLLAPSED, RECORDINGS, collapsed_ws, peak_cache_dir, sample_ws  # noqa: F401
 from twotrack.show import create_app, write_report
@@ -35,27 +33,9 @@ def _slug(rid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", rid)
 
 
-@contextlib.contextmanager
 def serve(workspace, cache_dir):
-    """The explorer of ``workspace`` on 127.0.0.1:<ephemeral port> in a thread; yields its base URL."""
-    import uvicorn
-
-    app = create_app(workspace, cache_dir=cache_dir)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not (srv.started and srv.servers):
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the explorer did not start")
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    """The explorer of ``workspace`` on 127.0.0.1:<ephemeral port> in a thread; a context yielding its base URL."""
+    return served(create_app(workspace, cache_dir=cache_dir), "the explorer")
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from serving import served
 import soundfile as sf
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,24 +29,12 @@ if os.environ.get("TWOTRACK_SKIP_BROWSER") == "1":
 
 @pytest.fixture()
 def server(tmp_path):
-    import uvicorn
-
     from twotrack.capture.server import create_app
 
     ws = tmp_path / "ws"
     app = create_app(ws, scan=True)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not (srv.started and srv.servers):
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the capture server did not start")
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", ws, app
-    srv.should_exit = True
-    thread.join(10)
+    with served(app, "the capture server") as base:
+        yield base, ws, app
 
 
 def _wait(page, expr: str, timeout_s: float = 20.0):
