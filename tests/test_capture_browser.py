@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from capture_pages import join_with_consent
 from serving import served
 import soundfile as sf
 
@@ -63,16 +64,7 @@ def test_two_browsers_record_a_consented_two_track_conversation(server):
                 page = browser.new_context().new_page()  # one browser profile per participant
                 page.on("pageerror", lambda e, r=role: errors.append(f"{r}: {e}"))
                 page.on("console", lambda m, r=role: errors.append(f"{r}: {m.text}") if m.type == "error" else None)
-                page.goto(links[role])
-                page.fill("#name", name)
-                page.click("#show-consent")
-                page.wait_for_selector("#consent-text:not([hidden])")
-                page.check("#agree")
-                page.click("#consent-btn")
-                page.wait_for_selector("#consent-done:not([hidden])")
-                page.click("#hp-tone")
-                page.check("#hp-ok")
-                page.click("#hp-continue")
+                join_with_consent(page, links[role], name)
                 pages[role] = page
             for page in pages.values():
                 _wait(page, "window.twotrack.phase === 'ready'")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from capture_pages import join_with_consent
 from serving import served
 import soundfile as sf
 
@@ -242,16 +243,7 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
                 page.on("pageerror", lambda e, r=role: errors.append(f"{r}: {e}"))
                 page.on("console", lambda m, r=role: errors.append(f"{r}: {m.text}") if m.type == "error" else None)
                 page.on("requestfinished", lambda q, r=role: puts[r].append(q) if q.method == "PUT" else None)
-                page.goto(links[role])
-                page.fill("#name", name)
-                page.click("#show-consent")
-                page.wait_for_selector("#consent-text:not([hidden])")
-                page.check("#agree")
-                page.click("#consent-btn")
-                page.wait_for_selector("#consent-done:not([hidden])")
-                page.click("#hp-tone")
-                page.check("#hp-ok")
-                page.click("#hp-continue")
+                join_with_consent(page, links[role], name)
                 pages[role] = page
             for page in pages.values():
                 page.wait_for_function("window.twotrack.phase === 'ready' && window.__tap.done", timeout=20_000)

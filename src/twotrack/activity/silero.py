@@ -20,12 +20,12 @@ The weights ship inside the ``silero-vad`` wheel (MIT). That package imports tor
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import TwotrackError
+from ..packaged import package_file
 
 #: Samples per model window and context samples before it, per supported rate.
 WINDOW = {8000: 256, 16000: 512}
@@ -42,16 +42,11 @@ class ModelNotFound(TwotrackError):
 def model_path() -> Path:
     """Where ``silero_vad/data/silero_vad.onnx`` is, found without importing ``silero_vad``."""
     hint = "install it without its torch dependency: pip install --no-deps silero-vad==6.2.3"
-    try:
-        spec = importlib.util.find_spec("silero_vad")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
+    path, installed = package_file("silero_vad", "data/silero_vad.onnx")
+    if not installed:
         raise ModelNotFound(f"the silero-vad package is not installed; {hint}")
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "data" / "silero_vad.onnx"
-        if path.is_file():
-            return path
+    if path is not None:
+        return path
     raise ModelNotFound(f"silero_vad/data/silero_vad.onnx is missing from the silero-vad package; {hint}")
 
 

@@ -17,13 +17,13 @@ checks it against embeddings the original package computed).
 from __future__ import annotations
 
 import functools
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import TwotrackError
+from ..packaged import package_file
 from .torchfile import load_legacy_checkpoint
 
 SAMPLE_RATE = 16000
@@ -41,16 +41,11 @@ class EncoderNotFound(TwotrackError):
 
 def weights_path() -> Path:
     """``resemblyzer/pretrained.pt``, located without importing the package (it imports torch)."""
-    try:
-        spec = importlib.util.find_spec("resemblyzer")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
+    path, installed = package_file("resemblyzer", "pretrained.pt")
+    if not installed:
         raise EncoderNotFound(f"the speaker encoder's weights are not installed; {INSTALL_HINT}")
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "pretrained.pt"
-        if path.is_file():
-            return path
+    if path is not None:
+        return path
     raise EncoderNotFound(f"resemblyzer/pretrained.pt is missing from the installed package; {INSTALL_HINT}")
 
 

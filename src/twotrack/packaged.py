@@ -1,0 +1,24 @@
+"""Files shipped inside installed packages (model weights), found without importing those packages.
+
+silero-vad and Resemblyzer import torch when imported; twotrack only needs the files they carry.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+
+def package_file(package: str, relative: str) -> tuple[Path | None, bool]:
+    """-> (the file's path or None, whether the package is installed at all)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None, False
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / relative
+        if path.is_file():
+            return path, True
+    return None, True
