@@ -140,3 +140,15 @@ def discard_tmp(paths: Sequence[Path]) -> None:
     for p in paths:
         tmp_name(p).unlink(missing_ok=True)
 
+
+def stream_to_files(recording: Recording, rate: int, cuts_s: Sequence[float], sinks: Sequence[Sink],
+                    paths: Sequence[Path]) -> Streamed:
+    """``stream_pieces`` into file sinks writing ``paths``: all files land, or none (temporaries removed)."""
+    try:
+        streamed = stream_pieces(recording, rate, cuts_s, sinks)
+    except BaseException:
+        discard_tmp(paths)
+        raise
+    commit_files(paths)
+    return streamed
+

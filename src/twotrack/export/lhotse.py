@@ -29,7 +29,7 @@ import numpy as np
 
 from ..ingest.tracks import source_infos
 from ..model import EventKind, track_name
-from .audio import commit_files, discard_tmp, file_sink, stream_pieces
+from .audio import file_sink, stream_to_files
 from .common import ExportItem, Exporter, Output, State, atomic_write, file_entry
 
 RECORDINGS, SUPERVISIONS = "recordings.jsonl.gz", "supervisions.jsonl.gz"
@@ -172,12 +172,7 @@ class LhotseExporter(Exporter):
         ids = [item.stem + (f"_p{i:03d}" if n > 1 else "") for i in range(n)]
         paths = [self.out / "audio" / f"{pid}.flac" for pid in ids]
         rows = tuple(range(rec.n_tracks))
-        try:
-            streamed = stream_pieces(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")])
-        except BaseException:
-            discard_tmp(paths)
-            raise
-        commit_files(paths)
+        streamed = stream_to_files(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")], paths)
         counts = streamed.counts
         item.notes.extend(streamed.note())
         rid = item.recording_id

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Recording, track_index, track_name
-from .audio import commit_files, discard_tmp, file_sink, stream_pieces
+from .audio import file_sink, stream_to_files
 from .common import ExportItem, Exporter, Output, State, atomic_write, file_entry
 
 MAIN, OTHER = "SPEAKER_MAIN", "SPEAKER_OTHER"
@@ -90,12 +90,7 @@ class MoshiExporter(Exporter):
             layouts.append((main, ids, [self.out / "audio" / f"{pid}.wav" for pid in ids]))
         all_paths = [p for _, _, paths in layouts for p in paths]
         sinks = [file_sink(paths, rate, (main, 1 - main), "WAV") for main, _, paths in layouts]
-        try:
-            streamed = stream_pieces(rec, rate, cuts, sinks)
-        except BaseException:
-            discard_tmp(all_paths)
-            raise
-        commit_files(all_paths)
+        streamed = stream_to_files(rec, rate, cuts, sinks, all_paths)
         counts = streamed.counts
         item.notes.extend(streamed.note())
 

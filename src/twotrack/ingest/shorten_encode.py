@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .shorten import MAGIC, TYPE_AU2, TYPE_S16HL, TYPE_S16LH, ULAW_OUTWARD, ulaw_reachable
+from .shorten import MAGIC, TYPE_AU2, TYPE_S16HL, TYPE_S16LH, ULAW_OUTWARD, _cdiv, ulaw_reachable
 
 _NO_RANK = -32768
 
@@ -69,14 +69,6 @@ def _ulong_put(out, w, v):
 @njit(cache=True, inline="always")
 def _zigzag(r):
     return (r << 1) if r >= 0 else (((-r - 1) << 1) | 1)
-
-
-@njit(cache=True, inline="always")
-def _cdiv(a, b):
-    q = a // b
-    if q < 0 and q * b != a:
-        q += 1
-    return q
 
 
 @njit(cache=True)

@@ -43,15 +43,9 @@ COUNTED: dict[str, tuple[EventKind, ...]] = {
     "floor_transfer": (EventKind.FLOOR_TRANSFER,),
 }
 #: Distribution name -> event kinds whose durations (seconds) make it; "fto" is the transfers' value.
+#: Every counted kind but two: a transfer's number is its FTO, and an interruption's span is its overlap.
 DURATIONS: dict[str, tuple[EventKind, ...]] = {
-    "ipu": (EventKind.IPU,),
-    "turn": (EventKind.TURN,),
-    "pause": (EventKind.PAUSE,),
-    "gap": (EventKind.GAP,),
-    "overlap": (EventKind.OVERLAP_BETWEEN, EventKind.OVERLAP_WITHIN),
-    "overlap_between": (EventKind.OVERLAP_BETWEEN,),
-    "overlap_within": (EventKind.OVERLAP_WITHIN,),
-    "backchannel": (EventKind.BACKCHANNEL,),
+    name: kinds for name, kinds in COUNTED.items() if name not in ("interruption", "floor_transfer")
 }
 _OVERLAPS = (EventKind.OVERLAP_BETWEEN.value, EventKind.OVERLAP_WITHIN.value)
 
