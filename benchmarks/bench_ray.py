@@ -17,11 +17,11 @@ Prints, in one run:
 3. **Driver memory under back-pressure**: a lazy stream of N and 10 x N items (1 KiB each) through
    Ray with the in-flight window vs with no window (everything submitted at once): the growth of
    the driver's RSS. With the window it stays flat as N grows; without it, it grows with N.
-3b. **Driver memory of the scan's plan**: ``make_plan`` over N and 10 x N recordings (distinct
-   paths: hard links to one short WAV, with known sha256 and header, so nothing is hashed or
-   decoded) against an empty workspace, its jobs pulled one by one and dropped as an executor's
-   window would: the growth of the driver's RSS, beside what discovery's own lists hold.
-   ``--only plan`` runs this part alone (no Ray needed).
+3b. **Driver memory of discovery and plan**: N and 10 x N real two-track WAVs (hard links to one
+   0.1 s file, 10,000 to a folder) discovered and planned against an empty workspace, every file
+   probed, stat'ed and hashed, jobs pulled one by one and dropped as an executor's window would:
+   the growth of the driver's RSS for the scan's streamed discovery + plan, against discovery held
+   in memory as lists (the baseline). ``--only plan`` runs this part alone (no Ray needed).
 4. **Ray Data** (when ``ray.data`` imports: it needs pandas, i.e. ``ray[data]``): the same
    near-empty map as a Ray Data ``map_batches`` stream, for the per-item cost and the start-up.
 
@@ -128,8 +128,8 @@ def plan_jobs(corpus: Path, ws_path: Path) -> list:
     config = Config()
     unavailable = stages.unavailable_stages()
     keys = stages.stage_keys(config, unavailable)
-    recordings, _, infos = _discover([str(corpus)], config)
-    return list(make_plan(Workspace(ws_path, create=True), recordings, infos, config, keys, unavailable).jobs)
+    with _discover([str(corpus)], config) as found:
+        return list(make_plan(Workspace(ws_path, create=True), found, config, keys, unavailable).jobs)
 
 
 def timed_map(executor, jobs: list) -> dict:
@@ -154,71 +154,73 @@ def items(n: int, size: int = 256):
         yield base + (i % 100)
 
 
-def synthetic_recordings(n: int, folder: Path):
-    """``n`` two-track recordings on distinct paths (hard links to a 0.5 s WAV), each with its own
-    sha256 and header probe, as discovery would hand them to the plan (nothing to hash or decode)."""
-    from dataclasses import replace
-
-    from twotrack.ingest.audio import probe
-    from twotrack.ingest.hashing import sha256_file
-    from twotrack.model import Layout, Recording, TrackSource
-
-    folder.mkdir(parents=True, exist_ok=True)
+def linked_corpus(n: int, folder: Path) -> None:
+    """``n`` two-track WAVs on distinct paths, 10,000 to a folder: hard links to a 0.1 s file, so
+    discovery probes and the plan stats and hashes every one for real, at little disk cost."""
     per_inode = 50_000  # file systems cap the links to one inode (ext4: 65,000)
-    for k in range(0, n, per_inode):
-        src = folder / f"src{k // per_inode}.wav"
-        if not src.exists():
-            sf.write(str(src), np.zeros((8000, 2), dtype=np.int16), 16000, subtype="PCM_16")
-    info, digest = probe(str(folder / "src0.wav")), sha256_file(str(folder / "src0.wav"))
-    recordings, infos = [], {}
     for i in range(n):
-        path = folder / f"r{i:07d}.wav"
-        if not path.exists():
-            os.link(folder / f"src{i // per_inode}.wav", path)
-        path = str(path)
-        sha = f"{digest[:-7]}{i:07d}"  # a distinct digest per file, as distinct files have
-        infos[path] = replace(info, path=path)
-        recordings.append(Recording(recording_id=f"r{i:07d}", layout=Layout.MULTICHANNEL,
-                                    tracks=(TrackSource(path, 0, sha), TrackSource(path, 1, sha))))
-    return recordings, infos
+        path = folder / f"f{i // 10_000:03d}" / f"r{i:07d}.wav"
+        if path.exists():
+            continue
+        src = folder.parent / f"{folder.name}.src{i // per_inode}.wav"  # outside the corpus
+        if not src.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            sf.write(str(src), np.zeros((800, 2), dtype=np.int16), 8000, subtype="PCM_16")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.link(src, path)
 
 
 def plan_memory(n: int, workdir: Path) -> dict:
-    """Driver RSS growth of discovery's lists and of the plan for ``n`` recordings (jobs pulled and dropped)."""
+    """Driver RSS growth for ``n`` files: discovery held in memory as lists (the baseline) against
+    the streamed discovery and plan the scan uses (jobs pulled one by one and dropped)."""
     from twotrack.config import Config
+    from twotrack.ingest.discover import scan as discover_in_memory
     from twotrack.run import stages
-    from twotrack.run.scan import make_plan
+    from twotrack.run.scan import _discover, make_plan
     from twotrack.store import Workspace
 
     config = Config()
     unavailable = stages.unavailable_stages()
     keys = stages.stage_keys(config, unavailable)
+    corpus = workdir / f"plan_files_{n}"
+    linked_corpus(n, corpus)
     ws = Workspace(workdir / f"plan_ws_{n}", create=True)
-    ws.source_cache(), ws.stage_state(), ws.stored_recordings()  # one-time imports and connections
-    with PeakRSS() as found:
-        recordings, infos = synthetic_recordings(n, workdir / "plan_files")
-    with PeakRSS() as mem:
+    ws.plan_view(["warm-up"], ["warm-up"])  # one-time imports and connections
+    discover_in_memory([str(corpus / "f000")], config, hash_files=False)
+    with PeakRSS() as held:
         t0 = time.perf_counter()
-        plan = make_plan(ws, recordings, infos, config, keys, unavailable)
+        found = discover_in_memory([str(corpus)], config, hash_files=False)
+        held_s = time.perf_counter() - t0
+        assert len(found.recordings) == n
+    del found
+    with PeakRSS() as streamed:
+        t0 = time.perf_counter()
+        with _discover([str(corpus)], config) as stream:
+            plan = make_plan(ws, stream, config, keys, unavailable)
         count = 0
         for job in plan.jobs:  # what the executor does: pull one, ship it, forget it
             count += 1
         del plan, job
         wall = time.perf_counter() - t0
     assert count == n
-    return {"n": n, "discovery_mb": found.growth_mb, "plan_mb": mem.growth_mb, "wall": wall}
+    return {"n": n, "held_mb": held.growth_mb, "held_s": held_s, "streamed_mb": streamed.growth_mb, "wall": wall}
 
 
 def report_plan_memory(n: int, workdir: Path) -> None:
     import shutil
 
-    print(f"\n3b. driver RSS growth of the scan's plan (make_plan, jobs pulled one by one and dropped)")
+    print("\n3b. driver RSS growth of discovery and plan over real files (probe, stat, hash every one)")
+    print("   baseline: discovery held in memory as lists; streamed: the scan's discovery + plan, jobs pulled and dropped")
     runs = [plan_memory(k, workdir) for k in (n, 10 * n)]
     for r in runs:
-        print(f"   N={r['n']:>8}: plan +{r['plan_mb']:7.1f} MB ({r['plan_mb'] * 2**20 / r['n']:6.0f} B/recording), "
-              f"{r['wall']:5.1f} s; discovery's lists (recordings, probes) +{r['discovery_mb']:7.1f} MB")
-    print(f"   plan growth from N to 10N: {runs[1]['plan_mb'] - runs[0]['plan_mb']:+.1f} MB")
-    shutil.rmtree(workdir / "plan_files", ignore_errors=True)
+        print(f"   N={r['n']:>8}: baseline +{r['held_mb']:7.1f} MB ({r['held_mb'] * 2**20 / r['n']:5.0f} B/recording, "
+              f"{r['held_s']:5.1f} s); streamed +{r['streamed_mb']:6.1f} MB "
+              f"({r['streamed_mb'] * 2**20 / r['n']:4.0f} B/recording, {r['wall']:5.1f} s with the plan); "
+              f"streamed / baseline {r['streamed_mb'] / max(r['held_mb'], 1e-9):.2f}")
+    print(f"   growth from N to 10N: baseline {runs[1]['held_mb'] - runs[0]['held_mb']:+.1f} MB, "
+          f"streamed {runs[1]['streamed_mb'] - runs[0]['streamed_mb']:+.1f} MB")
+    for k in (n, 10 * n):
+        shutil.rmtree(workdir / f"plan_files_{k}", ignore_errors=True)
 
 
 def ray_session(ray, cpus: int) -> float:
@@ -247,7 +249,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recordings", type=int, default=24)
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each recording")
-    ap.add_argument("--items", type=int, default=20000, help="N for the driver-memory stream (10 x N also runs)")
+    ap.add_argument("--items", type=int, default=20000, help="N for the driver-memory parts 3 and 3b (10 x N also runs)")
     ap.add_argument("--repeats", type=int, default=2, help="local and warm Ray scans: best of this many")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--only", choices=["plan"], default=None, help="run one part alone (plan: part 3b)")

@@ -124,7 +124,8 @@ def test_batches_group_by_audio_and_count():
 
 
 def test_the_plan_streams_its_jobs_and_counts_them_up_front(corpus, tmp_path):
-    """The driver builds each Job only when the executor pulls it; ``len`` still sizes Ray's batches."""
+    """The driver reads each Job back from disk only when the executor pulls it; ``len`` still sizes
+    Ray's batches."""
     from twotrack.config import Config
     from twotrack.run import stages
     from twotrack.run.scan import _discover, make_plan, source_key
@@ -132,8 +133,9 @@ def test_the_plan_streams_its_jobs_and_counts_them_up_front(corpus, tmp_path):
     config = Config()
     unavailable = stages.unavailable_stages()
     keys = stages.stage_keys(config, unavailable)
-    recordings, _, infos = _discover([str(corpus)], config)
-    plan = make_plan(Workspace(tmp_path / "ws", create=True), recordings, infos, config, keys, unavailable)
+    found = _discover([str(corpus)], config)
+    recordings = [f.recording for f in found]
+    plan = make_plan(Workspace(tmp_path / "ws", create=True), found, config, keys, unavailable)
     assert len(plan.jobs) == plan.n_jobs == 5
     assert plan.expected_s == pytest.approx(plan.audio_found_s) and plan.expected_s > 14
     first = next(plan.jobs)

@@ -105,20 +105,20 @@ def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path
     assert second.stages["checks"] == {"reused": 2}
     assert second.stages["activity"] == {"ok": 2} and second.stages["events"] == {"ok": 2}
     # The plan hands the stored checks to activity (its bleed input) and stored activity to events.
-    from twotrack.ingest.discover import scan as discover_scan
+    from twotrack.ingest.discover import stream as discover_stream
     from twotrack.run.scan import make_plan
     from twotrack.run.stages import stage_keys, unavailable_stages
 
-    found = discover_scan([corpus], cfg, hash_files=False)
+    found = discover_stream([corpus], cfg, hash_files=False)
     missing = unavailable_stages()
     turns_cfg = cfg.with_overrides({"turns.pause_threshold_s": 0.3})
-    plan = make_plan(ws, found.recordings, found.infos, turns_cfg, stage_keys(turns_cfg, missing), missing)
+    plan = make_plan(ws, found, turns_cfg, stage_keys(turns_cfg, missing), missing)
     job = next(j for j in plan.jobs if j.recording.recording_id == "d01")
     assert job.run == ("events",)
     assert job.reuse.checks == ws.checks("d01") and job.reuse.activity == ws.activity("d01")
     assert job.reuse.duration_s == ws.durations()["d01"]
     strict = cfg.with_overrides({"activity.onset": 0.9})
-    plan = make_plan(ws, found.recordings, found.infos, strict, stage_keys(strict, missing), missing)
+    plan = make_plan(ws, found, strict, stage_keys(strict, missing), missing)
     job = next(j for j in plan.jobs if j.recording.recording_id == "d01")
     assert job.run == ("decode", "activity", "events")
     assert job.reuse.checks == ws.checks("d01") and job.reuse.checks is not None and job.reuse.activity == ()

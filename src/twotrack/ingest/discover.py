@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..config import Config
 from ..errors import ConfigError, InputError
-from ..model import ErrorRecord, Layout, Recording, SourceType, track_name
+from ..model import AudioInfo, ErrorRecord, Layout, Recording, SourceType, track_name
 from .audio import is_audio_path
+from .found import Found, FoundStream
 from .sources import Discovery, make_source, probe_safely
 
 MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl"})
@@ -36,13 +36,13 @@ MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl"})
 # --------------------------------------------------------------------------------------------
 
 
-def walk_audio(root: str | Path) -> tuple[list[str], list[ErrorRecord]]:
-    """Audio files under ``root`` (absolute paths, sorted), and errors for unreadable folders.
+def iter_audio_folders(root: str | Path, errors: list[ErrorRecord]) -> Iterator[list[str]]:
+    """The audio files under ``root``, one folder at a time (absolute paths, sorted by name; folders
+    depth first in name order); unreadable folders are appended to ``errors``.
 
-    Follows symlinks but never the same folder twice, so a loop ends; skips hidden entries.
+    Follows symlinks but never the same folder twice, so a loop ends; skips hidden entries. Only the
+    folder being listed and the stack of folders still to list are held, never the whole tree.
     """
-    files: list[str] = []
-    errors: list[ErrorRecord] = []
     seen: set[tuple[int, int]] = set()
     stack = [os.path.abspath(root)]
     while stack:
@@ -60,7 +60,7 @@ def walk_audio(root: str | Path) -> tuple[list[str], list[ErrorRecord]]:
         except OSError as exc:
             errors.append(ErrorRecord(path=folder, problem=f"cannot list the folder: {exc.strerror or exc}"))
             continue
-        subfolders = []
+        subfolders, files = [], []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -74,7 +74,15 @@ def walk_audio(root: str | Path) -> tuple[list[str], list[ErrorRecord]]:
                         errors.append(ErrorRecord(path=entry.path, problem="broken symbolic link"))
             except OSError as exc:
                 errors.append(ErrorRecord(path=entry.path, problem=f"cannot stat: {exc.strerror or exc}"))
-        stack.extend(subfolders)
+        if files:
+            yield files
+        stack.extend(reversed(subfolders))  # popped in name order
+
+
+def walk_audio(root: str | Path) -> tuple[list[str], list[ErrorRecord]]:
+    """Audio files under ``root`` (absolute paths, sorted), and errors for unreadable folders."""
+    errors: list[ErrorRecord] = []
+    files = [f for folder in iter_audio_folders(root, errors) for f in folder]
     return sorted(files), errors
 
 
@@ -117,61 +125,32 @@ def _rel(path: str, root: str) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-@dataclass
-class _Candidate:
-    """A recording before its id is final: id candidates from short to long."""
-
-    keys: list[str]
-    recording: Recording
-
-
-def _unique_ids(candidates: list[_Candidate]) -> list[Recording]:
-    level = [0] * len(candidates)
-    while True:
-        groups: dict[str, list[int]] = defaultdict(list)
-        for i, c in enumerate(candidates):
-            groups[c.keys[level[i]]].append(i)
-        changed = False
-        for members in groups.values():
-            if len(members) > 1:
-                for i in members:
-                    if level[i] < len(candidates[i].keys) - 1:
-                        level[i] += 1
-                        changed = True
-        if not changed:
-            break
-    return [replace(c.recording, recording_id=c.keys[level[i]]) for i, c in enumerate(candidates)]
-
-
-def _scan_files(
-    files: list[tuple[str, str]], config: Config, hash_files: bool, hashes: dict[str, str]
-) -> tuple[list[_Candidate], Discovery]:
-    """``files``: (absolute path, scanned root). Pair, probe and build candidate recordings."""
-    found = Discovery()
+def _add_folder(files: list[str], root: str, common: str, config: Config, hash_files: bool,
+                out: FoundStream) -> None:
+    """Pair, probe and add the recordings of some audio files of ONE folder, scanned from ``root``."""
     compiled = compile_patterns(config.ingest.paired_patterns)
-    roots = sorted({root for _, root in files})
-    common = os.path.commonpath(roots) if roots else ""
-    groups: dict[tuple[str, int, str], dict[int, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-    singles: list[tuple[str, str]] = []
-    for path, root in files:
+    hashes: dict[str, str] = {}
+    groups: dict[tuple[int, str], dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    singles: list[str] = []
+    for path in files:
         hit = match_pair(_stem(path), compiled)
         if hit is None:
-            singles.append((path, root))
+            singles.append(path)
         else:
             rid, gi, side = hit
-            groups[(os.path.dirname(path), gi, rid)][side].append((path, root))
-
-    candidates: list[_Candidate] = []
+            groups[(gi, rid)][side].append(path)
 
     def source(path: str, channel: int):
         return make_source(path, channel, hashes if hash_files else None)
 
-    for path, root in singles:
+    def add(keys: list[str], rec: Recording, infos: dict[str, AudioInfo]) -> None:
+        out.add(tuple(keys), Found(rec, infos), real="|".join(os.path.realpath(p) for p in rec.source_paths))
+
+    for path in singles:
         info, err = probe_safely(path)
         if err:
-            found.errors.append(err)
+            out.errors.append(err)
             continue
-        found.infos[path] = info
         try:
             if info.channels == 1:
                 rec = Recording(recording_id=_stem(path), tracks=(source(path, 0),), layout=Layout.MONO,
@@ -180,109 +159,112 @@ def _scan_files(
                 rec = Recording(recording_id=_stem(path), tracks=tuple(source(path, c) for c in range(info.channels)),
                                 layout=Layout.MULTICHANNEL, source_type=SourceType.TWO_TRACK)
         except InputError as exc:
-            found.errors.append(ErrorRecord(path=exc.path, problem=exc.problem))
+            out.errors.append(ErrorRecord(path=exc.path, problem=exc.problem))
             continue
-        stem_rel = _rel(os.path.splitext(path)[0], root)
-        candidates.append(_Candidate([rec.recording_id, stem_rel, _rel(os.path.splitext(path)[0], common),
-                                      _rel(path, common)], rec))
+        stem = os.path.splitext(path)[0]
+        add([rec.recording_id, _rel(stem, root), _rel(stem, common), _rel(path, common)], rec, {path: info})
 
-    for (folder, gi, rid), sides in sorted(groups.items()):
+    for (gi, rid), sides in sorted(groups.items()):
         n_sides = len(compiled[gi])
-        present = {s: members for s, members in sides.items()}
-        if len(present) < n_sides or any(len(m) > 1 for m in present.values()):
-            for s, members in sorted(present.items()):
+        if len(sides) < n_sides or any(len(m) > 1 for m in sides.values()):
+            for s, members in sorted(sides.items()):
                 if len(members) > 1:
-                    names = ", ".join(os.path.basename(p) for p, _ in members)
-                    found.errors.append(ErrorRecord(path=members[0][0], recording_id=rid,
-                                                    problem=f"several files for track {track_name(s)} of {rid!r}: {names}"))
-            if len(present) < n_sides:
+                    names = ", ".join(os.path.basename(p) for p in members)
+                    out.errors.append(ErrorRecord(path=members[0], recording_id=rid,
+                                                  problem=f"several files for track {track_name(s)} of {rid!r}: {names}"))
+            if len(sides) < n_sides:
                 missing = [config.ingest.paired_patterns[gi][s].replace("{id}", rid)
-                           for s in range(n_sides) if s not in present]
-                for s, members in sorted(present.items()):
+                           for s in range(n_sides) if s not in sides]
+                for s, members in sorted(sides.items()):
                     if len(members) == 1:
-                        found.errors.append(ErrorRecord(
-                            path=members[0][0], recording_id=rid,
+                        out.errors.append(ErrorRecord(
+                            path=members[0], recording_id=rid,
                             problem=f"lone half of a pair: track {track_name(s)} of {rid!r} has no partner "
                                     f"(expected {' and '.join(m + '.<ext>' for m in missing)} beside it)"))
             continue
-        paths = [present[s][0][0] for s in range(n_sides)]
-        root = present[0][0][1]
-        ok = True
+        paths = [sides[s][0] for s in range(n_sides)]
+        infos: dict[str, AudioInfo] = {}
         for p in paths:
             info, err = probe_safely(p)
             if err:
-                found.errors.append(ErrorRecord(path=err.path, problem=err.problem, recording_id=rid))
-                ok = False
-                continue
-            found.infos[p] = info
-            if info.channels != 1:
-                found.errors.append(ErrorRecord(
+                out.errors.append(ErrorRecord(path=err.path, problem=err.problem, recording_id=rid))
+            elif info.channels != 1:
+                out.errors.append(ErrorRecord(
                     path=p, recording_id=rid,
                     problem=f"a file of a pair must hold one track, this one has {info.channels} channels"))
-                ok = False
-        if not ok:
+            else:
+                infos[p] = info
+        if len(infos) < len(paths):
             continue
         try:
             rec = Recording(recording_id=rid, tracks=tuple(source(p, 0) for p in paths), layout=Layout.PAIRED,
                             source_type=SourceType.TWO_TRACK)
         except InputError as exc:
-            found.errors.append(ErrorRecord(path=exc.path, problem=exc.problem, recording_id=rid))
+            out.errors.append(ErrorRecord(path=exc.path, problem=exc.problem, recording_id=rid))
             continue
-        base = os.path.join(folder, rid)
-        candidates.append(_Candidate([rid, _rel(base, root), _rel(base, common), _rel(paths[0], common)], rec))
-    return candidates, found
+        base = os.path.join(os.path.dirname(paths[0]), rid)
+        add([rid, _rel(base, root), _rel(base, common), _rel(paths[0], common)], rec, infos)
+
+
+def _walk_takes(path: str, folders: list[str]) -> bool:
+    """Whether walking one of ``folders`` reaches the file ``path`` (inside, not hidden, audio)."""
+    real = os.path.realpath(path)
+    for folder in folders:
+        root = os.path.realpath(folder)
+        if os.path.commonpath([root, real]) == root:
+            rel = Path(os.path.relpath(real, root))
+            return is_audio_path(rel.name) and not any(part.startswith(".") for part in rel.parts)
+    return False
+
+
+def stream(paths: Iterable[str | Path], config: Config | None = None, *, hash_files: bool = True) -> FoundStream:
+    """Recordings under ``paths`` (folders, audio files, manifests), found folder by folder and row by
+    row and held on disk (``found.FoundStream``): iterate it for ``Found(recording, infos)``; its
+    ``errors`` list one error per unusable input. Close it when done (or use it in ``with``)."""
+    from .manifest import add_manifest  # manifest uses this module's pairing rules
+
+    config = config or Config()
+    out = FoundStream()
+    try:
+        args = [(str(raw), os.path.abspath(str(raw))) for raw in paths]
+        folders = [p for _, p in args if os.path.isdir(p)]
+        files = [p for _, p in args if os.path.isfile(p) and Path(p).suffix.lower() not in MANIFEST_EXTENSIONS]
+        roots = folders + [os.path.dirname(p) for p in files]
+        common = os.path.commonpath(roots) if roots else ""
+        # Files named on the command line: grouped by folder (so a pair given as two arguments pairs),
+        # and left to the walk when a folder argument reaches them anyway.
+        loose: dict[str, list[str]] = defaultdict(list)
+        for p in files:
+            if not _walk_takes(p, folders) and p not in loose[os.path.dirname(p)]:
+                loose[os.path.dirname(p)].append(p)
+        for raw, path in args:
+            if os.path.isdir(path):
+                for folder_files in iter_audio_folders(path, out.errors):
+                    _add_folder(folder_files, path, common, config, hash_files, out)
+            elif path in files:
+                group = loose.pop(os.path.dirname(path), None)
+                if group:
+                    _add_folder(group, os.path.dirname(path), common, config, hash_files, out)
+            elif os.path.isfile(path):
+                add_manifest(path, config, out, hash_files=hash_files)
+            else:
+                kind = "broken symbolic link" if os.path.islink(path) else "path not found"
+                out.errors.append(ErrorRecord(path=raw, problem=kind))
+        return out.finish()
+    except BaseException:
+        out.close()
+        raise
 
 
 def scan(paths: Iterable[str | Path], config: Config | None = None, *, hash_files: bool = True) -> Discovery:
-    """Recordings, errors and per-file probes for folders, audio files and manifests (see module doc)."""
-    from .manifest import read_manifest  # manifest uses this module's pairing rules
-
-    config = config or Config()
+    """Recordings, errors and per-file probes for folders, audio files and manifests, in memory (see
+    ``stream`` for a corpus too large for that)."""
     result = Discovery()
-    files: list[tuple[str, str]] = []
-    seen_files: set[str] = set()
-    hashes: dict[str, str] = {}
-    manifest_results: list[Discovery] = []
-    for raw in paths:
-        path = os.path.abspath(str(raw))
-        if os.path.isdir(path):
-            found, errors = walk_audio(path)
-            result.errors.extend(errors)
-            listed = [(f, path) for f in found]
-        elif os.path.isfile(path) and Path(path).suffix.lower() in MANIFEST_EXTENSIONS:
-            manifest_results.append(read_manifest(path, config, hash_files=hash_files))
-            continue
-        elif os.path.exists(path):
-            listed = [(path, os.path.dirname(path))]
-        else:
-            kind = "broken symbolic link" if os.path.islink(path) else "path not found"
-            result.errors.append(ErrorRecord(path=str(raw), problem=kind))
-            continue
-        for f, root in listed:
-            real = os.path.realpath(f)
-            if real not in seen_files:  # a file reached twice (two arguments, a symlink) is one source
-                seen_files.add(real)
-                files.append((f, root))
-
-    candidates, found = _scan_files(files, config, hash_files, hashes)
-    result.extend(found)
-    result.recordings.extend(_unique_ids(candidates))
-    for m in manifest_results:
-        result.extend(m)
-
-    # Manifest ids are given, not derived: a clash with another recording is an error, not a rename.
-    owner: dict[str, Recording] = {}
-    kept = []
-    for rec in result.recordings:
-        first = owner.get(rec.recording_id)
-        if first is None:
-            owner[rec.recording_id] = rec
-            kept.append(rec)
-        else:
-            result.errors.append(ErrorRecord(
-                path=rec.tracks[0].path if rec.tracks else rec.recording_id, recording_id=rec.recording_id,
-                problem=f"recording id {rec.recording_id!r} is already used by {first.tracks[0].path}"))
-    result.recordings = kept
+    with stream(paths, config, hash_files=hash_files) as found:
+        for item in found:
+            result.recordings.append(item.recording)
+            result.infos.update(item.infos)
+        result.errors = list(found.errors)
     return result
 
 

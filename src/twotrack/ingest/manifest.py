@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..config import Config
 from ..errors import InputError
 from ..model import ErrorRecord, Layout, Recording, SourceType
 from .discover import compile_patterns, match_pair
+from .found import Found, FoundStream, Origin
 from .sources import Discovery, make_source, probe_safely
 
 KNOWN_COLUMNS = (
@@ -70,8 +72,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _rows(path: str) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, row) pairs; raises InputError when the manifest as a whole cannot be read."""
+def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs, read as they are needed; raises InputError when the manifest cannot be
+    read (rows before a problem found midway have been yielded by then)."""
     suffix = Path(path).suffix.lower()
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -79,33 +82,30 @@ def _rows(path: str) -> list[tuple[int, dict[str, Any]]]:
                 reader = csv.DictReader(fh)
                 if not reader.fieldnames:
                     raise InputError(path, "empty manifest (no header line)")
-                out = []
                 while True:
                     line = reader.line_num + 1
                     try:
                         row = next(reader)
                     except StopIteration:
-                        break
+                        return
                     if None in row:  # more cells than header columns
-                        out.append((line, {"__error__": f"{len(row[None])} more cell(s) than header columns"}))
+                        yield line, {"__error__": f"{len(row[None])} more cell(s) than header columns"}
                         continue
-                    out.append((line, {k.strip().lower(): v for k, v in row.items() if k is not None}))
-                return out
+                    yield line, {k.strip().lower(): v for k, v in row.items() if k is not None}
             if suffix == ".jsonl":
-                out = []
                 for line, text in enumerate(fh, 1):
                     if not text.strip():
                         continue
                     try:
                         obj = json.loads(text)
                     except json.JSONDecodeError as exc:
-                        out.append((line, {"__error__": f"not valid JSON ({exc.msg})"}))
+                        yield line, {"__error__": f"not valid JSON ({exc.msg})"}
                         continue
                     if not isinstance(obj, dict):
-                        out.append((line, {"__error__": "a JSONL manifest line must be an object"}))
+                        yield line, {"__error__": "a JSONL manifest line must be an object"}
                         continue
-                    out.append((line, {str(k).strip().lower(): v for k, v in obj.items()}))
-                return out
+                    yield line, {str(k).strip().lower(): v for k, v in obj.items()}
+                return
     except FileNotFoundError:
         raise InputError(path, "manifest not found") from None
     except PermissionError:
@@ -134,7 +134,6 @@ def resolve_inside(base_dir: str, value: str, what: str) -> str:
 
 def _row_recording(
     row: dict[str, Any], base_dir: str, config: Config, found: Discovery, note: str, hashes: dict | None,
-    first_line: dict[str, int],
 ) -> Recording | None:
     """One row -> a Recording (None when a file failed its probe; that error is already in ``found``)."""
     if "__error__" in row:
@@ -175,8 +174,6 @@ def _row_recording(
         stem = Path(files[0]).stem
         hit = match_pair(stem, compile_patterns(config.ingest.paired_patterns)) if len(files) == 2 else None
         recording_id = hit[0] if hit else stem
-    if recording_id in first_line:
-        raise RowError(f"duplicate recording_id {recording_id!r} (first on line {first_line[recording_id]})")
 
     infos = []
     for f in files:
@@ -229,32 +226,38 @@ def _row_recording(
     )
 
 
+def add_manifest(path: str, config: Config, out: FoundStream, *, hash_files: bool = True) -> None:
+    """Add the recordings of a CSV/JSONL manifest to a discovery, one row at a time: one ErrorRecord per
+    unusable row (a duplicate id is found when the discovery finishes)."""
+    path = os.path.abspath(str(path))
+    base_dir = os.path.dirname(path)
+    try:
+        for line, row in _rows(path):
+            note = f" (manifest {os.path.basename(path)} line {line})"
+            found = Discovery()
+            try:
+                rec = _row_recording(row, base_dir, config, found, note, {} if hash_files else None)
+            except RowError as exc:
+                rid = _cell(row.get("recording_id")) or None
+                found.errors.append(ErrorRecord(path=path, problem=f"line {line}: {exc}", recording_id=rid))
+                rec = None
+            except InputError as exc:  # e.g. a file that probes fine but cannot be hashed
+                found.errors.append(ErrorRecord(path=exc.path, problem=exc.problem + note))
+                rec = None
+            out.errors.extend(found.errors)
+            if rec is not None:
+                out.add((rec.recording_id,), Found(rec, found.infos), Origin(manifest=path, line=line))
+    except InputError as exc:
+        out.errors.append(ErrorRecord(path=exc.path, problem=exc.problem))
+
+
 def read_manifest(path: str | Path, config: Config | None = None, *, hash_files: bool = True) -> Discovery:
     """Recordings of a CSV/JSONL manifest, one ErrorRecord per unusable row, and the probes of its files."""
-    config = config or Config()
-    path = os.path.abspath(str(path))
     found = Discovery()
-    try:
-        rows = _rows(path)
-    except InputError as exc:
-        found.errors.append(ErrorRecord(path=exc.path, problem=exc.problem))
-        return found
-    base_dir = os.path.dirname(path)
-    hashes: dict[str, str] | None = {} if hash_files else None
-    first_line: dict[str, int] = {}
-    for line, row in rows:
-        note = f" (manifest {os.path.basename(path)} line {line})"
-        try:
-            rec = _row_recording(row, base_dir, config, found, note, hashes, first_line)
-            if rec is None:
-                continue
-        except RowError as exc:
-            rid = _cell(row.get("recording_id")) or None
-            found.errors.append(ErrorRecord(path=path, problem=f"line {line}: {exc}", recording_id=rid))
-            continue
-        except InputError as exc:  # e.g. a file that probes fine but cannot be hashed
-            found.errors.append(ErrorRecord(path=exc.path, problem=exc.problem + note))
-            continue
-        first_line[rec.recording_id] = line
-        found.recordings.append(rec)
+    with FoundStream() as out:
+        add_manifest(str(path), config or Config(), out, hash_files=hash_files)
+        for item in out.finish():
+            found.recordings.append(item.recording)
+            found.infos.update(item.infos)
+        found.errors = list(out.errors)
     return found

@@ -8,21 +8,25 @@ transaction; so a killed scan loses only the recordings in flight, and the next 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
+import pickle
 import queue
 import signal
+import tempfile
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .. import __version__
 from ..config import Config
 from ..errors import InputError
+from ..ingest.discover import stream as discover_stream
+from ..ingest.found import Found, FoundStream
 from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace
 from ..store.locks import ScanLock
@@ -90,14 +94,9 @@ class ScanSummary:
 # ---------------------------------------------------------------------------------------------
 
 
-def _discover(paths: Sequence[str], config: Config) -> tuple[list[Recording], list[ErrorRecord], dict[str, AudioInfo]]:
-    mod = importlib.import_module("twotrack.ingest.discover")
-    if hasattr(mod, "scan"):
-        # Hashes come from the workspace's cache (unchanged size and mtime): no rehash on rescans.
-        found = mod.scan(paths, config, hash_files=False)
-        return list(found.recordings), list(found.errors), dict(found.infos)
-    recordings, errors = mod.discover(paths, config)
-    return list(recordings), list(errors), {}
+def _discover(paths: Sequence[str], config: Config) -> FoundStream:
+    # Hashes come from the workspace's cache (unchanged size and mtime): no rehash on rescans.
+    return discover_stream(paths, config, hash_files=False)
 
 
 def _error_roots(paths: Sequence[str]) -> list[str]:
@@ -175,34 +174,42 @@ def stages_to_run(stored: dict[str, tuple[str, str, str]], skey: str, keys: dict
 
 
 class JobStream(Iterator[Job]):
-    """Jobs built one at a time as an executor pulls them; ``len()`` is the number still to come (an
+    """Jobs read back one at a time, as an executor pulls them, from the plan's spill file: the driver
+    holds the job in hand, not one entry per recording. ``len()`` is the number still to come (an
     executor sizes its batches from it, as it would from a list)."""
 
-    def __init__(self, pending: deque | None = None, build: Callable[..., Job] | None = None):
-        self._pending = pending if pending is not None else deque()
-        self._build = build
+    def __init__(self, spill: IO[bytes] | None = None, count: int = 0, build: Callable[..., Job] | None = None):
+        self._spill, self._left, self._build = spill, count, build
+        if spill is not None:
+            spill.seek(0)
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return self._left
 
     def __next__(self) -> Job:
-        if not self._pending:
+        if not self._left:
+            self.close()
             raise StopIteration
-        return self._build(*self._pending.popleft())  # the entry is released as its job leaves
+        self._left -= 1
+        return self._build(*pickle.load(self._spill))
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
 
 @dataclass
 class Plan:
-    """What a scan will do. ``jobs`` is a stream: each Job is built when the executor pulls it, so the
-    driver holds one small entry per recording to run (its source records), not every Job at once;
-    ``n_jobs`` and ``expected_s`` (audio seconds) count them up front, for the progress display."""
+    """What a scan will do. ``jobs`` is a stream read back from disk as the executor pulls it;
+    ``n_jobs`` and ``expected_s`` (audio seconds) count the jobs up front, for the progress display."""
 
     jobs: JobStream = field(default_factory=JobStream)
     n_jobs: int = 0
     expected_s: float = 0.0
     immediate: list[Outcome] = field(default_factory=list)  # failed before any work (unreadable source)
-    skipped: list[str] = field(default_factory=list)
-    skipped_failed: list[str] = field(default_factory=list)
+    skipped: int = 0
+    skipped_failed: int = 0  # of the skipped: failed before with the same content and config
     metadata_changed: list[Recording] = field(default_factory=list)
     audio_found_s: float = 0.0
     reused: Counter = field(default_factory=Counter)
@@ -212,72 +219,92 @@ def _expected_s(sources: Sequence[SourceRecord]) -> float:
     return max((s.info.duration_s for s in sources if s.info), default=0.0)
 
 
-def make_plan(ws: Workspace, recordings: Iterable[Recording], infos: dict[str, AudioInfo], config: Config,
-              keys: dict[str, str], unavailable: dict[str, str], retry_errors: bool = False,
-              keep_probs: bool = False) -> Plan:
+def _batches(items: Iterable[Found], size: int) -> Iterator[list[Found]]:
+    batch: list[Found] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def make_plan(ws: Workspace, found: Iterable[Found], config: Config, keys: dict[str, str],
+              unavailable: dict[str, str], retry_errors: bool = False, keep_probs: bool = False,
+              batch: int = 4096) -> Plan:
     """Decide, for every recording, what is done and what runs (stat and hash now, every count exact),
-    and return the jobs as a stream built from those decisions."""
+    and return the jobs as a stream built from those decisions.
+
+    Recordings are taken in batches: each batch reads only its own rows of the workspace, and the
+    decisions for the recordings to run go to a spill file on disk, so the driver's memory does not
+    grow with the corpus.
+    """
     plan = Plan()
-    cache = ws.source_cache()
-    state = ws.stage_state()
-    stored = ws.stored_recordings()
-    # One entry per recording to run: the discovered recording, its stages and its source records.
-    # The rest of a Job (the recording with its digests, the source key, reused inputs) is derived
-    # from these when the job is pulled; the stage tuples are shared between entries.
-    pending: deque[tuple[Recording, tuple[str, ...], tuple[SourceRecord, ...]]] = deque()
-    runs: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for found in recordings:
+    spill = tempfile.TemporaryFile(prefix="twotrack-plan-")
+    try:
+        for items in _batches(found, batch):
+            _plan_batch(ws, items, config, keys, unavailable, retry_errors, plan, spill)
+    except BaseException:
+        spill.close()
+        raise
+
+    def build(rec: Recording, run: tuple[str, ...], sources: tuple[SourceRecord, ...], reuse: Reuse,
+              stored_status: dict[str, str]) -> Job:
+        return Job(recording=rec, config=config, source_key=source_key(rec), run=run, keys=keys,
+                   unavailable=unavailable, reuse=reuse, stored_status=stored_status, sources=sources,
+                   expected_s=_expected_s(sources), keep_probs=keep_probs)
+
+    plan.jobs = JobStream(spill, plan.n_jobs, build)
+    return plan
+
+
+def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[str, str],
+                unavailable: dict[str, str], retry_errors: bool, plan: Plan, spill: IO[bytes]) -> None:
+    view = ws.plan_view([f.recording.recording_id for f in items],
+                        sorted({p for f in items for p in f.recording.source_paths}))
+    infos = {p: i for f in items for p, i in f.infos.items()}
+    to_run: list[tuple[Recording, tuple[str, ...], tuple[SourceRecord, ...]]] = []
+    for item in items:
+        found = item.recording
         rid = found.recording_id
         try:
-            sources, rec = source_records(found, cache, infos)
+            sources, rec = source_records(found, view.cache, infos)
         except InputError as exc:
-            job = Job(recording=found, config=config, source_key="", run=STAGES, keys=keys,
-                      unavailable=unavailable)
+            job = Job(recording=found, config=config, source_key="", run=STAGES, keys=keys, unavailable=unavailable)
             plan.immediate.append(failed_outcome(job, exc.problem, stage="decode", path=exc.path))
             continue
         expected = _expected_s(sources)
         plan.audio_found_s += expected
-        skey = source_key(rec)
-        st = state.get(rid, {})
-        run = stages_to_run(st, skey, keys, retry_errors)
+        st = view.state.get(rid, {})
+        run = stages_to_run(st, source_key(rec), keys, retry_errors)
         for stage in STAGES:
             if stage not in run:
                 plan.reused[stage] += 1
         if not run:
-            plan.skipped.append(rid)
-            if any(v[2] in ("error", "blocked") for v in st.values()):
-                plan.skipped_failed.append(rid)
-            old = stored.get(rid)
+            plan.skipped += 1
+            plan.skipped_failed += any(v[2] in ("error", "blocked") for v in st.values())
+            old = view.stored.get(rid)
             if old and old[0] != _recording_json(rec):
                 plan.metadata_changed.append(rec)
             continue
-        pending.append((found, runs.setdefault(run, run), sources))
+        to_run.append((rec, run, sources))
         plan.n_jobs += 1
         plan.expected_s += expected
-
-    # Stored inputs for partial reruns (checks for activity's bleed input, activity for events), read
-    # now, in one session, before the writer owns the workspace.
-    need = [found.recording_id for found, run, _ in pending if "checks" not in run]
-    inputs = ws.stored_inputs(need)
-
-    def build(found: Recording, run: tuple[str, ...], sources: tuple[SourceRecord, ...]) -> Job:
-        rid = found.recording_id
-        rec = with_digests(found, sources)
+    # Stored inputs of partial reruns (checks for activity's bleed input, activity for events), read
+    # now, before the writer owns the workspace.
+    inputs = ws.stored_inputs([rec.recording_id for rec, run, _ in to_run if "checks" not in run])
+    for rec, run, sources in to_run:
+        rid = rec.recording_id
         reuse = Reuse()
         if rid in inputs:
-            dur, rate = stored[rid][1], stored[rid][2]
+            _, dur, rate = view.stored[rid]
             got = inputs[rid]
             reuse = Reuse(duration_s=dur, sample_rate=rate, checks=got["checks"],
                           activity=got["activity"] if "activity" not in run else ())
-        st = state.get(rid, {})
-        return Job(
-            recording=rec, config=config, source_key=source_key(rec), run=run, keys=keys, unavailable=unavailable,
-            reuse=reuse, stored_status={s: st[s][2] for s in STAGES if s not in run and s in st},
-            sources=sources, expected_s=_expected_s(sources), keep_probs=keep_probs,
-        )
-
-    plan.jobs = JobStream(pending, build)
-    return plan
+        st = view.state.get(rid, {})
+        stored_status = {s: st[s][2] for s in STAGES if s not in run and s in st}
+        pickle.dump((rec, run, sources, reuse, stored_status), spill, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _recording_json(rec: Recording) -> str:
@@ -417,14 +444,14 @@ def scan(
         writer = Writer(ws, run_id)
         counts: dict[str, Counter] = {s: Counter() for s in STAGES}
         try:
-            recordings, disc_errors, infos = _discover(paths, config)
-            ws.replace_discovery_errors(_error_roots(paths), disc_errors, run_id)
-            summary.errors.extend(disc_errors)
-            summary.discovery_errors = len(disc_errors)
-            plan = make_plan(ws, recordings, infos, config, keys, unavailable, retry_errors, keep_probs)
+            with _discover(paths, config) as found:
+                ws.replace_discovery_errors(_error_roots(paths), found.errors, run_id)
+                summary.errors.extend(found.errors)
+                summary.discovery_errors = len(found.errors)
+                summary.found = len(found)
+                plan = make_plan(ws, found, config, keys, unavailable, retry_errors, keep_probs)
             ws.update_recordings(plan.metadata_changed)
-            summary.found = len(recordings)
-            summary.skipped, summary.skipped_failed = len(plan.skipped), len(plan.skipped_failed)
+            summary.skipped, summary.skipped_failed = plan.skipped, plan.skipped_failed
             summary.metadata_updated = len(plan.metadata_changed)
             summary.audio_found_s = plan.audio_found_s
             for stage, n in plan.reused.items():
@@ -448,8 +475,9 @@ def scan(
                 take(outcome)
             from .worker import scan_one
 
-            for outcome in executor.map_unordered(scan_one, plan.jobs, on_crash=crash_outcome):
-                take(outcome)
+            with closing(plan.jobs):
+                for outcome in executor.map_unordered(scan_one, plan.jobs, on_crash=crash_outcome):
+                    take(outcome)
             summary.status = "completed"
         except KeyboardInterrupt:
             summary.status = "interrupted"

@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -352,43 +353,36 @@ class Workspace:
     # write API (used by the scan's single writer)
     # -----------------------------------------------------------------------------------------
 
-    def stage_state(self) -> dict[str, dict[str, tuple[str, str, str]]]:
-        """recording_id -> stage -> (source_key, stage_key, status): what the planner compares against."""
-        out: dict[str, dict[str, tuple[str, str, str]]] = defaultdict(dict)
+    def stage_state(self, recording_ids: Sequence[str] | None = None) -> dict[str, dict[str, tuple[str, str, str]]]:
+        """recording_id -> stage -> (source_key, stage_key, status): what the planner compares against
+        (all recordings, or only ``recording_ids``)."""
         with self.read() as con:
-            for rid, stage, sk, key, status in con.execute(
-                    "SELECT recording_id, stage, source_key, stage_key, status FROM stage_results").fetchall():
-                out[rid][stage] = (sk, key, status)
-        return dict(out)
+            return _stage_state(con, recording_ids)
 
-    def stored_recordings(self) -> dict[str, tuple[str, float | None, int | None]]:
+    def stored_recordings(self, recording_ids: Sequence[str] | None = None
+                          ) -> dict[str, tuple[str, float | None, int | None]]:
         """recording_id -> (recording JSON, duration_s, sample_rate) for the planner."""
         with self.read() as con:
-            return {rid: (js, d, sr) for rid, js, d, sr in con.execute(
-                "SELECT recording_id, recording, duration_s, sample_rate FROM recordings").fetchall()}
+            return _stored_recordings(con, recording_ids)
 
     def stored_inputs(self, recording_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The stored results a partial rerun builds on: checks and activity of each recording."""
         ids = list(recording_ids)
         if not ids:
             return {}
-        out: dict[str, dict[str, Any]] = {}
         with self.read() as con:
-            for rid in ids:
-                out[rid] = {"checks": _checks(con, rid), "activity": _activity(con, rid)}
-        return out
+            return _stored_inputs(con, ids)
 
-    def source_cache(self) -> dict[str, R.SourceRecord]:
+    def source_cache(self, paths: Sequence[str] | None = None) -> dict[str, R.SourceRecord]:
         """path -> what the last scan saw there (sha256 is reused while size and mtime are unchanged)."""
-        from ..model import AudioInfo
-
         with self.read() as con:
-            rows = con.execute("SELECT path, sha256, size_bytes, mtime_ns, probe FROM sources").fetchall()
-        return {
-            p: R.SourceRecord(path=p, sha256=h, size_bytes=int(sz), mtime_ns=int(mt),
-                              info=AudioInfo.from_dict(json.loads(probe)) if probe else None)
-            for p, h, sz, mt, probe in rows
-        }
+            return _source_cache(con, paths)
+
+    def plan_view(self, recording_ids: Sequence[str], paths: Sequence[str]) -> PlanView:
+        """What the planner needs about some recordings and source files, read in one session."""
+        with self.read() as con:
+            return PlanView(cache=_source_cache(con, paths), state=_stage_state(con, recording_ids),
+                            stored=_stored_recordings(con, recording_ids))
 
     def begin_run(self, paths: Sequence[str], config: dict[str, Any], stage_keys: dict[str, str], jobs: int,
                   version: str) -> int:
@@ -618,6 +612,55 @@ class WriteSession:
 # ---------------------------------------------------------------------------------------------
 # helpers inside one session
 # ---------------------------------------------------------------------------------------------
+
+
+
+# The planner's reads: everything, or only the given keys (a semi-join on an unnested list, so a
+# batch of a huge workspace costs one scan of the table, not one query per key).
+def _only(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
+    if values is None:
+        return "", []
+    return f" WHERE {column} IN (SELECT unnest(?::VARCHAR[]))", [list(values)]
+
+
+def _stage_state(con, recording_ids: Sequence[str] | None) -> dict[str, dict[str, tuple[str, str, str]]]:
+    where, params = _only("recording_id", recording_ids)
+    out: dict[str, dict[str, tuple[str, str, str]]] = defaultdict(dict)
+    for rid, stage, sk, key, status in con.execute(
+            "SELECT recording_id, stage, source_key, stage_key, status FROM stage_results" + where, params).fetchall():
+        out[rid][stage] = (sk, key, status)
+    return dict(out)
+
+
+def _stored_recordings(con, recording_ids: Sequence[str] | None) -> dict[str, tuple[str, float | None, int | None]]:
+    where, params = _only("recording_id", recording_ids)
+    return {rid: (js, d, sr) for rid, js, d, sr in con.execute(
+        "SELECT recording_id, recording, duration_s, sample_rate FROM recordings" + where, params).fetchall()}
+
+
+def _stored_inputs(con, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {rid: {"checks": _checks(con, rid), "activity": _activity(con, rid)} for rid in ids}
+
+
+def _source_cache(con, paths: Sequence[str] | None) -> dict[str, R.SourceRecord]:
+    from ..model import AudioInfo
+
+    where, params = _only("path", paths)
+    rows = con.execute("SELECT path, sha256, size_bytes, mtime_ns, probe FROM sources" + where, params).fetchall()
+    return {
+        p: R.SourceRecord(path=p, sha256=h, size_bytes=int(sz), mtime_ns=int(mt),
+                          info=AudioInfo.from_dict(json.loads(probe)) if probe else None)
+        for p, h, sz, mt, probe in rows
+    }
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """The stored state of a batch of recordings, as the planner compares against it."""
+
+    cache: dict[str, R.SourceRecord]  # source path -> what the last scan saw there
+    state: dict[str, dict[str, tuple[str, str, str]]]  # recording_id -> stage -> (source key, stage key, status)
+    stored: dict[str, tuple[str, float | None, int | None]]  # recording_id -> (JSON, duration_s, sample_rate)
 
 
 def _dicts(cursor) -> list[dict[str, Any]]:
