@@ -194,3 +194,20 @@ def test_a_manifest_change_updates_metadata_without_recomputing(tmp_path):
     assert rec.tags == {"register": "formal"}
     assert stage_runs(ws) == runs  # nothing recomputed
     assert {r["speaker_id"] for r in ws.query("SELECT speaker_id FROM tracks")} == {"spk1", "spk3", "spk9"}
+
+
+def test_events_apply_to_two_tracks_only_and_say_why_not(tmp_path):
+    """A mono file and a four-channel file are scanned without errors; their events are not-applicable,
+    with the reason (the real 4-channel SPHERE fixture once failed here as an internal error)."""
+    corpus = tmp_path / "corpus"
+    (two,) = make_corpus(corpus, n=1, dur_s=3.0)
+    data, rate = sf.read(str(two), dtype="int16")
+    sf.write(str(corpus / "mono.wav"), data[:, 0], rate, subtype="PCM_16")
+    sf.write(str(corpus / "four.wav"), data[:, [0, 1, 0, 1]], rate, subtype="PCM_16")
+    ws = Workspace(tmp_path / "ws", create=True)
+    summary = scan([corpus], ws, jobs=0)
+    assert summary.exit_code == 0 and ws.errors() == []
+    events = {r["recording_id"]: (r["status"], r["note"]) for r in ws.stage_table() if r["stage"] == "events"}
+    assert events["d00"][0] == "ok"
+    assert events["mono"][0] == "not-applicable" and "events need two tracks" in events["mono"][1]
+    assert events["four"][0] == "not-applicable" and "4 tracks" in events["four"][1] and "pair" in events["four"][1]

@@ -154,8 +154,9 @@ def run_stages(
     del decoded  # the audio is the largest thing a worker holds
 
     if "events" in run:
-        if not S.events_applicable(recording):
-            record("events", "not-applicable", f"{recording.layout.value} recording with {recording.n_tracks} track(s)")
+        why_not = S.events_not_applicable(recording)
+        if why_not:
+            record("events", "not-applicable", why_not)
         elif "events" in unavailable:
             record("events", "unavailable", unavailable["events"])
         elif not blocked_by("events", ["activity"]):

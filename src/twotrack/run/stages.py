@@ -131,6 +131,12 @@ def unavailable_stages() -> dict[str, str]:
     return out
 
 
-def events_applicable(recording) -> bool:
-    """Turn-taking events need two tracks, each one speaker."""
-    return recording.n_tracks >= 2 and recording.layout is not Layout.MONO
+def events_not_applicable(recording) -> str | None:
+    """Why turn-taking events do not apply to a recording, or None: they are defined for a dyad, two
+    tracks of one speaker each (a meeting's many tracks need speaker pairs chosen first)."""
+    if recording.layout is Layout.MONO or recording.n_tracks < 2:
+        return f"{recording.layout.value} recording with {recording.n_tracks} track(s): events need two tracks"
+    if recording.n_tracks > 2:
+        return (f"{recording.layout.value} recording with {recording.n_tracks} tracks: events are defined for "
+                "two tracks (a dyad); choose a pair of tracks first")
+    return None
