@@ -211,3 +211,21 @@ def test_events_apply_to_two_tracks_only_and_say_why_not(tmp_path):
     assert events["d00"][0] == "ok"
     assert events["mono"][0] == "not-applicable" and "events need two tracks" in events["mono"][1]
     assert events["four"][0] == "not-applicable" and "4 tracks" in events["four"][1] and "pair" in events["four"][1]
+
+
+def test_a_file_name_that_is_not_utf8_is_one_error_and_the_scan_goes_on(tmp_path):
+    """Hostile paths: bytes that are not UTF-8 cannot be stored as text; the file is named (escaped)
+    in one error, and the recordings beside it are scanned."""
+    import os
+
+    corpus = tmp_path / "corpus"
+    (good,) = make_corpus(corpus, n=1, dur_s=3.0)
+    bad = os.fsencode(str(corpus)) + b"/caf\xe9.wav"  # latin-1 bytes
+    shutil.copy(good, os.fsdecode(bad))
+    (corpus / "line\nbreak.wav").write_bytes(good.read_bytes())  # odd but valid text: scanned
+    ws = Workspace(tmp_path / "ws", create=True)
+    summary = scan([corpus], ws, jobs=0)
+    assert summary.status == "completed" and summary.exit_code == 1
+    assert sorted(r.recording_id for r in ws.recordings()) == ["d00", "line\nbreak"]
+    (error,) = ws.errors()
+    assert error.path == f"{corpus}/caf\\xe9.wav" and "not valid UTF-8" in error.problem

@@ -36,6 +36,24 @@ MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl"})
 # --------------------------------------------------------------------------------------------
 
 
+NOT_UTF8 = ("the name is not valid UTF-8 (shown with \\x escapes): the workspace and every export store "
+            "paths as text, so rename it (e.g. convmv -f latin1 -t utf8)")
+
+
+def is_utf8(path: str) -> bool:
+    """Whether a path (as Python decodes file names: undecodable bytes become surrogates) is text."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable_path(path: str) -> str:
+    """A path that can be stored and printed: undecodable bytes as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def iter_audio_folders(root: str | Path, errors: list[ErrorRecord]) -> Iterator[list[str]]:
     """The audio files under ``root``, one folder at a time (absolute paths, sorted by name; folders
     depth first in name order); unreadable folders are appended to ``errors``.
@@ -65,7 +83,10 @@ def iter_audio_folders(root: str | Path, errors: list[ErrorRecord]) -> Iterator[
             if entry.name.startswith("."):
                 continue
             try:
-                if entry.is_dir(follow_symlinks=True):
+                if not is_utf8(entry.name):
+                    if is_audio_path(entry.name) or entry.is_dir(follow_symlinks=True):
+                        errors.append(ErrorRecord(path=printable_path(entry.path), problem=NOT_UTF8))
+                elif entry.is_dir(follow_symlinks=True):
                     subfolders.append(entry.path)
                 elif is_audio_path(entry.name):
                     if entry.is_file(follow_symlinks=True):
@@ -73,7 +94,8 @@ def iter_audio_folders(root: str | Path, errors: list[ErrorRecord]) -> Iterator[
                     elif entry.is_symlink() and not os.path.exists(entry.path):
                         errors.append(ErrorRecord(path=entry.path, problem="broken symbolic link"))
             except OSError as exc:
-                errors.append(ErrorRecord(path=entry.path, problem=f"cannot stat: {exc.strerror or exc}"))
+                errors.append(ErrorRecord(path=printable_path(entry.path),
+                                          problem=f"cannot stat: {exc.strerror or exc}"))
         if files:
             yield files
         stack.extend(reversed(subfolders))  # popped in name order
@@ -226,7 +248,12 @@ def stream(paths: Iterable[str | Path], config: Config | None = None, *, hash_fi
     config = config or Config()
     out = FoundStream()
     try:
-        args = [(str(raw), os.path.abspath(str(raw))) for raw in paths]
+        args = []
+        for raw in paths:
+            if is_utf8(str(raw)):
+                args.append((str(raw), os.path.abspath(str(raw))))
+            else:
+                out.errors.append(ErrorRecord(path=printable_path(str(raw)), problem=NOT_UTF8))
         folders = [p for _, p in args if os.path.isdir(p)]
         files = [p for _, p in args if os.path.isfile(p) and Path(p).suffix.lower() not in MANIFEST_EXTENSIONS]
         roots = folders + [os.path.dirname(p) for p in files]
