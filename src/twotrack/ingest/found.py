@@ -110,27 +110,24 @@ class FoundStream:
         # id is given, so it is the one refused).
         order = np.lexsort((np.arange(n), manifest))
         order = order[keep[order]]
-        losers = order[_later_repeats(final[order], np.ones(len(order), bool))]
+        claimed = final[order]
+        losers = order[_later_repeats(claimed, np.ones(len(order), bool))]
         self._level, self._keep = level, keep
         if len(losers):
-            self._keep = keep.copy()
-            self._keep[losers] = False
-            owner_of = {int(h): None for h in final[losers]}
-            for i in order:  # the first keeper of each contested id (order: owners come first)
-                h = int(final[i])
-                if h in owner_of and owner_of[h] is None:
-                    owner_of[h] = int(i)
-            self.errors.extend(self._claim_errors(losers, final, owner_of))
-        self._count = int(self._keep.sum())
+            keep[losers] = False
+            ids, first = np.unique(claimed, return_index=True)
+            owners = order[first[np.searchsorted(ids, final[losers])]]
+            self.errors.extend(self._claim_errors(losers, owners))
+        self._count = int(keep.sum())
         return self
 
-    def _claim_errors(self, losers: np.ndarray, final: np.ndarray, owner_of: dict[int, int | None]
-                      ) -> list[ErrorRecord]:
-        wanted = set(int(i) for i in losers) | {i for i in owner_of.values() if i is not None}
+    def _claim_errors(self, losers: np.ndarray, owners: np.ndarray) -> list[ErrorRecord]:
+        """One error per refused claimant (``losers[k]`` lost its id to ``owners[k]``), in discovery order."""
+        wanted = set(losers.tolist()) | set(owners.tolist())
         entries = {i: e for i, e in self._entries() if i in wanted}
         errors = []
-        for i in sorted(int(i) for i in losers):
-            lost, owner = entries[i], entries[owner_of[int(final[i])]]
+        for i, owner_i in sorted(zip(losers.tolist(), owners.tolist())):
+            lost, owner = entries[i], entries[owner_i]
             rid = lost.keys[self._level[i]]
             if lost.origin.manifest and lost.origin.manifest == owner.origin.manifest:
                 errors.append(ErrorRecord(path=lost.origin.manifest, recording_id=rid, problem=(
