@@ -9,6 +9,10 @@ see one clock. One file with one channel per track shares one clock, so nothing 
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import soxr
 
@@ -31,17 +35,246 @@ def to_reference_clock(track: np.ndarray, sample_rate: int, offset_s: float, dri
     return out
 
 
-def align_tracks(samples: np.ndarray, sample_rate: int, layout: Layout, checks: CheckResult | None
-                 ) -> tuple[np.ndarray, str | None]:
-    """-> (tracks (n_tracks, n) on track A's clock, a note saying what moved, or None when nothing did)."""
-    if layout is not Layout.PAIRED or checks is None or checks.offset_ms is None or samples.shape[0] < 2:
-        return samples, None
+@dataclass(frozen=True)
+class ClockFix:
+    """What ``align_tracks`` does to a recording: every track after A re-timed by this offset and drift."""
+
+    offset_ms: float
+    drift_ppm: float
+
+    @property
+    def offset_s(self) -> float:
+        return self.offset_ms / 1000.0
+
+    @property
+    def scale(self) -> float:
+        return 1.0 + self.drift_ppm * 1e-6
+
+    def note(self) -> str:
+        return (f"tracks after A re-timed onto A's clock: offset {self.offset_ms:+.1f} ms, "
+                f"drift {self.drift_ppm:+.1f} ppm")
+
+    def to_dict(self) -> dict[str, float]:
+        return {"offset_ms": round(self.offset_ms, 3), "drift_ppm": round(self.drift_ppm, 3)}
+
+
+def clock_fix(layout: Layout, checks: CheckResult | None, sample_rate: int, n_tracks: int = 2) -> ClockFix | None:
+    """The rule ``align_tracks`` applies: the re-timing of a recording's later tracks, or None when they
+    keep their own clock (not paired files, no offset measured, one track, or under half a sample at
+    ``sample_rate`` and 1 ppm). Readers of stored results pass the recording's analysis rate (the rate
+    the activity stage re-timed at), so they move exactly the recordings whose activity moved."""
+    if layout is not Layout.PAIRED or checks is None or checks.offset_ms is None or n_tracks < 2:
+        return None
     offset_s = checks.offset_ms / 1000.0
     drift_ppm = checks.drift_ppm or 0.0
     if abs(offset_s) * sample_rate < 0.5 and abs(drift_ppm) < 1.0:
-        return samples, None  # under half a sample and 1 ppm: nothing worth moving
+        return None  # under half a sample and 1 ppm: nothing worth moving
+    return ClockFix(float(checks.offset_ms), float(drift_ppm))
+
+
+def clock_status(layout: Layout, checks: CheckResult | None, sample_rate: int, n_tracks: int = 2
+                 ) -> tuple[ClockFix | None, dict[str, object]]:
+    """``clock_fix`` and what to tell a reader about it (export.json, the explorer's API):
+    ``{"retimed": True, "reference": "A", "offset_ms", "drift_ppm", "note"}`` or ``{"retimed": False, "reason"}``."""
+    fix = clock_fix(layout, checks, sample_rate, n_tracks)
+    if fix is not None:
+        return fix, {"retimed": True, "reference": "A", **fix.to_dict(), "note": fix.note()}
+    if layout is not Layout.PAIRED or n_tracks < 2:
+        why = "one source file: the tracks share its clock"
+    elif checks is None:
+        why = "no checks stored: each paired file keeps its own clock"
+    elif checks.offset_ms is None:
+        why = "no clock offset measured (the files share no signal to sync on): each paired file keeps its own clock"
+    else:
+        why = (f"measured offset {checks.offset_ms:+.3f} ms, drift {checks.drift_ppm or 0.0:+.2f} ppm: under half "
+               "a sample, nothing to move")
+    return None, {"retimed": False, "reason": why}
+
+
+def align_tracks(samples: np.ndarray, sample_rate: int, layout: Layout, checks: CheckResult | None
+                 ) -> tuple[np.ndarray, str | None]:
+    """-> (tracks (n_tracks, n) on track A's clock, a note saying what moved, or None when nothing did)."""
+    fix = clock_fix(layout, checks, sample_rate, samples.shape[0])
+    if fix is None:
+        return samples, None
     aligned = samples.copy()
     for i in range(1, samples.shape[0]):  # a loop over tracks, not samples
-        aligned[i] = to_reference_clock(samples[i], sample_rate, offset_s, drift_ppm)
-    note = f"tracks after A re-timed onto A's clock: offset {checks.offset_ms:+.1f} ms, drift {drift_ppm:+.1f} ppm"
-    return aligned, note
+        aligned[i] = to_reference_clock(samples[i], sample_rate, fix.offset_s, fix.drift_ppm)
+    return aligned, fix.note()
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming: the same re-timing for audio that does not fit in memory (exports, the explorer)
+# ---------------------------------------------------------------------------------------------
+
+
+class Retimer:
+    """``to_reference_clock`` streamed: push consecutive blocks of a track on its own clock (float32
+    (channels, m), every row re-timed alike), get reference-clock samples back as they are ready.
+
+    The same soxr filter and the same whole-sample shift as the one-shot function, so the stream's
+    samples equal ``to_reference_clock`` of the whole track (the output is not trimmed to any length
+    here: ``retime_blocks`` does that). Memory: the filter's state plus at most the shift in samples.
+    """
+
+    def __init__(self, sample_rate: int, offset_s: float, drift_ppm: float, channels: int = 1):
+        scale = 1.0 + drift_ppm * 1e-6
+        self.channels = int(channels)
+        self._stream = (soxr.ResampleStream(sample_rate * scale, sample_rate, self.channels, dtype="float32",
+                                            quality="HQ") if drift_ppm else None)
+        shift = int(round(offset_s / scale * sample_rate))  # as in to_reference_clock
+        self._skip = max(shift, 0)  # retimed samples before reference time 0
+        self._lead = max(-shift, 0)  # zeros before the track's first sample
+
+    def _shifted(self, y: np.ndarray) -> np.ndarray:
+        if self._skip:
+            k = min(self._skip, y.shape[1])
+            y = y[:, k:]
+            self._skip -= k
+        if self._lead:
+            y = np.concatenate([np.zeros((self.channels, self._lead), np.float32), y], axis=1)
+            self._lead = 0
+        return y
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        x = np.asarray(block, np.float32).reshape(self.channels, -1)
+        y = x if self._stream is None else self._stream.resample_chunk(np.ascontiguousarray(x.T), last=False).T
+        return self._shifted(y)
+
+    def flush(self) -> np.ndarray:
+        """What the filter still holds; call once after the last block."""
+        if self._stream is None:
+            return self._shifted(np.zeros((self.channels, 0), np.float32))
+        return self._shifted(self._stream.resample_chunk(np.zeros((0, self.channels), np.float32), last=True).T)
+
+
+def retime_blocks(blocks: Iterable[np.ndarray], sample_rate: int, offset_s: float, drift_ppm: float,
+                  n_out: int | None = None, channels: int | None = None) -> Iterator[np.ndarray]:
+    """Blocks of a track on its own clock -> blocks on the reference clock, ``n_out`` samples in all
+    (default: as many as went in, like ``to_reference_clock``), zeros where the track has no audio.
+
+    Blocks are 1-D (one channel; 1-D comes out) or (channels, m). Padding and trimming are at the
+    ends only; the concatenated output equals ``to_reference_clock`` of the concatenated input. With
+    ``n_out`` the input is read no further than needed. ``channels``: the shape of the zeros when no block
+    comes at all (None: 1-D).
+    """
+    retimer: Retimer | None = None
+    one_d = True
+    taken = emitted = 0
+    ready = ColumnQueue()  # re-timed samples not yet allowed out (the output never runs ahead of ``n_out``)
+
+    def release(limit: int) -> Iterator[np.ndarray]:
+        nonlocal emitted
+        k = min(ready.size, limit - emitted)
+        if k > 0:
+            y = ready.take(k)
+            emitted += k
+            yield y[0] if one_d else y
+
+    for block in blocks:
+        block = np.asarray(block, np.float32)
+        if retimer is None:
+            one_d = block.ndim == 1
+            retimer = Retimer(sample_rate, offset_s, drift_ppm, 1 if one_d else block.shape[0])
+        taken += block.shape[-1]
+        ready.push(retimer.push(block))
+        yield from release(taken if n_out is None else n_out)
+        if n_out is not None and emitted >= n_out:
+            return
+    if retimer is None:
+        if n_out:
+            yield np.zeros(n_out, np.float32) if channels is None else np.zeros((channels, n_out), np.float32)
+        return
+    total = taken if n_out is None else n_out
+    ready.push(retimer.flush())
+    yield from release(total)
+    if emitted < total:  # the track ran out before the reference timeline did
+        zeros = np.zeros((retimer.channels, total - emitted), np.float32)
+        yield zeros[0] if one_d else zeros
+
+
+def align_track_blocks(blocks: Iterable[np.ndarray], sample_rate: int, fix: ClockFix | None
+                       ) -> Iterator[np.ndarray]:
+    """``align_tracks`` streamed over (n_tracks, m) blocks (``ingest.tracks.iter_track_blocks``): track A as
+    it is, later tracks re-timed by ``fix``; every block keeps its width, so the total length stays.
+    ``fix`` None passes the blocks through. Memory: a few blocks (the offset and filter delay)."""
+    if fix is None:
+        yield from blocks
+        return
+    widths: deque[int] = deque()
+    heads: deque[np.ndarray] = deque()  # row A of blocks waiting for their re-timed rows
+
+    def later_rows() -> Iterator[np.ndarray]:
+        for block in blocks:
+            block = np.asarray(block, np.float32)
+            if not block.shape[1]:
+                continue
+            widths.append(block.shape[1])
+            heads.append(block[:1])
+            yield block[1:]
+
+    pending = ColumnQueue()
+    for y in retime_blocks(later_rows(), sample_rate, fix.offset_s, fix.drift_ppm):
+        pending.push(y)
+        while widths and pending.size >= widths[0]:
+            yield np.concatenate([heads.popleft(), pending.take(widths.popleft())], axis=0)
+
+
+class ColumnQueue:
+    """Queued (rows, m) blocks, taken out by a number of columns (``size`` columns held)."""
+
+    def __init__(self):
+        self.parts: deque[np.ndarray] = deque()
+        self.size = 0
+
+    def push(self, block: np.ndarray) -> None:
+        if block.shape[1]:
+            self.parts.append(block)
+            self.size += block.shape[1]
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` columns (there must be that many)."""
+        out = []
+        while n > 0:
+            head = self.parts[0]
+            k = min(n, head.shape[1])
+            out.append(head[:, :k])
+            if k == head.shape[1]:
+                self.parts.popleft()
+            else:
+                self.parts[0] = head[:, k:]
+            n -= k
+            self.size -= k
+        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+
+
+#: Longest stretch of audio ``own_span`` reads before a region to start on the whole track's sample grid.
+MAX_LOOKBACK_S = 60.0
+
+
+def own_span(fix: ClockFix, sample_rate: int, first: int, margin_s: float = 0.05) -> tuple[int, ClockFix]:
+    """Where to start reading a later track to get reference samples ``first, first + 1, ...`` of it.
+
+    -> (``own_first``, ``local``): the track's own samples from ``own_first`` on, fed to
+    ``retime_blocks(..., local.offset_s, local.drift_ppm, n_out=n)``, give reference samples
+    ``[first, first + n)`` as the whole-track re-timing has them. The start is chosen where the
+    resampler's grid meets a whole own-clock sample (every ``1 / drift`` samples), at least ``margin_s``
+    before the region so the filter has settled; then the region matches the whole track to float
+    rounding. When that point is more than ``MAX_LOOKBACK_S`` back (drift under ~1 ppm at 16 kHz) the
+    nearest sample is taken instead and the region is within half a sample of the whole track.
+    """
+    rate = float(sample_rate)
+    d = fix.drift_ppm * 1e-6
+    shift = int(round(fix.offset_s / fix.scale * rate))  # as in to_reference_clock
+    want = first + shift - int(np.ceil(margin_s * rate))  # first retimed sample to produce
+    if want <= 0:
+        r0 = 0
+    elif d == 0.0:
+        r0 = want
+    else:
+        r0 = int(round(np.floor(want * abs(d)) / abs(d)))  # r0 * d is (nearly) a whole number
+        if r0 > want or want - r0 > MAX_LOOKBACK_S * rate:
+            r0 = want
+    own_first = int(round(r0 * fix.scale))
+    local_shift = first + shift - r0  # retimed samples of the local stream before the region
+    return own_first, ClockFix(local_shift * fix.scale / rate * 1000.0, fix.drift_ppm)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..activity.align import ClockFix, align_track_blocks
 from ..ingest.tracks import iter_track_blocks
 from ..model import Recording
 
@@ -47,9 +48,11 @@ class Streamed:
         return [f"{self.clipped} sample(s) beyond full scale after resampling were clipped"] if self.clipped else []
 
 
-def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sinks: Sequence[Sink]) -> Streamed:
+def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sinks: Sequence[Sink],
+                  clock: ClockFix | None = None) -> Streamed:
     """Write the pieces ``[cuts[i], cuts[i+1])`` of the recording at ``rate`` to every sink; the last piece
-    runs to the end of the audio whatever ``cuts[-1]`` says."""
+    runs to the end of the audio whatever ``cuts[-1]`` says. ``clock``: re-time the tracks after A onto A's
+    clock as the activity stage did (``ExportItem.clock``); None keeps every file's own clock."""
     bounds = [int(round(c * rate)) for c in cuts_s[1:-1]]  # inner cut points in samples
     n_pieces = len(bounds) + 1
     counts = [0] * n_pieces
@@ -57,7 +60,7 @@ def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sink
     piece, pos = 0, 0
     files = [s.open(0) for s in sinks]
     try:
-        for block in iter_track_blocks(recording, rate):
+        for block in align_track_blocks(iter_track_blocks(recording, rate), rate, clock):
             over = np.abs(block) > 1.0
             if over.any():  # clip here rather than trust the encoder's float-to-int conversion
                 clipped += int(np.count_nonzero(over))
@@ -142,10 +145,10 @@ def discard_tmp(paths: Sequence[Path]) -> None:
 
 
 def stream_to_files(recording: Recording, rate: int, cuts_s: Sequence[float], sinks: Sequence[Sink],
-                    paths: Sequence[Path]) -> Streamed:
+                    paths: Sequence[Path], clock: ClockFix | None = None) -> Streamed:
     """``stream_pieces`` into file sinks writing ``paths``: all files land, or none (temporaries removed)."""
     try:
-        streamed = stream_pieces(recording, rate, cuts_s, sinks)
+        streamed = stream_pieces(recording, rate, cuts_s, sinks, clock)
     except BaseException:
         discard_tmp(paths)
         raise

@@ -12,7 +12,8 @@ An export folder is owned by one format and one purpose. ``export.json`` records
   "workspace": "/abs/path/of/the/workspace",
   "files": [{"path": "audio/x.wav", "sha256": ..., "bytes": ..., "recording_ids": ["clean/x"], "ids": ["x"]}],
   "manifests": ["train.jsonl"],                 # rewritten (never removed) by `rights audit --apply`
-  "recordings": {"clean/x": {"key": ..., "pieces": [...], "files": [...], "license": ..., "duties": [...]}},
+  "recordings": {"clean/x": {"key": ..., "pieces": [...], "files": [...], "license": ..., "duties": [...],
+                              "clock": {"retimed": false, "reason": ...}}},  # or retimed, offset_ms, drift_ppm
   "skipped": {"clean/y": "blocked: ..."},
   "summary": {...}
 }
@@ -46,8 +47,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..activity.align import ClockFix, clock_status
 from ..errors import ConfigError, InputError, TwotrackError
-from ..model import CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word
+from ..model import CheckResult, ErrorRecord, Event, EventKind, Layout, Record, Recording, TrackActivity, Word
 from .split import Plan, intervals, plan_pieces, speech_intervals
 
 EXPORT_JSON = "export.json"  # the same name rights.audit reads
@@ -55,8 +57,10 @@ LOCK_NAME = ".export.lock"
 FORMAT_VERSION = 1
 #: How often a long export writes its progress to export.json (a killed export resumes from there).
 CHECKPOINT_S = 30.0
-#: A measured offset between the tracks from which a recording's notes warn (the export does not re-sync).
+#: A measured offset between the tracks from which a recording's notes warn when the export cannot re-time them.
 SYNC_NOTE_MS = 20.0
+#: Bump when the rule that puts paired files on one clock changes what is written (every key changes).
+CLOCK_RULE = 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,6 +95,8 @@ class ExportItem:
     verdict: Any  # rights.Verdict for the export's purpose
     key: str = ""
     notes: list[str] = field(default_factory=list)
+    clock: ClockFix | None = None  # tracks after A re-timed onto A's clock by this (paired files); None: as stored
+    clock_entry: dict[str, Any] = field(default_factory=dict)  # what export.json says of the clock (``clock_of``)
 
     @property
     def recording_id(self) -> str:
@@ -411,7 +417,8 @@ class State:
         self.recordings: dict[str, dict[str, Any]] = dict(data.get("recordings") or {})
         self.extra: dict[str, Any] = dict(data.get("state") or {})
 
-    def record(self, outputs: Iterable[Output], keys: dict[str, str], verdicts: dict[str, Any]) -> list[str]:
+    def record(self, outputs: Iterable[Output], keys: dict[str, str], verdicts: dict[str, Any],
+               clocks: dict[str, dict[str, Any]] | None = None) -> list[str]:
         done = []
         for o in outputs:
             v = verdicts.get(o.recording_id)
@@ -426,6 +433,8 @@ class State:
                 "duties": list(getattr(v, "duties", ()) or ()),
                 "notes": o.notes,
             }
+            if clocks and o.recording_id in clocks:
+                self.recordings[o.recording_id]["clock"] = clocks[o.recording_id]
             done.append(o.recording_id)
         return done
 
@@ -498,18 +507,29 @@ class ExportSummary(Record):
 # --------------------------------------------------------------------------------------------
 
 
+def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:
+    """How a stored recording's tracks are put on one clock in the export: the re-timing the activity
+    stage applied (the one rule, ``activity.align.clock_fix``, at the analysis rate) and its export.json entry."""
+    return clock_status(res.recording.layout, res.checks, int(res.sample_rate or 0), res.recording.n_tracks)
+
+
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
     words, note = gold.words(rec)
     item = ExportItem(recording=rec, stem=stem, duration_s=float(res.duration_s), checks=res.checks,
                       activity=tuple(res.activity), events=tuple(res.events), words=words, verdict=verdict,
                       key=key)
+    item.clock, item.clock_entry = clock_of(res)
     if note:
         item.notes.append(note)
     if not res.events:
         item.notes.append("no turn-taking events stored: activity segments stand in for IPUs")
     off = res.checks.offset_ms if res.checks is not None else None
-    if off is not None and abs(off) >= SYNC_NOTE_MS:
+    if item.clock is not None:
+        item.notes.append(item.clock.note())
+    elif off is not None and abs(off) >= SYNC_NOTE_MS:
         item.notes.append(f"the checks measured the tracks {off:+.0f} ms apart; the export keeps them as stored")
+    elif rec.layout is Layout.PAIRED:
+        item.notes.append(item.clock_entry["reason"])
     return item
 
 
@@ -600,7 +620,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         stems = make_stems(r.recording_id for r in recordings)
         gold = GoldWords()
         config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
-                                "options": exporter.resolved})
+                                "options": exporter.resolved, "clock_rule": CLOCK_RULE})
 
         keys: dict[str, str] = {}
         todo: list[Recording] = []
@@ -649,6 +669,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                 p.unlink()
 
         last_checkpoint = time.monotonic()
+        clocks: dict[str, dict[str, Any]] = {}  # per recording written: its clock entry (parquet outputs come later)
         for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
             rid = rec.recording_id
             if progress:
@@ -657,17 +678,18 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                 if res is None:
                     raise InputError(rid, "no longer in the workspace")
                 item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid])
+                clocks[rid] = item.clock_entry
                 outputs = exporter.add(item)
             except (InputError, OSError, TwotrackError) as exc:
                 path = getattr(exc, "path", None) or (rec.tracks[0].path if rec.tracks else rid)
                 problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
                 summary.errors.append(ErrorRecord(path=str(path), problem=problem, stage="export", recording_id=rid))
                 continue
-            summary.written += state.record(outputs, keys, verdicts)
+            summary.written += state.record(outputs, keys, verdicts, clocks)
             if time.monotonic() - last_checkpoint > CHECKPOINT_S:
                 _write_state(out, state, ctx, exporter, summary, complete=False)
                 last_checkpoint = time.monotonic()
-        summary.written += state.record(exporter.finish(), keys, verdicts)
+        summary.written += state.record(exporter.finish(), keys, verdicts, clocks)
         if progress:
             progress(len(todo), len(todo), None)
 

@@ -208,8 +208,9 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         "rai:dataLimitations": [
             f"Registers: {_count_text(registers)}; conclusions outside these registers are not supported.",
             "Voice activity and turn-taking events are automatic estimates, not hand annotation.",
-            "Paired per-speaker files are exported as stored: a clock offset or drift between the two "
-            "devices (measured by the checks) is not corrected.",
+            "Paired per-speaker files: where the checks measured the clock offset and drift between the two "
+            "devices, track B is re-timed onto track A's clock (export.json lists each such recording with its "
+            "offset and drift); where they could not (no shared signal), each file keeps its own clock.",
             "Consent can be withdrawn: this export reflects the consent ledger at the head above only.",
         ],
         "rai:dataBiases": [

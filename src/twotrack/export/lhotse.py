@@ -172,7 +172,7 @@ class LhotseExporter(Exporter):
         ids = [item.stem + (f"_p{i:03d}" if n > 1 else "") for i in range(n)]
         paths = [self.out / "audio" / f"{pid}.flac" for pid in ids]
         rows = tuple(range(rec.n_tracks))
-        streamed = stream_to_files(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")], paths)
+        streamed = stream_to_files(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")], paths, item.clock)
         counts = streamed.counts
         item.notes.extend(streamed.note())
         rid = item.recording_id

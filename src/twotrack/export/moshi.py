@@ -90,7 +90,7 @@ class MoshiExporter(Exporter):
             layouts.append((main, ids, [self.out / "audio" / f"{pid}.wav" for pid in ids]))
         all_paths = [p for _, _, paths in layouts for p in paths]
         sinks = [file_sink(paths, rate, (main, 1 - main), "WAV") for main, _, paths in layouts]
-        streamed = stream_to_files(rec, rate, cuts, sinks, all_paths)
+        streamed = stream_to_files(rec, rate, cuts, sinks, all_paths, item.clock)
         counts = streamed.counts
         item.notes.extend(streamed.note())
 

@@ -194,7 +194,7 @@ class ParquetExporter(Exporter):
         cuts = [a for a, _ in plan.pieces] + [plan.pieces[-1][1]]
         n = len(plan.pieces)
         encoded = BytesSink(rate, tuple(range(rec.n_tracks)))
-        streamed = stream_pieces(rec, rate, cuts, [encoded.sink()])
+        streamed = stream_pieces(rec, rate, cuts, [encoded.sink()], item.clock)
         datas = encoded.data
         counts = streamed.counts
         item.notes.extend(streamed.note())

@@ -107,6 +107,7 @@ class RecordingView:
     value: np.ndarray
     activity: list[tuple[int, np.ndarray, np.ndarray]]
     infos: dict[str, AudioInfo] | None = None
+    clock: tuple[Any, dict[str, Any]] | None = None  # (ClockFix or None, what the API says of it), when read
 
     @property
     def nbytes(self) -> int:
@@ -265,13 +266,25 @@ class Explorer:
                                          f"{exc}") from None
         return view.infos
 
+    def clock(self, view: RecordingView) -> tuple[Any, dict[str, Any]]:
+        """(ClockFix or None, its API entry): paired files' later tracks go on A's clock exactly when the
+        activity stage put their activity there (``activity.align.clock_status``, at the analysis rate)."""
+        if view.clock is None:
+            from ..activity.align import clock_status
+
+            rec = view.recording
+            view.clock = clock_status(rec.layout, self.ws.checks(rec.recording_id), int(view.sample_rate or 0),
+                                      rec.n_tracks)
+        return view.clock
+
     def peak_file(self, view: RecordingView) -> P.PeakFile:
         rec = view.recording
+        fix = self.clock(view)[0]
         key = P.cache_key(view.source_key or rec.recording_id, rec.recording_id,
-                          [(t.path, t.channel) for t in rec.tracks])
+                          [(t.path, t.channel) for t in rec.tracks], fix)
         infos = self.infos(view)
         try:
-            return self.peaks.get(key, lambda: P.compute_peaks(rec, infos))
+            return self.peaks.get(key, lambda: P.compute_peaks(rec, infos, fix))
         except InputError as exc:
             raise HTTPException(422, f"cannot decode the audio of {rec.recording_id!r}: {exc}") from None
 
@@ -310,7 +323,7 @@ def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: 
     scale = pf.track_peak
     if P.use_audio(a, b, width):
         try:
-            samples, rate = A.read_region(view.recording, tracks, a, b, ex.infos(view))
+            samples, rate = A.read_region(view.recording, tracks, a, b, ex.infos(view), ex.clock(view)[0])
         except InputError as exc:
             raise HTTPException(422, f"cannot decode the audio: {exc}") from None
         except ValueError as exc:
@@ -323,6 +336,7 @@ def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: 
         source = "frames (10 ms, cached)"
     return {
         "source": source,
+        "clock": ex.clock(view)[1],
         "resolution_s": P.resolution(a, b, width),
         "tracks": [
             {"track": t, "name": track_name(t), "peak": _r(scale[t], 4) if t < len(scale) else None,
@@ -531,7 +545,9 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
                    description="16-bit PCM WAV of the chosen tracks (one channel per track: `A`, `B`, or `both` as "
                                "stereo A left, B right) between `start` and `end` (default: the whole recording), "
                                "decoded server-side from the source (SPHERE included). Supports `Range: bytes=` "
-                               "requests (206 Partial Content); only the requested frames are decoded.",
+                               "requests (206 Partial Content); only the requested frames are decoded. Paired "
+                               "files whose clock offset the checks measured play on track A's clock, like their "
+                               "activity (header `X-Twotrack-Clock`; `clock` in the recording's JSON).",
                    responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "Partial content"},
                               416: {"description": "Range not satisfiable"}})
     def api_audio(recording_id: str, request: Request,
@@ -547,7 +563,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         else:
             a, b = None, None
         try:
-            r = A.plan(view.recording, chosen, a, b, ex.infos(view))
+            r = A.plan(view.recording, chosen, a, b, ex.infos(view), ex.clock(view)[0])
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         try:
@@ -557,7 +573,10 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         first, last = rng if rng is not None else (0, r.size - 1)
+        fix = ex.clock(view)[0]
         headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1), "Cache-Control": "no-cache",
+                   "X-Twotrack-Clock": "own" if fix is None else
+                   f"A; later tracks re-timed: offset_ms={fix.offset_ms:+.3f} drift_ppm={fix.drift_ppm:+.3f}",
                    "Content-Disposition": "inline; filename=\"" + recording_id.replace("/", "_").replace('"', "")
                    + "." + "+".join(track_name(t) for t in chosen) + ".wav\""}
         status = 200
@@ -618,6 +637,7 @@ def recording_detail(ex: Explorer, view: RecordingView, snap: D.Snapshot, with_e
         "stages": [{k: (str(v) if k == "computed_at" else v) for k, v in s.items()} for s in stages],
         "checks": checks.to_dict() if checks is not None else None,
         "checks_note": checks_note,
+        "clock": ex.clock(view)[1],
         "counts": counts,
         "counts_by_track": counts_by_track,
         "stats": stats,

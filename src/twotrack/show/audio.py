@@ -6,6 +6,11 @@ from the probe, and an HTTP byte range maps to a sample range that is decoded on
 in a long recording decodes only what is played. Files are read only through the recording's own
 track list in the workspace; a request names a recording id, never a path.
 
+Clock: when the workspace holds a clock estimate for paired files that the activity stage applied
+(``activity.align.clock_fix``), the tracks after A are rendered on track A's clock, like their activity:
+a region is re-timed from the own-clock samples just before it (``activity.align.own_span``), so seeking
+stays cheap and gives the samples the whole-track re-timing has.
+
 Seeking: soundfile formats seek directly; other sources (SPHERE) are decoded from the start and the
 frames before the region skipped (linear in the offset: a 10-minute telephone call skips in a fraction
 of a second).
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
+from ..activity.align import ClockFix, ColumnQueue, own_span, retime_blocks
 from ..errors import InputError
 from ..ingest.tracks import iter_track_blocks, source_infos
 from ..model import AudioInfo, Recording, track_index, track_name
@@ -71,6 +77,7 @@ class Rendering:
     rate: int
     first: int
     n_frames: int
+    clock: ClockFix | None = None  # tracks after A re-timed onto A's clock by this; None: each file's own clock
 
     @property
     def channels(self) -> int:
@@ -120,9 +127,9 @@ def recording_frames(infos: dict[str, AudioInfo], rate: int) -> int:
 
 
 def plan(recording: Recording, tracks: Sequence[int], start_s: float | None = None, end_s: float | None = None,
-         infos: dict[str, AudioInfo] | None = None) -> Rendering:
-    """What to render. Raises ``InputError`` when a source cannot be probed, ``ValueError`` for times
-    outside the recording (the caller turns that into HTTP 400)."""
+         infos: dict[str, AudioInfo] | None = None, clock: ClockFix | None = None) -> Rendering:
+    """What to render (``clock``: see the module docstring). Raises ``InputError`` when a source cannot be
+    probed, ``ValueError`` for times outside the recording (the caller turns that into HTTP 400)."""
     infos = infos if infos is not None else source_infos(recording)
     rate = recording_rate(infos)
     total = recording_frames(infos, rate)
@@ -139,7 +146,7 @@ def plan(recording: Recording, tracks: Sequence[int], start_s: float | None = No
         raise ValueError(f"end {b:g} s is beyond the recording's end ({duration:.3f} s)")
     first = int(math.floor(a * rate))
     stop = min(total, int(math.ceil(b * rate)))
-    r = Rendering(recording, infos, tuple(tracks), rate, first, max(1, stop - first))
+    r = Rendering(recording, infos, tuple(tracks), rate, first, max(1, stop - first), clock)
     if r.data_bytes > MAX_DATA_BYTES:
         raise ValueError(f"{r.describe()} is too long for one WAV ({r.data_bytes / 2**30:.1f} GiB): ask for a region")
     return r
@@ -199,22 +206,48 @@ def _stream_skipping(recording: Recording, infos: dict[str, AudioInfo], tracks: 
         yield np.zeros((len(tracks), left), np.float32)
 
 
+def _own_frames(r: Rendering, tracks: Sequence[int], first: int, n: int) -> Iterator[np.ndarray]:
+    """Frames [first, first + n) of ``tracks``, each on its own file's clock."""
+    step = max(1, int(CHUNK_S * r.rate))
+    if _seekable(r.infos, r.rate):
+        for a in range(first, first + n, step):
+            yield _read_direct(r.recording, r.infos, tracks, a, min(step, first + n - a))
+        return
+    yield from _stream_skipping(r.recording, r.infos, tracks, r.rate, first, n)
+
+
 def iter_frames(r: Rendering, first: int | None = None, n: int | None = None) -> Iterator[np.ndarray]:
     """Float32 blocks (channels, m) covering frames [first, first + n) of the recording (default: all of r)."""
     first = r.first if first is None else first
     n = r.n_frames if n is None else n
-    step = max(1, int(CHUNK_S * r.rate))
-    if _seekable(r.infos, r.rate):
-        for a in range(first, first + n, step):
-            yield _read_direct(r.recording, r.infos, r.tracks, a, min(step, first + n - a))
+    moved = [i for i, t in enumerate(r.tracks) if t >= 1] if r.clock is not None else []
+    if not moved or n <= 0:
+        yield from _own_frames(r, r.tracks, first, n)
         return
-    yield from _stream_skipping(r.recording, r.infos, r.tracks, r.rate, first, n)
+    kept = [i for i, t in enumerate(r.tracks) if t < 1]
+    # The moved tracks: their own samples from where the region starts on their clock, re-timed as streamed.
+    own_first, local = own_span(r.clock, r.rate, first)
+    own_n = max(0, recording_frames(r.infos, r.rate) - own_first)
+    src = _own_frames(r, [r.tracks[i] for i in moved], own_first, own_n) if own_n else iter(())
+    retimed = retime_blocks(src, r.rate, local.offset_s, local.drift_ppm, n_out=n, channels=len(moved))
+    queue = ColumnQueue()
+    step = max(1, int(CHUNK_S * r.rate))
+    heads = _own_frames(r, [r.tracks[i] for i in kept], first, n) if kept else \
+        (np.zeros((0, min(step, first + n - a)), np.float32) for a in range(first, first + n, step))
+    for head in heads:
+        m = head.shape[1]
+        while queue.size < m:
+            queue.push(next(retimed))  # retime_blocks yields exactly n columns in all
+        out = np.empty((len(r.tracks), m), np.float32)
+        out[kept] = head
+        out[moved] = queue.take(m)
+        yield out
 
 
 def read_region(recording: Recording, tracks: Sequence[int], start_s: float, end_s: float,
-                infos: dict[str, AudioInfo] | None = None) -> tuple[np.ndarray, int]:
+                infos: dict[str, AudioInfo] | None = None, clock: ClockFix | None = None) -> tuple[np.ndarray, int]:
     """Float32 (len(tracks), n) of the region and its rate (for peaks at a fine zoom)."""
-    r = plan(recording, tracks, start_s, end_s, infos)
+    r = plan(recording, tracks, start_s, end_s, infos, clock)
     parts = list(iter_frames(r))
     return (np.concatenate(parts, axis=1) if parts else np.zeros((len(tracks), 0), np.float32)), r.rate
 

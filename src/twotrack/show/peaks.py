@@ -86,14 +86,16 @@ def stream_peaks(blocks: Iterable[np.ndarray], per_frame: int) -> np.ndarray:
     return np.concatenate(parts, axis=2)
 
 
-def compute_peaks(recording, infos=None) -> np.ndarray:
-    """Frame peaks of every track of ``recording``, streamed through the ingest readers."""
+def compute_peaks(recording, infos=None, clock=None) -> np.ndarray:
+    """Frame peaks of every track of ``recording``, streamed through the ingest readers; ``clock``
+    (``activity.align.ClockFix``) puts the tracks after A on A's clock first, as their activity is."""
+    from ..activity.align import align_track_blocks
     from ..ingest.tracks import iter_track_blocks, source_infos
 
     infos = infos if infos is not None else source_infos(recording)
     rate = peak_rate(max(i.sample_rate for i in infos.values()))
     per_frame = int(round(rate * HOP_S))
-    return stream_peaks(iter_track_blocks(recording, rate, infos=infos), per_frame)
+    return stream_peaks(align_track_blocks(iter_track_blocks(recording, rate, infos=infos), rate, clock), per_frame)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,9 +169,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "peaks"
 
 
-def cache_key(source_key: str, recording_id: str, tracks: Iterable[tuple[str, int]]) -> str:
-    """Content-addressed: the sources' hash key, the track layout and the format version."""
+def cache_key(source_key: str, recording_id: str, tracks: Iterable[tuple[str, int]], clock=None) -> str:
+    """Content-addressed: the sources' hash key, the track layout, the re-timing (``ClockFix``) and the
+    format version."""
     text = f"v{CACHE_VERSION}|{source_key}|{recording_id}|{list(tracks)}"
+    if clock is not None:
+        text += f"|clock {clock.offset_ms!r} {clock.drift_ppm!r}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
