@@ -3,22 +3,28 @@
 WAV/FLAC/OGG/Opus/MP3 go through soundfile (libsndfile); NIST SPHERE is recognised by its magic bytes
 (not its extension: LDC and NIST ship SPHERE as ``.wav`` too) and read by ``ingest.sphere``.
 Every failure is an ``InputError(path, problem)`` whose problem a person can act on.
+A path may be a URL (``s3://``, ``https://``, ...): it is read through ``ingest.remote`` (fsspec), the
+header and the audio streamed in ranges; a local path is read exactly as before (fsspec is not imported).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
 from ..errors import InputError, file_access
 from ..model import AudioInfo
+from . import remote
 
 #: File name endings that discovery treats as audio (compared lower-case).
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".sph", ".ogg", ".opus", ".mp3"})
@@ -98,12 +104,12 @@ class _RiffLayout:
     data_size: int | None  # bytes declared; None when unset (streamed WAV)
 
 
-def _parse_riff(path: str, head: bytes, size: int) -> _RiffLayout:
-    """Walk the RIFF chunks up to ``data`` (headers only, by seeking)."""
+def _parse_riff(path: str, head: bytes, size: int, src: BinaryIO | None = None) -> _RiffLayout:
+    """Walk the RIFF chunks up to ``data`` (headers only, by seeking); ``src``: an open object (a URL)."""
     endian = ">" if head[:4] == b"RIFX" else "<"
     tag = channels = rate = align = data_offset = data_size = None
     ds64_data: int | None = None
-    with open(path, "rb") as fh:
+    with open(path, "rb") if src is None else contextlib.nullcontext(src) as fh:
         pos = 12
         while pos + 8 <= size:
             fh.seek(pos)
@@ -178,12 +184,39 @@ def probe(path: str | Path) -> AudioInfo:
     non-audio or undecodable file.
     """
     p = str(path)
+    if remote.is_url(p):
+        return _probe_url(p)
     head, size = _read_head(p)
     if head.startswith(SPHERE_MAGIC):
         return _probe_sphere(p)
-    riff = _parse_riff(p, head, size) if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE" else None
+    return _probe_soundfile(p, head, size)
+
+
+def _probe_url(p: str) -> AudioInfo:
+    """``probe`` of an object: one open, the header read in a small range, libsndfile over it."""
+    with remote.access(p), remote.open_binary(p, remote.PROBE_BLOCK) as fh:
+        size = remote.size_of(fh)
+        head = fh.read(_HEAD_BYTES)
+        if size == 0:
+            raise InputError(p, "empty file (0 bytes)")
+        if head.startswith(SPHERE_MAGIC):
+            return _probe_sphere(p)
+        return _probe_soundfile(p, head, size, fh)
+
+
+def _probe_soundfile(p: str, head: bytes, size: int, src: BinaryIO | None = None) -> AudioInfo:
+    riff = (_parse_riff(p, head, size, src) if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE"
+            else None)
     try:
-        info = sf.info(p)
+        if src is None:
+            info = sf.info(p)
+        else:
+            src.seek(0)
+            guarded = _GuardedReads(src, p)
+            info = sf.info(guarded)
+            guarded.check(p)
+    except InputError:
+        raise
     except Exception as exc:  # libsndfile says little; say what is wrong in words
         raise InputError(p, _explain_open_failure(p, head, riff, size, exc)) from None
     _check_plausible(p, info.channels, info.samplerate)
@@ -226,13 +259,80 @@ def probe(path: str | Path) -> AudioInfo:
 # --------------------------------------------------------------------------------------------
 
 
+class _GuardedReads:
+    """An object opened through fsspec, for libsndfile's virtual I/O. libsndfile cannot be told why a
+    read failed (its callback just returns fewer bytes), so a failing read (network, store) ends the
+    data here and keeps the exception; ``check`` then raises it as an InputError naming the URL,
+    instead of libsndfile's "truncated" or a traceback printed by the callback."""
+
+    def __init__(self, fh: BinaryIO, url: str = ""):
+        self.fh, self.url, self.error = fh, url, None
+
+    def __repr__(self) -> str:  # libsndfile's messages name the file by it
+        return repr(self.url)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return self.fh.seek(offset, whence)
+        except Exception as exc:  # noqa: BLE001 - reported by check()
+            self.error = self.error or exc
+            return self.fh.tell()
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def read(self, n: int = -1) -> bytes:
+        if self.error is not None:
+            return b""
+        try:
+            return self.fh.read(n)
+        except Exception as exc:  # noqa: BLE001 - reported by check()
+            self.error = exc
+            return b""
+
+    def check(self, path: str) -> None:
+        if self.error is not None:
+            raise remote.input_error(path, self.error, "reading the object failed")
+
+
 def _soundfile_blocks(path: str, block_samples: int) -> Iterator[np.ndarray]:
+    if remote.is_url(path):
+        yield from _soundfile_url_blocks(path, block_samples)
+        return
     with sf.SoundFile(path) as f:
         while True:
             block = f.read(block_samples, dtype="float32", always_2d=True)
             if len(block) == 0:
                 return
             yield block
+
+
+@contextmanager
+def open_soundfile(path: str) -> Iterator[sf.SoundFile]:
+    """A seekable libsndfile reader on a local file or a URL (through fsspec's ranged reads), for
+    readers that jump into a file (the explorer); store errors become an InputError naming the URL."""
+    if not remote.is_url(path):
+        with sf.SoundFile(path) as f:
+            yield f
+        return
+    with remote.access(path):
+        fh = remote.open_binary(path)
+    with fh, sf.SoundFile(fh) as f:
+        yield f
+
+
+def _soundfile_url_blocks(path: str, block_samples: int) -> Iterator[np.ndarray]:
+    with remote.access(path):  # only the store's errors here; the decoder's are told as for a file
+        fh = remote.open_binary(path)
+    with fh:
+        guarded = _GuardedReads(fh, path)
+        with sf.SoundFile(guarded) as f:
+            while True:
+                block = f.read(block_samples, dtype="float32", always_2d=True)
+                guarded.check(path)
+                if len(block) == 0:
+                    return
+                yield block
 
 
 def _checked_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:

@@ -26,6 +26,7 @@ from ..errors import ConfigError, InputError
 from ..model import AudioInfo, ErrorRecord, Layout, Recording, SourceType, track_name
 from .audio import is_audio_path
 from .found import Found, FoundStream
+from . import remote
 from .sources import Discovery, make_source, probe_safely
 
 MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl"})
@@ -166,7 +167,8 @@ def _add_folder(files: list[str], root: str, common: str, config: Config, hash_f
         return make_source(path, channel, hashes if hash_files else None)
 
     def add(keys: list[str], rec: Recording, infos: dict[str, AudioInfo]) -> None:
-        out.add(tuple(keys), Found(rec, infos), real="|".join(os.path.realpath(p) for p in rec.source_paths))
+        out.add(tuple(keys), Found(rec, infos), real="|".join(  # a URL is its own identity
+            p if remote.is_url(p) else os.path.realpath(p) for p in rec.source_paths))
 
     for path in singles:
         info, err = probe_safely(path)
@@ -250,6 +252,7 @@ def stream(paths: Iterable[str | Path], config: Config | None = None, *, hash_fi
     try:
         args = []
         for raw in paths:
+            raw = remote.local_path(str(raw)) if isinstance(raw, str) else raw  # file:// is local
             if is_utf8(str(raw)):
                 args.append((str(raw), os.path.abspath(str(raw))))
             else:
@@ -265,6 +268,14 @@ def stream(paths: Iterable[str | Path], config: Config | None = None, *, hash_fi
             if not _walk_takes(p, folders) and p not in loose[os.path.dirname(p)]:
                 loose[os.path.dirname(p)].append(p)
         for raw, path in args:
+            # A URL argument is listed by ingest.remote (not walked), then paired per folder
+            if remote.is_url(raw):
+                urls, errors = remote.list_audio(raw)
+                out.errors.extend(errors)
+                root = remote.listing_root(raw, urls)
+                for folder_files in remote.by_folder(urls):
+                    _add_folder(folder_files, root, root, config, hash_files, out)
+                continue
             if os.path.isdir(path):
                 for folder_files in iter_audio_folders(path, out.errors):
                     _add_folder(folder_files, path, common, config, hash_files, out)

@@ -7,6 +7,11 @@ Columns (docs/formats.md has the full table): ``recording_id``, ``path`` or ``pa
 Paths resolve against the manifest's folder and must stay inside it (after following symlinks): a
 manifest is data, and data must not point a corpus run at ``/etc/passwd``. A bad row gives one
 ErrorRecord naming the manifest, the line and the problem; the other rows are read.
+
+An audio path may also be a URL (``s3://bucket/x.flac``, ``https://...``): it is kept as it is and read
+through ``ingest.remote``; naming a URL is the manifest author's explicit choice of source, so the
+folder rule does not apply to it. ``file://`` URLs are local paths and follow the folder rule.
+Transcripts are local files only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ..config import Config
 from ..errors import InputError
 from ..model import ErrorRecord, Layout, Recording, SourceType
 from .discover import compile_patterns, match_pair
+from . import remote
 from .found import Found, FoundStream, Origin
 from .sources import Discovery, make_source, probe_safely
 
@@ -119,7 +125,13 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def resolve_inside(base_dir: str, value: str, what: str) -> str:
     """Absolute path of ``value`` (relative to ``base_dir``); RowError when it leaves ``base_dir``
-    (``..``, an absolute path elsewhere, or a symlink pointing out) or does not exist."""
+    (``..``, an absolute path elsewhere, or a symlink pointing out) or does not exist. An audio URL
+    is returned as it is (its probe says whether it exists); a ``file://`` URL is a local path."""
+    if remote.is_url(value):
+        if what == "transcript":
+            raise RowError(f"transcript {value!r} is a URL: gold timings are read from local files only")
+        return value
+    value = remote.local_path(value)
     joined = os.path.normpath(os.path.join(base_dir, value))
     root = os.path.realpath(base_dir)
     real = os.path.realpath(joined)
@@ -249,6 +261,23 @@ def add_manifest(path: str, config: Config, out: FoundStream, *, hash_files: boo
                 out.add((rec.recording_id,), Found(rec, found.infos), Origin(manifest=path, line=line))
     except InputError as exc:
         out.errors.append(ErrorRecord(path=exc.path, problem=exc.problem))
+
+
+def url_folders(path: str | Path) -> list[str]:
+    """The folders (``posixpath.dirname``) of the URLs a manifest's audio columns name, sorted: where the
+    discovery errors of its URL rows lie (a rescan replaces them). Empty when it cannot be read."""
+    import posixpath
+
+    folders: set[str] = set()
+    try:
+        for _, row in _rows(os.path.abspath(str(path))):
+            for key in ("path", "path_a", "path_b"):
+                value = _cell(row.get(key))
+                if remote.is_url(value):
+                    folders.add(posixpath.dirname(value))
+    except InputError:
+        pass
+    return sorted(folders)
 
 
 def read_manifest(path: str | Path, config: Config | None = None, *, hash_files: bool = True) -> Discovery:

@@ -13,6 +13,8 @@ Conventions, stated once:
   (NIST's definition: the sum, modulo 65536, of the stored 16-bit samples, or of the stored bytes
   for 1-byte codings). A mismatch is an ``InputError``, raised after the last block is yielded.
 - Header quirks are read, repaired, and said in ``AudioInfo.repairs`` (plain sentences).
+- A path may be a URL: the file is then opened through ``ingest.remote`` (fsspec, ranged reads with a
+  bounded read-ahead) instead of ``open``; header and payload are read the same way, so reading streams.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ..errors import InputError, file_access
+from ..errors import InputError
 from ..model import AudioInfo
-from . import g711
+from . import g711, remote
 
 MAGIC = b"NIST_1A"
 DEFAULT_BLOCK_SAMPLES = 1 << 16
@@ -49,9 +51,9 @@ _BYTES_OF = {"pcm": 2, "ulaw": 1, "alaw": 1, "pculaw": 1}
 def is_sphere(path: str | Path) -> bool:
     """True when the file starts with the SPHERE magic ``NIST_1A`` (whatever its extension)."""
     try:
-        with open(path, "rb") as fh:
+        with remote.open_binary(str(path), remote.PROBE_BLOCK) as fh:
             return fh.read(len(MAGIC)) == MAGIC
-    except OSError:
+    except (OSError, InputError):
         return False
 
 
@@ -76,8 +78,9 @@ class SphereHeader:
 
 
 def _read_header_bytes(path: str) -> tuple[bytes, int]:
-    with file_access(path, "file"), open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+    # a local path: file_access and builtin open, as always; a URL: the store's errors and fsspec
+    with remote.source_access(path, "file"), remote.open_binary(path, remote.PROBE_BLOCK) as fh:
+        size = remote.size_of(fh) if remote.is_url(path) else os.fstat(fh.fileno()).st_size
         head = fh.read(1024)
         if head.startswith(MAGIC):
             lines = head.split(b"\n", 2)
@@ -211,7 +214,7 @@ def _int_field(path: str, header: SphereHeader, name: str) -> int | None:
 
 def _guess_byte_order(path: str, data_offset: int, data_bytes: int) -> tuple[str, str]:
     """Pick the byte order under which 16-bit audio changes less from sample to sample."""
-    with open(path, "rb") as fh:
+    with remote.open_binary(path, remote.PROBE_BLOCK) as fh:  # builtin open for a local path
         fh.seek(data_offset)
         raw = fh.read(min(data_bytes, 1 << 16) & ~1)
     if len(raw) < 4:
@@ -354,7 +357,7 @@ def _checksum_of(values: np.ndarray) -> int:
 def _raw_chunks(lay: SphereLayout, block: int) -> Iterator[np.ndarray]:
     dtype = np.dtype(lay.byte_order + "i2") if lay.coding == "pcm" else np.dtype(np.uint8)
     left = lay.n_samples
-    with open(lay.path, "rb") as fh:
+    with remote.open_binary(lay.path) as fh:  # builtin open for a local path
         fh.seek(lay.data_offset)
         while left > 0:
             n = min(block, left)
@@ -378,7 +381,7 @@ def _shorten_chunks(lay: SphereLayout, block: int) -> Iterator[np.ndarray]:
     want = lay.n_samples * lay.channels  # stored values
     done = 0
     carry = np.empty(0, np.int16 if lay.coding == "pcm" else np.uint8)
-    with open(lay.path, "rb") as fh:
+    with remote.open_binary(lay.path) as fh:  # builtin open for a local path
         fh.seek(lay.data_offset)
         stream = shorten.decode_blocks(fh, frames_per_chunk=block)
         try:

@@ -26,6 +26,8 @@ from .. import __version__
 from ..config import Config
 from ..errors import InputError
 from ..ingest.discover import stream as discover_stream
+from ..ingest import remote
+from ..ingest.manifest import url_folders
 from ..ingest.found import Found, FoundStream
 from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace
@@ -104,14 +106,22 @@ def _error_roots(paths: Sequence[str]) -> list[str]:
     files beside it), so that the errors of a fixed file disappear on the next scan."""
     roots = []
     for p in paths:
-        p = os.path.abspath(p)
+        if remote.is_url(p):  # a URL prefix is its own root
+            roots.append(p)
+            continue
+        p = os.path.abspath(remote.local_path(p))
         roots.append(p)
         if os.path.isfile(p) and Path(p).suffix.lower() in (".csv", ".jsonl"):
             roots.append(os.path.dirname(p))
+            roots.extend(url_folders(p))  # and the folders of the URLs its rows name
     return roots
 
 
 def _stat(path: str) -> tuple[int, int]:
+    """(size, mtime_ns): os.stat for a file; for a URL the object's size and a change token (ETag,
+    generation, last-modified: ``ingest.remote.stat_source``), raising InputError when it is missing."""
+    if remote.is_url(path):
+        return remote.stat_source(path)
     st = os.stat(path)
     return int(st.st_size), int(st.st_mtime_ns)
 

@@ -29,6 +29,7 @@ import soundfile as sf
 
 from ..activity.align import ClockFix, ColumnQueue, own_span, retime_blocks
 from ..errors import InputError
+from ..ingest.audio import open_soundfile
 from ..ingest.tracks import iter_track_blocks, source_infos
 from ..model import AudioInfo, Recording, track_index, track_name
 
@@ -174,7 +175,7 @@ def _read_direct(recording: Recording, infos: dict[str, AudioInfo], tracks: Sequ
         if first >= info.n_samples:
             continue
         try:
-            with sf.SoundFile(path) as f:
+            with open_soundfile(path) as f:
                 f.seek(first)
                 block = f.read(min(n, info.n_samples - first), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
