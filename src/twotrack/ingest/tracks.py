@@ -160,9 +160,11 @@ def iter_track_blocks(
     return _track_blocks(recording, infos, rate, n_out)
 
 
-def load_tracks(recording: Recording, sample_rate: int | None = None) -> TrackAudio:
-    """All tracks of a recording in memory (see ``iter_track_blocks`` for the rate rule)."""
-    infos = source_infos(recording)
+def load_tracks(recording: Recording, sample_rate: int | None = None, *,
+                infos: dict[str, AudioInfo] | None = None) -> TrackAudio:
+    """All tracks of a recording in memory (see ``iter_track_blocks`` for the rate rule). Pass ``infos``
+    from an earlier ``source_infos`` to skip probing the files again."""
+    infos = infos if infos is not None else source_infos(recording)
     rate = int(sample_rate) if sample_rate else max(i.sample_rate for i in infos.values())
     # Preallocate the expected length so a long recording is not held twice while joining blocks.
     expected = max(math.ceil(i.n_samples * rate / i.sample_rate) for i in infos.values()) + 1

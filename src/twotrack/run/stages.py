@@ -70,7 +70,7 @@ def decode(recording, config: Config) -> Decoded:
     tracks = importlib.import_module("twotrack.ingest.tracks")
     infos = tracks.source_infos(recording)
     rate = tracks.choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
-    audio = tracks.load_tracks(recording, rate)
+    audio = tracks.load_tracks(recording, rate, infos=infos)
     codecs = sorted({i.codec for i in infos.values() if i.codec})
     return Decoded(audio.samples, int(audio.sample_rate), float(audio.duration_s), "+".join(codecs) or None)
 
