@@ -374,3 +374,191 @@ def test_partial_recording_when_a_participant_never_returns(tmp_path):
     assert info.channels == 2 and info.frames >= 4 * RATE
     row = json.loads((store.root / "manifest.jsonl").read_text())
     assert row["tags"] == {"capture": "partial"}
+
+
+# ------------------------------------------------------------------------------------------------
+# capture anchors: the browser's capture timestamps, and the zero blocks its input FIFO inserts
+
+
+def put_anchor(c, d, role, seq, samples, capture_ms=1.7e12, rate=RATE):
+    return c.put(f"/api/sessions/{d['session_id']}/{role}/anchors/{seq}",
+                 params={"rate": rate, "capture_ms": capture_ms}, content=np.asarray(samples, "<f4").tobytes(),
+                 headers=hdr(d, role))
+
+
+def test_anchor_upload_is_validated_idempotent_and_counted_at_finish(client):
+    d = new_session(client)
+    sid = d["session_id"]
+    a = np.random.default_rng(2).standard_normal(480).astype("<f4") * 0.1
+    assert put_anchor(client, d, "A", 0, a).status_code == 403  # no audio (anchors are audio) before consent
+    consent(client, d, "A", "Ada")
+    assert put_anchor(client, d, "A", 0, a).json() == {"status": "stored", "next_seq": 1}
+    assert put_anchor(client, d, "A", 0, a).json()["status"] == "duplicate"
+    url = f"/api/sessions/{sid}/A/anchors/1"
+    folder = client.ws / "capture" / "sessions" / sid / "A" / "anchors"
+    before = sorted(p.name for p in folder.glob("*"))
+    bad = [
+        put_anchor(client, d, "A", 0, a * 0.5),                        # other content under a stored number
+        put_anchor(client, d, "A", 2, a),                              # out of order
+        put_anchor(client, d, "A", 1, np.zeros(19_201)),               # oversized (more than 0.1 s at 192 kHz)
+        client.put(url, params={"rate": RATE, "capture_ms": 1.7e12}, content=b"abcde", headers=hdr(d, "A")),
+        put_anchor(client, d, "A", 1, a, capture_ms=float("nan")),
+        put_anchor(client, d, "A", 1, a, capture_ms=-5.0),             # not an epoch time
+        put_anchor(client, d, "A", 1, a, rate=100),
+        put_anchor(client, d, "A", 1, np.array([np.nan], "<f4")),
+        client.put(url, params={"rate": RATE}, content=a.tobytes(), headers=hdr(d, "A")),  # no capture time
+        client.put(url, params={"rate": RATE, "capture_ms": 1.7e12}, content=a.tobytes(), headers=hdr(d, "B")),
+    ]
+    assert [r.status_code for r in bad] == [409, 409, 413, 400, 400, 400, 400, 400, 422, 403]
+    assert sorted(p.name for p in folder.glob("*")) == before
+    # finish checks the anchor count the page declares; afterwards new anchors are refused
+    assert put(client, d, "A", 0, a, 0).status_code == 200
+    fin = f"/api/sessions/{sid}/A/finish"
+    r = client.post(fin, json={"n_chunks": 1, "n_samples": 480, "n_anchors": 2}, headers=hdr(d, "A"))
+    assert r.status_code == 409 and "capture anchors" in r.json()["detail"]
+    assert client.post(fin, json={"n_chunks": 1, "n_samples": 480, "n_anchors": 1}, headers=hdr(d, "A")).status_code == 200
+    assert put_anchor(client, d, "A", 1, a).status_code == 409
+
+
+FRAME = RATE // 100  # the browser's 10 ms capture buffer
+
+
+def simulate_browser(store: SessionStore, sid: str, role: str, *, start_s: float, seconds: float, latency_ms: float,
+                     inserted_at_s=(), dropped_at_s=(), clock_offset_ms: float, rng, anchors: bool = True,
+                     bracket: bool = True) -> dict:
+    """Upload a track the way Chrome delivers it: the microphone (the burst scene plus -50 dBFS noise, so it
+    is never digital silence) is captured from ``start_s``; the AudioWorklet sees each sample ``latency_ms``
+    later, and each time the input FIFO runs dry (``inserted_at_s``, capture seconds) it is handed a block of
+    FRAME zeros, after which the audio arrives that much later. ``dropped_at_s``: a FRAME of input lost.
+    The page stamps chunks with the worklet's time and sends one 10 ms frame per second with its capture
+    timestamp, and (``bracket``) the two frames around each jump of the capture timestamps (a dropped frame).
+    Returns the captured samples and the worklet's (what the chunks hold)."""
+    card_ppm = 0.0
+    n = int(seconds * RATE)
+    t_cap = start_s + np.arange(n) / RATE
+    cap = (scene(t_cap) + rng.normal(0, 10 ** (-50 / 20), n)).astype(np.float32)
+    client = lambda true_s: (BASE + true_s) * 1000 + clock_offset_ms  # noqa: E731
+    pieces, prev = [], 0
+    events = sorted([(int(s * RATE) // FRAME * FRAME, "ins") for s in inserted_at_s]
+                    + [(int(s * RATE) // FRAME * FRAME, "drop") for s in dropped_at_s])
+    for at, kind in events:
+        pieces.append(cap[prev:at])
+        if kind == "ins":
+            pieces.append(np.zeros(FRAME, np.float32))
+            prev = at
+        else:
+            prev = at + FRAME
+    pieces.append(cap[prev:])
+    worklet = np.concatenate(pieces)
+    t_w0 = start_s + latency_ms / 1000.0  # the worklet's time of its first sample
+    cs = store.chunks(sid, role)
+    for seq, s0 in enumerate(range(0, len(worklet), RATE)):
+        cs.put(seq, s0, RATE, client(t_w0 + s0 / RATE) + rng.normal(0, 0.3), worklet[s0:s0 + RATE].tobytes(),
+               (BASE + t_w0 + s0 / RATE) * 1000)
+    if anchors:
+        an = store.anchors(sid, role)
+        starts = list(range(RATE // 2, n - RATE, RATE))
+        if bracket:
+            starts += [c for at, kind in events if kind == "drop" for c in (at - FRAME, at + FRAME)]
+        for k, c0 in enumerate(starts):
+            an.put(k, 0, RATE, client(t_cap[c0]) + rng.normal(0, 0.05), cap[c0:c0 + FRAME].tobytes(), 0.0)
+    for u in np.concatenate([start_s - 1.0 + 0.15 * np.arange(8), np.arange(start_s, start_s + seconds, 2.0)]):
+        d1, d2 = rng.uniform(0.4, 2.0, 2) / 2
+        store.add_clock(sid, role, client(u), (BASE + u) * 1000 + d1, client(u + (d1 + d2) / 1000))
+    s = store.get(sid)
+    s.participants[role].finished = {"n_chunks": cs.next_seq, "n_samples": cs.n_samples}
+    s.participants[role].speaker_id = f"spk-{role.lower()}"
+    store.save(s)
+    return {"captured": cap, "worklet": worklet}
+
+
+def test_capture_anchors_align_despite_input_latency_and_inserted_zeros(tmp_path, capsys):
+    """A's worklet sees its audio 50 ms after capture, B's 95 ms, and B's FIFO runs dry twice (two inserted
+    10 ms zero blocks): worklet stamps alone put B 45-65 ms late; the anchors place both within 0.2 ms,
+    and the inserted zeros are cut so B's channel is exactly its captured audio."""
+    results = {}
+    for use_anchors in (False, True):
+        store = SessionStore(tmp_path / f"ws-{use_anchors}")
+        sid = store.create("CC-BY-4.0").session_id
+        rng = np.random.default_rng(11)
+        simulate_browser(store, sid, "A", start_s=0.0, seconds=28.0, latency_ms=50.0, clock_offset_ms=-523.4,
+                         rng=rng, anchors=use_anchors)
+        b = simulate_browser(store, sid, "B", start_s=0.35, seconds=27.0, latency_ms=95.0, inserted_at_s=(9.3, 17.85),
+                             clock_offset_ms=12_345.678, rng=rng, anchors=use_anchors)
+        report = assemble_session(store, sid, run_scan=False)
+        y, _ = sf.read(report["path"], dtype="float32", always_2d=True)
+        results[use_anchors] = (burst_lags_ms(y[:, 0], y[:, 1], RATE), report, y, b)
+    lags_off, rep_off = results[False][:2]
+    lags, report, y, b = results[True]
+    ta, tb = report["tracks"]
+    assert rep_off["tracks"][1]["timing"] == "worklet" and rep_off["tracks"][1]["capture_anchors"] is None
+    assert "not measured" in rep_off["input_latency"] and "capture timestamps" in report["input_latency"]
+    # where B's first sample went, against the truth (B's capture starts 0.35 s after A's)
+    placed = {k: (r["tracks"][1]["offset_samples"] - r["tracks"][0]["offset_samples"]) / RATE * 1000 - 350.0
+              for k, r in ((False, rep_off), (True, report))}
+    assert 44.0 < placed[False] < 46.0  # the worklet stamps alone: B late by the latency difference (45 ms)
+    assert abs(placed[True]) < 0.1
+    assert ta["timing"] == tb["timing"] == "capture" and len(lags) >= 14
+    assert np.max(np.abs(lags)) < 0.2, lags
+    # the two inserted blocks are found and cut: B's channel is its captured audio, sample for sample
+    cb = tb["capture_anchors"]
+    assert cb["samples_removed"] == 2 * FRAME and len(cb["inserted_zeros_removed"]) == 2
+    assert cb["unexplained_steps"] == [] and cb["matched"] == cb["sent"] >= 25
+    assert 94.5 < cb["input_latency_ms"][0] and cb["input_latency_ms"][2] < 115.5  # 95 ms, +10 per insertion
+    off = tb["offset_samples"]
+    np.testing.assert_allclose(y[off:off + len(b["captured"]), 1], b["captured"], atol=2.0 ** -22)
+    assert tb["samples"] == len(b["worklet"]) == len(b["captured"]) + 2 * FRAME
+    with capsys.disabled():
+        print(f"\n[capture] B's start placed {placed[False]:+.2f} ms off by worklet stamps only, {placed[True]:+.4f} ms "
+              f"with capture anchors; bursts after B's two inserted zero blocks within {np.max(np.abs(lags)):.4f} ms; "
+              f"B latency {cb['input_latency_ms']} ms")
+
+
+def test_capture_timing_reports_what_zeros_do_not_explain():
+    """Input lost (the counter falls behind the capture clock) between two anchors a second apart is
+    reported, not patched; anchors on digital silence or a steady tone cannot be placed and are not used."""
+    from twotrack.capture.assemble import capture_timing, fit_sample_clock
+
+    store = SessionStore(Path(__import__("tempfile").mkdtemp()) / "ws")
+    sid = store.create("CC-BY-4.0").session_id
+    rng = np.random.default_rng(4)
+    sim = simulate_browser(store, sid, "A", start_s=0.0, seconds=12.0, latency_ms=60.0, dropped_at_s=(6.2,),
+                           clock_offset_ms=0.0, rng=rng, bracket=False)
+    cs, an = store.chunks(sid, "A"), store.anchors(sid, "A")
+    anchors = [(m.client_ms, m.sample_rate, an.read(m.seq)) for m in an.metas()]
+    timing = capture_timing(cs.read_all(), anchors, fit_sample_clock(cs.metas()))
+    assert timing.cuts == [] and len(timing.steps) == 1
+    step = timing.steps[0]
+    assert abs(step["ms"] - 10.0) < 0.3 and step["after_sample"] < 6.2 * RATE < step["before_sample"]
+    # the start is still placed from the audio before the loss
+    assert abs(timing.clock.start_ms - BASE * 1000) < 0.1 and len(sim["worklet"]) == len(sim["captured"]) - FRAME
+    tone = np.sin(2 * np.pi * 1000 * np.arange(RATE * 3) / RATE).astype(np.float32)
+    silent = np.zeros(RATE * 3, np.float32)
+    sc = fit_sample_clock(cs.metas())
+    for x in (tone, silent):
+        t = capture_timing(x, [(sc.start_ms + 1000.0 * k, RATE, x[RATE * k:RATE * k + FRAME]) for k in range(2)], sc)
+        assert t.clock is None and t.n_matched == 0
+
+
+def test_missed_input_is_filled_where_the_page_saw_the_capture_timestamps_jump():
+    """The device missed a frame (Chromium's fake device skips a tick when its callback runs late; a real one
+    overruns): the page sends the frames on both sides of the jump, which are adjacent in the track, so the
+    missing 10 ms goes back as zeros exactly there and the audio after it keeps its capture time."""
+    from twotrack.capture.assemble import apply_corrections, capture_timing, fit_sample_clock
+
+    store = SessionStore(Path(__import__("tempfile").mkdtemp()) / "ws")
+    sid = store.create("CC-BY-4.0").session_id
+    rng = np.random.default_rng(8)
+    sim = simulate_browser(store, sid, "A", start_s=0.0, seconds=12.0, latency_ms=60.0, dropped_at_s=(6.2,),
+                           inserted_at_s=(3.1,), clock_offset_ms=0.0, rng=rng)
+    cs, an = store.chunks(sid, "A"), store.anchors(sid, "A")
+    received = cs.read_all()
+    timing = capture_timing(received, [(m.client_ms, m.sample_rate, an.read(m.seq)) for m in an.metas()],
+                            fit_sample_clock(cs.metas()))
+    at = int(6.2 * RATE) // FRAME * FRAME
+    assert timing.steps == [] and len(timing.cuts) == 1 and timing.fills == [[at + FRAME, FRAME]]  # received index: after the inserted block
+    fixed = apply_corrections(received, timing.cuts, timing.fills)
+    truth = sim["captured"].copy()
+    truth[at:at + FRAME] = 0.0  # what the microphone never delivered
+    assert np.array_equal(fixed, truth)
+    assert abs(timing.clock.start_ms - BASE * 1000) < 0.1 and timing.residual_ms < 0.2

@@ -2,10 +2,13 @@
 with a fake microphone fed from a KNOWN speech file, consent, >= 30 s of recording with one client offline
 for a few seconds in the middle, then stop, and the assembled two-track FLAC is checked against the inputs:
 
-- every sample the page counted reached the server, in order, bit for bit equal to the input file;
-- each assembled channel cross-correlates with its own input in one clean peak, holds no run of zeros
-  inside its span, and is exactly lead-in + recorded samples + tail long;
-- the two channels are aligned within 10 ms, measured against Chrome's own capture timestamps;
+- every sample the page counted reached the server, in order, bit for bit equal to the input file except for
+  blocks of zeros Chrome's WebAudio input inserted under load (the audio continuing unchanged after them);
+- the assembly found and cut exactly those inserted blocks (from the page's capture anchors), so each
+  assembled channel is lead-in + the input file's samples without a gap + tail, cross-correlates with its
+  own input in one clean peak and holds no run of zeros inside its span;
+- the two channels are aligned within 10 ms at the start AND at the end of the tracks, measured against
+  Chrome's own capture timestamps (read by the test, independently of the page's anchors);
 - the ledger holds both grants.
 
 What Chrome does with the fake-microphone file (Chromium 156, measured here): the fake input device runs at
@@ -21,10 +24,11 @@ sample 0 on each side. The assembly's placement is measured from the content too
 assembled channel against its input), so the residual is content position minus capture time, per side,
 A minus B. Numbers are printed (and written to test-artifacts/capture-e2e.json).
 
-Everything twotrack's code does is asserted. Chrome's own capture -> WebAudio path (which delays samples by
-50-115 ms, differently per browser, and under load inserts zero blocks or drops input before the page ever
-sees it) can break the issue's 10 ms / no-loss limits; the test then ends as an expected failure carrying
-the measured numbers (docs/capture.md, "End-to-end test", has the findings and the remedy not yet built).
+Chrome's capture -> WebAudio path delays samples by 50-115 ms (differently per browser) and under load inserts
+zero blocks: the page's capture anchors correct both, and the test asserts the 10 ms limit. One condition is
+outside anything the page can correct: Chrome's input itself broken (the recorded audio departs from the
+input file in a way that is not inserted zeros, or input samples are lost). When the content check detects
+that, and only then, the test ends as an expected failure with the numbers (docs/capture.md).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from capture_pages import join_with_consent
 from serving import served
 import soundfile as sf
 
+from twotrack.capture.assemble import apply_corrections
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
         "--autoplay-policy=no-user-gesture-required", "--disable-background-networking",
@@ -56,7 +62,10 @@ if os.environ.get("TWOTRACK_SKIP_BROWSER") == "1":
     pytest.skip("TWOTRACK_SKIP_BROWSER=1", allow_module_level=True)
 
 # Injected into each page before its own script: taps the microphone track the page opens and keeps the
-# first ~1.5 s of frames with Chrome's capture timestamps (performance-clock microseconds).
+# first ~1.5 s of frames with Chrome's capture timestamps (performance-clock microseconds), then, for every
+# later frame, its timestamp, length and first 32 samples: the truth of when each file sample was captured,
+# through the whole session (Chromium's fake device skips a tick when its callback runs late: the file then
+# plays on 10 ms later, which only the timestamps show).
 TAP = """
 (() => {
   const md = navigator.mediaDevices; if (!md) return;
@@ -66,16 +75,19 @@ TAP = """
     const s = await orig(c);
     try {
       const clone = s.getAudioTracks()[0].clone();
-      const rd = new MediaStreamTrackProcessor({track: clone}).readable.getReader();
+      const rd = new MediaStreamTrackProcessor({track: clone, maxBufferSize: 500}).readable.getReader();
+      window.__tap.heads = [];
       (async () => {
-        for (let i = 0; i < 150; i++) {
+        for (let i = 0; i < 12000; i++) {
           const {value, done} = await rd.read(); if (done) break;
           const b = new Float32Array(value.numberOfFrames);
           value.copyTo(b, {planeIndex: 0, format: "f32-planar"});
-          window.__tap.frames.push({ts: value.timestamp, rate: value.sampleRate, data: Array.from(b)});
+          if (i < 150) window.__tap.frames.push({ts: value.timestamp, rate: value.sampleRate, data: Array.from(b)});
+          window.__tap.heads.push([value.timestamp, value.numberOfFrames, Array.from(b.subarray(0, 32))]);
           value.close();
+          if (i === 149) window.__tap.done = true;
         }
-        window.__tap.done = true; rd.cancel(); clone.stop();
+        rd.cancel(); clone.stop();
       })().catch((e) => { window.__tap.error = String(e); });
     } catch (e) { window.__tap.error = String(e); }
     return s;
@@ -160,6 +172,36 @@ def file_start_from_frames(ref: np.ndarray, frames: list[dict], rate: int) -> tu
         pos = found + len(data[k])
     assert len(at) >= 20, f"only {len(at)} tapped frames match the input file"
     return float(np.median(at)), len(at), float(np.std(at))
+
+
+def capture_clock_along_file(ref: np.ndarray, heads: list, start_ms: float, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chrome's capture time minus the file time (ms) along the file, from every tapped frame: (file positions,
+    capture ms - position / rate). Each frame's first 32 samples are found in the file where the previous
+    frame predicts (or, after frames the tap missed, nearby); frames that match nowhere are left out."""
+    pos, r, p = [], [], None
+    for ts, n, head in heads:
+        h = np.asarray(head, np.float32)
+        if not h.any():
+            continue
+        if p is None:  # the first frame with audio: where the start estimate puts it
+            p = int(round((ts / 1000.0 - start_ms) * rate / 1000.0))
+        ok = np.max(np.abs(np.take(ref, np.arange(p, p + len(h)), mode="wrap") - h)) <= 1.5 * LSB
+        if not ok:
+            found = locate_near(ref, h, p, span=4410)
+            if found is None:
+                p = p + n
+                continue
+            p = found
+        pos.append(p)
+        r.append(ts / 1000.0 - p / rate * 1000.0)
+        p = p + n
+    return np.array(pos), np.array(r)
+
+
+def capture_offset_at(pos: np.ndarray, r: np.ndarray, k: float) -> float:
+    """Capture time minus file time at file position ``k`` (the tapped frame at or before it)."""
+    i = max(int(np.searchsorted(pos, k, side="right")) - 1, 0)
+    return float(r[i])
 
 
 def compare_with_file(stored: np.ndarray, ref: np.ndarray) -> tuple[int, list[dict], int]:
@@ -276,6 +318,7 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
             taps = {r: pg.evaluate("window.__tap") for r, pg in pages.items()}
             clock_truth = {r: page_clock_offset_ms(pg) for r, pg in pages.items()}
             sizes = {r: [q.sizes() for q in puts[r] if "/chunks/" in q.url] for r in "AB"}
+            anchor_sizes = {r: [q.sizes() for q in puts[r] if "/anchors/" in q.url] for r in "AB"}
             ARTIFACTS.mkdir(exist_ok=True)
             pages["B"].screenshot(path=str(ARTIFACTS / "capture-e2e-B-done.png"), full_page=True)
         finally:
@@ -295,69 +338,94 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
     # ---- no lost samples: the page's counter, the server's store and the input file agree sample for sample
     out, out_rate = sf.read(report["path"], dtype="float32", always_2d=True)
     assert out.shape[1] == 2 and out_rate == rate
-    defects: list[str] = []  # Chrome-side shortfalls against the issue's limits (see the end)
+    broken: list[str] = []  # Chrome's input itself broken (detected from the content): the only xfail
     numbers: dict = {"wall_s": round(wall_s, 1), "offline": offline_seen, "tracks": {}}
-    lags = {}
+    lags, lags_end, ends = {}, {}, {}
     for i, role in enumerate("AB"):
         st, t = states[role], report["tracks"][i]
         stored = app.state.store.chunks(session.session_id, role).read_all()
         assert st["finished"] and st["chunksMade"] == st["chunksUploaded"] == t["chunks"]
         assert st["samples"] == len(stored) == t["samples"] == t["declared_samples"] and t["complete"]
         assert len(stored) / rate >= 30.0
+        # the page's capture anchors: made about once a second while recording, all uploaded, nearly all
+        # found in the track (the last one or two may be captured after the worklet stopped)
+        ca = t["capture_anchors"]
+        assert st["anchors"] == "done" and st["anchorsMade"] == st["anchorsUploaded"] == ca["sent"] >= 28, (st["anchors"], ca)
+        assert t["timing"] == "capture" and ca["matched"] >= ca["sent"] - 2, ca
         ref = refs[role]
-        q, gaps, bad = compare_with_file(stored, ref)
+        q, gaps, bad = compare_with_file(stored, ref)  # what Chrome handed the worklet, against the input
         lost = sum(g["file_samples_lost"] for g in gaps)
-        # Chrome's WebAudio input can run dry under load and hand the worklet a block of zeros (seen: 441 =
-        # one 10 ms capture buffer); the audio then continues late. That happens before the page's code,
-        # which records faithfully what it is given: a defect of the capture path, reported, not hidden.
-        if bad:
-            defects.append(f"{role}: {bad} samples from {len(stored) - bad} on differ from the input file "
-                           f"after {len(gaps)} zero runs (Chrome input path)")
-        elif lost or len(gaps) > 3:
-            defects.append(f"{role}: Chrome's input path lost {lost} file samples in {len(gaps)} underruns")
-        if not bad:
+        if bad or lost:
+            broken.append(f"{role}: {bad} samples from {len(stored) - bad} on differ from the input file after "
+                          f"{len(gaps)} zero runs, {lost} input samples lost (Chrome input path)")
+        else:
             seen = [z for z in st["inputZeroRuns"] if z["recording"] and z["afterAudio"]]
             assert [z["length"] for z in seen] == [g["zeros"] for g in gaps], (seen, gaps)  # the page saw them
+            # the assembly cut exactly the inserted blocks (found from the anchors alone) and nothing else
+            cut = ca["inserted_zeros_removed"]
+            assert len(cut) == len(gaps) and all(abs(c[0] - g["at_sample"]) <= 2 and abs(c[1] - g["zeros"]) <= 2
+                                                 for c, g in zip(cut, gaps)), (cut, gaps)
+            assert ca["unexplained_steps"] == [], ca  # every jump of the capture clock explained (cut or filled)
         assert t["input_zero_runs"] == [{k: z[k] for k in ("length", "afterAudio", "recording", "at")} for z in st["inputZeroRuns"]]
-        # the assembled channel: lead-in zeros, the received samples, trailing zeros
+        corrected = apply_corrections(stored, ca["inserted_zeros_removed"], ca["missed_input_filled"])
+        q2, gaps2, bad2 = compare_with_file(corrected, ref)
+        if not (bad or lost):
+            # the corrected track is the input file, sample for sample, except the silence put in where the
+            # device missed input (the file itself plays on, later: 0 file samples lost at each)
+            assert q2 == q and bad2 == 0 and [g["zeros"] for g in gaps2] == [f[1] for f in ca["missed_input_filled"]] \
+                and all(g["file_samples_lost"] == 0 for g in gaps2), (q2, q, gaps2, bad2, ca)
+        # the assembled channel: lead-in zeros, the corrected samples, trailing zeros
         ch = out[:, i]
         off = t["offset_samples"]
         n_out = len(ch) - off - int(round(t["trail_pad_s"] * rate))  # length minus lead-in and tail
-        if not t["resampled"]:  # copied bit for bit: exactly the received samples (FLAC 24-bit of the float)
-            assert n_out == len(stored) and np.max(np.abs(ch[off:off + n_out] - stored)) <= 2.0 ** -22
+        if not t["resampled"]:  # copied bit for bit: exactly those samples (FLAC 24-bit of the float)
+            assert n_out == len(corrected) and np.max(np.abs(ch[off:off + n_out] - corrected)) <= 2.0 ** -22
         else:  # drift-corrected: the length follows the measured rate
-            assert abs(n_out - len(stored) * rate / t["rate_on_server_clock"]) <= 2
+            assert abs(n_out - len(corrected) * rate / t["rate_on_server_clock"]) <= 2
         assert not ch[:off].any() and not ch[off + n_out:].any()
         inside = ch[off + 2:off + n_out - 2].copy()
-        for g in gaps:  # the reported input underruns aside, no run of zeros inside the track
-            a = g["at_sample"] - 2
-            inside[max(a, 0):a + g["zeros"]] = 1.0
+        for g in gaps2:  # the silence put in for missed input aside
+            inside[max(g["at_sample"] - 2, 0):g["at_sample"] - 2 + g["zeros"]] = 1.0
         zero_run = longest_zero_run(inside)
-        assert bad or zero_run <= 3, f"{role}: a run of {zero_run} zeros inside the track"
-        # cross-correlate the channel up to its first underrun (after one, the audio runs late: two peaks)
-        end = off + (gaps[0]["at_sample"] if gaps else n_out)
-        assert end - off >= rate, "the first underrun came within the first second"
-        lag, clean = correlate(ch[:end], ref)
-        _, other_clean = correlate(ch[:end], refs["B" if role == "A" else "A"])
+        assert bad or lost or zero_run <= 3, f"{role}: a run of {zero_run} zeros inside the track"
+        # cross-correlate the first 10 s and the last 10 s of the channel with the input (up to a gap Chrome left)
+        end = off + (gaps2[0]["at_sample"] if gaps2 and (bad or lost) else n_out)
+        if end - off < 10 * rate:
+            assert broken, "a gap within the first 10 seconds that the content check did not flag"
+            pytest.xfail(f"Chrome's input path is broken in this run: {'; '.join(broken)}")
+        ends[role] = end
+        lag, clean = correlate(ch[:off + 10 * rate], ref)
+        _, other_clean = correlate(ch[:off + 10 * rate], refs["B" if role == "A" else "A"])
         assert clean > 10.0, f"{role}: correlation peak only {clean:.2f} x the next one"
         assert lag == off - q or t["resampled"], (lag, off, q)
         lags[role] = lag
-        sizes_ok = sizes[role]
-        body = sum(s["requestBodySize"] for s in sizes_ok)
-        wire = sum(s["requestBodySize"] + s["requestHeadersSize"] + s["responseBodySize"] + s["responseHeadersSize"]
-                   for s in sizes_ok)
+        tail0 = end - 10 * rate
+        lag_end, clean_end = correlate(ch[tail0:end], ref)
+        assert clean_end > 10.0, f"{role}: end correlation peak only {clean_end:.2f} x the next one"
+        lags_end[role] = lag_end + tail0
+        body = sum(x["requestBodySize"] for x in sizes[role])
+        wire = sum(x["requestBodySize"] + x["requestHeadersSize"] + x["responseBodySize"] + x["responseHeadersSize"]
+                   for x in sizes[role] + anchor_sizes[role])
+        anchor_wire = sum(x["requestBodySize"] + x["requestHeadersSize"] + x["responseBodySize"] + x["responseHeadersSize"]
+                          for x in anchor_sizes[role])
         secs = len(stored) / rate
         numbers["tracks"][role] = {
             "samples_page": st["samples"], "samples_received": len(stored), "chunks": t["chunks"],
             "resent": t["chunks_resent"], "page_resent": st["resent"], "file_start_s": round(q / rate, 4), "file_start_sample": q,
-            "mismatched_samples": bad, "zero_gaps": gaps, "page_zero_runs": st["inputZeroRuns"], "file_samples_lost": lost, "longest_zero_run": zero_run, "corr_peak_ratio": round(clean, 1),
+            "mismatched_samples": bad, "zero_gaps": gaps, "page_zero_runs": st["inputZeroRuns"], "file_samples_lost": lost,
+            "inserted_zeros_removed": ca["inserted_zeros_removed"], "missed_input_filled": ca["missed_input_filled"],
+            "unexplained_steps": ca["unexplained_steps"], "page_capture_jumps": st.get("captureJumps"),
+            "anchors_sent": ca["sent"], "anchors_matched": ca["matched"],
+            "anchor_residual_ms": ca["residual_ms"], "input_latency_ms": ca["input_latency_ms"],
+            "longest_zero_run": zero_run, "corr_peak_ratio": round(clean, 1),
             "other_input_peak_ratio": round(other_clean, 2), "resampled": t["resampled"],
             "drift_ppm": t["drift_ppm"], "clock_drift_ppm": round(t["clock"]["drift_ppm"], 2),
             "sound_card_ppm": t["sample_clock"]["rate_ppm"], "clock_offset_fit_ms": round(t["clock"]["offset_ms"], 3),
             "clock_offset_true_ms": round(clock_truth[role][0], 3), "rtt_min_ms": round(t["clock"]["rtt_min_ms"], 2),
             "upload_body_bytes_per_s": round(body / secs), "upload_wire_bytes_per_s": round(wire / secs),
+            "anchor_wire_bytes_per_s": round(anchor_wire / secs),
             "overhead_vs_pcm16": round(wire / secs / (2 * rate), 3),
-            "overhead_vs_float32": round(wire / secs / (4 * rate), 4), "put_requests": len(sizes_ok),
+            "overhead_vs_float32": round(wire / secs / (4 * rate), 4), "put_requests": len(sizes[role]) + len(anchor_sizes[role]),
         }
 
     # ---- alignment against Chrome's capture timestamps: page-clock time of file sample 0 on each side
@@ -370,27 +438,39 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
             refs[role], frames, rate)
         numbers["tracks"][role]["capture_ts_jitter_ms"] = round(jitter, 3)
     origins = {r: taps[r].get("origin") for r in "AB"}
-    # server-clock time of file sample 0 = page origin + perf ms + (server - page) offset
+    # Per track: (where the FLAC put file sample k) - (Chrome's capture time of k on the server clock), for k
+    # in the middle of the first and of the last 10 s; the residual is A minus B. Chrome's capture clock is
+    # followed along the file through the session, so a tick the fake device skipped moves the truth too.
+    err = {}
+    for r in "AB":
+        pos, rr = capture_clock_along_file(refs[r], taps[r]["heads"], starts_ms[r], rate)
+        steps = np.diff(rr)
+        numbers["tracks"][r]["capture_clock_steps_ms"] = [round(float(v), 3) for v in steps[np.abs(steps) > 1.0]]
+        numbers["tracks"][r]["tapped_frames_followed"] = int(len(pos))
+        t = report["tracks"]["AB".index(r)]
+        k_start = t["offset_samples"] + 5 * rate - lags[r]
+        k_end = ends[r] - 5 * rate - lags_end[r]
+        base = origins[r] + clock_truth[r][0]
+        err[r] = (lags[r] / rate * 1000.0 - (base + capture_offset_at(pos, rr, k_start)),
+                  lags_end[r] / rate * 1000.0 - (base + capture_offset_at(pos, rr, k_end)))
     true_ms = {r: origins[r] + starts_ms[r] + clock_truth[r][0] for r in "AB"}
-    placed_ms = {r: lags[r] / rate * 1000.0 for r in "AB"}  # relative to the output's sample 0
-    residual = (placed_ms["A"] - placed_ms["B"]) - (true_ms["A"] - true_ms["B"])
-    # where the spread comes from: the page stamps a sample when the worklet sees it; Chrome's capture time
-    # is earlier by the capture -> WebAudio latency, which differs per browser and run (FIFO fill, underruns)
+    residual = err["A"][0] - err["B"][0]
+    residual_end = err["A"][1] - err["B"][1]
+    # what the page's old worklet stamps would have left out: Chrome's capture -> worklet delay per page
     for r in "AB":
         t = report["tracks"]["AB".index(r)]
         q_s = numbers["tracks"][r]["file_start_sample"] / rate
         numbers["tracks"][r]["capture_to_worklet_ms"] = round(
-            t["sample_clock"]["start_ms"] - (origins[r] + starts_ms[r] + q_s * 1000.0), 3)
-    numbers.update({"alignment_residual_ms": round(residual, 3),
+            t["worklet_clock"]["start_ms"] - (origins[r] + starts_ms[r] + q_s * 1000.0), 3)
+    numbers.update({"alignment_residual_ms": round(residual, 3), "alignment_residual_end_ms": round(residual_end, 3),
                     "alignment_uncertainty_reported_ms": report["alignment_uncertainty_ms"],
                     "true_start_difference_ms": round(true_ms["A"] - true_ms["B"], 3),
-                    "duration_s": report["duration_s"]})
+                    "duration_s": report["duration_s"], "chrome_input_broken": broken})
+    ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "capture-e2e.json").write_text(json.dumps({"numbers": numbers, "report": report}, indent=1))
+    with (ARTIFACTS / "capture-e2e-runs.jsonl").open("a") as fh:  # one line per run, for the docs' table
+        fh.write(json.dumps(numbers) + "\n")
     print(f"\n[capture e2e] {json.dumps(numbers)}")
-    if abs(residual) >= 10.0:
-        defects.append(f"alignment residual {residual:.1f} ms >= 10 ms (capture -> worklet latency A "
-                       f"{numbers['tracks']['A']['capture_to_worklet_ms']} ms, B "
-                       f"{numbers['tracks']['B']['capture_to_worklet_ms']} ms)")
 
     # ---- the ledger holds both grants, for the speakers the session names
     from twotrack.rights import Ledger, ledger_path
@@ -399,10 +479,15 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
     speakers = {p.speaker_id for p in session.participants.values()}
     assert {e.speaker for e in events if e.action == "grant"} == speakers and len(speakers) == 2
     assert Ledger(ledger_path(ws)).verify().ok
-    # Known defect (docs/capture.md, "End-to-end test"): the page stamps samples when its AudioWorklet sees
-    # them, and on a loaded machine Chrome's capture -> WebAudio path delays them by ~90-115 ms, differently
-    # per browser, and may insert (or replace audio with) zero blocks. When that breaks the issue's 10 ms /
-    # no-loss limits the test says so as an expected failure with the measured numbers; everything the
-    # twotrack code itself does (counting, upload, resume, storage, assembly, ledger) is asserted above.
-    if defects:
-        pytest.xfail("Chrome capture path: " + "; ".join(defects))
+    # Chrome's input itself broken (audio that is not the input file, or input lost, detected above): nothing
+    # the page records can be right after that point, so the alignment there is not the page's to meet
+    if broken:
+        pytest.xfail("Chrome's input path is broken in this run: " + "; ".join(broken)
+                     + f" (alignment residual start {residual:+.2f} ms, end {residual_end:+.2f} ms)")
+    assert abs(residual) <= 10.0 and abs(residual_end) <= 10.0, (
+        f"tracks not aligned within 10 ms: residual {residual:+.2f} ms at the start, {residual_end:+.2f} ms at the "
+        f"end (capture -> worklet latency A {numbers['tracks']['A']['capture_to_worklet_ms']} ms, B "
+        f"{numbers['tracks']['B']['capture_to_worklet_ms']} ms; anchors A {numbers['tracks']['A']['anchors_matched']}/"
+        f"{numbers['tracks']['A']['anchors_sent']}, B {numbers['tracks']['B']['anchors_matched']}/"
+        f"{numbers['tracks']['B']['anchors_sent']}; cuts A {numbers['tracks']['A']['inserted_zeros_removed']}, "
+        f"B {numbers['tracks']['B']['inserted_zeros_removed']})")

@@ -1,7 +1,7 @@
 """Capture: record a two-track conversation in two browsers, with consent in the flow.
 
     sessions.py   sessions, join tokens, consent text -> ledger grant, clock exchanges, signalling relay
-    chunks.py     a track's chunk store: numbered, contiguous, idempotent, resumable
+    chunks.py     a track's chunk store: numbered, contiguous, idempotent, resumable (also its capture anchors)
     assemble.py   clock fits, alignment, the two-track FLAC, capture report, manifest row, scan
     server.py     the FastAPI app (``create_app``) behind ``twotrack capture serve``
     static/       the host page and the capture page (plain JavaScript, an AudioWorklet, IndexedDB, WebRTC)
@@ -9,13 +9,15 @@
 docs/capture.md describes the flow, the API and the alignment method with its error.
 """
 
-from .assemble import ClockFit, SampleClock, assemble_session, fit_clock, fit_sample_clock, place_tracks
+from .assemble import (CaptureTiming, ClockFit, SampleClock, apply_corrections, assemble_session, capture_timing, fit_clock,
+                       fit_sample_clock, locate_anchor, place_tracks, zero_runs)
 from .chunks import ChunkRejected, ChunkStore
 from .sessions import Session, SessionError, SessionStore, consent_text
 
 __all__ = [
-    "ChunkRejected", "ChunkStore", "ClockFit", "SampleClock", "Session", "SessionError", "SessionStore",
-    "assemble_session", "consent_text", "create_app", "fit_clock", "fit_sample_clock", "place_tracks",
+    "CaptureTiming", "ChunkRejected", "ChunkStore", "ClockFit", "SampleClock", "Session", "SessionError", "SessionStore",
+    "apply_corrections", "assemble_session", "capture_timing", "consent_text", "create_app", "fit_clock", "fit_sample_clock",
+    "locate_anchor", "place_tracks", "zero_runs",
 ]
 
 

@@ -22,9 +22,26 @@ How the tracks are put on one time line (docs/capture.md has the derivation and 
    from the output rate enough to move its end by more than ``RESAMPLE_MIN_MS``; otherwise its samples are
    copied bit for bit.
 
-What this cannot see: the time from the microphone to the AudioWorklet (the input latency of each
-device, typically a few to tens of milliseconds) is the same on both sides only if the devices are alike.
-The report states it as not measured.
+2b. **Capture time instead of worklet time.** The chunk stamps say when the AudioWorklet saw a sample; in
+   Chrome that is 50-115 ms after the browser captured it, differently per browser and run, which alone
+   breaks a 10 ms alignment. So the page also sends *capture anchors*: one 10 ms frame of the microphone
+   (read from a ``MediaStreamTrackProcessor`` on a clone of the track) with its ``AudioData.timestamp``,
+   the browser's capture time. ``capture_timing`` finds each anchor in the track by its content
+   (least squares near where the chunk stamps put it, accepted only when it fits and nothing else nearby
+   does), which gives (sample index, capture time) pairs. Where the pairs jump between two anchors because
+   the counter ran ahead of the capture clock, and the track holds a run of exact zeros of that length there,
+   the zeros were inserted by the browser's input FIFO running dry: they are cut (``apply_corrections``), so the
+   sample counter stays true to the capture clock. The opposite jump, capture time running ahead of the
+   counter between two anchors that are ADJACENT in the track (the page sends the two frames around every
+   jump of the capture timestamps it sees), is the device missing input (a late capture callback: Chromium's
+   fake device then skips a tick); the missing time is filled with zeros right there. A line through the
+   corrected pairs replaces step 2's line. Jumps neither explains are reported, not guessed at: the first
+   stretch places the track, later stretches keep their own offset in the report.
+
+What this cannot see: any delay before the browser's capture timestamp (the sound card's own buffering,
+as far as the operating system does not report it to the browser). Without anchors (a browser without
+``MediaStreamTrackProcessor``) the worklet stamps are used and the report says the input latency is not
+measured.
 """
 
 from __future__ import annotations
@@ -52,6 +69,21 @@ MAX_RATE_STDERR_PPM = 10.0
 #: A track is resampled when its measured rate would move its end by more than this.
 RESAMPLE_MIN_MS = 0.5
 FLAC_SUBTYPE = "PCM_24"
+#: An anchor is searched from this long before to this long after where the chunk stamps put it (the
+#: worklet sees a sample 50-115 ms after its capture in Chrome; the window leaves room for much more).
+ANCHOR_EARLY_S, ANCHOR_LATE_S = 0.5, 3.0
+#: An anchor matches where the track holds it to this relative squared error (float32 copies of the same
+#: samples: ~0; an anchor at another rate, resampled here: a little more) ...
+MAX_ANCHOR_ERROR, MAX_RESAMPLED_ANCHOR_ERROR = 1e-4, 0.05
+#: ... and the best place more than 1 ms away fits at least ANCHOR_CONTRAST times worse, and no better than
+#: MIN_ANCHOR_OTHER: unambiguous (a steady tone or digital silence is refused). Places within 1 ms are not
+#: rivals: low-pitched speech fits to ~1% three samples off its exact copy.
+ANCHOR_CONTRAST, MIN_ANCHOR_OTHER, ANCHOR_GUARD_MS = 5.0, 1e-3, 1.0
+#: A jump of capture time against the sample counter between two anchors larger than this is a step ...
+STEP_MIN_MS = 1.0
+#: ... explained by runs of exact zeros (of at least MIN_ZERO_RUN samples) whose length matches it this well.
+STEP_TOL_MS = 0.3
+MIN_ZERO_RUN = 32
 
 
 @dataclass(frozen=True)
@@ -141,6 +173,161 @@ def fit_sample_clock(metas: list[ChunkMeta]) -> SampleClock:
     intercept = float(np.mean(y - n * nominal))
     resid = y - (intercept + n * nominal)
     return SampleClock(y0 + intercept, nominal, rate, False, None, float(np.sqrt(np.mean(resid ** 2))))
+
+
+def zero_runs(x: np.ndarray, min_len: int = MIN_ZERO_RUN) -> np.ndarray:
+    """Runs of exact zeros at least ``min_len`` long: an (k, 2) array of (start, length)."""
+    z = np.concatenate([[0], (np.asarray(x) == 0).astype(np.int8), [0]])
+    d = np.flatnonzero(np.diff(z))
+    starts, lengths = d[::2], d[1::2] - d[::2]
+    keep = lengths >= min_len
+    return np.stack([starts[keep], lengths[keep]], axis=1).astype(np.int64) if len(d) else np.zeros((0, 2), np.int64)
+
+
+def apply_corrections(x: np.ndarray, cuts=(), fills=()) -> np.ndarray:
+    """``x`` without the (start, length) stretches in ``cuts`` and with (at, length) zeros inserted before
+    sample ``at`` for each of ``fills`` (all indices into ``x`` as received)."""
+    cuts = [(int(a), int(n)) for a, n in cuts if n > 0]
+    fills = sorted((int(a), int(n)) for a, n in fills if n > 0)
+    if not cuts and not fills:
+        return x
+    keep = np.ones(len(x), bool)
+    for a, n in cuts:
+        keep[a:a + n] = False
+    if not fills:
+        return x[keep]
+    pieces, prev = [], 0
+    for a, n in fills:
+        pieces += [x[prev:a][keep[prev:a]], np.zeros(n, x.dtype)]
+        prev = a
+    pieces.append(x[prev:][keep[prev:]])
+    return np.concatenate(pieces)
+
+
+def locate_anchor(track: np.ndarray, anchor: np.ndarray, lo: int, hi: int, guard: int = 2
+                  ) -> tuple[int | None, float, float]:
+    """Where in ``track`` (first index between ``lo`` and ``hi``) ``anchor`` fits best in the least-squares
+    sense: (index, relative squared error there, the best relative error more than ``guard`` samples away).
+    (Plain correlation would prefer any loud stretch to the exact copy of a quiet anchor.)"""
+    from scipy.signal import fftconvolve
+
+    m = len(anchor)
+    lo, hi = max(int(lo), 0), min(int(hi), len(track) - m)
+    a = np.asarray(anchor, np.float64)
+    ea = float(a @ a)
+    if hi < lo or m == 0 or ea == 0.0:
+        return None, np.inf, np.inf
+    w = np.asarray(track[lo:hi + m], np.float64)
+    c = np.concatenate([[0.0], np.cumsum(w * w)])
+    err = np.maximum((c[m:] - c[:-m]) - 2.0 * fftconvolve(w, a[::-1], mode="valid") + ea, 0.0) / ea
+    k = int(np.argmin(err))
+    rest = np.concatenate([err[:max(k - guard, 0)], err[k + guard + 1:]])
+    return lo + k, float(err[k]), float(rest.min()) if len(rest) else np.inf
+
+
+@dataclass(frozen=True)
+class CaptureTiming:
+    """A track's timing from its capture anchors (``capture_timing``)."""
+
+    clock: SampleClock | None  # capture time of the CORRECTED track's samples; None: too few anchors matched
+    n_anchors: int
+    n_matched: int
+    cuts: list  # [start, length] in the received track: zeros the browser inserted, removed
+    fills: list  # [at, length] in the received track: zeros put in for input the device missed
+    steps: list  # jumps no zero run explains: {"after_sample", "before_sample", "ms"} (not corrected)
+    residual_ms: float  # rms of the matched anchors around the fitted line
+    input_latency_ms: list  # [min, median, max] of worklet stamp minus capture time over the anchors
+
+
+def capture_timing(track: np.ndarray, anchors, stamps: SampleClock) -> CaptureTiming:
+    """The track's sample clock in capture time from ``anchors``: (capture_ms, rate, samples) triples, the
+    browser's capture timestamp (client clock, epoch ms) of each anchor's first sample. ``stamps`` is the
+    worklet-stamp clock (fit_sample_clock), used only to know where to look for each anchor."""
+    import soxr
+
+    anchors = list(anchors)
+    rate = stamps.nominal_rate
+    ms = 1000.0 / rate
+    found = []  # (index in track, capture ms, length)
+    for cap, arate, a in anchors:
+        a = np.asarray(a, np.float32)
+        limit = MAX_ANCHOR_ERROR
+        if int(arate) != rate:
+            a = np.asarray(soxr.resample(a, int(arate), rate, quality="VHQ"), np.float32)
+            limit = MAX_RESAMPLED_ANCHOR_ERROR
+        guess = (float(cap) - stamps.start_ms) / stamps.ms_per_sample
+        k, err, other = locate_anchor(track, a, int(guess - ANCHOR_EARLY_S * rate), int(guess + ANCHOR_LATE_S * rate),
+                                      guard=int(round(ANCHOR_GUARD_MS * rate / 1000)))
+        if k is not None and err <= limit and other >= max(ANCHOR_CONTRAST * err, MIN_ANCHOR_OTHER):
+            found.append((k, float(cap), len(a)))
+    n_anchors = len(anchors)
+    if len(found) < 2:
+        return CaptureTiming(None, n_anchors, len(found), [], [], [], float("nan"), [])
+    found.sort()
+    n = np.array([f[0] for f in found], np.float64)
+    t = np.array([f[1] for f in found], np.float64)
+    t_rel = t - t[0]  # epoch ms leave too few bits for a fit
+    lat = stamps.start_ms + n * stamps.ms_per_sample - t
+    # Steps: the capture time's jumps against the counter, after the (robust) common slope.
+    dn, dr = np.diff(n), np.diff(t_rel - n * ms)
+    slope = float(np.median(dr / np.maximum(dn, 1.0)))
+    d = dr - slope * dn
+    runs = zero_runs(track)
+    tol = STEP_TOL_MS / ms
+    cuts, fills, steps, seg_breaks = [], [], [], []
+    for i in np.flatnonzero(np.abs(d) > STEP_MIN_MS):
+        a_end, b = n[i] + found[i][2], n[i + 1]
+        inside = runs[(runs[:, 0] >= a_end) & (runs[:, 0] + runs[:, 1] <= b)] if len(runs) else runs
+        ahead = -d[i] / ms  # samples the counter ran ahead of the capture clock (inserted)
+        chosen = []
+        if ahead > 0 and len(inside):
+            if abs(int(inside[:, 1].sum()) - ahead) <= tol:
+                chosen = [(int(s0), int(L)) for s0, L in inside]  # every run between the anchors was inserted
+            else:
+                big = inside[inside[:, 1] >= ahead - tol]
+                if len(big):  # one run holds the insertion (and real zeros): cut that many of its zeros
+                    s0, L = big[np.argmax(big[:, 1])]
+                    chosen = [(int(s0), int(min(L, round(ahead))))]
+        if chosen:
+            cuts += chosen
+        elif ahead < 0 and n[i + 1] - n[i] == found[i][2]:
+            # adjacent frames in the track, the second captured later than the first one's end: the device
+            # missed that much input between them
+            # (a device misses whole buffers: a length within the tolerance of whole frames is taken as such)
+            frames = round(-ahead / found[i][2])
+            length = frames * found[i][2] if frames >= 1 and abs(-ahead - frames * found[i][2]) <= tol else round(-ahead)
+            fills.append((int(n[i + 1]), int(length)))
+        else:
+            steps.append({"after_sample": int(n[i]), "before_sample": int(b), "ms": round(float(d[i]), 3)})
+            seg_breaks.append(i + 1)
+    cuts.sort()
+    cut_at = np.array([c[0] for c in cuts], np.float64)
+    cut_len = np.cumsum([c[1] for c in cuts]) if cuts else np.zeros(0)
+    removed = np.concatenate([[0.0], cut_len])[np.searchsorted(cut_at, n, side="right")] if cuts else np.zeros_like(n)
+    fills.sort()
+    fill_at = np.array([f[0] for f in fills], np.float64)
+    added = (np.concatenate([[0.0], np.cumsum([f[1] for f in fills])])[np.searchsorted(fill_at, n, side="right")]
+             if fills else np.zeros_like(n))
+    nc = n - removed + added
+    seg = np.searchsorted(np.array(seg_breaks), np.arange(len(n)), side="right")
+    # one line per segment between unexplained steps, all with the same slope; the first segment places sample 0
+    design = np.column_stack([(seg == j).astype(np.float64) for j in range(seg.max() + 1)] + [nc])
+    coef, *_ = np.linalg.lstsq(design, t_rel, rcond=None)
+    resid = t_rel - design @ coef
+    dof = max(len(n) - design.shape[1], 1)
+    sxx = float(sum(((nc[seg == j] - nc[seg == j].mean()) ** 2).sum() for j in range(seg.max() + 1)))
+    stderr_ppm = np.sqrt(float(resid @ resid) / dof / sxx) / ms * 1e6 if sxx > 0 else np.inf
+    if len(n) >= 3 and stderr_ppm <= MAX_RATE_STDERR_PPM:
+        slope_ms, measured = float(coef[-1]), True
+    else:  # too few or too loose: the nominal rate, each segment's offset by the mean
+        slope_ms, measured = ms, False
+        coef = np.array([float(np.mean(t_rel[seg == j] - nc[seg == j] * ms)) for j in range(seg.max() + 1)] + [ms])
+        resid = t_rel - design @ coef
+    clock = SampleClock(float(t[0] + coef[0]), slope_ms, rate, measured,
+                        float((slope_ms / ms - 1) * 1e6) if measured else None, float(np.sqrt(np.mean(resid ** 2))))
+    return CaptureTiming(clock, n_anchors, len(found), [list(c) for c in cuts], [list(f) for f in fills], steps,
+                         float(np.sqrt(np.mean(resid ** 2))),
+                         [round(float(v), 3) for v in (lat.min(), np.median(lat), lat.max())])
 
 
 @dataclass(frozen=True)
@@ -249,12 +436,31 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
         if metas:
             sc = fit_sample_clock(metas)
             cf = fit_clock(store.clock(sid, role))
+            anc = store.anchors(sid, role)
+            anchors = [(m.client_ms, m.sample_rate, anc.read(m.seq)) for m in anc.metas()]
+            timing = capture_timing(samples, anchors, sc) if anchors else None
+            clock_used, source = sc, "worklet"
+            if timing is not None and timing.clock is not None:
+                samples = apply_corrections(samples, timing.cuts, timing.fills)
+                clock_used, source = timing.clock, "capture"
             rates.append(sc.nominal_rate)
-            tracks.append((samples, sc, cf))
+            tracks.append((samples, clock_used, cf))
             gaps = [m.received_ms - (metas[i - 1].received_ms) for i, m in enumerate(metas) if i]
             info.update({
                 "sample_rate": sc.nominal_rate, "duration_s": round(len(samples) / sc.nominal_rate, 6),
-                "clock": asdict(cf), "sample_clock": asdict(sc),
+                "clock": asdict(cf), "sample_clock": asdict(clock_used), "worklet_clock": asdict(sc),
+                # capture: sample times from the browser's capture timestamps (anchors); worklet: from when
+                # the AudioWorklet saw them (input latency not measured)
+                "timing": source,
+                "capture_anchors": None if timing is None else {
+                    "sent": timing.n_anchors, "matched": timing.n_matched,
+                    "residual_ms": round(timing.residual_ms, 4) if timing.clock else None,
+                    "input_latency_ms": timing.input_latency_ms,
+                    "inserted_zeros_removed": timing.cuts if timing.clock else [],
+                    "samples_removed": int(sum(c[1] for c in timing.cuts)) if timing.clock else 0,
+                    "missed_input_filled": timing.fills if timing.clock else [],
+                    "samples_filled": int(sum(f[1] for f in timing.fills)) if timing.clock else 0,
+                    "unexplained_steps": timing.steps},
                 "longest_upload_pause_s": round(max(gaps, default=0.0) / 1000.0, 3),
             })
             info.update(levels(samples))
@@ -281,7 +487,11 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
     flac = root / "recordings" / f"{rid}.flac"
     write_flac(flac, full, out_rate)
     errs = [pt["clock"]["error_bound_ms"] for pt in per_track if "clock" in pt]
-    jit = [pt["sample_clock"]["jitter_ms"] / max(np.sqrt(pt["chunks"]), 1) for pt in per_track if "sample_clock" in pt]
+    # the start's error after the line fit: its rms residual over the square root of the points used
+    jit = [pt["sample_clock"]["jitter_ms"] / max(np.sqrt(pt["capture_anchors"]["matched"] if pt["timing"] == "capture"
+                                                         else pt["chunks"]), 1)
+           for pt in per_track if "sample_clock" in pt]
+    timed = [pt.get("timing") for pt in per_track if "timing" in pt]
     status = "complete" if complete and len(present) == 2 else "partial"
     report = {
         "recording_id": rid, "session_id": sid, "status": status, "assembled_at": utc_now(),
@@ -290,7 +500,11 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
         # Worst case from the clock exchanges (half the round trips used, both sides) plus the timestamp
         # jitter left after the line fit and the rounding to a whole sample; input latency not included.
         "alignment_uncertainty_ms": round(sum(errs) + float(np.sqrt(np.sum(np.square(jit)))) + 500.0 / out_rate, 3),
-        "input_latency": "not measured (device microphone-to-worklet latency is outside the browser's clocks)",
+        "input_latency": ("browser capture timestamps (anchors) on every track: the browser's capture -> worklet "
+                          "delay is corrected; device delay before capture only as far as the browser reports it"
+                          if timed and all(x == "capture" for x in timed) else
+                          "not measured on a track timed by its worklet stamps (no capture anchors matched): "
+                          "its microphone -> worklet latency is outside the browser's clocks"),
         "tracks": per_track,
     }
     (flac.with_suffix(".capture.json")).write_text(json.dumps(report, indent=1))

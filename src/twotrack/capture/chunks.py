@@ -10,6 +10,11 @@ order only, so what is stored is always one contiguous run of samples ``0 .. n_s
 - anything else (a gap in ``seq``, a different body for a stored ``seq``, a counter that does not continue,
   an oversized or malformed body) raises ``ChunkRejected`` and nothing changes.
 
+The same store, built with ``contiguous=False``, keeps a track's **capture anchors** (``anchors/``): short
+stretches of the microphone's samples with the browser's capture timestamp of their first sample
+(``client_ms``), numbered and idempotent like chunks but without a sample counter (``sample_start`` is 0;
+where they lie in the track is found from their content at assembly).
+
 Resuming is asking ``next_seq`` and sending from there. Each chunk is two files, ``<seq>.pcm`` and
 ``<seq>.json``; the JSON is written last (atomically), so a chunk whose JSON is missing was never stored
 (a crash mid-write leaves an orphan ``.pcm`` that the next upload of that seq overwrites).
@@ -30,6 +35,8 @@ import numpy as np
 SAMPLE_BYTES = 4
 #: Largest chunk accepted: 10 s at 192 kHz (a browser sends ~1 s).
 MAX_CHUNK_SAMPLES = 192_000 * 10
+#: Largest capture anchor accepted: 0.1 s at 192 kHz (a browser sends 20 ms).
+MAX_ANCHOR_SAMPLES = 19_200
 MAX_SEQ = 10_000_000
 MIN_RATE, MAX_RATE = 8000, 192_000
 
@@ -69,8 +76,12 @@ class ChunkStore:
     """The chunks of one track in ``folder``. Thread-safe within a process (one lock per store object;
     the server keeps one object per track)."""
 
-    def __init__(self, folder: str | os.PathLike):
+    def __init__(self, folder: str | os.PathLike, *, contiguous: bool = True, max_samples: int = MAX_CHUNK_SAMPLES,
+                 what: str = "chunk"):
         self.folder = Path(folder)
+        self.contiguous = contiguous  # False: anchors, whose sample_start is always 0
+        self.max_samples = max_samples
+        self.what = what
         self._lock = threading.Lock()
         self._metas: list[ChunkMeta] | None = None
         self.duplicates = 0  # re-sent chunks answered without a change (for the capture report)
@@ -98,8 +109,11 @@ class ChunkStore:
 
     @property
     def n_samples(self) -> int:
-        m = self.metas()
-        return m[-1].sample_start + m[-1].n_samples if m else 0
+        return self._count(self.metas())
+
+    def read(self, seq: int) -> np.ndarray:
+        """The samples of stored item ``seq`` as float32."""
+        return np.fromfile(self.folder / f"{seq:08d}.pcm", "<f4")
 
     def read_all(self) -> np.ndarray:
         """Every stored sample, in order, as float32."""
@@ -115,16 +129,19 @@ class ChunkStore:
             received_ms: float) -> PutResult:
         """Store chunk ``seq`` (see the module doc for what is accepted); raises ChunkRejected."""
         if not (0 <= seq < MAX_SEQ):
-            raise ChunkRejected(400, f"chunk number {seq} out of range")
+            raise ChunkRejected(400, f"{self.what} number {seq} out of range")
         if not (MIN_RATE <= sample_rate <= MAX_RATE):
             raise ChunkRejected(400, f"sample rate {sample_rate} Hz out of range {MIN_RATE}..{MAX_RATE}")
         if len(body) == 0 or len(body) % SAMPLE_BYTES:
-            raise ChunkRejected(400, f"chunk body of {len(body)} bytes is not a whole number of float32 samples")
+            raise ChunkRejected(400, f"{self.what} body of {len(body)} bytes is not a whole number of float32 samples")
         n = len(body) // SAMPLE_BYTES
-        if n > MAX_CHUNK_SAMPLES:
-            raise ChunkRejected(413, f"chunk of {n} samples is larger than {MAX_CHUNK_SAMPLES}")
-        if not np.isfinite(client_ms):
-            raise ChunkRejected(400, "client clock is not a number")
+        if n > self.max_samples:
+            raise ChunkRejected(413, f"{self.what} of {n} samples is larger than {self.max_samples}")
+        if not np.isfinite(client_ms) or (not self.contiguous and client_ms <= 0):
+            raise ChunkRejected(400, "client clock is not a number" if not np.isfinite(client_ms)
+                                else "capture time must be a positive client clock (epoch ms)")
+        if not self.contiguous and sample_start != 0:
+            raise ChunkRejected(400, f"{self.what} {seq}: sample_start must be 0 (its place is found from its content)")
         digest = hashlib.sha256(body).hexdigest()
         with self._lock:
             metas = self._load()
@@ -134,19 +151,19 @@ class ChunkStore:
                 if old.sha256 == digest and old.sample_start == sample_start:
                     self.duplicates += 1
                     return PutResult("duplicate", nxt, self._count(metas))
-                raise ChunkRejected(409, f"chunk {seq} is already stored with different content", nxt)
+                raise ChunkRejected(409, f"{self.what} {seq} is already stored with different content", nxt)
             if seq > nxt:
-                raise ChunkRejected(409, f"chunk {seq} out of order: the next chunk expected is {nxt}", nxt)
-            expected_start = self._count(metas)
+                raise ChunkRejected(409, f"{self.what} {seq} out of order: the next {self.what} expected is {nxt}", nxt)
+            expected_start = self._count(metas) if self.contiguous else 0
             if sample_start != expected_start:
                 raise ChunkRejected(409, f"chunk {seq} starts at sample {sample_start}, expected {expected_start} "
                                          "(the sample counter must continue the previous chunk)", nxt)
-            if metas and sample_rate != metas[0].sample_rate:
+            if self.contiguous and metas and sample_rate != metas[0].sample_rate:
                 raise ChunkRejected(409, f"chunk {seq} at {sample_rate} Hz, the track is at {metas[0].sample_rate} Hz",
                                     nxt)
             samples = np.frombuffer(body, "<f4")
             if not np.all(np.isfinite(samples)):
-                raise ChunkRejected(400, f"chunk {seq} holds samples that are not finite numbers", nxt)
+                raise ChunkRejected(400, f"{self.what} {seq} holds samples that are not finite numbers", nxt)
             self.folder.mkdir(parents=True, exist_ok=True)
             meta = ChunkMeta(seq, sample_start, n, sample_rate, float(client_ms), digest, float(received_ms))
             pcm = self.folder / f"{seq:08d}.pcm"
@@ -157,6 +174,7 @@ class ChunkStore:
             metas.append(meta)
             return PutResult("stored", seq + 1, self._count(metas))
 
-    @staticmethod
-    def _count(metas: list[ChunkMeta]) -> int:
+    def _count(self, metas: list[ChunkMeta]) -> int:
+        if not self.contiguous:
+            return sum(m.n_samples for m in metas)
         return metas[-1].sample_start + metas[-1].n_samples if metas else 0

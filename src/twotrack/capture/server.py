@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from . import assemble as A
-from .chunks import MAX_CHUNK_SAMPLES, SAMPLE_BYTES, ChunkRejected
+from .chunks import MAX_ANCHOR_SAMPLES, MAX_CHUNK_SAMPLES, SAMPLE_BYTES, ChunkRejected
 from .sessions import DEFAULT_SCOPES, SessionError, SessionStore, consent_text, clean_name, text_sha256
 
 STATIC = Path(__file__).with_name("static")
@@ -61,6 +61,8 @@ class Finish(BaseModel):
     n_samples: int
     # runs of exact zeros the page's worklet saw in its input (Chrome input underruns): kept for the report
     input_zero_runs: list[dict] = Field(default_factory=list, max_length=1000)
+    # capture anchors the page made (None: a page that sends none); checked against what the server holds
+    n_anchors: int | None = Field(None, ge=0)
 
 
 def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
@@ -181,38 +183,53 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         cs = store.chunks(sid, role)
         return {"next_seq": cs.next_seq, "n_samples": cs.n_samples}
 
+    async def _body(request: Request, limit: int, what: str) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
+        body = bytearray()
+        async for piece in request.stream():
+            body += piece
+            if len(body) > limit:
+                raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
+        return bytes(body)
+
+    def _put(sid, role, cs, what, seq, sample_start, rate, client_ms, body, received):
+        with store.lock(sid):
+            s2 = store.get(sid)
+            p2 = s2.participants[role]
+            if s2.state in ("assembling", "assembled", "partial", "failed") or (
+                    p2.finished is not None and seq >= cs.next_seq):
+                raise ChunkRejected(409, f"session is closed for track {role} ({s2.state}): no new {what}s",
+                                    cs.next_seq)
+            res = cs.put(seq, sample_start, rate, client_ms, body, received)
+            if s2.state == "open" and res.status == "stored" and what == "chunk":
+                s2.state = "recording"
+                store.save(s2)
+            return res
+
     @app.put("/api/sessions/{sid}/{role}/chunks/{seq}")
     async def put_chunk(sid: str, role: str, seq: int, request: Request, sample_start: int = Query(..., ge=0),
                         rate: int = Query(...), client_ms: float = Query(...),
                         x_capture_token: str | None = Header(None)):
         received = server_ms()
-        s, p = await run_in_threadpool(_consented, sid, role, x_capture_token)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            raise ChunkRejected(413, f"chunk body larger than {MAX_BODY} bytes")
-        body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > MAX_BODY:
-                raise ChunkRejected(413, f"chunk body larger than {MAX_BODY} bytes")
-        cs = store.chunks(sid, role)
-
-        def put():
-            with store.lock(sid):
-                s2 = store.get(sid)
-                p2 = s2.participants[role]
-                if s2.state in ("assembling", "assembled", "partial", "failed") or (
-                        p2.finished is not None and seq >= cs.next_seq):
-                    raise ChunkRejected(409, f"session is closed for track {role} ({s2.state}): no new chunks",
-                                        cs.next_seq)
-                res = cs.put(seq, sample_start, rate, client_ms, bytes(body), received)
-                if s2.state == "open" and res.status == "stored":
-                    s2.state = "recording"
-                    store.save(s2)
-                return res
-
-        res = await run_in_threadpool(put)
+        await run_in_threadpool(_consented, sid, role, x_capture_token)
+        body = await _body(request, MAX_BODY, "chunk")
+        res = await run_in_threadpool(_put, sid, role, store.chunks(sid, role), "chunk", seq, sample_start, rate,
+                                      client_ms, body, received)
         return {"status": res.status, "next_seq": res.next_seq, "n_samples": res.n_samples}
+
+    @app.put("/api/sessions/{sid}/{role}/anchors/{seq}")
+    async def put_anchor(sid: str, role: str, seq: int, request: Request, rate: int = Query(...),
+                         capture_ms: float = Query(...), x_capture_token: str | None = Header(None)):
+        """A capture anchor: a few ms of the microphone's samples (raw float32 LE) and the browser's capture
+        timestamp of the first one (epoch ms, the page's clock). Assembly finds it in the track by content."""
+        received = server_ms()
+        await run_in_threadpool(_consented, sid, role, x_capture_token)
+        body = await _body(request, MAX_ANCHOR_SAMPLES * SAMPLE_BYTES, "anchor")
+        res = await run_in_threadpool(_put, sid, role, store.anchors(sid, role), "anchor", seq, 0, rate,
+                                      capture_ms, body, received)
+        return {"status": res.status, "next_seq": res.next_seq}
 
     @app.post("/api/sessions/{sid}/{role}/finish")
     def finish(sid: str, role: str, body: Finish, x_capture_token: str | None = Header(None)):
@@ -223,9 +240,14 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
                 raise ChunkRejected(409, f"track {role} holds {cs.next_seq} chunks / {cs.n_samples} samples, "
                                          f"not {body.n_chunks} / {body.n_samples}: upload the rest first",
                                     cs.next_seq)
+            held = store.anchors(sid, role).next_seq
+            if body.n_anchors is not None and body.n_anchors != held:
+                raise ChunkRejected(409, f"track {role} holds {held} capture anchors, not {body.n_anchors}: "
+                                         "upload the rest first", cs.next_seq)
             if p.finished is None:
                 runs = [{k: r.get(k) for k in ("length", "afterAudio", "recording", "at")} for r in body.input_zero_runs]
-                p.finished = {"n_chunks": body.n_chunks, "n_samples": body.n_samples, "input_zero_runs": runs}
+                p.finished = {"n_chunks": body.n_chunks, "n_samples": body.n_samples, "input_zero_runs": runs,
+                              "n_anchors": held}
                 if s.state in ("open", "recording"):
                     s.state = "stopped"
                     other = "B" if role == "A" else "A"

@@ -4,6 +4,7 @@ A session lives in ``WS/capture/sessions/<session_id>/``::
 
     session.json          the session (state, license, scopes, participants A and B)
     A/chunks/, B/chunks/  each participant's chunk store (chunks.py)
+    A/anchors/, ...       capture anchors: short stretches of the microphone with its capture timestamp
     A/clock.jsonl, ...    NTP-style clock exchanges (client send, server, client receive), one per line
 
 Session ids are 20 lowercase base-32 characters and each participant has a secret token (in the join
@@ -30,7 +31,7 @@ from pathlib import Path
 from ..rights.consent import SCOPES, utc_now
 from ..rights.ledger import Ledger, ledger_path
 from ..rights.licenses import validate_license
-from .chunks import ChunkStore
+from .chunks import MAX_ANCHOR_SAMPLES, ChunkStore
 
 ROLES = ("A", "B")
 SESSION_ID = re.compile(r"^[a-z2-7]{20}$")
@@ -174,6 +175,7 @@ class SessionStore:
         self._lock = threading.RLock()
         self._locks: dict[str, threading.RLock] = {}
         self._chunks: dict[tuple[str, str], ChunkStore] = {}
+        self._anchors: dict[tuple[str, str], ChunkStore] = {}
         self._mail: dict[tuple[str, str], list[dict]] = {}
         self.ledger = Ledger(ledger_path(self.workspace))
 
@@ -291,6 +293,15 @@ class SessionStore:
             if key not in self._chunks:
                 self._chunks[key] = ChunkStore(self.folder(sid) / role / "chunks")
             return self._chunks[key]
+
+    def anchors(self, sid: str, role: str) -> ChunkStore:
+        """The capture anchors of one track (chunks.py, ``contiguous=False``)."""
+        key = (sid, check_role(role))
+        with self._lock:
+            if key not in self._anchors:
+                self._anchors[key] = ChunkStore(self.folder(sid) / role / "anchors", contiguous=False,
+                                                max_samples=MAX_ANCHOR_SAMPLES, what="anchor")
+            return self._anchors[key]
 
     def add_clock(self, sid: str, role: str, t0: float, *rest: float) -> None:
         """One completed exchange (ms): client sent at t0, server stamped ts (or ts_in and ts_out), client

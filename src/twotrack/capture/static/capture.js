@@ -1,6 +1,7 @@
 // The capture page: consent -> headphones check -> microphone (processing off) -> AudioWorklet recording
 // -> IndexedDB buffer -> numbered, resumable chunk upload; a WebRTC audio link to the other participant
-// through the server's signalling relay; NTP-style clock exchanges for the server's alignment.
+// through the server's signalling relay; NTP-style clock exchanges and capture anchors (a 10 ms frame of the
+// microphone with the browser's capture timestamp, about once a second) for the server's alignment.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -10,12 +11,14 @@
   const other = role === "A" ? "B" : "A";
   const api = `/api/sessions/${sid}/${role}`;
   const CHUNK_SECONDS = 1;
+  const ANCHOR_EVERY_MS = 1000;
   const now = () => performance.timeOrigin + performance.now();   // the client clock (epoch ms)
 
   const st = window.twotrack = {
     sid, role, phase: "consent", consented: false, recording: false, stopped: false, finished: false,
     chunksMade: 0, chunksUploaded: 0, samples: 0, resent: 0, netErrors: 0, link: "waiting",
     sessionState: null, recordingId: null, error: null, inputZeroRuns: [],
+    anchorsMade: 0, anchorsSaved: 0, anchorsUploaded: 0, anchors: "off",
   };
 
   function showError(msg) { st.error = msg; $("error").textContent = msg; $("error").hidden = false; }
@@ -87,6 +90,7 @@
     node.port.onmessage = onWorklet;
     if (ctx.state !== "running") await ctx.resume();
     const track = micStream.getAudioTracks()[0];
+    startAnchors(track);
     const s = track.getSettings();
     st.sampleRate = ctx.sampleRate;
     $("mic-info").textContent = `${track.label || "microphone"} · ${ctx.sampleRate} Hz · echo cancellation ${s.echoCancellation}, noise suppression ${s.noiseSuppression}, auto gain ${s.autoGainControl}`;
@@ -103,12 +107,59 @@
     return now() - (ctx.currentTime - frame / ctx.sampleRate) * 1000;
   }
 
+  // Capture anchors. The worklet sees a sample 50-115 ms after the browser captured it (Chrome), differently
+  // per browser; AudioData from a MediaStreamTrackProcessor carries the capture time (performance clock, us).
+  // About once a second while recording, one frame (its samples and capture time) is kept and uploaded; the
+  // server finds it in the track by its content, which ties sample counter to capture time. Every frame's
+  // timestamp is checked against the previous frame's end: when the device missed input (a jump), the two
+  // frames around the jump are sent too, so the server can put the missing time back exactly there.
+  function startAnchors(track) {
+    if (typeof MediaStreamTrackProcessor !== "function") { st.anchors = "unavailable"; return; }
+    let clone, reader;
+    try {
+      clone = track.clone();
+      reader = new MediaStreamTrackProcessor({track: clone, maxBufferSize: 100}).readable.getReader();
+    } catch (e) { st.anchors = `unavailable: ${e}`; return; }
+    st.anchors = "on";
+    let last = -Infinity, prev = null;
+    st.captureJumps = [];
+    const keep = (f) => {
+      if (!f.data.some((v) => v !== 0)) return;                          // digital silence cannot be placed
+      const seq = st.anchorsMade++;
+      idbPut({key: anchorKey(seq), seq, kind: "anchor", rate: f.rate, captureMs: f.ms, data: f.data.buffer})
+        .then(() => { st.anchorsSaved += 1; wakeUploader(); }, (err) => showError(`local buffer: ${err}`));
+    };
+    (async () => {
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) return;
+        try {
+          if (st.recording && !st.stopped) {
+            const f = {data: new Float32Array(value.numberOfFrames), rate: value.sampleRate, ts: value.timestamp,
+                       ms: performance.timeOrigin + value.timestamp / 1000, sent: false};
+            value.copyTo(f.data, {planeIndex: 0, format: "f32-planar"});   // the first channel, as the worklet records
+            const jump = prev ? (f.ts - (prev.ts + prev.data.length / prev.rate * 1e6)) / 1000 : 0;
+            if (Math.abs(jump) > 1 && st.captureJumps.length < 1000) {        // ms; the two frames around it
+              st.captureJumps.push({ms: jump, at: f.ms});
+              if (!prev.sent) keep(prev);
+              keep(f); f.sent = true; last = performance.now();
+            } else if (performance.now() - last >= ANCHOR_EVERY_MS) {
+              keep(f); f.sent = true; last = performance.now();
+            }
+            prev = f;
+          }
+        } finally { value.close(); }
+        if (st.stopped) { reader.cancel().catch(() => null); clone.stop(); st.anchors = "done"; return; }
+      }
+    })().catch((e) => { st.anchors = `failed: ${e}`; });
+  }
+
   let stopResolve = null;
   function onWorklet(e) {
     const m = e.data;
     if (m.type === "level") { meter("meter-local", m.peak); $("peak-local").textContent = m.peak > 0 ? `peak ${(20 * Math.log10(m.peak)).toFixed(1)} dBFS` : "silent"; }
     else if (m.type === "chunk") {
-      const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, sampleStart: m.sampleStart, rate: ctx.sampleRate,
+      const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, kind: "chunk", sampleStart: m.sampleStart, rate: ctx.sampleRate,
                    clientMs: frameToClient(m.frame), data: m.samples.buffer};
       st.chunksMade += 1; st.samples = m.sampleStart + m.samples.length;
       $("chunks-made").textContent = st.chunksMade;
@@ -140,9 +191,12 @@
     clearInterval(timer);
     $("rec-state").textContent = "uploading"; $("rec-state").className = "state idle"; st.phase = "uploading";
     wakeUploader();
-    while (await idbCount() > 0) await sleep(200);
+    while (st.anchorsSaved < st.anchorsMade) await sleep(50);    // anchors still on their way to IndexedDB
+    while (await idbCount() > 0 || await idbCount(anchorRange()) > 0) await sleep(200);
     for (;;) {            // declare the end of the track; the server checks it holds all of it
-      const r = await call("POST", `${api}/finish`, {n_chunks: st.chunksMade, n_samples: st.samples, input_zero_runs: st.inputZeroRuns.slice(0, 1000)}).catch(() => null);
+      const r = await call("POST", `${api}/finish`, {n_chunks: st.chunksMade, n_samples: st.samples,
+        n_anchors: st.anchorsMade,
+        input_zero_runs: st.inputZeroRuns.slice(0, 1000)}).catch(() => null);
       if (r && r.ok) break;
       if (r && r.status === 403) { showError(r.data.detail); return; }
       await sleep(1000);
@@ -183,6 +237,10 @@
   const prefix = `${sid}/${role}/`;
   const keyOf = (seq) => prefix + String(seq).padStart(8, "0");
   const range = () => IDBKeyRange.bound(prefix, prefix + "\uffff");
+  // anchors under their own prefix ("#" sorts before "/": outside the chunks' range)
+  const anchorPrefix = `${sid}/${role}#anchor/`;
+  const anchorKey = (seq) => anchorPrefix + String(seq).padStart(8, "0");
+  const anchorRange = () => IDBKeyRange.bound(anchorPrefix, anchorPrefix + "\uffff");
   function tx(mode, fn) {
     return db().then((d) => new Promise((res, rej) => {
       const t = d.transaction("chunks", mode); const s = t.objectStore("chunks");
@@ -192,8 +250,8 @@
   }
   const idbPut = (rec) => tx("readwrite", (s) => s.put(rec));
   const idbDelete = (key) => tx("readwrite", (s) => s.delete(key));
-  const idbCount = () => tx("readonly", (s) => s.count(range()));
-  const idbFirst = () => tx("readonly", (s) => s.get(range()));
+  const idbCount = (r) => tx("readonly", (s) => s.count(r || range()));
+  const idbFirst = (r) => tx("readonly", (s) => s.get(r || range()));
   const refreshPending = () => idbCount().then((n) => { $("chunks-pending").textContent = n; st.pending = n; });
 
   // ---------------------------------------------------------------- upload (resumable, idempotent)
@@ -203,21 +261,27 @@
   async function uploader() {
     let backoff = 250;
     for (;;) {
-      const rec = await idbFirst();
+      const rec = (await idbFirst()) || (await idbFirst(anchorRange()));   // audio first, then anchors
       if (!rec) { await new Promise((r) => { wake = r; setTimeout(r, 1000); }); continue; }
       let r = null;
       try {
-        const q = `sample_start=${rec.sampleStart}&rate=${rec.rate}&client_ms=${rec.clientMs}`;
-        r = await call("PUT", `${api}/chunks/${rec.seq}?${q}`, rec.data);
+        if (rec.kind === "anchor") {
+          r = await call("PUT", `${api}/anchors/${rec.seq}?rate=${rec.rate}&capture_ms=${rec.captureMs}`, rec.data);
+        } else {
+          const q = `sample_start=${rec.sampleStart}&rate=${rec.rate}&client_ms=${rec.clientMs}`;
+          r = await call("PUT", `${api}/chunks/${rec.seq}?${q}`, rec.data);
+        }
       } catch (e) { r = null; }
-      if (r && r.ok) {
+      if (r && r.ok && rec.kind === "anchor") {
+        await idbDelete(rec.key); st.anchorsUploaded = r.data.next_seq; backoff = 250;
+      } else if (r && r.ok) {
         if (r.data.status === "duplicate") st.resent += 1;
         await idbDelete(rec.key); st.chunksUploaded = r.data.next_seq; backoff = 250;
         $("chunks-up").textContent = st.chunksUploaded; $("net").textContent = "network ok"; refreshPending();
       } else if (r && r.status === 409 && r.data && r.data.next_seq != null && r.data.next_seq > rec.seq) {
         await idbDelete(rec.key); refreshPending();      // the server already holds it
       } else if (r && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
-        showError(`upload of chunk ${rec.seq} refused: ${r.data ? r.data.detail : r.status}`); return;
+        showError(`upload of ${rec.kind || "chunk"} ${rec.seq} refused: ${r.data ? r.data.detail : r.status}`); return;
       } else {
         st.netErrors += 1; $("net").textContent = `network down, ${st.pending || "?"} chunks kept locally, retrying`;
         await sleep(backoff); backoff = Math.min(backoff * 2, 4000);
