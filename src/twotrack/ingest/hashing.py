@@ -22,15 +22,12 @@ def sha256_file(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> str:
     buf = bytearray(chunk_bytes)
     view = memoryview(buf)
     if remote.is_url(path):
-        doing = "cannot read the object to hash it"
-        with remote.access(path, doing), remote.open_binary(path, chunk_bytes) as fh:
-            while True:
-                n = fh.readinto(buf)
-                if not n:
-                    break
-                digest.update(view[:n])
-        return digest.hexdigest()
-    with file_access(path, "file", doing="cannot read the file to hash it"), open(path, "rb", buffering=0) as fh:
+        access = remote.access(path, "cannot read the object to hash it")
+        opened = remote.open_binary
+    else:
+        access = file_access(path, "file", doing="cannot read the file to hash it")
+        opened = lambda p, size: open(p, "rb", buffering=0)  # noqa: E731 - unbuffered: readinto fills buf
+    with access, opened(path, chunk_bytes) as fh:
         while True:
             n = fh.readinto(buf)
             if not n:
