@@ -124,7 +124,9 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_scan(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path):
     corpus = tmp_path / "corpus"
-    make_corpus(corpus, n=N_FILES, dur_s=FILE_S)
+    # Three times the usual corpus: the first commit can become visible to the poller late (the writer
+    # holds the workspace while results flow), and the Ctrl-C must still land before the scan ends.
+    make_corpus(corpus, n=3 * N_FILES, dur_s=FILE_S)
     ws = tmp_path / "ws"
     proc = start_scan(corpus, ws)
     wait_for_commits(proc, ws, at_least=1)
