@@ -73,9 +73,18 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: SIGINT delivered and handled as a shell's foreground job has it. A
+    library loaded in the test process may leave SIGINT ignored or blocked, and a child inherits that
+    (then Ctrl-C would never reach the scan)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def start_scan(corpus: Path, ws: Path, jobs: int = 1) -> subprocess.Popen:
     return subprocess.Popen(twotrack_cmd("scan", str(corpus), "-w", str(ws), "--jobs", str(jobs), "--no-progress"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=PACE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=PACE,
+                            preexec_fn=_as_from_a_terminal)
 
 
 def wait_for_commits(proc: subprocess.Popen, ws: Path, at_least: int, timeout_s: float = 60.0) -> int:
