@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +22,10 @@ from twotrack.checks import estimate_bleed, run_checks
 from twotrack.ingest.sphere import read_sphere
 from twotrack.model import Layout
 
+from timing import best_of  # benchmarks/ is on sys.path: the scripts run by path
+
 ROOT = Path(__file__).resolve().parents[1]
 TELEPHONE = sorted((ROOT / "data" / "sample" / "telephone").glob("*.sph"))
-
-
-def best_of(repeats: int, fn):
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def build(minutes: float) -> tuple[np.ndarray, int]:
@@ -62,7 +54,7 @@ def main() -> None:
         decoded = {}
         decode_s = {}
         for name, (path, _) in files.items():
-            decode_s[name], (x, _) = best_of(args.repeats, lambda p=path: sf.read(p, dtype="float32"))
+            decode_s[name], (x, _) = best_of(lambda p=path: sf.read(p, dtype="float32"), args.repeats)
             decoded[name] = np.ascontiguousarray(x.T)
     tracks = decoded["WAV mu-law"]
     runs = {
@@ -76,7 +68,7 @@ def main() -> None:
     print(f"\n{'checks':54s} {'seconds':>8s} {'x realtime':>11s} " + " ".join(f"{'/ ' + n:>14s}" for n in decode_s))
     results = {}
     for name, fn in runs.items():
-        s, results[name] = best_of(args.repeats, fn)
+        s, results[name] = best_of(fn, args.repeats)
         ratios = " ".join(f"{s / d:13.1f}x" for d in decode_s.values())
         print(f"  {name:52s} {s:8.3f} {duration / s:10.0f}x {ratios}")
     r = results["run_checks (one multichannel file)"]

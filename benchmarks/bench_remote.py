@@ -26,14 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 sys.path.insert(0, str(REPO / "tests"))
 
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_of  # noqa: E402 - benchmarks/ is on sys.path: the scripts run by path
 
 
 def main() -> None:
@@ -91,7 +84,7 @@ def main() -> None:
     for way, paths in ways.items():
         for op, fn in ops.items():
             before = getattr(counters.get(way), "requests", 0)
-            t = best(lambda: fn(paths), args.repeat)
+            t, _ = best_of(lambda: fn(paths), args.repeat)
             reqs = (getattr(counters.get(way), "requests", 0) - before) / (args.repeat * len(paths))
             base.setdefault(op, t) if way == "local" else None
             ratio = t / base[op]

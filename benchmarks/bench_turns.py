@@ -8,13 +8,14 @@ the IPUs of both tracks (the first, smallest step of the work), on the same 10-m
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import numpy as np
 
 from twotrack.config import TurnsConfig
 from twotrack.turns import extract_events, extract_table
+
+from timing import best_of  # benchmarks/ is on sys.path: the scripts run by path
 
 
 def conversation(minutes: float, seed: int = 0) -> np.ndarray:
@@ -54,23 +55,14 @@ def per_frame_ipus(mask: np.ndarray, pause: int) -> list[tuple[int, int]]:
     return out
 
 
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def main() -> None:
     cfg = TurnsConfig()
     print(f"{'audio':>8} {'events':>7} {'table s':>9} {'x realtime':>11} {'events s':>9} {'peak MiB':>9}")
     for minutes in (1, 10, 60):
         m = conversation(minutes)
         n_events = len(extract_table(m, cfg)["kind"])
-        t_table = best_of(lambda: extract_table(m, cfg))
-        t_events = best_of(lambda: extract_events(m, cfg))
+        t_table, _ = best_of(lambda: extract_table(m, cfg))
+        t_events, _ = best_of(lambda: extract_events(m, cfg))
         tracemalloc.start()
         extract_table(m, cfg)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
@@ -78,8 +70,8 @@ def main() -> None:
         print(f"{minutes:>6} min {n_events:>7} {t_table:>9.4f} {minutes * 60 / t_table:>11.0f} {t_events:>9.4f} {peak:>9.1f}")
 
     m = conversation(10)
-    t_base = best_of(lambda: [per_frame_ipus(m[k], 20) for k in (0, 1)], repeat=1)
-    t_full = best_of(lambda: extract_table(m, cfg))
+    t_base, _ = best_of(lambda: [per_frame_ipus(m[k], 20) for k in (0, 1)], repeat=1)
+    t_full, _ = best_of(lambda: extract_table(m, cfg))
     print(f"baseline per-frame loop, IPUs only, 10 min: {t_base:.3f} s; full vectorised events: {t_full:.4f} s; "
           f"ratio {t_base / t_full:.0f}x")
 
