@@ -305,7 +305,6 @@ def main() -> None:
     sp_ray = work[("ray warm", 1)]["wall"] / work[("ray warm", 2)]["wall"]
     print(f"   speed-up 1 -> 2 CPUs: local {sp_local:.2f}x, ray (warm) {sp_ray:.2f}x")
     w2 = work[("ray warm", 2)]
-    over = (w2["wall"] * w2["busy"] / w2["wall"] - work[("local", 2)]["busy"]) / args.recordings
     print(f"   ray warm, 2 CPUs: {w2['tasks']} tasks for {args.recordings} recordings; per-recording CPU seconds "
           f"ray {w2['busy'] / args.recordings * 1e3:.0f} ms vs local "
           f"{work[('local', 2)]['busy'] / args.recordings * 1e3:.0f} ms")
@@ -329,13 +328,13 @@ def main() -> None:
     per_item_us(single, 200)  # warm the workers
     us_single = per_item_us(single, n_small)
     us_batched = per_item_us(batched, n_small * 5)
-    print(f"\n2. overhead per item (a near-empty function, 2 CPUs, warm workers)")
+    print("\n2. overhead per item (a near-empty function, 2 CPUs, warm workers)")
     print(f"   ray, one item per task:  {us_single:9.0f} us/item")
     print(f"   ray, 64 items per task:  {us_batched:9.0f} us/item  ({us_single / us_batched:.0f}x less)")
     print(f"   local pool (pipes):      {us_local:9.0f} us/item  (includes starting 2 worker processes)")
 
     # 3. driver memory --------------------------------------------------------------------------
-    print(f"\n3. driver RSS growth streaming 1 KiB items through Ray, 64 items per task")
+    print("\n3. driver RSS growth streaming 1 KiB items through Ray, 64 items per task")
     rows = []
     sum(1 for _ in RayExecutor(max_batch=64).map_unordered(tiny, items(args.items)))  # one-time allocations
     for label, window in (("window 4 (2 per CPU)", None), ("no window", 10**9)):
