@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
+from ..ingest.blocks import ColumnQueue
 from ..model import CheckResult, Layout
 
 
@@ -218,34 +219,6 @@ def align_track_blocks(blocks: Iterable[np.ndarray], sample_rate: int, fix: Cloc
         pending.push(y)
         while widths and pending.size >= widths[0]:
             yield np.concatenate([heads.popleft(), pending.take(widths.popleft())], axis=0)
-
-
-class ColumnQueue:
-    """Queued (rows, m) blocks, taken out by a number of columns (``size`` columns held)."""
-
-    def __init__(self):
-        self.parts: deque[np.ndarray] = deque()
-        self.size = 0
-
-    def push(self, block: np.ndarray) -> None:
-        if block.shape[1]:
-            self.parts.append(block)
-            self.size += block.shape[1]
-
-    def take(self, n: int) -> np.ndarray:
-        """The next ``n`` columns (there must be that many)."""
-        out = []
-        while n > 0:
-            head = self.parts[0]
-            k = min(n, head.shape[1])
-            out.append(head[:, :k])
-            if k == head.shape[1]:
-                self.parts.popleft()
-            else:
-                self.parts[0] = head[:, k:]
-            n -= k
-            self.size -= k
-        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
 
 
 #: Longest stretch of audio ``own_span`` reads before a region to start on the whole track's sample grid.

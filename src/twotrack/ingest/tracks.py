@@ -9,7 +9,6 @@ padded with zeros to the longest), MONO one track. Memory is flat in the recordi
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..model import AudioInfo, Layout, Recording, track_name
 from .audio import DEFAULT_BLOCK_SAMPLES, probe, read_blocks
+from .blocks import ColumnQueue
 from .resample import resample_blocks
 
 #: Seconds of audio per yielded block.
@@ -83,33 +83,11 @@ def source_infos(recording: Recording) -> dict[str, AudioInfo]:
     return infos
 
 
-class _Fifo:
-    """Queued blocks of one source, taken out in equal lengths (zero-padded at the end)."""
-
-    def __init__(self, channels: int):
-        self.parts: deque[np.ndarray] = deque()
-        self.size = 0
-        self.channels = channels
-
-    def push(self, block: np.ndarray) -> None:
-        if len(block):
-            self.parts.append(block)
-            self.size += len(block)
-
-    def take(self, n: int) -> np.ndarray:
-        out = np.zeros((n, self.channels), np.float32)
-        pos = 0
-        while pos < n and self.parts:
-            head = self.parts[0]
-            k = min(len(head), n - pos)
-            out[pos : pos + k] = head[:k]
-            pos += k
-            if k == len(head):
-                self.parts.popleft()
-            else:
-                self.parts[0] = head[k:]
-        self.size -= pos
-        return out
+def _take_padded(queue: ColumnQueue, channels: int, n: int) -> np.ndarray:
+    """The next ``n`` columns of a source's queue, zero-padded where the source has ended."""
+    k = min(n, queue.size)
+    got = queue.take(k) if k else np.zeros((channels, 0), np.float32)
+    return got if k == n else np.concatenate([got, np.zeros((channels, n - k), np.float32)], axis=1)
 
 
 def _track_blocks(recording: Recording, infos: dict[str, AudioInfo], rate: int, n_out: int) -> Iterator[np.ndarray]:
@@ -119,7 +97,7 @@ def _track_blocks(recording: Recording, infos: dict[str, AudioInfo], rate: int, 
                              infos[p].channels))
         for p in paths
     ]
-    fifos = [_Fifo(infos[p].channels) for p in paths]
+    fifos = [ColumnQueue() for _ in paths]  # (channels, frames) per source
     done = [False] * len(paths)
     picks = [(paths.index(t.path), t.channel) for t in recording.tracks]
     while True:
@@ -129,14 +107,14 @@ def _track_blocks(recording: Recording, infos: dict[str, AudioInfo], rate: int, 
                 if block is None:
                     done[i] = True
                 else:
-                    fifos[i].push(block)
+                    fifos[i].push(np.asarray(block, np.float32).T)
         n = n_out if not all(done) else min(n_out, max(f.size for f in fifos))
         if n == 0:
             return
-        chunks = [f.take(n) for f in fifos]
+        chunks = [_take_padded(f, infos[p].channels, n) for f, p in zip(fifos, paths)]
         out = np.empty((len(picks), n), np.float32)
         for row, (src, channel) in enumerate(picks):
-            out[row] = chunks[src][:, channel]
+            out[row] = chunks[src][channel]
         yield out
 
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from ..activity.align import ClockFix, ColumnQueue, own_span, retime_blocks
+from ..activity.align import ClockFix, own_span, retime_blocks
 from ..errors import InputError
 from ..ingest.audio import open_soundfile
+from ..ingest.blocks import ColumnQueue
 from ..ingest.tracks import iter_track_blocks, source_infos
 from ..model import AudioInfo, Recording, track_index, track_name
 
