@@ -140,7 +140,7 @@ def main() -> None:
     from twotrack.activity import silero
     from twotrack.activity.detect import frames_from
     from twotrack.activity.energy import frame_energy_db
-    from twotrack.activity.frames import hysteresis, resample_to_grid
+    from twotrack.timeline import hysteresis, resample_to_grid
     from twotrack.config import ActivityConfig
     from twotrack.model import FRAMES
 
@@ -185,7 +185,7 @@ def main() -> None:
     print(f"events found: {len(events)}")
     gold = tiled_gold(args.sph, source.shape[1] / sr, duration)
     if gold is not None:
-        from twotrack.activity.frames import mask_to_segments
+        from twotrack.timeline import mask_to_segments
         from twotrack.evaluate import evaluate_activity
         from twotrack.model import TrackActivity
 

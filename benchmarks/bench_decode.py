@@ -65,10 +65,13 @@ def write_soundfile(path: Path, seconds: float, subtype: str) -> None:
 
 
 def write_sphere_file(path: Path, seconds: float, coding: str) -> None:
+    sys.path.insert(0, str(REPO / "tests"))  # the shorten encoder builds test files only: it lives with the tests
+    from shorten_encode import encode_shorten
+
     from twotrack.ingest.sphere import write_sphere
 
     samples = np.concatenate(list(signal_chunks(seconds)))
-    write_sphere(path, samples, RATE, coding)
+    write_sphere(path, samples, RATE, coding, shorten_encoder=encode_shorten)
 
 
 # ---------------------------------------------------------------------------------------------

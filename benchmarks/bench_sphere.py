@@ -2,7 +2,7 @@
 
 Builds a ~10-minute two-channel 8 kHz recording from the bundled telephone dialogues (tiled), writes
 it as mu-law, 16-bit pcm (both byte orders), shorten mu-law and shorten pcm (the shorten files come
-from twotrack's test encoder, ``ingest.shorten_encode``: same stream format as the reference
+from the tests' encoder, ``tests/shorten_encode.py``: same stream format as the reference
 encoder, fixed predictors only), then times (CPU time of this process), best of ``--repeat`` runs:
 
   ours-float  ``read_sphere_blocks`` -> float32 blocks (what the scan consumes)
@@ -38,6 +38,9 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # the shorten encoder builds test files only: it lives with the tests
+
+from shorten_encode import encode_shorten  # noqa: E402
 
 from twotrack.ingest import sphere  # noqa: E402
 
@@ -140,7 +143,7 @@ def main() -> None:
             path = tmp / (label.replace(" ", "_") + ".sph")
             fmt = "10" if label == "pcm 10" else "01"
             t = time.perf_counter()
-            sphere.write_sphere(path, audio, rate, coding, byte_format=fmt)
+            sphere.write_sphere(path, audio, rate, coding, byte_format=fmt, shorten_encoder=encode_shorten)
             files[label] = (path, coding.startswith("shorten"), time.perf_counter() - t)
 
         print(f"\nfile: {duration / 60:.1f} min, 2 channels, {rate} Hz (bundled telephone dialogues, tiled); one core")
@@ -165,14 +168,14 @@ def main() -> None:
             sizes = {}
             for label, x in (("1 min", minute), ("60 min", hour)):
                 path = tmp / f"mem_{coding}_{label.replace(' ', '')}.sph"
-                sphere.write_sphere(path, x, rate, coding)
+                sphere.write_sphere(path, x, rate, coding, shorten_encoder=encode_shorten)
                 sizes[label] = peak_stream_mib(path)
                 path.unlink()
             print(f"  {coding:<12} " + "   ".join(f"{k}: {v:6.1f} MiB" for k, v in sizes.items()))
         del hour
 
         short = tmp / "short.sph"
-        sphere.write_sphere(short, audio[: 20 * rate], rate, "shorten-pcm")
+        sphere.write_sphere(short, audio[: 20 * rate], rate, "shorten-pcm", shorten_encoder=encode_shorten)
         t_py = best_time(lambda: baseline_python_shorten(short), 1)
         t_ours = best_time(lambda: sphere.read_sphere(short), args.repeat)
         print(f"\ndesphere pure-Python shorten (no native module), 20 s excerpt: {20 / t_py:.0f}x realtime "

@@ -12,11 +12,11 @@ import pytest
 from twotrack.activity import detect, detect_stream, detect_tracks, silero, to_activity
 from twotrack.activity.crosstalk import bleed_only, estimate_bleed_db, thresholds_db
 from twotrack.activity.energy import SILENCE_DB, frame_energy_db, noise_floor_db
-from twotrack.activity.frames import hysteresis, pad_runs, runs
 from twotrack.activity.refine import RefineParams, energy_support, refine_edges
 from twotrack.config import ActivityConfig
 from twotrack.ingest.audio import read_all
 from twotrack.model import FRAMES
+from twotrack.timeline import hysteresis, pad_runs, runs
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
 

@@ -5,10 +5,10 @@ import shutil
 
 import numpy as np
 
-from twotrack.activity.align import align_tracks, to_reference_clock
 from twotrack.config import Config
 from twotrack.evaluate import evaluate_activity
 from twotrack.ingest.annotations import read_gold
+from twotrack.ingest.clock import align_tracks, to_reference_clock
 from twotrack.model import CheckResult, Isolation, Layout
 from twotrack.run import scan
 from twotrack.store import Workspace

@@ -8,9 +8,11 @@ import pytest
 
 from twotrack.errors import InputError
 from twotrack.ingest.annotations import (
-    detect_format, read_ctm, read_fisher, read_gold, read_lhotse_supervisions, read_rttm, read_swb, read_textgrid,
+    detect_format, read_ctm, read_gold, read_lhotse_supervisions, read_rttm, read_textgrid,
 )
 from twotrack.model import Word
+from twotrack.recipes.fisher import read_fisher
+from twotrack.recipes.switchboard import read_swb
 
 REPO = Path(__file__).resolve().parents[1]
 FIX = REPO / "tests/data/annotations"

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from twotrack.activity.frames import segments_to_mask
 from twotrack.checks import BleedEstimate, SyncEstimate, estimate_bleed, estimate_sync, run_checks
 from twotrack.config import ChecksConfig
 from twotrack.ingest.sphere import read_sphere
 from twotrack.model import FRAMES, CheckResult, Isolation, Layout, Segment
+from twotrack.timeline import segments_to_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

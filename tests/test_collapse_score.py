@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twotrack.activity.frames import segments_to_mask
 from twotrack.collapse.diarize import cluster, estimate_speakers, smooth_labels, window_starts
 from twotrack.collapse.score import (DerParts, der, frame_der, label_masks, mapped_lanes, optimal_mapping,
                                      reference_segments, turn_damage)
 from twotrack.collapse.summary import summarise
 from twotrack.collapse.run import RecordingCollapse, score_hypothesis
 from twotrack.model import Segment, TrackActivity
+from twotrack.timeline import segments_to_mask
 
 S = Segment
 REF = [("A", S(0, 4)), ("B", S(3, 6))]

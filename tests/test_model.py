@@ -2,12 +2,12 @@ import json
 
 import numpy as np
 
-from twotrack.activity.frames import bridge_gaps, drop_short, mask_to_segments, merge_segments, runs, segments_to_mask
 from twotrack.config import Config
 from twotrack.model import (
     FRAMES, CheckResult, Event, EventKind, Isolation, Layout, Recording, RecordingResult, Segment,
     TrackActivity, TrackSource, track_index,
 )
+from twotrack.timeline import bridge_gaps, drop_short, mask_to_segments, merge_segments, runs, segments_to_mask
 
 
 def test_segment_algebra():

@@ -158,6 +158,7 @@ def _cut(src: Path, dst: Path, start_s: float, dur_s: float, subtype: str | None
 
 def make_remote_corpus(root: Path) -> Path:
     """5 s excerpts in every layout, plus a manifest of them (relative paths) with speakers and tags."""
+    from shorten_encode import encode_shorten
     from twotrack.ingest.sphere import read_sphere, write_sphere
 
     _cut(SAMPLE / "clean/demo01_367_1688.flac", root / AUDIO[0], 3.0, 5.0)
@@ -166,7 +167,7 @@ def make_remote_corpus(root: Path) -> Path:
     samples, rate = read_sphere(SAMPLE / "telephone/demo01_367_1688.sph")
     write_sphere(root / AUDIO[2], samples[3 * rate: 8 * rate], rate, "ulaw")
     samples, rate = read_sphere(SAMPLE / "telephone/demo02_3080_2033.sph")
-    write_sphere(root / AUDIO[3], samples[3 * rate: 8 * rate], rate, "shorten-pcm")
+    write_sphere(root / AUDIO[3], samples[3 * rate: 8 * rate], rate, "shorten-pcm", shorten_encoder=encode_shorten)
     for side, rel in zip("AB", AUDIO[4:]):
         _cut(SAMPLE / f"paired/demo01_367_1688.{side}.wav", root / rel, 3.0, 5.0)
     lines = ["recording_id,path,path_a,path_b,speaker_a,speaker_b,license,tags"]

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from shorten_encode import encode_shorten
 
 from twotrack.errors import InputError
 from twotrack.ingest import g711, shorten
-from twotrack.ingest.shorten_encode import encode_shorten
 from twotrack.ingest.sphere import (
     is_sphere, parse_header, probe_sphere, read_sphere, read_sphere_blocks, read_sphere_stored, write_sphere,
 )
@@ -226,7 +226,8 @@ def test_shorten_pcm_round_trip(tmp_path, byte_order):
     decoded = np.concatenate([v.copy() for _, v in shorten.decode_blocks(io.BytesIO(payload), read_bytes=4096)])
     np.testing.assert_array_equal(decoded[: len(x)], x)
     path = tmp_path / "x.sph"
-    write_sphere(path, x, 8000, "shorten-pcm", byte_format="01" if byte_order == "<" else "10")
+    write_sphere(path, x, 8000, "shorten-pcm", byte_format="01" if byte_order == "<" else "10",
+                 shorten_encoder=encode_shorten)
     assert probe_sphere(path).codec == "shorten-pcm"
     np.testing.assert_array_equal(read_sphere(path)[0], x)
 
@@ -241,7 +242,7 @@ def test_shorten_mulaw_round_trip_with_bit_shifts(tmp_path):
     decoded = np.concatenate([v.copy() for _, v in shorten.decode_blocks(io.BytesIO(payload))])
     np.testing.assert_array_equal(decoded[: len(codes)].astype(np.uint8), codes)
     path = tmp_path / "u.sph"
-    write_sphere(path, x, 8000, "shorten-ulaw")
+    write_sphere(path, x, 8000, "shorten-ulaw", shorten_encoder=encode_shorten)
     np.testing.assert_array_equal(read_sphere_stored(path)[0], codes)
 
 

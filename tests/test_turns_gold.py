@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twotrack.activity.frames import merge_segments, segments_to_mask
 from twotrack.config import TurnsConfig
 from twotrack.model import FRAMES, EventKind as K, Segment, track_index
+from twotrack.timeline import merge_segments, segments_to_mask
 from twotrack.turns import extract_events
 
 GOLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "gold"

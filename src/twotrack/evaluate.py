@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .activity.frames import merge_segments, segments_to_mask
 from .config import Config, TurnsConfig
 from .model import FRAMES, EventKind, Segment, TrackActivity, Word
+from .timeline import merge_segments, segments_to_mask
 
 TOLERANCE_S = 0.050
 TRANSFER_MATCH_S = 0.5

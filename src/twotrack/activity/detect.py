@@ -24,9 +24,9 @@ import numpy as np
 
 from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
+from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
 from .energy import energy_probability, noise_floor_db
-from .frames import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .refine import RefineParams, energy_support, refine_edges
 from .stream import FrameAnalyzer, model_rate
 

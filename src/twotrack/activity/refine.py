@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.ndimage import binary_closing, uniform_filter1d
 
+from ..timeline import mask_from_runs, runs
 from .energy import SILENCE_DB
-from .frames import mask_from_runs, runs
 
 
 @dataclass(frozen=True)

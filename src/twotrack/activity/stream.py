@@ -170,6 +170,6 @@ class FrameAnalyzer:
 
 
 def _to_frames(window_probs: np.ndarray, n_frames: int) -> np.ndarray:
-    from .frames import resample_to_grid
+    from ..timeline import resample_to_grid
 
     return resample_to_grid(window_probs, silero.WINDOW_S, n_frames)

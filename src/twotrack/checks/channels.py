@@ -21,7 +21,7 @@ import numpy as np
 
 from ..config import ChecksConfig
 from ..model import track_name
-from .frames import hop_samples
+from .power import hop_samples
 
 #: A copy within this of unity gain is not called "scaled".
 UNITY_DB = 0.1

@@ -15,7 +15,7 @@ import numpy as np
 from ..config import ChecksConfig
 from ..ingest.resample import resample
 from ..model import FRAMES
-from . import frames as fr
+from . import power as pw
 from .bleed import BleedEstimate, BleedPath, combine, path_bleed
 from .sync import NOT_MEASURED, SyncEstimate, coarse_line, fit_sync, window_lags
 from .xcorr import PathSpectra, null_sigma, path_spectra
@@ -31,12 +31,12 @@ class TrackFrames:
 
 
 def track_frames(x: np.ndarray, sample_rate: int, cfg: ChecksConfig, activity: np.ndarray | None = None) -> TrackFrames:
-    power = fr.frame_power_db(x, sample_rate)
-    floor = fr.noise_floor_db(power)
+    power = pw.frame_power_db(x, sample_rate)
+    floor = pw.noise_floor_db(power)
     if activity is not None:
-        active = fr.fit_mask(activity, power.size)
+        active = pw.fit_mask(activity, power.size)
     else:
-        active = fr.active_frames(power, floor, cfg.activity_margin_db, cfg.activity_floor_dbfs)
+        active = pw.active_frames(power, floor, cfg.activity_margin_db, cfg.activity_floor_dbfs)
     return TrackFrames(power, active, floor)
 
 
@@ -58,11 +58,11 @@ def _single(own: TrackFrames, other: TrackFrames, line: tuple[float, float], cfg
     """Frames of ``own`` where it talks alone, with ``other`` carried onto own's grid by the line."""
     n = own.power_db.size
     guard = _guard(cfg)
-    other_active = fr.map_frames(other.active, n, *line, False)
+    other_active = pw.map_frames(other.active, n, *line, False)
     if given_activity:  # the caller's masks decide who talks
-        return own.active & ~fr.dilate(other_active, guard)
-    other_db = fr.map_frames(other.power_db, n, *line, fr.SILENCE_DB)
-    return fr.single_talker(own.active, own.power_db, other_db, other_active, cfg.single_talker_margin_db, guard)
+        return own.active & ~pw.dilate(other_active, guard)
+    other_db = pw.map_frames(other.power_db, n, *line, pw.SILENCE_DB)
+    return pw.single_talker(own.active, own.power_db, other_db, other_active, cfg.single_talker_margin_db, guard)
 
 
 def _guard(cfg: ChecksConfig) -> int:
@@ -84,7 +84,7 @@ class _Pair:
                  cfg: ChecksConfig, given_activity: bool):
         self.sig, self.frames, self.fs, self.cfg = (a8, b8), (fa, fb), fs, cfg
         self.given_activity = given_activity
-        self.hop = fr.hop_samples(fs)
+        self.hop = pw.hop_samples(fs)
         max_lag = int(round(cfg.bleed_max_lag_ms / 1000.0 * fs))
         self.common = dict(max_lag=max_lag, block_len=max(8 * max_lag, 1024), band=cfg.bleed_band_hz,
                            window_s=cfg.sync_window_s)

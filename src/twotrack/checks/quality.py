@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import ChecksConfig
 from ..model import FRAMES, TrackQuality
-from .frames import SILENCE_DB, hop_samples
+from .power import SILENCE_DB, hop_samples
 
 #: At most this many frames feed a spectrum (evenly spread): bounded cost on long recordings.
 MAX_SPECTRUM_FRAMES = 1500

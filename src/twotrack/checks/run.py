@@ -16,7 +16,7 @@ import numpy as np
 from ..config import ChecksConfig
 from ..ingest.resample import resample
 from ..model import FRAMES, CheckResult, Isolation, Layout, TrackQuality, track_name
-from . import frames as fr
+from . import power as pw
 from .bleed import BleedEstimate, BleedPath, combine
 from .channels import ChannelRelation, channel_relation
 from .pair import PairAnalysis, TrackFrames, analyse_pair, track_frames
@@ -90,7 +90,7 @@ def _own_speech(own: TrackFrames, other: TrackFrames, line: tuple[float, float],
     if into_own is None or not into_own.detected:
         return own.active
     n = own.power_db.size
-    other_db = fr.map_frames(other.power_db, n, *line, fr.SILENCE_DB)
+    other_db = pw.map_frames(other.power_db, n, *line, pw.SILENCE_DB)
     return own.active & (own.power_db > other_db + into_own.level_db + OWN_SPEECH_MARGIN_DB)
 
 
@@ -182,7 +182,7 @@ def _run(tracks, sample_rate, codec, layout, activity, cfg: ChecksConfig, rate_r
         raise _Unjudgeable(f"recording is {duration:.2f} s long, shorter than {cfg.min_duration_s:g} s: cannot judge")
     masks = _activity(activity, n_tracks, notes)
     tf = [track_frames(x[i], sr, cfg, None if masks is None else masks[i]) for i in range(n_tracks)]
-    if all(bool((t.power_db <= fr.SILENCE_DB).all()) for t in tf):
+    if all(bool((t.power_db <= pw.SILENCE_DB).all()) for t in tf):
         raise _Unjudgeable("every track is digital silence: cannot judge")
     mono_layout = layout is not None and Layout(layout) is Layout.MONO
     paired = layout is not None and Layout(layout) is Layout.PAIRED

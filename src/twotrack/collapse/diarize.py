@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..activity.frames import mask_to_segments
 from ..config import ActivityConfig
 from ..model import FRAMES, Segment
+from ..timeline import mask_to_segments
 from . import encoder as enc
 
 

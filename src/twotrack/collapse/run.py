@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..activity.frames import mask_to_segments
 from ..config import Config, TurnsConfig
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
+from ..timeline import mask_to_segments
 from .diarize import DiarizeConfig, diarize_mono
 from .mix import mix_tracks
 from .score import (DerParts, Labelled, TurnDamage, activity_masks, der, label_masks, mapped_lanes,

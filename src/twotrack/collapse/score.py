@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activity.frames import mask_from_runs, runs, segments_to_mask
 from ..config import TurnsConfig
 from ..model import FRAMES, Record, Segment, TrackActivity, track_name
+from ..timeline import mask_from_runs, runs, segments_to_mask
 from ..turns import extract_table
 
 Labelled = tuple[str, Segment]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..activity.align import ClockFix, align_track_blocks
+from ..ingest.clock import ClockFix, align_track_blocks
 from ..ingest.tracks import iter_track_blocks
 from ..model import Recording
 

@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..activity.align import ClockFix, clock_status
 from ..errors import ConfigError, InputError, TwotrackError
+from ..ingest.clock import ClockFix, clock_status
 from ..model import CheckResult, ErrorRecord, Event, EventKind, Layout, Record, Recording, TrackActivity, Word
 from .split import Plan, intervals, plan_pieces, speech_intervals
 
@@ -509,7 +509,7 @@ class ExportSummary(Record):
 
 def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:
     """How a stored recording's tracks are put on one clock in the export: the re-timing the activity
-    stage applied (the one rule, ``activity.align.clock_fix``, at the analysis rate) and its export.json entry."""
+    stage applied (the one rule, ``ingest.clock.clock_fix``, at the analysis rate) and its export.json entry."""
     return clock_status(res.recording.layout, res.checks, int(res.sample_rate or 0), res.recording.n_tracks)
 
 

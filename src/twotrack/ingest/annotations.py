@@ -1,80 +1,25 @@
 """Gold timings and transcripts -> ``model.Word`` (one timed token or segment on one track).
 
-Readers: CTM, RTTM, Praat TextGrid (long and short text format), Fisher transcripts, Switchboard
-(ISIP ms98) word alignments, Lhotse supervisions JSONL(.gz). Each returns ``list[Word]`` sorted by
-(recording, track, start); ``read_gold`` dispatches on the file and groups by recording id. A line
-that cannot be read is an ``InputError`` naming the file and the line: gold data is trusted to score
-everything downstream, so it is read strictly rather than skipped silently.
+Readers here: CTM, RTTM, Praat TextGrid (long and short text format), Lhotse supervisions JSONL(.gz);
+the corpus-specific ones (Fisher transcripts, Switchboard ISIP ms98 word alignments) live in
+``recipes``. Each returns ``list[Word]`` sorted by (recording, track, start); ``read_gold`` dispatches
+on the file (every format above) and groups by recording id. A line that cannot be read is an
+``InputError`` naming the file and the line: gold data is trusted to score everything downstream, so
+it is read strictly rather than skipped silently.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..errors import InputError, file_access
-from ..model import Word, track_index
-
-#: Switchboard alignment tokens that mark non-speech; they are not words.
-SWB_SKIP = frozenset({"[silence]"})
-
-
-def _open_text(path: str | Path) -> str:
-    p = str(path)
-    with file_access(p, "annotation file"):
-        raw = Path(p).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(p, f"corrupt gzip: {exc}") from None
-    for bom, codec in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig")):
-        if raw.startswith(bom):
-            return raw.decode(codec)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")  # old LDC transcripts; every byte maps to a character
-
-
-def _number(path: str, line_no: int, text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(path, f"line {line_no}: {what} {text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise InputError(path, f"line {line_no}: {what} {text!r} is not a finite number")
-    return value
-
-
-def _word(path: str, line_no: int, rid: str, track: int, start: float, end: float, text: str,
-          speaker: str | None = None) -> Word:
-    if end < start:
-        raise InputError(path, f"line {line_no}: ends ({end}) before it starts ({start})")
-    if start < 0:
-        raise InputError(path, f"line {line_no}: negative start time {start}")
-    return Word(recording_id=rid, track=track, start=start, end=end, text=text, speaker=speaker)
-
-
-def _track(path: str, line_no: int, name: str) -> int:
-    try:
-        return track_index(name)
-    except ValueError:
-        raise InputError(path, f"line {line_no}: unknown channel {name!r} (expected A/B or 1/2)") from None
-
-
-def _sorted(words: list[Word]) -> list[Word]:
-    return sorted(words, key=lambda w: (w.recording_id, w.track, w.start, w.end))
-
-
-def _lines(text: str):
-    for line_no, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped:
-            yield line_no, stripped
+from ..errors import InputError
+from ..model import Word
+from ..recipes.fisher import FISHER_LINE, read_fisher
+from ..recipes.switchboard import SWB_ID, read_swb
+from . import textlines as tl
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,18 +34,18 @@ def read_ctm(path: str | Path) -> list[Word]:
     """
     p = str(path)
     words = []
-    for line_no, line in _lines(_open_text(p)):
+    for line_no, line in tl.lines(tl.open_text(p)):
         if line.startswith(";;"):
             continue
         parts = line.split()
         if len(parts) < 5:
             raise InputError(p, f"line {line_no}: a CTM line needs 5 fields (id chan start dur word), got {len(parts)}")
-        start = _number(p, line_no, parts[2], "start")
-        dur = _number(p, line_no, parts[3], "duration")
+        start = tl.number(p, line_no, parts[2], "start")
+        dur = tl.number(p, line_no, parts[3], "duration")
         if dur < 0:
             raise InputError(p, f"line {line_no}: negative duration {dur}")
-        words.append(_word(p, line_no, parts[0], _track(p, line_no, parts[1]), start, start + dur, parts[4]))
-    return _sorted(words)
+        words.append(tl.word(p, line_no, parts[0], tl.track(p, line_no, parts[1]), start, start + dur, parts[4]))
+    return tl.by_time(words)
 
 
 def read_rttm(path: str | Path, speaker_tracks: Mapping[str, int] | None = None) -> list[Word]:
@@ -113,7 +58,7 @@ def read_rttm(path: str | Path, speaker_tracks: Mapping[str, int] | None = None)
     p = str(path)
     words = []
     order: dict[str, dict[str, int]] = {}
-    for line_no, line in _lines(_open_text(p)):
+    for line_no, line in tl.lines(tl.open_text(p)):
         if line.startswith(("#", ";;")):
             continue
         parts = line.split()
@@ -122,8 +67,8 @@ def read_rttm(path: str | Path, speaker_tracks: Mapping[str, int] | None = None)
         if len(parts) < 8:
             raise InputError(p, f"line {line_no}: a SPEAKER line needs at least 8 fields, got {len(parts)}")
         rid, speaker = parts[1], parts[7]
-        start = _number(p, line_no, parts[3], "start")
-        dur = _number(p, line_no, parts[4], "duration")
+        start = tl.number(p, line_no, parts[3], "start")
+        dur = tl.number(p, line_no, parts[4], "duration")
         if dur < 0:
             raise InputError(p, f"line {line_no}: negative duration {dur}")
         if speaker_tracks is not None:
@@ -133,8 +78,8 @@ def read_rttm(path: str | Path, speaker_tracks: Mapping[str, int] | None = None)
         else:
             seen = order.setdefault(rid, {})
             track = seen.setdefault(speaker, len(seen))
-        words.append(_word(p, line_no, rid, track, start, start + dur, "", speaker))
-    return _sorted(words)
+        words.append(tl.word(p, line_no, rid, track, start, start + dur, "", speaker))
+    return tl.by_time(words)
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,7 +113,7 @@ def read_textgrid(path: str | Path, recording_id: str | None = None, tiers: list
     """
     p = str(path)
     rid = recording_id or Path(p).stem
-    vals = _textgrid_values(_open_text(p))
+    vals = _textgrid_values(tl.open_text(p))
     pos = 0
 
     def take(kind: type, what: str):
@@ -218,63 +163,8 @@ def read_textgrid(path: str | Path, recording_id: str | None = None, tiers: list
         for xmin, xmax, label in items:
             text = " ".join(label.split())
             if text:
-                words.append(_word(p, 0, rid, track, xmin, xmax, text, name or None))
-    return _sorted(words)
-
-
-# --------------------------------------------------------------------------------------------
-# LDC conversational transcripts
-# --------------------------------------------------------------------------------------------
-
-_FISHER_LINE = re.compile(r"^(\S+)\s+(\S+)\s+([A-Za-z]\d*):\s*(.*)$")
-
-
-def read_fisher(path: str | Path, recording_id: str | None = None) -> list[Word]:
-    """Fisher transcripts: ``<start> <end> <A|B>: <text>`` per line, ``#`` comments, blank lines.
-
-    Each line is one segment on the track its speaker letter names; the recording id is the file stem
-    (``fe_03_00001.txt`` -> ``fe_03_00001``) unless given.
-    """
-    p = str(path)
-    rid = recording_id or Path(p).stem
-    words = []
-    for line_no, line in _lines(_open_text(p)):
-        if line.startswith("#"):
-            continue
-        m = _FISHER_LINE.match(line)
-        if not m:
-            raise InputError(p, f"line {line_no}: expected '<start> <end> <A|B>: text', got {line[:60]!r}")
-        start = _number(p, line_no, m.group(1), "start")
-        end = _number(p, line_no, m.group(2), "end")
-        words.append(_word(p, line_no, rid, _track(p, line_no, m.group(3)), start, end, m.group(4).strip()))
-    return _sorted(words)
-
-
-_SWB_ID = re.compile(r"^(?P<rec>[^-\s]+?)(?P<side>[AB])-\S+$")
-
-
-def read_swb(path: str | Path) -> list[Word]:
-    """Switchboard ISIP (ms98) word alignments or segment transcripts:
-    ``sw2001A-ms98-a-0001 0.000000 0.977625 word`` -> recording ``sw2001``, track A.
-
-    ``[silence]`` tokens are skipped (they are not speech); other bracketed tokens are kept as text.
-    """
-    p = str(path)
-    words = []
-    for line_no, line in _lines(_open_text(p)):
-        if line.startswith(("#", ";;")):
-            continue
-        parts = line.split(None, 3)
-        m = _SWB_ID.match(parts[0])
-        if len(parts) < 4 or not m:
-            raise InputError(p, f"line {line_no}: expected 'sw<call><A|B>-ms98-a-<n> <start> <end> <word>', got {line[:60]!r}")
-        text = parts[3].strip()
-        if text in SWB_SKIP:
-            continue
-        start = _number(p, line_no, parts[1], "start")
-        end = _number(p, line_no, parts[2], "end")
-        words.append(_word(p, line_no, m.group("rec"), _track(p, line_no, m.group("side")), start, end, text))
-    return _sorted(words)
+                words.append(tl.word(p, 0, rid, track, xmin, xmax, text, name or None))
+    return tl.by_time(words)
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,7 +194,7 @@ def read_lhotse_supervisions(path: str | Path) -> list[Word]:
     supervision carries ``alignment.word``. ``channel`` is the track (0 when absent)."""
     p = str(path)
     words = []
-    for line_no, line in _lines(_open_text(p)):
+    for line_no, line in tl.lines(tl.open_text(p)):
         try:
             sup = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -322,15 +212,15 @@ def read_lhotse_supervisions(path: str | Path) -> list[Word]:
         except (TypeError, ValueError):
             raise InputError(p, f"line {line_no}: channel {channel!r} is not a number") from None
         rid, speaker = str(sup["recording_id"]), sup.get("speaker")
-        start = _number(p, line_no, str(sup["start"]), "start")
-        dur = _number(p, line_no, str(sup["duration"]), "duration")
+        start = tl.number(p, line_no, str(sup["start"]), "start")
+        dur = tl.number(p, line_no, str(sup["duration"]), "duration")
         aligned = (sup.get("alignment") or {}).get("word")
         if aligned:
             for symbol, w_start, w_dur in _alignment_items(p, line_no, aligned):
-                words.append(_word(p, line_no, rid, track, w_start, w_start + w_dur, symbol, speaker))
+                words.append(tl.word(p, line_no, rid, track, w_start, w_start + w_dur, symbol, speaker))
         else:
-            words.append(_word(p, line_no, rid, track, start, start + dur, sup.get("text") or "", speaker))
-    return _sorted(words)
+            words.append(tl.word(p, line_no, rid, track, start, start + dur, sup.get("text") or "", speaker))
+    return tl.by_time(words)
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,7 +229,7 @@ def read_lhotse_supervisions(path: str | Path) -> list[Word]:
 
 
 def _first_content_line(text: str, comment: tuple[str, ...] = ("#", ";;")) -> str:
-    return next((line for _, line in _lines(text) if not line.startswith(comment)), "")
+    return next((line for _, line in tl.lines(text) if not line.startswith(comment)), "")
 
 
 def detect_format(path: str | Path) -> str:
@@ -350,7 +240,7 @@ def detect_format(path: str | Path) -> str:
                      (".jsonl", "lhotse"), (".jsonl.gz", "lhotse")):
         if name.endswith(ext):
             return fmt
-    text = _open_text(p)
+    text = tl.open_text(p)
     first = _first_content_line(text)
     if first.startswith('File type = "ooTextFile"') or first.startswith('"ooTextFile"'):
         return "textgrid"
@@ -359,9 +249,9 @@ def detect_format(path: str | Path) -> str:
     parts = first.split()
     if parts and parts[0] == "SPEAKER":
         return "rttm"
-    if _FISHER_LINE.match(first):
+    if FISHER_LINE.match(first):
         return "fisher"
-    if parts and _SWB_ID.match(parts[0]) and len(parts) >= 4:
+    if parts and SWB_ID.match(parts[0]) and len(parts) >= 4:
         return "swb"
     if len(parts) >= 5:
         try:
@@ -405,5 +295,5 @@ def read_gold(path: str | Path, fmt: str | None = None) -> dict[str, list[Word]]
         for word in read_words(source, fmt):
             out.setdefault(word.recording_id, []).append(word)
     if len(sources) > 1:
-        out = {rid: _sorted(words) for rid, words in out.items()}
+        out = {rid: tl.by_time(words) for rid, words in out.items()}
     return out

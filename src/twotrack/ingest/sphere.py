@@ -20,7 +20,7 @@ Conventions, stated once:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -549,12 +549,15 @@ def write_sphere(
     extra_fields: dict[str, Any] | None = None,
     checksum: bool = True,
     shorten_blocksize: int = 256,
+    shorten_encoder: Callable[..., bytes] | None = None,
 ) -> None:
     """Write int16 ``(frames, channels)`` audio as a SPHERE file.
 
     ``coding``: ``pcm`` (``byte_format`` ``01`` or ``10``), ``ulaw``, ``alaw``, ``shorten-pcm`` or
-    ``shorten-ulaw`` (shorten v2 from ``ingest.shorten_encode``, a test-data encoder). ``extra_fields``
-    are added to (or override) the header, e.g. to build files with quirky headers for tests.
+    ``shorten-ulaw``. twotrack reads shorten but ships no encoder: the shorten codings need
+    ``shorten_encoder(values, ulaw=, blocksize=) -> bytes`` (the tests' ``tests/shorten_encode.py``
+    builds test and benchmark files). ``extra_fields`` are added to (or override) the header, e.g. to
+    build files with quirky headers for tests.
     """
     x = np.asarray(samples_int16)
     if x.ndim == 1:
@@ -563,6 +566,8 @@ def write_sphere(
     if coding not in _WRITE_CODINGS:
         raise ValueError(f"coding must be one of {sorted(_WRITE_CODINGS)}")
     base, compressed = _WRITE_CODINGS[coding]
+    if compressed and shorten_encoder is None:
+        raise ValueError(f"coding {coding!r} needs shorten_encoder= (twotrack ships no shorten encoder)")
     if base == "pcm":
         stored = x
         order = "<" if byte_format == "01" else ">"
@@ -592,9 +597,7 @@ def write_sphere(
                 fields.append((name, value))
         fields = [(n, v) for n, v in fields if v is not None]
     if compressed:
-        from .shorten_encode import encode_shorten
-
-        payload = encode_shorten(payload_values, ulaw=(base == "ulaw"), blocksize=shorten_blocksize)
+        payload = shorten_encoder(payload_values, ulaw=(base == "ulaw"), blocksize=shorten_blocksize)
     else:
         payload = np.ascontiguousarray(payload_values).astype(order + "i2" if base == "pcm" else np.uint8).tobytes()
     with open(path, "wb") as fh:

@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..activity.align import align_tracks
 from ..config import Config
+from ..ingest.clock import align_tracks
 from ..model import FRAMES, CheckResult, Event, Layout, TrackActivity
 from ..store.rows import STAGES
 
@@ -98,7 +98,7 @@ def activity(decoded: Decoded, recording, config: Config, checks_result: CheckRe
 
 def events(activity_result: tuple[TrackActivity, ...], duration_s: float, config: Config) -> tuple[Event, ...]:
     extract_events = _import("twotrack.turns", "extract_events")
-    frames = importlib.import_module("twotrack.activity.frames")
+    frames = importlib.import_module("twotrack.timeline")
     n_frames = FRAMES.n_frames(duration_s)
     masks = np.stack([frames.segments_to_mask(ta.segments, n_frames) for ta in
                       sorted(activity_result, key=lambda a: a.track)])
@@ -111,7 +111,7 @@ REQUIREMENTS = {
                ("twotrack.ingest.tracks", "choose_analysis_rate")),
     "checks": (("twotrack.checks", "run_checks"),),
     "activity": (("twotrack.activity", "detect_tracks"), ("twotrack.activity", "to_activity")),
-    "events": (("twotrack.turns", "extract_events"), ("twotrack.activity.frames", "segments_to_mask")),
+    "events": (("twotrack.turns", "extract_events"), ("twotrack.timeline", "segments_to_mask")),
 }
 
 

@@ -268,9 +268,9 @@ class Explorer:
 
     def clock(self, view: RecordingView) -> tuple[Any, dict[str, Any]]:
         """(ClockFix or None, its API entry): paired files' later tracks go on A's clock exactly when the
-        activity stage put their activity there (``activity.align.clock_status``, at the analysis rate)."""
+        activity stage put their activity there (``ingest.clock.clock_status``, at the analysis rate)."""
         if view.clock is None:
-            from ..activity.align import clock_status
+            from ..ingest.clock import clock_status
 
             rec = view.recording
             view.clock = clock_status(rec.layout, self.ws.checks(rec.recording_id), int(view.sample_rate or 0),

@@ -7,8 +7,8 @@ in a long recording decodes only what is played. Files are read only through the
 track list in the workspace; a request names a recording id, never a path.
 
 Clock: when the workspace holds a clock estimate for paired files that the activity stage applied
-(``activity.align.clock_fix``), the tracks after A are rendered on track A's clock, like their activity:
-a region is re-timed from the own-clock samples just before it (``activity.align.own_span``), so seeking
+(``ingest.clock.clock_fix``), the tracks after A are rendered on track A's clock, like their activity:
+a region is re-timed from the own-clock samples just before it (``ingest.clock.own_span``), so seeking
 stays cheap and gives the samples the whole-track re-timing has.
 
 Seeking: soundfile formats seek directly; other sources (SPHERE) are decoded from the start and the
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from ..activity.align import ClockFix, own_span, retime_blocks
+from ..ingest.clock import ClockFix, own_span, retime_blocks
 from ..errors import InputError
 from ..ingest.audio import open_soundfile
 from ..ingest.blocks import ColumnQueue

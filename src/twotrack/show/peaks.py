@@ -88,8 +88,8 @@ def stream_peaks(blocks: Iterable[np.ndarray], per_frame: int) -> np.ndarray:
 
 def compute_peaks(recording, infos=None, clock=None) -> np.ndarray:
     """Frame peaks of every track of ``recording``, streamed through the ingest readers; ``clock``
-    (``activity.align.ClockFix``) puts the tracks after A on A's clock first, as their activity is."""
-    from ..activity.align import align_track_blocks
+    (``ingest.clock.ClockFix``) puts the tracks after A on A's clock first, as their activity is."""
+    from ..ingest.clock import align_track_blocks
     from ..ingest.tracks import iter_track_blocks, source_infos
 
     infos = infos if infos is not None else source_infos(recording)

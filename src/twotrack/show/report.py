@@ -245,7 +245,7 @@ def collapse_cells(entry: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _frames(segs: np.ndarray, n: int, hop: float) -> np.ndarray:
-    from ..activity.frames import mask_from_runs
+    from ..timeline import mask_from_runs
 
     if segs.size == 0:
         return np.zeros(n, bool)
@@ -255,7 +255,7 @@ def _frames(segs: np.ndarray, n: int, hop: float) -> np.ndarray:
 def disagreement(truth: D.Lanes, diarized: D.Lanes, t1: float, hop: float = 0.01) -> list[tuple[float, float]]:
     """Spans in [0, t1] where the diarized lanes differ from the true ones on any track (missed speech,
     false alarm or the wrong speaker), on a 10 ms grid."""
-    from ..activity.frames import runs
+    from ..timeline import runs
 
     n = int(np.ceil(t1 / hop))
     tr = {t: np.stack([s, e], axis=1) for t, s, e in truth}

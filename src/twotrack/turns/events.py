@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activity.frames import mask_from_runs, runs
 from ..config import TurnsConfig
 from ..model import FRAMES, Event, EventKind, FrameGrid
+from ..timeline import mask_from_runs, runs
 from .table import events_from_table, make_table
 
 _NEVER = np.iinfo(np.int64).max  # a frame index later than any real one

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .shorten import MAGIC, TYPE_AU2, TYPE_S16HL, TYPE_S16LH, ULAW_OUTWARD, _cdiv, ulaw_reachable
+from twotrack.ingest.shorten import MAGIC, TYPE_AU2, TYPE_S16HL, TYPE_S16LH, ULAW_OUTWARD, _cdiv, ulaw_reachable
 
 _NO_RANK = -32768
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..model import FRAMES, FrameGrid, Segment
+from .model import FRAMES, FrameGrid, Segment
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from ..ingest.blocks import ColumnQueue
 from ..model import CheckResult, Layout
+from .blocks import ColumnQueue
 
 
 def to_reference_clock(track: np.ndarray, sample_rate: int, offset_s: float, drift_ppm: float) -> np.ndarray:
