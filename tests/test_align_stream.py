@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-                                     retime_blocks, to_reference_clock)
 from twotrack.ingest.clock import (ClockFix, align_track_blocks, align_tracks, clock_status, own_span,
+                                   retime_blocks, to_reference_clock)
 from twotrack.model import CheckResult, Isolation, Layout
 
 DATA = Path(__file__).parent / "data" / "paired-with-bleed"

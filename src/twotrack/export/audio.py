@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..ingest.clock import ClockFix, align_track_blocks
+from ..ingest.clock import ClockFix
 from ..ingest.tracks import iter_track_blocks
 from ..model import Recording
 
@@ -60,7 +60,7 @@ def stream_pieces(recording: Recording, rate: int, cuts_s: Sequence[float], sink
     piece, pos = 0, 0
     files = [s.open(0) for s in sinks]
     try:
-        for block in align_track_blocks(iter_track_blocks(recording, rate), rate, clock):
+        for block in iter_track_blocks(recording, rate, clock=clock):
             over = np.abs(block) > 1.0
             if over.any():  # clip here rather than trust the encoder's float-to-int conversion
                 clipped += int(np.count_nonzero(over))

@@ -4,6 +4,9 @@ One engine serves every layout: each source file is decoded once in blocks, resa
 rate as it streams, and cut into equal blocks; track rows are picked from the files' channels.
 MULTICHANNEL is one file with a channel per track, PAIRED one file per track (the shorter files are
 padded with zeros to the longest), MONO one track. Memory is flat in the recording's length.
+
+Paired files from separate devices run on different clocks: pass ``clock`` (an ``ingest.clock.ClockFix``,
+e.g. from ``clock_status``) and the tracks after A come out re-timed onto track A's clock.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from ..errors import InputError
 from ..model import AudioInfo, Layout, Recording, track_name
 from .audio import DEFAULT_BLOCK_SAMPLES, probe, read_blocks
 from .blocks import ColumnQueue
+from .clock import ClockFix, align_track_blocks
 from .resample import resample_blocks
 
 #: Seconds of audio per yielded block.
@@ -124,31 +128,35 @@ def iter_track_blocks(
     block_s: float = DEFAULT_BLOCK_S,
     *,
     infos: dict[str, AudioInfo] | None = None,
+    clock: ClockFix | None = None,
 ) -> Iterator[np.ndarray]:
     """Stream a recording as float32 blocks (n_tracks, n), n = round(block_s * rate) except the last.
 
     ``sample_rate`` None keeps the sources' rate (the highest one when paired files differ); otherwise
     every source is resampled to it. Files are probed and checked now (``InputError`` at the call);
-    pass ``infos`` from ``source_infos`` to skip that.
+    pass ``infos`` from ``source_infos`` to skip that. ``clock``: re-time the tracks after A onto A's
+    clock (``ingest.clock.align_track_blocks``: same block widths, same samples as ``align_tracks`` of
+    the whole array); None keeps every file's own clock.
     """
     if infos is None:
         infos = source_infos(recording)
     rate = int(sample_rate) if sample_rate else max(i.sample_rate for i in infos.values())
     n_out = max(1, int(round(block_s * rate)))
-    return _track_blocks(recording, infos, rate, n_out)
+    blocks = _track_blocks(recording, infos, rate, n_out)
+    return blocks if clock is None else align_track_blocks(blocks, rate, clock)
 
 
 def load_tracks(recording: Recording, sample_rate: int | None = None, *,
-                infos: dict[str, AudioInfo] | None = None) -> TrackAudio:
-    """All tracks of a recording in memory (see ``iter_track_blocks`` for the rate rule). Pass ``infos``
-    from an earlier ``source_infos`` to skip probing the files again."""
+                infos: dict[str, AudioInfo] | None = None, clock: ClockFix | None = None) -> TrackAudio:
+    """All tracks of a recording in memory (see ``iter_track_blocks`` for the rate rule and ``clock``).
+    Pass ``infos`` from an earlier ``source_infos`` to skip probing the files again."""
     infos = infos if infos is not None else source_infos(recording)
     rate = int(sample_rate) if sample_rate else max(i.sample_rate for i in infos.values())
     # Preallocate the expected length so a long recording is not held twice while joining blocks.
     expected = max(math.ceil(i.n_samples * rate / i.sample_rate) for i in infos.values()) + 1
     out = np.empty((recording.n_tracks, expected), np.float32)
     pos, extra = 0, []
-    for block in iter_track_blocks(recording, rate, infos=infos):
+    for block in iter_track_blocks(recording, rate, infos=infos, clock=clock):
         take = min(block.shape[1], expected - pos)
         out[:, pos : pos + take] = block[:, :take]
         pos += take

@@ -89,13 +89,12 @@ def stream_peaks(blocks: Iterable[np.ndarray], per_frame: int) -> np.ndarray:
 def compute_peaks(recording, infos=None, clock=None) -> np.ndarray:
     """Frame peaks of every track of ``recording``, streamed through the ingest readers; ``clock``
     (``ingest.clock.ClockFix``) puts the tracks after A on A's clock first, as their activity is."""
-    from ..ingest.clock import align_track_blocks
     from ..ingest.tracks import iter_track_blocks, source_infos
 
     infos = infos if infos is not None else source_infos(recording)
     rate = peak_rate(max(i.sample_rate for i in infos.values()))
     per_frame = int(round(rate * HOP_S))
-    return stream_peaks(align_track_blocks(iter_track_blocks(recording, rate, infos=infos), rate, clock), per_frame)
+    return stream_peaks(iter_track_blocks(recording, rate, infos=infos, clock=clock), per_frame)
 
 
 # ---------------------------------------------------------------------------------------------
