@@ -128,6 +128,10 @@ class FrameGrid:
         """Nearest frame boundary to ``t``: where a segment edge at ``t`` lands on the grid."""
         return int(round(t / self.hop_s))
 
+    def boundaries(self, t: np.ndarray) -> np.ndarray:
+        """``boundary`` of every time in an array (int64; halves round to even, as ``round`` does)."""
+        return np.rint(np.asarray(t, dtype=np.float64) / self.hop_s).astype(np.int64)
+
     def to_seconds(self, i: int | np.ndarray) -> float | np.ndarray:
         out = np.asarray(i, dtype=np.float64) * self.hop_s
         return float(out) if out.ndim == 0 else out
