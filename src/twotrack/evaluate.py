@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import Config, TurnsConfig
 from .model import FRAMES, EventKind, Segment, TrackActivity, Word
-from .timeline import merge_segments, segments_to_mask
+from .timeline import Timeline
 
 TOLERANCE_S = 0.050
 TRANSFER_MATCH_S = 0.5
@@ -39,16 +39,21 @@ METRICS = ("ipu_onset_hit_rate", "ipu_offset_hit_rate", "frame_precision", "fram
 # ------------------------------------------------------------------------------------------------
 
 
-def ipus(segments: Iterable[Segment], pause_threshold_s: float) -> list[Segment]:
-    """Segments (words or detected speech) merged across silences shorter than the pause threshold."""
-    return merge_segments([s for s in segments if s.end > s.start], pause_threshold_s)
+def ipus(segments: Iterable[Segment], pause_threshold_s: float) -> Timeline:
+    """Segments (words or detected speech) merged across silences shorter than the pause threshold
+    (empty segments dropped; touching or overlapping ones are one stretch of speech)."""
+    return Timeline(segments).support(pause_threshold_s)
 
 
-def gold_ipus_by_track(words: Iterable[Word], pause_threshold_s: float) -> dict[int, list[Segment]]:
+def _segments_by_track(words: Iterable[Word]) -> dict[int, list[Segment]]:
     by_track: dict[int, list[Segment]] = {}
     for w in words:
         by_track.setdefault(int(w.track), []).append(Segment(w.start, w.end))
-    return {t: ipus(segs, pause_threshold_s) for t, segs in sorted(by_track.items())}
+    return dict(sorted(by_track.items()))
+
+
+def gold_ipus_by_track(words: Iterable[Word], pause_threshold_s: float) -> dict[int, list[Segment]]:
+    return {t: ipus(segs, pause_threshold_s).segments() for t, segs in _segments_by_track(words).items()}
 
 
 def edge_hits(gold_times: np.ndarray, detected_times: np.ndarray, tolerance_s: float = TOLERANCE_S) -> int:
@@ -119,20 +124,20 @@ def match_transfers(gold: list[tuple[int, int, float, float]], detected: list[tu
 def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float, turns_cfg: TurnsConfig,
             tolerance_s: float) -> dict[str, Any]:
     pause = turns_cfg.pause_threshold_s
-    gold = gold_ipus_by_track(words, pause)
+    gold = {t: ipus(segs, pause) for t, segs in _segments_by_track(words).items()}
     detected = {a.track: ipus(a.segments, pause) for a in activity}
-    ends = [s.end for segs in list(gold.values()) + list(detected.values()) for s in segs]
+    ends = [tl.extent().end for tl in [*gold.values(), *detected.values()] if tl]
     n_frames = FRAMES.n_frames(max([duration_s, *ends]) if ends else duration_s)
     c = dict(n_gold_ipus=0, n_detected_ipus=0, onset_hits=0, offset_hits=0, tp=0, fp=0, fn=0)
     tracks = sorted(detected)
     masks_gold, masks_det = [], []
     for t in tracks:
-        g, d = gold.get(t, []), detected[t]
+        g, d = gold.get(t, Timeline()), detected[t]
         c["n_gold_ipus"] += len(g)
         c["n_detected_ipus"] += len(d)
-        c["onset_hits"] += edge_hits(np.array([s.start for s in g]), np.array([s.start for s in d]), tolerance_s)
-        c["offset_hits"] += edge_hits(np.array([s.end for s in g]), np.array([s.end for s in d]), tolerance_s)
-        mg, md = segments_to_mask(g, n_frames), segments_to_mask(d, n_frames)
+        c["onset_hits"] += edge_hits(g.starts, d.starts, tolerance_s)
+        c["offset_hits"] += edge_hits(g.ends, d.ends, tolerance_s)
+        mg, md = g.to_mask(n_frames), d.to_mask(n_frames)
         tp, fp, fn = frame_counts(mg, md)
         c["tp"] += tp
         c["fp"] += fp

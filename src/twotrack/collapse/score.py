@@ -23,7 +23,7 @@ import numpy as np
 
 from ..config import TurnsConfig
 from ..model import FRAMES, Record, Segment, TrackActivity, track_name
-from ..timeline import mask_from_runs, runs, segments_to_mask
+from ..timeline import Timeline, runs, segments_to_mask
 from ..turns import extract_table
 
 Labelled = tuple[str, Segment]
@@ -201,7 +201,7 @@ def fto_distance(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _frames(t: np.ndarray) -> np.ndarray:
-    return np.rint(np.asarray(t, np.float64) / FRAMES.hop_s).astype(np.int64)
+    return FRAMES.boundaries(t)
 
 
 def _of(table: dict, kind: str) -> dict:
@@ -260,8 +260,8 @@ def turn_damage(true_masks: np.ndarray, diar_masks: np.ndarray, cfg: TurnsConfig
     t_bc, d_bc = _of(truth, "backchannel"), _of(diar, "backchannel")
     bc_hit = 0
     for track in (0, 1):
-        lane = mask_from_runs(_frames(d_bc["start"][d_bc["track"] == track]),
-                              _frames(d_bc["end"][d_bc["track"] == track]), n)
+        mine = d_bc["track"] == track
+        lane = Timeline.from_bounds(d_bc["start"][mine], d_bc["end"][mine]).to_mask(n)
         sel = t_bc["track"] == track
         bc_hit += int(np.sum(_any_in(lane, _frames(t_bc["start"][sel]), _frames(t_bc["end"][sel]))[0]))
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import __version__
 from ..config import Config
-from ..model import track_name
+from ..model import FrameGrid, track_name
+from ..timeline import Timeline
 from . import data as D
 from . import svg as S
 
@@ -244,27 +245,18 @@ def collapse_cells(entry: dict[str, Any]) -> list[dict[str, str]]:
     return cells
 
 
-def _frames(segs: np.ndarray, n: int, hop: float) -> np.ndarray:
-    from ..timeline import mask_from_runs
-
-    if segs.size == 0:
-        return np.zeros(n, bool)
-    return mask_from_runs(np.rint(segs[:, 0] / hop).astype(np.int64), np.rint(segs[:, 1] / hop).astype(np.int64), n)
-
-
 def disagreement(truth: D.Lanes, diarized: D.Lanes, t1: float, hop: float = 0.01) -> list[tuple[float, float]]:
     """Spans in [0, t1] where the diarized lanes differ from the true ones on any track (missed speech,
     false alarm or the wrong speaker), on a 10 ms grid."""
-    from ..timeline import runs
-
+    grid = FrameGrid(hop)
     n = int(np.ceil(t1 / hop))
-    tr = {t: np.stack([s, e], axis=1) for t, s, e in truth}
-    dz = {t: np.stack([s, e], axis=1) for t, s, e in diarized}
+    tr = {t: Timeline.from_bounds(s, e) for t, s, e in truth}
+    dz = {t: Timeline.from_bounds(s, e) for t, s, e in diarized}
     bad = np.zeros(n, bool)
     for t in set(tr) | set(dz):
-        bad |= _frames(tr.get(t, np.zeros((0, 2))), n, hop) != _frames(dz.get(t, np.zeros((0, 2))), n, hop)
-    starts, stops = runs(bad)
-    return [(a * hop, min(b * hop, t1)) for a, b in zip(starts.tolist(), stops.tolist())]
+        bad |= tr.get(t, Timeline()).to_mask(n, grid) != dz.get(t, Timeline()).to_mask(n, grid)
+    found = Timeline.from_mask(bad, grid)
+    return list(zip(found.starts.tolist(), np.minimum(found.ends, t1).tolist()))
 
 
 def lane_chart(rid: str, entry: dict[str, Any], truth: D.Lanes, diarized: D.Lanes,

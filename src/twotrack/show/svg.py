@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from ..model import Segment
+from ..timeline import Timeline
+
 #: Colours (corpus, reference, band, accent) and the dash of the reference lines.
 CORPUS = "#3b6ea5"
 REFERENCE = "#b5452b"
@@ -434,16 +437,8 @@ def merge_runs(segments: Sequence[tuple[float, float]], t0: float, t1: float,
     """Segments clipped to [t0, t1], sorted, with neighbours closer than ``min_gap`` joined (a gap under
     a pixel cannot be seen; joining them bounds the SVG's size by its width, not by the segment count).
     Every run starts at a segment's start and ends at a segment's end (or a window edge)."""
-    out: list[list[float]] = []
-    for a, b in sorted((float(a), float(b)) for a, b in segments):
-        a, b = max(a, t0), min(b, t1)
-        if b <= a:
-            continue
-        if out and a - out[-1][1] < min_gap:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
+    runs = Timeline(segments).crop(Segment(t0, t1)).support(min_gap)
+    return list(zip(runs.starts.tolist(), runs.ends.tolist()))
 
 
 def lanes(

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..config import TurnsConfig
 from ..model import FRAMES, Event, EventKind, FrameGrid
-from ..timeline import mask_from_runs, runs
+from ..timeline import Timeline, runs
 from .table import events_from_table, make_table
 
 _NEVER = np.iinfo(np.int64).max  # a frame index later than any real one
@@ -236,14 +236,11 @@ def analyse(masks: np.ndarray, cfg: TurnsConfig | None = None) -> TurnStructure:
         ipu_turn = np.full(n, -1, np.int64)
         turn_start = turn_stop = turn_track = np.zeros(0, np.int64)
 
-    # Silences and overlaps on the IPU masks (so a bridged micro-pause is speech, as in an IPU).
-    count = np.zeros(n_frames, np.int8)
-    for t in range(n_tracks):
-        count += mask_from_runs(starts[t], stops[t], n_frames)
-    sil_s, sil_e = runs(count == 0)
-    inside = (sil_s > 0) & (sil_e < n_frames)  # leading and trailing silence are no pause/gap
-    sil_s, sil_e = sil_s[inside], sil_e[inside]
-    ov_s, ov_e = runs(count >= 2)
+    # Silences and overlaps of the IPUs (so a bridged micro-pause is speech, as in an IPU). Silence before
+    # the first and after the last IPU is no pause or gap: the gaps of the union within its extent.
+    spoken = [Timeline.from_frames(starts[t], stops[t]) for t in range(n_tracks)]
+    sil_s, sil_e = Timeline.covered(spoken, 1).gaps().to_frames()
+    ov_s, ov_e = Timeline.covered(spoken, 2).to_frames()
     if n_tracks == 2 and len(turn_start):
         last_turn = len(turn_start) - 1
         # Silence: inside the latest turn started at or before it, or after its end (a gap).
