@@ -8,10 +8,11 @@ import pytest
 import ingest_files as files
 from twotrack.errors import InputError
 from twotrack.ingest.audio import read_all
+from twotrack.ingest.clock import align_tracks, clock_fix
 from twotrack.ingest.discover import discover
 from twotrack.ingest.resample import resample
 from twotrack.ingest.tracks import choose_analysis_rate, iter_track_blocks, load_tracks, source_infos
-from twotrack.model import Layout, Recording, SourceType, TrackSource
+from twotrack.model import CheckResult, Isolation, Layout, Recording, SourceType, TrackSource
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,6 +55,22 @@ def test_paired_files_of_different_length_and_rate(tmp_path):
     np.testing.assert_allclose(audio.samples[1], b_up, atol=1e-4)
     at8k = load_tracks(rec, sample_rate=8000)
     assert at8k.samples.shape == (2, 20000) and at8k.duration_s == 2.5
+
+
+def test_a_clock_fix_re_times_the_later_tracks_as_align_tracks_does(tmp_path):
+    a = files.write(tmp_path / "x.A.wav", seconds=3.0, rate=16000, channels=1, seed=1, subtype="FLOAT")
+    b = files.write(tmp_path / "x.B.wav", seconds=3.0, rate=16000, channels=1, seed=2, subtype="FLOAT")
+    rec = _rec((a, 0), (b, 0), layout=Layout.PAIRED)
+    synced = CheckResult(Isolation.LEAKY, offset_ms=120.0, drift_ppm=60.0)
+    fix = clock_fix(Layout.PAIRED, synced, 16000)
+    own = load_tracks(rec)
+    whole, _ = align_tracks(own.samples, 16000, Layout.PAIRED, synced)
+    fixed = load_tracks(rec, clock=fix)
+    np.testing.assert_array_equal(fixed.samples, whole)
+    np.testing.assert_array_equal(fixed.samples[0], own.samples[0])  # track A keeps its clock
+    blocks = list(iter_track_blocks(rec, block_s=0.7, clock=fix))
+    np.testing.assert_array_equal(np.concatenate(blocks, axis=1), whole)
+    np.testing.assert_array_equal(load_tracks(rec, clock=None).samples, own.samples)
 
 
 def test_mono_is_one_track(tmp_path):

@@ -5,6 +5,8 @@ When the checks measured that (``CheckResult.offset_ms``/``drift_ppm``, defined 
 ``t_B = offset + t_A * (1 + drift)``), the later tracks are resampled and shifted onto A's timeline, so
 that activity, the crosstalk rule (which compares levels at small lags) and the turn-taking events all
 see one clock. One file with one channel per track shares one clock, so nothing moves there.
+The track reader applies a ``ClockFix`` as it streams (``ingest.tracks.iter_track_blocks(clock=)``);
+the scan, which measures the clock only after decoding, applies it to the decoded array (``align_tracks``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ def to_reference_clock(track: np.ndarray, sample_rate: int, offset_s: float, dri
 
 @dataclass(frozen=True)
 class ClockFix:
-    """What ``align_tracks`` does to a recording: every track after A re-timed by this offset and drift."""
+    """What ``align_tracks`` does to a recording: every track after A re-timed by this offset and drift
+    (``t_B = offset + t_A * (1 + drift)``). The one type that carries a clock correction: the track
+    reader (``ingest.tracks``), the exports and the explorer all take it; ``clock_fix`` makes it from the
+    checks' measurement."""
 
     offset_ms: float
     drift_ppm: float
