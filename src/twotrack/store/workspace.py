@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ConfigError
 from ..model import FRAMES, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
+from ..paths import LEDGER_RELPATH
 from . import rows as R
 from .locks import LockTimeout, SessionLock
 from .schema import SCHEMA_VERSION, current_version, migrate
@@ -99,7 +100,7 @@ class Workspace:
     @property
     def ledger_path(self) -> Path:
         """Where the rights stage keeps the consent ledger of this workspace."""
-        return self.folder("rights") / "ledger.jsonl"
+        return self.folder(LEDGER_RELPATH.parent.name) / LEDGER_RELPATH.name
 
     @property
     def exports_dir(self) -> Path:
