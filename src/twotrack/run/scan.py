@@ -26,6 +26,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import InputError
 from ..ingest.discover import stream as discover_stream
+from ..ingest.extensions import MANIFEST_EXTENSIONS
 from ..ingest import remote
 from ..ingest.manifest import url_folders
 from ..ingest.found import Found, FoundStream
@@ -111,7 +112,7 @@ def _error_roots(paths: Sequence[str]) -> list[str]:
             continue
         p = os.path.abspath(remote.local_path(p))
         roots.append(p)
-        if os.path.isfile(p) and Path(p).suffix.lower() in (".csv", ".jsonl"):
+        if os.path.isfile(p) and Path(p).suffix.lower() in MANIFEST_EXTENSIONS:
             roots.append(os.path.dirname(p))
             roots.extend(url_folders(p))  # and the folders of the URLs its rows name
     return roots
