@@ -6,7 +6,7 @@ Each command lives in its own module below and registers itself on ``main`` (``g
 
 from __future__ import annotations
 
-from .group import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from .group import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main  # noqa: F401 - the CLI's public names
 
 # Command modules register themselves on import; keep this list in flow order.
 from . import info  # noqa: F401
