@@ -34,7 +34,7 @@ from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace
 from ..store.locks import ScanLock
 from ..store.rows import STAGES
-from . import stages as S
+from .stages import stage_keys, unavailable_stages
 from .executors import Executor, make_executor
 from .pipeline import Reuse
 from .progress import NullProgress, ScanProgress
@@ -447,8 +447,8 @@ def scan(
     paths = [str(p) for p in paths]
     executor = executor or make_executor(jobs)
     with ScanLock(ws.path), _TermAsInterrupt():
-        unavailable = S.unavailable_stages()
-        keys = S.stage_keys(config, unavailable)
+        unavailable = unavailable_stages()
+        keys = stage_keys(config, unavailable)
         run_id = ws.begin_run(paths, config.to_dict(), keys, executor.jobs, __version__)
         summary = ScanSummary(workspace=str(ws.path), run_id=run_id, status="interrupted", jobs=executor.jobs,
                               unavailable=unavailable)
