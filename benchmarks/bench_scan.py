@@ -5,7 +5,7 @@ dialogues (``data/sample/telephone``, read through twotrack's own SPHERE reader)
 minute calls with random order, offsets and gains, written as mu-law WAV, until ``--hours`` of audio
 (default 20). Then, each in a fresh subprocess so timings and peak memory are its own:
 
-1. **baseline, decode only**: every recording read at the analysis rate (``run.stages.decode``), one
+1. **baseline, decode only**: every recording read at the analysis rate (``run.stages.decode_recording``), one
    process, nothing else: the cost the scan cannot go below;
 2. **scan, 1 worker** and **scan, 2 workers** (``twotrack.run.scan`` into a fresh workspace);
 3. **rescan** of the same corpus into the 2-worker workspace (everything skipped).
@@ -134,14 +134,14 @@ def _usage() -> dict:
 def child_decode(corpus: Path) -> dict:
     from twotrack.config import Config
     from twotrack.ingest.discover import discover
-    from twotrack.run.stages import decode
+    from twotrack.run.stages import decode_recording
 
     cfg = Config()
     recordings, errors = discover([corpus], cfg)
     t0 = time.perf_counter()
     audio_s = 0.0
     for rec in recordings:
-        audio_s += decode(rec, cfg).duration_s
+        audio_s += decode_recording(rec, cfg).duration_s
     return {"wall_s": time.perf_counter() - t0, "audio_s": audio_s, "n": len(recordings), "errors": len(errors),
             **_usage()}
 

@@ -170,7 +170,7 @@ def test_rerun_is_idempotent_incremental_and_follows_option_changes(ws, tmp_path
     assert sorted(f["path"] for f in state["files"]) == sorted(
         [f"audio/{p}" for p in ("clean__demo01.json", "clean__demo01.wav", "paired__demo03.json",
                                 "paired__demo03.wav")] + ["croissant.json", "train.jsonl"])
-    from twotrack.export.common import sha256_file
+    from twotrack.export.state import sha256_file
 
     assert all(f["sha256"] == sha256_file(out / f["path"]) for f in state["files"])
 

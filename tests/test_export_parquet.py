@@ -103,7 +103,7 @@ def test_a_rerun_drops_withdrawn_rows_from_their_shards(tmp_path_factory, tmp_pa
     ids = pq.read_table(shard, columns=["recording_id"]).column("recording_id").to_pylist()
     assert sorted(ids) == C.COMMERCIAL_ALLOWED
     state = json.loads((out / "export.json").read_text())
-    from twotrack.export.common import sha256_file
+    from twotrack.export.state import sha256_file
 
     entry = next(f for f in state["files"] if f["path"].startswith("data/"))
     assert entry["recording_ids"] == C.COMMERCIAL_ALLOWED and entry["sha256"] == sha256_file(shard)

@@ -113,7 +113,7 @@ def test_audit_apply_then_rerun_leaves_a_consistent_export(world, tmp_path):
         # the export command brings the rest (croissant card, parquet rows of shared shards) in line
         s = export(ws, out, fmt, PURPOSE, max_duration_s=12.0, shard_mb=0.5)
         assert not s.errors and sorted(_state(out)["recordings"]) == ["paired/demo03"]
-        from twotrack.export.common import sha256_file
+        from twotrack.export.state import sha256_file
 
         assert all(f["sha256"] == sha256_file(out / f["path"]) for f in _state(out)["files"])
 

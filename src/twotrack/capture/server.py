@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
-from . import assemble as A
+from .assemble import assemble_session
 from .chunks import MAX_ANCHOR_SAMPLES, MAX_CHUNK_SAMPLES, SAMPLE_BYTES, ChunkRejected
 from .sessions import DEFAULT_SCOPES, SessionError, SessionStore, consent_text, clean_name, text_sha256
 
@@ -293,7 +293,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
 
         def work():
             try:
-                report = A.assemble_session(store, sid, force=force, run_scan=scan)
+                report = assemble_session(store, sid, force=force, run_scan=scan)
                 state, err = ("assembled" if report["status"] == "complete" else "partial"), None
             except Exception as exc:  # noqa: BLE001 - the session records why, the server keeps serving
                 log.exception("assembly of %s failed", sid)

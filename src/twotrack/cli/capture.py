@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from . import main
 from .common import handle_errors
+from .group import main
 
 
 @main.group("capture")

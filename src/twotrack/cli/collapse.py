@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
-from . import main
 from .common import handle_errors, print_json
+from .group import main
 
 EXIT_HELP = ("Exit codes: 0 ok; 1 some recordings failed (the others were scored); 2 no workspace, unknown "
              "recording, or the collapse extra is not installed.")

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from . import main
 from .common import handle_errors, print_json
+from .group import main
 
 EXIT_HELP = "Exit codes: 0 no errors; 1 the workspace lists errors; 2 no workspace at WS."
 

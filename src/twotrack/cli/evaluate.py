@@ -9,8 +9,8 @@ import click
 
 from .. import evaluate as ev
 from ..errors import ConfigError
-from . import main
 from .common import handle_errors, print_json
+from .group import main
 from .scan import cli_config, config_options
 
 ROW = ("ipu_onset_hit_rate", "ipu_offset_hit_rate", "frame_precision", "frame_recall", "frame_f1", "fto_mae_s",

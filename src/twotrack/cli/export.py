@@ -8,8 +8,8 @@ import click
 
 from ..errors import ConfigError
 from ..rights.verdicts import PURPOSES
-from . import main
 from .common import handle_errors, print_json
+from .group import main
 
 FORMAT_NAMES = ("moshi", "lhotse", "parquet")
 

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from . import EXIT_SOME_FAILED, main
 from .common import handle_errors, print_json
+from .group import EXIT_SOME_FAILED, main
 
 
 def _table(rows: list[dict]) -> None:

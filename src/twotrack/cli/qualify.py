@@ -14,8 +14,8 @@ import click
 
 from ..config import load_config
 from ..errors import ConfigError
-from . import main
 from .common import handle_errors, print_json
+from .group import main
 
 MAX_ROWS = 200  # the terminal matrix shows this many recordings; --json has them all
 _STYLE = {"fit": "green", "partial": "yellow", "unfit": "red"}

@@ -14,10 +14,12 @@ import click
 
 from ..errors import ConfigError
 from ..rights.consent import SCOPES, replay
-from ..rights.ledger import ImportRejected, Ledger, ledger_path
+from ..rights.errors import ImportRejected
+from ..rights.ledger import Ledger, ledger_path
 from ..rights.verdicts import PURPOSES
-from . import main
+from ..store.workspace import DB_NAME
 from .common import handle_errors, print_json
+from .group import main
 
 _WS = click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False),
                    help="Workspace folder (the ledger is WS/rights/ledger.jsonl).")
@@ -35,10 +37,6 @@ def _ledger(ws: str) -> Ledger:
 
 
 def _has_workspace(ws: str) -> bool:
-    try:
-        from ..store.workspace import DB_NAME
-    except ImportError:  # the store is optional for the rights commands
-        return False
     return (Path(ws) / DB_NAME).exists()
 
 

@@ -10,8 +10,8 @@ import click
 
 from ..config import Config, load_config
 from ..errors import ConfigError
-from . import main
 from .common import fail_usage, handle_errors, print_json
+from .group import main
 
 EXIT_HELP = ("Exit codes: 0 every recording scanned; 1 some recordings or files failed (the others were "
              "scanned; see `twotrack errors`); 2 usage or config error, or the workspace is busy; "

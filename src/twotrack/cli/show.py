@@ -11,8 +11,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..model import FRAMES, Event, EventKind, RecordingResult, TrackActivity, track_name
-from . import main
 from .common import handle_errors, print_json
+from .group import main
 
 EXIT_HELP = "Exit codes: 0 ok; 2 no workspace at WS, or no (or more than one) recording matches RECORDING."
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from ..config import load_config
-from . import main
 from .common import handle_errors
+from .group import main
 
 _WS = click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False, exists=True),
                    help="Workspace folder made by `twotrack scan`.")

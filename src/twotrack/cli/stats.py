@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from . import main
 from .common import handle_errors, print_json
+from .group import main
 
 EXIT_HELP = "Exit codes: 0 ok; 2 no workspace at WS (or a newer schema)."
 

@@ -1,6 +1,10 @@
 """Export: the recordings a purpose allows, in the format a trainer reads, traceable to sources and consent.
 
-    common.py     options, export.json (state, provenance), incremental reruns, the run loop
+    base.py       options, one recording's inputs (ExportItem), the Exporter interface, the run's summary
+    state.py      the export folder: export.json in memory (State), file entries, atomic writes, the lock
+    context.py    what a run knows beyond one recording: rights snapshot, gold words, qualification
+    run.py        choosing recordings by rights, keys, incremental reruns, the run loop
+    registry.py   format name -> exporter class
     split.py      where to cut long recordings (silences of both tracks, never inside an IPU)
     audio.py      stream a recording's tracks into WAV/FLAC pieces (memory: one block)
     moshi.py      kyutai-labs/moshi-finetune layout: stereo WAV (ch0 = main speaker), train.jsonl, alignments
@@ -13,22 +17,17 @@
 
 from __future__ import annotations
 
-from .common import ExportItem, ExportOptions, ExportSummary, Exporter, run_export
+from .base import ExportItem, ExportOptions, ExportSummary, Exporter
 from .lhotse import LhotseExporter
 from .moshi import MoshiExporter
 from .parquet import ParquetExporter
-
-#: Format name -> exporter class.
-FORMATS: dict[str, type[Exporter]] = {
-    "moshi": MoshiExporter,
-    "lhotse": LhotseExporter,
-    "parquet": ParquetExporter,
-}
+from .registry import FORMATS
+from .run import run_export
 
 
 def export(workspace, out, fmt: str, purpose: str, options: ExportOptions | None = None, **kw) -> ExportSummary:
     """Export ``workspace`` to ``out`` in format ``fmt`` for ``purpose`` (options as keywords or an
-    ``ExportOptions``); see ``common.run_export``."""
+    ``ExportOptions``); see ``run.run_export``."""
     if kw:
         options = ExportOptions(**{**(options.to_dict() if options else {}), **kw})
     return run_export(workspace, out, fmt, purpose, options)

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .common import Context, Exporter, ExportSummary, State, atomic_write, file_entry
+from ..rights.verdicts import get_purpose
+from .base import Exporter, ExportSummary
+from .context import Context
+from .state import State, atomic_write, file_entry
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 CARD = "croissant.json"
@@ -118,8 +121,6 @@ def _count_text(counter: Counter, unit: str = "recording") -> str:
 
 
 def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summary: ExportSummary) -> dict[str, Any]:
-    from ..rights.verdicts import get_purpose
-
     purpose = get_purpose(ctx.purpose)
     desc = exporter.describe(state)
     exported = sorted(state.recordings)

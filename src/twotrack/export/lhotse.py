@@ -30,7 +30,9 @@ import numpy as np
 from ..ingest.tracks import source_infos
 from ..model import EventKind, track_name
 from .audio import file_sink, stream_to_files
-from .common import ExportItem, Exporter, Output, State, atomic_write, file_entry
+from .base import ExportItem, Exporter
+from .croissant import file_object, file_set, record_set
+from .state import Output, State, atomic_write, file_entry
 
 RECORDINGS, SUPERVISIONS = "recordings.jsonl.gz", "supervisions.jsonl.gz"
 #: Events attach to an IPU they end in, with this tolerance (one 10 ms frame).
@@ -226,8 +228,6 @@ class LhotseExporter(Exporter):
         return [file_entry(self.out, RECORDINGS, rids), file_entry(self.out, SUPERVISIONS, rids)]
 
     def describe(self, state: State) -> dict[str, Any]:
-        from .croissant import file_object, file_set, record_set
-
         rec_sha = state.files.get(RECORDINGS, {}).get("sha256", "")
         sup_sha = state.files.get(SUPERVISIONS, {}).get("sha256", "")
         return {

@@ -24,7 +24,9 @@ from typing import Any
 
 from ..model import Recording, track_index, track_name
 from .audio import file_sink, stream_to_files
-from .common import ExportItem, Exporter, Output, State, atomic_write, file_entry
+from .base import ExportItem, Exporter
+from .croissant import file_object, file_set, record_set
+from .state import Output, State, atomic_write, file_entry
 
 MAIN, OTHER = "SPEAKER_MAIN", "SPEAKER_OTHER"
 MANIFEST = "train.jsonl"
@@ -162,8 +164,6 @@ class MoshiExporter(Exporter):
         return [file_entry(self.out, MANIFEST, state.recordings)]
 
     def describe(self, state: State) -> dict[str, Any]:
-        from .croissant import file_object, file_set, record_set
-
         man = state.files.get(MANIFEST, {})
         rate = self.resolved["sample_rate"]
         return {

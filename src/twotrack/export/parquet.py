@@ -27,7 +27,9 @@ import pyarrow.parquet as pq
 from ..ingest.tracks import source_infos
 from ..model import track_name
 from .audio import BytesSink, stream_pieces
-from .common import ExportItem, Exporter, Output, State, file_entry
+from .base import ExportItem, Exporter
+from .croissant import file_set, record_set
+from .state import Output, State, file_entry
 
 _SEG = pa.struct([("start", pa.float64()), ("end", pa.float64())])
 _STR_LIST = pa.list_(pa.string())
@@ -256,8 +258,6 @@ class ParquetExporter(Exporter):
             state.recordings.pop(rid, None)
 
     def describe(self, state: State) -> dict[str, Any]:
-        from .croissant import file_set, record_set
-
         return {
             "summary": ("Parquet shards (data/*.parquet), one row per recording (or piece of a long one): the "
                         "audio as FLAC bytes with a channel per speaker in the 'audio' column (Hugging Face Audio "

@@ -41,7 +41,7 @@ def silences(speech: np.ndarray, duration_s: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Plan:
+class PiecePlan:
     """Pieces ``[(start, end), ...]`` covering ``[0, duration]`` in order, and what could not be honoured."""
 
     pieces: tuple[tuple[float, float], ...]
@@ -49,7 +49,7 @@ class Plan:
 
 
 def plan_pieces(duration_s: float, speech: np.ndarray, max_s: float | None, *,
-                min_silence_s: float = 0.2, min_piece_s: float = 1.0) -> Plan:
+                min_silence_s: float = 0.2, min_piece_s: float = 1.0) -> PiecePlan:
     """Cut points for a recording of ``duration_s`` seconds whose speech (both tracks) is ``speech``.
 
     Each cut is the midpoint of a silence. Within the window ``[pos + max/2, pos + max]`` the longest
@@ -62,7 +62,7 @@ def plan_pieces(duration_s: float, speech: np.ndarray, max_s: float | None, *,
     """
     duration_s = float(duration_s)
     if not max_s or max_s <= 0 or duration_s <= max_s:
-        return Plan(((0.0, duration_s),))
+        return PiecePlan(((0.0, duration_s),))
     sil = silences(speech, duration_s)
     # a cut in the leading or trailing silence would only shave silence off: keep inner ones (and
     # edge ones far enough from the ends to leave a real piece)
@@ -92,7 +92,7 @@ def plan_pieces(duration_s: float, speech: np.ndarray, max_s: float | None, *,
         cuts.append(pos)
     cuts.append(duration_s)
     pieces = tuple((round(a, 6), round(b, 6)) for a, b in zip(cuts[:-1], cuts[1:]))
-    return Plan(pieces, tuple(over))
+    return PiecePlan(pieces, tuple(over))
 
 
 def speech_intervals(ipus_by_track, words_by_track=None) -> np.ndarray:

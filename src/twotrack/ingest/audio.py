@@ -10,7 +10,6 @@ header and the audio streamed in ranges; a local path is read exactly as before 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import struct
 from collections.abc import Iterator
@@ -25,9 +24,9 @@ import soundfile as sf
 from ..errors import InputError, file_access
 from ..model import AudioInfo
 from . import remote
+from .extensions import is_audio_path  # noqa: F401 - re-exported: part of this module's API
 
 #: File name endings that discovery treats as audio (compared lower-case).
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".sph", ".ogg", ".opus", ".mp3"})
 SPHERE_MAGIC = b"NIST_1A"
 DEFAULT_BLOCK_SAMPLES = 1 << 16
 
@@ -42,11 +41,6 @@ _WAV_TAGS = {
     0x0011: "IMA ADPCM", 0x0031: "GSM 6.10", 0x0040: "G.721", 0x0055: "MPEG layer 3", 0xFFFE: "extensible",
 }
 _MAGIC_NAMES = ((b"RIFF", "WAV"), (b"RF64", "WAV (RF64)"), (b"fLaC", "FLAC"), (b"OggS", "OGG"), (b"ID3", "MP3"))
-
-
-def is_audio_path(path: str | Path) -> bool:
-    """True when the file name ends in an audio extension (any case)."""
-    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
 
 
 def _fmt_s(seconds: float) -> str:
@@ -68,18 +62,10 @@ def _read_head(path: str) -> tuple[bytes, int]:
     return head, size
 
 
-def _sphere_module(path: str):
-    """``ingest.sphere``, imported only when a SPHERE file turns up."""
-    try:
-        return importlib.import_module(".sphere", __package__)
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.endswith("ingest.sphere"):
-            raise InputError(path, "NIST SPHERE file, but SPHERE support is not installed") from None
-        raise
-
-
 def _probe_sphere(path: str) -> AudioInfo:
-    sphere = _sphere_module(path)
+    # imported when a SPHERE file turns up: the SPHERE reader loads numba (about 0.15 s)
+    from . import sphere
+
     try:
         info = sphere.probe_sphere(path)
     except InputError:
@@ -338,7 +324,9 @@ def _soundfile_url_blocks(path: str, block_samples: int) -> Iterator[np.ndarray]
 def _checked_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
     path = info.path
     if info.format == "SPHERE":
-        raw = _sphere_module(path).read_sphere_blocks(path, block_samples)
+        from . import sphere
+
+        raw = sphere.read_sphere_blocks(path, block_samples)
     else:
         raw = _soundfile_blocks(path, block_samples)
     n = 0

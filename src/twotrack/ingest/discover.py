@@ -16,20 +16,19 @@ Rules (docs/formats.md says them for users):
 from __future__ import annotations
 
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..config import Config
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 from ..model import AudioInfo, ErrorRecord, Layout, Recording, SourceType, track_name
-from .audio import is_audio_path
-from .found import Found, FoundStream
 from . import remote
+from .extensions import MANIFEST_EXTENSIONS, is_audio_path
+from .found import Found, FoundStream
+from .manifest import add_manifest
+from .pairing import compile_patterns, match_pair
 from .sources import Discovery, make_source, probe_safely
-
-MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,37 +106,6 @@ def walk_audio(root: str | Path) -> tuple[list[str], list[ErrorRecord]]:
     errors: list[ErrorRecord] = []
     files = [f for folder in iter_audio_folders(root, errors) for f in folder]
     return sorted(files), errors
-
-
-# --------------------------------------------------------------------------------------------
-# Pairing
-# --------------------------------------------------------------------------------------------
-
-
-def compile_patterns(patterns: Iterable[Iterable[str]]) -> list[list[re.Pattern]]:
-    """``[("{id}.A", "{id}.B"), ...]`` -> one anchored regex per side, capturing ``id``."""
-    compiled = []
-    for group in patterns:
-        sides = []
-        for pat in group:
-            if pat.count("{id}") != 1:
-                raise ConfigError(f"paired pattern {pat!r} must contain {{id}} exactly once")
-            before, after = pat.split("{id}")
-            sides.append(re.compile("^" + re.escape(before) + "(?P<id>.+?)" + re.escape(after) + "$"))
-        if len(sides) < 2:
-            raise ConfigError(f"paired pattern group {tuple(group)!r} needs at least two sides")
-        compiled.append(sides)
-    return compiled
-
-
-def match_pair(stem: str, compiled: list[list[re.Pattern]]) -> tuple[str, int, int] | None:
-    """(recording id, pattern group, side) of the first pattern that matches a file stem, else None."""
-    for gi, sides in enumerate(compiled):
-        for side, rx in enumerate(sides):
-            m = rx.match(stem)
-            if m:
-                return m.group("id"), gi, side
-    return None
 
 
 def _stem(path: str) -> str:
@@ -245,8 +213,6 @@ def stream(paths: Iterable[str | Path], config: Config | None = None, *, hash_fi
     """Recordings under ``paths`` (folders, audio files, manifests), found folder by folder and row by
     row and held on disk (``found.FoundStream``): iterate it for ``Found(recording, infos)``; its
     ``errors`` list one error per unusable input. Close it when done (or use it in ``with``)."""
-    from .manifest import add_manifest  # manifest uses this module's pairing rules
-
     config = config or Config()
     out = FoundStream()
     try:

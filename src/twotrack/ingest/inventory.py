@@ -9,7 +9,8 @@ from typing import Any
 
 from ..config import Config
 from ..model import AudioInfo, track_name
-from .discover import MANIFEST_EXTENSIONS, scan
+from .discover import scan
+from .extensions import MANIFEST_EXTENSIONS
 from .sources import probe_safely
 
 #: Keys of every inventory row, in display order.

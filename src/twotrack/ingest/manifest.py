@@ -26,9 +26,9 @@ from typing import Any
 from ..config import Config
 from ..errors import InputError
 from ..model import ErrorRecord, Layout, Recording, SourceType
-from .discover import compile_patterns, match_pair
 from . import remote
 from .found import Found, FoundStream, Origin
+from .pairing import compile_patterns, match_pair
 from .sources import Discovery, make_source, probe_safely
 
 KNOWN_COLUMNS = (

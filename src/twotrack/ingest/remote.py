@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import InputError, file_access
 from ..model import ErrorRecord
+from .extensions import AUDIO_EXTENSIONS, MANIFEST_EXTENSIONS
 
 #: Bytes fetched per request while streaming an object (read-ahead; memory per open object).
 READ_BLOCK = 2 << 20
@@ -224,9 +225,7 @@ def list_audio(url_prefix: str) -> tuple[list[str], list[ErrorRecord]]:
     after the prefix starting with ``.``). A URL that names one object is returned as it is, whatever
     its extension (as a file named on the command line). Nothing at all under the prefix is an error.
     """
-    from .audio import AUDIO_EXTENSIONS
-
-    if posixpath.splitext(urlsplit(url_prefix).path)[1].lower() in (".csv", ".jsonl"):
+    if posixpath.splitext(urlsplit(url_prefix).path)[1].lower() in MANIFEST_EXTENSIONS:
         return [], [ErrorRecord(path=url_prefix, problem="a manifest is read from a local file only: copy it here "
                                                          "(its rows may name URLs)")]
     if posixpath.splitext(urlsplit(url_prefix).path)[1].lower() in AUDIO_EXTENSIONS:

@@ -3,6 +3,7 @@
     consent.py      events, scopes, W3C DPV status terms, replay (state of a speaker at any time), meet
     ledger.py       the append-only hash-chained JSONL file: append (locked, validated), verify, head
     importer.py     CSV/JSONL import, every row validated before anything is written
+    errors.py       LedgerError, ImportRejected, RowError (raised by both of the above)
     licenses.py     SPDX expressions (license-expression) + permissions.json (with sources)
     verdicts.py     PURPOSES table; allowed/blocked per recording with reasons
     audit.py        files of an earlier export to remove after withdrawals; apply
@@ -15,7 +16,8 @@ from .consent import (
     EXPIRED, GIVEN, REVOKED, SCOPES, UNKNOWN, WITHDRAWN, ConsentEvent, EventDraft, SpeakerConsent, make_draft, meet,
     replay, replay_all,
 )
-from .ledger import GENESIS, ImportRejected, Ledger, LedgerError, RowError, VerifyResult, ledger_path
+from .errors import ImportRejected, LedgerError, RowError
+from .ledger import GENESIS, Ledger, VerifyResult, ledger_path
 from .licenses import Permissions, evaluate_license, load_permissions, parse_license, validate_license
 from .verdicts import PURPOSES, Purpose, Reason, Verdict, allowed_ids, decide, get_purpose, rights_report
 

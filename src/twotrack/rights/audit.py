@@ -36,12 +36,12 @@ from typing import Iterable, Mapping
 
 from ..errors import InputError
 from ..model import Record, Recording
+from ..paths import EXPORT_JSON
 from .consent import utc_now
-from .ledger import Ledger, LedgerError
+from .errors import LedgerError
+from .ledger import Ledger
 from .licenses import Permissions
 from .verdicts import decide, get_purpose
-
-EXPORT_JSON = "export.json"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .consent import EventDraft, make_draft
-from .ledger import ImportRejected, RowError
+from .errors import ImportRejected, RowError
 
 REQUIRED_COLUMNS = ("speaker", "action", "scopes", "date", "evidence", "evidence_sha256")
 OPTIONAL_COLUMNS = ("jurisdiction", "expiry", "note")

@@ -23,26 +23,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..errors import InputError
 from ..model import Record
+from ..paths import LEDGER_RELPATH
 from .consent import (
     ACTION_STATUS, ACTIONS, ConsentEvent, EventDraft, SpeakerConsent, make_draft, replay, replay_all, utc_now,
 )
+from .errors import ImportRejected, LedgerError, RowError
+from .importer import read_event_rows
 
 #: prev_hash of the first event, and the head of an empty ledger.
 GENESIS = "0" * 64
-#: Where a workspace keeps its ledger, relative to the workspace folder (the same place as
-#: ``store.Workspace.ledger_path``; this module does not open the database to find it).
-LEDGER_RELPATH = Path("rights") / "ledger.jsonl"
 
 _EVENT_KEYS = (
     "seq", "speaker", "action", "status", "scopes", "date", "evidence", "evidence_sha256",
     "jurisdiction", "expiry", "note", "recorded_at", "prev_hash", "hash",
 )
-
-
-class LedgerError(InputError):
-    """The ledger file cannot be read as a valid chain (names the line and the problem)."""
 
 
 def canonical_json(data: dict) -> bytes:
@@ -155,26 +150,6 @@ def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> V
                 "or this is a different ledger)",
             )
     return VerifyResult(True, n, prev)
-
-
-@dataclass(frozen=True)
-class RowError(Record):
-    """One malformed row of an import (or of a batch of drafts): its row number and the reason."""
-
-    row: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}: {self.reason}"
-
-
-class ImportRejected(InputError):
-    """An import had malformed rows; nothing was appended. ``errors`` lists every row and reason."""
-
-    def __init__(self, path: object, errors: Sequence[RowError]):
-        self.errors = list(errors)
-        lines = "\n".join(f"  {e}" for e in self.errors)
-        super().__init__(path, f"{len(self.errors)} malformed row(s), nothing appended:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -345,8 +320,6 @@ class Ledger:
 
     def import_file(self, path: str | os.PathLike) -> AppendResult:
         """Import a CSV or JSONL file of events: every row is validated first; one bad row appends nothing."""
-        from .importer import read_event_rows
-
         drafts, rows = read_event_rows(path)
         return self.append(drafts, rows=rows, source=path, skip_recorded=True)
 

@@ -19,7 +19,10 @@ from ..config import Config
 from ..errors import InputError
 from ..model import CheckResult, ErrorRecord, Recording, RecordingResult, TrackActivity
 from ..store.rows import STAGES, StageRecord
-from . import stages as S
+from .stages import (
+    check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events, stage_keys,
+    unavailable_stages,
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ def run_stages(
     """
     run = set(run)
     reuse = reuse or Reuse()
-    unavailable = S.unavailable_stages() if unavailable is None else dict(unavailable)
-    keys = dict(keys) if keys is not None else S.stage_keys(config, unavailable)
+    unavailable = unavailable_stages() if unavailable is None else dict(unavailable)
+    keys = dict(keys) if keys is not None else stage_keys(config, unavailable)
     records: list[StageRecord] = []
     errors: list[ErrorRecord] = []
     timings: dict[str, float] = {}
@@ -101,7 +104,7 @@ def run_stages(
             record("decode", "unavailable", unavailable["decode"])
             failed.add("decode")
         else:
-            decoded, err = attempt("decode", lambda: S.decode(recording, config))
+            decoded, err = attempt("decode", lambda: decode_recording(recording, config))
             if err:
                 errors.append(err)
                 failed.add("decode")
@@ -125,7 +128,7 @@ def run_stages(
         elif blocked_by("checks", ["decode"]):
             checks_result = None
         else:
-            checks_result, err = attempt("checks", lambda: S.checks(decoded, recording, config))
+            checks_result, err = attempt("checks", lambda: check_recording(decoded, recording, config))
             if err:
                 errors.append(err)
                 record("checks", "error", err.problem)
@@ -141,7 +144,7 @@ def run_stages(
             activity_result = ()
         else:
             # A failed check only removes the bleed estimate; activity still runs without it.
-            out, err = attempt("activity", lambda: S.activity(decoded, recording, config, checks_result))
+            out, err = attempt("activity", lambda: detect_activity(decoded, recording, config, checks_result))
             if err:
                 errors.append(err)
                 failed.add("activity")
@@ -154,13 +157,13 @@ def run_stages(
     del decoded  # the audio is the largest thing a worker holds
 
     if "events" in run:
-        why_not = S.events_not_applicable(recording)
+        why_not = events_not_applicable(recording)
         if why_not:
             record("events", "not-applicable", why_not)
         elif "events" in unavailable:
             record("events", "unavailable", unavailable["events"])
         elif not blocked_by("events", ["activity"]):
-            events_result, err = attempt("events", lambda: S.events(activity_result, duration_s, config))
+            events_result, err = attempt("events", lambda: extract_recording_events(activity_result, duration_s, config))
             if err:
                 errors.append(err)
                 events_result = ()

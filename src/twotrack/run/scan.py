@@ -26,6 +26,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import InputError
 from ..ingest.discover import stream as discover_stream
+from ..ingest.extensions import MANIFEST_EXTENSIONS
 from ..ingest import remote
 from ..ingest.manifest import url_folders
 from ..ingest.found import Found, FoundStream
@@ -33,7 +34,7 @@ from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace
 from ..store.locks import ScanLock
 from ..store.rows import STAGES
-from . import stages as S
+from .stages import stage_keys, unavailable_stages
 from .executors import Executor, make_executor
 from .pipeline import Reuse
 from .progress import NullProgress, ScanProgress
@@ -111,7 +112,7 @@ def _error_roots(paths: Sequence[str]) -> list[str]:
             continue
         p = os.path.abspath(remote.local_path(p))
         roots.append(p)
-        if os.path.isfile(p) and Path(p).suffix.lower() in (".csv", ".jsonl"):
+        if os.path.isfile(p) and Path(p).suffix.lower() in MANIFEST_EXTENSIONS:
             roots.append(os.path.dirname(p))
             roots.extend(url_folders(p))  # and the folders of the URLs its rows name
     return roots
@@ -446,8 +447,8 @@ def scan(
     paths = [str(p) for p in paths]
     executor = executor or make_executor(jobs)
     with ScanLock(ws.path), _TermAsInterrupt():
-        unavailable = S.unavailable_stages()
-        keys = S.stage_keys(config, unavailable)
+        unavailable = unavailable_stages()
+        keys = stage_keys(config, unavailable)
         run_id = ws.begin_run(paths, config.to_dict(), keys, executor.jobs, __version__)
         summary = ScanSummary(workspace=str(ws.path), run_id=run_id, status="interrupted", jobs=executor.jobs,
                               unavailable=unavailable)

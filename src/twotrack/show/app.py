@@ -28,16 +28,14 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .. import __version__
 from ..config import Config
 from ..errors import InputError, TwotrackError
 from ..model import AudioInfo, Recording, track_name
-from . import audio as A
-from . import data as D
-from . import peaks as P
-from .report import COLLAPSE_COLUMNS, collapse_cells
+from . import audio, data, peaks
+from .render import fmt_duration, templates
+from .report import COLLAPSE_COLUMNS, collapse_cells, render_report
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: Widest timeline the API draws (pixels) and the most events one timeline response carries.
@@ -50,38 +48,6 @@ VIEW_CACHE_BYTES = 64 << 20
 
 EVENT_KINDS = ("ipu", "turn", "pause", "gap", "overlap-between", "overlap-within", "backchannel", "interruption",
                "floor-transfer")
-
-
-def templates() -> Environment:
-    env = Environment(loader=PackageLoader("twotrack.show", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
-    env.filters["hms"] = fmt_duration
-    env.filters["pct"] = lambda v, nd=1: "–" if v is None else f"{100 * v:.{nd}f}%"
-    env.filters["num"] = lambda v, nd=2: "–" if v is None else f"{v:.{nd}f}"
-    env.filters["val"] = fmt_value
-    env.filters["tojson_safe"] = lambda v: json.dumps(v, default=D.json_default).replace("</", "<\\/")
-    return env
-
-
-def fmt_value(v: Any) -> str:
-    """A measurement for a table cell: '–' for none, integers without decimals, others to 3 digits."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return str(v)
-    if float(v).is_integer():
-        return f"{int(v)}"
-    return f"{v:.3f}" if abs(v) < 1000 else f"{v:,.1f}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``3725.4`` -> ``1:02:05``; ``68.3`` -> ``1:08``."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def _r(x: float | None, nd: int = 3) -> float | None:
@@ -134,13 +100,13 @@ class Explorer:
     """The state behind the app: the workspace, the corpus snapshot, per-recording views, peak cache."""
 
     def __init__(self, workspace, config: Config | None = None, cache_dir: str | Path | None = None,
-                 peak_cache: P.PeakCache | None = None):
-        self.ws = D.open_workspace(workspace)
+                 peak_cache: peaks.PeakCache | None = None):
+        self.ws = data.open_workspace(workspace)
         self.config = config or Config()
-        self.peaks = peak_cache or P.PeakCache(cache_dir if cache_dir is not None else P.default_cache_dir())
+        self.peaks = peak_cache or peaks.PeakCache(cache_dir if cache_dir is not None else peaks.default_cache_dir())
         self._lock = threading.Lock()
         self._snap_lock = threading.Lock()
-        self._snap: D.Snapshot | None = None
+        self._snap: data.Snapshot | None = None
         self._ids: tuple[tuple, frozenset[str]] | None = None
         self._views: OrderedDict[str, tuple[tuple, RecordingView]] = OrderedDict()
         self._view_locks: dict[str, threading.Lock] = {}
@@ -148,7 +114,7 @@ class Explorer:
     # ---- versions and corpus ---------------------------------------------------------------
 
     def version(self) -> tuple:
-        return D.workspace_version(self.ws)
+        return data.workspace_version(self.ws)
 
     def ids(self) -> frozenset[str]:
         v = self.version()
@@ -159,7 +125,7 @@ class Explorer:
         self._ids = (v, ids)
         return ids
 
-    def snapshot(self) -> D.Snapshot:
+    def snapshot(self) -> data.Snapshot:
         v = self.version()
         snap = self._snap
         if snap is not None and snap.version == v:
@@ -167,7 +133,7 @@ class Explorer:
         with self._snap_lock:
             snap = self._snap
             if snap is None or snap.version != self.version():
-                snap = D.snapshot(self.ws, self.config)
+                snap = data.snapshot(self.ws, self.config)
                 self._snap = snap
             return snap
 
@@ -179,14 +145,14 @@ class Explorer:
 
     # ---- collapse (mono + diarization) -------------------------------------------------------
 
-    def collapse_of(self, recording_id: str) -> tuple[dict[str, Any], D.Lanes] | None:
+    def collapse_of(self, recording_id: str) -> tuple[dict[str, Any], data.Lanes] | None:
         """The recording's collapse scores and diarized lanes, or None when there are none."""
         part = self.snapshot().collapse
         if not part.available or recording_id not in part.data["by_id"]:
             return None
         return part.data["by_id"][recording_id], part.data["lanes"].get(recording_id, [])
 
-    def require_collapse(self, recording_id: str) -> tuple[dict[str, Any], D.Lanes]:
+    def require_collapse(self, recording_id: str) -> tuple[dict[str, Any], data.Lanes]:
         self.require(recording_id)
         found = self.collapse_of(recording_id)
         if found is not None:
@@ -277,14 +243,14 @@ class Explorer:
                                       rec.n_tracks)
         return view.clock
 
-    def peak_file(self, view: RecordingView) -> P.PeakFile:
+    def peak_file(self, view: RecordingView) -> peaks.PeakFile:
         rec = view.recording
         fix = self.clock(view)[0]
-        key = P.cache_key(view.source_key or rec.recording_id, rec.recording_id,
+        key = peaks.cache_key(view.source_key or rec.recording_id, rec.recording_id,
                           [(t.path, t.channel) for t in rec.tracks], fix)
         infos = self.infos(view)
         try:
-            return self.peaks.get(key, lambda: P.compute_peaks(rec, infos, fix))
+            return self.peaks.get(key, lambda: peaks.compute_peaks(rec, infos, fix))
         except InputError as exc:
             raise HTTPException(422, f"cannot decode the audio of {rec.recording_id!r}: {exc}") from None
 
@@ -313,7 +279,7 @@ def window(view: RecordingView, start: float | None, end: float | None) -> tuple
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, default=D.json_default, allow_nan=False), status_code=status,
+    return Response(json.dumps(payload, default=data.json_default, allow_nan=False), status_code=status,
                     media_type="application/json")
 
 
@@ -321,23 +287,23 @@ def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: 
                   tracks: tuple[int, ...]) -> dict[str, Any]:
     pf = ex.peak_file(view)
     scale = pf.track_peak
-    if P.use_audio(a, b, width):
+    if peaks.use_audio(a, b, width):
         try:
-            samples, rate = A.read_region(view.recording, tracks, a, b, ex.infos(view), ex.clock(view)[0])
+            samples, rate = audio.read_region(view.recording, tracks, a, b, ex.infos(view), ex.clock(view)[0])
         except InputError as exc:
             raise HTTPException(422, f"cannot decode the audio: {exc}") from None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         first = math.floor(a * rate) / rate
-        lo, hi = P.window_from_samples(samples, rate, a, b, width, first)
+        lo, hi = peaks.window_from_samples(samples, rate, a, b, width, first)
         source = "audio"
     else:
-        lo, hi = P.window(pf, tracks, a, b, width)
+        lo, hi = peaks.window(pf, tracks, a, b, width)
         source = "frames (10 ms, cached)"
     return {
         "source": source,
         "clock": ex.clock(view)[1],
-        "resolution_s": P.resolution(a, b, width),
+        "resolution_s": peaks.resolution(a, b, width),
         "tracks": [
             {"track": t, "name": track_name(t), "peak": _r(scale[t], 4) if t < len(scale) else None,
              "min": np.round(lo[i].astype(np.float64), 4).tolist(),
@@ -347,7 +313,7 @@ def peaks_payload(ex: Explorer, view: RecordingView, a: float, b: float, width: 
     }
 
 
-def lanes_json(lanes: D.Lanes, a: float = -math.inf, b: float = math.inf) -> list[dict[str, Any]]:
+def lanes_json(lanes: data.Lanes, a: float = -math.inf, b: float = math.inf) -> list[dict[str, Any]]:
     """Per track: ``[start, end]`` segments that touch [a, b)."""
     out = []
     for t, s, e in lanes:
@@ -357,7 +323,7 @@ def lanes_json(lanes: D.Lanes, a: float = -math.inf, b: float = math.inf) -> lis
     return out
 
 
-def collapse_payload(entry: dict[str, Any], lanes: D.Lanes, a: float = -math.inf, b: float = math.inf,
+def collapse_payload(entry: dict[str, Any], lanes: data.Lanes, a: float = -math.inf, b: float = math.inf,
                      full: bool = False) -> dict[str, Any]:
     """A recording's collapse result for the API: its scores and the diarized lanes (those touching [a, b))."""
     keys = ("diarizer", "n_speakers", "mapping", "error", "der", "der_without_overlap", "turn_taking")
@@ -370,7 +336,7 @@ def collapse_payload(entry: dict[str, Any], lanes: D.Lanes, a: float = -math.inf
 
 def _tracks(spec: str | None, view: RecordingView) -> tuple[int, ...]:
     try:
-        return A.parse_tracks(spec, view.recording.n_tracks)
+        return audio.parse_tracks(spec, view.recording.n_tracks)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -383,7 +349,7 @@ ID_DOC = "The recording id as the workspace stores it (it may contain '/', e.g. 
 
 
 def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path | None = None,
-               peak_cache: P.PeakCache | None = None) -> FastAPI:
+               peak_cache: peaks.PeakCache | None = None) -> FastAPI:
     """The explorer for ``workspace`` (a path or ``store.Workspace``). ``cache_dir``: where waveform peaks
     are cached (default ``~/.cache/twotrack/peaks``; never inside the workspace)."""
     ex = Explorer(workspace, config, cache_dir, peak_cache)
@@ -449,8 +415,6 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
 
     @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
     def report_page():
-        from .report import render_report
-
         return HTMLResponse(render_report(ex.snapshot()))
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
@@ -563,12 +527,12 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         else:
             a, b = None, None
         try:
-            r = A.plan(view.recording, chosen, a, b, ex.infos(view), ex.clock(view)[0])
+            r = audio.plan(view.recording, chosen, a, b, ex.infos(view), ex.clock(view)[0])
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         try:
-            rng = A.parse_range(request.headers.get("range"), r.size)
-        except A.RangeNotSatisfiable as exc:
+            rng = audio.parse_range(request.headers.get("range"), r.size)
+        except audio.RangeNotSatisfiable as exc:
             return JSONResponse({"detail": str(exc)}, status_code=416, headers={"Content-Range": f"bytes */{r.size}"})
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
@@ -585,7 +549,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
             headers["Content-Range"] = f"bytes {first}-{last}/{r.size}"
         if request.method == "HEAD":
             return Response(status_code=status, headers=headers, media_type="audio/wav")
-        return StreamingResponse(A.iter_bytes(r, first, last), status_code=status, headers=headers,
+        return StreamingResponse(audio.iter_bytes(r, first, last), status_code=status, headers=headers,
                                  media_type="audio/wav")
 
     @app.get("/api/recordings/{recording_id:path}", summary="One recording",
@@ -604,7 +568,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
     return app
 
 
-def recording_detail(ex: Explorer, view: RecordingView, snap: D.Snapshot, with_events: bool) -> dict[str, Any]:
+def recording_detail(ex: Explorer, view: RecordingView, snap: data.Snapshot, with_events: bool) -> dict[str, Any]:
     rec = view.recording
     rid = rec.recording_id
     checks = ex.ws.checks(rid)
@@ -642,10 +606,10 @@ def recording_detail(ex: Explorer, view: RecordingView, snap: D.Snapshot, with_e
         "counts_by_track": counts_by_track,
         "stats": stats,
         "stats_note": "" if stats else (snap.turns.note or "no turn-taking events for this recording"),
-        "consent": D.consent_of(snap, rec),
+        "consent": data.consent_of(snap, rec),
         "consent_note": snap.rights.note,
         "rights": rights,
-        "qualification": D.qualification_of(snap, rid),
+        "qualification": data.qualification_of(snap, rid),
         "qualification_note": snap.qualify.note,
         "errors": [e for e in snap.errors if e["recording_id"] == rid],
         "activity": [{"track": t, "name": track_name(t), "segments": np.round(np.stack([s, e], axis=1), 3).tolist()}

@@ -1,14 +1,13 @@
 """What the report and the explorer show, read from a workspace without writing to it.
 
 One function per stage. Each returns a ``Part``: the data, or ``available=False`` with a note in words
-when the stage that makes it has not run, its library is not installed, or its input cannot be read
+when the stage that makes it has not run or its input cannot be read
 (a tampered ledger, say). Sections built on a Part say that note instead of drawing an empty chart.
 ``snapshot`` gathers everything once; the explorer keeps one per workspace version.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -24,7 +23,16 @@ import numpy as np
 from ..config import Config, QualifyConfig
 from ..errors import TwotrackError
 from ..model import Recording, track_name
+from ..qualify.datamap import catalog_rows, measured_row
+from ..qualify.reference import load_reference
+from ..qualify.requirements import qualify_corpus
+from ..qualify.workspace import inputs_from_workspace
+from ..rights.consent import SCOPES, replay_all
+from ..rights.ledger import Ledger, ledger_path
+from ..rights.verdicts import PURPOSES, decide_one, speakers_by_track
 from ..store import Workspace
+from ..store.summary import workspace_stats
+from ..turns.stats import RecordingEvents, corpus_stats, distributions, recording_stats
 
 #: Purposes whose rights verdicts are shown (the first is the one the corpus table uses).
 DEFAULT_PURPOSES = ("commercial-training", "research-training", "redistribution", "voice-synthesis")
@@ -41,14 +49,6 @@ class Part:
     @classmethod
     def missing(cls, note: str) -> Part:
         return cls(False, None, note)
-
-
-def _module(name: str):
-    """A stage's library, or None when it is not installed in this build."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 class ReadOnlyWorkspace(Workspace):
@@ -72,7 +72,7 @@ def workspace_version(ws) -> tuple:
     """Changes whenever a scan commits, the consent ledger changes or collapse writes its results
     (file sizes and mtimes)."""
     out = []
-    for p in (ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"), ws.path / "rights" / "ledger.jsonl",
+    for p in (ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal"), ledger_path(ws.path),
               collapse_path(ws)):
         try:
             st = os.stat(p)
@@ -114,15 +114,11 @@ def stage_note(stages: Mapping[str, Any], stage: str) -> str:
 
 def overview(ws) -> Part:
     """Hours, recordings, speakers, isolation verdicts, errors, turn-taking statistics (``twotrack stats``)."""
-    summary = _module("twotrack.store.summary")
-    if summary is None:
-        return Part.missing("corpus statistics are not available in this build (twotrack.store.summary)")
-    return Part(True, summary.workspace_stats(ws))
+    return Part(True, workspace_stats(ws))
 
 
 def recording_events(ws) -> list:
     """``turns.stats.RecordingEvents`` of every recording with stored events (the statistics' input)."""
-    stats = importlib.import_module("twotrack.turns.stats")
     tables = ws.event_tables()
     speech = ws.speech_seconds()
     speakers: dict[str, dict[int, str | None]] = defaultdict(dict)
@@ -137,7 +133,7 @@ def recording_events(ws) -> list:
             continue
         n = int(row["n_tracks"])
         sp = speech.get(rid)
-        out.append(stats.RecordingEvents(
+        out.append(RecordingEvents(
             recording_id=rid, duration_s=float(row["duration_s"]), events=table, n_tracks=n,
             speech_s=sp if sp is not None and len(sp) == n else None,
             speakers=tuple(speakers[rid].get(t) for t in range(n)),
@@ -147,9 +143,6 @@ def recording_events(ws) -> list:
 
 def turn_statistics(ws, stages: Mapping[str, Any]) -> Part:
     """Corpus statistics, per-recording statistics and the pooled per-event arrays."""
-    stats = _module("twotrack.turns.stats")
-    if stats is None:
-        return Part.missing("turn-taking statistics are not available in this build (twotrack.turns.stats)")
     note = stage_note(stages, "events")
     if note:
         return Part.missing(note)
@@ -157,23 +150,18 @@ def turn_statistics(ws, stages: Mapping[str, Any]) -> Part:
     if not recs:
         return Part.missing("no recording has turn-taking events (the events stage needs two tracks)")
     return Part(True, {
-        "corpus": stats.corpus_stats(recs, by_speaker=False),
-        "per_recording": {r.recording_id: stats.recording_stats(r) for r in recs},
-        "distributions": stats.distributions(recs),
+        "corpus": corpus_stats(recs, by_speaker=False),
+        "per_recording": {r.recording_id: recording_stats(r) for r in recs},
+        "distributions": distributions(recs),
     })
 
 
 def qualification(ws, cfg: QualifyConfig) -> Part:
     """The eight requirements, phase labels and reference comparisons (computed, never written)."""
-    req = _module("twotrack.qualify.requirements")
-    wsq = _module("twotrack.qualify.workspace")
-    ref = _module("twotrack.qualify.reference")
-    if req is None or wsq is None or ref is None:
-        return Part.missing("qualification is not available in this build (twotrack.qualify)")
     try:
-        inputs = wsq.inputs_from_workspace(ws, cfg.purpose, cfg)
-        reference = ref.load_reference(cfg.reference_path or None)
-        report = req.qualify_corpus(inputs, cfg, reference)
+        inputs = inputs_from_workspace(ws, cfg.purpose, cfg)
+        reference = load_reference(cfg.reference_path or None)
+        report = qualify_corpus(inputs, cfg, reference)
     except TwotrackError as exc:
         return Part.missing(f"qualification could not run: {exc}")
     if not report.recordings:
@@ -183,37 +171,29 @@ def qualification(ws, cfg: QualifyConfig) -> Part:
 
 def reference_only(cfg: QualifyConfig) -> Part:
     """The reference statistics alone (so plots can show them even when qualification cannot run)."""
-    ref = _module("twotrack.qualify.reference")
-    if ref is None:
-        return Part.missing("no reference statistics in this build (twotrack.qualify.reference)")
     try:
-        return Part(True, ref.load_reference(cfg.reference_path or None))
+        return Part(True, load_reference(cfg.reference_path or None))
     except TwotrackError as exc:
         return Part.missing(f"reference statistics could not be read: {exc}")
 
 
 def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAULT_PURPOSES) -> Part:
     """Verdicts per purpose, consent state per speaker, withdrawals and the ledger's chain check."""
-    verdicts = _module("twotrack.rights.verdicts")
-    ledger_mod = _module("twotrack.rights.ledger")
-    consent = _module("twotrack.rights.consent")
-    if verdicts is None or ledger_mod is None or consent is None:
-        return Part.missing("rights are not available in this build (twotrack.rights)")
-    # ledger_mod.ledger_path, not ws.ledger_path: the latter creates WS/rights, and this view never writes.
-    led = ledger_mod.Ledger(ledger_mod.ledger_path(ws.path))
+    # ledger_path(ws.path), not ws.ledger_path: the latter creates WS/rights, and this view never writes.
+    led = Ledger(ledger_path(ws.path))
     check = led.verify()
     if not check.ok:
         return Part.missing(f"the consent ledger {led.path} fails verification: {check}; no verdict is given")
     events, head = led.snapshot()
-    speakers = sorted({s for r in recordings for _, s in verdicts.speakers_by_track(r) if s is not None})
-    states = consent.replay_all(events, speakers)
+    speakers = sorted({s for r in recordings for _, s in speakers_by_track(r) if s is not None})
+    states = replay_all(events, speakers)
     by_purpose = {}
     for p in purposes:
-        if p in verdicts.PURPOSES:
-            by_purpose[p] = [verdicts.decide_one(r, p, states) for r in recordings]
+        if p in PURPOSES:
+            by_purpose[p] = [decide_one(r, p, states) for r in recordings]
     speaker_recs: dict[str, list[str]] = defaultdict(list)
     for r in recordings:
-        for _, s in verdicts.speakers_by_track(r):
+        for _, s in speakers_by_track(r):
             if s is not None:
                 speaker_recs[s].append(r.recording_id)
     withdrawals = [
@@ -228,22 +208,19 @@ def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAUL
         "withdrawals": withdrawals,
         "ledger": {"path": str(led.path), "events": len(events), "head": head, "verified": str(check),
                    "exists": led.path.exists()},
-        "scopes": list(consent.SCOPES),
+        "scopes": list(SCOPES),
     })
 
 
 def data_map(ws, qual: Part) -> Part:
     """The catalog of known corpora with this corpus as a measured row."""
-    dm = _module("twotrack.qualify.datamap")
-    if dm is None:
-        return Part.missing("the data map is not available in this build (twotrack.qualify.datamap)")
     try:
-        rows = dm.catalog_rows()
+        rows = catalog_rows()
     except TwotrackError as exc:
         return Part.missing(f"the data map catalog could not be read: {exc}")
     note = ""
     if qual.available:
-        rows = rows + [dm.measured_row(qual.data["report"], qual.data["inputs"], str(ws.path))]
+        rows = rows + [measured_row(qual.data["report"], qual.data["inputs"], str(ws.path))]
     else:
         note = f"this corpus is not placed on the map: {qual.note}"
     return Part(True, rows, note)

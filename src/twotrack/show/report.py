@@ -22,9 +22,11 @@ import numpy as np
 from .. import __version__
 from ..config import Config
 from ..model import FrameGrid, track_name
+from ..qualify.requirements import NAMES
 from ..timeline import Timeline
-from . import data as D
-from . import svg as S
+from . import data
+from .render import fmt_duration, templates
+from .svg import ACCENT, LaneRow, RefBand, RefLine, bars_with_points, hbars, histogram, lanes, log_map
 
 #: Above this many recordings the overlap-share chart is a histogram instead of one bar per recording.
 MAX_BARS = 60
@@ -70,8 +72,8 @@ def _provenance(stat) -> list[str]:
 
 def _reference_overlay(stat, n: int, bin_w: float, corpus_median: float | None, unit_label: str = "s"):
     """Lines, bands and an implied-density curve for a reference distribution on a count histogram."""
-    lines: list[S.RefLine] = []
-    bands: list[S.RefBand] = []
+    lines: list[RefLine] = []
+    bands: list[RefBand] = []
     curve = None
     if stat is not None:
         levels, values = stat.levels_values()
@@ -85,15 +87,15 @@ def _reference_overlay(stat, n: int, bin_w: float, corpus_median: float | None, 
         else:
             for lv, v in zip(levels, values):
                 what = "median" if abs(lv - 0.5) < 1e-9 else f"{lv:.1%} below"
-                lines.append(S.RefLine(float(v), f"reference {what}: {v:g} {unit_label}"))
+                lines.append(RefLine(float(v), f"reference {what}: {v:g} {unit_label}"))
         if stat.mode is not None:
-            bands.append(S.RefBand(stat.mode[0], stat.mode[1], f"reference mode {stat.mode[0]:g}–{stat.mode[1]:g} s"))
+            bands.append(RefBand(stat.mode[0], stat.mode[1], f"reference mode {stat.mode[0]:g}–{stat.mode[1]:g} s"))
     if corpus_median is not None:
-        lines.append(S.RefLine(corpus_median, f"corpus median: {corpus_median:.3f} s", S.ACCENT, dash=False))
+        lines.append(RefLine(corpus_median, f"corpus median: {corpus_median:.3f} s", ACCENT, dash=False))
     return lines, bands, curve
 
 
-def fto_chart(snap: D.Snapshot) -> tuple[str | None, str, list[str]]:
+def fto_chart(snap: data.Snapshot) -> tuple[str | None, str, list[str]]:
     """(svg, note, sources) of the FTO histogram against the reference."""
     if not snap.turns.available:
         return None, snap.turns.note, []
@@ -112,7 +114,7 @@ def fto_chart(snap: D.Snapshot) -> tuple[str | None, str, list[str]]:
         note += f"; {share:.1%} in overlap (FTO < 0)"
         if ref_share is not None and ref_share.value is not None:
             note += f", reference {ref_share.value:.1%}"
-    svg = S.histogram(edges, hist["counts"], title="Floor-transfer offsets (FTO) against the reference",
+    svg = histogram(edges, hist["counts"], title="Floor-transfer offsets (FTO) against the reference",
                       xlabel="FTO (s): next speaker's start minus previous speaker's end; negative = overlap",
                       ylabel="transfers (count per 0.1 s bin)", lines=lines, bands=bands, curve=curve, note=note)
     sources = _provenance(stat) + (_provenance(ref_share) if ref_share is not None else [])
@@ -121,7 +123,7 @@ def fto_chart(snap: D.Snapshot) -> tuple[str | None, str, list[str]]:
     return svg, note, sources
 
 
-def duration_charts(snap: D.Snapshot) -> list[dict[str, Any]]:
+def duration_charts(snap: data.Snapshot) -> list[dict[str, Any]]:
     if not snap.turns.available:
         return []
     dist = snap.turns.data["distributions"]
@@ -141,28 +143,28 @@ def duration_charts(snap: D.Snapshot) -> list[dict[str, Any]]:
         note = f"{x.size} {name}s, median {np.median(x):.3f} s" + (f"; {above} longer than {hi:g} s not drawn" if above else "")
         if stat is None:
             note += "; no reference figure for this distribution"
-        svg = S.histogram(edges.tolist(), counts.tolist(), title=title, xlabel=f"{name} duration (s)",
+        svg = histogram(edges.tolist(), counts.tolist(), title=title, xlabel=f"{name} duration (s)",
                           ylabel=f"{name}s (count per {bw:g} s bin)", lines=lines, bands=bands, curve=curve,
                           note=note, height=260)
         out.append({"name": name, "title": title, "svg": svg, "note": note, "sources": _provenance(stat)})
     return out
 
 
-def overlap_chart(snap: D.Snapshot, cfg: Config) -> tuple[str | None, str]:
+def overlap_chart(snap: data.Snapshot, cfg: Config) -> tuple[str | None, str]:
     rows = [r for r in snap.rows if r["overlap_share"] is not None]
     if not snap.turns.available:
         return None, snap.turns.note
     if not rows:
         return None, "no recording has an overlap share (it needs turn-taking events on two tracks)"
     ref = snap.reference.data.statistics.get("overlap_speech_share") if snap.reference.available else None
-    lines = [S.RefLine(ref.value, f"reference {ref.value:.1%}")] if ref is not None and ref.value is not None else []
+    lines = [RefLine(ref.value, f"reference {ref.value:.1%}")] if ref is not None and ref.value is not None else []
     lo, hi = cfg.qualify.band_overlap_speech_share
-    bands = [S.RefBand(lo, hi, f"accepted band {lo:.0%}–{hi:.0%}")]
+    bands = [RefBand(lo, hi, f"accepted band {lo:.0%}–{hi:.0%}")]
     corpus = snap.turns.data["corpus"]["overlap_share_of_speech"]
     note = (f"corpus {corpus:.1%}" if corpus is not None else "corpus: not measured") + \
         " (overlapped time / time in which at least one speaker speaks)"
     if len(rows) <= MAX_BARS:
-        svg = S.hbars([r["recording_id"] for r in rows], [r["overlap_share"] for r in rows],
+        svg = hbars([r["recording_id"] for r in rows], [r["overlap_share"] for r in rows],
                       title="Overlap share of speech per recording", xlabel="overlap share of speech (%)",
                       lines=lines, bands=bands)
     else:
@@ -170,25 +172,25 @@ def overlap_chart(snap: D.Snapshot, cfg: Config) -> tuple[str | None, str]:
         top = max(0.3, float(vals.max()) * 1.05)
         edges = np.linspace(0.0, top, 31)
         counts, _ = np.histogram(np.clip(vals, 0, top), bins=edges)
-        svg = S.histogram(edges.tolist(), counts.tolist(), title="Overlap share of speech across recordings",
+        svg = histogram(edges.tolist(), counts.tolist(), title="Overlap share of speech across recordings",
                           xlabel="overlap share of speech (fraction)", ylabel="recordings",
                           lines=lines, bands=bands, bar_label="recordings", note=note)
     return svg, note
 
 
-def per_minute_chart(snap: D.Snapshot) -> tuple[str | None, str]:
+def per_minute_chart(snap: data.Snapshot) -> tuple[str | None, str]:
     if not snap.turns.available:
         return None, snap.turns.note
     corpus = snap.turns.data["corpus"]["per_minute"]
     per = [r["per_minute"] for r in snap.rows if r["per_minute"]]
     pts = [[p[k] for p in per if p.get(k) is not None] for k, _ in PER_MINUTE] if len(per) <= 400 else []
-    svg = S.bars_with_points([lab for _, lab in PER_MINUTE], [corpus.get(k) for k, _ in PER_MINUTE], pts,
+    svg = bars_with_points([lab for _, lab in PER_MINUTE], [corpus.get(k) for k, _ in PER_MINUTE], pts,
                              title="Turn-taking events per minute", ylabel="events per minute",
                              xlabel="event kind (bar: whole corpus; dots: one recording each)")
     return svg, "no published reference rates are built in: the bars are this corpus only"
 
 
-def datamap_chart(snap: D.Snapshot) -> tuple[str | None, list[dict[str, Any]]]:
+def datamap_chart(snap: data.Snapshot) -> tuple[str | None, list[dict[str, Any]]]:
     if not snap.datamap.available:
         return None, []
     rows = snap.datamap.data
@@ -202,7 +204,7 @@ def datamap_chart(snap: D.Snapshot) -> tuple[str | None, list[dict[str, Any]]]:
                         bool(r.get("measured"))))
     if not pts:
         return None, rows
-    svg = S.log_map(pts, types, title="Data map: corpus sizes by data type (catalog and this corpus)",
+    svg = log_map(pts, types, title="Data map: corpus sizes by data type (catalog and this corpus)",
                     xlabel="hours of audio (log scale)")
     return svg, rows
 
@@ -245,7 +247,7 @@ def collapse_cells(entry: dict[str, Any]) -> list[dict[str, str]]:
     return cells
 
 
-def disagreement(truth: D.Lanes, diarized: D.Lanes, t1: float, hop: float = 0.01) -> list[tuple[float, float]]:
+def disagreement(truth: data.Lanes, diarized: data.Lanes, t1: float, hop: float = 0.01) -> list[tuple[float, float]]:
     """Spans in [0, t1] where the diarized lanes differ from the true ones on any track (missed speech,
     false alarm or the wrong speaker), on a 10 ms grid."""
     grid = FrameGrid(hop)
@@ -259,8 +261,8 @@ def disagreement(truth: D.Lanes, diarized: D.Lanes, t1: float, hop: float = 0.01
     return list(zip(found.starts.tolist(), np.minimum(found.ends, t1).tolist()))
 
 
-def lane_chart(rid: str, entry: dict[str, Any], truth: D.Lanes, diarized: D.Lanes,
-               max_s: float = D.COLLAPSE_CHART_S) -> str:
+def lane_chart(rid: str, entry: dict[str, Any], truth: data.Lanes, diarized: data.Lanes,
+               max_s: float = data.COLLAPSE_CHART_S) -> str:
     """The true two lanes above the diarized two lanes (and where they disagree) on one time axis."""
     dur = float(entry.get("duration_s") or 0.0) or max([float(e.max()) for _, _, e in truth + diarized if e.size],
                                                         default=1.0)
@@ -269,25 +271,25 @@ def lane_chart(rid: str, entry: dict[str, Any], truth: D.Lanes, diarized: D.Lane
     rows = []
     for t, s, e in truth:
         name = track_name(t)
-        rows.append(S.LaneRow(f"{name} true (track {name})", list(zip(s.tolist(), e.tolist())),
+        rows.append(LaneRow(f"{name} true (track {name})", list(zip(s.tolist(), e.tolist())),
                               LANE_COLOURS[t % 2], cls=f"lane true track-{name}"))
     for t, s, e in diarized:
         name = track_name(t)
         spk = by_track.get(name)
-        rows.append(S.LaneRow(f"{name} diarized" + (f" ({spk})" if spk else ""), list(zip(s.tolist(), e.tolist())),
+        rows.append(LaneRow(f"{name} diarized" + (f" ({spk})" if spk else ""), list(zip(s.tolist(), e.tolist())),
                               LANE_COLOURS[t % 2], hollow=True, cls=f"lane diarized track-{name}"))
-    rows.append(S.LaneRow("disagree", disagreement(truth, diarized, t1), DISAGREE, cls="lane disagree"))
+    rows.append(LaneRow("disagree", disagreement(truth, diarized, t1), DISAGREE, cls="lane disagree"))
     der = (entry.get("der") or {}).get("der")
     note = (f"DER {fmt_score(der, 'pct')}" + (f"; first {t1:.0f} s of {dur:.0f} s shown" if dur > t1 + 1e-6 else "")
             + "; top: each track's own voice activity; middle: the mono mix diarized, mapped to the tracks; "
               "red: where they differ")
     legend = [("box", LANE_COLOURS[0], "track A"), ("box", LANE_COLOURS[1], "track B"),
               ("band", LANE_COLOURS[0], "diarized (mono mix)"), ("box", DISAGREE, "disagree")]
-    return S.lanes(rows, t0=0.0, t1=t1, title=f"{rid}: true lanes above diarized lanes", note=note, legend=legend,
+    return lanes(rows, t0=0.0, t1=t1, title=f"{rid}: true lanes above diarized lanes", note=note, legend=legend,
                    gap_after=(len(truth) - 1, len(truth) + len(diarized) - 1))
 
 
-def collapse_section(snap: D.Snapshot) -> dict[str, Any] | None:
+def collapse_section(snap: data.Snapshot) -> dict[str, Any] | None:
     """What the report's collapse section shows, or None when collapse has not run (the note says why)."""
     if not snap.collapse.available:
         return None
@@ -317,7 +319,7 @@ def collapse_section(snap: D.Snapshot) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _matrix(snap: D.Snapshot) -> list[dict[str, Any]]:
+def _matrix(snap: data.Snapshot) -> list[dict[str, Any]]:
     """Rows of the requirement matrix with each cell's mark and headline number."""
     if not snap.qualify.available:
         return []
@@ -334,10 +336,8 @@ def _matrix(snap: D.Snapshot) -> list[dict[str, Any]]:
     return out
 
 
-def render_report(snap: D.Snapshot, config: Config | None = None) -> str:
+def render_report(snap: data.Snapshot, config: Config | None = None) -> str:
     """The report's HTML for a snapshot (``data.snapshot``)."""
-    from .app import fmt_duration, templates
-
     cfg = config or Config()
     env = templates()
     used: set[str] = set()
@@ -350,8 +350,8 @@ def render_report(snap: D.Snapshot, config: Config | None = None) -> str:
     for r in snap.rows:
         rec = next((x for x in snap.recordings if x.recording_id == r["recording_id"]), None)
         details[r["recording_id"]] = {
-            "consent": D.consent_of(snap, rec) if rec is not None else [],
-            "qual": D.qualification_of(snap, r["recording_id"]),
+            "consent": data.consent_of(snap, rec) if rec is not None else [],
+            "qual": data.qualification_of(snap, r["recording_id"]),
         }
     css = (Path(__file__).parent / "static" / "report.css").read_text()
     html = env.get_template("report.html").render(
@@ -367,16 +367,12 @@ def render_report(snap: D.Snapshot, config: Config | None = None) -> str:
 
 
 def _requirement_names() -> dict[int, str]:
-    try:
-        from ..qualify.requirements import NAMES
-    except ImportError:
-        return {}
     return dict(NAMES)
 
 
 def build_report(workspace, config: Config | None = None) -> str:
     """The report of ``workspace`` (a path or ``store.Workspace``) as HTML text."""
-    return render_report(D.snapshot(D.open_workspace(workspace), config), config)
+    return render_report(data.snapshot(data.open_workspace(workspace), config), config)
 
 
 def write_report(workspace, out: str | os.PathLike, config: Config | None = None) -> Path:

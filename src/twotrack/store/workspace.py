@@ -36,8 +36,12 @@ import pyarrow.parquet as pq
 
 from ..errors import ConfigError
 from ..model import FRAMES, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
-from . import rows as R
+from ..paths import LEDGER_RELPATH
 from .locks import LockTimeout, SessionLock
+from .rows import (
+    STAGES, Columns, ResultWrite, SourceRecord, activity_from_rows, add_activity, add_checks, add_errors, add_events,
+    add_recording, add_source, add_tracks, checks_from_json, dumps, events_from_rows, recording_from_json,
+)
 from .schema import SCHEMA_VERSION, current_version, migrate
 
 DB_NAME = "workspace.duckdb"
@@ -99,7 +103,7 @@ class Workspace:
     @property
     def ledger_path(self) -> Path:
         """Where the rights stage keeps the consent ledger of this workspace."""
-        return self.folder("rights") / "ledger.jsonl"
+        return self.folder(LEDGER_RELPATH.parent.name) / LEDGER_RELPATH.name
 
     @property
     def exports_dir(self) -> Path:
@@ -184,12 +188,12 @@ class Workspace:
             sql += " WHERE status = ?"
             params.append(status)
         with self.read() as con:
-            return [R.recording_from_json(r[0]) for r in con.execute(sql + " ORDER BY recording_id", params).fetchall()]
+            return [recording_from_json(r[0]) for r in con.execute(sql + " ORDER BY recording_id", params).fetchall()]
 
     def recording(self, recording_id: str) -> Recording | None:
         with self.read() as con:
             row = con.execute("SELECT recording FROM recordings WHERE recording_id = ?", [recording_id]).fetchone()
-        return R.recording_from_json(row[0]) if row else None
+        return recording_from_json(row[0]) if row else None
 
     def recording_table(self) -> list[dict[str, Any]]:
         """One dict per recording: id, status, duration, analysis rate, layout, tracks, license, tags, when."""
@@ -226,7 +230,7 @@ class Workspace:
             by_sum[rid].append((t, d))
         for rid, t, a, b in segments:
             by_seg[rid].append((t, a, b))
-        return {rid: R.activity_from_rows(s, by_seg.get(rid, [])) for rid, s in by_sum.items()}
+        return {rid: activity_from_rows(s, by_seg.get(rid, [])) for rid, s in by_sum.items()}
 
     def events(self, recording_id: str) -> tuple[Event, ...]:
         with self.read() as con:
@@ -295,7 +299,7 @@ class Workspace:
                 "SELECT path, problem, stage, recording_id FROM errors WHERE recording_id = ? ORDER BY stage",
                 [recording_id]).fetchall()
             return RecordingResult(
-                recording=R.recording_from_json(row[0]), duration_s=float(row[1] or 0.0), sample_rate=int(row[2] or 0),
+                recording=recording_from_json(row[0]), duration_s=float(row[1] or 0.0), sample_rate=int(row[2] or 0),
                 checks=_checks(con, recording_id), activity=_activity(con, recording_id),
                 events=_events(con, recording_id),
                 errors=tuple(ErrorRecord(path=p, problem=q, stage=s, recording_id=r) for p, q, s, r in errors),
@@ -319,7 +323,7 @@ class Workspace:
         errors = con.execute("SELECT path, problem, stage, recording_id FROM errors WHERE recording_id = ?",
                              [rid]).fetchall()
         return RecordingResult(
-            recording=R.recording_from_json(row[0]), duration_s=float(row[1] or 0.0), sample_rate=int(row[2] or 0),
+            recording=recording_from_json(row[0]), duration_s=float(row[1] or 0.0), sample_rate=int(row[2] or 0),
             checks=_checks(con, rid), activity=_activity(con, rid), events=_events(con, rid),
             errors=tuple(ErrorRecord(path=p, problem=q, stage=s, recording_id=r) for p, q, s, r in errors),
         )
@@ -373,7 +377,7 @@ class Workspace:
         with self.read() as con:
             return _stored_inputs(con, ids)
 
-    def source_cache(self, paths: Sequence[str] | None = None) -> dict[str, R.SourceRecord]:
+    def source_cache(self, paths: Sequence[str] | None = None) -> dict[str, SourceRecord]:
         """path -> what the last scan saw there (sha256 is reused while size and mtime are unchanged)."""
         with self.read() as con:
             return _source_cache(con, paths)
@@ -394,7 +398,7 @@ class Workspace:
             con.execute(
                 "INSERT INTO runs (run_id, started_at, status, paths, config, stage_keys, jobs, twotrack_version, "
                 "host, pid) VALUES (?, now(), 'running', ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, list(paths), R.dumps(config), R.dumps(stage_keys), jobs, version, os.uname().nodename,
+                [run_id, list(paths), dumps(config), dumps(stage_keys), jobs, version, os.uname().nodename,
                  os.getpid()])
             con.execute("COMMIT")
         return int(run_id)
@@ -409,8 +413,8 @@ class Workspace:
 
     def replace_discovery_errors(self, roots: Sequence[str], errors: Sequence[ErrorRecord], run_id: int) -> None:
         """Discovery errors under ``roots`` are replaced by this run's (a fixed file's error disappears)."""
-        cols = R.Columns()
-        R.add_errors(cols, errors, "discover", run_id)
+        cols = Columns()
+        add_errors(cols, errors, "discover", run_id)
         with self.write() as con:
             con.execute("BEGIN TRANSACTION")
             for root in roots:
@@ -425,14 +429,14 @@ class Workspace:
         """Metadata-only update (license, tags, speakers changed in a manifest; content unchanged)."""
         if not recordings:
             return
-        cols = R.Columns()
+        cols = Columns()
         for rec in recordings:
-            R.add_tracks(cols, rec)
+            add_tracks(cols, rec)
         ids = pa.table({"recording_id": pa.array([r.recording_id for r in recordings], pa.string()),
-                        "recording": pa.array([R.dumps(r.to_dict()) for r in recordings], pa.string()),
+                        "recording": pa.array([dumps(r.to_dict()) for r in recordings], pa.string()),
                         "license": pa.array([r.license for r in recordings], pa.string()),
-                        "tags": pa.array([R.dumps(r.tags) for r in recordings], pa.string()),
-                        "metadata": pa.array([R.dumps(r.metadata) for r in recordings], pa.string()),
+                        "tags": pa.array([dumps(r.tags) for r in recordings], pa.string()),
+                        "metadata": pa.array([dumps(r.metadata) for r in recordings], pa.string()),
                         "source_type": pa.array([r.source_type.value for r in recordings], pa.string()),
                         "transcript": pa.array([r.transcript for r in recordings], pa.string())})
         with self.write() as con:
@@ -447,7 +451,7 @@ class Workspace:
             con.execute("COMMIT")
             con.unregister("upd")
 
-    def commit(self, items: Sequence[R.ResultWrite], run_id: int) -> None:
+    def commit(self, items: Sequence[ResultWrite], run_id: int) -> None:
         """Commit the results of several recordings in ONE transaction (each recording all or nothing).
 
         For each item, the rows of the recording and of every stage in ``item.stages`` are replaced;
@@ -460,27 +464,27 @@ class Workspace:
         """A read-write session for many commits (the scan's writer); close it to let readers in."""
         return WriteSession(self)
 
-    def _commit_in(self, con, items: Sequence[R.ResultWrite], run_id: int) -> None:
+    def _commit_in(self, con, items: Sequence[ResultWrite], run_id: int) -> None:
         if not items:
             return
-        cols = R.Columns()
+        cols = Columns()
         frame_rows: list[dict[str, Any]] = []
         for item in items:
             rid = item.recording_id
             res = item.result
-            R.add_recording(cols, item, run_id)
+            add_recording(cols, item, run_id)
             for src in item.sources:
-                R.add_source(cols, src, run_id)
+                add_source(cols, src, run_id)
             for st in item.stages:
                 cols.add("stage_results", recording_id=rid, stage=st.stage, source_key=item.source_key,
                          stage_key=st.stage_key, status=st.status, note=st.note, seconds=st.seconds, run_id=run_id)
             if item.computed("checks") and res.checks is not None:
-                R.add_checks(cols, rid, res.checks)
+                add_checks(cols, rid, res.checks)
             if item.computed("activity"):
-                R.add_activity(cols, rid, res.activity)
+                add_activity(cols, rid, res.activity)
             if item.computed("events"):
-                R.add_events(cols, rid, res.events)
-            R.add_errors(cols, res.errors, "scan", run_id)
+                add_events(cols, rid, res.events)
+            add_errors(cols, res.errors, "scan", run_id)
             for kind, (stage_key, array) in item.frames.items():
                 frame_rows.append(self._write_frames(rid, kind, stage_key, array))
         for row in frame_rows:
@@ -488,7 +492,7 @@ class Workspace:
         tables = cols.tables()
 
         ids = [it.recording_id for it in items]
-        per_stage = {s: [it.recording_id for it in items if it.computed(s)] for s in R.STAGES}
+        per_stage = {s: [it.recording_id for it in items if it.computed(s)] for s in STAGES}
         cleared = pa.table({
             "recording_id": pa.array([it.recording_id for it in items for _ in range(len(it.stages) + 1)], pa.string()),
             "stage": pa.array([s for it in items for s in [st.stage for st in it.stages] + ["worker"]], pa.string()),
@@ -577,7 +581,7 @@ class WriteSession:
             self.opens += 1
             self._opened_at = time.monotonic()
 
-    def commit(self, items: Sequence[R.ResultWrite], run_id: int) -> None:
+    def commit(self, items: Sequence[ResultWrite], run_id: int) -> None:
         self.open()
         self.ws._commit_in(self._con, items, run_id)
 
@@ -642,13 +646,13 @@ def _stored_inputs(con, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     return {rid: {"checks": _checks(con, rid), "activity": _activity(con, rid)} for rid in ids}
 
 
-def _source_cache(con, paths: Sequence[str] | None) -> dict[str, R.SourceRecord]:
+def _source_cache(con, paths: Sequence[str] | None) -> dict[str, SourceRecord]:
     from ..model import AudioInfo
 
     where, params = _only("path", paths)
     rows = con.execute("SELECT path, sha256, size_bytes, mtime_ns, probe FROM sources" + where, params).fetchall()
     return {
-        p: R.SourceRecord(path=p, sha256=h, size_bytes=int(sz), mtime_ns=int(mt),
+        p: SourceRecord(path=p, sha256=h, size_bytes=int(sz), mtime_ns=int(mt),
                           info=AudioInfo.from_dict(json.loads(probe)) if probe else None)
         for p, h, sz, mt, probe in rows
     }
@@ -658,7 +662,7 @@ def _source_cache(con, paths: Sequence[str] | None) -> dict[str, R.SourceRecord]
 class PlanView:
     """The stored state of a batch of recordings, as the planner compares against it."""
 
-    cache: dict[str, R.SourceRecord]  # source path -> what the last scan saw there
+    cache: dict[str, SourceRecord]  # source path -> what the last scan saw there
     state: dict[str, dict[str, tuple[str, str, str]]]  # recording_id -> stage -> (source key, stage key, status)
     stored: dict[str, tuple[str, float | None, int | None]]  # recording_id -> (JSON, duration_s, sample_rate)
 
@@ -690,7 +694,7 @@ def _delete_ids(con, tables: Iterable[str], ids: list[str]) -> None:
 
 def _checks(con, rid: str) -> CheckResult | None:
     row = con.execute("SELECT result FROM checks WHERE recording_id = ?", [rid]).fetchone()
-    return R.checks_from_json(row[0]) if row else None
+    return checks_from_json(row[0]) if row else None
 
 
 def _activity(con, rid: str) -> tuple[TrackActivity, ...]:
@@ -698,13 +702,13 @@ def _activity(con, rid: str) -> tuple[TrackActivity, ...]:
                           [rid]).fetchall()
     segments = con.execute("SELECT track, start_s, end_s FROM activity WHERE recording_id = ? ORDER BY track, start_s",
                            [rid]).fetchall()
-    return R.activity_from_rows(summary, segments)
+    return activity_from_rows(summary, segments)
 
 
 def _events(con, rid: str) -> tuple[Event, ...]:
     rows = con.execute("SELECT kind, start_s, end_s, track, from_track, value FROM events WHERE recording_id = ? "
                        "ORDER BY start_s, kind, track", [rid]).fetchall()
-    return R.events_from_rows(rows)
+    return events_from_rows(rows)
 
 
 __all__ = ["Workspace", "WorkspaceError", "WorkspaceBusy", "WriteSession", "SCHEMA_VERSION"]

@@ -1,0 +1,167 @@
+"""What an exporter is given and what it implements: the options, one recording's inputs, the format
+interface, and the summary of a run (``run.run_export`` drives them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..ingest.clock import ClockFix
+from ..model import CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word
+from .context import Context
+from .split import PiecePlan, intervals, plan_pieces, speech_intervals
+from .state import Output, State
+
+
+@dataclass(frozen=True)
+class ExportOptions(Record):
+    """What the user chooses. ``None`` takes the format's default (``Exporter.defaults``)."""
+
+    sample_rate: int | None = None  # Hz of the exported audio (moshi: 24000; others: the source's)
+    max_duration_s: float | None = None  # split longer recordings at silences (0: never split)
+    main_speaker: str = "A"  # moshi: A, B, a speaker id, or both
+    other_words: bool = False  # moshi: also write the other speaker's words (as SPEAKER_OTHER)
+    shard_mb: float = 256.0  # parquet: target shard size
+    min_cut_silence_s: float = 0.2  # shortest silence preferred for a cut
+    verify: bool = False  # on a rerun, re-hash kept files instead of trusting their size
+
+
+@dataclass
+class ExportItem:
+    """One recording with everything the exporters read from the workspace."""
+
+    recording: Recording
+    stem: str  # file-name-safe id, unique in the workspace
+    duration_s: float
+    checks: CheckResult | None
+    activity: tuple[TrackActivity, ...]
+    events: tuple[Event, ...]
+    words: dict[int, list[Word]] | None  # gold words per track; None: no word timings
+    verdict: Any  # rights.Verdict for the export's purpose
+    key: str = ""
+    notes: list[str] = field(default_factory=list)
+    clock: ClockFix | None = None  # tracks after A re-timed onto A's clock by this (paired files); None: as stored
+    clock_entry: dict[str, Any] = field(default_factory=dict)  # what export.json says of the clock (``clock_of``)
+
+    @property
+    def recording_id(self) -> str:
+        return self.recording.recording_id
+
+    def ipus(self) -> dict[int, np.ndarray]:
+        """IPUs per track as (n, 2) seconds; the activity segments when the events stage did not run."""
+        out: dict[int, list[tuple[float, float]]] = {t: [] for t in range(self.recording.n_tracks)}
+        have_ipus = False
+        for e in self.events:
+            if e.kind is EventKind.IPU and e.track is not None:
+                out.setdefault(e.track, []).append((e.start, e.end))
+                have_ipus = True
+        if not have_ipus:
+            for a in self.activity:
+                out[a.track] = [(s.start, s.end) for s in a.segments]
+        return {t: intervals(v) for t, v in out.items()}
+
+    def plan(self, max_s: float | None, min_silence_s: float) -> PiecePlan:
+        plan = plan_pieces(self.duration_s, speech_intervals(self.ipus(), self.words), max_s,
+                           min_silence_s=min_silence_s)
+        for i in plan.over_long:
+            a, b = plan.pieces[i]
+            self.notes.append(f"piece {i} is {b - a:.1f} s (over the {max_s:g} s maximum): no silence to cut at")
+        return plan
+
+
+class Exporter:
+    """One format. Subclasses set ``name`` and the defaults, write one recording in ``add`` and the
+    manifests in ``manifests``; formats that pack several recordings in one file override ``drop``."""
+
+    name = ""
+    version = 1
+    defaults: dict[str, Any] = {}
+    #: Folders (relative to the export) whose files only the exporter writes: unknown files there are
+    #: leftovers of an interrupted run and are removed.
+    managed_dirs: tuple[str, ...] = ()
+    manifest_names: tuple[str, ...] = ()
+
+    def __init__(self, out: Path, options: ExportOptions, ctx: Context):
+        self.out = out
+        self.ctx = ctx
+        self.options = options
+        self.resolved = self.resolve(options)
+        self.state: State | None = None  # set by run_export before any writing
+
+    def resolve(self, options: ExportOptions) -> dict[str, Any]:
+        """The options that decide the output (recorded in export.json and in every key)."""
+        d = options.to_dict()
+        d.pop("verify", None)
+        for k, v in self.defaults.items():
+            if d.get(k) is None:
+                d[k] = v
+        return d
+
+    # ---- choosing ----
+    def skip_reason(self, rec: Recording) -> str | None:
+        return None
+
+    def key_extra(self, rec: Recording) -> Any:
+        return None
+
+    # ---- writing ----
+    def add(self, item: ExportItem) -> list[Output]:
+        raise NotImplementedError
+
+    def finish(self) -> list[Output]:
+        return []
+
+    def drop(self, state: State, recording_ids: Iterable[str]) -> None:
+        """Remove everything of these recordings (their own files)."""
+        for rid in recording_ids:
+            for rel in state.recordings.get(rid, {}).get("files", []):
+                (self.out / rel).unlink(missing_ok=True)
+                state.files.pop(rel, None)
+            state.recordings.pop(rid, None)
+
+    def manifests(self, state: State) -> list[dict[str, Any]]:
+        return []
+
+    def keep_unlisted(self, rel: str, state: State) -> bool:
+        """An unlisted file in a managed folder that is not a leftover (e.g. a user's own annotation)."""
+        return False
+
+    def adopt(self, state: State) -> None:
+        """List files others added for exported recordings (so audits and reruns remove them with it)."""
+
+    def describe(self, state: State) -> dict[str, Any]:
+        """What the Croissant card needs to know of this format (see croissant.py)."""
+        return {}
+
+
+@dataclass
+class ExportSummary(Record):
+    """What one export run did; ``to_dict`` is the JSON of ``twotrack export --json`` (docs/export.md)."""
+
+    format: str
+    out: str
+    purpose: str
+    ledger_head: str
+    recordings: int = 0  # in the workspace
+    exported: int = 0  # in the export now
+    written: list[str] = field(default_factory=list)  # (re)written this run
+    kept: int = 0  # unchanged, left as they were
+    removed: list[str] = field(default_factory=list)  # files dropped (no longer allowed, gone or changed)
+    blocked: dict[str, list[str]] = field(default_factory=dict)  # not allowed for the purpose, with reasons
+    skipped: dict[str, str] = field(default_factory=dict)  # allowed but not exportable in this format
+    errors: list[ErrorRecord] = field(default_factory=list)
+    pieces: int = 0
+    hours: float = 0.0  # audio in the export now
+    hours_written: float = 0.0
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0

@@ -1,0 +1,302 @@
+"""The export run: choosing recordings by rights, keys, incremental reruns, writing export.json.
+
+A rerun recomputes which recordings the purpose allows NOW and each one's key (its sources, the
+stage keys of its stored results, its gold file, the export options, and what the format embeds of its
+rights). A recording whose key and files are unchanged is kept as it is; a changed one is rewritten; one
+no longer allowed (a withdrawal, a license change) or gone from the workspace loses its files. Manifests
+and the Croissant card are rewritten from the recorded state, so a rerun with nothing changed writes the
+same bytes. Files of an interrupted run that export.json does not list are removed on the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..ingest.clock import ClockFix, clock_status
+from ..errors import ConfigError, InputError, TwotrackError
+from ..model import ErrorRecord, Layout, Recording
+from ..rights.ledger import Ledger
+from ..rights.verdicts import decide, get_purpose
+from ..store import Workspace
+from .base import ExportItem, ExportOptions, Exporter, ExportSummary
+from .context import Context, GoldWords
+from .croissant import write_croissant
+from .registry import FORMATS
+from .state import (
+    EXPORT_JSON, FORMAT_VERSION, LOCK_NAME, State, atomic_write, canonical, export_lock, now_iso, read_state,
+)
+
+#: How often a long export writes its progress to export.json (a killed export resumes from there).
+CHECKPOINT_S = 30.0
+#: A measured offset between the tracks from which a recording's notes warn when the export cannot re-time them.
+SYNC_NOTE_MS = 20.0
+#: Bump when the rule that puts paired files on one clock changes what is written (every key changes).
+CLOCK_RULE = 1
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
+    """File-name-safe, unique stems: ``clean/x`` -> ``clean__x`` (a short hash settles collisions)."""
+    ids = sorted(set(recording_ids))
+    raw = {rid: _UNSAFE.sub("_", rid.replace("/", "__")).strip("._") or "recording" for rid in ids}
+    counts: dict[str, int] = {}
+    for s in raw.values():
+        counts[s] = counts.get(s, 0) + 1
+    return {rid: s if counts[s] == 1 else f"{s}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}"
+            for rid, s in raw.items()}
+
+
+def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:
+    """How a stored recording's tracks are put on one clock in the export: the re-timing the activity
+    stage applied (the one rule, ``ingest.clock.clock_fix``, at the analysis rate) and its export.json entry."""
+    return clock_status(res.recording.layout, res.checks, int(res.sample_rate or 0), res.recording.n_tracks)
+
+
+def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
+    words, note = gold.words(rec)
+    item = ExportItem(recording=rec, stem=stem, duration_s=float(res.duration_s), checks=res.checks,
+                      activity=tuple(res.activity), events=tuple(res.events), words=words, verdict=verdict,
+                      key=key)
+    item.clock, item.clock_entry = clock_of(res)
+    if note:
+        item.notes.append(note)
+    if not res.events:
+        item.notes.append("no turn-taking events stored: activity segments stand in for IPUs")
+    off = res.checks.offset_ms if res.checks is not None else None
+    if item.clock is not None:
+        item.notes.append(item.clock.note())
+    elif off is not None and abs(off) >= SYNC_NOTE_MS:
+        item.notes.append(f"the checks measured the tracks {off:+.0f} ms apart; the export keeps them as stored")
+    elif rec.layout is Layout.PAIRED:
+        item.notes.append(item.clock_entry["reason"])
+    return item
+
+
+def _stored_results(ws, todo: list[Recording], n_all: int):
+    """(recording, stored result) for each recording to write, in order. Most of the corpus: one pass
+    over the workspace in batches; a few: one query each."""
+    if len(todo) * 2 >= n_all:
+        want = {r.recording_id: r for r in todo}
+        for res in ws.results():
+            rec = want.get(res.recording.recording_id)
+            if rec is not None:
+                yield rec, res
+    else:
+        for rec in todo:
+            yield rec, ws.result(rec.recording_id)
+
+
+def _leftovers(out: Path, dirs: Iterable[str], known: set[str]) -> list[Path]:
+    found = []
+    for d in dirs:
+        base = out / d
+        if not base.is_dir():
+            continue
+        for p in base.rglob("*"):
+            if p.is_file() and str(p.relative_to(out)) not in known:
+                found.append(p)
+    return found
+
+
+def _scan_config(ws) -> dict[str, Any]:
+    """The config and stage keys of the workspace's latest finished scan (what the results came from)."""
+    try:
+        runs = [r for r in ws.runs() if r.get("status") == "completed"] or ws.runs()
+    except Exception:  # noqa: BLE001 - provenance only
+        return {}
+    if not runs:
+        return {}
+    last = runs[-1]
+    out = {"run_id": last.get("run_id"), "twotrack_version": last.get("twotrack_version")}
+    for k in ("config", "stage_keys"):
+        v = last.get(k)
+        try:
+            out[k] = json.loads(v) if isinstance(v, str) else v
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
+               options: ExportOptions | None = None, *, progress=None) -> ExportSummary:
+    """Export the recordings of ``workspace`` that ``purpose`` allows now, in format ``fmt``, to ``out``.
+
+    Incremental and idempotent (see the module docstring). ``progress``: optional callable
+    ``(done, total, recording_id)``. Raises ConfigError for a folder holding another format or purpose.
+    """
+    t0 = time.monotonic()
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+    get_purpose(purpose)
+    options = options or ExportOptions()
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    out = Path(out).absolute()
+    with export_lock(out):
+        old = read_state(out)
+        if old is not None:
+            if old.get("format") != fmt or old.get("purpose") != purpose:
+                raise ConfigError(f"{out}: holds a {old.get('format')} export for purpose {old.get('purpose')}; "
+                                  f"write a {fmt} export for {purpose} to another folder")
+        elif any(p.name not in (LOCK_NAME,) for p in out.iterdir()):
+            raise ConfigError(f"{out}: not empty and not an export folder (no {EXPORT_JSON}); choose an empty folder")
+
+        events, head = Ledger(ws.ledger_path).snapshot()
+        recordings = ws.recordings()
+        verdicts = {v.recording_id: v for v in decide(recordings, events, purpose)}
+        ctx = Context(ws, purpose, events, head, recordings, verdicts)
+        exporter = FORMATS[fmt](out, options, ctx)
+        state = State(old)
+        exporter.state = state
+        summary = ExportSummary(format=fmt, out=str(out), purpose=purpose, ledger_head=head,
+                                recordings=len(recordings))
+        table = {r["recording_id"]: r for r in ws.recording_table()}
+        stage_state = ws.stage_state()
+        stems = make_stems(r.recording_id for r in recordings)
+        gold = GoldWords()
+        config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
+                                "options": exporter.resolved, "clock_rule": CLOCK_RULE})
+
+        keys: dict[str, str] = {}
+        todo: list[Recording] = []
+        wanted: set[str] = set()
+        for rec in recordings:
+            rid = rec.recording_id
+            v = verdicts[rid]
+            if not v.allowed:
+                summary.blocked[rid] = [r.message for r in v.reasons]
+                continue
+            row = table.get(rid, {})
+            if row.get("status") == "failed" or not row.get("duration_s"):
+                summary.skipped[rid] = "not decoded in the workspace (see `twotrack errors`)"
+                continue
+            why = exporter.skip_reason(rec)
+            if why:
+                summary.skipped[rid] = why
+                continue
+            stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}
+            keys[rid] = hashlib.sha256(canonical({
+                "config": config_key, "recording": rec.to_dict(), "stem": stems[rid], "stages": stages,
+                "gold": gold.file_hash(rec), "rights": {"license": v.license, "duties": list(v.duties)},
+                "extra": exporter.key_extra(rec),
+            }).encode()).hexdigest()[:24]
+            wanted.add(rid)
+            if state.recordings.get(rid, {}).get("key") == keys[rid] and state.complete(rid, out, options.verify):
+                summary.kept += 1
+            else:
+                todo.append(rec)
+
+        # drop what is no longer wanted, changed, or incomplete (an audit may have removed part of it)
+        todo_ids = {r.recording_id for r in todo}
+        stale = sorted(rid for rid in state.recordings if rid not in wanted or rid in todo_ids)
+        before = set(state.files)
+        exporter.drop(state, stale)
+        summary.removed = sorted(before - set(state.files))
+        # listed files whose recordings are gone from the state (e.g. after a crash) go too
+        owned = {rel for r in state.recordings.values() for rel in r.get("files", [])}
+        for rel in [p for p, f in state.files.items() if f.get("recording_ids") and p not in owned
+                    and p not in exporter.manifest_names]:
+            (out / rel).unlink(missing_ok=True)
+            state.files.pop(rel)
+            summary.removed.append(rel)
+        for p in _leftovers(out, exporter.managed_dirs, set(state.files)):
+            if not exporter.keep_unlisted(str(p.relative_to(out)), state):
+                p.unlink()
+
+        last_checkpoint = time.monotonic()
+        clocks: dict[str, dict[str, Any]] = {}  # per recording written: its clock entry (parquet outputs come later)
+        for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
+            rid = rec.recording_id
+            if progress:
+                progress(i, len(todo), rid)
+            try:
+                if res is None:
+                    raise InputError(rid, "no longer in the workspace")
+                item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid])
+                clocks[rid] = item.clock_entry
+                outputs = exporter.add(item)
+            except (InputError, OSError, TwotrackError) as exc:
+                path = getattr(exc, "path", None) or (rec.tracks[0].path if rec.tracks else rid)
+                problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
+                summary.errors.append(ErrorRecord(path=str(path), problem=problem, stage="export", recording_id=rid))
+                continue
+            summary.written += state.record(outputs, keys, verdicts, clocks)
+            if time.monotonic() - last_checkpoint > CHECKPOINT_S:
+                _write_state(out, state, ctx, exporter, summary, complete=False)
+                last_checkpoint = time.monotonic()
+        summary.written += state.record(exporter.finish(), keys, verdicts, clocks)
+        if progress:
+            progress(len(todo), len(todo), None)
+
+        exporter.adopt(state)
+        if summary.written or summary.removed or old is None:
+            state.extra["revision"] = int(state.extra.get("revision", 0)) + 1
+        state.data.setdefault("created_at", now_iso())
+        for m in exporter.manifests(state):
+            state.files[m["path"]] = m
+        state.files["croissant.json"] = write_croissant(out, exporter, state, ctx, summary)
+        _write_state(out, state, ctx, exporter, summary, complete=True)
+    summary.seconds = round(time.monotonic() - t0, 3)
+    return summary
+
+
+def _fill_summary(state: State, summary: ExportSummary, ctx: Context) -> None:
+    summary.exported = len(state.recordings)
+    pieces = [p for r in state.recordings.values() for p in r.get("pieces", [])]
+    summary.pieces = len(pieces)
+    summary.hours = round(sum(_piece_seconds(p) for p in pieces) / 3600, 6)
+    written = set(summary.written)
+    summary.hours_written = round(sum(_piece_seconds(p) for rid in written
+                                      for p in state.recordings.get(rid, {}).get("pieces", [])) / 3600, 6)
+    summary.files = len(state.files)
+    summary.bytes = int(sum(f.get("bytes") or 0 for f in state.files.values()))
+    summary.notes = list(dict.fromkeys(ctx.notes))
+
+
+def _piece_seconds(p: dict[str, Any]) -> float:
+    # every file counts: with --main-speaker both, a stretch of audio is in two examples and counts twice
+    return float(p.get("duration", p.get("duration_s", 0.0)) or 0.0)
+
+
+def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summary: ExportSummary,
+                 complete: bool) -> None:
+    _fill_summary(state, summary, ctx)
+    old = state.data
+    body = {
+        "format": exporter.name,
+        "format_version": FORMAT_VERSION,
+        "purpose": ctx.purpose,
+        "ledger_head": ctx.ledger_head,
+        "twotrack_version": __version__,
+        "config": {"export": exporter.resolved, "scan": _scan_config(ctx.workspace)},
+        "workspace": str(ctx.workspace.path),
+        "complete": complete,
+        "files": [state.files[k] for k in sorted(state.files)],
+        "manifests": list(exporter.manifest_names),
+        "recordings": {k: state.recordings[k] for k in sorted(state.recordings)},
+        "skipped": {**{k: "blocked: " + "; ".join(v) for k, v in summary.blocked.items()}, **summary.skipped},
+        "summary": {"recordings": summary.exported, "pieces": summary.pieces, "hours": summary.hours,
+                    "files": summary.files, "bytes": summary.bytes},
+        "state": state.extra,
+        "notes": summary.notes,
+    }
+    if old.get("audits"):
+        body["audits"] = old["audits"]
+    # timestamps change only when the content does: a rerun with nothing new rewrites the same bytes
+    same = {k: v for k, v in old.items() if k not in ("created_at", "updated_at")} == body
+    body["created_at"] = old.get("created_at") or now_iso()
+    body["updated_at"] = old.get("updated_at") if same and old.get("updated_at") else now_iso()
+    ordered = {k: body[k] for k in ("format", "format_version", "purpose", "ledger_head", "twotrack_version",
+                                    "created_at", "updated_at", "complete")}
+    ordered.update({k: v for k, v in body.items() if k not in ordered})
+    atomic_write(out / EXPORT_JSON, (json.dumps(ordered, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+    state.data = ordered
