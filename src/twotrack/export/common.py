@@ -585,6 +585,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
     Incremental and idempotent (see the module docstring). ``progress``: optional callable
     ``(done, total, recording_id)``. Raises ConfigError for a folder holding another format or purpose.
     """
+    from ..ingest.missing import missing_reason
     from ..rights.ledger import Ledger
     from ..rights.verdicts import decide, get_purpose
     from ..store import Workspace
@@ -635,7 +636,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             if row.get("status") == "failed" or not row.get("duration_s"):
                 summary.skipped[rid] = "not decoded in the workspace (see `twotrack errors`)"
                 continue
-            why = exporter.skip_reason(rec)
+            why = exporter.skip_reason(rec) or missing_reason(rec)
             if why:
                 summary.skipped[rid] = why
                 continue
