@@ -56,6 +56,7 @@ import numpy as np
 import soundfile as sf
 
 from .chunks import ChunkMeta
+from .limits import full_scale_warnings, over_full_scale, placement_problems, refused_report
 
 #: Exchanges kept for the offset: the shortest-round-trip fraction (at least MIN_CLOCK_KEEP of them).
 CLOCK_KEEP_FRACTION = 0.34
@@ -463,7 +464,7 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
                     "unexplained_steps": timing.steps},
                 "longest_upload_pause_s": round(max(gaps, default=0.0) / 1000.0, 3),
             })
-            info.update(levels(samples))
+            info.update(levels(samples), over_full_scale_samples=over_full_scale(samples))
         else:
             tracks.append(None)
         per_track.append(info)
@@ -471,6 +472,9 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
         raise ValueError("no audio was uploaded by either participant")
     out_rate = max(rates)
     present = [t for t in tracks if t is not None]
+    problems = placement_problems(present, [pt["role"] for pt, t in zip(per_track, tracks) if t is not None])
+    if problems:
+        return refused_report(sid, per_track, problems)
     channels, placements = place_tracks(present, out_rate)
     full = np.zeros((2, channels.shape[1]), np.float32)
     it = iter(zip(channels, placements))
@@ -506,6 +510,7 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
                           "not measured on a track timed by its worklet stamps (no capture anchors matched): "
                           "its microphone -> worklet latency is outside the browser's clocks"),
         "tracks": per_track,
+        "warnings": full_scale_warnings(per_track),
     }
     (flac.with_suffix(".capture.json")).write_text(json.dumps(report, indent=1))
     a, b = session.participants["A"], session.participants["B"]

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from .assemble import assemble_session
+from .limits import check_clock_values, check_settings
 from .chunks import MAX_ANCHOR_SAMPLES, MAX_CHUNK_SAMPLES, SAMPLE_BYTES, ChunkRejected
 from .sessions import DEFAULT_SCOPES, SessionError, SessionStore, consent_text, clean_name, text_sha256
 
@@ -161,6 +162,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
     def settings(sid: str, role: str, body: Settings, x_capture_token: str | None = Header(None)):
         with store.lock(sid):
             s, p = _consented(sid, role, x_capture_token)
+            check_settings(int(body.sample_rate), body.settings)
             p.sample_rate = int(body.sample_rate)
             p.settings = {k: v for k, v in list(body.settings.items())[:32] if isinstance(v, (str, int, float, bool))}
             store.save(s)
@@ -170,8 +172,10 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
     def clock(sid: str, role: str, body: ClockPing, x_capture_token: str | None = Header(None)):
         ts_in = server_ms()
         store.participant(sid, role, x_capture_token)
+        check_clock_values("t0", [body.t0])
         if body.prev is not None:
             prev = body.prev
+            check_clock_values("prev", prev)
             if len(prev) not in (3, 4) or not (prev[0] <= prev[-1]) or (len(prev) == 4 and prev[1] > prev[2]):
                 raise SessionError(400, "prev must be [t0, ts, t3] or [t0, ts_in, ts_out, t3] with t0 <= t3")
             store.add_clock(sid, role, *prev)
@@ -214,6 +218,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
                         x_capture_token: str | None = Header(None)):
         received = server_ms()
         await run_in_threadpool(_consented, sid, role, x_capture_token)
+        check_clock_values("client_ms", [client_ms])
         body = await _body(request, MAX_BODY, "chunk")
         res = await run_in_threadpool(_put, sid, role, store.chunks(sid, role), "chunk", seq, sample_start, rate,
                                       client_ms, body, received)
@@ -226,6 +231,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         timestamp of the first one (epoch ms, the page's clock). Assembly finds it in the track by content."""
         received = server_ms()
         await run_in_threadpool(_consented, sid, role, x_capture_token)
+        check_clock_values("capture_ms", [capture_ms])
         body = await _body(request, MAX_ANCHOR_SAMPLES * SAMPLE_BYTES, "anchor")
         res = await run_in_threadpool(_put, sid, role, store.anchors(sid, role), "anchor", seq, 0, rate,
                                       capture_ms, body, received)
@@ -295,6 +301,8 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
             try:
                 report = assemble_session(store, sid, force=force, run_scan=scan)
                 state, err = ("assembled" if report["status"] == "complete" else "partial"), None
+                if report["status"] == "refused":  # capture/limits.py: the reason is in the report
+                    state, err = "failed", report["reason"]
             except Exception as exc:  # noqa: BLE001 - the session records why, the server keeps serving
                 log.exception("assembly of %s failed", sid)
                 report, state, err = None, "failed", f"{type(exc).__name__}: {exc}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from itertools import combinations
 
 import numpy as np
@@ -95,7 +96,19 @@ def _own_speech(own: TrackFrames, other: TrackFrames, line: tuple[float, float],
 
 
 def _remap(p: BleedPath, i: int, j: int) -> BleedPath:
-    return dataclasses.replace(p, source=(i, j)[p.source], target=(i, j)[p.target])
+    return dataclasses.replace(p, source=(i, j)[p.source], target=(i, j)[p.target], note=_renamed(p.note, i, j))
+
+
+#: A track name standing alone in a note ("B talks alone", "A is digital silence").
+_NAME = re.compile(r"(?<![\w-])([AB])(?![\w-])")
+
+
+def _renamed(note: str, i: int, j: int) -> str:
+    """A pair analysis names its two tracks A and B; on a file with more tracks the pair is (i, j)."""
+    if (i, j) == (0, 1) or not note:
+        return note
+    names = {track_name(0): track_name(i), track_name(1): track_name(j)}
+    return _NAME.sub(lambda m: names[m.group(1)], note)
 
 
 def _quality_notes(q: TrackQuality, extra: dict, sample_rate: int, cfg: ChecksConfig) -> list[str]:

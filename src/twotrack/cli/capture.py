@@ -27,11 +27,10 @@ def capture() -> None:
 def serve(ws: str, host: str, port: int, no_scan: bool) -> None:
     """Start the capture server: open http://HOST:PORT/ to create a session and get its two join links.
     Stop it with Ctrl-C (sessions, chunks and recordings stay in the workspace)."""
-    import uvicorn
-
     from ..capture.server import create_app
+    from .listen import bind_or_exit, serve_on, url
 
+    sock = bind_or_exit(host, port)  # first: a busy port ends here, before the workspace is made
     app = create_app(ws, scan=not no_scan)
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"twotrack capture for {Path(ws).absolute()} at http://{shown}:{port}/ (Ctrl-C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    click.echo(f"twotrack capture for {Path(ws).absolute()} at {url(host, sock)} (Ctrl-C stops it)")
+    serve_on(app, sock, host)

@@ -63,15 +63,14 @@ def serve(ws: str, host: str, port: int, cache_dir: str | None, config_file: str
     """Start the web explorer (read-only): the corpus table, a two-lane timeline per recording with waveform,
     activity and events, audio playback of any region, checks, consent and qualification; JSON under /api/,
     API documentation at /docs. Stop it with Ctrl-C."""
-    import uvicorn
-
     from ..show.app import create_app
+    from .listen import bind_or_exit, serve_on, url
 
+    sock = bind_or_exit(host, port)  # first: a busy port ends here, before any banner
     app = create_app(_workspace(ws), config=load_config(config_file),
                      cache_dir=Path(cache_dir) if cache_dir else None)
     if not _is_loopback(host):
         click.echo(f"warning: listening on {host}: anyone who can reach it can read this workspace and its audio",
                    err=True)
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"twotrack explorer for {Path(ws).absolute()} at http://{shown}:{port}/ (Ctrl-C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    click.echo(f"twotrack explorer for {Path(ws).absolute()} at {url(host, sock)} (Ctrl-C stops it)")
+    serve_on(app, sock, host)

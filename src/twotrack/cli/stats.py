@@ -91,8 +91,27 @@ def stats(ws, group_by, as_json):
     from ..store import Workspace
     from ..store.summary import workspace_stats
 
-    data = workspace_stats(Workspace(ws), group_by=group_by or None)
+    workspace = Workspace(ws)
+    data = workspace_stats(workspace, group_by=group_by or None)
+    data["missing_sources"] = _missing(workspace)
     if as_json:
         print_json(data)
     else:
         _render(data)
+        _render_missing(data["missing_sources"])
+
+
+def _missing(workspace) -> dict[str, list[str]]:
+    """recording_id -> source files gone since the scan (ingest/missing.py)."""
+    from ..ingest.missing import missing_sources
+
+    return missing_sources(workspace.recordings())
+
+
+def _render_missing(missing: dict[str, list[str]]) -> None:
+    if not missing:
+        return
+    click.echo(f"missing source files: {len(missing)} recording(s) still counted above; exports skip them "
+               "(restore the files, or rescan where they went):")
+    for rid, paths in missing.items():
+        click.echo(f"  {rid}: {', '.join(paths)}")

@@ -23,6 +23,7 @@ from .. import __version__
 from ..ingest.clock import ClockFix, clock_status
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import ErrorRecord, Layout, Recording
+from ..ingest.missing import missing_reason
 from ..rights.ledger import Ledger
 from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace
@@ -179,7 +180,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             if row.get("status") == "failed" or not row.get("duration_s"):
                 summary.skipped[rid] = "not decoded in the workspace (see `twotrack errors`)"
                 continue
-            why = exporter.skip_reason(rec)
+            why = exporter.skip_reason(rec) or missing_reason(rec)
             if why:
                 summary.skipped[rid] = why
                 continue

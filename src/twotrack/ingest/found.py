@@ -132,6 +132,10 @@ class FoundStream:
             if lost.origin.manifest and lost.origin.manifest == owner.origin.manifest:
                 errors.append(ErrorRecord(path=lost.origin.manifest, recording_id=rid, problem=(
                     f"line {lost.origin.line}: duplicate recording_id {rid!r} (first on line {owner.origin.line})")))
+            elif lost.origin.manifest and owner.origin.manifest:
+                errors.append(ErrorRecord(path=lost.origin.manifest, recording_id=rid, problem=(
+                    f"line {lost.origin.line}: recording id {rid!r} is already used by {owner.origin.manifest} "
+                    f"line {owner.origin.line}")))
             else:
                 rec = lost.found.recording
                 errors.append(ErrorRecord(

@@ -78,6 +78,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _fewer_cells(row: dict) -> str | None:
+    """The problem of a CSV row with fewer cells than the header (csv fills the missing ones with None; an
+    empty cell is ''), or None when every column has its cell."""
+    missing = [k for k, v in row.items() if v is None]
+    if not missing:
+        return None
+    return (f"{len(missing)} fewer cell(s) than header columns ({len(row) - len(missing)} of {len(row)}; "
+            f"no cell for {', '.join(missing)})")
+
+
 def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs, read as they are needed; raises InputError when the manifest cannot be
     read (rows before a problem found midway have been yielded by then)."""
@@ -96,6 +106,9 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                         return
                     if None in row:  # more cells than header columns
                         yield line, {"__error__": f"{len(row[None])} more cell(s) than header columns"}
+                        continue
+                    if (short := _fewer_cells(row)) is not None:
+                        yield line, {"__error__": short}
                         continue
                     yield line, {k.strip().lower(): v for k, v in row.items() if k is not None}
             if suffix == ".jsonl":

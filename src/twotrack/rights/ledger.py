@@ -159,6 +159,14 @@ class AppendResult(Record):
     head: str
 
 
+def _predating_errors(existing: Sequence[ConsentEvent], to_write: Sequence[tuple[int, EventDraft]]) -> list[RowError]:
+    """Withdrawals/revocations dated before the grant they would revoke (rights/withdrawals.py)."""
+    from .withdrawals import predating_withdrawals
+
+    found = predating_withdrawals(existing, [d for _, d in to_write])
+    return [RowError(to_write[i][0], why) for i, why in found]
+
+
 class Ledger:
     """The consent ledger of one workspace (a JSONL file). Every method re-reads the file: it is the truth.
 
@@ -273,6 +281,7 @@ class Ledger:
                     speakers_with_consent.add(draft.speaker)
                 recorded.add(draft.content_key())
                 to_write.append((row, draft))
+            errors = sorted(errors + _predating_errors(existing, to_write), key=lambda e: e.row)
             if errors:
                 raise ImportRejected(source or self.path, errors)
             prev = check.head

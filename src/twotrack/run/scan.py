@@ -102,6 +102,14 @@ def _discover(paths: Sequence[str], config: Config) -> FoundStream:
     return discover_stream(paths, config, hash_files=False)
 
 
+def _missing(ws: Workspace, paths: Sequence[str], known: Sequence[ErrorRecord]) -> list[ErrorRecord]:
+    """Stored recordings whose source files under this scan's paths are gone (ingest/missing.py)."""
+    from ..ingest.missing import missing_errors
+    from ..store.track_paths import track_paths_under
+
+    return missing_errors(track_paths_under(ws, _error_roots(paths)), known)
+
+
 def _error_roots(paths: Sequence[str]) -> list[str]:
     """Where this scan's discovery errors can lie: each path, and a manifest's folder (its rows name
     files beside it), so that the errors of a fixed file disappear on the next scan."""
@@ -456,6 +464,7 @@ def scan(
         counts: dict[str, Counter] = {s: Counter() for s in STAGES}
         try:
             with _discover(paths, config) as found:
+                found.errors.extend(_missing(ws, paths, found.errors))
                 ws.replace_discovery_errors(_error_roots(paths), found.errors, run_id)
                 summary.errors.extend(found.errors)
                 summary.discovery_errors = len(found.errors)

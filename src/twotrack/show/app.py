@@ -260,6 +260,12 @@ class Explorer:
 # ---------------------------------------------------------------------------------------------
 
 
+def require_decoded(view: RecordingView) -> None:
+    """409 before any byte is promised: a recording whose decode failed has no audio to stream."""
+    if view.duration_s <= 0:
+        raise HTTPException(409, f"recording {view.recording.recording_id!r} has no decoded audio (see its errors)")
+
+
 def window(view: RecordingView, start: float | None, end: float | None) -> tuple[float, float]:
     """A checked time window inside the recording (HTTP 400 with the reason when it is not)."""
     dur = view.duration_s
@@ -519,6 +525,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
                   start: float | None = Query(None, description="region start, seconds (default: the beginning)"),
                   end: float | None = Query(None, description="region end, seconds (default: the end)")):
         view = ex.view(recording_id)
+        require_decoded(view)
         chosen = _tracks(tracks, view)
         if start is not None or end is not None:
             a, b = window(view, start, end)
