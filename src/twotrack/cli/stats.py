@@ -1,4 +1,4 @@
-"""`twotrack stats -w WS`: corpus tables (store.summary.workspace_stats)."""
+"""`twotrack stats -w WS`: corpus tables (turns.corpus.workspace_stats)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def stats(ws, group_by, as_json):
     """Corpus tables: hours, recordings, speakers, isolation verdicts, speech and overlap shares,
     event counts per minute, FTO quantiles and histogram, per-group and per-speaker breakdowns."""
     from ..store import Workspace
-    from ..store.summary import workspace_stats
+    from ..turns.corpus import workspace_stats
 
     data = workspace_stats(Workspace(ws), group_by=group_by or None)
     if as_json:

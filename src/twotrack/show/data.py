@@ -24,7 +24,7 @@ import numpy as np
 from ..config import Config, QualifyConfig
 from ..errors import TwotrackError
 from ..model import Recording, track_name
-from ..store import Workspace
+from ..store import Workspace, queries
 
 #: Purposes whose rights verdicts are shown (the first is the one the corpus table uses).
 DEFAULT_PURPOSES = ("commercial-training", "research-training", "redistribution", "voice-synthesis")
@@ -90,9 +90,7 @@ def workspace_version(ws) -> tuple:
 def stage_summary(ws) -> dict[str, dict[str, Any]]:
     """stage -> {status: count, ..., "notes": [distinct notes of non-ok rows]}."""
     out: dict[str, dict[str, Any]] = {}
-    rows = ws.query("SELECT stage, status, count(*) AS n, list(DISTINCT note) AS notes FROM stage_results "
-                    "GROUP BY stage, status ORDER BY stage, status")
-    for r in rows:
+    for r in queries.stage_status_counts(ws):
         d = out.setdefault(r["stage"], {"counts": {}, "notes": []})
         d["counts"][r["status"]] = int(r["n"])
         if r["status"] != "ok":
@@ -114,46 +112,22 @@ def stage_note(stages: Mapping[str, Any], stage: str) -> str:
 
 def overview(ws) -> Part:
     """Hours, recordings, speakers, isolation verdicts, errors, turn-taking statistics (``twotrack stats``)."""
-    summary = _module("twotrack.store.summary")
-    if summary is None:
-        return Part.missing("corpus statistics are not available in this build (twotrack.store.summary)")
-    return Part(True, summary.workspace_stats(ws))
-
-
-def recording_events(ws) -> list:
-    """``turns.stats.RecordingEvents`` of every recording with stored events (the statistics' input)."""
-    stats = importlib.import_module("twotrack.turns.stats")
-    tables = ws.event_tables()
-    speech = ws.speech_seconds()
-    speakers: dict[str, dict[int, str | None]] = defaultdict(dict)
-    for row in ws.query("SELECT recording_id, track, speaker_id FROM tracks"):
-        speakers[row["recording_id"]][int(row["track"])] = row["speaker_id"]
-    meta = {r["recording_id"]: r for r in ws.query(
-        "SELECT recording_id, duration_s, n_tracks FROM recordings WHERE duration_s IS NOT NULL")}
-    out = []
-    for rid, table in tables.items():
-        row = meta.get(rid)
-        if row is None:
-            continue
-        n = int(row["n_tracks"])
-        sp = speech.get(rid)
-        out.append(stats.RecordingEvents(
-            recording_id=rid, duration_s=float(row["duration_s"]), events=table, n_tracks=n,
-            speech_s=sp if sp is not None and len(sp) == n else None,
-            speakers=tuple(speakers[rid].get(t) for t in range(n)),
-        ))
-    return out
+    corpus = _module("twotrack.turns.corpus")
+    if corpus is None:
+        return Part.missing("corpus statistics are not available in this build (twotrack.turns.corpus)")
+    return Part(True, corpus.workspace_stats(ws))
 
 
 def turn_statistics(ws, stages: Mapping[str, Any]) -> Part:
     """Corpus statistics, per-recording statistics and the pooled per-event arrays."""
     stats = _module("twotrack.turns.stats")
-    if stats is None:
+    corpus = _module("twotrack.turns.corpus")
+    if stats is None or corpus is None:
         return Part.missing("turn-taking statistics are not available in this build (twotrack.turns.stats)")
     note = stage_note(stages, "events")
     if note:
         return Part.missing(note)
-    recs = recording_events(ws)
+    recs = corpus.recording_events(ws)
     if not recs:
         return Part.missing("no recording has turn-taking events (the events stage needs two tracks)")
     return Part(True, {
@@ -301,7 +275,7 @@ def collapse_results(ws, charts: int = COLLAPSE_CHARTS) -> Part:
     ok = [r["recording_id"] for r in recordings if not r.get("error") and r["recording_id"] in lanes]
     truth = {}
     for rid in ok[:max(0, charts)]:
-        truth[rid] = _lanes(a.to_dict() for a in ws.activity(rid))
+        truth[rid] = _lanes(a.to_dict() for a in queries.activity(ws, rid))
     written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return Part(True, {"path": str(path), "written_at": written, "summary": summary, "recordings": recordings,
                        "by_id": by_id, "skipped": skipped, "lanes": lanes, "truth": truth})
@@ -322,12 +296,10 @@ def _num(x) -> float | None:
 def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, rts: Part,
                    purpose: str) -> list[dict[str, Any]]:
     """One dict per recording: what the corpus table and the per-recording table show."""
-    table = {r["recording_id"]: r for r in ws.recording_table()}
-    checks = {r["recording_id"]: r for r in ws.query(
-        "SELECT recording_id, isolation, bleed_db, bleed_direction, offset_ms, drift_ppm, duplicate_channels "
-        "FROM checks")}
+    table = {r["recording_id"]: r for r in queries.recording_table(ws)}
+    checks = {r["recording_id"]: r for r in queries.check_table(ws)}
     errors: dict[str, list[str]] = defaultdict(list)
-    for e in ws.error_table():
+    for e in queries.error_table(ws):
         if e["recording_id"]:
             errors[e["recording_id"]].append(f"[{e['stage']}] {e['problem']}")
     per_stats = turn.data["per_recording"] if turn.available else {}
@@ -412,7 +384,7 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
     """Read every stage's data from ``ws`` (a ``store.Workspace``) once."""
     cfg = config or Config()
     version = workspace_version(ws)
-    recordings = ws.recordings()
+    recordings = queries.recordings(ws)
     stages = stage_summary(ws)
     purpose = cfg.qualify.purpose
     purposes = tuple(dict.fromkeys((purpose, *purposes)))
@@ -426,7 +398,7 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         recordings=recordings, stages=stages, overview=overview(ws), turns=turn, qualify=qual,
         reference=reference, rights=rts, datamap=data_map(ws, qual), rows=rows, purpose=purpose,
-        purposes=purposes, checks_note=stage_note(stages, "checks"), errors=ws.error_table(),
+        purposes=purposes, checks_note=stage_note(stages, "checks"), errors=queries.error_table(ws),
         collapse=collapse_results(ws),
     )
 
