@@ -114,3 +114,21 @@ def test_the_scanner_knows_the_tables_and_finds_sql(tmp_path):
 def test_no_sql_outside_store():
     hits = sql_outside_store(PACKAGE)
     assert not hits, "SQL outside twotrack/store (read through store.queries instead):\n" + "\n".join(hits)
+
+
+def test_the_store_does_not_import_the_stages_above_it():
+    """Corpus statistics live in turns/ over what store.queries returns, not inside the store."""
+    above = ("turns", "show", "qualify", "rights", "export", "run", "collapse", "checks", "activity")
+    hits = []
+    for path in sorted((PACKAGE / "store").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2 and (node.module or "").split(".")[0] in above:
+                hits.append(f"store/{path.name}:{node.lineno}: from {'.' * node.level}{node.module}")
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            hits += [f"store/{path.name}:{node.lineno}: {m}" for m in mods
+                     if m.split(".")[:2] in [["twotrack", a] for a in above]]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("twotrack.") \
+                    and node.value.split(".")[1] in above:
+                hits.append(f"store/{path.name}:{node.lineno}: {node.value!r} (importlib)")
+    assert not hits, "\n".join(hits)

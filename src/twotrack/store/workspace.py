@@ -52,6 +52,7 @@ def _is_lock_conflict(exc: Exception) -> bool:
 class Workspace:
     """A project's results on disk. Cheap to construct; opening it creates or migrates the schema.
 
+    >>> from twotrack.store import Workspace, queries    # doctest: +SKIP
     >>> ws = Workspace("workspace/demo")                 # doctest: +SKIP
     >>> [r.recording_id for r in queries.recordings(ws)] # doctest: +SKIP
     """
