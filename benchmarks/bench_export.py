@@ -78,16 +78,16 @@ def child(task: str, ws: str, out: str) -> None:
     """Runs in a fresh process: one task, then prints JSON with CPU seconds, audio seconds and peak RSS."""
     import resource
 
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
 
     w = Workspace(ws)
-    audio_s = sum(w.durations().values())
+    audio_s = sum(queries.durations(w).values())
     t0 = time.process_time()
     if task.startswith("decode"):
         from twotrack.ingest.tracks import iter_track_blocks
 
         rate = 24000 if task == "decode@24k" else None
-        for rec in w.recordings():
+        for rec in queries.recordings(w):
             for _ in iter_track_blocks(rec, rate):
                 pass
     else:

@@ -177,7 +177,7 @@ def plan_memory(n: int, workdir: Path) -> dict:
     from twotrack.ingest.discover import scan as discover_in_memory
     from twotrack.run import stages
     from twotrack.run.scan import _discover, make_plan
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
 
     config = Config()
     unavailable = stages.unavailable_stages()
@@ -185,7 +185,7 @@ def plan_memory(n: int, workdir: Path) -> dict:
     corpus = workdir / f"plan_files_{n}"
     linked_corpus(n, corpus)
     ws = Workspace(workdir / f"plan_ws_{n}", create=True)
-    ws.plan_view(["warm-up"], ["warm-up"])  # one-time imports and connections
+    queries.plan_view(ws, ["warm-up"], ["warm-up"])  # one-time imports and connections
     discover_in_memory([str(corpus / "f000")], config, hash_files=False)
     with PeakRSS() as held:
         t0 = time.perf_counter()

@@ -11,7 +11,7 @@ from twotrack.ingest.annotations import read_gold
 from twotrack.ingest.clock import align_tracks, to_reference_clock
 from twotrack.model import CheckResult, Isolation, Layout
 from twotrack.run import scan
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 from pathlib import Path
 
@@ -55,9 +55,9 @@ def test_scanned_paired_files_with_offset_and_drift_meet_the_gold_timeline(tmp_p
     ws_path = tmp_path / "ws"
     scan([corpus], ws_path, Config(), jobs=0)
     ws = Workspace(ws_path)
-    checks = ws.checks("demo02_3080_2033")
+    checks = queries.checks(ws, "demo02_3080_2033")
     assert abs(checks.offset_ms - truth["offset_s"] * 1000) < 5 and abs(checks.drift_ppm - truth["drift_ppm"]) < 5
-    metrics = evaluate_activity(ws.activity_by_recording(), read_gold(GOLD), ws.durations(), Config().turns)
+    metrics = evaluate_activity(queries.activity_by_recording(ws), read_gold(GOLD), queries.durations(ws), Config().turns)
     # Before re-timing, track B sat 350 ms late and about half the gold onsets were missed.
     assert metrics["ipu_onset_hit_rate"] >= 0.9, metrics
     assert metrics["frame_f1"] >= 0.95, metrics

@@ -163,16 +163,16 @@ def envelope_lag_ms(x: np.ndarray, sr: int, spans: list[tuple[float, float]], re
 
 
 def test_the_scan_measured_the_clock_the_exports_and_explorer_use(bleed_ws):
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
 
-    checks = Workspace(bleed_ws).checks(RID)
+    checks = queries.checks(Workspace(bleed_ws), RID)
     assert abs(checks.offset_ms - TRUTH["offset_s"] * 1000) < 5 and abs(checks.drift_ppm - TRUTH["drift_ppm"]) < 5
 
 
 def test_lhotse_export_puts_b_on_a_clock_and_supervisions_on_the_audio(bleed_ws, tmp_path):
     from twotrack.export import export
     from twotrack.export.audio import BytesSink, stream_pieces
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
 
     out = tmp_path / "lhotse"
     summary = export(bleed_ws, out, "lhotse", "research-training")
@@ -184,7 +184,7 @@ def test_lhotse_export_puts_b_on_a_clock_and_supervisions_on_the_audio(bleed_ws,
     audio, sr = sf.read(out / state["recordings"][RID]["pieces"][0]["path"], dtype="float32")
     after = lag_ms(audio[:, 0], audio[:, 1], sr)
     # the same recording streamed on each file's own clock (what the export wrote before)
-    rec = Workspace(bleed_ws).result(RID).recording
+    rec = queries.result(Workspace(bleed_ws), RID).recording
     sink = BytesSink(sr, (0, 1))
     stream_pieces(rec, sr, [0.0, audio.shape[0] / sr], [sink.sink()])
     own, _ = sf.read(io.BytesIO(sink.data[0]), dtype="float32")
@@ -266,9 +266,9 @@ def client(bleed_ws, tmp_path_factory):
 def retimed(bleed_ws):
     """Both tracks at 16 kHz, B re-timed by align_tracks with the stored checks (what activity saw)."""
     from twotrack.ingest.tracks import load_tracks
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
 
-    res = Workspace(bleed_ws).result(RID)
+    res = queries.result(Workspace(bleed_ws), RID)
     audio = load_tracks(res.recording, 16000)
     moved, note = align_tracks(audio.samples, audio.sample_rate, res.recording.layout, res.checks)
     assert note is not None

@@ -53,10 +53,24 @@ def _absolute(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def _type_only(tree: ast.Module) -> set[int]:
+    """ids of the nodes inside ``if TYPE_CHECKING:`` blocks: imports for annotations, which never run."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            out.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return out
+
+
 def import_graph() -> dict[str, set[str]]:
+    """module -> the twotrack modules it imports when it runs (imports under ``if TYPE_CHECKING:`` are left out:
+    a type-only back-reference, e.g. a session annotating the Workspace that creates it, loads nothing)."""
     edges: dict[str, set[str]] = {name: set() for name in MODULES}
     for module, (_, is_package) in MODULES.items():
+        type_only = _type_only(TREES[module])
         for node in ast.walk(TREES[module]):
+            if id(node) in type_only:
+                continue
             targets: list[str | None] = []
             if isinstance(node, ast.Import):
                 targets = [_nearest_module(a.name) for a in node.names if a.name.split(".")[0] == PACKAGE]

@@ -103,13 +103,13 @@ def test_two_browsers_record_a_consented_two_track_conversation(server):
         assert states[role]["chunksMade"] == states[role]["chunksUploaded"] and states[role]["finished"]
     # the ledger holds both grants, for the speakers the manifest names
     from twotrack.rights import Ledger, ledger_path
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
 
     events = Ledger(ledger_path(ws)).events()
     speakers = {p.speaker_id for p in session.participants.values()}
     assert {e.speaker for e in events if e.action == "grant"} == speakers and len(events) == 2
     assert Ledger(ledger_path(ws)).verify().ok
-    rec = Workspace(ws).recording(report["recording_id"])
+    rec = queries.recording(Workspace(ws), report["recording_id"])
     assert rec is not None and set(rec.speakers) == speakers and rec.source_type.value == "two-track"
     assert report["scan"]["failed"] == 0
     (ARTIFACTS / "capture-report.json").write_text(json.dumps(report, indent=1))

@@ -17,7 +17,7 @@ from twotrack.collapse import run as collapse_run
 from twotrack.collapse.run import CollapseConfig, DiarizeConfig, collapse_recording, rttm_lines, score_hypothesis
 from twotrack.model import TrackActivity
 from twotrack.run import scan
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 ROOT = Path(__file__).resolve().parents[1]
 # demo02 has the most overlap of the sample dialogues (about 8% of its speech)
@@ -56,7 +56,7 @@ def test_the_mono_pipeline_runs_on_a_scanned_dialogue(workspace, collapsed):
     _check_parts(rec["der"])
     _check_parts(rec["der_without_overlap"])
     # the truth's speech time is the stored activity's
-    speech = sum(workspace.speech_seconds()[rec["recording_id"]])
+    speech = sum(queries.speech_seconds(workspace)[rec["recording_id"]])
     assert rec["der"]["speech_s"] == pytest.approx(speech, abs=0.02)
     # two distinct voices: each maps to its own track and little speech goes to the wrong one
     assert sorted(rec["mapping"].values()) == ["A", "B"]
@@ -74,9 +74,9 @@ def test_the_mono_pipeline_runs_on_a_scanned_dialogue(workspace, collapsed):
 
 
 def test_the_overlap_guess_finds_some_overlaps_at_a_price(workspace, collapsed):
-    (rec,) = workspace.recordings()
+    (rec,) = queries.recordings(workspace)
     cfg = CollapseConfig(diarize=DiarizeConfig(overlap_margin=0.04))
-    guess = collapse_recording(rec, workspace.activity(rec.recording_id), cfg)
+    guess = collapse_recording(rec, queries.activity(workspace, rec.recording_id), cfg)
     (plain,) = collapsed["recordings"]
     shares = guess.der.shares()
     _check_parts(shares)
@@ -98,8 +98,8 @@ def test_our_rttm_scored_as_an_external_hypothesis_gives_the_same_numbers(worksp
 
 
 def test_a_perfect_external_hypothesis_loses_nothing(workspace, tmp_path):
-    (rid,) = [r.recording_id for r in workspace.recordings()]
-    activity = workspace.activity(rid)
+    (rid,) = [r.recording_id for r in queries.recordings(workspace)]
+    activity = queries.activity(workspace, rid)
     names = {0: "alice", 1: "bob"}  # any labels: the mapping finds the tracks
     hyp = [(names[a.track], s.start, s.end) for a in activity for s in a.segments]
     path = tmp_path / "perfect.rttm"
@@ -115,8 +115,8 @@ def test_a_perfect_external_hypothesis_loses_nothing(workspace, tmp_path):
 
 
 def test_swapping_the_tracks_swaps_the_mapping_and_nothing_else(workspace, collapsed):
-    (rid,) = [r.recording_id for r in workspace.recordings()]
-    activity = workspace.activity(rid)
+    (rid,) = [r.recording_id for r in queries.recordings(workspace)]
+    activity = queries.activity(workspace, rid)
     (rttm,) = (workspace.path / "collapse").glob("*.rttm")
     hyp = collapse_run.read_hypotheses(rttm)[rid]
     duration = collapsed["recordings"][0]["duration_s"]

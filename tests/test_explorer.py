@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from show_fixtures import RECORDINGS, peak_cache_dir, sample_ws  # noqa: F401
 from twotrack.ingest.tracks import load_tracks
 from twotrack.show import create_app
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 
 def url(rid: str, suffix: str = "") -> str:
@@ -55,12 +55,12 @@ def test_recording_detail_has_checks_and_events(client, ws):
         assert r.status_code == 200, r.text
         d = r.json()
         assert d["recording_id"] == rid
-        stored = ws.events(rid)
+        stored = queries.events(ws, rid)
         assert len(d["events"]) == len(stored)
         n_ipu = sum(e.kind.value == "ipu" for e in stored)
         assert d["counts"]["ipu"] == n_ipu == sum(e["kind"] == "ipu" for e in d["events"])
         assert sum(d["counts_by_track"]["ipu"]) == n_ipu
-        checks = ws.checks(rid)
+        checks = queries.checks(ws, rid)
         if checks is None:
             assert d["checks"] is None and d["checks_note"]
         else:
@@ -97,7 +97,7 @@ def test_timeline_window(client, ws):
         assert hi.max() > 0.01  # speech is there
     ev = t["events"]
     assert len(ev["kind"]) == len(ev["start"]) == len(ev["end"]) == len(ev["track"])
-    stored = [e for e in ws.events(rid) if e.end > 10 and e.start < 40]
+    stored = [e for e in queries.events(ws, rid) if e.end > 10 and e.start < 40]
     assert len(ev["kind"]) == len(stored)
     assert all(e > 10 for e in ev["end"]) and all(s < 40 for s in ev["start"])
     for lane in t["activity"]:
@@ -109,7 +109,7 @@ def test_peaks_match_the_audio(client, ws):
     """Deep-zoom peaks are the min/max of the decoded audio in each pixel; cached peaks hold each pixel's
     min/max, widened at most by one entry of the level they come from (80 ms here) on either side."""
     rid = "telephone/demo02_3080_2033"  # SPHERE mu-law: decoded server-side
-    audio = load_tracks(ws.recording(rid))
+    audio = load_tracks(queries.recording(ws, rid))
     x, rate = audio.samples, audio.sample_rate
     for start, end, width, source, slack in ((20.0, 22.0, 400, "audio", 0.0), (0.0, 60.0, 600, "frames", 0.08)):
         r = client.get(url(rid, "/peaks"), params={"start": start, "end": end, "width": width})
@@ -133,7 +133,7 @@ def _wav(content: bytes) -> tuple[np.ndarray, int]:
 
 def test_audio_region_is_the_source_audio(client, ws):
     for rid in RECORDINGS:
-        rec = ws.recording(rid)
+        rec = queries.recording(ws, rid)
         full = load_tracks(rec)
         rate = full.sample_rate
         r = client.get(url(rid, "/audio"), params={"tracks": "both", "start": 12.5, "end": 14.5})

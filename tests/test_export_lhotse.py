@@ -11,7 +11,7 @@ import export_corpus as C
 from twotrack.export import export
 from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 lhotse = pytest.importorskip("lhotse")
 
@@ -38,7 +38,7 @@ def test_lhotse_loads_and_validates_the_manifests(exported):
         assert r.channel_ids == [0, 1] and r.num_channels == 2
         rid = next(s.custom["source_recording_id"] for s in sups if s.recording_id == r.id)
         audio = r.load_audio()
-        src = load_tracks(w.recording(rid)).samples  # the source rate: lhotse keeps it by default
+        src = load_tracks(queries.recording(w, rid)).samples  # the source rate: lhotse keeps it by default
         assert r.sampling_rate == 16000 and audio.shape == src.shape
         assert np.abs(audio - np.clip(src, -1, 1)).max() < 1e-4
     cuts = lhotse.CutSet.from_manifests(recordings=recs, supervisions=sups)
@@ -53,8 +53,8 @@ def test_one_supervision_per_ipu_with_speaker_words_and_events(exported):
     for s in sups:
         by_rec.setdefault(s.custom["source_recording_id"], []).append(s)
     for rid, items in by_rec.items():
-        rec = w.recording(rid)
-        events = w.events(rid)
+        rec = queries.recording(w, rid)
+        events = queries.events(w, rid)
         ipus = [e for e in events if e.kind is EventKind.IPU]
         assert len(items) == len(ipus)
         for track in (0, 1):

@@ -16,7 +16,7 @@ import export_corpus as C
 from twotrack.export import export
 from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 PURPOSE = "commercial-training"
 
@@ -89,7 +89,7 @@ def test_channel_zero_is_the_main_speaker_and_alignments_are_their_gold_words(ws
     out_b = tmp_path / "b"
     export(ws, out_b, "moshi", PURPOSE, max_duration_s=12.0, main_speaker="B")
     w = Workspace(ws)
-    gold = {r.recording_id: r for r in w.recordings()}
+    gold = {r.recording_id: r for r in queries.recordings(w)}
     for rid, rec in _state(out_a)["recordings"].items():
         tracks = load_tracks(gold[rid], 24000).samples
         words = {}
@@ -120,17 +120,17 @@ def test_cuts_fall_in_silence_of_both_tracks(ws, moshi_a):
     w = Workspace(ws)
     split = False
     for rid, rec in _state(out)["recordings"].items():
-        ipus = np.array([(e.start, e.end) for e in w.events(rid) if e.kind is EventKind.IPU])
+        ipus = np.array([(e.start, e.end) for e in queries.events(w, rid) if e.kind is EventKind.IPU])
         from twotrack.ingest.annotations import read_gold
 
-        words = np.array([(x.start, x.end) for ws_ in read_gold(w.recording(rid).transcript).values() for x in ws_])
+        words = np.array([(x.start, x.end) for ws_ in read_gold(queries.recording(w, rid).transcript).values() for x in ws_])
         speech = np.concatenate([ipus, words])
         for piece in rec["pieces"][1:]:
             split = True
             cut = piece["start_s"]
             assert not np.any((speech[:, 0] < cut) & (cut < speech[:, 1])), (rid, cut)
         assert all(p["end_s"] - p["start_s"] <= 12.0 + 1e-6 for p in rec["pieces"])
-        assert rec["pieces"][-1]["end_s"] == pytest.approx(w.durations()[rid], abs=0.01)
+        assert rec["pieces"][-1]["end_s"] == pytest.approx(queries.durations(w)[rid], abs=0.01)
     assert split  # the 30 s excerpts were split at 12 s
 
 
@@ -180,8 +180,9 @@ def test_recordings_without_gold_words_get_audio_and_manifest_only(tmp_path_fact
     w = Workspace(ws)
     import dataclasses
 
-    rec = w.recording("clean/demo01")
-    w.update_recordings([dataclasses.replace(rec, transcript=None)])
+    rec = queries.recording(w, "clean/demo01")
+    with w.writer() as session:
+        session.update_recordings([dataclasses.replace(rec, transcript=None)])
     s = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0)
     assert not (tmp_path / "out" / "audio" / "clean__demo01.json").exists()
     assert (tmp_path / "out" / "audio" / "clean__demo01.wav").exists()

@@ -15,7 +15,7 @@ import export_corpus as C
 from twotrack.export import export
 from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_hugging_face_datasets_loads_the_shards_with_an_audio_column(exported):
                                                                          "paired/demo03"]
     rows = ds.cast_column("audio", datasets.Audio(decode=False))
     w = Workspace(ws)
-    tracks = {rid: load_tracks(w.recording(rid)).samples for rid in set(ds["recording_id"])}
+    tracks = {rid: load_tracks(queries.recording(w, rid)).samples for rid in set(ds["recording_id"])}
     for row in rows:
         audio, rate = sf.read(io.BytesIO(row["audio"]["bytes"]), dtype="float32")
         assert rate == row["sample_rate"] == 16000 and audio.shape[1] == row["channels"] == 2
@@ -63,7 +63,7 @@ def test_duckdb_queries_the_nested_columns(exported):
         f"SELECT recording_id, count(*) FROM (SELECT recording_id, unnest(events) AS e FROM '{glob}') "
         f"WHERE e.kind = 'ipu' GROUP BY 1").fetchall())
     w = Workspace(ws)
-    assert per_rec == {rid: sum(1 for e in w.events(rid) if e.kind is EventKind.IPU) for rid in per_rec}
+    assert per_rec == {rid: sum(1 for e in queries.events(w, rid) if e.kind is EventKind.IPU) for rid in per_rec}
     blocked = con.execute(
         f"SELECT DISTINCT recording_id FROM (SELECT recording_id, unnest(rights) AS r FROM '{glob}') "
         f"WHERE r.purpose = 'commercial-training' AND NOT r.allowed").fetchall()

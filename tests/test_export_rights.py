@@ -17,7 +17,7 @@ from twotrack.cli import main
 from twotrack.export import export
 from twotrack.rights.audit import audit_report
 from twotrack.rights.ledger import Ledger, ledger_path
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 PURPOSE = "commercial-training"
 FORMATS = ("moshi", "lhotse", "parquet")
@@ -74,7 +74,7 @@ def test_exports_made_after_the_withdrawal_hold_none_of_the_speakers_recordings(
 
 def test_the_audit_of_an_earlier_export_names_exactly_its_files(world):
     ws, _, before = world
-    recordings = Workspace(ws).recordings()
+    recordings = queries.recordings(Workspace(ws))
     for fmt in FORMATS:
         state = _state(before[fmt])
         report = audit_report(before[fmt], Ledger(ledger_path(ws)), recordings)
@@ -88,7 +88,7 @@ def test_the_audit_of_an_earlier_export_names_exactly_its_files(world):
 
 def test_rerunning_an_earlier_export_applies_the_withdrawal(world, tmp_path):
     ws, _, before = world
-    recordings = Workspace(ws).recordings()
+    recordings = queries.recordings(Workspace(ws))
     for fmt in FORMATS:
         out = tmp_path / fmt
         shutil.copytree(before[fmt], out)

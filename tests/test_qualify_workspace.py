@@ -43,7 +43,7 @@ def sample_ws(tmp_path_factory):
 def test_inputs_from_workspace_match_the_stored_events(sample_ws):
     from twotrack.model import EventKind
     from twotrack.qualify.workspace import inputs_from_workspace
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
     from twotrack.turns.stats import RecordingEvents, recording_stats
 
     ws = Workspace(sample_ws)
@@ -51,7 +51,7 @@ def test_inputs_from_workspace_match_the_stored_events(sample_ws):
     assert [r.recording_id for r in corpus.recordings] == [
         "clean/demo01_367_1688", "clean/demo02_3080_2033", "clean/demo03_2609_367"]
     for rec in corpus.recordings:
-        events = ws.events(rec.recording_id)
+        events = queries.events(ws, rec.recording_id)
         ftos = [e.value for e in events if e.kind is EventKind.FLOOR_TRANSFER]
         assert sorted(rec.stats.ftos_s) == pytest.approx(sorted(ftos))
         assert rec.stats.n_transfers > 5
@@ -59,7 +59,7 @@ def test_inputs_from_workspace_match_the_stored_events(sample_ws):
         theirs = recording_stats(RecordingEvents(rec.recording_id, rec.duration_s, events))["overlap_share_of_speech"]
         assert rec.stats.overlap_speech_share == pytest.approx(theirs, rel=1e-9)
         assert rec.speakers[0].startswith("libri-") and rec.tags["topic"] in ("fiction", "history")
-        assert rec.duration_s == pytest.approx(ws.durations()[rec.recording_id])
+        assert rec.duration_s == pytest.approx(queries.durations(ws)[rec.recording_id])
     by_id = {r.recording_id: r for r in corpus.recordings}
     assert all(r.consent.allowed for r in corpus.recordings)  # every sample speaker granted ai-training
     blocked = by_id["clean/demo02_3080_2033"].rights
@@ -146,12 +146,12 @@ def test_reference_built_from_the_scan_statistics_matches_the_workspace(sample_w
     from twotrack.config import QualifyConfig
     from twotrack.qualify import build_reference, save_reference
     from twotrack.qualify.workspace import inputs_from_workspace
-    from twotrack.store import Workspace
+    from twotrack.store import Workspace, queries
     from twotrack.turns.stats import RecordingEvents, corpus_stats, distributions
 
     ws = Workspace(sample_ws)
-    recs = [RecordingEvents(r.recording_id, ws.durations()[r.recording_id], ws.events(r.recording_id))
-            for r in ws.recordings()]
+    recs = [RecordingEvents(r.recording_id, queries.durations(ws)[r.recording_id], queries.events(ws, r.recording_id))
+            for r in queries.recordings(ws)]
     ref = build_reference({**corpus_stats(recs), **distributions(recs)}, name="sample-clean", source=str(sample_ws))
     save_reference(ref, tmp_path / "ref.json")
     corpus = inputs_from_workspace(ws)

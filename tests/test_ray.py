@@ -31,7 +31,7 @@ from test_scan import SAMPLE, make_corpus  # noqa: E402
 from twotrack.run import LocalExecutor, scan  # noqa: E402
 from twotrack.run.ray_executor import KILL_ONCE_ENV, RayExecutor, RayUnavailable, batches  # noqa: E402
 from twotrack.run.worker import scan_one  # noqa: E402
-from twotrack.store import Workspace  # noqa: E402
+from twotrack.store import Workspace, queries  # noqa: E402
 
 TABLES = ("recordings", "tracks", "speakers", "sources", "checks", "track_quality", "track_activity", "activity",
           "events", "errors", "stage_results")
@@ -158,12 +158,12 @@ def test_ray_scan_equals_local_scan_row_for_row(ray_address, corpus, reference, 
     assert ex.stats["items"] == 5 and ex.stats["max_in_flight"] <= 4  # the window: 2 tasks per CPU
     assert ex.stats["tasks"] == 5  # a small corpus spreads over the CPUs (the plan's stream has a len)
     # The deterministic failure is recorded once, for its own file, and not retried by a rescan.
-    errors = ws.errors()
+    errors = queries.errors(ws)
     assert [Path(e.path).name for e in errors] == ["broken.flac"]
-    assert ws.recording("broken").recording_id == "broken"
+    assert queries.recording(ws, "broken").recording_id == "broken"
     again = scan([corpus], ws, executor=ex)
     assert (again.scanned, again.skipped) == (0, 5)
-    assert len(ws.errors()) == 1
+    assert len(queries.errors(ws)) == 1
 
 
 def test_the_sample_corpus_on_ray_equals_the_local_pool_row_for_row(ray_address, sample_reference, tmp_path):
@@ -173,9 +173,9 @@ def test_the_sample_corpus_on_ray_equals_the_local_pool_row_for_row(ray_address,
     assert summary.status == "completed" and (summary.found, summary.scanned, summary.failed) == (9, 9, 0)
     assert ex.stats["items"] == 9
     # The three renditions: two-channel FLAC, two-channel SPHERE (mu-law), one WAV per speaker.
-    assert {Path(p).suffix for r in ws.recordings() for p in r.source_paths} == {".flac", ".sph", ".wav"}
-    assert {r.layout.value for r in ws.recordings()} == {"multichannel", "paired"}
-    counts = ws.counts()
+    assert {Path(p).suffix for r in queries.recordings(ws) for p in r.source_paths} == {".flac", ".sph", ".wav"}
+    assert {r.layout.value for r in queries.recordings(ws)} == {"multichannel", "paired"}
+    counts = queries.counts(ws)
     assert counts["sources"] == 12 and counts["activity"] > 0 and counts["events"] > 0  # not a vacuous match
     assert_same_rows(ws, sample_reference)
 
@@ -220,12 +220,12 @@ def test_an_exception_inside_a_task_is_one_error_and_never_retried(ray_address, 
     summary = scan([corpus], ws, executor=ex)
     assert summary.status == "completed" and summary.failed == 2  # d01 and the corrupt file
     assert len(attempts.read_text().splitlines()) == 1
-    d01 = [e for e in ws.errors() if e.recording_id == "d01"]
+    d01 = [e for e in queries.errors(ws) if e.recording_id == "d01"]
     assert len(d01) == 1 and d01[0].stage == "worker"
     assert "RuntimeError: unexpected failure for d01" in d01[0].problem
     # The batch that held d01 did not fail as a whole: its other recordings are stored.
     assert ex.stats["split_batches"] == 0
-    assert {r.recording_id for r in ws.recordings(status="ok")} == {"d00", "d02", "d03"}
+    assert {r.recording_id for r in queries.recordings(ws, status="ok")} == {"d00", "d02", "d03"}
 
 
 DRIVER = r"""
@@ -259,19 +259,19 @@ def test_the_driver_killed_mid_scan_resumes_without_lost_or_duplicated_rows(ray_
         assert time.monotonic() < deadline, "the scan made no progress"
         time.sleep(0.02)
         try:
-            n = Workspace(ws_path).counts()["recordings"]
+            n = queries.counts(Workspace(ws_path))["recordings"]
         except Exception:  # noqa: BLE001 - not created yet, or the writer holds it
             n = 0
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    kept = Workspace(ws_path).counts()["recordings"]
+    kept = queries.counts(Workspace(ws_path))["recordings"]
     assert 2 <= kept < 5, "the kill did not land midway"
 
     ws = Workspace(ws_path)
     summary = scan([corpus], ws, executor=RayExecutor())
     assert summary.status == "completed"
     assert (summary.skipped, summary.scanned) == (kept, 5 - kept)
-    assert [r["status"] for r in ws.runs()] == ["abandoned", "completed"]
+    assert [r["status"] for r in queries.runs(ws)] == ["abandoned", "completed"]
     assert_same_rows(ws, reference)  # every recording exactly once, as an uninterrupted scan stores it
 
 

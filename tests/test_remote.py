@@ -34,7 +34,7 @@ from twotrack.ingest.hashing import sha256_file
 from twotrack.ingest.manifest import read_manifest
 from twotrack.ingest.tracks import load_tracks
 from twotrack.run import LocalExecutor, scan
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 REPO = SAMPLE.parents[1]
@@ -261,7 +261,7 @@ def assert_same_rows(ws: Workspace, reference: Workspace, url: str, local: str) 
         got, want = rows(ws, table, url, local), rows(reference, table)
         assert len(got) == len(want), table
         assert got == want, table
-    counts = ws.counts()
+    counts = queries.counts(ws)
     assert counts["activity"] > 0 and counts["events"] > 0 and counts["sources"] == 6  # not a vacuous match
 
 
@@ -332,7 +332,7 @@ def test_a_manifest_of_http_urls_scans_like_the_local_files_row_for_row(corpus, 
     ws = Workspace(tmp_path / "ws", create=True)
     summary = scan([manifest], ws, jobs=0)
     assert summary.status == "completed" and (summary.found, summary.scanned, summary.failed) == (5, 5, 0)
-    assert all(p.startswith(http.url) for r in ws.recordings() for p in r.source_paths)
+    assert all(p.startswith(http.url) for r in queries.recordings(ws) for p in r.source_paths)
     assert_same_rows(ws, manifest_reference, http.url, str(corpus))
     again = scan([manifest], ws, jobs=0)  # unchanged objects (same size and ETag): nothing is read again
     assert (again.scanned, again.skipped) == (0, 5)
@@ -353,7 +353,7 @@ def test_an_s3_prefix_scans_like_the_local_folder_and_a_changed_object_is_rescan
     # the default executor: spawned worker processes, which find the store through the same environment
     summary = scan(["s3://corpus-bucket/data/"], ws, executor=LocalExecutor(2))
     assert summary.status == "completed" and (summary.found, summary.scanned, summary.failed) == (5, 5, 0)
-    assert {r.recording_id for r in ws.recordings()} == {
+    assert {r.recording_id for r in queries.recordings(ws)} == {
         "clean/demo01", "clean/demo02", "telephone/demo01", "telephone/demo02", "paired/demo01"}
     assert_same_rows(ws, folder_reference, "s3://corpus-bucket/data", str(corpus))
 
@@ -385,17 +385,17 @@ def test_bad_urls_are_one_error_each_naming_the_url_and_the_scan_goes_on(corpus,
         manifest.write_text("recording_id,path\n" + "".join(f"{rid},{url}\n" for rid, url in rows_))
         ws = Workspace(tmp_path / "ws", create=True)
         summary = scan([manifest, "s3://no-such-bucket/prefix/"], ws, jobs=0)
-        first = sorted((e.path, e.problem) for e in ws.errors())
+        first = sorted((e.path, e.problem) for e in queries.errors(ws))
         again = scan([manifest, "s3://no-such-bucket/prefix/"], ws, jobs=0)
         assert (again.scanned, again.skipped) == (0, 2)
-        assert sorted((e.path, e.problem) for e in ws.errors()) == first  # replaced, not piled up
+        assert sorted((e.path, e.problem) for e in queries.errors(ws)) == first  # replaced, not piled up
     finally:
         box.close()
     assert summary.status == "completed"
     assert (summary.found, summary.scanned, summary.failed) == (2, 2, 1)  # good, and cut_flac fails decoding
-    assert ws.recording("good").recording_id == "good"
-    problems = {e.path: e.problem for e in ws.errors()}
-    assert len(problems) == len(ws.errors()) == 9
+    assert queries.recording(ws, "good").recording_id == "good"
+    problems = {e.path: e.problem for e in queries.errors(ws)}
+    assert len(problems) == len(queries.errors(ws)) == 9
     url = dict(rows_)
     assert problems[url["missing"]].startswith("object not found")
     # the same words as for the same bytes on disk
@@ -459,7 +459,7 @@ def test_file_urls_are_local_paths(corpus, folder_reference, tmp_path):
     ws = Workspace(tmp_path / "ws", create=True)
     summary = scan([f"file://{corpus}"], ws, jobs=0)
     assert summary.status == "completed" and summary.scanned == 5
-    assert all(p.startswith(str(corpus)) for r in ws.recordings() for p in r.source_paths)
+    assert all(p.startswith(str(corpus)) for r in queries.recordings(ws) for p in r.source_paths)
 
 
 def test_a_url_naming_one_object_is_one_recording_named_by_its_stem(corpus, http, tmp_path):
@@ -467,7 +467,7 @@ def test_a_url_naming_one_object_is_one_recording_named_by_its_stem(corpus, http
     before = http.whole_gets
     summary = scan([f"{http.url}/{AUDIO[0]}", f"{http.url}/clean/missing.flac"], ws, jobs=0)
     assert (summary.found, summary.scanned) == (1, 1)
-    assert [r.recording_id for r in ws.recordings()] == ["demo01"]
+    assert [r.recording_id for r in queries.recordings(ws)] == ["demo01"]
     assert [e.problem for e in summary.errors] == ["object not found (no such object, prefix or bucket)"]
     assert http.whole_gets - before <= 1  # not listed (an HTTP "listing" of a file GETs all of it); the
     # one whole GET: fsspec retries a 404 HEAD of the missing object as a GET
@@ -505,7 +505,7 @@ def test_the_explorer_plays_and_draws_url_sources(corpus, http, manifest_referen
     with TestClient(create_app(ws, cache_dir=tmp_path / "peaks"), raise_server_exceptions=False) as remote_app, \
             TestClient(create_app(manifest_reference, cache_dir=tmp_path / "peaks_local"),
                        raise_server_exceptions=False) as local_app:
-        for rec in ws.recordings():
+        for rec in queries.recordings(ws):
             rid = rec.recording_id
             got = remote_app.get(f"/api/recordings/{rid}/audio", params=params)
             want = local_app.get(f"/api/recordings/{rid}/audio", params=params)

@@ -18,7 +18,7 @@ from twotrack.qualify import qualify_corpus
 from twotrack.qualify.workspace import inputs_from_workspace
 from twotrack.show import build_report, svg
 from twotrack.store import Workspace
-from twotrack.store.summary import workspace_stats
+from twotrack.turns.corpus import workspace_stats
 
 SECTIONS = ("summary", "turn-taking", "requirements", "phases", "rights", "data-map", "recordings")
 
@@ -174,7 +174,8 @@ def test_errors_are_listed(sample_ws, tmp_path):
     shutil.copytree(sample_ws, copy)
     ws = Workspace(copy)
     bad = ErrorRecord(path="/data/calls/broken.wav", problem="truncated file: audio ends at 0.309 s", stage="ingest")
-    ws.replace_discovery_errors(["/data/calls"], [bad], run_id=1)
+    with ws.writer() as session:
+        session.replace_discovery_errors(["/data/calls"], [bad], run_id=1)
     html = build_report(ws)
     summary = re.search(r'<section id="summary">.*?</section>', html, flags=re.S).group(0)
     assert "/data/calls/broken.wav" in summary and "truncated file: audio ends at 0.309 s" in summary

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from twotrack.config import Config
 from twotrack.run import scan
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 RESULT_TABLES = ("recordings", "tracks", "sources", "checks", "track_quality", "track_activity", "activity",
@@ -49,12 +49,12 @@ def make_corpus(folder: Path, n: int = 3, dur_s: float = 6.0) -> list[Path]:
 
 
 def result_counts(ws: Workspace) -> dict[str, int]:
-    counts = ws.counts()
+    counts = queries.counts(ws)
     return {t: counts[t] for t in RESULT_TABLES}
 
 
 def stage_runs(ws: Workspace) -> dict[tuple[str, str], int]:
-    return {(r["recording_id"], r["stage"]): r["run_id"] for r in ws.stage_table()}
+    return {(r["recording_id"], r["stage"]): r["run_id"] for r in queries.stage_table(ws)}
 
 
 def test_rescan_skips_everything_and_adding_a_file_scans_one(tmp_path):
@@ -65,7 +65,7 @@ def test_rescan_skips_everything_and_adding_a_file_scans_one(tmp_path):
     first = scan([corpus], ws, jobs=0)
     assert first.status == "completed" and first.exit_code == 0
     assert (first.found, first.scanned, first.skipped) == (3, 3, 0)
-    assert {r.recording_id for r in ws.recordings()} == {"d00", "d01", "d02"}
+    assert {r.recording_id for r in queries.recordings(ws)} == {"d00", "d01", "d02"}
     counts = result_counts(ws)
     assert counts["recordings"] == 3 and counts["activity"] > 0 and counts["events"] > 0
     runs_before = stage_runs(ws)
@@ -79,7 +79,7 @@ def test_rescan_skips_everything_and_adding_a_file_scans_one(tmp_path):
     excerpt(sorted((SAMPLE / "clean").glob("*.flac"))[0], corpus / "d09.wav", 30.0, 6.0)
     third = scan([corpus], ws, jobs=0)
     assert (third.found, third.scanned, third.skipped) == (4, 1, 3)
-    assert ws.recording("d09") is not None
+    assert queries.recording(ws, "d09") is not None
     new_runs = stage_runs(ws)
     assert {k: v for k, v in new_runs.items() if k[0] != "d09"} == runs_before
     assert {v for k, v in new_runs.items() if k[0] == "d09"} == {third.run_id}
@@ -93,7 +93,7 @@ def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path
     ws = Workspace(tmp_path / "ws", create=True)
     first = scan([corpus], ws, jobs=0)
     before = stage_runs(ws)
-    checks_before = {r: ws.checks(r) for r in ("d00", "d01")}
+    checks_before = {r: queries.checks(ws, r) for r in ("d00", "d01")}
 
     cfg = Config().with_overrides({"activity.onset": 0.8, "activity.offset": 0.6})
     second = scan([corpus], ws, cfg, jobs=0)
@@ -101,7 +101,7 @@ def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path
     for rid in ("d00", "d01"):
         assert after[(rid, "checks")] == before[(rid, "checks")] == first.run_id
         assert after[(rid, "activity")] == after[(rid, "events")] == second.run_id
-        assert ws.checks(rid) == checks_before[rid]
+        assert queries.checks(ws, rid) == checks_before[rid]
     assert second.stages["checks"] == {"reused": 2}
     assert second.stages["activity"] == {"ok": 2} and second.stages["events"] == {"ok": 2}
     # The plan hands the stored checks to activity (its bleed input) and stored activity to events.
@@ -115,21 +115,21 @@ def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path
     plan = make_plan(ws, found, turns_cfg, stage_keys(turns_cfg, missing), missing)
     job = next(j for j in plan.jobs if j.recording.recording_id == "d01")
     assert job.run == ("events",)
-    assert job.reuse.checks == ws.checks("d01") and job.reuse.activity == ws.activity("d01")
-    assert job.reuse.duration_s == ws.durations()["d01"]
+    assert job.reuse.checks == queries.checks(ws, "d01") and job.reuse.activity == queries.activity(ws, "d01")
+    assert job.reuse.duration_s == queries.durations(ws)["d01"]
     strict = cfg.with_overrides({"activity.onset": 0.9})
     plan = make_plan(ws, found, strict, stage_keys(strict, missing), missing)
     job = next(j for j in plan.jobs if j.recording.recording_id == "d01")
     assert job.run == ("decode", "activity", "events")
-    assert job.reuse.checks == ws.checks("d01") and job.reuse.checks is not None and job.reuse.activity == ()
+    assert job.reuse.checks == queries.checks(ws, "d01") and job.reuse.checks is not None and job.reuse.activity == ()
 
     # The incremental result is the result a scan from scratch under the new config stores.
     fresh = Workspace(tmp_path / "fresh", create=True)
     scan([corpus], fresh, cfg, jobs=0)
     for rid in ("d00", "d01"):
-        assert ws.checks(rid) == fresh.checks(rid)
-        assert ws.activity(rid) == fresh.activity(rid)
-        assert sorted(ws.events(rid), key=repr) == sorted(fresh.events(rid), key=repr)
+        assert queries.checks(ws, rid) == queries.checks(fresh, rid)
+        assert queries.activity(ws, rid) == queries.activity(fresh, rid)
+        assert sorted(queries.events(ws, rid), key=repr) == sorted(queries.events(fresh, rid), key=repr)
 
     # The turns section only touches events: activity is kept.
     third = scan([corpus], ws, cfg.with_overrides({"turns.pause_threshold_s": 0.5}), jobs=0)
@@ -151,13 +151,13 @@ def test_broken_files_end_in_errors_and_the_rest_is_scanned(tmp_path):
     summary = scan([corpus], ws, jobs=0)
     assert summary.status == "completed"
     assert summary.exit_code == 1
-    scanned_ok = {r.recording_id for r in ws.recordings() if ws.activity(r.recording_id)}
+    scanned_ok = {r.recording_id for r in queries.recordings(ws) if queries.activity(ws, r.recording_id)}
     assert {"d00", "d01"} <= scanned_ok
-    failed_paths = {Path(e.path).name for e in ws.errors()}
+    failed_paths = {Path(e.path).name for e in queries.errors(ws)}
     assert {"empty.wav", "notes.wav", "lonely.A.wav"} <= failed_paths
     # The truncated file is either read as far as it goes or named as an error; never lost silently.
     assert "truncated.wav" in failed_paths or "truncated" in scanned_ok
-    for e in ws.errors():
+    for e in queries.errors(ws):
         assert e.problem and e.path
 
     # A rescan does not retry deterministic failures and says so; fixing a file clears its error.
@@ -169,7 +169,7 @@ def test_broken_files_end_in_errors_and_the_rest_is_scanned(tmp_path):
     (corpus / "truncated.wav").unlink()
     fixed = scan([corpus], ws, jobs=0)
     assert fixed.exit_code == 0
-    assert ws.errors() == []
+    assert queries.errors(ws) == []
 
 
 def test_a_manifest_change_updates_metadata_without_recomputing(tmp_path):
@@ -182,14 +182,14 @@ def test_a_manifest_change_updates_metadata_without_recomputing(tmp_path):
     ws = Workspace(tmp_path / "ws", create=True)
     first = scan([manifest], ws, jobs=0)
     assert (first.found, first.scanned) == (2, 2)
-    assert ws.recording("call-0").speakers == ("spk1", "spk2")
+    assert queries.recording(ws, "call-0").speakers == ("spk1", "spk2")
     runs = stage_runs(ws)
 
     manifest.write_text(rows + "call-0,corpus/d00.wav,spk1,spk9,LicenseRef-Proprietary,register:formal\n"
                         "call-1,corpus/d01.wav,spk3,spk1,CC-BY-4.0,register:formal\n")
     second = scan([manifest], ws, jobs=0)
     assert (second.scanned, second.skipped, second.metadata_updated) == (0, 2, 1)
-    rec = ws.recording("call-0")
+    rec = queries.recording(ws, "call-0")
     assert rec.license == "LicenseRef-Proprietary" and rec.speakers == ("spk1", "spk9")
     assert rec.tags == {"register": "formal"}
     assert stage_runs(ws) == runs  # nothing recomputed
@@ -206,8 +206,8 @@ def test_events_apply_to_two_tracks_only_and_say_why_not(tmp_path):
     sf.write(str(corpus / "four.wav"), data[:, [0, 1, 0, 1]], rate, subtype="PCM_16")
     ws = Workspace(tmp_path / "ws", create=True)
     summary = scan([corpus], ws, jobs=0)
-    assert summary.exit_code == 0 and ws.errors() == []
-    events = {r["recording_id"]: (r["status"], r["note"]) for r in ws.stage_table() if r["stage"] == "events"}
+    assert summary.exit_code == 0 and queries.errors(ws) == []
+    events = {r["recording_id"]: (r["status"], r["note"]) for r in queries.stage_table(ws) if r["stage"] == "events"}
     assert events["d00"][0] == "ok"
     assert events["mono"][0] == "not-applicable" and "events need two tracks" in events["mono"][1]
     assert events["four"][0] == "not-applicable" and "4 tracks" in events["four"][1] and "pair" in events["four"][1]
@@ -226,6 +226,6 @@ def test_a_file_name_that_is_not_utf8_is_one_error_and_the_scan_goes_on(tmp_path
     ws = Workspace(tmp_path / "ws", create=True)
     summary = scan([corpus], ws, jobs=0)
     assert summary.status == "completed" and summary.exit_code == 1
-    assert sorted(r.recording_id for r in ws.recordings()) == ["d00", "line\nbreak"]
-    (error,) = ws.errors()
+    assert sorted(r.recording_id for r in queries.recordings(ws)) == ["d00", "line\nbreak"]
+    (error,) = queries.errors(ws)
     assert error.path == f"{corpus}/caf\\xe9.wav" and "not valid UTF-8" in error.problem

@@ -14,7 +14,7 @@ from test_scan import make_corpus, result_counts
 
 from twotrack.run import scan
 from twotrack.run.worker import PACE_ENV
-from twotrack.store import Workspace, WorkspaceError
+from twotrack.store import Workspace, WorkspaceError, queries
 
 N_FILES = 10
 FILE_S = 3.0
@@ -32,7 +32,7 @@ def twotrack_cmd(*args: str) -> list[str]:
 
 def committed(ws_path: Path) -> int:
     try:
-        return Workspace(ws_path).counts()["recordings"]
+        return queries.counts(Workspace(ws_path))["recordings"]
     except WorkspaceError:
         return 0
 
@@ -49,7 +49,7 @@ class Poller:
                 self.ws = Workspace(self.ws_path)
             except WorkspaceError:
                 return 0
-        return self.ws.counts()["recordings"]
+        return queries.counts(self.ws)["recordings"]
 
 
 def children(pid: int) -> list[int]:
@@ -127,7 +127,7 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_scan(tmp_path):
     assert summary["recordings"]["skipped"] == n_after_kill
     assert summary["recordings"]["scanned"] == N_FILES - n_after_kill
     assert result_counts(Workspace(ws)) == expected
-    runs = Workspace(ws).runs()
+    runs = queries.runs(Workspace(ws))
     assert [r["status"] for r in runs] == ["abandoned", "completed"]
 
 
@@ -145,14 +145,14 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path):
     assert "interrupted" in out
     kept = committed(ws)
     assert 1 <= kept
-    runs = Workspace(ws).runs()
+    runs = queries.runs(Workspace(ws))
     assert runs[-1]["status"] == "interrupted" and runs[-1]["n_scanned"] == kept
 
 
 READER = r"""
 import json, sys, time
 from pathlib import Path
-from twotrack.store import Workspace, WorkspaceError
+from twotrack.store import Workspace, WorkspaceError, queries
 ws_path, stop = sys.argv[1], Path(sys.argv[2])
 seen, failures, waits = [], [], 0
 Path(sys.argv[3]).touch()  # polling starts now
@@ -167,8 +167,8 @@ while not stop.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
             continue
     try:
-        n = ws.counts()["recordings"]
-        ids = [r.recording_id for r in ws.recordings()]
+        n = queries.counts(ws)["recordings"]
+        ids = [r.recording_id for r in queries.recordings(ws)]
         assert len(ids) >= n
         seen.append(n)
     except Exception as exc:

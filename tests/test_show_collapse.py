@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from show_fixtures import COLLAPSED, RECORDINGS, collapsed_ws, peak_cache_dir, sample_ws  # noqa: F401
 from twotrack.show import build_report, create_app
 from twotrack.show.data import COLLAPSE_CHART_S
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 OTHER = "clean/demo01_367_1688"
 KEYS = {  # table column -> (group, name, unit) in a results.json entry, as docs/collapse.md defines them
@@ -119,7 +119,7 @@ def test_report_draws_true_lanes_above_diarized_lanes(report, collapsed):
     assert "time (s)" in labels and "lane" in labels
     (entry,) = results["recordings"]
     t1 = min(entry["duration_s"], COLLAPSE_CHART_S)
-    truth = {a.track: [(s.start, s.end) for s in a.segments] for a in Workspace(path).activity(COLLAPSED)}
+    truth = {a.track: [(s.start, s.end) for s in a.segments] for a in queries.activity(Workspace(path), COLLAPSED)}
     lanes = {a["track"]: [(s["start"], s["end"]) for s in a["segments"]] for a in results["lanes"][COLLAPSED]}
     assert sorted(truth) == sorted(lanes) == [0, 1]
     order = [m.start() for m in re.finditer(r'<g class="lane (true|diarized|disagree)', svg)]

@@ -14,9 +14,10 @@ from twotrack.model import (
     CheckResult, ErrorRecord, Event, EventKind, Isolation, Layout, Recording, RecordingResult, Segment,
     TrackActivity, TrackQuality, TrackSource,
 )
-from twotrack.store import SCHEMA_VERSION, ResultWrite, SourceRecord, StageRecord, Workspace, WorkspaceError
+from twotrack.store import SCHEMA_VERSION, ResultWrite, SourceRecord, StageRecord, Workspace, WorkspaceError, queries
 from twotrack.store import schema as schema_mod
 from twotrack.store import workspace as workspace_mod
+from twotrack.store import writer as writer_mod
 
 
 def recording(rid: str = "call-1", speakers=("spk-a", "spk-b")) -> Recording:
@@ -55,12 +56,18 @@ def write(rec: Recording, stages=("decode", "checks", "activity", "events"), *, 
                        sources=(SourceRecord("/corpus/call-1.flac", "ab" * 32, 1234, 99),), frames=frames or {})
 
 
+def commit(ws: Workspace, items, run_id: int) -> None:
+    """One write session for one commit (what the scan's writer does many times over)."""
+    with ws.writer() as session:
+        session.commit(items, run_id)
+
+
 def test_new_workspace_has_the_current_schema_and_a_missing_one_is_a_clear_error(tmp_path):
     with pytest.raises(WorkspaceError, match="no workspace here"):
         Workspace(tmp_path / "nothing")
     ws = Workspace(tmp_path / "ws", create=True)
-    assert ws.schema_version() == SCHEMA_VERSION == len(schema_mod.MIGRATIONS)
-    assert Workspace(tmp_path / "ws").schema_version() == SCHEMA_VERSION  # reopening migrates nothing
+    assert queries.schema_version(ws) == SCHEMA_VERSION == len(schema_mod.MIGRATIONS)
+    assert queries.schema_version(Workspace(tmp_path / "ws")) == SCHEMA_VERSION  # reopening migrates nothing
     assert ws.ledger_path.parent == tmp_path / "ws" / "rights"
     assert ws.exports_dir.is_dir()
 
@@ -72,7 +79,7 @@ def test_a_new_migration_step_upgrades_an_old_workspace(tmp_path, monkeypatch):
     monkeypatch.setattr(schema_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     monkeypatch.setattr(workspace_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     ws = Workspace(tmp_path / "ws")
-    assert ws.schema_version() == SCHEMA_VERSION + 1
+    assert queries.schema_version(ws) == SCHEMA_VERSION + 1
     cols = [r["column_name"] for r in ws.query(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'events'")]
     assert "confidence" in cols
@@ -93,22 +100,22 @@ def test_results_round_trip(tmp_path):
     ws = Workspace(tmp_path / "ws", create=True)
     err = ErrorRecord(path="/corpus/call-1.flac", problem="events: one silent track", stage="events",
                       recording_id="call-1")
-    ws.commit([write(recording(), errors=(err,))], run_id=1)
-    assert ws.recordings() == [recording()]
-    assert ws.recording("call-1") == recording() and ws.recording("nope") is None
-    assert ws.checks("call-1") == checks()
-    assert ws.activity("call-1") == activity()
-    assert ws.activity_by_recording() == {"call-1": activity()}
-    assert sorted(ws.events("call-1"), key=lambda e: (e.start, e.kind.value)) == sorted(
+    commit(ws, [write(recording(), errors=(err,))], run_id=1)
+    assert queries.recordings(ws) == [recording()]
+    assert queries.recording(ws, "call-1") == recording() and queries.recording(ws, "nope") is None
+    assert queries.checks(ws, "call-1") == checks()
+    assert queries.activity(ws, "call-1") == activity()
+    assert queries.activity_by_recording(ws) == {"call-1": activity()}
+    assert sorted(queries.events(ws, "call-1"), key=lambda e: (e.start, e.kind.value)) == sorted(
         events(), key=lambda e: (e.start, e.kind.value))
-    assert ws.errors() == [err]
-    assert ws.durations() == {"call-1": 5.0}
-    result = ws.result("call-1")
+    assert queries.errors(ws) == [err]
+    assert queries.durations(ws) == {"call-1": 5.0}
+    result = queries.result(ws, "call-1")
     assert result.checks == checks() and result.errors == (err,) and result.duration_s == 5.0
-    assert [r.recording.recording_id for r in ws.results()] == ["call-1"]
-    tables = ws.event_tables()["call-1"]
+    assert [r.recording.recording_id for r in queries.results(ws)] == ["call-1"]
+    tables = queries.event_tables(ws)["call-1"]
     assert tables["track"].tolist().count(-1) == 1 and np.isnan(tables["value"]).sum() == 2
-    assert ws.speech_seconds() == {"call-1": (pytest.approx(2.7), 0.0)}
+    assert queries.speech_seconds(ws) == {"call-1": (pytest.approx(2.7), 0.0)}
     assert ws.query("SELECT speaker_id FROM speakers ORDER BY 1") == [{"speaker_id": "spk-a"},
                                                                        {"speaker_id": "spk-b"}]
     assert ws.query("SELECT isolation, bleed_db FROM checks") == [{"isolation": "leaky", "bleed_db": -28.2}]
@@ -116,41 +123,41 @@ def test_results_round_trip(tmp_path):
 
 def test_recomputing_some_stages_replaces_only_their_rows(tmp_path):
     ws = Workspace(tmp_path / "ws", create=True)
-    ws.commit([write(recording())], run_id=1)
-    before = ws.counts()
+    commit(ws, [write(recording())], run_id=1)
+    before = queries.counts(ws)
     # A VAD change: activity and events rerun; the checks rows must stay as they were.
-    ws.commit([write(recording(), stages=("decode", "activity", "events"), act=activity(0.25), chk=False)], run_id=2)
-    after = ws.counts()
+    commit(ws, [write(recording(), stages=("decode", "activity", "events"), act=activity(0.25), chk=False)], run_id=2)
+    after = queries.counts(ws)
     assert after == before  # replaced, not duplicated
-    assert ws.checks("call-1") == checks()
-    assert ws.activity("call-1") == activity(0.25)
-    runs = {r["stage"]: r["run_id"] for r in ws.stage_table("call-1")}
+    assert queries.checks(ws, "call-1") == checks()
+    assert queries.activity(ws, "call-1") == activity(0.25)
+    runs = {r["stage"]: r["run_id"] for r in queries.stage_table(ws, "call-1")}
     assert runs == {"decode": 2, "checks": 1, "activity": 2, "events": 2}
 
 
 def test_a_failed_commit_leaves_nothing_half_written(tmp_path, monkeypatch):
     ws = Workspace(tmp_path / "ws", create=True)
-    ws.commit([write(recording("call-1"))], run_id=1)
-    before = ws.counts()
+    commit(ws, [write(recording("call-1"))], run_id=1)
+    before = queries.counts(ws)
 
     def boom(con):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(workspace_mod, "_insert_speakers", boom)  # fails after every insert of the batch
+    monkeypatch.setattr(writer_mod, "_insert_speakers", boom)  # fails after every insert of the batch
     with pytest.raises(RuntimeError, match="disk full"):
-        ws.commit([write(recording("call-1"), act=activity(0.3)), write(recording("call-2"))], run_id=2)
-    assert ws.counts() == before
-    assert ws.activity("call-1") == activity() and ws.recording("call-2") is None
+        commit(ws, [write(recording("call-1"), act=activity(0.3)), write(recording("call-2"))], run_id=2)
+    assert queries.counts(ws) == before
+    assert queries.activity(ws, "call-1") == activity() and queries.recording(ws, "call-2") is None
 
 
 def test_frames_are_kept_in_parquet_and_replaced_with_their_stage(tmp_path):
     ws = Workspace(tmp_path / "ws", create=True)
     probs = (np.arange(2 * 500, dtype=np.uint8) % 255).reshape(2, 500)
-    ws.commit([write(recording(), frames={"speech_prob": ("act-k1", probs)})], run_id=1)
-    assert np.array_equal(ws.frames("call-1"), probs)
+    commit(ws, [write(recording(), frames={"speech_prob": ("act-k1", probs)})], run_id=1)
+    assert np.array_equal(queries.frames(ws, "call-1"), probs)
     first = {p.name for p in (ws.path / "frames" / "speech_prob").iterdir()}
-    ws.commit([write(recording(), frames={"speech_prob": ("act-k2", probs[:, ::-1])})], run_id=2)
-    assert np.array_equal(ws.frames("call-1"), probs[:, ::-1])
+    commit(ws, [write(recording(), frames={"speech_prob": ("act-k2", probs[:, ::-1])})], run_id=2)
+    assert np.array_equal(queries.frames(ws, "call-1"), probs[:, ::-1])
     second = {p.name for p in (ws.path / "frames" / "speech_prob").iterdir()}
     assert len(first) == len(second) == 1 and first != second  # the old file is gone
 
@@ -162,7 +169,7 @@ def test_a_waiting_reader_makes_the_writer_hand_over(tmp_path):
     session.commit([write(recording())], run_id=1)
     assert session.is_open and not session.others_waiting()
     got = {}
-    reader = threading.Thread(target=lambda: got.setdefault("ids", [r.recording_id for r in reader_ws.recordings()]))
+    reader = threading.Thread(target=lambda: got.setdefault("ids", [r.recording_id for r in queries.recordings(reader_ws)]))
     reader.start()
     deadline = time.monotonic() + 10
     while not session.others_waiting() and time.monotonic() < deadline:
@@ -173,4 +180,4 @@ def test_a_waiting_reader_makes_the_writer_hand_over(tmp_path):
     assert got["ids"] == ["call-1"]
     session.commit([write(recording("call-2"))], run_id=1)  # the writer reopens when it needs to
     session.close()
-    assert [r.recording_id for r in ws.recordings()] == ["call-1", "call-2"]
+    assert [r.recording_id for r in queries.recordings(ws)] == ["call-1", "call-2"]

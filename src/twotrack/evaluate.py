@@ -250,11 +250,11 @@ def read_gold(path: str | Path) -> dict[str, list[Word]]:
 
 def activity_from_workspace(workspace: str | Path) -> tuple[dict[str, list[TrackActivity]], dict[str, float]]:
     """Stored activity and durations of every scanned recording of a workspace."""
-    from .store.workspace import Workspace
+    from .store import Workspace, queries
 
     ws = Workspace(workspace)
-    activity = {rid: list(acts) for rid, acts in ws.activity_by_recording().items()}
-    return activity, ws.durations()
+    activity = {rid: list(acts) for rid, acts in queries.activity_by_recording(ws).items()}
+    return activity, queries.durations(ws)
 
 
 def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) -> tuple[

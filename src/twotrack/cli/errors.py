@@ -24,9 +24,9 @@ def error_dicts(rows: list[dict]) -> list[dict]:
 @handle_errors
 def errors(ws, as_json):
     """List every file or recording that failed, with the stage and the problem."""
-    from ..store import Workspace
+    from ..store import Workspace, queries
 
-    rows = error_dicts(Workspace(ws).error_table())
+    rows = error_dicts(queries.error_table(Workspace(ws)))
     if as_json:
         print_json(rows)
     elif not rows:

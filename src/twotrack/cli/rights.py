@@ -49,9 +49,9 @@ def _recordings(ws: str | None, manifest: str | None) -> list:
             click.echo(f"warning: {err}", err=True)
         return list(found.recordings)
     if ws and _has_workspace(ws):
-        from ..store import Workspace
+        from ..store import Workspace, queries
 
-        return Workspace(ws).recordings()
+        return queries.recordings(Workspace(ws))
     raise ConfigError(f"{ws}: no workspace here yet (run `twotrack scan` first) and no --manifest given")
 
 

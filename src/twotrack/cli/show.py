@@ -200,13 +200,13 @@ def show(recording, ws, as_json, max_events, step_s, start_s, end_s):
 
     RECORDING is a recording id, or the last part of one when that is unique (d01 for clean/d01).
     """
-    from ..store import Workspace
+    from ..store import Workspace, queries
 
     workspace = Workspace(ws)
-    rows = {r["recording_id"]: r for r in workspace.recording_table()}
+    rows = {r["recording_id"]: r for r in queries.recording_table(workspace)}
     rid = resolve(sorted(rows), recording)
-    result = workspace.result(rid)
-    data = show_dict(result, rows[rid], workspace.stage_table(rid))
+    result = queries.result(workspace, rid)
+    data = show_dict(result, rows[rid], queries.stage_table(workspace, rid))
     if as_json:
         print_json(data)
         return

@@ -1,4 +1,4 @@
-"""`twotrack stats -w WS`: corpus tables (store.summary.workspace_stats)."""
+"""`twotrack stats -w WS`: corpus tables (turns.corpus.workspace_stats)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def stats(ws, group_by, as_json):
     """Corpus tables: hours, recordings, speakers, isolation verdicts, speech and overlap shares,
     event counts per minute, FTO quantiles and histogram, per-group and per-speaker breakdowns."""
     from ..store import Workspace
-    from ..store.summary import workspace_stats
+    from ..turns.corpus import workspace_stats
 
     workspace = Workspace(ws)
     data = workspace_stats(workspace, group_by=group_by or None)
@@ -104,8 +104,9 @@ def stats(ws, group_by, as_json):
 def _missing(workspace) -> dict[str, list[str]]:
     """recording_id -> source files gone since the scan (ingest/missing.py)."""
     from ..ingest.missing import missing_sources
+    from ..store import queries
 
-    return missing_sources(workspace.recordings())
+    return missing_sources(queries.recordings(workspace))
 
 
 def _render_missing(missing: dict[str, list[str]]) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 from ..config import Config, TurnsConfig
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
+from ..store import queries
 from ..timeline import mask_to_segments
 from .diarize import DiarizeConfig, diarize_mono
 from .mix import mix_tracks
@@ -148,7 +149,7 @@ def resolve_ids(ids: Sequence[str], queries: Sequence[str]) -> list[str]:
 
 def scan_config(ws) -> Config:
     """The configuration of the workspace's latest scan (its activity and turn settings are the truth's)."""
-    for run in reversed(ws.runs()):
+    for run in reversed(queries.runs(ws)):
         raw = run.get("config")
         if raw:
             try:
@@ -174,8 +175,8 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     if cfg is None:
         scan = scan_config(ws)
         cfg = CollapseConfig(diarize=DiarizeConfig(activity=scan.activity), turns=scan.turns)
-    stored = {r.recording_id: r for r in ws.recordings()}
-    activity = ws.activity_by_recording()
+    stored = {r.recording_id: r for r in queries.recordings(ws)}
+    activity = queries.activity_by_recording(ws)
     chosen = resolve_ids(sorted(stored), recordings) if recordings else sorted(stored)
     hyps = read_hypotheses(hypothesis) if hypothesis is not None else None
 

@@ -26,7 +26,7 @@ from ..model import ErrorRecord, Layout, Recording
 from ..ingest.missing import missing_reason
 from ..rights.ledger import Ledger
 from ..rights.verdicts import decide, get_purpose
-from ..store import Workspace
+from ..store import Workspace, queries
 from .base import ExportItem, ExportOptions, Exporter, ExportSummary
 from .context import Context, GoldWords
 from .croissant import write_croissant
@@ -88,13 +88,13 @@ def _stored_results(ws, todo: list[Recording], n_all: int):
     over the workspace in batches; a few: one query each."""
     if len(todo) * 2 >= n_all:
         want = {r.recording_id: r for r in todo}
-        for res in ws.results():
+        for res in queries.results(ws):
             rec = want.get(res.recording.recording_id)
             if rec is not None:
                 yield rec, res
     else:
         for rec in todo:
-            yield rec, ws.result(rec.recording_id)
+            yield rec, queries.result(ws, rec.recording_id)
 
 
 def _leftovers(out: Path, dirs: Iterable[str], known: set[str]) -> list[Path]:
@@ -112,7 +112,7 @@ def _leftovers(out: Path, dirs: Iterable[str], known: set[str]) -> list[Path]:
 def _scan_config(ws) -> dict[str, Any]:
     """The config and stage keys of the workspace's latest finished scan (what the results came from)."""
     try:
-        runs = [r for r in ws.runs() if r.get("status") == "completed"] or ws.runs()
+        runs = [r for r in queries.runs(ws) if r.get("status") == "completed"] or queries.runs(ws)
     except Exception:  # noqa: BLE001 - provenance only
         return {}
     if not runs:
@@ -152,7 +152,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             raise ConfigError(f"{out}: not empty and not an export folder (no {EXPORT_JSON}); choose an empty folder")
 
         events, head = Ledger(ws.ledger_path).snapshot()
-        recordings = ws.recordings()
+        recordings = queries.recordings(ws)
         verdicts = {v.recording_id: v for v in decide(recordings, events, purpose)}
         ctx = Context(ws, purpose, events, head, recordings, verdicts)
         exporter = FORMATS[fmt](out, options, ctx)
@@ -160,8 +160,8 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         exporter.state = state
         summary = ExportSummary(format=fmt, out=str(out), purpose=purpose, ledger_head=head,
                                 recordings=len(recordings))
-        table = {r["recording_id"]: r for r in ws.recording_table()}
-        stage_state = ws.stage_state()
+        table = {r["recording_id"]: r for r in queries.recording_table(ws)}
+        stage_state = queries.stage_state(ws)
         stems = make_stems(r.recording_id for r in recordings)
         gold = GoldWords()
         config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,

@@ -16,22 +16,15 @@ from typing import Any
 
 from ..config import QualifyConfig
 from ..model import EventKind, Layout
+from ..store import Workspace, queries
 from .inputs import CorpusInputs, RecordingInputs, RecordingStats, Verdict
 
-_EVENTS_SQL = """
-SELECT recording_id, kind, track,
-       list(end_s - start_s ORDER BY start_s) AS durations,
-       list(value ORDER BY start_s) AS vals
-FROM events
-WHERE kind IN (?, ?, ?, ?, ?, ?)
-GROUP BY recording_id, kind, track
-"""
 _KINDS = (EventKind.IPU, EventKind.PAUSE, EventKind.GAP, EventKind.FLOOR_TRANSFER,
           EventKind.OVERLAP_BETWEEN, EventKind.OVERLAP_WITHIN)
 
 
 def _event_stats(ws) -> dict[str, dict[str, Any]]:
-    rows = ws.query(_EVENTS_SQL, [k.value for k in _KINDS])
+    rows = queries.event_lists(ws, [k.value for k in _KINDS])
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {
         "ipu_s": defaultdict(list), "pauses": [], "gaps": [], "ftos": [], "overlap_s": 0.0})
     for row in rows:
@@ -48,14 +41,6 @@ def _event_stats(ws) -> dict[str, dict[str, Any]]:
             rec["ftos"].extend(float(v) for v in row["vals"] if v is not None)
         else:
             rec["overlap_s"] += sum(durs)
-    return out
-
-
-def _speech_by_track(ws) -> dict[str, dict[int, float]]:
-    out: dict[str, dict[int, float]] = defaultdict(dict)
-    for row in ws.query("SELECT recording_id, track, speech_s FROM track_activity"):
-        if row["speech_s"] is not None:
-            out[row["recording_id"]][int(row["track"])] = float(row["speech_s"])
     return out
 
 
@@ -80,12 +65,12 @@ def _stats(n_tracks: int, ev: dict[str, Any] | None, activity: dict[int, float])
 
 def _speaker_metadata(ws) -> dict[str, dict[str, str]]:
     out = {}
-    for row in ws.query("SELECT speaker_id, metadata FROM speakers"):
+    for speaker, text in queries.speaker_metadata(ws).items():
         try:
-            meta = json.loads(row["metadata"] or "{}")
+            meta = json.loads(text or "{}")
         except json.JSONDecodeError:
             meta = {}
-        out[str(row["speaker_id"])] = {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
+        out[speaker] = {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
     return out
 
 
@@ -116,22 +101,15 @@ def inputs_from_workspace(ws, purpose: str | None = None, cfg: QualifyConfig | N
 
     Recordings that failed to decode are kept with zero duration and no checks: they show in the
     matrix as not checked and weigh nothing in the hour-based verdicts."""
-    from ..store import Workspace
-
     if not isinstance(ws, Workspace):
         ws = Workspace(ws)
     cfg = cfg or QualifyConfig()
     purpose = purpose or cfg.purpose
-    recordings = ws.recordings()
-    durations = ws.durations()
-    checks = {}
-    from ..model import CheckResult
-
-    for row in ws.query("SELECT recording_id, result FROM checks"):
-        if row["result"]:
-            checks[row["recording_id"]] = CheckResult.from_dict(json.loads(row["result"]))
+    recordings = queries.recordings(ws)
+    durations = queries.durations(ws)
+    checks = queries.check_results(ws)
     events = _event_stats(ws)
-    speech = _speech_by_track(ws)
+    speech = queries.speech_by_track(ws)
     consent, rights, _head = _rights(ws, recordings, purpose, cfg, at)
     out = []
     for rec in recordings:

@@ -31,7 +31,7 @@ from ..ingest import remote
 from ..ingest.manifest import url_folders
 from ..ingest.found import Found, FoundStream
 from ..model import AudioInfo, ErrorRecord, Recording
-from ..store import ResultWrite, SourceRecord, Workspace
+from ..store import ResultWrite, SourceRecord, Workspace, queries
 from ..store.locks import ScanLock
 from ..store.rows import STAGES
 from .stages import stage_keys, unavailable_stages
@@ -105,9 +105,8 @@ def _discover(paths: Sequence[str], config: Config) -> FoundStream:
 def _missing(ws: Workspace, paths: Sequence[str], known: Sequence[ErrorRecord]) -> list[ErrorRecord]:
     """Stored recordings whose source files under this scan's paths are gone (ingest/missing.py)."""
     from ..ingest.missing import missing_errors
-    from ..store.track_paths import track_paths_under
 
-    return missing_errors(track_paths_under(ws, _error_roots(paths)), known)
+    return missing_errors(queries.track_paths_under(ws, _error_roots(paths)), known)
 
 
 def _error_roots(paths: Sequence[str]) -> list[str]:
@@ -280,8 +279,8 @@ def make_plan(ws: Workspace, found: Iterable[Found], config: Config, keys: dict[
 
 def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[str, str],
                 unavailable: dict[str, str], retry_errors: bool, plan: Plan, spill: IO[bytes]) -> None:
-    view = ws.plan_view([f.recording.recording_id for f in items],
-                        sorted({p for f in items for p in f.recording.source_paths}))
+    view = queries.plan_view(ws, [f.recording.recording_id for f in items],
+                             sorted({p for f in items for p in f.recording.source_paths}))
     infos = {p: i for f in items for p, i in f.infos.items()}
     to_run: list[tuple[Recording, tuple[str, ...], tuple[SourceRecord, ...]]] = []
     for item in items:
@@ -312,7 +311,7 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
         plan.expected_s += expected
     # Stored inputs of partial reruns (checks for activity's bleed input, activity for events), read
     # now, before the writer owns the workspace.
-    inputs = ws.stored_inputs([rec.recording_id for rec, run, _ in to_run if "checks" not in run])
+    inputs = queries.stored_inputs(ws, [rec.recording_id for rec, run, _ in to_run if "checks" not in run])
     for rec, run, sources in to_run:
         rid = rec.recording_id
         reuse = Reuse()
@@ -457,7 +456,8 @@ def scan(
     with ScanLock(ws.path), _TermAsInterrupt():
         unavailable = unavailable_stages()
         keys = stage_keys(config, unavailable)
-        run_id = ws.begin_run(paths, config.to_dict(), keys, executor.jobs, __version__)
+        with ws.writer() as w:
+            run_id = w.begin_run(paths, config.to_dict(), keys, executor.jobs, __version__)
         summary = ScanSummary(workspace=str(ws.path), run_id=run_id, status="interrupted", jobs=executor.jobs,
                               unavailable=unavailable)
         writer = Writer(ws, run_id)
@@ -465,12 +465,14 @@ def scan(
         try:
             with _discover(paths, config) as found:
                 found.errors.extend(_missing(ws, paths, found.errors))
-                ws.replace_discovery_errors(_error_roots(paths), found.errors, run_id)
+                with ws.writer() as w:
+                    w.replace_discovery_errors(_error_roots(paths), found.errors, run_id)
                 summary.errors.extend(found.errors)
                 summary.discovery_errors = len(found.errors)
                 summary.found = len(found)
                 plan = make_plan(ws, found, config, keys, unavailable, retry_errors, keep_probs)
-            ws.update_recordings(plan.metadata_changed)
+            with ws.writer() as w:
+                w.update_recordings(plan.metadata_changed)
             summary.skipped, summary.skipped_failed = plan.skipped, plan.skipped_failed
             summary.metadata_updated = len(plan.metadata_changed)
             summary.audio_found_s = plan.audio_found_s
@@ -514,9 +516,10 @@ def scan(
             summary.wall_s = time.monotonic() - t0
             summary.stages = {s: dict(c) for s, c in counts.items()}
             notes = [f"{s} unavailable: {why}" for s, why in unavailable.items()]
-            ws.end_run(run_id, summary.status, n_found=summary.found, n_scanned=summary.scanned,
-                       n_skipped=summary.skipped, n_failed=summary.failed, audio_s=summary.audio_scanned_s,
-                       wall_s=summary.wall_s, notes=notes)
+            with ws.writer() as w:
+                w.end_run(run_id, summary.status, n_found=summary.found, n_scanned=summary.scanned,
+                          n_skipped=summary.skipped, n_failed=summary.failed, audio_s=summary.audio_scanned_s,
+                          wall_s=summary.wall_s, notes=notes)
         if writer.error is not None:
             raise writer.error
     return summary

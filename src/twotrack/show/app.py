@@ -33,6 +33,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import InputError, TwotrackError
 from ..model import AudioInfo, Recording, track_name
+from ..store import queries
 from . import audio, data, peaks
 from .render import fmt_duration, templates
 from .report import COLLAPSE_COLUMNS, collapse_cells, render_report
@@ -121,7 +122,7 @@ class Explorer:
         cached = self._ids
         if cached is not None and cached[0] == v:
             return cached[1]
-        ids = frozenset(r["recording_id"] for r in self.ws.query("SELECT recording_id FROM recordings"))
+        ids = queries.recording_ids(self.ws)
         self._ids = (v, ids)
         return ids
 
@@ -194,27 +195,17 @@ class Explorer:
             return view
 
     def _load_view(self, rid: str) -> RecordingView:
-        with self.ws.read() as con:
-            row = con.execute("SELECT recording, duration_s, sample_rate, source_key FROM recordings "
-                              "WHERE recording_id = ?", [rid]).fetchone()
-            ev = con.execute(
-                "SELECT kind, start_s, end_s, coalesce(track, -1) AS track, coalesce(from_track, -1) AS from_track, "
-                "coalesce(value, 'NaN'::DOUBLE) AS value FROM events WHERE recording_id = ? "
-                "ORDER BY start_s, kind, track", [rid]).fetchnumpy()
-            act = con.execute("SELECT track, start_s, end_s FROM activity WHERE recording_id = ? "
-                              "ORDER BY track, start_s", [rid]).fetchnumpy()
-        if row is None:
+        stored = queries.recording_arrays(self.ws, rid)
+        if stored is None:
             raise HTTPException(404, f"no recording {rid!r} in this workspace")
-        from ..store.rows import recording_from_json
-
-        rec = recording_from_json(row[0])
+        rec, ev, act = stored.recording, stored.events, stored.activity
         tracks = np.asarray(act["track"], np.int64)
         activity = []
         for t in range(rec.n_tracks):
             m = tracks == t
             activity.append((t, np.asarray(act["start_s"], np.float64)[m], np.asarray(act["end_s"], np.float64)[m]))
         return RecordingView(
-            recording=rec, duration_s=float(row[1] or 0.0), sample_rate=row[2], source_key=row[3] or "",
+            recording=rec, duration_s=stored.duration_s, sample_rate=stored.sample_rate, source_key=stored.source_key,
             kind=np.asarray(ev["kind"], dtype=object).astype(str),
             start=np.asarray(ev["start_s"], np.float64), end=np.asarray(ev["end_s"], np.float64),
             track=np.asarray(ev["track"], np.int64), from_track=np.asarray(ev["from_track"], np.int64),
@@ -239,7 +230,7 @@ class Explorer:
             from ..ingest.clock import clock_status
 
             rec = view.recording
-            view.clock = clock_status(rec.layout, self.ws.checks(rec.recording_id), int(view.sample_rate or 0),
+            view.clock = clock_status(rec.layout, queries.checks(self.ws, rec.recording_id), int(view.sample_rate or 0),
                                       rec.n_tracks)
         return view.clock
 
@@ -578,8 +569,8 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
 def recording_detail(ex: Explorer, view: RecordingView, snap: data.Snapshot, with_events: bool) -> dict[str, Any]:
     rec = view.recording
     rid = rec.recording_id
-    checks = ex.ws.checks(rid)
-    stages = ex.ws.stage_table(rid)
+    checks = queries.checks(ex.ws, rid)
+    stages = queries.stage_table(ex.ws, rid)
     stats = snap.turns.data["per_recording"].get(rid) if snap.turns.available else None
     counts = {k: int((view.kind == k).sum()) for k in EVENT_KINDS}
     counts_by_track = {k: [int(((view.kind == k) & (view.track == t)).sum()) for t in range(rec.n_tracks)]

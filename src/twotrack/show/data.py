@@ -30,9 +30,9 @@ from ..qualify.workspace import inputs_from_workspace
 from ..rights.consent import SCOPES, replay_all
 from ..rights.ledger import Ledger, ledger_path
 from ..rights.verdicts import PURPOSES, decide_one, speakers_by_track
-from ..store import Workspace
-from ..store.summary import workspace_stats
-from ..turns.stats import RecordingEvents, corpus_stats, distributions, recording_stats
+from ..store import Workspace, queries
+from ..turns.corpus import recording_events, workspace_stats
+from ..turns.stats import corpus_stats, distributions, recording_stats
 
 #: Purposes whose rights verdicts are shown (the first is the one the corpus table uses).
 DEFAULT_PURPOSES = ("commercial-training", "research-training", "redistribution", "voice-synthesis")
@@ -90,9 +90,7 @@ def workspace_version(ws) -> tuple:
 def stage_summary(ws) -> dict[str, dict[str, Any]]:
     """stage -> {status: count, ..., "notes": [distinct notes of non-ok rows]}."""
     out: dict[str, dict[str, Any]] = {}
-    rows = ws.query("SELECT stage, status, count(*) AS n, list(DISTINCT note) AS notes FROM stage_results "
-                    "GROUP BY stage, status ORDER BY stage, status")
-    for r in rows:
+    for r in queries.stage_status_counts(ws):
         d = out.setdefault(r["stage"], {"counts": {}, "notes": []})
         d["counts"][r["status"]] = int(r["n"])
         if r["status"] != "ok":
@@ -115,30 +113,6 @@ def stage_note(stages: Mapping[str, Any], stage: str) -> str:
 def overview(ws) -> Part:
     """Hours, recordings, speakers, isolation verdicts, errors, turn-taking statistics (``twotrack stats``)."""
     return Part(True, workspace_stats(ws))
-
-
-def recording_events(ws) -> list:
-    """``turns.stats.RecordingEvents`` of every recording with stored events (the statistics' input)."""
-    tables = ws.event_tables()
-    speech = ws.speech_seconds()
-    speakers: dict[str, dict[int, str | None]] = defaultdict(dict)
-    for row in ws.query("SELECT recording_id, track, speaker_id FROM tracks"):
-        speakers[row["recording_id"]][int(row["track"])] = row["speaker_id"]
-    meta = {r["recording_id"]: r for r in ws.query(
-        "SELECT recording_id, duration_s, n_tracks FROM recordings WHERE duration_s IS NOT NULL")}
-    out = []
-    for rid, table in tables.items():
-        row = meta.get(rid)
-        if row is None:
-            continue
-        n = int(row["n_tracks"])
-        sp = speech.get(rid)
-        out.append(RecordingEvents(
-            recording_id=rid, duration_s=float(row["duration_s"]), events=table, n_tracks=n,
-            speech_s=sp if sp is not None and len(sp) == n else None,
-            speakers=tuple(speakers[rid].get(t) for t in range(n)),
-        ))
-    return out
 
 
 def turn_statistics(ws, stages: Mapping[str, Any]) -> Part:
@@ -278,7 +252,7 @@ def collapse_results(ws, charts: int = COLLAPSE_CHARTS) -> Part:
     ok = [r["recording_id"] for r in recordings if not r.get("error") and r["recording_id"] in lanes]
     truth = {}
     for rid in ok[:max(0, charts)]:
-        truth[rid] = _lanes(a.to_dict() for a in ws.activity(rid))
+        truth[rid] = _lanes(a.to_dict() for a in queries.activity(ws, rid))
     written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return Part(True, {"path": str(path), "written_at": written, "summary": summary, "recordings": recordings,
                        "by_id": by_id, "skipped": skipped, "lanes": lanes, "truth": truth})
@@ -299,12 +273,10 @@ def _num(x) -> float | None:
 def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, rts: Part,
                    purpose: str) -> list[dict[str, Any]]:
     """One dict per recording: what the corpus table and the per-recording table show."""
-    table = {r["recording_id"]: r for r in ws.recording_table()}
-    checks = {r["recording_id"]: r for r in ws.query(
-        "SELECT recording_id, isolation, bleed_db, bleed_direction, offset_ms, drift_ppm, duplicate_channels "
-        "FROM checks")}
+    table = {r["recording_id"]: r for r in queries.recording_table(ws)}
+    checks = {r["recording_id"]: r for r in queries.check_table(ws)}
     errors: dict[str, list[str]] = defaultdict(list)
-    for e in ws.error_table():
+    for e in queries.error_table(ws):
         if e["recording_id"]:
             errors[e["recording_id"]].append(f"[{e['stage']}] {e['problem']}")
     per_stats = turn.data["per_recording"] if turn.available else {}
@@ -389,7 +361,7 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
     """Read every stage's data from ``ws`` (a ``store.Workspace``) once."""
     cfg = config or Config()
     version = workspace_version(ws)
-    recordings = ws.recordings()
+    recordings = queries.recordings(ws)
     stages = stage_summary(ws)
     purpose = cfg.qualify.purpose
     purposes = tuple(dict.fromkeys((purpose, *purposes)))
@@ -403,7 +375,7 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         recordings=recordings, stages=stages, overview=overview(ws), turns=turn, qualify=qual,
         reference=reference, rights=rts, datamap=data_map(ws, qual), rows=rows, purpose=purpose,
-        purposes=purposes, checks_note=stage_note(stages, "checks"), errors=ws.error_table(),
+        purposes=purposes, checks_note=stage_note(stages, "checks"), errors=queries.error_table(ws),
         collapse=collapse_results(ws),
     )
 

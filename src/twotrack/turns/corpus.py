@@ -1,0 +1,85 @@
+"""Corpus tables over a workspace: counts and turn-taking statistics, from what ``store.queries`` reads.
+
+``recording_events`` is the one builder of the statistics' input (``stats.RecordingEvents`` per
+recording with stored events); the report, the explorer and ``twotrack stats`` all use it.
+``workspace_stats`` is the library call behind ``twotrack stats``; its dict is the stable JSON of
+``twotrack stats --json`` (docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..store import Workspace, queries
+from . import stats
+
+
+def recording_events(ws: Workspace, recordings: Sequence[dict[str, Any]] | None = None
+                     ) -> list[stats.RecordingEvents]:
+    """``stats.RecordingEvents`` of every decoded recording with stored events, in id order.
+
+    ``recordings``: the rows of ``queries.recording_table`` when the caller has read them already.
+    """
+    rows = {r["recording_id"]: r for r in (recordings if recordings is not None else queries.recording_table(ws))}
+    tables = queries.event_tables(ws)
+    speech = queries.speech_seconds(ws)
+    speakers = queries.track_speakers(ws)
+    out = []
+    for rid, table in tables.items():
+        row = rows.get(rid)
+        if row is None or row["duration_s"] is None:
+            continue
+        n_tracks = int(row["n_tracks"])
+        sp = speech.get(rid)
+        spk = speakers.get(rid, {})
+        out.append(stats.RecordingEvents(
+            recording_id=rid, duration_s=float(row["duration_s"]), events=table, n_tracks=n_tracks,
+            speech_s=sp if sp is not None and len(sp) == n_tracks else None,
+            speakers=tuple(spk.get(t) for t in range(n_tracks)),
+        ))
+    return out
+
+
+def _turn_stats(ws: Workspace, recordings: list[dict[str, Any]], group_by: str | None) -> dict[str, Any]:
+    inputs = recording_events(ws, recordings)
+    groups: dict[str, str] = {}
+    if group_by:
+        tags = {r["recording_id"]: r["tags"] for r in recordings}
+        for rec in inputs:
+            values = json.loads(tags[rec.recording_id] or "{}")
+            if group_by in values:
+                groups[rec.recording_id] = values[group_by]
+    return stats.corpus_stats(inputs, groups=groups if groups else None, by_speaker=True)
+
+
+def workspace_stats(ws: Workspace, group_by: str | None = "register") -> dict[str, Any]:
+    """Hours, recordings, speakers, isolation verdicts, errors, and the turn-taking statistics.
+
+    ``group_by``: a tag key (``register``, ``topic``, ...) whose values make the ``by_group`` breakdown
+    of the turn statistics (only recordings that carry the tag are grouped).
+    """
+    recordings = queries.recording_table(ws)
+    status = {"ok": 0, "partial": 0, "failed": 0}
+    for r in recordings:
+        status[r["status"]] = status.get(r["status"], 0) + 1
+    hours = sum(float(r["duration_s"] or 0.0) for r in recordings) / 3600.0
+    counted = queries.corpus_counts(ws)
+    isolation = counted["isolation"]
+    n_checked = sum(isolation.values())
+    return {
+        "workspace": str(ws.path),
+        "recordings": {"total": len(recordings), **status},
+        "hours": round(hours, 6),
+        "layouts": counted["layouts"],
+        "speakers": counted["speakers"],
+        "isolation": isolation,
+        "recordings_without_checks": len(recordings) - n_checked,
+        "errors": counted["errors"],
+        "group_by": group_by,
+        "turns": _turn_stats(ws, recordings, group_by),
+    }
+
+
+__all__ = ["recording_events", "workspace_stats"]
