@@ -5,9 +5,10 @@ Entry points: ``transcribe_tracks`` (recognise), ``align_text`` (text without wo
 ``WordsConfig`` (the ``[words]`` config section), ``WordsResult``.
 """
 
+from .align import AlignResult, align_text
 from .config import WordsConfig
 from .models import BUNDLED, ModelHashError, load_model, resolve_model
 from .transcribe import WordsResult, transcribe_tracks
 
-__all__ = ["BUNDLED", "ModelHashError", "WordsConfig", "WordsResult", "load_model", "resolve_model",
-           "transcribe_tracks"]
+__all__ = ["AlignResult", "BUNDLED", "ModelHashError", "WordsConfig", "WordsResult", "align_text", "load_model",
+           "resolve_model", "transcribe_tracks"]
