@@ -47,9 +47,8 @@ class WordsResult(Record):
 def _segments(activity_track) -> np.ndarray:
     """Accepts a TrackActivity, a sequence of Segment, or of (start, end) pairs."""
     segs = getattr(activity_track, "segments", activity_track)
-    return np.asarray([(getattr(s, "start", None) if hasattr(s, "start") else s[0],
-                        getattr(s, "end", None) if hasattr(s, "end") else s[1]) for s in segs],
-                      np.float64).reshape(-1, 2)
+    pairs = [(s.start, s.end) if hasattr(s, "start") else (s[0], s[1]) for s in segs]
+    return np.asarray(pairs, np.float64).reshape(-1, 2)
 
 
 def to_whisper_rate(samples: np.ndarray, rate: int) -> np.ndarray:
