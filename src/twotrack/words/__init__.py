@@ -1,0 +1,14 @@
+"""Words on every track: per-track transcripts with word times (recogniser, re-timing, crosstalk filter)
+and forced alignment of given text. docs/words.md.
+
+Entry points: ``transcribe_tracks`` (recognise), ``align_text`` (text without word times),
+``WordsConfig`` (the ``[words]`` config section), ``WordsResult``.
+"""
+
+from .align import AlignResult, align_text
+from .config import WordsConfig
+from .models import BUNDLED, ModelHashError, load_model, resolve_model
+from .transcribe import WordsResult, transcribe_tracks
+
+__all__ = ["AlignResult", "BUNDLED", "ModelHashError", "WordsConfig", "WordsResult", "align_text", "load_model",
+           "resolve_model", "transcribe_tracks"]

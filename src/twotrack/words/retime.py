@@ -1,0 +1,100 @@
+"""Re-timing recognised words: Whisper's word times are loose (its starts land +-0.1-0.5 s off the
+speech, early after silence), so each chunk's words are forced-aligned to the chunk's audio with
+pocketsphinx's English acoustic model, and/or the first and last word of each chunk are snapped to
+the activity stage's edges. docs/words.md has the measurements that chose the default.
+
+Alignment works on the words' normalised spelling; a token the pronouncing dictionary lacks (names,
+numerals) is aligned as generic speech (``[SPEECH]``), so its neighbours keep their places.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+
+ALIGN_RATE = 16000
+_HOP_S = 0.01  # pocketsphinx frames
+_TOKEN = re.compile(r"[a-z0-9']+")
+_decoders: dict[int, object] = {}
+_lock = threading.Lock()
+
+
+def _decoder():
+    """One pocketsphinx decoder per thread (they are not thread-safe), loaded without a language model."""
+    from pocketsphinx import Decoder
+
+    key = threading.get_ident()
+    with _lock:
+        d = _decoders.get(key)
+    if d is None:
+        d = Decoder(samprate=ALIGN_RATE, lm=None, bestpath=False, loglevel="FATAL")
+        with _lock:
+            _decoders[key] = d
+    return d
+
+
+def tokens(word: str) -> list[str]:
+    """A recogniser word as dictionary tokens: lower case, punctuation out, hyphens split."""
+    return _TOKEN.findall(word.lower().replace("-", " "))
+
+
+def _spell(decoder, tok: str) -> str:
+    return tok if decoder.lookup_word(tok) else "[SPEECH]"
+
+
+def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE) -> np.ndarray | None:
+    """Forced alignment of ``words`` (in order) to ``audio`` (float32 mono at ``rate`` = 16 kHz).
+
+    -> float64 (len(words), 2) start/end seconds from the start of ``audio``, NaN for a word with no
+    speakable token; None when the alignment fails (the text does not fit the audio)."""
+    if rate != ALIGN_RATE:
+        raise ValueError(f"alignment runs at {ALIGN_RATE} Hz, got {rate}")
+    d = _decoder()
+    toks = [tokens(w) for w in words]
+    flat = [_spell(d, t) for ts in toks for t in ts]
+    out = np.full((len(words), 2), np.nan)
+    if not flat:
+        return out
+    if len(audio) < int(0.05 * rate) * len(flat):  # too short to hold the words (>= 5 frames each)
+        return None
+    pcm = (np.clip(np.asarray(audio, np.float32), -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
+    try:
+        d.set_align_text(" ".join(flat))
+        d.start_utt()
+        d.process_raw(pcm, full_utt=True)
+        d.end_utt()
+        segs = [(s.word, s.start_frame, s.end_frame) for s in (d.seg() or ())]
+    except RuntimeError:  # pocketsphinx refuses an alignment it cannot finish
+        return None
+    got = [(s, e) for (w, s, e) in segs if not w.startswith("<") and w != "[NOISE]"]
+    if len(got) != len(flat):
+        return None
+    k = 0
+    for i, ts in enumerate(toks):  # words -> their first and last token
+        if ts:
+            out[i] = (got[k][0] * _HOP_S, (got[k + len(ts) - 1][1] + 1) * _HOP_S)
+            k += len(ts)
+    return out
+
+
+def snap_edges(starts: np.ndarray, ends: np.ndarray, segments: np.ndarray,
+               tolerance_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """At each activity onset of the track, the first word that runs past it starts there, when its
+    start lies within ``tolerance_s`` of it; at each offset, the last word that starts before it ends
+    there, likewise. ``segments`` float (n, 2) is the track's activity. -> new (starts, ends)."""
+    s, e = np.array(starts, np.float64), np.array(ends, np.float64)
+    seg = np.asarray(segments, np.float64).reshape(-1, 2)
+    if len(s) == 0 or len(seg) == 0:
+        return s, e
+    by_start = np.argsort(s, kind="stable")
+    by_end = np.argsort(e, kind="stable")
+    for on, off in seg:  # per activity segment (a few per turn)
+        after = by_start[e[by_start] > on + _HOP_S]
+        if len(after) and abs(s[after[0]] - on) <= tolerance_s:
+            s[after[0]] = min(on, e[after[0]] - _HOP_S)
+        before = by_end[s[by_end] < off - _HOP_S]
+        if len(before) and abs(e[before[-1]] - off) <= tolerance_s:
+            e[before[-1]] = max(off, s[before[-1]] + _HOP_S)
+    return s, e

@@ -1,0 +1,181 @@
+"""The words stage as one pure function: per-track audio + that track's activity -> timed words.
+
+Per track: the activity segments are padded and merged into chunks, the chunks packed end to end
+and recognised (faster-whisper, word timestamps), the words mapped back onto the recording's clock,
+re-timed (forced alignment per chunk and/or snapping to the activity edges), and words that are only
+the other speaker's bleed dropped and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model import Record, Word, track_name
+from . import retime as rt
+from .chunks import pack, speech_chunks
+from .config import WordsConfig
+from .crosstalk import bleed_words, threshold_db
+from .models import load_model
+from .recognise import WHISPER_RATE, RawWord, detect_language, recognise
+
+RETIME_MODES = ("align+snap", "align", "snap", "none")
+#: Detected-language probability below which a track's language is recorded as unknown.
+LANGUAGE_MIN_PROB = 0.5
+
+
+@dataclass(frozen=True)
+class WordsResult(Record):
+    """Words of every track, sorted by start, and what the stage found on the way."""
+
+    words: tuple[Word, ...]
+    languages: dict[str, tuple[str, float | None]]  # track name -> (language code or "unknown", probability)
+    dropped_crosstalk: int = 0  # words removed as the other speaker's bleed
+    alignment_failures: int = 0  # chunks whose words kept the recogniser's times (text did not fit the audio)
+    models: dict[str, str] = field(default_factory=dict)  # track name -> model that transcribed it
+    decoded_s: float = 0.0  # seconds of audio given to the recogniser (all tracks)
+
+    def to_rows(self) -> list[dict]:
+        """The ``words`` list of ``show --json``: {track: "A"|"B", start, end, word, probability}."""
+        return [{"track": track_name(w.track), "start": round(w.start, 3), "end": round(w.end, 3),
+                 "word": w.text, "probability": None if w.probability is None else round(w.probability, 4)}
+                for w in self.words]
+
+
+def _segments(activity_track) -> np.ndarray:
+    """Accepts a TrackActivity, a sequence of Segment, or of (start, end) pairs."""
+    segs = getattr(activity_track, "segments", activity_track)
+    pairs = [(s.start, s.end) if hasattr(s, "start") else (s[0], s[1]) for s in segs]
+    return np.asarray(pairs, np.float64).reshape(-1, 2)
+
+
+def to_whisper_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    x = np.atleast_2d(np.asarray(samples, np.float32))
+    if rate == WHISPER_RATE:
+        return x
+    import soxr
+
+    return np.stack([soxr.resample(c, rate, WHISPER_RATE, quality="HQ") for c in x]).astype(np.float32)
+
+
+def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, segments: np.ndarray,
+                 mode: str, tolerance_s: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """New (starts, ends) of one track's words and the number of chunks whose alignment failed.
+
+    A chunk whose whole text does not align is retried one activity segment at a time."""
+    if mode not in RETIME_MODES:
+        raise ValueError(f"words.retime must be one of {RETIME_MODES}, not {mode!r}")
+    s = np.array([w.start for w in raw], np.float64)
+    e = np.array([w.end for w in raw], np.float64)
+    failures = 0
+    if mode.startswith("align") and len(raw):
+        k = np.array([w.chunk for w in raw])
+        mid = (s + e) / 2
+        for c in np.unique(k):  # per chunk
+            idx = np.flatnonzero(k == c)
+            pieces = [(chunks[c], idx)]
+            got = _align(audio16k, chunks[c], [raw[i].word for i in idx])
+            if got is None:
+                inner = segments[(segments[:, 1] > chunks[c][0]) & (segments[:, 0] < chunks[c][1])]
+                pieces = []
+                for a, b in inner:  # retry per activity segment, with the chunk's padding around it
+                    sub = idx[(mid[idx] >= a - 0.2) & (mid[idx] < b + 0.2)]
+                    if len(sub):
+                        pieces.append((np.array([max(a - 0.2, chunks[c][0]), min(b + 0.2, chunks[c][1])]), sub))
+            else:
+                _put(s, e, idx, got, chunks[c][0])
+                continue
+            for span, sub in pieces:
+                got = _align(audio16k, span, [raw[i].word for i in sub])
+                if got is None:
+                    failures += 1
+                else:
+                    _put(s, e, sub, got, span[0])
+    if mode in ("align+snap", "snap"):
+        s, e = rt.snap_edges(s, e, segments, tolerance_s)
+    return s, e, failures
+
+
+def _align(audio16k: np.ndarray, span, words: list[str]):
+    a, b = int(round(span[0] * WHISPER_RATE)), int(round(span[1] * WHISPER_RATE))
+    return rt.align_chunk(audio16k[a:b], words)
+
+
+def _put(s: np.ndarray, e: np.ndarray, idx: np.ndarray, got: np.ndarray, offset: float) -> None:
+    ok = np.isfinite(got[:, 0])
+    s[idx[ok]] = got[ok, 0] + offset
+    e[idx[ok]] = got[ok, 1] + offset
+
+
+def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence, bleed_db: float | None = None,
+                      config: WordsConfig | None = None, *, recording_id: str = "") -> WordsResult:
+    """Words with times on every track (see module doc).
+
+    ``samples`` float32 (n_tracks, n) on track A's clock; ``activity[i]`` the speech of track i (a
+    TrackActivity, Segments, or (start_s, end_s) pairs, same clock); ``bleed_db`` the checks stage's
+    bleed level (dB re the source's speech) or None. A track without speech gets no words."""
+    cfg = config or WordsConfig()
+    x16 = to_whisper_rate(samples, sample_rate)
+    n_tracks, n = x16.shape
+    if len(activity) != n_tracks:
+        raise ValueError(f"activity has {len(activity)} tracks, samples {n_tracks}")
+    duration = n / WHISPER_RATE
+    thr = threshold_db(bleed_db, cfg.crosstalk_margin_db, cfg.crosstalk_ratio_db, cfg.crosstalk_cap_db)
+    words: list[Word] = []
+    languages: dict[str, tuple[str, float | None]] = {}
+    models: dict[str, str] = {}
+    dropped = failures = 0
+    decoded = 0.0
+    main = None
+    for t in range(n_tracks):  # per track
+        name = track_name(t)
+        segs = _segments(activity[t])
+        chunks = speech_chunks(segs, duration, cfg.padding_s, cfg.merge_gap_s, cfg.window_s)
+        if len(chunks) == 0:
+            languages[name] = ("unknown", 0.0)
+            continue
+        packed = pack(x16[t], WHISPER_RATE, chunks, cfg.separator_s)
+        decoded += packed.audio.size / WHISPER_RATE
+        if main is None:
+            main = load_model(cfg.model, sha256=cfg.model_sha256, compute_type=cfg.compute_type,
+                              threads=cfg.threads, allow_download=cfg.allow_download)
+        model, res = main
+        language, lang_prob = cfg.language, (1.0 if cfg.language else None)
+        if language is None and res.english_only:
+            language, lang_prob = "en", None
+            if cfg.multilingual_model:
+                multi, multi_res = load_model(cfg.multilingual_model, compute_type=cfg.compute_type, threads=cfg.threads,
+                                      allow_download=cfg.allow_download)
+                detected, lang_prob = detect_language(multi, packed)
+                if lang_prob < LANGUAGE_MIN_PROB:
+                    language = None  # unknown: let the multilingual model choose per window
+                elif detected != "en":
+                    language = detected
+                if language != "en":
+                    model, res = multi, multi_res
+                languages[name] = (detected if lang_prob >= LANGUAGE_MIN_PROB else "unknown", lang_prob)
+        raw, used, prob = recognise(model, packed, language=language, beam_size=cfg.beam_size)
+        if name not in languages:
+            if cfg.language:
+                languages[name] = (cfg.language, None)
+            elif language == "en" and lang_prob is None:
+                languages[name] = ("en", None)  # English-only model, no detection asked for
+            else:
+                languages[name] = (used if prob >= LANGUAGE_MIN_PROB else "unknown", prob)
+        models[name] = res.name
+        if not raw:
+            continue
+        # pocketsphinx's model is English: other languages keep the recogniser's (per token) times
+        mode = cfg.retime if (language or used) == "en" else ("snap" if "snap" in cfg.retime else "none")
+        s, e, fails = retime_words(x16[t], raw, chunks, segs, mode, cfg.snap_tolerance_s)
+        failures += fails
+        keep = np.ones(len(raw), bool)
+        if cfg.crosstalk_rule and n_tracks > 1:
+            keep = ~bleed_words(x16, WHISPER_RATE, t, s, e, thr)
+            dropped += int((~keep).sum())
+        words += [Word(recording_id, t, float(a), float(b), w.word, probability=w.probability)
+                  for a, b, w, k in zip(s, e, raw, keep) if k]
+    words.sort(key=lambda w: (w.start, w.track, w.end))
+    return WordsResult(tuple(words), languages, dropped, failures, models, round(decoded, 3))
