@@ -13,6 +13,10 @@
 Each recording's supervisions are also kept as a gzip member in ``parts/<stem>.supervisions.jsonl.gz``;
 ``supervisions.jsonl.gz`` is their concatenation (a valid multi-member gzip), so a rerun rewrites only the
 recordings that changed.
+
+``metadata.jsonl`` (a row per FLAC: ``file_name``, ids, times, rates, speakers and each track's text) makes
+``audio/*.flac`` + ``metadata.jsonl`` a Hugging Face audio folder (``datasets`` builds every config of a
+folder with one loader, so the manifests are read with the ``json`` loader by name, see ``LOADING``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,17 @@ from .croissant import file_object, file_set, record_set
 from .state import Output, State, atomic_write, file_entry
 
 RECORDINGS, SUPERVISIONS = "recordings.jsonl.gz", "supervisions.jsonl.gz"
+METADATA = "metadata.jsonl"
+
+#: What docs/export.md and the card show, and the tests run (``folder`` is the export folder).
+LOADING = """\
+import datasets
+audio = datasets.load_dataset(folder, split="train")      # audio/*.flac + metadata.jsonl, a row per FLAC
+sups = datasets.load_dataset("json", data_files=f"{folder}/supervisions.jsonl.gz", split="train")  # per IPU
+row = audio[0]
+samples = row["audio"].get_all_samples()                                  # torchcodec: (channels, n) float
+print(row["id"], samples.sample_rate, tuple(samples.data.shape), row["text_a"][:60])
+"""
 #: Events attach to an IPU they end in, with this tolerance (one 10 ms frame).
 EPS = 0.0105
 #: A gold word goes to the nearest IPU of its track when its midpoint is at most this far from it.
@@ -159,10 +174,10 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
 
 class LhotseExporter(Exporter):
     name = "lhotse"
-    version = 1
+    version = 2  # 2: metadata.csv, source rates and text per piece
     defaults = {"sample_rate": None, "max_duration_s": 0.0}
     managed_dirs = ("audio", "parts")
-    manifest_names = (RECORDINGS, SUPERVISIONS)
+    manifest_names = (RECORDINGS, SUPERVISIONS, METADATA)
 
     def add(self, item: ExportItem) -> list[Output]:
         rec = item.recording
@@ -177,6 +192,9 @@ class LhotseExporter(Exporter):
         streamed = stream_to_files(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")], paths, item.clock)
         counts = streamed.counts
         item.notes.extend(streamed.note())
+        resampled = item.resample_note(rate)
+        if resampled:
+            item.notes.append(resampled)
         rid = item.recording_id
         pieces, files, sup_lines = [], [], []
         for i, pid in enumerate(ids):
@@ -196,7 +214,9 @@ class LhotseExporter(Exporter):
                            "sample_rate": rate, "supervisions": len(sups),
                            "words": None if item.words is None else sum(len(s.get("alignment", {}).get("word", []))
                                                                          for s in sups),
-                           "lhotse": lhotse_rec})
+                           "lhotse": lhotse_rec, "source_rates": item.source_rates(),
+                           "words_source": item.words_source(), "text": item.text(a, b),
+                           "speakers": list(rec.speakers)})
         if item.words is None:
             item.notes.append("no word timings: supervisions carry no text or alignment")
         part = f"parts/{item.stem}.supervisions.jsonl.gz"
@@ -225,7 +245,27 @@ class LhotseExporter(Exporter):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return [file_entry(self.out, RECORDINGS, rids), file_entry(self.out, SUPERVISIONS, rids)]
+        rows = []
+        for rid in rids:
+            for p in state.recordings[rid].get("pieces", []):
+                text, spk = p.get("text") or {}, list(p.get("speakers") or []) + [None, None]
+                rows.append(json.dumps({
+                    "file_name": p["path"], "id": p["id"], "recording_id": rid, "start_s": p.get("start_s"),
+                    "end_s": p.get("end_s"), "duration": p["duration"], "sample_rate": p.get("sample_rate"),
+                    "source_sample_rate": max(p.get("source_rates") or [0]) or None,
+                    "channels": len(p["lhotse"]["channel_ids"]), "speaker_a": spk[0], "speaker_b": spk[1],
+                    "text_a": text.get("A", ""), "text_b": text.get("B", ""), "words_source": p.get("words_source"),
+                }, ensure_ascii=False) + "\n")
+        atomic_write(self.out / METADATA, "".join(rows).encode("utf-8"))
+        return [file_entry(self.out, RECORDINGS, rids), file_entry(self.out, SUPERVISIONS, rids),
+                file_entry(self.out, METADATA, rids)]
+
+    def hf_configs(self, state: State) -> list[dict[str, Any]]:
+        return [{"config_name": "default", "default": True,
+                 "data_files": [{"split": "train", "path": ["audio/*.flac", METADATA]}]}]
+
+    def loading(self, state: State) -> str:
+        return LOADING
 
     def describe(self, state: State) -> dict[str, Any]:
         rec_sha = state.files.get(RECORDINGS, {}).get("sha256", "")

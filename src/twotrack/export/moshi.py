@@ -14,6 +14,11 @@ with the main speaker's gold words as ``SPEAKER_MAIN`` (the other speaker's as `
 with ``other_words``: the trainer ignores them), and ``train.jsonl`` at the top (the only ``*jsonl`` in the
 folder). A recording without gold word timings gets audio and a manifest line but no ``.json``: the
 trainer needs one per WAV, which moshi-finetune's ``annotate.py train.jsonl`` creates.
+
+For everyone else the folder also holds ``metadata.csv`` (a row per WAV: ``file_name``, ids, times, rates,
+each channel's text), which makes ``audio/*.wav`` + ``metadata.csv`` a Hugging Face audio folder
+(``datasets.load_dataset(folder)``), and ``events/<id>.json`` (the turn-taking events of each example) for
+the Croissant record sets; moshi-finetune reads neither (it opens ``*jsonl`` files and the WAVs' ``.json``).
 """
 
 from __future__ import annotations
@@ -26,10 +31,23 @@ from ..model import Recording, track_index, track_name
 from .audio import file_sink, stream_to_files
 from .base import ExportItem, Exporter
 from .croissant import file_object, file_set, record_set
-from .state import Output, State, atomic_write, file_entry
+from .state import Output, State, atomic_write, csv_bytes, file_entry
 
 MAIN, OTHER = "SPEAKER_MAIN", "SPEAKER_OTHER"
 MANIFEST = "train.jsonl"
+METADATA = "metadata.csv"
+METADATA_COLUMNS = ("file_name", "id", "recording_id", "start_s", "end_s", "duration", "sample_rate",
+                    "source_sample_rate", "main_track", "main_speaker", "other_speaker", "text_main",
+                    "text_other", "alignments", "events")
+
+#: What docs/export.md and the card show, and the tests run (``folder`` is the export folder).
+LOADING = """\
+import datasets
+ds = datasets.load_dataset(folder, split="train")   # audio/*.wav + metadata.csv, one row per WAV
+row = ds[0]
+audio = row["audio"].get_all_samples()              # torchcodec: (2, n) float, channel 0 = main speaker
+print(row["id"], audio.sample_rate, tuple(audio.data.shape), row["text_main"][:60])
+"""
 
 
 def alignments(words_by_track: dict[int, list], main: int, start_s: float, end_s: float,
@@ -57,10 +75,10 @@ def alignments(words_by_track: dict[int, list], main: int, start_s: float, end_s
 
 class MoshiExporter(Exporter):
     name = "moshi"
-    version = 1
+    version = 2  # 2: metadata.csv, events/, source rates and text per piece
     defaults = {"sample_rate": 24000, "max_duration_s": 300.0}
-    managed_dirs = ("audio",)
-    manifest_names = (MANIFEST,)
+    managed_dirs = ("audio", "events")
+    manifest_names = (MANIFEST, METADATA)
 
     def mains(self, rec: Recording) -> list[int]:
         """The track that goes to channel 0, once per example written for this recording."""
@@ -95,6 +113,10 @@ class MoshiExporter(Exporter):
         streamed = stream_to_files(rec, rate, cuts, sinks, all_paths, item.clock)
         counts = streamed.counts
         item.notes.extend(streamed.note())
+        resampled = item.resample_note(rate)
+        if resampled:
+            item.notes.append(resampled)
+        src_rates = item.source_rates()
 
         pieces, files = [], []
         rid = item.recording_id
@@ -114,10 +136,19 @@ class MoshiExporter(Exporter):
                     atomic_write(self.out / jrel, json.dumps({"alignments": ali}, ensure_ascii=False).encode())
                     files.append(file_entry(self.out, jrel, [rid], [pid]))
                     n_words = sum(1 for x in ali if x[2] == MAIN)
+                erel = f"events/{pid}.json"
+                atomic_write(self.out / erel, json.dumps({"events": item.piece_events(a, b)},
+                                                         ensure_ascii=False).encode())
+                files.append(file_entry(self.out, erel, [rid], [pid]))
+                text = item.text(a, b)
+                other = 1 - main
                 pieces.append({
                     "id": pid, "path": rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
                     "main_track": track_name(main), "main_speaker": speaker, "sample_rate": rate,
-                    "main_words": n_words,
+                    "main_words": n_words, "source_rates": src_rates, "words_source": item.words_source(),
+                    "other_speaker": rec.speakers[other] if other < len(rec.speakers) else None,
+                    "text": {"main": text.get(track_name(main), ""), "other": text.get(track_name(other), "")},
+                    "alignments": None if n_words is None else f"audio/{pid}.json", "events": erel,
                 })
         return [Output(rid, pieces, files, list(item.notes))]
 
@@ -161,7 +192,23 @@ class MoshiExporter(Exporter):
             for p in state.recordings[rid].get("pieces", []):
                 lines.append(json.dumps({"path": p["path"], "duration": p["duration"]}) + "\n")
         atomic_write(self.out / MANIFEST, "".join(lines).encode("utf-8"))
-        return [file_entry(self.out, MANIFEST, state.recordings)]
+        rows = []
+        for rid in sorted(state.recordings):
+            for p in state.recordings[rid].get("pieces", []):
+                text = p.get("text") or {}
+                rows.append([p["path"], p["id"], rid, p.get("start_s"), p.get("end_s"), p["duration"],
+                             p.get("sample_rate"), max(p.get("source_rates") or [0]) or None, p.get("main_track"),
+                             p.get("main_speaker"), p.get("other_speaker"), text.get("main", ""),
+                             text.get("other", ""), p.get("alignments"), p.get("events")])
+        atomic_write(self.out / METADATA, csv_bytes(METADATA_COLUMNS, rows))
+        return [file_entry(self.out, MANIFEST, state.recordings), file_entry(self.out, METADATA, state.recordings)]
+
+    def hf_configs(self, state: State) -> list[dict[str, Any]]:
+        return [{"config_name": "default", "default": True,
+                 "data_files": [{"split": "train", "path": ["audio/*.wav", METADATA]}]}]
+
+    def loading(self, state: State) -> str:
+        return LOADING
 
     def describe(self, state: State) -> dict[str, Any]:
         man = state.files.get(MANIFEST, {})

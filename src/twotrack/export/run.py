@@ -29,10 +29,12 @@ from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace, queries
 from .base import ExportItem, ExportOptions, Exporter, ExportSummary
 from .context import Context, GoldWords
+from .card import write_card
 from .croissant import write_croissant
 from .registry import FORMATS
 from .state import (
-    EXPORT_JSON, FORMAT_VERSION, LOCK_NAME, State, atomic_write, canonical, export_lock, now_iso, read_state,
+    EXPORT_JSON, EXPORT_STATE_DIR, FORMAT_VERSION, LEGACY_LOCK_NAME, State, canonical, export_lock, now_iso,
+    read_state, resampling, write_state,
 )
 
 #: How often a long export writes its progress to export.json (a killed export resumes from there).
@@ -142,19 +144,22 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
     options = options or ExportOptions()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     out = Path(out).absolute()
-    with export_lock(out):
+    with export_lock(out) as lock:
         old = read_state(out)
         if old is not None:
             if old.get("format") != fmt or old.get("purpose") != purpose:
                 raise ConfigError(f"{out}: holds a {old.get('format')} export for purpose {old.get('purpose')}; "
                                   f"write a {fmt} export for {purpose} to another folder")
-        elif any(p.name not in (LOCK_NAME,) for p in out.iterdir()):
+        elif any(p.name not in (EXPORT_STATE_DIR, LEGACY_LOCK_NAME) for p in out.iterdir()):
             raise ConfigError(f"{out}: not empty and not an export folder (no {EXPORT_JSON}); choose an empty folder")
 
         events, head = Ledger(ws.ledger_path).snapshot()
         recordings = queries.recordings(ws)
         verdicts = {v.recording_id: v for v in decide(recordings, events, purpose)}
         ctx = Context(ws, purpose, events, head, recordings, verdicts)
+        if old is not None and (lock.interrupted or old.get("complete") is False):
+            ctx.notes.append(f"resumed an interrupted export (last checkpoint {old.get('updated_at') or '?'}): "
+                             f"finished recordings are kept, unlisted leftovers removed")
         exporter = FORMATS[fmt](out, options, ctx)
         state = State(old)
         exporter.state = state
@@ -244,7 +249,9 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         state.data.setdefault("created_at", now_iso())
         for m in exporter.manifests(state):
             state.files[m["path"]] = m
+        _fill_summary(state, summary, ctx)  # the cards read the totals
         state.files["croissant.json"] = write_croissant(out, exporter, state, ctx, summary)
+        state.files["README.md"] = write_card(out, exporter, state, ctx, summary)
         _write_state(out, state, ctx, exporter, summary, complete=True)
     summary.seconds = round(time.monotonic() - t0, 3)
     return summary
@@ -292,6 +299,9 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
     }
     if old.get("audits"):
         body["audits"] = old["audits"]
+    resampled = resampling(state)
+    if resampled:
+        body["resampled"] = resampled
     # timestamps change only when the content does: a rerun with nothing new rewrites the same bytes
     same = {k: v for k, v in old.items() if k not in ("created_at", "updated_at")} == body
     body["created_at"] = old.get("created_at") or now_iso()
@@ -299,5 +309,5 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
     ordered = {k: body[k] for k in ("format", "format_version", "purpose", "ledger_head", "twotrack_version",
                                     "created_at", "updated_at", "complete")}
     ordered.update({k: v for k, v in body.items() if k not in ordered})
-    atomic_write(out / EXPORT_JSON, (json.dumps(ordered, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+    write_state(out, (json.dumps(ordered, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
     state.data = ordered
