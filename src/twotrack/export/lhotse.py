@@ -35,7 +35,7 @@ from ..ingest.tracks import source_infos
 from ..model import EventKind, track_name
 from .audio import file_sink, stream_to_files
 from .base import ExportItem, Exporter
-from .croissant import file_object, file_set, record_set
+from .croissant import EVENT_PARTS, audio_objects, cr_field, file_object, nested, record_set
 from .state import Output, State, atomic_write, file_entry
 
 RECORDINGS, SUPERVISIONS = "recordings.jsonl.gz", "supervisions.jsonl.gz"
@@ -270,17 +270,40 @@ class LhotseExporter(Exporter):
     def describe(self, state: State) -> dict[str, Any]:
         rec_sha = state.files.get(RECORDINGS, {}).get("sha256", "")
         sup_sha = state.files.get(SUPERVISIONS, {}).get("sha256", "")
+        meta_sha = state.files.get(METADATA, {}).get("sha256", "")
+        sups, meta = ("fileObject", "supervisions-manifest"), ("fileObject", "metadata")
+        with_words = any(p.get("words") for r in state.recordings.values() for p in r.get("pieces", []))
+        sup_fields = [cr_field("supervisions", name, dtype, desc, sups, column=name) for name, dtype, desc in (
+            ("id", "sc:Text", "Supervision id."), ("recording_id", "sc:Text", "The recording (FLAC) it belongs to."),
+            ("start", "sc:Float", "Start in seconds."), ("duration", "sc:Float", "Seconds."),
+            ("channel", "sc:Integer", "Channel (0 = track A, 1 = track B)."), ("speaker", "sc:Text", "Speaker id."))]
+        if with_words:
+            sup_fields += [
+                cr_field("supervisions", "text", "sc:Text", "The IPU's words (case and punctuation as the source "
+                         "wrote them).", sups, column="text"),
+                nested("supervisions", "words", "Word alignment of the IPU (Lhotse alignment['word']).", sups,
+                       "alignment", ("word",),
+                       [("word", "sc:Text", "The word.", "[0]"),
+                        ("start", "sc:Float", "Start, seconds in the recording.", "[1]"),
+                        ("duration", "sc:Float", "Seconds.", "[2]")]),
+            ]
+        sup_fields.append(nested("supervisions", "events", "Turn-taking events that end in this IPU.", sups,
+                                 "custom", ("events",), EVENT_PARTS))
         return {
             "summary": ("Lhotse manifests: recordings.jsonl.gz (one multi-channel FLAC per recording, a channel "
                         "per speaker) and supervisions.jsonl.gz (one supervision per inter-pausal unit with "
-                        "channel, speaker, gold word alignment where it exists, and the turn-taking events in "
-                        "custom). Load with lhotse.load_manifest; audio paths are relative to this folder."),
+                        "channel, speaker, word alignment where words exist, and the turn-taking events in "
+                        "custom); metadata.jsonl (one row per FLAC with each track's text) makes the folder a "
+                        "Hugging Face audio folder. Load with lhotse.load_manifest; audio paths are relative to "
+                        "this folder."),
             "distribution": [
                 file_object("recordings-manifest", RECORDINGS, "application/jsonlines", rec_sha,
                             "Lhotse RecordingSet, gzipped JSON lines."),
                 file_object("supervisions-manifest", SUPERVISIONS, "application/jsonlines", sup_sha,
                             "Lhotse SupervisionSet, gzipped JSON lines."),
-                file_set("audio-files", "audio/*.flac", "audio/flac", "One FLAC per recording, a channel per track."),
+                file_object("metadata", METADATA, "application/jsonlines", meta_sha,
+                            "One line per FLAC: file_name, ids, times, rates, speakers, each track's text."),
+                *audio_objects(state, ".flac", "audio/flac"),
             ],
             "record_sets": [
                 record_set("recordings", "Lhotse recordings.", ("fileObject", "recordings-manifest"),
@@ -288,14 +311,18 @@ class LhotseExporter(Exporter):
                             ("sampling_rate", "sc:Integer", "Samples per second."),
                             ("num_samples", "sc:Integer", "Samples per channel."),
                             ("duration", "sc:Float", "Seconds.")]),
-                record_set("supervisions", "One supervision per inter-pausal unit (IPU).",
-                           ("fileObject", "supervisions-manifest"),
-                           [("id", "sc:Text", "Supervision id."),
-                            ("recording_id", "sc:Text", "The recording it belongs to."),
-                            ("start", "sc:Float", "Start in seconds."),
-                            ("duration", "sc:Float", "Seconds."),
-                            ("channel", "sc:Integer", "Channel (0 = track A, 1 = track B)."),
-                            ("speaker", "sc:Text", "Speaker id.")]),
+                {"@type": "cr:RecordSet", "@id": "supervisions", "name": "supervisions",
+                 "description": "One supervision per inter-pausal unit (IPU).", "field": sup_fields},
+                {"@type": "cr:RecordSet", "@id": "audio", "name": "audio",
+                 "description": "One record per FLAC (metadata.jsonl): its audio file and each track's text.",
+                 "field": [
+                     cr_field("audio", "id", "sc:Text", "Recording id (the FLAC's stem).", meta, column="id"),
+                     cr_field("audio", "audio", "sc:URL", "The FLAC (contentUrl of its FileObject in this card, "
+                              "relative to the folder), a channel per track.", meta, column="file_name"),
+                     cr_field("audio", "sample_rate", "sc:Integer", "Samples per second.", meta, column="sample_rate"),
+                     cr_field("audio", "duration", "sc:Float", "Seconds.", meta, column="duration"),
+                     cr_field("audio", "text_a", "sc:Text", "Track A's words.", meta, column="text_a"),
+                     cr_field("audio", "text_b", "sc:Text", "Track B's words.", meta, column="text_b"),
+                 ]},
             ],
         }
-

@@ -30,7 +30,7 @@ from typing import Any
 from ..model import Recording, track_index, track_name
 from .audio import file_sink, stream_to_files
 from .base import ExportItem, Exporter
-from .croissant import file_object, file_set, record_set
+from .croissant import EVENT_PARTS, audio_objects, cr_field, file_object, file_set
 from .state import Output, State, atomic_write, csv_bytes, file_entry
 
 MAIN, OTHER = "SPEAKER_MAIN", "SPEAKER_OTHER"
@@ -212,27 +212,78 @@ class MoshiExporter(Exporter):
 
     def describe(self, state: State) -> dict[str, Any]:
         man = state.files.get(MANIFEST, {})
+        meta = state.files.get(METADATA, {})
         rate = self.resolved["sample_rate"]
+        examples = ("fileObject", "metadata")
+        with_words = any(p.get("alignments") for r in state.recordings.values() for p in r.get("pieces", []))
+        words = ("fileSet", "alignment-files")
+        events = ("fileSet", "event-files")
+        record_sets = [{
+            "@type": "cr:RecordSet", "@id": "examples", "name": "examples",
+            "description": "One training example per WAV (metadata.csv): its audio file and each channel's text.",
+            "field": [
+                cr_field("examples", "id", "sc:Text", "Example id (the WAV's stem).", examples, column="id"),
+                cr_field("examples", "audio", "sc:URL", "The WAV (contentUrl of its FileObject in this card, "
+                         "relative to the folder): stereo 16-bit PCM, channel 0 = main speaker.", examples,
+                         column="file_name"),
+                cr_field("examples", "recording_id", "sc:Text", "Recording id in the source workspace.", examples,
+                         column="recording_id"),
+                cr_field("examples", "duration", "sc:Float", "Seconds.", examples, column="duration"),
+                cr_field("examples", "sample_rate", "sc:Integer", "Samples per second of the WAV.", examples,
+                         column="sample_rate"),
+                cr_field("examples", "source_sample_rate", "sc:Integer", "The source's rate (resampled from it "
+                         "when different).", examples, column="source_sample_rate"),
+                cr_field("examples", "main_track", "sc:Text", "The source track on channel 0 (A or B).", examples,
+                         column="main_track"),
+                cr_field("examples", "text_main", "sc:Text", "Channel 0's words (case and punctuation as the "
+                         "source wrote them).", examples, column="text_main"),
+                cr_field("examples", "text_other", "sc:Text", "Channel 1's words.", examples, column="text_other"),
+            ],
+        }, {
+            "@type": "cr:RecordSet", "@id": "events", "name": "events",
+            "description": "Turn-taking events of each example (events/<id>.json), one record per event.",
+            "field": [
+                cr_field("events", "example", "sc:Text", "Example id.", events, file_property="filename",
+                         transforms=({"regex": "^(.*)\\.json$"},)),
+                *[cr_field("events", name, dtype, desc, events, json_path=f"$.events[*].{key}")
+                  for name, dtype, desc, key in EVENT_PARTS],
+            ],
+        }]
+        if with_words:
+            record_sets.append({
+                "@type": "cr:RecordSet", "@id": "words", "name": "words",
+                "description": "Word alignments as moshi-finetune reads them (audio/<id>.json), one record per word.",
+                "field": [
+                    cr_field("words", "example", "sc:Text", "Example id.", words, file_property="filename",
+                             transforms=({"regex": "^(.*)\\.json$"},)),
+                    cr_field("words", "word", "sc:Text", "The word as its source wrote it.", words,
+                             json_path="$.alignments[*][0]"),
+                    cr_field("words", "start", "sc:Float", "Start, seconds from the start of the WAV.", words,
+                             json_path="$.alignments[*][1][0]"),
+                    cr_field("words", "end", "sc:Float", "End, seconds.", words, json_path="$.alignments[*][1][1]"),
+                    cr_field("words", "speaker", "sc:Text", "SPEAKER_MAIN (channel 0) or SPEAKER_OTHER.", words,
+                             json_path="$.alignments[*][2]"),
+                ],
+            })
         return {
             "summary": ("Moshi fine-tuning layout (kyutai-labs/moshi-finetune): stereo 16-bit WAV at "
                         f"{rate} Hz, channel 0 = the main speaker (the voice the model learns to produce), "
                         "channel 1 = the other party; train.jsonl lists each WAV's path and duration; each WAV "
-                        "has a .json of word alignments [word, [start, end], \"SPEAKER_MAIN\"] where gold "
-                        "word timings exist."),
+                        "has a .json of word alignments [word, [start, end], \"SPEAKER_MAIN\"] where word "
+                        "timings exist; metadata.csv (one row per WAV with each channel's text) makes the folder "
+                        "a Hugging Face audio folder; events/<id>.json holds each example's turn-taking events."),
             "distribution": [
                 file_object("train-manifest", MANIFEST, "application/jsonlines", man.get("sha256", ""),
                             "One line per example: {\"path\": WAV path relative to this folder, "
                             "\"duration\": seconds}."),
-                file_set("audio-files", "audio/*.wav", "audio/wav",
-                         f"Stereo 16-bit PCM WAV at {rate} Hz; channel 0 = main speaker, channel 1 = other."),
+                file_object("metadata", METADATA, "text/csv", meta.get("sha256", ""),
+                            "One row per WAV: file_name, ids, times, rates, each channel's text."),
                 file_set("alignment-files", "audio/*.json", "application/json",
                          "Per WAV: {\"alignments\": [[word, [start_s, end_s], \"SPEAKER_MAIN\"], ...]} sorted "
                          "by start."),
+                file_set("event-files", "events/*.json", "application/json",
+                         "Per WAV: {\"events\": [{kind, start, end, track, from_track, value}, ...]}."),
+                *audio_objects(state, ".wav", "audio/wav"),
             ],
-            "record_sets": [
-                record_set("examples", "The training examples listed in train.jsonl.",
-                           ("fileObject", "train-manifest"),
-                           [("path", "sc:Text", "WAV file, relative to the export folder."),
-                            ("duration", "sc:Float", "Duration in seconds.")]),
-            ],
+            "record_sets": record_sets,
         }

@@ -31,7 +31,7 @@ from ..ingest.tracks import source_infos
 from ..model import track_name
 from .audio import BytesSink, stream_pieces
 from .base import ExportItem, Exporter
-from .croissant import file_set, record_set
+from .croissant import EVENT_PARTS, audio_objects, cr_field, file_set, nested
 from .state import Output, State, file_entry
 
 _SEG = pa.struct([("start", pa.float64()), ("end", pa.float64())])
@@ -320,29 +320,48 @@ class ParquetExporter(Exporter):
         return LOADING
 
     def describe(self, state: State) -> dict[str, Any]:
+        shards = ("fileSet", "parquet-shards")
+        rates = sorted(self.rates(state), reverse=True)
+        fields = [cr_field("pieces", name, dtype, desc, shards, column=name) for name, dtype, desc in (
+            ("id", "sc:Text", "Row id (file-name-safe recording id, with _pNNN for pieces)."),
+            ("recording_id", "sc:Text", "Recording id in the source workspace."),
+            ("start_s", "sc:Float", "Start of the piece in the source recording, seconds."),
+            ("duration_s", "sc:Float", "Seconds."),
+            ("sample_rate", "sc:Integer", "Samples per second of the FLAC audio."),
+            ("channels", "sc:Integer", "Channels (one per speaker track)."),
+            ("license", "sc:Text", "SPDX license expression of the recording."),
+            ("source_type", "sc:Text", "two-track, mono, synthetic or commercial-two-track."))]
+        fields.insert(2, cr_field("pieces", "audio", "sc:AudioObject", "The audio: FLAC bytes, a channel per "
+                                  "track, at the row's sample_rate.", shards, column="audio",
+                                  transforms=({"jsonPath": "bytes"},)))
+        fields += [
+            nested("pieces", "text", "Each track's words joined (case and punctuation as the source wrote them).",
+                   shards, "text", (), [("track", "sc:Text", "Track (A, B).", "track"),
+                                        ("text", "sc:Text", "The track's words.", "text")]),
+            nested("pieces", "words", "Word alignments, one per word.", shards, "words", (),
+                   [("track", "sc:Text", "Track (A, B).", "track"), ("word", "sc:Text", "The word.", "text"),
+                    ("start", "sc:Float", "Start, seconds from the start of the row.", "start"),
+                    ("end", "sc:Float", "End, seconds.", "end")]),
+            nested("pieces", "events", "Turn-taking events overlapping the row (clipped to it).", shards,
+                   "events", (), EVENT_PARTS),
+        ]
         return {
-            "summary": ("Parquet shards (data/*.parquet), one row per recording (or piece of a long one): the "
-                        "audio as FLAC bytes with a channel per speaker in the 'audio' column (Hugging Face Audio "
-                        "storage), per-track voice activity, turn-taking events, gold words, checks, the "
-                        "recording's qualification and its rights verdict for every purpose as nested columns. "
-                        "Load with datasets.load_dataset('parquet', data_files='data/*.parquet') or DuckDB."),
+            "summary": ("Parquet shards, one folder per sample rate (data/<rate>hz/*.parquet, a Hugging Face config "
+                        "per rate), one row per recording (or piece of a long one): the audio as FLAC bytes with a "
+                        "channel per speaker in the 'audio' column (a Hugging Face Audio feature with its rate), "
+                        "each track's text, word alignments, per-track voice activity, turn-taking events, "
+                        "checks, the recording's qualification and its rights verdict for every purpose as nested "
+                        f"columns. Rates: {', '.join(f'{r} Hz' for r in rates) or 'none'}. Load with "
+                        "datasets.load_dataset(folder, '<rate>hz') or DuckDB."),
             "distribution": [
-                file_set("parquet-shards", "data/*.parquet", "application/x-parquet",
-                         "Shards of rows; see export.json for each shard's sha256 and recordings."),
+                file_set("parquet-shards", "data/*/*.parquet", "application/x-parquet",
+                         "Shards of rows, a folder per sample rate."),
+                *audio_objects(state, ".parquet", "application/x-parquet"),
             ],
-            "record_sets": [
-                record_set("pieces", "One row per exported piece of audio. Nested columns (audio, activity, "
-                           "events, words, checks, qualification, rights) are described in docs/export.md.",
-                           ("fileSet", "parquet-shards"),
-                           [("id", "sc:Text", "Row id (file-name-safe recording id, with _pNNN for pieces)."),
-                            ("recording_id", "sc:Text", "Recording id in the source workspace."),
-                            ("start_s", "sc:Float", "Start of the piece in the source recording, seconds."),
-                            ("duration_s", "sc:Float", "Seconds."),
-                            ("sample_rate", "sc:Integer", "Samples per second of the FLAC audio."),
-                            ("channels", "sc:Integer", "Channels (one per speaker track)."),
-                            ("license", "sc:Text", "SPDX license expression of the recording."),
-                            ("source_type", "sc:Text", "two-track, mono, synthetic or commercial-two-track.")]),
-            ],
+            "record_sets": [{"@type": "cr:RecordSet", "@id": "pieces", "name": "pieces",
+                             "description": "One row per exported piece of audio. Nested columns (activity, checks, "
+                                            "qualification, rights) are described in docs/export.md.",
+                             "field": fields}],
         }
 
 
