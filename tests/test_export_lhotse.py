@@ -89,8 +89,8 @@ def test_split_recordings_and_the_audit_can_rewrite_the_gzip_manifests(exported,
 
     validate_recordings_and_supervisions(recs, sups, read_data=True)
     assert all(r.duration <= 12.0 + 1e-6 for r in recs) and len(recs) > 3
-    state = json.loads((out / "export.json").read_text())
-    assert state["manifests"] == ["recordings.jsonl.gz", "supervisions.jsonl.gz"]
+    state = json.loads((out / ".twotrack" / "export.json").read_text())
+    assert state["manifests"] == ["recordings.jsonl.gz", "supervisions.jsonl.gz", "metadata.jsonl"]
     # every piece's FLAC and its supervisions part name the piece ids the manifests use
     ids = {i for f in state["files"] if f["path"].startswith("audio/") for i in f["ids"]}
     assert ids == {r.id for r in recs}

@@ -34,7 +34,7 @@ def moshi_a(ws, tmp_path_factory):
 
 
 def _state(out: Path) -> dict:
-    return json.loads((out / "export.json").read_text())
+    return json.loads((out / ".twotrack" / "export.json").read_text())
 
 
 def _lines(out: Path) -> list[dict]:
@@ -169,7 +169,9 @@ def test_rerun_is_idempotent_incremental_and_follows_option_changes(ws, tmp_path
     state = _state(out)
     assert sorted(f["path"] for f in state["files"]) == sorted(
         [f"audio/{p}" for p in ("clean__demo01.json", "clean__demo01.wav", "paired__demo03.json",
-                                "paired__demo03.wav")] + ["croissant.json", "train.jsonl"])
+                                "paired__demo03.wav")] + ["croissant.json", "train.jsonl", "README.md",
+                                                          "metadata.csv", "events/clean__demo01.json",
+                                                          "events/paired__demo03.json"])
     from twotrack.export.state import sha256_file
 
     assert all(f["sha256"] == sha256_file(out / f["path"]) for f in state["files"])

@@ -73,5 +73,5 @@ def test_stats_reports_a_deleted_source_without_a_rescan_and_exports_skip_it(tmp
     assert not summary.errors, summary.errors
     assert "gone" in summary.skipped and "missing" in summary.skipped["gone"]
     assert str(corpus / "gone.wav") in summary.skipped["gone"]
-    state = json.loads((tmp_path / "out" / "export.json").read_text())
+    state = json.loads((tmp_path / "out" / ".twotrack" / "export.json").read_text())
     assert "missing" in state["skipped"]["gone"] and "keep" in state["recordings"]
