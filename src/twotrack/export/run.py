@@ -218,6 +218,8 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             if not exporter.keep_unlisted(str(p.relative_to(out)), state):
                 p.unlink()
 
+        if old is None:  # a record from the start: a run killed before its first checkpoint is still resumable
+            _write_state(out, state, ctx, exporter, summary, complete=False)
         last_checkpoint = time.monotonic()
         clocks: dict[str, dict[str, Any]] = {}  # per recording written: its clock entry (parquet outputs come later)
         for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
