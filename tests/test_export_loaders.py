@@ -408,3 +408,21 @@ def test_an_audit_drops_the_withdrawn_rows_of_the_metadata_files(ws, tmp_path_fa
         assert "clean__demo01" not in meta and "telephone__demo03" in meta
         ds = datasets.load_dataset(str(out), split="train")
         assert ds["id"] == ["telephone__demo03"]
+
+
+def test_cli_sample_rate_and_the_push_command(ws, tmp_path):
+    from click.testing import CliRunner
+
+    from twotrack.cli import main
+
+    out = tmp_path / "cli"
+    res = CliRunner().invoke(main, ["export", "lhotse", str(out), "-w", str(ws), "--purpose", PURPOSE,
+                                    "--sample-rate", "16000", "--hub", "someone/convo", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["push"] == (f"hf upload someone/convo {out} . --repo-type dataset --exclude '.twotrack/*' "
+                            f"--delete '*'")
+    assert set(datasets.load_dataset(str(out), split="train")["sample_rate"]) == {16000}
+    bad = CliRunner().invoke(main, ["export", "lhotse", str(tmp_path / "x"), "-w", str(ws), "--purpose", PURPOSE,
+                                    "--hub", "no-slash"])
+    assert bad.exit_code == 2 and "USER/NAME" in bad.output and not (tmp_path / "x").exists()
