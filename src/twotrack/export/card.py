@@ -14,6 +14,7 @@ rerun that changes nothing writes the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -135,7 +136,7 @@ def _counts(counter: Counter) -> str:
 
 
 def front_matter(exporter: Exporter, state: State, ctx: Context, recs: list, n_rows: int,
-                 licenses: list[str]) -> dict[str, Any]:
+                 licenses: list[str], out: Path | None = None) -> dict[str, Any]:
     hub = [hub_license(x) for x in licenses]
     meta: dict[str, Any] = {}
     if licenses and len(licenses) == 1 and hub[0]:
@@ -155,8 +156,22 @@ def front_matter(exporter: Exporter, state: State, ctx: Context, recs: list, n_r
     meta["tags"] = ["speech", "conversation", "full-duplex", "turn-taking", "two-track", "twotrack", exporter.name]
     meta["size_categories"] = [size_category(n_rows)]
     meta["pretty_name"] = f"Two-track conversational speech ({exporter.name} export, {ctx.purpose})"
-    meta["configs"] = exporter.hf_configs(state)
+    # datasets caches a local folder's configs by their definition, not by the files' content: a config that
+    # names the content's digest makes a rerun (a withdrawal, new recordings) load afresh, never a stale cache
+    digest = content_digest(state, out)
+    meta["configs"] = [{**c, "description": f"twotrack {exporter.name} export, content {digest}"}
+                       for c in exporter.hf_configs(state)]
     return meta
+
+
+def content_digest(state: State, out: Path | None = None) -> str:
+    """A short digest of the folder's place and every data file's sha256 (the cards excluded): it changes
+    when any content does, and differs between two folders of the same name."""
+    h = hashlib.sha256(str(out or "").encode())
+    for rel in sorted(state.files):
+        if rel not in (CARD, "croissant.json"):
+            h.update(f"{rel}\0{state.files[rel].get('sha256', '')}\n".encode())
+    return h.hexdigest()[:16]
 
 
 def _qualification_section(report) -> list[str]:
@@ -190,7 +205,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     speakers = sorted({s for r in recs for s in r.speakers if s})
     pieces = [p for rid in exported for p in state.recordings[rid].get("pieces", [])]
     duties = Counter(d for rid in exported for d in state.recordings[rid].get("duties", []))
-    meta = front_matter(exporter, state, ctx, recs, len(pieces), licenses)
+    meta = front_matter(exporter, state, ctx, recs, len(pieces), licenses, out)
     desc = exporter.describe(state)
     revision = int(state.extra.get("revision", 1))
 
