@@ -213,7 +213,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     withdrawn_scopes = sorted({s for e in withdrawals for s in e.scopes})
     blocked = summary.blocked
     blocked_by_consent = sorted(rid for rid, reasons in blocked.items()
-                                if any("withdr" in r or "revok" in r for r in reasons))
+                                if any("withdr" in r.lower() or "revok" in r.lower() for r in reasons))
     sources = Counter(p.get("words_source") or "none" for p in pieces)
 
     body = [
