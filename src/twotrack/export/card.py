@@ -56,6 +56,10 @@ MEASURED = (
     ("This export's layout and loading", "docs/export.md"),
 )
 
+#: How the card names where an example's words came from (``ExportItem.words_source``).
+WORD_SOURCES = {"none": "no words", "gold": "gold transcript named by the manifest",
+                "recogniser": "recognised by the words stage"}
+
 _ISO_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
@@ -234,8 +238,8 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         f"{_counts(Counter(r.tags.get('register', 'unknown') for r in recs))}.",
         f"- Sample rates written: {_counts(Counter(str(p.get('sample_rate')) + ' Hz' for p in pieces))}.",
         f"- Languages (the recordings' `language` tags): {', '.join(meta.get('language', [])) or 'not recorded'}.",
-        f"- Words: {_counts(Counter({'none': 'no words', 'gold': 'gold transcript named by the manifest', 'recogniser': 'recognised by the words stage'}.get(k, k) for k in sources.elements()))} "
-        "(example counts). Text keeps the case and punctuation of its source.",
+        f"- Words (examples per source): {_counts(Counter(WORD_SOURCES.get(k, k) for k in sources.elements()))}. "
+        "Text keeps the case and punctuation of its source.",
     ]
     resampled = resampling(state)
     if resampled:

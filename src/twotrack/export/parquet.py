@@ -118,14 +118,6 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
         spk = rec.speakers[act.track] if act.track < len(rec.speakers) else None
         activity.append({"track": track_name(act.track), "channel": act.track, "speaker": spk,
                          "detector": act.detector, "segments": _clip_shift(((s.start, s.end) for s in act.segments), a, b)})
-    events = []
-    for e in item.events:
-        if e.end > a and e.start < b or (e.start == e.end and a <= e.start < b):
-            events.append({"kind": e.kind.value, "start": round(max(e.start, a) - a, 4),
-                           "end": round(min(e.end, b) - a, 4),
-                           "track": None if e.track is None else track_name(e.track),
-                           "from_track": None if e.from_track is None else track_name(e.from_track),
-                           "value": e.value})
     words = None
     if item.words is not None:
         words = [{"track": track_name(t), "start": round(w.start - a, 4), "end": round(min(w.end, b) - a, 4),
@@ -151,7 +143,7 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
         "layout": rec.layout.value,
         "tags": [{"key": k, "value": v} for k, v in sorted(rec.tags.items())],
         "activity": activity,
-        "events": sorted(events, key=lambda e: (e["start"], e["kind"])),
+        "events": item.piece_events(a, b),
         "words": words,
         "checks": checks,
         "qualification": ctx.qualification().get(rec.recording_id),
