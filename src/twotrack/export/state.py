@@ -151,6 +151,8 @@ def export_lock(out: Path) -> Iterator[Lock]:
         with contextlib.suppress(OSError):
             path.unlink()  # while still held: a run waiting on this inode retries on the new file
         with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only when empty: a refused folder is left as it was
+        with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         fh.close()
 
