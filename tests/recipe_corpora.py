@@ -160,3 +160,127 @@ def build_switchboard(root: Path, broken: bool = False, tables: bool = True) -> 
             f'{caller},  {int(caller) - 900},  "N",  "{sex}",  {born},  "{dialect}",  2,  0,  "CASH",  15,  '
             f'"N",  "",  0,  "A"\n' for caller, (sex, born, dialect) in SWB_CALLERS.items()))
     return root
+
+
+# ---------------------------------------------------------------------------------------------
+# CALLHOME American English: LDC97S42 audio, LDC97T14 transcripts
+# ---------------------------------------------------------------------------------------------
+
+CALLHOME_CALLS = {"4065": ("train", DIALOGUES[0]), "4074": ("devtest", DIALOGUES[1]), "4093": ("evltest", DIALOGUES[2])}
+
+
+def build_callhome(root: Path, broken: bool = False) -> Path:
+    """``LDC97S42/data/<split>/NNNN.sph`` and ``LDC97T14/transcrpt/<split>/NNNN.txt`` (the LDC spells the
+    audio's evaluation folder ``evltest``, the transcripts' ``evaltest``); side A's first line is
+    labelled ``A1`` and its text wraps onto an untimed line, as in the release. Broken: 4074's
+    transcript has a line on side C, and a transcript 4999 has no audio."""
+    for call, (split, name) in CALLHOME_CALLS.items():
+        _sphere(root / "LDC97S42" / "data" / split / f"{call}.sph", name)
+        lines = []
+        for i, (track, s, e, text) in enumerate(utterances(name)):
+            label = "AB"[track] + ("1" if i == 0 and track == 0 else "")
+            words = text.split()
+            if len(words) > 3 and i == 0:
+                lines += [f"{s:.2f} {e:.2f} {label}: {' '.join(words[:2])}", " ".join(words[2:])]
+            else:
+                lines.append(f"{s:.2f} {e:.2f} {label}: {text}")
+        if broken and call == "4074":
+            lines.insert(2, "5.00 5.40 C: hello")
+        folder = root / "LDC97T14" / "transcrpt" / split.replace("evltest", "evaltest")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{call}.txt").write_text("\n\n".join(lines) + "\n")
+    if broken:
+        (root / "LDC97T14" / "transcrpt" / "train" / "4999.txt").write_text("0.00 1.00 A: hello\n")
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# AMI: headset WAVs, words.xml, meetings.xml, participants.xml
+# ---------------------------------------------------------------------------------------------
+
+AMI_MEETING = "ES2002a"
+AMI_PEOPLE = {"A": ("FEE005", 1, "f"), "B": ("MEE006", 0, "m"), "C": ("MEE007", 2, "m")}
+
+
+def _words_xml(meeting: str, letter: str, words) -> str:
+    items = [f'<w nite:id="{meeting}.{letter}.words{i}" starttime="{s:.2f}" endtime="{e:.2f}">{text}</w>'
+             for i, (s, e, text) in enumerate(words)]
+    if words:
+        s, e, _ = words[-1]
+        items.append(f'<w nite:id="{meeting}.{letter}.words{len(words)}" starttime="{e:.2f}" endtime="{e:.2f}" '
+                     f'punc="true">.</w>')
+    return (f'<?xml version="1.0" encoding="ISO-8859-1" standalone="yes"?>\n<nite:root nite:id="{meeting}.{letter}.'
+            f'words" xmlns:nite="http://nite.sourceforge.net/">\n' + "\n".join(items) + "\n</nite:root>\n")
+
+
+def build_ami(root: Path, broken: bool = False) -> Path:
+    """``amicorpus/ES2002a/audio/ES2002a.Headset-{0,1,2}.wav`` (16 kHz mono: the clean sample's two sides
+    and a third speaker from another dialogue), ``ami_public_manual_1.6.2/words/ES2002a.{A,B,C}.words.xml``,
+    ``corpusResources/meetings.xml`` and ``participants.xml``. Speaker A wears headset 1, B headset 0.
+    Broken: C's words.xml is missing."""
+    import soundfile as sf
+
+    a, rate = sf.read(SAMPLE / "clean" / f"{DIALOGUES[0]}.flac", dtype="float32")
+    c, _ = sf.read(SAMPLE / "clean" / f"{DIALOGUES[1]}.flac", dtype="float32")
+    n = int(CLIP_S * rate)
+    channels = {1: a[:n, 0], 0: a[:n, 1], 2: 0.5 * c[:n, 0]}  # headset -> audio
+    audio_dir = root / "amicorpus" / AMI_MEETING / "audio"
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    for h, x in channels.items():
+        sf.write(audio_dir / f"{AMI_MEETING}.Headset-{h}.wav", x, rate, subtype="PCM_16")
+    ann = root / "ami_public_manual_1.6.2"
+    (ann / "words").mkdir(parents=True, exist_ok=True)
+    sides = {"A": [(s, e, t) for tr, s, e, t in gold_words(DIALOGUES[0]) if tr == 0],
+             "B": [(s, e, t) for tr, s, e, t in gold_words(DIALOGUES[0]) if tr == 1],
+             "C": [(s, e, t) for tr, s, e, t in gold_words(DIALOGUES[1]) if tr == 0]}
+    for letter, words in sides.items():
+        if broken and letter == "C":
+            continue
+        (ann / "words" / f"{AMI_MEETING}.{letter}.words.xml").write_text(_words_xml(AMI_MEETING, letter, words))
+    res = ann / "corpusResources"
+    res.mkdir(exist_ok=True)
+    speakers = "\n".join(f'    <speaker nxt_agent="{letter}" global_name="{name}" channel="{h}" role="PM"/>'
+                         for letter, (name, h, _) in AMI_PEOPLE.items())
+    (res / "meetings.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<meetings>\n'
+        f'  <meeting observation="{AMI_MEETING}" duration="{CLIP_S}" type="scenario">\n{speakers}\n  </meeting>\n'
+        '</meetings>\n')
+    people = "\n".join(f'  <participant global_name="{name}" sex="{sex}" age="30"/>'
+                       for name, _, sex in AMI_PEOPLE.values())
+    (res / "participants.xml").write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<participants>\n{people}\n'
+                                          '</participants>\n')
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Emilia: jsonl index + mp3 (original release) and mp3 + json sidecars (WebDataset, unpacked)
+# ---------------------------------------------------------------------------------------------
+
+
+def build_emilia(root: Path, broken: bool = False) -> Path:
+    """``EN/EN_B00000.jsonl`` naming ``EN_B00000/EN_B00000_S00000/mp3/EN_B00000_S00000_W00000{0,1}.mp3``,
+    and ``EN-B000001/EN_B00001_S00001_W000000.{mp3,json}`` (a WebDataset shard unpacked). Segments are
+    3 s of one side of the clean sample. Broken: a sidecar json without its mp3."""
+    import json as _json
+
+    import soundfile as sf
+
+    x, rate = sf.read(SAMPLE / "clean" / f"{DIALOGUES[0]}.flac", dtype="float32")
+    lang = root / "EN"
+    rows = []
+    for w in range(2):
+        rel = f"EN_B00000/EN_B00000_S00000/mp3/EN_B00000_S00000_W00000{w}.mp3"
+        (lang / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(lang / rel, x[w * 3 * rate:(w + 1) * 3 * rate, 0], rate)
+        rows.append({"id": f"EN_B00000_S00000_W00000{w}", "wav": rel, "text": " some words here.",
+                     "duration": 3.0, "speaker": "EN_B00000_S00000", "language": "en", "dnsmos": 3.2})
+    (lang / "EN_B00000.jsonl").write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    shard = root / "EN-B000001"
+    shard.mkdir(parents=True, exist_ok=True)
+    sf.write(shard / "EN_B00001_S00001_W000000.mp3", x[: 3 * rate, 1], rate)
+    (shard / "EN_B00001_S00001_W000000.json").write_text(_json.dumps(
+        {"id": "EN_B00001_S00001_W000000", "text": " other words.", "duration": 3.0, "speaker": "EN_B00001_S00001",
+         "language": "en", "dnsmos": 3.4}))
+    if broken:
+        (shard / "EN_B00001_S00001_W000001.json").write_text(_json.dumps({"id": "EN_B00001_S00001_W000001"}))
+    return root

@@ -7,7 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from recipe_corpora import (DIALOGUES, FISHER_CALLS, SWB_CALLERS, SWB_CONVS, build_fisher, build_switchboard,
+from recipe_corpora import (AMI_MEETING, AMI_PEOPLE, CALLHOME_CALLS, DIALOGUES, FISHER_CALLS, SWB_CALLERS,
+                            SWB_CONVS, build_ami, build_callhome, build_emilia, build_fisher, build_switchboard,
                             gold_words, utterances)
 from twotrack.cli import main
 from twotrack.evaluate import gold_from_workspace
@@ -152,6 +153,76 @@ def test_switchboard_broken_fixture_gives_named_errors(tmp_path):
     got = prepare("switchboard", [root2])
     assert len(got.recordings) == 3 and _kinds(got) == ["nothing found"]
     assert all(r.speakers == (None, None) for r in got.recordings)
+
+
+# ---------------------------------------------------------------------------------------------
+# CALLHOME, AMI, Emilia
+# ---------------------------------------------------------------------------------------------
+
+
+def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
+    root = build_callhome(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    summary = scan([root], ws, jobs=0, recipe="callhome")
+    assert summary.scanned == 3 and summary.errors == []
+    recs = {r.recording_id: r for r in queries.recordings(ws)}
+    assert sorted(recs) == [f"callhome-{c}" for c in CALLHOME_CALLS]
+    assert recs["callhome-4093"].metadata["split"] == "evaltest"
+    assert recs["callhome-4065"].speakers == ("callhome-4065-A", "callhome-4065-B")
+    gold, errors = gold_from_workspace(ws.path)
+    assert errors == [] and sorted(gold) == sorted(recs)
+    first = [w for w in gold["callhome-4065"] if w.speaker == "A1"]
+    want = utterances(DIALOGUES[0])[0]
+    assert len(first) == 1 and first[0].text == want[3] and first[0].track == 0  # wrapped line joined
+    got = prepare("callhome", [build_callhome(tmp_path / "broken", broken=True)])
+    assert _kinds(got) == ["transcript without audio", "unknown channel"]
+
+
+@pytest.mark.parametrize("headsets", [None, "0,1"])
+def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
+    root = build_ami(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    options = {"headsets": headsets} if headsets else None
+    summary = scan([root], ws, jobs=0, recipe="ami", recipe_options=options)
+    assert summary.scanned == 1 and summary.failed == 0 and summary.errors == []
+    (rec,) = queries.recordings(ws)
+    wearer = {h: f"ami-{name}" for name, h, _ in AMI_PEOPLE.values()}
+    kept = [0, 1] if headsets else [0, 1, 2]
+    assert rec.recording_id == AMI_MEETING and rec.source_type.value == "multiparty"
+    assert rec.speakers == tuple(wearer[h] for h in kept)
+    words = recording_gold(rec)
+    # headset 1 is worn by A, who speaks the sample's side A
+    assert sorted(round(w.start, 2) for w in words if w.track == 1) == sorted(
+        round(s, 2) for t, s, e, _ in gold_words(DIALOGUES[0]) if t == 0)
+    assert _speaker_meta(ws)["ami-FEE005"]["sex"] == "female"
+    report = qualify_corpus(inputs_from_workspace(ws))
+    assert report.recordings[0].data_type.data_type == "multiparty"
+    assert report.recordings[0].phase_fit.post == "unfit"
+    got = prepare("ami", [build_ami(tmp_path / "broken", broken=True)])
+    assert _kinds(got) == ["audio without transcript"]
+
+
+def test_ami_headsets_option_is_checked(tmp_path):
+    from twotrack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="at least two"):
+        prepare("ami", [tmp_path], {"headsets": "1"})
+    root = build_ami(tmp_path / "corpus")
+    assert _kinds(prepare("ami", [root], {"headsets": "0,5"})) == ["missing channel"]
+
+
+def test_emilia_fixture_gives_mono_segments_with_speakers(tmp_path):
+    root = build_emilia(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    summary = scan([root], ws, jobs=0, recipe="emilia")
+    assert summary.scanned == 3 and summary.errors == []
+    recs = {r.recording_id: r for r in queries.recordings(ws)}
+    assert len(recs) == 3 and all(r.layout.value == "mono" and r.source_type.value == "mono" for r in recs.values())
+    assert recs["EN_B00000_S00000_W000001"].speakers == ("emilia-EN_B00000_S00000",)
+    assert recs["EN_B00001_S00001_W000000"].metadata["text"] == "other words."
+    assert recs["EN_B00000_S00000_W000000"].license == "CC-BY-NC-4.0"
+    got = prepare("emilia", [build_emilia(tmp_path / "broken", broken=True)])
+    assert _kinds(got) == ["transcript without audio"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import Word
+from ..recipes.ami import read_ami_words
+from ..recipes.callhome import read_callhome
 from ..recipes.fisher import FISHER_LINE, read_fisher
 from ..recipes.switchboard import SWB_ID, read_swb
 from . import textlines as tl
@@ -236,7 +238,7 @@ def detect_format(path: str | Path) -> str:
     """``ctm``, ``rttm``, ``textgrid``, ``fisher``, ``swb`` or ``lhotse`` from the name, else the content."""
     p = str(path)
     name = Path(p).name.lower()
-    for ext, fmt in ((".ctm", "ctm"), (".rttm", "rttm"), (".textgrid", "textgrid"),
+    for ext, fmt in ((".ctm", "ctm"), (".rttm", "rttm"), (".textgrid", "textgrid"), (".words.xml", "ami"),
                      (".jsonl", "lhotse"), (".jsonl.gz", "lhotse")):
         if name.endswith(ext):
             return fmt
@@ -264,7 +266,7 @@ def detect_format(path: str | Path) -> str:
 
 READERS: dict[str, Callable[[str | Path], list[Word]]] = {
     "ctm": read_ctm, "rttm": read_rttm, "textgrid": read_textgrid, "fisher": read_fisher, "swb": read_swb,
-    "lhotse": read_lhotse_supervisions,
+    "lhotse": read_lhotse_supervisions, "callhome": read_callhome, "ami": read_ami_words,
 }
 
 
@@ -339,7 +341,7 @@ def recording_gold(rec) -> list[Word]:
         return tl.by_time(words)
     if not rec.transcript:
         return []
-    by_id = read_gold(rec.transcript)
+    by_id = read_gold(rec.transcript, (rec.metadata or {}).get("transcript_format") or None)
     key = _gold_id(rec, by_id)
     if key is None:
         raise InputError(rec.transcript, f"no words for recording {rid!r} (ids in the file: "

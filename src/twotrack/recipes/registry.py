@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from .base import Prepared, Reads, Recipe
+from .ami import prepare_ami
+from .callhome import prepare_callhome
+from .emilia import prepare_emilia
 from .fisher import prepare_fisher
 from .switchboard import prepare_switchboard
 
@@ -44,6 +47,48 @@ register(Recipe(
         Reads("caller.tab (caller_tab.csv)", "per caller: sex, birth year, dialect area, education"),
     ),
     prepare=prepare_switchboard,
+    options=COMMON_OPTIONS,
+))
+
+register(Recipe(
+    name="callhome",
+    title="CALLHOME American English Speech (audio LDC97S42, transcripts LDC97T14)",
+    data_type="two-track",
+    reads=(
+        Reads("NNNN.sph (data/train|devtest|evltest)", "the call: 2 channels, 8 kHz; side A = track A, side B = "
+                                                       "track B; the folder gives the split (metadata)"),
+        Reads("NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold); "
+                                          "speakers are the call's sides (callhome-NNNN-A/-B): no caller table"),
+    ),
+    prepare=prepare_callhome,
+    options=COMMON_OPTIONS,
+))
+
+register(Recipe(
+    name="ami",
+    title="AMI Meeting Corpus, individual headsets + manual word annotations (CC BY 4.0)",
+    data_type="multiparty",
+    reads=(
+        Reads("<meeting>.Headset-N.wav", "one track per headset kept (all, or --recipe-option headsets=0,1)"),
+        Reads("<meeting>.<letter>.words.xml", "gold: each participant's timed words (NITE XML), on the track of "
+                                              "their headset"),
+        Reads("corpusResources/meetings.xml", "participant letter -> global name (speaker ami-<name>) and headset"),
+        Reads("corpusResources/participants.xml", "per global name: sex (when the file carries it)"),
+    ),
+    prepare=prepare_ami,
+    options=COMMON_OPTIONS + (("headsets", "all (default) or the headset numbers to keep, e.g. 0,1"),),
+))
+
+register(Recipe(
+    name="emilia",
+    title="Emilia / Emilia-YODAS (Amphion): single-speaker web speech segments (CC BY-NC 4.0)",
+    data_type="mono",
+    reads=(
+        Reads("<LANG>_B00000.jsonl", "one segment per line: wav path, id, text, speaker, language, duration, "
+                                     "dnsmos"),
+        Reads("<id>.mp3 + <id>.json", "the same fields in a sidecar (the Hugging Face WebDataset layout, unpacked)"),
+    ),
+    prepare=prepare_emilia,
     options=COMMON_OPTIONS,
 ))
 
