@@ -6,6 +6,11 @@ error per missing or broken piece (``base``); ``registry.RECIPES`` lists them by
 
 - ``fisher``: Fisher English (audio, transcripts, call tables); its transcripts -> words on tracks A/B.
 - ``switchboard``: Switchboard-1 with the ISIP (ms98) word alignments and the caller/conversation tables.
+- ``callhome``: CALLHOME American English (LDC97S42 audio, LDC97T14 transcripts).
+- ``ami``: AMI headset channels with the NITE ``words.xml`` annotations (multiparty).
+- ``emilia``: Emilia / Emilia-YODAS mono web speech with JSON metadata.
+
+docs/recipes.md says, per corpus, what is read from which file and what each field becomes.
 
 Generic formats (CTM, RTTM, TextGrid, Lhotse supervisions) are read by ``ingest.annotations``, whose
 ``read_gold`` also dispatches to the readers here. This package imports nothing at load time (the
