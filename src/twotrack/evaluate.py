@@ -248,6 +248,25 @@ def read_gold(path: str | Path) -> dict[str, list[Word]]:
     return _read(path)
 
 
+def gold_from_workspace(workspace: str | Path) -> tuple[dict[str, list[Word]], list[Any]]:
+    """The gold each scanned recording names (a manifest's ``transcript``, a corpus recipe's per-track
+    transcripts), keyed by recording id, and one error per gold file that cannot be read."""
+    from .errors import InputError
+    from .ingest.annotations import has_gold, recording_gold
+    from .model import ErrorRecord
+    from .store import Workspace, queries
+
+    gold, errors = {}, []
+    for rec in queries.recordings(Workspace(workspace)):
+        if not has_gold(rec):
+            continue
+        try:
+            gold[rec.recording_id] = recording_gold(rec)
+        except InputError as exc:
+            errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="eval", recording_id=rec.recording_id))
+    return gold, errors
+
+
 def activity_from_workspace(workspace: str | Path) -> tuple[dict[str, list[TrackActivity]], dict[str, float]]:
     """Stored activity and durations of every scanned recording of a workspace."""
     from .store import Workspace, queries

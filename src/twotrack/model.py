@@ -212,6 +212,7 @@ class SourceType(str, enum.Enum):
     MONO = "mono"
     SYNTHETIC = "synthetic"
     COMMERCIAL_TWO_TRACK = "commercial-two-track"
+    MULTIPARTY = "multiparty"  # close-talk channels of a meeting (more than two speakers): not dyadic
 
 
 class Layout(str, enum.Enum):
@@ -284,6 +285,9 @@ class Recording(Record):
     tags: dict[str, str] = field(default_factory=dict)
     transcript: str | None = None  # path to gold word/segment timings
     metadata: dict[str, str] = field(default_factory=dict)
+    # gold split per track (a corpus recipe): file i holds track i's words (Switchboard's A/B word
+    # alignments, AMI's per-speaker words.xml); None where a track has none. ``transcript`` is then None.
+    track_transcripts: tuple[str | None, ...] = ()
 
     @property
     def n_tracks(self) -> int:

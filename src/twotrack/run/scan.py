@@ -102,6 +102,23 @@ def _discover(paths: Sequence[str], config: Config) -> FoundStream:
     return discover_stream(paths, config, hash_files=False)
 
 
+def recipe_stream(prepared) -> FoundStream:
+    """A corpus recipe's recordings (``recipes.base.Prepared``) as a discovery: its rows are taken as a
+    manifest's are (ids given, a file reached twice is one recording), its named errors are discovery
+    errors."""
+    out = FoundStream()
+    try:
+        for rec in prepared.recordings:
+            infos = {p: prepared.infos[p] for p in rec.source_paths if p in prepared.infos}
+            out.add((rec.recording_id,), Found(rec, infos),
+                    real="|".join(p if remote.is_url(p) else os.path.realpath(p) for p in rec.source_paths))
+        out.errors.extend(prepared.errors)
+        return out.finish()
+    except BaseException:
+        out.close()
+        raise
+
+
 def _missing(ws: Workspace, paths: Sequence[str], known: Sequence[ErrorRecord]) -> list[ErrorRecord]:
     """Stored recordings whose source files under this scan's paths are gone (ingest/missing.py)."""
     from ..ingest.missing import missing_errors
@@ -441,17 +458,26 @@ def scan(
     progress: ScanProgress | None = None,
     retry_errors: bool = False,
     keep_probs: bool = False,
+    recipe: str | None = None,
+    recipe_options: dict[str, str] | None = None,
 ) -> ScanSummary:
     """Scan ``paths`` into ``workspace``: only what is not already stored under this config is computed.
 
     ``jobs``: worker processes (None: all cores; 0: in this process). Ctrl-C or SIGTERM stop cleanly:
-    finished recordings are committed and the summary says ``interrupted``.
+    finished recordings are committed and the summary says ``interrupted``. ``recipe``: read ``paths``
+    as a corpus in its publisher's layout (``recipes.registry``; ``recipe_options`` are its options):
+    its recordings are scanned, its named errors stored as discovery errors, its speakers' metadata
+    stored in the workspace.
     """
     t0 = time.monotonic()
     config = config or Config()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=True)
     progress = progress or NullProgress()
     paths = [str(p) for p in paths]
+    if recipe is not None:
+        from ..recipes.registry import get_recipe
+
+        get_recipe(recipe)  # an unknown name fails before anything is written
     executor = executor or make_executor(jobs)
     with ScanLock(ws.path), _TermAsInterrupt():
         unavailable = unavailable_stages()
@@ -463,10 +489,19 @@ def scan(
         writer = Writer(ws, run_id)
         counts: dict[str, Counter] = {s: Counter() for s in STAGES}
         try:
-            with _discover(paths, config) as found:
+            speakers: dict[str, dict[str, str]] = {}
+            if recipe is not None:
+                from ..recipes.registry import prepare as prepare_recipe
+
+                prepared = prepare_recipe(recipe, paths, recipe_options)
+                speakers, discovered = prepared.speakers, recipe_stream(prepared)
+            else:
+                discovered = _discover(paths, config)
+            with discovered as found:
                 found.errors.extend(_missing(ws, paths, found.errors))
                 with ws.writer() as w:
                     w.replace_discovery_errors(_error_roots(paths), found.errors, run_id)
+                    w.set_speaker_metadata(speakers)
                 summary.errors.extend(found.errors)
                 summary.discovery_errors = len(found.errors)
                 summary.found = len(found)
