@@ -33,7 +33,7 @@ from ..ingest.found import Found, FoundStream
 from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace, queries
 from ..store.locks import ScanLock
-from ..store.rows import STAGES
+from ..store.rows import STAGES, dumps, recording_from_json
 from .stages import stage_keys, unavailable_stages
 from .executors import Executor, make_executor
 from .pipeline import Reuse
@@ -320,7 +320,9 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
             plan.skipped += 1
             plan.skipped_failed += any(v[2] in ("error", "blocked") for v in st.values())
             old = view.stored.get(rid)
-            if old and old[0] != _recording_json(rec):
+            # Read the stored JSON through today's model first, so a field added since (with its default)
+            # is not a metadata change of every recording.
+            if old and _recording_json(recording_from_json(old[0])) != _recording_json(rec):
                 plan.metadata_changed.append(rec)
             continue
         to_run.append((rec, run, sources))
@@ -343,8 +345,6 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
 
 
 def _recording_json(rec: Recording) -> str:
-    from ..store.rows import dumps
-
     return dumps(rec.to_dict())
 
 
