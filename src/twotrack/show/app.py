@@ -225,13 +225,14 @@ class Explorer:
 
     def clock(self, view: RecordingView) -> tuple[Any, dict[str, Any]]:
         """(ClockFix or None, its API entry): paired files' later tracks go on A's clock exactly when the
-        activity stage put their activity there (``ingest.clock.clock_status``, at the analysis rate)."""
+        activity stage put their activity there (``ingest.clock.recording_clock``, at the analysis rate)."""
         if view.clock is None:
-            from ..ingest.clock import clock_status
+            from ..ingest.clock import recording_clock
 
             rec = view.recording
-            view.clock = clock_status(rec.layout, queries.checks(self.ws, rec.recording_id), int(view.sample_rate or 0),
-                                      rec.n_tracks)
+            clock = recording_clock(rec, queries.checks(self.ws, rec.recording_id), int(view.sample_rate or 0),
+                                    float(view.duration_s or 0.0))
+            view.clock = (clock.fix, clock.entry)
         return view.clock
 
     def peak_file(self, view: RecordingView) -> peaks.PeakFile:
