@@ -508,7 +508,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
                                "stereo A left, B right) between `start` and `end` (default: the whole recording), "
                                "decoded server-side from the source (SPHERE included). Supports `Range: bytes=` "
                                "requests (206 Partial Content); only the requested frames are decoded. Paired "
-                               "files whose clock offset the checks measured play on track A's clock, like their "
+                               "files whose clock the checks measured or the manifest declared play on track A's clock, like their "
                                "activity (header `X-Twotrack-Clock`; `clock` in the recording's JSON).",
                    responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "Partial content"},
                               416: {"description": "Range not satisfiable"}})
