@@ -283,6 +283,7 @@ def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) ->
     from .activity import detect_stream, to_activity
     from .errors import InputError
     from .ingest.discover import discover
+    from .ingest.clock import recording_clock
     from .ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
     from .model import ErrorRecord
 
@@ -292,7 +293,9 @@ def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) ->
         try:
             infos = source_infos(rec)
             rate = choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
-            frames = detect_stream(iter_track_blocks(rec, rate, infos=infos), rate, config.activity)
+            # no checks here (nothing measured): a paired recording's declared clock still applies
+            fix = recording_clock(rec, None, rate).fix
+            frames = detect_stream(iter_track_blocks(rec, rate, infos=infos, clock=fix), rate, config.activity)
         except InputError as exc:
             errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="activity",
                                       recording_id=rec.recording_id))

@@ -34,7 +34,7 @@ from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace, queries
 from ..store.locks import ScanLock
 from ..store.rows import STAGES, dumps, recording_from_json
-from .stages import stage_keys, unavailable_stages
+from .stages import recording_stage_keys, stage_keys, unavailable_stages
 from .executors import Executor, make_executor
 from .pipeline import Reuse
 from .progress import NullProgress, ScanProgress
@@ -286,7 +286,8 @@ def make_plan(ws: Workspace, found: Iterable[Found], config: Config, keys: dict[
 
     def build(rec: Recording, run: tuple[str, ...], sources: tuple[SourceRecord, ...], reuse: Reuse,
               stored_status: dict[str, str]) -> Job:
-        return Job(recording=rec, config=config, source_key=source_key(rec), run=run, keys=keys,
+        return Job(recording=rec, config=config, source_key=source_key(rec), run=run,
+                   keys=recording_stage_keys(keys, rec),
                    unavailable=unavailable, reuse=reuse, stored_status=stored_status, sources=sources,
                    expected_s=_expected_s(sources), keep_probs=keep_probs)
 
@@ -306,13 +307,14 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
         try:
             sources, rec = source_records(found, view.cache, infos)
         except InputError as exc:
-            job = Job(recording=found, config=config, source_key="", run=STAGES, keys=keys, unavailable=unavailable)
+            job = Job(recording=found, config=config, source_key="", run=STAGES, keys=recording_stage_keys(keys, found),
+                      unavailable=unavailable)
             plan.immediate.append(failed_outcome(job, exc.problem, stage="decode", path=exc.path))
             continue
         expected = _expected_s(sources)
         plan.audio_found_s += expected
         st = view.state.get(rid, {})
-        run = stages_to_run(st, source_key(rec), keys, retry_errors)
+        run = stages_to_run(st, source_key(rec), recording_stage_keys(keys, rec), retry_errors)
         for stage in STAGES:
             if stage not in run:
                 plan.reused[stage] += 1
