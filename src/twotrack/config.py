@@ -57,6 +57,7 @@ class ActivityConfig(Record):
     onset_lead_s: float = 0.04  # speech starts this long before the energy rise (articulation onset)
     offset_lag_s: float = 0.02  # and ends this long after the energy falls back
     noise_window_s: float = 2.0  # noise floor: quietest stretch within this window
+    silence_range_db: float = 60.0  # frames this far below the track's loud speech are silence (<= 0: off)
     energy_on_db: float = 12.0  # energy detector: level above the floor that opens a segment
     energy_off_db: float = 6.0  # ... and below which it closes
     crosstalk_rule: bool = True  # drop speech that is only the other track's bleed
