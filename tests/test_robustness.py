@@ -81,3 +81,24 @@ def test_scored_by_evaluate(dialogues):
     assert out["n_gold_ipus"] > 5 and out["frame_f1"] > 0.85
     one = rb.score([(c, act)], track=1)
     assert 0 < one["n_gold_ipus"] < out["n_gold_ipus"] and one["ipu_recall"] is not None
+
+
+def test_codec_residue_counts_as_silence():
+    from twotrack.activity.energy import SILENCE_DB, silence_below
+
+    speech = np.full(100, -20.0, np.float32)
+    residue = np.full(100, -95.0, np.float32)
+    quiet_room = np.full(100, -70.0, np.float32)
+    e = np.stack([np.r_[speech, residue], np.r_[speech - 30, quiet_room]])
+    out = silence_below(e, 60.0)
+    assert np.all(out[0, 100:] == SILENCE_DB) and np.all(out[0, :100] == -20.0)
+    # relative to the track's own level: a speaker 30 dB quieter keeps a background 20 dB below it
+    assert np.all(out[1] == e[1])
+
+
+def test_codec_edges_stay_near_the_clean_edges(dialogues):
+    """Under Opus the digitally silent pauses turn into residue; onsets must not follow it outwards."""
+    d = dialogues[0]
+    clean = rb.score([(c := rb.make_condition(d, "clean", dialogues), rb.detect_condition(c))])
+    opus = rb.score([(c := rb.make_condition(d, "opus_24", dialogues), rb.detect_condition(c))])
+    assert opus["ipu_onset_hit_rate"] >= clean["ipu_onset_hit_rate"] - 0.15

@@ -61,6 +61,8 @@ def _refine_params(cfg: ActivityConfig) -> RefineParams:
         offset_edge_db=cfg.refine_offset_db,
         anchor_db=cfg.refine_anchor_db,
         bridge=_frames(cfg.refine_bridge_s),
+        spread_pct=cfg.refine_spread_pct,
+        spread_margin_db=cfg.refine_spread_margin_db,
     )
 
 
