@@ -9,7 +9,8 @@ speakers are in no other dialogue). For ``quiet_b`` the recall of track B's IPUs
 
 Usage: .venv/bin/python benchmarks/bench_activity_robust.py [--conditions clean,pink_10,...]
        [--half tune|report|both] [--set key=value ...] [--json FILE]
-Exit status 1 when a target of issue 22 is missed on the report half (the table marks each miss).
+Targets of issue 22 are checked on the report half: each miss is marked in the table (*) and listed at
+the end, as the other benchmarks do (the exit status stays 0: a miss is a measurement, not a crash).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def main() -> int:
     print("targets (report half):", "all met" if not misses else "MISSED: " + "; ".join(misses))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
-    return 1 if misses and "report" in halves else 0
+    return 0
 
 
 HEAD_DONE = False
