@@ -30,7 +30,7 @@ from ..timeline import segments_to_mask
 from ..turns import extract_events
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 2, "events": 1}
+STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",)}
 
