@@ -235,15 +235,17 @@ def test_parquet_export_audio_is_on_a_clock(bleed_ws, tmp_path):
     assert abs(lag_ms(audio[:, 0], audio[:, 1], sr)) <= 3.0
 
 
-def test_clean_paired_files_without_an_estimate_keep_their_own_clock(tmp_path_factory, tmp_path):
+def test_clean_paired_files_without_an_estimate_use_the_declared_clock(tmp_path_factory, tmp_path):
     import export_corpus as C
     from twotrack.export import export
 
     out = tmp_path / "lhotse"
     export(C.workspace(tmp_path_factory), out, "lhotse", "commercial-training")
     rec = json.loads((out / ".twotrack" / "export.json").read_text())["recordings"]
-    assert rec["paired/demo03"]["clock"]["retimed"] is False
-    assert "no clock offset measured" in rec["paired/demo03"]["clock"]["reason"]
+    clock = rec["paired/demo03"]["clock"]  # no shared signal: the manifest's declaration puts B on A's clock
+    assert clock["status"] == "declared" and clock["retimed"] is True
+    assert (clock["offset_ms"], clock["drift_ppm"]) == (350.0, 60.0)
+    assert rec["clean/demo01"]["clock"]["status"] == "shared"
     assert "share its clock" in rec["clean/demo01"]["clock"]["reason"]
 
 

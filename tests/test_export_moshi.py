@@ -14,7 +14,6 @@ import soundfile as sf
 
 import export_corpus as C
 from twotrack.export import export
-from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
 from twotrack.store import Workspace, queries
 
@@ -91,7 +90,7 @@ def test_channel_zero_is_the_main_speaker_and_alignments_are_their_gold_words(ws
     w = Workspace(ws)
     gold = {r.recording_id: r for r in queries.recordings(w)}
     for rid, rec in _state(out_a)["recordings"].items():
-        tracks = load_tracks(gold[rid], 24000).samples
+        tracks = C.tracks_on_clock(w, rid, 24000)  # paired B on A's clock, as exported
         words = {}
         from twotrack.ingest.annotations import read_gold
 

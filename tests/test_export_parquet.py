@@ -13,7 +13,6 @@ import soundfile as sf
 
 import export_corpus as C
 from twotrack.export import export
-from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
 from twotrack.store import Workspace, queries
 
@@ -38,7 +37,7 @@ def test_hugging_face_datasets_loads_the_shards_with_an_audio_column(exported):
                                                                          "paired/demo03"]
     rows = ds.cast_column("audio", datasets.Audio(decode=False))
     w = Workspace(ws)
-    tracks = {rid: load_tracks(queries.recording(w, rid)).samples for rid in set(ds["recording_id"])}
+    tracks = {rid: C.tracks_on_clock(w, rid) for rid in set(ds["recording_id"])}  # paired B on A's clock
     for row in rows:
         audio, rate = sf.read(io.BytesIO(row["audio"]["bytes"]), dtype="float32")
         assert rate == row["sample_rate"] == 16000 and audio.shape[1] == row["channels"] == 2

@@ -31,6 +31,7 @@ class ExportOptions(Record):
     shard_mb: float = 256.0  # parquet: target shard size
     min_cut_silence_s: float = 0.2  # shortest silence preferred for a cut
     verify: bool = False  # on a rerun, re-hash kept files instead of trusting their size
+    allow_unknown_clock: bool = False  # include paired recordings whose clock is unknown (each file's own clock)
 
 
 @dataclass
@@ -143,6 +144,8 @@ class Exporter:
         """The options that decide the output (recorded in export.json and in every key)."""
         d = options.to_dict()
         d.pop("verify", None)
+        # which recordings are chosen, not how one is written: in export.json's ``clock``, not in the keys
+        d.pop("allow_unknown_clock", None)
         for k, v in self.defaults.items():
             if d.get(k) is None:
                 d[k] = v
@@ -209,6 +212,8 @@ class ExportSummary(Record):
     removed: list[str] = field(default_factory=list)  # files dropped (no longer allowed, gone or changed)
     blocked: dict[str, list[str]] = field(default_factory=dict)  # not allowed for the purpose, with reasons
     skipped: dict[str, str] = field(default_factory=dict)  # allowed but not exportable in this format
+    unknown_clock: dict[str, str] = field(default_factory=dict)  # allowed, left out: paired files on unknown clocks
+    unknown_clock_included: list[str] = field(default_factory=list)  # with --allow-unknown-clock: taken as stored
     errors: list[ErrorRecord] = field(default_factory=list)
     pieces: int = 0
     hours: float = 0.0  # audio in the export now

@@ -51,6 +51,8 @@ class GoldWords:
 
     def words(self, rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
         """(words per track, or None) and a note when a transcript was named but gave no words."""
+        if any(rec.track_transcripts):  # a recipe's per-track gold (Switchboard, AMI)
+            return self._track_words(rec)
         if not rec.transcript:
             return None, None
         try:
@@ -70,7 +72,30 @@ class GoldWords:
             ws.sort(key=lambda w: (w.start, w.end))
         return out, None
 
+    @staticmethod
+    def _track_words(rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
+        from ..ingest.annotations import recording_gold
+
+        try:
+            words = recording_gold(rec)
+        except InputError as exc:
+            return None, f"transcript unreadable: {exc}"
+        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
+        for w in words:
+            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
+                out[w.track].append(w)
+        return out, None
+
     def file_hash(self, rec: Recording) -> str | None:
+        if any(rec.track_transcripts):
+            stats = []
+            for path in rec.track_transcripts:
+                try:
+                    st = os.stat(path) if path else None
+                except OSError:
+                    st = None
+                stats.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
+            return "|".join(stats)
         if not rec.transcript:
             return None
         try:

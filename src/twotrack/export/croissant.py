@@ -174,6 +174,24 @@ def _count_text(counter: Counter, unit: str = "recording") -> str:
     return ", ".join(f"{k} ({v} {unit}{'s' if v != 1 else ''})" for k, v in sorted(counter.items())) or "none recorded"
 
 
+def clock_limitation(state: State, exporter: Exporter) -> str:
+    """What the card says of the tracks' clocks: how paired files were put on one clock, and whether
+    recordings on unknown clocks were let in (``--allow-unknown-clock``)."""
+    status = Counter((r.get("clock") or {}).get("status", "unrecorded") for r in state.recordings.values())
+    text = ("Paired per-speaker files: track B is re-timed onto track A's clock by the offset and drift the checks "
+            "measured from a shared signal, or, where none was measured, by the offset and drift the source "
+            "manifest declares (export.json lists each recording's clock: status measured, declared, unknown or "
+            f"shared). Clocks of the exported recordings: {_count_text(status)}.")
+    unknown = status.get("unknown", 0)
+    if exporter.options.allow_unknown_clock:
+        text += (f" This export was made with --allow-unknown-clock: {unknown} paired recording(s) whose clock "
+                 "nobody measured or declared are included with each file on its own clock, so track B's audio "
+                 "and labels can sit hundreds of milliseconds off track A's (export.json clock.unknown_clock_included).")
+    else:
+        text += " Paired recordings on unknown clocks were left out (export.json skipped lists them)."
+    return text
+
+
 def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summary: ExportSummary) -> dict[str, Any]:
     purpose = get_purpose(ctx.purpose)
     desc = exporter.describe(state)
@@ -268,9 +286,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         "rai:dataLimitations": [
             f"Registers: {_count_text(registers)}; conclusions outside these registers are not supported.",
             "Voice activity and turn-taking events are automatic estimates, not hand annotation.",
-            "Paired per-speaker files: where the checks measured the clock offset and drift between the two "
-            "devices, track B is re-timed onto track A's clock (export.json lists each such recording with its "
-            "offset and drift); where they could not (no shared signal), each file keeps its own clock.",
+            clock_limitation(state, exporter),
             "Consent can be withdrawn: this export reflects the consent ledger at the head above only.",
         ],
         "rai:dataBiases": [

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..ingest.clock import ClockFix, clock_status
+from ..ingest.clock import ClockFix, RecordingClock, recording_clock
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import ErrorRecord, Layout, Recording
 from ..ingest.missing import missing_reason
@@ -61,8 +61,14 @@ def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
 
 def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:
     """How a stored recording's tracks are put on one clock in the export: the re-timing the activity
-    stage applied (the one rule, ``ingest.clock.clock_fix``, at the analysis rate) and its export.json entry."""
-    return clock_status(res.recording.layout, res.checks, int(res.sample_rate or 0), res.recording.n_tracks)
+    stage applied (the one rule, ``ingest.clock.recording_clock``, at the analysis rate) and its export.json entry."""
+    clock = recording_clock(res.recording, res.checks, int(res.sample_rate or 0), float(res.duration_s or 0.0))
+    return clock.fix, clock.entry
+
+
+def unknown_clock_reason(clock: RecordingClock) -> str:
+    """Why an export leaves a recording out by default: its tracks' clocks are not known to be one."""
+    return f"clock unknown: {clock.entry.get('reason', '')} (--allow-unknown-clock includes it as stored)"
 
 
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
@@ -82,6 +88,9 @@ def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: st
         item.notes.append(f"the checks measured the tracks {off:+.0f} ms apart; the export keeps them as stored")
     elif rec.layout is Layout.PAIRED:
         item.notes.append(item.clock_entry["reason"])
+    if item.clock_entry.get("status") == "unknown":
+        item.notes.append("included with an unknown clock (--allow-unknown-clock): each paired file keeps its own "
+                          "clock, so B's audio and labels may sit off A's")
     return item
 
 
@@ -167,6 +176,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                                 recordings=len(recordings))
         table = {r["recording_id"]: r for r in queries.recording_table(ws)}
         stage_state = queries.stage_state(ws)
+        stored_checks = (queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in recordings) else {})
         stems = make_stems(r.recording_id for r in recordings)
         gold = GoldWords()
         config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
@@ -189,6 +199,13 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             if why:
                 summary.skipped[rid] = why
                 continue
+            clock = recording_clock(rec, stored_checks.get(rid), int(row.get("sample_rate") or 0),
+                                    float(row.get("duration_s") or 0.0))
+            if clock.unknown:
+                if not options.allow_unknown_clock:
+                    summary.unknown_clock[rid] = unknown_clock_reason(clock)
+                    continue
+                summary.unknown_clock_included.append(rid)
             stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}
             keys[rid] = hashlib.sha256(canonical({
                 "config": config_key, "recording": rec.to_dict(), "stem": stems[rid], "stages": stages,
@@ -277,6 +294,14 @@ def _piece_seconds(p: dict[str, Any]) -> float:
     return float(p.get("duration", p.get("duration_s", 0.0)) or 0.0)
 
 
+def clock_record(state: State, exporter: Exporter) -> dict[str, Any]:
+    """export.json's ``clock``: whether unknown clocks were allowed, and the exported recordings whose
+    paired files were written on unknown clocks (their own clocks; see each recording's ``clock``)."""
+    return {"allow_unknown_clock": bool(exporter.options.allow_unknown_clock),
+            "unknown_clock_included": sorted(rid for rid, r in state.recordings.items()
+                                             if (r.get("clock") or {}).get("status") == "unknown")}
+
+
 def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summary: ExportSummary,
                  complete: bool) -> None:
     _fill_summary(state, summary, ctx)
@@ -293,7 +318,9 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
         "files": [state.files[k] for k in sorted(state.files)],
         "manifests": list(exporter.manifest_names),
         "recordings": {k: state.recordings[k] for k in sorted(state.recordings)},
-        "skipped": {**{k: "blocked: " + "; ".join(v) for k, v in summary.blocked.items()}, **summary.skipped},
+        "skipped": {**{k: "blocked: " + "; ".join(v) for k, v in summary.blocked.items()}, **summary.skipped,
+                    **summary.unknown_clock},
+        "clock": clock_record(state, exporter),
         "summary": {"recordings": summary.exported, "pieces": summary.pieces, "hours": summary.hours,
                     "files": summary.files, "bytes": summary.bytes},
         "state": state.extra,
