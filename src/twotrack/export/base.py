@@ -50,6 +50,7 @@ class ExportItem:
     notes: list[str] = field(default_factory=list)
     clock: ClockFix | None = None  # tracks after A re-timed onto A's clock by this (paired files); None: as stored
     clock_entry: dict[str, Any] = field(default_factory=dict)  # what export.json says of the clock (``clock_of``)
+    words_source: str | None = None  # where ``words`` come from: gold, aligned (transcript text), stage; None
 
     @property
     def recording_id(self) -> str:
@@ -67,14 +68,6 @@ class ExportItem:
             for a in self.activity:
                 out[a.track] = [(s.start, s.end) for s in a.segments]
         return {t: intervals(v) for t, v in out.items()}
-
-    def words_source(self) -> str | None:
-        """Where the words came from: ``gold`` (a transcript the manifest names: no recogniser confidence),
-        ``recogniser`` (words with a confidence, i.e. the words stage), None without words."""
-        if self.words is None:
-            return None
-        ws = [w for v in self.words.values() for w in v]
-        return "recogniser" if any(w.probability is not None for w in ws) else "gold"
 
     def source_rates(self) -> list[int]:
         """The tracks' sample rates at the source (what a piece says it was resampled from)."""

@@ -58,7 +58,8 @@ MEASURED = (
 
 #: How the card names where an example's words came from (``ExportItem.words_source``).
 WORD_SOURCES = {"none": "no words", "gold": "gold transcript named by the manifest",
-                "recogniser": "recognised by the words stage"}
+                "aligned": "the manifest's transcript text aligned by the words stage",
+                "stage": "recognised by the words stage"}
 
 _ISO_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 

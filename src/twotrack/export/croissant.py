@@ -267,8 +267,9 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         ],
         "rai:dataAnnotationProtocol": [
             f"Word timings per recording: {words_from.get('gold', 0)} from the gold transcript the source manifest "
-            f"names, {words_from.get('recogniser', 0)} recognised by twotrack's words stage (a recogniser with "
-            f"forced alignment; docs/words.md), {words_from.get('none', 0)} without words. Text keeps the case and "
+            f"names, {words_from.get('aligned', 0)} from the manifest's transcript text aligned by twotrack's words "
+            f"stage, {words_from.get('stage', 0)} recognised by the words stage (a recogniser with forced "
+            f"alignment; docs/words.md), {words_from.get('none', 0)} without words. Text keeps the case and "
             f"punctuation of its source. Activity and turn-taking events are automatic."
         ],
         "rai:machineAnnotationTools": ["twotrack " + __version__],

@@ -214,8 +214,8 @@ class LhotseExporter(Exporter):
                            "sample_rate": rate, "supervisions": len(sups),
                            "words": None if item.words is None else sum(len(s.get("alignment", {}).get("word", []))
                                                                          for s in sups),
-                           "lhotse": lhotse_rec, "source_rates": item.source_rates(),
-                           "words_source": item.words_source(), "text": item.text(a, b),
+                           "words_source": item.words_source,
+                           "lhotse": lhotse_rec, "source_rates": item.source_rates(), "text": item.text(a, b),
                            "speakers": list(rec.speakers)})
         if item.words is None:
             item.notes.append("no word timings: supervisions carry no text or alignment")

@@ -145,7 +145,7 @@ class MoshiExporter(Exporter):
                 pieces.append({
                     "id": pid, "path": rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
                     "main_track": track_name(main), "main_speaker": speaker, "sample_rate": rate,
-                    "main_words": n_words, "source_rates": src_rates, "words_source": item.words_source(),
+                    "main_words": n_words, "source_rates": src_rates, "words_source": item.words_source,
                     "other_speaker": rec.speakers[other] if other < len(rec.speakers) else None,
                     "text": {"main": text.get(track_name(main), ""), "other": text.get(track_name(other), "")},
                     "alignments": None if n_words is None else f"audio/{pid}.json", "events": erel,

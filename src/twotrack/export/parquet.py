@@ -249,7 +249,7 @@ class ParquetExporter(Exporter):
             shard.buffer_bytes += len(datas[i])
             pieces.append({"id": pid, "path": shard.rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
                            "sample_rate": rate, "flac_bytes": len(datas[i]), "source_rates": src_rates,
-                           "words_source": item.words_source(),
+                           "words_source": item.words_source,
                            "words": None if row["words"] is None else len(row["words"])})
         shard.pending.append(Output(item.recording_id, pieces, [], list(item.notes)))
         if shard.buffer_bytes >= ROW_GROUP_BYTES:

@@ -77,6 +77,7 @@ def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: st
                       activity=tuple(res.activity), events=tuple(res.events), words=words, verdict=verdict,
                       key=key)
     item.clock, item.clock_entry = clock_of(res)
+    item.words_source = "gold" if words is not None else None  # what the accessor read: the manifest's transcript
     if note:
         item.notes.append(note)
     if not res.events:
