@@ -75,9 +75,8 @@ def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: st
     words, note = gold.words(rec)
     item = ExportItem(recording=rec, stem=stem, duration_s=float(res.duration_s), checks=res.checks,
                       activity=tuple(res.activity), events=tuple(res.events), words=words, verdict=verdict,
-                      key=key)
+                      key=key, words_source="gold" if words is not None else None)  # the manifest's transcript
     item.clock, item.clock_entry = clock_of(res)
-    item.words_source = "gold" if words is not None else None  # what the accessor read: the manifest's transcript
     if note:
         item.notes.append(note)
     if not res.events:
