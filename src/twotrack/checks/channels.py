@@ -61,7 +61,7 @@ class ChannelRelation:
                 "mono presented as two tracks")
 
 
-def _frame_sums(x: np.ndarray, y: np.ndarray, hop: int) -> tuple[np.ndarray, ...]:
+def frame_sums(x: np.ndarray, y: np.ndarray, hop: int) -> tuple[np.ndarray, ...]:
     """Per frame: sum x, sum y, sum x^2, sum y^2, sum xy (float64; full frames only)."""
     n = (min(x.size, y.size) // hop) * hop
     X = x[:n].reshape(-1, hop)
@@ -76,7 +76,15 @@ def channel_relation(a: np.ndarray, b: np.ndarray, sample_rate: int, active_a: n
     """How the second track (``b``) relates to the first (``a``) at zero lag (see the module docstring).
     ``pair`` names the two tracks in the result."""
     hop = hop_samples(sample_rate)
-    sa, sb, saa, sbb, sab = _frame_sums(a, b, hop)
+    return relation_from_sums(frame_sums(a, b, hop), hop, lambda: np.array_equal(a, b),
+                              lambda: np.array_equal(a, -b), active_a, active_b, cfg, pair)
+
+
+def relation_from_sums(sums: tuple[np.ndarray, ...], hop: int, identical, inverted, active_a: np.ndarray,
+                       active_b: np.ndarray, cfg: ChecksConfig, pair: tuple[int, int] = (0, 1)) -> ChannelRelation:
+    """``channel_relation`` from the per-frame sums of ``_frame_sums`` (``frame_sums`` of a stream) and two
+    callables saying whether the tracks are sample for sample equal / opposite (asked only for copies)."""
+    sa, sb, saa, sbb, sab = sums
     n = sa.size * hop
     if n == 0:
         return ChannelRelation(pair=pair)
@@ -89,9 +97,9 @@ def channel_relation(a: np.ndarray, b: np.ndarray, sample_rate: int, active_a: n
     gain = cov / va
     gain_db = 20.0 * math.log10(abs(gain)) if gain != 0 else -math.inf
     if abs(rho) >= cfg.duplicate_correlation:
-        if np.array_equal(a, b):
+        if identical():
             kind = "identical"
-        elif np.array_equal(a, -b):
+        elif inverted():
             kind = "inverted"
         elif abs(gain_db) < UNITY_DB:
             kind = "inverted" if rho < 0 else "near-copy"
