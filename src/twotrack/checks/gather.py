@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a group is one request, its arrays do not compare
 class Group:
     """Stretches ``[s, s + length)`` of stream row ``row`` for every ``s`` in ``starts`` (ascending);
     ``parts`` lets one group hold several (row, starts, length) sets that are handed over together."""
@@ -71,8 +71,8 @@ def gather(blocks: Iterable[np.ndarray], groups: list[Group]) -> int:
                 _fill(buf, block[row], starts, n, pos)
         pos = end
         done = [g for g in open_ if g.last <= pos]
+        open_ = [g for g in open_ if g.last > pos]
         for g in done:
-            open_.remove(g)
             g.ready(g._buffers)
             g._buffers = None
     for g in open_ + waiting:  # past the end of the stream: the rest is zeros

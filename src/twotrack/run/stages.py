@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..activity import detect_tracks, to_activity
-from ..checks import run_checks
+from ..activity import detect_stream, to_activity
+from ..checks import run_checks_blocks
 from ..config import Config
-from ..ingest.clock import align_tracks
-from ..ingest.tracks import choose_analysis_rate, load_tracks, source_infos
-from ..model import FRAMES, CheckResult, Event, Layout, TrackActivity
+from ..ingest.clock import ClockFix, clock_fix
+from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
+from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..store.rows import STAGES
 from ..timeline import segments_to_mask
 from ..turns import extract_events
@@ -59,25 +59,38 @@ def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]
 
 @dataclass(frozen=True)
 class Decoded:
-    samples: np.ndarray  # float32 (n_tracks, n)
+    """A decoded recording as a block source, not an array: ``blocks()`` reads every track again from
+    the start at ``sample_rate``, float32 (n_tracks, m) blocks of 8 s, so no stage holds the whole
+    recording (a 6-hour stereo file is 1.4 GB of float32 at 8 kHz; reading it again costs far less)."""
+
+    recording: Recording
+    infos: Mapping[str, AudioInfo]
     sample_rate: int
     duration_s: float
+    n_tracks: int
     codec: str | None
+
+    def blocks(self, clock: ClockFix | None = None) -> Iterator[np.ndarray]:
+        """The recording from the start (``clock``: later tracks re-timed onto A's clock as they stream)."""
+        return iter_track_blocks(self.recording, self.sample_rate, infos=dict(self.infos), clock=clock)
 
 
 def decode_recording(recording, config: Config) -> Decoded:
-    """Read every track at the analysis rate (the lowest of ``ingest.analysis_rates`` that fits)."""
+    """Read every track at the analysis rate (the lowest of ``ingest.analysis_rates`` that fits) once,
+    in blocks: a file that cannot be decoded fails here, and the duration is what the decoder gives."""
     infos = source_infos(recording)
     rate = choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
-    audio = load_tracks(recording, rate, infos=infos)
+    n = 0
+    for block in iter_track_blocks(recording, rate, infos=infos):
+        n += block.shape[1]
     codecs = sorted({i.codec for i in infos.values() if i.codec})
-    return Decoded(audio.samples, int(audio.sample_rate), float(audio.duration_s), "+".join(codecs) or None)
+    return Decoded(recording, infos, int(rate), n / rate, recording.n_tracks, "+".join(codecs) or None)
 
 
 def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
     # No activity input: checks must not depend on VAD settings (their key does not include them).
-    return run_checks(decoded.samples, decoded.sample_rate, codec=decoded.codec, layout=recording.layout,
-                      activity=None, cfg=config.checks)
+    return run_checks_blocks(decoded.blocks, decoded.sample_rate, codec=decoded.codec, layout=recording.layout,
+                             activity=None, cfg=config.checks)
 
 
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
@@ -86,8 +99,9 @@ def detect_activity(decoded: Decoded, recording, config: Config, checks_result: 
     bleed = None
     if checks_result is not None and checks_result.bleed_db is not None:
         bleed = (checks_result.bleed_db, checks_result.bleed_lag_ms)
-    samples, note = align_tracks(decoded.samples, decoded.sample_rate, recording.layout, checks_result)
-    frames = detect_tracks(samples, decoded.sample_rate, config.activity, bleed)
+    fix = clock_fix(recording.layout, checks_result, decoded.sample_rate, decoded.n_tracks)
+    frames = detect_stream(decoded.blocks(clock=fix), decoded.sample_rate, config.activity, bleed)
+    note = fix.note() if fix is not None else None
     result = tuple(to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
     return result, probs, note
