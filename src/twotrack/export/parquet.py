@@ -195,29 +195,39 @@ class ParquetExporter(Exporter):
         plan = item.plan(self.resolved["max_duration_s"], self.resolved["min_cut_silence_s"])
         cuts = [a for a, _ in plan.pieces] + [plan.pieces[-1][1]]
         n = len(plan.pieces)
-        encoded = BytesSink(rate, tuple(range(rec.n_tracks)))
-        streamed = stream_pieces(rec, rate, cuts, [encoded.sink()], item.clock)
-        datas = encoded.data
-        counts = streamed.counts
-        item.notes.extend(streamed.note())
-        pieces = []
+        pieces: list[dict] = []
+        flushed = [False]  # rows of this recording already in the shard file
         if self._writer is None:
             self._shard = self._next_shard(state)
             tmp = self._tmp(self._shard)
             tmp.parent.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
-        for i in range(n):
+
+        def row_of(i: int, data: bytes, frames: int) -> None:
+            # each piece becomes a row as soon as it is encoded: one piece's FLAC in memory, not the recording's
             a, b = plan.pieces[i]
             pid = item.stem + (f"_p{i:03d}" if n > 1 else "")
             row = {"id": pid, "recording_id": item.recording_id, "piece": i, "start_s": a, "end_s": b,
-                   "duration_s": counts[i] / rate, "sample_rate": rate, "channels": rec.n_tracks,
-                   "audio": {"bytes": datas[i], "path": f"{pid}.flac"}}
+                   "duration_s": frames / rate, "sample_rate": rate, "channels": rec.n_tracks,
+                   "audio": {"bytes": data, "path": f"{pid}.flac"}}
             row.update(piece_columns(item, self.ctx, a, b))
             self._buffer.append(row)
-            self._buffer_bytes += len(datas[i])
-            pieces.append({"id": pid, "path": self._shard, "duration": counts[i] / rate, "start_s": a, "end_s": b,
-                           "sample_rate": rate, "flac_bytes": len(datas[i]),
+            self._buffer_bytes += len(data)
+            pieces.append({"id": pid, "path": self._shard, "duration": frames / rate, "start_s": a, "end_s": b,
+                           "sample_rate": rate, "flac_bytes": len(data),
                            "words": None if row["words"] is None else len(row["words"])})
+            if self._buffer_bytes >= ROW_GROUP_BYTES:
+                self._flush_rows()
+                flushed[0] = True
+
+        encoded = BytesSink(rate, tuple(range(rec.n_tracks)), on_done=row_of)
+        try:
+            streamed = stream_pieces(rec, rate, cuts, [encoded.sink()], item.clock)
+            encoded.finish()
+        except BaseException:
+            self._forget(item.recording_id, flushed[0])  # a recording is in a shard whole or not at all
+            raise
+        item.notes.extend(streamed.note())
         self._pending.append(Output(item.recording_id, pieces, [], list(item.notes)))
         if self._buffer_bytes >= ROW_GROUP_BYTES:
             self._flush_rows()
@@ -228,6 +238,20 @@ class ParquetExporter(Exporter):
 
     def finish(self) -> list[Output]:
         return self._close_shard()
+
+    def _forget(self, recording_id: str, flushed: bool) -> None:
+        """Take a recording that failed midway out of the open shard (its buffered rows, and the rows
+        already written, by rewriting the shard's temporary file: only ever on such a failure)."""
+        self._buffer = [r for r in self._buffer if r["recording_id"] != recording_id]
+        self._buffer_bytes = sum(len(r["audio"]["bytes"]) for r in self._buffer)
+        if not flushed or self._writer is None:
+            return
+        self._writer.close()
+        tmp = self._tmp(self._shard)
+        kept = pq.read_table(tmp).filter(pc.field("recording_id") != recording_id)
+        self._writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+        if kept.num_rows:
+            self._writer.write_table(kept.cast(SCHEMA))
 
     def drop(self, state: State, recording_ids: Iterable[str]) -> None:
         """Rewrite each shard that holds rows of these recordings without them (remove it if empty)."""
