@@ -25,7 +25,7 @@ import numpy as np
 from ..config import ChecksConfig
 from ..model import CheckResult, Layout, TrackQuality, track_name
 from . import power as pw
-from .channels import ChannelRelation, frame_sums, relation_from_sums
+from .channels import ChannelRelation, RelationSums, merge, relation_from_sums, relation_sums
 from .pair import PairAnalysis, TrackFrames, analyse_signals
 from .quality import (
     bandwidth_frames, bandwidth_from_spectra, bandwidth_masks, codec_full_scale, quality_from, spectrum_of,
@@ -63,42 +63,51 @@ class BlockStats:
     nonfinite: np.ndarray | None = None  # per track
     clipped: np.ndarray | None = None
     total: np.ndarray | None = None  # float64 sum of samples per track
-    pair_sums: dict[tuple[int, int], tuple[np.ndarray, ...]] = field(default_factory=dict)
+    pair_sums: dict[tuple[int, int], RelationSums] = field(default_factory=dict)
     equal: dict[tuple[int, int], bool] = field(default_factory=dict)
     opposite: dict[tuple[int, int], bool] = field(default_factory=dict)
 
 
-def block_stats(blocks: Iterable[np.ndarray], sample_rate: int, full_scale: float) -> BlockStats:
-    """One pass: ``BlockStats`` of blocks float32 (n_tracks, m) at ``sample_rate`` on the 10 ms grid."""
+def block_stats(blocks: Iterable[np.ndarray], sample_rate: int, full_scale: float, cfg: ChecksConfig,
+                n_hint: int | None = None) -> BlockStats:
+    """One pass: ``BlockStats`` of blocks float32 (n_tracks, m) at ``sample_rate`` on the 10 ms grid.
+    ``n_hint``: the samples expected (the decoder's count), so the frame arrays are made once."""
     hop = pw.hop_samples(sample_rate)
     st = BlockStats()
-    powers: list[list[np.ndarray]] = []
-    sums: dict[tuple[int, int], list[list[np.ndarray]]] = {}
+    frames = -(-int(n_hint) // hop) if n_hint else 0
+    power: np.ndarray | None = None
+    parts: dict[tuple[int, int], list[RelationSums]] = {}
+    at = 0  # frames filled
     for block in frame_aligned(blocks, hop):
         if st.nonfinite is None:
             st.n_tracks = block.shape[0]
             st.nonfinite = np.zeros(st.n_tracks, np.int64)
             st.clipped = np.zeros(st.n_tracks, np.int64)
             st.total = np.zeros(st.n_tracks)
-            powers = [[] for _ in range(st.n_tracks)]
+            power = np.empty((st.n_tracks, max(frames, 1)))
             for pair in combinations(range(st.n_tracks), 2):
-                sums[pair] = [[] for _ in range(5)]
+                parts[pair] = []
                 st.equal[pair] = st.opposite[pair] = True
         st.n += block.shape[1]
         st.nonfinite += np.count_nonzero(~np.isfinite(block), axis=1)
         st.clipped += np.count_nonzero(np.abs(block) >= full_scale, axis=1)
         st.total += block.sum(axis=1, dtype=np.float64)
+        k = -(-block.shape[1] // hop)
+        if at + k > power.shape[1]:  # longer than announced: grow (by half, not block by block)
+            grown = np.empty((st.n_tracks, max(at + k, power.shape[1] * 3 // 2)))
+            grown[:, :at] = power[:, :at]
+            power = grown
         for i in range(st.n_tracks):
-            powers[i].append(pw.frame_power_db(block[i], sample_rate))
-        for (i, j), parts in sums.items():
-            for part, got in zip(parts, frame_sums(block[i], block[j], hop)):
-                part.append(got)
+            power[i, at : at + k] = pw.frame_power_db(block[i], sample_rate)
+        at += k
+        for (i, j), got in parts.items():
+            got.append(relation_sums(block[i], block[j], hop, cfg.duplicate_correlation))
             if st.equal[(i, j)]:
                 st.equal[(i, j)] = bool(np.array_equal(block[i], block[j]))
             if st.opposite[(i, j)]:
                 st.opposite[(i, j)] = bool(np.array_equal(block[i], -block[j]))
-    st.power = [np.concatenate(p) if p else np.zeros(0) for p in powers]
-    st.pair_sums = {pair: tuple(np.concatenate(p) for p in parts) for pair, parts in sums.items()}
+    st.power = [] if power is None else [power[i, :at] for i in range(st.n_tracks)]
+    st.pair_sums = {pair: merge(got) for pair, got in parts.items()}
     return st
 
 
@@ -115,8 +124,7 @@ class _StreamAudio:
 
     def relation(self, i: int, j: int, active_i: np.ndarray, active_j: np.ndarray) -> ChannelRelation:
         pair = (i, j)
-        return relation_from_sums(self.stats.pair_sums[pair], pw.hop_samples(self.sr),
-                                  lambda: self.stats.equal[pair], lambda: self.stats.opposite[pair],
+        return relation_from_sums(self.stats.pair_sums[pair], lambda: self.stats.equal[pair], lambda: self.stats.opposite[pair],
                                   active_i, active_j, self.cfg, pair)
 
     def pair(self, i: int, j: int, acts: np.ndarray | None, paired: bool,
@@ -157,9 +165,11 @@ def run_checks_blocks(
     activity: np.ndarray | None = None,
     cfg: ChecksConfig | None = None,
     source_rate: int | None = None,
+    n_samples: int | None = None,
 ) -> CheckResult:
     """``run_checks`` over a recording read in blocks: ``source()`` opens the blocks, float32
-    (n_tracks, m), from the start each time it is called (it is called a few times). Never raises."""
+    (n_tracks, m), from the start each time it is called (it is called a few times). ``n_samples``: the
+    length expected at ``sample_rate``, when known (saves growing the frame arrays). Never raises."""
     cfg = cfg or ChecksConfig()
     rate_read = source_rate or (sample_rate if isinstance(sample_rate, (int, np.integer)) else None)
     notes: list[str] = []
@@ -171,9 +181,10 @@ def run_checks_blocks(
         if to != sr:
             notes.append(f"{sr} Hz has no whole-sample 10 ms frame: checked at {to} Hz")
             source = (lambda inner, a, b: (lambda: at_rate(inner(), a, b)))(source, sr, to)
+            n_samples = None if n_samples is None else n_samples * to // sr + 1
             sr = to
         full = codec_full_scale(codec) * cfg.clipping_level
-        stats = block_stats(source(), sr, full)
+        stats = block_stats(source(), sr, full, cfg, n_samples)
         if stats.n_tracks == 0 or stats.n == 0:
             raise _Unjudgeable(f"no audio (array shape ({stats.n_tracks}, {stats.n}))")
         if stats.nonfinite.any():

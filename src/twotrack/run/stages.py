@@ -90,7 +90,8 @@ def decode_recording(recording, config: Config) -> Decoded:
 def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
     # No activity input: checks must not depend on VAD settings (their key does not include them).
     return run_checks_blocks(decoded.blocks, decoded.sample_rate, codec=decoded.codec, layout=recording.layout,
-                             activity=None, cfg=config.checks)
+                             activity=None, cfg=config.checks,
+                             n_samples=int(round(decoded.duration_s * decoded.sample_rate)))
 
 
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
