@@ -105,8 +105,12 @@ def resample_to_grid(values: np.ndarray, step_s: float, n_frames: int, grid: Fra
     v = np.asarray(values)
     if v.size == 0:
         return np.zeros(n_frames, v.dtype)
-    idx = np.floor(grid.centre(np.arange(n_frames)) / step_s + 1e-9).astype(np.int64)
-    return v[np.minimum(idx, v.size - 1)]
+    out = np.empty(n_frames, v.dtype)
+    step = 1 << 18  # frames per step: the float64 temporaries stay small on hours of audio
+    for a in range(0, n_frames, step):
+        idx = np.floor(grid.centre(np.arange(a, min(n_frames, a + step))) / step_s + 1e-9).astype(np.int64)
+        out[a : a + idx.size] = v[np.minimum(idx, v.size - 1)]
+    return out
 
 
 def pad_runs(mask: np.ndarray, before: int, after: int) -> np.ndarray:

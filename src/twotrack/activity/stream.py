@@ -64,8 +64,8 @@ def active_windows(frames: np.ndarray, first_window: int, n_windows: int, sample
 class _Growing:
     """A (rows, n) float32 array appended along axis 1 with amortised doubling."""
 
-    def __init__(self, rows: int):
-        self.data = np.zeros((rows, 1024), np.float32)
+    def __init__(self, rows: int, capacity: int = 1024):
+        self.data = np.zeros((rows, max(1, int(capacity))), np.float32)
         self.n = 0
 
     def append(self, values: np.ndarray) -> None:
@@ -85,10 +85,12 @@ class _Growing:
 class FrameAnalyzer:
     """Feed blocks (n_tracks, n) at ``sample_rate`` (already the model rate), then ``finish``."""
 
-    def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig, gate_ratio: float = -20.0):
+    def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig, gate_ratio: float = -20.0,
+                 expected_frames: int | None = None):
         self.n_tracks, self.rate, self.cfg = n_tracks, int(sample_rate), cfg
         self.energy = EnergyStream(n_tracks, sample_rate)
-        self.frames = _Growing(n_tracks)
+        # the frame count when the caller knows it: the array is made once, not doubled into
+        self.frames = _Growing(n_tracks, (expected_frames or 0) + 2 if expected_frames else 1024)
         self.n_samples = 0
         self.use_model = cfg.detector == "silero"
         if self.use_model:

@@ -79,17 +79,22 @@ def dilate(mask: np.ndarray, frames: int) -> np.ndarray:
     return maximum_filter1d(mask.astype(np.uint8), size=2 * frames + 1) > 0
 
 
+#: Frames mapped per step of ``map_frames`` (its float64 temporaries stay a few MB on any length).
+MAP_CHUNK = 1 << 18
+
+
 def map_frames(values: np.ndarray, n_out: int, offset_s: float, rate: float, fill: float) -> np.ndarray:
     """``values`` on another track's clock -> one value per frame of this track's grid.
 
     Frame ``f`` of this track (centre ``t``) takes the other track's frame holding ``offset + rate * t``;
     frames that fall outside the other track get ``fill``.
     """
-    t = FRAMES.centre(np.arange(n_out))
-    idx = np.floor((offset_s + rate * t) / FRAMES.hop_s).astype(np.int64)
-    ok = (idx >= 0) & (idx < values.size)
     out = np.full(n_out, fill, dtype=np.asarray(values).dtype)
-    out[ok] = values[idx[ok]]
+    for a in range(0, n_out, MAP_CHUNK):
+        t = FRAMES.centre(np.arange(a, min(n_out, a + MAP_CHUNK)))
+        idx = np.floor((offset_s + rate * t) / FRAMES.hop_s).astype(np.int64)
+        ok = (idx >= 0) & (idx < values.size)
+        out[a : a + idx.size][ok] = values[idx[ok]]
     return out
 
 

@@ -36,13 +36,26 @@ def codec_full_scale(codec: str | None) -> float:
     return 1.0
 
 
-def spectrum_starts(starts: np.ndarray, nfft: int, n: int) -> np.ndarray:
-    """The frame starts a mean spectrum reads (those whose ``nfft`` samples fit in ``n``, at most
-    ``MAX_SPECTRUM_FRAMES`` evenly spread)."""
-    starts = starts[starts + nfft <= n]
-    if starts.size > MAX_SPECTRUM_FRAMES:
-        starts = starts[np.linspace(0, starts.size - 1, MAX_SPECTRUM_FRAMES).round().astype(int)]
-    return starts
+def spread_starts(mask: np.ndarray, hop: int, nfft: int, n: int) -> np.ndarray:
+    """Sample starts of the frames a mean spectrum reads: the frames of ``mask`` whose ``nfft`` samples
+    fit in ``n``, at most ``MAX_SPECTRUM_FRAMES`` of them evenly spread by rank. Found chunk by chunk,
+    so no array of every marked frame is made on a long recording."""
+    if n < nfft:
+        return np.zeros(0, np.int64)
+    m = np.asarray(mask, bool)[: (n - nfft) // hop + 1]
+    count = int(np.count_nonzero(m))
+    if count <= MAX_SPECTRUM_FRAMES:
+        return np.flatnonzero(m) * hop
+    ranks = np.linspace(0, count - 1, MAX_SPECTRUM_FRAMES).round().astype(np.int64)
+    out, seen, step = [], 0, 1 << 18
+    for a in range(0, m.size, step):
+        part = m[a : a + step]
+        k = int(np.count_nonzero(part))
+        lo, hi = np.searchsorted(ranks, [seen, seen + k])
+        if hi > lo:
+            out.append((np.flatnonzero(part)[ranks[lo:hi] - seen] + a) * hop)
+        seen += k
+    return np.concatenate(out)
 
 
 def spectrum_of(segs: np.ndarray, nfft: int) -> np.ndarray | None:
@@ -53,24 +66,21 @@ def spectrum_of(segs: np.ndarray, nfft: int) -> np.ndarray | None:
     return spec.mean(axis=0)
 
 
-def _mean_spectrum(x: np.ndarray, starts: np.ndarray, nfft: int) -> np.ndarray | None:
-    starts = spectrum_starts(starts, nfft, x.size)
-    return spectrum_of(x[starts[:, None] + np.arange(nfft)[None, :]], nfft)
-
-
-def bandwidth_frames(sample_rate: int, speech: np.ndarray, quiet: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """(nfft, speech frame starts, quiet frame starts) in samples, before ``spectrum_starts``."""
+def bandwidth_starts(sample_rate: int, speech: np.ndarray, quiet: np.ndarray, n: int
+                     ) -> tuple[int, np.ndarray, np.ndarray]:
+    """(nfft, speech frame starts, quiet frame starts) in samples, for a track of ``n`` samples."""
     nfft = int(2 ** round(math.log2(0.032 * sample_rate)))
     hop = hop_samples(sample_rate)
-    return nfft, np.flatnonzero(speech) * hop, np.flatnonzero(quiet) * hop
+    return nfft, spread_starts(speech, hop, nfft, n), spread_starts(quiet, hop, nfft, n)
 
 
 def effective_bandwidth(x: np.ndarray, sample_rate: int, speech: np.ndarray, quiet: np.ndarray,
                         drop_db: float) -> float | None:
     """Highest frequency (Hz) within ``drop_db`` of the speech spectrum's peak (see module docstring)."""
-    nfft, s_starts, q_starts = bandwidth_frames(sample_rate, speech, quiet)
-    return bandwidth_from_spectra(_mean_spectrum(x, s_starts, nfft), _mean_spectrum(x, q_starts, nfft),
-                                  sample_rate, nfft, drop_db)
+    nfft, s_starts, q_starts = bandwidth_starts(sample_rate, speech, quiet, x.size)
+    offsets = np.arange(nfft)[None, :]
+    return bandwidth_from_spectra(spectrum_of(x[s_starts[:, None] + offsets], nfft),
+                                  spectrum_of(x[q_starts[:, None] + offsets], nfft), sample_rate, nfft, drop_db)
 
 
 def bandwidth_from_spectra(ps: np.ndarray | None, pq: np.ndarray | None, sample_rate: int, nfft: int,
@@ -134,14 +144,15 @@ def quality_from(
     all_silent = bool(digital.all()) if n else True
     speech_s = float(own_speech.sum() * FRAMES.hop_s)
     quiet = ~active
-    lin = 10.0 ** (power_db / 10.0)
+    lin = power_db / 10.0
+    np.power(10.0, lin, out=lin)  # in place: one frame array, not three, on a long recording
     lin[digital] = 0.0
     snr = None
     noise_dbfs = None
     if quiet.any() and own_speech.any():
         gated = digital[quiet].mean() > GATED_SHARE
         if not gated:
-            noise = float(np.median(lin[quiet]))
+            noise = float(np.median(lin[quiet], overwrite_input=True))
             sp = float(lin[own_speech].mean())
             noise_dbfs = 10.0 * math.log10(noise) if noise > 0 else None
             if noise > 0 and sp > noise:

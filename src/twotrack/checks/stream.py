@@ -28,8 +28,7 @@ from . import power as pw
 from .channels import ChannelRelation, RelationSums, merge, relation_from_sums, relation_sums
 from .pair import PairAnalysis, TrackFrames, analyse_signals
 from .quality import (
-    bandwidth_frames, bandwidth_from_spectra, bandwidth_masks, codec_full_scale, quality_from, spectrum_of,
-    spectrum_starts,
+    bandwidth_from_spectra, bandwidth_masks, bandwidth_starts, codec_full_scale, quality_from, spectrum_of,
 )
 from .run import _grid_rate, _judge, _unknown, _Unjudgeable
 from .signals import BlockSource, StreamSignals, at_rate, stretches
@@ -138,8 +137,7 @@ class _StreamAudio:
     def qualities(self, wanted: list[tuple[int, TrackFrames, np.ndarray]]) -> list[tuple[TrackQuality, dict]]:
         plans, asks = [], []
         for i, t, own in wanted:
-            nfft, s_starts, q_starts = bandwidth_frames(self.sr, *bandwidth_masks(t.power_db, t.active, own))
-            s_starts, q_starts = spectrum_starts(s_starts, nfft, self.n), spectrum_starts(q_starts, nfft, self.n)
+            nfft, s_starts, q_starts = bandwidth_starts(self.sr, *bandwidth_masks(t.power_db, t.active, own), self.n)
             plans.append(nfft)
             asks += [(i, s_starts, nfft), (i, q_starts, nfft)]
         segs = stretches(self.source, asks)

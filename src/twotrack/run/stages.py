@@ -101,7 +101,8 @@ def detect_activity(decoded: Decoded, recording, config: Config, checks_result: 
     if checks_result is not None and checks_result.bleed_db is not None:
         bleed = (checks_result.bleed_db, checks_result.bleed_lag_ms)
     fix = clock_fix(recording.layout, checks_result, decoded.sample_rate, decoded.n_tracks)
-    frames = detect_stream(decoded.blocks(clock=fix), decoded.sample_rate, config.activity, bleed)
+    frames = detect_stream(decoded.blocks(clock=fix), decoded.sample_rate, config.activity, bleed,
+                           FRAMES.n_frames(decoded.duration_s))
     note = fix.note() if fix is not None else None
     result = tuple(to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
