@@ -94,8 +94,12 @@ def hysteresis(values: np.ndarray, on: float, off: float) -> np.ndarray:
     """
     v = np.asarray(values).ravel()
     starts, stops = runs(v >= off)
-    strong = np.concatenate(([0], np.cumsum(v >= on)))
-    keep = strong[stops] - strong[starts] > 0
+    if starts.size == 0:
+        return mask_from_runs(starts, stops, len(v))
+    # strong frames up to and including each frame (int32: half the memory on hours of frames)
+    strong = np.cumsum(v >= on, dtype=np.int32)
+    before = np.where(starts > 0, strong[np.maximum(starts - 1, 0)], 0)
+    keep = strong[stops - 1] - before > 0
     return mask_from_runs(starts[keep], stops[keep], len(v))
 
 

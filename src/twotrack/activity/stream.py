@@ -152,15 +152,17 @@ class FrameAnalyzer:
         """(speech probability, energy dB), each float32 (n_tracks, n_frames)."""
         self.frames.append(self.energy.finish())
         n_frames = FRAMES.n_frames(self.n_samples / self.rate)
+        if self.frames.n < n_frames:  # pad in the frame array itself: no copy of hours of frames
+            self.frames.append(np.full((self.n_tracks, n_frames - self.frames.n), SILENCE_DB, np.float32))
         energy = self.frames.values[:, :n_frames]
-        if energy.shape[1] < n_frames:
-            energy = np.pad(energy, ((0, 0), (0, n_frames - energy.shape[1])), constant_values=SILENCE_DB)
         if not self.use_model:
             return np.zeros_like(energy), energy
         remaining = -(-self.buffer.shape[1] // self.win)
         if remaining:
             self._gate(remaining)
         self._drain(final=True)
+        self.streams = None  # its window rows (up to a group of chunks) are no longer needed
+        self.buffer = np.zeros((self.n_tracks, 0), np.float32)
         n_win = self.next_window
         prob = np.zeros((self.n_tracks, n_frames), np.float32)
         for t in range(self.n_tracks):

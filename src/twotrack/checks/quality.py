@@ -144,20 +144,28 @@ def quality_from(
     all_silent = bool(digital.all()) if n else True
     speech_s = float(own_speech.sum() * FRAMES.hop_s)
     quiet = ~active
-    lin = power_db / 10.0
-    np.power(10.0, lin, out=lin)  # in place: one frame array, not three, on a long recording
-    lin[digital] = 0.0
+
+    def lin(mask: np.ndarray) -> np.ndarray:
+        """Linear power of the frames in ``mask`` (digital silence 0): only those frames, so a long
+        recording never has a second whole-length float array."""
+        out = power_db[mask]
+        out /= 10.0
+        np.power(10.0, out, out=out)  # in place: one array of the selected frames
+        out[digital[mask]] = 0.0
+        return out
+
     snr = None
     noise_dbfs = None
     if quiet.any() and own_speech.any():
         gated = digital[quiet].mean() > GATED_SHARE
         if not gated:
-            noise = float(np.median(lin[quiet], overwrite_input=True))
-            sp = float(lin[own_speech].mean())
+            noise = float(np.median(lin(quiet), overwrite_input=True))
+            sp = float(lin(own_speech).mean())
             noise_dbfs = 10.0 * math.log10(noise) if noise > 0 else None
             if noise > 0 and sp > noise:
                 snr = 10.0 * math.log10((sp - noise) / noise)
-    speech_level = 10.0 * math.log10(float(lin[own_speech].mean())) if own_speech.any() and lin[own_speech].mean() > 0 else None
+    speech_mean = float(lin(own_speech).mean()) if own_speech.any() else 0.0
+    speech_level = 10.0 * math.log10(speech_mean) if speech_mean > 0 else None
     q = TrackQuality(
         track=index,
         clipping_share=None if clipping is None else round(clipping, 6),

@@ -92,7 +92,11 @@ def _own_speech(own: TrackFrames, other: TrackFrames, line: tuple[float, float],
         return own.active
     n = own.power_db.size
     other_db = pw.map_frames(other.power_db, n, *line, pw.SILENCE_DB)
-    return own.active & (own.power_db > other_db + into_own.level_db + OWN_SPEECH_MARGIN_DB)
+    louder = np.empty(n, bool)
+    for a in range(0, n, pw.MAP_CHUNK):  # a piece at a time: no whole-length float temporaries
+        b = min(n, a + pw.MAP_CHUNK)
+        louder[a:b] = own.power_db[a:b] > other_db[a:b] + into_own.level_db + OWN_SPEECH_MARGIN_DB
+    return own.active & louder
 
 
 def _remap(p: BleedPath, i: int, j: int) -> BleedPath:

@@ -91,8 +91,9 @@ class PathPlan:
     nfft: int
     max_lag: int
     w32: np.ndarray  # band weight per bin, float32
-    fw: np.ndarray  # (n_blocks, per_block) float32 frame weights
+    fw: np.ndarray  # (k, per_block) float32 frame weights of the kept blocks (row r: block keep[r])
     keep: np.ndarray  # kept block indices, ascending
+    n_blocks: int
     i0: np.ndarray  # (k,) int64 target segment starts
     frac: np.ndarray  # (k,) fractional advance of each target segment
     batches: list[tuple[np.ndarray, np.ndarray]]  # (positions into keep, their window rows) per batch
@@ -148,8 +149,8 @@ def plan_path(
     batches = list(zip(np.array_split(np.arange(keep.size), n_chunks), np.array_split(block_window, n_chunks)))
     if keep.size == 0:
         batches = []
-    return PathPlan(fs, hop, block_len, per_block, nfft, max_lag, w.astype(np.float32), fw, keep, i0, frac,
-                    batches, out)
+    return PathPlan(fs, hop, block_len, per_block, nfft, max_lag, w.astype(np.float32), fw[keep], keep,
+                    fw.shape[0], i0, frac, batches, out)
 
 
 class _Accumulator:
@@ -167,8 +168,8 @@ class _Accumulator:
         hop, block_len, per_block, nfft, max_lag, fs = p.hop, p.block_len, p.per_block, p.nfft, p.max_lag, p.fs
         w32, bins = p.w32, self.bins
         chunk = p.keep[part]
-        on = p.fw[chunk] > 0
-        blocks = src_rows * np.repeat(p.fw[chunk], hop, axis=1)
+        on = p.fw[part] > 0
+        blocks = src_rows * np.repeat(p.fw[part], hop, axis=1)
         # weighted least squares: a block counts by 1 / (target power where the source is masked in),
         # so blocks where the target has loud sound of its own weigh little
         under = segs[:, max_lag : max_lag + block_len].reshape(len(chunk), per_block, hop)
@@ -236,7 +237,7 @@ def path_spectra(
     acc = _Accumulator(p)
     if not p.batches:
         return acc.finish()
-    n_blocks = p.fw.shape[0]
+    n_blocks = p.n_blocks
     # both signals padded once, so every block and target segment is a plain row of a strided view
     pad_l = int(max(0, -p.i0.min()))
     pad_r = int(max(0, p.i0.max() + p.nfft - tgt.size))
