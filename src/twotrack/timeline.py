@@ -38,7 +38,7 @@ def mask_from_runs(starts: np.ndarray, stops: np.ndarray, n_frames: int) -> np.n
     stops = np.clip(np.asarray(stops, np.int64), 0, n_frames)
     np.add.at(delta, starts, 1)
     np.add.at(delta, stops, -1)
-    return np.cumsum(delta[:-1]) > 0
+    return np.cumsum(delta[:-1], dtype=np.int32) > 0  # int32: half the memory on hours of frames
 
 
 def bridge_gaps(mask: np.ndarray, max_gap_frames: int) -> np.ndarray:
