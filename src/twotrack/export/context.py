@@ -3,6 +3,7 @@ and (lazily) every purpose's verdicts and the per-recording qualification."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from ..errors import InputError
 from ..ingest.annotations import read_gold
 from ..model import Recording, Word
 from ..qualify.phases import recording_phase_fit
-from ..qualify.requirements import NAMES, evaluate_recording
+from ..qualify.requirements import NAMES, evaluate_recording, qualify_corpus
 from ..qualify.workspace import inputs_from_workspace
 from ..rights.verdicts import PURPOSES, decide
 
@@ -50,6 +51,8 @@ class GoldWords:
 
     def words(self, rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
         """(words per track, or None) and a note when a transcript was named but gave no words."""
+        if any(rec.track_transcripts):  # a recipe's per-track gold (Switchboard, AMI)
+            return self._track_words(rec)
         if not rec.transcript:
             return None, None
         try:
@@ -69,7 +72,30 @@ class GoldWords:
             ws.sort(key=lambda w: (w.start, w.end))
         return out, None
 
+    @staticmethod
+    def _track_words(rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
+        from ..ingest.annotations import recording_gold
+
+        try:
+            words = recording_gold(rec)
+        except InputError as exc:
+            return None, f"transcript unreadable: {exc}"
+        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
+        for w in words:
+            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
+                out[w.track].append(w)
+        return out, None
+
     def file_hash(self, rec: Recording) -> str | None:
+        if any(rec.track_transcripts):
+            stats = []
+            for path in rec.track_transcripts:
+                try:
+                    st = os.stat(path) if path else None
+                except OSError:
+                    st = None
+                stats.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
+            return "|".join(stats)
         if not rec.transcript:
             return None
         try:
@@ -92,6 +118,20 @@ class Context:
     _all_verdicts: dict[str, dict[str, Any]] | None = None
     _qualification: dict[str, dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
+
+    def corpus_qualification(self, recording_ids) -> Any:
+        """The eight requirements and the phase fit of the exported recordings taken as one corpus (a
+        ``qualify.requirements.QualifyReport``), or None when the workspace cannot say (noted)."""
+        try:
+            cfg = QualifyConfig(purpose=self.purpose)
+            inputs = inputs_from_workspace(self.workspace, self.purpose, cfg)
+            keep = set(recording_ids)
+            inputs = dataclasses.replace(inputs, recordings=tuple(r for r in inputs.recordings
+                                                                  if r.recording_id in keep))
+            return qualify_corpus(inputs, cfg)
+        except Exception as exc:  # noqa: BLE001 - the card says so instead of failing the export
+            self.notes.append(f"corpus qualification unavailable: {type(exc).__name__}: {exc}")
+            return None
 
     def all_verdicts(self) -> dict[str, dict[str, Any]]:
         """purpose -> recording_id -> Verdict, for every known purpose (what Parquet rows carry)."""

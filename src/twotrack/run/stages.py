@@ -22,7 +22,8 @@ import numpy as np
 from ..activity import detect_stream, to_activity
 from ..checks import run_checks_blocks
 from ..config import Config
-from ..ingest.clock import ClockFix, clock_fix
+from ..errors import InputError
+from ..ingest.clock import ClockFix, recording_clock
 from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
 from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..store.rows import STAGES
@@ -30,7 +31,7 @@ from ..timeline import segments_to_mask
 from ..turns import extract_events
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 2, "events": 1}
+STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",)}
 
@@ -50,6 +51,26 @@ def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]
         text = json.dumps(payload, sort_keys=True)
         keys[stage] = upstream = hashlib.sha256(text.encode()).hexdigest()[:16]
     return keys
+
+
+#: The first stage whose result depends on a paired recording's declared clock (``Recording.clock``).
+CLOCK_STAGE = "activity"
+
+
+def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
+    """The stage keys of one recording: ``keys``, except that a paired recording with a declared clock
+    has the keys of the activity stage and every stage after it hashed with that declaration, so a
+    changed ``b_offset_s``/``b_drift_ppm`` recomputes its activity and events (not its decode and checks).
+    A recording without a declaration keeps the corpus keys (workspaces scanned before stay current)."""
+    clock = getattr(recording, "clock", None)
+    if clock is None or recording.layout is not Layout.PAIRED:
+        return dict(keys)
+    out = dict(keys)
+    declared = json.dumps(clock.to_dict(), sort_keys=True)
+    for stage in STAGES[STAGES.index(CLOCK_STAGE):]:
+        if stage in out:
+            out[stage] = hashlib.sha256(f"{out[stage]}|clock {declared}".encode()).hexdigest()[:16]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,14 +117,20 @@ def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
 
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
     """-> (tuple[TrackActivity], per-frame speech probabilities float32 (n_tracks, n_frames), a note
-    when paired tracks were re-timed onto track A's clock; both outputs are on A's clock)."""
+    when paired tracks were re-timed onto track A's clock; both outputs are on A's clock). Raises
+    ``InputError`` when a declared clock contradicts the measured one (``ingest.clock.align_recording``)."""
     bleed = None
     if checks_result is not None and checks_result.bleed_db is not None:
         bleed = (checks_result.bleed_db, checks_result.bleed_lag_ms)
-    fix = clock_fix(recording.layout, checks_result, decoded.sample_rate, decoded.n_tracks)
-    frames = detect_stream(decoded.blocks(clock=fix), decoded.sample_rate, config.activity, bleed,
+    # the clock decision of ingest.clock.align_recording, applied as the blocks stream
+    clock = recording_clock(recording, checks_result, decoded.sample_rate, decoded.duration_s)
+    if clock.contradiction:
+        raise InputError(recording.tracks[min(1, recording.n_tracks - 1)].path, clock.contradiction)
+    frames = detect_stream(decoded.blocks(clock=clock.fix), decoded.sample_rate, config.activity, bleed,
                            FRAMES.n_frames(decoded.duration_s))
-    note = fix.note() if fix is not None else None
+    note = clock.fix.note() if clock.fix is not None else None
+    if note and clock.status != "measured":
+        note += f" ({clock.status})"
     result = tuple(to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
     return result, probs, note
