@@ -38,7 +38,7 @@ def mask_from_runs(starts: np.ndarray, stops: np.ndarray, n_frames: int) -> np.n
     stops = np.clip(np.asarray(stops, np.int64), 0, n_frames)
     np.add.at(delta, starts, 1)
     np.add.at(delta, stops, -1)
-    return np.cumsum(delta[:-1]) > 0
+    return np.cumsum(delta[:-1], dtype=np.int32) > 0  # int32: half the memory on hours of frames
 
 
 def bridge_gaps(mask: np.ndarray, max_gap_frames: int) -> np.ndarray:
@@ -94,8 +94,12 @@ def hysteresis(values: np.ndarray, on: float, off: float) -> np.ndarray:
     """
     v = np.asarray(values).ravel()
     starts, stops = runs(v >= off)
-    strong = np.concatenate(([0], np.cumsum(v >= on)))
-    keep = strong[stops] - strong[starts] > 0
+    if starts.size == 0:
+        return mask_from_runs(starts, stops, len(v))
+    # strong frames up to and including each frame (int32: half the memory on hours of frames)
+    strong = np.cumsum(v >= on, dtype=np.int32)
+    before = np.where(starts > 0, strong[np.maximum(starts - 1, 0)], 0)
+    keep = strong[stops - 1] - before > 0
     return mask_from_runs(starts[keep], stops[keep], len(v))
 
 
@@ -105,8 +109,12 @@ def resample_to_grid(values: np.ndarray, step_s: float, n_frames: int, grid: Fra
     v = np.asarray(values)
     if v.size == 0:
         return np.zeros(n_frames, v.dtype)
-    idx = np.floor(grid.centre(np.arange(n_frames)) / step_s + 1e-9).astype(np.int64)
-    return v[np.minimum(idx, v.size - 1)]
+    out = np.empty(n_frames, v.dtype)
+    step = 1 << 18  # frames per step: the float64 temporaries stay small on hours of audio
+    for a in range(0, n_frames, step):
+        idx = np.floor(grid.centre(np.arange(a, min(n_frames, a + step))) / step_s + 1e-9).astype(np.int64)
+        out[a : a + idx.size] = v[np.minimum(idx, v.size - 1)]
+    return out
 
 
 def pad_runs(mask: np.ndarray, before: int, after: int) -> np.ndarray:

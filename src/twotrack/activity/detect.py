@@ -173,9 +173,10 @@ class _Resampler:
 
 
 def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
-                   bleed: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   bleed: tuple[float, float] | None = None, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Speech probability and energy (dB) per 10 ms frame, each float32 (n_tracks, n_frames), from
-    blocks float32 (n_tracks, n) in one pass (before ``decide``)."""
+    blocks float32 (n_tracks, n) in one pass (before ``decide``). ``n_frames``: the frame count when
+    known (the per-frame arrays are then made once)."""
     _check(cfg)
     analyzer = resampler = None
     for block in blocks:
@@ -187,7 +188,7 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
             gate_ratio = cfg.gate_ratio_db
             if bleed is not None and bleed[0] is not None and np.isfinite(bleed[0]):
                 gate_ratio = min(gate_ratio, bleed[0] + cfg.crosstalk_margin_db)
-            analyzer = FrameAnalyzer(block.shape[0], resampler.out_rate, cfg, gate_ratio)
+            analyzer = FrameAnalyzer(block.shape[0], resampler.out_rate, cfg, gate_ratio, n_frames)
         analyzer.push(resampler.feed(block))
     if analyzer is None:
         return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
@@ -209,9 +210,10 @@ def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = A
 
 
 def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
-                  bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
-    """Activity of every track from blocks float32 (n_tracks, n), one pass, memory flat in length."""
-    prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed)
+                  bleed: tuple[float, float] | None = None, n_frames: int | None = None) -> list[TrackFrames]:
+    """Activity of every track from blocks float32 (n_tracks, n), one pass, memory flat in length
+    (``n_frames``: the frame count when known, see ``analyse_stream``)."""
+    prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
     return frames_from(prob, energy, cfg, bleed)
 
 

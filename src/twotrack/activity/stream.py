@@ -64,8 +64,8 @@ def active_windows(frames: np.ndarray, first_window: int, n_windows: int, sample
 class _Growing:
     """A (rows, n) float32 array appended along axis 1 with amortised doubling."""
 
-    def __init__(self, rows: int):
-        self.data = np.zeros((rows, 1024), np.float32)
+    def __init__(self, rows: int, capacity: int = 1024):
+        self.data = np.zeros((rows, max(1, int(capacity))), np.float32)
         self.n = 0
 
     def append(self, values: np.ndarray) -> None:
@@ -85,10 +85,12 @@ class _Growing:
 class FrameAnalyzer:
     """Feed blocks (n_tracks, n) at ``sample_rate`` (already the model rate), then ``finish``."""
 
-    def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig, gate_ratio: float = -20.0):
+    def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig, gate_ratio: float = -20.0,
+                 expected_frames: int | None = None):
         self.n_tracks, self.rate, self.cfg = n_tracks, int(sample_rate), cfg
         self.energy = EnergyStream(n_tracks, sample_rate)
-        self.frames = _Growing(n_tracks)
+        # the frame count when the caller knows it: the array is made once, not doubled into
+        self.frames = _Growing(n_tracks, (expected_frames or 0) + 2 if expected_frames else 1024)
         self.n_samples = 0
         self.use_model = cfg.detector == "silero"
         if self.use_model:
@@ -150,15 +152,17 @@ class FrameAnalyzer:
         """(speech probability, energy dB), each float32 (n_tracks, n_frames)."""
         self.frames.append(self.energy.finish())
         n_frames = FRAMES.n_frames(self.n_samples / self.rate)
+        if self.frames.n < n_frames:  # pad in the frame array itself: no copy of hours of frames
+            self.frames.append(np.full((self.n_tracks, n_frames - self.frames.n), SILENCE_DB, np.float32))
         energy = self.frames.values[:, :n_frames]
-        if energy.shape[1] < n_frames:
-            energy = np.pad(energy, ((0, 0), (0, n_frames - energy.shape[1])), constant_values=SILENCE_DB)
         if not self.use_model:
             return np.zeros_like(energy), energy
         remaining = -(-self.buffer.shape[1] // self.win)
         if remaining:
             self._gate(remaining)
         self._drain(final=True)
+        self.streams = None  # its window rows (up to a group of chunks) are no longer needed
+        self.buffer = np.zeros((self.n_tracks, 0), np.float32)
         n_win = self.next_window
         prob = np.zeros((self.n_tracks, n_frames), np.float32)
         for t in range(self.n_tracks):

@@ -61,7 +61,7 @@ class ChannelRelation:
                 "mono presented as two tracks")
 
 
-def _frame_sums(x: np.ndarray, y: np.ndarray, hop: int) -> tuple[np.ndarray, ...]:
+def frame_sums(x: np.ndarray, y: np.ndarray, hop: int) -> tuple[np.ndarray, ...]:
     """Per frame: sum x, sum y, sum x^2, sum y^2, sum xy (float64; full frames only)."""
     n = (min(x.size, y.size) // hop) * hop
     X = x[:n].reshape(-1, hop)
@@ -71,34 +71,23 @@ def _frame_sums(x: np.ndarray, y: np.ndarray, hop: int) -> tuple[np.ndarray, ...
             np.einsum("ij,ij->i", X, Y, dtype=np.float64))
 
 
-def channel_relation(a: np.ndarray, b: np.ndarray, sample_rate: int, active_a: np.ndarray,
-                     active_b: np.ndarray, cfg: ChecksConfig, pair: tuple[int, int] = (0, 1)) -> ChannelRelation:
-    """How the second track (``b``) relates to the first (``a``) at zero lag (see the module docstring).
-    ``pair`` names the two tracks in the result."""
-    hop = hop_samples(sample_rate)
-    sa, sb, saa, sbb, sab = _frame_sums(a, b, hop)
-    n = sa.size * hop
-    if n == 0:
-        return ChannelRelation(pair=pair)
-    va = saa.sum() - sa.sum() ** 2 / n
-    vb = sbb.sum() - sb.sum() ** 2 / n
-    cov = sab.sum() - sa.sum() * sb.sum() / n
-    if va <= 0 or vb <= 0:
-        return ChannelRelation(pair=pair)
-    rho = float(cov / math.sqrt(va * vb))
-    gain = cov / va
-    gain_db = 20.0 * math.log10(abs(gain)) if gain != 0 else -math.inf
-    if abs(rho) >= cfg.duplicate_correlation:
-        if np.array_equal(a, b):
-            kind = "identical"
-        elif np.array_equal(a, -b):
-            kind = "inverted"
-        elif abs(gain_db) < UNITY_DB:
-            kind = "inverted" if rho < 0 else "near-copy"
-        else:
-            kind = "inverted-scaled-copy" if rho < 0 else "scaled-copy"
-        return ChannelRelation(kind, round(rho, 6), round(gain_db, 3), pair=pair)
-    # per-frame zero-lag correlation: copy frames
+@dataclass(frozen=True)
+class RelationSums:
+    """What the zero-lag tests need of two tracks, without their samples: sums over whole 10 ms frames,
+    the frames whose own correlation reaches ``duplicate_correlation`` (*copyable*), and there the
+    regression gains both ways. ``relation_sums`` of consecutive blocks ``merge`` into the whole's."""
+
+    hop: int
+    n_frames: int
+    totals: tuple[float, float, float, float, float]  # sum x, sum y, sum x^2, sum y^2, sum xy
+    copyable: np.ndarray  # bool (n_frames,)
+    gain_ab: np.ndarray  # per copyable frame: B = g A
+    gain_ba: np.ndarray  # per copyable frame: A = g B
+
+
+def relation_sums(a: np.ndarray, b: np.ndarray, hop: int, threshold: float) -> RelationSums:
+    """``RelationSums`` of two rows (full frames only; a block's cut must fall on the frame grid)."""
+    sa, sb, saa, sbb, sab = frame_sums(a, b, hop)
     h = float(hop)
     fva = saa - sa**2 / h
     fvb = sbb - sb**2 / h
@@ -106,20 +95,72 @@ def channel_relation(a: np.ndarray, b: np.ndarray, sample_rate: int, active_a: n
     ok = (fva > 1e-12 * h) & (fvb > 1e-12 * h)
     frho = np.zeros_like(fva)
     frho[ok] = fcov[ok] / np.sqrt(fva[ok] * fvb[ok])
-    m = sa.size
+    copyable = ok & (np.abs(frho) >= threshold)
+    return RelationSums(hop, int(sa.size), (sa.sum(), sb.sum(), saa.sum(), sbb.sum(), sab.sum()), copyable,
+                        fcov[copyable] / fva[copyable], fcov[copyable] / fvb[copyable])
+
+
+def merge(parts: list[RelationSums]) -> RelationSums:
+    """The sums of consecutive blocks joined into the sums of the whole."""
+    if not parts:
+        return RelationSums(1, 0, (0.0,) * 5, np.zeros(0, bool), np.zeros(0), np.zeros(0))
+    totals = tuple(float(sum(p.totals[k] for p in parts)) for k in range(5))
+    return RelationSums(parts[0].hop, sum(p.n_frames for p in parts), totals,
+                        np.concatenate([p.copyable for p in parts]), np.concatenate([p.gain_ab for p in parts]),
+                        np.concatenate([p.gain_ba for p in parts]))
+
+
+def channel_relation(a: np.ndarray, b: np.ndarray, sample_rate: int, active_a: np.ndarray,
+                     active_b: np.ndarray, cfg: ChecksConfig, pair: tuple[int, int] = (0, 1)) -> ChannelRelation:
+    """How the second track (``b``) relates to the first (``a``) at zero lag (see the module docstring).
+    ``pair`` names the two tracks in the result."""
+    sums = relation_sums(a, b, hop_samples(sample_rate), cfg.duplicate_correlation)
+    return relation_from_sums(sums, lambda: np.array_equal(a, b), lambda: np.array_equal(a, -b), active_a,
+                              active_b, cfg, pair)
+
+
+def relation_from_sums(sums: RelationSums, identical, inverted, active_a: np.ndarray, active_b: np.ndarray,
+                       cfg: ChecksConfig, pair: tuple[int, int] = (0, 1)) -> ChannelRelation:
+    """``channel_relation`` from ``RelationSums`` and two callables saying whether the tracks are sample
+    for sample equal / opposite (asked only for copies)."""
+    sa, sb, saa, sbb, sab = sums.totals
+    n = sums.n_frames * sums.hop
+    if n == 0:
+        return ChannelRelation(pair=pair)
+    va = saa - sa**2 / n
+    vb = sbb - sb**2 / n
+    cov = sab - sa * sb / n
+    if va <= 0 or vb <= 0:
+        return ChannelRelation(pair=pair)
+    rho = float(cov / math.sqrt(va * vb))
+    gain = cov / va
+    gain_db = 20.0 * math.log10(abs(gain)) if gain != 0 else -math.inf
+    if abs(rho) >= cfg.duplicate_correlation:
+        if identical():
+            kind = "identical"
+        elif inverted():
+            kind = "inverted"
+        elif abs(gain_db) < UNITY_DB:
+            kind = "inverted" if rho < 0 else "near-copy"
+        else:
+            kind = "inverted-scaled-copy" if rho < 0 else "scaled-copy"
+        return ChannelRelation(kind, round(rho, 6), round(gain_db, 3), pair=pair)
+    # per-frame zero-lag correlation: copy frames
+    m = sums.n_frames
     act_a, act_b = active_a[:m], active_b[:m]
-    copy = ok & (np.abs(frho) >= cfg.duplicate_correlation) & (act_a | act_b)
+    copy = sums.copyable & (act_a | act_b)
+    at = np.flatnonzero(sums.copyable)  # where the stored gains sit
     found: list[tuple[int, float, float]] = []  # (mixed track, share, gain dB)
     for mixed, other_active, mixed_active, gains in (
-        (pair[1], act_a, act_b, fcov / np.where(fva > 0, fva, np.inf)),  # B = g A on copy frames
-        (pair[0], act_b, act_a, fcov / np.where(fvb > 0, fvb, np.inf)),  # A = g B on copy frames
+        (pair[1], act_a, act_b, sums.gain_ab),  # B = g A on copy frames
+        (pair[0], act_b, act_a, sums.gain_ba),  # A = g B on copy frames
     ):
         if other_active.sum() == 0 or mixed_active.sum() == 0:
             continue
         share = float((copy & other_active).sum() / other_active.sum())
         own = float((mixed_active & ~other_active & ~copy).sum() / mixed_active.sum())
         if share >= cfg.mix_copy_share and own >= OWN_MATERIAL_SHARE:
-            g = float(np.median(np.abs(gains[copy & other_active])))
+            g = float(np.median(np.abs(gains[(copy & other_active)[at]])))
             found.append((mixed, share, 20.0 * math.log10(g) if g > 0 else -math.inf))
     if not found:
         return ChannelRelation(None, round(rho, 6), round(gain_db, 3) if math.isfinite(gain_db) else None,

@@ -18,7 +18,8 @@ from ..model import FRAMES
 from . import power as pw
 from .bleed import BleedEstimate, BleedPath, combine, path_bleed
 from .sync import NOT_MEASURED, SyncEstimate, coarse_line, fit_sync, window_lags
-from .xcorr import PathSpectra, null_sigma, path_spectra
+from .signals import ArraySignals, SpectraRequest, StreamSignals
+from .xcorr import PathSpectra, null_sigma
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,11 @@ class TrackFrames:
 
 
 def track_frames(x: np.ndarray, sample_rate: int, cfg: ChecksConfig, activity: np.ndarray | None = None) -> TrackFrames:
-    power = pw.frame_power_db(x, sample_rate)
+    return frames_from_power(pw.frame_power_db(x, sample_rate), cfg, activity)
+
+
+def frames_from_power(power: np.ndarray, cfg: ChecksConfig, activity: np.ndarray | None = None) -> TrackFrames:
+    """``track_frames`` from the per-frame power (dB) already measured."""
     floor = pw.noise_floor_db(power)
     if activity is not None:
         active = pw.fit_mask(activity, power.size)
@@ -78,24 +83,20 @@ class _Path:
 
 
 class _Pair:
-    """The two tracks at the analysis rate with their frames: measures both paths along a clock line."""
+    """The two tracks at the analysis rate (``signals``) with their frames: measures both paths along a
+    clock line."""
 
-    def __init__(self, a8: np.ndarray, b8: np.ndarray, fs: int, fa: TrackFrames, fb: TrackFrames,
+    def __init__(self, signals: ArraySignals | StreamSignals, fa: TrackFrames, fb: TrackFrames,
                  cfg: ChecksConfig, given_activity: bool):
-        self.sig, self.frames, self.fs, self.cfg = (a8, b8), (fa, fb), fs, cfg
+        self.signals, self.frames, self.fs, self.cfg = signals, (fa, fb), signals.fs, cfg
         self.given_activity = given_activity
-        self.hop = pw.hop_samples(fs)
-        max_lag = int(round(cfg.bleed_max_lag_ms / 1000.0 * fs))
+        self.hop = pw.hop_samples(self.fs)
+        max_lag = int(round(cfg.bleed_max_lag_ms / 1000.0 * self.fs))
         self.common = dict(max_lag=max_lag, block_len=max(8 * max_lag, 1024), band=cfg.bleed_band_hz,
                            window_s=cfg.sync_window_s)
 
-    def _spectra(self, i: int, mask: np.ndarray, line: tuple[float, float]) -> PathSpectra:
-        src, tgt = self.sig[i], self.sig[1 - i]
-        return path_spectra(src, tgt, self.fs, mask, self.hop,
-                            offset_s=line[0], rate=line[1], **self.common)
-
-    def path(self, i: int, line_ab: tuple[float, float]) -> _Path:
-        """Path ``i`` (0: A heard in B, 1: B heard in A) along ``t_B = offset + rate t_A``."""
+    def _single(self, i: int, line_ab: tuple[float, float]) -> tuple[tuple[float, float], np.ndarray]:
+        """Path ``i``'s line (source clock -> target clock) and the source frames it is measured on."""
         offset, rate = line_ab
         line = line_ab if i == 0 else (-offset / rate, 1.0 / rate)
         own, other = self.frames[i], self.frames[1 - i]
@@ -103,12 +104,16 @@ class _Pair:
         single = _single(own, other, line, cfg, self.given_activity)
         if self.given_activity and single.sum() * FRAMES.hop_s < cfg.bleed_min_single_s:
             single = _single(own, other, line, cfg, False)  # a VAD that fires on bleed: use energies
-        spec = self._spectra(i, single, line)
-        bleed = path_bleed(spec, i, 1 - i, cfg)
-        return _Path(spec, bleed, single)
+        return line, single
 
     def measure(self, line_ab: tuple[float, float]) -> tuple[_Path, _Path, SyncEstimate]:
-        ab, ba = self.path(0, line_ab), self.path(1, line_ab)
+        """Path 0 (A heard in B) and path 1 (B heard in A) along ``t_B = offset + rate t_A`` (one read of
+        the signals for both), and the sync fitted to their windows."""
+        singles = [self._single(i, line_ab) for i in (0, 1)]
+        specs = self.signals.spectra([SpectraRequest(i, single, self.hop, offset_s=line[0], rate=line[1],
+                                                     **self.common) for i, (line, single) in enumerate(singles)])
+        ab, ba = (_Path(spec, path_bleed(spec, i, 1 - i, self.cfg), single)
+                  for i, (spec, (_, single)) in enumerate(zip(specs, singles)))
         none = (np.zeros(0), np.zeros(0))
         lags_ab = window_lags(ab.spec, null_sigma(ab.spec)) if ab.bleed.detected else none
         lags_ba = window_lags(ba.spec, null_sigma(ba.spec)) if ba.bleed.detected else none
@@ -136,10 +141,26 @@ def analyse_pair(
     if frames is None:
         acts = (None, None) if activity is None else (activity[0], activity[1])
         frames = (track_frames(a, sample_rate, cfg, acts[0]), track_frames(b, sample_rate, cfg, acts[1]))
-    fa, fb = frames
     a8, fs = to_analysis_rate(a, sample_rate, cfg)
     b8, _ = to_analysis_rate(b, sample_rate, cfg)
-    pair = _Pair(a8, b8, fs, fa, fb, cfg, activity is not None)
+    return analyse_signals(ArraySignals(a8, b8, fs), frames, cfg, given_activity=activity is not None,
+                           search_offset=search_offset, offset_s=offset_s, drift=drift)
+
+
+def analyse_signals(
+    signals: ArraySignals | StreamSignals,
+    frames: tuple[TrackFrames, TrackFrames],
+    cfg: ChecksConfig,
+    *,
+    given_activity: bool = False,
+    search_offset: bool = False,
+    offset_s: float = 0.0,
+    drift: float = 0.0,
+) -> PairAnalysis:
+    """``analyse_pair`` over signals at the analysis rate, in memory or streamed (``checks.signals``);
+    ``frames`` are the two tracks' ``TrackFrames`` on their own 10 ms grids."""
+    fa, fb = frames
+    pair = _Pair(signals, fa, fb, cfg, given_activity)
     line = (offset_s, 1.0 + drift)
     if not search_offset:
         ab, ba, sync = pair.measure(line)
@@ -149,7 +170,7 @@ def analyse_pair(
     # the line the fine pass fitted (so the bleed sums line up over the whole recording)
     floor_b = 10.0 ** (max(fb.floor_db, cfg.activity_floor_dbfs) / 10.0)
     even_b = 1.0 / np.sqrt(10.0 ** (fb.power_db / 10.0) + floor_b)  # B at unit power per frame
-    found = coarse_line(a8, b8, fs, fa.active, even_b, pair.hop, cfg)
+    found = coarse_line(signals, fa.active, even_b, pair.hop, cfg)
     if found is None:
         ab, ba, _ = pair.measure(line)
         note = f"no shared signal found within +-{cfg.sync_max_offset_s:g} s (tracks taken as aligned for bleed)"

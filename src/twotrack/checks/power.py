@@ -68,8 +68,17 @@ def single_talker(active: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, 
     has no sound of its own (active and not that much quieter) within ``guard`` frames either way,
     so every lag searched around a kept frame sees only the other side's background and bleed."""
     n = min(active.size, own_db.size, other_db.size, other_active.size)
-    quieter = other_db[:n] < own_db[:n] - margin_db
+    quieter = below(other_db[:n], own_db[:n], -margin_db)
     return active[:n] & quieter & ~dilate(other_active[:n] & ~quieter, guard)
+
+
+def below(x: np.ndarray, y: np.ndarray, plus_db: float) -> np.ndarray:
+    """``x < y + plus_db`` per frame, a piece at a time (no whole-length float temporaries)."""
+    out = np.empty(min(x.size, y.size), bool)
+    for a in range(0, out.size, MAP_CHUNK):
+        b = min(out.size, a + MAP_CHUNK)
+        np.less(x[a:b], y[a:b] + plus_db, out=out[a:b])
+    return out
 
 
 def dilate(mask: np.ndarray, frames: int) -> np.ndarray:
@@ -79,17 +88,25 @@ def dilate(mask: np.ndarray, frames: int) -> np.ndarray:
     return maximum_filter1d(mask.astype(np.uint8), size=2 * frames + 1) > 0
 
 
+#: Frames mapped per step of ``map_frames`` (its float64 temporaries stay a few MB on any length).
+MAP_CHUNK = 1 << 18
+
+
 def map_frames(values: np.ndarray, n_out: int, offset_s: float, rate: float, fill: float) -> np.ndarray:
     """``values`` on another track's clock -> one value per frame of this track's grid.
 
     Frame ``f`` of this track (centre ``t``) takes the other track's frame holding ``offset + rate * t``;
-    frames that fall outside the other track get ``fill``.
+    frames that fall outside the other track get ``fill``. On the identity line the result is a view of
+    ``values`` (do not write to it).
     """
-    t = FRAMES.centre(np.arange(n_out))
-    idx = np.floor((offset_s + rate * t) / FRAMES.hop_s).astype(np.int64)
-    ok = (idx >= 0) & (idx < values.size)
+    if offset_s == 0.0 and rate == 1.0 and values.size >= n_out:
+        return values[:n_out]  # the identity line (one file's tracks): a view, read-only by its callers
     out = np.full(n_out, fill, dtype=np.asarray(values).dtype)
-    out[ok] = values[idx[ok]]
+    for a in range(0, n_out, MAP_CHUNK):
+        t = FRAMES.centre(np.arange(a, min(n_out, a + MAP_CHUNK)))
+        idx = np.floor((offset_s + rate * t) / FRAMES.hop_s).astype(np.int64)
+        ok = (idx >= 0) & (idx < values.size)
+        out[a : a + idx.size][ok] = values[idx[ok]]
     return out
 
 

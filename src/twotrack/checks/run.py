@@ -20,7 +20,7 @@ from ..model import FRAMES, CheckResult, Isolation, Layout, TrackQuality, track_
 from . import power as pw
 from .bleed import BleedEstimate, BleedPath, combine
 from .channels import ChannelRelation, channel_relation
-from .pair import PairAnalysis, TrackFrames, analyse_pair, track_frames
+from .pair import PairAnalysis, TrackFrames, analyse_pair, frames_from_power
 from .quality import track_quality
 from .sync import SyncEstimate
 from .verdict import isolation_verdict
@@ -92,7 +92,11 @@ def _own_speech(own: TrackFrames, other: TrackFrames, line: tuple[float, float],
         return own.active
     n = own.power_db.size
     other_db = pw.map_frames(other.power_db, n, *line, pw.SILENCE_DB)
-    return own.active & (own.power_db > other_db + into_own.level_db + OWN_SPEECH_MARGIN_DB)
+    louder = np.empty(n, bool)
+    for a in range(0, n, pw.MAP_CHUNK):  # a piece at a time: no whole-length float temporaries
+        b = min(n, a + pw.MAP_CHUNK)
+        louder[a:b] = own.power_db[a:b] > other_db[a:b] + into_own.level_db + OWN_SPEECH_MARGIN_DB
+    return own.active & louder
 
 
 def _remap(p: BleedPath, i: int, j: int) -> BleedPath:
@@ -189,12 +193,41 @@ def _run(tracks, sample_rate, codec, layout, activity, cfg: ChecksConfig, rate_r
     x = _as_tracks(tracks, notes)
     _check_finite(x)
     x, sr = _on_frame_grid(x, sr, notes)
-    n_tracks, n = x.shape
+    return _judge(_ArrayAudio(x, sr, cfg, codec), sr, codec, layout, activity, cfg, rate_read, notes)
+
+
+class _ArrayAudio:
+    """The tracks in memory: what ``_judge`` asks of the samples, answered from the array."""
+
+    def __init__(self, x: np.ndarray, sr: int, cfg: ChecksConfig, codec: str | None):
+        self.x, self.sr, self.cfg, self.codec = x, sr, cfg, codec
+        self.n_tracks, self.n = x.shape
+
+    def power(self, i: int) -> np.ndarray:
+        return pw.frame_power_db(self.x[i], self.sr)
+
+    def relation(self, i: int, j: int, active_i: np.ndarray, active_j: np.ndarray) -> ChannelRelation:
+        return channel_relation(self.x[i], self.x[j], self.sr, active_i, active_j, self.cfg, (i, j))
+
+    def pair(self, i: int, j: int, acts: np.ndarray | None, paired: bool,
+             frames: tuple[TrackFrames, TrackFrames]) -> PairAnalysis:
+        return analyse_pair(self.x[i], self.x[j], self.sr, self.cfg, activity=acts, search_offset=paired,
+                            frames=frames)
+
+    def qualities(self, wanted: list[tuple[int, TrackFrames, np.ndarray]]) -> list[tuple[TrackQuality, dict]]:
+        return [track_quality(i, self.x[i], self.sr, t.power_db, t.active, own, self.cfg, self.codec)
+                for i, t, own in wanted]
+
+
+def _judge(audio, sr: int, codec, layout, activity, cfg: ChecksConfig, rate_read, notes: list[str]) -> CheckResult:
+    """Every check over ``audio`` (``_ArrayAudio`` or ``stream._StreamAudio``: the same questions, the
+    same answers), at ``sr`` on the 10 ms grid."""
+    n_tracks, n = audio.n_tracks, audio.n
     duration = n / sr
     if duration < cfg.min_duration_s:
         raise _Unjudgeable(f"recording is {duration:.2f} s long, shorter than {cfg.min_duration_s:g} s: cannot judge")
     masks = _activity(activity, n_tracks, notes)
-    tf = [track_frames(x[i], sr, cfg, None if masks is None else masks[i]) for i in range(n_tracks)]
+    tf = [frames_from_power(audio.power(i), cfg, None if masks is None else masks[i]) for i in range(n_tracks)]
     if all(bool((t.power_db <= pw.SILENCE_DB).all()) for t in tf):
         raise _Unjudgeable("every track is digital silence: cannot judge")
     mono_layout = layout is not None and Layout(layout) is Layout.MONO
@@ -206,7 +239,7 @@ def _run(tracks, sample_rate, codec, layout, activity, cfg: ChecksConfig, rate_r
     paths: list[BleedPath] = []
     if n_tracks >= 2 and not mono_layout:
         for i, j in combinations(range(n_tracks), 2):
-            rel = channel_relation(x[i], x[j], sr, tf[i].active, tf[j].active, cfg, (i, j))
+            rel = audio.relation(i, j, tf[i].active, tf[j].active)
             if (i, j) == (0, 1) or (rel.kind and not relation.kind):
                 relation = rel
             if rel.correlation is not None:
@@ -214,7 +247,7 @@ def _run(tracks, sample_rate, codec, layout, activity, cfg: ChecksConfig, rate_r
             if rel.duplicate:
                 continue  # bleed between copies means nothing
             acts = None if masks is None else masks[[i, j]]
-            pa = analyse_pair(x[i], x[j], sr, cfg, activity=acts, search_offset=paired, frames=(tf[i], tf[j]))
+            pa = audio.pair(i, j, acts, paired, (tf[i], tf[j]))
             analyses[(i, j)] = pa
             paths.extend(_remap(p, i, j) for p in pa.bleed.paths)
         if relation.copy_share is not None:
@@ -228,8 +261,7 @@ def _run(tracks, sample_rate, codec, layout, activity, cfg: ChecksConfig, rate_r
         own[i] = own[i] & _own_speech(tf[i], tf[j], (off, rate), pa.bleed.path(1, 0))
         own[j] = own[j] & _own_speech(tf[j], tf[i], (-off / rate, 1.0 / rate), pa.bleed.path(0, 1))
     qualities, quality_notes = [], []
-    for i in range(n_tracks):
-        q, extra = track_quality(i, x[i], sr, tf[i].power_db, tf[i].active, own[i], cfg, codec)
+    for i, (q, extra) in enumerate(audio.qualities([(i, tf[i], own[i]) for i in range(n_tracks)])):
         qualities.append(q)
         quality_notes += _quality_notes(q, extra, sr, cfg)
         metrics.update({f"{k}.{track_name(i)}": v for k, v in extra.items()})

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..config import ChecksConfig
 from ..model import FRAMES, Record
-from .xcorr import PathSpectra, gain_curve, path_spectra, refine_peak
+from .signals import ArraySignals, SpectraRequest, StreamSignals
+from .xcorr import PathSpectra, gain_curve, refine_peak
 
 #: Most windows the coarse search looks at (spread over the recording).
 COARSE_MAX_WINDOWS = 24
@@ -54,19 +55,19 @@ NOT_MEASURED = SyncEstimate(None, None, note="no shared signal (no bleed or refe
 
 
 def coarse_line(
-    a: np.ndarray, b: np.ndarray, fs: float, active_a: np.ndarray, even_b: np.ndarray, hop: int,
-    cfg: ChecksConfig,
+    signals: ArraySignals | StreamSignals, active_a: np.ndarray, even_b: np.ndarray, hop: int, cfg: ChecksConfig,
 ) -> tuple[float, float] | None:
     """Rough ``(offset_s, rate)`` with ``t_B = offset + rate * t_A``, searched over +-sync_max_offset_s.
 
     ``active_a`` (per frame) masks A to where it is active; ``even_b`` (per frame, about 1 / RMS of B)
     evens out B so its own loud speech does not bury the quiet copy of A it holds elsewhere.
+    ``signals``: A and B at the analysis rate (in memory or streamed).
     """
-    b = b * np.repeat(np.asarray(even_b, np.float32), hop)[: b.size]
+    fs = signals.fs
     per_win = max(1, int(round(cfg.sync_window_s / FRAMES.hop_s)))
     win = per_win * hop
     max_lag = int(round(cfg.sync_max_offset_s * fs))
-    n_win = -(-a.size // win)
+    n_win = -(-signals.n // win)
     frames_a = np.zeros(n_win * per_win, np.float32)
     frames_a[: min(active_a.size, frames_a.size)] = active_a[: frames_a.size]
     frames_a = frames_a.reshape(n_win, per_win)
@@ -76,8 +77,9 @@ def coarse_line(
     chosen = eligible[np.unique(np.linspace(0, eligible.size - 1, min(COARSE_MAX_WINDOWS, eligible.size)).round().astype(int))]
     keep = np.zeros(n_win, bool)
     keep[chosen] = True
-    spec = path_spectra(a, b, fs, (frames_a * keep[:, None]).ravel(), hop, offset_s=0.0, rate=1.0,
-                        max_lag=max_lag, block_len=win, band=cfg.bleed_band_hz, window_s=win / fs)
+    [spec] = signals.spectra([SpectraRequest(0, (frames_a * keep[:, None]).ravel(), hop, offset_s=0.0, rate=1.0,
+                                             max_lag=max_lag, block_len=win, band=cfg.bleed_band_hz,
+                                             window_s=win / fs, tgt_frame_weight=even_b)])
     guard = int(0.01 * fs)
     times, lags = [], []
     for cross, energy, t in zip(spec.window_cross, spec.window_energy, spec.window_time):

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
+from .gather import Group
+
 #: Width of the raised-cosine edges of the band weight, Hz.
 BAND_TAPER_HZ = 100.0
 #: Samples per FFT batch (bounds memory on long recordings, whatever the block length).
@@ -75,6 +77,145 @@ class PathSpectra:
     target_zero_share: float = 0.0  # share of the masked frames whose target segment is exact zeros
 
 
+@dataclass
+class PathPlan:
+    """Where one path's cross-spectra look: the kept source blocks, their target segments (start
+    ``i0`` and fractional advance ``frac`` on the target), the batches they are summed in and the
+    window each block's cross-spectrum adds to. Made from per-frame arrays alone, before any sample
+    is read, so a stream can be read once for it (``checks.gather``)."""
+
+    fs: float
+    hop: int
+    block_len: int
+    per_block: int
+    nfft: int
+    max_lag: int
+    w32: np.ndarray  # band weight per bin, float32
+    fw: np.ndarray  # (k, per_block) float32 frame weights of the kept blocks (row r: block keep[r])
+    keep: np.ndarray  # kept block indices, ascending
+    n_blocks: int
+    i0: np.ndarray  # (k,) int64 target segment starts
+    frac: np.ndarray  # (k,) fractional advance of each target segment
+    batches: list[tuple[np.ndarray, np.ndarray]]  # (positions into keep, their window rows) per batch
+    out: PathSpectra
+
+
+def plan_path(
+    n_src: int,
+    fs: float,
+    frame_weight: np.ndarray,
+    hop: int,
+    *,
+    offset_s: float,
+    rate: float,
+    max_lag: int,
+    block_len: int,
+    band: tuple[float, float],
+    window_s: float | None = None,
+    max_windows: int | None = None,
+) -> PathPlan:
+    """The plan of ``path_spectra`` for a source of ``n_src`` samples. ``max_windows``: keep the
+    per-window cross-spectra of at most this many windows, evenly spread (the sync fit needs a
+    bounded number; the bleed sums still take every block); None keeps all."""
+    block_len = max(hop, (block_len // hop) * hop)
+    per_block = block_len // hop
+    nfft = scipy.fft.next_fast_len(block_len + 2 * max_lag, real=True)
+    n_bins = nfft // 2 + 1
+    w = band_weights(nfft, fs, band)
+    n_blocks = -(-n_src // block_len)
+    fw = np.zeros(n_blocks * per_block, np.float32)
+    fw[: min(frame_weight.size, fw.size)] = frame_weight[: fw.size]
+    fw = fw.reshape(n_blocks, per_block)
+    keep = np.flatnonzero(fw.mean(axis=1) >= MIN_BLOCK_SHARE)
+    window_len = window_s if window_s else max(n_src / fs, 1e-9)
+    block_window = ((keep * block_len + block_len / 2) / fs // window_len).astype(np.int64)
+    windows, block_window = np.unique(block_window, return_inverse=True)
+    n_windows = windows.size
+    if max_windows is not None and n_windows > max_windows:
+        chosen = np.unique(np.linspace(0, n_windows - 1, max_windows).round().astype(np.int64))
+        row = np.full(n_windows, -1, np.int64)
+        row[chosen] = np.arange(chosen.size)
+        block_window, n_windows = row[block_window], chosen.size
+    out = PathSpectra(
+        nfft=nfft, max_lag=max_lag, fs=fs, total=np.zeros(n_bins, complex), energy=0.0,
+        null=np.zeros((3, n_bins), complex), null_energy=np.zeros(3),
+        window_cross=np.zeros((n_windows, n_bins), np.complex64), window_energy=np.zeros(n_windows),
+        window_time=np.zeros(n_windows), masked_s=float(fw.sum() * hop / fs),
+    )
+    starts = keep * block_len
+    i0 = np.floor(offset_s * fs + rate * starts - max_lag).astype(np.int64)
+    frac = (offset_s * fs + rate * starts - max_lag) - i0
+    n_chunks = max(1, int(np.ceil(keep.size / max(1, CHUNK_SAMPLES // nfft))))
+    batches = list(zip(np.array_split(np.arange(keep.size), n_chunks), np.array_split(block_window, n_chunks)))
+    if keep.size == 0:
+        batches = []
+    return PathPlan(fs, hop, block_len, per_block, nfft, max_lag, w.astype(np.float32), fw[keep], keep,
+                    fw.shape[0], i0, frac, batches, out)
+
+
+class _Accumulator:
+    """Sums one path's cross-spectra batch by batch (the batches may come in any order)."""
+
+    def __init__(self, plan: PathPlan):
+        self.plan = plan
+        self.zeros = self.masked = 0
+        self.bins = np.arange(plan.out.total.size)
+
+    def add(self, part: np.ndarray, win: np.ndarray, src_rows: np.ndarray, segs: np.ndarray) -> None:
+        """Batch ``part`` (positions into ``plan.keep``): the raw source blocks (len, block_len) and the
+        target segments (len, nfft) they pair with."""
+        p, out = self.plan, self.plan.out
+        hop, block_len, per_block, nfft, max_lag, fs = p.hop, p.block_len, p.per_block, p.nfft, p.max_lag, p.fs
+        w32, bins = p.w32, self.bins
+        chunk = p.keep[part]
+        on = p.fw[part] > 0
+        blocks = src_rows * np.repeat(p.fw[part], hop, axis=1)
+        # weighted least squares: a block counts by 1 / (target power where the source is masked in),
+        # so blocks where the target has loud sound of its own weigh little
+        under = segs[:, max_lag : max_lag + block_len].reshape(len(chunk), per_block, hop)
+        frame_energy = np.einsum("ijk,ijk->ij", under, under, dtype=np.float64)
+        weight = 1.0 / np.maximum((frame_energy * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop),
+                                  MIN_TARGET_POWER)
+        self.zeros += int(np.sum(on & (frame_energy == 0)))
+        self.masked += int(on.sum())
+        S = scipy.fft.rfft(blocks, nfft, axis=1)
+        T = scipy.fft.rfft(segs, nfft, axis=1)
+        frac = p.frac[part]
+        if np.any(frac):  # advance each target segment by its fractional start: every block lines up
+            T *= np.exp((2j * np.pi / nfft) * frac[:, None].astype(np.float32) * bins[None, :].astype(np.float32))
+        Sw = np.conj(S) * w32
+        cross = Sw * (T * weight[:, None].astype(np.float32))
+        raw_energy = (2.0 / nfft) * (np.square(np.abs(S)) * w32).sum(axis=1, dtype=np.float64)
+        energy = raw_energy * weight
+        out.total += cross.sum(axis=0)
+        out.energy += float(energy.sum())
+        # blocks come in time order, so each window's blocks are one run of rows (windows left out of
+        # a bounded plan have row -1)
+        stored = win >= 0
+        if stored.all():
+            wc, we, wt, ww = cross, energy, chunk, win
+        else:
+            wc, we, wt, ww = cross[stored], energy[stored], chunk[stored], win[stored]
+        if ww.size:
+            first = np.flatnonzero(np.r_[True, ww[1:] != ww[:-1]])
+            out.window_cross[ww[first]] += np.add.reduceat(wc, first, axis=0)
+            out.window_energy[ww[first]] += np.add.reduceat(we, first)
+            out.window_time[ww[first]] += np.add.reduceat(we * (wt * block_len + block_len / 2) / fs, first)
+        for i, shift in enumerate(_null_shifts(len(chunk))[:3]):
+            # the same estimator on misaligned pairs, weights taken where this pairing puts them
+            fe = np.roll(frame_energy, -shift, axis=0)
+            w_null = 1.0 / np.maximum((fe * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop), MIN_TARGET_POWER)
+            out.null[i] += (Sw * (np.roll(T, -shift, axis=0) * w_null[:, None].astype(np.float32))).sum(axis=0)
+            out.null_energy[i] += float(np.sum(raw_energy * w_null))
+
+    def finish(self) -> PathSpectra:
+        out = self.plan.out
+        out.target_zero_share = self.zeros / max(self.masked, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.window_time = np.where(out.window_energy > 0, out.window_time / out.window_energy, np.nan)
+        return out
+
+
 def path_spectra(
     src: np.ndarray,
     tgt: np.ndarray,
@@ -91,82 +232,43 @@ def path_spectra(
 ) -> PathSpectra:
     """Cross-spectra of ``src`` (weighted per frame of ``hop`` samples) against ``tgt`` along the clock
     line, per block of ``block_len`` samples (a multiple of ``hop``)."""
-    block_len = max(hop, (block_len // hop) * hop)
-    per_block = block_len // hop
-    nfft = scipy.fft.next_fast_len(block_len + 2 * max_lag, real=True)
-    n_bins = nfft // 2 + 1
-    w = band_weights(nfft, fs, band)
-    n_blocks = -(-src.size // block_len)
-    fw = np.zeros(n_blocks * per_block, np.float32)
-    fw[: min(frame_weight.size, fw.size)] = frame_weight[: fw.size]
-    fw = fw.reshape(n_blocks, per_block)
-    keep = np.flatnonzero(fw.mean(axis=1) >= MIN_BLOCK_SHARE)
-    window_len = window_s if window_s else max(src.size / fs, 1e-9)
-    block_window = ((keep * block_len + block_len / 2) / fs // window_len).astype(np.int64)
-    windows, block_window = np.unique(block_window, return_inverse=True)
-    n_windows = windows.size
-    out = PathSpectra(
-        nfft=nfft, max_lag=max_lag, fs=fs, total=np.zeros(n_bins, complex), energy=0.0,
-        null=np.zeros((3, n_bins), complex), null_energy=np.zeros(3),
-        window_cross=np.zeros((n_windows, n_bins), np.complex64), window_energy=np.zeros(n_windows),
-        window_time=np.zeros(n_windows), masked_s=float(fw.sum() * hop / fs),
-    )
-    if keep.size == 0:
-        return out
-    bins = np.arange(n_bins)
-    w32 = w.astype(np.float32)
-    starts = keep * block_len
-    i0_all = np.floor(offset_s * fs + rate * starts - max_lag).astype(np.int64)
-    frac_all = (offset_s * fs + rate * starts - max_lag) - i0_all
+    p = plan_path(src.size, fs, frame_weight, hop, offset_s=offset_s, rate=rate, max_lag=max_lag,
+                  block_len=block_len, band=band, window_s=window_s)
+    acc = _Accumulator(p)
+    if not p.batches:
+        return acc.finish()
+    n_blocks = p.n_blocks
     # both signals padded once, so every block and target segment is a plain row of a strided view
-    pad_l = int(max(0, -i0_all.min()))
-    pad_r = int(max(0, i0_all.max() + nfft - tgt.size))
+    pad_l = int(max(0, -p.i0.min()))
+    pad_r = int(max(0, p.i0.max() + p.nfft - tgt.size))
     tgt_p = np.concatenate([np.zeros(pad_l, np.float32), tgt, np.zeros(pad_r, np.float32)]) if pad_l or pad_r else tgt
-    tgt_view = np.lib.stride_tricks.sliding_window_view(tgt_p, nfft)
-    src_p = src if src.size == n_blocks * block_len else np.concatenate(
-        [src, np.zeros(n_blocks * block_len - src.size, np.float32)])
-    src_rows = src_p.reshape(n_blocks, block_len)
-    zeros = masked = 0
-    n_chunks = max(1, int(np.ceil(keep.size / max(1, CHUNK_SAMPLES // nfft))))
-    for part, win in zip(np.array_split(np.arange(keep.size), n_chunks), np.array_split(block_window, n_chunks)):
-        chunk = keep[part]
-        on = fw[chunk] > 0
-        blocks = src_rows[chunk] * np.repeat(fw[chunk], hop, axis=1)
-        segs = tgt_view[i0_all[part] + pad_l]
-        # weighted least squares: a block counts by 1 / (target power where the source is masked in),
-        # so blocks where the target has loud sound of its own weigh little
-        under = segs[:, max_lag : max_lag + block_len].reshape(len(chunk), per_block, hop)
-        frame_energy = np.einsum("ijk,ijk->ij", under, under, dtype=np.float64)
-        weight = 1.0 / np.maximum((frame_energy * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop),
-                                  MIN_TARGET_POWER)
-        zeros += int(np.sum(on & (frame_energy == 0)))
-        masked += int(on.sum())
-        S = scipy.fft.rfft(blocks, nfft, axis=1)
-        T = scipy.fft.rfft(segs, nfft, axis=1)
-        frac = frac_all[part]
-        if np.any(frac):  # advance each target segment by its fractional start: every block lines up
-            T *= np.exp((2j * np.pi / nfft) * frac[:, None].astype(np.float32) * bins[None, :].astype(np.float32))
-        Sw = np.conj(S) * w32
-        cross = Sw * (T * weight[:, None].astype(np.float32))
-        raw_energy = (2.0 / nfft) * (np.square(np.abs(S)) * w32).sum(axis=1, dtype=np.float64)
-        energy = raw_energy * weight
-        out.total += cross.sum(axis=0)
-        out.energy += float(energy.sum())
-        # blocks come in time order, so each window's blocks are one run of rows
-        first = np.flatnonzero(np.r_[True, win[1:] != win[:-1]])
-        out.window_cross[win[first]] += np.add.reduceat(cross, first, axis=0)
-        out.window_energy[win[first]] += np.add.reduceat(energy, first)
-        out.window_time[win[first]] += np.add.reduceat(energy * (chunk * block_len + block_len / 2) / fs, first)
-        for i, shift in enumerate(_null_shifts(len(chunk))[:3]):
-            # the same estimator on misaligned pairs, weights taken where this pairing puts them
-            fe = np.roll(frame_energy, -shift, axis=0)
-            w_null = 1.0 / np.maximum((fe * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop), MIN_TARGET_POWER)
-            out.null[i] += (Sw * (np.roll(T, -shift, axis=0) * w_null[:, None].astype(np.float32))).sum(axis=0)
-            out.null_energy[i] += float(np.sum(raw_energy * w_null))
-    out.target_zero_share = zeros / max(masked, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out.window_time = np.where(out.window_energy > 0, out.window_time / out.window_energy, np.nan)
-    return out
+    tgt_view = np.lib.stride_tricks.sliding_window_view(tgt_p, p.nfft)
+    src_p = src if src.size == n_blocks * p.block_len else np.concatenate(
+        [src, np.zeros(n_blocks * p.block_len - src.size, np.float32)])
+    src_rows = src_p.reshape(n_blocks, p.block_len)
+    for part, win in p.batches:
+        acc.add(part, win, src_rows[p.keep[part]], tgt_view[p.i0[part] + pad_l])
+    return acc.finish()
+
+
+def path_groups(plan: PathPlan, src_row: int, tgt_row: int, acc: _Accumulator | None = None,
+                tgt_frame_weight: np.ndarray | None = None) -> tuple[list[Group], _Accumulator]:
+    """``gather`` groups that feed ``plan``'s batches from a stream whose rows ``src_row`` and ``tgt_row``
+    are the path's source and target; ``tgt_frame_weight``: per-frame (``plan.hop``) weights applied to
+    the target as it is read. -> (groups, the accumulator: ``finish()`` it after the pass)."""
+    acc = acc or _Accumulator(plan)
+    groups = []
+    for part, win in plan.batches:
+        def ready(bufs, part=part, win=win):
+            segs = bufs[1]
+            if tgt_frame_weight is not None:
+                pos = plan.i0[part][:, None] + np.arange(plan.nfft)[None, :]
+                idx = np.clip(pos // plan.hop, 0, max(tgt_frame_weight.size - 1, 0))
+                segs = segs * tgt_frame_weight.astype(np.float32)[idx]
+            acc.add(part, win, bufs[0], segs)
+        groups.append(Group([(src_row, plan.keep[part] * plan.block_len, plan.block_len),
+                             (tgt_row, plan.i0[part], plan.nfft)], ready))
+    return groups, acc
 
 
 def gain_curve(cross: np.ndarray, energy: float, nfft: int) -> np.ndarray:

@@ -110,19 +110,38 @@ def file_sink(paths: Sequence[Path], rate: int, rows: tuple[int, ...], fmt: str)
 
 
 class BytesSink:
-    """Pieces encoded in memory (FLAC for Parquet rows): ``data[i]`` after streaming."""
+    """Pieces encoded in memory (FLAC for Parquet rows): ``data[i]`` after streaming, or, with ``on_done``,
+    each piece handed over as ``on_done(i, bytes, frames)`` as soon as it is complete and then forgotten
+    (call ``finish()`` after streaming for the last one), so a long recording is never all in memory."""
 
-    def __init__(self, rate: int, rows: tuple[int, ...], fmt: str = "FLAC"):
-        self.rate, self.rows, self.fmt = rate, rows, fmt
+    def __init__(self, rate: int, rows: tuple[int, ...], fmt: str = "FLAC",
+                 on_done: Callable[[int, bytes, int], None] | None = None):
+        self.rate, self.rows, self.fmt, self.on_done = rate, rows, fmt, on_done
         self.buffers: list[io.BytesIO] = []
+        self._open: tuple[int, io.BytesIO, sf.SoundFile] | None = None
+
+    def _hand_over(self) -> None:
+        if self._open is not None and self.on_done is not None:
+            i, buf, f = self._open
+            self._open = None
+            self.on_done(i, buf.getvalue(), int(f.frames))
 
     def sink(self) -> Sink:
         def open_piece(i: int) -> sf.SoundFile:
+            self._hand_over()  # stream_pieces closes piece i - 1 before it opens piece i
             buf = io.BytesIO()
-            self.buffers.append(buf)
-            return _open(buf, self.rate, len(self.rows), self.fmt)
+            f = _open(buf, self.rate, len(self.rows), self.fmt)
+            if self.on_done is None:
+                self.buffers.append(buf)
+            else:
+                self._open = (i, buf, f)
+            return f
 
         return Sink(open_piece, self.rows)
+
+    def finish(self) -> None:
+        """Hand over the last piece (``on_done`` mode; the stream has closed it)."""
+        self._hand_over()
 
     @property
     def data(self) -> list[bytes]:

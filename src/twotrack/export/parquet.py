@@ -218,16 +218,9 @@ class ParquetExporter(Exporter):
         plan = item.plan(self.resolved["max_duration_s"], self.resolved["min_cut_silence_s"])
         cuts = [a for a, _ in plan.pieces] + [plan.pieces[-1][1]]
         n = len(plan.pieces)
-        encoded = BytesSink(rate, tuple(range(rec.n_tracks)))
-        streamed = stream_pieces(rec, rate, cuts, [encoded.sink()], item.clock)
-        datas = encoded.data
-        counts = streamed.counts
-        item.notes.extend(streamed.note())
         resampled = item.resample_note(rate)
-        if resampled:
-            item.notes.append(resampled)
         src_rates = item.source_rates()
-        pieces = []
+        pieces: list[dict] = []
         shard = self._open.get(rate)
         if shard is None:
             rel = self._next_shard(state, rate)
@@ -235,22 +228,39 @@ class ParquetExporter(Exporter):
             tmp.parent.mkdir(parents=True, exist_ok=True)
             shard = self._open[rate] = _Shard(rel, pq.ParquetWriter(tmp, schema_for(rate), compression="zstd"),
                                               schema_for(rate))
-        for i in range(n):
+        flushed = [False]  # rows of this recording already in the shard file
+
+        def row_of(i: int, data: bytes, frames: int) -> None:
+            # each piece becomes a row as soon as it is encoded: one piece's FLAC in memory, not the recording's
             a, b = plan.pieces[i]
             pid = item.stem + (f"_p{i:03d}" if n > 1 else "")
             row = {"id": pid, "recording_id": item.recording_id, "piece": i, "start_s": a, "end_s": b,
-                   "duration_s": counts[i] / rate, "sample_rate": rate, "channels": rec.n_tracks,
-                   "audio": {"bytes": datas[i], "path": f"{pid}.flac"}}
+                   "duration_s": frames / rate, "sample_rate": rate, "channels": rec.n_tracks,
+                   "audio": {"bytes": data, "path": f"{pid}.flac"}}
             row.update(piece_columns(item, self.ctx, a, b))
             row["source_sample_rates"] = src_rates
             text = item.text(a, b) if item.words is not None else None
             row["text"] = None if text is None else [{"track": k, "text": v} for k, v in text.items()]
             shard.buffer.append(row)
-            shard.buffer_bytes += len(datas[i])
-            pieces.append({"id": pid, "path": shard.rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
-                           "sample_rate": rate, "flac_bytes": len(datas[i]), "source_rates": src_rates,
+            shard.buffer_bytes += len(data)
+            pieces.append({"id": pid, "path": shard.rel, "duration": frames / rate, "start_s": a, "end_s": b,
+                           "sample_rate": rate, "flac_bytes": len(data), "source_rates": src_rates,
                            "words_source": item.words_source,
                            "words": None if row["words"] is None else len(row["words"])})
+            if shard.buffer_bytes >= ROW_GROUP_BYTES:
+                shard.flush()
+                flushed[0] = True
+
+        encoded = BytesSink(rate, tuple(range(rec.n_tracks)), on_done=row_of)
+        try:
+            streamed = stream_pieces(rec, rate, cuts, [encoded.sink()], item.clock)
+            encoded.finish()
+        except BaseException:
+            self._forget(rate, item.recording_id, flushed[0])  # a recording is in a shard whole or not at all
+            raise
+        item.notes.extend(streamed.note())
+        if resampled:
+            item.notes.append(resampled)
         shard.pending.append(Output(item.recording_id, pieces, [], list(item.notes)))
         if shard.buffer_bytes >= ROW_GROUP_BYTES:
             shard.flush()
@@ -261,6 +271,26 @@ class ParquetExporter(Exporter):
 
     def finish(self) -> list[Output]:
         return [o for rate in sorted(self._open) for o in self._close_shard(rate)]
+
+    def _forget(self, rate: int, recording_id: str, flushed: bool) -> None:
+        """Take a recording that failed midway out of its open shard: its buffered rows, the rows already
+        written (by rewriting the shard's temporary file: only ever on such a failure), and the shard
+        itself when nothing else is in it."""
+        shard = self._open[rate]
+        shard.buffer = [r for r in shard.buffer if r["recording_id"] != recording_id]
+        shard.buffer_bytes = sum(len(r["audio"]["bytes"]) for r in shard.buffer)
+        tmp = self._tmp(shard.rel)
+        if not shard.pending and not shard.buffer:  # the shard was opened for this recording
+            shard.writer.close()
+            tmp.unlink(missing_ok=True)
+            del self._open[rate]
+            return
+        if flushed:
+            shard.writer.close()
+            kept = pq.read_table(tmp).filter(pc.field("recording_id") != recording_id)
+            shard.writer = pq.ParquetWriter(tmp, shard.schema, compression="zstd")
+            if kept.num_rows:
+                shard.writer.write_table(kept.cast(shard.schema))
 
     def drop(self, state: State, recording_ids: Iterable[str]) -> None:
         """Rewrite each shard that holds rows of these recordings without them (remove it if empty)."""

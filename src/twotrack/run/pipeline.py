@@ -111,7 +111,7 @@ def run_stages(
                 record("decode", "error", err.problem)
             else:
                 duration_s, sample_rate = decoded.duration_s, decoded.sample_rate
-                record("decode", "ok", f"{decoded.sample_rate} Hz, {decoded.samples.shape[0]} track(s)")
+                record("decode", "ok", f"{decoded.sample_rate} Hz, {decoded.n_tracks} track(s)")
 
     def blocked_by(stage: str, upstream: Iterable[str]) -> bool:
         bad = [u for u in upstream if u in failed]

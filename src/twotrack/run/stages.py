@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..activity import detect_tracks, to_activity
-from ..checks import run_checks
+from ..activity import detect_stream, to_activity
+from ..checks import run_checks_blocks
 from ..config import Config
-from ..ingest.clock import align_recording
-from ..ingest.tracks import choose_analysis_rate, load_tracks, source_infos
-from ..model import FRAMES, CheckResult, Event, Layout, TrackActivity
+from ..errors import InputError
+from ..ingest.clock import ClockFix, recording_clock
+from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
+from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..store.rows import STAGES
 from ..timeline import segments_to_mask
 from ..turns import extract_events
@@ -79,25 +80,39 @@ def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Decoded:
-    samples: np.ndarray  # float32 (n_tracks, n)
+    """A decoded recording as a block source, not an array: ``blocks()`` reads every track again from
+    the start at ``sample_rate``, float32 (n_tracks, m) blocks of 8 s, so no stage holds the whole
+    recording (a 6-hour stereo file is 1.4 GB of float32 at 8 kHz; reading it again costs far less)."""
+
+    recording: Recording
+    infos: Mapping[str, AudioInfo]
     sample_rate: int
     duration_s: float
+    n_tracks: int
     codec: str | None
+
+    def blocks(self, clock: ClockFix | None = None) -> Iterator[np.ndarray]:
+        """The recording from the start (``clock``: later tracks re-timed onto A's clock as they stream)."""
+        return iter_track_blocks(self.recording, self.sample_rate, infos=dict(self.infos), clock=clock)
 
 
 def decode_recording(recording, config: Config) -> Decoded:
-    """Read every track at the analysis rate (the lowest of ``ingest.analysis_rates`` that fits)."""
+    """Read every track at the analysis rate (the lowest of ``ingest.analysis_rates`` that fits) once,
+    in blocks: a file that cannot be decoded fails here, and the duration is what the decoder gives."""
     infos = source_infos(recording)
     rate = choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
-    audio = load_tracks(recording, rate, infos=infos)
+    n = 0
+    for block in iter_track_blocks(recording, rate, infos=infos):
+        n += block.shape[1]
     codecs = sorted({i.codec for i in infos.values() if i.codec})
-    return Decoded(audio.samples, int(audio.sample_rate), float(audio.duration_s), "+".join(codecs) or None)
+    return Decoded(recording, infos, int(rate), n / rate, recording.n_tracks, "+".join(codecs) or None)
 
 
 def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
     # No activity input: checks must not depend on VAD settings (their key does not include them).
-    return run_checks(decoded.samples, decoded.sample_rate, codec=decoded.codec, layout=recording.layout,
-                      activity=None, cfg=config.checks)
+    return run_checks_blocks(decoded.blocks, decoded.sample_rate, codec=decoded.codec, layout=recording.layout,
+                             activity=None, cfg=config.checks,
+                             n_samples=int(round(decoded.duration_s * decoded.sample_rate)))
 
 
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
@@ -107,8 +122,15 @@ def detect_activity(decoded: Decoded, recording, config: Config, checks_result: 
     bleed = None
     if checks_result is not None and checks_result.bleed_db is not None:
         bleed = (checks_result.bleed_db, checks_result.bleed_lag_ms)
-    samples, note = align_recording(decoded.samples, decoded.sample_rate, recording, checks_result)
-    frames = detect_tracks(samples, decoded.sample_rate, config.activity, bleed)
+    # the clock decision of ingest.clock.align_recording, applied as the blocks stream
+    clock = recording_clock(recording, checks_result, decoded.sample_rate, decoded.duration_s)
+    if clock.contradiction:
+        raise InputError(recording.tracks[min(1, recording.n_tracks - 1)].path, clock.contradiction)
+    frames = detect_stream(decoded.blocks(clock=clock.fix), decoded.sample_rate, config.activity, bleed,
+                           FRAMES.n_frames(decoded.duration_s))
+    note = clock.fix.note() if clock.fix is not None else None
+    if note and clock.status != "measured":
+        note += f" ({clock.status})"
     result = tuple(to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
     return result, probs, note
