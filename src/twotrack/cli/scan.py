@@ -1,4 +1,4 @@
-"""`twotrack scan PATH... -w WS`: discover, read, check, detect, extract events, store (run.scan)."""
+"""`twotrack scan PATH... -w WS`: discover, read, check, detect, extract events, (words), store (run.scan)."""
 
 from __future__ import annotations
 
@@ -94,14 +94,17 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
 @click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
               help="With --executor ray: the cluster to join (default: start a local Ray instance with --jobs CPUs).")
 @config_options
+@click.option("--words", "words", is_flag=True,
+              help="Also transcribe every track with word times (the words stage; same as [words] enabled = true; "
+                   "docs/words.md).")
 @click.option("--retry-errors", is_flag=True, help="Retry recordings that failed before (same content and config).")
 @click.option("--keep-frames", is_flag=True,
               help="Keep per-frame speech probabilities in the workspace (Parquet, 1 byte per 10 ms per track).")
 @click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (docs/cli.md).")
 @handle_errors
-def scan(paths, ws, jobs, executor_name, address, config_file, overrides, retry_errors, keep_frames, no_progress,
-         as_json):
+def scan(paths, ws, jobs, executor_name, address, config_file, overrides, words, retry_errors, keep_frames,
+         no_progress, as_json):
     """Scan folders, audio files or manifests (PATH...) into the workspace.
 
     Only what is not already stored is computed: a rescan skips recordings whose content and config
@@ -113,6 +116,8 @@ def scan(paths, ws, jobs, executor_name, address, config_file, overrides, retry_
     from ..store import LockTimeout, Workspace
 
     config = cli_config(config_file, overrides)
+    if words:
+        config = config.with_overrides({"words.enabled": True})
     executor = None
     if executor_name == "ray":
         from ..run.ray_executor import make_ray_executor

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..config import QualifyConfig
 from ..errors import InputError
-from ..ingest.annotations import read_gold
+from ..ingest.annotations import match_recording, read_gold, recording_words, utterance_level
 from ..model import Recording, Word
 from ..qualify.phases import recording_phase_fit
 from ..qualify.requirements import NAMES, evaluate_recording
@@ -38,18 +38,10 @@ class GoldWords:
 
     @staticmethod
     def _match(rec: Recording, by_id: dict[str, list[Word]]) -> str | None:
-        rid = rec.recording_id
-        candidates = [rid, rid.rsplit("/", 1)[-1]]
-        for t in rec.tracks:
-            name = Path(t.path).name
-            candidates += [name.split(".", 1)[0], Path(t.path).stem]
-        for c in candidates:
-            if c in by_id:
-                return c
-        return next(iter(by_id)) if len(by_id) == 1 else None
+        return match_recording(rec, by_id)
 
     def words(self, rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
-        """(words per track, or None) and a note when a transcript was named but gave no words."""
+        """(gold words per track, or None) and a note when a transcript was named but gave no words."""
         if not rec.transcript:
             return None, None
         try:
@@ -58,15 +50,9 @@ class GoldWords:
             return None, f"transcript unreadable: {exc}"
         except OSError as exc:
             return None, f"transcript unreadable: {rec.transcript}: {exc.strerror or exc}"
-        key = self._match(rec, by_id)
-        if key is None:
+        out = recording_words(rec, by_id)
+        if out is None:
             return None, f"transcript {rec.transcript} has no words for {rec.recording_id}"
-        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
-        for w in by_id[key]:
-            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
-                out[w.track].append(w)
-        for ws in out.values():
-            ws.sort(key=lambda w: (w.start, w.end))
         return out, None
 
     def file_hash(self, rec: Recording) -> str | None:

@@ -297,3 +297,38 @@ def read_gold(path: str | Path, fmt: str | None = None) -> dict[str, list[Word]]
     if len(sources) > 1:
         out = {rid: tl.by_time(words) for rid, words in out.items()}
     return out
+
+
+def match_recording(rec, by_id: dict[str, list[Word]]) -> str | None:
+    """The key of ``read_gold``'s result that holds ``rec``'s words: its id, the id's last part, a track
+    file's name before its first dot or its stem; the only key when the file holds one recording."""
+    rid = rec.recording_id
+    candidates = [rid, rid.rsplit("/", 1)[-1]]
+    for t in rec.tracks:
+        name = Path(t.path).name
+        candidates += [name.split(".", 1)[0], Path(t.path).stem]
+    for c in candidates:
+        if c in by_id:
+            return c
+    return next(iter(by_id)) if len(by_id) == 1 else None
+
+
+def recording_words(rec, by_id: dict[str, list[Word]]) -> dict[int, list[Word]] | None:
+    """``rec``'s words per track (every track present, each sorted by time; words with no text or no
+    length left out), or None when ``by_id`` has none for it."""
+    key = match_recording(rec, by_id)
+    if key is None:
+        return None
+    out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
+    for w in by_id[key]:
+        if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
+            out[w.track].append(w)
+    for ws in out.values():
+        ws.sort(key=lambda w: (w.start, w.end))
+    return out
+
+
+def utterance_level(words_by_track: dict[int, list[Word]]) -> bool:
+    """True when the timed entries are utterances, not words (some entry holds several words: Fisher
+    lines, Lhotse supervisions without an alignment, TextGrid phrase intervals)."""
+    return any(len(w.text.split()) > 1 for ws in words_by_track.values() for w in ws)

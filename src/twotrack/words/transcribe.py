@@ -36,6 +36,26 @@ class WordsResult(Record):
     alignment_failures: int = 0  # chunks whose words kept the recogniser's times (text did not fit the audio)
     models: dict[str, str] = field(default_factory=dict)  # track name -> model that transcribed it
     decoded_s: float = 0.0  # seconds of audio given to the recogniser (all tracks)
+    source: str = "stage"  # "stage" (recognised) or "aligned" (the manifest's text aligned to the audio)
+    note: str | None = None  # e.g. why a named transcript was not used
+
+    def summary(self) -> str:
+        """One line for the stage's note: words per track, what was dropped, languages."""
+        per = {}
+        for w in self.words:
+            per[track_name(w.track)] = per.get(track_name(w.track), 0) + 1
+        parts = [f"{len(self.words)} {self.source} words"
+                 + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(per.items())) + ")" if per else "")]
+        if self.dropped_crosstalk:
+            parts.append(f"{self.dropped_crosstalk} dropped as crosstalk")
+        if self.alignment_failures:
+            parts.append(f"{self.alignment_failures} span(s) not aligned")
+        langs = ", ".join(f"{k} {v[0]}" for k, v in sorted(self.languages.items()))
+        if langs:
+            parts.append(f"languages {langs}")
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
 
     def to_rows(self) -> list[dict]:
         """The ``words`` list of ``show --json``: {track: "A"|"B", start, end, word, probability}."""
