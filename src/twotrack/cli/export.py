@@ -37,9 +37,21 @@ def _text(d: dict) -> str:
             lines.append(f"    {rid}: {reasons[0] if reasons else 'blocked'}" + (" ..." if len(reasons) > 1 else ""))
         if len(d["blocked"]) > 10:
             lines.append(f"    ... and {len(d['blocked']) - 10} more (export.json lists them)")
-    if d["skipped"]:
-        lines.append(f"  {len(d['skipped'])} recording(s) allowed but not exportable in this format:")
-        for rid, why in list(d["skipped"].items())[:10]:
+    if d.get("words_sources"):
+        lines.append("  words: " + ", ".join(f"{n} recording(s) {src if src != 'none' else 'without text'}"
+                                             for src, n in d["words_sources"].items())
+                     + " (gold = the manifest's transcript; aligned = its text aligned by the words stage; "
+                       "stage = recognised by the words stage)")
+    no_text = set(d.get("no_text") or ())
+    if no_text:
+        lines.append(f"  {len(no_text)} recording(s) left out for having no text (no gold transcript, no words): "
+                     "scan with --words to transcribe them, or export with --allow-no-text to write their audio")
+        for rid in sorted(no_text)[:10]:
+            lines.append(f"    {rid}")
+    other = {rid: why for rid, why in d["skipped"].items() if rid not in no_text}
+    if other:
+        lines.append(f"  {len(other)} recording(s) allowed but not exportable in this format:")
+        for rid, why in list(other.items())[:10]:
             lines.append(f"    {rid}: {why}")
     for e in d["errors"]:
         lines.append(f"  error: {e['path']}: {e['problem']}")
@@ -65,10 +77,14 @@ def _text(d: dict) -> str:
                    "moshi, 600 for parquet, none for lhotse; 0: never split).")
 @click.option("--other-words", is_flag=True, help="moshi: also write the other speaker's words (SPEAKER_OTHER).")
 @click.option("--shard-mb", type=float, default=256.0, show_default=True, help="parquet: target shard size.")
+@click.option("--allow-no-text", is_flag=True,
+              help="Also export recordings with no text (no gold transcript and no words from `scan --words`); "
+                   "by default they are left out, with the reason, since trainers need words with the audio.")
 @click.option("--verify", is_flag=True, help="Re-hash the files of unchanged recordings instead of trusting their size.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (docs/export.md).")
 @handle_errors
-def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_words, shard_mb, verify, as_json):
+def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_words, shard_mb, allow_no_text, verify,
+               as_json):
     """Write the recordings of workspace WS that --purpose allows to OUT as FORMAT (moshi, lhotse, parquet).
 
     Every export folder gets export.json (purpose, config, consent-ledger head, twotrack version, the sha256 and
@@ -85,7 +101,8 @@ def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_wo
     if shard_mb <= 0:
         raise ConfigError(f"--shard-mb {shard_mb}: must be > 0")
     options = ExportOptions(sample_rate=rate, max_duration_s=max_duration, main_speaker=main_speaker or "A",
-                            other_words=other_words, shard_mb=shard_mb, verify=verify)
+                            other_words=other_words, shard_mb=shard_mb, verify=verify,
+                            allow_no_text=allow_no_text)
     summary = run_export(ws, out, fmt, purpose, options, progress=None if as_json else _progress)
     data = summary.to_dict()
     if as_json:

@@ -3,8 +3,8 @@
 Each row holds the audio as encoded FLAC bytes (a channel per track) in an ``audio`` struct
 ``{bytes, path}`` (the Hugging Face ``Audio`` storage; the schema metadata declares it, so
 ``datasets.load_dataset("parquet", data_files="OUT/data/*.parquet")`` sees an Audio column), and beside it
-the per-track activity segments, the turn-taking events, the gold words, the checks, the recording's own
-qualification and the rights verdict for every purpose, as nested columns (DuckDB reads them with
+the per-track activity segments, the turn-taking events, the words (gold, else the words stage's) and
+their source, the checks, the recording's own qualification and the rights verdict for every purpose, as nested columns (DuckDB reads them with
 ``unnest``). Times in a row are in the row's own timeline (0 = start of the piece).
 
 Shards are filled up to ``shard_mb`` and never appended to once closed. A rerun writes new and changed
@@ -54,7 +54,8 @@ SCHEMA = pa.schema([
     ("events", pa.list_(pa.struct([("kind", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
                                    ("track", pa.string()), ("from_track", pa.string()), ("value", pa.float64())]))),
     ("words", pa.list_(pa.struct([("track", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
-                                  ("text", pa.string())]))),  # null when no gold word timings exist
+                                  ("text", pa.string())]))),  # null when the recording has no words
+    ("words_source", pa.string()),  # gold (transcript), aligned (its text aligned), stage (recognised); null: none
     ("checks", pa.struct([("isolation", pa.string()), ("bleed_db", pa.float64()), ("bleed_lag_ms", pa.float64()),
                           ("bleed_direction", pa.string()), ("offset_ms", pa.float64()), ("drift_ppm", pa.float64()),
                           ("duplicate_channels", pa.bool_()), ("codec", pa.string()), ("reasons", _STR_LIST)])),
@@ -128,6 +129,7 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
         "activity": activity,
         "events": sorted(events, key=lambda e: (e["start"], e["kind"])),
         "words": words,
+        "words_source": item.words_source,
         "checks": checks,
         "qualification": ctx.qualification().get(rec.recording_id),
         "rights": rights,
@@ -217,7 +219,8 @@ class ParquetExporter(Exporter):
             self._buffer_bytes += len(datas[i])
             pieces.append({"id": pid, "path": self._shard, "duration": counts[i] / rate, "start_s": a, "end_s": b,
                            "sample_rate": rate, "flac_bytes": len(datas[i]),
-                           "words": None if row["words"] is None else len(row["words"])})
+                           "words": None if row["words"] is None else len(row["words"]),
+                           "words_source": item.words_source})
         self._pending.append(Output(item.recording_id, pieces, [], list(item.notes)))
         if self._buffer_bytes >= ROW_GROUP_BYTES:
             self._flush_rows()

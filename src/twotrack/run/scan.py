@@ -302,7 +302,7 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
         off = switched_off(config)
         run = stages_to_run(st, source_key(rec), keys, retry_errors, off)
         for stage in STAGES:
-            if stage not in run and stage not in off:
+            if stage not in run:
                 plan.reused[stage] += 1
         if not run:
             plan.skipped += 1
