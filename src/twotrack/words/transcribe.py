@@ -195,6 +195,9 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
         if cfg.crosstalk_rule and n_tracks > 1:
             keep = ~bleed_words(x16, WHISPER_RATE, t, s, e, thr)
             dropped += int((~keep).sum())
+        # a word squeezed to no length (clamped at a chunk's or the recording's end: the recogniser ran on
+        # past the audio) has no place in it
+        keep &= e > s + 1e-6
         words += [Word(recording_id, t, float(a), float(b), w.word, probability=w.probability)
                   for a, b, w, k in zip(s, e, raw, keep) if k]
     words.sort(key=lambda w: (w.start, w.track, w.end))
