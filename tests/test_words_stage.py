@@ -190,3 +190,51 @@ def test_lhotse_supervisions_carry_stage_words(scanned, tmp_path):
     assert talk and all(s.text for s in talk if s.alignment and s.alignment["word"])
     n_aligned = sum(len(s.alignment["word"]) for s in talk if s.alignment)
     assert n_aligned >= 0.9 * len(queries.words(Workspace(ws), "talk").words)
+
+
+def test_explorer_draws_words_on_each_lane(scanned, tmp_path):
+    """The explorer in Debian's chromium (tests/test_browser.py's pattern): a box per stored word in its
+    track's lane, the words' text where there is room, and a click on a word plays it on that track."""
+    import os
+    import shutil
+    import urllib.request
+
+    if os.environ.get("TWOTRACK_SKIP_BROWSER") == "1":
+        pytest.skip("TWOTRACK_SKIP_BROWSER=1")
+    chromium = "/usr/bin/chromium"
+    if not (Path(chromium).exists() or shutil.which("chromium")):
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+    from serving import served
+
+    from twotrack.show import create_app
+
+    ws = scanned[0]
+    stored = queries.words(Workspace(ws), "talk").words
+    with served(create_app(ws, cache_dir=tmp_path / "peaks"), "the explorer") as base:
+        api = json.loads(urllib.request.urlopen(f"{base}/api/recordings/talk/timeline?width=800").read())
+        assert [len(w["word"]) for w in api["words"]] == [sum(1 for w in stored if w.track == t) for t in (0, 1)]
+        assert api["words_source"] == "stage"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                        args=["--headless", "--no-sandbox", "--disable-gpu",
+                                              "--autoplay-policy=no-user-gesture-required"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/recordings/talk")
+            page.wait_for_selector('#timeline[data-ready="1"]')
+            for t in (0, 1):
+                lane = page.locator(f'#timeline g.lane[data-track="{t}"]')
+                assert lane.locator("rect.mark.word").count() == sum(1 for w in stored if w.track == t)
+                assert lane.locator("text.word-text").count() > 0
+            first = page.locator('#timeline g.lane[data-track="1"] rect.mark.word').first
+            assert first.get_attribute("data-word") == next(w.text for w in stored if w.track == 1)
+            first.click()
+            page.wait_for_selector('#play-status[data-state="playing"]', timeout=15000)
+            assert page.get_attribute("#play-status", "data-tracks") == "B"
+            artifacts = Path(__file__).resolve().parents[1] / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "explorer-words.png"), full_page=True)
+            browser.close()
+            assert errors == []
