@@ -195,6 +195,7 @@ class WordsConfig(Record):
     merge_gap_s: float = 1.0  # segments closer than this are one chunk (a pause inside a turn)
     separator_s: float = 0.3  # silence put between packed chunks so words do not run across them
     window_s: float = 28.0  # packed audio per recogniser window (Whisper reads 30 s)
+    joint_tracks: bool = True  # tracks in the same language go through the recogniser as one packed stream
     # re-timing (docs/words.md): "align" = forced alignment of the recognised words per chunk (pocketsphinx),
     # "snap" = move the first/last word at each activity edge to it, "align+snap" = both, "none" = Whisper's
     retime: str = "align+snap"
