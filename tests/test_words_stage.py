@@ -238,3 +238,18 @@ def test_explorer_draws_words_on_each_lane(scanned, tmp_path):
             page.screenshot(path=str(artifacts / "explorer-words.png"), full_page=True)
             browser.close()
             assert errors == []
+
+
+def test_a_missing_model_is_a_named_error_of_the_recording(corpus, tmp_path):
+    ws = str(tmp_path / "ws")
+    res = run("scan", str(corpus / "manifest.csv"), "-w", ws, "-j", "0", "--no-progress", "--json", "--words",
+              "--set", "words.model=/nonexistent/whisper-model")
+    summary = json.loads(res.stdout)
+    # a stage error leaves the recording partial (not failed): listed, the scan goes on (exit code as for any stage)
+    # (told's transcript is aligned, which needs no recogniser)
+    assert res.exit_code == 0 and summary["stages"]["words"] == {"error": 2, "ok": 1}
+    assert summary["stages"]["events"] == {"ok": 3}  # the other stages' results are kept
+    err = next(e for e in summary["errors"] if e["stage"] == "words")
+    assert "/nonexistent/whisper-model" in err["path"] and "not found" in err["problem"]
+    status = {r["recording_id"]: r["status"] for r in queries.recording_table(Workspace(ws))}
+    assert status == {"talk": "partial", "lone": "partial", "told": "ok"}
