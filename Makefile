@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_WS := workspace/demo
 
-.PHONY: install demo test bench clean browser
+.PHONY: install demo test bench clean browser ffmpeg
 
 $(STAMP): pyproject.toml Makefile requirements-words.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,11 @@ demo: install
 browser:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-test: install browser
+# Debian's FFmpeg: torchcodec (the test extra) decodes audio for `datasets` through its shared libraries.
+ffmpeg:
+	command -v ffmpeg >/dev/null || (apt-get update && apt-get install -y ffmpeg)
+
+test: install browser ffmpeg
 	$(PY) -m pytest -q
 
 bench: install

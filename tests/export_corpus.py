@@ -5,7 +5,9 @@ consent ledger imported:
 - ``clean/demo01`` (libri-367 + libri-1688, CC-BY-4.0): allowed for commercial-training;
 - ``clean/demo02`` (libri-3080 + libri-2033): blocked for commercial-training (3080 withdrew
   commercial-use, 2033 is research-only), allowed for research-training;
-- ``paired/demo03`` (libri-2609 + libri-367, two per-speaker files): allowed for commercial-training.
+- ``paired/demo03`` (libri-2609 + libri-367, two per-speaker files): allowed for commercial-training; its row
+  declares B's clock as the sample's README gives it (``b_offset_s`` 0.35, ``b_drift_ppm`` 60), since exports
+  leave paired files on an unknown clock out.
 Gold words are the sample CTMs cut to the excerpt.
 """
 
@@ -64,7 +66,7 @@ def build(root: Path) -> Path:
         rows.append({"recording_id": rid, "path": "" if pb else str(pa), "path_a": str(pa) if pb else "",
                      "path_b": str(pb) if pb else "", "speaker_a": spk_a, "speaker_b": spk_b,
                      "license": "CC-BY-4.0", "tags": "register:read", "source_type": "two-track",
-                     "transcript": str(ctm)})
+                     "transcript": str(ctm), "b_offset_s": "0.35" if pb else "", "b_drift_ppm": "60" if pb else ""})
     manifest = corpus / "manifest.csv"
     with open(manifest, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -89,3 +91,15 @@ def private_copy(tmp_path_factory, dst: Path) -> Path:
     src = workspace(tmp_path_factory)
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.lock"))
     return dst
+
+
+def tracks_on_clock(ws, recording_id: str, sample_rate: int | None = None):
+    """The tracks of a scanned recording as the exports write them: on track A's clock when its clock is
+    measured or declared (``ingest.clock.recording_clock``), at ``sample_rate`` (default: the source's)."""
+    from twotrack.ingest.clock import recording_clock
+    from twotrack.ingest.tracks import load_tracks
+    from twotrack.store import Workspace, queries
+
+    res = queries.result(ws if isinstance(ws, Workspace) else Workspace(ws), recording_id)
+    fix = recording_clock(res.recording, res.checks, res.sample_rate, res.duration_s).fix
+    return load_tracks(res.recording, sample_rate, clock=fix).samples

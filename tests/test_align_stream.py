@@ -177,7 +177,7 @@ def test_lhotse_export_puts_b_on_a_clock_and_supervisions_on_the_audio(bleed_ws,
     out = tmp_path / "lhotse"
     summary = export(bleed_ws, out, "lhotse", "research-training")
     assert summary.exported == 1 and not summary.errors, summary.to_dict()
-    state = json.loads((out / "export.json").read_text())
+    state = json.loads((out / ".twotrack" / "export.json").read_text())
     clock = state["recordings"][RID]["clock"]
     assert clock["retimed"] and abs(clock["offset_ms"] - 350) < 5 and abs(clock["drift_ppm"] - 60) < 5, clock
     assert any("re-timed onto A's clock" in n for n in state["recordings"][RID]["notes"])
@@ -211,7 +211,7 @@ def test_moshi_export_b_words_sit_on_b_audio(bleed_ws, tmp_path):
     out = tmp_path / "moshi"
     summary = export(bleed_ws, out, "moshi", "research-training", main_speaker="both")
     assert summary.exported == 1 and not summary.errors, summary.to_dict()
-    pieces = json.loads((out / "export.json").read_text())["recordings"][RID]["pieces"]
+    pieces = json.loads((out / ".twotrack" / "export.json").read_text())["recordings"][RID]["pieces"]
     main_b = next(p for p in pieces if p["main_track"] == "B")
     audio, sr = sf.read(out / main_b["path"], dtype="float32")  # channel 0 = B, the main speaker
     assert sr == 24000
@@ -235,15 +235,17 @@ def test_parquet_export_audio_is_on_a_clock(bleed_ws, tmp_path):
     assert abs(lag_ms(audio[:, 0], audio[:, 1], sr)) <= 3.0
 
 
-def test_clean_paired_files_without_an_estimate_keep_their_own_clock(tmp_path_factory, tmp_path):
+def test_clean_paired_files_without_an_estimate_use_the_declared_clock(tmp_path_factory, tmp_path):
     import export_corpus as C
     from twotrack.export import export
 
     out = tmp_path / "lhotse"
     export(C.workspace(tmp_path_factory), out, "lhotse", "commercial-training")
-    rec = json.loads((out / "export.json").read_text())["recordings"]
-    assert rec["paired/demo03"]["clock"]["retimed"] is False
-    assert "no clock offset measured" in rec["paired/demo03"]["clock"]["reason"]
+    rec = json.loads((out / ".twotrack" / "export.json").read_text())["recordings"]
+    clock = rec["paired/demo03"]["clock"]  # no shared signal: the manifest's declaration puts B on A's clock
+    assert clock["status"] == "declared" and clock["retimed"] is True
+    assert (clock["offset_ms"], clock["drift_ppm"]) == (350.0, 60.0)
+    assert rec["clean/demo01"]["clock"]["status"] == "shared"
     assert "share its clock" in rec["clean/demo01"]["clock"]["reason"]
 
 

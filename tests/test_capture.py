@@ -335,6 +335,12 @@ def test_assembly_aligns_streams_with_known_offsets_within_1ms(tmp_path, capsys)
     # the manifest row names the speakers, the license and the source type
     row = json.loads((store.root / "manifest.jsonl").read_text().splitlines()[-1])
     assert (row["speaker_a"], row["speaker_b"], row["source_type"], row["license"]) == ("spk-a", "spk-b", "two-track", "CC-BY-4.0")
+    # ... and that its clock is measured (both tracks placed on the server clock), never unknown
+    from twotrack.ingest.clock import recording_clock
+    from twotrack.ingest.manifest import read_manifest
+
+    (rec,) = read_manifest(store.root / "manifest.jsonl").recordings
+    assert recording_clock(rec, None, report["sample_rate"]).status == "measured"
 
 
 def test_clock_fit_recovers_offset_under_asymmetric_legs():

@@ -43,7 +43,7 @@ def test_the_card_validates_and_describes_rights_and_files(exports, fmt):
     assert card["license"] == ["https://spdx.org/licenses/CC-BY-4.0.html"]
     assert any("attribution" in u for u in card["rai:dataUseCases"])
     # manifests are FileObjects whose sha256 is the file's, as export.json records it
-    files = {f["path"]: f for f in json.loads((out / "export.json").read_text())["files"]}
+    files = {f["path"]: f for f in json.loads((out / ".twotrack" / "export.json").read_text())["files"]}
     for node in card["distribution"]:
         if node["@type"] == "cr:FileObject":
             assert node["sha256"] == files[node["contentUrl"]]["sha256"]
@@ -53,5 +53,5 @@ def test_the_card_validates_and_describes_rights_and_files(exports, fmt):
     assert records
     if fmt == "moshi":
         assert len(records) == len((out / "train.jsonl").read_text().splitlines())
-        assert {r["examples/path"].decode() for r in records} == {f"audio/{s}.wav" for s in
+        assert {r["examples/audio"].decode() for r in records} == {f"audio/{s}.wav" for s in
                                                                ("clean__demo01", "paired__demo03")}

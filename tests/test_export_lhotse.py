@@ -9,7 +9,6 @@ import pytest
 
 import export_corpus as C
 from twotrack.export import export
-from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
 from twotrack.store import Workspace, queries
 
@@ -38,7 +37,7 @@ def test_lhotse_loads_and_validates_the_manifests(exported):
         assert r.channel_ids == [0, 1] and r.num_channels == 2
         rid = next(s.custom["source_recording_id"] for s in sups if s.recording_id == r.id)
         audio = r.load_audio()
-        src = load_tracks(queries.recording(w, rid)).samples  # the source rate: lhotse keeps it by default
+        src = C.tracks_on_clock(w, rid)  # the source rate: lhotse keeps it by default; paired B on A's clock
         assert r.sampling_rate == 16000 and audio.shape == src.shape
         assert np.abs(audio - np.clip(src, -1, 1)).max() < 1e-4
     cuts = lhotse.CutSet.from_manifests(recordings=recs, supervisions=sups)
@@ -89,8 +88,8 @@ def test_split_recordings_and_the_audit_can_rewrite_the_gzip_manifests(exported,
 
     validate_recordings_and_supervisions(recs, sups, read_data=True)
     assert all(r.duration <= 12.0 + 1e-6 for r in recs) and len(recs) > 3
-    state = json.loads((out / "export.json").read_text())
-    assert state["manifests"] == ["recordings.jsonl.gz", "supervisions.jsonl.gz"]
+    state = json.loads((out / ".twotrack" / "export.json").read_text())
+    assert state["manifests"] == ["recordings.jsonl.gz", "supervisions.jsonl.gz", "metadata.jsonl"]
     # every piece's FLAC and its supervisions part name the piece ids the manifests use
     ids = {i for f in state["files"] if f["path"].startswith("audio/") for i in f["ids"]}
     assert ids == {r.id for r in recs}

@@ -14,7 +14,6 @@ import soundfile as sf
 
 import export_corpus as C
 from twotrack.export import export
-from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
 from twotrack.store import Workspace, queries
 
@@ -34,7 +33,7 @@ def moshi_a(ws, tmp_path_factory):
 
 
 def _state(out: Path) -> dict:
-    return json.loads((out / "export.json").read_text())
+    return json.loads((out / ".twotrack" / "export.json").read_text())
 
 
 def _lines(out: Path) -> list[dict]:
@@ -91,7 +90,7 @@ def test_channel_zero_is_the_main_speaker_and_alignments_are_their_gold_words(ws
     w = Workspace(ws)
     gold = {r.recording_id: r for r in queries.recordings(w)}
     for rid, rec in _state(out_a)["recordings"].items():
-        tracks = load_tracks(gold[rid], 24000).samples
+        tracks = C.tracks_on_clock(w, rid, 24000)  # paired B on A's clock, as exported
         words = {}
         from twotrack.ingest.annotations import read_gold
 
@@ -169,7 +168,9 @@ def test_rerun_is_idempotent_incremental_and_follows_option_changes(ws, tmp_path
     state = _state(out)
     assert sorted(f["path"] for f in state["files"]) == sorted(
         [f"audio/{p}" for p in ("clean__demo01.json", "clean__demo01.wav", "paired__demo03.json",
-                                "paired__demo03.wav")] + ["croissant.json", "train.jsonl"])
+                                "paired__demo03.wav")] + ["croissant.json", "train.jsonl", "README.md",
+                                                          "metadata.csv", "events/clean__demo01.json",
+                                                          "events/paired__demo03.json"])
     from twotrack.export.state import sha256_file
 
     assert all(f["sha256"] == sha256_file(out / f["path"]) for f in state["files"])

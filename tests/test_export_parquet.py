@@ -13,7 +13,6 @@ import soundfile as sf
 
 import export_corpus as C
 from twotrack.export import export
-from twotrack.ingest.tracks import load_tracks
 from twotrack.model import EventKind
 from twotrack.store import Workspace, queries
 
@@ -30,15 +29,15 @@ def exported(tmp_path_factory):
 def test_hugging_face_datasets_loads_the_shards_with_an_audio_column(exported):
     datasets = pytest.importorskip("datasets")
     ws, out, _ = exported
-    ds = datasets.load_dataset("parquet", data_files=str(out / "data" / "*.parquet"), split="train")
+    ds = datasets.load_dataset("parquet", data_files=str(out / "data" / "*" / "*.parquet"), split="train")
     assert isinstance(ds.features["audio"], datasets.Audio)
-    state = json.loads((out / "export.json").read_text())
+    state = json.loads((out / ".twotrack" / "export.json").read_text())
     n_pieces = sum(len(r["pieces"]) for r in state["recordings"].values())
     assert ds.num_rows == n_pieces and sorted(set(ds["recording_id"])) == ["clean/demo01", "clean/demo02",
                                                                          "paired/demo03"]
     rows = ds.cast_column("audio", datasets.Audio(decode=False))
     w = Workspace(ws)
-    tracks = {rid: load_tracks(queries.recording(w, rid)).samples for rid in set(ds["recording_id"])}
+    tracks = {rid: C.tracks_on_clock(w, rid) for rid in set(ds["recording_id"])}  # paired B on A's clock
     for row in rows:
         audio, rate = sf.read(io.BytesIO(row["audio"]["bytes"]), dtype="float32")
         assert rate == row["sample_rate"] == 16000 and audio.shape[1] == row["channels"] == 2
@@ -57,7 +56,7 @@ def test_hugging_face_datasets_loads_the_shards_with_an_audio_column(exported):
 
 def test_duckdb_queries_the_nested_columns(exported):
     ws, out, _ = exported
-    glob = str(out / "data" / "*.parquet")
+    glob = str(out / "data" / "*" / "*.parquet")
     con = duckdb.connect()
     per_rec = dict(con.execute(
         f"SELECT recording_id, count(*) FROM (SELECT recording_id, unnest(events) AS e FROM '{glob}') "
@@ -76,10 +75,12 @@ def test_duckdb_queries_the_nested_columns(exported):
 
 def test_shards_are_sized_and_recorded(exported):
     _, out, _ = exported
-    state = json.loads((out / "export.json").read_text())
+    state = json.loads((out / ".twotrack" / "export.json").read_text())
     shards = sorted((f for f in state["files"] if f["path"].startswith("data/")), key=lambda f: f["path"])
     assert len(shards) >= 2
-    assert sorted(p.name for p in (out / "data").iterdir()) == sorted(f["path"][5:] for f in shards)
+    # one folder per sample rate (the test corpus is all 16 kHz)
+    assert sorted(str(p.relative_to(out)) for p in (out / "data").rglob("*.parquet")) == [f["path"] for f in shards]
+    assert all(f["path"].startswith("data/16000hz/") for f in shards)
     seen = set()
     for f in shards:
         table = pq.read_table(out / f["path"], columns=["id", "recording_id"])
@@ -93,16 +94,16 @@ def test_a_rerun_drops_withdrawn_rows_from_their_shards(tmp_path_factory, tmp_pa
     ws = C.private_copy(tmp_path_factory, tmp_path / "ws")
     out = tmp_path / "pq"
     export(ws, out, "parquet", "research-training", max_duration_s=0, shard_mb=1000)  # one shard
-    assert len(list((out / "data").iterdir())) == 1
+    assert len(list((out / "data").rglob("*.parquet"))) == 1
     from twotrack.rights.ledger import Ledger, ledger_path
 
     Ledger(ledger_path(ws)).withdraw("libri-2033", ["ai-training"], "2025-01-01")
     again = export(ws, out, "parquet", "research-training", max_duration_s=0, shard_mb=1000)
     assert "clean/demo02" in again.blocked and again.written == []  # the others are kept, rewritten in place
-    (shard,) = (out / "data").iterdir()
+    (shard,) = (out / "data").rglob("*.parquet")
     ids = pq.read_table(shard, columns=["recording_id"]).column("recording_id").to_pylist()
     assert sorted(ids) == C.COMMERCIAL_ALLOWED
-    state = json.loads((out / "export.json").read_text())
+    state = json.loads((out / ".twotrack" / "export.json").read_text())
     from twotrack.export.state import sha256_file
 
     entry = next(f for f in state["files"] if f["path"].startswith("data/"))

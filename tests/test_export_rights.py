@@ -26,7 +26,7 @@ GONE = "clean/demo01"
 
 
 def _state(out):
-    return json.loads((out / "export.json").read_text())
+    return json.loads((out / ".twotrack" / "export.json").read_text())
 
 
 def _mentions(out, rid: str) -> list[str]:
@@ -40,7 +40,7 @@ def _mentions(out, rid: str) -> list[str]:
         if p.exists():
             text = (gzip.decompress(p.read_bytes()) if name.endswith(".gz") else p.read_bytes()).decode()
             found += [f"{name}:{line[:40]}" for line in text.splitlines() if stem in line or rid in line]
-    for shard in (out / "data").glob("*.parquet") if (out / "data").exists() else ():
+    for shard in (out / "data").rglob("*.parquet") if (out / "data").exists() else ():
         ids = pq.read_table(shard, columns=["recording_id"]).column("recording_id").to_pylist()
         found += [f"{shard.name}:{rid}" for i in ids if i == rid]
     return found

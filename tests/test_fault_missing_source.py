@@ -13,7 +13,7 @@ from twotrack.cli import main
 from twotrack.export import ExportOptions, run_export
 from twotrack.rights.ledger import Ledger
 from twotrack.run import scan
-from twotrack.store import Workspace
+from twotrack.store import Workspace, queries
 
 H = "e" * 64
 
@@ -44,7 +44,7 @@ def test_next_folder_scan_and_stats_report_a_deleted_source(tmp_path):
     missing = [e for e in again.errors if e.path == str(corpus / "gone.wav")]
     assert len(missing) == 1 and "missing" in missing[0].problem and missing[0].recording_id == "gone"
     assert again.exit_code == 1
-    assert any(e.path == str(corpus / "gone.wav") for e in Workspace(ws).errors())  # `twotrack errors` lists it
+    assert any(e.path == str(corpus / "gone.wav") for e in queries.errors(Workspace(ws)))  # `twotrack errors` lists it
 
     r = CliRunner().invoke(main, ["stats", "-w", str(ws), "--json"], catch_exceptions=False)
     assert json.loads(r.output)["missing_sources"] == {"gone": [str(corpus / "gone.wav")]}
@@ -54,7 +54,7 @@ def test_next_folder_scan_and_stats_report_a_deleted_source(tmp_path):
     # the file is back: the next scan of the folder clears the notice
     sf.write(corpus / "gone.wav", np.zeros((16000, 2), np.float32), 16000)
     assert not [e for e in scan([corpus], ws, jobs=0).errors if "missing" in e.problem]
-    assert not [e for e in Workspace(ws).errors() if "missing" in e.problem]
+    assert not [e for e in queries.errors(Workspace(ws)) if "missing" in e.problem]
 
 
 def test_stats_reports_a_deleted_source_without_a_rescan_and_exports_skip_it(tmp_path):
@@ -74,5 +74,5 @@ def test_stats_reports_a_deleted_source_without_a_rescan_and_exports_skip_it(tmp
     assert not summary.errors, summary.errors
     assert "gone" in summary.skipped and "missing" in summary.skipped["gone"]
     assert str(corpus / "gone.wav") in summary.skipped["gone"]
-    state = json.loads((tmp_path / "out" / "export.json").read_text())
+    state = json.loads((tmp_path / "out" / ".twotrack" / "export.json").read_text())
     assert "missing" in state["skipped"]["gone"] and "keep" in state["recordings"]

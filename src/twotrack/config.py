@@ -52,11 +52,14 @@ class ActivityConfig(Record):
     refine_offset_db: float = 6.0  # an offset is where it falls back to this far above it ...
     refine_anchor_db: float = 15.0  # ... on the stretch that holds a frame this far above it
     refine_bridge_s: float = 0.02  # dips this short do not end the stretch
+    refine_spread_pct: float = 0.0  # > 0: edges clear this percentile of a fluctuating background ...
+    refine_spread_margin_db: float = 3.0  # ... by this margin (music, babble)
     support_db: float = 2.0  # speech frames within this of the noise floor ...
     support_gap_s: float = 0.1  # ... for this long are not speech, whatever the model says
     onset_lead_s: float = 0.04  # speech starts this long before the energy rise (articulation onset)
     offset_lag_s: float = 0.02  # and ends this long after the energy falls back
     noise_window_s: float = 2.0  # noise floor: quietest stretch within this window
+    silence_range_db: float = 60.0  # frames this far below the track's loud speech are silence (<= 0: off)
     energy_on_db: float = 12.0  # energy detector: level above the floor that opens a segment
     energy_off_db: float = 6.0  # ... and below which it closes
     crosstalk_rule: bool = True  # drop speech that is only the other track's bleed

@@ -10,7 +10,9 @@ sides are compared as the same kind of unit. Per recording and overall (pooled o
 - ``fto_mae_s``: mean absolute error of the floor-transfer offset over gold transfers matched one-to-one
   to a detected transfer between the same two tracks (the new speaker's start within 0.5 s); transfers
   are those of the turn-taking stage (``twotrack.turns``) run on the gold and on the detected IPU masks;
-- counts: ``n_gold_ipus``, ``n_detected_ipus``, ``n_gold_transfers``, ``n_matched_transfers``.
+- ``ipu_recall``: share of gold IPUs at least half covered by detected speech; ``short_ipu_recall`` the
+  same over gold IPUs shorter than 0.3 s (backchannels);
+- counts: ``n_gold_ipus``, ``n_short_gold_ipus``, ``n_detected_ipus``, ``n_gold_transfers``, ``n_matched_transfers``.
 
 Channel ``A``/``1`` of the gold is track 0. Gold files are matched to recordings by recording id; an id
 that is a path (``clean/demo01``) also matches gold ``demo01`` by its last component.
@@ -31,6 +33,8 @@ from .timeline import Timeline
 
 TOLERANCE_S = 0.050
 TRANSFER_MATCH_S = 0.5
+IPU_FOUND_COVER = 0.5  # a gold IPU is found when detected speech covers this share of its frames
+SHORT_IPU_S = 0.3  # gold IPUs shorter than this are backchannel-sized
 METRICS = ("ipu_onset_hit_rate", "ipu_offset_hit_rate", "frame_precision", "frame_recall", "frame_f1", "fto_mae_s")
 
 
@@ -67,6 +71,23 @@ def edge_hits(gold_times: np.ndarray, detected_times: np.ndarray, tolerance_s: f
     right = d[np.clip(pos, 0, d.size - 1)]
     nearest = np.minimum(np.abs(g - left), np.abs(g - right))
     return int(np.count_nonzero(nearest <= tolerance_s + 1e-9))
+
+
+def ipus_found(gold: Timeline, detected_mask: np.ndarray, min_cover: float = IPU_FOUND_COVER,
+               max_s: float | None = None) -> tuple[int, int]:
+    """(gold IPUs, of which found): an IPU is found when detected speech covers at least ``min_cover``
+    of its frames; ``max_s`` counts only IPUs shorter than that (backchannels)."""
+    d = np.asarray(detected_mask, bool)
+    n = found = 0
+    for seg in gold.segments():
+        if max_s is not None and seg.end - seg.start >= max_s:
+            continue
+        a = FRAMES.boundary(seg.start)
+        b = max(a + 1, FRAMES.boundary(seg.end))
+        cover = np.count_nonzero(d[a:b]) / (b - a)
+        n += 1
+        found += int(cover >= min_cover)
+    return n, found
 
 
 def frame_counts(gold_mask: np.ndarray, detected_mask: np.ndarray) -> tuple[int, int, int]:
@@ -128,7 +149,8 @@ def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float,
     detected = {a.track: ipus(a.segments, pause) for a in activity}
     ends = [tl.extent().end for tl in [*gold.values(), *detected.values()] if tl]
     n_frames = FRAMES.n_frames(max([duration_s, *ends]) if ends else duration_s)
-    c = dict(n_gold_ipus=0, n_detected_ipus=0, onset_hits=0, offset_hits=0, tp=0, fp=0, fn=0)
+    c = dict(n_gold_ipus=0, n_detected_ipus=0, onset_hits=0, offset_hits=0, tp=0, fp=0, fn=0, ipus_found=0,
+             n_short_ipus=0, short_ipus_found=0)
     tracks = sorted(detected)
     masks_gold, masks_det = [], []
     for t in tracks:
@@ -138,6 +160,10 @@ def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float,
         c["onset_hits"] += edge_hits(g.starts, d.starts, tolerance_s)
         c["offset_hits"] += edge_hits(g.ends, d.ends, tolerance_s)
         mg, md = g.to_mask(n_frames), d.to_mask(n_frames)
+        c["ipus_found"] += ipus_found(g, md)[1]
+        n_short, short_found = ipus_found(g, md, max_s=SHORT_IPU_S)
+        c["n_short_ipus"] += n_short
+        c["short_ipus_found"] += short_found
         tp, fp, fn = frame_counts(mg, md)
         c["tp"] += tp
         c["fp"] += fp
@@ -166,7 +192,10 @@ def _metrics(c: dict[str, Any]) -> dict[str, Any]:
         "frame_recall": r,
         "frame_f1": f,
         "fto_mae_s": float(np.mean(errors)) if errors else math.nan,
+        "ipu_recall": c["ipus_found"] / n if n else math.nan,
+        "short_ipu_recall": c["short_ipus_found"] / c["n_short_ipus"] if c["n_short_ipus"] else math.nan,
         "n_gold_ipus": n,
+        "n_short_gold_ipus": c["n_short_ipus"],
         "n_detected_ipus": c["n_detected_ipus"],
         "n_gold_transfers": c["n_gold_transfers"],
         "n_matched_transfers": len(errors),
@@ -206,7 +235,7 @@ def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], 
     """
     per: dict[str, Any] = {}
     total = dict(n_gold_ipus=0, n_detected_ipus=0, onset_hits=0, offset_hits=0, tp=0, fp=0, fn=0,
-                 fto_errors=[], n_gold_transfers=0)
+                 fto_errors=[], n_gold_transfers=0, ipus_found=0, n_short_ipus=0, short_ipus_found=0)
     unmatched, used = [], set()
     for rec_id in sorted(activity_by_recording):
         key = gold_key(rec_id, gold)
@@ -221,7 +250,8 @@ def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], 
         if c["gold_tracks_not_detected"]:
             entry["gold_tracks_not_detected"] = c["gold_tracks_not_detected"]
         per[rec_id] = entry
-        for k in ("n_gold_ipus", "n_detected_ipus", "onset_hits", "offset_hits", "tp", "fp", "fn", "n_gold_transfers"):
+        for k in ("n_gold_ipus", "n_detected_ipus", "onset_hits", "offset_hits", "tp", "fp", "fn", "n_gold_transfers",
+                  "ipus_found", "n_short_ipus", "short_ipus_found"):
             total[k] += c[k]
         total["fto_errors"] += c["fto_errors"]
     out = _clean(_metrics(total))
@@ -248,6 +278,25 @@ def read_gold(path: str | Path) -> dict[str, list[Word]]:
     return _read(path)
 
 
+def gold_from_workspace(workspace: str | Path) -> tuple[dict[str, list[Word]], list[Any]]:
+    """The gold each scanned recording names (a manifest's ``transcript``, a corpus recipe's per-track
+    transcripts), keyed by recording id, and one error per gold file that cannot be read."""
+    from .errors import InputError
+    from .ingest.annotations import has_gold, recording_gold
+    from .model import ErrorRecord
+    from .store import Workspace, queries
+
+    gold, errors = {}, []
+    for rec in queries.recordings(Workspace(workspace)):
+        if not has_gold(rec):
+            continue
+        try:
+            gold[rec.recording_id] = recording_gold(rec)
+        except InputError as exc:
+            errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="eval", recording_id=rec.recording_id))
+    return gold, errors
+
+
 def activity_from_workspace(workspace: str | Path) -> tuple[dict[str, list[TrackActivity]], dict[str, float]]:
     """Stored activity and durations of every scanned recording of a workspace."""
     from .store import Workspace, queries
@@ -264,6 +313,7 @@ def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) ->
     from .activity import detect_stream, to_activity
     from .errors import InputError
     from .ingest.discover import discover
+    from .ingest.clock import recording_clock
     from .ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
     from .model import ErrorRecord
 
@@ -273,7 +323,9 @@ def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) ->
         try:
             infos = source_infos(rec)
             rate = choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
-            frames = detect_stream(iter_track_blocks(rec, rate, infos=infos), rate, config.activity)
+            # no checks here (nothing measured): a paired recording's declared clock still applies
+            fix = recording_clock(rec, None, rate).fix
+            frames = detect_stream(iter_track_blocks(rec, rate, infos=infos, clock=fix), rate, config.activity)
         except InputError as exc:
             errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="activity",
                                       recording_id=rec.recording_id))

@@ -212,6 +212,7 @@ class SourceType(str, enum.Enum):
     MONO = "mono"
     SYNTHETIC = "synthetic"
     COMMERCIAL_TWO_TRACK = "commercial-two-track"
+    MULTIPARTY = "multiparty"  # close-talk channels of a meeting (more than two speakers): not dyadic
 
 
 class Layout(str, enum.Enum):
@@ -272,6 +273,19 @@ class Speaker(Record):
 
 
 @dataclass(frozen=True)
+class ClockDeclaration(Record):
+    """Track B's clock against track A's, as a manifest row states it (columns ``b_offset_s``, ``b_drift_ppm``,
+    ``clock_source``): a sample at time t on A's clock is at ``offset_s + t * (1 + drift_ppm * 1e-6)`` in B's
+    file, the convention of ``CheckResult.offset_ms``/``drift_ppm``. ``source`` is ``"declared"`` (the
+    manifest's author says so) or ``"measured"`` (the tool that wrote the row measured it, e.g. twotrack
+    capture). ``ingest.clock.recording_clock`` decides what a recording's clock is from this and the checks."""
+
+    offset_s: float = 0.0
+    drift_ppm: float = 0.0
+    source: str = "declared"
+
+
+@dataclass(frozen=True)
 class Recording(Record):
     """One conversation: its tracks (in order A, B, ...) and what the manifest says of it."""
 
@@ -284,6 +298,20 @@ class Recording(Record):
     tags: dict[str, str] = field(default_factory=dict)
     transcript: str | None = None  # path to gold word/segment timings
     metadata: dict[str, str] = field(default_factory=dict)
+    # gold split per track (a corpus recipe): file i holds track i's words (Switchboard's A/B word
+    # alignments, AMI's per-speaker words.xml); None where a track has none. ``transcript`` is then None.
+    track_transcripts: tuple[str | None, ...] = ()
+    clock: ClockDeclaration | None = None  # B's clock as the manifest declares it (paired files); None: not declared
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        # Fields added later with their empty default are left out, so the JSON (and every key hashing it)
+        # of a recording that does not use them stays as it was before they existed.
+        if d.get("clock") is None:
+            d.pop("clock", None)
+        if not d.get("track_transcripts"):
+            d.pop("track_transcripts", None)
+        return d
 
     @property
     def n_tracks(self) -> int:

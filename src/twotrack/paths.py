@@ -2,8 +2,11 @@
 
 A workspace folder keeps its consent ledger at ``LEDGER_RELPATH`` (``rights.ledger`` appends to it,
 ``store.Workspace.ledger_path`` points at it); an export folder records itself in ``EXPORT_JSON``
-(``export.state`` writes it, ``rights.audit`` reads and amends it). A leaf module, so that the store,
-the rights and the export packages can all import it without importing each other.
+(``export.state`` writes it, ``rights.audit`` reads and amends it), kept in the hidden folder
+``EXPORT_STATE_DIR`` so that a data loader pointed at the folder (``datasets.load_dataset(folder)``) never
+takes it for data; folders written before that keep it at ``LEGACY_EXPORT_JSON`` until their next export
+run moves it (``export_record`` finds either). A leaf module, so that the store, the rights and the export
+packages can all import it without importing each other.
 """
 
 from __future__ import annotations
@@ -12,5 +15,20 @@ from pathlib import Path
 
 #: The consent ledger, relative to the workspace folder.
 LEDGER_RELPATH = Path("rights") / "ledger.jsonl"
+#: The hidden folder of an export folder's own state (its record, the lock of a running export).
+EXPORT_STATE_DIR = ".twotrack"
 #: The record of an export folder: format, purpose, ledger head, files and recordings (docs/export.md).
-EXPORT_JSON = "export.json"
+EXPORT_JSON = f"{EXPORT_STATE_DIR}/export.json"
+#: Where export folders written before the state folder existed keep their record.
+LEGACY_EXPORT_JSON = "export.json"
+
+
+def export_record(folder: str | Path) -> Path:
+    """The export record of ``folder``: ``EXPORT_JSON``, or ``LEGACY_EXPORT_JSON`` in a folder written
+    before the state folder existed (and not yet rerun); ``EXPORT_JSON`` when neither exists."""
+    folder = Path(folder)
+    new = folder / EXPORT_JSON
+    if new.exists():
+        return new
+    old = folder / LEGACY_EXPORT_JSON
+    return old if old.is_file() else new

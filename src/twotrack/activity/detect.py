@@ -26,7 +26,7 @@ from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
 from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
-from .energy import energy_probability, noise_floor_db
+from .energy import energy_probability, noise_floor_db, silence_below
 from .refine import RefineParams, energy_support, refine_edges
 from .stream import FrameAnalyzer, model_rate
 
@@ -61,6 +61,8 @@ def _refine_params(cfg: ActivityConfig) -> RefineParams:
         offset_edge_db=cfg.refine_offset_db,
         anchor_db=cfg.refine_anchor_db,
         bridge=_frames(cfg.refine_bridge_s),
+        spread_pct=cfg.refine_spread_pct,
+        spread_margin_db=cfg.refine_spread_margin_db,
     )
 
 
@@ -86,6 +88,8 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
     if n == 0 or n_tracks == 0:
         return np.zeros((n_tracks, n), bool), np.zeros((n_tracks, n), np.float32)
     masks = np.stack([hysteresis(p, cfg.onset, cfg.offset) for p in prob])
+    if cfg.silence_range_db > 0:
+        energy_db = silence_below(energy_db, cfg.silence_range_db)
     pieces = _pieces(n, piece_frames)
     floor = noise_floors(energy_db, cfg, pieces)
     out = np.empty((n_tracks, n), bool)

@@ -86,6 +86,21 @@ def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float
     return np.maximum(floor, SILENCE_DB).astype(np.float32)
 
 
+def silence_below(energy_db: np.ndarray, range_db: float = 60.0, level_pct: float = 95.0) -> np.ndarray:
+    """Energies (n_tracks, n_frames) with every frame more than ``range_db`` below its track's loud
+    speech (the ``level_pct`` percentile of its non-silent frames) set to digital silence.
+
+    A lossy codec or dither turns a digitally silent stretch into residue 60-100 dB below the speech;
+    edges and floors measured against that residue would follow faint codec pre-echo and ringing far out
+    of the word. Relative to the track's own level, so a quiet speaker keeps its quiet background."""
+    e = np.array(np.atleast_2d(energy_db), np.float32)
+    for row in e:  # tracks, not frames
+        live = row[row > SILENCE_DB + 1e-3]
+        if live.size:
+            row[row < np.percentile(live, level_pct) - range_db] = SILENCE_DB
+    return e
+
+
 def energy_probability(energy_db: np.ndarray, floor_db: np.ndarray, mid_db: float = 9.0,
                        scale_db: float = 2.0) -> np.ndarray:
     """A pseudo speech probability from the level above the floor (0.5 at ``mid_db`` above it), so the

@@ -40,6 +40,8 @@ class RefineParams:
     anchor_db: float = 15.0  # ... and the stretch must hold a frame this far above it
     anchor_outside: int = 3  # the anchor may lie this many frames outside the detected edge
     bridge: int = 2  # dips below the threshold of at most this many frames do not end the stretch
+    spread_pct: float = 0.0  # > 0: a fluctuating background (music, babble) raises the edge threshold to
+    spread_margin_db: float = 3.0  # this margin above the background's ``spread_pct`` percentile
 
 
 def _window(values: np.ndarray, starts: np.ndarray, before: int, after: int, fill: float) -> np.ndarray:
@@ -83,6 +85,12 @@ def refine_onsets(e: np.ndarray, starts: np.ndarray, params: RefineParams, floor
     bg = np.full(starts.size, SILENCE_DB, np.float32)
     if has_bg.any():
         bg[has_bg] = np.nanpercentile(bg_win[has_bg], p.background_pct, axis=1)
+    edge = np.full(starts.size, p.edge_db, np.float32)
+    if p.spread_pct > 0 and has_bg.any():
+        # a background that fluctuates (music, babble) crosses bg + edge_db on its own: the edge must
+        # clear the background's loud moments too (stationary noise: spread ~1-2 dB, no change)
+        hi = np.nanpercentile(bg_win[has_bg], p.spread_pct, axis=1)
+        edge[has_bg] = np.maximum(edge[has_bg], hi - bg[has_bg] + p.spread_margin_db)
     if floor_db is not None:
         # the track's floor: where the edge borders digital silence, the nearest real background
         bg = np.maximum(bg, floor_db[np.clip(starts, 0, floor_db.size - 1)])
@@ -91,7 +99,7 @@ def refine_onsets(e: np.ndarray, starts: np.ndarray, params: RefineParams, floor
     strong = (win >= (bg + p.anchor_db)[:, None]) & (cols >= p.search_before - p.anchor_outside)
     has_anchor = strong.any(axis=1)
     anchor = np.argmax(strong, axis=1)
-    above = win > (bg + p.edge_db)[:, None]
+    above = win > (bg + edge)[:, None]
     if p.bridge > 0:
         # close short dips so they do not cut the stretch (closing never extends a stretch's ends)
         above |= binary_closing(above, structure=np.ones((1, p.bridge + 1), bool), border_value=0)

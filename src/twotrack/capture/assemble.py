@@ -518,6 +518,8 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
         "recording_id": rid, "path": f"recordings/{flac.name}", "speaker_a": a.speaker_id or "",
         "speaker_b": b.speaker_id or "", "license": session.license, "source_type": "two-track",
         "tags": {"capture": status}, "session_id": sid, "capture_report": f"recordings/{flac.with_suffix('.capture.json').name}",
+        # the assembler placed both tracks on the server clock (above): the clock is measured, not unknown
+        "b_offset_s": 0, "b_drift_ppm": 0, "clock_source": "measured",
     })
     if run_scan:
         from ..run import scan

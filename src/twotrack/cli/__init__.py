@@ -11,6 +11,7 @@ from .group import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main  # noqa: F401 - t
 # Command modules register themselves on import; keep this list in flow order.
 from . import info  # noqa: F401
 from . import scan  # noqa: F401
+from . import recipes  # noqa: F401
 from . import evaluate  # noqa: F401
 from . import stats  # noqa: F401
 from . import show  # noqa: F401

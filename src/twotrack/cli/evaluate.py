@@ -39,15 +39,16 @@ def _table(result: dict[str, Any]) -> str:
 
 
 @main.command("eval")
-@click.option("--gold", "gold_path", required=True, type=click.Path(exists=True),
-              help="Gold timings: a CTM/RTTM/TextGrid file or a folder of them.")
+@click.option("--gold", "gold_path", default=None, type=click.Path(exists=True),
+              help="Gold timings: a CTM/RTTM/TextGrid file or a folder of them. Without it, -w WORKSPACE uses "
+                   "the gold its recordings name (a manifest's transcript, a recipe's transcripts).")
 @click.argument("paths", nargs=-1)
 @click.option("-w", "--workspace", default=None, type=click.Path(exists=True, file_okay=False),
               help="Evaluate the activity stored in this workspace instead of detecting it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @config_options
 @handle_errors
-def evaluate(gold_path: str, paths: tuple[str, ...], workspace: str | None, as_json: bool,
+def evaluate(gold_path: str | None, paths: tuple[str, ...], workspace: str | None, as_json: bool,
              config_file: str | None, overrides: tuple[str, ...]) -> None:
     """Compare detected voice activity with gold word or segment times.
 
@@ -58,8 +59,16 @@ def evaluate(gold_path: str, paths: tuple[str, ...], workspace: str | None, as_j
     if bool(paths) == bool(workspace):
         raise ConfigError("give audio files/folders to detect, or -w WORKSPACE to read stored activity (one of them)")
     cfg = cli_config(config_file, overrides)
-    gold = ev.read_gold(gold_path)
     errors = []
+    if gold_path:
+        gold = ev.read_gold(gold_path)
+    elif workspace:
+        gold, errors = ev.gold_from_workspace(workspace)
+        if not gold:
+            raise ConfigError(f"no recording in {workspace} names gold (a manifest transcript or a recipe's "
+                              "transcripts): give --gold PATH")
+    else:
+        raise ConfigError("give --gold PATH (or -w WORKSPACE whose recordings name their gold)")
     if workspace:
         activity, durations = ev.activity_from_workspace(workspace)
     else:

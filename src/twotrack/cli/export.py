@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import click
@@ -15,6 +16,19 @@ FORMAT_NAMES = ("moshi", "lhotse", "parquet")
 
 EXIT_HELP = ("Exit codes: 0 exported; 1 some recordings could not be read (the others were exported; rerun to "
              "retry them); 2 usage or config error (unknown purpose, folder holding another export).")
+
+
+def hub_push_command(repo_id: str, out: str) -> str:
+    """The command that uploads an export folder to a Hugging Face dataset repo (huggingface_hub's ``hf``
+    command): the state folder left out, and files the folder no longer holds (after a withdrawal) deleted
+    from the repo. ``huggingface_hub.upload_folder`` does the same from Python (``ignore_patterns``,
+    ``delete_patterns``)."""
+    from ..paths import EXPORT_STATE_DIR
+
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ConfigError(f"--hub {repo_id}: give the dataset repo as USER/NAME")
+    return (f"hf upload {shlex.quote(repo_id)} {shlex.quote(str(out))} . --repo-type dataset "
+            f"--exclude '{EXPORT_STATE_DIR}/*' --delete '*'")
 
 
 def _progress(done: int, total: int, rid: str | None) -> None:
@@ -42,6 +56,17 @@ def _text(d: dict) -> str:
                                              for src, n in d["words_sources"].items())
                      + " (gold = the manifest's transcript; aligned = its text aligned by the words stage; "
                        "stage = recognised by the words stage)")
+    if d.get("unknown_clock"):
+        lines.append(f"  {len(d['unknown_clock'])} paired recording(s) left out: their clock is unknown "
+                     "(declare b_offset_s/b_drift_ppm in the manifest; --allow-unknown-clock includes them as stored):")
+        for rid, why in list(d["unknown_clock"].items())[:10]:
+            lines.append(f"    {rid}: {why}")
+        if len(d["unknown_clock"]) > 10:
+            lines.append(f"    ... and {len(d['unknown_clock']) - 10} more (export.json lists them)")
+    if d.get("unknown_clock_included"):
+        lines.append(f"  {len(d['unknown_clock_included'])} paired recording(s) exported on unknown clocks "
+                     f"(--allow-unknown-clock; export.json and croissant.json record it): "
+                     + ", ".join(d["unknown_clock_included"][:10]))
     no_text = set(d.get("no_text") or ())
     if no_text:
         lines.append(f"  {len(no_text)} recording(s) left out for having no text (no gold transcript, no words): "
@@ -70,8 +95,9 @@ def _text(d: dict) -> str:
 @click.option("--main-speaker", default=None, metavar="A|B|SPEAKER_ID|both",
               help="moshi: the track on channel 0 (the voice the model learns): A (default), B, the track of "
                    "a speaker id (recordings without that speaker are skipped), or both (two examples).")
-@click.option("--rate", type=int, default=None,
-              help="Sample rate of the exported audio (default: 24000 for moshi, the source's for the others).")
+@click.option("--rate", "--sample-rate", "rate", type=int, default=None,
+              help="Sample rate of the exported audio (default: 24000 for moshi, the source's for the others; "
+                   "parquet: one config per source rate unless this is given).")
 @click.option("--max-duration", type=float, default=None, metavar="SECONDS",
               help="Split longer recordings in silences of both tracks, never inside an IPU (default: 300 for "
                    "moshi, 600 for parquet, none for lhotse; 0: never split).")
@@ -81,10 +107,16 @@ def _text(d: dict) -> str:
               help="Also export recordings with no text (no gold transcript and no words from `scan --words`); "
                    "by default they are left out, with the reason, since trainers need words with the audio.")
 @click.option("--verify", is_flag=True, help="Re-hash the files of unchanged recordings instead of trusting their size.")
+@click.option("--allow-unknown-clock", is_flag=True,
+              help="Also export paired recordings whose clock is unknown (nothing measured or declared B's clock "
+                   "against A's): each file keeps its own clock. Left out by default and listed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (docs/export.md).")
+@click.option("--hub", "hub_repo", default=None, metavar="USER/NAME",
+              help="Also print the one command that pushes the folder to this Hugging Face dataset repo "
+                   "(README card and data files; the .twotrack state stays). Nothing is sent.")
 @handle_errors
-def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_words, shard_mb, allow_no_text, verify,
-               as_json):
+def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_words, shard_mb, verify,
+               allow_unknown_clock, as_json, hub_repo=None, allow_no_text=False):
     """Write the recordings of workspace WS that --purpose allows to OUT as FORMAT (moshi, lhotse, parquet).
 
     Every export folder gets export.json (purpose, config, consent-ledger head, twotrack version, the sha256 and
@@ -100,13 +132,18 @@ def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_wo
         raise ConfigError(f"--max-duration {max_duration}: must be >= 0")
     if shard_mb <= 0:
         raise ConfigError(f"--shard-mb {shard_mb}: must be > 0")
+    push = hub_push_command(hub_repo, out) if hub_repo else None
     options = ExportOptions(sample_rate=rate, max_duration_s=max_duration, main_speaker=main_speaker or "A",
                             other_words=other_words, shard_mb=shard_mb, verify=verify,
-                            allow_no_text=allow_no_text)
+                            allow_unknown_clock=allow_unknown_clock, allow_no_text=allow_no_text)
     summary = run_export(ws, out, fmt, purpose, options, progress=None if as_json else _progress)
     data = summary.to_dict()
+    if push:
+        data["push"] = push
     if as_json:
         print_json(data)
     else:
         click.echo(_text(data))
+        if push:
+            click.echo(f"push to the Hub with:\n  {data['push']}")
     sys.exit(summary.exit_code)

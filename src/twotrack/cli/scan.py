@@ -82,6 +82,27 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
     return "\n".join(lines)
 
 
+def _recipe_options(recipe: str | None, items: tuple[str, ...]) -> dict[str, str]:
+    """``--recipe-option KEY=VALUE`` pairs, checked against the recipe (a usage error otherwise)."""
+    if not recipe:
+        if items:
+            fail_usage("--recipe-option needs --recipe NAME")
+        return {}
+    from ..recipes.registry import get_recipe
+
+    try:
+        known = {name for name, _ in get_recipe(recipe).options}
+    except ValueError as exc:
+        fail_usage(str(exc))
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in known:
+            fail_usage(f"--recipe-option {item!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(known))}")
+        options[key.strip()] = value.strip()
+    return options
+
+
 @main.command(epilog=EXIT_HELP)
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False),
@@ -102,9 +123,14 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
               help="Keep per-frame speech probabilities in the workspace (Parquet, 1 byte per 10 ms per track).")
 @click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (docs/cli.md).")
+@click.option("--recipe", default=None, metavar="NAME",
+              help="Read PATH... as a corpus in its publisher's layout (fisher, switchboard, ...; "
+                   "`twotrack recipes` lists them): speakers, topics and gold come with the audio.")
+@click.option("--recipe-option", "recipe_options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the recipe (repeatable), e.g. --recipe-option headsets=0,1 for ami.")
 @handle_errors
 def scan(paths, ws, jobs, executor_name, address, config_file, overrides, words, retry_errors, keep_frames,
-         no_progress, as_json):
+         no_progress, as_json, recipe=None, recipe_options=()):
     """Scan folders, audio files or manifests (PATH...) into the workspace.
 
     Only what is not already stored is computed: a rescan skips recordings whose content and config
@@ -118,6 +144,7 @@ def scan(paths, ws, jobs, executor_name, address, config_file, overrides, words,
     config = cli_config(config_file, overrides)
     if words:
         config = config.with_overrides({"words.enabled": True})
+    options = _recipe_options(recipe, recipe_options)
     executor = None
     if executor_name == "ray":
         from ..run.ray_executor import make_ray_executor
@@ -129,7 +156,8 @@ def scan(paths, ws, jobs, executor_name, address, config_file, overrides, words,
         workspace = Workspace(ws, create=True)
         summary = run_scan(paths, workspace, config, jobs=jobs, executor=executor,
                            progress=make_progress(enabled=not no_progress),
-                           retry_errors=retry_errors, keep_probs=keep_frames)
+                           retry_errors=retry_errors, keep_probs=keep_frames, recipe=recipe,
+                           recipe_options=options)
     except LockTimeout as exc:
         fail_usage(str(exc))
         return

@@ -111,6 +111,15 @@ def words_dict(stored) -> dict[str, Any]:
     }
 
 
+def clock_dict(result: RecordingResult) -> dict[str, Any]:
+    """The recording's clock (``ingest.clock.recording_clock``): ``status`` measured, declared, unknown or
+    shared, and the values (``offset_ms``, ``drift_ppm``, ``declared``, ``measured``) with a note or reason."""
+    from ..ingest.clock import recording_clock
+
+    return dict(recording_clock(result.recording, result.checks, int(result.sample_rate or 0),
+                                float(result.duration_s or 0.0)).entry)
+
+
 def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[str, Any]],
               words=None) -> dict[str, Any]:
     """The stable JSON of ``twotrack show --json`` (docs/cli.md); ``words``: ``queries.words`` of it."""
@@ -127,6 +136,7 @@ def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[st
         "tracks": [{"track": i, "name": track_name(i), "path": t.path, "channel": t.channel, "sha256": t.sha256,
                     "speaker": rec.speakers[i] if i < len(rec.speakers) else None} for i, t in enumerate(rec.tracks)],
         "checks": result.checks.to_dict() if result.checks is not None else None,
+        "clock": clock_dict(result),
         "activity": [{"track": a.track, "detector": a.detector, "speech_s": round(a.speech_s, 6),
                       "segments": [[s.start, s.end] for s in a.segments]} for a in result.activity],
         "events": [e.to_dict() for e in result.events],
@@ -175,6 +185,10 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
                           _fmt(tq.get("clipping_share")), _fmt(tq.get("dc_offset")), _fmt(tq.get("speech_share")),
                           "yes" if tq.get("digital_silence") else "no")
             console.print(q)
+    ck = d["clock"]
+    values = (f"B offset {ck['offset_ms']:+.1f} ms, drift {ck['drift_ppm']:+.2f} ppm; "
+              if ck.get("offset_ms") is not None else "")
+    console.print(f"clock: [bold]{ck['status']}[/bold] ({values}{ck.get('note') or ck.get('reason') or ''})")
     for s in d["stages"]:
         if s["status"] not in ("ok",):
             console.print(f"stage {s['stage']}: {s['status']} {s['note']}")

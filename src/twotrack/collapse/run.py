@@ -21,6 +21,7 @@ import numpy as np
 
 from ..config import Config, TurnsConfig
 from ..errors import ConfigError, InputError, TwotrackError
+from ..ingest.clock import recording_clock
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
 from ..store import queries
 from ..timeline import mask_to_segments
@@ -89,13 +90,14 @@ def score_hypothesis(recording_id: str, activity: Sequence[TrackActivity], hypot
 
 
 def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], cfg: CollapseConfig = CollapseConfig(),
-                       hypothesis: Sequence[Labelled] | None = None) -> RecordingCollapse:
+                       hypothesis: Sequence[Labelled] | None = None, clock=None) -> RecordingCollapse:
     """Mix the recording's tracks, diarize the mix (unless an external ``hypothesis`` is given) and
-    score it against ``activity``, the per-track truth."""
+    score it against ``activity``, the per-track truth. ``clock`` (an ``ingest.clock.ClockFix``): paired
+    files' later tracks re-timed onto A's clock before mixing, as their activity was."""
     from ..ingest.tracks import load_tracks
 
     t0 = time.perf_counter()
-    audio = load_tracks(recording)
+    audio = load_tracks(recording, clock=clock)
     if hypothesis is not None:
         return score_hypothesis(recording.recording_id, activity, hypothesis, audio.duration_s, cfg, "external",
                                 time.perf_counter() - t0)
@@ -177,6 +179,8 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
         cfg = CollapseConfig(diarize=DiarizeConfig(activity=scan.activity), turns=scan.turns)
     stored = {r.recording_id: r for r in queries.recordings(ws)}
     activity = queries.activity_by_recording(ws)
+    table = {r["recording_id"]: r for r in queries.recording_table(ws)}
+    checks = queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in stored.values()) else {}
     chosen = resolve_ids(sorted(stored), recordings) if recordings else sorted(stored)
     hyps = read_hypotheses(hypothesis) if hypothesis is not None else None
 
@@ -198,7 +202,10 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
             skipped.append({"recording_id": rid, "reason": reason})
             continue
         try:
-            res = collapse_recording(rec, activity[rid], cfg, hyp)
+            row = table.get(rid, {})
+            fix = recording_clock(rec, checks.get(rid), int(row.get("sample_rate") or 0),
+                                  float(row.get("duration_s") or 0.0)).fix
+            res = collapse_recording(rec, activity[rid], cfg, hyp, clock=fix)
         except (TwotrackError, OSError, ValueError) as exc:
             res = RecordingCollapse(recording_id=rid, error=str(exc))
         results.append(res)

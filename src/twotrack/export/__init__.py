@@ -1,7 +1,7 @@
 """Export: the recordings a purpose allows, in the format a trainer reads, traceable to sources and consent.
 
     base.py       options, one recording's inputs (ExportItem), the Exporter interface, the run's summary
-    state.py      the export folder: export.json in memory (State), file entries, atomic writes, the lock
+    state.py      the export folder: .twotrack/export.json in memory (State), file entries, atomic writes, the lock
     context.py    what a run knows beyond one recording: rights snapshot, gold words, qualification
     run.py        choosing recordings by rights, keys, incremental reruns, the run loop
     registry.py   format name -> exporter class
@@ -10,7 +10,9 @@
     moshi.py      kyutai-labs/moshi-finetune layout: stereo WAV (ch0 = main speaker), train.jsonl, alignments
     lhotse.py     recordings.jsonl.gz + supervisions.jsonl.gz (one supervision per IPU, events in custom)
     parquet.py    Parquet shards: stereo FLAC bytes + activity, events, words, checks, qualification, rights
-    croissant.py  croissant.json (Croissant 1.0 + RAI) in every export folder
+    croissant.py  croissant.json (Croissant 1.0 + RAI) in every export folder: record sets reach the content
+    card.py       README.md, the dataset card: Hub front matter (license, language, configs) and a body from
+                  the workspace (corpus, qualification, rights basis, duties, measurements)
 
 ``export(workspace, out, "moshi", "commercial-training")`` is what ``twotrack export`` runs.
 """

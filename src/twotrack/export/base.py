@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 
 from ..ingest.clock import ClockFix
-from ..model import CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word
+from ..ingest.tracks import source_infos
+from ..model import (
+    CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word, track_name,
+)
 from .context import Context
 from .split import PiecePlan, intervals, plan_pieces, speech_intervals
 from .state import Output, State
@@ -29,6 +32,7 @@ class ExportOptions(Record):
     min_cut_silence_s: float = 0.2  # shortest silence preferred for a cut
     verify: bool = False  # on a rerun, re-hash kept files instead of trusting their size
     allow_no_text: bool = False  # also export recordings with no words at all (no gold transcript, no words stage)
+    allow_unknown_clock: bool = False  # include paired recordings whose clock is unknown (each file's own clock)
 
 
 @dataclass
@@ -66,6 +70,42 @@ class ExportItem:
                 out[a.track] = [(s.start, s.end) for s in a.segments]
         return {t: intervals(v) for t, v in out.items()}
 
+    def source_rates(self) -> list[int]:
+        """The tracks' sample rates at the source (what a piece says it was resampled from)."""
+        return sorted({int(i.sample_rate) for i in source_infos(self.recording).values()})
+
+    def resample_note(self, rate: int) -> str | None:
+        """What the recording's notes say when its audio is written at another rate than the source's."""
+        src = self.source_rates()
+        if not src or src == [rate]:
+            return None
+        up = [r for r in src if r < rate]
+        if up:
+            return (f"upsampled from {'/'.join(map(str, up))} Hz to {rate} Hz: the audio holds nothing above "
+                    f"{min(up) / 2000:g} kHz")
+        return f"downsampled from {'/'.join(map(str, src))} Hz to {rate} Hz"
+
+    def text(self, start_s: float, end_s: float) -> dict[str, str]:
+        """Per track name, the words whose start is in ``[start_s, end_s)`` joined by spaces, as the word
+        source wrote them (case and punctuation kept); empty without words."""
+        out = {track_name(t): "" for t in range(self.recording.n_tracks)}
+        for t, ws in (self.words or {}).items():
+            out[track_name(t)] = " ".join(w.text.strip() for w in ws if start_s <= w.start < end_s and w.text.strip())
+        return out
+
+    def piece_events(self, a: float, b: float) -> list[dict[str, Any]]:
+        """The turn-taking events overlapping ``[a, b)`` (a point event: inside it), clipped to it, times
+        relative to ``a``, sorted by start."""
+        events = []
+        for e in self.events:
+            if e.end > a and e.start < b or (e.start == e.end and a <= e.start < b):
+                events.append({"kind": e.kind.value, "start": round(max(e.start, a) - a, 4),
+                               "end": round(min(e.end, b) - a, 4),
+                               "track": None if e.track is None else track_name(e.track),
+                               "from_track": None if e.from_track is None else track_name(e.from_track),
+                               "value": e.value})
+        return sorted(events, key=lambda e: (e["start"], e["kind"]))
+
     def plan(self, max_s: float | None, min_silence_s: float) -> PiecePlan:
         plan = plan_pieces(self.duration_s, speech_intervals(self.ipus(), self.words), max_s,
                            min_silence_s=min_silence_s)
@@ -100,6 +140,8 @@ class Exporter:
         d.pop("verify", None)
         if not d.get("allow_no_text"):  # off: keys of exports made before the option existed stay the same
             d.pop("allow_no_text", None)
+        # which recordings are chosen, not how one is written: in export.json's ``clock``, not in the keys
+        d.pop("allow_unknown_clock", None)
         for k, v in self.defaults.items():
             if d.get(k) is None:
                 d[k] = v
@@ -141,6 +183,15 @@ class Exporter:
         """What the Croissant card needs to know of this format (see croissant.py)."""
         return {}
 
+    def hf_configs(self, state: State) -> list[dict[str, Any]]:
+        """The ``configs`` of the README card: what ``datasets.load_dataset(folder, name)`` reads, data
+        files only (see card.py)."""
+        return []
+
+    def loading(self, state: State) -> str:
+        """Python lines that load this folder with its consumer's own code (the card's "How to load")."""
+        return ""
+
 
 @dataclass
 class ExportSummary(Record):
@@ -159,6 +210,8 @@ class ExportSummary(Record):
     skipped: dict[str, str] = field(default_factory=dict)  # allowed but not exportable in this format
     no_text: list[str] = field(default_factory=list)  # of the skipped: left out for having no text at all
     words_sources: dict[str, int] = field(default_factory=dict)  # source of the words written -> recordings
+    unknown_clock: dict[str, str] = field(default_factory=dict)  # allowed, left out: paired files on unknown clocks
+    unknown_clock_included: list[str] = field(default_factory=list)  # with --allow-unknown-clock: taken as stored
     errors: list[ErrorRecord] = field(default_factory=list)
     pieces: int = 0
     hours: float = 0.0  # audio in the export now

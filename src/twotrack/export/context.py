@@ -7,6 +7,7 @@ utterance-level transcript as it is; each with its source."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -15,10 +16,10 @@ from typing import Any
 
 from ..config import QualifyConfig
 from ..errors import InputError
-from ..ingest.annotations import match_recording, read_gold, recording_words, utterance_level
+from ..ingest.annotations import has_gold, read_gold, utterance_level
 from ..model import Recording, Word
 from ..qualify.phases import recording_phase_fit
-from ..qualify.requirements import NAMES, evaluate_recording
+from ..qualify.requirements import NAMES, evaluate_recording, qualify_corpus
 from ..qualify.workspace import inputs_from_workspace
 from ..rights.verdicts import PURPOSES, decide
 from ..store import queries
@@ -82,7 +83,7 @@ class GoldWords:
 
     def has_text(self, rec: Recording) -> bool:
         """Whether ``text_words`` would give words (a transcript with words for it, or stored words)."""
-        return self.has_stored(rec) or (bool(rec.transcript) and self.words(rec)[0] is not None)
+        return self.has_stored(rec) or (has_gold(rec) and self.words(rec)[0] is not None)
 
     def _read(self, path: str) -> dict[str, list[Word]]:
         if path in self._cache:
@@ -96,10 +97,20 @@ class GoldWords:
 
     @staticmethod
     def _match(rec: Recording, by_id: dict[str, list[Word]]) -> str | None:
-        return match_recording(rec, by_id)
+        rid = rec.recording_id
+        candidates = [rid, rid.rsplit("/", 1)[-1]]
+        for t in rec.tracks:
+            name = Path(t.path).name
+            candidates += [name.split(".", 1)[0], Path(t.path).stem]
+        for c in candidates:
+            if c in by_id:
+                return c
+        return next(iter(by_id)) if len(by_id) == 1 else None
 
     def words(self, rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
-        """(gold words per track, or None) and a note when a transcript was named but gave no words."""
+        """(words per track, or None) and a note when a transcript was named but gave no words."""
+        if any(rec.track_transcripts):  # a recipe's per-track gold (Switchboard, AMI)
+            return self._track_words(rec)
         if not rec.transcript:
             return None, None
         try:
@@ -108,12 +119,41 @@ class GoldWords:
             return None, f"transcript unreadable: {exc}"
         except OSError as exc:
             return None, f"transcript unreadable: {rec.transcript}: {exc.strerror or exc}"
-        out = recording_words(rec, by_id)
-        if out is None:
+        key = self._match(rec, by_id)
+        if key is None:
             return None, f"transcript {rec.transcript} has no words for {rec.recording_id}"
+        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
+        for w in by_id[key]:
+            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
+                out[w.track].append(w)
+        for ws in out.values():
+            ws.sort(key=lambda w: (w.start, w.end))
+        return out, None
+
+    @staticmethod
+    def _track_words(rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
+        from ..ingest.annotations import recording_gold
+
+        try:
+            words = recording_gold(rec)
+        except InputError as exc:
+            return None, f"transcript unreadable: {exc}"
+        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
+        for w in words:
+            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
+                out[w.track].append(w)
         return out, None
 
     def file_hash(self, rec: Recording) -> str | None:
+        if any(rec.track_transcripts):
+            stats = []
+            for path in rec.track_transcripts:
+                try:
+                    st = os.stat(path) if path else None
+                except OSError:
+                    st = None
+                stats.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
+            return "|".join(stats)
         if not rec.transcript:
             return None
         try:
@@ -136,6 +176,20 @@ class Context:
     _all_verdicts: dict[str, dict[str, Any]] | None = None
     _qualification: dict[str, dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
+
+    def corpus_qualification(self, recording_ids) -> Any:
+        """The eight requirements and the phase fit of the exported recordings taken as one corpus (a
+        ``qualify.requirements.QualifyReport``), or None when the workspace cannot say (noted)."""
+        try:
+            cfg = QualifyConfig(purpose=self.purpose)
+            inputs = inputs_from_workspace(self.workspace, self.purpose, cfg)
+            keep = set(recording_ids)
+            inputs = dataclasses.replace(inputs, recordings=tuple(r for r in inputs.recordings
+                                                                  if r.recording_id in keep))
+            return qualify_corpus(inputs, cfg)
+        except Exception as exc:  # noqa: BLE001 - the card says so instead of failing the export
+            self.notes.append(f"corpus qualification unavailable: {type(exc).__name__}: {exc}")
+            return None
 
     def all_verdicts(self) -> dict[str, dict[str, Any]]:
         """purpose -> recording_id -> Verdict, for every known purpose (what Parquet rows carry)."""

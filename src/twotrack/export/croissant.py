@@ -1,7 +1,9 @@
 """``croissant.json``: a Croissant 1.0 JSON-LD card of an export folder, with the Responsible-AI fields.
 
-The card names the files (manifests as FileObjects with sha256, data files as FileSets by pattern, so it
-never lists a recording by name), the record sets the manifests hold, the licenses and the citation, and
+The card names the files (manifests, audio files and shards as FileObjects with their sha256; the per-example
+JSON files as FileSets by pattern), record sets that reach the content: the audio (the FLAC bytes of a
+Parquet row; the file's ``contentUrl`` in the WAV/FLAC layouts, because mlcroissant reads no WAV or FLAC),
+each track's text, the word alignments and the turn-taking events; the licenses and the citation, and
 the RAI properties that apply: data collection, personal and sensitive information, use cases,
 limitations, biases, social impact, release and maintenance. Croissant has no property for consent, so the
 consent basis (the purpose, the scopes every speaker gave, the ledger head) is written out in
@@ -65,6 +67,14 @@ CONTEXT: dict[str, Any] = {
     "transform": "cr:transform",
 }
 
+#: How a withdrawal reaches an export (said in the RAI fields and the README card).
+WITHDRAWAL_POLICY = (
+    "Withdrawal policy: a speaker may withdraw or narrow their consent at any time (`twotrack consent "
+    "withdraw`); `twotrack rights audit <export> -w <workspace>` then lists exactly the files that hold their "
+    "recordings (`--apply` deletes them and rewrites the manifests), and rerunning `twotrack export` brings the "
+    "folder and its cards in line with the ledger; copies made before then must be replaced by the new revision."
+)
+
 _SIMPLE_SPDX = re.compile(r"^[A-Za-z0-9.+-]+$")
 
 
@@ -88,18 +98,62 @@ def file_set(id_: str, pattern: str, encoding: str, description: str = "") -> di
     return node
 
 
+def audio_objects(state: State, suffix: str, encoding: str) -> list[dict[str, Any]]:
+    """A FileObject (contentUrl, encoding format, sha256) per exported audio file ending in ``suffix``."""
+    return [file_object(rel, rel, encoding, f.get("sha256", ""))
+            for rel, f in sorted(state.files.items()) if rel.endswith(suffix) and f.get("recording_ids")]
+
+
+def cr_field(rs: str, name: str, dtype: str | None, desc: str, source: tuple[str, str] | None = None, *,
+             column: str | None = None, json_path: str | None = None, file_property: str | None = None,
+             transforms: tuple[dict[str, str], ...] = (), repeated: bool = False,
+             sub: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One Croissant field of record set ``rs``, read from ``source`` (("fileObject" | "fileSet", id)) by a
+    column, a JSON path or a file property, then through ``transforms`` (e.g. ``{"jsonPath": "text"}``,
+    applied to each element of a list); ``sub``: sub-fields (a repeated parent renders a list of records)."""
+    node: dict[str, Any] = {"@type": "cr:Field", "@id": f"{rs}/{name}", "name": name, "description": desc}
+    if dtype:
+        node["dataType"] = dtype
+    if repeated:
+        node["repeated"] = True
+    if source is not None:
+        extract = ({"column": column} if column else {"jsonPath": json_path} if json_path
+                   else {"fileProperty": file_property})
+        src: dict[str, Any] = {source[0]: {"@id": source[1]}, "extract": extract}
+        if transforms:
+            src["transform"] = list(transforms) if len(transforms) > 1 else transforms[0]
+        node["source"] = src
+    if sub:
+        node["subField"] = sub
+    return node
+
+
+def nested(rs: str, name: str, desc: str, source: tuple[str, str], column: str, path: tuple[str, ...],
+           parts: list[tuple[str, str, str, str]]) -> dict[str, Any]:
+    """A repeated field over a list in ``column`` (reached by the JSON paths ``path``), one sub-field per
+    ``(name, dataType, description, JSON path in each element)``."""
+    parent = f"{rs}/{name}"
+    return cr_field(rs, name, None, desc, repeated=True, sub=[
+        cr_field(parent, sub, dtype, sdesc, source, column=column,
+                 transforms=tuple({"jsonPath": p} for p in (*path, key)))
+        for sub, dtype, sdesc, key in parts])
+
+
+#: The sub-fields of a turn-taking event (lists of ``{kind, start, end, track, from_track, value}``).
+EVENT_PARTS = [("kind", "sc:Text", "ipu, turn, pause, gap, overlap, backchannel, ...", "kind"),
+               ("start", "sc:Float", "Start, seconds from the start of the example.", "start"),
+               ("end", "sc:Float", "End, seconds.", "end"),
+               ("track", "sc:Text", "Track (A, B) the event belongs to, if any.", "track"),
+               ("value", "sc:Float", "Floor-transfer offset or duration, seconds.", "value")]
+
+
 def record_set(id_: str, description: str, source: tuple[str, str], fields: list[tuple[str, str, str]]
                ) -> dict[str, Any]:
     """``source``: ("fileObject" | "fileSet", id); ``fields``: (name, dataType, description); each field
     is read from the column of the same name."""
-    kind, sid = source
     return {
         "@type": "cr:RecordSet", "@id": id_, "name": id_, "description": description,
-        "field": [
-            {"@type": "cr:Field", "@id": f"{id_}/{name}", "name": name, "description": desc, "dataType": dtype,
-             "source": {kind: {"@id": sid}, "extract": {"column": name}}}
-            for name, dtype, desc in fields
-        ],
+        "field": [cr_field(id_, name, dtype, desc, source, column=name) for name, dtype, desc in fields],
     }
 
 
@@ -120,6 +174,24 @@ def _count_text(counter: Counter, unit: str = "recording") -> str:
     return ", ".join(f"{k} ({v} {unit}{'s' if v != 1 else ''})" for k, v in sorted(counter.items())) or "none recorded"
 
 
+def clock_limitation(state: State, exporter: Exporter) -> str:
+    """What the card says of the tracks' clocks: how paired files were put on one clock, and whether
+    recordings on unknown clocks were let in (``--allow-unknown-clock``)."""
+    status = Counter((r.get("clock") or {}).get("status", "unrecorded") for r in state.recordings.values())
+    text = ("Paired per-speaker files: track B is re-timed onto track A's clock by the offset and drift the checks "
+            "measured from a shared signal, or, where none was measured, by the offset and drift the source "
+            "manifest declares (export.json lists each recording's clock: status measured, declared, unknown or "
+            f"shared). Clocks of the exported recordings: {_count_text(status)}.")
+    unknown = status.get("unknown", 0)
+    if exporter.options.allow_unknown_clock:
+        text += (f" This export was made with --allow-unknown-clock: {unknown} paired recording(s) whose clock "
+                 "nobody measured or declared are included with each file on its own clock, so track B's audio "
+                 "and labels can sit hundreds of milliseconds off track A's (export.json clock.unknown_clock_included).")
+    else:
+        text += " Paired recordings on unknown clocks were left out (export.json skipped lists them)."
+    return text
+
+
 def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summary: ExportSummary) -> dict[str, Any]:
     purpose = get_purpose(ctx.purpose)
     desc = exporter.describe(state)
@@ -131,13 +203,14 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     source_types = Counter(r.source_type.value for r in recs)
     registers = Counter(r.tags.get("register", "unknown") for r in recs)
     layouts = Counter(r.layout.value for r in recs)
-    with_words = sum(1 for rid in exported for p in state.recordings[rid].get("pieces", [])[:1]
-                     if p.get("main_words") is not None or p.get("words") is not None)
+    words_from = Counter(next((p.get("words_source") for p in state.recordings[rid].get("pieces", [])
+                               if p.get("words_source")), None) or "none" for rid in exported)
     duties = sorted({d for rid in exported for d in state.recordings[rid].get("duties", [])})
     hours = summary.hours
     revision = int(state.extra.get("revision", 1))
     created = (state.data.get("created_at") or "")[:10] or None
 
+    n_withdrawals = sum(1 for e in ctx.events if e.action in ("withdraw", "revoke"))
     consent_basis = (
         f"Consent basis: every recording in this export was allowed for the purpose '{purpose.name}' "
         f"({purpose.description}) when the export was made. twotrack keeps a per-speaker consent ledger "
@@ -148,7 +221,9 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         + (f" and has not restricted their consent to {', '.join(purpose.excluded_by)}" if purpose.excluded_by else "")
         + f", and each recording's license permits {', '.join(purpose.license_permissions)}. "
         f"Ledger head at export: {ctx.ledger_head}. Each speaker's evidence (a signed document's location "
-        f"and sha256) is in the ledger, not in this export."
+        f"and sha256) is in the ledger, not in this export. Withdrawals honoured: the ledger holds "
+        f"{n_withdrawals} withdrawal or revocation event(s); {len(summary.blocked)} recording(s) of the "
+        f"workspace are not allowed for this purpose and are not in this export. " + WITHDRAWAL_POLICY
     )
     collection = (
         f"{len(recs)} conversation recording(s), {hours:.3f} h of exported audio, from {len(speakers)} "
@@ -164,8 +239,8 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         "conformsTo": CONFORMS_TO,
         "name": f"twotrack {exporter.name} export ({ctx.purpose})",
         "description": (desc.get("summary", "") + f" Made from the twotrack workspace '{ctx.workspace.path.name}' "
-                        f"for the purpose '{ctx.purpose}'; export.json beside this card lists every file with "
-                        f"its sha256 and the recordings it holds."),
+                        f"for the purpose '{ctx.purpose}'; .twotrack/export.json beside this card lists every file "
+                        f"with its sha256 and the recordings it holds; README.md is its dataset card."),
         "url": out.as_uri(),
         "version": f"1.{revision}.0",
         "datePublished": created,
@@ -191,8 +266,11 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
             "from the two activity streams.",
         ],
         "rai:dataAnnotationProtocol": [
-            f"Word timings come from the gold transcripts named in the source manifest ({with_words} of "
-            f"{len(recs)} recording(s) have them); activity and turn-taking events are automatic."
+            f"Word timings per recording: {words_from.get('gold', 0)} from the gold transcript the source manifest "
+            f"names, {words_from.get('aligned', 0)} from the manifest's transcript text aligned by twotrack's words "
+            f"stage, {words_from.get('stage', 0)} recognised by the words stage (a recogniser with forced "
+            f"alignment; docs/words.md), {words_from.get('none', 0)} without words. Text keeps the case and "
+            f"punctuation of its source. Activity and turn-taking events are automatic."
         ],
         "rai:machineAnnotationTools": ["twotrack " + __version__],
         "rai:personalSensitiveInformation": [
@@ -209,9 +287,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         "rai:dataLimitations": [
             f"Registers: {_count_text(registers)}; conclusions outside these registers are not supported.",
             "Voice activity and turn-taking events are automatic estimates, not hand annotation.",
-            "Paired per-speaker files: where the checks measured the clock offset and drift between the two "
-            "devices, track B is re-timed onto track A's clock (export.json lists each such recording with its "
-            "offset and drift); where they could not (no shared signal), each file keeps its own clock.",
+            clock_limitation(state, exporter),
             "Consent can be withdrawn: this export reflects the consent ledger at the head above only.",
         ],
         "rai:dataBiases": [
@@ -224,10 +300,8 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
             "this card does not grant unless the purpose says so."
         ),
         "rai:dataReleaseMaintenancePlan": (
-            f"Made with twotrack {__version__} under consent ledger head {ctx.ledger_head}. When consent "
-            f"changes, `twotrack rights audit <this folder> -w <workspace>` lists exactly the files to remove "
-            f"(`--apply` removes them and rewrites the manifests), and rerunning `twotrack export` brings the "
-            f"whole folder, this card included, in line with the ledger. Every file's sha256 is in export.json."
+            f"Made with twotrack {__version__} under consent ledger head {ctx.ledger_head}. " + WITHDRAWAL_POLICY
+            + " Every file's sha256 is in .twotrack/export.json."
         ),
     }
     return {k: v for k, v in card.items() if v is not None}

@@ -14,6 +14,10 @@
 Each recording's supervisions are also kept as a gzip member in ``parts/<stem>.supervisions.jsonl.gz``;
 ``supervisions.jsonl.gz`` is their concatenation (a valid multi-member gzip), so a rerun rewrites only the
 recordings that changed.
+
+``metadata.jsonl`` (a row per FLAC: ``file_name``, ids, times, rates, speakers and each track's text) makes
+``audio/*.flac`` + ``metadata.jsonl`` a Hugging Face audio folder (``datasets`` builds every config of a
+folder with one loader, so the manifests are read with the ``json`` loader by name, see ``LOADING``).
 """
 
 from __future__ import annotations
@@ -32,10 +36,21 @@ from ..ingest.tracks import source_infos
 from ..model import EventKind, track_name
 from .audio import file_sink, stream_to_files
 from .base import ExportItem, Exporter
-from .croissant import file_object, file_set, record_set
+from .croissant import EVENT_PARTS, audio_objects, cr_field, file_object, nested, record_set
 from .state import Output, State, atomic_write, file_entry
 
 RECORDINGS, SUPERVISIONS = "recordings.jsonl.gz", "supervisions.jsonl.gz"
+METADATA = "metadata.jsonl"
+
+#: What docs/export.md and the card show, and the tests run (``folder`` is the export folder).
+LOADING = """\
+import datasets
+audio = datasets.load_dataset(folder, split="train")      # audio/*.flac + metadata.jsonl, a row per FLAC
+sups = datasets.load_dataset("json", data_files=f"{folder}/supervisions.jsonl.gz", split="train")  # per IPU
+row = audio[0]
+samples = row["audio"].get_all_samples()                                  # torchcodec: (channels, n) float
+print(row["id"], samples.sample_rate, tuple(samples.data.shape), row["text_a"][:60])
+"""
 #: Events attach to an IPU they end in, with this tolerance (one 10 ms frame).
 EPS = 0.0105
 #: A gold word goes to the nearest IPU of its track when its midpoint is at most this far from it.
@@ -160,10 +175,10 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
 
 class LhotseExporter(Exporter):
     name = "lhotse"
-    version = 1
+    version = 2  # 2: metadata.csv, source rates and text per piece
     defaults = {"sample_rate": None, "max_duration_s": 0.0}
     managed_dirs = ("audio", "parts")
-    manifest_names = (RECORDINGS, SUPERVISIONS)
+    manifest_names = (RECORDINGS, SUPERVISIONS, METADATA)
 
     def add(self, item: ExportItem) -> list[Output]:
         rec = item.recording
@@ -178,6 +193,9 @@ class LhotseExporter(Exporter):
         streamed = stream_to_files(rec, rate, cuts, [file_sink(paths, rate, rows, "FLAC")], paths, item.clock)
         counts = streamed.counts
         item.notes.extend(streamed.note())
+        resampled = item.resample_note(rate)
+        if resampled:
+            item.notes.append(resampled)
         rid = item.recording_id
         pieces, files, sup_lines = [], [], []
         for i, pid in enumerate(ids):
@@ -198,7 +216,8 @@ class LhotseExporter(Exporter):
                            "words": None if item.words is None else sum(len(s.get("alignment", {}).get("word", []))
                                                                          for s in sups),
                            "words_source": item.words_source,
-                           "lhotse": lhotse_rec})
+                           "lhotse": lhotse_rec, "source_rates": item.source_rates(), "text": item.text(a, b),
+                           "speakers": list(rec.speakers)})
         if item.words is None:
             item.notes.append("no word timings: supervisions carry no text or alignment")
         part = f"parts/{item.stem}.supervisions.jsonl.gz"
@@ -227,22 +246,65 @@ class LhotseExporter(Exporter):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return [file_entry(self.out, RECORDINGS, rids), file_entry(self.out, SUPERVISIONS, rids)]
+        rows = []
+        for rid in rids:
+            for p in state.recordings[rid].get("pieces", []):
+                text, spk = p.get("text") or {}, list(p.get("speakers") or []) + [None, None]
+                rows.append(json.dumps({
+                    "file_name": p["path"], "id": p["id"], "recording_id": rid, "start_s": p.get("start_s"),
+                    "end_s": p.get("end_s"), "duration": p["duration"], "sample_rate": p.get("sample_rate"),
+                    "source_sample_rate": max(p.get("source_rates") or [0]) or None,
+                    "channels": len(p["lhotse"]["channel_ids"]), "speaker_a": spk[0], "speaker_b": spk[1],
+                    "text_a": text.get("A", ""), "text_b": text.get("B", ""), "words_source": p.get("words_source"),
+                }, ensure_ascii=False) + "\n")
+        atomic_write(self.out / METADATA, "".join(rows).encode("utf-8"))
+        return [file_entry(self.out, RECORDINGS, rids), file_entry(self.out, SUPERVISIONS, rids),
+                file_entry(self.out, METADATA, rids)]
+
+    def hf_configs(self, state: State) -> list[dict[str, Any]]:
+        return [{"config_name": "default", "default": True,
+                 "data_files": [{"split": "train", "path": ["audio/*.flac", METADATA]}]}]
+
+    def loading(self, state: State) -> str:
+        return LOADING
 
     def describe(self, state: State) -> dict[str, Any]:
         rec_sha = state.files.get(RECORDINGS, {}).get("sha256", "")
         sup_sha = state.files.get(SUPERVISIONS, {}).get("sha256", "")
+        meta_sha = state.files.get(METADATA, {}).get("sha256", "")
+        sups, meta = ("fileObject", "supervisions-manifest"), ("fileObject", "metadata")
+        with_words = any(p.get("words") for r in state.recordings.values() for p in r.get("pieces", []))
+        sup_fields = [cr_field("supervisions", name, dtype, desc, sups, column=name) for name, dtype, desc in (
+            ("id", "sc:Text", "Supervision id."), ("recording_id", "sc:Text", "The recording (FLAC) it belongs to."),
+            ("start", "sc:Float", "Start in seconds."), ("duration", "sc:Float", "Seconds."),
+            ("channel", "sc:Integer", "Channel (0 = track A, 1 = track B)."), ("speaker", "sc:Text", "Speaker id."))]
+        if with_words:
+            sup_fields += [
+                cr_field("supervisions", "text", "sc:Text", "The IPU's words (case and punctuation as the source "
+                         "wrote them).", sups, column="text"),
+                nested("supervisions", "words", "Word alignment of the IPU (Lhotse alignment['word']).", sups,
+                       "alignment", ("word",),
+                       [("word", "sc:Text", "The word.", "[0]"),
+                        ("start", "sc:Float", "Start, seconds in the recording.", "[1]"),
+                        ("duration", "sc:Float", "Seconds.", "[2]")]),
+            ]
+        sup_fields.append(nested("supervisions", "events", "Turn-taking events that end in this IPU.", sups,
+                                 "custom", ("events",), EVENT_PARTS))
         return {
             "summary": ("Lhotse manifests: recordings.jsonl.gz (one multi-channel FLAC per recording, a channel "
                         "per speaker) and supervisions.jsonl.gz (one supervision per inter-pausal unit with "
-                        "channel, speaker, gold word alignment where it exists, and the turn-taking events in "
-                        "custom). Load with lhotse.load_manifest; audio paths are relative to this folder."),
+                        "channel, speaker, word alignment where words exist, and the turn-taking events in "
+                        "custom); metadata.jsonl (one row per FLAC with each track's text) makes the folder a "
+                        "Hugging Face audio folder. Load with lhotse.load_manifest; audio paths are relative to "
+                        "this folder."),
             "distribution": [
                 file_object("recordings-manifest", RECORDINGS, "application/jsonlines", rec_sha,
                             "Lhotse RecordingSet, gzipped JSON lines."),
                 file_object("supervisions-manifest", SUPERVISIONS, "application/jsonlines", sup_sha,
                             "Lhotse SupervisionSet, gzipped JSON lines."),
-                file_set("audio-files", "audio/*.flac", "audio/flac", "One FLAC per recording, a channel per track."),
+                file_object("metadata", METADATA, "application/jsonlines", meta_sha,
+                            "One line per FLAC: file_name, ids, times, rates, speakers, each track's text."),
+                *audio_objects(state, ".flac", "audio/flac"),
             ],
             "record_sets": [
                 record_set("recordings", "Lhotse recordings.", ("fileObject", "recordings-manifest"),
@@ -250,14 +312,18 @@ class LhotseExporter(Exporter):
                             ("sampling_rate", "sc:Integer", "Samples per second."),
                             ("num_samples", "sc:Integer", "Samples per channel."),
                             ("duration", "sc:Float", "Seconds.")]),
-                record_set("supervisions", "One supervision per inter-pausal unit (IPU).",
-                           ("fileObject", "supervisions-manifest"),
-                           [("id", "sc:Text", "Supervision id."),
-                            ("recording_id", "sc:Text", "The recording it belongs to."),
-                            ("start", "sc:Float", "Start in seconds."),
-                            ("duration", "sc:Float", "Seconds."),
-                            ("channel", "sc:Integer", "Channel (0 = track A, 1 = track B)."),
-                            ("speaker", "sc:Text", "Speaker id.")]),
+                {"@type": "cr:RecordSet", "@id": "supervisions", "name": "supervisions",
+                 "description": "One supervision per inter-pausal unit (IPU).", "field": sup_fields},
+                {"@type": "cr:RecordSet", "@id": "audio", "name": "audio",
+                 "description": "One record per FLAC (metadata.jsonl): its audio file and each track's text.",
+                 "field": [
+                     cr_field("audio", "id", "sc:Text", "Recording id (the FLAC's stem).", meta, column="id"),
+                     cr_field("audio", "audio", "sc:URL", "The FLAC (contentUrl of its FileObject in this card, "
+                              "relative to the folder), a channel per track.", meta, column="file_name"),
+                     cr_field("audio", "sample_rate", "sc:Integer", "Samples per second.", meta, column="sample_rate"),
+                     cr_field("audio", "duration", "sc:Float", "Seconds.", meta, column="duration"),
+                     cr_field("audio", "text_a", "sc:Text", "Track A's words.", meta, column="text_a"),
+                     cr_field("audio", "text_b", "sc:Text", "Track B's words.", meta, column="text_b"),
+                 ]},
             ],
         }
-

@@ -16,6 +16,11 @@ folder). The words are the gold ones (a transcript with word times), else the wo
 manifest's text aligned, or recognised with ``scan --words``); export.json records which
 (``words_source``). A recording with no words at all is left out unless ``--allow-no-text``; then it gets
 audio and a manifest line but no ``.json`` (moshi-finetune's ``annotate.py train.jsonl`` makes them).
+
+For everyone else the folder also holds ``metadata.csv`` (a row per WAV: ``file_name``, ids, times, rates,
+each channel's text), which makes ``audio/*.wav`` + ``metadata.csv`` a Hugging Face audio folder
+(``datasets.load_dataset(folder)``), and ``events/<id>.json`` (the turn-taking events of each example) for
+the Croissant record sets; moshi-finetune reads neither (it opens ``*jsonl`` files and the WAVs' ``.json``).
 """
 
 from __future__ import annotations
@@ -27,11 +32,24 @@ from typing import Any
 from ..model import Recording, track_index, track_name
 from .audio import file_sink, stream_to_files
 from .base import ExportItem, Exporter
-from .croissant import file_object, file_set, record_set
-from .state import Output, State, atomic_write, file_entry
+from .croissant import EVENT_PARTS, audio_objects, cr_field, file_object, file_set
+from .state import Output, State, atomic_write, csv_bytes, file_entry
 
 MAIN, OTHER = "SPEAKER_MAIN", "SPEAKER_OTHER"
 MANIFEST = "train.jsonl"
+METADATA = "metadata.csv"
+METADATA_COLUMNS = ("file_name", "id", "recording_id", "start_s", "end_s", "duration", "sample_rate",
+                    "source_sample_rate", "main_track", "main_speaker", "other_speaker", "text_main",
+                    "text_other", "alignments", "events")
+
+#: What docs/export.md and the card show, and the tests run (``folder`` is the export folder).
+LOADING = """\
+import datasets
+ds = datasets.load_dataset(folder, split="train")   # audio/*.wav + metadata.csv, one row per WAV
+row = ds[0]
+audio = row["audio"].get_all_samples()              # torchcodec: (2, n) float, channel 0 = main speaker
+print(row["id"], audio.sample_rate, tuple(audio.data.shape), row["text_main"][:60])
+"""
 
 
 def alignments(words_by_track: dict[int, list], main: int, start_s: float, end_s: float,
@@ -59,10 +77,10 @@ def alignments(words_by_track: dict[int, list], main: int, start_s: float, end_s
 
 class MoshiExporter(Exporter):
     name = "moshi"
-    version = 1
+    version = 2  # 2: metadata.csv, events/, source rates and text per piece
     defaults = {"sample_rate": 24000, "max_duration_s": 300.0}
-    managed_dirs = ("audio",)
-    manifest_names = (MANIFEST,)
+    managed_dirs = ("audio", "events")
+    manifest_names = (MANIFEST, METADATA)
 
     def mains(self, rec: Recording) -> list[int]:
         """The track that goes to channel 0, once per example written for this recording."""
@@ -97,6 +115,10 @@ class MoshiExporter(Exporter):
         streamed = stream_to_files(rec, rate, cuts, sinks, all_paths, item.clock)
         counts = streamed.counts
         item.notes.extend(streamed.note())
+        resampled = item.resample_note(rate)
+        if resampled:
+            item.notes.append(resampled)
+        src_rates = item.source_rates()
 
         pieces, files = [], []
         rid = item.recording_id
@@ -116,10 +138,19 @@ class MoshiExporter(Exporter):
                     atomic_write(self.out / jrel, json.dumps({"alignments": ali}, ensure_ascii=False).encode())
                     files.append(file_entry(self.out, jrel, [rid], [pid]))
                     n_words = sum(1 for x in ali if x[2] == MAIN)
+                erel = f"events/{pid}.json"
+                atomic_write(self.out / erel, json.dumps({"events": item.piece_events(a, b)},
+                                                         ensure_ascii=False).encode())
+                files.append(file_entry(self.out, erel, [rid], [pid]))
+                text = item.text(a, b)
+                other = 1 - main
                 pieces.append({
                     "id": pid, "path": rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
                     "main_track": track_name(main), "main_speaker": speaker, "sample_rate": rate,
-                    "main_words": n_words, "words_source": item.words_source,
+                    "main_words": n_words, "source_rates": src_rates, "words_source": item.words_source,
+                    "other_speaker": rec.speakers[other] if other < len(rec.speakers) else None,
+                    "text": {"main": text.get(track_name(main), ""), "other": text.get(track_name(other), "")},
+                    "alignments": None if n_words is None else f"audio/{pid}.json", "events": erel,
                 })
         return [Output(rid, pieces, files, list(item.notes))]
 
@@ -163,31 +194,98 @@ class MoshiExporter(Exporter):
             for p in state.recordings[rid].get("pieces", []):
                 lines.append(json.dumps({"path": p["path"], "duration": p["duration"]}) + "\n")
         atomic_write(self.out / MANIFEST, "".join(lines).encode("utf-8"))
-        return [file_entry(self.out, MANIFEST, state.recordings)]
+        rows = []
+        for rid in sorted(state.recordings):
+            for p in state.recordings[rid].get("pieces", []):
+                text = p.get("text") or {}
+                rows.append([p["path"], p["id"], rid, p.get("start_s"), p.get("end_s"), p["duration"],
+                             p.get("sample_rate"), max(p.get("source_rates") or [0]) or None, p.get("main_track"),
+                             p.get("main_speaker"), p.get("other_speaker"), text.get("main", ""),
+                             text.get("other", ""), p.get("alignments"), p.get("events")])
+        atomic_write(self.out / METADATA, csv_bytes(METADATA_COLUMNS, rows))
+        return [file_entry(self.out, MANIFEST, state.recordings), file_entry(self.out, METADATA, state.recordings)]
+
+    def hf_configs(self, state: State) -> list[dict[str, Any]]:
+        return [{"config_name": "default", "default": True,
+                 "data_files": [{"split": "train", "path": ["audio/*.wav", METADATA]}]}]
+
+    def loading(self, state: State) -> str:
+        return LOADING
 
     def describe(self, state: State) -> dict[str, Any]:
         man = state.files.get(MANIFEST, {})
+        meta = state.files.get(METADATA, {})
         rate = self.resolved["sample_rate"]
+        examples = ("fileObject", "metadata")
+        with_words = any(p.get("alignments") for r in state.recordings.values() for p in r.get("pieces", []))
+        words = ("fileSet", "alignment-files")
+        events = ("fileSet", "event-files")
+        record_sets = [{
+            "@type": "cr:RecordSet", "@id": "examples", "name": "examples",
+            "description": "One training example per WAV (metadata.csv): its audio file and each channel's text.",
+            "field": [
+                cr_field("examples", "id", "sc:Text", "Example id (the WAV's stem).", examples, column="id"),
+                cr_field("examples", "audio", "sc:URL", "The WAV (contentUrl of its FileObject in this card, "
+                         "relative to the folder): stereo 16-bit PCM, channel 0 = main speaker.", examples,
+                         column="file_name"),
+                cr_field("examples", "recording_id", "sc:Text", "Recording id in the source workspace.", examples,
+                         column="recording_id"),
+                cr_field("examples", "duration", "sc:Float", "Seconds.", examples, column="duration"),
+                cr_field("examples", "sample_rate", "sc:Integer", "Samples per second of the WAV.", examples,
+                         column="sample_rate"),
+                cr_field("examples", "source_sample_rate", "sc:Integer", "The source's rate (resampled from it "
+                         "when different).", examples, column="source_sample_rate"),
+                cr_field("examples", "main_track", "sc:Text", "The source track on channel 0 (A or B).", examples,
+                         column="main_track"),
+                cr_field("examples", "text_main", "sc:Text", "Channel 0's words (case and punctuation as the "
+                         "source wrote them).", examples, column="text_main"),
+                cr_field("examples", "text_other", "sc:Text", "Channel 1's words.", examples, column="text_other"),
+            ],
+        }, {
+            "@type": "cr:RecordSet", "@id": "events", "name": "events",
+            "description": "Turn-taking events of each example (events/<id>.json), one record per event.",
+            "field": [
+                cr_field("events", "example", "sc:Text", "Example id.", events, file_property="filename",
+                         transforms=({"regex": "^(.*)\\.json$"},)),
+                *[cr_field("events", name, dtype, desc, events, json_path=f"$.events[*].{key}")
+                  for name, dtype, desc, key in EVENT_PARTS],
+            ],
+        }]
+        if with_words:
+            record_sets.append({
+                "@type": "cr:RecordSet", "@id": "words", "name": "words",
+                "description": "Word alignments as moshi-finetune reads them (audio/<id>.json), one record per word.",
+                "field": [
+                    cr_field("words", "example", "sc:Text", "Example id.", words, file_property="filename",
+                             transforms=({"regex": "^(.*)\\.json$"},)),
+                    cr_field("words", "word", "sc:Text", "The word as its source wrote it.", words,
+                             json_path="$.alignments[*][0]"),
+                    cr_field("words", "start", "sc:Float", "Start, seconds from the start of the WAV.", words,
+                             json_path="$.alignments[*][1][0]"),
+                    cr_field("words", "end", "sc:Float", "End, seconds.", words, json_path="$.alignments[*][1][1]"),
+                    cr_field("words", "speaker", "sc:Text", "SPEAKER_MAIN (channel 0) or SPEAKER_OTHER.", words,
+                             json_path="$.alignments[*][2]"),
+                ],
+            })
         return {
             "summary": ("Moshi fine-tuning layout (kyutai-labs/moshi-finetune): stereo 16-bit WAV at "
                         f"{rate} Hz, channel 0 = the main speaker (the voice the model learns to produce), "
                         "channel 1 = the other party; train.jsonl lists each WAV's path and duration; each WAV "
                         "has a .json of word alignments [word, [start, end], \"SPEAKER_MAIN\"] where words exist "
-                        "(gold transcripts, else the words stage's; export.json says which per recording)."),
+                        "(gold transcripts, else the words stage's; export.json says which per recording); metadata.csv (one row per WAV with each channel's text) makes the folder "
+                        "a Hugging Face audio folder; events/<id>.json holds each example's turn-taking events."),
             "distribution": [
                 file_object("train-manifest", MANIFEST, "application/jsonlines", man.get("sha256", ""),
                             "One line per example: {\"path\": WAV path relative to this folder, "
                             "\"duration\": seconds}."),
-                file_set("audio-files", "audio/*.wav", "audio/wav",
-                         f"Stereo 16-bit PCM WAV at {rate} Hz; channel 0 = main speaker, channel 1 = other."),
+                file_object("metadata", METADATA, "text/csv", meta.get("sha256", ""),
+                            "One row per WAV: file_name, ids, times, rates, each channel's text."),
                 file_set("alignment-files", "audio/*.json", "application/json",
                          "Per WAV: {\"alignments\": [[word, [start_s, end_s], \"SPEAKER_MAIN\"], ...]} sorted "
                          "by start."),
+                file_set("event-files", "events/*.json", "application/json",
+                         "Per WAV: {\"events\": [{kind, start, end, track, from_track, value}, ...]}."),
+                *audio_objects(state, ".wav", "audio/wav"),
             ],
-            "record_sets": [
-                record_set("examples", "The training examples listed in train.jsonl.",
-                           ("fileObject", "train-manifest"),
-                           [("path", "sc:Text", "WAV file, relative to the export folder."),
-                            ("duration", "sc:Float", "Duration in seconds.")]),
-            ],
+            "record_sets": record_sets,
         }

@@ -1,10 +1,12 @@
-"""Parquet / Hugging Face: ``data/part-NNNNN.parquet`` shards, one row per exported piece.
+"""Parquet / Hugging Face: ``data/<rate>hz/part-NNNNN.parquet`` shards, one row per exported piece.
 
-Each row holds the audio as encoded FLAC bytes (a channel per track) in an ``audio`` struct
-``{bytes, path}`` (the Hugging Face ``Audio`` storage; the schema metadata declares it, so
-``datasets.load_dataset("parquet", data_files="OUT/data/*.parquet")`` sees an Audio column), and beside it
-the per-track activity segments, the turn-taking events, the words (gold, else the words stage's) and
-their source, the checks, the recording's own qualification and the rights verdict for every purpose, as nested columns (DuckDB reads them with
+Shards hold one sample rate each (a folder per rate, a ``configs`` entry per rate in the README card), so
+every shard's ``audio`` column is declared in its schema metadata as a Hugging Face ``Audio`` feature *with
+its rate*: ``datasets.load_dataset(folder, "16000hz")`` gives ``Audio(sampling_rate=16000)`` and no cast is
+needed. Each row holds the audio as encoded FLAC bytes (a channel per track) in an ``audio`` struct
+``{bytes, path}`` (the ``Audio`` storage), and beside it
+the per-track activity segments, the turn-taking events, the words (gold, else the words stage's) and their source, the checks, the recording's own
+qualification and the rights verdict for every purpose, as nested columns (DuckDB reads them with
 ``unnest``). Times in a row are in the row's own timeline (0 = start of the piece).
 
 Shards are filled up to ``shard_mb`` and never appended to once closed. A rerun writes new and changed
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ from ..ingest.tracks import source_infos
 from ..model import track_name
 from .audio import BytesSink, stream_pieces
 from .base import ExportItem, Exporter
-from .croissant import file_set, record_set
+from .croissant import EVENT_PARTS, audio_objects, cr_field, file_set, nested
 from .state import Output, State, file_entry
 
 _SEG = pa.struct([("start", pa.float64()), ("end", pa.float64())])
@@ -68,10 +71,32 @@ SCHEMA = pa.schema([
     ])),
     ("rights", pa.list_(pa.struct([("purpose", pa.string()), ("allowed", pa.bool_()), ("reasons", _STR_LIST),
                                    ("duties", _STR_LIST)]))),
-], metadata={
-    # Hugging Face datasets: only the audio column needs declaring; the rest is read from the Arrow types.
-    "huggingface": json.dumps({"info": {"features": {"audio": {"_type": "Audio"}}}}),
-})
+    ("source_sample_rates", pa.list_(pa.int32())),  # the tracks' rates at the source (resampled when != sample_rate)
+    ("text", pa.list_(pa.struct([("track", pa.string()), ("text", pa.string())]))),  # per track, from the words
+])
+
+
+def schema_for(rate: int) -> pa.Schema:
+    """The shard schema for audio at ``rate``: the Hugging Face metadata declares the ``audio`` column an
+    ``Audio`` feature with that rate (the other columns are read from their Arrow types)."""
+    meta = {"huggingface": json.dumps({"info": {"features": {"audio": {"_type": "Audio", "sampling_rate": int(rate)}}}})}
+    return SCHEMA.with_metadata(meta)
+
+
+def rate_dir(rate: int) -> str:
+    return f"data/{int(rate)}hz"
+
+
+#: What docs/export.md and the card show, and the tests run (``folder`` is the export folder).
+LOADING = """\
+import datasets
+names = datasets.get_dataset_config_names(folder)     # one config per sample rate, e.g. ["16000hz", "8000hz"]
+ds = datasets.load_dataset(folder, names[0], split="train")
+print(names, ds.features["audio"].sampling_rate, ds.num_rows)
+row = ds[0]
+audio = row["audio"].get_all_samples()                # torchcodec: (channels, n) float at the config's rate
+print(row["id"], audio.sample_rate, tuple(audio.data.shape), [w["text"] for w in row["words"] or []][:8])
+"""
 
 #: Rows are buffered up to this many bytes of audio before a row group is written.
 ROW_GROUP_BYTES = 8 << 20
@@ -94,14 +119,6 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
         spk = rec.speakers[act.track] if act.track < len(rec.speakers) else None
         activity.append({"track": track_name(act.track), "channel": act.track, "speaker": spk,
                          "detector": act.detector, "segments": _clip_shift(((s.start, s.end) for s in act.segments), a, b)})
-    events = []
-    for e in item.events:
-        if e.end > a and e.start < b or (e.start == e.end and a <= e.start < b):
-            events.append({"kind": e.kind.value, "start": round(max(e.start, a) - a, 4),
-                           "end": round(min(e.end, b) - a, 4),
-                           "track": None if e.track is None else track_name(e.track),
-                           "from_track": None if e.from_track is None else track_name(e.from_track),
-                           "value": e.value})
     words = None
     if item.words is not None:
         words = [{"track": track_name(t), "start": round(w.start - a, 4), "end": round(min(w.end, b) - a, 4),
@@ -127,7 +144,7 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
         "layout": rec.layout.value,
         "tags": [{"key": k, "value": v} for k, v in sorted(rec.tags.items())],
         "activity": activity,
-        "events": sorted(events, key=lambda e: (e["start"], e["kind"])),
+        "events": item.piece_events(a, b),
         "words": words,
         "words_source": item.words_source,
         "checks": checks,
@@ -136,20 +153,33 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Shard:
+    """An open shard of one sample rate: its rows buffered up to ``ROW_GROUP_BYTES`` of audio."""
+
+    rel: str
+    writer: pq.ParquetWriter
+    schema: pa.Schema
+    pending: list[Output] = field(default_factory=list)  # recordings in the shard
+    buffer: list[dict[str, Any]] = field(default_factory=list)
+    buffer_bytes: int = 0
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=self.schema))
+        self.buffer, self.buffer_bytes = [], 0
+
+
 class ParquetExporter(Exporter):
     name = "parquet"
-    version = 1
+    version = 2  # 2: a folder (and schema) per sample rate, source rates and text per row
     defaults = {"sample_rate": None, "max_duration_s": 600.0}
     managed_dirs = ("data",)
     manifest_names = ()
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
-        self._writer: pq.ParquetWriter | None = None
-        self._shard: str | None = None
-        self._pending: list[Output] = []  # recordings in the open shard
-        self._buffer: list[dict[str, Any]] = []
-        self._buffer_bytes = 0
+        self._open: dict[int, _Shard] = {}  # sample rate -> its open shard
 
     def key_extra(self, rec) -> Any:
         rid = rec.recording_id
@@ -160,35 +190,28 @@ class ParquetExporter(Exporter):
         }
 
     # ---- shards ----
-    def _next_shard(self, state: State) -> str:
+    def _next_shard(self, state: State, rate: int) -> str:
         seq = int(state.extra.get("next_shard", 0))
         state.extra["next_shard"] = seq + 1
-        return f"data/part-{seq:05d}.parquet"
+        return f"{rate_dir(rate)}/part-{seq:05d}.parquet"
 
     def _tmp(self, rel: str) -> Path:
         p = self.out / rel
         return p.with_name(f".{p.name}.tmp{os.getpid()}")
 
-    def _flush_rows(self) -> None:
-        if self._buffer and self._writer is not None:
-            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=SCHEMA))
-        self._buffer, self._buffer_bytes = [], 0
-
-    def _close_shard(self) -> list[Output]:
-        if self._writer is None:
+    def _close_shard(self, rate: int) -> list[Output]:
+        shard = self._open.pop(rate, None)
+        if shard is None:
             return []
-        self._flush_rows()
-        self._writer.close()
-        os.replace(self._tmp(self._shard), self.out / self._shard)
-        rids = [o.recording_id for o in self._pending]
-        ids = [p["id"] for o in self._pending for p in o.pieces]
-        entry = file_entry(self.out, self._shard, rids, ids)
-        done = []
-        for o in self._pending:
+        shard.flush()
+        shard.writer.close()
+        os.replace(self._tmp(shard.rel), self.out / shard.rel)
+        rids = [o.recording_id for o in shard.pending]
+        ids = [p["id"] for o in shard.pending for p in o.pieces]
+        entry = file_entry(self.out, shard.rel, rids, ids)
+        for o in shard.pending:
             o.files = [entry]
-            done.append(o)
-        self._writer, self._shard, self._pending = None, None, []
-        return done
+        return shard.pending
 
     def add(self, item: ExportItem) -> list[Output]:
         state = self.state
@@ -202,12 +225,18 @@ class ParquetExporter(Exporter):
         datas = encoded.data
         counts = streamed.counts
         item.notes.extend(streamed.note())
+        resampled = item.resample_note(rate)
+        if resampled:
+            item.notes.append(resampled)
+        src_rates = item.source_rates()
         pieces = []
-        if self._writer is None:
-            self._shard = self._next_shard(state)
-            tmp = self._tmp(self._shard)
+        shard = self._open.get(rate)
+        if shard is None:
+            rel = self._next_shard(state, rate)
+            tmp = self._tmp(rel)
             tmp.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+            shard = self._open[rate] = _Shard(rel, pq.ParquetWriter(tmp, schema_for(rate), compression="zstd"),
+                                              schema_for(rate))
         for i in range(n):
             a, b = plan.pieces[i]
             pid = item.stem + (f"_p{i:03d}" if n > 1 else "")
@@ -215,22 +244,25 @@ class ParquetExporter(Exporter):
                    "duration_s": counts[i] / rate, "sample_rate": rate, "channels": rec.n_tracks,
                    "audio": {"bytes": datas[i], "path": f"{pid}.flac"}}
             row.update(piece_columns(item, self.ctx, a, b))
-            self._buffer.append(row)
-            self._buffer_bytes += len(datas[i])
-            pieces.append({"id": pid, "path": self._shard, "duration": counts[i] / rate, "start_s": a, "end_s": b,
-                           "sample_rate": rate, "flac_bytes": len(datas[i]),
-                           "words": None if row["words"] is None else len(row["words"]),
-                           "words_source": item.words_source})
-        self._pending.append(Output(item.recording_id, pieces, [], list(item.notes)))
-        if self._buffer_bytes >= ROW_GROUP_BYTES:
-            self._flush_rows()
-        size = self._tmp(self._shard).stat().st_size + self._buffer_bytes
+            row["source_sample_rates"] = src_rates
+            text = item.text(a, b) if item.words is not None else None
+            row["text"] = None if text is None else [{"track": k, "text": v} for k, v in text.items()]
+            shard.buffer.append(row)
+            shard.buffer_bytes += len(datas[i])
+            pieces.append({"id": pid, "path": shard.rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
+                           "sample_rate": rate, "flac_bytes": len(datas[i]), "source_rates": src_rates,
+                           "words_source": item.words_source,
+                           "words": None if row["words"] is None else len(row["words"])})
+        shard.pending.append(Output(item.recording_id, pieces, [], list(item.notes)))
+        if shard.buffer_bytes >= ROW_GROUP_BYTES:
+            shard.flush()
+        size = self._tmp(shard.rel).stat().st_size + shard.buffer_bytes
         if size >= self.resolved["shard_mb"] * (1 << 20):
-            return self._close_shard()
+            return self._close_shard(rate)
         return []
 
     def finish(self) -> list[Output]:
-        return self._close_shard()
+        return [o for rate in sorted(self._open) for o in self._close_shard(rate)]
 
     def drop(self, state: State, recording_ids: Iterable[str]) -> None:
         """Rewrite each shard that holds rows of these recordings without them (remove it if empty)."""
@@ -246,13 +278,14 @@ class ParquetExporter(Exporter):
                 continue
             tmp = self._tmp(rel)
             src = pq.ParquetFile(path)
-            with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as w:
+            schema = src.schema_arrow  # the shard's own (its rate's Audio feature in the metadata)
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
                 for g in range(src.num_row_groups):
                     t = src.read_row_group(g)
                     mask = pc.invert(pc.is_in(t.column("recording_id"), pa.array(sorted(drop))))
                     t = t.filter(mask)
                     if t.num_rows:
-                        w.write_table(t.cast(SCHEMA))
+                        w.write_table(t.cast(schema))
             os.replace(tmp, path)
             kept_ids = [i for i in entry.get("ids", []) if not any(i == p["id"] for d in drop
                                                                    for p in state.recordings.get(d, {}).get("pieces", []))]
@@ -260,30 +293,69 @@ class ParquetExporter(Exporter):
         for rid in drop:
             state.recordings.pop(rid, None)
 
+    def rates(self, state: State) -> dict[int, float]:
+        """Sample rate -> seconds of audio exported at it."""
+        out: dict[int, float] = {}
+        for r in state.recordings.values():
+            for p in r.get("pieces", []):
+                out[int(p["sample_rate"])] = out.get(int(p["sample_rate"]), 0.0) + float(p.get("duration") or 0)
+        return out
+
+    def hf_configs(self, state: State) -> list[dict[str, Any]]:
+        """One config per sample rate (``16000hz``: ``data/16000hz/*.parquet``); the rate with the most audio
+        is the default."""
+        rates = self.rates(state)
+        main = max(rates, key=lambda r: (rates[r], r)) if rates else None
+        return [{"config_name": f"{r}hz", **({"default": True} if r == main else {}),
+                 "data_files": [{"split": "train", "path": f"{rate_dir(r)}/*.parquet"}]}
+                for r in sorted(rates, reverse=True)]
+
+    def loading(self, state: State) -> str:
+        return LOADING
+
     def describe(self, state: State) -> dict[str, Any]:
+        shards = ("fileSet", "parquet-shards")
+        rates = sorted(self.rates(state), reverse=True)
+        fields = [cr_field("pieces", name, dtype, desc, shards, column=name) for name, dtype, desc in (
+            ("id", "sc:Text", "Row id (file-name-safe recording id, with _pNNN for pieces)."),
+            ("recording_id", "sc:Text", "Recording id in the source workspace."),
+            ("start_s", "sc:Float", "Start of the piece in the source recording, seconds."),
+            ("duration_s", "sc:Float", "Seconds."),
+            ("sample_rate", "sc:Integer", "Samples per second of the FLAC audio."),
+            ("channels", "sc:Integer", "Channels (one per speaker track)."),
+            ("license", "sc:Text", "SPDX license expression of the recording."),
+            ("source_type", "sc:Text", "two-track, mono, synthetic or commercial-two-track."))]
+        fields.insert(2, cr_field("pieces", "audio", "sc:AudioObject", "The audio: FLAC bytes, a channel per "
+                                  "track, at the row's sample_rate.", shards, column="audio",
+                                  transforms=({"jsonPath": "bytes"},)))
+        fields += [
+            nested("pieces", "text", "Each track's words joined (case and punctuation as the source wrote them).",
+                   shards, "text", (), [("track", "sc:Text", "Track (A, B).", "track"),
+                                        ("text", "sc:Text", "The track's words.", "text")]),
+            nested("pieces", "words", "Word alignments, one per word.", shards, "words", (),
+                   [("track", "sc:Text", "Track (A, B).", "track"), ("word", "sc:Text", "The word.", "text"),
+                    ("start", "sc:Float", "Start, seconds from the start of the row.", "start"),
+                    ("end", "sc:Float", "End, seconds.", "end")]),
+            nested("pieces", "events", "Turn-taking events overlapping the row (clipped to it).", shards,
+                   "events", (), EVENT_PARTS),
+        ]
         return {
-            "summary": ("Parquet shards (data/*.parquet), one row per recording (or piece of a long one): the "
-                        "audio as FLAC bytes with a channel per speaker in the 'audio' column (Hugging Face Audio "
-                        "storage), per-track voice activity, turn-taking events, gold words, checks, the "
-                        "recording's qualification and its rights verdict for every purpose as nested columns. "
-                        "Load with datasets.load_dataset('parquet', data_files='data/*.parquet') or DuckDB."),
+            "summary": ("Parquet shards, one folder per sample rate (data/<rate>hz/*.parquet, a Hugging Face config "
+                        "per rate), one row per recording (or piece of a long one): the audio as FLAC bytes with a "
+                        "channel per speaker in the 'audio' column (a Hugging Face Audio feature with its rate), "
+                        "each track's text, word alignments, per-track voice activity, turn-taking events, "
+                        "checks, the recording's qualification and its rights verdict for every purpose as nested "
+                        f"columns. Rates: {', '.join(f'{r} Hz' for r in rates) or 'none'}. Load with "
+                        "datasets.load_dataset(folder, '<rate>hz') or DuckDB."),
             "distribution": [
-                file_set("parquet-shards", "data/*.parquet", "application/x-parquet",
-                         "Shards of rows; see export.json for each shard's sha256 and recordings."),
+                file_set("parquet-shards", "data/*/*.parquet", "application/x-parquet",
+                         "Shards of rows, a folder per sample rate."),
+                *audio_objects(state, ".parquet", "application/x-parquet"),
             ],
-            "record_sets": [
-                record_set("pieces", "One row per exported piece of audio. Nested columns (audio, activity, "
-                           "events, words, checks, qualification, rights) are described in docs/export.md.",
-                           ("fileSet", "parquet-shards"),
-                           [("id", "sc:Text", "Row id (file-name-safe recording id, with _pNNN for pieces)."),
-                            ("recording_id", "sc:Text", "Recording id in the source workspace."),
-                            ("start_s", "sc:Float", "Start of the piece in the source recording, seconds."),
-                            ("duration_s", "sc:Float", "Seconds."),
-                            ("sample_rate", "sc:Integer", "Samples per second of the FLAC audio."),
-                            ("channels", "sc:Integer", "Channels (one per speaker track)."),
-                            ("license", "sc:Text", "SPDX license expression of the recording."),
-                            ("source_type", "sc:Text", "two-track, mono, synthetic or commercial-two-track.")]),
-            ],
+            "record_sets": [{"@type": "cr:RecordSet", "@id": "pieces", "name": "pieces",
+                             "description": "One row per exported piece of audio. Nested columns (activity, checks, "
+                                            "qualification, rights) are described in docs/export.md.",
+                             "field": fields}],
         }
 
 

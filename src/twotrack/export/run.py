@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..ingest.clock import ClockFix, clock_status
+from ..ingest.clock import ClockFix, RecordingClock, recording_clock
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import ErrorRecord, Layout, Recording
 from ..ingest.missing import missing_reason
@@ -29,10 +29,12 @@ from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace, queries
 from .base import ExportItem, ExportOptions, Exporter, ExportSummary
 from .context import Context, GoldWords
+from .card import write_card
 from .croissant import write_croissant
 from .registry import FORMATS
 from .state import (
-    EXPORT_JSON, FORMAT_VERSION, LOCK_NAME, State, atomic_write, canonical, export_lock, now_iso, read_state,
+    EXPORT_JSON, EXPORT_STATE_DIR, FORMAT_VERSION, LEGACY_LOCK_NAME, State, canonical, export_lock, now_iso,
+    read_state, resampling, write_state,
 )
 
 #: How often a long export writes its progress to export.json (a killed export resumes from there).
@@ -59,8 +61,14 @@ def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
 
 def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:
     """How a stored recording's tracks are put on one clock in the export: the re-timing the activity
-    stage applied (the one rule, ``ingest.clock.clock_fix``, at the analysis rate) and its export.json entry."""
-    return clock_status(res.recording.layout, res.checks, int(res.sample_rate or 0), res.recording.n_tracks)
+    stage applied (the one rule, ``ingest.clock.recording_clock``, at the analysis rate) and its export.json entry."""
+    clock = recording_clock(res.recording, res.checks, int(res.sample_rate or 0), float(res.duration_s or 0.0))
+    return clock.fix, clock.entry
+
+
+def unknown_clock_reason(clock: RecordingClock) -> str:
+    """Why an export leaves a recording out by default: its tracks' clocks are not known to be one."""
+    return f"clock unknown: {clock.entry.get('reason', '')} (--allow-unknown-clock includes it as stored)"
 
 
 #: Why a recording without any text is left out (``ExportOptions.allow_no_text`` keeps it).
@@ -86,6 +94,9 @@ def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: st
         item.notes.append(f"the checks measured the tracks {off:+.0f} ms apart; the export keeps them as stored")
     elif rec.layout is Layout.PAIRED:
         item.notes.append(item.clock_entry["reason"])
+    if item.clock_entry.get("status") == "unknown":
+        item.notes.append("included with an unknown clock (--allow-unknown-clock): each paired file keeps its own "
+                          "clock, so B's audio and labels may sit off A's")
     return item
 
 
@@ -148,19 +159,22 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
     options = options or ExportOptions()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     out = Path(out).absolute()
-    with export_lock(out):
+    with export_lock(out) as lock:
         old = read_state(out)
         if old is not None:
             if old.get("format") != fmt or old.get("purpose") != purpose:
                 raise ConfigError(f"{out}: holds a {old.get('format')} export for purpose {old.get('purpose')}; "
                                   f"write a {fmt} export for {purpose} to another folder")
-        elif any(p.name not in (LOCK_NAME,) for p in out.iterdir()):
+        elif any(p.name not in (EXPORT_STATE_DIR, LEGACY_LOCK_NAME) for p in out.iterdir()):
             raise ConfigError(f"{out}: not empty and not an export folder (no {EXPORT_JSON}); choose an empty folder")
 
         events, head = Ledger(ws.ledger_path).snapshot()
         recordings = queries.recordings(ws)
         verdicts = {v.recording_id: v for v in decide(recordings, events, purpose)}
         ctx = Context(ws, purpose, events, head, recordings, verdicts)
+        if old is not None and (lock.interrupted or old.get("complete") is False):
+            ctx.notes.append(f"resumed an interrupted export (last checkpoint {old.get('updated_at') or '?'}): "
+                             f"finished recordings are kept, unlisted leftovers removed")
         exporter = FORMATS[fmt](out, options, ctx)
         state = State(old)
         exporter.state = state
@@ -168,6 +182,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                                 recordings=len(recordings))
         table = {r["recording_id"]: r for r in queries.recording_table(ws)}
         stage_state = queries.stage_state(ws)
+        stored_checks = (queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in recordings) else {})
         stems = make_stems(r.recording_id for r in recordings)
         gold = GoldWords(workspace=ws)
         config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
@@ -190,6 +205,13 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             if why:
                 summary.skipped[rid] = why
                 continue
+            clock = recording_clock(rec, stored_checks.get(rid), int(row.get("sample_rate") or 0),
+                                    float(row.get("duration_s") or 0.0))
+            if clock.unknown:
+                if not options.allow_unknown_clock:
+                    summary.unknown_clock[rid] = unknown_clock_reason(clock)
+                    continue
+                summary.unknown_clock_included.append(rid)
             if not options.allow_no_text and not gold.has_text(rec):
                 summary.skipped[rid] = NO_TEXT
                 summary.no_text.append(rid)
@@ -223,6 +245,8 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             if not exporter.keep_unlisted(str(p.relative_to(out)), state):
                 p.unlink()
 
+        if old is None:  # a record from the start: a run killed before its first checkpoint is still resumable
+            _write_state(out, state, ctx, exporter, summary, complete=False)
         last_checkpoint = time.monotonic()
         clocks: dict[str, dict[str, Any]] = {}  # per recording written: its clock entry (parquet outputs come later)
         sources: dict[str, str | None] = {}  # per recording written: where its words come from
@@ -256,7 +280,9 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         state.data.setdefault("created_at", now_iso())
         for m in exporter.manifests(state):
             state.files[m["path"]] = m
+        _fill_summary(state, summary, ctx)  # the cards read the totals
         state.files["croissant.json"] = write_croissant(out, exporter, state, ctx, summary)
+        state.files["README.md"] = write_card(out, exporter, state, ctx, summary)
         _write_state(out, state, ctx, exporter, summary, complete=True)
     summary.seconds = round(time.monotonic() - t0, 3)
     return summary
@@ -285,6 +311,14 @@ def _piece_seconds(p: dict[str, Any]) -> float:
     return float(p.get("duration", p.get("duration_s", 0.0)) or 0.0)
 
 
+def clock_record(state: State, exporter: Exporter) -> dict[str, Any]:
+    """export.json's ``clock``: whether unknown clocks were allowed, and the exported recordings whose
+    paired files were written on unknown clocks (their own clocks; see each recording's ``clock``)."""
+    return {"allow_unknown_clock": bool(exporter.options.allow_unknown_clock),
+            "unknown_clock_included": sorted(rid for rid, r in state.recordings.items()
+                                             if (r.get("clock") or {}).get("status") == "unknown")}
+
+
 def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summary: ExportSummary,
                  complete: bool) -> None:
     _fill_summary(state, summary, ctx)
@@ -301,7 +335,9 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
         "files": [state.files[k] for k in sorted(state.files)],
         "manifests": list(exporter.manifest_names),
         "recordings": {k: state.recordings[k] for k in sorted(state.recordings)},
-        "skipped": {**{k: "blocked: " + "; ".join(v) for k, v in summary.blocked.items()}, **summary.skipped},
+        "skipped": {**{k: "blocked: " + "; ".join(v) for k, v in summary.blocked.items()}, **summary.skipped,
+                    **summary.unknown_clock},
+        "clock": clock_record(state, exporter),
         "summary": {"recordings": summary.exported, "pieces": summary.pieces, "hours": summary.hours,
                     "files": summary.files, "bytes": summary.bytes, "words_sources": summary.words_sources},
         "state": state.extra,
@@ -309,6 +345,9 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
     }
     if old.get("audits"):
         body["audits"] = old["audits"]
+    resampled = resampling(state)
+    if resampled:
+        body["resampled"] = resampled
     # timestamps change only when the content does: a rerun with nothing new rewrites the same bytes
     same = {k: v for k, v in old.items() if k not in ("created_at", "updated_at")} == body
     body["created_at"] = old.get("created_at") or now_iso()
@@ -316,5 +355,5 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
     ordered = {k: body[k] for k in ("format", "format_version", "purpose", "ledger_head", "twotrack_version",
                                     "created_at", "updated_at", "complete")}
     ordered.update({k: v for k, v in body.items() if k not in ordered})
-    atomic_write(out / EXPORT_JSON, (json.dumps(ordered, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+    write_state(out, (json.dumps(ordered, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
     state.data = ordered

@@ -1,7 +1,10 @@
 """An export folder on disk: ``export.json`` (read, held in memory as ``State``), file entries, the lock.
 
-An export folder is owned by one format and one purpose. ``export.json`` records (the fields
-``rights.audit`` reads, plus our own):
+An export folder is owned by one format and one purpose. Its own state lives in the hidden folder
+``.twotrack/`` (``paths.EXPORT_STATE_DIR``), out of the way of the loaders pointed at the folder:
+``.twotrack/export.json`` and, while an export runs, ``.twotrack/lock``. A folder written before that
+(``export.json`` and ``.export.lock`` at the top) is read as it is and moved over by its next run.
+``export.json`` records (the fields ``rights.audit`` reads, plus our own):
 
 ```
 {
@@ -23,8 +26,10 @@ An export folder is owned by one format and one purpose. ``export.json`` records
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -35,9 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
-from ..paths import EXPORT_JSON
+from ..paths import EXPORT_JSON, EXPORT_STATE_DIR, LEGACY_EXPORT_JSON, export_record
 
-LOCK_NAME = ".export.lock"
+LOCK_NAME = f"{EXPORT_STATE_DIR}/lock"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+#: The lock of folders written before the state folder existed (removed when found free).
+LEGACY_LOCK_NAME = ".export.lock"
 FORMAT_VERSION = 1
 
 
@@ -57,6 +66,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; the folder's files are meant to be shared
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -64,6 +74,15 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def csv_bytes(header, rows) -> bytes:
+    """A CSV file's bytes: the header, then the rows (None as an empty cell), ``\\n`` line ends."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows([["" if v is None else v for v in row] for row in rows])
+    return buf.getvalue().encode("utf-8")
 
 
 def file_entry(out: Path, rel: str, recording_ids: Iterable[str], ids: Iterable[str] = ()) -> dict[str, Any]:
@@ -81,18 +100,58 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-@contextlib.contextmanager
-def export_lock(out: Path) -> Iterator[None]:
-    """One export at a time per folder (a second one fails at once instead of mixing files)."""
-    out.mkdir(parents=True, exist_ok=True)
-    fh = open(out / LOCK_NAME, "a+b")
+@dataclass
+class Lock:
+    """The held lock of an export folder. ``interrupted``: the lock file was there before this run took
+    it, so the previous run on this folder stopped without finishing (killed, or the machine went down)."""
+
+    path: Path
+    interrupted: bool = False
+
+
+def _flock(fh, out: Path) -> None:
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError(f"{out}: another export is writing this folder") from None
-        yield
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise ConfigError(f"{out}: another export is writing this folder") from None
+
+
+def _drop_legacy_lock(out: Path) -> None:
+    """Remove the top-level lock an older twotrack left in every folder, unless an export holds it."""
+    legacy = out / LEGACY_LOCK_NAME
+    if legacy.is_file():
+        with open(legacy, "a+b") as fh:
+            _flock(fh, out)
+            legacy.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def export_lock(out: Path) -> Iterator[Lock]:
+    """One export at a time per folder (a second one fails at once instead of mixing files). The lock
+    file is removed when the export ends, so a finished folder holds none; one found on entry marks an
+    interrupted run (``Lock.interrupted``)."""
+    path = out / LOCK_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        existed = path.exists()
+        fh = open(path, "a+b")
+        _flock(fh, out)
+        try:  # the file may have been removed by the run that held it: lock the one on disk
+            same = os.fstat(fh.fileno()).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()
+    try:
+        _drop_legacy_lock(out)
+        yield Lock(path, interrupted=existed)
     finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still held: a run waiting on this inode retries on the new file
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only when empty: a refused folder is left as it was
         with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         fh.close()
@@ -158,7 +217,9 @@ class State:
 
 
 def read_state(out: Path) -> dict[str, Any] | None:
-    path = out / EXPORT_JSON
+    """The export record of ``out`` (``.twotrack/export.json``, or a legacy top-level ``export.json``),
+    None when the folder holds none."""
+    path = export_record(out)
     if not path.exists():
         return None
     try:
@@ -168,3 +229,27 @@ def read_state(out: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise InputError(path, "export.json is not a JSON object")
     return data
+
+
+def write_state(out: Path, data: bytes) -> None:
+    """Write the export record to ``.twotrack/export.json``; a legacy top-level ``export.json`` goes once
+    the new one is in place (the folder is then a current export folder)."""
+    atomic_write(out / EXPORT_JSON, data)
+    legacy = out / LEGACY_EXPORT_JSON
+    if legacy.is_file():
+        legacy.unlink()
+
+
+def resampling(state: State) -> list[dict[str, Any]]:
+    """Which exported recordings were resampled from which rate: ``[{"from_hz", "to_hz", "upsampled",
+    "recordings"}]`` from the pieces' ``source_rates`` (the tracks' rates at the source) and ``sample_rate``.
+    Upsampled audio (8 kHz telephone written at 24 kHz) holds nothing above the source's Nyquist frequency."""
+    groups: dict[tuple[int, int], set[str]] = {}
+    for rid, rec in state.recordings.items():
+        for p in rec.get("pieces", []):
+            to = p.get("sample_rate")
+            for src in p.get("source_rates") or ():
+                if to and src and int(src) != int(to):
+                    groups.setdefault((int(src), int(to)), set()).add(rid)
+    return [{"from_hz": a, "to_hz": b, "upsampled": b > a, "recordings": sorted(ids)}
+            for (a, b), ids in sorted(groups.items())]

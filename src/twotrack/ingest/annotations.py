@@ -17,6 +17,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import Word
+from ..recipes.ami import read_ami_words
+from ..recipes.callhome import read_callhome
 from ..recipes.fisher import FISHER_LINE, read_fisher
 from ..recipes.switchboard import SWB_ID, read_swb
 from . import textlines as tl
@@ -236,7 +238,7 @@ def detect_format(path: str | Path) -> str:
     """``ctm``, ``rttm``, ``textgrid``, ``fisher``, ``swb`` or ``lhotse`` from the name, else the content."""
     p = str(path)
     name = Path(p).name.lower()
-    for ext, fmt in ((".ctm", "ctm"), (".rttm", "rttm"), (".textgrid", "textgrid"),
+    for ext, fmt in ((".ctm", "ctm"), (".rttm", "rttm"), (".textgrid", "textgrid"), (".words.xml", "ami"),
                      (".jsonl", "lhotse"), (".jsonl.gz", "lhotse")):
         if name.endswith(ext):
             return fmt
@@ -264,7 +266,7 @@ def detect_format(path: str | Path) -> str:
 
 READERS: dict[str, Callable[[str | Path], list[Word]]] = {
     "ctm": read_ctm, "rttm": read_rttm, "textgrid": read_textgrid, "fisher": read_fisher, "swb": read_swb,
-    "lhotse": read_lhotse_supervisions,
+    "lhotse": read_lhotse_supervisions, "callhome": read_callhome, "ami": read_ami_words,
 }
 
 
@@ -299,11 +301,16 @@ def read_gold(path: str | Path, fmt: str | None = None) -> dict[str, list[Word]]
     return out
 
 
-def match_recording(rec, by_id: dict[str, list[Word]]) -> str | None:
-    """The key of ``read_gold``'s result that holds ``rec``'s words: its id, the id's last part, a track
-    file's name before its first dot or its stem; the only key when the file holds one recording."""
+# --------------------------------------------------------------------------------------------
+# The gold a recording carries (manifest ``transcript`` or a recipe's per-track files)
+# --------------------------------------------------------------------------------------------
+
+
+def _gold_id(rec, by_id: Mapping[str, list[Word]]) -> str | None:
+    """Which recording of a gold file is ``rec``: its id, the id's last path component, a track file's
+    stem, or the only one."""
     rid = rec.recording_id
-    candidates = [rid, rid.rsplit("/", 1)[-1]]
+    candidates = [rid, rid.replace("\\", "/").rsplit("/", 1)[-1]]
     for t in rec.tracks:
         name = Path(t.path).name
         candidates += [name.split(".", 1)[0], Path(t.path).stem]
@@ -313,22 +320,36 @@ def match_recording(rec, by_id: dict[str, list[Word]]) -> str | None:
     return next(iter(by_id)) if len(by_id) == 1 else None
 
 
-def recording_words(rec, by_id: dict[str, list[Word]]) -> dict[int, list[Word]] | None:
-    """``rec``'s words per track (every track present, each sorted by time; words with no text or no
-    length left out), or None when ``by_id`` has none for it."""
-    key = match_recording(rec, by_id)
+def has_gold(rec) -> bool:
+    """Whether a recording names gold (a transcript, or per-track transcripts)."""
+    return bool(rec.transcript) or any(getattr(rec, "track_transcripts", ()) or ())
+
+
+def recording_gold(rec) -> list[Word]:
+    """The gold words of one ``Recording``, keyed to its id: each per-track transcript's words on that
+    track (``track_transcripts[i]`` -> track i), else the words of ``transcript`` that belong to it.
+    Empty when it names none; ``InputError`` when a named file cannot be read."""
+    from dataclasses import replace
+
+    rid = rec.recording_id
+    per_track = getattr(rec, "track_transcripts", ()) or ()
+    if any(per_track):
+        words = []
+        for track, path in enumerate(per_track):
+            if path:
+                words += [replace(w, recording_id=rid, track=track) for w in read_words(path)]
+        return tl.by_time(words)
+    if not rec.transcript:
+        return []
+    by_id = read_gold(rec.transcript, (rec.metadata or {}).get("transcript_format") or None)
+    key = _gold_id(rec, by_id)
     if key is None:
-        return None
-    out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
-    for w in by_id[key]:
-        if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
-            out[w.track].append(w)
-    for ws in out.values():
-        ws.sort(key=lambda w: (w.start, w.end))
-    return out
+        raise InputError(rec.transcript, f"no words for recording {rid!r} (ids in the file: "
+                                         f"{', '.join(sorted(by_id)[:5])})")
+    return [w if w.recording_id == rid else replace(w, recording_id=rid) for w in by_id[key]]
 
 
-def utterance_level(words_by_track: dict[int, list[Word]]) -> bool:
+def utterance_level(words_by_track: Mapping[int, list[Word]]) -> bool:
     """True when the timed entries are utterances, not words (some entry holds several words: Fisher
     lines, Lhotse supervisions without an alignment, TextGrid phrase intervals)."""
     return any(len(w.text.split()) > 1 for ws in words_by_track.values() for w in ws)

@@ -2,9 +2,12 @@
 
 Paired per-speaker files from separate devices start at different moments and their clocks drift.
 When the checks measured that (``CheckResult.offset_ms``/``drift_ppm``, defined by
-``t_B = offset + t_A * (1 + drift)``), the later tracks are resampled and shifted onto A's timeline, so
+``t_B = offset + t_A * (1 + drift)``), or the manifest declares it (``Recording.clock``: columns ``b_offset_s``,
+``b_drift_ppm``), the later tracks are resampled and shifted onto A's timeline, so
 that activity, the crosstalk rule (which compares levels at small lags) and the turn-taking events all
 see one clock. One file with one channel per track shares one clock, so nothing moves there.
+``recording_clock`` (over ``decide_clock``) is the one rule every reader asks: measured, declared, unknown
+(fails requirement 1, left out of exports) or shared; docs/checks.md "Paired clocks" has the table.
 The track reader applies a ``ClockFix`` as it streams (``ingest.tracks.iter_track_blocks(clock=)``);
 the scan, which measures the clock only after decoding, applies it to the decoded array (``align_tracks``).
 """
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from ..model import CheckResult, Layout
+from ..errors import InputError
+from ..model import CheckResult, ClockDeclaration, Layout
 from .blocks import ColumnQueue
 
 
@@ -64,49 +68,172 @@ class ClockFix:
         return {"offset_ms": round(self.offset_ms, 3), "drift_ppm": round(self.drift_ppm, 3)}
 
 
-def clock_fix(layout: Layout, checks: CheckResult | None, sample_rate: int, n_tracks: int = 2) -> ClockFix | None:
-    """The rule ``align_tracks`` applies: the re-timing of a recording's later tracks, or None when they
-    keep their own clock (not paired files, no offset measured, one track, or under half a sample at
-    ``sample_rate`` and 1 ppm). Readers of stored results pass the recording's analysis rate (the rate
-    the activity stage re-timed at), so they move exactly the recordings whose activity moved."""
-    if layout is not Layout.PAIRED or checks is None or checks.offset_ms is None or n_tracks < 2:
-        return None
-    offset_s = checks.offset_ms / 1000.0
-    drift_ppm = checks.drift_ppm or 0.0
-    if abs(offset_s) * sample_rate < 0.5 and abs(drift_ppm) < 1.0:
+#: A declared clock that the checks' measurement contradicts by more than this (ms, anywhere in the
+#: recording) is an error: one of the two is wrong, and neither can be trusted to put B on A's clock.
+CONTRADICTION_MS = 20.0
+#: What ``recording_clock`` can say of a recording's clock (``RecordingClock.status``).
+CLOCK_STATUSES = ("measured", "declared", "unknown", "shared")
+#: How to put an unknown clock right (the reason requirement 1 and the exports give).
+FIX_UNKNOWN = ("declare B's clock in the manifest (columns b_offset_s and b_drift_ppm: a time t on A's clock is "
+               "b_offset_s + t * (1 + b_drift_ppm * 1e-6) in B's file), or record both tracks with a shared "
+               "reference (a signal both hear) so the checks can measure it")
+
+
+@dataclass(frozen=True)
+class RecordingClock:
+    """What puts a recording's tracks on one clock, decided once (``recording_clock``) for every reader.
+
+    ``status``: ``measured`` (the checks measured B against A from a signal both tracks share, or the tool
+    that wrote the manifest row measured it: twotrack capture), ``declared`` (the manifest states it and
+    nothing measured it), ``unknown`` (paired files that nothing measured or declared, or a declaration the
+    measurement contradicts), ``shared`` (one source file: its channels share its clock).
+    ``fix``: the re-timing of the tracks after A (None: nothing moves). ``entry``: what export.json, the
+    explorer's API and ``show --json`` say of it. ``contradiction``: the error text when a declaration and
+    a measurement disagree by more than ``CONTRADICTION_MS`` (the activity stage fails with it)."""
+
+    status: str
+    fix: ClockFix | None
+    entry: dict[str, object]
+    contradiction: str | None = None
+
+    @property
+    def unknown(self) -> bool:
+        return self.status == "unknown"
+
+
+def _fix(offset_ms: float, drift_ppm: float, sample_rate: int) -> ClockFix | None:
+    if abs(offset_ms) / 1000.0 * sample_rate < 0.5 and abs(drift_ppm) < 1.0:
         return None  # under half a sample and 1 ppm: nothing worth moving
-    return ClockFix(float(checks.offset_ms), float(drift_ppm))
+    return ClockFix(float(offset_ms), float(drift_ppm))
 
 
-def clock_status(layout: Layout, checks: CheckResult | None, sample_rate: int, n_tracks: int = 2
-                 ) -> tuple[ClockFix | None, dict[str, object]]:
-    """``clock_fix`` and what to tell a reader about it (export.json, the explorer's API):
-    ``{"retimed": True, "reference": "A", "offset_ms", "drift_ppm", "note"}`` or ``{"retimed": False, "reason"}``."""
-    fix = clock_fix(layout, checks, sample_rate, n_tracks)
-    if fix is not None:
-        return fix, {"retimed": True, "reference": "A", **fix.to_dict(), "note": fix.note()}
+def _gap_ms(declared: ClockDeclaration, offset_ms: float, drift_ppm: float | None, duration_s: float | None) -> float:
+    """Largest distance (ms) between the declared and the measured line over the recording. Without a
+    measured drift the measured offset is an average over the file: it is compared at the middle."""
+    d_off = declared.offset_s * 1000.0 - offset_ms
+    if drift_ppm is None:
+        t = (duration_s or 0.0) / 2
+        return abs(d_off + t * declared.drift_ppm * 1e-3)
+    d_drift = (declared.drift_ppm - drift_ppm) * 1e-3  # ms per second
+    return max(abs(d_off), abs(d_off + (duration_s or 0.0) * d_drift))
+
+
+def decide_clock(layout: Layout, n_tracks: int, checks: CheckResult | None, declared: ClockDeclaration | None,
+                 sample_rate: int, duration_s: float | None = None) -> RecordingClock:
+    """THE rule for the clock of a recording's later tracks (``recording_clock`` takes them from a Recording).
+
+    Paired files: a measurement (``checks.offset_ms``/``drift_ppm``) wins, checked against a declaration
+    when both exist (more than ``CONTRADICTION_MS`` apart: ``unknown`` with the contradiction); else the
+    declaration; else ``unknown``. One file: ``shared`` (``measured`` when its row says a tool measured
+    the placement of its tracks, as capture's rows do). ``fix`` is None under half a sample at
+    ``sample_rate`` and 1 ppm; readers of stored results pass the recording's analysis rate (the rate the
+    activity stage re-timed at), so they move exactly the recordings whose activity moved."""
+    declared_entry = ({"offset_ms": round(declared.offset_s * 1000.0, 3), "drift_ppm": round(declared.drift_ppm, 3),
+                       "source": declared.source} if declared is not None else None)
     if layout is not Layout.PAIRED or n_tracks < 2:
-        why = "one source file: the tracks share its clock"
-    elif checks is None:
-        why = "no checks stored: each paired file keeps its own clock"
-    elif checks.offset_ms is None:
-        why = "no clock offset measured (the files share no signal to sync on): each paired file keeps its own clock"
+        if declared is not None and declared.source == "measured":
+            return RecordingClock("measured", None, {
+                "status": "measured", "by": "manifest (clock_source measured)", "retimed": False,
+                "reason": "one source file whose tracks were placed on one clock when it was written "
+                          "(e.g. by twotrack capture)", "declared": declared_entry})
+        return RecordingClock("shared", None, {"status": "shared", "retimed": False,
+                                               "reason": "one source file: the tracks share its clock"})
+    measured = checks is not None and checks.offset_ms is not None
+    if measured:
+        off, drift = float(checks.offset_ms), checks.drift_ppm
+        if declared is not None:
+            gap = _gap_ms(declared, off, drift, duration_s)
+            if gap > CONTRADICTION_MS:
+                why = (f"declared clock contradicts the measured one by {gap:.1f} ms (> {CONTRADICTION_MS:g} ms): "
+                       f"declared B offset {declared.offset_s * 1000.0:+.1f} ms, drift {declared.drift_ppm:+.2f} ppm "
+                       f"(b_offset_s, b_drift_ppm); measured offset {off:+.1f} ms, drift "
+                       + ("not fitted" if drift is None else f"{drift:+.2f} ppm")
+                       + " by the checks; correct or remove the declaration")
+                return RecordingClock("unknown", None, {
+                    "status": "unknown", "retimed": False, "reason": why, "declared": declared_entry,
+                    "measured": {"offset_ms": round(off, 3), "drift_ppm": None if drift is None else round(drift, 3)},
+                }, contradiction=why)
+        fix = _fix(off, drift or 0.0, sample_rate)
+        entry: dict[str, object] = {"status": "measured", "by": "checks"}
+        if fix is not None:
+            entry.update({"retimed": True, "reference": "A", **fix.to_dict(), "note": fix.note()})
+        else:
+            entry.update({"retimed": False, "offset_ms": round(off, 3), "drift_ppm": round(drift or 0.0, 3),
+                          "reason": f"measured offset {off:+.3f} ms, drift {drift or 0.0:+.2f} ppm: under half a "
+                                    "sample, nothing to move"})
+        if declared_entry is not None:
+            entry["declared"] = declared_entry
+        return RecordingClock("measured", fix, entry)
+    if declared is not None:
+        status = "measured" if declared.source == "measured" else "declared"
+        fix = _fix(declared.offset_s * 1000.0, declared.drift_ppm, sample_rate)
+        entry = {"status": status, "by": "manifest" + (" (clock_source measured)" if status == "measured" else "")}
+        if fix is not None:
+            entry.update({"retimed": True, "reference": "A", **fix.to_dict(), "note": fix.note()})
+        else:
+            entry.update({"retimed": False, **declared_entry, "reason": "declared offset under half a sample and "
+                                                                        "drift under 1 ppm: nothing to move"})
+        return RecordingClock(status, fix, entry)
+    if checks is None:
+        why = "no checks stored and no clock declared: each paired file keeps its own clock"
     else:
-        why = (f"measured offset {checks.offset_ms:+.3f} ms, drift {checks.drift_ppm or 0.0:+.2f} ppm: under half "
-               "a sample, nothing to move")
-    return None, {"retimed": False, "reason": why}
+        why = ("no clock offset measured (the files share no signal to sync on) and none declared: each paired "
+               "file keeps its own clock")
+    return RecordingClock("unknown", None, {"status": "unknown", "retimed": False,
+                                            "reason": f"{why}; to fix it, {FIX_UNKNOWN}"})
 
 
-def align_tracks(samples: np.ndarray, sample_rate: int, layout: Layout, checks: CheckResult | None
-                 ) -> tuple[np.ndarray, str | None]:
-    """-> (tracks (n_tracks, n) on track A's clock, a note saying what moved, or None when nothing did)."""
-    fix = clock_fix(layout, checks, sample_rate, samples.shape[0])
+def recording_clock(recording, checks: CheckResult | None, sample_rate: int, duration_s: float | None = None
+                    ) -> RecordingClock:
+    """The clock of ``recording`` (a ``model.Recording``): ``decide_clock`` of its layout, its checks and
+    its manifest declaration (``Recording.clock``). Every reader asks this: the activity stage, the
+    exports, the explorer, ``show``, and requirement 1."""
+    return decide_clock(recording.layout, recording.n_tracks, checks, getattr(recording, "clock", None),
+                        sample_rate, duration_s)
+
+
+def clock_fix(layout: Layout, checks: CheckResult | None, sample_rate: int, n_tracks: int = 2,
+              declared: ClockDeclaration | None = None) -> ClockFix | None:
+    """The re-timing ``decide_clock`` chooses, or None when the later tracks keep their own clock."""
+    return decide_clock(layout, n_tracks, checks, declared, sample_rate).fix
+
+
+def clock_status(layout: Layout, checks: CheckResult | None, sample_rate: int, n_tracks: int = 2,
+                 declared: ClockDeclaration | None = None) -> tuple[ClockFix | None, dict[str, object]]:
+    """``decide_clock``'s fix and entry: ``{"status", "retimed": True, "reference": "A", "offset_ms",
+    "drift_ppm", "note", ...}`` or ``{"status", "retimed": False, "reason", ...}``."""
+    clock = decide_clock(layout, n_tracks, checks, declared, sample_rate)
+    return clock.fix, clock.entry
+
+
+def apply_fix(samples: np.ndarray, sample_rate: int, fix: ClockFix | None) -> tuple[np.ndarray, str | None]:
+    """-> (tracks (n_tracks, n) with every track after A re-timed by ``fix``, its note; None: unchanged)."""
     if fix is None:
         return samples, None
     aligned = samples.copy()
     for i in range(1, samples.shape[0]):  # a loop over tracks, not samples
         aligned[i] = to_reference_clock(samples[i], sample_rate, fix.offset_s, fix.drift_ppm)
     return aligned, fix.note()
+
+
+def align_tracks(samples: np.ndarray, sample_rate: int, layout: Layout, checks: CheckResult | None,
+                 declared: ClockDeclaration | None = None) -> tuple[np.ndarray, str | None]:
+    """-> (tracks (n_tracks, n) on track A's clock, a note saying what moved, or None when nothing did)."""
+    return apply_fix(samples, sample_rate, clock_fix(layout, checks, sample_rate, samples.shape[0], declared))
+
+
+def align_recording(samples: np.ndarray, sample_rate: int, recording, checks: CheckResult | None
+                    ) -> tuple[np.ndarray, str | None]:
+    """``align_tracks`` by ``recording_clock``: the activity stage's call. Raises ``InputError`` (naming
+    track B's file) when the declared clock contradicts the measured one: the activity stage owns that
+    error, since it is the stage that puts the tracks on one clock."""
+    clock = recording_clock(recording, checks, sample_rate, samples.shape[-1] / sample_rate if sample_rate else None)
+    if clock.contradiction:
+        raise InputError(recording.tracks[min(1, recording.n_tracks - 1)].path, clock.contradiction)
+    samples, note = apply_fix(samples, sample_rate, clock.fix)
+    if note and clock.status != "measured":
+        note += f" ({clock.status})"
+    return samples, note
 
 
 # ---------------------------------------------------------------------------------------------

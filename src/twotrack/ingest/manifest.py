@@ -2,7 +2,8 @@
 
 Columns (docs/formats.md has the full table): ``recording_id``, ``path`` or ``path_a`` + ``path_b``,
 ``speaker_a``, ``speaker_b``, ``license``, ``tags`` (``key:value;key:value``), ``source_type``,
-``transcript``, ``channels``; any other column is kept in ``Recording.metadata``.
+``transcript``, ``channels``, ``b_offset_s``, ``b_drift_ppm``, ``clock_source`` (B's clock against A's for
+paired files: ``Recording.clock``); any other column is kept in ``Recording.metadata``.
 
 Paths resolve against the manifest's folder and must stay inside it (after following symlinks): a
 manifest is data, and data must not point a corpus run at ``/etc/passwd``. A bad row gives one
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import InputError
-from ..model import ErrorRecord, Layout, Recording, SourceType
+from ..model import ClockDeclaration, ErrorRecord, Layout, Recording, SourceType
 from . import remote
 from .found import Found, FoundStream, Origin
 from .pairing import compile_patterns, match_pair
@@ -33,8 +35,12 @@ from .sources import Discovery, make_source, probe_safely
 
 KNOWN_COLUMNS = (
     "recording_id", "path", "path_a", "path_b", "speaker_a", "speaker_b", "license", "tags", "source_type",
-    "transcript", "channels",
+    "transcript", "channels", "b_offset_s", "b_drift_ppm", "clock_source",
 )
+#: Largest clock drift a row may declare (1%): device clocks differ by tens of ppm; more is a typo or a
+#: sample-rate mismatch, which the file headers already carry.
+MAX_DECLARED_DRIFT_PPM = 10_000.0
+CLOCK_SOURCES = ("declared", "measured")
 _SOURCE_TYPES = ", ".join(t.value for t in SourceType)
 # Channel count a source type implies when the row does not declare one.
 _IMPLIED_CHANNELS = {SourceType.MONO: 1, SourceType.TWO_TRACK: 2, SourceType.COMMERCIAL_TWO_TRACK: 2}
@@ -157,6 +163,41 @@ def resolve_inside(base_dir: str, value: str, what: str) -> str:
     return joined
 
 
+def _number(cells: dict[str, str], key: str) -> float | None:
+    text = cells.get(key, "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise RowError(f"{key} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise RowError(f"{key} {text!r} is not a finite number")
+    return value
+
+
+def parse_clock(cells: dict[str, str], paired: bool) -> ClockDeclaration | None:
+    """The row's declaration of B's clock (``b_offset_s``, ``b_drift_ppm``, ``clock_source``), or None when
+    it declares none. A missing one of the two numbers is 0. One file's channels share its clock, so a row
+    with one file may only declare 0 and 0 (capture's rows do, with ``clock_source`` measured)."""
+    offset, drift = _number(cells, "b_offset_s"), _number(cells, "b_drift_ppm")
+    source = cells.get("clock_source", "").lower()
+    if offset is None and drift is None:
+        if source:
+            raise RowError(f"clock_source {source!r} without b_offset_s or b_drift_ppm: declare the numbers")
+        return None
+    if source and source not in CLOCK_SOURCES:
+        raise RowError(f"clock_source {source!r}: expected one of {', '.join(CLOCK_SOURCES)}")
+    offset, drift = offset or 0.0, drift or 0.0
+    if abs(drift) > MAX_DECLARED_DRIFT_PPM:
+        raise RowError(f"b_drift_ppm {drift:g} is beyond +-{MAX_DECLARED_DRIFT_PPM:g} ppm (device clocks differ "
+                       "by tens of ppm)")
+    if not paired and (offset or drift):
+        raise RowError(f"b_offset_s {offset:g} / b_drift_ppm {drift:g} declared for one file: its channels share "
+                       "its clock (declare B's clock for paired files, path_a and path_b)")
+    return ClockDeclaration(offset_s=offset, drift_ppm=drift, source=source or "declared")
+
+
 def _row_recording(
     row: dict[str, Any], base_dir: str, config: Config, found: Discovery, note: str, hashes: dict | None,
 ) -> Recording | None:
@@ -193,6 +234,8 @@ def _row_recording(
     files = [resolve_inside(base_dir, path, "path")] if path else [
         resolve_inside(base_dir, path_a, "path_a"), resolve_inside(base_dir, path_b, "path_b")]
     transcript = resolve_inside(base_dir, cells["transcript"], "transcript") if cells.get("transcript") else None
+
+    clock = parse_clock(cells, paired=not path)
 
     recording_id = cells.get("recording_id", "")
     if not recording_id:
@@ -247,7 +290,7 @@ def _row_recording(
     return Recording(
         recording_id=recording_id, tracks=tracks, layout=layout, speakers=tuple(track_speakers),
         source_type=source_type, license=cells.get("license") or None, tags=tags, transcript=transcript,
-        metadata=metadata,
+        metadata=metadata, clock=clock,
     )
 
 

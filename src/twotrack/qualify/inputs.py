@@ -79,6 +79,9 @@ class RecordingInputs(Record):
     stats: RecordingStats | None = None  # None: no turn-taking measured (e.g. mono)
     consent: Verdict = field(default_factory=Verdict)  # consent of every speaker for the consent scope
     rights: Verdict = field(default_factory=Verdict)  # license + consent for the commercial purpose
+    # the tracks' clock (``ingest.clock.recording_clock`` entry: "status" measured, declared, unknown or shared,
+    # "reason"); empty: not given (inputs built by hand), and requirement 1 does not judge it
+    clock: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hours(self) -> float:

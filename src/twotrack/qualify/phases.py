@@ -114,7 +114,8 @@ def measured_type(rec: RecordingInputs) -> TypeFinding:
             reasons.append(f"manifest says {declared}, measurement says {measured}")
     elif measured == TWO_TRACK:
         # synthetic and commercial are origins the audio cannot show; the manifest decides between them
-        data_type = declared if declared in (TWO_TRACK, COMMERCIAL, SYNTHETIC) else TWO_TRACK
+        # a pair of headsets kept from a meeting (declared multiparty) is still not a dyadic conversation
+        data_type = declared if declared in (TWO_TRACK, COMMERCIAL, SYNTHETIC, MULTIPARTY) else TWO_TRACK
         if declared == MONO:
             reasons.append("manifest says mono, measurement finds two isolated tracks")
     else:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import QualifyConfig
-from ..model import Record, SourceType
+from ..model import Layout, Record, SourceType
 from .inputs import CorpusInputs, RecordingInputs
 from .phases import MONO, PhaseFit, TypeFinding, corpus_phase_fit, measured_type, recording_phase_fit
 from .reference import Comparison, Reference, compare, corpus_sample, load_reference
@@ -153,9 +153,17 @@ def full_duplex_capture(rec: RecordingInputs, finding: TypeFinding, cfg: Qualify
         reasons.append("one track: the speakers were not captured separately")
     elif iso not in cfg.accept_isolation:
         reasons.append(f"isolation is {iso}; accepted: {', '.join(cfg.accept_isolation)}")
+    clock = rec.clock.get("status") if rec.clock else None
+    if clock:
+        ev["clock"] = clock
+    if clock == "unknown" and rec.layout is Layout.PAIRED:
+        # separate tracks on clocks nobody knows are not one full-duplex capture: B's timing against A's is a guess
+        ok = False
+        reasons.append(f"paired files on an unknown clock: {rec.clock.get('reason', '')}")
     reasons.extend(rec.checks.reasons)
     bleed = f" {rec.checks.bleed_db:.0f}dB" if rec.checks.bleed_db is not None else ""
-    return Check(ok, ev, tuple(reasons), f"{iso}{bleed}")
+    head = f"{iso}{bleed}" + (" clock?" if clock == "unknown" and rec.layout is Layout.PAIRED else "")
+    return Check(ok, ev, tuple(reasons), head)
 
 
 def _flags(rec: RecordingInputs, cfg: QualifyConfig) -> list[str]:

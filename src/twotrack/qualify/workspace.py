@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..config import QualifyConfig
+from ..ingest.clock import recording_clock
 from ..model import EventKind, Layout
 from ..store import Workspace, queries
 from .inputs import CorpusInputs, RecordingInputs, RecordingStats, Verdict
@@ -107,6 +108,7 @@ def inputs_from_workspace(ws, purpose: str | None = None, cfg: QualifyConfig | N
     purpose = purpose or cfg.purpose
     recordings = queries.recordings(ws)
     durations = queries.durations(ws)
+    rates = {r["recording_id"]: int(r.get("sample_rate") or 0) for r in queries.recording_table(ws)}
     checks = queries.check_results(ws)
     events = _event_stats(ws)
     speech = queries.speech_by_track(ws)
@@ -128,5 +130,6 @@ def inputs_from_workspace(ws, purpose: str | None = None, cfg: QualifyConfig | N
             stats=_stats(rec.n_tracks, events.get(rid), speech.get(rid, {})),
             consent=consent[rid],
             rights=rights[rid],
+            clock=dict(recording_clock(rec, checks.get(rid), rates.get(rid, 0), durations.get(rid)).entry),
         ))
     return CorpusInputs(recordings=tuple(out), speakers=_speaker_metadata(ws), name=ws.path.name, purpose=purpose)

@@ -36,3 +36,145 @@ def read_fisher(path: str | Path, recording_id: str | None = None) -> list[Word]
         end = tl.number(p, line_no, m.group(2), "end")
         words.append(tl.word(p, line_no, rid, tl.track(p, line_no, m.group(3)), start, end, m.group(4).strip()))
     return tl.by_time(words)
+
+
+# --------------------------------------------------------------------------------------------
+# The recipe: LDC2004S13/LDC2005S13 audio + LDC2004T19/LDC2005T19 transcripts and call tables
+# --------------------------------------------------------------------------------------------
+
+FISHER_PATTERNS = {
+    "audio": r"fe_03_\d{5}\.sph",
+    "transcript": r"fe_03_\d{5}\.txt",
+    "calldata": r".*_calldata\.tbl",
+}
+#: The sides of a call as the transcripts name them (channel 0, channel 1).
+SIDES = ("A", "B")
+_SEX = {"m": "male", "f": "female"}
+
+
+def _call_id(path: str) -> str:
+    return Path(path).stem.split("_")[-1]  # fe_03_00001.sph -> 00001
+
+
+def _column(header: list[str], name: str, fallback: int) -> int:
+    upper = [h.upper() for h in header]
+    return upper.index(name) if name in upper else fallback
+
+
+def read_calldata(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
+    """``*_calldata.tbl`` (CSV; header ``CALL_ID,DATE_TIME,TOPICID,SIG_GRADE,CNV_GRADE,APIN,ASX.DL,
+    APHNUM,APHSET,APHTYP,BPIN,BSX.DL,BPHNUM,BPHSET,BPHTYP``): call id -> (line, fields by name)."""
+    from .base import BAD_TABLE, read_csv_rows
+
+    rows = read_csv_rows(path, prepared, header=False)
+    if not rows:
+        return {}
+    header = rows[0][1] if rows[0][1] and rows[0][1][0].upper() == "CALL_ID" else []
+    names = ("CALL_ID", "DATE_TIME", "TOPICID", "SIG_GRADE", "CNV_GRADE", "APIN", "ASX.DL", "APHNUM", "APHSET",
+             "APHTYP", "BPIN", "BSX.DL", "BPHNUM", "BPHSET", "BPHTYP")
+    cols = {n: _column(header, n, i) for i, n in enumerate(names)}
+    out = {}
+    for line, cells in rows[1:] if header else rows:
+        if len(cells) <= max(cols["BSX.DL"], cols["BPIN"]):
+            prepared.error(BAD_TABLE, path, f"line {line}: {len(cells)} cells, expected {len(names)}")
+            continue
+        fields = {n: cells[i] for n, i in cols.items() if i < len(cells)}
+        out[fields["CALL_ID"].zfill(5)] = (line, fields)
+    return out
+
+
+def check_fisher_transcript(path: str, recording_id: str, prepared) -> bool:
+    """Whether a transcript can serve as gold: every line ``<start> <end> <A|B>: text``; the first
+    problem is a named error (``unknown channel`` for a side other than A/B)."""
+    from .base import BAD_TRANSCRIPT, UNKNOWN_CHANNEL
+
+    try:
+        text = tl.open_text(path)
+    except InputError as exc:
+        prepared.error(BAD_TRANSCRIPT, path, exc.problem, recording_id)
+        return False
+    for line_no, line in tl.lines(text):
+        if line.startswith("#"):
+            continue
+        m = FISHER_LINE.match(line)
+        if not m:
+            prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: expected '<start> <end> <A|B>: text', "
+                                                 f"got {line[:60]!r}; no gold for this call", recording_id)
+            return False
+        if m.group(3).upper() not in SIDES:
+            prepared.error(UNKNOWN_CHANNEL, path, f"line {line_no}: side {m.group(3)!r} (a call has sides A and "
+                                                  f"B); no gold for this call", recording_id)
+            return False
+        try:
+            start, end = float(m.group(1)), float(m.group(2))
+        except ValueError:
+            start, end = -1.0, -2.0
+        if not (0 <= start <= end):
+            prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: times {m.group(1)} {m.group(2)} are not "
+                                                 f"0 <= start <= end; no gold for this call", recording_id)
+            return False
+    return True
+
+
+def prepare_fisher(paths, options):
+    """Fisher English Parts 1 and 2 under ``paths``: every ``fe_03_NNNNN.sph`` becomes a two-track
+    recording ``fe_03_NNNNN`` with its transcript ``fe_03_NNNNN.txt`` as gold (utterance times: IPU-level
+    gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN (speaker
+    ``fisher-<PIN>``) with sex and dialect."""
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOT_IN_TABLE, NOTHING_FOUND, TABLE_ROW_WITHOUT_FILES,
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, by_key, index_files, two_channel_recording)
+
+    prepared = Prepared()
+    files = index_files(paths, FISHER_PATTERNS, prepared.errors)
+    audio = by_key(files.get("audio", ()), _call_id, "duplicate audio", prepared)
+    trans = by_key(files.get("transcript", ()), _call_id, "duplicate transcript", prepared)
+    calls: dict[str, tuple[str, int, dict[str, str]]] = {}
+    for table in files.get("calldata", ()):
+        for call, (line, fields) in read_calldata(table, prepared).items():
+            calls.setdefault(call, (table, line, fields))
+    if not files.get("calldata"):
+        for root in paths:
+            prepared.error(NOTHING_FOUND, root, "no *_calldata.tbl under this path: speakers, sex, dialect and "
+                                                "topics stay unknown")
+    for call in sorted(audio):
+        rid = f"fe_03_{call}"
+        transcript = trans.get(call)
+        if transcript is None:
+            prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[call], f"no {rid}.txt under the given folders", rid)
+        elif not check_fisher_transcript(transcript, rid, prepared):
+            transcript = None
+        speakers: tuple[str | None, str | None] = (None, None)
+        tags = {"corpus": "fisher-english", "register": "spontaneous-telephone"}
+        metadata: dict[str, str] = {}
+        row = calls.get(call)
+        if row is None:
+            if calls:
+                prepared.error(NOT_IN_TABLE, audio[call], f"call {call} has no row in the *_calldata.tbl "
+                                                          f"tables found: speakers and topic unknown", rid)
+        else:
+            table, line, f = row
+            pins = []
+            for side in SIDES:
+                pin = f.get(f"{side}PIN", "").strip()
+                sex, _, dialect = f.get(f"{side}SX.DL", "").strip().lower().partition(".")
+                spk = f"fisher-{pin}" if pin else None
+                pins.append(spk)
+                if spk:
+                    prepared.speaker(spk, sex=_SEX.get(sex, sex), dialect=dialect, pin=pin, corpus="fisher-english")
+            speakers = (pins[0], pins[1])
+            if f.get("TOPICID"):
+                tags["topic"] = f["TOPICID"]
+            metadata = {k.lower(): v for k, v in f.items() if k in ("DATE_TIME", "SIG_GRADE", "CNV_GRADE") and v}
+            metadata["call_table"] = f"{table}:{line}"
+        rec = two_channel_recording(prepared, audio[call], rid, speakers=speakers, tags=tags, metadata=metadata,
+                                    transcript=transcript, license=options.get("license"))
+        if rec is not None:
+            prepared.recordings.append(rec)
+    for call in sorted(set(trans) - set(audio)):
+        prepared.error(TRANSCRIPT_WITHOUT_AUDIO, trans[call], f"no fe_03_{call}.sph under the given folders",
+                       f"fe_03_{call}")
+    for call in sorted(set(calls) - set(audio)):
+        table, line, _ = calls[call]
+        prepared.error(TABLE_ROW_WITHOUT_FILES, table, f"line {line}: call {call} has no fe_03_{call}.sph under "
+                                                       f"the given folders", f"fe_03_{call}")
+    return prepared

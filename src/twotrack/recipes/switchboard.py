@@ -12,8 +12,9 @@ from ..errors import InputError
 from ..ingest import textlines as tl
 from ..model import Word
 
-#: Switchboard alignment tokens that mark non-speech; they are not words.
-SWB_SKIP = frozenset({"[silence]"})
+#: Switchboard alignment tokens that mark non-speech; they are not words (``[noise]`` is a
+#: non-vocal sound; ``[laughter]`` and ``[vocalized-noise]`` come from the speaker and are kept).
+SWB_SKIP = frozenset({"[silence]", "[noise]"})
 
 SWB_ID = re.compile(r"^(?P<rec>[^-\s]+?)(?P<side>[AB])-\S+$")
 
@@ -40,3 +41,184 @@ def read_swb(path: str | Path) -> list[Word]:
         end = tl.number(p, line_no, parts[2], "end")
         words.append(tl.word(p, line_no, m.group("rec"), tl.track(p, line_no, m.group("side")), start, end, text))
     return tl.by_time(words)
+
+
+# --------------------------------------------------------------------------------------------
+# The recipe: LDC97S62 audio + Mississippi State word alignments + the LDC caller/conversation tables
+# --------------------------------------------------------------------------------------------
+
+SWB_PATTERNS = {
+    "audio": r"sw0?\d{4,5}\.sph",
+    "words": r"sw\d{4,5}[A-Za-z]-ms98-a-word\.text",
+    "conv": r"conv\.tab|conv_tab\.csv",
+    "caller": r"caller\.tab|caller_tab\.csv",
+}
+SIDES = ("A", "B")
+_ANY_SIDE = re.compile(r"^sw\d+([A-Za-z])-\S+$")
+_WORD_FILE = re.compile(r"^sw(\d{4,5})([A-Za-z])-ms98-a-word\.text$", re.IGNORECASE)
+
+
+def conversation_number(name: str) -> str:
+    """``sw02001.sph`` / ``sw2001A-ms98-a-word.text`` / ``2001`` -> ``2001`` (leading zeros dropped)."""
+    digits = re.search(r"\d+", Path(name).name)
+    return str(int(digits.group(0))) if digits else name
+
+
+def read_conv_tab(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
+    """``conv.tab`` / ``conv_tab.csv`` (no header; LDC97S62 docs ``conv_doc.txt``): conversation number,
+    active flag, caller on side A (from), caller on side B (to), topic number (IVI_NO), class, talk day,
+    ... -> conversation -> (line, fields)."""
+    from .base import BAD_TABLE, read_csv_rows
+
+    out = {}
+    for line, cells in read_csv_rows(path, prepared, header=False):
+        if len(cells) < 5 or not cells[0].isdigit():
+            prepared.error(BAD_TABLE, path, f"line {line}: expected 'conversation, active, caller A, caller B, "
+                                            f"topic, ...', got {','.join(cells)[:60]!r}")
+            continue
+        out[str(int(cells[0]))] = (line, {"caller_a": cells[2], "caller_b": cells[3], "topic": cells[4],
+                                          "talk_day": cells[6] if len(cells) > 6 else ""})
+    return out
+
+
+def read_caller_tab(path: str, prepared) -> dict[str, dict[str, str]]:
+    """``caller.tab`` / ``caller_tab.csv`` (no header; ``caller_doc.txt``): caller number, PIN, target,
+    sex, birth year, dialect area, education, ... -> caller -> fields."""
+    from .base import BAD_TABLE, read_csv_rows
+
+    out = {}
+    for line, cells in read_csv_rows(path, prepared, header=False):
+        if len(cells) < 6 or not cells[0].isdigit():
+            prepared.error(BAD_TABLE, path, f"line {line}: expected 'caller, pin, target, sex, birth year, "
+                                            f"dialect area, ...', got {','.join(cells)[:60]!r}")
+            continue
+        out[str(int(cells[0]))] = {"sex": cells[3].strip('"').lower(), "birth_year": cells[4],
+                                   "dialect": cells[5].strip('"').lower(),
+                                   "education": cells[6] if len(cells) > 6 else ""}
+    return out
+
+
+def check_word_file(path: str, side: str, recording_id: str, prepared) -> bool:
+    """Whether a word alignment file can serve as gold for ``side``: every line ``sw<conv><side>-ms98-a-<n>
+    <start> <end> <word>``; the first problem is a named error (``unknown channel`` for a line whose id
+    names another side)."""
+    from .base import BAD_TRANSCRIPT, UNKNOWN_CHANNEL
+
+    try:
+        text = tl.open_text(path)
+    except InputError as exc:
+        prepared.error(BAD_TRANSCRIPT, path, exc.problem, recording_id)
+        return False
+    for line_no, line in tl.lines(text):
+        if line.startswith(("#", ";;")):
+            continue
+        parts = line.split(None, 3)
+        m = SWB_ID.match(parts[0])
+        other = _ANY_SIDE.match(parts[0])
+        if not m and other:
+            prepared.error(UNKNOWN_CHANNEL, path, f"line {line_no}: id {parts[0]!r} names side {other.group(1)!r} "
+                                                  f"(a call has sides A and B); no gold for this side", recording_id)
+            return False
+        if len(parts) < 4 or not m:
+            prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: expected 'sw<conv><A|B>-ms98-a-<n> <start> "
+                                                 f"<end> <word>', got {line[:60]!r}; no gold for this side",
+                           recording_id)
+            return False
+        if m.group("side").upper() != side:
+            prepared.error(UNKNOWN_CHANNEL, path, f"line {line_no}: id {parts[0]!r} names side "
+                                                  f"{m.group('side')!r} in the side-{side} file; no gold for "
+                                                  f"this side", recording_id)
+            return False
+        try:
+            start, end = float(parts[1]), float(parts[2])
+        except ValueError:
+            start, end = -1.0, -2.0
+        if not (0 <= start <= end):
+            prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: times {parts[1]} {parts[2]} are not "
+                                                 f"0 <= start <= end; no gold for this side", recording_id)
+            return False
+    return True
+
+
+def prepare_switchboard(paths, options):
+    """Switchboard-1 under ``paths``: every ``swNNNNN.sph`` becomes a two-track recording ``sw0NNNN``
+    whose gold is its two Mississippi State word alignments (``swNNNNA-ms98-a-word.text`` on track A,
+    ``...B...`` on track B: hand-corrected word times); from ``conv.tab`` its topic and callers (speaker
+    ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOT_IN_TABLE, NOTHING_FOUND, TABLE_ROW_WITHOUT_FILES,
+                       TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key, index_files,
+                       two_channel_recording)
+
+    prepared = Prepared()
+    files = index_files(paths, SWB_PATTERNS, prepared.errors)
+    audio = by_key(files.get("audio", ()), conversation_number, "duplicate audio", prepared)
+    words: dict[str, dict[str, str]] = {}
+    for f in files.get("words", ()):
+        m = _WORD_FILE.match(Path(f).name)
+        conv, side = str(int(m.group(1))), m.group(2).upper()
+        if side not in SIDES:
+            prepared.error(UNKNOWN_CHANNEL, f, f"side {m.group(2)!r} in the file name (a call has sides A and B)",
+                           f"sw0{conv}")
+            continue
+        words.setdefault(conv, {}).setdefault(side, f)
+    convs: dict[str, tuple[str, int, dict[str, str]]] = {}
+    for table in files.get("conv", ()):
+        for conv, (line, fields) in read_conv_tab(table, prepared).items():
+            convs.setdefault(conv, (table, line, fields))
+    callers: dict[str, dict[str, str]] = {}
+    for table in files.get("caller", ()):
+        for caller, fields in read_caller_tab(table, prepared).items():
+            callers.setdefault(caller, fields)
+    if not convs:
+        for root in paths:
+            prepared.error(NOTHING_FOUND, root, "no conv.tab (conv_tab.csv) under this path: callers and topics "
+                                                "stay unknown")
+    for conv in sorted(audio, key=int):
+        rid = f"sw0{conv}" if len(conv) == 4 else f"sw{conv}"
+        sides = words.get(conv, {})
+        gold: list[str | None] = []
+        for side in SIDES:
+            f = sides.get(side)
+            if f is None:
+                prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[conv], f"no sw{conv}{side}-ms98-a-word.text (side "
+                                                                      f"{side}) under the given folders", rid)
+            elif not check_word_file(f, side, rid, prepared):
+                f = None
+            gold.append(f)
+        speakers: list[str | None] = [None, None]
+        tags = {"corpus": "switchboard-1", "register": "spontaneous-telephone"}
+        metadata: dict[str, str] = {}
+        row = convs.get(conv)
+        if row is None:
+            if convs:
+                prepared.error(NOT_IN_TABLE, audio[conv], f"conversation {conv} has no row in conv.tab: callers "
+                                                          f"and topic unknown", rid)
+        else:
+            table, line, f = row
+            for i, key in enumerate(("caller_a", "caller_b")):
+                caller = f[key].lstrip("0") or f[key]
+                if not caller:
+                    continue
+                speakers[i] = f"swb-{caller}"
+                meta = callers.get(caller)
+                if meta is None and callers:
+                    prepared.error(NOT_IN_TABLE, table, f"line {line}: caller {caller} (side {SIDES[i]} of "
+                                                        f"conversation {conv}) has no row in caller.tab", rid)
+                prepared.speaker(speakers[i], caller=caller, corpus="switchboard-1", **(meta or {}))
+            if f["topic"]:
+                tags["topic"] = f["topic"]
+            metadata = {"talk_day": f["talk_day"]} if f["talk_day"] else {}
+            metadata["conv_table"] = f"{table}:{line}"
+        rec = two_channel_recording(prepared, audio[conv], rid, speakers=(speakers[0], speakers[1]), tags=tags,
+                                    metadata=metadata, track_transcripts=tuple(gold) if any(gold) else (),
+                                    license=options.get("license"))
+        if rec is not None:
+            prepared.recordings.append(rec)
+    for conv in sorted(set(words) - set(audio), key=int):
+        for f in words[conv].values():
+            prepared.error(TRANSCRIPT_WITHOUT_AUDIO, f, f"no sw0{conv}.sph under the given folders", f"sw0{conv}")
+    for conv in sorted(set(convs) - set(audio), key=int):
+        table, line, _ = convs[conv]
+        prepared.error(TABLE_ROW_WITHOUT_FILES, table, f"line {line}: conversation {conv} has no sw0{conv}.sph "
+                                                       f"under the given folders", f"sw0{conv}")
+    return prepared

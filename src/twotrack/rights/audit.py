@@ -1,6 +1,7 @@
 """Withdrawal reaches exports: which files of an earlier export must go, and removing them.
 
-An export folder holds ``export.json`` (written by the export stage). The fields read here:
+An export folder holds ``.twotrack/export.json`` (written by the export stage; ``export.json`` at the top in
+folders written before the state folder existed: ``paths.export_record`` finds either). The fields read here:
 
 ```
 {
@@ -10,8 +11,8 @@ An export folder holds ``export.json`` (written by the export stage). The fields
     {"path": "audio/x.wav", "sha256": "<64 hex>", "recording_ids": ["clean/x"],
      "ids": ["x_0001"]}                        # optional: other ids manifests use for this file's lines
   ],
-  "manifests": ["train.jsonl", "lhotse/supervisions.jsonl.gz"]   # JSONL(.gz) files to rewrite (or objects
-}                                                                  # with a "path" key)
+  "manifests": ["train.jsonl", "lhotse/supervisions.jsonl.gz"]   # JSONL(.gz) or CSV files to rewrite (or
+}                                                                  # objects with a "path" key)
 ```
 
 A file must be removed when any recording it holds is not allowed for the export's purpose NOW (after
@@ -24,8 +25,10 @@ relative to the manifest's folder, or absolute).
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -36,7 +39,7 @@ from typing import Iterable, Mapping
 
 from ..errors import InputError
 from ..model import Record, Recording
-from ..paths import EXPORT_JSON
+from ..paths import EXPORT_JSON, export_record
 from .consent import utc_now
 from .errors import LedgerError
 from .ledger import Ledger
@@ -65,7 +68,7 @@ class AuditReport(Record):
 
 
 def read_export(export_dir: str | os.PathLike) -> dict:
-    path = Path(export_dir) / EXPORT_JSON
+    path = export_record(export_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -202,10 +205,40 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _hit(obj, here: Path, drop_ids: set[str], drop_paths: set[str]) -> bool:
+    if isinstance(obj, dict) and (obj.get("recording_id") in drop_ids or obj.get("id") in drop_ids):
+        return True
+    for s in _strings(obj):
+        cand = Path(s) if os.path.isabs(s) else (here / s)
+        if s in drop_paths or str(cand.resolve()) in drop_paths:
+            return True
+    return False
+
+
+def _rewrite_csv(path: Path, drop_ids: set[str], drop_paths: set[str]) -> int:
+    """A CSV manifest (a header, then a row per item, e.g. the ``metadata.csv`` of an audio folder)."""
+    text = path.read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return 0
+    header, keep = rows[0], [rows[0]]
+    for row in rows[1:]:
+        if not _hit(dict(zip(header, row)), path.parent, drop_ids, drop_paths):
+            keep.append(row)
+    dropped = len(rows) - len(keep)
+    if dropped:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(keep)
+        _atomic_write(path, buf.getvalue().encode("utf-8"))
+    return dropped
+
+
 def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[str]) -> int:
     path = _inside(root, rel)
     if not path.exists():
         return 0
+    if path.suffix == ".csv":
+        return _rewrite_csv(path, drop_ids, drop_paths)
     gz = path.suffix == ".gz"
     raw = path.read_bytes()
     text = (gzip.decompress(raw) if gz else raw).decode("utf-8")
@@ -218,14 +251,7 @@ def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(path, f"line {lineno}: not JSON ({exc.msg}); manifest left unchanged") from None
-        hit = isinstance(obj, dict) and (obj.get("recording_id") in drop_ids or obj.get("id") in drop_ids)
-        if not hit:
-            for s in _strings(obj):
-                cand = Path(s) if os.path.isabs(s) else (here / s)
-                if s in drop_paths or str(cand.resolve()) in drop_paths:
-                    hit = True
-                    break
-        if hit:
+        if _hit(obj, here, drop_ids, drop_paths):
             dropped += 1
         else:
             keep.append(line)
@@ -251,12 +277,13 @@ def apply_audit(
     (removed files leave ``files``, rewritten manifests get their new sha256, and an ``audits`` entry
     records what was removed, when, and under which ledger head)."""
     root = Path(export_dir)
+    record = export_record(root)
     data = read_export(root)
     removals = list(removals)
     remove_paths = {r.path for r in removals}
     manifests = _manifest_paths(data)
     if remove_paths & set(manifests):
-        raise InputError(root / EXPORT_JSON, "an audit may not remove a manifest; manifests are rewritten")
+        raise InputError(record, "an audit may not remove a manifest; manifests are rewritten")
     blocked_ids = {rid for r in removals for rid in r.recording_ids}
     drop_ids = set(blocked_ids)
     for f in data["files"]:
@@ -290,7 +317,7 @@ def apply_audit(
         "removed": sorted(remove_paths),
         "recording_ids": sorted(blocked_ids),
     })
-    _atomic_write(root / EXPORT_JSON, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    _atomic_write(record, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return ApplyResult(tuple(removed), tuple(missing), dropped)
 
 

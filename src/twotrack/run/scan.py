@@ -33,8 +33,8 @@ from ..ingest.found import Found, FoundStream
 from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace, queries
 from ..store.locks import ScanLock
-from ..store.rows import STAGES
-from .stages import READS_AUDIO, UPSTREAM, stage_keys, switched_off, unavailable_stages
+from ..store.rows import STAGES, dumps, recording_from_json
+from .stages import READS_AUDIO, UPSTREAM, recording_stage_keys, stage_keys, switched_off, unavailable_stages
 from .executors import Executor, make_executor
 from .pipeline import Reuse
 from .progress import NullProgress, ScanProgress
@@ -100,6 +100,23 @@ class ScanSummary:
 def _discover(paths: Sequence[str], config: Config) -> FoundStream:
     # Hashes come from the workspace's cache (unchanged size and mtime): no rehash on rescans.
     return discover_stream(paths, config, hash_files=False)
+
+
+def recipe_stream(prepared) -> FoundStream:
+    """A corpus recipe's recordings (``recipes.base.Prepared``) as a discovery: its rows are taken as a
+    manifest's are (ids given, a file reached twice is one recording), its named errors are discovery
+    errors."""
+    out = FoundStream()
+    try:
+        for rec in prepared.recordings:
+            infos = {p: prepared.infos[p] for p in rec.source_paths if p in prepared.infos}
+            out.add((rec.recording_id,), Found(rec, infos),
+                    real="|".join(p if remote.is_url(p) else os.path.realpath(p) for p in rec.source_paths))
+        out.errors.extend(prepared.errors)
+        return out.finish()
+    except BaseException:
+        out.close()
+        raise
 
 
 def _missing(ws: Workspace, paths: Sequence[str], known: Sequence[ErrorRecord]) -> list[ErrorRecord]:
@@ -273,7 +290,8 @@ def make_plan(ws: Workspace, found: Iterable[Found], config: Config, keys: dict[
 
     def build(rec: Recording, run: tuple[str, ...], sources: tuple[SourceRecord, ...], reuse: Reuse,
               stored_status: dict[str, str]) -> Job:
-        return Job(recording=rec, config=config, source_key=source_key(rec), run=run, keys=keys,
+        return Job(recording=rec, config=config, source_key=source_key(rec), run=run,
+                   keys=recording_stage_keys(keys, rec),
                    unavailable=unavailable, reuse=reuse, stored_status=stored_status, sources=sources,
                    expected_s=_expected_s(sources), keep_probs=keep_probs)
 
@@ -293,14 +311,15 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
         try:
             sources, rec = source_records(found, view.cache, infos)
         except InputError as exc:
-            job = Job(recording=found, config=config, source_key="", run=STAGES, keys=keys, unavailable=unavailable)
+            job = Job(recording=found, config=config, source_key="", run=STAGES, keys=recording_stage_keys(keys, found),
+                      unavailable=unavailable)
             plan.immediate.append(failed_outcome(job, exc.problem, stage="decode", path=exc.path))
             continue
         expected = _expected_s(sources)
         plan.audio_found_s += expected
         st = view.state.get(rid, {})
         off = switched_off(config)
-        run = stages_to_run(st, source_key(rec), keys, retry_errors, off)
+        run = stages_to_run(st, source_key(rec), recording_stage_keys(keys, rec), retry_errors, off)
         for stage in STAGES:
             if stage not in run:
                 plan.reused[stage] += 1
@@ -308,7 +327,9 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
             plan.skipped += 1
             plan.skipped_failed += any(v[2] in ("error", "blocked") for v in st.values())
             old = view.stored.get(rid)
-            if old and old[0] != _recording_json(rec):
+            # Read the stored JSON through today's model first, so a field added since (with its default)
+            # is not a metadata change of every recording.
+            if old and _recording_json(recording_from_json(old[0])) != _recording_json(rec):
                 plan.metadata_changed.append(rec)
             continue
         to_run.append((rec, run, sources))
@@ -331,8 +352,6 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
 
 
 def _recording_json(rec: Recording) -> str:
-    from ..store.rows import dumps
-
     return dumps(rec.to_dict())
 
 
@@ -446,17 +465,26 @@ def scan(
     progress: ScanProgress | None = None,
     retry_errors: bool = False,
     keep_probs: bool = False,
+    recipe: str | None = None,
+    recipe_options: dict[str, str] | None = None,
 ) -> ScanSummary:
     """Scan ``paths`` into ``workspace``: only what is not already stored under this config is computed.
 
     ``jobs``: worker processes (None: all cores; 0: in this process). Ctrl-C or SIGTERM stop cleanly:
-    finished recordings are committed and the summary says ``interrupted``.
+    finished recordings are committed and the summary says ``interrupted``. ``recipe``: read ``paths``
+    as a corpus in its publisher's layout (``recipes.registry``; ``recipe_options`` are its options):
+    its recordings are scanned, its named errors stored as discovery errors, its speakers' metadata
+    stored in the workspace.
     """
     t0 = time.monotonic()
     config = config or Config()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=True)
     progress = progress or NullProgress()
     paths = [str(p) for p in paths]
+    if recipe is not None:
+        from ..recipes.registry import get_recipe
+
+        get_recipe(recipe)  # an unknown name fails before anything is written
     executor = executor or make_executor(jobs)
     with ScanLock(ws.path), _TermAsInterrupt():
         unavailable = unavailable_stages()
@@ -468,10 +496,19 @@ def scan(
         writer = Writer(ws, run_id)
         counts: dict[str, Counter] = {s: Counter() for s in STAGES}
         try:
-            with _discover(paths, config) as found:
+            speakers: dict[str, dict[str, str]] = {}
+            if recipe is not None:
+                from ..recipes.registry import prepare as prepare_recipe
+
+                prepared = prepare_recipe(recipe, paths, recipe_options)
+                speakers, discovered = prepared.speakers, recipe_stream(prepared)
+            else:
+                discovered = _discover(paths, config)
+            with discovered as found:
                 found.errors.extend(_missing(ws, paths, found.errors))
                 with ws.writer() as w:
                     w.replace_discovery_errors(_error_roots(paths), found.errors, run_id)
+                    w.set_speaker_metadata(speakers)
                 summary.errors.extend(found.errors)
                 summary.discovery_errors = len(found.errors)
                 summary.found = len(found)

@@ -27,7 +27,7 @@ import numpy as np
 from ..activity import detect_tracks, to_activity
 from ..checks import run_checks
 from ..config import Config
-from ..ingest.clock import align_tracks
+from ..ingest.clock import align_recording
 from ..ingest.tracks import choose_analysis_rate, load_tracks, source_infos
 from ..model import FRAMES, CheckResult, Event, Layout, TrackActivity
 from ..store.rows import STAGES
@@ -35,7 +35,7 @@ from ..timeline import segments_to_mask
 from ..turns import extract_events
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 2, "events": 1, "words": 1}
+STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1, "words": 1}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
@@ -65,6 +65,26 @@ def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]
         text = json.dumps(payload, sort_keys=True)
         keys[stage] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return keys
+
+
+#: The first stage whose result depends on a paired recording's declared clock (``Recording.clock``).
+CLOCK_STAGE = "activity"
+
+
+def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
+    """The stage keys of one recording: ``keys``, except that a paired recording with a declared clock
+    has the keys of the activity stage and every stage after it hashed with that declaration, so a
+    changed ``b_offset_s``/``b_drift_ppm`` recomputes its activity and events (not its decode and checks).
+    A recording without a declaration keeps the corpus keys (workspaces scanned before stay current)."""
+    clock = getattr(recording, "clock", None)
+    if clock is None or recording.layout is not Layout.PAIRED:
+        return dict(keys)
+    out = dict(keys)
+    declared = json.dumps(clock.to_dict(), sort_keys=True)
+    for stage in STAGES[STAGES.index(CLOCK_STAGE):]:
+        if stage in out:
+            out[stage] = hashlib.sha256(f"{out[stage]}|clock {declared}".encode()).hexdigest()[:16]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,11 +117,12 @@ def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
 
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
     """-> (tuple[TrackActivity], per-frame speech probabilities float32 (n_tracks, n_frames), a note
-    when paired tracks were re-timed onto track A's clock; both outputs are on A's clock)."""
+    when paired tracks were re-timed onto track A's clock; both outputs are on A's clock). Raises
+    ``InputError`` when a declared clock contradicts the measured one (``ingest.clock.align_recording``)."""
     bleed = None
     if checks_result is not None and checks_result.bleed_db is not None:
         bleed = (checks_result.bleed_db, checks_result.bleed_lag_ms)
-    samples, note = align_tracks(decoded.samples, decoded.sample_rate, recording.layout, checks_result)
+    samples, note = align_recording(decoded.samples, decoded.sample_rate, recording, checks_result)
     frames = detect_tracks(samples, decoded.sample_rate, config.activity, bleed)
     result = tuple(to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
@@ -116,7 +137,7 @@ def transcribe_recording(decoded: Decoded, recording, config: Config, checks_res
     from ..words import transcribe_recording as words_of
 
     # The same samples detect_activity reads: the decoded tracks re-timed onto A's clock.
-    samples, _ = align_tracks(decoded.samples, decoded.sample_rate, recording.layout, checks_result)
+    samples, _ = align_recording(decoded.samples, decoded.sample_rate, recording, checks_result)
     bleed = checks_result.bleed_db if checks_result is not None else None
     try:
         return words_of(samples, decoded.sample_rate, activity_result, recording, bleed, config.words)

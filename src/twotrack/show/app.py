@@ -253,13 +253,14 @@ class Explorer:
 
     def clock(self, view: RecordingView) -> tuple[Any, dict[str, Any]]:
         """(ClockFix or None, its API entry): paired files' later tracks go on A's clock exactly when the
-        activity stage put their activity there (``ingest.clock.clock_status``, at the analysis rate)."""
+        activity stage put their activity there (``ingest.clock.recording_clock``, at the analysis rate)."""
         if view.clock is None:
-            from ..ingest.clock import clock_status
+            from ..ingest.clock import recording_clock
 
             rec = view.recording
-            view.clock = clock_status(rec.layout, queries.checks(self.ws, rec.recording_id), int(view.sample_rate or 0),
-                                      rec.n_tracks)
+            clock = recording_clock(rec, queries.checks(self.ws, rec.recording_id), int(view.sample_rate or 0),
+                                    float(view.duration_s or 0.0))
+            view.clock = (clock.fix, clock.entry)
         return view.clock
 
     def peak_file(self, view: RecordingView) -> peaks.PeakFile:
@@ -538,7 +539,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
                                "stereo A left, B right) between `start` and `end` (default: the whole recording), "
                                "decoded server-side from the source (SPHERE included). Supports `Range: bytes=` "
                                "requests (206 Partial Content); only the requested frames are decoded. Paired "
-                               "files whose clock offset the checks measured play on track A's clock, like their "
+                               "files whose clock the checks measured or the manifest declared play on track A's clock, like their "
                                "activity (header `X-Twotrack-Clock`; `clock` in the recording's JSON).",
                    responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "Partial content"},
                               416: {"description": "Range not satisfiable"}})

@@ -9,6 +9,7 @@ until closed or until ``yield_if_waited`` sees a reader queued; ``with ws.writer
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -161,6 +162,34 @@ class WriteSession:
         _insert_speakers(con)
         con.execute("COMMIT")
         con.unregister("upd")
+
+    def set_speaker_metadata(self, speakers: dict[str, dict[str, str]]) -> None:
+        """Speakers' metadata (sex, dialect, ... as a corpus recipe read them): each speaker's stored
+        metadata is updated key by key (keys it has and the update lacks are kept)."""
+        if not speakers:
+            return
+        con = self._connection()
+        ids = sorted(speakers)
+        old = dict(con.execute("SELECT speaker_id, metadata FROM speakers WHERE list_contains(?, speaker_id)",
+                               [ids]).fetchall())
+        merged = []
+        for sid in ids:
+            try:
+                meta = json.loads(old.get(sid) or "{}")
+            except json.JSONDecodeError:
+                meta = {}
+            meta = meta if isinstance(meta, dict) else {}
+            meta.update({str(k): str(v) for k, v in speakers[sid].items()})
+            merged.append(R.dumps(meta))
+        tbl = pa.table({"speaker_id": pa.array(ids, pa.string()), "metadata": pa.array(merged, pa.string())})
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM speakers WHERE list_contains(?, speaker_id)", [ids])
+            _insert(con, "speakers", tbl)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     # ---- results -------------------------------------------------------------------------------
 

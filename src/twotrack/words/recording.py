@@ -15,26 +15,30 @@ import numpy as np
 
 from ..config import WordsConfig
 from ..errors import InputError
-from ..ingest.annotations import read_gold, recording_words, utterance_level
+from ..ingest.annotations import has_gold, recording_gold, utterance_level
 from ..model import Recording, track_name
 from .align import align_text
 from .transcribe import WordsResult, transcribe_tracks
 
 
 def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, float, str]]] | None, str | None]:
-    """(per track: (start_s, end_s, text) of each utterance, when the recording's transcript is text
-    without word times; else None) and a note when a named transcript could not be used."""
-    if not recording.transcript:
+    """(per track: (start_s, end_s, text) of each utterance, when the recording's gold (its transcript, or
+    a recipe's per-track transcripts) is text without word times; else None) and a note when named gold
+    could not be used."""
+    if not has_gold(recording):
         return None, None
     try:
-        by_track = recording_words(recording, read_gold(recording.transcript))
+        words = recording_gold(recording)
     except (InputError, OSError) as exc:
         return None, f"transcript not used: {getattr(exc, 'problem', None) or exc}"
-    if by_track is None:
-        return None, f"transcript {recording.transcript} has no entries for {recording.recording_id}"
-    if not utterance_level(by_track):
+    by_track: dict[int, list] = {t: [] for t in range(recording.n_tracks)}
+    for w in words:
+        if 0 <= w.track < recording.n_tracks and w.end > w.start and w.text.strip():
+            by_track[w.track].append(w)
+    if not any(by_track.values()) or not utterance_level(by_track):
         return None, None
-    return {t: [(w.start, w.end, w.text) for w in ws] for t, ws in by_track.items()}, None
+    return {t: [(w.start, w.end, w.text) for w in sorted(ws, key=lambda w: w.start)]
+            for t, ws in by_track.items()}, None
 
 
 def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, list[tuple[float, float, str]]],

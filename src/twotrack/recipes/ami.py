@@ -1,0 +1,188 @@
+"""AMI Meeting Corpus (CC BY 4.0): individual headset channels and the NITE word annotations.
+
+Audio ``amicorpus/<meeting>/audio/<meeting>.Headset-<N>.wav`` (one close-talk microphone per
+participant, 16 kHz); manual annotations ``words/<meeting>.<letter>.words.xml`` (NITE XML: ``<w
+starttime= endtime=>word</w>`` per word, ``punc="true"`` for punctuation), ``corpusResources/meetings.xml``
+(per meeting, each participant letter's ``global_name`` and headset ``channel``) and, when present,
+``corpusResources/participants.xml`` (per ``global_name``: sex, read from a ``sex``/``gender`` attribute
+or child element). A meeting has three to five speakers: data type ``multiparty``, whichever headsets
+are kept.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from ..errors import ConfigError, InputError, file_access
+from ..ingest import textlines as tl
+from ..model import Word
+
+AMI_PATTERNS = {
+    "audio": r"[A-Z]{2}\d{4}[a-z]?\.Headset-\d+\.wav",
+    "words": r"[A-Z]{2}\d{4}[a-z]?\.[A-Z]\.words\.xml",
+    "meetings": r"meetings\.xml",
+    "participants": r"participants\.xml",
+}
+_HEADSET = re.compile(r"^(?P<meeting>[A-Z]{2}\d{4}[a-z]?)\.Headset-(?P<n>\d+)\.wav$", re.IGNORECASE)
+_WORDS = re.compile(r"^(?P<meeting>[A-Z]{2}\d{4}[a-z]?)\.(?P<letter>[A-Z])\.words\.xml$", re.IGNORECASE)
+#: Scenario meetings (ES, IS, TS): teams design a remote control; the others are natural meetings.
+SCENARIO_PREFIXES = ("ES", "IS", "TS")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse(path: str) -> ET.Element:
+    with file_access(path, "annotation file"):
+        try:
+            return ET.parse(path).getroot()
+        except ET.ParseError as exc:
+            raise InputError(path, f"not well-formed XML: {exc}") from None
+
+
+def read_ami_words(path: str | Path, recording_id: str | None = None, track: int = 0) -> list[Word]:
+    """The timed words of one AMI ``words.xml`` (punctuation and untimed elements left out)."""
+    p = str(path)
+    m = _WORDS.match(Path(p).name)
+    rid = recording_id or (m.group("meeting") if m else Path(p).stem)
+    words = []
+    for el in _parse(p).iter():
+        if _local(el.tag) != "w" or el.get("punc") == "true" or "starttime" not in el.attrib:
+            continue
+        start = tl.number(p, 0, el.get("starttime", ""), "starttime")
+        end = tl.number(p, 0, el.get("endtime", ""), "endtime")
+        words.append(tl.word(p, 0, rid, track, start, end, (el.text or "").strip(),
+                             m.group("letter") if m else None))
+    return tl.by_time(words)
+
+
+def read_meetings(path: str, prepared) -> dict[str, dict[str, tuple[str, int]]]:
+    """``meetings.xml``: meeting -> participant letter -> (global name, headset channel)."""
+    from .base import BAD_TABLE
+
+    out: dict[str, dict[str, tuple[str, int]]] = {}
+    try:
+        root = _parse(path)
+    except InputError as exc:
+        prepared.error(BAD_TABLE, path, exc.problem)
+        return out
+    for meeting in root.iter():
+        if _local(meeting.tag) != "meeting" or "observation" not in meeting.attrib:
+            continue
+        for spk in meeting:
+            letter, name, channel = spk.get("nxt_agent"), spk.get("global_name"), spk.get("channel")
+            if letter and name and channel is not None and channel.isdigit():
+                out.setdefault(meeting.get("observation"), {})[letter.upper()] = (name, int(channel))
+    return out
+
+
+def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
+    """``participants.xml``: global name -> {sex} (from a ``sex``/``gender`` attribute or child)."""
+    from .base import BAD_TABLE
+
+    try:
+        root = _parse(path)
+    except InputError as exc:
+        prepared.error(BAD_TABLE, path, exc.problem)
+        return {}
+    out = {}
+    for el in root.iter():
+        name = el.get("global_name")
+        if not name:
+            continue
+        sex = el.get("sex") or el.get("gender")
+        for child in el:
+            if _local(child.tag).lower() in ("sex", "gender") and (child.text or "").strip():
+                sex = child.text.strip()
+        sex = (sex or "").strip().lower()
+        out[name] = {"sex": {"f": "female", "m": "male"}.get(sex, sex)} if sex else {}
+    return out
+
+
+def _headsets(option: str | None) -> list[int] | None:
+    if option is None or option.strip().lower() in ("", "all"):
+        return None
+    try:
+        chosen = [int(x) for x in option.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"ami: headsets {option!r} is not 'all' or a list of headset numbers like 0,1") from None
+    if len(chosen) < 2 or len(set(chosen)) != len(chosen):
+        raise ConfigError(f"ami: headsets {option!r}: name at least two different headsets (e.g. 0,1)")
+    return chosen
+
+
+def prepare_ami(paths, options):
+    """Every meeting with ``Headset-N.wav`` files under ``paths`` becomes one recording (a track per
+    headset kept: all, or ``headsets=0,1``), data type multiparty; each track's speaker is its wearer
+    (``ami-<global name>``, via meetings.xml) and its gold the wearer's ``words.xml``."""
+    from ..model import Layout, Recording, SourceType, TrackSource
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE, NOTHING_FOUND,
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files, probe_into)
+
+    chosen = _headsets(options.get("headsets"))
+    prepared = Prepared()
+    files = index_files(paths, AMI_PATTERNS, prepared.errors)
+    audio: dict[str, dict[int, str]] = {}
+    for f in files.get("audio", ()):
+        m = _HEADSET.match(Path(f).name)
+        audio.setdefault(m.group("meeting"), {}).setdefault(int(m.group("n")), f)
+    words: dict[str, dict[str, str]] = {}
+    for f in files.get("words", ()):
+        m = _WORDS.match(Path(f).name)
+        words.setdefault(m.group("meeting"), {}).setdefault(m.group("letter").upper(), f)
+    meetings: dict[str, dict[str, tuple[str, int]]] = {}
+    for f in files.get("meetings", ()):
+        for k, v in read_meetings(f, prepared).items():
+            meetings.setdefault(k, v)
+    people: dict[str, dict[str, str]] = {}
+    for f in files.get("participants", ()):
+        people.update(read_participants(f, prepared))
+    if not meetings:
+        for root in paths:
+            prepared.error(NOTHING_FOUND, root, "no corpusResources/meetings.xml under this path: headsets cannot "
+                                                "be matched to speakers and words")
+    for meeting in sorted(audio):
+        headsets = audio[meeting]
+        keep = sorted(headsets) if chosen is None else chosen
+        missing = [n for n in keep if n not in headsets]
+        if missing:
+            prepared.error(MISSING_CHANNEL, headsets[min(headsets)], f"meeting {meeting} has no Headset-"
+                                                                      f"{','.join(map(str, missing))}.wav", meeting)
+            continue
+        infos = [probe_into(prepared, headsets[n], meeting) for n in keep]
+        if any(i is None for i in infos):
+            continue
+        wearers = {ch: (letter, name) for letter, (name, ch) in meetings.get(meeting, {}).items()}
+        if meetings and meeting not in meetings:
+            prepared.error(NOT_IN_TABLE, headsets[keep[0]], f"meeting {meeting} is not in meetings.xml", meeting)
+        speakers, gold = [], []
+        for n in keep:
+            letter, name = wearers.get(n, (None, None))
+            spk = f"ami-{name}" if name else None
+            speakers.append(spk)
+            if spk:
+                prepared.speaker(spk, corpus="ami", global_name=name, **people.get(name, {}))
+            f = words.get(meeting, {}).get(letter) if letter else None
+            if f is None and meeting in meetings:
+                prepared.error(AUDIO_WITHOUT_TRANSCRIPT, headsets[n], f"no {meeting}.{letter or '?'}.words.xml for "
+                                                                      f"headset {n} under the given folders", meeting)
+            gold.append(f)
+        tags = {"corpus": "ami", "register": "meeting"}
+        if meeting[:2].upper() in SCENARIO_PREFIXES:
+            tags["topic"] = "remote-control-design"
+        others = sorted(set(headsets) - set(keep))
+        metadata = {"headsets": ",".join(map(str, keep)), "meeting_speakers": str(len(meetings.get(meeting, {})) or
+                                                                                  len(headsets))}
+        if others:
+            metadata["headsets_left_out"] = ",".join(map(str, others))
+        prepared.recordings.append(Recording(
+            recording_id=meeting, tracks=tuple(TrackSource(headsets[n], 0) for n in keep), layout=Layout.PAIRED,
+            speakers=tuple(speakers), source_type=SourceType.MULTIPARTY, license=options.get("license") or "CC-BY-4.0",
+            tags=tags, metadata=metadata, track_transcripts=tuple(gold) if any(gold) else ()))
+    for meeting in sorted(set(words) - set(audio)):
+        for f in words[meeting].values():
+            prepared.error(TRANSCRIPT_WITHOUT_AUDIO, f, f"no {meeting}.Headset-N.wav under the given folders", meeting)
+    return prepared

@@ -1,0 +1,215 @@
+"""What every corpus recipe shares: finding publisher-named files, the recipe's output, named errors.
+
+A recipe turns a publisher's layout into the rows a manifest gives (``Recording`` with tracks,
+speakers, tags, gold transcript paths, metadata), the speakers' metadata (sex, dialect, ...) and one
+named error per missing or broken piece. ``run.scan`` feeds the recordings to the ordinary scan,
+stores the errors as discovery errors (``twotrack errors`` lists them) and the speakers' metadata in
+the workspace's speakers table.
+
+Files are found by their publisher's *names* anywhere under the folders given (people unpack
+releases under different folder names): ``index_files`` walks once and keeps every file whose name
+one of the recipe's patterns matches.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..model import AudioInfo, ErrorRecord, Recording
+
+#: ``ErrorRecord.stage`` of every recipe error.
+STAGE = "recipe"
+
+# Named errors: the first words of every recipe error's problem (docs/recipes.md lists them).
+AUDIO_WITHOUT_TRANSCRIPT = "audio without transcript"
+TRANSCRIPT_WITHOUT_AUDIO = "transcript without audio"
+TABLE_ROW_WITHOUT_FILES = "table row without files"
+NOT_IN_TABLE = "recording not in table"
+UNKNOWN_CHANNEL = "unknown channel"
+BAD_TRANSCRIPT = "unreadable transcript"
+BAD_TABLE = "unreadable table"
+BAD_AUDIO = "unreadable audio"
+BAD_METADATA = "unreadable metadata"
+MISSING_CHANNEL = "missing channel"
+NOTHING_FOUND = "nothing found"
+
+
+def named_error(kind: str, path: str | Path, detail: str, recording_id: str | None = None) -> ErrorRecord:
+    """A recipe error: ``<kind>: <detail>``, filed under stage ``recipe``."""
+    return ErrorRecord(path=str(path), problem=f"{kind}: {detail}", stage=STAGE, recording_id=recording_id)
+
+
+@dataclass
+class Prepared:
+    """What a recipe found: recordings (with the header probe of each source file), the speakers'
+    metadata by speaker id, and one named error per missing or broken piece."""
+
+    recordings: list[Recording] = field(default_factory=list)
+    infos: dict[str, AudioInfo] = field(default_factory=dict)
+    speakers: dict[str, dict[str, str]] = field(default_factory=dict)
+    errors: list[ErrorRecord] = field(default_factory=list)
+
+    def error(self, kind: str, path: str | Path, detail: str, recording_id: str | None = None) -> None:
+        self.errors.append(named_error(kind, path, detail, recording_id))
+
+    def speaker(self, speaker_id: str, **metadata: str | None) -> None:
+        """Record a speaker's metadata (empty values left out; later values add to earlier ones)."""
+        meta = self.speakers.setdefault(speaker_id, {})
+        meta.update({k: str(v) for k, v in metadata.items() if v not in (None, "")})
+
+
+@dataclass(frozen=True)
+class Reads:
+    """One kind of file a recipe reads: the publisher's name pattern and what it becomes."""
+
+    pattern: str  # the publisher's file name, as a user sees it (fe_03_NNNNN.sph)
+    what: str  # what the recipe takes from it
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A corpus layout: its name on the command line, what it reads, and the function that reads it."""
+
+    name: str
+    title: str  # the corpus and its catalogue numbers
+    data_type: str  # two-track | multiparty | mono
+    reads: tuple[Reads, ...]
+    prepare: Callable[[Sequence[str], Mapping[str, str]], Prepared]
+    options: tuple[tuple[str, str], ...] = ()  # (name, what it does) for --recipe-option NAME=VALUE
+
+    def __call__(self, paths: Sequence[str | Path], options: Mapping[str, str] | None = None) -> Prepared:
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - {name for name, _ in self.options})
+        if unknown:
+            known = ", ".join(name for name, _ in self.options) or "none"
+            raise ValueError(f"recipe {self.name}: unknown option(s) {', '.join(unknown)} (known: {known})")
+        return self.prepare([str(p) for p in paths], opts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding files by name
+# ---------------------------------------------------------------------------------------------
+
+
+def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[ErrorRecord]
+                ) -> dict[str, list[str]]:
+    """Every file under ``paths`` (folders walked recursively, hidden entries skipped, symlinked
+    folders followed once) whose *name* matches one of ``patterns`` (kind -> regular expression,
+    matched against the whole name, case-insensitive): kind -> absolute paths, sorted. A file named
+    directly is matched too. A path that does not exist is a ``nothing found`` error."""
+    compiled = {kind: re.compile(rx, re.IGNORECASE) for kind, rx in patterns.items()}
+    out: dict[str, list[str]] = defaultdict(list)
+
+    def take(path: str) -> None:
+        name = os.path.basename(path)
+        for kind, rx in compiled.items():
+            if rx.fullmatch(name):
+                out[kind].append(path)
+                return
+
+    seen: set[tuple[int, int]] = set()
+    for root in paths:
+        root = os.path.abspath(root)
+        if os.path.isfile(root):
+            take(root)
+            continue
+        if not os.path.isdir(root):
+            errors.append(named_error(NOTHING_FOUND, root, "path not found"))
+            continue
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            try:
+                st = os.stat(folder)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    take(os.path.join(folder, name))
+    return {kind: sorted(set(v)) for kind, v in out.items()}
+
+
+def by_key(files: Iterable[str], key: Callable[[str], str | None], kind: str, prepared: Prepared
+           ) -> dict[str, str]:
+    """key -> file; a second file with the same key is an error naming both (the first is kept)."""
+    out: dict[str, str] = {}
+    for f in files:
+        k = key(f)
+        if k is None:
+            continue
+        if k in out:
+            prepared.error(kind, f, f"a second copy of {k!r} (first: {out[k]}); this one is ignored", k)
+            continue
+        out[k] = f
+    return out
+
+
+def probe_into(prepared: Prepared, path: str, recording_id: str) -> AudioInfo | None:
+    """The header probe of an audio file, or None with an ``unreadable audio`` error."""
+    from ..ingest.sources import probe_safely
+
+    if path in prepared.infos:
+        return prepared.infos[path]
+    info, err = probe_safely(path)
+    if err is not None:
+        prepared.error(BAD_AUDIO, err.path, err.problem, recording_id)
+        return None
+    prepared.infos[path] = info
+    return info
+
+
+def read_csv_rows(path: str, prepared: Prepared, *, header: bool) -> list[tuple[int, list[str]]]:
+    """(line number, stripped cells) of a comma-separated table (quotes honoured); an unreadable file
+    is an ``unreadable table`` error and no rows."""
+    import csv
+    import io
+
+    from ..errors import InputError
+    from ..ingest.textlines import open_text
+
+    try:
+        text = open_text(path)
+    except InputError as exc:
+        prepared.error(BAD_TABLE, path, exc.problem)
+        return []
+    rows = []
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            rows.append((line, [c.strip() for c in cells]))
+    except csv.Error as exc:
+        prepared.error(BAD_TABLE, path, f"line {reader.line_num}: {exc}")
+    return rows[1:] if header and rows else rows
+
+
+def two_channel_recording(prepared: Prepared, audio: str, recording_id: str, *,
+                          speakers: tuple[str | None, str | None] = (None, None),
+                          tags: Mapping[str, str] | None = None, metadata: Mapping[str, str] | None = None,
+                          transcript: str | None = None, track_transcripts: tuple[str | None, ...] = (),
+                          license: str | None = None) -> Recording | None:
+    """A telephone call stored as one two-channel file (side A on channel 0, side B on channel 1), or
+    None with an error when the file cannot be read or does not hold two channels."""
+    from ..model import Layout, SourceType, TrackSource
+
+    info = probe_into(prepared, audio, recording_id)
+    if info is None:
+        return None
+    if info.channels != 2:
+        prepared.error(MISSING_CHANNEL, audio, f"expected 2 channels (side A, side B), the file has "
+                                               f"{info.channels}", recording_id)
+        return None
+    return Recording(recording_id=recording_id, tracks=(TrackSource(audio, 0), TrackSource(audio, 1)),
+                     layout=Layout.MULTICHANNEL, speakers=tuple(speakers), source_type=SourceType.TWO_TRACK,
+                     license=license, tags=dict(tags or {}), transcript=transcript,
+                     metadata=dict(metadata or {}), track_transcripts=tuple(track_transcripts))

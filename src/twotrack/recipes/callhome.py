@@ -1,0 +1,91 @@
+"""CALLHOME American English (audio LDC97S42, transcripts LDC97T14).
+
+Audio ``data/{train,devtest,evltest}/NNNN.sph`` (two channels, 8 kHz; the LDC spells the evaluation
+folder ``evltest``); transcripts ``transcrpt/{train,devtest,evaltest}/NNNN.txt`` with lines
+``<start> <end> <A|B>[n]: text`` (``A1``/``B2`` when several people share a side's telephone; a line
+without times continues the previous one). The release has no caller table with speaker sex and the
+calls have no assigned topic: speakers are the two sides of a call, topics stay unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import InputError
+from ..ingest import textlines as tl
+from ..model import Word
+
+CALLHOME_LINE = re.compile(r"^(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+([A-Za-z]+\d*):\s*(.*)$")
+CALLHOME_PATTERNS = {"audio": r"\d{4}\.sph", "transcript": r"\d{4}\.txt"}
+SIDES = ("A", "B")
+
+
+def _lines(path: str):
+    """(line number, start, end, label, text) of every timed line; untimed lines join the one before."""
+    out: list[list] = []
+    for line_no, line in tl.lines(tl.open_text(path)):
+        if line.startswith("#"):
+            continue
+        m = CALLHOME_LINE.match(line)
+        if m:
+            out.append([line_no, float(m.group(1)), float(m.group(2)), m.group(3), m.group(4).strip()])
+        elif out:
+            out[-1][4] = f"{out[-1][4]} {line}".strip()
+        else:
+            raise InputError(path, f"line {line_no}: expected '<start> <end> <A|B>: text', got {line[:60]!r}")
+    return out
+
+
+def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Word]:
+    """CALLHOME transcript segments -> ``Word`` on the side's track (``A``/``A1`` -> 0, ``B``/``B2`` -> 1);
+    lines whose end is not after their start are left out (the release has some)."""
+    p = str(path)
+    rid = recording_id or Path(p).stem
+    words = []
+    for line_no, start, end, label, text in _lines(p):
+        side = label[0].upper()
+        if side not in SIDES:
+            raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
+        if end > start:
+            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, text, label.upper()))
+    return tl.by_time(words)
+
+
+def prepare_callhome(paths, options):
+    """Every ``NNNN.sph`` under ``paths`` becomes a two-track recording ``callhome-NNNN`` whose gold is
+    its transcript ``NNNN.txt`` (utterance times: IPU-level gold); speakers are the two sides
+    (``callhome-NNNN-A``/``-B``), the split (train/devtest/evaltest) is metadata."""
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, BAD_TRANSCRIPT, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL,
+                       Prepared, by_key, index_files, two_channel_recording)
+
+    prepared = Prepared()
+    files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
+    audio = by_key(files.get("audio", ()), lambda f: Path(f).stem, "duplicate audio", prepared)
+    trans = by_key(files.get("transcript", ()), lambda f: Path(f).stem, "duplicate transcript", prepared)
+    for call in sorted(audio):
+        rid = f"callhome-{call}"
+        transcript = trans.get(call)
+        if transcript is None:
+            prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[call], f"no {call}.txt under the given folders", rid)
+        else:
+            try:
+                read_callhome(transcript, rid)
+            except InputError as exc:
+                kind = UNKNOWN_CHANNEL if "unknown channel" in exc.problem else BAD_TRANSCRIPT
+                prepared.error(kind, transcript, f"{exc.problem}; no gold for this call", rid)
+                transcript = None
+        split = Path(audio[call]).parent.name.lower().replace("evltest", "evaltest")
+        metadata = {"split": split} if split in ("train", "devtest", "evaltest") else {}
+        if transcript:
+            metadata["transcript_format"] = "callhome"
+        rec = two_channel_recording(
+            prepared, audio[call], rid, speakers=(f"{rid}-A", f"{rid}-B"),
+            tags={"corpus": "callhome-english", "register": "spontaneous-telephone"}, metadata=metadata,
+            transcript=transcript, license=options.get("license"))
+        if rec is not None:
+            prepared.recordings.append(rec)
+    for call in sorted(set(trans) - set(audio)):
+        prepared.error(TRANSCRIPT_WITHOUT_AUDIO, trans[call], f"no {call}.sph under the given folders",
+                       f"callhome-{call}")
+    return prepared

@@ -1,0 +1,105 @@
+"""Emilia and Emilia-YODAS (Amphion): single-speaker web speech segments with JSON metadata.
+
+Two published layouts are read: the original release's per-batch index ``<LANG>/<LANG>_B00000.jsonl``
+whose lines name each segment's audio (``wav``: a path relative to the index's folder) with ``id``,
+``text``, ``duration``, ``speaker``, ``language`` and ``dnsmos``; and the Hugging Face (WebDataset)
+layout unpacked, where each ``<id>.mp3`` has a ``<id>.json`` beside it with the same fields. Every
+segment is one mono recording (data type ``mono``: the map's pre-training row), its speaker the
+release's speaker id (one speaker per segment), its text kept as metadata (no word times: no gold).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+EMILIA_PATTERNS = {
+    "index": r"[A-Z]{2}_B\d+\.jsonl",
+    "meta": r".+\.json",
+    "audio": r".+\.(mp3|wav|flac)",
+}
+
+
+def _segment(prepared, audio: str, meta: dict, where: str):
+    from ..model import Layout, Recording, SourceType, TrackSource
+    from .base import probe_into
+
+    rid = str(meta.get("id") or Path(audio).stem)
+    info = probe_into(prepared, audio, rid)
+    if info is None:
+        return None
+    speaker = str(meta["speaker"]) if meta.get("speaker") else None
+    if speaker:
+        prepared.speaker(f"emilia-{speaker}", corpus="emilia", language=meta.get("language"))
+    metadata = {k: str(meta[k]).strip() for k in ("text", "duration", "dnsmos") if meta.get(k) not in (None, "")}
+    metadata["metadata_file"] = where
+    tags = {"corpus": "emilia"}
+    if meta.get("language"):
+        tags["language"] = str(meta["language"])
+    return Recording(recording_id=rid, tracks=(TrackSource(audio, 0),), layout=Layout.MONO,
+                     speakers=(f"emilia-{speaker}",) if speaker else (), source_type=SourceType.MONO,
+                     tags=tags, metadata=metadata)
+
+
+def prepare_emilia(paths, options):
+    """Every Emilia segment under ``paths`` (jsonl index or json sidecar) -> a mono recording."""
+    from .base import AUDIO_WITHOUT_TRANSCRIPT, BAD_METADATA, TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files
+
+    prepared = Prepared()
+    files = index_files(paths, EMILIA_PATTERNS, prepared.errors)
+    used: set[str] = set()
+    license = options.get("license") or "CC-BY-NC-4.0"
+    for index in files.get("index", ()):
+        base = os.path.dirname(index)
+        with open(index, encoding="utf-8") as fh:
+            for line_no, text in enumerate(fh, 1):
+                if not text.strip():
+                    continue
+                try:
+                    meta = json.loads(text)
+                    wav = meta["wav"]
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    prepared.error(BAD_METADATA, index, f"line {line_no}: not a JSON object with 'wav'")
+                    continue
+                audio = os.path.normpath(os.path.join(base, wav))
+                if not os.path.commonpath([os.path.realpath(base), os.path.realpath(audio)]) == os.path.realpath(base):
+                    prepared.error(BAD_METADATA, index, f"line {line_no}: wav {wav!r} leaves the index's folder")
+                    continue
+                if not os.path.isfile(audio):
+                    prepared.error(TRANSCRIPT_WITHOUT_AUDIO, index, f"line {line_no}: {wav} not found",
+                                   str(meta.get("id") or ""))
+                    continue
+                used.add(audio)
+                rec = _segment(prepared, audio, meta, f"{index}:{line_no}")
+                if rec is not None:
+                    prepared.recordings.append(_licensed(rec, license))
+    sidecars = {os.path.splitext(f)[0]: f for f in files.get("meta", ())}
+    for audio in files.get("audio", ()):
+        if audio in used:
+            continue
+        meta_path = sidecars.pop(os.path.splitext(audio)[0], None)
+        if meta_path is None:
+            prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio, f"no {Path(audio).stem}.json beside it and no jsonl "
+                                                            "index names it", Path(audio).stem)
+            continue
+        try:
+            with open(meta_path, encoding="utf-8") as fh:
+                meta = json.load(fh)
+            if not isinstance(meta, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as exc:
+            prepared.error(BAD_METADATA, meta_path, f"not a JSON object ({exc})", Path(audio).stem)
+            continue
+        rec = _segment(prepared, audio, meta, meta_path)
+        if rec is not None:
+            prepared.recordings.append(_licensed(rec, license))
+    for stem, meta_path in sorted(sidecars.items()):
+        prepared.error(TRANSCRIPT_WITHOUT_AUDIO, meta_path, f"no {Path(stem).name}.mp3 beside it", Path(stem).name)
+    return prepared
+
+
+def _licensed(rec, license: str):
+    from dataclasses import replace
+
+    return replace(rec, license=license)

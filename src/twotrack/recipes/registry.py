@@ -1,0 +1,104 @@
+"""Every corpus recipe by its command-line name (``twotrack scan --recipe NAME``, ``twotrack recipes``)."""
+
+from __future__ import annotations
+
+from .base import Prepared, Reads, Recipe
+from .ami import prepare_ami
+from .callhome import prepare_callhome
+from .emilia import prepare_emilia
+from .fisher import prepare_fisher
+from .switchboard import prepare_switchboard
+
+#: Options every recipe takes.
+COMMON_OPTIONS = (("license", "SPDX expression (or a registered LicenseRef-) for every recording; the "
+                              "publisher's terms depend on your agreement, so none is assumed"),)
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+register(Recipe(
+    name="fisher",
+    title="Fisher English Parts 1 and 2 (audio LDC2004S13, LDC2005S13; transcripts LDC2004T19, LDC2005T19)",
+    data_type="two-track",
+    reads=(
+        Reads("fe_03_NNNNN.sph", "the call: 2 channels, 8 kHz; side A = track A, side B = track B"),
+        Reads("fe_03_NNNNN.txt", "gold: '<start> <end> <A|B>: text' utterances (IPU-level gold)"),
+        Reads("*_calldata.tbl", "topic (TOPICID -> tag topic), per side PIN (speaker fisher-<PIN>) and "
+                                "sex.dialect (speaker sex, dialect), DATE_TIME, SIG_GRADE, CNV_GRADE (metadata)"),
+    ),
+    prepare=prepare_fisher,
+    options=COMMON_OPTIONS,
+))
+
+register(Recipe(
+    name="switchboard",
+    title="Switchboard-1 Release 2 (LDC97S62) with the Mississippi State (ISIP ms98) word alignments",
+    data_type="two-track",
+    reads=(
+        Reads("swNNNNN.sph", "the conversation: 2 channels, 8 kHz; side A = track A, side B = track B"),
+        Reads("swNNNNA-ms98-a-word.text / ...B...", "gold: hand-corrected word start/end times of side A / B"),
+        Reads("conv.tab (conv_tab.csv)", "callers of side A and B (speaker swb-<caller>), topic number (tag "
+                                         "topic), talk day (metadata)"),
+        Reads("caller.tab (caller_tab.csv)", "per caller: sex, birth year, dialect area, education"),
+    ),
+    prepare=prepare_switchboard,
+    options=COMMON_OPTIONS,
+))
+
+register(Recipe(
+    name="callhome",
+    title="CALLHOME American English Speech (audio LDC97S42, transcripts LDC97T14)",
+    data_type="two-track",
+    reads=(
+        Reads("NNNN.sph (data/train|devtest|evltest)", "the call: 2 channels, 8 kHz; side A = track A, side B = "
+                                                       "track B; the folder gives the split (metadata)"),
+        Reads("NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold); "
+                                          "speakers are the call's sides (callhome-NNNN-A/-B): no caller table"),
+    ),
+    prepare=prepare_callhome,
+    options=COMMON_OPTIONS,
+))
+
+register(Recipe(
+    name="ami",
+    title="AMI Meeting Corpus, individual headsets + manual word annotations (CC BY 4.0)",
+    data_type="multiparty",
+    reads=(
+        Reads("<meeting>.Headset-N.wav", "one track per headset kept (all, or --recipe-option headsets=0,1)"),
+        Reads("<meeting>.<letter>.words.xml", "gold: each participant's timed words (NITE XML), on the track of "
+                                              "their headset"),
+        Reads("corpusResources/meetings.xml", "participant letter -> global name (speaker ami-<name>) and headset"),
+        Reads("corpusResources/participants.xml", "per global name: sex (when the file carries it)"),
+    ),
+    prepare=prepare_ami,
+    options=COMMON_OPTIONS + (("headsets", "all (default) or the headset numbers to keep, e.g. 0,1"),),
+))
+
+register(Recipe(
+    name="emilia",
+    title="Emilia / Emilia-YODAS (Amphion): single-speaker web speech segments (CC BY-NC 4.0)",
+    data_type="mono",
+    reads=(
+        Reads("<LANG>_B00000.jsonl", "one segment per line: wav path, id, text, speaker, language, duration, "
+                                     "dnsmos"),
+        Reads("<id>.mp3 + <id>.json", "the same fields in a sidecar (the Hugging Face WebDataset layout, unpacked)"),
+    ),
+    prepare=prepare_emilia,
+    options=COMMON_OPTIONS,
+))
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r} (known: {', '.join(sorted(RECIPES))})")
+    return RECIPES[name]
+
+
+def prepare(name: str, paths, options=None) -> Prepared:
+    """Run one recipe over ``paths`` (folders or files); see ``base.Prepared``."""
+    return get_recipe(name)(paths, options)

@@ -1,0 +1,251 @@
+"""Corpus recipes on fixtures built in each publisher's exact layout (tests/recipe_corpora.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from recipe_corpora import (AMI_MEETING, AMI_PEOPLE, CALLHOME_CALLS, DIALOGUES, FISHER_CALLS, SWB_CALLERS,
+                            SWB_CONVS, build_ami, build_callhome, build_emilia, build_fisher, build_switchboard,
+                            gold_words, utterances)
+from twotrack.cli import main
+from twotrack.evaluate import gold_from_workspace
+from twotrack.ingest.annotations import recording_gold
+from twotrack.qualify.requirements import qualify_corpus
+from twotrack.qualify.workspace import inputs_from_workspace
+from twotrack.recipes.registry import RECIPES, prepare
+from twotrack.run import scan
+from twotrack.store import Workspace, queries
+
+
+def _kinds(prepared_or_errors) -> list[str]:
+    errors = getattr(prepared_or_errors, "errors", prepared_or_errors)
+    return sorted(e.problem.split(":", 1)[0] for e in errors)
+
+
+def _speaker_meta(ws) -> dict[str, dict]:
+    return {k: json.loads(v or "{}") for k, v in queries.speaker_metadata(ws).items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Fisher English
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fisher_fixture_scans_with_speakers_topics_and_gold(tmp_path):
+    root = build_fisher(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    summary = scan([root], ws, jobs=0, recipe="fisher")
+    assert summary.status == "completed" and summary.scanned == 3 and summary.failed == 0
+    assert summary.errors == [] and queries.error_table(ws) == []
+    recs = {r.recording_id: r for r in queries.recordings(ws)}
+    assert sorted(recs) == [f"fe_03_{c}" for c in FISHER_CALLS]
+    for call, (topic, apin, asx, bpin, bsx) in FISHER_CALLS.items():
+        rec = recs[f"fe_03_{call}"]
+        assert rec.speakers == (f"fisher-{apin}", f"fisher-{bpin}")
+        assert rec.tags["topic"] == topic
+        assert rec.n_tracks == 2 and rec.transcript.endswith(f"fe_03_{call}.txt")
+    meta = _speaker_meta(ws)
+    assert meta["fisher-11111"]["sex"] == "female" and meta["fisher-22222"]["sex"] == "male"
+    assert meta["fisher-33333"]["dialect"] == "o"
+    # gold: the transcript's utterances, on their sides (IPU-level gold)
+    gold, errors = gold_from_workspace(ws.path)
+    assert errors == []
+    for call, name in zip(FISHER_CALLS, DIALOGUES):
+        got = sorted((w.track, round(w.start, 2), round(w.end, 2)) for w in gold[f"fe_03_{call}"])
+        want = sorted((t, round(s, 2), round(e, 2)) for t, s, e, _ in utterances(name))
+        assert got == want
+
+
+def test_fisher_broken_fixture_gives_named_errors_listed_by_errors(tmp_path):
+    root = build_fisher(tmp_path / "corpus", broken=True)
+    assert _kinds(prepare("fisher", [root])) == ["audio without transcript", "table row without files",
+                                                 "unknown channel"]
+    ws = tmp_path / "ws"
+    summary = scan([root], ws, jobs=0, recipe="fisher")
+    assert summary.scanned == 3 and summary.exit_code == 1  # the audio is scanned; the misses are reported
+    result = CliRunner().invoke(main, ["errors", "-w", str(ws), "--json"])
+    assert result.exit_code == 1
+    rows = json.loads(result.output)
+    by_kind = {r["problem"].split(":", 1)[0]: r for r in rows}
+    assert set(by_kind) == {"audio without transcript", "table row without files", "unknown channel"}
+    assert by_kind["audio without transcript"]["recording_id"] == "fe_03_00002"
+    assert by_kind["unknown channel"]["path"].endswith("fe_03_00003.txt")
+    assert "line 6" in by_kind["unknown channel"]["problem"]
+    assert by_kind["table row without files"]["path"].endswith("fe_03_p1_calldata.tbl")
+    assert all(r["stage"] == "recipe" for r in rows)
+    # the calls without usable gold carry none; the others keep theirs
+    gold, _ = gold_from_workspace(ws)
+    assert sorted(gold) == ["fe_03_00001"]
+
+
+def test_fisher_call_missing_from_table_is_named(tmp_path):
+    root = build_fisher(tmp_path / "corpus")
+    table = root / "fe_03_p1_tran" / "doc" / "fe_03_p1_calldata.tbl"
+    table.write_text("\n".join(line for line in table.read_text().splitlines() if not line.startswith("00002")))
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["recording not in table"]
+    rec = {r.recording_id: r for r in got.recordings}["fe_03_00002"]
+    assert rec.speakers == (None, None) and "topic" not in rec.tags
+
+
+# ---------------------------------------------------------------------------------------------
+# Switchboard-1
+# ---------------------------------------------------------------------------------------------
+
+
+def test_switchboard_fixture_scans_and_eval_uses_the_word_alignments(tmp_path):
+    root = build_switchboard(tmp_path / "corpus")
+    ws = tmp_path / "ws"
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", "--recipe", "switchboard", str(root), "-w", str(ws), "-j", "0",
+                                  "--no-progress", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["recordings"]["scanned"] == 3
+    recs = {r.recording_id: r for r in queries.recordings(Workspace(ws))}
+    assert sorted(recs) == [f"sw0{c}" for c in SWB_CONVS]
+    for conv, (a, b, topic) in SWB_CONVS.items():
+        rec = recs[f"sw0{conv}"]
+        assert rec.speakers == (f"swb-{a}", f"swb-{b}") and rec.tags["topic"] == topic
+        assert [p.rsplit("/", 1)[-1] for p in rec.track_transcripts] == [
+            f"sw{conv}A-ms98-a-word.text", f"sw{conv}B-ms98-a-word.text"]
+    # gold words: every word of the alignment, silences and noises out, on its side
+    rec = recs["sw02001"]
+    words = recording_gold(rec)
+    assert sorted((w.track, round(w.start, 3), w.text) for w in words) == sorted(
+        (t, round(s, 3), text) for t, s, e, text in gold_words(DIALOGUES[0]))
+    meta = _speaker_meta(Workspace(ws))
+    for caller, (sex, born, dialect) in SWB_CALLERS.items():
+        assert meta[f"swb-{caller}"]["sex"] == sex.lower()
+        assert meta[f"swb-{caller}"]["dialect"] == dialect.lower()
+    # eval with no --gold: the stored recordings' word alignments
+    result = runner.invoke(main, ["eval", "-w", str(ws), "--json"])
+    assert result.exit_code == 0, result.output
+    ev = json.loads(result.output)
+    assert ev["n_recordings"] == 3 and ev["unmatched_recordings"] == []
+    assert ev["n_gold_ipus"] > 20 and ev["frame_f1"] > 0.8
+
+
+def test_switchboard_qualify_evidence_reads_topics_and_speaker_sex_from_the_tables(tmp_path):
+    root = build_switchboard(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    scan([root], ws, jobs=0, recipe="switchboard")
+    report = qualify_corpus(inputs_from_workspace(ws))
+    req = {r.id: r for r in report.requirements}
+    assert req[4].evidence["topics"] == sorted(t for _, _, t in SWB_CONVS.values())
+    assert req[4].evidence["untagged_share"] == 0.0
+    assert req[5].evidence["unique_speakers"] == 5
+    assert req[5].evidence["tracks_without_speaker_id"] == 0
+    assert set(req[5].evidence["metadata_balance"]["sex"]["hours_share"]) == {"female", "male"}
+
+
+def test_switchboard_broken_fixture_gives_named_errors(tmp_path):
+    root = build_switchboard(tmp_path / "corpus", broken=True)
+    got = prepare("switchboard", [root])
+    assert _kinds(got) == ["audio without transcript", "table row without files", "unknown channel"]
+    recs = {r.recording_id: r for r in got.recordings}
+    assert recs["sw02002"].track_transcripts[1] is None and recs["sw02002"].track_transcripts[0]
+    assert recs["sw02005"].track_transcripts[0] is None  # the damaged side gives no gold
+    # without tables: recordings and gold still come, and the missing tables are said once per path
+    root2 = build_switchboard(tmp_path / "bare", tables=False)
+    got = prepare("switchboard", [root2])
+    assert len(got.recordings) == 3 and _kinds(got) == ["nothing found"]
+    assert all(r.speakers == (None, None) for r in got.recordings)
+
+
+# ---------------------------------------------------------------------------------------------
+# CALLHOME, AMI, Emilia
+# ---------------------------------------------------------------------------------------------
+
+
+def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
+    root = build_callhome(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    summary = scan([root], ws, jobs=0, recipe="callhome")
+    assert summary.scanned == 3 and summary.errors == []
+    recs = {r.recording_id: r for r in queries.recordings(ws)}
+    assert sorted(recs) == [f"callhome-{c}" for c in CALLHOME_CALLS]
+    assert recs["callhome-4093"].metadata["split"] == "evaltest"
+    assert recs["callhome-4065"].speakers == ("callhome-4065-A", "callhome-4065-B")
+    gold, errors = gold_from_workspace(ws.path)
+    assert errors == [] and sorted(gold) == sorted(recs)
+    first = [w for w in gold["callhome-4065"] if w.speaker == "A1"]
+    want = utterances(DIALOGUES[0])[0]
+    assert len(first) == 1 and first[0].text == want[3] and first[0].track == 0  # wrapped line joined
+    got = prepare("callhome", [build_callhome(tmp_path / "broken", broken=True)])
+    assert _kinds(got) == ["transcript without audio", "unknown channel"]
+
+
+@pytest.mark.parametrize("headsets", [None, "0,1"])
+def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
+    root = build_ami(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    options = {"headsets": headsets} if headsets else None
+    summary = scan([root], ws, jobs=0, recipe="ami", recipe_options=options)
+    assert summary.scanned == 1 and summary.failed == 0 and summary.errors == []
+    (rec,) = queries.recordings(ws)
+    wearer = {h: f"ami-{name}" for name, h, _ in AMI_PEOPLE.values()}
+    kept = [0, 1] if headsets else [0, 1, 2]
+    assert rec.recording_id == AMI_MEETING and rec.source_type.value == "multiparty"
+    assert rec.speakers == tuple(wearer[h] for h in kept)
+    words = recording_gold(rec)
+    # headset 1 is worn by A, who speaks the sample's side A
+    assert sorted(round(w.start, 2) for w in words if w.track == 1) == sorted(
+        round(s, 2) for t, s, e, _ in gold_words(DIALOGUES[0]) if t == 0)
+    assert _speaker_meta(ws)["ami-FEE005"]["sex"] == "female"
+    report = qualify_corpus(inputs_from_workspace(ws))
+    assert report.recordings[0].data_type.data_type == "multiparty"
+    assert report.recordings[0].phase_fit.post == "unfit"
+    got = prepare("ami", [build_ami(tmp_path / "broken", broken=True)])
+    assert _kinds(got) == ["audio without transcript"]
+
+
+def test_ami_headsets_option_is_checked(tmp_path):
+    from twotrack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="at least two"):
+        prepare("ami", [tmp_path], {"headsets": "1"})
+    root = build_ami(tmp_path / "corpus")
+    assert _kinds(prepare("ami", [root], {"headsets": "0,5"})) == ["missing channel"]
+
+
+def test_emilia_fixture_gives_mono_segments_with_speakers(tmp_path):
+    root = build_emilia(tmp_path / "corpus")
+    ws = Workspace(tmp_path / "ws", create=True)
+    summary = scan([root], ws, jobs=0, recipe="emilia")
+    assert summary.scanned == 3 and summary.errors == []
+    recs = {r.recording_id: r for r in queries.recordings(ws)}
+    assert len(recs) == 3 and all(r.layout.value == "mono" and r.source_type.value == "mono" for r in recs.values())
+    assert recs["EN_B00000_S00000_W000001"].speakers == ("emilia-EN_B00000_S00000",)
+    assert recs["EN_B00001_S00001_W000000"].metadata["text"] == "other words."
+    assert recs["EN_B00000_S00000_W000000"].license == "CC-BY-NC-4.0"
+    got = prepare("emilia", [build_emilia(tmp_path / "broken", broken=True)])
+    assert _kinds(got) == ["transcript without audio"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------------
+
+
+def test_recipes_command_lists_every_recipe_with_what_it_reads():
+    result = CliRunner().invoke(main, ["recipes", "--json"])
+    assert result.exit_code == 0
+    listed = {r["name"]: r for r in json.loads(result.output)}
+    assert set(listed) == set(RECIPES)
+    assert any("calldata" in x["file"] for x in listed["fisher"]["reads"])
+    text = CliRunner().invoke(main, ["recipes"]).output
+    assert "ms98-a-word.text" in text
+
+
+def test_unknown_recipe_or_option_is_a_usage_error(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", "--recipe", "nope", str(tmp_path), "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 2 and "unknown recipe" in result.output
+    result = runner.invoke(main, ["scan", "--recipe", "fisher", "--recipe-option", "colour=red", str(tmp_path),
+                                  "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 2 and "colour=red" in result.output
+    with pytest.raises(ValueError, match="unknown recipe"):
+        scan([tmp_path], tmp_path / "ws2", jobs=0, recipe="nope")
