@@ -17,6 +17,7 @@ pytest.importorskip("pocketsphinx")
 
 from twotrack.cli import main  # noqa: E402
 from twotrack.ingest.annotations import read_ctm  # noqa: E402
+from twotrack.paths import EXPORT_JSON  # noqa: E402
 from twotrack.store import Workspace, queries  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -151,7 +152,7 @@ def test_moshi_export_writes_stage_words_and_leaves_out_no_text(scanned, corpus,
     out = tmp_path / "moshi"
     res = run("export", "moshi", str(out), "-w", ws, "--purpose", "commercial-training", "--max-duration", "0")
     assert res.exit_code == 0, res.stdout
-    state = json.loads((out / "export.json").read_text())
+    state = json.loads((out / EXPORT_JSON).read_text())
     assert state["recordings"]["talk"]["words_source"] == "stage"
     assert state["recordings"]["told"]["words_source"] == "aligned"
     ali = json.loads((out / "audio" / "talk.json").read_text())["alignments"]
