@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..model import Word
 from ..recipes.ami import read_ami_words
 from ..recipes.callhome import read_callhome
+from ..recipes.candor import read_candor_turns, read_candor_words
 from ..recipes.fisher import FISHER_LINE, read_fisher
 from ..recipes.switchboard import SWB_ID, read_swb
 from . import textlines as tl
@@ -267,6 +268,7 @@ def detect_format(path: str | Path) -> str:
 READERS: dict[str, Callable[[str | Path], list[Word]]] = {
     "ctm": read_ctm, "rttm": read_rttm, "textgrid": read_textgrid, "fisher": read_fisher, "swb": read_swb,
     "lhotse": read_lhotse_supervisions, "callhome": read_callhome, "ami": read_ami_words,
+    "candor-words": read_candor_words, "candor-turns": read_candor_turns,
 }
 
 

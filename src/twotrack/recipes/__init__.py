@@ -7,6 +7,7 @@ error per missing or broken piece (``base``); ``registry.RECIPES`` lists them by
 - ``fisher``: Fisher English (audio, transcripts, call tables); its transcripts -> words on tracks A/B.
 - ``switchboard``: Switchboard-1 with the ISIP (ms98) word alignments and the caller/conversation tables.
 - ``callhome``: CALLHOME American English (LDC97S42 audio, LDC97T14 transcripts).
+- ``candor``: CANDOR video calls (stereo mix or per-participant audio, AWS Transcribe words/turns, survey).
 - ``ami``: AMI headset channels with the NITE ``words.xml`` annotations (multiparty).
 - ``emilia``: Emilia / Emilia-YODAS mono web speech with JSON metadata.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import Prepared, Reads, Recipe
 from .ami import prepare_ami
 from .callhome import prepare_callhome
+from .candor import prepare_candor
 from .emilia import prepare_emilia
 from .fisher import prepare_fisher
 from .switchboard import prepare_switchboard
@@ -62,6 +63,33 @@ register(Recipe(
     ),
     prepare=prepare_callhome,
     options=COMMON_OPTIONS,
+))
+
+register(Recipe(
+    name="candor",
+    title="CANDOR corpus (BetterUp; Reece et al. 2023): video calls between two strangers, a folder per conversation",
+    data_type="two-track",
+    reads=(
+        Reads("<convo_id>/processed/<convo_id>.mp3", "the call, stereo: channel L = track A, R = track B (one file, "
+                                                     "one clock); a one-channel mix is scanned mono (post unfit)"),
+        Reads("<convo_id>/processed/<user_id>.flac|.wav", "a participant's own audio (extracted from the release's "
+                                                          "<user_id>.mp4): used when the mix is not stereo, or with "
+                                                          "audio=participants; paired, clock declared shared"),
+        Reads("processed/channel_map.json / metadata.json", "who is on L and on R: speaker candor-<user_id> per track"),
+        Reads("transcription/transcribe_output.json", "gold (preferred): AWS Transcribe words with times, per channel "
+                                                      "(machine-made, not human)"),
+        Reads("transcription/transcript_audiophile.csv", "gold when no words file: each turn on its speaker's track "
+                                                         "(IPU-level); cliffhanger/backbiter with transcript=..."),
+        Reads("survey.csv", "per user_id: sex, age, race, edu, politics, employ (speaker metadata); no topic: the "
+                            "calls had none assigned"),
+    ),
+    prepare=prepare_candor,
+    options=COMMON_OPTIONS + (
+        ("audio", "auto (default: the stereo mix, else the participants' files, else the mono mix), mix, or "
+                  "participants (their own files first)"),
+        ("transcript", "auto (default: transcribe_output.json words, else audiophile turns), words, audiophile, "
+                       "cliffhanger or backbiter"),
+    ),
 ))
 
 register(Recipe(
