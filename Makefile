@@ -21,11 +21,11 @@ $(STAMP): pyproject.toml Makefile requirements-words.txt
 
 install: $(STAMP)
 
-# The main job on the bundled sample corpus: scan (checks, activity, events), statistics, accuracy against
+# The main job on the bundled sample corpus: scan (checks, activity, events, words with tiny.en), statistics, accuracy against
 # the gold word times, consent and rights, the eight requirements, a Moshi export, and the HTML report.
 # The scan exits 1 when some recordings failed (they are listed, the rest is scanned): the demo goes on.
 demo: install
-	$(VENV)/bin/twotrack scan data/sample/manifest.csv -w $(DEMO_WS) || test $$? -eq 1
+	$(VENV)/bin/twotrack scan data/sample/manifest.csv -w $(DEMO_WS) --words || test $$? -eq 1
 	$(VENV)/bin/twotrack stats -w $(DEMO_WS)
 	$(VENV)/bin/twotrack eval -w $(DEMO_WS) --gold data/sample/gold
 	$(VENV)/bin/twotrack consent import data/sample/consent.csv -w $(DEMO_WS)

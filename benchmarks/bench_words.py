@@ -8,7 +8,7 @@ recognised word starts within +-50 ms of the gold onset (anchor, stage raw, stag
 recognised words lying where only the other speaker talks, and WER on the two LibriSpeech utterances whose
 true text is at hand (benchmarks/data/librispeech).
 
-    python benchmarks/bench_words.py [--models tiny.en,base]
+    python benchmarks/bench_words.py [--models tiny.en,base] [--per-track]
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ def inputs():
         kind = rec.recording_id.split("/")[0]
         if kind not in ("clean", "telephone"):
             continue
-        dec = stages.decode(rec, cfg)
-        chk = stages.checks(dec, rec, cfg)
+        dec = stages.decode_recording(rec, cfg)
+        chk = stages.check_recording(dec, rec, cfg)
         t0 = time.perf_counter()
-        act, _, _ = stages.activity(dec, rec, cfg, chk)
+        act, _, _ = stages.detect_activity(dec, rec, cfg, chk)
         t_act += time.perf_counter() - t0
         gold = read_ctm(ROOT / "data" / "sample" / "gold" / f"{rec.recording_id.split('/')[1]}.ctm")
         segs = [[(s.start, s.end) for s in a.segments] for a in sorted(act, key=lambda a: a.track)]
@@ -87,6 +87,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="tiny.en,base")
     ap.add_argument("--beam-size", type=int, default=WordsConfig().beam_size)
+    ap.add_argument("--per-track", action="store_true", help="one recogniser pass per track (joint_tracks off)")
     args = ap.parse_args()
     data, t_act = inputs()
     total_s = sum(d[2].shape[1] / d[3] for d in data)
@@ -94,7 +95,8 @@ def main():
           f"(already run by the scan; not counted below)")
     rows = []
     for name in args.models.split(","):
-        cfg = WordsConfig(model=name, multilingual_model=None, beam_size=args.beam_size)
+        cfg = WordsConfig(model=name, multilingual_model=None, beam_size=args.beam_size,
+                          joint_tracks=not args.per_track)
         model, _ = load_model(name)  # load once, outside the timings
         acc = {k: {"stage": 0.0, "anchor": 0.0, "hits": [0, 0, 0], "n": 0, "xt": [0, 0, 0, 0], "dec": 0.0}
                for k in ("clean", "telephone")}

@@ -184,7 +184,11 @@ def test_recordings_without_gold_words_get_audio_and_manifest_only(tmp_path_fact
     rec = queries.recording(w, "clean/demo01")
     with w.writer() as session:
         session.update_recordings([dataclasses.replace(rec, transcript=None)])
-    s = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0)
+    # no text at all (no transcript, no words stage): left out with the reason, unless --allow-no-text
+    left = export(ws, tmp_path / "left", "moshi", PURPOSE, max_duration_s=0)
+    assert "clean/demo01" in left.no_text and "no text" in left.skipped["clean/demo01"]
+    assert not list((tmp_path / "left" / "audio").glob("clean__demo01*"))
+    s = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0, allow_no_text=True)
     assert not (tmp_path / "out" / "audio" / "clean__demo01.json").exists()
     assert (tmp_path / "out" / "audio" / "clean__demo01.wav").exists()
     notes = _state(tmp_path / "out")["recordings"]["clean/demo01"]["notes"]
@@ -193,12 +197,12 @@ def test_recordings_without_gold_words_get_audio_and_manifest_only(tmp_path_fact
     # audit or a withdrawal removes it with the audio
     ali = tmp_path / "out" / "audio" / "clean__demo01.json"
     ali.write_text(json.dumps({"alignments": [["hello", [0.5, 0.9], "SPEAKER_MAIN"]]}))
-    again = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0)
+    again = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0, allow_no_text=True)
     assert again.written == [] and ali.exists()
     entry = next(f for f in _state(tmp_path / "out")["files"] if f["path"] == "audio/clean__demo01.json")
     assert entry["recording_ids"] == ["clean/demo01"]
     from twotrack.rights.ledger import Ledger, ledger_path
 
     Ledger(ledger_path(ws)).withdraw("libri-1688", "all", "2025-01-01")
-    gone = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0)
+    gone = export(ws, tmp_path / "out", "moshi", PURPOSE, max_duration_s=0, allow_no_text=True)
     assert "audio/clean__demo01.json" in gone.removed and not ali.exists()

@@ -120,7 +120,7 @@ def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path
     strict = cfg.with_overrides({"activity.onset": 0.9})
     plan = make_plan(ws, found, strict, stage_keys(strict, missing), missing)
     job = next(j for j in plan.jobs if j.recording.recording_id == "d01")
-    assert job.run == ("decode", "activity", "events")
+    assert job.run == ("decode", "activity", "events", "words")  # words (switched off) is recorded skipped
     assert job.reuse.checks == queries.checks(ws, "d01") and job.reuse.checks is not None and job.reuse.activity == ()
 
     # The incremental result is the result a scan from scratch under the new config stores.

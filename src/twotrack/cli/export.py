@@ -51,6 +51,11 @@ def _text(d: dict) -> str:
             lines.append(f"    {rid}: {reasons[0] if reasons else 'blocked'}" + (" ..." if len(reasons) > 1 else ""))
         if len(d["blocked"]) > 10:
             lines.append(f"    ... and {len(d['blocked']) - 10} more (export.json lists them)")
+    if d.get("words_sources"):
+        lines.append("  words: " + ", ".join(f"{n} recording(s) {src if src != 'none' else 'without text'}"
+                                             for src, n in d["words_sources"].items())
+                     + " (gold = the manifest's transcript; aligned = its text aligned by the words stage; "
+                       "stage = recognised by the words stage)")
     if d.get("unknown_clock"):
         lines.append(f"  {len(d['unknown_clock'])} paired recording(s) left out: their clock is unknown "
                      "(declare b_offset_s/b_drift_ppm in the manifest; --allow-unknown-clock includes them as stored):")
@@ -62,9 +67,16 @@ def _text(d: dict) -> str:
         lines.append(f"  {len(d['unknown_clock_included'])} paired recording(s) exported on unknown clocks "
                      f"(--allow-unknown-clock; export.json and croissant.json record it): "
                      + ", ".join(d["unknown_clock_included"][:10]))
-    if d["skipped"]:
-        lines.append(f"  {len(d['skipped'])} recording(s) allowed but not exportable in this format:")
-        for rid, why in list(d["skipped"].items())[:10]:
+    no_text = set(d.get("no_text") or ())
+    if no_text:
+        lines.append(f"  {len(no_text)} recording(s) left out for having no text (no gold transcript, no words): "
+                     "scan with --words to transcribe them, or export with --allow-no-text to write their audio")
+        for rid in sorted(no_text)[:10]:
+            lines.append(f"    {rid}")
+    other = {rid: why for rid, why in d["skipped"].items() if rid not in no_text}
+    if other:
+        lines.append(f"  {len(other)} recording(s) allowed but not exportable in this format:")
+        for rid, why in list(other.items())[:10]:
             lines.append(f"    {rid}: {why}")
     for e in d["errors"]:
         lines.append(f"  error: {e['path']}: {e['problem']}")
@@ -91,6 +103,9 @@ def _text(d: dict) -> str:
                    "moshi, 600 for parquet, none for lhotse; 0: never split).")
 @click.option("--other-words", is_flag=True, help="moshi: also write the other speaker's words (SPEAKER_OTHER).")
 @click.option("--shard-mb", type=float, default=256.0, show_default=True, help="parquet: target shard size.")
+@click.option("--allow-no-text", is_flag=True,
+              help="Also export recordings with no text (no gold transcript and no words from `scan --words`); "
+                   "by default they are left out, with the reason, since trainers need words with the audio.")
 @click.option("--verify", is_flag=True, help="Re-hash the files of unchanged recordings instead of trusting their size.")
 @click.option("--allow-unknown-clock", is_flag=True,
               help="Also export paired recordings whose clock is unknown (nothing measured or declared B's clock "
@@ -101,7 +116,7 @@ def _text(d: dict) -> str:
                    "(README card and data files; the .twotrack state stays). Nothing is sent.")
 @handle_errors
 def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_words, shard_mb, verify,
-               allow_unknown_clock, as_json, hub_repo=None):
+               allow_unknown_clock, as_json, hub_repo=None, allow_no_text=False):
     """Write the recordings of workspace WS that --purpose allows to OUT as FORMAT (moshi, lhotse, parquet).
 
     Every export folder gets export.json (purpose, config, consent-ledger head, twotrack version, the sha256 and
@@ -120,7 +135,7 @@ def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_wo
     push = hub_push_command(hub_repo, out) if hub_repo else None
     options = ExportOptions(sample_rate=rate, max_duration_s=max_duration, main_speaker=main_speaker or "A",
                             other_words=other_words, shard_mb=shard_mb, verify=verify,
-                            allow_unknown_clock=allow_unknown_clock)
+                            allow_unknown_clock=allow_unknown_clock, allow_no_text=allow_no_text)
     summary = run_export(ws, out, fmt, purpose, options, progress=None if as_json else _progress)
     data = summary.to_dict()
     if push:

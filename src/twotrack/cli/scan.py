@@ -1,4 +1,4 @@
-"""`twotrack scan PATH... -w WS`: discover, read, check, detect, extract events, store (run.scan)."""
+"""`twotrack scan PATH... -w WS`: discover, read, check, detect, extract events, (words), store (run.scan)."""
 
 from __future__ import annotations
 
@@ -115,6 +115,9 @@ def _recipe_options(recipe: str | None, items: tuple[str, ...]) -> dict[str, str
 @click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
               help="With --executor ray: the cluster to join (default: start a local Ray instance with --jobs CPUs).")
 @config_options
+@click.option("--words", "words", is_flag=True,
+              help="Also transcribe every track with word times (the words stage; same as [words] enabled = true; "
+                   "docs/words.md).")
 @click.option("--retry-errors", is_flag=True, help="Retry recordings that failed before (same content and config).")
 @click.option("--keep-frames", is_flag=True,
               help="Keep per-frame speech probabilities in the workspace (Parquet, 1 byte per 10 ms per track).")
@@ -126,8 +129,8 @@ def _recipe_options(recipe: str | None, items: tuple[str, ...]) -> dict[str, str
 @click.option("--recipe-option", "recipe_options", multiple=True, metavar="KEY=VALUE",
               help="An option of the recipe (repeatable), e.g. --recipe-option headsets=0,1 for ami.")
 @handle_errors
-def scan(paths, ws, jobs, executor_name, address, config_file, overrides, retry_errors, keep_frames, no_progress,
-         as_json, recipe=None, recipe_options=()):
+def scan(paths, ws, jobs, executor_name, address, config_file, overrides, words, retry_errors, keep_frames,
+         no_progress, as_json, recipe=None, recipe_options=()):
     """Scan folders, audio files or manifests (PATH...) into the workspace.
 
     Only what is not already stored is computed: a rescan skips recordings whose content and config
@@ -139,6 +142,8 @@ def scan(paths, ws, jobs, executor_name, address, config_file, overrides, retry_
     from ..store import LockTimeout, Workspace
 
     config = cli_config(config_file, overrides)
+    if words:
+        config = config.with_overrides({"words.enabled": True})
     options = _recipe_options(recipe, recipe_options)
     executor = None
     if executor_name == "ray":

@@ -97,6 +97,20 @@ def timeline(result: RecordingResult, width: int, step_s: float | None = None, s
     return out
 
 
+def words_dict(stored) -> dict[str, Any]:
+    """``words`` ({track: "A"|"B", start, end, word, probability} sorted by start), their ``words_source``
+    and ``languages`` (track name -> {language, probability, model}) of ``queries.words``."""
+    if stored is None:
+        return {"words": [], "words_source": None, "languages": {}}
+    return {
+        "words": [{"track": track_name(w.track), "start": round(w.start, 3), "end": round(w.end, 3), "word": w.text,
+                   "probability": None if w.probability is None else round(w.probability, 4)} for w in stored.words],
+        "words_source": stored.source,
+        "languages": {track_name(t): {"language": lang, "probability": None if p is None else round(p, 4), "model": m}
+                      for t, (lang, p, m) in sorted(stored.languages.items())},
+    }
+
+
 def clock_dict(result: RecordingResult) -> dict[str, Any]:
     """The recording's clock (``ingest.clock.recording_clock``): ``status`` measured, declared, unknown or
     shared, and the values (``offset_ms``, ``drift_ppm``, ``declared``, ``measured``) with a note or reason."""
@@ -106,8 +120,9 @@ def clock_dict(result: RecordingResult) -> dict[str, Any]:
                                 float(result.duration_s or 0.0)).entry)
 
 
-def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The stable JSON of ``twotrack show --json`` (docs/cli.md)."""
+def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[str, Any]],
+              words=None) -> dict[str, Any]:
+    """The stable JSON of ``twotrack show --json`` (docs/cli.md); ``words``: ``queries.words`` of it."""
     rec = result.recording
     return {
         "recording_id": rec.recording_id,
@@ -128,6 +143,7 @@ def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[st
         "stages": [{"stage": s["stage"], "status": s["status"], "note": s["note"], "seconds": s["seconds"],
                     "stage_key": s["stage_key"]} for s in stages],
         "errors": [e.to_dict() for e in result.errors],
+        **words_dict(words),
     }
 
 
@@ -181,6 +197,10 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
     for a in d["activity"]:
         console.print(f"activity {track_name(a['track'])}: {len(a['segments'])} segments, {a['speech_s']:.1f} s "
                       f"speech ({a['detector']})")
+    for name, lang in d["languages"].items():
+        mine = [w["word"] for w in d["words"] if w["track"] == name]
+        head = " ".join(mine[:12]) + (" ..." if len(mine) > 12 else "")
+        console.print(f"words {name}: {len(mine)} ({d['words_source']}, language {lang['language']}): {head}")
     if d["events"]:
         table = Table(title=f"events ({len(d['events'])})", show_edge=False)
         for col in ("start", "end", "kind", "track", "from", "value"):
@@ -220,7 +240,7 @@ def show(recording, ws, as_json, max_events, step_s, start_s, end_s):
     rows = {r["recording_id"]: r for r in queries.recording_table(workspace)}
     rid = resolve(sorted(rows), recording)
     result = queries.result(workspace, rid)
-    data = show_dict(result, rows[rid], queries.stage_table(workspace, rid))
+    data = show_dict(result, rows[rid], queries.stage_table(workspace, rid), queries.words(workspace, rid))
     if as_json:
         print_json(data)
         return

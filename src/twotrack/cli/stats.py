@@ -94,11 +94,37 @@ def stats(ws, group_by, as_json):
     workspace = Workspace(ws)
     data = workspace_stats(workspace, group_by=group_by or None)
     data["missing_sources"] = _missing(workspace)
+    data["words"] = _words(workspace)
     if as_json:
         print_json(data)
     else:
         _render(data)
+        _render_words(data["words"])
         _render_missing(data["missing_sources"])
+
+
+def _words(workspace) -> dict[str, Any]:
+    """What the words stage stored: recordings with words, words per source, tracks per language."""
+    from ..store import queries
+
+    counts = queries.word_counts(workspace)
+    by_source: dict[str, int] = {}
+    languages: dict[str, int] = {}
+    for d in counts.values():
+        by_source[d["source"]] = by_source.get(d["source"], 0) + sum(d["tracks"].values())
+        for lang in d["languages"].values():
+            languages[lang] = languages.get(lang, 0) + 1
+    return {"recordings": sum(1 for d in counts.values() if d["tracks"]), "words": sum(by_source.values()),
+            "by_source": dict(sorted(by_source.items())), "track_languages": dict(sorted(languages.items()))}
+
+
+def _render_words(w: dict[str, Any]) -> None:
+    if not w["recordings"] and not w["track_languages"]:
+        click.echo("words: none stored (twotrack scan --words transcribes every track)")
+        return
+    src = ", ".join(f"{n} {s}" for s, n in w["by_source"].items())
+    langs = ", ".join(f"{lang} {n}" for lang, n in w["track_languages"].items())
+    click.echo(f"words: {w['words']} on {w['recordings']} recording(s) ({src}); tracks per language: {langs}")
 
 
 def _missing(workspace) -> dict[str, list[str]]:

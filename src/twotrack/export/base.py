@@ -31,6 +31,7 @@ class ExportOptions(Record):
     shard_mb: float = 256.0  # parquet: target shard size
     min_cut_silence_s: float = 0.2  # shortest silence preferred for a cut
     verify: bool = False  # on a rerun, re-hash kept files instead of trusting their size
+    allow_no_text: bool = False  # also export recordings with no words at all (no gold transcript, no words stage)
     allow_unknown_clock: bool = False  # include paired recordings whose clock is unknown (each file's own clock)
 
 
@@ -44,7 +45,7 @@ class ExportItem:
     checks: CheckResult | None
     activity: tuple[TrackActivity, ...]
     events: tuple[Event, ...]
-    words: dict[int, list[Word]] | None  # gold words per track; None: no word timings
+    words: dict[int, list[Word]] | None  # words per track (``context.GoldWords.text_words``); None: no text
     verdict: Any  # rights.Verdict for the export's purpose
     key: str = ""
     notes: list[str] = field(default_factory=list)
@@ -137,6 +138,8 @@ class Exporter:
         """The options that decide the output (recorded in export.json and in every key)."""
         d = options.to_dict()
         d.pop("verify", None)
+        if not d.get("allow_no_text"):  # off: keys of exports made before the option existed stay the same
+            d.pop("allow_no_text", None)
         # which recordings are chosen, not how one is written: in export.json's ``clock``, not in the keys
         d.pop("allow_unknown_clock", None)
         for k, v in self.defaults.items():
@@ -205,6 +208,8 @@ class ExportSummary(Record):
     removed: list[str] = field(default_factory=list)  # files dropped (no longer allowed, gone or changed)
     blocked: dict[str, list[str]] = field(default_factory=dict)  # not allowed for the purpose, with reasons
     skipped: dict[str, str] = field(default_factory=dict)  # allowed but not exportable in this format
+    no_text: list[str] = field(default_factory=list)  # of the skipped: left out for having no text at all
+    words_sources: dict[str, int] = field(default_factory=dict)  # source of the words written -> recordings
     unknown_clock: dict[str, str] = field(default_factory=dict)  # allowed, left out: paired files on unknown clocks
     unknown_clock_included: list[str] = field(default_factory=list)  # with --allow-unknown-clock: taken as stored
     errors: list[ErrorRecord] = field(default_factory=list)

@@ -1,5 +1,9 @@
-"""What an export run knows beyond one recording: the workspace, the rights snapshot, the gold words,
-and (lazily) every purpose's verdicts and the per-recording qualification."""
+"""What an export run knows beyond one recording: the workspace, the rights snapshot, the words, and
+(lazily) every purpose's verdicts and the per-recording qualification.
+
+``GoldWords.text_words`` is the ONE place exporters get words from: gold words (a transcript with word
+times), else the words stage's stored words (the manifest's text aligned, or recognised), else an
+utterance-level transcript as it is; each with its source."""
 
 from __future__ import annotations
 
@@ -12,20 +16,74 @@ from typing import Any
 
 from ..config import QualifyConfig
 from ..errors import InputError
-from ..ingest.annotations import read_gold
+from ..ingest.annotations import has_gold, read_gold, utterance_level
 from ..model import Recording, Word
 from ..qualify.phases import recording_phase_fit
 from ..qualify.requirements import NAMES, evaluate_recording, qualify_corpus
 from ..qualify.workspace import inputs_from_workspace
 from ..rights.verdicts import PURPOSES, decide
+from ..store import queries
+
+
+@dataclass(frozen=True)
+class TextWords:
+    """The words an export writes for one recording: per track in time order (None: no text at all),
+    where they come from (``gold``, ``aligned``, ``stage``; None without words), and a note."""
+
+    words: dict[int, list[Word]] | None
+    source: str | None
+    note: str | None = None
 
 
 class GoldWords:
-    """Gold words per recording, from the transcript path in the manifest (files parsed once per run)."""
+    """Words per recording: gold from the transcript path in the manifest (files parsed once per run),
+    and, given the workspace, the words stage's stored words (``text_words``)."""
 
-    def __init__(self, keep: int = 16):
+    def __init__(self, keep: int = 16, workspace: Any = None):
         self._cache: OrderedDict[str, dict[str, list[Word]]] = OrderedDict()
         self._keep = keep
+        self.workspace = workspace
+        self._counts: dict[str, dict[str, Any]] | None = None
+
+    def stored_counts(self) -> dict[str, dict[str, Any]]:
+        """recording_id -> stored words per track and source (``queries.word_counts``), read once."""
+        if self._counts is None:
+            self._counts = queries.word_counts(self.workspace) if self.workspace is not None else {}
+        return self._counts
+
+    def has_stored(self, rec: Recording) -> bool:
+        return sum(self.stored_counts().get(rec.recording_id, {}).get("tracks", {}).values()) > 0
+
+    def stored(self, rec: Recording) -> TextWords | None:
+        """The words stage's words of ``rec`` per track (every track present), or None when it has none."""
+        if self.workspace is None or not self.has_stored(rec):
+            return None
+        got = queries.words(self.workspace, rec.recording_id)
+        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
+        for w in got.words:
+            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
+                out[w.track].append(w)
+        return TextWords(out, got.source or "stage")
+
+    def text_words(self, rec: Recording) -> TextWords:
+        """Gold words with word times, else the stored words (aligned transcript text, or recognised),
+        else an utterance-level transcript's lines as they are, else no text (``words`` None)."""
+        gold, note = self.words(rec)
+        has_gold = gold is not None and any(gold.values())
+        if has_gold and not utterance_level(gold):
+            return TextWords(gold, "gold", note)
+        stored = self.stored(rec)
+        if stored is not None:
+            why = "; the transcript has no word times" if has_gold else ""
+            return TextWords(stored.words, stored.source, (note + "; " if note else "") + f"words from the "
+                             f"words stage ({stored.source}){why}" if (note or has_gold) else None)
+        if gold is not None:
+            return TextWords(gold, "gold", note)
+        return TextWords(None, None, note)
+
+    def has_text(self, rec: Recording) -> bool:
+        """Whether ``text_words`` would give words (a transcript with words for it, or stored words)."""
+        return self.has_stored(rec) or (has_gold(rec) and self.words(rec)[0] is not None)
 
     def _read(self, path: str) -> dict[str, list[Word]]:
         if path in self._cache:

@@ -4,7 +4,8 @@
   channel per track, ``channel_ids`` ``[0, 1]``; sources are paths relative to the export folder (load with
   ``RecordingSet.with_path_prefix(export_dir)`` or from inside the folder);
 - a supervision per IPU: ``channel`` = the track, ``speaker`` = the manifest's speaker id (or
-  ``<recording>#A`` when unknown), ``text`` and ``alignment["word"]`` from the gold words when they exist;
+  ``<recording>#A`` when unknown), ``text`` and ``alignment["word"]`` from the words when they exist (gold,
+  else the words stage's: ``context.GoldWords.text_words``);
   ``custom`` holds the track name, the turn it belongs to, whether it is a backchannel, and the
   turn-taking events that end in it (a gap or floor transfer ends where the IPU taking the floor starts, a
   pause where the next IPU of the same speaker starts, an overlap inside the IPU that overlaps), times in

@@ -12,8 +12,10 @@ What its loader does (finetune/data/dataset.py, interleaver.py; sphn's ``dataset
 So this export writes ``audio/<stem>.wav`` (16-bit PCM, channel 0 = main speaker), ``audio/<stem>.json``
 with the main speaker's gold words as ``SPEAKER_MAIN`` (the other speaker's as ``SPEAKER_OTHER`` only
 with ``other_words``: the trainer ignores them), and ``train.jsonl`` at the top (the only ``*jsonl`` in the
-folder). A recording without gold word timings gets audio and a manifest line but no ``.json``: the
-trainer needs one per WAV, which moshi-finetune's ``annotate.py train.jsonl`` creates.
+folder). The words are the gold ones (a transcript with word times), else the words stage's (the
+manifest's text aligned, or recognised with ``scan --words``); export.json records which
+(``words_source``). A recording with no words at all is left out unless ``--allow-no-text``; then it gets
+audio and a manifest line but no ``.json`` (moshi-finetune's ``annotate.py train.jsonl`` makes them).
 
 For everyone else the folder also holds ``metadata.csv`` (a row per WAV: ``file_name``, ids, times, rates,
 each channel's text), which makes ``audio/*.wav`` + ``metadata.csv`` a Hugging Face audio folder
@@ -269,8 +271,8 @@ class MoshiExporter(Exporter):
             "summary": ("Moshi fine-tuning layout (kyutai-labs/moshi-finetune): stereo 16-bit WAV at "
                         f"{rate} Hz, channel 0 = the main speaker (the voice the model learns to produce), "
                         "channel 1 = the other party; train.jsonl lists each WAV's path and duration; each WAV "
-                        "has a .json of word alignments [word, [start, end], \"SPEAKER_MAIN\"] where word "
-                        "timings exist; metadata.csv (one row per WAV with each channel's text) makes the folder "
+                        "has a .json of word alignments [word, [start, end], \"SPEAKER_MAIN\"] where words exist "
+                        "(gold transcripts, else the words stage's; export.json says which per recording); metadata.csv (one row per WAV with each channel's text) makes the folder "
                         "a Hugging Face audio folder; events/<id>.json holds each example's turn-taking events."),
             "distribution": [
                 file_object("train-manifest", MANIFEST, "application/jsonlines", man.get("sha256", ""),

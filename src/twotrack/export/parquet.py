@@ -5,7 +5,7 @@ every shard's ``audio`` column is declared in its schema metadata as a Hugging F
 its rate*: ``datasets.load_dataset(folder, "16000hz")`` gives ``Audio(sampling_rate=16000)`` and no cast is
 needed. Each row holds the audio as encoded FLAC bytes (a channel per track) in an ``audio`` struct
 ``{bytes, path}`` (the ``Audio`` storage), and beside it
-the per-track activity segments, the turn-taking events, the gold words, the checks, the recording's own
+the per-track activity segments, the turn-taking events, the words (gold, else the words stage's) and their source, the checks, the recording's own
 qualification and the rights verdict for every purpose, as nested columns (DuckDB reads them with
 ``unnest``). Times in a row are in the row's own timeline (0 = start of the piece).
 
@@ -57,7 +57,8 @@ SCHEMA = pa.schema([
     ("events", pa.list_(pa.struct([("kind", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
                                    ("track", pa.string()), ("from_track", pa.string()), ("value", pa.float64())]))),
     ("words", pa.list_(pa.struct([("track", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
-                                  ("text", pa.string())]))),  # null when no gold word timings exist
+                                  ("text", pa.string())]))),  # null when the recording has no words
+    ("words_source", pa.string()),  # gold (transcript), aligned (its text aligned), stage (recognised); null: none
     ("checks", pa.struct([("isolation", pa.string()), ("bleed_db", pa.float64()), ("bleed_lag_ms", pa.float64()),
                           ("bleed_direction", pa.string()), ("offset_ms", pa.float64()), ("drift_ppm", pa.float64()),
                           ("duplicate_channels", pa.bool_()), ("codec", pa.string()), ("reasons", _STR_LIST)])),
@@ -145,6 +146,7 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
         "activity": activity,
         "events": item.piece_events(a, b),
         "words": words,
+        "words_source": item.words_source,
         "checks": checks,
         "qualification": ctx.qualification().get(rec.recording_id),
         "rights": rights,

@@ -71,11 +71,17 @@ def unknown_clock_reason(clock: RecordingClock) -> str:
     return f"clock unknown: {clock.entry.get('reason', '')} (--allow-unknown-clock includes it as stored)"
 
 
+#: Why a recording without any text is left out (``ExportOptions.allow_no_text`` keeps it).
+NO_TEXT = ("no text: no gold transcript and no words stored (scan with --words to transcribe it, or export "
+           "with --allow-no-text to write its audio anyway)")
+
+
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
-    words, note = gold.words(rec)
+    text = gold.text_words(rec)
+    note = text.note
     item = ExportItem(recording=rec, stem=stem, duration_s=float(res.duration_s), checks=res.checks,
-                      activity=tuple(res.activity), events=tuple(res.events), words=words, verdict=verdict,
-                      key=key, words_source="gold" if words is not None else None)  # the manifest's transcript
+                      activity=tuple(res.activity), events=tuple(res.events), words=text.words, verdict=verdict,
+                      key=key, words_source=text.source)
     item.clock, item.clock_entry = clock_of(res)
     if note:
         item.notes.append(note)
@@ -178,7 +184,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         stage_state = queries.stage_state(ws)
         stored_checks = (queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in recordings) else {})
         stems = make_stems(r.recording_id for r in recordings)
-        gold = GoldWords()
+        gold = GoldWords(workspace=ws)
         config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
                                 "options": exporter.resolved, "clock_rule": CLOCK_RULE})
 
@@ -206,6 +212,10 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                     summary.unknown_clock[rid] = unknown_clock_reason(clock)
                     continue
                 summary.unknown_clock_included.append(rid)
+            if not options.allow_no_text and not gold.has_text(rec):
+                summary.skipped[rid] = NO_TEXT
+                summary.no_text.append(rid)
+                continue
             stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}
             keys[rid] = hashlib.sha256(canonical({
                 "config": config_key, "recording": rec.to_dict(), "stem": stems[rid], "stages": stages,
@@ -239,6 +249,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             _write_state(out, state, ctx, exporter, summary, complete=False)
         last_checkpoint = time.monotonic()
         clocks: dict[str, dict[str, Any]] = {}  # per recording written: its clock entry (parquet outputs come later)
+        sources: dict[str, str | None] = {}  # per recording written: where its words come from
         for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
             rid = rec.recording_id
             if progress:
@@ -248,17 +259,18 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                     raise InputError(rid, "no longer in the workspace")
                 item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid])
                 clocks[rid] = item.clock_entry
+                sources[rid] = item.words_source
                 outputs = exporter.add(item)
             except (InputError, OSError, TwotrackError) as exc:
                 path = getattr(exc, "path", None) or (rec.tracks[0].path if rec.tracks else rid)
                 problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
                 summary.errors.append(ErrorRecord(path=str(path), problem=problem, stage="export", recording_id=rid))
                 continue
-            summary.written += state.record(outputs, keys, verdicts, clocks)
+            summary.written += state.record(outputs, keys, verdicts, clocks, sources)
             if time.monotonic() - last_checkpoint > CHECKPOINT_S:
                 _write_state(out, state, ctx, exporter, summary, complete=False)
                 last_checkpoint = time.monotonic()
-        summary.written += state.record(exporter.finish(), keys, verdicts, clocks)
+        summary.written += state.record(exporter.finish(), keys, verdicts, clocks, sources)
         if progress:
             progress(len(todo), len(todo), None)
 
@@ -285,6 +297,11 @@ def _fill_summary(state: State, summary: ExportSummary, ctx: Context) -> None:
     summary.hours_written = round(sum(_piece_seconds(p) for rid in written
                                       for p in state.recordings.get(rid, {}).get("pieces", [])) / 3600, 6)
     summary.files = len(state.files)
+    by_source: dict[str, int] = {}
+    for r in state.recordings.values():
+        src = r.get("words_source") or "none"
+        by_source[src] = by_source.get(src, 0) + 1
+    summary.words_sources = dict(sorted(by_source.items()))
     summary.bytes = int(sum(f.get("bytes") or 0 for f in state.files.values()))
     summary.notes = list(dict.fromkeys(ctx.notes))
 
@@ -322,7 +339,7 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
                     **summary.unknown_clock},
         "clock": clock_record(state, exporter),
         "summary": {"recordings": summary.exported, "pieces": summary.pieces, "hours": summary.hours,
-                    "files": summary.files, "bytes": summary.bytes},
+                    "files": summary.files, "bytes": summary.bytes, "words_sources": summary.words_sources},
         "state": state.extra,
         "notes": summary.notes,
     }

@@ -176,7 +176,8 @@ class State:
         self.extra: dict[str, Any] = dict(data.get("state") or {})
 
     def record(self, outputs: Iterable[Output], keys: dict[str, str], verdicts: dict[str, Any],
-               clocks: dict[str, dict[str, Any]] | None = None) -> list[str]:
+               clocks: dict[str, dict[str, Any]] | None = None,
+               words_sources: dict[str, str | None] | None = None) -> list[str]:
         done = []
         for o in outputs:
             v = verdicts.get(o.recording_id)
@@ -193,6 +194,8 @@ class State:
             }
             if clocks and o.recording_id in clocks:
                 self.recordings[o.recording_id]["clock"] = clocks[o.recording_id]
+            if words_sources and o.recording_id in words_sources:
+                self.recordings[o.recording_id]["words_source"] = words_sources[o.recording_id]
             done.append(o.recording_id)
         return done
 

@@ -349,3 +349,9 @@ def recording_gold(rec) -> list[Word]:
         raise InputError(rec.transcript, f"no words for recording {rid!r} (ids in the file: "
                                          f"{', '.join(sorted(by_id)[:5])})")
     return [w if w.recording_id == rid else replace(w, recording_id=rid) for w in by_id[key]]
+
+
+def utterance_level(words_by_track: Mapping[int, list[Word]]) -> bool:
+    """True when the timed entries are utterances, not words (some entry holds several words: Fisher
+    lines, Lhotse supervisions without an alignment, TextGrid phrase intervals)."""
+    return any(len(w.text.split()) > 1 for ws in words_by_track.values() for w in ws)

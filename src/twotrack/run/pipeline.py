@@ -1,4 +1,4 @@
-"""One recording, start to end: decode at the analysis rate -> checks -> activity -> events.
+"""One recording, start to end: decode at the analysis rate -> checks -> activity -> events (and words).
 
 ``run_stages`` is a pure function of the recording, the config and the stored results it may reuse:
 it runs only the stages it is asked to, takes the others from ``Reuse``, and never raises. A stage
@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,8 @@ from ..errors import InputError
 from ..model import CheckResult, ErrorRecord, Recording, RecordingResult, TrackActivity
 from ..store.rows import STAGES, StageRecord
 from .stages import (
-    check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events, stage_keys,
-    unavailable_stages,
+    READS_AUDIO, check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events,
+    stage_keys, transcribe_recording, unavailable_stages,
 )
 
 
@@ -40,6 +41,7 @@ class StagesOutput:
     result: RecordingResult
     stages: tuple[StageRecord, ...]  # one per stage that was run (ok, error, unavailable, blocked, ...)
     probs: np.ndarray | None = None  # per-frame speech probabilities, when the detector gives them
+    words: Any = None  # words.WordsResult when the words stage ran and succeeded
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -98,7 +100,8 @@ def run_stages(
             timings[stage] = time.perf_counter() - t0
 
     decoded = None
-    needs_audio = bool(run & {"decode", "checks", "activity"})
+    # A switched-off words stage reads nothing (it is only recorded as skipped).
+    needs_audio = bool(run & {"decode", *READS_AUDIO} - ({"words"} if not config.words.enabled else set()))
     if needs_audio:
         if "decode" in unavailable:
             record("decode", "unavailable", unavailable["decode"])
@@ -154,6 +157,20 @@ def run_stages(
                 activity_result, probs, aligned = out
                 speech = sum(a.speech_s for a in activity_result)
                 record("activity", "ok", f"{speech:.1f} s speech" + (f"; {aligned}" if aligned else ""))
+    words_result = None
+    if "words" in run:
+        if not config.words.enabled:
+            record("words", "skipped", "not enabled (twotrack scan --words, or [words] enabled = true)")
+        elif "words" in unavailable:
+            record("words", "unavailable", unavailable["words"])
+        elif not blocked_by("words", ["decode", "activity"]):
+            words_result, err = attempt("words", lambda: transcribe_recording(decoded, recording, config, checks_result,
+                                                                              activity_result))
+            if err:
+                errors.append(err)
+                record("words", "error", err.problem)
+            else:
+                record("words", "ok", words_result.summary())
     del decoded  # the audio is the largest thing a worker holds
 
     if "events" in run:
@@ -175,7 +192,7 @@ def run_stages(
         recording=recording, duration_s=float(duration_s), sample_rate=int(sample_rate), checks=checks_result,
         activity=activity_result, events=events_result, errors=tuple(errors),
     )
-    return StagesOutput(result=result, stages=tuple(records), probs=probs, timings=timings)
+    return StagesOutput(result=result, stages=tuple(records), probs=probs, words=words_result, timings=timings)
 
 
 def process_recording(recording: Recording, config: Config | None = None) -> RecordingResult:

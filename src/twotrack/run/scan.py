@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +34,7 @@ from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace, queries
 from ..store.locks import ScanLock
 from ..store.rows import STAGES, dumps, recording_from_json
-from .stages import recording_stage_keys, stage_keys, unavailable_stages
+from .stages import READS_AUDIO, UPSTREAM, recording_stage_keys, stage_keys, switched_off, unavailable_stages
 from .executors import Executor, make_executor
 from .pipeline import Reuse
 from .progress import NullProgress, ScanProgress
@@ -196,16 +196,20 @@ def source_key(recording: Recording) -> str:
 
 
 def stages_to_run(stored: dict[str, tuple[str, str, str]], skey: str, keys: dict[str, str],
-                  retry_errors: bool) -> tuple[str, ...]:
-    """Stages from the first one not done onwards (the chain: a redone stage redoes what follows)."""
-    for i, stage in enumerate(STAGES):
+                  retry_errors: bool, off: Collection[str] = ()) -> tuple[str, ...]:
+    """Stages not done, and every stage reading one that reruns (``stages.UPSTREAM``: a redone stage
+    redoes what follows). A switched-off stage (``off``) counts as done unless its upstream reruns.
+    Decoding runs (and is recorded) again with any stage that reads the audio."""
+    run: list[str] = []
+    for stage in STAGES:
         old = stored.get(stage)
-        done = (old is not None and old[0] == skey and old[1] == keys[stage]
-                and not (retry_errors and old[2] in ("error", "blocked")))
-        if not done:
-            # checks and activity read the audio: decoding runs (and is recorded) again with them.
-            return STAGES[i:] if STAGES[i] not in ("checks", "activity") else ("decode",) + STAGES[i:]
-    return ()
+        done = stage in off or (old is not None and old[0] == skey and old[1] == keys[stage]
+                                and not (retry_errors and old[2] in ("error", "blocked")))
+        if not done or UPSTREAM[stage] in run:
+            run.append(stage)
+    if run and run[0] != "decode" and any(s in READS_AUDIO and s not in off for s in run):
+        run.insert(0, "decode")
+    return tuple(run)
 
 
 class JobStream(Iterator[Job]):
@@ -314,7 +318,8 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
         expected = _expected_s(sources)
         plan.audio_found_s += expected
         st = view.state.get(rid, {})
-        run = stages_to_run(st, source_key(rec), recording_stage_keys(keys, rec), retry_errors)
+        off = switched_off(config)
+        run = stages_to_run(st, source_key(rec), recording_stage_keys(keys, rec), retry_errors, off)
         for stage in STAGES:
             if stage not in run:
                 plan.reused[stage] += 1

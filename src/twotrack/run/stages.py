@@ -1,9 +1,14 @@
 """The per-recording stages, their keys, and the adapters that call each stage's library.
 
-The stages form one chain, ``decode -> checks -> activity -> events``; each stage's key hashes its
-own config section, its code version, and the key of the stage before it (activity reads the bleed
-estimate of checks; events read activity). So a changed VAD threshold changes the keys of activity
-and events, not of checks, and a rerun recomputes exactly those.
+The stages form one chain, ``decode -> checks -> activity -> events``, with ``words`` a branch after
+activity; each stage's key hashes its own config section, its code version, and the key of the stage
+it reads (``UPSTREAM``: activity reads the bleed estimate of checks; events and words read activity).
+So a changed VAD threshold changes the keys of activity, events and words, not of checks, and a rerun
+recomputes exactly those; a changed words setting recomputes words alone.
+
+The words stage is opt-in (``words.enabled``, ``scan --words``). Switched off, it is never planned on
+its own (a workspace scanned before words existed gets no new jobs, and no other stage's key moves);
+when activity reruns it is recorded as ``skipped`` and its stale rows go.
 
 Every stage's library ships with twotrack, so no stage is *unavailable* (``unavailable_stages`` is
 empty). The notion stays in the keys and the scan summary: keys hash ``"available": true`` for each
@@ -31,16 +36,26 @@ from ..timeline import segments_to_mask
 from ..turns import extract_events
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1}
+STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1, "words": 1}
 #: Config sections each stage reads (``Config.stage_hash``).
-STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",)}
+STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
+                  "words": ("words",)}
+#: The stage whose results each stage reads (its key chains after that stage's key).
+UPSTREAM = {"decode": None, "checks": "decode", "activity": "checks", "events": "activity", "words": "activity"}
+#: Stages that read the decoded audio (decoding runs again with them).
+READS_AUDIO = ("checks", "activity", "words")
+
+
+def switched_off(config: Config) -> frozenset[str]:
+    """Opt-in stages the config does not ask for: planned only when their upstream reruns (then ``skipped``)."""
+    return frozenset() if config.words.enabled else frozenset({"words"})
 
 
 def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]:
     """The key of every stage under ``config``, chained so a changed upstream changes the downstream."""
     keys: dict[str, str] = {}
-    upstream = ""
     for stage in STAGES:
+        upstream = keys[UPSTREAM[stage]] if UPSTREAM[stage] else ""
         payload = {
             "stage": stage,
             "version": STAGE_VERSION[stage],
@@ -49,7 +64,7 @@ def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]
             "available": stage not in unavailable,
         }
         text = json.dumps(payload, sort_keys=True)
-        keys[stage] = upstream = hashlib.sha256(text.encode()).hexdigest()[:16]
+        keys[stage] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return keys
 
 
@@ -134,6 +149,22 @@ def detect_activity(decoded: Decoded, recording, config: Config, checks_result: 
     result = tuple(to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
     return result, probs, note
+
+
+def transcribe_recording(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None,
+                         activity_result: tuple[TrackActivity, ...]):
+    """The words stage: each track's own speech recognised (or, when the manifest's transcript is text
+    without word times, that text aligned), on A's clock -> ``words.WordsResult`` with ``source``."""
+    from ..errors import ConfigError, InputError
+    from ..words import transcribe_recording as words_of
+
+    # The same samples detect_activity reads: the decoded tracks re-timed onto A's clock.
+    samples, _ = align_recording(decoded.samples, decoded.sample_rate, recording, checks_result)
+    bleed = checks_result.bleed_db if checks_result is not None else None
+    try:
+        return words_of(samples, decoded.sample_rate, activity_result, recording, bleed, config.words)
+    except ConfigError as exc:  # a model that is not installed or not found: this recording's named error
+        raise InputError(config.words.model, str(exc)) from None
 
 
 def extract_recording_events(activity_result: tuple[TrackActivity, ...], duration_s: float,

@@ -21,8 +21,8 @@ from .pipeline import Reuse, run_stages
 #: readers) act while a scan is midway whatever the machine's speed. Unset in normal use.
 PACE_ENV = "TWOTRACK_TEST_PACE_S"
 
-#: Statuses that count as a finished stage.
-DONE_OK = frozenset({"ok", "not-applicable"})
+#: Statuses that count as a finished stage (``skipped``: an opt-in stage the config did not ask for).
+DONE_OK = frozenset({"ok", "not-applicable", "skipped"})
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def scan_one(job: Job) -> Outcome:
     if job.keep_probs and out.probs is not None:
         frames["speech_prob"] = (job.keys["activity"], quantize_probs(out.probs))
     write = ResultWrite(result=out.result, source_key=job.source_key, status=recording_status(statuses),
-                        stages=out.stages, sources=job.sources, frames=frames)
+                        stages=out.stages, sources=job.sources, frames=frames, words=out.words)
     return Outcome(write=write, audio_s=out.result.duration_s or job.expected_s,
                    seconds=time.perf_counter() - t0, pid=os.getpid())
 

@@ -19,7 +19,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 #: Widest timeline the API draws (pixels) and the most events one timeline response carries.
 MAX_WIDTH = 8000
 MAX_EVENTS = 50000
+#: Words sent for one timeline window (a zoomed-out view of a long recording would hold too many to read).
+MAX_WORDS = 3000
 #: Longest region one audio request renders when start/end are given (seconds).
 MAX_REGION_S = 3600.0
 #: Memory budget of the per-recording views kept in memory (bytes of their arrays).
@@ -73,6 +75,10 @@ class RecordingView:
     from_track: np.ndarray
     value: np.ndarray
     activity: list[tuple[int, np.ndarray, np.ndarray]]
+    #: per track: (track, starts, ends, words) of the words stage's words (or aligned transcript), time order
+    words: list[tuple[int, np.ndarray, np.ndarray, list[str]]] = field(default_factory=list)
+    words_source: str | None = None
+    languages: dict[str, Any] = field(default_factory=dict)  # track name -> {language, probability, model}
     infos: dict[str, AudioInfo] | None = None
     clock: tuple[Any, dict[str, Any]] | None = None  # (ClockFix or None, what the API says of it), when read
 
@@ -80,7 +86,20 @@ class RecordingView:
     def nbytes(self) -> int:
         arrays = [self.kind, self.start, self.end, self.track, self.from_track, self.value]
         arrays += [x for _, s, e in self.activity for x in (s, e)]
-        return sum(int(x.nbytes) for x in arrays) + 4096
+        arrays += [x for _, s, e, _ in self.words for x in (s, e)]
+        text = sum(len(w) + 50 for _, _, _, ws in self.words for w in ws)
+        return sum(int(x.nbytes) for x in arrays) + text + 4096
+
+    def words_in(self, a: float, b: float, limit: int = MAX_WORDS) -> tuple[list[dict[str, Any]], bool]:
+        """Per track, the words overlapping [a, b) as columns (start, end, word); True when cut at ``limit``."""
+        out, cut = [], False
+        for t, s, e, ws in self.words:
+            idx = np.flatnonzero((e > a) & (s < b))
+            if len(idx) > limit:
+                idx, cut = idx[:limit], True
+            out.append({"track": t, "name": track_name(t), "start": np.round(s[idx], 3).tolist(),
+                        "end": np.round(e[idx], 3).tolist(), "word": [ws[i] for i in idx.tolist()]})
+        return out, cut
 
     def events_in(self, a: float, b: float) -> np.ndarray:
         return np.flatnonzero((self.end > a) & (self.start < b))
@@ -204,8 +223,17 @@ class Explorer:
         for t in range(rec.n_tracks):
             m = tracks == t
             activity.append((t, np.asarray(act["start_s"], np.float64)[m], np.asarray(act["end_s"], np.float64)[m]))
+        got = queries.words(self.ws, rid)
+        words = []
+        for t in range(rec.n_tracks):
+            mine = [w for w in got.words if w.track == t]
+            words.append((t, np.array([w.start for w in mine], np.float64), np.array([w.end for w in mine], np.float64),
+                          [w.text for w in mine]))
+        languages = {track_name(t): {"language": lang, "probability": p, "model": m}
+                     for t, (lang, p, m) in sorted(got.languages.items())}
         return RecordingView(
             recording=rec, duration_s=stored.duration_s, sample_rate=stored.sample_rate, source_key=stored.source_key,
+            words=words, words_source=got.source, languages=languages,
             kind=np.asarray(ev["kind"], dtype=object).astype(str),
             start=np.asarray(ev["start_s"], np.float64), end=np.asarray(ev["end_s"], np.float64),
             track=np.asarray(ev["track"], np.int64), from_track=np.asarray(ev["from_track"], np.int64),
@@ -453,8 +481,9 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         return json_response(ex.snapshot().rows)
 
     @app.get("/api/recordings/{recording_id:path}/timeline", summary="Timeline window",
-             description="Waveform peaks (min/max per pixel and track), activity segments and events that touch "
-                         "[start, end), for drawing the two-lane timeline `width` pixels wide.")
+             description="Waveform peaks (min/max per pixel and track), activity segments, events and words "
+                         "(the words stage's, per track) that touch [start, end), for drawing the two-lane "
+                         "timeline `width` pixels wide.")
     def api_timeline(recording_id: str,
                      start: float | None = Query(None, description="window start, seconds (default 0)"),
                      end: float | None = Query(None, description="window end, seconds (default: the end)"),
@@ -466,10 +495,12 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         truncated = len(idx) > MAX_EVENTS
         idx = idx[:MAX_EVENTS]
         found = ex.collapse_of(recording_id)
+        words, words_cut = view.words_in(a, b)
         return json_response({
             "recording_id": recording_id, "start": a, "end": b, "width": width, "duration_s": view.duration_s,
             "peaks": peaks_payload(ex, view, a, b, width, tracks), "activity": lanes_json(view.activity, a, b),
             "events": view.events_json(idx), "events_truncated": truncated,
+            "words": words, "words_truncated": words_cut, "words_source": view.words_source,
             "collapse": None if found is None else collapse_payload(*found, a, b),
         })
 
@@ -613,6 +644,9 @@ def recording_detail(ex: Explorer, view: RecordingView, snap: data.Snapshot, wit
         "errors": [e for e in snap.errors if e["recording_id"] == rid],
         "activity": [{"track": t, "name": track_name(t), "segments": np.round(np.stack([s, e], axis=1), 3).tolist()}
                      for t, s, e in view.activity] if with_events else None,
+        "words_source": view.words_source,
+        "languages": view.languages,
+        "words_per_track": {track_name(t): len(ws) for t, _, _, ws in view.words},
     }
     if with_events:
         cols = view.events_json(np.arange(len(view.kind)))

@@ -282,6 +282,8 @@ def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, 
     per_stats = turn.data["per_recording"] if turn.available else {}
     quals = {r["recording_id"]: r for r in qual.data["json"]["recordings"]} if qual.available else {}
     verdicts = {v.recording_id: v for v in rts.data["purposes"].get(purpose, [])} if rts.available else {}
+    words = queries.word_counts(ws)
+    speech = queries.speech_by_track(ws)
     out = []
     for rec in recordings:
         rid = rec.recording_id
@@ -320,8 +322,23 @@ def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, 
             "qualified": q["qualified"] if q else None,
             "failed_requirements": [r["id"] for r in q["requirements"] if r["passed"] is False] if q else [],
             "phase_fit": q["phase_fit"] if q else None,
+            "words": words_row(rec, words.get(rid), speech.get(rid, {})),
         })
     return out
+
+
+def words_row(rec: Recording, stored: dict[str, Any] | None, speech: dict[int, float]) -> dict[str, Any] | None:
+    """Per track name: stored words, words per minute of that track's own speech (its speaking rate),
+    and its language; with the words' source. None when the words stage stored nothing."""
+    if not stored:
+        return None
+    tracks = {}
+    for t in range(rec.n_tracks):
+        n = stored["tracks"].get(t, 0)
+        sp = speech.get(t)
+        tracks[track_name(t)] = {"words": n, "per_minute": round(60.0 * n / sp, 1) if sp else None,
+                                 "language": stored["languages"].get(t)}
+    return {"source": stored["source"], "tracks": tracks}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,14 +22,16 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..model import CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
-from .rows import SourceRecord, activity_from_rows, checks_from_json, events_from_rows, recording_from_json
+from .rows import (
+    SourceRecord, activity_from_rows, checks_from_json, events_from_rows, recording_from_json, words_from_rows,
+)
 
 if TYPE_CHECKING:
     from .workspace import Workspace
 
 #: Every table of the schema, in the order ``counts`` lists them.
 TABLES = ("recordings", "tracks", "speakers", "sources", "checks", "track_quality", "track_activity",
-          "activity", "events", "errors", "stage_results", "runs", "frame_files")
+          "activity", "events", "words", "track_languages", "errors", "stage_results", "runs", "frame_files")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,6 +275,40 @@ def event_lists(ws: Workspace, kinds: Sequence[str]) -> list[dict[str, Any]]:
             "GROUP BY recording_id, kind, track", list(kinds)))
 
 
+@dataclass(frozen=True)
+class StoredWords:
+    """The words stage's result for one recording: words in time order, where they came from
+    (``stage`` or ``aligned``), and each track's language (track -> (code or "unknown", probability, model))."""
+
+    words: tuple  # model.Word, sorted by (start, track)
+    source: str | None
+    languages: dict[int, tuple[str, float | None, str | None]]
+
+
+def words(ws: Workspace, recording_id: str) -> StoredWords:
+    """One recording's stored words and languages (empty when the words stage did not run)."""
+    with ws.read() as con:
+        return _words(con, recording_id)
+
+
+def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """recording_id -> {"source": str, "tracks": {track: words}, "languages": {track: code}} for every
+    recording with stored words or languages (one query each table, for corpus views and the export planner)."""
+    out: dict[str, dict[str, Any]] = {}
+    with ws.read() as con:
+        for rid, track, n, source in con.execute(
+                "SELECT recording_id, track, count(*) AS n, min(source) AS source FROM words "
+                "GROUP BY recording_id, track ORDER BY recording_id, track").fetchall():
+            d = out.setdefault(rid, {"source": source, "tracks": {}, "languages": {}})
+            d["tracks"][int(track)] = int(n)
+        for rid, track, lang, source in con.execute(
+                "SELECT recording_id, track, language, source FROM track_languages ORDER BY recording_id, track"
+        ).fetchall():
+            d = out.setdefault(rid, {"source": source, "tracks": {}, "languages": {}})
+            d["languages"][int(track)] = lang
+    return out
+
+
 def frames(ws: Workspace, recording_id: str, kind: str = "speech_prob") -> np.ndarray | None:
     """A stored per-frame array (n_tracks, n_frames), or None when none was kept."""
     with ws.read() as con:
@@ -476,6 +512,16 @@ def _events(con, rid: str) -> tuple[Event, ...]:
     rows = con.execute("SELECT kind, start_s, end_s, track, from_track, value FROM events WHERE recording_id = ? "
                        "ORDER BY start_s, kind, track", [rid]).fetchall()
     return events_from_rows(rows)
+
+
+def _words(con, rid: str) -> StoredWords:
+    rows = con.execute("SELECT track, start_s, end_s, word, probability FROM words WHERE recording_id = ? "
+                       "ORDER BY start_s, track, end_s", [rid]).fetchall()
+    langs = con.execute("SELECT track, language, probability, model, source FROM track_languages "
+                        "WHERE recording_id = ? ORDER BY track", [rid]).fetchall()
+    src = con.execute("SELECT min(source) FROM words WHERE recording_id = ?", [rid]).fetchone()[0]
+    return StoredWords(words=words_from_rows(rid, rows), source=src or (langs[0][4] if langs else None),
+                       languages={int(t): (lang, p, m) for t, lang, p, m, _ in langs})
 
 
 def _dicts(cursor) -> list[dict[str, Any]]:

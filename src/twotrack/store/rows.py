@@ -24,11 +24,17 @@ from ..model import (
     RecordingResult,
     Segment,
     TrackActivity,
+    Word,
+    track_index,
     track_name,
 )
 
-#: Stage names in flow order; ``decode`` covers reading and resampling the audio.
-STAGES = ("decode", "checks", "activity", "events")
+#: Stage names in flow order; ``decode`` covers reading and resampling the audio; ``words`` (opt-in)
+#: reads activity, like events.
+STAGES = ("decode", "checks", "activity", "events", "words")
+#: Where a stored word comes from: recognised by the words stage, or the manifest's text aligned by it
+#: (``gold``: read from a transcript file with word times; exports tell which they used).
+WORD_SOURCES = ("stage", "aligned", "gold")
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class ResultWrite:
     sources: tuple[SourceRecord, ...] = ()
     #: Bulk per-frame arrays to keep in Parquet: kind -> (stage_key, array (n_tracks, n_frames)).
     frames: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+    #: The words stage's result (``words.WordsResult``) when it ran and succeeded; None otherwise.
+    words: Any = None
 
     @property
     def recording_id(self) -> str:
@@ -119,6 +127,8 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
     "sources": {"path": S, "sha256": S, "size_bytes": pa.int64(), "mtime_ns": pa.int64(), "format": S,
                 "codec": S, "channels": I, "sample_rate": I, "n_samples": pa.int64(), "duration_s": F,
                 "repairs": L, "probe": S, "run_id": I},
+    "words": {"recording_id": S, "track": I, "start_s": F, "end_s": F, "word": S, "probability": F, "source": S},
+    "track_languages": {"recording_id": S, "track": I, "language": S, "probability": F, "model": S, "source": S},
     "frame_files": {"recording_id": S, "kind": S, "stage_key": S, "path": S, "n_frames": pa.int64(), "hop_s": F},
 }
 
@@ -204,6 +214,22 @@ def add_events(cols: Columns, rid: str, events: Sequence[Event]) -> None:
     })
 
 
+def add_words(cols: Columns, rid: str, words) -> None:
+    """Rows of a ``words.WordsResult`` (duck-typed: ``words``, ``languages``, ``models``, ``source``)."""
+    cols.extend("words", {
+        "recording_id": rid,
+        "track": [w.track for w in words.words],
+        "start_s": [float(w.start) for w in words.words],
+        "end_s": [float(w.end) for w in words.words],
+        "word": [w.text for w in words.words],
+        "probability": [_none_if_nan(w.probability) for w in words.words],
+        "source": words.source,
+    })
+    for name, (language, prob) in sorted(words.languages.items()):
+        cols.add("track_languages", recording_id=rid, track=track_index(name), language=language,
+                 probability=_none_if_nan(prob), model=words.models.get(name), source=words.source)
+
+
 def add_errors(cols: Columns, errors: Iterable[ErrorRecord], origin: str, run_id: int | None) -> None:
     for e in errors:
         cols.add("errors", recording_id=e.recording_id, path=e.path, stage=e.stage, problem=e.problem,
@@ -241,6 +267,11 @@ def activity_from_rows(summary: list[tuple], segments: list[tuple]) -> tuple[Tra
     return tuple(
         TrackActivity(track=int(t), segments=tuple(per_track[int(t)]), detector=d or "") for t, d in sorted(summary)
     )
+
+
+def words_from_rows(rid: str, rows: list[tuple]) -> tuple[Word, ...]:
+    """Rows of (track, start_s, end_s, word, probability) in time order."""
+    return tuple(Word(rid, int(t), float(a), float(b), w, probability=p) for t, a, b, w, p in rows)
 
 
 def events_from_rows(rows: list[tuple]) -> tuple[Event, ...]:

@@ -69,6 +69,17 @@ MIGRATIONS: tuple[Migration, ...] = (
                 hop_s DOUBLE)""",
         ),
     ),
+    Migration(
+        "words stage: timed words per track and each track's language (issue 19)",
+        (
+            """CREATE TABLE words (
+                recording_id VARCHAR, track INTEGER, start_s DOUBLE, end_s DOUBLE, word VARCHAR,
+                probability DOUBLE, source VARCHAR)""",
+            """CREATE TABLE track_languages (
+                recording_id VARCHAR, track INTEGER, language VARCHAR, probability DOUBLE, model VARCHAR,
+                source VARCHAR)""",
+        ),
+    ),
 )
 
 #: The schema version this code reads and writes.
@@ -76,7 +87,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Tables that hold one recording's results, in the order a recording's rows are replaced.
 RESULT_TABLES = ("recordings", "tracks", "checks", "track_quality", "track_activity", "activity", "events",
-                 "stage_results", "frame_files")
+                 "words", "track_languages", "stage_results", "frame_files")
 
 
 def current_version(con) -> int:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 #: Which stage owns each table of per-recording results (its rows are replaced when the stage reruns).
 STAGE_TABLES = {"checks": ("checks", "track_quality"), "activity": ("track_activity", "activity"),
-                "events": ("events",)}
+                "events": ("events",), "words": ("words", "track_languages")}
 #: Which stage owns each kind of per-frame array kept in Parquet.
 FRAME_KINDS = {"speech_prob": "activity"}
 
@@ -219,6 +219,8 @@ class WriteSession:
                 R.add_activity(cols, rid, res.activity)
             if item.computed("events"):
                 R.add_events(cols, rid, res.events)
+            if item.computed("words") and item.words is not None:
+                R.add_words(cols, rid, item.words)
             R.add_errors(cols, res.errors, "scan", run_id)
             for kind, (stage_key, array) in item.frames.items():
                 frame_rows.append(self._write_frames(rid, kind, stage_key, array))
@@ -251,7 +253,7 @@ class WriteSession:
                         "cleared.recording_id AND stage_results.stage = cleared.stage")
             con.execute("DELETE FROM errors USING cleared WHERE errors.origin = 'scan' AND "
                         "errors.recording_id = cleared.recording_id AND (errors.stage = cleared.stage OR "
-                        "(cleared.stage = 'decode' AND errors.stage NOT IN ('checks', 'activity', 'events')))")
+                        "(cleared.stage = 'decode' AND errors.stage NOT IN ('checks', 'activity', 'events', 'words')))")
             con.unregister("cleared")
             if "sources" in tables:
                 con.execute("DELETE FROM sources WHERE list_contains(?, path)",

@@ -1,14 +1,15 @@
 """Words on every track: per-track transcripts with word times (recogniser, re-timing, crosstalk filter)
 and forced alignment of given text. docs/words.md.
 
-Entry points: ``transcribe_tracks`` (recognise), ``align_text`` (text without word times),
-``WordsConfig`` (the ``[words]`` config section), ``WordsResult``.
+Entry points: ``transcribe_recording`` (the scan's words stage), ``transcribe_tracks`` (recognise),
+``align_text`` (text without word times), ``WordsConfig`` (the ``[words]`` config section), ``WordsResult``.
 """
 
 from .align import AlignResult, align_text
 from .config import WordsConfig
 from .models import BUNDLED, ModelHashError, load_model, resolve_model
+from .recording import align_transcript, transcribe_recording, transcript_spans
 from .transcribe import WordsResult, transcribe_tracks
 
 __all__ = ["AlignResult", "BUNDLED", "ModelHashError", "WordsConfig", "WordsResult", "align_text", "load_model",
-           "resolve_model", "transcribe_tracks"]
+           "resolve_model", "transcribe_tracks", "transcribe_recording", "transcript_spans", "align_transcript"]

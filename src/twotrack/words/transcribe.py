@@ -9,13 +9,14 @@ the other speaker's bleed dropped and counted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..model import Record, Word, track_name
 from . import retime as rt
-from .chunks import pack, speech_chunks
+from .chunks import Packed, pack, speech_chunks
 from .config import WordsConfig
 from .crosstalk import bleed_words, threshold_db
 from .models import load_model
@@ -36,6 +37,26 @@ class WordsResult(Record):
     alignment_failures: int = 0  # chunks whose words kept the recogniser's times (text did not fit the audio)
     models: dict[str, str] = field(default_factory=dict)  # track name -> model that transcribed it
     decoded_s: float = 0.0  # seconds of audio given to the recogniser (all tracks)
+    source: str = "stage"  # "stage" (recognised) or "aligned" (the manifest's text aligned to the audio)
+    note: str | None = None  # e.g. why a named transcript was not used
+
+    def summary(self) -> str:
+        """One line for the stage's note: words per track, what was dropped, languages."""
+        per = {}
+        for w in self.words:
+            per[track_name(w.track)] = per.get(track_name(w.track), 0) + 1
+        parts = [f"{len(self.words)} {self.source} words"
+                 + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(per.items())) + ")" if per else "")]
+        if self.dropped_crosstalk:
+            parts.append(f"{self.dropped_crosstalk} dropped as crosstalk")
+        if self.alignment_failures:
+            parts.append(f"{self.alignment_failures} span(s) not aligned")
+        langs = ", ".join(f"{k} {v[0]}" for k, v in sorted(self.languages.items()))
+        if langs:
+            parts.append(f"languages {langs}")
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
 
     def to_rows(self) -> list[dict]:
         """The ``words`` list of ``show --json``: {track: "A"|"B", start, end, word, probability}."""
@@ -109,6 +130,22 @@ def _put(s: np.ndarray, e: np.ndarray, idx: np.ndarray, got: np.ndarray, offset:
     e[idx[ok]] = got[ok, 1] + offset
 
 
+def _pack_joint(packs: list[Packed], separator_s: float) -> tuple[Packed, np.ndarray]:
+    """Several tracks' packed speech laid end to end as one stream (one recogniser pass reads them all:
+    Whisper's cost is its 30 s windows, and two half-filled last windows become one). -> (joint Packed,
+    the index of each joint chunk's first chunk per input)."""
+    gap = np.zeros(int(round(separator_s * packs[0].rate)), np.float32)
+    audio, chunks, offsets, first, pos = [], [], [], [], 0.0
+    for p in packs:
+        first.append(sum(len(c) for c in chunks))
+        audio += [p.audio, gap]
+        chunks.append(p.chunks)
+        offsets.append(p.offsets + pos)
+        pos += (p.audio.size + gap.size) / p.rate
+    joint = Packed(np.concatenate(audio), packs[0].rate, np.concatenate(chunks), np.concatenate(offsets))
+    return joint, np.asarray(first, np.int64)
+
+
 def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence, bleed_db: float | None = None,
                       config: WordsConfig | None = None, *, recording_id: str = "") -> WordsResult:
     """Words with times on every track (see module doc).
@@ -129,6 +166,8 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
     dropped = failures = 0
     decoded = 0.0
     main = None
+    # 1. per track: its speech, packed, and which model reads it in which language
+    plans: dict[int, tuple] = {}  # track -> (segments, chunks, packed, model, resolved, language, lang_prob)
     for t in range(n_tracks):  # per track
         name = track_name(t)
         segs = _segments(activity[t])
@@ -142,12 +181,12 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
             main = load_model(cfg.model, sha256=cfg.model_sha256, compute_type=cfg.compute_type,
                               threads=cfg.threads, allow_download=cfg.allow_download)
         model, res = main
-        language, lang_prob = cfg.language, (1.0 if cfg.language else None)
+        language, lang_prob = cfg.language or None, (1.0 if cfg.language else None)
         if language is None and res.english_only:
             language, lang_prob = "en", None
             if cfg.multilingual_model:
-                multi, multi_res = load_model(cfg.multilingual_model, compute_type=cfg.compute_type, threads=cfg.threads,
-                                      allow_download=cfg.allow_download)
+                multi, multi_res = load_model(cfg.multilingual_model, compute_type=cfg.compute_type,
+                                              threads=cfg.threads, allow_download=cfg.allow_download)
                 detected, lang_prob = detect_language(multi, packed)
                 if lang_prob < LANGUAGE_MIN_PROB:
                     language = None  # unknown: let the multilingual model choose per window
@@ -156,7 +195,29 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
                 if language != "en":
                     model, res = multi, multi_res
                 languages[name] = (detected if lang_prob >= LANGUAGE_MIN_PROB else "unknown", lang_prob)
-        raw, used, prob = recognise(model, packed, language=language, beam_size=cfg.beam_size)
+        plans[t] = (segs, chunks, packed, model, res, language, lang_prob)
+    # 2. recognise: tracks read by the same model in the same known language share one pass
+    raws: dict[int, tuple[list[RawWord], str, float]] = {}
+    groups: dict[tuple, list[int]] = {}
+    for t, (_, _, _, model, res, language, _) in plans.items():
+        key = (id(model), language) if (cfg.joint_tracks and language) else (id(model), language, t)
+        groups.setdefault(key, []).append(t)
+    for members in groups.values():  # a group per model and language (usually one)
+        model, language = plans[members[0]][3], plans[members[0]][5]
+        if len(members) == 1:
+            raws[members[0]] = recognise(model, plans[members[0]][2], language=language, beam_size=cfg.beam_size)
+            continue
+        joint, first = _pack_joint([plans[t][2] for t in members], cfg.separator_s)
+        raw, used, prob = recognise(model, joint, language=language, beam_size=cfg.beam_size)
+        bounds = np.append(first, len(joint.chunks))
+        for j, t in enumerate(members):
+            mine = [dataclasses.replace(w, chunk=w.chunk - int(first[j])) for w in raw
+                    if first[j] <= w.chunk < bounds[j + 1]]
+            raws[t] = (mine, used, prob)
+    # 3. per track: re-time, drop bleed
+    for t, (segs, chunks, packed, model, res, language, lang_prob) in plans.items():
+        name = track_name(t)
+        raw, used, prob = raws[t]
         if name not in languages:
             if cfg.language:
                 languages[name] = (cfg.language, None)
@@ -175,6 +236,9 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
         if cfg.crosstalk_rule and n_tracks > 1:
             keep = ~bleed_words(x16, WHISPER_RATE, t, s, e, thr)
             dropped += int((~keep).sum())
+        # a word squeezed to no length (clamped at a chunk's or the recording's end: the recogniser ran on
+        # past the audio) has no place in it
+        keep &= e > s + 1e-6
         words += [Word(recording_id, t, float(a), float(b), w.word, probability=w.probability)
                   for a, b, w, k in zip(s, e, raw, keep) if k]
     words.sort(key=lambda w: (w.start, w.track, w.end))

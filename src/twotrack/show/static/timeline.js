@@ -6,6 +6,8 @@
 // the start of the next). Drag on a lane to select a region and play it on that track; click a mark to
 // play its span; the play buttons replay the selection on A, B or both. Wheel zooms, shift+wheel (or the
 // slider, or the arrow buttons) scrolls. Audio is a WAV of the region rendered by the server.
+// Words (from `scan --words`, or a transcript aligned by it) sit in each lane under the waveform: a tick
+// per word, its text where the zoom leaves room; click one to play it.
 // When `twotrack collapse` has results for the recording (data-collapse="1"), the diarized lanes of the
 // mono mix are drawn under the true lanes: one row per track, its diarized speech as bars and the
 // track's own speech as a thin line above them, so what the mix lost shows at a glance.
@@ -30,6 +32,7 @@
   var GUTTER = 96, RIGHT = 10;
   var LANE_H = 132, MID_H = 38, AXIS_H = 28, DIAR_HEAD = 18, DIAR_H = 24;
   var IPU_Y = 4, IPU_H = 11, MARK_Y = 18, MARK_H = 9, WAVE_Y = 30, WAVE_H = 88, ACT_Y = 121, ACT_H = 7;
+  var WORD_Y = 104, WORD_H = 14;
   var MIN_SPAN = 0.05;
   var COLORS = { A: "#3b6ea5", B: "#2e8b57" };
 
@@ -194,6 +197,7 @@
       }
       el("line", { x1: GUTTER, y1: y0 + WAVE_Y + WAVE_H / 2, x2: GUTTER + plotW(), y2: y0 + WAVE_Y + WAVE_H / 2, stroke: "#ccc" }, g);
       waveform(g, t, y0);
+      words(g, t, y0);
     }
     var mid = null;
     if (nTracks >= 2) {
@@ -257,6 +261,7 @@
     drawSelection();
     var ipus = s.querySelectorAll("rect.mark.ipu").length;
     root.setAttribute("data-ipu-marks", ipus);
+    root.setAttribute("data-word-marks", s.querySelectorAll("rect.mark.word").length);
     root.setAttribute("data-diarized-marks", diarMarks);
     var span = view.end - view.start;
     info.textContent = "showing " + fmtS(view.start) + " to " + fmtS(view.end) + " of " + fmtS(duration) +
@@ -265,6 +270,33 @@
     var room = duration - span;
     slider.disabled = room <= 0;
     slider.value = room > 0 ? Math.round(view.start / room * 1000) : 0;
+  }
+
+  // The words of track t: a box per word in a strip under the waveform, the word written in it when it fits.
+  function words(g, t, y0) {
+    if (!data || !data.words) return 0;
+    var w = null;
+    for (var i = 0; i < data.words.length; i++) if (data.words[i].track === t) w = data.words[i];
+    if (!w || !w.word.length) return 0;
+    var wg = el("g", { "class": "words", "data-track": t }, g);
+    var n = 0, lastX = -1e9;
+    for (var k = 0; k < w.word.length; k++) {
+      var a = w.start[k], b = w.end[k];
+      var r = spanRect(wg, a, b, y0 + WORD_Y, WORD_H, "mark word", "#ffffff",
+                       w.word[k] + " " + fmtS(a) + "–" + fmtS(b) + (data.words_source ? " (" + data.words_source + ")" : ""),
+                       { "data-track": t, "data-kind": "word", "data-word": w.word[k], stroke: colour(t),
+                         "stroke-width": 0.6, "fill-opacity": 0.85 });
+      if (!r) continue;
+      n++;
+      var x0 = Math.max(GUTTER, X(a));
+      // the text where there is room for it (about 6 px per letter), never over the previous word's text
+      if (x0 >= lastX && Math.min(GUTTER + plotW(), X(b)) - x0 >= 5.5 * w.word[k].length + 2) {
+        el("text", { x: x0 + 2, y: y0 + WORD_Y + WORD_H - 3, "font-size": 10, fill: "#222", "class": "word-text",
+                     "pointer-events": "none" }, wg).textContent = w.word[k];
+        lastX = x0 + 5.5 * w.word[k].length + 4;
+      }
+    }
+    return n;
   }
 
   // The diarized lanes (mono mix + diarization, mapped to the tracks) under the true lanes.
