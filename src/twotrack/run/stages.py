@@ -27,13 +27,14 @@ import numpy as np
 from ..activity import detect_stream, to_activity
 from ..checks import run_checks_blocks
 from ..config import Config
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..ingest.clock import ClockFix, recording_clock
 from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
 from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..store.rows import STAGES
 from ..timeline import segments_to_mask
 from ..turns import extract_events
+from ..words import transcribe_recording as transcribe_words
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
 STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1, "words": 1}
@@ -155,14 +156,18 @@ def transcribe_recording(decoded: Decoded, recording, config: Config, checks_res
                          activity_result: tuple[TrackActivity, ...]):
     """The words stage: each track's own speech recognised (or, when the manifest's transcript is text
     without word times, that text aligned), on A's clock -> ``words.WordsResult`` with ``source``."""
-    from ..errors import ConfigError, InputError
-    from ..words import transcribe_recording as words_of
-
-    # The same samples detect_activity reads: the decoded tracks re-timed onto A's clock.
-    samples, _ = align_recording(decoded.samples, decoded.sample_rate, recording, checks_result)
+    # The same samples detect_activity reads: the decoded tracks re-timed onto A's clock. The recogniser
+    # takes whole tracks (it cuts each track's own speech out), so this opt-in stage holds the recording
+    # in memory, unlike checks and activity (docs/memory.md).
+    clock = recording_clock(recording, checks_result, decoded.sample_rate, decoded.duration_s)
+    if clock.contradiction:
+        raise InputError(recording.tracks[min(1, recording.n_tracks - 1)].path, clock.contradiction)
+    blocks = list(decoded.blocks(clock=clock.fix))
+    samples = np.concatenate(blocks, axis=1) if blocks else np.zeros((decoded.n_tracks, 0), np.float32)
+    del blocks
     bleed = checks_result.bleed_db if checks_result is not None else None
     try:
-        return words_of(samples, decoded.sample_rate, activity_result, recording, bleed, config.words)
+        return transcribe_words(samples, decoded.sample_rate, activity_result, recording, bleed, config.words)
     except ConfigError as exc:  # a model that is not installed or not found: this recording's named error
         raise InputError(config.words.model, str(exc)) from None
 
