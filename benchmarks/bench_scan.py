@@ -55,10 +55,13 @@ def sample_dialogues() -> list[np.ndarray]:
     return [load_tracks(r, RATE).samples for r in recordings]
 
 
-def make_corpus(folder: Path, hours: float, file_min: float, seed: int = 20261126) -> dict:
+def make_corpus(folder: Path, hours: float, file_min: float, seed: int = 20261126, fmt: str = "wav") -> dict:
     import soundfile as sf
 
-    spec = {"hours": hours, "file_min": file_min, "seed": seed, "format": "WAV ULAW 8 kHz 2ch"}
+    from twotrack.ingest.sphere import write_sphere
+
+    spec = {"hours": hours, "file_min": file_min, "seed": seed,
+            "format": "WAV ULAW 8 kHz 2ch" if fmt == "wav" else "SPHERE ulaw 8 kHz 2ch"}
     stamp = folder / "corpus.json"
     if stamp.exists() and json.loads(stamp.read_text()).get("spec") == spec:
         return json.loads(stamp.read_text())
@@ -80,8 +83,12 @@ def make_corpus(folder: Path, hours: float, file_min: float, seed: int = 2026112
         call = np.concatenate(parts, axis=1)[:, :per_file]
         sub = folder / f"{i // 100:03d}"
         sub.mkdir(exist_ok=True)
-        sf.write(str(sub / f"call{i:05d}.wav"), np.clip(call.T, -1, 1), RATE, subtype="ULAW")
-    size = sum(p.stat().st_size for p in folder.rglob("*.wav"))
+        if fmt == "wav":
+            sf.write(str(sub / f"call{i:05d}.wav"), np.clip(call.T, -1, 1), RATE, subtype="ULAW")
+        else:
+            pcm = np.round(np.clip(call.T, -1, 1) * 32767).astype(np.int16)
+            write_sphere(sub / f"call{i:05d}.sph", pcm, RATE, "ulaw")
+    size = sum(p.stat().st_size for p in folder.rglob(f"*.{fmt}"))
     info = {"spec": spec, "files": n_files, "audio_h": n_files * per_file / RATE / 3600, "bytes": size,
             "generate_s": time.perf_counter() - t0}
     stamp.write_text(json.dumps(info))
