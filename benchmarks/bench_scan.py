@@ -16,7 +16,16 @@ speed-up (wall 1 worker / wall 2 workers); the workspace's share of the time (th
 the database open, and discovery + planning, over the scan's wall time), the workspace size; peak
 resident memory of the main process and of the largest worker.
 
+**Targets of issue 22** (``--targets``, in the same run): the whole ``twotrack scan -j 1`` through the CLI,
+timed from the command's start to its exit (start-up, discovery, worker spawn, every stage, the store's
+commits), against the reference single-stream silero loop (``activity.silero.probs_single``, one model
+call per 32 ms window per track) over every track of the same corpus in its own process. Printed: the
+scan's speed as a multiple of the loop's (loop CPU seconds / scan wall seconds) and in x realtime per
+core (audio seconds / wall seconds, one worker), with the 4x and 500x targets. ``--format sph`` writes
+the corpus as SPHERE mu-law (the issue's material) instead of mu-law WAV.
+
 Usage: .venv/bin/python benchmarks/bench_scan.py [--hours 20] [--file-min 10] [--dir DIR] [--keep]
+       .venv/bin/python benchmarks/bench_scan.py --targets --hours 0.5333 --file-min 16 --format sph
 """
 
 from __future__ import annotations
@@ -55,10 +64,13 @@ def sample_dialogues() -> list[np.ndarray]:
     return [load_tracks(r, RATE).samples for r in recordings]
 
 
-def make_corpus(folder: Path, hours: float, file_min: float, seed: int = 20261126) -> dict:
+def make_corpus(folder: Path, hours: float, file_min: float, seed: int = 20261126, fmt: str = "wav") -> dict:
     import soundfile as sf
 
-    spec = {"hours": hours, "file_min": file_min, "seed": seed, "format": "WAV ULAW 8 kHz 2ch"}
+    from twotrack.ingest.sphere import write_sphere
+
+    spec = {"hours": hours, "file_min": file_min, "seed": seed,
+            "format": "WAV ULAW 8 kHz 2ch" if fmt == "wav" else "SPHERE ulaw 8 kHz 2ch"}
     stamp = folder / "corpus.json"
     if stamp.exists() and json.loads(stamp.read_text()).get("spec") == spec:
         return json.loads(stamp.read_text())
@@ -80,8 +92,12 @@ def make_corpus(folder: Path, hours: float, file_min: float, seed: int = 2026112
         call = np.concatenate(parts, axis=1)[:, :per_file]
         sub = folder / f"{i // 100:03d}"
         sub.mkdir(exist_ok=True)
-        sf.write(str(sub / f"call{i:05d}.wav"), np.clip(call.T, -1, 1), RATE, subtype="ULAW")
-    size = sum(p.stat().st_size for p in folder.rglob("*.wav"))
+        if fmt == "wav":
+            sf.write(str(sub / f"call{i:05d}.wav"), np.clip(call.T, -1, 1), RATE, subtype="ULAW")
+        else:
+            pcm = np.round(np.clip(call.T, -1, 1) * 32767).astype(np.int16)
+            write_sphere(sub / f"call{i:05d}.sph", pcm, RATE, "ulaw")
+    size = sum(p.stat().st_size for p in folder.rglob(f"*.{fmt}"))
     info = {"spec": spec, "files": n_files, "audio_h": n_files * per_file / RATE / 3600, "bytes": size,
             "generate_s": time.perf_counter() - t0}
     stamp.write_text(json.dumps(info))
@@ -164,6 +180,59 @@ def child_scan(corpus: Path, ws: Path, jobs: int) -> dict:
             "worker_rss_mb": peaks.peak, **_usage()}
 
 
+def child_loop(corpus: Path) -> dict:
+    """The reference single-stream silero loop over every track of every recording (CPU time)."""
+    from twotrack.activity import silero
+    from twotrack.config import Config
+    from twotrack.ingest.discover import discover
+    from twotrack.run.stages import decode_recording
+
+    cfg = Config()
+    recordings, _ = discover([corpus], cfg)
+    silero.session()  # model load is not the loop's throughput
+    audio_s, cpu_s = 0.0, 0.0
+    for rec in recordings:
+        dec = decode_recording(rec, cfg)
+        tracks = np.concatenate(list(dec.blocks()), axis=1)
+        t = time.process_time()
+        for track in tracks:
+            silero.probs_single(track, dec.sample_rate)
+        cpu_s += time.process_time() - t
+        audio_s += dec.duration_s
+    return {"audio_s": audio_s, "cpu_s": cpu_s}
+
+
+def cli_scan(corpus: Path, ws: Path, jobs: int = 1) -> dict:
+    """``twotrack scan -j JOBS`` as a user runs it: a fresh interpreter, wall time to its exit."""
+    shutil.rmtree(ws, ignore_errors=True)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", "from twotrack.cli import main; main()", "scan", "-j", str(jobs),
+                          "-w", str(ws), str(corpus)], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"scan failed:\n{out.stderr[-3000:]}")
+    return {"wall_s": wall}
+
+
+def targets(corpus: Path, info: dict, ws: Path, repeat: int) -> None:
+    loop = run_child("loop", str(corpus))
+    walls = [cli_scan(corpus, ws)["wall_s"] for _ in range(repeat)]
+    shutil.rmtree(ws, ignore_errors=True)
+    audio_s = info["audio_h"] * 3600
+    wall = min(walls)
+    loop_rt = loop["audio_s"] / loop["cpu_s"]
+    scan_rt = audio_s / wall
+    print(f"single-stream silero loop (reference): {loop['cpu_s']:.1f} CPU s for {loop['audio_s']:.0f} s of "
+          f"two-track audio = {loop_rt:.0f}x realtime per core")
+    print(f"scan -j 1 through the CLI, start-up included: {', '.join(f'{w:.2f}' for w in walls)} s wall "
+          f"(best {wall:.2f} s)")
+    print(f"  = {scan_rt:.0f}x realtime per core (target >= 500): "
+          f"[{'met' if scan_rt >= 500 else 'MISSED'}]")
+    print(f"  = {scan_rt / loop_rt:.2f}x the single-stream loop (target >= 4): "
+          f"[{'met' if scan_rt / loop_rt >= 4 else 'MISSED'}]")
+
+
 def run_child(*args: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
     if out.returncode != 0:
@@ -180,21 +249,31 @@ def main() -> None:
     ap.add_argument("--file-min", type=float, default=10.0)
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "twotrack-bench-scan")
     ap.add_argument("--keep", action="store_true", help="keep the generated corpus and workspaces")
+    ap.add_argument("--format", choices=("wav", "sph"), default="wav", help="corpus files: mu-law WAV or SPHERE")
+    ap.add_argument("--targets", action="store_true",
+                    help="only issue 22's targets: CLI scan -j 1 vs the single-stream silero loop")
+    ap.add_argument("--repeat", type=int, default=3, help="--targets: scans run (the best is used)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child:
         kind, *rest = args.child
-        result = child_decode(Path(rest[0])) if kind == "decode" else child_scan(Path(rest[0]), Path(rest[1]),
-                                                                                  int(rest[2]))
+        if kind == "loop":
+            result = child_loop(Path(rest[0]))
+        else:
+            result = child_decode(Path(rest[0])) if kind == "decode" else child_scan(Path(rest[0]), Path(rest[1]),
+                                                                                      int(rest[2]))
         print(json.dumps(result))
         return
 
     corpus = args.dir / "corpus"
-    info = make_corpus(corpus, args.hours, args.file_min)
-    print(f"corpus: {info['files']} two-track calls of {args.file_min:g} min, {info['audio_h']:.1f} h, 8 kHz mu-law "
-          f"WAV, {info['bytes'] / 1e9:.2f} GB ({os.cpu_count()} cores on this machine; load average "
-          f"{os.getloadavg()[0]:.1f} at start)")
+    info = make_corpus(corpus, args.hours, args.file_min, fmt=args.format)
+    print(f"corpus: {info['files']} two-track calls of {args.file_min:g} min, {info['audio_h']:.2f} h, 8 kHz mu-law "
+          f"{'WAV' if args.format == 'wav' else 'SPHERE'}, {info['bytes'] / 1e9:.2f} GB ({os.cpu_count()} cores "
+          f"on this machine; load average {os.getloadavg()[0]:.1f} at start)")
+    if args.targets:
+        targets(corpus, info, args.dir / "ws-targets", args.repeat)
+        return
 
     base = run_child("decode", str(corpus))
     runs = {}

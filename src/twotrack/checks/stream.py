@@ -110,6 +110,21 @@ def block_stats(blocks: Iterable[np.ndarray], sample_rate: int, full_scale: floa
     return st
 
 
+def first_pass(blocks: Iterable[np.ndarray], sample_rate: int, codec: str | None, cfg: ChecksConfig | None = None,
+               n_hint: int | None = None) -> BlockStats | None:
+    """The checks' first pass (``block_stats``) over ``blocks``, for a caller that reads the recording
+    anyway (the scan's decode stage): ``run_checks_blocks(..., stats=)`` then starts from it instead of
+    reading the blocks again. None when the rate has no whole-sample 10 ms frame (the checks resample
+    then, and make their own first pass); ``blocks`` is still read to the end."""
+    cfg = cfg or ChecksConfig()
+    sr = int(sample_rate)
+    if sr < 1000 or _grid_rate(sr) != sr:
+        for _ in blocks:
+            pass
+        return None
+    return block_stats(blocks, sr, codec_full_scale(codec) * cfg.clipping_level, cfg, n_hint)
+
+
 class _StreamAudio:
     """The questions ``run._judge`` asks of the samples, answered from ``BlockStats`` and further passes."""
 
@@ -164,10 +179,12 @@ def run_checks_blocks(
     cfg: ChecksConfig | None = None,
     source_rate: int | None = None,
     n_samples: int | None = None,
+    stats: BlockStats | None = None,
 ) -> CheckResult:
     """``run_checks`` over a recording read in blocks: ``source()`` opens the blocks, float32
     (n_tracks, m), from the start each time it is called (it is called a few times). ``n_samples``: the
-    length expected at ``sample_rate``, when known (saves growing the frame arrays). Never raises."""
+    length expected at ``sample_rate``, when known (saves growing the frame arrays). ``stats``: the first
+    pass already made over the same blocks (``first_pass``), so it is not read again. Never raises."""
     cfg = cfg or ChecksConfig()
     rate_read = source_rate or (sample_rate if isinstance(sample_rate, (int, np.integer)) else None)
     notes: list[str] = []
@@ -182,7 +199,8 @@ def run_checks_blocks(
             n_samples = None if n_samples is None else n_samples * to // sr + 1
             sr = to
         full = codec_full_scale(codec) * cfg.clipping_level
-        stats = block_stats(source(), sr, full, cfg, n_samples)
+        if stats is None or to != int(sample_rate):
+            stats = block_stats(source(), sr, full, cfg, n_samples)
         if stats.n_tracks == 0 or stats.n == 0:
             raise _Unjudgeable(f"no audio (array shape ({stats.n_tracks}, {stats.n}))")
         if stats.nonfinite.any():

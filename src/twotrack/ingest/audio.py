@@ -63,7 +63,7 @@ def _read_head(path: str) -> tuple[bytes, int]:
 
 
 def _probe_sphere(path: str) -> AudioInfo:
-    # imported when a SPHERE file turns up: the SPHERE reader loads numba (about 0.15 s)
+    # imported when a SPHERE file turns up (its shorten decoder, imported only for shorten files, loads numba)
     from . import sphere
 
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -107,7 +107,8 @@ def run_stages(
             record("decode", "unavailable", unavailable["decode"])
             failed.add("decode")
         else:
-            decoded, err = attempt("decode", lambda: decode_recording(recording, config))
+            decoded, err = attempt("decode", lambda: decode_recording(
+                recording, config, with_checks="checks" in run and "checks" not in unavailable))
             if err:
                 errors.append(err)
                 failed.add("decode")
@@ -137,6 +138,9 @@ def run_stages(
                 record("checks", "error", err.problem)
             else:
                 record("checks", "ok", checks_result.isolation.value)
+
+    if decoded is not None and decoded.checks_pass is not None:
+        decoded = replace(decoded, checks_pass=None)  # its per-frame arrays are not needed past the checks
 
     if "activity" in run:
         if "activity" in unavailable:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..activity import detect_stream, to_activity
 from ..checks import run_checks_blocks
+from ..checks.stream import first_pass
 from ..config import Config
 from ..errors import ConfigError, InputError
 from ..ingest.clock import ClockFix, recording_clock
@@ -106,29 +108,47 @@ class Decoded:
     duration_s: float
     n_tracks: int
     codec: str | None
+    #: the checks' first pass, made while decoding (``decode_recording(with_checks=True)``), or None
+    checks_pass: Any = field(default=None, compare=False, repr=False)
 
     def blocks(self, clock: ClockFix | None = None) -> Iterator[np.ndarray]:
         """The recording from the start (``clock``: later tracks re-timed onto A's clock as they stream)."""
         return iter_track_blocks(self.recording, self.sample_rate, infos=dict(self.infos), clock=clock)
 
 
-def decode_recording(recording, config: Config) -> Decoded:
+def decode_recording(recording, config: Config, *, with_checks: bool = False) -> Decoded:
     """Read every track at the analysis rate (the lowest of ``ingest.analysis_rates`` that fits) once,
-    in blocks: a file that cannot be decoded fails here, and the duration is what the decoder gives."""
+    in blocks: a file that cannot be decoded fails here, and the duration is what the decoder gives.
+    ``with_checks``: make the checks' first pass (per-frame power, clipping, pair sums) on this same
+    read, so the checks stage does not decode the recording once more for it."""
     infos = source_infos(recording)
     rate = choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
-    n = 0
-    for block in iter_track_blocks(recording, rate, infos=infos):
-        n += block.shape[1]
     codecs = sorted({i.codec for i in infos.values() if i.codec})
-    return Decoded(recording, infos, int(rate), n / rate, recording.n_tracks, "+".join(codecs) or None)
+    codec = "+".join(codecs) or None
+    n = 0
+
+    def counted():
+        nonlocal n
+        for block in iter_track_blocks(recording, rate, infos=infos):
+            n += block.shape[1]
+            yield block
+
+    stats = None
+    if with_checks:
+        hint = max(int(i.n_samples * rate // max(i.sample_rate, 1)) for i in infos.values()) + 1
+        stats = first_pass(counted(), rate, codec, config.checks, hint)
+    else:
+        for _ in counted():
+            pass
+    return Decoded(recording, infos, int(rate), n / rate, recording.n_tracks, codec, stats)
 
 
 def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
     # No activity input: checks must not depend on VAD settings (their key does not include them).
     return run_checks_blocks(decoded.blocks, decoded.sample_rate, codec=decoded.codec, layout=recording.layout,
                              activity=None, cfg=config.checks,
-                             n_samples=int(round(decoded.duration_s * decoded.sample_rate)))
+                             n_samples=int(round(decoded.duration_s * decoded.sample_rate)),
+                             stats=decoded.checks_pass)
 
 
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
