@@ -56,8 +56,8 @@ def prepare_callhome(paths, options):
     """Every ``NNNN.sph`` under ``paths`` becomes a two-track recording ``callhome-NNNN`` whose gold is
     its transcript ``NNNN.txt`` (utterance times: IPU-level gold); speakers are the two sides
     (``callhome-NNNN-A``/``-B``), the split (train/devtest/evaltest) is metadata."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, BAD_TRANSCRIPT, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL,
-                       Prepared, by_key, index_files, two_channel_recording)
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, BAD_TRANSCRIPT, UNKNOWN_CHANNEL, Prepared, by_key, index_files,
+                       transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
     files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
@@ -79,13 +79,9 @@ def prepare_callhome(paths, options):
         metadata = {"split": split} if split in ("train", "devtest", "evaltest") else {}
         if transcript:
             metadata["transcript_format"] = "callhome"
-        rec = two_channel_recording(
+        two_channel_recording(
             prepared, audio[call], rid, speakers=(f"{rid}-A", f"{rid}-B"),
             tags={"corpus": "callhome-english", "register": "spontaneous-telephone"}, metadata=metadata,
             transcript=transcript, license=options.get("license"))
-        if rec is not None:
-            prepared.recordings.append(rec)
-    for call in sorted(set(trans) - set(audio)):
-        prepared.error(TRANSCRIPT_WITHOUT_AUDIO, trans[call], f"no {call}.sph under the given folders",
-                       f"callhome-{call}")
+    transcripts_without_audio(prepared, trans, audio, lambda call: f"{call}.sph", lambda call: f"callhome-{call}")
     return prepared
