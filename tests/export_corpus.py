@@ -54,9 +54,6 @@ def _ctm_excerpt(src: Path, dst: Path) -> Path:
 
 def build(root: Path) -> Path:
     """Corpus, manifest, scanned workspace and ledger under ``root``; returns the workspace path."""
-    from twotrack.rights.ledger import Ledger, ledger_path
-    from twotrack.run import scan
-
     corpus = root / "corpus"
     rows = []
     for rid, (a, b, spk_a, spk_b, gold) in RECORDINGS.items():
@@ -67,14 +64,21 @@ def build(root: Path) -> Path:
                      "path_b": str(pb) if pb else "", "speaker_a": spk_a, "speaker_b": spk_b,
                      "license": "CC-BY-4.0", "tags": "register:read", "source_type": "two-track",
                      "transcript": str(ctm), "b_offset_s": "0.35" if pb else "", "b_drift_ppm": "60" if pb else ""})
-    manifest = corpus / "manifest.csv"
+    return scan_rows(rows, corpus / "manifest.csv", root / "ws")
+
+
+def scan_rows(rows: list[dict[str, str]], manifest: Path, ws: Path) -> Path:
+    """Manifest rows written to ``manifest`` (CSV), scanned by the real scan into ``ws`` (every row must
+    scan without errors), the sample consent ledger imported; returns ``ws``."""
+    from twotrack.rights.ledger import Ledger, ledger_path
+    from twotrack.run import scan
+
     with open(manifest, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    ws = root / "ws"
     summary = scan([manifest], ws, jobs=0)
-    assert summary.scanned == len(RECORDINGS) and not summary.errors, summary.to_dict()
+    assert summary.scanned == len(rows) and not summary.errors, summary.to_dict()
     Ledger(ledger_path(ws)).import_file(SAMPLE / "consent.csv")
     return ws
 

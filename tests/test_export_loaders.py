@@ -66,9 +66,6 @@ def _cased_ctm(src: Path, dst: Path) -> Path:
 
 
 def _build(root: Path) -> Path:
-    from twotrack.rights.ledger import Ledger, ledger_path
-    from twotrack.run import scan
-
     corpus = root / "corpus"
     rows = []
     for rid, src, gold, spk in (("clean/demo01", "clean/demo01_367_1688.flac", "demo01_367_1688", ("libri-367", "libri-1688")),
@@ -79,16 +76,7 @@ def _build(root: Path) -> Path:
         rows.append({"recording_id": rid, "path": str(wav), "speaker_a": spk[0], "speaker_b": spk[1],
                      "license": "CC-BY-4.0", "tags": "register:read;language:en", "source_type": "two-track",
                      "transcript": str(_cased_ctm(ctm, corpus / f"{gold}.ctm"))})
-    manifest = corpus / "manifest.csv"
-    with open(manifest, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    ws = root / "ws"
-    summary = scan([manifest], ws, jobs=0)
-    assert summary.scanned == 2 and not summary.errors, summary.to_dict()
-    Ledger(ledger_path(ws)).import_file(C.SAMPLE / "consent.csv")
-    return ws
+    return C.scan_rows(rows, corpus / "manifest.csv", root / "ws")
 
 
 @pytest.fixture(scope="module")
