@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import soundfile as sf
@@ -40,13 +41,17 @@ def _excerpt(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _ctm_excerpt(src: Path, dst: Path) -> Path:
+def _ctm_excerpt(src: Path, dst: Path, words: Mapping[str, str] | None = None) -> Path:
+    """The CTM's words that end within the excerpt, each spelled as ``words`` says (default: as it is)."""
     keep = []
     for line in src.read_text().splitlines():
         parts = line.split()
         if line.startswith(";;") or len(parts) < 5:
             keep.append(line)
         elif float(parts[2]) + float(parts[3]) <= EXCERPT_S - 0.5:
+            if words:
+                parts[4] = words.get(parts[4], parts[4])
+                line = " ".join(parts)
             keep.append(line)
     dst.write_text("\n".join(keep) + "\n")
     return dst

@@ -260,6 +260,16 @@ def merge_tables(tables: Iterable[str], read: Callable[[str, Prepared], Mapping[
     return out
 
 
+def table_row(prepared: Prepared, rows: Mapping[str, tuple[str, int, dict[str, str]]], key: str, audio: str,
+              recording_id: str, missing: str) -> tuple[str, int, dict[str, str]] | None:
+    """The table row (``merge_tables``) of a recording's ``key``, or None; when tables were read but none
+    has the key, a ``recording not in table`` error on its ``audio`` (``missing`` says what stays unknown)."""
+    row = rows.get(key)
+    if row is None and rows:
+        prepared.error(NOT_IN_TABLE, audio, missing, recording_id)
+    return row
+
+
 def transcripts_without_audio(prepared: Prepared, transcripts: Mapping[str, str], audio: Iterable[str],
                               audio_file: Callable[[str], str], recording_id: Callable[[str], str]) -> None:
     """A ``transcript without audio`` error for every transcript whose key has no audio file

@@ -113,8 +113,8 @@ def prepare_fisher(paths, options):
     recording ``fe_03_NNNNN`` with its transcript ``fe_03_NNNNN.txt`` as gold (utterance times: IPU-level
     gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN (speaker
     ``fisher-<PIN>``) with sex and dialect."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOT_IN_TABLE, NOTHING_FOUND, Prepared, by_key, index_files,
-                       merge_tables, rows_without_audio, transcripts_without_audio, two_channel_recording)
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOTHING_FOUND, Prepared, by_key, index_files, merge_tables,
+                       rows_without_audio, table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
     files = index_files(paths, FISHER_PATTERNS, prepared.errors)
@@ -135,12 +135,9 @@ def prepare_fisher(paths, options):
         speakers: tuple[str | None, str | None] = (None, None)
         tags = {"corpus": "fisher-english", "register": "spontaneous-telephone"}
         metadata: dict[str, str] = {}
-        row = calls.get(call)
-        if row is None:
-            if calls:
-                prepared.error(NOT_IN_TABLE, audio[call], f"call {call} has no row in the *_calldata.tbl "
-                                                          f"tables found: speakers and topic unknown", rid)
-        else:
+        row = table_row(prepared, calls, call, audio[call], rid, f"call {call} has no row in the *_calldata.tbl "
+                                                                 f"tables found: speakers and topic unknown")
+        if row is not None:
             table, line, f = row
             pins = []
             for side in SIDES:

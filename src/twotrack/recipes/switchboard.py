@@ -139,7 +139,7 @@ def prepare_switchboard(paths, options):
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
     from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO,
                        UNKNOWN_CHANNEL, Prepared, by_key, index_files, merge_tables, rows_without_audio,
-                       two_channel_recording)
+                       table_row, two_channel_recording)
 
     prepared = Prepared()
     files = index_files(paths, SWB_PATTERNS, prepared.errors)
@@ -177,12 +177,9 @@ def prepare_switchboard(paths, options):
         speakers: list[str | None] = [None, None]
         tags = {"corpus": "switchboard-1", "register": "spontaneous-telephone"}
         metadata: dict[str, str] = {}
-        row = convs.get(conv)
-        if row is None:
-            if convs:
-                prepared.error(NOT_IN_TABLE, audio[conv], f"conversation {conv} has no row in conv.tab: callers "
-                                                          f"and topic unknown", rid)
-        else:
+        row = table_row(prepared, convs, conv, audio[conv], rid, f"conversation {conv} has no row in conv.tab: "
+                                                                 f"callers and topic unknown")
+        if row is not None:
             table, line, f = row
             for i, key in enumerate(("caller_a", "caller_b")):
                 caller = f[key].lstrip("0") or f[key]
