@@ -235,6 +235,17 @@ def read_transcript_text(path: str, recording_id: str, prepared: Prepared) -> st
         return None
 
 
+def checked_gold(prepared: Prepared, path: str | None, audio: str, recording_id: str, missing: str,
+                 check: Callable[[str], bool]) -> str | None:
+    """A recording's gold file when it was found and ``check`` passes it (``check`` files its own error);
+    None otherwise, with an ``audio without transcript`` error on ``audio`` when it was not found
+    (``missing`` says what was looked for)."""
+    if path is None:
+        prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio, missing, recording_id)
+        return None
+    return path if check(path) else None
+
+
 def times_in_order(prepared: Prepared, path: str, line_no: int, start: str, end: str, recording_id: str,
                    scope: str) -> bool:
     """Whether a gold line's times (as written) are numbers with 0 <= start <= end; otherwise an

@@ -113,8 +113,8 @@ def prepare_fisher(paths, options):
     recording ``fe_03_NNNNN`` with its transcript ``fe_03_NNNNN.txt`` as gold (utterance times: IPU-level
     gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN (speaker
     ``fisher-<PIN>``) with sex and dialect."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOTHING_FOUND, Prepared, by_key, index_files, merge_tables,
-                       rows_without_audio, table_row, transcripts_without_audio, two_channel_recording)
+    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, index_files, merge_tables, rows_without_audio,
+                       table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
     files = index_files(paths, FISHER_PATTERNS, prepared.errors)
@@ -127,11 +127,8 @@ def prepare_fisher(paths, options):
                                                 "topics stay unknown")
     for call in sorted(audio):
         rid = f"fe_03_{call}"
-        transcript = trans.get(call)
-        if transcript is None:
-            prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[call], f"no {rid}.txt under the given folders", rid)
-        elif not check_fisher_transcript(transcript, rid, prepared):
-            transcript = None
+        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {rid}.txt under the given folders",
+                                  lambda path: check_fisher_transcript(path, rid, prepared))
         speakers: tuple[str | None, str | None] = (None, None)
         tags = {"corpus": "fisher-english", "register": "spontaneous-telephone"}
         metadata: dict[str, str] = {}

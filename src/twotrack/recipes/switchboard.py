@@ -137,9 +137,9 @@ def prepare_switchboard(paths, options):
     whose gold is its two Mississippi State word alignments (``swNNNNA-ms98-a-word.text`` on track A,
     ``...B...`` on track B: hand-corrected word times); from ``conv.tab`` its topic and callers (speaker
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO,
-                       UNKNOWN_CHANNEL, Prepared, by_key, index_files, merge_tables, rows_without_audio,
-                       table_row, two_channel_recording)
+    from .base import (NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
+                       checked_gold, index_files, merge_tables, rows_without_audio, table_row,
+                       two_channel_recording)
 
     prepared = Prepared()
     files = index_files(paths, SWB_PATTERNS, prepared.errors)
@@ -167,13 +167,9 @@ def prepare_switchboard(paths, options):
         sides = words.get(conv, {})
         gold: list[str | None] = []
         for side in SIDES:
-            f = sides.get(side)
-            if f is None:
-                prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[conv], f"no sw{conv}{side}-ms98-a-word.text (side "
-                                                                      f"{side}) under the given folders", rid)
-            elif not check_word_file(f, side, rid, prepared):
-                f = None
-            gold.append(f)
+            gold.append(checked_gold(prepared, sides.get(side), audio[conv], rid,
+                                     f"no sw{conv}{side}-ms98-a-word.text (side {side}) under the given folders",
+                                     lambda path: check_word_file(path, side, rid, prepared)))
         speakers: list[str | None] = [None, None]
         tags = {"corpus": "switchboard-1", "register": "spontaneous-telephone"}
         metadata: dict[str, str] = {}
