@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import soundfile as sf
@@ -40,13 +41,17 @@ def _excerpt(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _ctm_excerpt(src: Path, dst: Path) -> Path:
+def _ctm_excerpt(src: Path, dst: Path, words: Mapping[str, str] | None = None) -> Path:
+    """The CTM's words that end within the excerpt, each spelled as ``words`` says (default: as it is)."""
     keep = []
     for line in src.read_text().splitlines():
         parts = line.split()
         if line.startswith(";;") or len(parts) < 5:
             keep.append(line)
         elif float(parts[2]) + float(parts[3]) <= EXCERPT_S - 0.5:
+            if words:
+                parts[4] = words.get(parts[4], parts[4])
+                line = " ".join(parts)
             keep.append(line)
     dst.write_text("\n".join(keep) + "\n")
     return dst
@@ -54,9 +59,6 @@ def _ctm_excerpt(src: Path, dst: Path) -> Path:
 
 def build(root: Path) -> Path:
     """Corpus, manifest, scanned workspace and ledger under ``root``; returns the workspace path."""
-    from twotrack.rights.ledger import Ledger, ledger_path
-    from twotrack.run import scan
-
     corpus = root / "corpus"
     rows = []
     for rid, (a, b, spk_a, spk_b, gold) in RECORDINGS.items():
@@ -67,14 +69,21 @@ def build(root: Path) -> Path:
                      "path_b": str(pb) if pb else "", "speaker_a": spk_a, "speaker_b": spk_b,
                      "license": "CC-BY-4.0", "tags": "register:read", "source_type": "two-track",
                      "transcript": str(ctm), "b_offset_s": "0.35" if pb else "", "b_drift_ppm": "60" if pb else ""})
-    manifest = corpus / "manifest.csv"
+    return scan_rows(rows, corpus / "manifest.csv", root / "ws")
+
+
+def scan_rows(rows: list[dict[str, str]], manifest: Path, ws: Path) -> Path:
+    """Manifest rows written to ``manifest`` (CSV), scanned by the real scan into ``ws`` (every row must
+    scan without errors), the sample consent ledger imported; returns ``ws``."""
+    from twotrack.rights.ledger import Ledger, ledger_path
+    from twotrack.run import scan
+
     with open(manifest, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    ws = root / "ws"
     summary = scan([manifest], ws, jobs=0)
-    assert summary.scanned == len(RECORDINGS) and not summary.errors, summary.to_dict()
+    assert summary.scanned == len(rows) and not summary.errors, summary.to_dict()
     Ledger(ledger_path(ws)).import_file(SAMPLE / "consent.csv")
     return ws
 

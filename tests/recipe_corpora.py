@@ -284,3 +284,14 @@ def build_emilia(root: Path, broken: bool = False) -> Path:
     if broken:
         (shard / "EN_B00001_S00001_W000001.json").write_text(_json.dumps({"id": "EN_B00001_S00001_W000001"}))
     return root
+
+
+def scan_corpus(root: Path, ws_path: Path, recipe: str, options: dict[str, str] | None = None):
+    """``root`` scanned by the real scan with ``recipe`` into a new workspace at ``ws_path``:
+    (workspace, scan summary, recordings by id)."""
+    from twotrack.run import scan
+    from twotrack.store import Workspace, queries
+
+    ws = Workspace(ws_path, create=True)
+    summary = scan([root], ws, jobs=0, recipe=recipe, recipe_options=options)
+    return ws, summary, {r.recording_id: r for r in queries.recordings(ws)}

@@ -53,42 +53,18 @@ LOADING = {"moshi": MOSHI_LOADING, "lhotse": LHOTSE_LOADING, "parquet": PARQUET_
 CASED = {"it": "It", "locks": "locks,", "officers": "officers.", "so": "So"}
 
 
-def _cased_ctm(src: Path, dst: Path) -> Path:
-    lines = []
-    for line in src.read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 5 and not line.startswith(";;"):
-            parts[4] = CASED.get(parts[4], parts[4])
-            line = " ".join(parts)
-        lines.append(line)
-    dst.write_text("\n".join(lines) + "\n")
-    return dst
-
-
 def _build(root: Path) -> Path:
-    from twotrack.rights.ledger import Ledger, ledger_path
-    from twotrack.run import scan
-
     corpus = root / "corpus"
     rows = []
     for rid, src, gold, spk in (("clean/demo01", "clean/demo01_367_1688.flac", "demo01_367_1688", ("libri-367", "libri-1688")),
                                 ("telephone/demo03", "telephone/demo03_2609_367.sph", "demo03_2609_367",
                                  ("libri-2609", "libri-367"))):
         wav = C._excerpt(C.SAMPLE / src, corpus / (rid + ".wav"))
-        ctm = C._ctm_excerpt(C.SAMPLE / "gold" / f"{gold}.ctm", corpus / f"{gold}.raw.ctm")
+        ctm = C._ctm_excerpt(C.SAMPLE / "gold" / f"{gold}.ctm", corpus / f"{gold}.ctm", words=CASED)
         rows.append({"recording_id": rid, "path": str(wav), "speaker_a": spk[0], "speaker_b": spk[1],
                      "license": "CC-BY-4.0", "tags": "register:read;language:en", "source_type": "two-track",
-                     "transcript": str(_cased_ctm(ctm, corpus / f"{gold}.ctm"))})
-    manifest = corpus / "manifest.csv"
-    with open(manifest, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    ws = root / "ws"
-    summary = scan([manifest], ws, jobs=0)
-    assert summary.scanned == 2 and not summary.errors, summary.to_dict()
-    Ledger(ledger_path(ws)).import_file(C.SAMPLE / "consent.csv")
-    return ws
+                     "transcript": str(ctm)})
+    return C.scan_rows(rows, corpus / "manifest.csv", root / "ws")
 
 
 @pytest.fixture(scope="module")

@@ -7,37 +7,19 @@ import json
 import time
 
 import numpy as np
-import pytest
-from fastapi.testclient import TestClient
 
-from twotrack.capture.server import create_app
-
-RATE = 48000
-
-
-@pytest.fixture()
-def client(tmp_path):
-    app = create_app(tmp_path / "ws", scan=False)
-    with TestClient(app) as c:
-        c.ws = tmp_path / "ws"
-        c.app_ = app
-        yield c
+from capture_api import RATE, client, consent, hdr, new_session, put  # noqa: F401 (client: the fixture)
 
 
 def _session(c):
-    d = c.post("/api/sessions", json={"license": "CC-BY-4.0"}).json()
-    d["tokens"] = {role: link.split("k=")[1] for role, link in d["links"].items()}
-    for role, name in (("A", "Ada"), ("B", "Bob")):
-        h = {"X-Capture-Token": d["tokens"][role]}
-        t = c.get(f"/api/sessions/{d['session_id']}/{role}/consent-text", params={"name": name}, headers=h).json()
-        r = c.post(f"/api/sessions/{d['session_id']}/{role}/consent",
-                   json={"name": name, "sha256": t["sha256"], "agree": True}, headers=h)
-        assert r.status_code == 200, r.text
+    d = new_session(c)
+    consent(c, d, "A", "Ada")
+    consent(c, d, "B", "Bob")
     return d
 
 
 def _h(d, role):
-    return {"X-Capture-Token": d["tokens"][role], "content-type": "application/json"}
+    return {**hdr(d, role), "content-type": "application/json"}
 
 
 def test_clock_and_settings_refuse_non_finite_and_absurd_numbers(client):
@@ -91,8 +73,7 @@ def _record(client, d, role, seconds, stamp_ms, *, constant=False, peak=0.5):
                     headers=h)
     for seq, s0 in enumerate(range(0, len(x), RATE)):
         ms = stamp_ms if constant else stamp_ms + s0 / RATE * 1000
-        r = client.put(f"/api/sessions/{sid}/{role}/chunks/{seq}", params={"sample_start": s0, "rate": RATE, "client_ms": ms},
-                       content=x[s0:s0 + RATE].tobytes(), headers={"X-Capture-Token": d["tokens"][role]})
+        r = put(client, d, role, seq, x[s0:s0 + RATE], s0, client_ms=ms)
         assert r.status_code == 200, r.text
     r = client.post(f"/api/sessions/{sid}/{role}/finish", json={"n_chunks": len(range(0, len(x), RATE)), "n_samples": len(x)},
                     headers=h)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from recipe_corpora import (AMI_MEETING, AMI_PEOPLE, CALLHOME_CALLS, DIALOGUES, FISHER_CALLS, SWB_CALLERS,
                             SWB_CONVS, build_ami, build_callhome, build_emilia, build_fisher, build_switchboard,
-                            gold_words, utterances)
+                            gold_words, scan_corpus, utterances)
 from twotrack.cli import main
 from twotrack.evaluate import gold_from_workspace
 from twotrack.ingest.annotations import recording_gold
@@ -35,12 +35,9 @@ def _speaker_meta(ws) -> dict[str, dict]:
 
 
 def test_fisher_fixture_scans_with_speakers_topics_and_gold(tmp_path):
-    root = build_fisher(tmp_path / "corpus")
-    ws = Workspace(tmp_path / "ws", create=True)
-    summary = scan([root], ws, jobs=0, recipe="fisher")
+    ws, summary, recs = scan_corpus(build_fisher(tmp_path / "corpus"), tmp_path / "ws", "fisher")
     assert summary.status == "completed" and summary.scanned == 3 and summary.failed == 0
     assert summary.errors == [] and queries.error_table(ws) == []
-    recs = {r.recording_id: r for r in queries.recordings(ws)}
     assert sorted(recs) == [f"fe_03_{c}" for c in FISHER_CALLS]
     for call, (topic, apin, asx, bpin, bsx) in FISHER_CALLS.items():
         rec = recs[f"fe_03_{call}"]
@@ -129,9 +126,7 @@ def test_switchboard_fixture_scans_and_eval_uses_the_word_alignments(tmp_path):
 
 
 def test_switchboard_qualify_evidence_reads_topics_and_speaker_sex_from_the_tables(tmp_path):
-    root = build_switchboard(tmp_path / "corpus")
-    ws = Workspace(tmp_path / "ws", create=True)
-    scan([root], ws, jobs=0, recipe="switchboard")
+    ws, _, _ = scan_corpus(build_switchboard(tmp_path / "corpus"), tmp_path / "ws", "switchboard")
     report = qualify_corpus(inputs_from_workspace(ws))
     req = {r.id: r for r in report.requirements}
     assert req[4].evidence["topics"] == sorted(t for _, _, t in SWB_CONVS.values())
@@ -161,11 +156,8 @@ def test_switchboard_broken_fixture_gives_named_errors(tmp_path):
 
 
 def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
-    root = build_callhome(tmp_path / "corpus")
-    ws = Workspace(tmp_path / "ws", create=True)
-    summary = scan([root], ws, jobs=0, recipe="callhome")
+    ws, summary, recs = scan_corpus(build_callhome(tmp_path / "corpus"), tmp_path / "ws", "callhome")
     assert summary.scanned == 3 and summary.errors == []
-    recs = {r.recording_id: r for r in queries.recordings(ws)}
     assert sorted(recs) == [f"callhome-{c}" for c in CALLHOME_CALLS]
     assert recs["callhome-4093"].metadata["split"] == "evaltest"
     assert recs["callhome-4065"].speakers == ("callhome-4065-A", "callhome-4065-B")
@@ -180,12 +172,10 @@ def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
 
 @pytest.mark.parametrize("headsets", [None, "0,1"])
 def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
-    root = build_ami(tmp_path / "corpus")
-    ws = Workspace(tmp_path / "ws", create=True)
     options = {"headsets": headsets} if headsets else None
-    summary = scan([root], ws, jobs=0, recipe="ami", recipe_options=options)
+    ws, summary, recs = scan_corpus(build_ami(tmp_path / "corpus"), tmp_path / "ws", "ami", options)
     assert summary.scanned == 1 and summary.failed == 0 and summary.errors == []
-    (rec,) = queries.recordings(ws)
+    (rec,) = recs.values()
     wearer = {h: f"ami-{name}" for name, h, _ in AMI_PEOPLE.values()}
     kept = [0, 1] if headsets else [0, 1, 2]
     assert rec.recording_id == AMI_MEETING and rec.source_type.value == "multiparty"
@@ -212,11 +202,8 @@ def test_ami_headsets_option_is_checked(tmp_path):
 
 
 def test_emilia_fixture_gives_mono_segments_with_speakers(tmp_path):
-    root = build_emilia(tmp_path / "corpus")
-    ws = Workspace(tmp_path / "ws", create=True)
-    summary = scan([root], ws, jobs=0, recipe="emilia")
+    _, summary, recs = scan_corpus(build_emilia(tmp_path / "corpus"), tmp_path / "ws", "emilia")
     assert summary.scanned == 3 and summary.errors == []
-    recs = {r.recording_id: r for r in queries.recordings(ws)}
     assert len(recs) == 3 and all(r.layout.value == "mono" and r.source_type.value == "mono" for r in recs.values())
     assert recs["EN_B00000_S00000_W000001"].speakers == ("emilia-EN_B00000_S00000",)
     assert recs["EN_B00001_S00001_W000000"].metadata["text"] == "other words."

@@ -11,12 +11,11 @@ import dataclasses
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..config import QualifyConfig
 from ..errors import InputError
-from ..ingest.annotations import has_gold, read_gold, utterance_level
+from ..ingest.annotations import gold_id, has_gold, read_gold, utterance_level
 from ..model import Recording, Word
 from ..qualify.phases import recording_phase_fit
 from ..qualify.requirements import NAMES, evaluate_recording, qualify_corpus
@@ -95,18 +94,6 @@ class GoldWords:
             self._cache.popitem(last=False)
         return data
 
-    @staticmethod
-    def _match(rec: Recording, by_id: dict[str, list[Word]]) -> str | None:
-        rid = rec.recording_id
-        candidates = [rid, rid.rsplit("/", 1)[-1]]
-        for t in rec.tracks:
-            name = Path(t.path).name
-            candidates += [name.split(".", 1)[0], Path(t.path).stem]
-        for c in candidates:
-            if c in by_id:
-                return c
-        return next(iter(by_id)) if len(by_id) == 1 else None
-
     def words(self, rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
         """(words per track, or None) and a note when a transcript was named but gave no words."""
         if any(rec.track_transcripts):  # a recipe's per-track gold (Switchboard, AMI)
@@ -119,7 +106,7 @@ class GoldWords:
             return None, f"transcript unreadable: {exc}"
         except OSError as exc:
             return None, f"transcript unreadable: {rec.transcript}: {exc.strerror or exc}"
-        key = self._match(rec, by_id)
+        key = gold_id(rec, by_id)
         if key is None:
             return None, f"transcript {rec.transcript} has no words for {rec.recording_id}"
         out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}

@@ -26,6 +26,7 @@ the Croissant record sets; moshi-finetune reads neither (it opens ``*jsonl`` fil
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,43 @@ METADATA = "metadata.csv"
 METADATA_COLUMNS = ("file_name", "id", "recording_id", "start_s", "end_s", "duration", "sample_rate",
                     "source_sample_rate", "main_track", "main_speaker", "other_speaker", "text_main",
                     "text_other", "alignments", "events")
+
+#: The card's ``examples`` record set: (field, dataType, description, metadata.csv column).
+EXAMPLE_FIELDS = (
+    ("id", "sc:Text", "Example id (the WAV's stem).", "id"),
+    ("audio", "sc:URL", "The WAV (contentUrl of its FileObject in this card, relative to the folder): stereo "
+     "16-bit PCM, channel 0 = main speaker.", "file_name"),
+    ("recording_id", "sc:Text", "Recording id in the source workspace.", "recording_id"),
+    ("duration", "sc:Float", "Seconds.", "duration"),
+    ("sample_rate", "sc:Integer", "Samples per second of the WAV.", "sample_rate"),
+    ("source_sample_rate", "sc:Integer", "The source's rate (resampled from it when different).",
+     "source_sample_rate"),
+    ("main_track", "sc:Text", "The source track on channel 0 (A or B).", "main_track"),
+    ("text_main", "sc:Text", "Channel 0's words (case and punctuation as the source wrote them).", "text_main"),
+    ("text_other", "sc:Text", "Channel 1's words.", "text_other"),
+)
+#: The card's ``words`` record set: (field, dataType, description, JSON path in ``audio/<id>.json``).
+WORD_FIELDS = (
+    ("word", "sc:Text", "The word as its source wrote it.", "$.alignments[*][0]"),
+    ("start", "sc:Float", "Start, seconds from the start of the WAV.", "$.alignments[*][1][0]"),
+    ("end", "sc:Float", "End, seconds.", "$.alignments[*][1][1]"),
+    ("speaker", "sc:Text", "SPEAKER_MAIN (channel 0) or SPEAKER_OTHER.", "$.alignments[*][2]"),
+)
+
+
+def _per_example_json(rs: str, description: str, source: tuple[str, str],
+                      parts: Sequence[tuple[str, str, str, str]]) -> dict[str, Any]:
+    """A card record set read from one JSON file per example (``<id>.json``): the example id from the file
+    name, then one field per ``(name, dataType, description, JSON path)``."""
+    return {
+        "@type": "cr:RecordSet", "@id": rs, "name": rs, "description": description,
+        "field": [
+            cr_field(rs, "example", "sc:Text", "Example id.", source, file_property="filename",
+                     transforms=({"regex": "^(.*)\\.json$"},)),
+            *[cr_field(rs, name, dtype, desc, source, json_path=path) for name, dtype, desc, path in parts],
+        ],
+    }
+
 
 #: What docs/export.md and the card show, and the tests run (``folder`` is the export folder).
 LOADING = """\
@@ -223,50 +261,15 @@ class MoshiExporter(Exporter):
         record_sets = [{
             "@type": "cr:RecordSet", "@id": "examples", "name": "examples",
             "description": "One training example per WAV (metadata.csv): its audio file and each channel's text.",
-            "field": [
-                cr_field("examples", "id", "sc:Text", "Example id (the WAV's stem).", examples, column="id"),
-                cr_field("examples", "audio", "sc:URL", "The WAV (contentUrl of its FileObject in this card, "
-                         "relative to the folder): stereo 16-bit PCM, channel 0 = main speaker.", examples,
-                         column="file_name"),
-                cr_field("examples", "recording_id", "sc:Text", "Recording id in the source workspace.", examples,
-                         column="recording_id"),
-                cr_field("examples", "duration", "sc:Float", "Seconds.", examples, column="duration"),
-                cr_field("examples", "sample_rate", "sc:Integer", "Samples per second of the WAV.", examples,
-                         column="sample_rate"),
-                cr_field("examples", "source_sample_rate", "sc:Integer", "The source's rate (resampled from it "
-                         "when different).", examples, column="source_sample_rate"),
-                cr_field("examples", "main_track", "sc:Text", "The source track on channel 0 (A or B).", examples,
-                         column="main_track"),
-                cr_field("examples", "text_main", "sc:Text", "Channel 0's words (case and punctuation as the "
-                         "source wrote them).", examples, column="text_main"),
-                cr_field("examples", "text_other", "sc:Text", "Channel 1's words.", examples, column="text_other"),
-            ],
-        }, {
-            "@type": "cr:RecordSet", "@id": "events", "name": "events",
-            "description": "Turn-taking events of each example (events/<id>.json), one record per event.",
-            "field": [
-                cr_field("events", "example", "sc:Text", "Example id.", events, file_property="filename",
-                         transforms=({"regex": "^(.*)\\.json$"},)),
-                *[cr_field("events", name, dtype, desc, events, json_path=f"$.events[*].{key}")
-                  for name, dtype, desc, key in EVENT_PARTS],
-            ],
-        }]
+            "field": [cr_field("examples", name, dtype, desc, examples, column=column)
+                      for name, dtype, desc, column in EXAMPLE_FIELDS],
+        }, _per_example_json("events", "Turn-taking events of each example (events/<id>.json), one record per event.",
+                             events, [(name, dtype, desc, f"$.events[*].{key}")
+                                      for name, dtype, desc, key in EVENT_PARTS])]
         if with_words:
-            record_sets.append({
-                "@type": "cr:RecordSet", "@id": "words", "name": "words",
-                "description": "Word alignments as moshi-finetune reads them (audio/<id>.json), one record per word.",
-                "field": [
-                    cr_field("words", "example", "sc:Text", "Example id.", words, file_property="filename",
-                             transforms=({"regex": "^(.*)\\.json$"},)),
-                    cr_field("words", "word", "sc:Text", "The word as its source wrote it.", words,
-                             json_path="$.alignments[*][0]"),
-                    cr_field("words", "start", "sc:Float", "Start, seconds from the start of the WAV.", words,
-                             json_path="$.alignments[*][1][0]"),
-                    cr_field("words", "end", "sc:Float", "End, seconds.", words, json_path="$.alignments[*][1][1]"),
-                    cr_field("words", "speaker", "sc:Text", "SPEAKER_MAIN (channel 0) or SPEAKER_OTHER.", words,
-                             json_path="$.alignments[*][2]"),
-                ],
-            })
+            record_sets.append(_per_example_json(
+                "words", "Word alignments as moshi-finetune reads them (audio/<id>.json), one record per word.",
+                words, WORD_FIELDS))
         return {
             "summary": ("Moshi fine-tuning layout (kyutai-labs/moshi-finetune): stereo 16-bit WAV at "
                         f"{rate} Hz, channel 0 = the main speaker (the voice the model learns to produce), "

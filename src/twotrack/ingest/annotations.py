@@ -308,9 +308,10 @@ def read_gold(path: str | Path, fmt: str | None = None) -> dict[str, list[Word]]
 # --------------------------------------------------------------------------------------------
 
 
-def _gold_id(rec, by_id: Mapping[str, list[Word]]) -> str | None:
+def gold_id(rec, by_id: Mapping[str, list[Word]]) -> str | None:
     """Which recording of a gold file is ``rec``: its id, the id's last path component, a track file's
-    stem, or the only one."""
+    stem, or the only one (None when none fits). ``recording_gold`` and the exports' ``GoldWords`` both
+    pick a recording's words with it."""
     rid = rec.recording_id
     candidates = [rid, rid.replace("\\", "/").rsplit("/", 1)[-1]]
     for t in rec.tracks:
@@ -344,7 +345,7 @@ def recording_gold(rec) -> list[Word]:
     if not rec.transcript:
         return []
     by_id = read_gold(rec.transcript, (rec.metadata or {}).get("transcript_format") or None)
-    key = _gold_id(rec, by_id)
+    key = gold_id(rec, by_id)
     if key is None:
         raise InputError(rec.transcript, f"no words for recording {rid!r} (ids in the file: "
                                          f"{', '.join(sorted(by_id)[:5])})")

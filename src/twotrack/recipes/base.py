@@ -198,8 +198,9 @@ def two_channel_recording(prepared: Prepared, audio: str, recording_id: str, *,
                           tags: Mapping[str, str] | None = None, metadata: Mapping[str, str] | None = None,
                           transcript: str | None = None, track_transcripts: tuple[str | None, ...] = (),
                           license: str | None = None) -> Recording | None:
-    """A telephone call stored as one two-channel file (side A on channel 0, side B on channel 1), or
-    None with an error when the file cannot be read or does not hold two channels."""
+    """A telephone call stored as one two-channel file (side A on channel 0, side B on channel 1), added
+    to ``prepared.recordings`` and returned; None with an error when the file cannot be read or does
+    not hold two channels."""
     from ..model import Layout, SourceType, TrackSource
 
     info = probe_into(prepared, audio, recording_id)
@@ -209,7 +210,92 @@ def two_channel_recording(prepared: Prepared, audio: str, recording_id: str, *,
         prepared.error(MISSING_CHANNEL, audio, f"expected 2 channels (side A, side B), the file has "
                                                f"{info.channels}", recording_id)
         return None
-    return Recording(recording_id=recording_id, tracks=(TrackSource(audio, 0), TrackSource(audio, 1)),
-                     layout=Layout.MULTICHANNEL, speakers=tuple(speakers), source_type=SourceType.TWO_TRACK,
-                     license=license, tags=dict(tags or {}), transcript=transcript,
-                     metadata=dict(metadata or {}), track_transcripts=tuple(track_transcripts))
+    rec = Recording(recording_id=recording_id, tracks=(TrackSource(audio, 0), TrackSource(audio, 1)),
+                    layout=Layout.MULTICHANNEL, speakers=tuple(speakers), source_type=SourceType.TWO_TRACK,
+                    license=license, tags=dict(tags or {}), transcript=transcript,
+                    metadata=dict(metadata or {}), track_transcripts=tuple(track_transcripts))
+    prepared.recordings.append(rec)
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking gold transcripts and pairing files with tables (shared by the telephone recipes)
+# ---------------------------------------------------------------------------------------------
+
+
+def read_transcript_text(path: str, recording_id: str, prepared: Prepared) -> str | None:
+    """The text of a transcript, or None with an ``unreadable transcript`` error."""
+    from ..errors import InputError
+    from ..ingest.textlines import open_text
+
+    try:
+        return open_text(path)
+    except InputError as exc:
+        prepared.error(BAD_TRANSCRIPT, path, exc.problem, recording_id)
+        return None
+
+
+def checked_gold(prepared: Prepared, path: str | None, audio: str, recording_id: str, missing: str,
+                 check: Callable[[str], bool]) -> str | None:
+    """A recording's gold file when it was found and ``check`` passes it (``check`` files its own error);
+    None otherwise, with an ``audio without transcript`` error on ``audio`` when it was not found
+    (``missing`` says what was looked for)."""
+    if path is None:
+        prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio, missing, recording_id)
+        return None
+    return path if check(path) else None
+
+
+def times_in_order(prepared: Prepared, path: str, line_no: int, start: str, end: str, recording_id: str,
+                   scope: str) -> bool:
+    """Whether a gold line's times (as written) are numbers with 0 <= start <= end; otherwise an
+    ``unreadable transcript`` error saying there is no gold for this ``scope`` (call, side)."""
+    try:
+        ok = 0 <= float(start) <= float(end)
+    except ValueError:
+        ok = False
+    if not ok:
+        prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: times {start} {end} are not "
+                                             f"0 <= start <= end; no gold for this {scope}", recording_id)
+    return ok
+
+
+def merge_tables(tables: Iterable[str], read: Callable[[str, Prepared], Mapping[str, tuple[int, dict[str, str]]]],
+                 prepared: Prepared) -> dict[str, tuple[str, int, dict[str, str]]]:
+    """key -> (table, line, fields) over several tables read by ``read``; the first table's row of a key
+    is kept."""
+    out: dict[str, tuple[str, int, dict[str, str]]] = {}
+    for table in tables:
+        for key, (line, fields) in read(table, prepared).items():
+            out.setdefault(key, (table, line, fields))
+    return out
+
+
+def table_row(prepared: Prepared, rows: Mapping[str, tuple[str, int, dict[str, str]]], key: str, audio: str,
+              recording_id: str, missing: str) -> tuple[str, int, dict[str, str]] | None:
+    """The table row (``merge_tables``) of a recording's ``key``, or None; when tables were read but none
+    has the key, a ``recording not in table`` error on its ``audio`` (``missing`` says what stays unknown)."""
+    row = rows.get(key)
+    if row is None and rows:
+        prepared.error(NOT_IN_TABLE, audio, missing, recording_id)
+    return row
+
+
+def transcripts_without_audio(prepared: Prepared, transcripts: Mapping[str, str], audio: Iterable[str],
+                              audio_file: Callable[[str], str], recording_id: Callable[[str], str]) -> None:
+    """A ``transcript without audio`` error for every transcript whose key has no audio file
+    (``audio_file(key)`` names the file looked for)."""
+    for key in sorted(set(transcripts) - set(audio)):
+        prepared.error(TRANSCRIPT_WITHOUT_AUDIO, transcripts[key], f"no {audio_file(key)} under the given folders",
+                       recording_id(key))
+
+
+def rows_without_audio(prepared: Prepared, rows: Mapping[str, tuple[str, int, dict[str, str]]],
+                       audio: Iterable[str], what: str, audio_file: Callable[[str], str],
+                       recording_id: Callable[[str], str], order: Callable[[str], object] | None = None) -> None:
+    """A ``table row without files`` error for every table row (``merge_tables``) whose key has no audio
+    file; ``what`` names a key in the message (call, conversation), ``order`` sorts the keys."""
+    for key in sorted(set(rows) - set(audio), key=order):
+        table, line, _ = rows[key]
+        prepared.error(TABLE_ROW_WITHOUT_FILES, table, f"line {line}: {what} {key} has no {audio_file(key)} under "
+                                                       f"the given folders", recording_id(key))

@@ -52,12 +52,25 @@ def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Wor
     return tl.by_time(words)
 
 
+def check_callhome_transcript(path: str, recording_id: str, prepared) -> bool:
+    """Whether a transcript can serve as gold (``read_callhome`` reads it); otherwise a named error
+    (``unknown channel`` for a side other than A/B)."""
+    from .base import BAD_TRANSCRIPT, UNKNOWN_CHANNEL
+
+    try:
+        read_callhome(path, recording_id)
+    except InputError as exc:
+        kind = UNKNOWN_CHANNEL if "unknown channel" in exc.problem else BAD_TRANSCRIPT
+        prepared.error(kind, path, f"{exc.problem}; no gold for this call", recording_id)
+        return False
+    return True
+
+
 def prepare_callhome(paths, options):
     """Every ``NNNN.sph`` under ``paths`` becomes a two-track recording ``callhome-NNNN`` whose gold is
     its transcript ``NNNN.txt`` (utterance times: IPU-level gold); speakers are the two sides
     (``callhome-NNNN-A``/``-B``), the split (train/devtest/evaltest) is metadata."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, BAD_TRANSCRIPT, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL,
-                       Prepared, by_key, index_files, two_channel_recording)
+    from .base import Prepared, by_key, checked_gold, index_files, transcripts_without_audio, two_channel_recording
 
     prepared = Prepared()
     files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
@@ -65,27 +78,15 @@ def prepare_callhome(paths, options):
     trans = by_key(files.get("transcript", ()), lambda f: Path(f).stem, "duplicate transcript", prepared)
     for call in sorted(audio):
         rid = f"callhome-{call}"
-        transcript = trans.get(call)
-        if transcript is None:
-            prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[call], f"no {call}.txt under the given folders", rid)
-        else:
-            try:
-                read_callhome(transcript, rid)
-            except InputError as exc:
-                kind = UNKNOWN_CHANNEL if "unknown channel" in exc.problem else BAD_TRANSCRIPT
-                prepared.error(kind, transcript, f"{exc.problem}; no gold for this call", rid)
-                transcript = None
+        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {call}.txt under the given folders",
+                                  lambda path: check_callhome_transcript(path, rid, prepared))
         split = Path(audio[call]).parent.name.lower().replace("evltest", "evaltest")
         metadata = {"split": split} if split in ("train", "devtest", "evaltest") else {}
         if transcript:
             metadata["transcript_format"] = "callhome"
-        rec = two_channel_recording(
+        two_channel_recording(
             prepared, audio[call], rid, speakers=(f"{rid}-A", f"{rid}-B"),
             tags={"corpus": "callhome-english", "register": "spontaneous-telephone"}, metadata=metadata,
             transcript=transcript, license=options.get("license"))
-        if rec is not None:
-            prepared.recordings.append(rec)
-    for call in sorted(set(trans) - set(audio)):
-        prepared.error(TRANSCRIPT_WITHOUT_AUDIO, trans[call], f"no {call}.sph under the given folders",
-                       f"callhome-{call}")
+    transcripts_without_audio(prepared, trans, audio, lambda call: f"{call}.sph", lambda call: f"callhome-{call}")
     return prepared

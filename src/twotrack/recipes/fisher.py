@@ -86,12 +86,10 @@ def read_calldata(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
 def check_fisher_transcript(path: str, recording_id: str, prepared) -> bool:
     """Whether a transcript can serve as gold: every line ``<start> <end> <A|B>: text``; the first
     problem is a named error (``unknown channel`` for a side other than A/B)."""
-    from .base import BAD_TRANSCRIPT, UNKNOWN_CHANNEL
+    from .base import BAD_TRANSCRIPT, UNKNOWN_CHANNEL, read_transcript_text, times_in_order
 
-    try:
-        text = tl.open_text(path)
-    except InputError as exc:
-        prepared.error(BAD_TRANSCRIPT, path, exc.problem, recording_id)
+    text = read_transcript_text(path, recording_id, prepared)
+    if text is None:
         return False
     for line_no, line in tl.lines(text):
         if line.startswith("#"):
@@ -105,13 +103,7 @@ def check_fisher_transcript(path: str, recording_id: str, prepared) -> bool:
             prepared.error(UNKNOWN_CHANNEL, path, f"line {line_no}: side {m.group(3)!r} (a call has sides A and "
                                                   f"B); no gold for this call", recording_id)
             return False
-        try:
-            start, end = float(m.group(1)), float(m.group(2))
-        except ValueError:
-            start, end = -1.0, -2.0
-        if not (0 <= start <= end):
-            prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: times {m.group(1)} {m.group(2)} are not "
-                                                 f"0 <= start <= end; no gold for this call", recording_id)
+        if not times_in_order(prepared, path, line_no, m.group(1), m.group(2), recording_id, "call"):
             return False
     return True
 
@@ -121,37 +113,28 @@ def prepare_fisher(paths, options):
     recording ``fe_03_NNNNN`` with its transcript ``fe_03_NNNNN.txt`` as gold (utterance times: IPU-level
     gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN (speaker
     ``fisher-<PIN>``) with sex and dialect."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOT_IN_TABLE, NOTHING_FOUND, TABLE_ROW_WITHOUT_FILES,
-                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, by_key, index_files, two_channel_recording)
+    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, index_files, merge_tables, rows_without_audio,
+                       table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
     files = index_files(paths, FISHER_PATTERNS, prepared.errors)
     audio = by_key(files.get("audio", ()), _call_id, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), _call_id, "duplicate transcript", prepared)
-    calls: dict[str, tuple[str, int, dict[str, str]]] = {}
-    for table in files.get("calldata", ()):
-        for call, (line, fields) in read_calldata(table, prepared).items():
-            calls.setdefault(call, (table, line, fields))
+    calls = merge_tables(files.get("calldata", ()), read_calldata, prepared)
     if not files.get("calldata"):
         for root in paths:
             prepared.error(NOTHING_FOUND, root, "no *_calldata.tbl under this path: speakers, sex, dialect and "
                                                 "topics stay unknown")
     for call in sorted(audio):
         rid = f"fe_03_{call}"
-        transcript = trans.get(call)
-        if transcript is None:
-            prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[call], f"no {rid}.txt under the given folders", rid)
-        elif not check_fisher_transcript(transcript, rid, prepared):
-            transcript = None
+        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {rid}.txt under the given folders",
+                                  lambda path: check_fisher_transcript(path, rid, prepared))
         speakers: tuple[str | None, str | None] = (None, None)
         tags = {"corpus": "fisher-english", "register": "spontaneous-telephone"}
         metadata: dict[str, str] = {}
-        row = calls.get(call)
-        if row is None:
-            if calls:
-                prepared.error(NOT_IN_TABLE, audio[call], f"call {call} has no row in the *_calldata.tbl "
-                                                          f"tables found: speakers and topic unknown", rid)
-        else:
+        row = table_row(prepared, calls, call, audio[call], rid, f"call {call} has no row in the *_calldata.tbl "
+                                                                 f"tables found: speakers and topic unknown")
+        if row is not None:
             table, line, f = row
             pins = []
             for side in SIDES:
@@ -166,15 +149,8 @@ def prepare_fisher(paths, options):
                 tags["topic"] = f["TOPICID"]
             metadata = {k.lower(): v for k, v in f.items() if k in ("DATE_TIME", "SIG_GRADE", "CNV_GRADE") and v}
             metadata["call_table"] = f"{table}:{line}"
-        rec = two_channel_recording(prepared, audio[call], rid, speakers=speakers, tags=tags, metadata=metadata,
-                                    transcript=transcript, license=options.get("license"))
-        if rec is not None:
-            prepared.recordings.append(rec)
-    for call in sorted(set(trans) - set(audio)):
-        prepared.error(TRANSCRIPT_WITHOUT_AUDIO, trans[call], f"no fe_03_{call}.sph under the given folders",
-                       f"fe_03_{call}")
-    for call in sorted(set(calls) - set(audio)):
-        table, line, _ = calls[call]
-        prepared.error(TABLE_ROW_WITHOUT_FILES, table, f"line {line}: call {call} has no fe_03_{call}.sph under "
-                                                       f"the given folders", f"fe_03_{call}")
+        two_channel_recording(prepared, audio[call], rid, speakers=speakers, tags=tags, metadata=metadata,
+                              transcript=transcript, license=options.get("license"))
+    transcripts_without_audio(prepared, trans, audio, lambda call: f"fe_03_{call}.sph", lambda call: f"fe_03_{call}")
+    rows_without_audio(prepared, calls, audio, "call", lambda call: f"fe_03_{call}.sph", lambda call: f"fe_03_{call}")
     return prepared

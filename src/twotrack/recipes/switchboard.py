@@ -64,50 +64,48 @@ def conversation_number(name: str) -> str:
     return str(int(digits.group(0))) if digits else name
 
 
+def _numbered_rows(path: str, prepared, min_cells: int, expected: str) -> list[tuple[int, str, list[str]]]:
+    """(line, number without leading zeros, cells) of every row of an LDC table (no header) that starts
+    with a number and has at least ``min_cells`` cells; any other row is an ``unreadable table`` error
+    quoting the ``expected`` first columns."""
+    from .base import BAD_TABLE, read_csv_rows
+
+    out = []
+    for line, cells in read_csv_rows(path, prepared, header=False):
+        if len(cells) < min_cells or not cells[0].isdigit():
+            prepared.error(BAD_TABLE, path, f"line {line}: expected '{expected}, ...', got {','.join(cells)[:60]!r}")
+            continue
+        out.append((line, str(int(cells[0])), cells))
+    return out
+
+
 def read_conv_tab(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
     """``conv.tab`` / ``conv_tab.csv`` (no header; LDC97S62 docs ``conv_doc.txt``): conversation number,
     active flag, caller on side A (from), caller on side B (to), topic number (IVI_NO), class, talk day,
     ... -> conversation -> (line, fields)."""
-    from .base import BAD_TABLE, read_csv_rows
-
-    out = {}
-    for line, cells in read_csv_rows(path, prepared, header=False):
-        if len(cells) < 5 or not cells[0].isdigit():
-            prepared.error(BAD_TABLE, path, f"line {line}: expected 'conversation, active, caller A, caller B, "
-                                            f"topic, ...', got {','.join(cells)[:60]!r}")
-            continue
-        out[str(int(cells[0]))] = (line, {"caller_a": cells[2], "caller_b": cells[3], "topic": cells[4],
-                                          "talk_day": cells[6] if len(cells) > 6 else ""})
-    return out
+    rows = _numbered_rows(path, prepared, 5, "conversation, active, caller A, caller B, topic")
+    return {conv: (line, {"caller_a": cells[2], "caller_b": cells[3], "topic": cells[4],
+                          "talk_day": cells[6] if len(cells) > 6 else ""})
+            for line, conv, cells in rows}
 
 
 def read_caller_tab(path: str, prepared) -> dict[str, dict[str, str]]:
     """``caller.tab`` / ``caller_tab.csv`` (no header; ``caller_doc.txt``): caller number, PIN, target,
     sex, birth year, dialect area, education, ... -> caller -> fields."""
-    from .base import BAD_TABLE, read_csv_rows
-
-    out = {}
-    for line, cells in read_csv_rows(path, prepared, header=False):
-        if len(cells) < 6 or not cells[0].isdigit():
-            prepared.error(BAD_TABLE, path, f"line {line}: expected 'caller, pin, target, sex, birth year, "
-                                            f"dialect area, ...', got {','.join(cells)[:60]!r}")
-            continue
-        out[str(int(cells[0]))] = {"sex": cells[3].strip('"').lower(), "birth_year": cells[4],
-                                   "dialect": cells[5].strip('"').lower(),
-                                   "education": cells[6] if len(cells) > 6 else ""}
-    return out
+    rows = _numbered_rows(path, prepared, 6, "caller, pin, target, sex, birth year, dialect area")
+    return {caller: {"sex": cells[3].strip('"').lower(), "birth_year": cells[4],
+                     "dialect": cells[5].strip('"').lower(), "education": cells[6] if len(cells) > 6 else ""}
+            for _line, caller, cells in rows}
 
 
 def check_word_file(path: str, side: str, recording_id: str, prepared) -> bool:
     """Whether a word alignment file can serve as gold for ``side``: every line ``sw<conv><side>-ms98-a-<n>
     <start> <end> <word>``; the first problem is a named error (``unknown channel`` for a line whose id
     names another side)."""
-    from .base import BAD_TRANSCRIPT, UNKNOWN_CHANNEL
+    from .base import BAD_TRANSCRIPT, UNKNOWN_CHANNEL, read_transcript_text, times_in_order
 
-    try:
-        text = tl.open_text(path)
-    except InputError as exc:
-        prepared.error(BAD_TRANSCRIPT, path, exc.problem, recording_id)
+    text = read_transcript_text(path, recording_id, prepared)
+    if text is None:
         return False
     for line_no, line in tl.lines(text):
         if line.startswith(("#", ";;")):
@@ -129,13 +127,7 @@ def check_word_file(path: str, side: str, recording_id: str, prepared) -> bool:
                                                   f"{m.group('side')!r} in the side-{side} file; no gold for "
                                                   f"this side", recording_id)
             return False
-        try:
-            start, end = float(parts[1]), float(parts[2])
-        except ValueError:
-            start, end = -1.0, -2.0
-        if not (0 <= start <= end):
-            prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: times {parts[1]} {parts[2]} are not "
-                                                 f"0 <= start <= end; no gold for this side", recording_id)
+        if not times_in_order(prepared, path, line_no, parts[1], parts[2], recording_id, "side"):
             return False
     return True
 
@@ -145,8 +137,8 @@ def prepare_switchboard(paths, options):
     whose gold is its two Mississippi State word alignments (``swNNNNA-ms98-a-word.text`` on track A,
     ``...B...`` on track B: hand-corrected word times); from ``conv.tab`` its topic and callers (speaker
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, NOT_IN_TABLE, NOTHING_FOUND, TABLE_ROW_WITHOUT_FILES,
-                       TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key, index_files,
+    from .base import (NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
+                       checked_gold, index_files, merge_tables, rows_without_audio, table_row,
                        two_channel_recording)
 
     prepared = Prepared()
@@ -161,10 +153,7 @@ def prepare_switchboard(paths, options):
                            f"sw0{conv}")
             continue
         words.setdefault(conv, {}).setdefault(side, f)
-    convs: dict[str, tuple[str, int, dict[str, str]]] = {}
-    for table in files.get("conv", ()):
-        for conv, (line, fields) in read_conv_tab(table, prepared).items():
-            convs.setdefault(conv, (table, line, fields))
+    convs = merge_tables(files.get("conv", ()), read_conv_tab, prepared)
     callers: dict[str, dict[str, str]] = {}
     for table in files.get("caller", ()):
         for caller, fields in read_caller_tab(table, prepared).items():
@@ -178,22 +167,15 @@ def prepare_switchboard(paths, options):
         sides = words.get(conv, {})
         gold: list[str | None] = []
         for side in SIDES:
-            f = sides.get(side)
-            if f is None:
-                prepared.error(AUDIO_WITHOUT_TRANSCRIPT, audio[conv], f"no sw{conv}{side}-ms98-a-word.text (side "
-                                                                      f"{side}) under the given folders", rid)
-            elif not check_word_file(f, side, rid, prepared):
-                f = None
-            gold.append(f)
+            gold.append(checked_gold(prepared, sides.get(side), audio[conv], rid,
+                                     f"no sw{conv}{side}-ms98-a-word.text (side {side}) under the given folders",
+                                     lambda path: check_word_file(path, side, rid, prepared)))
         speakers: list[str | None] = [None, None]
         tags = {"corpus": "switchboard-1", "register": "spontaneous-telephone"}
         metadata: dict[str, str] = {}
-        row = convs.get(conv)
-        if row is None:
-            if convs:
-                prepared.error(NOT_IN_TABLE, audio[conv], f"conversation {conv} has no row in conv.tab: callers "
-                                                          f"and topic unknown", rid)
-        else:
+        row = table_row(prepared, convs, conv, audio[conv], rid, f"conversation {conv} has no row in conv.tab: "
+                                                                 f"callers and topic unknown")
+        if row is not None:
             table, line, f = row
             for i, key in enumerate(("caller_a", "caller_b")):
                 caller = f[key].lstrip("0") or f[key]
@@ -209,16 +191,12 @@ def prepare_switchboard(paths, options):
                 tags["topic"] = f["topic"]
             metadata = {"talk_day": f["talk_day"]} if f["talk_day"] else {}
             metadata["conv_table"] = f"{table}:{line}"
-        rec = two_channel_recording(prepared, audio[conv], rid, speakers=(speakers[0], speakers[1]), tags=tags,
-                                    metadata=metadata, track_transcripts=tuple(gold) if any(gold) else (),
-                                    license=options.get("license"))
-        if rec is not None:
-            prepared.recordings.append(rec)
+        two_channel_recording(prepared, audio[conv], rid, speakers=(speakers[0], speakers[1]), tags=tags,
+                              metadata=metadata, track_transcripts=tuple(gold) if any(gold) else (),
+                              license=options.get("license"))
     for conv in sorted(set(words) - set(audio), key=int):
         for f in words[conv].values():
             prepared.error(TRANSCRIPT_WITHOUT_AUDIO, f, f"no sw0{conv}.sph under the given folders", f"sw0{conv}")
-    for conv in sorted(set(convs) - set(audio), key=int):
-        table, line, _ = convs[conv]
-        prepared.error(TABLE_ROW_WITHOUT_FILES, table, f"line {line}: conversation {conv} has no sw0{conv}.sph "
-                                                       f"under the given folders", f"sw0{conv}")
+    rows_without_audio(prepared, convs, audio, "conversation", lambda conv: f"sw0{conv}.sph",
+                       lambda conv: f"sw0{conv}", order=int)
     return prepared
