@@ -18,22 +18,13 @@ import numpy as np
 
 from ..config import Config
 from ..errors import InputError
-from ..model import CheckResult, ErrorRecord, Recording, RecordingResult, TrackActivity
+from ..model import ErrorRecord, Recording, RecordingResult
 from ..store.rows import STAGES, StageRecord
+from .reuse import Reuse  # noqa: F401 - re-exported (its home before the split)
 from .stages import (
     READS_AUDIO, check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events,
     stage_keys, transcribe_recording, unavailable_stages,
 )
-
-
-@dataclass(frozen=True)
-class Reuse:
-    """Stored results a partial rerun builds on (only what the stages to run need)."""
-
-    duration_s: float | None = None
-    sample_rate: int | None = None
-    checks: CheckResult | None = None
-    activity: tuple[TrackActivity, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace, queries
 from ..store.locks import ScanLock
 from ..store.rows import STAGES, dumps, recording_from_json
-from .stages import READS_AUDIO, UPSTREAM, recording_stage_keys, stage_keys, switched_off, unavailable_stages
+from .keys import READS_AUDIO, UPSTREAM, recording_stage_keys, stage_keys, switched_off, unavailable_stages
 from .executors import Executor, make_executor
-from .pipeline import Reuse
+from .reuse import Reuse
 from .progress import NullProgress, ScanProgress
 from .worker import Job, Outcome, crash_outcome, failed_outcome
 

@@ -17,8 +17,6 @@ stage, as they did when stages landed one by one, so workspaces scanned then are
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,63 +31,13 @@ from ..errors import ConfigError, InputError
 from ..ingest.clock import ClockFix, recording_clock
 from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_infos
 from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
-from ..store.rows import STAGES
 from ..timeline import segments_to_mask
 from ..turns import extract_events
 from ..words import transcribe_recording as transcribe_words
-
-#: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1, "words": 1}
-#: Config sections each stage reads (``Config.stage_hash``).
-STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
-                  "words": ("words",)}
-#: The stage whose results each stage reads (its key chains after that stage's key).
-UPSTREAM = {"decode": None, "checks": "decode", "activity": "checks", "events": "activity", "words": "activity"}
-#: Stages that read the decoded audio (decoding runs again with them).
-READS_AUDIO = ("checks", "activity", "words")
-
-
-def switched_off(config: Config) -> frozenset[str]:
-    """Opt-in stages the config does not ask for: planned only when their upstream reruns (then ``skipped``)."""
-    return frozenset() if config.words.enabled else frozenset({"words"})
-
-
-def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]:
-    """The key of every stage under ``config``, chained so a changed upstream changes the downstream."""
-    keys: dict[str, str] = {}
-    for stage in STAGES:
-        upstream = keys[UPSTREAM[stage]] if UPSTREAM[stage] else ""
-        payload = {
-            "stage": stage,
-            "version": STAGE_VERSION[stage],
-            "config": config.stage_hash(*STAGE_SECTIONS[stage]),
-            "upstream": upstream,
-            "available": stage not in unavailable,
-        }
-        text = json.dumps(payload, sort_keys=True)
-        keys[stage] = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return keys
-
-
-#: The first stage whose result depends on a paired recording's declared clock (``Recording.clock``).
-CLOCK_STAGE = "activity"
-
-
-def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
-    """The stage keys of one recording: ``keys``, except that a paired recording with a declared clock
-    has the keys of the activity stage and every stage after it hashed with that declaration, so a
-    changed ``b_offset_s``/``b_drift_ppm`` recomputes its activity and events (not its decode and checks).
-    A recording without a declaration keeps the corpus keys (workspaces scanned before stay current)."""
-    clock = getattr(recording, "clock", None)
-    if clock is None or recording.layout is not Layout.PAIRED:
-        return dict(keys)
-    out = dict(keys)
-    declared = json.dumps(clock.to_dict(), sort_keys=True)
-    for stage in STAGES[STAGES.index(CLOCK_STAGE):]:
-        if stage in out:
-            out[stage] = hashlib.sha256(f"{out[stage]}|clock {declared}".encode()).hexdigest()[:16]
-    return out
-
+from .keys import (  # noqa: F401 - the keys' names, re-exported
+    CLOCK_STAGE, READS_AUDIO, STAGE_SECTIONS, STAGE_VERSION, UPSTREAM, recording_stage_keys, stage_keys, switched_off,
+    unavailable_stages,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Adapters: one per stage, each a plain function over arrays and config
@@ -198,12 +146,6 @@ def extract_recording_events(activity_result: tuple[TrackActivity, ...], duratio
     masks = np.stack([segments_to_mask(ta.segments, n_frames) for ta in
                       sorted(activity_result, key=lambda a: a.track)])
     return tuple(extract_events(masks, config.turns))
-
-
-def unavailable_stages() -> dict[str, str]:
-    """stage -> why it cannot run here, for every stage that cannot: none, since every stage's library is
-    part of the package (kept for ``stage_keys`` and the scan summary's ``unavailable_stages``)."""
-    return {}
 
 
 def events_not_applicable(recording) -> str | None:

@@ -15,7 +15,7 @@ import numpy as np
 from ..config import Config
 from ..model import ErrorRecord, Recording, RecordingResult
 from ..store.rows import ResultWrite, SourceRecord, StageRecord
-from .pipeline import Reuse, run_stages
+from .reuse import Reuse
 
 #: Test hook: seconds each recording is held back in its worker, so the process tests (kill, Ctrl-C,
 #: readers) act while a scan is midway whatever the machine's speed. Unset in normal use.
@@ -71,6 +71,10 @@ def scan_one(job: Job) -> Outcome:
     pace = float(os.environ.get(PACE_ENV) or 0.0)
     if pace > 0:
         time.sleep(pace)
+    # Imported here, not at the top: the pipeline pulls every stage's numeric libraries, which the
+    # scan's main process (it builds Jobs and reads Outcomes) never needs; a worker pays for them once.
+    from .pipeline import run_stages
+
     out = run_stages(job.recording, job.config, run=job.run, reuse=job.reuse, keys=job.keys,
                      unavailable=job.unavailable)
     statuses = dict(job.stored_status)

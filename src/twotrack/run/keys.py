@@ -1,0 +1,75 @@
+"""Stage keys: each stage's version, the config sections it reads and its upstream, hashed.
+
+Split from ``stages`` (the adapters that call every stage's library) so that the scan's main process,
+which only plans and writes, does not import the stages' numeric libraries (scipy.ndimage, onnxruntime,
+soxr: about 0.45 s of a scan's start-up); the worker imports them. ``stages`` re-exports these names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from ..config import Config
+from ..model import Layout
+from ..store.rows import STAGES
+
+#: Bump a stage's version when its code changes what it computes: stored results then recompute.
+STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1, "words": 1}
+#: Config sections each stage reads (``Config.stage_hash``).
+STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
+                  "words": ("words",)}
+#: The stage whose results each stage reads (its key chains after that stage's key).
+UPSTREAM = {"decode": None, "checks": "decode", "activity": "checks", "events": "activity", "words": "activity"}
+#: Stages that read the decoded audio (decoding runs again with them).
+READS_AUDIO = ("checks", "activity", "words")
+
+
+def switched_off(config: Config) -> frozenset[str]:
+    """Opt-in stages the config does not ask for: planned only when their upstream reruns (then ``skipped``)."""
+    return frozenset() if config.words.enabled else frozenset({"words"})
+
+
+def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]:
+    """The key of every stage under ``config``, chained so a changed upstream changes the downstream."""
+    keys: dict[str, str] = {}
+    for stage in STAGES:
+        upstream = keys[UPSTREAM[stage]] if UPSTREAM[stage] else ""
+        payload = {
+            "stage": stage,
+            "version": STAGE_VERSION[stage],
+            "config": config.stage_hash(*STAGE_SECTIONS[stage]),
+            "upstream": upstream,
+            "available": stage not in unavailable,
+        }
+        text = json.dumps(payload, sort_keys=True)
+        keys[stage] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return keys
+
+
+#: The first stage whose result depends on a paired recording's declared clock (``Recording.clock``).
+CLOCK_STAGE = "activity"
+
+
+def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
+    """The stage keys of one recording: ``keys``, except that a paired recording with a declared clock
+    has the keys of the activity stage and every stage after it hashed with that declaration, so a
+    changed ``b_offset_s``/``b_drift_ppm`` recomputes its activity and events (not its decode and checks).
+    A recording without a declaration keeps the corpus keys (workspaces scanned before stay current)."""
+    clock = getattr(recording, "clock", None)
+    if clock is None or recording.layout is not Layout.PAIRED:
+        return dict(keys)
+    out = dict(keys)
+    declared = json.dumps(clock.to_dict(), sort_keys=True)
+    for stage in STAGES[STAGES.index(CLOCK_STAGE):]:
+        if stage in out:
+            out[stage] = hashlib.sha256(f"{out[stage]}|clock {declared}".encode()).hexdigest()[:16]
+    return out
+
+
+
+def unavailable_stages() -> dict[str, str]:
+    """stage -> why it cannot run here, for every stage that cannot: none, since every stage's library is
+    part of the package (kept for ``stage_keys`` and the scan summary's ``unavailable_stages``)."""
+    return {}
