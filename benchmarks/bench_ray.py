@@ -121,13 +121,13 @@ def timed_scan(corpus: Path, executor, workdir: Path, name: str) -> dict:
 def plan_jobs(corpus: Path, ws_path: Path) -> list:
     """The scan's plan for ``corpus`` against an empty workspace (what ``scan`` hands its executor)."""
     from twotrack.config import Config
-    from twotrack.run import stages
+    from twotrack.run.keys import stage_keys, unavailable_stages
     from twotrack.run.scan import _discover, make_plan
     from twotrack.store import Workspace
 
     config = Config()
-    unavailable = stages.unavailable_stages()
-    keys = stages.stage_keys(config, unavailable)
+    unavailable = unavailable_stages()
+    keys = stage_keys(config, unavailable)
     with _discover([str(corpus)], config) as found:
         return list(make_plan(Workspace(ws_path, create=True), found, config, keys, unavailable).jobs)
 
@@ -175,13 +175,13 @@ def plan_memory(n: int, workdir: Path) -> dict:
     the streamed discovery and plan the scan uses (jobs pulled one by one and dropped)."""
     from twotrack.config import Config
     from twotrack.ingest.discover import scan as discover_in_memory
-    from twotrack.run import stages
+    from twotrack.run.keys import stage_keys, unavailable_stages
     from twotrack.run.scan import _discover, make_plan
     from twotrack.store import Workspace, queries
 
     config = Config()
-    unavailable = stages.unavailable_stages()
-    keys = stages.stage_keys(config, unavailable)
+    unavailable = unavailable_stages()
+    keys = stage_keys(config, unavailable)
     corpus = workdir / f"plan_files_{n}"
     linked_corpus(n, corpus)
     ws = Workspace(workdir / f"plan_ws_{n}", create=True)

@@ -107,7 +107,7 @@ def test_a_bad_declaration_is_a_row_error(tmp_path, cells, problem):
 
 
 def test_a_changed_declaration_rekeys_activity_and_what_follows():
-    from twotrack.run.stages import recording_stage_keys, stage_keys, unavailable_stages
+    from twotrack.run.keys import recording_stage_keys, stage_keys, unavailable_stages
 
     keys = stage_keys(Config(), unavailable_stages())
     tracks = (TrackSource("a.wav", 0), TrackSource("b.wav", 0))

@@ -127,12 +127,12 @@ def test_the_plan_streams_its_jobs_and_counts_them_up_front(corpus, tmp_path):
     """The driver reads each Job back from disk only when the executor pulls it; ``len`` still sizes
     Ray's batches."""
     from twotrack.config import Config
-    from twotrack.run import stages
+    from twotrack.run.keys import stage_keys, unavailable_stages
     from twotrack.run.scan import _discover, make_plan, source_key
 
     config = Config()
-    unavailable = stages.unavailable_stages()
-    keys = stages.stage_keys(config, unavailable)
+    unavailable = unavailable_stages()
+    keys = stage_keys(config, unavailable)
     found = _discover([str(corpus)], config)
     recordings = [f.recording for f in found]
     plan = make_plan(Workspace(tmp_path / "ws", create=True), found, config, keys, unavailable)

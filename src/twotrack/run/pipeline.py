@@ -20,10 +20,11 @@ from ..config import Config
 from ..errors import InputError
 from ..model import ErrorRecord, Recording, RecordingResult
 from ..store.rows import STAGES, StageRecord
-from .reuse import Reuse  # noqa: F401 - re-exported (its home before the split)
+from .reuse import Reuse
+from .keys import READS_AUDIO, stage_keys, unavailable_stages
 from .stages import (
-    READS_AUDIO, check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events,
-    stage_keys, transcribe_recording, unavailable_stages,
+    check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events,
+    transcribe_recording,
 )
 
 

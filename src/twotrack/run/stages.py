@@ -34,10 +34,6 @@ from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, Tr
 from ..timeline import segments_to_mask
 from ..turns import extract_events
 from ..words import transcribe_recording as transcribe_words
-from .keys import (  # noqa: F401 - the keys' names, re-exported
-    CLOCK_STAGE, READS_AUDIO, STAGE_SECTIONS, STAGE_VERSION, UPSTREAM, recording_stage_keys, stage_keys, switched_off,
-    unavailable_stages,
-)
 
 # ---------------------------------------------------------------------------------------------
 # Adapters: one per stage, each a plain function over arrays and config
