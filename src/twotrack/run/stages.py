@@ -39,7 +39,7 @@ from ..turns import extract_events
 from ..words import transcribe_recording as transcribe_words
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1, "words": 1}
+STAGE_VERSION = {"decode": 1, "checks": 1, "activity": 3, "events": 1, "words": 2}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
