@@ -186,3 +186,13 @@ def test_implausible_alignment_is_refused():
     in_gap = np.array([[0.15, 0.4], [2.7, 2.9]])  # 3.7-3.9: within 1.5 s of 5.2 but in no speech
     assert not _plausible(in_gap, 1.0, idx, raw, segs, 2.0, 0.2)
     assert _plausible(squeezed, 1.0, idx, raw, segs, None, 0.2)  # the check off
+
+
+def test_snap_reaches_further_for_early_starts():
+    segs = np.array([[2.0, 3.0]])
+    s, _ = snap_edges(np.array([1.6]), np.array([2.5]), segs, tolerance_s=0.25, early_tolerance_s=0.5)
+    assert np.allclose(s, [2.0])  # 0.4 s early: moved
+    s, _ = snap_edges(np.array([2.4]), np.array([2.8]), segs, tolerance_s=0.25, early_tolerance_s=0.5)
+    assert np.allclose(s, [2.4])  # 0.4 s late: kept (the first spoken word may not have been recognised)
+    s, _ = snap_edges(np.array([1.6]), np.array([2.5]), segs, tolerance_s=0.25)
+    assert np.allclose(s, [1.6])

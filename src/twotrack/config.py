@@ -203,6 +203,7 @@ class WordsConfig(Record):
     # "snap" = move the first/last word at each activity edge to it, "align+snap" = both, "none" = Whisper's
     retime: str = "align+snap"
     snap_tolerance_s: float = 0.25  # "snap": first/last word edges within this of an activity edge move to it
+    snap_early_tolerance_s: float | None = 0.5  # a first word starting up to this *before* an onset moves to it
     #: an alignment that moves a word further than this from the recogniser's start, or out of the track's
     #: padded activity, is taken as failed (retried per activity segment; None: every alignment is kept)
     align_max_shift_s: float | None = 1.0

@@ -83,7 +83,8 @@ def to_whisper_rate(samples: np.ndarray, rate: int) -> np.ndarray:
 
 def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, segments: np.ndarray,
                  mode: str, tolerance_s: float, *, max_shift_s: float | None = None,
-                 padding_s: float = 0.2) -> tuple[np.ndarray, np.ndarray, int]:
+                 padding_s: float = 0.2,
+                 early_tolerance_s: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """New (starts, ends) of one track's words and the number of chunks whose alignment failed.
 
     A chunk whose whole text does not align, or aligns implausibly (``max_shift_s``: a word moved further
@@ -122,7 +123,7 @@ def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, s
                 else:
                     _put(s, e, sub, got, span[0])
     if mode in ("align+snap", "snap"):
-        s, e = rt.snap_edges(s, e, segments, tolerance_s)
+        s, e = rt.snap_edges(s, e, segments, tolerance_s, early_tolerance_s=early_tolerance_s)
     return s, e, failures
 
 
@@ -254,7 +255,8 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
         # pocketsphinx's model is English: other languages keep the recogniser's (per token) times
         mode = cfg.retime if (language or used) == "en" else ("snap" if "snap" in cfg.retime else "none")
         s, e, fails = retime_words(x16[t], raw, chunks, segs, mode, cfg.snap_tolerance_s,
-                                      max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s)
+                                      max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s,
+                                      early_tolerance_s=cfg.snap_early_tolerance_s)
         failures += fails
         keep = np.ones(len(raw), bool)
         if cfg.crosstalk_rule and n_tracks > 1:
