@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from twotrack.config import Config  # noqa: E402
 from twotrack.ingest.annotations import read_ctm  # noqa: E402
+from twotrack.ingest.clock import recording_clock  # noqa: E402
 from twotrack.ingest.manifest import read_manifest  # noqa: E402
 from twotrack.model import Word  # noqa: E402
 from twotrack.run import stages  # noqa: E402
@@ -53,7 +54,10 @@ def inputs():
         t_act += time.perf_counter() - t0
         gold = read_ctm(ROOT / "data" / "sample" / "gold" / f"{rec.recording_id.split('/')[1]}.ctm")
         segs = [[(s.start, s.end) for s in a.segments] for a in sorted(act, key=lambda a: a.track)]
-        out.append((kind, rec.recording_id, dec.samples, dec.sample_rate, segs, chk.bleed_db, gold))
+        # the samples the words stage reads: the decoded tracks on A's clock (run/stages.transcribe_recording)
+        clock = recording_clock(rec, chk, dec.sample_rate, dec.duration_s)
+        samples = np.concatenate(list(dec.blocks(clock=clock.fix)), axis=1)
+        out.append((kind, rec.recording_id, samples, dec.sample_rate, segs, chk.bleed_db, gold))
     return out, t_act
 
 

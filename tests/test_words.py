@@ -169,3 +169,30 @@ def test_snap_moves_only_edge_words_near_activity_edges():
     s, e = snap_edges(np.array([1.1, 1.5, 3.0]), np.array([1.4, 1.9, 3.3]),
                       np.array([[1.0, 2.0], [3.5, 4.0]]), tolerance_s=0.25)
     assert np.allclose(s, [1.0, 1.5, 3.0]) and np.allclose(e, [1.4, 2.0, 3.3])
+
+
+def test_implausible_alignment_is_refused():
+    """An alignment that squeezes words far from the recogniser's times or out of the track's speech is
+    taken as failed (retried per activity segment), not kept."""
+    from twotrack.words.transcribe import _plausible
+
+    segs = np.array([[1.0, 2.0], [5.0, 6.0]])
+    raw = np.array([1.1, 5.2])
+    idx = np.array([0, 1])
+    near = np.array([[0.15, 0.4], [4.25, 4.6]])  # offset 1.0: 1.15 and 5.25
+    assert _plausible(near, 1.0, idx, raw, segs, 1.0, 0.2)
+    squeezed = np.array([[0.15, 0.4], [0.4, 0.45]])  # the second word put at 1.4, 3.8 s from its start
+    assert not _plausible(squeezed, 1.0, idx, raw, segs, 1.0, 0.2)
+    in_gap = np.array([[0.15, 0.4], [2.7, 2.9]])  # 3.7-3.9: within 1.5 s of 5.2 but in no speech
+    assert not _plausible(in_gap, 1.0, idx, raw, segs, 2.0, 0.2)
+    assert _plausible(squeezed, 1.0, idx, raw, segs, None, 0.2)  # the check off
+
+
+def test_snap_reaches_further_for_early_starts():
+    segs = np.array([[2.0, 3.0]])
+    s, _ = snap_edges(np.array([1.6]), np.array([2.5]), segs, tolerance_s=0.25, early_tolerance_s=0.5)
+    assert np.allclose(s, [2.0])  # 0.4 s early: moved
+    s, _ = snap_edges(np.array([2.4]), np.array([2.8]), segs, tolerance_s=0.25, early_tolerance_s=0.5)
+    assert np.allclose(s, [2.4])  # 0.4 s late: kept (the first spoken word may not have been recognised)
+    s, _ = snap_edges(np.array([1.6]), np.array([2.5]), segs, tolerance_s=0.25)
+    assert np.allclose(s, [1.6])

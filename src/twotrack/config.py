@@ -203,6 +203,10 @@ class WordsConfig(Record):
     # "snap" = move the first/last word at each activity edge to it, "align+snap" = both, "none" = Whisper's
     retime: str = "align+snap"
     snap_tolerance_s: float = 0.25  # "snap": first/last word edges within this of an activity edge move to it
+    snap_early_tolerance_s: float | None = 0.5  # a first word starting up to this *before* an onset moves to it
+    #: an alignment that moves a word further than this from the recogniser's start, or out of the track's
+    #: padded activity, is taken as failed (retried per activity segment; None: every alignment is kept)
+    align_max_shift_s: float | None = 1.0
     # crosstalk: a word whose own-track level is this far below the other track's, over the word, is bleed
     crosstalk_rule: bool = True
     crosstalk_margin_db: float = 6.0  # bleed level (checks' estimate) + this margin ...

@@ -80,10 +80,12 @@ def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE) -> 
 
 
 def snap_edges(starts: np.ndarray, ends: np.ndarray, segments: np.ndarray,
-               tolerance_s: float) -> tuple[np.ndarray, np.ndarray]:
+               tolerance_s: float, *, early_tolerance_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """At each activity onset of the track, the first word that runs past it starts there, when its
     start lies within ``tolerance_s`` of it; at each offset, the last word that starts before it ends
-    there, likewise. ``segments`` float (n, 2) is the track's activity. -> new (starts, ends)."""
+    there, likewise. ``segments`` float (n, 2) is the track's activity. -> new (starts, ends).
+    ``early_tolerance_s`` (default ``tolerance_s``): how far *before* an onset a first word may start and
+    still move to it (recognised and aligned starts run early into the silence before speech)."""
     s, e = np.array(starts, np.float64), np.array(ends, np.float64)
     seg = np.asarray(segments, np.float64).reshape(-1, 2)
     if len(s) == 0 or len(seg) == 0:
@@ -92,7 +94,8 @@ def snap_edges(starts: np.ndarray, ends: np.ndarray, segments: np.ndarray,
     by_end = np.argsort(e, kind="stable")
     for on, off in seg:  # per activity segment (a few per turn)
         after = by_start[e[by_start] > on + _HOP_S]
-        if len(after) and abs(s[after[0]] - on) <= tolerance_s:
+        early = tolerance_s if early_tolerance_s is None else early_tolerance_s
+        if len(after) and -early <= s[after[0]] - on <= tolerance_s:
             s[after[0]] = min(on, e[after[0]] - _HOP_S)
         before = by_end[s[by_end] < off - _HOP_S]
         if len(before) and abs(e[before[-1]] - off) <= tolerance_s:

@@ -82,10 +82,14 @@ def to_whisper_rate(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, segments: np.ndarray,
-                 mode: str, tolerance_s: float) -> tuple[np.ndarray, np.ndarray, int]:
+                 mode: str, tolerance_s: float, *, max_shift_s: float | None = None,
+                 padding_s: float = 0.2,
+                 early_tolerance_s: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """New (starts, ends) of one track's words and the number of chunks whose alignment failed.
 
-    A chunk whose whole text does not align is retried one activity segment at a time."""
+    A chunk whose whole text does not align, or aligns implausibly (``max_shift_s``: a word moved further
+    than this from the recogniser's start, or placed outside the track's padded activity), is retried one
+    activity segment at a time."""
     if mode not in RETIME_MODES:
         raise ValueError(f"words.retime must be one of {RETIME_MODES}, not {mode!r}")
     s = np.array([w.start for w in raw], np.float64)
@@ -98,6 +102,8 @@ def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, s
             idx = np.flatnonzero(k == c)
             pieces = [(chunks[c], idx)]
             got = _align(audio16k, chunks[c], [raw[i].word for i in idx])
+            if got is not None and not _plausible(got, chunks[c][0], idx, s, segments, max_shift_s, padding_s):
+                got = None
             if got is None:
                 inner = segments[(segments[:, 1] > chunks[c][0]) & (segments[:, 0] < chunks[c][1])]
                 pieces = []
@@ -110,13 +116,31 @@ def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, s
                 continue
             for span, sub in pieces:
                 got = _align(audio16k, span, [raw[i].word for i in sub])
+                if got is not None and not _plausible(got, span[0], sub, s, segments, max_shift_s, padding_s):
+                    got = None
                 if got is None:
                     failures += 1
                 else:
                     _put(s, e, sub, got, span[0])
     if mode in ("align+snap", "snap"):
-        s, e = rt.snap_edges(s, e, segments, tolerance_s)
+        s, e = rt.snap_edges(s, e, segments, tolerance_s, early_tolerance_s=early_tolerance_s)
     return s, e, failures
+
+
+def _plausible(got: np.ndarray, offset: float, idx: np.ndarray, raw_starts: np.ndarray, segments: np.ndarray,
+               max_shift_s: float | None, padding_s: float) -> bool:
+    """An alignment is kept only when every aligned word stays within ``max_shift_s`` of the recogniser's
+    start and overlaps the track's activity (padded): pocketsphinx can 'succeed' by squeezing words into a
+    few frames far from where they were spoken."""
+    if max_shift_s is None:
+        return True
+    ok = np.isfinite(got[:, 0])
+    a, b = got[ok, 0] + offset, got[ok, 1] + offset
+    if np.any(np.abs(a - raw_starts[idx[ok]]) > max_shift_s):
+        return False
+    seg = np.asarray(segments, np.float64).reshape(-1, 2)
+    inside = ((seg[None, :, 0] - padding_s < b[:, None]) & (seg[None, :, 1] + padding_s > a[:, None])).any(axis=1)
+    return bool(inside.all())
 
 
 def _align(audio16k: np.ndarray, span, words: list[str]):
@@ -230,7 +254,9 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
             continue
         # pocketsphinx's model is English: other languages keep the recogniser's (per token) times
         mode = cfg.retime if (language or used) == "en" else ("snap" if "snap" in cfg.retime else "none")
-        s, e, fails = retime_words(x16[t], raw, chunks, segs, mode, cfg.snap_tolerance_s)
+        s, e, fails = retime_words(x16[t], raw, chunks, segs, mode, cfg.snap_tolerance_s,
+                                      max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s,
+                                      early_tolerance_s=cfg.snap_early_tolerance_s)
         failures += fails
         keep = np.ones(len(raw), bool)
         if cfg.crosstalk_rule and n_tracks > 1:
