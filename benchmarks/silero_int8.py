@@ -1,0 +1,142 @@
+"""Make int8 variants of the silero v6 model for measurement (issue 22, option 1): not used by default.
+
+    .venv/bin/python benchmarks/silero_int8.py [--out ~/.cache/twotrack/models/silero-int8] [--mode static|dynamic]
+
+Needs the ``onnx`` package (pinned in pyproject's ``bench`` extra). Reads only files on this machine: the
+silero-vad wheel's ``silero_vad_op18_ifless.onnx`` (its sha256 is checked against ``SOURCE_SHA256``) and,
+for static quantization, the tune half of the sample dialogues (demo01, demo03) as calibration audio.
+
+The wheel's graphs pick the 8 kHz or 16 kHz weights inside an ``If``; onnxruntime's quantizer does not
+quantize the Convs of a subgraph whose weights are outer-scope initializers, so each rate's branch is
+inlined into a graph of its own (``<out>/8000.onnx``, ``<out>/16000.onnx``). Then:
+- ``dynamic``: ``quantize_dynamic`` (Conv -> ConvInteger, Gemm -> MatMulInteger). Measured slower than
+  float32 on this CPU (ConvInteger has no fast kernel): 43 us per window vs 25 us at batch 64-256;
+- ``static``: ``quantize_static`` of the Convs (QDQ, uint8 activations, int8 weights per tensor) with
+  activation ranges calibrated on real model inputs and states of the calibration audio: 7 us per window.
+Point the activity stage at a variant with ``TWOTRACK_SILERO_VARIANT=<out>`` (a measurement switch).
+The hashes of what was written are printed and kept in ``<out>/manifest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+SOURCE = "silero_vad_op18_ifless.onnx"
+SOURCE_SHA256 = None  # filled from the first run below: printed, and checked when given with --sha256
+CALIBRATION = ("demo01_367_1688", "demo03_2609_367")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def inline_branch(src: Path, rate: int, dst: Path) -> None:
+    import onnx
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    cond = next(n for n in graph.node if n.op_type == "If")
+    # the graph computes Equal(sr, 16000): then = 16 kHz, else = 8 kHz
+    branch = next(a.g for a in cond.attribute if a.name == ("then_branch" if rate == 16000 else "else_branch"))
+    rename = {o.name: t for o, t in zip(branch.output, cond.output)}
+    nodes = []
+    for node in branch.node:
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        for i, name in enumerate(copy.output):
+            copy.output[i] = rename.get(name, name)
+        for i, name in enumerate(copy.input):
+            copy.input[i] = rename.get(name, name)
+        nodes.append(copy)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(branch.initializer)
+    used = {i for n in graph.node for i in n.input}
+    keep = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dst))
+
+
+def calibration_batches(rate: int, steps: int = 400, every: int = 8) -> list[dict]:
+    """Model inputs and states met by 64 batched streams of real audio (float32 reference model)."""
+    from twotrack.activity import silero
+    from twotrack.ingest.audio import read_all
+
+    folder, ext = ("telephone", "sph") if rate == 8000 else ("clean", "flac")
+    rows = []
+    for name in CALIBRATION:
+        x, sr = read_all(REPO / "data/sample" / folder / f"{name}.{ext}")
+        assert sr == rate, (sr, rate)
+        for t in range(x.shape[1]):
+            rows.append(silero.frame_windows(x[:, t], rate))
+    rows = np.concatenate(rows)
+    n_streams = 64
+    span = len(rows) // n_streams
+    sess = silero.session(1, None)  # the wheel's float32 model
+    state = np.zeros((2, n_streams, silero.STATE_SIZE), np.float32)
+    sr = np.array(rate, np.int64)
+    out = []
+    for j in range(min(steps, span)):
+        x = rows[np.arange(n_streams) * span + j]
+        if j % every == 0:
+            out.append({"input": x.copy(), "state": state.copy(), "sr": sr})
+        _, state = sess.run(None, {"input": x, "state": state, "sr": sr})
+    return out
+
+
+def main() -> int:
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                          quantize_static)
+
+    from twotrack.activity import silero
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path.home() / ".cache/twotrack/models/silero-int8")
+    ap.add_argument("--mode", choices=("static", "dynamic"), default="static")
+    ap.add_argument("--sha256", default=SOURCE_SHA256, help="expected sha256 of the wheel's source graph")
+    args = ap.parse_args()
+
+    src = silero.model_path().parent / SOURCE
+    digest = sha256(src)
+    if args.sha256 and digest != args.sha256:
+        raise SystemExit(f"{src}: sha256 {digest} is not the expected {args.sha256}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest = {"source": str(src), "source_sha256": digest, "mode": args.mode, "files": {}}
+    for rate in silero.RATES:
+        plain = args.out / f"{rate}.float32.onnx"
+        inline_branch(src, rate, plain)
+        dst = args.out / f"{rate}.onnx"
+        if args.mode == "dynamic":
+            quantize_dynamic(str(plain), str(dst), weight_type=QuantType.QInt8)
+        else:
+            batches = calibration_batches(rate)
+
+            class Reader(CalibrationDataReader):
+                def __init__(self):
+                    self.it = iter(batches)
+
+                def get_next(self):
+                    return next(self.it, None)
+
+            quantize_static(str(plain), str(dst), Reader(), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            op_types_to_quantize=["Conv"])
+        manifest["files"][dst.name] = sha256(dst)
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    print(json.dumps(manifest, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
