@@ -30,7 +30,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-SOURCE = "silero_vad_op18_ifless.onnx"
+SOURCE = "silero_vad.onnx"
 SOURCE_SHA256 = None  # filled from the first run below: printed, and checked when given with --sha256
 CALIBRATION = ("demo01_367_1688", "demo03_2609_367")
 
@@ -39,33 +39,30 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def inline_branch(src: Path, rate: int, dst: Path) -> None:
+def fold_rate(src: Path, rate: int, dst: Path) -> None:
+    """The wheel's graph with ``sr`` fixed to ``rate``: onnxruntime's basic optimisation (constant
+    folding) then resolves the ``If`` on the rate and leaves that rate's Convs with initializer weights."""
     import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
 
     model = onnx.load(str(src))
     graph = model.graph
-    cond = next(n for n in graph.node if n.op_type == "If")
-    # the graph computes Equal(sr, 16000): then = 16 kHz, else = 8 kHz
-    branch = next(a.g for a in cond.attribute if a.name == ("then_branch" if rate == 16000 else "else_branch"))
-    rename = {o.name: t for o, t in zip(branch.output, cond.output)}
-    nodes = []
-    for node in branch.node:
-        copy = onnx.NodeProto()
-        copy.CopyFrom(node)
-        for i, name in enumerate(copy.output):
-            copy.output[i] = rename.get(name, name)
-        for i, name in enumerate(copy.input):
-            copy.input[i] = rename.get(name, name)
-        nodes.append(copy)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    graph.initializer.extend(branch.initializer)
-    used = {i for n in graph.node for i in n.input}
-    keep = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
+    inputs = [i for i in graph.input if i.name != "sr"]
+    del graph.input[:]
+    graph.input.extend(inputs)
+    graph.initializer.append(numpy_helper.from_array(np.array(rate, np.int64), "sr"))
+    fixed = dst.with_suffix(".sr.onnx")
+    onnx.save(model, str(fixed))
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    opts.optimized_model_filepath = str(dst)
+    opts.log_severity_level = 3
+    ort.InferenceSession(str(fixed), opts, providers=["CPUExecutionProvider"])
+    fixed.unlink()
+    folded = onnx.load(str(dst))  # keep the ``sr`` input (unused) so that callers feed it as before
+    folded.graph.input.append(onnx.helper.make_tensor_value_info("sr", onnx.TensorProto.INT64, []))
+    onnx.save(folded, str(dst))
 
 
 def calibration_batches(rate: int, steps: int = 400, every: int = 8) -> list[dict]:
@@ -105,6 +102,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path.home() / ".cache/twotrack/models/silero-int8")
     ap.add_argument("--mode", choices=("static", "dynamic"), default="static")
     ap.add_argument("--sha256", default=SOURCE_SHA256, help="expected sha256 of the wheel's source graph")
+    ap.add_argument("--skip-rates", type=int, nargs="*", default=[], help="rates left to the float32 model")
     args = ap.parse_args()
 
     src = silero.model_path().parent / SOURCE
@@ -115,8 +113,10 @@ def main() -> int:
     manifest = {"source": str(src), "source_sha256": digest, "mode": args.mode, "files": {}}
     for rate in silero.RATES:
         plain = args.out / f"{rate}.float32.onnx"
-        inline_branch(src, rate, plain)
+        fold_rate(src, rate, plain)
         dst = args.out / f"{rate}.onnx"
+        if rate in args.skip_rates:
+            continue
         if args.mode == "dynamic":
             quantize_dynamic(str(plain), str(dst), weight_type=QuantType.QInt8)
         else:

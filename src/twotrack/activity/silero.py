@@ -57,9 +57,9 @@ def _variant_path(sample_rate: int | None) -> Path:
     import os
 
     variant = os.environ.get("TWOTRACK_SILERO_VARIANT")
-    if variant and sample_rate is not None:
+    if variant and sample_rate is not None and (Path(variant) / f"{sample_rate}.onnx").is_file():
         return Path(variant) / f"{sample_rate}.onnx"
-    return model_path()
+    return model_path()  # no variant for this rate: the wheel's float32 model
 
 
 def session(threads: int = 1, sample_rate: int | None = None):
