@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -73,7 +74,11 @@ def main() -> int:
     ap.add_argument("--half", default="both", choices=["tune", "report", "both"])
     ap.add_argument("--set", nargs="*", default=[], help="ActivityConfig overrides key=value")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--silero-variant", default=None,
+                    help="directory of per-rate silero models (benchmarks/silero_int8.py) instead of the wheel's")
     args = ap.parse_args()
+    if args.silero_variant:
+        os.environ["TWOTRACK_SILERO_VARIANT"] = args.silero_variant
     cfg = ActivityConfig(**{k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)})
     names = [n for n in args.conditions.split(",") if n]
     halves = {"tune": rb.TUNE, "report": rb.REPORT}

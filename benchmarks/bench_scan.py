@@ -202,13 +202,20 @@ def child_loop(corpus: Path) -> dict:
     return {"audio_s": audio_s, "cpu_s": cpu_s}
 
 
+#: ``--set`` overrides and a silero model variant given to the CLI scans of ``--targets`` (not to the loop)
+SCAN: dict = {"sets": [], "variant": None}
+
+
 def cli_scan(corpus: Path, ws: Path, jobs: int = 1) -> dict:
     """``twotrack scan -j JOBS`` as a user runs it: a fresh interpreter, wall time to its exit."""
     shutil.rmtree(ws, ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if SCAN["variant"]:
+        env["TWOTRACK_SILERO_VARIANT"] = SCAN["variant"]
+    sets = [a for kv in SCAN["sets"] for a in ("--set", kv)]
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", "from twotrack.cli import main; main()", "scan", "-j", str(jobs),
-                          "-w", str(ws), str(corpus)], capture_output=True, text=True, env=env)
+                          *sets, "-w", str(ws), str(corpus)], capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(f"scan failed:\n{out.stderr[-3000:]}")
@@ -253,8 +260,14 @@ def main() -> None:
     ap.add_argument("--targets", action="store_true",
                     help="only issue 22's targets: CLI scan -j 1 vs the single-stream silero loop")
     ap.add_argument("--repeat", type=int, default=3, help="--targets: scans run (the best is used)")
+    ap.add_argument("--set", nargs="*", default=[], dest="scan_set",
+                    help="--targets: section.key=value overrides for the scans (e.g. activity.batch_warmup_s=0.5)")
+    ap.add_argument("--silero-variant", default=None,
+                    help="--targets: directory of per-rate silero models for the scans (benchmarks/silero_int8.py); "
+                         "the reference loop keeps the wheel's float32 model")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    SCAN.update(sets=args.scan_set, variant=args.silero_variant)
 
     if args.child:
         kind, *rest = args.child

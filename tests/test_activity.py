@@ -261,3 +261,13 @@ def test_long_recordings_are_decided_piece_by_piece_with_the_same_result(telepho
     pieces, floor_pieces = decide(prob, energy, piece_frames=700)
     assert np.array_equal(whole, pieces)
     assert np.array_equal(floor_whole, floor_pieces)
+
+
+def test_silero_variant_switch_falls_back_per_rate(tmp_path, monkeypatch):
+    """TWOTRACK_SILERO_VARIANT (a benchmark's measurement switch) is used only for a rate it has a file for."""
+    (tmp_path / "8000.onnx").write_bytes(b"")
+    monkeypatch.setenv("TWOTRACK_SILERO_VARIANT", str(tmp_path))
+    assert silero._variant_path(8000) == tmp_path / "8000.onnx"
+    assert silero._variant_path(16000) == silero.model_path()
+    monkeypatch.delenv("TWOTRACK_SILERO_VARIANT")
+    assert silero._variant_path(8000) == silero.model_path()

@@ -50,9 +50,25 @@ def model_path() -> Path:
     raise ModelNotFound(f"silero_vad/data/silero_vad.onnx is missing from the silero-vad package; {hint}")
 
 
+def _variant_path(sample_rate: int | None) -> Path:
+    """The model file to load: the wheel's float32 model, or (``TWOTRACK_SILERO_VARIANT=<dir>``, a
+    measurement switch of ``benchmarks/bench_activity_robust.py --model-dir``) a per-rate model
+    ``<dir>/<rate>.onnx`` made by ``benchmarks/silero_int8.py``."""
+    import os
+
+    variant = os.environ.get("TWOTRACK_SILERO_VARIANT")
+    if variant and sample_rate is not None and (Path(variant) / f"{sample_rate}.onnx").is_file():
+        return Path(variant) / f"{sample_rate}.onnx"
+    return model_path()  # no variant for this rate: the wheel's float32 model
+
+
+def session(threads: int = 1, sample_rate: int | None = None):
+    """One onnxruntime session per process and model file (one core per worker by default)."""
+    return _session(threads, str(_variant_path(sample_rate)))
+
+
 @functools.lru_cache(maxsize=4)
-def session(threads: int = 1):
-    """One onnxruntime session per process (one core per worker by default)."""
+def _session(threads: int, path: str):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -60,7 +76,7 @@ def session(threads: int = 1):
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(model_path()), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
 def _check_rate(sample_rate: int) -> None:
@@ -80,7 +96,7 @@ def probs_single(audio: np.ndarray, sample_rate: int, threads: int = 1) -> np.nd
     n = n_windows(len(audio), sample_rate)
     x = np.zeros(ctx + n * win, np.float32)
     x[ctx : ctx + len(audio)] = audio
-    sess = session(threads)
+    sess = session(threads, sample_rate)
     sr = np.array(sample_rate, np.int64)
     state = np.zeros((2, 1, STATE_SIZE), np.float32)
     out = np.empty(n, np.float32)
@@ -117,7 +133,7 @@ def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray,
     _check_rate(sample_rate)
     n_steps, k = index.shape
     width = CONTEXT[sample_rate] + WINDOW[sample_rate]
-    sess = session(threads)
+    sess = session(threads, sample_rate)
     sr = np.array(sample_rate, np.int64)
     state = np.zeros((2, k, STATE_SIZE), np.float32)
     probs = np.empty((k, n_steps), np.float32)
