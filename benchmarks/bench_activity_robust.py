@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -77,9 +76,10 @@ def main() -> int:
     ap.add_argument("--silero-variant", default=None,
                     help="directory of per-rate silero models (benchmarks/silero_int8.py) instead of the wheel's")
     args = ap.parse_args()
+    overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
     if args.silero_variant:
-        os.environ["TWOTRACK_SILERO_VARIANT"] = args.silero_variant
-    cfg = ActivityConfig(**{k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)})
+        overrides["silero_model_dir"] = args.silero_variant
+    cfg = ActivityConfig(**overrides)
     names = [n for n in args.conditions.split(",") if n]
     halves = {"tune": rb.TUNE, "report": rb.REPORT}
     if args.half != "both":

@@ -210,9 +210,9 @@ def cli_scan(corpus: Path, ws: Path, jobs: int = 1) -> dict:
     """``twotrack scan -j JOBS`` as a user runs it: a fresh interpreter, wall time to its exit."""
     shutil.rmtree(ws, ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    if SCAN["variant"]:
-        env["TWOTRACK_SILERO_VARIANT"] = SCAN["variant"]
     sets = [a for kv in SCAN["sets"] for a in ("--set", kv)]
+    if SCAN["variant"]:
+        sets += ["--set", f"activity.silero_model_dir={SCAN['variant']}"]
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", "from twotrack.cli import main; main()", "scan", "-j", str(jobs),
                           *sets, "-w", str(ws), str(corpus)], capture_output=True, text=True, env=env)

@@ -14,7 +14,8 @@ quantizer cannot reach, so ``sr`` is fixed per rate and onnxruntime's constant f
 - ``static``: ``quantize_static`` of the Convs (QDQ, uint8 activations, int8 weights per channel) with
   activation ranges calibrated on real model inputs and states of the calibration audio. All Convs: 7 us
   per window but wrong labels; the STFT and encoder.0 left float32 (``--keep-float 2``, the default): 17 us.
-Point the activity stage at a variant with ``TWOTRACK_SILERO_VARIANT=<out>`` (a measurement switch).
+Point the activity stage at a variant with the setting ``activity.silero_model_dir = <out>`` (part of the
+activity stage's key, so results of another model are never reused).
 The hashes of what was written are printed and kept in ``<out>/manifest.json``.
 """
 

@@ -263,11 +263,16 @@ def test_long_recordings_are_decided_piece_by_piece_with_the_same_result(telepho
     assert np.array_equal(floor_whole, floor_pieces)
 
 
-def test_silero_variant_switch_falls_back_per_rate(tmp_path, monkeypatch):
-    """TWOTRACK_SILERO_VARIANT (a benchmark's measurement switch) is used only for a rate it has a file for."""
+def test_silero_model_dir_falls_back_per_rate_and_changes_the_activity_key(tmp_path):
+    """``activity.silero_model_dir`` is used only for a rate it has a file for, and it enters the activity
+    stage's key (results of another model are never reused)."""
+    from twotrack.config import Config
+    from twotrack.run.keys import stage_keys
+
     (tmp_path / "8000.onnx").write_bytes(b"")
-    monkeypatch.setenv("TWOTRACK_SILERO_VARIANT", str(tmp_path))
-    assert silero._variant_path(8000) == tmp_path / "8000.onnx"
-    assert silero._variant_path(16000) == silero.model_path()
-    monkeypatch.delenv("TWOTRACK_SILERO_VARIANT")
-    assert silero._variant_path(8000) == silero.model_path()
+    assert silero.model_file(8000, str(tmp_path)) == tmp_path / "8000.onnx"
+    assert silero.model_file(16000, str(tmp_path)) == silero.model_path()
+    assert silero.model_file(8000) == silero.model_path()
+    plain = stage_keys(Config(), {})
+    other = stage_keys(Config.from_dict({"activity": {"silero_model_dir": str(tmp_path)}}), {})
+    assert plain["checks"] == other["checks"] and plain["activity"] != other["activity"]

@@ -74,6 +74,9 @@ class ActivityConfig(Record):
     batch_group_streams: int = 32  # silero: streams per batch (bounds the audio held in memory)
     batch_min_chunk_s: float = 4.0  # silero: shortest stream when a short input is spread over a batch
     threads: int = 1  # onnxruntime intra-op threads (one core per worker)
+    # A folder of per-rate silero models (<rate>.onnx, e.g. benchmarks/silero_int8.py's int8 variants); empty:
+    # the silero-vad wheel's model. Rates without a file use the wheel's model.
+    silero_model_dir: str = ""
 
 
 @dataclass(frozen=True)

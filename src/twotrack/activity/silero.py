@@ -50,21 +50,19 @@ def model_path() -> Path:
     raise ModelNotFound(f"silero_vad/data/silero_vad.onnx is missing from the silero-vad package; {hint}")
 
 
-def _variant_path(sample_rate: int | None) -> Path:
-    """The model file to load: the wheel's float32 model, or (``TWOTRACK_SILERO_VARIANT=<dir>``, a
-    measurement switch of ``benchmarks/bench_activity_robust.py --model-dir``) a per-rate model
-    ``<dir>/<rate>.onnx`` made by ``benchmarks/silero_int8.py``."""
-    import os
-
-    variant = os.environ.get("TWOTRACK_SILERO_VARIANT")
-    if variant and sample_rate is not None and (Path(variant) / f"{sample_rate}.onnx").is_file():
-        return Path(variant) / f"{sample_rate}.onnx"
+def model_file(sample_rate: int | None, model_dir: str = "") -> Path:
+    """The model file to load: the wheel's float32 model, or, when ``model_dir`` (``activity.silero_model_dir``)
+    holds ``<rate>.onnx`` for this rate (e.g. an int8 variant made by ``benchmarks/silero_int8.py``), that
+    file. The setting is part of the activity stage's config, so results made with another model are
+    never reused."""
+    if model_dir and sample_rate is not None and (Path(model_dir) / f"{sample_rate}.onnx").is_file():
+        return Path(model_dir) / f"{sample_rate}.onnx"
     return model_path()  # no variant for this rate: the wheel's float32 model
 
 
-def session(threads: int = 1, sample_rate: int | None = None):
+def session(threads: int = 1, sample_rate: int | None = None, model_dir: str = ""):
     """One onnxruntime session per process and model file (one core per worker by default)."""
-    return _session(threads, str(_variant_path(sample_rate)))
+    return _session(threads, str(model_file(sample_rate, model_dir)))
 
 
 @functools.lru_cache(maxsize=4)
@@ -120,8 +118,8 @@ def frame_windows(audio: np.ndarray, sample_rate: int, context: np.ndarray | Non
 
 
 def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray, sample_rate: int,
-                start_at: np.ndarray | None = None, init_state: np.ndarray | None = None, threads: int = 1
-                ) -> tuple[np.ndarray, np.ndarray]:
+                start_at: np.ndarray | None = None, init_state: np.ndarray | None = None, threads: int = 1,
+                model_dir: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Run K streams as one batch, step by step.
 
     ``rows[t]`` float32 (N_t, context + window) holds model inputs of track t; stream k reads
@@ -133,7 +131,7 @@ def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray,
     _check_rate(sample_rate)
     n_steps, k = index.shape
     width = CONTEXT[sample_rate] + WINDOW[sample_rate]
-    sess = session(threads, sample_rate)
+    sess = session(threads, sample_rate, model_dir)
     sr = np.array(sample_rate, np.int64)
     state = np.zeros((2, k, STATE_SIZE), np.float32)
     probs = np.empty((k, n_steps), np.float32)
@@ -209,9 +207,9 @@ class PackedStreams:
     """
 
     def __init__(self, n_tracks: int, sample_rate: int, chunk_s: float = 15.0, warmup_s: float = 1.0,
-                 group_streams: int = 32, min_chunk_s: float = 4.0, threads: int = 1):
+                 group_streams: int = 32, min_chunk_s: float = 4.0, threads: int = 1, model_dir: str = ""):
         _check_rate(sample_rate)
-        self.n_tracks, self.sample_rate, self.threads = n_tracks, sample_rate, threads
+        self.n_tracks, self.sample_rate, self.threads, self.model_dir = n_tracks, sample_rate, threads, model_dir
         self.width = CONTEXT[sample_rate] + WINDOW[sample_rate]
         self.chunk_w = max(1, int(round(chunk_s / WINDOW_S)))
         self.min_chunk_w = max(1, min(self.chunk_w, int(round(min_chunk_s / WINDOW_S))))
@@ -264,7 +262,7 @@ class PackedStreams:
                 if self.carry[t] is not None:
                     init[:, s] = self.carry[t]
         probs, state = run_windows([b.rows for b in self.tracks], track_of, index, self.sample_rate, start_at,
-                                   init, self.threads)
+                                   init, self.threads, self.model_dir)
         self.windows_run += k * n_steps
         per_track: list[list[np.ndarray]] = [[] for _ in range(self.n_tracks)]
         for s, (t, first, n_real, is_first) in enumerate(streams):

@@ -96,7 +96,8 @@ class FrameAnalyzer:
         if self.use_model:
             self.win, self.ctx = silero.WINDOW[self.rate], silero.CONTEXT[self.rate]
             self.streams = silero.PackedStreams(n_tracks, self.rate, cfg.batch_chunk_s, cfg.batch_warmup_s,
-                                                cfg.batch_group_streams, cfg.batch_min_chunk_s, cfg.threads)
+                                                cfg.batch_group_streams, cfg.batch_min_chunk_s, cfg.threads,
+                                                cfg.silero_model_dir)
             self.buffer = np.zeros((n_tracks, 0), np.float32)  # audio from window `next_window` on
             self.context = np.zeros((n_tracks, self.ctx), np.float32)  # the samples before it
             self.next_window = 0
