@@ -529,3 +529,32 @@ def test_missed_input_is_filled_where_the_page_saw_the_capture_timestamps_jump()
     truth[at:at + FRAME] = 0.0  # what the microphone never delivered
     assert np.array_equal(fixed, truth)
     assert abs(timing.clock.start_ms - BASE * 1000) < 0.1 and timing.residual_ms < 0.2
+
+
+def test_a_capture_timestamp_glitch_is_not_filled_but_a_persisting_stall_is():
+    """Synthetic anchors on a continuous track: the capture timestamps jump +10 ms between two adjacent frames.
+    When every later frame stays 10 ms later (Chromium's fake device skipping a tick: the file plays on, later)
+    the 10 ms are filled there; when the timestamps come back three frames later (a glitch: the counter ran on,
+    nothing was missed) nothing is filled, no step is reported and the glitched anchors are left out of the fit."""
+    from twotrack.capture.assemble import SampleClock, apply_corrections, capture_timing
+
+    rng = np.random.default_rng(21)
+    track = rng.normal(0, 0.05, 12 * RATE).astype(np.float32)
+    ms = 1000.0 / RATE
+    t0 = BASE * 1000
+    stamps = SampleClock(t0 + 50.0, ms, RATE, True, 0.0, 0.0)  # the worklet sees each sample 50 ms late
+    at = int(6.2 * RATE) // FRAME * FRAME  # the first frame stamped late
+
+    def anchors(shifted):
+        starts = sorted(set(list(range(RATE // 2, 11 * RATE, RATE)) + [at - FRAME, at, at + 2 * FRAME, at + 3 * FRAME]))
+        return [(t0 + c * ms + (10.0 if shifted(c) else 0.0), RATE, track[c:c + FRAME]) for c in starts]
+
+    stall = capture_timing(track, anchors(lambda c: c >= at), stamps)
+    assert stall.fills == [[at, FRAME]] and stall.cuts == [] and stall.steps == []
+    assert stall.residual_ms < 0.01 and abs(stall.clock.start_ms - t0) < 0.01
+    assert len(apply_corrections(track, stall.cuts, stall.fills)) == len(track) + FRAME
+
+    glitch = capture_timing(track, anchors(lambda c: at <= c < at + 3 * FRAME), stamps)
+    assert glitch.fills == [] and glitch.cuts == [] and glitch.steps == []
+    assert glitch.n_matched == len(anchors(lambda c: False))  # all found; the two stamped late are not fitted
+    assert glitch.residual_ms < 0.01 and abs(glitch.clock.start_ms - t0) < 0.01 and glitch.clock.rate_measured

@@ -276,6 +276,7 @@ def capture_timing(track: np.ndarray, anchors, stamps: SampleClock) -> CaptureTi
     runs = zero_runs(track)
     tol = STEP_TOL_MS / ms
     cuts, fills, steps, seg_breaks = [], [], [], []
+    events = []  # (pair index, kind, index into fills / steps) in track order
     for i in np.flatnonzero(np.abs(d) > STEP_MIN_MS):
         a_end, b = n[i] + found[i][2], n[i + 1]
         inside = runs[(runs[:, 0] >= a_end) & (runs[:, 0] + runs[:, 1] <= b)] if len(runs) else runs
@@ -291,16 +292,34 @@ def capture_timing(track: np.ndarray, anchors, stamps: SampleClock) -> CaptureTi
                     chosen = [(int(s0), int(min(L, round(ahead))))]
         if chosen:
             cuts += chosen
+            events.append((int(i), "cut", -1))
         elif ahead < 0 and n[i + 1] - n[i] == found[i][2]:
             # adjacent frames in the track, the second captured later than the first one's end: the device
             # missed that much input between them
             # (a device misses whole buffers: a length within the tolerance of whole frames is taken as such)
             frames = round(-ahead / found[i][2])
             length = frames * found[i][2] if frames >= 1 and abs(-ahead - frames * found[i][2]) <= tol else round(-ahead)
+            events.append((int(i), "fill", len(fills)))
             fills.append((int(n[i + 1]), int(length)))
         else:
+            events.append((int(i), "step", len(steps)))
             steps.append({"after_sample": int(n[i]), "before_sample": int(b), "ms": round(float(d[i]), 3)})
             seg_breaks.append(i + 1)
+    # A fill must persist: a device that missed input shifts every later frame's capture time (or its FIFO runs
+    # dry a few frames later and the zeros it inserts, cut above, take the shift back). When instead the very
+    # next jump is an unexplained one back by the same amount, the capture timestamps glitched and returned
+    # while the sample counter ran on: neither is applied and the anchors stamped in between are not used.
+    drop_fills, drop_steps, keep = set(), set(), np.ones(len(n), bool)
+    for (i, kind, k), (j, kind2, k2) in zip(events, events[1:]):
+        if kind == "fill" and kind2 == "step" and k not in drop_fills and abs(d[i] + d[j]) <= STEP_TOL_MS:
+            drop_fills.add(k)
+            drop_steps.add(k2)
+            keep[i + 1:j + 1] = False
+    if drop_fills:
+        fills = [f for k, f in enumerate(fills) if k not in drop_fills]
+        seg_breaks = [int(keep[:sb].sum()) for k, sb in enumerate(seg_breaks) if k not in drop_steps]
+        steps = [x for k, x in enumerate(steps) if k not in drop_steps]
+        n, t, t_rel, lat = n[keep], t[keep], t_rel[keep], lat[keep]
     cuts.sort()
     cut_at = np.array([c[0] for c in cuts], np.float64)
     cut_len = np.cumsum([c[1] for c in cuts]) if cuts else np.zeros(0)
