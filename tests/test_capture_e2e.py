@@ -217,7 +217,11 @@ def compare_with_file(stored: np.ndarray, ref: np.ndarray) -> tuple[int, list[di
             return q, gaps, 0
         b = i + int(bad[0])
         m = int(np.argmax(stored[b:] != 0)) if stored[b:].any() else len(stored) - b
-        resume = locate_near(ref, stored[b + m:b + m + 4410], p + (b - i)) if m and b + m + 4410 <= len(stored) else None
+        # The probe that finds where the file resumes ends before the next run of zeros: two corrections (a
+        # Chrome-inserted block and a stall's fill) can lie closer than the probe, and zeros never match.
+        probe_end = min(b + m + 4410, next_zero_run(stored, b + m, b + m + 4410) or b + m + 4410)
+        probe_end = max(probe_end, b + m + 441)
+        resume = locate_near(ref, stored[b + m:probe_end], p + (b - i)) if m and probe_end <= len(stored) else None
         if resume is None:
             return q, gaps, int(len(bad))
         replaced = (resume - (p + b - i)) % len(ref)
@@ -225,6 +229,14 @@ def compare_with_file(stored: np.ndarray, ref: np.ndarray) -> tuple[int, list[di
         gaps.append({"at_sample": b, "at_s": round(b / FAKE_RATE, 3), "zeros": m, "file_samples_lost": int(replaced)})
         i, p = b + m, resume
     return q, gaps, 0
+
+
+def next_zero_run(x: np.ndarray, start: int, stop: int, min_len: int = 32) -> int | None:
+    """Start of the first run of at least ``min_len`` exact zeros in ``x[start:stop]``, or None."""
+    z = np.concatenate([[0], (x[start:stop] == 0).astype(np.int8), [0]])
+    d = np.flatnonzero(np.diff(z))
+    runs = [(a, e) for a, e in zip(d[::2].tolist(), d[1::2].tolist()) if e - a >= min_len]
+    return start + runs[0][0] if runs else None
 
 
 def longest_zero_run(x: np.ndarray) -> int:
