@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..model import ErrorRecord, Recording, RecordingResult
 from ..store.rows import STAGES, StageRecord
 from .reuse import Reuse
-from .keys import READS_AUDIO, stage_keys, unavailable_stages
+from .keys import READS_AUDIO, stage_keys, switched_off, unavailable_stages
 from .stages import (
     check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events,
     transcribe_recording,
@@ -93,7 +93,7 @@ def run_stages(
 
     decoded = None
     # A switched-off words stage reads nothing (it is only recorded as skipped).
-    needs_audio = bool(run & {"decode", *READS_AUDIO} - ({"words"} if not config.words.enabled else set()))
+    needs_audio = bool(run & ({"decode", *READS_AUDIO} - switched_off(config)))
     if needs_audio:
         if "decode" in unavailable:
             record("decode", "unavailable", unavailable["decode"])
@@ -155,7 +155,7 @@ def run_stages(
                 record("activity", "ok", f"{speech:.1f} s speech" + (f"; {aligned}" if aligned else ""))
     words_result = None
     if "words" in run:
-        if not config.words.enabled:
+        if "words" in switched_off(config):
             record("words", "skipped", "not enabled (twotrack scan --words, or [words] enabled = true)")
         elif "words" in unavailable:
             record("words", "unavailable", unavailable["words"])
@@ -167,7 +167,7 @@ def run_stages(
                 record("words", "error", err.problem)
             else:
                 record("words", "ok", words_result.summary())
-    del decoded  # the audio is the largest thing a worker holds
+    del decoded  # its probed sources and any cached first pass are not needed by the events
 
     if "events" in run:
         why_not = events_not_applicable(recording)
