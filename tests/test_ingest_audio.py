@@ -10,7 +10,8 @@ import soundfile as sf
 
 import ingest_files as files
 from twotrack.errors import InputError
-from twotrack.ingest.audio import is_audio_path, probe, read_all, read_blocks
+from twotrack.ingest.audio import probe, read_all, read_blocks
+from twotrack.ingest.extensions import is_audio_path
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -24,9 +24,7 @@ import soundfile as sf
 from ..errors import InputError, file_access
 from ..model import AudioInfo
 from . import remote
-from .extensions import is_audio_path  # noqa: F401 - re-exported: part of this module's API
 
-#: File name endings that discovery treats as audio (compared lower-case).
 SPHERE_MAGIC = b"NIST_1A"
 DEFAULT_BLOCK_SAMPLES = 1 << 16
 
