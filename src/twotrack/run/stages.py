@@ -95,6 +95,15 @@ def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
                              stats=decoded.checks_pass)
 
 
+def clock_on_a(decoded: Decoded, recording, checks_result: CheckResult | None):
+    """The clock decision (``ingest.clock.recording_clock``) that puts the tracks on A's clock for every
+    stage reading audio; a declared clock the measurement contradicts is B's file's ``InputError``."""
+    clock = recording_clock(recording, checks_result, decoded.sample_rate, decoded.duration_s)
+    if clock.contradiction:
+        raise InputError(recording.tracks[min(1, recording.n_tracks - 1)].path, clock.contradiction)
+    return clock
+
+
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
     """-> (tuple[TrackActivity], per-frame speech probabilities float32 (n_tracks, n_frames), a note
     when paired tracks were re-timed onto track A's clock; both outputs are on A's clock). Raises
@@ -103,9 +112,7 @@ def detect_activity(decoded: Decoded, recording, config: Config, checks_result: 
     if checks_result is not None and checks_result.bleed_db is not None:
         bleed = (checks_result.bleed_db, checks_result.bleed_lag_ms)
     # the clock decision of ingest.clock.align_recording, applied as the blocks stream
-    clock = recording_clock(recording, checks_result, decoded.sample_rate, decoded.duration_s)
-    if clock.contradiction:
-        raise InputError(recording.tracks[min(1, recording.n_tracks - 1)].path, clock.contradiction)
+    clock = clock_on_a(decoded, recording, checks_result)
     frames = detect_stream(decoded.blocks(clock=clock.fix), decoded.sample_rate, config.activity, bleed,
                            FRAMES.n_frames(decoded.duration_s))
     note = clock.fix.note() if clock.fix is not None else None
@@ -123,9 +130,7 @@ def transcribe_recording(decoded: Decoded, recording, config: Config, checks_res
     # The same samples detect_activity reads: the decoded tracks re-timed onto A's clock. The recogniser
     # takes whole tracks (it cuts each track's own speech out), so this opt-in stage holds the recording
     # in memory, unlike checks and activity (docs/memory.md).
-    clock = recording_clock(recording, checks_result, decoded.sample_rate, decoded.duration_s)
-    if clock.contradiction:
-        raise InputError(recording.tracks[min(1, recording.n_tracks - 1)].path, clock.contradiction)
+    clock = clock_on_a(decoded, recording, checks_result)
     blocks = list(decoded.blocks(clock=clock.fix))
     samples = np.concatenate(blocks, axis=1) if blocks else np.zeros((decoded.n_tracks, 0), np.float32)
     del blocks
