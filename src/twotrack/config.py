@@ -66,6 +66,8 @@ class ActivityConfig(Record):
     crosstalk_ratio_db: float = -15.0  # bleed only: this far below the other track (no bleed estimate)
     crosstalk_margin_db: float = 6.0  # with a bleed estimate: bleed level + this margin ...
     crosstalk_cap_db: float = -6.0  # ... but never above this
+    echo_rule: bool = True  # drop speech that is only a late echo of another track (activity/echo.py)
+    echo_max_lag_s: float = 0.6  # echo delays searched up to this
     gate_db: float = 4.0  # silero runs only near frames this far above the noise floor (<= 0: everywhere)
     gate_ratio_db: float = -20.0  # ... and not this far below another track (only its bleed)
     gate_pad_s: float = 0.3  # ... and this long around them

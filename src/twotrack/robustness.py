@@ -24,7 +24,10 @@ Conditions (names are stable; the table in the docs uses them):
   ``GSM610``); evaluated at 8 kHz;
 - ``quiet_b``: track B 20 dB quieter (its speakers still clean; track A unchanged);
 - ``speed_{0.9,1.1}``: resampled with soxr so the audio plays 10 % slower / faster (tempo and pitch
-  together, as a speed-perturbed corpus does); the gold times are scaled with it.
+  together, as a speed-perturbed corpus does); the gold times are scaled with it;
+- ``echo_33``: each track carries the other track's signal (telephone band) 180 ms late and 33 dB down
+  over the middle half of the call (``add_echo``): a network echo that an echo canceller lets through
+  for a while, what a file-level bleed estimate misses (seen on a real Fisher call).
 
 Every condition is deterministic (seeded by the condition and dialogue names).
 """
@@ -45,7 +48,11 @@ from .model import Word
 SNRS = (20, 10, 5)
 NOISES = ("pink", "babble", "music")
 CODECS = ("opus_12", "opus_24", "mp3_32", "alaw", "gsm")
-CONDITIONS = ("clean", *(f"{k}_{s}" for k in NOISES for s in SNRS), *CODECS, "quiet_b", "speed_0.9", "speed_1.1")
+CONDITIONS = ("clean", *(f"{k}_{s}" for k in NOISES for s in SNRS), *CODECS, "quiet_b", "speed_0.9", "speed_1.1",
+              "echo_33")
+#: The late echo of ``echo_33``: delay (s), and the stretch of the call it covers (fractions of its length).
+ECHO_DELAY_S = 0.18
+ECHO_SPAN = (0.3, 0.8)
 
 
 @dataclass(frozen=True)
@@ -250,6 +257,28 @@ def bandpass(x: np.ndarray, rate: int, lo: float = 300.0, hi: float = 3400.0) ->
 # ------------------------------------------------------------------------------------------------
 
 
+def add_echo(tracks: np.ndarray, rate: int, level_db: float, delay_s: float = ECHO_DELAY_S,
+             span: tuple[float, float] = ECHO_SPAN) -> np.ndarray:
+    """Each track plus the other track's signal (telephone band) ``delay_s`` late at ``level_db``, over
+    the ``span`` of the call with 2 s fades: a network echo that an echo canceller lets through for a
+    while, the kind a file-level bleed estimate misses (two tracks)."""
+    n = tracks.shape[1]
+    k = int(round(delay_s * rate))
+    gain = np.zeros(n, np.float32)
+    a, b = int(span[0] * n), int(span[1] * n)
+    fade = min(int(2 * rate), (b - a) // 2)
+    gain[a:b] = 1.0
+    gain[a : a + fade] = np.linspace(0.0, 1.0, fade)
+    gain[b - fade : b] = np.linspace(1.0, 0.0, fade)
+    gain *= np.float32(10 ** (level_db / 20))
+    out = tracks.copy()
+    for target, source in ((0, 1), (1, 0)):
+        late = np.zeros(n, np.float32)
+        late[k:] = bandpass(tracks[source], rate)[: n - k]
+        out[target] += late * gain
+    return out
+
+
 @dataclass(frozen=True)
 class Condition:
     """One degraded rendition of a dialogue: audio float32 (n_tracks, n) at ``rate`` and its gold."""
@@ -308,6 +337,9 @@ def make_condition(d: Dialogue, name: str, others: Sequence[Dialogue] = ()) -> C
         y = np.stack([resample(x[t], int(round(rate * factor)), rate) for t in range(n_tracks)])
         return Condition(name, d.id, y.astype(np.float32), rate, _scaled_words(d.words, 1 / factor),
                          f"tempo and pitch x{factor:g}")
+    if kind == "echo":
+        return Condition(name, d.id, add_echo(x, rate, -float(arg)), rate, d.words,
+                         f"other side {arg} dB down, {ECHO_DELAY_S * 1000:g} ms late, mid-call")
     raise ValueError(f"unknown robustness condition {name!r} (known: {', '.join(CONDITIONS)})")
 
 

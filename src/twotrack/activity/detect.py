@@ -26,6 +26,7 @@ from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
 from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
+from .echo import EchoParams, echo_only, find_echoes
 from .energy import energy_probability, noise_floor_db, silence_below
 from .refine import RefineParams, energy_support, refine_edges
 from .stream import FrameAnalyzer, model_rate
@@ -93,12 +94,14 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
     pieces = _pieces(n, piece_frames)
     floor = noise_floors(energy_db, cfg, pieces)
     out = np.empty((n_tracks, n), bool)
-    thr = None
+    thr = echo = None
     if cfg.crosstalk_rule and n_tracks >= 2:
         thr = bleed_thresholds(energy_db, floor, bleed, cfg, pieces)
+        if cfg.echo_rule:
+            echo = echo_mask(energy_db, floor, cfg)
     for lo, a, b, hi in pieces:
         m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
-                          bleed, thr)
+                          bleed, thr, None if echo is None else echo[:, lo:hi])
         out[:, a:b] = m[:, a - lo : b - lo]
     return out, floor
 
@@ -134,8 +137,19 @@ def bleed_thresholds(energy_db: np.ndarray, floor_db: np.ndarray, bleed: tuple[f
     return np.minimum(level + cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
 
 
+def echo_mask(energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig) -> np.ndarray | None:
+    """Frames that hold only a late echo of another track (``echo.find_echoes``), bool (n_tracks,
+    n_frames), or None when no echo was found. Read over the whole recording's frame levels (100 per
+    second per track), so deciding piece by piece gives the same result."""
+    echoes = find_echoes(energy_db, floor_db, EchoParams(max_lag=_frames(cfg.echo_max_lag_s)))
+    if not echoes:
+        return None
+    return echo_only(energy_db, echoes, cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
+
+
 def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
-                  bleed: tuple[float, float] | None, thr: np.ndarray | None) -> np.ndarray:
+                  bleed: tuple[float, float] | None, thr: np.ndarray | None,
+                  echo: np.ndarray | None = None) -> np.ndarray:
     if cfg.refine_boundaries:
         params = _refine_params(cfg)
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
@@ -144,6 +158,8 @@ def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])
+    if echo is not None:
+        masks = masks & ~echo
     gap, short = _frames(cfg.min_silence_s), _frames(cfg.min_speech_s)
     return np.stack([drop_short(bridge_gaps(m, gap), short) for m in masks])
 
