@@ -59,36 +59,50 @@ class EchoParams:
 _BINS = np.arange(-100, 1)
 
 
+def _shares(x: np.ndarray, ys: np.ndarray, valid: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``ys`` (one lag each): the share of valid frames whose level difference x - y lies
+    within ``band`` dB of its most common value, that value, and the number of valid frames."""
+    rows, nb = ys.shape[0], _BINS.size
+    # bin of each difference, offset by its row so one bincount counts every lag
+    code = np.rint(x[None, :] - ys).astype(np.int32) - int(_BINS[0])
+    count = valid.sum(axis=1)
+    valid = valid & (code >= 0) & (code < nb)
+    code += (np.arange(rows, dtype=np.int32) * nb)[:, None]
+    hist = np.bincount(code[valid], minlength=rows * nb).reshape(rows, nb)
+    csum = np.concatenate([np.zeros((rows, 1)), np.cumsum(hist, axis=1)], axis=1)
+    centre = np.arange(nb)
+    in_band = csum[:, np.clip(centre + band + 1, 0, nb)] - csum[:, np.clip(centre - band, 0, nb)]
+    best = in_band.argmax(axis=1)
+    return in_band[np.arange(rows), best] / np.maximum(count, 1), _BINS[best].astype(float), count
+
+
 def _tight_lag(x: np.ndarray, y: np.ndarray, ya: np.ndarray, params: EchoParams) -> tuple[int, float, float, float]:
     """(lag, share, contrast, level) of the lag at which the level difference x[t] - y[t - lag] is
     steadiest: the largest share of frames (source active at t - lag, target not digitally silent) whose
     difference lies within ``band_db`` of its most common value (``level``); ``contrast`` is that share
-    against its median over all lags. Lag -1 when no lag has ``min_frames`` frames. ``y``/``ya`` start
-    ``max_lag`` frames before ``x``."""
-    n, lags = x.size, params.max_lag + 1
-    ys = sliding_window_view(y, n)[::-1][:lags]  # row k: y[t - k]
-    valid = sliding_window_view(ya, n)[::-1][:lags] & (x > SILENCE_DB + 1.0)[None, :]
-    count = valid.sum(axis=1)
-    nb = _BINS.size
-    # bin of each difference, offset by its row so one bincount counts every lag
-    code = np.rint(x[None, :] - ys).astype(np.int32) - int(_BINS[0])
-    valid &= (code >= 0) & (code < nb)
-    code += (np.arange(lags, dtype=np.int32) * nb)[:, None]
-    hist = np.bincount(code[valid], minlength=lags * nb).reshape(lags, nb)
+    against its median over the lags searched. Searched every third lag, then one frame either side of
+    the best (the 50 ms level smoothing makes neighbouring lags alike). Lag -1 when no lag has
+    ``min_frames`` frames. ``y``/``ya`` start ``max_lag`` frames before ``x``."""
+    n = x.size
+    ys = sliding_window_view(y, n)[::-1]  # row k: y[t - k]
+    actives = sliding_window_view(ya, n)[::-1]
+    sound = (x > SILENCE_DB + 1.0)[None, :]
     band = int(params.band_db)
-    csum = np.concatenate([np.zeros((lags, 1)), np.cumsum(hist, axis=1)], axis=1)
-    lo = np.clip(np.arange(nb) - band, 0, nb)
-    hi = np.clip(np.arange(nb) + band + 1, 0, nb)
-    in_band = csum[:, hi] - csum[:, lo]  # frames within +-band of each bin
-    share = in_band.max(axis=1) / np.maximum(count, 1)
-    judged = count >= params.min_frames
-    share[~judged] = 0.0
-    share[: params.min_lag] = 0.0
-    if not judged.any():
+
+    def judge(lags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        share, level, count = _shares(x, ys[lags], actives[lags] & sound, band)
+        return np.where(count >= params.min_frames, share, np.nan), level
+
+    coarse = np.arange(params.min_lag, params.max_lag + 1, 3)
+    share, _ = judge(coarse)
+    if np.isnan(share).all():
         return -1, 0.0, 0.0, 0.0
-    k = int(np.argmax(share))
-    contrast = share[k] / max(float(np.median(share[judged])), 1e-9)
-    return k, float(share[k]), float(contrast), float(_BINS[int(np.argmax(in_band[k]))])
+    k = int(coarse[np.nanargmax(share)])
+    fine = np.arange(max(params.min_lag, k - 1), min(params.max_lag, k + 1) + 1)
+    fine_share, fine_level = judge(fine)
+    i = int(np.nanargmax(np.nan_to_num(fine_share, nan=-1.0)))
+    contrast = fine_share[i] / max(float(np.nanmedian(share)), 1e-9)
+    return int(fine[i]), float(fine_share[i]), float(contrast), float(fine_level[i])
 
 
 def find_echoes(energy_db: np.ndarray, floor_db: np.ndarray, params: EchoParams = EchoParams()) -> list[Echo]:
