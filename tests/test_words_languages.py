@@ -99,6 +99,13 @@ def test_japanese_track_is_detected_and_transcribed_by_the_multilingual_model(sc
         assert np.any((segs[0][:, 0] - 0.2 <= mid) & (mid <= segs[0][:, 1] + 0.2)), w
     starts = np.array([w["start"] for w in a])
     assert np.all(np.diff(starts) >= 0) and starts[-1] - starts[0] > 0.6 * ja_len  # spread over the speech
+    # each phrase's first token against the synthesizer's true phrase onset (its pauses are 0.4 s): Whisper's
+    # per-token times, snapped at activity edges, no forced alignment for Japanese (coarse by design)
+    phrases = [line.split("\t") for line in JA.with_suffix(".phrases.tsv").read_text(encoding="utf-8").splitlines()
+               if not line.startswith("#")]
+    for start, end, _ in phrases:
+        inside = [w["start"] for w in a if JA_AT + float(start) - 0.2 <= w["start"] < JA_AT + float(end)]
+        assert inside and abs(min(inside) - (JA_AT + float(start))) <= 0.15, (start, inside[:3])
     for w in b:
         assert EN_AT - 0.25 <= w["start"] <= w["end"] <= EN_AT + EN_SPAN[1] - EN_SPAN[0] + 0.25, w
 
