@@ -12,7 +12,8 @@ Real speech (``real_speech_rows``, printed after the table; ``--real-only`` prin
 text on two sets, LibriSpeech (2 read utterances, 35 words) and the MFA stereo recording (52 s of spontaneous
 speech, one take per channel, about 120 words of true text in its TextGrid: tests/data/annotations/
 michaelandsickmichael.*), with and without fillers (``words.score.spoken_tokens``: fillers ``um``/``uh``/...
-dropped on both sides, ``yknow`` spelled ``you know`` on both sides), stage re-timing off and on; plus, on the
+dropped on both sides, ``yknow`` spelled ``you know`` on both sides), stage re-timing off and on, and the anchor
+(whole channels) on the MFA recording; plus, on the
 MFA recording, the share of TextGrid utterances whose first recognised word starts within +-50/100/200 ms of
 the utterance start (coarse: 7 utterances in all, 0.6-13 s long; for comparison, the share whose nearest activity-stage onset
 is that close, which bounds what snapping can give).
@@ -160,6 +161,14 @@ def real_speech_rows(name: str, mfa, beam_size: int) -> list[dict]:
         onsets = {tol: score.onset_share(res.words, utts, tolerance_s=tol) for tol in (0.05, 0.1, 0.2)}
         rows.append({"model": name, "set": "mfa", "retime": mode, "wer": _wer_counts(pairs), "onsets": onsets,
                      "seconds": secs, "languages": res.languages, "text": pairs})
+    # the anchor (plain faster-whisper over each whole channel): what the stage loses by reading only the
+    # activity stage's segments shows as the difference
+    model, _ = load_model(name)
+    anc = anchor(model, x, rate, beam_size)
+    pairs = [(" ".join(u.text for u in utts if u.track == t), " ".join(w.text for w in anc if w.track == t))
+             for t in (0, 1)]
+    rows.append({"model": name, "set": "mfa", "retime": "anchor", "wer": _wer_counts(pairs), "text": pairs,
+                 "onsets": {tol: score.onset_share(anc, utts, tolerance_s=tol) for tol in (0.05, 0.1, 0.2)}})
     return rows
 
 
