@@ -1,10 +1,11 @@
 """The words stage on speech that is not the sample's read English, as a user runs it (`scan --words`, default
 language handling): a Japanese track beside an English one (language detected per track, Japanese transcribed
-by the multilingual model, per-token times on that track's own speech), and a real spontaneous recording whose
-Praat TextGrid (utterance text, no word times) is its manifest transcript (aligned, source "aligned").
+by the multilingual model, per-token times on that track's own speech), a track in a language Whisper does not
+know (recorded as unknown), and a real spontaneous recording whose Praat TextGrid (utterance text, no word
+times) is its manifest transcript (aligned, source "aligned").
 
-Fixtures: tests/data/japanese (Open JTalk synthesis, PROVENANCE.md there) and tests/data/annotations
-(michaelandsickmichael: MFA test recording and TextGrid, MIT)."""
+Fixtures: tests/data/languages (Open JTalk and eSpeak NG synthesis, PROVENANCE.md there) and
+tests/data/annotations (michaelandsickmichael: MFA test recording and TextGrid, MIT)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from twotrack.words import score  # noqa: E402
 from twotrack.words.align import transcript_words  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
-JA = DATA / "japanese" / "openjtalk_mei_ja"
+JA = DATA / "languages" / "openjtalk_mei_ja"
+EO = DATA / "languages" / "espeak_eo"
 MFA = DATA / "annotations" / "michaelandsickmichael"
 JA_AT = 1.0  # where the Japanese speech is placed on track A (seconds)
 EN_AT = 10.0  # where the English speech is placed on track B
@@ -44,8 +46,8 @@ def run(*args: str):
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     """ja_en: two tracks at 16 kHz, A Japanese (7.8 s from 1.0 s), B English (6.6 s of the MFA recording's
-    first utterance from 10.0 s), each silent while the other speaks; mfa: the MFA recording with its TextGrid
-    as transcript."""
+    first utterance from 10.0 s), each silent while the other speaks; eo: A Esperanto (7.0 s from 1.0 s), B
+    silent; mfa: the MFA recording with its TextGrid as transcript."""
     d = tmp_path_factory.mktemp("languages_corpus")
     ja, rate = sf.read(JA.with_suffix(".flac"), dtype="float32")
     mfa, mfa_rate = sf.read(MFA.with_suffix(".flac"), dtype="float32", always_2d=True)
@@ -55,11 +57,17 @@ def corpus(tmp_path_factory) -> Path:
     x[int(JA_AT * rate): int(JA_AT * rate) + len(ja), 0] = ja
     x[int(EN_AT * rate): int(EN_AT * rate) + len(en), 1] = en
     sf.write(d / "ja_en.flac", x, rate, subtype="PCM_16")
+    eo, eo_rate = sf.read(EO.with_suffix(".flac"), dtype="float32")
+    assert eo_rate == rate
+    y = np.zeros((int((JA_AT + len(eo) / rate + 1.0) * rate), 2), np.float32)
+    y[int(JA_AT * rate): int(JA_AT * rate) + len(eo), 0] = eo
+    sf.write(d / "eo.flac", y, rate, subtype="PCM_16")
     shutil.copy(MFA.with_suffix(".flac"), d / "mfa.flac")
     shutil.copy(MFA.with_suffix(".TextGrid"), d / "mfa.TextGrid")
     (d / "manifest.csv").write_text(
         "recording_id,path,speaker_a,speaker_b,license,transcript\n"
         "ja_en,ja_en.flac,mei,michael,CC-BY-3.0,\n"
+        "eo,eo.flac,espeak,nobody,CC0-1.0,\n"
         "mfa,mfa.flac,michael,sickmichael,MIT,mfa.TextGrid\n")
     return d
 
@@ -69,7 +77,7 @@ def scanned(corpus, tmp_path_factory):
     ws = str(tmp_path_factory.mktemp("languages_ws") / "ws")
     res = run("scan", str(corpus / "manifest.csv"), "-w", ws, "-j", "0", "--no-progress", "--json", "--words")
     assert res.exit_code == 0, res.stdout
-    assert json.loads(res.stdout)["stages"]["words"] == {"ok": 2}
+    assert json.loads(res.stdout)["stages"]["words"] == {"ok": 3}
     return ws
 
 
@@ -108,6 +116,21 @@ def test_japanese_track_is_detected_and_transcribed_by_the_multilingual_model(sc
         assert inside and abs(min(inside) - (JA_AT + float(start))) <= 0.15, (start, inside[:3])
     for w in b:
         assert EN_AT - 0.25 <= w["start"] <= w["end"] <= EN_AT + EN_SPAN[1] - EN_SPAN[0] + 0.25, w
+
+
+def test_a_language_whisper_does_not_know_is_recorded_as_unknown(scanned):
+    d = json.loads(run("show", "eo", "-w", scanned, "--json").stdout)
+    a, b = d["languages"]["A"], d["languages"]["B"]
+    # Esperanto: base's best guess (Spanish) is below the 0.5 the stage asks for
+    assert a["language"] == "unknown" and 0.0 < a["probability"] < 0.5 and a["model"] == "base"
+    assert b["language"] == "unknown" and b["probability"] == 0.0  # a track without speech
+    # still transcribed (the multilingual model chooses per window), on the track's speech only
+    words = d["words"]
+    assert len(words) >= 5 and {w["track"] for w in words} == {"A"}
+    eo_len = sf.info(EO.with_suffix(".flac")).duration
+    assert all(JA_AT - 0.25 <= w["start"] <= w["end"] <= JA_AT + eo_len + 0.25 for w in words), words
+    stats = json.loads(run("stats", "-w", scanned, "--json").stdout)
+    assert stats["words"]["track_languages"]["unknown"] >= 2
 
 
 def test_textgrid_utterances_are_aligned_as_gold_text(scanned):
