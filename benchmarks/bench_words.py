@@ -13,12 +13,12 @@ text on two sets, LibriSpeech (2 read utterances, 35 words) and the MFA stereo r
 speech, one take per channel, about 120 words of true text in its TextGrid: tests/data/annotations/
 michaelandsickmichael.*), with and without fillers (``words.score.spoken_tokens``: fillers ``um``/``uh``/...
 dropped on both sides, ``yknow`` spelled ``you know`` on both sides), stage re-timing off and on, and the anchor
-(whole channels) on the MFA recording; plus, on the
-MFA recording, the share of TextGrid utterances whose first recognised word starts within +-50/100/200 ms of
-the utterance start (coarse: 7 utterances in all, 0.6-13 s long; for comparison, the share whose nearest activity-stage onset
-is that close, which bounds what snapping can give).
+(whole channels) on the MFA recording; plus, on the MFA recording, the share of TextGrid utterances whose first
+recognised word starts within +-50/100/200 ms of the utterance start (coarse: 7 utterances in all, 0.6-13 s
+long; for comparison, the share whose nearest activity-stage onset is that close, which bounds what snapping
+can give). ``--show-text`` prints the MFA reference and recognised text.
 
-    python benchmarks/bench_words.py [--models tiny.en,base] [--per-track] [--real-only]
+    python benchmarks/bench_words.py [--models tiny.en,base] [--per-track] [--real-only] [--show-text]
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ def mfa_input():
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(MFA.with_suffix(".flac"), tmp)  # a manifest names files inside its own folder
         man = Path(tmp) / "manifest.csv"
-        man.write_text(f"recording_id,path,speaker_a,speaker_b,license\nmfa,{MFA.name}.flac,michael,sickmichael,MIT\n")
+        man.write_text("recording_id,path,speaker_a,speaker_b,license\n"
+                       f"mfa,{MFA.name}.flac,michael,sickmichael,MIT\n")
         found = read_manifest(man, cfg, hash_files=False)
         if not found.recordings:
             raise SystemExit(f"cannot read {MFA}.flac: {found.errors}")

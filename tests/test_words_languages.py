@@ -157,4 +157,5 @@ def test_wer_rules_for_spontaneous_speech_and_cer_for_unspaced_text():
                                                        "speech", "errors", "all", "right"]
     assert score.wer_spoken(ref, hyp, fillers=False) == (0, 10)
     assert score.wer_spoken(ref, hyp, fillers=True) == (2, 12)  # the recogniser left out both fillers
-    assert score.cer("今日は、良い天気。", "今日はいい天気") == (1, 7)  # punctuation out; one character wrong
+    # punctuation out; one character wrong
+    assert score.cer("今日は、良い天気。", "今日はいい天気") == (1, 7)

@@ -3,8 +3,8 @@
 
 Each span's audio (padded a little) is force-aligned with pocketsphinx's English model (a span that fails
 is searched again with wide beams: the text is known to be right, and real spontaneous speech can fall out
-of the default beams); words keep their spelling from the transcript. Annotation marks are not words: ``[laughter]``-style tags are
-dropped and ``((uncertain))`` parentheses removed before alignment.
+of the default beams); words keep their spelling from the transcript. Annotation marks are not words:
+``[laughter]``-style tags are dropped and ``((uncertain))`` parentheses removed before alignment.
 """
 
 from __future__ import annotations

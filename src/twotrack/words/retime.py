@@ -49,7 +49,8 @@ def _spell(decoder, tok: str) -> str:
     return tok if decoder.lookup_word(tok) else "[SPEECH]"
 
 
-def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *, wide: bool = False) -> np.ndarray | None:
+def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
+                wide: bool = False) -> np.ndarray | None:
     """Forced alignment of ``words`` (in order) to ``audio`` (float32 mono at ``rate`` = 16 kHz).
 
     -> float64 (len(words), 2) start/end seconds from the start of ``audio``, NaN for a word with no
