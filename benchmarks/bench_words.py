@@ -8,7 +8,17 @@ recognised word starts within +-50 ms of the gold onset (anchor, stage raw, stag
 recognised words lying where only the other speaker talks, and WER on the two LibriSpeech utterances whose
 true text is at hand (benchmarks/data/librispeech).
 
-    python benchmarks/bench_words.py [--models tiny.en,base] [--per-track]
+Real speech (``real_speech_rows``, printed after the table; ``--real-only`` prints only it): WER against true
+text on two sets, LibriSpeech (2 read utterances, 35 words) and the MFA stereo recording (52 s of spontaneous
+speech, one take per channel, about 120 words of true text in its TextGrid: tests/data/annotations/
+michaelandsickmichael.*), with and without fillers (``words.score.spoken_tokens``: fillers ``um``/``uh``/...
+dropped on both sides, ``yknow`` spelled ``you know`` on both sides), stage re-timing off and on, and the anchor
+(whole channels) on the MFA recording; plus, on the MFA recording, the share of TextGrid utterances whose first
+recognised word starts within +-50/100/200 ms of the utterance start (coarse: 7 utterances in all, 0.6-13 s
+long; for comparison, the share whose nearest activity-stage onset is that close, which bounds what snapping
+can give). ``--show-text`` prints the MFA reference and recognised text.
+
+    python benchmarks/bench_words.py [--models tiny.en,base] [--per-track] [--real-only] [--show-text]
 """
 
 from __future__ import annotations
@@ -35,6 +45,9 @@ from twotrack.words import WordsConfig, load_model, score, transcribe_tracks  # 
 from twotrack.words.transcribe import to_whisper_rate  # noqa: E402
 
 LIBRI = ROOT / "benchmarks" / "data" / "librispeech"
+#: Real spontaneous speech with true text per channel (MIT, Montreal Forced Aligner tests; PROVENANCE.md there).
+MFA = ROOT / "tests" / "data" / "annotations" / "michaelandsickmichael"
+RETIME = ("none", "align+snap")
 
 
 def inputs():
@@ -87,12 +100,131 @@ def wer_rows(cfg):
     return out
 
 
+def mfa_input():
+    """The MFA stereo recording as the words stage reads it: (samples (2, n), rate, activity per track from
+    twotrack's own activity stage, bleed_db, TextGrid utterances as Words, one per interval)."""
+    import shutil
+    import tempfile
+
+    from twotrack.ingest.annotations import read_textgrid
+
+    cfg = Config()
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(MFA.with_suffix(".flac"), tmp)  # a manifest names files inside its own folder
+        man = Path(tmp) / "manifest.csv"
+        man.write_text("recording_id,path,speaker_a,speaker_b,license\n"
+                       f"mfa,{MFA.name}.flac,michael,sickmichael,MIT\n")
+        found = read_manifest(man, cfg, hash_files=False)
+        if not found.recordings:
+            raise SystemExit(f"cannot read {MFA}.flac: {found.errors}")
+        rec = found.recordings[0]
+        dec = stages.decode_recording(rec, cfg)
+        chk = stages.check_recording(dec, rec, cfg)
+        act, _, _ = stages.detect_activity(dec, rec, cfg, chk)
+        clock = recording_clock(rec, chk, dec.sample_rate, dec.duration_s)
+        samples = np.concatenate(list(dec.blocks(clock=clock.fix)), axis=1)
+    segs = [[(s.start, s.end) for s in a.segments] for a in sorted(act, key=lambda a: a.track)]
+    utts = read_textgrid(MFA.with_suffix(".TextGrid"), recording_id="mfa")
+    return samples, dec.sample_rate, segs, chk.bleed_db, utts
+
+
+def _wer_counts(pairs) -> dict[bool, tuple[int, int]]:
+    """{fillers kept: (errors, reference words)} over (reference text, recognised text) pairs."""
+    out = {}
+    for fillers in (True, False):
+        got = [score.wer_spoken(ref, hyp, fillers=fillers) for ref, hyp in pairs]
+        out[fillers] = (sum(g[0] for g in got), sum(g[1] for g in got))
+    return out
+
+
+def real_speech_rows(name: str, mfa, beam_size: int) -> list[dict]:
+    """WER rows (model, set, re-timing, with/without fillers) and the MFA utterance-onset shares for one model,
+    with the stage's default language handling off (``multilingual_model`` None, as in the table above; a
+    multilingual model then detects the language itself, per track)."""
+    cfg = WordsConfig(model=name, multilingual_model=None, beam_size=beam_size)
+    refs = dict(line.split(" ", 1) for line in (LIBRI / "transcripts.txt").read_text().splitlines() if line)
+    libri = {utt: sf.read(LIBRI / f"{utt}.flac", dtype="float32") for utt in refs}
+    x, rate, act, bleed, utts = mfa
+    rows = []
+    for mode in RETIME:
+        c = dataclasses.replace(cfg, retime=mode)
+        pairs = []
+        for utt, ref in refs.items():
+            y, r = libri[utt]
+            res = transcribe_tracks(y[None, :], r, [[(0.0, len(y) / r)]], None, c)
+            pairs.append((ref, " ".join(w.text for w in res.words)))
+        rows.append({"model": name, "set": "librispeech", "retime": mode, "wer": _wer_counts(pairs)})
+        t0 = time.perf_counter()
+        res = transcribe_tracks(x, rate, act, bleed, c, recording_id="mfa")
+        secs = time.perf_counter() - t0
+        pairs = [(" ".join(u.text for u in utts if u.track == t), " ".join(w.text for w in res.words if w.track == t))
+                 for t in (0, 1)]
+        onsets = {tol: score.onset_share(res.words, utts, tolerance_s=tol) for tol in (0.05, 0.1, 0.2)}
+        rows.append({"model": name, "set": "mfa", "retime": mode, "wer": _wer_counts(pairs), "onsets": onsets,
+                     "seconds": secs, "languages": res.languages, "text": pairs})
+    # the anchor (plain faster-whisper over each whole channel): what the stage loses by reading only the
+    # activity stage's segments shows as the difference
+    model, _ = load_model(name)
+    anc = anchor(model, x, rate, beam_size)
+    pairs = [(" ".join(u.text for u in utts if u.track == t), " ".join(w.text for w in anc if w.track == t))
+             for t in (0, 1)]
+    rows.append({"model": name, "set": "mfa", "retime": "anchor", "wer": _wer_counts(pairs), "text": pairs,
+                 "onsets": {tol: score.onset_share(anc, utts, tolerance_s=tol) for tol in (0.05, 0.1, 0.2)}})
+    return rows
+
+
+def activity_onsets(act, utts, tolerances=(0.05, 0.1, 0.2)) -> dict[float, tuple[int, int]]:
+    """{tolerance: (reference utterances with an activity onset on their track that close, utterances)}."""
+    out = {}
+    for tol in tolerances:
+        hits = n = 0
+        for t, segs in enumerate(act):
+            starts = np.asarray([a for a, _ in segs], np.float64)
+            for s, _ in score.ipus(utts, t):
+                n += 1
+                hits += bool(starts.size and np.min(np.abs(starts - s)) <= tol + 1e-9)
+        out[tol] = (hits, n)
+    return out
+
+
+def real_speech(models: list[str], mfa, beam_size: int) -> list[dict]:
+    """Every model's real-speech rows, then the activity stage's own onsets on the MFA recording."""
+    rows = [r for name in models for r in real_speech_rows(name, mfa, beam_size)]
+    return rows + [{"model": "activity", "set": "mfa", "retime": "-", "onsets": activity_onsets(mfa[2], mfa[4])}]
+
+
+def print_real_speech(rows: list[dict], verbose: bool = False) -> None:
+    print()
+    print("WER against true text (errors/reference words); fillers: um/uh/... kept or dropped on both sides")
+    print(f"{'model':8} {'set':12} {'retime':11} {'with fillers':>18} {'without fillers':>18} | "
+          f"{'MFA utterance onsets +-50 / 100 / 200 ms':>42}")
+    for r in rows:
+        cells = [f"{e}/{n} = {e / max(n, 1):6.1%}" for e, n in (r["wer"][True], r["wer"][False])] if "wer" in r \
+            else ["", ""]
+        ons = ""
+        if "onsets" in r:
+            ons = " / ".join(f"{h}/{n}" for h, n in r["onsets"].values())
+        if "seconds" in r:
+            ons += f"   ({r['seconds']:.1f} s, languages {', '.join(v[0] for v in r['languages'].values())})"
+        print(f"{r['model']:8} {r['set']:12} {r['retime']:11} {cells[0]:>18} {cells[1]:>18} | {ons}")
+        if verbose and "text" in r:
+            for t, (ref, hyp) in enumerate(r["text"]):
+                print(f"    track {'AB'[t]} ref: {ref}\n    track {'AB'[t]} hyp: {hyp}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="tiny.en,base")
     ap.add_argument("--beam-size", type=int, default=WordsConfig().beam_size)
     ap.add_argument("--per-track", action="store_true", help="one recogniser pass per track (joint_tracks off)")
+    ap.add_argument("--real-only", action="store_true",
+                    help="only the real-speech part: WER on LibriSpeech and the MFA recording, MFA utterance onsets")
+    ap.add_argument("--show-text", action="store_true", help="print the MFA reference and recognised text")
     args = ap.parse_args()
+    mfa = mfa_input()
+    if args.real_only:
+        print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size), args.show_text)
+        return
     data, t_act = inputs()
     total_s = sum(d[2].shape[1] / d[3] for d in data)
     print(f"{len(data)} recordings, {total_s:.0f} s ({total_s * 2:.0f} track-seconds); activity stage {t_act:.1f} s "
@@ -141,6 +273,7 @@ def main():
               + ", ".join(f"{mode}: {e}/{m} = {e / m:.1%}" for mode, (e, m) in wer.items()))
     print("xRT/core: recording seconds per second of one core (CTranslate2 and pocketsphinx on one thread); "
           "decoded: share of track audio given to the recogniser.")
+    print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size), args.show_text)
 
 
 if __name__ == "__main__":

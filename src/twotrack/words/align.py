@@ -1,9 +1,10 @@
 """Text without word times (a manifest transcript that is plain text or utterance-level, like Fisher's
 ``start end A: text`` lines) aligned to its track, so gold text gets word times.
 
-Each span's audio (padded a little) is force-aligned with pocketsphinx's English model; words keep
-their spelling from the transcript. Annotation marks are not words: ``[laughter]``-style tags are
-dropped and ``((uncertain))`` parentheses removed before alignment.
+Each span's audio (padded a little) is force-aligned with pocketsphinx's English model (a span that fails
+is searched again with wide beams: the text is known to be right, and real spontaneous speech can fall out
+of the default beams); words keep their spelling from the transcript. Annotation marks are not words:
+``[laughter]``-style tags are dropped and ``((uncertain))`` parentheses removed before alignment.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def align_text(samples: np.ndarray, sample_rate: int, spans: Iterable[tuple[floa
         if not words:
             continue
         a, b = max(0.0, float(start) - padding_s), min(duration, float(end) + padding_s)
-        got = align_chunk(x[int(round(a * WHISPER_RATE)): int(round(b * WHISPER_RATE))], words) if b > a else None
+        audio = x[int(round(a * WHISPER_RATE)): int(round(b * WHISPER_RATE))]
+        got = align_chunk(audio, words) if b > a else None
+        if got is None and b > a:  # given text is right: search again with wide beams before giving up
+            got = align_chunk(audio, words, wide=True)
         if got is None:
             failed.append((float(start), float(end), text))
             continue

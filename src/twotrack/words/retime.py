@@ -17,19 +17,24 @@ import numpy as np
 ALIGN_RATE = 16000
 _HOP_S = 0.01  # pocketsphinx frames
 _TOKEN = re.compile(r"[a-z0-9']+")
-_decoders: dict[int, object] = {}
+_decoders: dict[tuple[int, bool], object] = {}
 _lock = threading.Lock()
+#: Search beams of the ``wide`` decoder (pocketsphinx's defaults: 1e-48, 1e-48, 7e-29). On real spontaneous
+#: speech (a hoarse voice, long utterances with fillers) the default beams prune the only path through the
+#: forced text and the alignment fails outright; these reach the end (tests/test_words_languages.py).
+WIDE_BEAMS = {"beam": 1e-120, "pbeam": 1e-120, "wbeam": 1e-100}
 
 
-def _decoder():
-    """One pocketsphinx decoder per thread (they are not thread-safe), loaded without a language model."""
+def _decoder(wide: bool = False):
+    """One pocketsphinx decoder per thread (they are not thread-safe) and beam width, loaded without a
+    language model."""
     from pocketsphinx import Decoder
 
-    key = threading.get_ident()
+    key = (threading.get_ident(), wide)
     with _lock:
         d = _decoders.get(key)
     if d is None:
-        d = Decoder(samprate=ALIGN_RATE, lm=None, bestpath=False, loglevel="FATAL")
+        d = Decoder(samprate=ALIGN_RATE, lm=None, bestpath=False, loglevel="FATAL", **(WIDE_BEAMS if wide else {}))
         with _lock:
             _decoders[key] = d
     return d
@@ -44,14 +49,16 @@ def _spell(decoder, tok: str) -> str:
     return tok if decoder.lookup_word(tok) else "[SPEECH]"
 
 
-def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE) -> np.ndarray | None:
+def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
+                wide: bool = False) -> np.ndarray | None:
     """Forced alignment of ``words`` (in order) to ``audio`` (float32 mono at ``rate`` = 16 kHz).
 
     -> float64 (len(words), 2) start/end seconds from the start of ``audio``, NaN for a word with no
-    speakable token; None when the alignment fails (the text does not fit the audio)."""
+    speakable token; None when the alignment fails (the text does not fit the audio). ``wide``: search
+    with ``WIDE_BEAMS`` (slower; for given text, which is known to be right)."""
     if rate != ALIGN_RATE:
         raise ValueError(f"alignment runs at {ALIGN_RATE} Hz, got {rate}")
-    d = _decoder()
+    d = _decoder(wide)
     toks = [tokens(w) for w in words]
     flat = [_spell(d, t) for ts in toks for t in ts]
     out = np.full((len(words), 2), np.nan)

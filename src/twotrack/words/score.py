@@ -90,3 +90,35 @@ def wer(ref_text: str, hyp_text: str) -> tuple[int, int]:
     """(errors, reference words)."""
     ref, hyp = normalise(ref_text), normalise(hyp_text)
     return edit_distance(ref, hyp), len(ref)
+
+
+# Spontaneous speech (benchmarks/bench_words.py, docs/words.md "WER on real speech"). The reference and the
+# recogniser spell some things differently: these are rewritten on both sides before counting.
+#: Hesitation fillers: kept as words in WER "with fillers", removed from both sides "without fillers".
+FILLERS = frozenset({"um", "umm", "uh", "uhm", "er", "erm", "ah", "hmm", "mm"})
+#: Spellings taken as the same words (a transcriber's "yknow" is the recogniser's "you know"): a discourse
+#: marker of two real words, counted as two words in both variants, not as a filler.
+SPELLINGS = {"yknow": "you know", "y'know": "you know", "alright": "all right", "okay": "ok"}
+
+
+def spoken_tokens(text: str, *, fillers: bool = True) -> list[str]:
+    """``normalise`` with typographic apostrophes made plain, ``SPELLINGS`` applied, and the ``FILLERS``
+    dropped unless ``fillers``."""
+    toks = normalise(text.replace("\u2019", "'").replace("\u2018", "'"))
+    out = [t for tok in toks for t in SPELLINGS.get(tok, tok).split()]
+    return out if fillers else [t for t in out if t not in FILLERS]
+
+
+def wer_spoken(ref_text: str, hyp_text: str, *, fillers: bool = True) -> tuple[int, int]:
+    """(errors, reference words) over ``spoken_tokens`` of both sides."""
+    ref, hyp = spoken_tokens(ref_text, fillers=fillers), spoken_tokens(hyp_text, fillers=fillers)
+    return edit_distance(ref, hyp), len(ref)
+
+
+def cer(ref_text: str, hyp_text: str) -> tuple[int, int]:
+    """(errors, reference characters) over letters and digits only (spaces and punctuation out): the error
+    rate for languages written without spaces between words (Japanese, Chinese), where Whisper's "words"
+    are its tokens, often one character each."""
+    ref = [c for c in ref_text.lower() if c.isalnum()]
+    hyp = [c for c in hyp_text.lower() if c.isalnum()]
+    return edit_distance(ref, hyp), len(ref)
