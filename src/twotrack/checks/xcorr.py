@@ -183,9 +183,17 @@ class _Accumulator:
         frac = p.frac[part]
         if np.any(frac):  # advance each target segment by its fractional start: every block lines up
             T *= np.exp((2j * np.pi / nfft) * frac[:, None].astype(np.float32) * bins[None, :].astype(np.float32))
-        Sw = np.conj(S) * w32
-        cross = Sw * (T * weight[:, None].astype(np.float32))
-        raw_energy = (2.0 / nfft) * (np.square(np.abs(S)) * w32).sum(axis=1, dtype=np.float64)
+        # the products below are the same operations in the same order as ``Sw * (T * w)``, written into
+        # reused buffers: these (blocks, bins) complex arrays are the checks' largest temporaries
+        Sw = np.conj(S)
+        Sw *= w32
+        cross = T * weight[:, None].astype(np.float32)
+        np.multiply(Sw, cross, out=cross)
+        power = np.abs(S)
+        np.square(power, out=power)
+        power *= w32
+        raw_energy = (2.0 / nfft) * power.sum(axis=1, dtype=np.float64)
+        del power
         energy = raw_energy * weight
         out.total += cross.sum(axis=0)
         out.energy += float(energy.sum())
@@ -201,11 +209,17 @@ class _Accumulator:
             out.window_cross[ww[first]] += np.add.reduceat(wc, first, axis=0)
             out.window_energy[ww[first]] += np.add.reduceat(we, first)
             out.window_time[ww[first]] += np.add.reduceat(we * (wt * block_len + block_len / 2) / fs, first)
-        for i, shift in enumerate(_null_shifts(len(chunk))[:3]):
+        rolled = cross  # its values are summed above: the buffer is free
+        k = len(chunk)
+        for i, shift in enumerate(_null_shifts(k)[:3]):
             # the same estimator on misaligned pairs, weights taken where this pairing puts them
             fe = np.roll(frame_energy, -shift, axis=0)
             w_null = 1.0 / np.maximum((fe * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop), MIN_TARGET_POWER)
-            out.null[i] += (Sw * (np.roll(T, -shift, axis=0) * w_null[:, None].astype(np.float32))).sum(axis=0)
+            rolled[: k - shift] = T[shift:]  # np.roll(T, -shift, axis=0), into the reused buffer
+            rolled[k - shift :] = T[:shift]
+            rolled *= w_null[:, None].astype(np.float32)
+            np.multiply(Sw, rolled, out=rolled)
+            out.null[i] += rolled.sum(axis=0)
             out.null_energy[i] += float(np.sum(raw_energy * w_null))
 
     def finish(self) -> PathSpectra:
