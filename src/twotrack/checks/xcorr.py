@@ -113,10 +113,13 @@ def plan_path(
     band: tuple[float, float],
     window_s: float | None = None,
     max_windows: int | None = None,
+    sum_windows: int | None = None,
 ) -> PathPlan:
     """The plan of ``path_spectra`` for a source of ``n_src`` samples. ``max_windows``: keep the
     per-window cross-spectra of at most this many windows, evenly spread (the sync fit needs a
-    bounded number; the bleed sums still take every block); None keeps all."""
+    bounded number; the bleed sums still take every block); None keeps all. ``sum_windows``: only the
+    blocks of at most this many windows (evenly spread over the recording) enter the sums at all, so a
+    long recording costs what ``sum_windows`` windows cost; None: every block."""
     block_len = max(hop, (block_len // hop) * hop)
     per_block = block_len // hop
     nfft = scipy.fft.next_fast_len(block_len + 2 * max_lag, real=True)
@@ -131,6 +134,12 @@ def plan_path(
     block_window = ((keep * block_len + block_len / 2) / fs // window_len).astype(np.int64)
     windows, block_window = np.unique(block_window, return_inverse=True)
     n_windows = windows.size
+    if sum_windows is not None and window_s and n_windows > sum_windows:
+        chosen = np.unique(np.linspace(0, n_windows - 1, sum_windows).round().astype(np.int64))
+        row = np.full(n_windows, -1, np.int64)
+        row[chosen] = np.arange(chosen.size)
+        inside = row[block_window] >= 0
+        keep, block_window, n_windows = keep[inside], row[block_window[inside]], chosen.size
     if max_windows is not None and n_windows > max_windows:
         chosen = np.unique(np.linspace(0, n_windows - 1, max_windows).round().astype(np.int64))
         row = np.full(n_windows, -1, np.int64)
@@ -243,11 +252,12 @@ def path_spectra(
     block_len: int,
     band: tuple[float, float],
     window_s: float | None = None,
+    sum_windows: int | None = None,
 ) -> PathSpectra:
     """Cross-spectra of ``src`` (weighted per frame of ``hop`` samples) against ``tgt`` along the clock
-    line, per block of ``block_len`` samples (a multiple of ``hop``)."""
+    line, per block of ``block_len`` samples (a multiple of ``hop``); ``sum_windows`` as in ``plan_path``."""
     p = plan_path(src.size, fs, frame_weight, hop, offset_s=offset_s, rate=rate, max_lag=max_lag,
-                  block_len=block_len, band=band, window_s=window_s)
+                  block_len=block_len, band=band, window_s=window_s, sum_windows=sum_windows)
     acc = _Accumulator(p)
     if not p.batches:
         return acc.finish()
