@@ -143,14 +143,15 @@ def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray,
     if start_at is not None:
         for j in np.unique(start_at[start_at >= 0]):
             resets[int(j)] = np.flatnonzero(start_at == j)
-    x = np.empty((k, width), np.float32)
+    # every step's inputs gathered at once (one take per track instead of one per track and step: the
+    # same rows, a group's worth of memory, which the rows themselves already hold)
+    inputs = np.empty((n_steps, k, width), np.float32)
+    for t, a, b in spans:
+        pos = index[:, a:b]
+        np.take(rows[t], np.maximum(pos, 0), axis=0, out=inputs[:, a:b])
+        inputs[:, a:b][pos < 0] = 0.0
     for j in range(n_steps):  # sequential in time, parallel across the K streams
-        for t, a, b in spans:
-            pos = index[j, a:b]
-            np.take(rows[t], np.maximum(pos, 0), axis=0, out=x[a:b])
-            silent = pos < 0
-            if silent.any():
-                x[a:b][silent] = 0.0
+        x = inputs[j]
         at = resets.get(j)
         if at is not None:
             state[:, at] = init_state[:, at]
