@@ -117,6 +117,7 @@ class ChecksConfig(Record):
     sync_max_offset_s: float = 5.0  # paired files: offsets searched in +-this
     sync_window_s: float = 8.0  # one lag per window, then a line through them
     sync_min_windows: int = 3  # fewer usable windows: no drift
+    bleed_sum_windows: int = 32  # bleed + sync sum the blocks of at most this many sync windows, evenly spread (0: all)
     # quality flags (reasons only; they do not change the isolation verdict)
     bandwidth_drop_db: float = 45.0  # effective bandwidth: highest frequency within this of the speech peak
     narrowband_share: float = 0.6  # bandwidth below this share of Nyquist: audio was upsampled

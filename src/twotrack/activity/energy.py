@@ -65,7 +65,8 @@ def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float
     Smoothing in the power domain first keeps a single quiet frame inside speech from reading as floor.
     Digital silence (all-zero frames, e.g. a muted or gated channel) carries no information about the
     background the speech sits in, so it never sets the floor; a window of nothing but digital silence
-    takes the floor of its surroundings.
+    takes the floor of its surroundings. ``energy_db``: one track (n,) or several (tracks, n), each row
+    on its own (the filters run along the last axis).
     """
     e = np.asarray(energy_db, np.float64)
     if e.size == 0:

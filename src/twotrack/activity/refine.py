@@ -53,6 +53,20 @@ def _window(values: np.ndarray, starts: np.ndarray, before: int, after: int, fil
     return out
 
 
+def row_nanpercentile(rows: np.ndarray, q: float) -> np.ndarray:
+    """``np.nanpercentile(rows, q, axis=1)``, the same numbers, for rows with at least one value: rows
+    sorted once (NaN last) and grouped by how many values they hold, so each group is one vectorised
+    ``np.percentile`` (numpy's nan-version runs a Python call per row: a tenth of the scan's decisions)."""
+    rows = np.asarray(rows)
+    ordered = np.sort(rows, axis=1)
+    count = rows.shape[1] - np.isnan(rows).sum(axis=1)
+    out = np.full(rows.shape[0], np.nan, rows.dtype)
+    for c in np.unique(count[count > 0]):
+        sel = count == c
+        out[sel] = np.percentile(ordered[sel, :c], q, axis=1)
+    return out
+
+
 def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray | None = None,
                  params: RefineParams = RefineParams()) -> np.ndarray:
     """The mask with each run's onset and offset moved to the energy envelope (see module doc).
@@ -84,12 +98,12 @@ def refine_onsets(e: np.ndarray, starts: np.ndarray, params: RefineParams, floor
     has_bg = ~np.all(np.isnan(bg_win), axis=1)
     bg = np.full(starts.size, SILENCE_DB, np.float32)
     if has_bg.any():
-        bg[has_bg] = np.nanpercentile(bg_win[has_bg], p.background_pct, axis=1)
+        bg[has_bg] = row_nanpercentile(bg_win[has_bg], p.background_pct)
     edge = np.full(starts.size, p.edge_db, np.float32)
     if p.spread_pct > 0 and has_bg.any():
         # a background that fluctuates (music, babble) crosses bg + edge_db on its own: the edge must
         # clear the background's loud moments too (stationary noise: spread ~1-2 dB, no change)
-        hi = np.nanpercentile(bg_win[has_bg], p.spread_pct, axis=1)
+        hi = row_nanpercentile(bg_win[has_bg], p.spread_pct)
         edge[has_bg] = np.maximum(edge[has_bg], hi - bg[has_bg] + p.spread_margin_db)
     if floor_db is not None:
         # the track's floor: where the edge borders digital silence, the nearest real background

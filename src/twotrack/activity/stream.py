@@ -128,7 +128,7 @@ class FrameAnalyzer:
             f0 = max(0, int(first * silero.WINDOW_S / hop_s - FLOOR_CONTEXT_S / hop_s))
             f1 = int((first + n_win + self.pad_w + 1) * silero.WINDOW_S / hop_s) + 1
             energy = self.frames.values[:, f0:f1]
-            floor = np.stack([noise_floor_db(e, self.cfg.noise_window_s) for e in energy])
+            floor = noise_floor_db(energy, self.cfg.noise_window_s)  # every track's row at once
             marked = gate_frames(energy, floor, self.cfg.gate_db, self.gate_ratio)
             keep = [active_windows(marked[t], first, n_win, self.rate, self.pad_w, f0) for t in range(self.n_tracks)]
         else:

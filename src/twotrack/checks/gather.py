@@ -44,9 +44,8 @@ def _fill(buf: np.ndarray, row: np.ndarray, starts: np.ndarray, length: int, pos
     s = starts[lo:hi]
     inside = (s >= pos) & (s + length <= pos + m)
     idx = np.flatnonzero(inside)
-    if idx.size:  # whole stretches in this block: one vectorised copy
-        local = (s[idx] - pos)[:, None] + np.arange(length)[None, :]
-        buf[lo + idx] = row[local]
+    if idx.size:  # whole stretches in this block: one vectorised copy of rows of a strided view
+        buf[lo + idx] = np.lib.stride_tricks.sliding_window_view(row, length)[s[idx] - pos]
     for k in np.flatnonzero(~inside):  # stretches across a block edge: at most a few per block
         a, b = max(int(s[k]), pos), min(int(s[k]) + length, pos + m)
         if a < b:

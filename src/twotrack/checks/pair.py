@@ -3,7 +3,8 @@
 ``analyse_pair`` is the engine behind ``estimate_bleed``, ``estimate_sync`` and ``run_checks``: the
 tracks go to the analysis rate (8 kHz: the bleed band fits under 4 kHz), the frames where each side
 talks alone are found on the clock line (identity for one multichannel file; searched for paired
-files), and each path's cross-spectra give its bleed (all blocks) and its sync lags (per window).
+files), and each path's cross-spectra give its bleed (the blocks of at most ``bleed_sum_windows``
+windows, evenly spread) and its sync lags (per window).
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ class _Pair:
         self.hop = pw.hop_samples(self.fs)
         max_lag = int(round(cfg.bleed_max_lag_ms / 1000.0 * self.fs))
         self.common = dict(max_lag=max_lag, block_len=max(8 * max_lag, 1024), band=cfg.bleed_band_hz,
-                           window_s=cfg.sync_window_s)
+                           window_s=cfg.sync_window_s,
+                           # the pass's cost stops growing with the length (docs/activity.md, the whole scan)
+                           sum_windows=cfg.bleed_sum_windows if cfg.bleed_sum_windows > 0 else None)
 
     def _single(self, i: int, line_ab: tuple[float, float]) -> tuple[tuple[float, float], np.ndarray]:
         """Path ``i``'s line (source clock -> target clock) and the source frames it is measured on."""

@@ -39,6 +39,7 @@ class SpectraRequest:
     band: tuple[float, float]
     window_s: float | None = None
     tgt_frame_weight: np.ndarray | None = None  # per-frame weights on the target (coarse sync search)
+    sum_windows: int | None = None  # only the blocks of this many windows (evenly spread) are summed
 
 
 class ArraySignals:
@@ -57,7 +58,8 @@ class ArraySignals:
             if r.tgt_frame_weight is not None:
                 tgt = tgt * np.repeat(np.asarray(r.tgt_frame_weight, np.float32), r.hop)[: tgt.size]
             out.append(path_spectra(src, tgt, self.fs, r.frame_weight, r.hop, offset_s=r.offset_s, rate=r.rate,
-                                    max_lag=r.max_lag, block_len=r.block_len, band=r.band, window_s=r.window_s))
+                                    max_lag=r.max_lag, block_len=r.block_len, band=r.band, window_s=r.window_s,
+                                    sum_windows=r.sum_windows))
         return out
 
 
@@ -108,7 +110,8 @@ class StreamSignals:
         for r in requests:
             plan = plan_path(self.n, self.fs, r.frame_weight, r.hop, offset_s=r.offset_s, rate=r.rate,
                              max_lag=r.max_lag, block_len=r.block_len, band=r.band, window_s=r.window_s,
-                             max_windows=None if r.window_s is None else self.max_windows)
+                             max_windows=None if r.window_s is None else self.max_windows,
+                             sum_windows=r.sum_windows)
             g, acc = path_groups(plan, r.src, 1 - r.src, tgt_frame_weight=r.tgt_frame_weight)
             groups += g
             accs.append(acc)

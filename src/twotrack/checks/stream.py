@@ -11,7 +11,8 @@ one for every track's spectrum frames.
 
 Same answers as ``run_checks`` on the whole array, with one bound: the sync fit of a streamed pair
 keeps the cross-spectra of at most ``signals.MAX_STREAM_WINDOWS`` windows (evenly spread; 512 windows of
-8 s cover 68 minutes of speech), while the bleed estimate still sums every block.
+8 s cover 68 minutes of speech). Both forms sum only the blocks of at most ``bleed_sum_windows`` windows
+(evenly spread) for the bleed and sync estimates.
 """
 
 from __future__ import annotations

@@ -113,10 +113,13 @@ def plan_path(
     band: tuple[float, float],
     window_s: float | None = None,
     max_windows: int | None = None,
+    sum_windows: int | None = None,
 ) -> PathPlan:
     """The plan of ``path_spectra`` for a source of ``n_src`` samples. ``max_windows``: keep the
     per-window cross-spectra of at most this many windows, evenly spread (the sync fit needs a
-    bounded number; the bleed sums still take every block); None keeps all."""
+    bounded number; the bleed sums still take every block); None keeps all. ``sum_windows``: only the
+    blocks of at most this many windows (evenly spread over the recording) enter the sums at all, so a
+    long recording costs what ``sum_windows`` windows cost; None: every block."""
     block_len = max(hop, (block_len // hop) * hop)
     per_block = block_len // hop
     nfft = scipy.fft.next_fast_len(block_len + 2 * max_lag, real=True)
@@ -131,6 +134,12 @@ def plan_path(
     block_window = ((keep * block_len + block_len / 2) / fs // window_len).astype(np.int64)
     windows, block_window = np.unique(block_window, return_inverse=True)
     n_windows = windows.size
+    if sum_windows is not None and window_s and n_windows > sum_windows:
+        chosen = np.unique(np.linspace(0, n_windows - 1, sum_windows).round().astype(np.int64))
+        row = np.full(n_windows, -1, np.int64)
+        row[chosen] = np.arange(chosen.size)
+        inside = row[block_window] >= 0
+        keep, block_window, n_windows = keep[inside], row[block_window[inside]], chosen.size
     if max_windows is not None and n_windows > max_windows:
         chosen = np.unique(np.linspace(0, n_windows - 1, max_windows).round().astype(np.int64))
         row = np.full(n_windows, -1, np.int64)
@@ -183,9 +192,17 @@ class _Accumulator:
         frac = p.frac[part]
         if np.any(frac):  # advance each target segment by its fractional start: every block lines up
             T *= np.exp((2j * np.pi / nfft) * frac[:, None].astype(np.float32) * bins[None, :].astype(np.float32))
-        Sw = np.conj(S) * w32
-        cross = Sw * (T * weight[:, None].astype(np.float32))
-        raw_energy = (2.0 / nfft) * (np.square(np.abs(S)) * w32).sum(axis=1, dtype=np.float64)
+        # the products below are the same operations in the same order as ``Sw * (T * w)``, written into
+        # reused buffers: these (blocks, bins) complex arrays are the checks' largest temporaries
+        Sw = np.conj(S)
+        Sw *= w32
+        cross = T * weight[:, None].astype(np.float32)
+        np.multiply(Sw, cross, out=cross)
+        power = np.abs(S)
+        np.square(power, out=power)
+        power *= w32
+        raw_energy = (2.0 / nfft) * power.sum(axis=1, dtype=np.float64)
+        del power
         energy = raw_energy * weight
         out.total += cross.sum(axis=0)
         out.energy += float(energy.sum())
@@ -201,11 +218,17 @@ class _Accumulator:
             out.window_cross[ww[first]] += np.add.reduceat(wc, first, axis=0)
             out.window_energy[ww[first]] += np.add.reduceat(we, first)
             out.window_time[ww[first]] += np.add.reduceat(we * (wt * block_len + block_len / 2) / fs, first)
-        for i, shift in enumerate(_null_shifts(len(chunk))[:3]):
+        rolled = cross  # its values are summed above: the buffer is free
+        k = len(chunk)
+        for i, shift in enumerate(_null_shifts(k)[:3]):
             # the same estimator on misaligned pairs, weights taken where this pairing puts them
             fe = np.roll(frame_energy, -shift, axis=0)
             w_null = 1.0 / np.maximum((fe * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop), MIN_TARGET_POWER)
-            out.null[i] += (Sw * (np.roll(T, -shift, axis=0) * w_null[:, None].astype(np.float32))).sum(axis=0)
+            rolled[: k - shift] = T[shift:]  # np.roll(T, -shift, axis=0), into the reused buffer
+            rolled[k - shift :] = T[:shift]
+            rolled *= w_null[:, None].astype(np.float32)
+            np.multiply(Sw, rolled, out=rolled)
+            out.null[i] += rolled.sum(axis=0)
             out.null_energy[i] += float(np.sum(raw_energy * w_null))
 
     def finish(self) -> PathSpectra:
@@ -229,11 +252,12 @@ def path_spectra(
     block_len: int,
     band: tuple[float, float],
     window_s: float | None = None,
+    sum_windows: int | None = None,
 ) -> PathSpectra:
     """Cross-spectra of ``src`` (weighted per frame of ``hop`` samples) against ``tgt`` along the clock
-    line, per block of ``block_len`` samples (a multiple of ``hop``)."""
+    line, per block of ``block_len`` samples (a multiple of ``hop``); ``sum_windows`` as in ``plan_path``."""
     p = plan_path(src.size, fs, frame_weight, hop, offset_s=offset_s, rate=rate, max_lag=max_lag,
-                  block_len=block_len, band=band, window_s=window_s)
+                  block_len=block_len, band=band, window_s=window_s, sum_windows=sum_windows)
     acc = _Accumulator(p)
     if not p.batches:
         return acc.finish()
