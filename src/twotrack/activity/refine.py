@@ -42,6 +42,8 @@ class RefineParams:
     bridge: int = 2  # dips below the threshold of at most this many frames do not end the stretch
     spread_pct: float = 0.0  # > 0: a fluctuating background (music, babble) raises the edge threshold to
     spread_margin_db: float = 3.0  # this margin above the background's ``spread_pct`` percentile
+    decay_db: float = 0.0  # > 0: an edge also lies where the level is within this of ...
+    decay_window: int = 50  # ... the loudest frame this many frames inside it (same run)
 
 
 def _window(values: np.ndarray, starts: np.ndarray, before: int, after: int, fill: float) -> np.ndarray:
@@ -68,8 +70,28 @@ def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray |
     # offsets: onsets of the reversed track
     new_stops = n - refine_onsets(e[::-1].copy(), n - stops, replace(params, edge_db=params.offset_edge_db),
                                   f[::-1].copy())
+    if params.decay_db > 0:
+        new_stops = n - decay_onsets(e[::-1].copy(), n - new_stops, n - new_starts, params.decay_db,
+                                     params.decay_window)
+        new_starts = decay_onsets(e, new_starts, new_stops, params.decay_db, params.decay_window)
     ok = new_stops > new_starts
     return mask_from_runs(new_starts[ok], new_stops[ok], n)
+
+
+def decay_onsets(e: np.ndarray, starts: np.ndarray, stops: np.ndarray, decay_db: float, window: int) -> np.ndarray:
+    """Each onset moved inwards to the first frame within ``decay_db`` of the loudest frame of the
+    ``window`` frames after it (inside its run ``[start, stop)``); offsets are the same on the reversed
+    track. A threshold relative to the speech's own level, next to the background-relative edge: the
+    tail of a word (decay, reverberation, breath) stays above a quiet background long after the word
+    has ended, but falls far below the word itself."""
+    if starts.size == 0:
+        return starts.copy()
+    win = _window(e, starts, 0, window, fill=SILENCE_DB)
+    cols = np.arange(window)[None, :]
+    win[cols >= (stops - starts)[:, None]] = SILENCE_DB
+    peak = win.max(axis=1)
+    first = np.argmax(win >= (peak - decay_db)[:, None], axis=1)
+    return starts + first
 
 
 def refine_onsets(e: np.ndarray, starts: np.ndarray, params: RefineParams, floor_db: np.ndarray | None = None
