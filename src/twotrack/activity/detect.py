@@ -63,7 +63,8 @@ def _refine_params(cfg: ActivityConfig) -> RefineParams:
         bridge=_frames(cfg.refine_bridge_s),
         spread_pct=cfg.refine_spread_pct,
         spread_margin_db=cfg.refine_spread_margin_db,
-        decay_db=cfg.refine_decay_db,
+        decay_db=cfg.refine_onset_decay_db,
+        offset_decay_db=cfg.refine_offset_decay_db,
         decay_window=max(1, _frames(cfg.refine_decay_window_s)),
     )
 

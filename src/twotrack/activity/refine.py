@@ -42,8 +42,9 @@ class RefineParams:
     bridge: int = 2  # dips below the threshold of at most this many frames do not end the stretch
     spread_pct: float = 0.0  # > 0: a fluctuating background (music, babble) raises the edge threshold to
     spread_margin_db: float = 3.0  # this margin above the background's ``spread_pct`` percentile
-    decay_db: float = 0.0  # > 0: an edge also lies where the level is within this of ...
-    decay_window: int = 50  # ... the loudest frame this many frames inside it (same run)
+    decay_db: float = 0.0  # > 0: an onset lies no earlier than where the level comes within this of ...
+    offset_decay_db: float = 0.0  # (> 0: an offset likewise, on the reversed track) ...
+    decay_window: int = 50  # ... the loudest frame this many frames inside the edge (same run)
 
 
 def _window(values: np.ndarray, starts: np.ndarray, before: int, after: int, fill: float) -> np.ndarray:
@@ -70,9 +71,10 @@ def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray |
     # offsets: onsets of the reversed track
     new_stops = n - refine_onsets(e[::-1].copy(), n - stops, replace(params, edge_db=params.offset_edge_db),
                                   f[::-1].copy())
-    if params.decay_db > 0:
-        new_stops = n - decay_onsets(e[::-1].copy(), n - new_stops, n - new_starts, params.decay_db,
+    if params.offset_decay_db > 0:
+        new_stops = n - decay_onsets(e[::-1].copy(), n - new_stops, n - new_starts, params.offset_decay_db,
                                      params.decay_window)
+    if params.decay_db > 0:
         new_starts = decay_onsets(e, new_starts, new_stops, params.decay_db, params.decay_window)
     ok = new_stops > new_starts
     return mask_from_runs(new_starts[ok], new_stops[ok], n)
