@@ -1,13 +1,19 @@
 """Activity edges: the onset bound relative to the speech's own level (and the same bound on offsets,
-an option that is off) (docs/activity.md, "Edges, 2026-12-04")."""
+an option that is off), and the noise floor of a sound alone in digital silence (docs/activity.md,
+"Edges, 2026-12-04")."""
+
+from pathlib import Path
 
 import numpy as np
 
-from twotrack.activity.energy import frame_energy_db, noise_floor_db
+from twotrack.activity import detect_tracks
+from twotrack.activity.energy import SILENCE_DB, frame_energy_db, noise_floor_db
 from twotrack.activity.refine import RefineParams, decay_onsets, refine_edges
 from twotrack.config import ActivityConfig
+from twotrack.ingest.audio import read_all
 from twotrack.timeline import runs
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
 SR = 8000
 
 
@@ -59,3 +65,25 @@ def test_decay_bound_only_moves_edges_inwards_and_keeps_quiet_words():
     e[20:25] = -75.0  # a lead-in 30 dB below the word
     assert decay_onsets(e, starts, np.array([40]), 25.0, 50)[0] == 25
     assert decay_onsets(e, starts, np.array([40]), 25.0, 3)[0] == 20  # the peak is looked for only this far in
+
+
+def test_a_sound_alone_in_digital_silence_is_not_its_own_floor():
+    e = np.full(600, SILENCE_DB, np.float32)
+    e[300:320] = -30.0  # a 0.2 s word in a gated channel, 3 s of digital silence either side
+    assert noise_floor_db(e)[310] < -100  # no evidence of a background: the word is 90 dB above it, not at it
+    assert noise_floor_db(e, min_sound=0.0)[310] == -30.0  # every window read: the word is its own floor
+    e[100:300] = -62.0  # with 2 s of real background before it, that background is the floor
+    assert abs(noise_floor_db(e)[310] - (-62)) < 1
+
+
+def test_a_short_word_alone_in_a_gated_track_is_found():
+    """demo01 track B says "so" (39.87-40.06 s) with 3 s of digital silence before and 4 s after it; the
+    floor taken from the word itself made the energy gate skip it and the support rule remove it."""
+    x, sr = read_all(DATA / "clean" / "demo01_367_1688.flac")
+    tracks = np.ascontiguousarray(x[38 * sr : 42 * sr].T)
+    b = detect_tracks(tracks, sr, ActivityConfig())[1]
+    starts, stops = runs(b.mask)
+    gold = (1.87, 2.06)
+    hit = [(s, t) for s, t in zip(starts / 100, stops / 100) if s < gold[1] and t > gold[0]]
+    assert len(hit) == 1, list(zip(starts / 100, stops / 100))
+    assert abs(hit[0][0] - gold[0]) <= 0.05 and abs(hit[0][1] - gold[1]) <= 0.1
