@@ -12,6 +12,9 @@ from where the sound starts and stops. For each detected onset this module:
    that holds the anchor (dips of up to ``bridge`` frames, e.g. a stop closure, do not end the stretch),
    but never more than ``search_before`` frames outwards.
 
+Then (``decay_onsets``) each onset moves no earlier than the first frame within ``decay_db`` of the loudest
+frame just inside it (offsets likewise with ``offset_decay_db``, off by default).
+
 Offsets are the same on the time-reversed track. The threshold is relative to the background next to
 the edge, not to an absolute level or to the file's global floor, so a quiet and a noisy recording (or a
 noisy and a quiet stretch of one recording) get the same edge. Vectorised over edges: every edge is one
@@ -83,9 +86,9 @@ def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray |
 def decay_onsets(e: np.ndarray, starts: np.ndarray, stops: np.ndarray, decay_db: float, window: int) -> np.ndarray:
     """Each onset moved inwards to the first frame within ``decay_db`` of the loudest frame of the
     ``window`` frames after it (inside its run ``[start, stop)``); offsets are the same on the reversed
-    track. A threshold relative to the speech's own level, next to the background-relative edge: the
-    tail of a word (decay, reverberation, breath) stays above a quiet background long after the word
-    has ended, but falls far below the word itself."""
+    track. A threshold relative to the speech's own level, next to the background-relative edge: a
+    lead-in (breath, a slow ramp) or a tail (decay, reverberation) stays above a quiet background outside
+    the word, but far below the word itself."""
     if starts.size == 0:
         return starts.copy()
     win = _window(e, starts, 0, window, fill=SILENCE_DB)
