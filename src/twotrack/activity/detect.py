@@ -64,6 +64,9 @@ def _refine_params(cfg: ActivityConfig) -> RefineParams:
         bridge=_frames(cfg.refine_bridge_s),
         spread_pct=cfg.refine_spread_pct,
         spread_margin_db=cfg.refine_spread_margin_db,
+        decay_db=cfg.refine_onset_decay_db,
+        offset_decay_db=cfg.refine_offset_decay_db,
+        decay_window=max(1, _frames(cfg.refine_decay_window_s)),
     )
 
 
@@ -92,7 +95,13 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
     if cfg.silence_range_db > 0:
         energy_db = silence_below(energy_db, cfg.silence_range_db)
     pieces = _pieces(n, piece_frames)
-    floor = noise_floors(energy_db, cfg, pieces)
+    # two floors: ``heard`` (the default) has no evidence from a lone sound in digital silence, so that
+    # sound clears it and the support rule keeps it (the gate reads the same floor); the refiner and the
+    # crosstalk rule keep the floor read from every window, which for a lone sound is its own level: with
+    # no background to measure, its edges stay where the model put them instead of running on into a
+    # codec's ringing or the stretch before a cut (docs/activity.md, "Edges, 2026-12-04")
+    floor = noise_floors(energy_db, cfg, pieces, min_sound=0.0)
+    heard = noise_floors(energy_db, cfg, pieces)
     out = np.empty((n_tracks, n), bool)
     thr = echo = None
     if cfg.crosstalk_rule and n_tracks >= 2:
@@ -101,7 +110,7 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
             echo = echo_mask(energy_db, floor, cfg)
     for lo, a, b, hi in pieces:
         m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
-                          bleed, thr, None if echo is None else echo[:, lo:hi])
+                          bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi])
         out[:, a:b] = m[:, a - lo : b - lo]
     return out, floor
 
@@ -113,13 +122,14 @@ def _pieces(n: int, piece_frames: int = PIECE_FRAMES) -> list[tuple[int, int, in
 
 
 def noise_floors(energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
-                 pieces: list[tuple[int, int, int, int]] | None = None) -> np.ndarray:
-    """``energy.noise_floor_db`` of every track, float32 (n_tracks, n_frames), piece by piece."""
+                 pieces: list[tuple[int, int, int, int]] | None = None, min_sound: float = 0.25) -> np.ndarray:
+    """``energy.noise_floor_db`` of every track, float32 (n_tracks, n_frames), piece by piece (``min_sound``:
+    see there; 0 lets a lone sound in digital silence be its own floor)."""
     energy_db = np.atleast_2d(energy_db)
     floor = np.empty(energy_db.shape, np.float32)
     for lo, a, b, hi in pieces or _pieces(energy_db.shape[1]):
         for t, e in enumerate(energy_db):
-            floor[t, a:b] = noise_floor_db(e[lo:hi], cfg.noise_window_s)[a - lo : b - lo]
+            floor[t, a:b] = noise_floor_db(e[lo:hi], cfg.noise_window_s, min_sound=min_sound)[a - lo : b - lo]
     return floor
 
 
@@ -148,12 +158,12 @@ def echo_mask(energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig) 
 
 
 def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
-                  bleed: tuple[float, float] | None, thr: np.ndarray | None,
+                  bleed: tuple[float, float] | None, thr: np.ndarray | None, heard_db: np.ndarray,
                   echo: np.ndarray | None = None) -> np.ndarray:
     if cfg.refine_boundaries:
         params = _refine_params(cfg)
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
-                          for m, e, f in zip(masks, energy_db, floor_db)])
+                          for m, e, f in zip(masks, energy_db, heard_db)])
         masks = np.stack([refine_edges(m, e, f, params) for m, e, f in zip(masks, energy_db, floor_db)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:

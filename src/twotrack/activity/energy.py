@@ -59,14 +59,17 @@ class EnergyStream:
 
 
 def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float = 0.1,
-                   grid: FrameGrid = FRAMES) -> np.ndarray:
+                   grid: FrameGrid = FRAMES, min_sound: float = 0.25) -> np.ndarray:
     """Local noise floor (dB) per frame: opening of the smoothed envelope over ``window_s``.
 
     Smoothing in the power domain first keeps a single quiet frame inside speech from reading as floor.
     Digital silence (all-zero frames, e.g. a muted or gated channel) carries no information about the
-    background the speech sits in, so it never sets the floor; a window of nothing but digital silence
-    takes the floor of its surroundings. ``energy_db``: one track (n,) or several (tracks, n), each row
-    on its own (the filters run along the last axis).
+    background the speech sits in, so it never sets the floor; a window with less than ``min_sound`` of
+    its frames not digitally silent is no evidence either (its quietest sound would be the only sound:
+    a short word alone in a gated channel would be its own floor and never count as speech). Such a
+    window takes the floor of its surroundings, or digital silence's when there is none.
+    ``energy_db``: one track (n,) or several (tracks, n), each row on its own (the filters run along the
+    last axis).
     """
     e = np.asarray(energy_db, np.float64)
     if e.size == 0:
@@ -81,7 +84,8 @@ def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float
     power = uniform_filter1d(power, smooth, mode="nearest") / np.maximum(weight, 1e-12)
     env = np.where(weight > 0, 10.0 * np.log10(np.maximum(power, 1e-30)), np.inf)
     low = minimum_filter1d(env, win, mode="nearest")
-    low = np.where(np.isfinite(low), low, -np.inf)  # windows of pure digital silence: no evidence
+    sound = uniform_filter1d((~silent).astype(np.float64), win, mode="nearest")  # same window as the minimum
+    low = np.where(np.isfinite(low) & (sound >= min_sound - 1e-9), low, -np.inf)  # too little sound: no evidence
     floor = maximum_filter1d(low, win, mode="nearest")
     floor = np.where(np.isfinite(floor), floor, SILENCE_DB)
     return np.maximum(floor, SILENCE_DB).astype(np.float32)

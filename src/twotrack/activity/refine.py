@@ -12,6 +12,9 @@ from where the sound starts and stops. For each detected onset this module:
    that holds the anchor (dips of up to ``bridge`` frames, e.g. a stop closure, do not end the stretch),
    but never more than ``search_before`` frames outwards.
 
+Then (``decay_onsets``) each onset moves no earlier than the first frame within ``decay_db`` of the loudest
+frame just inside it (offsets likewise with ``offset_decay_db``, off by default).
+
 Offsets are the same on the time-reversed track. The threshold is relative to the background next to
 the edge, not to an absolute level or to the file's global floor, so a quiet and a noisy recording (or a
 noisy and a quiet stretch of one recording) get the same edge. Vectorised over edges: every edge is one
@@ -42,6 +45,9 @@ class RefineParams:
     bridge: int = 2  # dips below the threshold of at most this many frames do not end the stretch
     spread_pct: float = 0.0  # > 0: a fluctuating background (music, babble) raises the edge threshold to
     spread_margin_db: float = 3.0  # this margin above the background's ``spread_pct`` percentile
+    decay_db: float = 0.0  # > 0: an onset lies no earlier than where the level comes within this of ...
+    offset_decay_db: float = 0.0  # (> 0: an offset likewise, on the reversed track) ...
+    decay_window: int = 50  # ... the loudest frame this many frames inside the edge (same run)
 
 
 def _window(values: np.ndarray, starts: np.ndarray, before: int, after: int, fill: float) -> np.ndarray:
@@ -82,8 +88,29 @@ def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray |
     # offsets: onsets of the reversed track
     new_stops = n - refine_onsets(e[::-1].copy(), n - stops, replace(params, edge_db=params.offset_edge_db),
                                   f[::-1].copy())
+    if params.offset_decay_db > 0:
+        new_stops = n - decay_onsets(e[::-1].copy(), n - new_stops, n - new_starts, params.offset_decay_db,
+                                     params.decay_window)
+    if params.decay_db > 0:
+        new_starts = decay_onsets(e, new_starts, new_stops, params.decay_db, params.decay_window)
     ok = new_stops > new_starts
     return mask_from_runs(new_starts[ok], new_stops[ok], n)
+
+
+def decay_onsets(e: np.ndarray, starts: np.ndarray, stops: np.ndarray, decay_db: float, window: int) -> np.ndarray:
+    """Each onset moved inwards to the first frame within ``decay_db`` of the loudest frame of the
+    ``window`` frames after it (inside its run ``[start, stop)``); offsets are the same on the reversed
+    track. A threshold relative to the speech's own level, next to the background-relative edge: a
+    lead-in (breath, a slow ramp) or a tail (decay, reverberation) stays above a quiet background outside
+    the word, but far below the word itself."""
+    if starts.size == 0:
+        return starts.copy()
+    win = _window(e, starts, 0, window, fill=SILENCE_DB)
+    cols = np.arange(window)[None, :]
+    win[cols >= (stops - starts)[:, None]] = SILENCE_DB
+    peak = win.max(axis=1)
+    first = np.argmax(win >= (peak - decay_db)[:, None], axis=1)
+    return starts + first
 
 
 def refine_onsets(e: np.ndarray, starts: np.ndarray, params: RefineParams, floor_db: np.ndarray | None = None
