@@ -81,8 +81,11 @@ def test_decided_in_pieces_as_a_whole(demo02):
     frames = detect_tracks(cond.tracks, cond.rate)
     prob = np.stack([f.prob for f in frames])
     energy = np.stack([f.energy_db for f in frames])
-    whole, _ = decide(prob, energy)
-    pieces, _ = decide(prob, energy, piece_frames=1500)
+    whole = decide(prob, energy)
+    pieces = decide(prob, energy, piece_frames=1500)
+    assert whole.echoes == pieces.echoes and whole.echoes
+    assert [e for f in frames for e in f.echoes] == sorted(whole.echoes, key=lambda e: e.target)
+    whole, pieces = whole.masks, pieces.masks
     assert np.array_equal(whole, pieces)
     assert np.array_equal(whole, np.stack([f.mask for f in frames]))
 
@@ -119,3 +122,27 @@ def test_echo_only_stays_inside_its_window():
     only = echo_only(energy, [Echo(0, 1, 100, 200, 10, -30.0, 0.5)], 6.0, -6.0)
     assert only[0, 100:200].all() and not only[0, :100].any() and not only[0, 200:].any()
     assert not only[1].any()
+
+
+def test_a_scan_names_the_echo_in_the_activity_note(tmp_path, demo02):
+    """Through the real CLI: the echo's frames are not speech, and `show --json` says why."""
+    import json
+
+    import soundfile as sf
+    from show_fixtures import run_cli
+
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    echoed = robustness.add_echo(demo02.tracks, demo02.rate, -33.0)
+    sf.write(folder / "echoed.flac", echoed.T, demo02.rate)
+    sf.write(folder / "plain.flac", demo02.tracks.T, demo02.rate)
+    ws = tmp_path / "ws"
+    run_cli("scan", str(folder), "-w", str(ws), "-j", "0")
+
+    def activity_note(rid: str) -> str:
+        shown = json.loads(run_cli("show", rid, "-w", str(ws), "--json").stdout)
+        return next(s["note"] for s in shown["stages"] if s["stage"] == "activity")
+
+    note = activity_note("echoed")
+    assert "echo of A on B: 3" in note and "echo of B on A: 3" in note and "180 ms late" in note
+    assert "echo" not in activity_note("plain")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
 from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
-from .echo import EchoParams, echo_only, find_echoes
+from .echo import Echo, EchoParams, echo_only, find_echoes
 from .energy import energy_probability, noise_floor_db, silence_below
 from .refine import RefineParams, energy_support, refine_edges
 from .stream import FrameAnalyzer, model_rate
@@ -42,6 +43,7 @@ class TrackFrames:
     mask: np.ndarray  # bool (n_frames,)
     energy_db: np.ndarray  # float32 (n_frames,)
     floor_db: np.ndarray  # float32 (n_frames,)
+    echoes: tuple[Echo, ...] = ()  # late echoes of other tracks found on this one (not speech)
 
     @property
     def n_frames(self) -> int:
@@ -77,10 +79,16 @@ PIECE_FRAMES = 30_000
 CONTEXT_FRAMES = 500
 
 
+class Decision(NamedTuple):
+    masks: np.ndarray  # bool (n_tracks, n_frames): final speech
+    floor: np.ndarray  # float32 (n_tracks, n_frames): noise floor
+    echoes: tuple[Echo, ...]  # late echoes found (their frames are not speech)
+
+
 def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
-           bleed: tuple[float, float] | None = None, piece_frames: int = PIECE_FRAMES) -> tuple[np.ndarray, np.ndarray]:
-    """Final speech masks bool (n_tracks, n_frames) and noise floors float32 (n_tracks, n_frames) from
-    per-frame speech probability and energy (dB), float (n_tracks, n_frames).
+           bleed: tuple[float, float] | None = None, piece_frames: int = PIECE_FRAMES) -> Decision:
+    """Final speech masks bool (n_tracks, n_frames), noise floors float32 (n_tracks, n_frames) and the
+    echoes found, from per-frame speech probability and energy (dB), float (n_tracks, n_frames).
 
     Hysteresis on the probability (over the whole recording: one strong frame opens a whole run), then,
     piece by piece: speech without energy above the floor removed, edges moved to the energy envelope,
@@ -90,7 +98,7 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
     energy_db = np.atleast_2d(np.asarray(energy_db, np.float32))
     n_tracks, n = energy_db.shape
     if n == 0 or n_tracks == 0:
-        return np.zeros((n_tracks, n), bool), np.zeros((n_tracks, n), np.float32)
+        return Decision(np.zeros((n_tracks, n), bool), np.zeros((n_tracks, n), np.float32), ())
     masks = np.stack([hysteresis(p, cfg.onset, cfg.offset) for p in prob])
     if cfg.silence_range_db > 0:
         energy_db = silence_below(energy_db, cfg.silence_range_db)
@@ -104,15 +112,18 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
     heard = noise_floors(energy_db, cfg, pieces)
     out = np.empty((n_tracks, n), bool)
     thr = echo = None
+    echoes: list[Echo] = []
     if cfg.crosstalk_rule and n_tracks >= 2:
         thr = bleed_thresholds(energy_db, floor, bleed, cfg, pieces)
         if cfg.echo_rule:
-            echo = echo_mask(energy_db, floor, cfg)
+            echoes = find_echoes(energy_db, floor, EchoParams(max_lag=_frames(cfg.echo_max_lag_s)))
+            if echoes:
+                echo = echo_only(energy_db, echoes, cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
     for lo, a, b, hi in pieces:
         m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
                           bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi])
         out[:, a:b] = m[:, a - lo : b - lo]
-    return out, floor
+    return Decision(out, floor, tuple(echoes))
 
 
 def _pieces(n: int, piece_frames: int = PIECE_FRAMES) -> list[tuple[int, int, int, int]]:
@@ -145,16 +156,6 @@ def bleed_thresholds(energy_db: np.ndarray, floor_db: np.ndarray, bleed: tuple[f
     level = bleed_from_samples(samples, energy_db.shape[0])
     level = np.where(np.isfinite(level), level, cfg.crosstalk_ratio_db - cfg.crosstalk_margin_db)
     return np.minimum(level + cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
-
-
-def echo_mask(energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig) -> np.ndarray | None:
-    """Frames that hold only a late echo of another track (``echo.find_echoes``), bool (n_tracks,
-    n_frames), or None when no echo was found. Read over the whole recording's frame levels (100 per
-    second per track), so deciding piece by piece gives the same result."""
-    echoes = find_echoes(energy_db, floor_db, EchoParams(max_lag=_frames(cfg.echo_max_lag_s)))
-    if not echoes:
-        return None
-    return echo_only(energy_db, echoes, cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
 
 
 def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
@@ -230,8 +231,9 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
 def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
                 bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
     """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track."""
-    masks, floor = decide(prob, energy_db, cfg, bleed)
-    return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i])
+    masks, floor, echoes = decide(prob, energy_db, cfg, bleed)
+    return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i],
+                        tuple(e for e in echoes if e.target == i))
             for i in range(len(masks))]
 
 

@@ -148,3 +148,19 @@ def echo_only(energy_db: np.ndarray, echoes: list[Echo], margin_db: float, cap_d
         thr = min(e.level_db + margin_db, cap_db)
         out[e.target, t0 : t0 + delayed.size] |= level[e.target, t0 : t0 + delayed.size] < delayed + thr
     return out
+
+
+def describe(echoes: list[Echo] | tuple[Echo, ...], names: str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ") -> str:
+    """One line per echoing track pair, for the stage's note: e.g. "echo of B on A: 36 dB down, 180 ms
+    late, in 40 s of the call (not speech)"; empty when there is none."""
+    pairs: dict[tuple[int, int], list[Echo]] = {}
+    for e in echoes:
+        pairs.setdefault((e.source, e.target), []).append(e)
+    lines = []
+    for (source, target), found in sorted(pairs.items()):
+        level = float(np.median([e.level_db for e in found]))
+        lag_ms = 10 * int(np.median([e.lag for e in found]))
+        seconds = sum(e.stop - e.start for e in found) / 100
+        lines.append(f"echo of {names[source]} on {names[target]}: {-level:.0f} dB down, {lag_ms} ms late, "
+                     f"in {seconds:.0f} s of the call (not speech)")
+    return "; ".join(lines)

@@ -150,9 +150,9 @@ def run_stages(
                 activity_result = ()
                 record("activity", "error", err.problem)
             else:
-                activity_result, probs, aligned = out
+                activity_result, probs, note = out
                 speech = sum(a.speech_s for a in activity_result)
-                record("activity", "ok", f"{speech:.1f} s speech" + (f"; {aligned}" if aligned else ""))
+                record("activity", "ok", f"{speech:.1f} s speech" + (f"; {note}" if note else ""))
     words_result = None
     if "words" in run:
         if "words" in switched_off(config):

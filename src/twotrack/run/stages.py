@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..activity import detect_stream, to_activity
+from ..activity.echo import describe as describe_echoes
 from ..checks import run_checks_blocks
 from ..checks.stream import first_pass
 from ..config import Config
@@ -106,7 +107,8 @@ def clock_on_a(decoded: Decoded, recording, checks_result: CheckResult | None):
 
 def detect_activity(decoded: Decoded, recording, config: Config, checks_result: CheckResult | None):
     """-> (tuple[TrackActivity], per-frame speech probabilities float32 (n_tracks, n_frames), a note
-    when paired tracks were re-timed onto track A's clock; both outputs are on A's clock). Raises
+    when paired tracks were re-timed onto track A's clock or a track carries another's late echo; both
+    outputs are on A's clock). Raises
     ``InputError`` when a declared clock contradicts the measured one (``ingest.clock.align_recording``)."""
     bleed = None
     if checks_result is not None and checks_result.bleed_db is not None:
@@ -118,6 +120,8 @@ def detect_activity(decoded: Decoded, recording, config: Config, checks_result: 
     note = clock.fix.note() if clock.fix is not None else None
     if note and clock.status != "measured":
         note += f" ({clock.status})"
+    echoes = describe_echoes([e for f in frames for e in f.echoes])
+    note = "; ".join(n for n in (note, echoes) if n) or None
     result = tuple(to_activity(frames, detector=config.activity.detector))
     probs = np.stack([f.prob for f in frames]) if frames else None
     return result, probs, note
