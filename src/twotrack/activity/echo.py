@@ -6,13 +6,14 @@ acoustic leak of a headset or a telephone hybrid. A network or device echo is di
 line changes, so a call can be clean for minutes and then carry the other side 30 dB down. Its
 file-level estimate stays at the noise floor, and the echo is labelled speech.
 
-An echo is a delayed, attenuated copy: where the source track is active and the target track holds
-audible sound, the target's level follows the source's level ``lag`` frames earlier, at a steady
-offset. Own speech of the target during the source's speech follows its own syllables, not the
-source's. So per window of the recording and per lag, the levels of the two tracks are correlated over
-those frames; a window whose best lag correlates strongly, at an offset well below the source, holds an
-echo, and the target's frames there that are no louder than the delayed source plus the echo's level
-and a margin are only echo. All on the 10 ms frame levels: no audio is read again.
+An echo is a delayed, attenuated copy: where the source track is active, the target's level is the
+source's level ``lag`` frames earlier plus a steady offset (the echo's level), while own speech of the
+target follows its own syllables and noise its own course. So per 20 s window and per lag, the level
+differences target(t) - source(t - lag) are counted in 1 dB bins: at an echo's lag a large share of them
+lies within a few dB of the most common difference, far more than at the other lags, where the
+source's syllables spread them. A window with such a lag, at a difference well below the source, holds
+an echo, and the target's frames there that are no louder than the delayed source plus the echo's
+level and a margin are only echo. All on the 10 ms frame levels: no audio is read again.
 """
 
 from __future__ import annotations
