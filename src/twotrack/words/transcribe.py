@@ -26,8 +26,11 @@ from .stream import SpanAudio, SpanReader, to_whisper_rate  # noqa: F401 (to_whi
 RETIME_MODES = ("align+snap", "align", "snap", "none")
 #: Detected-language probability below which a track's language is recorded as unknown.
 LANGUAGE_MIN_PROB = 0.5
-#: Seconds of one track's speech recognised together (memory is about this much audio, whatever the length).
-BATCH_S = 300.0
+#: Seconds of one track's speech recognised together: memory follows this, not the recording's length.
+#: faster-whisper computes the mel features of a whole pass at once (about 1.2 MB per second of packed
+#: speech at its peak); 120 s per track keeps the stage near +300 MB over the loaded models (300 s: +550 MB),
+#: and a batch boundary costs about one half-filled encoder window in eight.
+BATCH_S = 120.0
 
 
 @dataclass(frozen=True)
