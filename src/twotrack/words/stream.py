@@ -58,7 +58,7 @@ class SpanReader:
         self._buf_at = [0] * self.n_tracks  # 16 kHz sample index of each buffer's first sample
         self._done: list[list[tuple[int, np.ndarray]]] = [[] for _ in spans]
         self.n16 = 0  # samples per track seen so far at 16 kHz
-        self._want_frames = frames
+        self.keeps_frames = frames  # 10 ms frame powers for the crosstalk rule
         self._frames: list[np.ndarray] = []
         self._rest = np.zeros((self.n_tracks, 0), np.float32)
         self._resamplers = None
@@ -91,7 +91,7 @@ class SpanReader:
     def _take(self, x16: np.ndarray) -> None:
         if x16.shape[1] == 0:
             return
-        if self._want_frames:
+        if self.keeps_frames:
             joined = np.concatenate([self._rest, x16], axis=1) if self._rest.shape[1] else x16
             n = joined.shape[1] // FRAME_HOP * FRAME_HOP
             if n:

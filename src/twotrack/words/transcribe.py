@@ -304,7 +304,7 @@ class _Run:
         """Snap every track's words to its activity edges, drop bleed, and sort."""
         cfg = self.cfg
         thr = threshold_db(bleed_db, cfg.crosstalk_margin_db, cfg.crosstalk_ratio_db, cfg.crosstalk_cap_db)
-        frames = reader.frames() if reader._want_frames else None
+        frames = reader.frames() if reader.keeps_frames else None
         words: list[Word] = []
         dropped = 0
         for t, found in self.found.items():
