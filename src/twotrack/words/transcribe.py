@@ -20,7 +20,7 @@ from .chunks import Packed, pack_pieces, speech_chunks
 from .config import WordsConfig
 from .crosstalk import bleed_words_frames, threshold_db
 from .models import load_model
-from .recognise import WHISPER_RATE, RawWord, detect_language, recognise
+from .recognise import WHISPER_RATE, RawWord, detect_language, recognise, recognise_windows
 from .stream import SpanAudio, SpanReader, to_whisper_rate  # noqa: F401 (to_whisper_rate: imported from here)
 
 RETIME_MODES = ("align+snap", "align", "snap", "none")
@@ -205,6 +205,19 @@ def transcribe_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s
     return run.result(reader, bleed_db, recording_id)
 
 
+WINDOW_MODES = ("chunks", "whisper")
+
+
+def _recognise(model, packed: Packed, language: str | None, cfg: WordsConfig):
+    """The recogniser over one packed stream, with the windows ``cfg.windows`` asks for."""
+    if cfg.windows not in WINDOW_MODES:
+        raise ValueError(f"words.windows must be one of {WINDOW_MODES}, not {cfg.windows!r}")
+    if cfg.windows == "chunks" and language:
+        return recognise_windows(model, packed, language=language, beam_size=cfg.beam_size,
+                                 min_frames=int(round(cfg.min_window_s * 100)))
+    return recognise(model, packed, language=language, beam_size=cfg.beam_size)
+
+
 class _Run:
     """The state of one recording's words stage between batches."""
 
@@ -267,10 +280,10 @@ class _Run:
         for members in groups.values():  # a group per model and language (usually one)
             model, _, language, _ = self.decided[members[0]]
             if len(members) == 1:
-                raws[members[0]] = recognise(model, plans[members[0]][0], language=language, beam_size=cfg.beam_size)
+                raws[members[0]] = _recognise(model, plans[members[0]][0], language, cfg)
                 continue
             joint, first = _pack_joint([plans[t][0] for t in members], cfg.separator_s)
-            raw, used, prob = recognise(model, joint, language=language, beam_size=cfg.beam_size)
+            raw, used, prob = _recognise(model, joint, language, cfg)
             bounds = np.append(first, len(joint.chunks))
             for j, t in enumerate(members):
                 mine = [dataclasses.replace(w, chunk=w.chunk - int(first[j])) for w in raw
