@@ -3,6 +3,7 @@ as the whole-array path; small batches still give every track its words."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,21 @@ def test_reader_memory_is_the_pending_spans_not_the_stream():
     assert [k for k, _ in got[0]] == [0] and got[0][0][1].size == rate and got[1] == []
 
 
+def test_recogniser_windows_end_where_a_chunk_ends():
+    from twotrack.words.chunks import Packed
+    from twotrack.words.recognise import window_end
+
+    rate = 16000  # chunks of 12, 10, 9 and 40 s packed with 0.3 s separators
+    lengths = [12.0, 10.0, 9.0, 40.0]
+    offsets = np.cumsum([0.0] + [n + 0.3 for n in lengths[:-1]])
+    chunks = np.stack([offsets, offsets + np.array(lengths)], axis=1) + 100.0
+    packed = Packed(np.zeros(int((sum(lengths) + 0.3 * 4) * rate), np.float32), rate, chunks, offsets)
+    assert window_end(packed, 0) == round(offsets[2] * 100)  # 12 + 10 s fit in 30 s, 9 more do not
+    assert window_end(packed, round(offsets[2] * 100)) == round(offsets[3] * 100)
+    start = round(offsets[3] * 100)  # a chunk longer than a window: cut at 30 s, the recogniser seeks on
+    assert window_end(packed, start) == start + 3000
+
+
 faster_whisper = pytest.importorskip("faster_whisper")
 pytest.importorskip("pocketsphinx")
 
@@ -73,6 +89,9 @@ def test_streamed_words_equal_the_whole_array_words(telephone):
     whole = transcribe_tracks(x, rate, act, -28.0, cfg)
     streamed = transcribe_blocks(_blocks(x, 8 * rate), rate, x.shape[1] / rate, act, -28.0, cfg)
     assert streamed == whole and len(whole.words) > 40
+    # faster-whisper's own windows (words.windows = "whisper") read the same speech: about the same words
+    seek = transcribe_tracks(x, rate, act, -28.0, dataclasses.replace(cfg, windows="whisper"))
+    assert abs(len(seek.words) - len(whole.words)) <= 0.1 * len(whole.words)
     # batches of a few seconds of speech: every track still gets its words, in order, inside its speech
     small = transcribe_blocks(_blocks(x, 8 * rate), rate, x.shape[1] / rate, act, -28.0, cfg, batch_s=8.0)
     assert small.words == tuple(sorted(small.words, key=lambda w: (w.start, w.track, w.end)))
