@@ -15,8 +15,14 @@ single process of its tree: for ``scan -j 1`` the larger of the main process and
 Printed: a table of wall time and peak RSS per command and length, and the ratio long / short per
 command (the issue's bar: ``scan -j 1`` <= 1.3 between 10 minutes and 6 hours).
 
+``--words``: the scan runs the words stage too (``scan --words``, tiny.en, every track taken as English)
+on files with speech throughout (a burst every 0.4 minutes unless ``--burst-every-min`` says otherwise),
+and only the scan is measured, without and with words (issue 19: the words stage's memory flat in
+recording length; the scan's own growth is the first line).
+
 Usage: .venv/bin/python benchmarks/bench_memory.py [--hours 6] [--short-min 10] [--dir DIR] [--keep]
        [--only scan] (a quick run: --hours 1)
+       .venv/bin/python benchmarks/bench_memory.py --words --hours 1
 """
 
 from __future__ import annotations
@@ -123,6 +129,9 @@ def run_length(folder: Path, name: str, minutes: float, args) -> dict:
     ws = folder / f"ws-{name}"
     shutil.rmtree(ws, ignore_errors=True)
     res = {"info": info, "scan": measure(cli("scan", str(manifest), "-w", str(ws), "-j", "1"))}
+    if args.words:  # the same scan with the words stage, in its own workspace: the difference is the stage's
+        res["scan --words"] = measure(cli("scan", str(manifest), "-w", str(ws) + "-words", "-j", "1", "--words",
+                                          "--set", "words.multilingual_model="))
     if args.only != "scan":
         subprocess.run(cli("consent", "import", str(REPO / "data/sample/consent.csv"), "-w", str(ws)),
                        check=True, capture_output=True)
@@ -141,7 +150,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=6.0, help="length of the long file")
     ap.add_argument("--short-min", type=float, default=10.0, help="length of the short file (minutes)")
-    ap.add_argument("--burst-every-min", type=float, default=5.0)
+    ap.add_argument("--burst-every-min", type=float, default=None, help="default 5 (0.4 with --words)")
+    ap.add_argument("--words", action="store_true", help="scan --words on files with speech throughout")
     ap.add_argument("--only", choices=("scan", "all"), default="all")
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the workspaces")
@@ -152,6 +162,10 @@ def main() -> None:
         child(json.loads(args.child))
         return
 
+    if args.burst_every_min is None:
+        args.burst_every_min = 0.4 if args.words else 5.0
+    if args.words:
+        args.only = "scan"
     folder = args.dir or Path(tempfile.mkdtemp(prefix="twotrack-bench-memory-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; files in {folder}")

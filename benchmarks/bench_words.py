@@ -234,18 +234,20 @@ def main():
         cfg = WordsConfig(model=name, multilingual_model=None, beam_size=args.beam_size,
                           joint_tracks=not args.per_track)
         model, _ = load_model(name)  # load once, outside the timings
-        acc = {k: {"stage": 0.0, "anchor": 0.0, "hits": [0, 0, 0], "n": 0, "xt": [0, 0, 0, 0], "dec": 0.0}
-               for k in ("clean", "telephone")}
+        acc = {k: {"stage": 0.0, "anchor": 0.0, "hits": [0, 0, 0], "n": 0, "xt": [0, 0, 0, 0], "dec": 0.0,
+                   "cpu": [0.0, 0.0]} for k in ("clean", "telephone")}
         for kind, rid, x, rate, act, bleed, gold in data:
             a = acc[kind]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = transcribe_tracks(x, rate, act, bleed, cfg)
             a["stage"] += time.perf_counter() - t0
+            a["cpu"][0] += time.process_time() - c0
             a["dec"] += res.decoded_s
             raw = transcribe_tracks(x, rate, act, bleed, dataclasses.replace(cfg, retime="none", crosstalk_rule=False))
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             anc = anchor(model, x, rate, args.beam_size)
             a["anchor"] += time.perf_counter() - t0
+            a["cpu"][1] += time.process_time() - c0
             for i, words in enumerate((anc, raw.words, res.words)):
                 a["hits"][i] += score.onset_share(words, gold)[0]
             a["n"] += score.onset_share(res.words, gold)[1]
@@ -266,6 +268,12 @@ def main():
         print(f"{name:8} {kind:9} {a['stage']:8.1f} {a['anchor']:9.1f} {a['anchor'] / a['stage']:6.2f} "
               f"{dur / a['stage']:15.1f} {a['dec'] / (2 * dur):8.0%} | {a['hits'][0] / n:14.3f} {a['hits'][1] / n:6.3f} "
               f"{a['hits'][2] / n:8.3f} | {a['xt'][0] / max(a['xt'][1], 1):12.3f} {a['xt'][2] / max(a['xt'][3], 1):6.3f}")
+    print()
+    # CPU seconds of this process (CTranslate2 and pocketsphinx on one thread each): steadier than wall time
+    # on a shared machine
+    for name, kind, a, dur, _ in rows:
+        print(f"CPU {name} {kind}: stage {a['cpu'][0]:.1f} s, anchor {a['cpu'][1]:.1f} s, "
+              f"ratio {a['cpu'][1] / a['cpu'][0]:.2f}, stage {dur / a['cpu'][0]:.1f} x realtime per CPU second")
     print()
     for name in dict.fromkeys(r[0] for r in rows):
         wer = next(r[4] for r in rows if r[0] == name)

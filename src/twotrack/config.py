@@ -221,6 +221,12 @@ class WordsConfig(Record):
     crosstalk_margin_db: float = 6.0  # bleed level (checks' estimate) + this margin ...
     crosstalk_ratio_db: float = -15.0  # ... or this ratio when no bleed was measured
     crosstalk_cap_db: float = -6.0  # never above this (overlapping speech is kept)
+    #: recogniser windows: "chunks" = windows ending where a chunk ends, the encoder reading each window's own
+    #: length (at least ``min_window_s``) instead of 30 s padded (docs/words.md, phase 4); "whisper" =
+    #: faster-whisper's own seeking over 30 s windows (phases 1-3). A track whose language is not known
+    #: beforehand always uses "whisper" (it detects the language per window).
+    windows: str = "chunks"
+    min_window_s: float = 10.0
 
 
 @dataclass(frozen=True)

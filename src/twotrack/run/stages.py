@@ -34,7 +34,7 @@ from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_info
 from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..timeline import segments_to_mask
 from ..turns import extract_events
-from ..words import transcribe_recording as transcribe_words
+from ..words import transcribe_recording_blocks as transcribe_words
 
 # ---------------------------------------------------------------------------------------------
 # Adapters: one per stage, each a plain function over arrays and config
@@ -131,16 +131,13 @@ def transcribe_recording(decoded: Decoded, recording, config: Config, checks_res
                          activity_result: tuple[TrackActivity, ...]):
     """The words stage: each track's own speech recognised (or, when the manifest's transcript is text
     without word times, that text aligned), on A's clock -> ``words.WordsResult`` with ``source``."""
-    # The same samples detect_activity reads: the decoded tracks re-timed onto A's clock. The recogniser
-    # takes whole tracks (it cuts each track's own speech out), so this opt-in stage holds the recording
-    # in memory, unlike checks and activity (docs/memory.md).
+    # The same samples detect_activity reads: the decoded tracks re-timed onto A's clock, streamed; the stage
+    # keeps only each track's padded speech (or the transcript's utterances), so memory stays flat.
     clock = clock_on_a(decoded, recording, checks_result)
-    blocks = list(decoded.blocks(clock=clock.fix))
-    samples = np.concatenate(blocks, axis=1) if blocks else np.zeros((decoded.n_tracks, 0), np.float32)
-    del blocks
     bleed = checks_result.bleed_db if checks_result is not None else None
     try:
-        return transcribe_words(samples, decoded.sample_rate, activity_result, recording, bleed, config.words)
+        return transcribe_words(decoded.blocks(clock=clock.fix), decoded.sample_rate, decoded.duration_s,
+                                decoded.n_tracks, activity_result, recording, bleed, config.words)
     except ConfigError as exc:  # a model that is not installed or not found: this recording's named error
         raise InputError(config.words.model, str(exc)) from None
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..model import Record, Word
-from .recognise import WHISPER_RATE
 from .retime import align_chunk, tokens
-from .transcribe import to_whisper_rate
+from .stream import SpanReader
 
 _TAG = re.compile(r"\[[^\]]*\]|<[^>]*>")
 
@@ -40,23 +39,59 @@ def align_text(samples: np.ndarray, sample_rate: int, spans: Iterable[tuple[floa
     float32 mono, or (n_tracks, n) with ``track`` picking the row). A span whose text cannot be aligned
     is listed in ``unaligned`` and gets no invented times."""
     x = np.atleast_2d(np.asarray(samples, np.float32))
-    x = to_whisper_rate(x[track if x.shape[0] > 1 else 0], sample_rate)[0]
-    duration = len(x) / WHISPER_RATE
-    out: list[Word] = []
-    failed: list[tuple[float, float, str]] = []
-    for start, end, text in spans:  # per span (an utterance)
-        words = transcript_words(text)
-        if not words:
-            continue
-        a, b = max(0.0, float(start) - padding_s), min(duration, float(end) + padding_s)
-        audio = x[int(round(a * WHISPER_RATE)): int(round(b * WHISPER_RATE))]
-        got = align_chunk(audio, words) if b > a else None
-        if got is None and b > a:  # given text is right: search again with wide beams before giving up
-            got = align_chunk(audio, words, wide=True)
-        if got is None:
-            failed.append((float(start), float(end), text))
-            continue
-        out += [Word(recording_id, track, float(s + a), float(e + a), w)
-                for w, (s, e) in zip(words, got) if np.isfinite(s)]
-    out.sort(key=lambda w: w.start)
-    return AlignResult(tuple(out), tuple(failed))
+    x = x[track if x.shape[0] > 1 else 0][None, :]
+    got = align_text_blocks([x], sample_rate, x.shape[1] / sample_rate, {0: list(spans)},
+                            recording_id=recording_id, padding_s=padding_s)
+    return AlignResult(tuple(replace(w, track=track) for w in got[0].words), got[0].unaligned)
+
+
+def align_text_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s: float,
+                      spans: dict[int, list[tuple[float, float, str]]], *, recording_id: str = "",
+                      padding_s: float = 0.15) -> dict[int, AlignResult]:
+    """``align_text`` for every track named in ``spans`` over a stream of (n_tracks, m) blocks: each span's
+    audio is cut from the stream (``stream.SpanReader``) and aligned as soon as the stream passes it, so
+    memory does not grow with the recording. -> {track: AlignResult}."""
+    n_tracks = max(spans, default=-1) + 1
+    items: dict[int, list] = {t: [] for t in range(n_tracks)}  # per track: (start, end, text, words, a, b)
+    for t, lines in spans.items():
+        for start, end, text in lines:
+            words = transcript_words(text)
+            a, b = max(0.0, float(start) - padding_s), min(duration_s, float(end) + padding_s)
+            items[t].append((float(start), float(end), text, words, a, b))
+    windows = [np.array([(it[4], it[5]) for it in items[t]], np.float64).reshape(-1, 2) for t in range(n_tracks)]
+    reader = SpanReader(windows, sample_rate, frames=False) if n_tracks else None
+    done: dict[int, dict[int, list[Word] | None]] = {t: {} for t in range(n_tracks)}
+
+    def take():
+        for t, pieces in enumerate(reader.ready()):
+            for k, audio in pieces:  # per span (an utterance) as the stream passes it
+                start, end, text, words, a, b = items[t][k]
+                if not words:
+                    continue
+                got = align_chunk(audio, words) if b > a else None
+                if got is None and b > a:  # given text is right: search again with wide beams before giving up
+                    got = align_chunk(audio, words, wide=True)
+                done[t][k] = None if got is None else [
+                    Word(recording_id, t, float(s + a), float(e + a), w) for w, (s, e) in zip(words, got) if np.isfinite(s)]
+
+    if reader is not None:
+        for block in blocks:
+            reader.push(np.atleast_2d(block)[:n_tracks])
+            take()
+        reader.finish()
+        take()
+    out = {}
+    for t in range(n_tracks):
+        words: list[Word] = []
+        failed: list[tuple[float, float, str]] = []
+        for k, (start, end, text, ws, _, _) in enumerate(items[t]):  # in the transcript's order
+            if not ws:
+                continue
+            got = done[t].get(k)
+            if got is None:
+                failed.append((start, end, text))
+            else:
+                words += got
+        words.sort(key=lambda w: w.start)
+        out[t] = AlignResult(tuple(words), tuple(failed))
+    return out

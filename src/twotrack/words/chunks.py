@@ -82,3 +82,27 @@ def pack(samples: np.ndarray, rate: int, chunks: np.ndarray, separator_s: float)
     audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     exact = idx.astype(np.float64) / rate  # chunk edges on the sample grid
     return Packed(audio, rate, exact, np.asarray(offsets, np.float64))
+
+
+def piece_starts(ids, chunks: np.ndarray, n_seen: int, rate: int) -> np.ndarray:
+    """Sample index where each cut chunk begins (``stream.SpanReader``'s rounding, clipped to the stream)."""
+    c = np.asarray(chunks, np.float64).reshape(-1, 2)[np.asarray(ids, np.int64)]
+    return np.minimum(np.maximum(np.round(c[:, 0] * rate).astype(np.int64), 0), n_seen)
+
+
+def pack_pieces(pieces, chunks: np.ndarray, n_seen: int, rate: int, separator_s: float) -> tuple[Packed, np.ndarray]:
+    """``pack`` for chunks already cut (``pieces`` = [(chunk id, audio)] in order, from ``stream.SpanReader``
+    after ``n_seen`` samples): the same Packed as ``pack`` of the whole track gives for those chunks.
+    -> (Packed, chunk id of each packed chunk)."""
+    ids = np.array([k for k, _ in pieces], np.int64)
+    gap = np.zeros(int(round(separator_s * rate)), np.float32)
+    audio, offsets, pos = [], [], 0
+    for _, a in pieces:  # per chunk
+        offsets.append(pos / rate)
+        audio += [np.asarray(a, np.float32), gap]
+        pos += a.size + gap.size
+    starts = piece_starts(ids, chunks, n_seen, rate)
+    lengths = np.array([a.size for _, a in pieces], np.int64)
+    exact = np.stack([starts, starts + lengths], axis=1).astype(np.float64) / rate
+    joined = np.concatenate(audio) if audio else np.zeros(0, np.float32)
+    return Packed(joined, rate, exact.reshape(-1, 2), np.asarray(offsets, np.float64)), ids

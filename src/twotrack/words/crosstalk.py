@@ -19,8 +19,17 @@ def word_levels_db(samples: np.ndarray, rate: int, starts: np.ndarray, ends: np.
     hop = max(1, int(round(hop_s * rate)))
     n = x.shape[1] // hop
     r = x[:, : n * hop].reshape(x.shape[0], n, hop)
-    frames = np.einsum("tnh,tnh->tn", r, r).astype(np.float64) / hop  # no sample-sized temporary
-    cs = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(frames, axis=1)], axis=1)
+    frames = np.einsum("tnh,tnh->tn", r, r)  # no sample-sized temporary
+    return levels_from_frames(frames, hop, starts, ends, hop_s)
+
+
+def levels_from_frames(frames: np.ndarray, hop: int, starts: np.ndarray, ends: np.ndarray,
+                       hop_s: float = 0.01) -> np.ndarray:
+    """``word_levels_db`` from frame sums of squares (n_tracks, n_frames) of ``hop`` samples each
+    (``stream.frame_powers``: what the streamed words stage keeps instead of the audio)."""
+    frames = np.asarray(frames).astype(np.float64) / hop
+    n = frames.shape[1]
+    cs = np.concatenate([np.zeros((frames.shape[0], 1)), np.cumsum(frames, axis=1)], axis=1)
     a = np.clip(np.floor(np.asarray(starts) / hop_s).astype(np.int64), 0, n)
     b = np.clip(np.ceil(np.asarray(ends) / hop_s).astype(np.int64), 0, n)
     b = np.maximum(b, np.minimum(a + 1, n))
@@ -41,5 +50,15 @@ def bleed_words(samples: np.ndarray, rate: int, track: int, starts: np.ndarray, 
     if np.atleast_2d(samples).shape[0] < 2 or len(starts) == 0:
         return np.zeros(len(starts), bool)
     lv = word_levels_db(samples, rate, starts, ends)
+    other = np.delete(lv, track, axis=0).max(axis=0)
+    return lv[track] < other + threshold
+
+
+def bleed_words_frames(frames: np.ndarray, track: int, starts: np.ndarray, ends: np.ndarray, threshold: float,
+                       hop: int = 160) -> np.ndarray:
+    """``bleed_words`` from 10 ms frame sums of squares (``stream.frame_powers``, 16 kHz: ``hop`` 160)."""
+    if frames.shape[0] < 2 or len(starts) == 0:
+        return np.zeros(len(starts), bool)
+    lv = levels_from_frames(frames, hop, starts, ends)
     other = np.delete(lv, track, axis=0).max(axis=0)
     return lv[track] < other + threshold

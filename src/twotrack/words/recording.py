@@ -8,7 +8,7 @@ the stage recognises the tracks as for a recording without one (``source`` "stag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -17,8 +17,8 @@ from ..config import WordsConfig
 from ..errors import InputError
 from ..ingest.annotations import has_gold, recording_gold, utterance_level
 from ..model import Recording, track_name
-from .align import align_text
-from .transcribe import WordsResult, transcribe_tracks
+from .align import align_text_blocks
+from .transcribe import WordsResult, transcribe_blocks
 
 
 def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, float, str]]] | None, str | None]:
@@ -45,29 +45,47 @@ def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, lis
                      recording_id: str = "") -> WordsResult:
     """Every track's utterances aligned to that track's audio (English acoustic model); spans whose text
     does not fit their audio get no words and are counted in ``alignment_failures``."""
-    x = np.atleast_2d(samples)
+    x = np.atleast_2d(np.asarray(samples, np.float32))
+    return align_transcript_blocks([x], sample_rate, x.shape[1] / sample_rate, x.shape[0], spans, recording_id)
+
+
+def align_transcript_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s: float, n_tracks: int,
+                            spans: dict[int, list[tuple[float, float, str]]], recording_id: str = "") -> WordsResult:
+    """``align_transcript`` over a stream of (n_tracks, m) blocks (memory flat in the recording's length)."""
+    got = align_text_blocks(blocks, sample_rate, duration_s, {t: spans.get(t, []) for t in range(n_tracks)},
+                            recording_id=recording_id)
     words, failures = [], 0
     languages: dict[str, tuple[str, float | None]] = {}
-    for t in range(x.shape[0]):  # per track
-        got = align_text(x, sample_rate, spans.get(t, []), track=t, recording_id=recording_id)
-        words += got.words
-        failures += len(got.unaligned)
+    for t in range(n_tracks):  # per track
+        words += got[t].words
+        failures += len(got[t].unaligned)
         languages[track_name(t)] = ("en", None) if spans.get(t) else ("unknown", 0.0)
     words.sort(key=lambda w: (w.start, w.track, w.end))
     return WordsResult(tuple(words), languages, alignment_failures=failures,
-                       models={track_name(t): "pocketsphinx-en" for t in range(x.shape[0])}, source="aligned")
+                       models={track_name(t): "pocketsphinx-en" for t in range(n_tracks)}, source="aligned")
 
 
 def transcribe_recording(samples: np.ndarray, sample_rate: int, activity: Sequence, recording: Recording,
                          bleed_db: float | None = None, config: WordsConfig | None = None) -> WordsResult:
     """The words of ``recording`` (``samples`` float32 (n_tracks, n) on A's clock, ``activity`` its
     TrackActivity per track): its transcript aligned when it is text without word times, else recognised."""
-    cfg = config or WordsConfig()
     x = np.atleast_2d(np.asarray(samples, np.float32))
+    return transcribe_recording_blocks([x], sample_rate, x.shape[1] / sample_rate, x.shape[0], activity, recording,
+                                       bleed_db, config)
+
+
+def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s: float, n_tracks: int,
+                                activity: Sequence, recording: Recording, bleed_db: float | None = None,
+                                config: WordsConfig | None = None) -> WordsResult:
+    """``transcribe_recording`` over a stream of float32 (n_tracks, m) blocks on A's clock lasting
+    ``duration_s`` (``run.stages.Decoded.blocks``): only the spans the stage reads are kept, so memory does
+    not grow with the recording."""
+    cfg = config or WordsConfig()
     spans, note = transcript_spans(recording)
     if spans is not None:
-        return align_transcript(x, sample_rate, spans, recording.recording_id)
+        return align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id)
     by_track = {getattr(a, "track", i): a for i, a in enumerate(activity)}
-    per_track = [by_track.get(t, ()) for t in range(x.shape[0])]
-    out = transcribe_tracks(x, sample_rate, per_track, bleed_db, cfg, recording_id=recording.recording_id)
+    per_track = [by_track.get(t, ()) for t in range(n_tracks)]
+    out = transcribe_blocks(blocks, sample_rate, duration_s, per_track, bleed_db, cfg,
+                            recording_id=recording.recording_id, n_tracks=n_tracks)
     return replace(out, note=note) if note else out

@@ -8,7 +8,7 @@ the other speaker's bleed dropped and counted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -16,15 +16,21 @@ import numpy as np
 
 from ..model import Record, Word, track_name
 from . import retime as rt
-from .chunks import Packed, pack, speech_chunks
+from .chunks import Packed, pack_pieces, speech_chunks
 from .config import WordsConfig
-from .crosstalk import bleed_words, threshold_db
+from .crosstalk import bleed_words_frames, threshold_db
 from .models import load_model
-from .recognise import WHISPER_RATE, RawWord, detect_language, recognise
+from .recognise import WHISPER_RATE, RawWord, detect_language, recognise, recognise_windows
+from .stream import SpanAudio, SpanReader, to_whisper_rate  # noqa: F401 (to_whisper_rate: imported from here)
 
 RETIME_MODES = ("align+snap", "align", "snap", "none")
 #: Detected-language probability below which a track's language is recorded as unknown.
 LANGUAGE_MIN_PROB = 0.5
+#: Seconds of one track's speech recognised together: memory follows this, not the recording's length.
+#: faster-whisper computes the mel features of a whole pass at once (about 1.2 MB per second of packed
+#: speech at its peak); 120 s per track keeps the stage near +300 MB over the loaded models (300 s: +550 MB),
+#: and a batch boundary costs about one half-filled encoder window in eight.
+BATCH_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -70,15 +76,6 @@ def _segments(activity_track) -> np.ndarray:
     segs = getattr(activity_track, "segments", activity_track)
     pairs = [(s.start, s.end) if hasattr(s, "start") else (s[0], s[1]) for s in segs]
     return np.asarray(pairs, np.float64).reshape(-1, 2)
-
-
-def to_whisper_rate(samples: np.ndarray, rate: int) -> np.ndarray:
-    x = np.atleast_2d(np.asarray(samples, np.float32))
-    if rate == WHISPER_RATE:
-        return x
-    import soxr
-
-    return np.stack([soxr.resample(c, rate, WHISPER_RATE, quality="HQ") for c in x]).astype(np.float32)
 
 
 def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, segments: np.ndarray,
@@ -176,35 +173,74 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
 
     ``samples`` float32 (n_tracks, n) on track A's clock; ``activity[i]`` the speech of track i (a
     TrackActivity, Segments, or (start_s, end_s) pairs, same clock); ``bleed_db`` the checks stage's
-    bleed level (dB re the source's speech) or None. A track without speech gets no words."""
+    bleed level (dB re the source's speech) or None. A track without speech gets no words. The same as
+    ``transcribe_blocks`` over one block."""
+    x = np.atleast_2d(np.asarray(samples, np.float32))
+    return transcribe_blocks([x], sample_rate, x.shape[1] / sample_rate, activity, bleed_db, config,
+                             recording_id=recording_id, n_tracks=x.shape[0])
+
+
+def transcribe_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s: float, activity: Sequence,
+                      bleed_db: float | None = None, config: WordsConfig | None = None, *, recording_id: str = "",
+                      n_tracks: int | None = None, batch_s: float = BATCH_S) -> WordsResult:
+    """``transcribe_tracks`` over a stream of float32 (n_tracks, m) blocks (e.g. ``run.stages.Decoded.blocks``)
+    lasting ``duration_s``: only each track's padded speech is kept, and it is recognised and aligned in
+    batches of about ``batch_s`` seconds of one track's speech, so memory does not grow with the recording."""
     cfg = config or WordsConfig()
-    x16 = to_whisper_rate(samples, sample_rate)
-    n_tracks, n = x16.shape
+    n_tracks = len(activity) if n_tracks is None else n_tracks
     if len(activity) != n_tracks:
         raise ValueError(f"activity has {len(activity)} tracks, samples {n_tracks}")
-    duration = n / WHISPER_RATE
-    thr = threshold_db(bleed_db, cfg.crosstalk_margin_db, cfg.crosstalk_ratio_db, cfg.crosstalk_cap_db)
-    words: list[Word] = []
-    languages: dict[str, tuple[str, float | None]] = {}
-    models: dict[str, str] = {}
-    dropped = failures = 0
-    decoded = 0.0
-    main = None
-    # 1. per track: its speech, packed, and which model reads it in which language
-    plans: dict[int, tuple] = {}  # track -> (segments, chunks, packed, model, resolved, language, lang_prob)
-    for t in range(n_tracks):  # per track
-        name = track_name(t)
-        segs = _segments(activity[t])
-        chunks = speech_chunks(segs, duration, cfg.padding_s, cfg.merge_gap_s, cfg.window_s)
-        if len(chunks) == 0:
-            languages[name] = ("unknown", 0.0)
-            continue
-        packed = pack(x16[t], WHISPER_RATE, chunks, cfg.separator_s)
-        decoded += packed.audio.size / WHISPER_RATE
-        if main is None:
-            main = load_model(cfg.model, sha256=cfg.model_sha256, compute_type=cfg.compute_type,
-                              threads=cfg.threads, allow_download=cfg.allow_download)
-        model, res = main
+    segs = [_segments(a) for a in activity]
+    chunks = [speech_chunks(s, duration_s, cfg.padding_s, cfg.merge_gap_s, cfg.window_s) for s in segs]
+    run = _Run(cfg, segs, chunks)
+    reader = SpanReader(chunks, sample_rate, frames=cfg.crosstalk_rule and n_tracks > 1)
+    for block in blocks:
+        if np.shape(block)[0] != n_tracks:
+            raise ValueError(f"activity has {n_tracks} tracks, samples {np.shape(block)[0]}")
+        reader.push(block)
+        if max(reader.pending_s(), default=0.0) >= batch_s:
+            run.batch(reader.ready(), reader.n16)
+    reader.finish()
+    run.batch(reader.ready(), reader.n16)
+    return run.result(reader, bleed_db, recording_id)
+
+
+WINDOW_MODES = ("chunks", "whisper")
+
+
+def _recognise(model, packed: Packed, language: str | None, cfg: WordsConfig):
+    """The recogniser over one packed stream, with the windows ``cfg.windows`` asks for."""
+    if cfg.windows not in WINDOW_MODES:
+        raise ValueError(f"words.windows must be one of {WINDOW_MODES}, not {cfg.windows!r}")
+    if cfg.windows == "chunks" and language:
+        return recognise_windows(model, packed, language=language, beam_size=cfg.beam_size,
+                                 min_frames=int(round(cfg.min_window_s * 100)))
+    return recognise(model, packed, language=language, beam_size=cfg.beam_size)
+
+
+class _Run:
+    """The state of one recording's words stage between batches."""
+
+    def __init__(self, cfg: WordsConfig, segs: list[np.ndarray], chunks: list[np.ndarray]):
+        self.cfg, self.segs, self.chunks = cfg, segs, chunks
+        self.languages: dict[str, tuple[str, float | None]] = {}
+        self.models: dict[str, str] = {}
+        self.decided: dict[int, tuple] = {}  # track -> (model, resolved, language, lang_prob), from its first batch
+        self.found: dict[int, list[tuple[RawWord, float, float]]] = {t: [] for t in range(len(chunks))}
+        self.failures = 0
+        self.decoded = 0.0
+        self.main = None
+        for t, c in enumerate(chunks):
+            if len(c) == 0:
+                self.languages[track_name(t)] = ("unknown", 0.0)
+
+    def _decide(self, t: int, packed: Packed) -> tuple:
+        """Which model reads track ``t`` in which language (on its first batch of speech)."""
+        cfg = self.cfg
+        if self.main is None:
+            self.main = load_model(cfg.model, sha256=cfg.model_sha256, compute_type=cfg.compute_type,
+                                   threads=cfg.threads, allow_download=cfg.allow_download)
+        model, res = self.main
         language, lang_prob = cfg.language or None, (1.0 if cfg.language else None)
         if language is None and res.english_only:
             language, lang_prob = "en", None
@@ -218,54 +254,89 @@ def transcribe_tracks(samples: np.ndarray, sample_rate: int, activity: Sequence,
                     language = detected
                 if language != "en":
                     model, res = multi, multi_res
-                languages[name] = (detected if lang_prob >= LANGUAGE_MIN_PROB else "unknown", lang_prob)
-        plans[t] = (segs, chunks, packed, model, res, language, lang_prob)
-    # 2. recognise: tracks read by the same model in the same known language share one pass
-    raws: dict[int, tuple[list[RawWord], str, float]] = {}
-    groups: dict[tuple, list[int]] = {}
-    for t, (_, _, _, model, res, language, _) in plans.items():
-        key = (id(model), language) if (cfg.joint_tracks and language) else (id(model), language, t)
-        groups.setdefault(key, []).append(t)
-    for members in groups.values():  # a group per model and language (usually one)
-        model, language = plans[members[0]][3], plans[members[0]][5]
-        if len(members) == 1:
-            raws[members[0]] = recognise(model, plans[members[0]][2], language=language, beam_size=cfg.beam_size)
-            continue
-        joint, first = _pack_joint([plans[t][2] for t in members], cfg.separator_s)
-        raw, used, prob = recognise(model, joint, language=language, beam_size=cfg.beam_size)
-        bounds = np.append(first, len(joint.chunks))
-        for j, t in enumerate(members):
-            mine = [dataclasses.replace(w, chunk=w.chunk - int(first[j])) for w in raw
-                    if first[j] <= w.chunk < bounds[j + 1]]
-            raws[t] = (mine, used, prob)
-    # 3. per track: re-time, drop bleed
-    for t, (segs, chunks, packed, model, res, language, lang_prob) in plans.items():
-        name = track_name(t)
-        raw, used, prob = raws[t]
-        if name not in languages:
-            if cfg.language:
-                languages[name] = (cfg.language, None)
-            elif language == "en" and lang_prob is None:
-                languages[name] = ("en", None)  # English-only model, no detection asked for
-            else:
-                languages[name] = (used if prob >= LANGUAGE_MIN_PROB else "unknown", prob)
-        models[name] = res.name
-        if not raw:
-            continue
-        # pocketsphinx's model is English: other languages keep the recogniser's (per token) times
-        mode = cfg.retime if (language or used) == "en" else ("snap" if "snap" in cfg.retime else "none")
-        s, e, fails = retime_words(x16[t], raw, chunks, segs, mode, cfg.snap_tolerance_s,
-                                      max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s,
-                                      early_tolerance_s=cfg.snap_early_tolerance_s)
-        failures += fails
-        keep = np.ones(len(raw), bool)
-        if cfg.crosstalk_rule and n_tracks > 1:
-            keep = ~bleed_words(x16, WHISPER_RATE, t, s, e, thr)
-            dropped += int((~keep).sum())
-        # a word squeezed to no length (clamped at a chunk's or the recording's end: the recogniser ran on
-        # past the audio) has no place in it
-        keep &= e > s + 1e-6
-        words += [Word(recording_id, t, float(a), float(b), w.word, probability=w.probability)
-                  for a, b, w, k in zip(s, e, raw, keep) if k]
-    words.sort(key=lambda w: (w.start, w.track, w.end))
-    return WordsResult(tuple(words), languages, dropped, failures, models, round(decoded, 3))
+                self.languages[track_name(t)] = (detected if lang_prob >= LANGUAGE_MIN_PROB else "unknown", lang_prob)
+        return model, res, language, lang_prob
+
+    def batch(self, ready: list[list[tuple[int, np.ndarray]]], n16: int) -> None:
+        """Recognise and align the chunks cut since the last batch (``SpanReader.ready``)."""
+        cfg = self.cfg
+        # 1. per track: its speech, packed, and which model reads it in which language
+        plans: dict[int, tuple] = {}  # track -> (packed, chunk ids, chunk audio)
+        for t, got in enumerate(ready):
+            if not got:
+                continue
+            packed, ids = pack_pieces(got, self.chunks[t], n16, WHISPER_RATE, cfg.separator_s)
+            self.decoded += packed.audio.size / WHISPER_RATE
+            if t not in self.decided:
+                self.decided[t] = self._decide(t, packed)
+            plans[t] = (packed, ids, SpanAudio(got, self.chunks[t], n16))
+        # 2. recognise: tracks read by the same model in the same known language share one pass
+        raws: dict[int, tuple[list[RawWord], str, float]] = {}
+        groups: dict[tuple, list[int]] = {}
+        for t in plans:
+            model, _, language, _ = self.decided[t]
+            key = (id(model), language) if (cfg.joint_tracks and language) else (id(model), language, t)
+            groups.setdefault(key, []).append(t)
+        for members in groups.values():  # a group per model and language (usually one)
+            model, _, language, _ = self.decided[members[0]]
+            if len(members) == 1:
+                raws[members[0]] = _recognise(model, plans[members[0]][0], language, cfg)
+                continue
+            joint, first = _pack_joint([plans[t][0] for t in members], cfg.separator_s)
+            raw, used, prob = _recognise(model, joint, language, cfg)
+            bounds = np.append(first, len(joint.chunks))
+            for j, t in enumerate(members):
+                mine = [dataclasses.replace(w, chunk=w.chunk - int(first[j])) for w in raw
+                        if first[j] <= w.chunk < bounds[j + 1]]
+                raws[t] = (mine, used, prob)
+        # 3. per track: align each chunk's words to its audio (snapping and the crosstalk rule wait for the end)
+        for t, (packed, ids, audio) in plans.items():
+            name = track_name(t)
+            raw, used, prob = raws[t]
+            _, res, language, lang_prob = self.decided[t]
+            if name not in self.languages:
+                if cfg.language:
+                    self.languages[name] = (cfg.language, None)
+                elif language == "en" and lang_prob is None:
+                    self.languages[name] = ("en", None)  # English-only model, no detection asked for
+                else:
+                    self.languages[name] = (used if prob >= LANGUAGE_MIN_PROB else "unknown", prob)
+            self.models[name] = res.name
+            if not raw:
+                continue
+            raw = [dataclasses.replace(w, chunk=int(ids[w.chunk])) for w in raw]  # chunk ids of the whole track
+            # pocketsphinx's model is English: other languages keep the recogniser's (per token) times
+            mode = cfg.retime if (language or used) == "en" else ("snap" if "snap" in cfg.retime else "none")
+            align_mode = "align" if mode.startswith("align") else "none"
+            s, e, fails = retime_words(audio, raw, self.chunks[t], self.segs[t], align_mode, cfg.snap_tolerance_s,
+                                       max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s)
+            self.failures += fails
+            self.found[t] += [(w, a, b, "snap" in mode) for w, a, b in zip(raw, s, e)]
+
+    def result(self, reader: SpanReader, bleed_db: float | None, recording_id: str) -> WordsResult:
+        """Snap every track's words to its activity edges, drop bleed, and sort."""
+        cfg = self.cfg
+        thr = threshold_db(bleed_db, cfg.crosstalk_margin_db, cfg.crosstalk_ratio_db, cfg.crosstalk_cap_db)
+        frames = reader.frames() if reader.keeps_frames else None
+        words: list[Word] = []
+        dropped = 0
+        for t, found in self.found.items():
+            if not found:
+                continue
+            raw = [f[0] for f in found]
+            s = np.array([f[1] for f in found], np.float64)
+            e = np.array([f[2] for f in found], np.float64)
+            if found[0][3]:
+                s, e = rt.snap_edges(s, e, self.segs[t], cfg.snap_tolerance_s,
+                                     early_tolerance_s=cfg.snap_early_tolerance_s)
+            keep = np.ones(len(raw), bool)
+            if frames is not None:
+                keep = ~bleed_words_frames(frames, t, s, e, thr)
+                dropped += int((~keep).sum())
+            # a word squeezed to no length (clamped at a chunk's or the recording's end: the recogniser ran on
+            # past the audio) has no place in it
+            keep &= e > s + 1e-6
+            words += [Word(recording_id, t, float(a), float(b), w.word, probability=w.probability)
+                      for a, b, w, k in zip(s, e, raw, keep) if k]
+        words.sort(key=lambda w: (w.start, w.track, w.end))
+        return WordsResult(tuple(words), self.languages, dropped, self.failures, self.models, round(self.decoded, 3))
