@@ -196,3 +196,26 @@ def test_snap_reaches_further_for_early_starts():
     assert np.allclose(s, [2.4])  # 0.4 s late: kept (the first spoken word may not have been recognised)
     s, _ = snap_edges(np.array([1.6]), np.array([2.5]), segs, tolerance_s=0.25)
     assert np.allclose(s, [1.6])
+
+
+def test_an_alignment_does_not_depend_on_the_ones_before_it():
+    """pocketsphinx's front end carries its cepstral mean and noise estimate across utterances; the
+    aligner starts each from scratch, so the same audio and text always align the same."""
+    import soundfile as sf
+
+    from twotrack.words.retime import align_chunk
+
+    x, rate = sf.read(Path(__file__).parent / "data" / "annotations" / "michaelandsickmichael.flac",
+                      dtype="float32", always_2d=True)
+    assert rate == 16000
+    first = x[int(1.0 * rate) : int(7.6 * rate), 0].copy()
+    words = ("this is the acoustic corpus i'm talking pretty fast here there's nothing going else going on "
+             "we're just you know there's some speech errors but who cares").split()
+    other = x[int(8.0 * rate) : int(17.2 * rate), 0].copy()
+    other_words = ("um this is me talking really slow and slightly lower in intensity uh we're just saying "
+                   "some words").split()
+    alone = align_chunk(first, words)
+    assert alone is not None
+    for _ in range(2):
+        assert align_chunk(other, other_words) is not None
+        assert np.array_equal(align_chunk(first, words), alone)

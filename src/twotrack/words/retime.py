@@ -27,7 +27,10 @@ WIDE_BEAMS = {"beam": 1e-120, "pbeam": 1e-120, "wbeam": 1e-100}
 
 def _decoder(wide: bool = False):
     """One pocketsphinx decoder per thread (they are not thread-safe) and beam width, loaded without a
-    language model."""
+    language model, its feature front end made new: the front end carries its cepstral mean and noise
+    estimate from one utterance to the next, which made an alignment depend on what was aligned before it
+    (the same audio and text aligned twice: word edges 10 ms apart; a given span aligned 20 ms apart
+    in a stream and in one array). Made new, every alignment is the one a fresh decoder gives."""
     from pocketsphinx import Decoder
 
     key = (threading.get_ident(), wide)
@@ -37,6 +40,7 @@ def _decoder(wide: bool = False):
         d = Decoder(samprate=ALIGN_RATE, lm=None, bestpath=False, loglevel="FATAL", **(WIDE_BEAMS if wide else {}))
         with _lock:
             _decoders[key] = d
+    d.reinit_feat()
     return d
 
 
