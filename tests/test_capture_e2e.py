@@ -4,9 +4,13 @@ for a few seconds in the middle, then stop, and the assembled two-track FLAC is 
 
 - every sample the page counted reached the server, in order, bit for bit equal to the input file except for
   blocks of zeros Chrome's WebAudio input inserted under load (the audio continuing unchanged after them);
-- the assembly found and cut exactly those inserted blocks (from the page's capture anchors), so each
-  assembled channel is lead-in + the input file's samples without a gap + tail, cross-correlates with its
-  own input in one clean peak and holds no run of zeros inside its span;
+- the assembly found and cut exactly those inserted blocks (from the page's capture anchors) and put silence
+  in where the device missed input (Chromium's fake device skips a 10 ms tick when its callback runs late: the
+  file plays on later). Chrome's FIFO sometimes inserts its zeros right at such a skip: they are that silence
+  and stay (the test tells them from inserted blocks by its own tap's capture clock). So each assembled
+  channel is lead-in + the input file's samples without a gap but that silence + tail, holds no other run of
+  zeros inside its span, and, with the silence taken out, cross-correlates with its own input in one clean
+  peak over its first and its last 10 s;
 - the two channels are aligned within 10 ms at the start AND at the end of the tracks, measured against
   Chrome's own capture timestamps (read by the test, independently of the page's anchors);
 - the ledger holds both grants.
@@ -260,11 +264,11 @@ def longest_zero_run(x: np.ndarray) -> int:
 
 def stands_for_missed_input(gap: dict, pos: np.ndarray, r: np.ndarray, rate: int) -> bool:
     """Whether a run of zeros in the received track lies where the device missed input: Chrome's capture clock
-    (the tap's truth) steps by the run's length right there, the file playing on that much later. Chrome's
-    input FIFO then ran dry at that moment and its zeros are the very silence the assembly puts in for missed
-    input: they stay (no capture anchor sees a jump across them)."""
-    frame = rate // 100
-    step = capture_offset_at(pos, r, gap["file_at"] + frame) - capture_offset_at(pos, r, gap["file_at"] - frame)
+    (the tap's truth) steps by the run's length right at it (the frame after the zeros captured that much later
+    than the frame before them, the file playing on). Chrome's input FIFO then ran dry at that very moment and
+    its zeros are the silence the assembly puts in for missed input: they stay (no capture anchor sees a jump
+    across them). A skip a frame later is not this: the zeros were inserted, and the skip gets its own fill."""
+    step = capture_offset_at(pos, r, gap["file_at"]) - capture_offset_at(pos, r, gap["file_at"] - 1)
     return abs(step - (gap["zeros"] - gap["file_zeros"]) / rate * 1000.0) <= 1.0
 
 
