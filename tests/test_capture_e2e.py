@@ -264,12 +264,13 @@ def longest_zero_run(x: np.ndarray) -> int:
 
 def stands_for_missed_input(gap: dict, pos: np.ndarray, r: np.ndarray, rate: int) -> bool:
     """Whether a run of zeros in the received track lies where the device missed input: Chrome's capture clock
-    (the tap's truth) steps by the run's length right at it (the frame after the zeros captured that much later
-    than the frame before them, the file playing on). Chrome's input FIFO then ran dry at that very moment and
-    its zeros are the silence the assembly puts in for missed input: they stay (no capture anchor sees a jump
-    across them). A skip a frame later is not this: the zeros were inserted, and the skip gets its own fill."""
+    (the tap's truth) steps by at least the run's length right at it (the frame after the zeros captured that
+    much later than the frame before them, the file playing on). Chrome's input FIFO then ran dry at that very
+    moment and its zeros are (part of) the silence the assembly puts in for missed input: they stay, and any
+    more the device missed is filled right after them. A skip a frame later is not this: the zeros were
+    inserted (cut), and the skip gets its own fill."""
     step = capture_offset_at(pos, r, gap["file_at"]) - capture_offset_at(pos, r, gap["file_at"] - 1)
-    return abs(step - (gap["zeros"] - gap["file_zeros"]) / rate * 1000.0) <= 1.0
+    return step >= (gap["zeros"] - gap["file_zeros"]) / rate * 1000.0 - 1.0
 
 
 def silence_in(stretches, lo: int, hi: int, half: int) -> tuple[list, int]:
@@ -445,9 +446,16 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
         if not (bad or lost):
             # the corrected track is the input file, sample for sample, except the silence where the device
             # missed input, put in or left by Chrome (the file itself plays on, later: 0 file samples lost at each)
-            silence = sorted([(f[0], f[1]) for f in ca["missed_input_filled"]]
-                             + [(g["at_sample"], g["zeros"] - g["file_zeros"]) for g in kept])
-            assert q2 == q and bad2 == 0 and [g["zeros"] - g["file_zeros"] for g in gaps2] == [n for _, n in silence] \
+            # (received start, received end, samples of silence): a fill right after zeros that stay is one run
+            silence: list[tuple[int, int, int]] = []
+            for a, e, n in sorted([(f[0], f[0], f[1]) for f in ca["missed_input_filled"]]
+                                  + [(g["at_sample"], g["at_sample"] + g["zeros"], g["zeros"] - g["file_zeros"])
+                                     for g in kept]):
+                if silence and silence[-1][1] == a:
+                    silence[-1] = (silence[-1][0], e, silence[-1][2] + n)
+                else:
+                    silence.append((a, e, n))
+            assert q2 == q and bad2 == 0 and [g["zeros"] - g["file_zeros"] for g in gaps2] == [n for _, _, n in silence] \
                 and all(g["file_samples_lost"] == 0 for g in gaps2), (q2, q, gaps2, bad2, ca, kept)
         # the assembled channel: lead-in zeros, the corrected samples, trailing zeros
         ch = out[:, i]
