@@ -231,8 +231,9 @@ def compare_with_file(stored: np.ndarray, ref: np.ndarray) -> tuple[int, list[di
         # The probe that finds where the file resumes ends before the next run of zeros: two corrections (a
         # Chrome-inserted block and a stall's fill) can lie closer than the probe, and zeros never match (a run
         # starting at the probe's last sample too: the search looks MIN_LEN past it).
-        probe_end = min(b + m + 4410, next_zero_run(stored, b + m, b + m + 4410 + 32) or b + m + 4410)
-        probe_end = max(probe_end, b + m + 32)  # (one frame of audio between two runs may be 440 samples)
+        probe_end = min(b + m + 4410, next_zero_run(stored, b + m, b + m + 4410 + 32) or b + m + 4410, len(stored))
+        probe_end = max(probe_end, b + m + 32)  # (a frame of audio between two runs may be 440 samples; a fill
+        # may lie less than the probe before the track's end)
         resume = locate_near(ref, stored[b + m:probe_end], p + (b - i)) if m and probe_end <= len(stored) else None
         if resume is None:
             return q, gaps, int(len(bad)), b
