@@ -418,12 +418,12 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
         ca = t["capture_anchors"]
         assert st["anchors"] == "done" and st["anchorsMade"] == st["anchorsUploaded"] == ca["sent"] >= 28, (st["anchors"], ca)
         ref = refs[role]
-        q, gaps, bad, _ = compare_with_file(stored, ref)  # what Chrome handed the worklet, against the input
+        q, gaps, bad, followed = compare_with_file(stored, ref)  # what Chrome handed the worklet, vs the input
         lost = sum(g["file_samples_lost"] for g in gaps)
         kept: list[dict] = []  # zeros Chrome left where the device missed input (the capture clock steps there)
         if bad or lost:
-            broken.append(f"{role}: {bad} samples from {len(stored) - bad} on differ from the input file after "
-                          f"{len(gaps)} zero runs, {lost} input samples lost (Chrome input path)")
+            broken.append(f"{role}: the track departs from the input file at sample {followed} ({bad} samples "
+                          f"differ) after {len(gaps)} zero runs, {lost} input samples lost in them (Chrome input path)")
         else:  # (input frames Chrome lost never reached the track: their anchors cannot be found in it)
             assert t["timing"] == "capture" and ca["matched"] >= ca["sent"] - 2, ca
             seen = [z for z in st["inputZeroRuns"] if z["recording"] and z["afterAudio"]]
