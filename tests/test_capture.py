@@ -558,3 +558,26 @@ def test_a_capture_timestamp_glitch_is_not_filled_but_a_persisting_stall_is():
     assert glitch.fills == [] and glitch.cuts == [] and glitch.steps == []
     assert glitch.n_matched == len(anchors(lambda c: False))  # all found; the two stamped late are not fitted
     assert glitch.residual_ms < 0.01 and abs(glitch.clock.start_ms - t0) < 0.01 and glitch.clock.rate_measured
+
+
+def test_a_stall_longer_than_the_zeros_chrome_put_there_is_filled_after_them():
+    """The device missed 20 ms and Chrome's input FIFO, running dry right then, handed the worklet one 10 ms
+    block of zeros there (measured in the end-to-end test: capture clock +20 ms, 441 zeros, the file playing on).
+    The frames around the jump are adjacent in the track but for those zeros: they are part of the silence, the
+    other 10 ms go in right after them, and the audio after it keeps its capture time."""
+    from twotrack.capture.assemble import SampleClock, apply_corrections, capture_timing
+
+    rng = np.random.default_rng(22)
+    audio = rng.normal(0, 0.05, 12 * RATE).astype(np.float32)
+    at = int(6.2 * RATE) // FRAME * FRAME  # the first frame the device delivered late
+    track = np.concatenate([audio[:at], np.zeros(FRAME, np.float32), audio[at:]])
+    ms = 1000.0 / RATE
+    t0 = BASE * 1000
+    stamps = SampleClock(t0 + 50.0, ms, RATE, True, 0.0, 0.0)
+    starts = sorted(set(list(range(RATE // 2, 11 * RATE, RATE)) + [at - FRAME, at]))  # in the device's audio
+    anchors = [(t0 + c * ms + (20.0 if c >= at else 0.0), RATE, audio[c:c + FRAME]) for c in starts]
+    timing = capture_timing(track, anchors, stamps)
+    assert timing.cuts == [] and timing.steps == [] and timing.fills == [[at + FRAME, FRAME]]
+    truth = np.concatenate([audio[:at], np.zeros(2 * FRAME, np.float32), audio[at:]])
+    assert np.array_equal(apply_corrections(track, timing.cuts, timing.fills), truth)
+    assert timing.residual_ms < 0.01 and abs(timing.clock.start_ms - t0) < 0.01

@@ -34,7 +34,9 @@ How the tracks are put on one time line (docs/capture.md has the derivation and 
    sample counter stays true to the capture clock. The opposite jump, capture time running ahead of the
    counter between two anchors that are ADJACENT in the track (the page sends the two frames around every
    jump of the capture timestamps it sees), is the device missing input (a late capture callback: Chromium's
-   fake device then skips a tick); the missing time is filled with zeros right there. A line through the
+   fake device then skips a tick); the missing time is filled with zeros right there. Exact zeros between the
+   two frames (the input FIFO ran dry right then, for less than the device missed) are part of that silence:
+   the rest is filled after them. A line through the
    corrected pairs replaces step 2's line. Jumps neither explains are reported, not guessed at: the first
    stretch places the track, later stretches keep their own offset in the report.
 
@@ -293,9 +295,10 @@ def capture_timing(track: np.ndarray, anchors, stamps: SampleClock) -> CaptureTi
         if chosen:
             cuts += chosen
             events.append((int(i), "cut", -1))
-        elif ahead < 0 and n[i + 1] - n[i] == found[i][2]:
+        elif ahead < 0 and n[i + 1] - a_end == (int(inside[:, 1].sum()) if len(inside) else 0):
             # adjacent frames in the track, the second captured later than the first one's end: the device
-            # missed that much input between them
+            # missed that much input between them. Only zeros between them (the input FIFO ran dry right then,
+            # but for less than the device missed) are part of that silence: the rest is filled after them.
             # (a device misses whole buffers: a length within the tolerance of whole frames is taken as such)
             frames = round(-ahead / found[i][2])
             length = frames * found[i][2] if frames >= 1 and abs(-ahead - frames * found[i][2]) <= tol else round(-ahead)
