@@ -42,7 +42,7 @@ from twotrack.ingest.manifest import read_manifest  # noqa: E402
 from twotrack.model import Word  # noqa: E402
 from twotrack.run import stages  # noqa: E402
 from twotrack.words import WordsConfig, load_model, score, transcribe_tracks  # noqa: E402
-from twotrack.words.transcribe import to_whisper_rate  # noqa: E402
+from twotrack.words.stream import to_whisper_rate  # noqa: E402
 
 LIBRI = ROOT / "benchmarks" / "data" / "librispeech"
 #: Real spontaneous speech with true text per channel (MIT, Montreal Forced Aligner tests; PROVENANCE.md there).

@@ -11,22 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def word_levels_db(samples: np.ndarray, rate: int, starts: np.ndarray, ends: np.ndarray,
-                   hop_s: float = 0.01) -> np.ndarray:
-    """float64 (n_tracks, n_words): mean power in dB of every track over every word's span, read from
-    10 ms frame powers (a cumulative sum over frames, not samples: memory stays small)."""
-    x = np.atleast_2d(np.asarray(samples, np.float32))
-    hop = max(1, int(round(hop_s * rate)))
-    n = x.shape[1] // hop
-    r = x[:, : n * hop].reshape(x.shape[0], n, hop)
-    frames = np.einsum("tnh,tnh->tn", r, r)  # no sample-sized temporary
-    return levels_from_frames(frames, hop, starts, ends, hop_s)
-
-
 def levels_from_frames(frames: np.ndarray, hop: int, starts: np.ndarray, ends: np.ndarray,
                        hop_s: float = 0.01) -> np.ndarray:
-    """``word_levels_db`` from frame sums of squares (n_tracks, n_frames) of ``hop`` samples each
-    (``stream.frame_powers``: what the streamed words stage keeps instead of the audio)."""
+    """float64 (n_tracks, n_words): mean power in dB of every track over every word's span, from frame sums
+    of squares (n_tracks, n_frames) of ``hop`` samples each (``stream.frame_powers``: what the streamed words
+    stage keeps instead of the audio; a cumulative sum over frames, vectorised over words)."""
     frames = np.asarray(frames).astype(np.float64) / hop
     n = frames.shape[1]
     cs = np.concatenate([np.zeros((frames.shape[0], 1)), np.cumsum(frames, axis=1)], axis=1)
@@ -44,19 +33,10 @@ def threshold_db(bleed_db: float | None, margin_db: float, ratio_db: float, cap_
     return min(ratio_db, cap_db)
 
 
-def bleed_words(samples: np.ndarray, rate: int, track: int, starts: np.ndarray, ends: np.ndarray,
-                threshold: float) -> np.ndarray:
-    """bool (n_words,): words of ``track`` whose level is below some other track's level + ``threshold``."""
-    if np.atleast_2d(samples).shape[0] < 2 or len(starts) == 0:
-        return np.zeros(len(starts), bool)
-    lv = word_levels_db(samples, rate, starts, ends)
-    other = np.delete(lv, track, axis=0).max(axis=0)
-    return lv[track] < other + threshold
-
-
 def bleed_words_frames(frames: np.ndarray, track: int, starts: np.ndarray, ends: np.ndarray, threshold: float,
                        hop: int = 160) -> np.ndarray:
-    """``bleed_words`` from 10 ms frame sums of squares (``stream.frame_powers``, 16 kHz: ``hop`` 160)."""
+    """bool (n_words,): words of ``track`` whose level is below some other track's level + ``threshold``,
+    from 10 ms frame sums of squares (``stream.frame_powers``, 16 kHz: ``hop`` 160)."""
     if frames.shape[0] < 2 or len(starts) == 0:
         return np.zeros(len(starts), bool)
     lv = levels_from_frames(frames, hop, starts, ends)

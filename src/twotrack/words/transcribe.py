@@ -21,7 +21,7 @@ from .config import WordsConfig
 from .crosstalk import bleed_words_frames, threshold_db
 from .models import load_model
 from .recognise import WHISPER_RATE, RawWord, detect_language, recognise, recognise_windows
-from .stream import SpanAudio, SpanReader, to_whisper_rate  # noqa: F401 (to_whisper_rate: imported from here)
+from .stream import SpanAudio, SpanReader
 
 RETIME_MODES = ("align+snap", "align", "snap", "none")
 #: Detected-language probability below which a track's language is recorded as unknown.
