@@ -221,6 +221,16 @@ class _Conversation:
         return ([self.words] if self.words else []) + [self.turns[m] for m in TURN_MODELS if m in self.turns]
 
 
+def _inside(files: dict[str, list[str]], kinds: tuple[str, ...], subfolder: str):
+    """(kind, file, conversation folder) of the files of ``kinds`` that sit in a conversation's
+    ``subfolder`` (any case); files elsewhere are not the conversation's."""
+    for kind in kinds:
+        for f in files.get(kind, ()):
+            parent = os.path.dirname(f)
+            if os.path.basename(parent).lower() == subfolder:
+                yield kind, f, os.path.dirname(parent)
+
+
 def _group(files: dict[str, list[str]]) -> dict[str, _Conversation]:
     """Conversation folder -> its files. A folder is a conversation when it holds ``transcription/`` or
     ``processed/`` (its survey.csv and metadata.json are only taken there)."""
@@ -229,30 +239,22 @@ def _group(files: dict[str, list[str]]) -> dict[str, _Conversation]:
     def conv(folder: str) -> _Conversation:
         return convs.setdefault(folder, _Conversation(folder))
 
-    for kind in ("turns", "words"):
-        for f in files.get(kind, ()):
-            parent = os.path.dirname(f)
-            if os.path.basename(parent).lower() != "transcription":
-                continue
-            c = conv(os.path.dirname(parent))
-            if kind == "words":
-                c.words = f
-            else:
-                c.turns[Path(f).stem.split("_", 1)[1].lower()] = f
-    for kind in ("audio", "channel_map"):
-        for f in files.get(kind, ()):
-            parent = os.path.dirname(f)
-            if os.path.basename(parent).lower() != "processed":
-                continue
-            c = conv(os.path.dirname(parent))
-            stem, ext = os.path.splitext(os.path.basename(f))
-            if kind == "channel_map":
-                c.channel_map = f
-            elif ext.lower() == ".mp4":
-                c.videos[stem] = f
-            elif stem not in c.audio or READABLE_AUDIO.index(ext.lower()) < READABLE_AUDIO.index(
-                    os.path.splitext(c.audio[stem])[1].lower()):
-                c.audio[stem] = f
+    for kind, f, folder in _inside(files, ("turns", "words"), "transcription"):
+        c = conv(folder)
+        if kind == "words":
+            c.words = f
+        else:
+            c.turns[Path(f).stem.split("_", 1)[1].lower()] = f
+    for kind, f, folder in _inside(files, ("audio", "channel_map"), "processed"):
+        c = conv(folder)
+        stem, ext = os.path.splitext(os.path.basename(f))
+        if kind == "channel_map":
+            c.channel_map = f
+        elif ext.lower() == ".mp4":
+            c.videos[stem] = f
+        elif stem not in c.audio or READABLE_AUDIO.index(ext.lower()) < READABLE_AUDIO.index(
+                os.path.splitext(c.audio[stem])[1].lower()):
+            c.audio[stem] = f
     for kind in ("survey", "metadata"):
         for f in files.get(kind, ()):
             folder = os.path.dirname(f)
