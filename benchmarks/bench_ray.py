@@ -122,7 +122,7 @@ def plan_jobs(corpus: Path, ws_path: Path) -> list:
     """The scan's plan for ``corpus`` against an empty workspace (what ``scan`` hands its executor)."""
     from twotrack.config import Config
     from twotrack.run.keys import stage_keys, unavailable_stages
-    from twotrack.run.scan import _discover, make_plan
+    from twotrack.run.scanning import _discover, make_plan
     from twotrack.store import Workspace
 
     config = Config()
@@ -176,7 +176,7 @@ def plan_memory(n: int, workdir: Path) -> dict:
     from twotrack.config import Config
     from twotrack.ingest.discover import scan as discover_in_memory
     from twotrack.run.keys import stage_keys, unavailable_stages
-    from twotrack.run.scan import _discover, make_plan
+    from twotrack.run.scanning import _discover, make_plan
     from twotrack.store import Workspace, queries
 
     config = Config()

@@ -20,7 +20,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 @pytest.fixture(scope="module")
 def sample_ws(tmp_path_factory):
     """The three clean dialogues scanned into a workspace, with the sample consent ledger."""
-    from twotrack.run.scan import scan
+    from twotrack.run import scan
 
     root = tmp_path_factory.mktemp("sample")
     (root / "clean").mkdir()

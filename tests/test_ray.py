@@ -128,7 +128,7 @@ def test_the_plan_streams_its_jobs_and_counts_them_up_front(corpus, tmp_path):
     Ray's batches."""
     from twotrack.config import Config
     from twotrack.run.keys import stage_keys, unavailable_stages
-    from twotrack.run.scan import _discover, make_plan, source_key
+    from twotrack.run.scanning import _discover, make_plan, source_key
 
     config = Config()
     unavailable = unavailable_stages()

@@ -445,7 +445,7 @@ def test_a_missing_protocol_package_or_missing_credentials_say_what_to_do(tmp_pa
 
 def test_local_reading_never_imports_fsspec(corpus):
     code = ("import sys; from twotrack.ingest.audio import probe, read_all; from twotrack.ingest.hashing import "
-            "sha256_file; from twotrack.run.scan import _stat; from twotrack.ingest.discover import discover; "
+            "sha256_file; from twotrack.run.scanning import _stat; from twotrack.ingest.discover import discover; "
             "[(probe(p), read_all(p), sha256_file(p), _stat(p)) for p in sys.argv[1:]]; "
             "recs, errs = discover([sys.argv[1].rsplit('/', 2)[0]]); assert len(recs) == 5 and not errs, errs; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'aiohttp')))")

@@ -106,7 +106,7 @@ def test_vad_threshold_change_recomputes_activity_and_events_not_checks(tmp_path
     assert second.stages["activity"] == {"ok": 2} and second.stages["events"] == {"ok": 2}
     # The plan hands the stored checks to activity (its bleed input) and stored activity to events.
     from twotrack.ingest.discover import stream as discover_stream
-    from twotrack.run.scan import make_plan
+    from twotrack.run.scanning import make_plan
     from twotrack.run.keys import stage_keys, unavailable_stages
 
     found = discover_stream([corpus], cfg, hash_files=False)

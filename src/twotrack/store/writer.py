@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..model import FRAMES, ErrorRecord, Recording
+from . import columns as C
 from . import rows as R
 
 if TYPE_CHECKING:
@@ -125,8 +126,8 @@ class WriteSession:
 
     def replace_discovery_errors(self, roots: Sequence[str], errors: Sequence[ErrorRecord], run_id: int) -> None:
         """Discovery errors under ``roots`` are replaced by this run's (a fixed file's error disappears)."""
-        cols = R.Columns()
-        R.add_errors(cols, errors, "discover", run_id)
+        cols = C.Columns()
+        C.add_errors(cols, errors, "discover", run_id)
         con = self._connection()
         con.execute("BEGIN TRANSACTION")
         for root in roots:
@@ -141,9 +142,9 @@ class WriteSession:
         """Metadata-only update (license, tags, speakers changed in a manifest; content unchanged)."""
         if not recordings:
             return
-        cols = R.Columns()
+        cols = C.Columns()
         for rec in recordings:
-            R.add_tracks(cols, rec)
+            C.add_tracks(cols, rec)
         ids = pa.table({"recording_id": pa.array([r.recording_id for r in recordings], pa.string()),
                         "recording": pa.array([R.dumps(r.to_dict()) for r in recordings], pa.string()),
                         "license": pa.array([r.license for r in recordings], pa.string()),
@@ -202,26 +203,26 @@ class WriteSession:
         con = self._connection()
         if not items:
             return
-        cols = R.Columns()
+        cols = C.Columns()
         frame_rows: list[dict[str, Any]] = []
         for item in items:
             rid = item.recording_id
             res = item.result
-            R.add_recording(cols, item, run_id)
+            C.add_recording(cols, item, run_id)
             for src in item.sources:
-                R.add_source(cols, src, run_id)
+                C.add_source(cols, src, run_id)
             for st in item.stages:
                 cols.add("stage_results", recording_id=rid, stage=st.stage, source_key=item.source_key,
                          stage_key=st.stage_key, status=st.status, note=st.note, seconds=st.seconds, run_id=run_id)
             if item.computed("checks") and res.checks is not None:
-                R.add_checks(cols, rid, res.checks)
+                C.add_checks(cols, rid, res.checks)
             if item.computed("activity"):
-                R.add_activity(cols, rid, res.activity)
+                C.add_activity(cols, rid, res.activity)
             if item.computed("events"):
-                R.add_events(cols, rid, res.events)
+                C.add_events(cols, rid, res.events)
             if item.computed("words") and item.words is not None:
-                R.add_words(cols, rid, item.words)
-            R.add_errors(cols, res.errors, "scan", run_id)
+                C.add_words(cols, rid, item.words)
+            C.add_errors(cols, res.errors, "scan", run_id)
             for kind, (stage_key, array) in item.frames.items():
                 frame_rows.append(self._write_frames(rid, kind, stage_key, array))
         for row in frame_rows:

@@ -1,0 +1,33 @@
+"""What a scan worker loads before its first recording: the stages' libraries, not the command line or the
+workspace. Spawned workers re-run the parent's main module, so the console script must import nothing heavy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+
+#: Loaded by the command line and the workspace (the scan's main process), never needed by a worker.
+MAIN_ONLY = ("click", "rich", "duckdb", "pyarrow", "twotrack.cli", "twotrack.store.workspace",
+             "twotrack.store.queries", "twotrack.store.columns", "twotrack.run.scanning")
+
+
+def _loaded_after(statement: str) -> list[str]:
+    code = (f"import sys; {statement}; "
+            f"print(' '.join(m for m in {MAIN_ONLY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_a_worker_with_the_whole_pipeline_loads_nothing_of_the_main_process():
+    assert _loaded_after("import twotrack.run.worker, twotrack.run.pipeline") == []
+    # the guard is not vacuous: the scan itself does load them
+    assert set(_loaded_after("from twotrack.run import scan")) >= {"duckdb", "pyarrow", "twotrack.run.scanning"}
+
+
+def test_the_console_script_imports_the_command_line_only_when_it_runs():
+    (entry,) = [e for e in metadata.entry_points(group="console_scripts") if e.name == "twotrack"]
+    assert entry.value == "twotrack.__main__:main"
+    assert _loaded_after("import twotrack.__main__") == []
+    out = subprocess.run([sys.executable, "-m", "twotrack", "--version"], capture_output=True, text=True, check=True)
+    assert "twotrack" in out.stdout
