@@ -217,8 +217,13 @@ def cli_scan(corpus: Path, ws: Path, jobs: int = 1) -> dict:
         sets += ["--set", f"activity.silero_model_dir={SCAN['variant']}"]
     t0 = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([sys.executable, "-c", "from twotrack.cli import main; main()", "scan", "-j", str(jobs),
-                          *sets, "-w", str(ws), str(corpus)], capture_output=True, text=True, env=env)
+    # The installed console script, as a user runs it: spawned workers re-run it as their main module, so
+    # its imports are part of every worker's start-up (``python -c`` would hide them). ``-m`` where the
+    # package is not installed.
+    script = Path(sys.executable).with_name("twotrack")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "twotrack"]
+    out = subprocess.run([*command, "scan", "-j", str(jobs), *sets, "-w", str(ws), str(corpus)],
+                         capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and its worker (reaped children)
     if out.returncode != 0:
