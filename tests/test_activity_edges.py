@@ -87,3 +87,21 @@ def test_a_short_word_alone_in_a_gated_track_is_found():
     hit = [(s, t) for s, t in zip(starts / 100, stops / 100) if s < gold[1] and t > gold[0]]
     assert len(hit) == 1, list(zip(starts / 100, stops / 100))
     assert abs(hit[0][0] - gold[0]) <= 0.05 and abs(hit[0][1] - gold[1]) <= 0.1
+
+
+def test_an_onset_after_digital_silence_starts_where_the_sound_starts():
+    """demo02 track A says "so" (gold onset 58.86 s) after seconds of digital silence: its /s/ sounds from
+    58.87 s at -50..-28 dBFS, the vowel peaks near -15 dBFS. Read against the floor of every window (the word
+    is its own floor), the onset waited for the vowel (+120 ms); the gate's floor (no lone-sound evidence)
+    lets it move out to the fricative, and the onset bound keeps it off the first faint frames."""
+    x, sr = read_all(DATA / "clean" / "demo02_3080_2033.flac")
+    t0 = 56
+    tracks = np.ascontiguousarray(x[t0 * sr : 61 * sr].T)
+
+    def onset(cfg: ActivityConfig) -> float:
+        starts, stops = runs(detect_tracks(tracks, sr, cfg)[0].mask)
+        (s,) = [s for s, t in zip(starts / 100 + t0, stops / 100 + t0) if s < 59.2 and t > 58.9]
+        return float(s)
+
+    assert abs(onset(ActivityConfig()) - 58.86) <= 0.05
+    assert onset(ActivityConfig(refine_onset_heard_floor=False)) - 58.86 > 0.05  # the old floor: late

@@ -54,6 +54,9 @@ class ActivityConfig(Record):
     refine_bridge_s: float = 0.02  # dips this short do not end the stretch
     refine_spread_pct: float = 0.0  # > 0: edges clear this percentile of a fluctuating background ...
     refine_spread_margin_db: float = 3.0  # ... by this margin (music, babble)
+    #: onsets read the floor without lone-sound evidence (the gate's): an onset after digital silence moves out to
+    #: where the sound starts, not to where the word clears its own level (offsets keep the other floor)
+    refine_onset_heard_floor: bool = True
     refine_onset_decay_db: float = 25.0  # an onset lies no earlier than where the level is this far below ...
     refine_offset_decay_db: float = 0.0  # (an offset likewise: off, see docs/activity.md "Edges") ...
     refine_decay_window_s: float = 0.5  # ... the loudest frame this close to it inside the speech (a bound <= 0: off)

@@ -104,10 +104,12 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
         energy_db = silence_below(energy_db, cfg.silence_range_db)
     pieces = _pieces(n, piece_frames)
     # two floors: ``heard`` (the default) has no evidence from a lone sound in digital silence, so that
-    # sound clears it and the support rule keeps it (the gate reads the same floor); the refiner and the
-    # crosstalk rule keep the floor read from every window, which for a lone sound is its own level: with
-    # no background to measure, its edges stay where the model put them instead of running on into a
-    # codec's ringing or the stretch before a cut (docs/activity.md, "Edges, 2026-12-04")
+    # sound clears it and the support rule keeps it (the gate reads the same floor); so does the refiner's
+    # onset, so a word after digital silence starts where its sound starts (its lead-in is bounded by the
+    # onset bound). The refiner's offsets and the crosstalk rule keep the floor read from every window,
+    # which for a lone sound is its own level: with no background to measure, an offset stays where the
+    # model put it instead of running on into a codec's ringing or the stretch before a cut
+    # (docs/activity.md, "Edges, 2026-12-04" and "Onsets after digital silence")
     floor = noise_floors(energy_db, cfg, pieces, min_sound=0.0)
     heard = noise_floors(energy_db, cfg, pieces)
     out = np.empty((n_tracks, n), bool)
@@ -165,7 +167,8 @@ def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray
         params = _refine_params(cfg)
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
                           for m, e, f in zip(masks, energy_db, heard_db)])
-        masks = np.stack([refine_edges(m, e, f, params) for m, e, f in zip(masks, energy_db, floor_db)])
+        masks = np.stack([refine_edges(m, e, f, params, h if cfg.refine_onset_heard_floor else None)
+                          for m, e, f, h in zip(masks, energy_db, floor_db, heard_db)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])

@@ -74,9 +74,10 @@ def row_nanpercentile(rows: np.ndarray, q: float) -> np.ndarray:
 
 
 def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray | None = None,
-                 params: RefineParams = RefineParams()) -> np.ndarray:
+                 params: RefineParams = RefineParams(), onset_floor_db: np.ndarray | None = None) -> np.ndarray:
     """The mask with each run's onset and offset moved to the energy envelope (see module doc).
-    ``floor_db`` (the track's noise floor) bounds the local background from below."""
+    ``floor_db`` (the track's noise floor) bounds the local background from below; ``onset_floor_db``
+    (default ``floor_db``) does so for onsets."""
     m = np.asarray(mask, bool)
     e = np.asarray(energy_db, np.float32)
     starts, stops = runs(m)
@@ -84,7 +85,8 @@ def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray |
         return m.copy()
     n = e.size
     f = np.full(n, SILENCE_DB, np.float32) if floor_db is None else np.asarray(floor_db, np.float32)
-    new_starts = refine_onsets(e, starts, params, f)
+    f_on = f if onset_floor_db is None else np.asarray(onset_floor_db, np.float32)
+    new_starts = refine_onsets(e, starts, params, f_on)
     # offsets: onsets of the reversed track
     new_stops = n - refine_onsets(e[::-1].copy(), n - stops, replace(params, edge_db=params.offset_edge_db),
                                   f[::-1].copy())
