@@ -319,7 +319,12 @@ def _soundfile_url_blocks(path: str, block_samples: int) -> Iterator[np.ndarray]
                 yield block
 
 
-def _checked_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
+#: Codecs whose samples are floats as stored: a file can hold NaN or infinity (a broken export or effect).
+FLOAT_CODECS = frozenset({"FLOAT", "DOUBLE"})
+
+
+def _checked_blocks(info: AudioInfo, block_samples: int,
+                    repairs: list[tuple[str, str]] | None = None) -> Iterator[np.ndarray]:
     path = info.path
     if info.format == "SPHERE":
         from . import sphere
@@ -328,6 +333,8 @@ def _checked_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]
     else:
         raw = _soundfile_blocks(path, block_samples)
     n = 0
+    floats = info.codec in FLOAT_CODECS
+    bad, first_bad = 0, 0
     try:
         for block in raw:
             block = np.asarray(block, dtype=np.float32)
@@ -335,6 +342,14 @@ def _checked_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]
                 block = block[:, None]
             if block.shape[1] != info.channels:
                 raise InputError(path, f"decoder gave {block.shape[1]} channels, header says {info.channels}")
+            if floats:
+                # NaN or infinity would turn every level, floor and filter after it into NaN (labels then
+                # depend on the order a filter visits values): such samples are read as silence, and told
+                finite = np.isfinite(block)
+                if not finite.all():
+                    first_bad = first_bad if bad else n + int(np.argmin(finite.all(axis=1)))
+                    bad += block.size - int(np.count_nonzero(finite))
+                    block = np.where(finite, block, np.float32(0.0))
             n += len(block)
             yield block
     except InputError:
@@ -350,22 +365,28 @@ def _checked_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]
             path,
             f"truncated file: audio ends at {_fmt_s(n / info.sample_rate)}, header says {_fmt_s(info.duration_s)}",
         )
+    if bad and repairs is not None:
+        repairs.append((path, f"{bad} non-finite sample(s) (NaN or infinity) read as silence, the first at "
+                              f"{_fmt_s(first_bad / info.sample_rate)}"))
 
 
 def read_blocks(
-    path: str | Path, block_samples: int = DEFAULT_BLOCK_SAMPLES, *, info: AudioInfo | None = None
+    path: str | Path, block_samples: int = DEFAULT_BLOCK_SAMPLES, *, info: AudioInfo | None = None,
+    repairs: list[tuple[str, str]] | None = None,
 ) -> Iterator[np.ndarray]:
     """Stream a file as float32 blocks of shape (frames <= block_samples, channels), values in [-1, 1].
 
     The header is probed now (so a bad file raises ``InputError`` at the call, not at the first block);
     decoding happens as the blocks are consumed. Pass ``info`` from an earlier ``probe`` to skip it.
-    A file that ends before its header says raises ``InputError`` after its last block.
+    A file that ends before its header says raises ``InputError`` after its last block. Samples a float
+    file holds as NaN or infinity are read as 0; ``repairs`` (when given) receives ``(path, problem)``
+    saying how many and where, after the last block.
     """
     if block_samples <= 0:
         raise ValueError("block_samples must be positive")
     if info is None:
         info = probe(path)
-    return _checked_blocks(info, block_samples)
+    return _checked_blocks(info, block_samples, repairs)
 
 
 def read_all(path: str | Path) -> tuple[np.ndarray, int]:

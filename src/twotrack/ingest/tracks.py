@@ -94,11 +94,12 @@ def _take_padded(queue: ColumnQueue, channels: int, n: int) -> np.ndarray:
     return got if k == n else np.concatenate([got, np.zeros((channels, n - k), np.float32)], axis=1)
 
 
-def _track_blocks(recording: Recording, infos: dict[str, AudioInfo], rate: int, n_out: int) -> Iterator[np.ndarray]:
+def _track_blocks(recording: Recording, infos: dict[str, AudioInfo], rate: int, n_out: int,
+                  repairs: list[tuple[str, str]] | None = None) -> Iterator[np.ndarray]:
     paths = list(infos)
     streams = [
-        iter(resample_blocks(read_blocks(p, DEFAULT_BLOCK_SAMPLES, info=infos[p]), infos[p].sample_rate, rate,
-                             infos[p].channels))
+        iter(resample_blocks(read_blocks(p, DEFAULT_BLOCK_SAMPLES, info=infos[p], repairs=repairs),
+                             infos[p].sample_rate, rate, infos[p].channels))
         for p in paths
     ]
     fifos = [ColumnQueue() for _ in paths]  # (channels, frames) per source
@@ -129,6 +130,7 @@ def iter_track_blocks(
     *,
     infos: dict[str, AudioInfo] | None = None,
     clock: ClockFix | None = None,
+    repairs: list[tuple[str, str]] | None = None,
 ) -> Iterator[np.ndarray]:
     """Stream a recording as float32 blocks (n_tracks, n), n = round(block_s * rate) except the last.
 
@@ -136,13 +138,14 @@ def iter_track_blocks(
     every source is resampled to it. Files are probed and checked now (``InputError`` at the call);
     pass ``infos`` from ``source_infos`` to skip that. ``clock``: re-time the tracks after A onto A's
     clock (``ingest.clock.align_track_blocks``: same block widths, same samples as ``align_tracks`` of
-    the whole array); None keeps every file's own clock.
+    the whole array); None keeps every file's own clock. ``repairs``: see ``audio.read_blocks`` (samples a
+    float file holds as NaN or infinity are read as silence; this list is told which file and how many).
     """
     if infos is None:
         infos = source_infos(recording)
     rate = int(sample_rate) if sample_rate else max(i.sample_rate for i in infos.values())
     n_out = max(1, int(round(block_s * rate)))
-    blocks = _track_blocks(recording, infos, rate, n_out)
+    blocks = _track_blocks(recording, infos, rate, n_out, repairs)
     return blocks if clock is None else align_track_blocks(blocks, rate, clock)
 
 

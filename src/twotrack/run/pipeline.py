@@ -8,6 +8,7 @@ that needed it are marked ``blocked``.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Iterable, Mapping
@@ -107,7 +108,11 @@ def run_stages(
                 record("decode", "error", err.problem)
             else:
                 duration_s, sample_rate = decoded.duration_s, decoded.sample_rate
-                record("decode", "ok", f"{decoded.sample_rate} Hz, {decoded.n_tracks} track(s)")
+                # a repaired read is the file's problem, told like any other, and the recording goes on
+                errors.extend(ErrorRecord(path=path, problem=problem, stage="decode", recording_id=rid)
+                              for path, problem in decoded.repairs)
+                record("decode", "ok", "; ".join([f"{decoded.sample_rate} Hz, {decoded.n_tracks} track(s)",
+                                                  *(f"{os.path.basename(path)}: {problem}" for path, problem in decoded.repairs)]))
 
     def blocked_by(stage: str, upstream: Iterable[str]) -> bool:
         bad = [u for u in upstream if u in failed]

@@ -55,6 +55,8 @@ class Decoded:
     codec: str | None
     #: the checks' first pass, made while decoding (``decode_recording(with_checks=True)``), or None
     checks_pass: Any = field(default=None, compare=False, repr=False)
+    #: (path, problem) of what the read repaired (samples a float file holds as NaN or infinity: silence)
+    repairs: tuple[tuple[str, str], ...] = ()
 
     def blocks(self, clock: ClockFix | None = None) -> Iterator[np.ndarray]:
         """The recording from the start (``clock``: later tracks re-timed onto A's clock as they stream)."""
@@ -71,10 +73,11 @@ def decode_recording(recording, config: Config, *, with_checks: bool = False) ->
     codecs = sorted({i.codec for i in infos.values() if i.codec})
     codec = "+".join(codecs) or None
     n = 0
+    repairs: list[tuple[str, str]] = []
 
     def counted():
         nonlocal n
-        for block in iter_track_blocks(recording, rate, infos=infos):
+        for block in iter_track_blocks(recording, rate, infos=infos, repairs=repairs):
             n += block.shape[1]
             yield block
 
@@ -85,7 +88,7 @@ def decode_recording(recording, config: Config, *, with_checks: bool = False) ->
     else:
         for _ in counted():
             pass
-    return Decoded(recording, infos, int(rate), n / rate, recording.n_tracks, codec, stats)
+    return Decoded(recording, infos, int(rate), n / rate, recording.n_tracks, codec, stats, tuple(repairs))
 
 
 def check_recording(decoded: Decoded, recording, config: Config) -> CheckResult:
