@@ -31,3 +31,15 @@ def test_the_console_script_imports_the_command_line_only_when_it_runs():
     assert _loaded_after("import twotrack.__main__") == []
     out = subprocess.run([sys.executable, "-m", "twotrack", "--version"], capture_output=True, text=True, check=True)
     assert "twotrack" in out.stdout
+
+
+def test_the_lazy_names_import_in_a_fresh_interpreter():
+    """Each name the two packages load on first use, first thing in a fresh interpreter (a package's own
+    ``from . import x`` inside its ``__getattr__`` recursed for ``queries``)."""
+    for statement in ("from twotrack.store import queries; queries.errors",
+                      "from twotrack.store import PlanView, Workspace, WriteSession, LockTimeout, STAGES, MIGRATIONS",
+                      "import twotrack.store as s; s.queries.recording; s.ResultWrite; s.WorkspaceBusy",
+                      "from twotrack.run import scan, ScanSummary",
+                      "import twotrack.run as r; r.scan; r.ScanSummary"):
+        out = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True)
+        assert out.returncode == 0, f"{statement}: {out.stderr[-500:]}"

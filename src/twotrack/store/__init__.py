@@ -27,7 +27,12 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in ("queries", "PlanView"):
+    if name == "queries":
+        # not ``from . import queries``: that asks this package for the attribute first, which is this call
+        from .queries import PlanView  # noqa: F401 - importing the submodule binds ``queries`` here
+
+        return globals()["queries"]
+    if name == "PlanView":
         from . import queries as module
     elif name == "LockTimeout":
         from . import locks as module
@@ -41,6 +46,6 @@ def __getattr__(name: str):
         from . import writer as module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = module if name == "queries" else getattr(module, name)
+    value = getattr(module, name)
     globals()[name] = value
     return value
