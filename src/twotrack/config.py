@@ -218,7 +218,7 @@ class WordsConfig(Record):
     align_max_shift_s: float | None = 1.0
     #: an alignment pocketsphinx cannot finish at its default beams is searched again with wide beams
     #: (``words.retime.WIDE_BEAMS``) before the per-segment retry (docs/words.md, phase 5)
-    align_wide_retry: bool = False
+    align_wide_retry: bool = True
     # crosstalk: a word whose own-track level is this far below the other track's, over the word, is bleed
     crosstalk_rule: bool = True
     crosstalk_margin_db: float = 6.0  # bleed level (checks' estimate) + this margin ...
@@ -232,9 +232,9 @@ class WordsConfig(Record):
     #: uses "whisper" (it detects the language per window).
     windows: str = "chunks"
     min_window_s: float = 10.0
-    #: longest recogniser window (Whisper reads up to 30 s); chunks are kept 2 s shorter. Shorter windows
-    #: halve the encoder's cost and move IPU onsets (docs/words.md, phase 5).
-    max_window_s: float = 30.0
+    #: longest recogniser window (Whisper reads up to 30 s); chunks are kept 2 s shorter. 20 s windows cost
+    #: the encoder about 40 % less than 30 s ones (its attention grows with the window); docs/words.md, phase 5.
+    max_window_s: float = 20.0
 
 
 @dataclass(frozen=True)
