@@ -233,8 +233,9 @@ class WordsConfig(Record):
     windows: str = "chunks"
     min_window_s: float = 10.0
     #: longest recogniser window (Whisper reads up to 30 s); chunks are kept 2 s shorter. 20 s windows cost
-    #: the encoder about 40 % less than 30 s ones (its attention grows with the window); docs/words.md, phase 5.
-    max_window_s: float = 20.0
+    #: the encoder about 40 % less and keep the timing targets at their margin, but the recogniser's words then
+    #: vary from run to run (docs/words.md, phase 5): not the default.
+    max_window_s: float = 30.0
 
 
 @dataclass(frozen=True)
