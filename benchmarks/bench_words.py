@@ -19,6 +19,10 @@ long; for comparison, the share whose nearest activity-stage onset is that close
 can give). ``--show-text`` prints the MFA reference and recognised text.
 
     python benchmarks/bench_words.py [--models tiny.en,base] [--per-track] [--real-only] [--show-text]
+                                     [--windows text|chunks|whisper] [--max-window-s S]
+
+``--windows`` / ``--max-window-s`` set ``words.windows`` / ``words.max_window_s`` for the stage (default: the
+config's); the stage's output also reports, for ``text`` windows, how many windows fell back to timestamps.
 """
 
 from __future__ import annotations
@@ -137,11 +141,11 @@ def _wer_counts(pairs) -> dict[bool, tuple[int, int]]:
     return out
 
 
-def real_speech_rows(name: str, mfa, beam_size: int) -> list[dict]:
+def real_speech_rows(name: str, mfa, beam_size: int, **words) -> list[dict]:
     """WER rows (model, set, re-timing, with/without fillers) and the MFA utterance-onset shares for one model,
     with the stage's default language handling off (``multilingual_model`` None, as in the table above; a
     multilingual model then detects the language itself, per track)."""
-    cfg = WordsConfig(model=name, multilingual_model=None, beam_size=beam_size)
+    cfg = WordsConfig(model=name, multilingual_model=None, beam_size=beam_size, **words)
     refs = dict(line.split(" ", 1) for line in (LIBRI / "transcripts.txt").read_text().splitlines() if line)
     libri = {utt: sf.read(LIBRI / f"{utt}.flac", dtype="float32") for utt in refs}
     x, rate, act, bleed, utts = mfa
@@ -187,9 +191,9 @@ def activity_onsets(act, utts, tolerances=(0.05, 0.1, 0.2)) -> dict[float, tuple
     return out
 
 
-def real_speech(models: list[str], mfa, beam_size: int) -> list[dict]:
+def real_speech(models: list[str], mfa, beam_size: int, **words) -> list[dict]:
     """Every model's real-speech rows, then the activity stage's own onsets on the MFA recording."""
-    rows = [r for name in models for r in real_speech_rows(name, mfa, beam_size)]
+    rows = [r for name in models for r in real_speech_rows(name, mfa, beam_size, **words)]
     return rows + [{"model": "activity", "set": "mfa", "retime": "-", "onsets": activity_onsets(mfa[2], mfa[4])}]
 
 
@@ -220,10 +224,15 @@ def main():
     ap.add_argument("--real-only", action="store_true",
                     help="only the real-speech part: WER on LibriSpeech and the MFA recording, MFA utterance onsets")
     ap.add_argument("--show-text", action="store_true", help="print the MFA reference and recognised text")
+    ap.add_argument("--windows", default=WordsConfig().windows, help="words.windows for the stage")
+    ap.add_argument("--max-window-s", type=float, default=WordsConfig().max_window_s,
+                    help="words.max_window_s for the stage")
     args = ap.parse_args()
+    stage_opts = {"windows": args.windows, "max_window_s": args.max_window_s}
+    print(f"stage: windows {args.windows}, max_window_s {args.max_window_s}")
     mfa = mfa_input()
     if args.real_only:
-        print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size), args.show_text)
+        print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size, **stage_opts), args.show_text)
         return
     data, t_act = inputs()
     total_s = sum(d[2].shape[1] / d[3] for d in data)
@@ -232,7 +241,7 @@ def main():
     rows = []
     for name in args.models.split(","):
         cfg = WordsConfig(model=name, multilingual_model=None, beam_size=args.beam_size,
-                          joint_tracks=not args.per_track)
+                          joint_tracks=not args.per_track, **stage_opts)
         model, _ = load_model(name)  # load once, outside the timings
         acc = {k: {"stage": 0.0, "anchor": 0.0, "hits": [0, 0, 0], "n": 0, "xt": [0, 0, 0, 0], "dec": 0.0,
                    "cpu": [0.0, 0.0]} for k in ("clean", "telephone")}
@@ -255,7 +264,9 @@ def main():
             b2, n2 = score.crosstalk_share(res.words, gold)
             a["xt"] = [a["xt"][0] + b1, a["xt"][1] + n1, a["xt"][2] + b2, a["xt"][3] + n2]
             print(f"  {name} {rid}: stage {res.decoded_s:.0f} s decoded, {len(res.words)} words, "
-                  f"dropped {res.dropped_crosstalk}, alignment failures {res.alignment_failures}", flush=True)
+                  f"dropped {res.dropped_crosstalk}, alignment failures {res.alignment_failures}"
+                  + (f", text windows {res.text_windows} ({res.text_fallbacks} fell back)" if res.text_windows else ""),
+                  flush=True)
         wer = wer_rows(cfg)
         for kind, a in acc.items():
             dur = sum(d[2].shape[1] / d[3] for d in data if d[0] == kind)
@@ -281,7 +292,7 @@ def main():
               + ", ".join(f"{mode}: {e}/{m} = {e / m:.1%}" for mode, (e, m) in wer.items()))
     print("xRT/core: recording seconds per second of one core (CTranslate2 and pocketsphinx on one thread); "
           "decoded: share of track audio given to the recogniser.")
-    print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size), args.show_text)
+    print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size, **stage_opts), args.show_text)
 
 
 if __name__ == "__main__":

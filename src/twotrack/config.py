@@ -219,17 +219,26 @@ class WordsConfig(Record):
     #: an alignment that moves a word further than this from the recogniser's start, or out of the track's
     #: padded activity, is taken as failed (retried per activity segment; None: every alignment is kept)
     align_max_shift_s: float | None = 1.0
+    #: an alignment pocketsphinx cannot finish at its default beams is searched again with wide beams
+    #: (``words.retime.WIDE_BEAMS``) before the per-segment retry (docs/words.md, phase 5)
+    align_wide_retry: bool = True
     # crosstalk: a word whose own-track level is this far below the other track's, over the word, is bleed
     crosstalk_rule: bool = True
     crosstalk_margin_db: float = 6.0  # bleed level (checks' estimate) + this margin ...
     crosstalk_ratio_db: float = -15.0  # ... or this ratio when no bleed was measured
     crosstalk_cap_db: float = -6.0  # never above this (overlapping speech is kept)
     #: recogniser windows: "chunks" = windows ending where a chunk ends, the encoder reading each window's own
-    #: length (at least ``min_window_s``) instead of 30 s padded (docs/words.md, phase 4); "whisper" =
-    #: faster-whisper's own seeking over 30 s windows (phases 1-3). A track whose language is not known
-    #: beforehand always uses "whisper" (it detects the language per window).
+    #: length (at least ``min_window_s``) instead of 30 s padded (docs/words.md, phase 4); "text" = the same
+    #: windows decoded without timestamp tokens and timed by aligning each window's whole text (phase 5:
+    #: faster, loses IPU onsets; English with alignment only, else "chunks"); "whisper" = faster-whisper's
+    #: own seeking over 30 s windows (phases 1-3). A track whose language is not known beforehand always
+    #: uses "whisper" (it detects the language per window).
     windows: str = "chunks"
     min_window_s: float = 10.0
+    #: longest recogniser window (Whisper reads up to 30 s); chunks are kept 2 s shorter. 20 s windows cost
+    #: the encoder about 40 % less and keep the timing targets at their margin, but the recogniser's words then
+    #: vary from run to run (docs/words.md, phase 5): not the default.
+    max_window_s: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class RawWord:
     word: str  # as the recogniser wrote it (leading space and punctuation stripped)
     probability: float
     chunk: int
+    aligned: bool = False  # times already from forced alignment (``windows = "text"``): not re-aligned
 
 
 def detect_language(model, packed: Packed) -> tuple[str, float]:
@@ -42,7 +43,7 @@ def recognise(model, packed: Packed, *, language: str | None, beam_size: int = 1
         packed.audio, language=language, beam_size=beam_size, best_of=beam_size, word_timestamps=True,
         condition_on_previous_text=False, vad_filter=False, without_timestamps=False)
     toks = [w for seg in segments for w in (seg.words or ())]
-    return _raw_words(packed, toks), info.language or language or "unknown", float(info.language_probability or 0.0)
+    return raw_words(packed, toks), info.language or language or "unknown", float(info.language_probability or 0.0)
 
 
 #: Feature frames (10 ms) Whisper's encoder reads per window: 30 s.
@@ -77,64 +78,100 @@ def _options(model, tokenizer, beam_size: int, word_timestamps: bool):
 
 
 def recognise_windows(model, packed: Packed, *, language: str, beam_size: int = 1,
-                      min_frames: int = WINDOW_FRAMES) -> tuple[list[RawWord], str, float]:
+                      min_frames: int = WINDOW_FRAMES, max_frames: int = WINDOW_FRAMES
+                      ) -> tuple[list[RawWord], str, float]:
     """``recognise`` (``words.windows = "chunks"``) with windows that end where a chunk ends (``window_end``)
     and an encoder that reads each window's own length (rounded up to 1 s, at least ``min_frames``) instead of
     30 s padded with silence: a window of 12 s of speech costs about 12/30 of an encoder pass. Where the
     recogniser stops early inside a window, the next window starts at its last word, as faster-whisper's
     own seeking does. Same decoding settings as ``recognise`` (transcribe's defaults, greedy, no
-    conditioning on earlier text). docs/words.md, phase 4, has the measurements."""
-    from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import pad_or_trim
-
+    conditioning on earlier text); windows at most ``max_frames`` long. docs/words.md, phase 4, has the
+    measurements."""
     if packed.audio.size == 0:
         return [], language, 1.0
-    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
-    options = _options(model, tokenizer, beam_size, True)
-    features = model.feature_extractor(packed.audio)
-    total = features.shape[-1] - 1
-    prompt = model.get_prompt(tokenizer, [], without_timestamps=False)
+    win = Windows(model, packed, language, beam_size, min_frames, max_frames)
     toks = []
-    last_speech = 0.0
     pos = 0
-    while pos < total:  # per window (about 30 s)
-        f0, f1 = pos, window_end(packed, pos)
-        f1 = min(f1, total)
+    while pos < win.total:  # per window (about 30 s)
+        f0, f1 = pos, win.end(pos)
+        words, pos = win.timestamped(win.encode(f0, f1), f0, f1)
+        toks += words
+    return raw_words(packed, toks), language, 1.0
+
+
+class Windows:
+    """One packed stream's recogniser windows over faster-whisper's model: the mel features of the whole
+    stream, each window's encoder pass, and the timestamped decoding of one window."""
+
+    def __init__(self, model, packed: Packed, language: str, beam_size: int, min_frames: int,
+                 max_frames: int = WINDOW_FRAMES):
+        from faster_whisper.tokenizer import Tokenizer
+
+        self.model, self.packed, self.min_frames = model, packed, min_frames
+        self.max_frames = min(int(max_frames), WINDOW_FRAMES)
+        self.tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                                   language=language)
+        self.options = _options(model, self.tokenizer, beam_size, True)
+        self.features = model.feature_extractor(packed.audio)
+        self.total = self.features.shape[-1] - 1
+        self.prompt = model.get_prompt(self.tokenizer, [], without_timestamps=False)
+        self.last_speech = 0.0
+
+    def end(self, pos: int) -> int:
+        return min(window_end(self.packed, pos, self.max_frames), self.total)
+
+    def encode(self, f0: int, f1: int):
+        """The encoder's output for frames [f0, f1), read at the window's own length (>= ``min_frames``)."""
+        from faster_whisper.transcribe import pad_or_trim
+
         size = f1 - f0
-        width = WINDOW_FRAMES if min_frames >= WINDOW_FRAMES else max(min_frames, -(-size // 100) * 100)
-        segment = pad_or_trim(features[:, f0:f1], min(width, WINDOW_FRAMES))
-        encoded = model.encode(segment)
-        result, avg_logprob, _, _ = model.generate_with_fallback(encoded, prompt, tokenizer, options)
-        pos = f1
-        if (options.no_speech_threshold is not None and result.no_speech_prob > options.no_speech_threshold
-                and not (options.log_prob_threshold is not None and avg_logprob > options.log_prob_threshold)):
-            continue  # silence, as faster-whisper skips it
+        width = WINDOW_FRAMES if self.min_frames >= WINDOW_FRAMES else max(self.min_frames, -(-size // 100) * 100)
+        return self.model.encode(pad_or_trim(self.features[:, f0:f1], min(width, WINDOW_FRAMES)))
+
+    def silent(self, result, avg_logprob: float) -> bool:
+        """faster-whisper's rule for a window with no speech."""
+        o = self.options
+        return (o.no_speech_threshold is not None and result.no_speech_prob > o.no_speech_threshold
+                and not (o.log_prob_threshold is not None and avg_logprob > o.log_prob_threshold))
+
+    def timestamped(self, encoded, f0: int, f1: int) -> tuple[list, int]:
+        """Words (packed seconds) of the window [f0, f1) decoded with timestamp tokens and given times by
+        Whisper's cross-attention, and where the next window starts: ``f1``, or the window's last word
+        when the recogniser stopped early inside it (faster-whisper's seeking)."""
+        model, tokenizer, options = self.model, self.tokenizer, self.options
+        size = f1 - f0
+        result, avg_logprob, _, _ = model.generate_with_fallback(encoded, self.prompt, tokenizer, options)
+        if self.silent(result, avg_logprob):
+            return [], f1  # silence, as faster-whisper skips it
         segs, seek, single_end = model._split_segments_by_timestamps(
             tokenizer=tokenizer, tokens=result.sequences_ids[0], time_offset=f0 / 100, segment_size=size,
             segment_duration=size / 100, seek=f0)
         segs = [s for s in segs if s["start"] != s["end"] and any(t < tokenizer.eot for t in s["tokens"])]
         if segs:
-            last_speech = model.add_word_timestamps(
+            self.last_speech = model.add_word_timestamps(
                 [segs], tokenizer, encoded, size, options.prepend_punctuations, options.append_punctuations,
-                last_speech_timestamp=last_speech) or last_speech
+                last_speech_timestamp=self.last_speech) or self.last_speech
         words = [w for s in segs for w in s.get("words", ())]
+        pos = f1
         if not single_end:  # the recogniser stopped before the window's end: go on from its last word
             seek = round(words[-1]["end"] * 100) if words and words[-1]["end"] > f0 / 100 else seek
             if f0 < seek < f1:
                 pos = seek
-        toks += [_Tok(w["word"], w["start"], w["end"], w["probability"]) for w in words]
-    return _raw_words(packed, toks), language, 1.0
+        return [Tok(w["word"], w["start"], w["end"], w["probability"]) for w in words], pos
 
 
 @dataclass(frozen=True)
-class _Tok:
+class Tok:
+    """A word as faster-whisper gives it (packed seconds)."""
+
     word: str
     start: float
     end: float
     probability: float
 
 
-def _raw_words(packed: Packed, toks) -> list[RawWord]:
+def raw_words(packed: Packed, toks) -> list[RawWord]:
+    """Recognised words (packed seconds) on the recording's clock, each in the chunk holding its middle."""
     if not toks:
         return []
     starts = np.array([w.start for w in toks], np.float64)

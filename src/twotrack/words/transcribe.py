@@ -22,6 +22,7 @@ from .crosstalk import bleed_words_frames, threshold_db
 from .models import load_model
 from .recognise import WHISPER_RATE, RawWord, detect_language, recognise, recognise_windows
 from .stream import SpanAudio, SpanReader
+from .textwin import packed_speech, recognise_text
 
 RETIME_MODES = ("align+snap", "align", "snap", "none")
 #: Detected-language probability below which a track's language is recorded as unknown.
@@ -45,6 +46,8 @@ class WordsResult(Record):
     decoded_s: float = 0.0  # seconds of audio given to the recogniser (all tracks)
     source: str = "stage"  # "stage" (recognised) or "aligned" (the manifest's text aligned to the audio)
     note: str | None = None  # e.g. why a named transcript was not used
+    text_windows: int = 0  # recogniser windows decoded as text only (``windows = "text"``) ...
+    text_fallbacks: int = 0  # ... and those whose text was not aligned whole (textwin: Whisper's times instead)
 
     def summary(self) -> str:
         """One line for the stage's note: words per track, what was dropped, languages."""
@@ -57,6 +60,8 @@ class WordsResult(Record):
             parts.append(f"{self.dropped_crosstalk} dropped as crosstalk")
         if self.alignment_failures:
             parts.append(f"{self.alignment_failures} span(s) not aligned")
+        if self.text_fallbacks:
+            parts.append(f"{self.text_fallbacks} of {self.text_windows} text window(s) not aligned whole")
         langs = ", ".join(f"{k} {v[0]}" for k, v in sorted(self.languages.items()))
         if langs:
             parts.append(f"languages {langs}")
@@ -80,13 +85,14 @@ def _segments(activity_track) -> np.ndarray:
 
 def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, segments: np.ndarray,
                  mode: str, tolerance_s: float, *, max_shift_s: float | None = None,
-                 padding_s: float = 0.2,
-                 early_tolerance_s: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                 padding_s: float = 0.2, early_tolerance_s: float | None = None,
+                 wide_retry: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """New (starts, ends) of one track's words and the number of chunks whose alignment failed.
 
     A chunk whose whole text does not align, or aligns implausibly (``max_shift_s``: a word moved further
     than this from the recogniser's start, or placed outside the track's padded activity), is retried one
-    activity segment at a time."""
+    activity segment at a time. ``wide_retry``: an alignment that fails outright (pocketsphinx finds no
+    path) is searched again with ``retime.WIDE_BEAMS`` before that."""
     if mode not in RETIME_MODES:
         raise ValueError(f"words.retime must be one of {RETIME_MODES}, not {mode!r}")
     s = np.array([w.start for w in raw], np.float64)
@@ -95,10 +101,13 @@ def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, s
     if mode.startswith("align") and len(raw):
         k = np.array([w.chunk for w in raw])
         mid = (s + e) / 2
+        done = np.array([w.aligned for w in raw])
         for c in np.unique(k):  # per chunk
             idx = np.flatnonzero(k == c)
+            if done[idx].all():
+                continue  # aligned with its window's text (``windows = "text"``)
             pieces = [(chunks[c], idx)]
-            got = _align(audio16k, chunks[c], [raw[i].word for i in idx])
+            got = _align(audio16k, chunks[c], [raw[i].word for i in idx], wide_retry)
             if got is not None and not _plausible(got, chunks[c][0], idx, s, segments, max_shift_s, padding_s):
                 got = None
             if got is None:
@@ -112,7 +121,7 @@ def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, s
                 _put(s, e, idx, got, chunks[c][0])
                 continue
             for span, sub in pieces:
-                got = _align(audio16k, span, [raw[i].word for i in sub])
+                got = _align(audio16k, span, [raw[i].word for i in sub], wide_retry)
                 if got is not None and not _plausible(got, span[0], sub, s, segments, max_shift_s, padding_s):
                     got = None
                 if got is None:
@@ -140,9 +149,12 @@ def _plausible(got: np.ndarray, offset: float, idx: np.ndarray, raw_starts: np.n
     return bool(inside.all())
 
 
-def _align(audio16k: np.ndarray, span, words: list[str]):
+def _align(audio16k: np.ndarray, span, words: list[str], wide_retry: bool = False):
     a, b = int(round(span[0] * WHISPER_RATE)), int(round(span[1] * WHISPER_RATE))
-    return rt.align_chunk(audio16k[a:b], words)
+    got = rt.align_chunk(audio16k[a:b], words)
+    if got is None and wide_retry:  # the default beams pruned the only path (real, hoarse or noisy speech)
+        got = rt.align_chunk(audio16k[a:b], words, wide=True)
+    return got
 
 
 def _put(s: np.ndarray, e: np.ndarray, idx: np.ndarray, got: np.ndarray, offset: float) -> None:
@@ -191,7 +203,9 @@ def transcribe_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s
     if len(activity) != n_tracks:
         raise ValueError(f"activity has {len(activity)} tracks, samples {n_tracks}")
     segs = [_segments(a) for a in activity]
-    chunks = [speech_chunks(s, duration_s, cfg.padding_s, cfg.merge_gap_s, cfg.window_s) for s in segs]
+    # a chunk fits in one recogniser window with room to spare (window_s 28 of 30 s by default)
+    chunk_max = min(cfg.window_s, cfg.max_window_s - 2.0)
+    chunks = [speech_chunks(s, duration_s, cfg.padding_s, cfg.merge_gap_s, chunk_max) for s in segs]
     run = _Run(cfg, segs, chunks)
     reader = SpanReader(chunks, sample_rate, frames=cfg.crosstalk_rule and n_tracks > 1)
     for block in blocks:
@@ -205,16 +219,29 @@ def transcribe_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s
     return run.result(reader, bleed_db, recording_id)
 
 
-WINDOW_MODES = ("chunks", "whisper")
+WINDOW_MODES = ("text", "chunks", "whisper")
 
 
-def _recognise(model, packed: Packed, language: str | None, cfg: WordsConfig):
-    """The recogniser over one packed stream, with the windows ``cfg.windows`` asks for."""
+def _recognise(model, packed: Packed, language: str | None, cfg: WordsConfig, segments: list[np.ndarray],
+               counts: dict[str, int]):
+    """The recogniser over one packed stream, with the windows ``cfg.windows`` asks for. ``segments``: the
+    activity (recording seconds) of each packed chunk's track; ``counts`` gathers text windows and their
+    fallbacks."""
     if cfg.windows not in WINDOW_MODES:
         raise ValueError(f"words.windows must be one of {WINDOW_MODES}, not {cfg.windows!r}")
-    if cfg.windows == "chunks" and language:
+    if cfg.windows == "text" and language == "en" and cfg.retime.startswith("align"):
+        # text windows take their times from the English aligner: other languages, or no alignment, read
+        # chunk windows
+        got = recognise_text(model, packed, language=language, speech=packed_speech(packed, segments),
+                             beam_size=cfg.beam_size, min_frames=int(round(cfg.min_window_s * 100)),
+                             max_frames=int(round(cfg.max_window_s * 100)), padding_s=cfg.padding_s)
+        counts["text_windows"] = counts.get("text_windows", 0) + got.windows
+        counts["text_fallbacks"] = counts.get("text_fallbacks", 0) + got.fallbacks
+        return got.words, language, 1.0
+    if cfg.windows in ("chunks", "text") and language:
         return recognise_windows(model, packed, language=language, beam_size=cfg.beam_size,
-                                 min_frames=int(round(cfg.min_window_s * 100)))
+                                 min_frames=int(round(cfg.min_window_s * 100)),
+                                 max_frames=int(round(cfg.max_window_s * 100)))
     return recognise(model, packed, language=language, beam_size=cfg.beam_size)
 
 
@@ -228,6 +255,7 @@ class _Run:
         self.decided: dict[int, tuple] = {}  # track -> (model, resolved, language, lang_prob), from its first batch
         self.found: dict[int, list[tuple[RawWord, float, float]]] = {t: [] for t in range(len(chunks))}
         self.failures = 0
+        self.counts: dict[str, int] = {}  # text windows and their fallbacks (``windows = "text"``)
         self.decoded = 0.0
         self.main = None
         for t, c in enumerate(chunks):
@@ -280,10 +308,13 @@ class _Run:
         for members in groups.values():  # a group per model and language (usually one)
             model, _, language, _ = self.decided[members[0]]
             if len(members) == 1:
-                raws[members[0]] = _recognise(model, plans[members[0]][0], language, cfg)
+                t = members[0]
+                raws[t] = _recognise(model, plans[t][0], language, cfg, [self.segs[t]] * len(plans[t][1]),
+                                     self.counts)
                 continue
             joint, first = _pack_joint([plans[t][0] for t in members], cfg.separator_s)
-            raw, used, prob = _recognise(model, joint, language, cfg)
+            raw, used, prob = _recognise(model, joint, language, cfg,
+                                         [self.segs[t] for t in members for _ in plans[t][1]], self.counts)
             bounds = np.append(first, len(joint.chunks))
             for j, t in enumerate(members):
                 mine = [dataclasses.replace(w, chunk=w.chunk - int(first[j])) for w in raw
@@ -309,7 +340,8 @@ class _Run:
             mode = cfg.retime if (language or used) == "en" else ("snap" if "snap" in cfg.retime else "none")
             align_mode = "align" if mode.startswith("align") else "none"
             s, e, fails = retime_words(audio, raw, self.chunks[t], self.segs[t], align_mode, cfg.snap_tolerance_s,
-                                       max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s)
+                                       max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s,
+                                       wide_retry=cfg.align_wide_retry)
             self.failures += fails
             self.found[t] += [(w, a, b, "snap" in mode) for w, a, b in zip(raw, s, e)]
 
@@ -339,4 +371,6 @@ class _Run:
             words += [Word(recording_id, t, float(a), float(b), w.word, probability=w.probability)
                       for a, b, w, k in zip(s, e, raw, keep) if k]
         words.sort(key=lambda w: (w.start, w.track, w.end))
-        return WordsResult(tuple(words), self.languages, dropped, self.failures, self.models, round(self.decoded, 3))
+        return WordsResult(tuple(words), self.languages, dropped, self.failures, self.models, round(self.decoded, 3),
+                           text_windows=self.counts.get("text_windows", 0),
+                           text_fallbacks=self.counts.get("text_fallbacks", 0))
