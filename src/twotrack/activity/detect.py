@@ -232,9 +232,17 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
 
 
 def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
-                bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
-    """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track."""
+                bleed: tuple[float, float] | None = None, mel: np.ndarray | None = None) -> list[TrackFrames]:
+    """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track. With ``mel``
+    (the voice encoder's mel frames, float32 (n_tracks, n_frames, 40)) and ``cfg.own_voice``, speech that
+    is not each track owner's voice loses its probability and the decisions run again on what is left."""
     masks, floor, echoes = decide(prob, energy_db, cfg, bleed)
+    if cfg.own_voice and mel is not None:
+        from . import ownvoice  # the option's encoder is imported only when it is on (scan start-up)
+
+        owned = ownvoice.owner_probability(prob, energy_db, masks, mel, ownvoice.params_from(cfg))
+        if owned is not None:  # the probability stays the model's in TrackFrames; the mask is the owner's
+            masks, floor, echoes = decide(owned, energy_db, cfg, bleed)
     return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i],
                         tuple(e for e in echoes if e.target == i))
             for i in range(len(masks))]
@@ -244,8 +252,37 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
                   bleed: tuple[float, float] | None = None, n_frames: int | None = None) -> list[TrackFrames]:
     """Activity of every track from blocks float32 (n_tracks, n), one pass, memory flat in length
     (``n_frames``: the frame count when known, see ``analyse_stream``)."""
+    mel = None
+    if cfg.own_voice:
+        from .ownvoice import require
+
+        require()
+        mel, blocks = _MelTap(sample_rate), iter(blocks)
+        blocks = mel.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
-    return frames_from(prob, energy, cfg, bleed)
+    return frames_from(prob, energy, cfg, bleed, None if mel is None else mel.finish(prob.shape[1]))
+
+
+class _MelTap:
+    """Passes blocks through while making the voice encoder's mel frames of them (the own-voice rule)."""
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = int(sample_rate)
+        self.stream = None
+
+    def tap(self, blocks: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
+        for block in blocks:
+            block = np.asarray(block, np.float32)
+            if block.ndim == 2:
+                if self.stream is None:
+                    from .ownvoice import MelStream
+
+                    self.stream = MelStream(block.shape[0], self.sample_rate)
+                self.stream.push(block)
+            yield block
+
+    def finish(self, n_frames: int) -> np.ndarray | None:
+        return None if self.stream is None else self.stream.finish(n_frames)
 
 
 def _logit(p: float) -> float:
