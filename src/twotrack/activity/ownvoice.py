@@ -61,6 +61,7 @@ class OwnVoiceParams:
     drop: float = 0.12  # ... and (> 0) its similarity to the owner lies this far below the owner's typical one
     level_on_db: float | None = 6.0  # then speech must rise this far above the other voices' median level ...
     level_off_db: float = 2.0  # ... and ends under this (None: no level rule)
+    level_gap_share: float | None = 0.7  # both at most this share of the owner's loud level (p75) over theirs
     rescue: float | None = 1.0  # other-voice stretches reaching the owner's median level (x this) stay (None: never)
     min_windows: int = 8  # fewer windows than this: too little speech to learn the owner from; no change
     short_run: int = 50  # runs of speech shorter than this ...
@@ -230,7 +231,9 @@ def owner_frames(mask: np.ndarray, other: np.ndarray, energy_db: np.ndarray,
 
     The owner is the loudest voice on its track. Speech must rise ``level_on_db`` above the other voices'
     median level (50 ms averages) and lasts while it stays ``level_off_db`` above it, so its edges lie on
-    the owner's own rise, which the refiner then follows. A stretch judged another voice stays when it
+    the owner's own rise, which the refiner then follows. Where the owner is barely louder than the others
+    (its 75th-percentile level less than ``level_on_db / level_gap_share`` above their median), both
+    thresholds shrink in proportion, so a quiet owner keeps its words. A stretch judged another voice stays when it
     reaches ``rescue`` x the owner's median level over the other voices' (dB): a backchannel inside
     babble, too short for a window of its own."""
     e = np.asarray(energy_db, np.float64)
@@ -240,10 +243,15 @@ def owner_frames(mask: np.ndarray, other: np.ndarray, energy_db: np.ndarray,
     other_db = float(np.median(e[other]))
     power = np.convolve(np.power(10.0, e / 10.0), np.ones(5) / 5, mode="same")  # 50 ms
     above = 10.0 * np.log10(np.maximum(power, 1e-30)) - other_db
-    off = min(params.level_off_db, params.level_on_db)
-    keep = ~other & hysteresis(above, params.level_on_db, off)
     gap = float(np.median(e[own])) - other_db
-    if params.rescue is not None and gap * params.rescue > params.level_on_db:
+    on_db, off = params.level_on_db, min(params.level_off_db, params.level_on_db)
+    if params.level_gap_share is not None:
+        # where the owner is barely louder than the others, the thresholds shrink with the difference
+        loud_gap = float(np.percentile(e[own], 75)) - other_db
+        scale = min(1.0, max(0.0, params.level_gap_share * loud_gap / params.level_on_db))
+        on_db, off = on_db * scale, off * scale
+    keep = ~other & hysteresis(above, on_db, off)
+    if params.rescue is not None and gap * params.rescue > on_db:
         keep |= hysteresis(above, params.rescue * gap, off)
     return keep
 
@@ -278,4 +286,6 @@ def params_from(cfg) -> OwnVoiceParams:
         margin=cfg.own_voice_margin, drop=cfg.own_voice_drop, short_run=f(cfg.own_voice_short_s),
         short_drop=cfg.own_voice_short_drop,
         level_on_db=cfg.own_voice_level_on_db if cfg.own_voice_level_on_db > -99 else None,
-        level_off_db=cfg.own_voice_level_off_db, rescue=cfg.own_voice_rescue if cfg.own_voice_rescue > 0 else None)
+        level_off_db=cfg.own_voice_level_off_db,
+        level_gap_share=cfg.own_voice_level_gap_share if cfg.own_voice_level_gap_share > 0 else None,
+        rescue=cfg.own_voice_rescue if cfg.own_voice_rescue > 0 else None)
