@@ -10,7 +10,7 @@ import soxr
 import pytest
 
 from twotrack import robustness as rb
-from twotrack.activity import detect_tracks
+from twotrack.activity import detect_stream, detect_tracks
 from twotrack.activity import ownvoice as ov
 from twotrack.config import ActivityConfig
 from twotrack.voice import encoder as enc
@@ -127,3 +127,17 @@ def test_owner_frames_keep_the_loud_voice_and_its_edges():
     other[:90] = other[210:] = True
     keep = ov.owner_frames(mask, other, e, ov.OwnVoiceParams(level_on_db=6.0, level_off_db=2.0, rescue=None))
     assert keep[110:190].all() and not keep[:95].any() and not keep[205:].any()
+
+
+@needs_encoder
+def test_one_pass_and_second_read_give_the_same_labels(dialogues):
+    """Without a way to read the audio again the mel frames are made alongside the first pass; with one
+    (the scan's decode, ``detect_tracks``) only when a track is judged. Same frames either way."""
+    d = next(x for x in dialogues if x.id == rb.TUNE[0])
+    cond = rb.make_condition(_excerpt(d), "babble_10", dialogues)
+    cfg = ActivityConfig(own_voice=True)
+    step = cond.rate * 3
+    one_pass = detect_stream((cond.tracks[:, i:i + step] for i in range(0, cond.tracks.shape[1], step)), cond.rate, cfg)
+    reread = detect_tracks(cond.tracks, cond.rate, cfg)
+    for a, b in zip(one_pass, reread):
+        assert np.array_equal(a.mask, b.mask)

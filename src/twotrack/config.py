@@ -87,7 +87,7 @@ class ActivityConfig(Record):
     own_voice_level_on_db: float = 6.0  # then speech must rise this far above the other voices' median level
     own_voice_level_off_db: float = 2.0  # ... and ends under this (on <= -99: no level rule)
     own_voice_level_gap_share: float = 0.7  # > 0: both at most this share of the owner's p75 level over theirs
-    own_voice_rescue: float = 1.0  # an other-voice stretch reaching the owner's median level (x this) stays (<= 0: never)
+    own_voice_rescue: float = 1.0  # another-voice stretch at the owner's p75 level (x this) stays (<= 0: never)
     gate_db: float = 4.0  # silero runs only near frames this far above the noise floor (<= 0: everywhere)
     gate_ratio_db: float = -20.0  # ... and not this far below another track (only its bleed)
     gate_pad_s: float = 0.3  # ... and this long around them

@@ -62,7 +62,7 @@ class OwnVoiceParams:
     level_on_db: float | None = 6.0  # then speech must rise this far above the other voices' median level ...
     level_off_db: float = 2.0  # ... and ends under this (None: no level rule)
     level_gap_share: float | None = 0.7  # both at most this share of the owner's loud level (p75) over theirs
-    rescue: float | None = 1.0  # other-voice stretches reaching the owner's median level (x this) stay (None: never)
+    rescue: float | None = 1.0  # other-voice stretches reaching the owner's loud level (x this) stay (None: never)
     min_windows: int = 8  # fewer windows than this: too little speech to learn the owner from; no change
     short_run: int = 50  # runs of speech shorter than this ...
     short_drop: float = 0.2  # ... go only this far below the owner's typical similarity
@@ -225,6 +225,28 @@ def concurrent_share(masks: np.ndarray) -> np.ndarray:
     return np.where(own > 0, both / np.maximum(own, 1), 0.0)
 
 
+def judged(masks: np.ndarray, params: OwnVoiceParams = OwnVoiceParams()) -> np.ndarray:
+    """bool (n_tracks,): the tracks the rule judges (``concurrent_share`` at least ``min_concurrent``; a
+    lone track never: there is no other side to be concurrent with)."""
+    masks = np.atleast_2d(np.asarray(masks, bool))
+    if len(masks) < 2:
+        return np.zeros(len(masks), bool)
+    return concurrent_share(masks) >= params.min_concurrent
+
+
+def mel_frames(blocks, sample_rate: int, n_frames: int) -> np.ndarray:
+    """float32 (n_tracks, n_frames, 40): the encoder's mel frames of blocks float32 (n_tracks, n)."""
+    stream = None
+    for block in blocks:
+        block = np.asarray(block, np.float32)
+        if stream is None:
+            stream = MelStream(block.shape[0], sample_rate)
+        stream.push(block)
+    if stream is None:
+        return np.zeros((0, n_frames, enc.N_MELS), np.float32)
+    return stream.finish(n_frames)
+
+
 def owner_frames(mask: np.ndarray, other: np.ndarray, energy_db: np.ndarray,
                  params: OwnVoiceParams = OwnVoiceParams()) -> np.ndarray:
     """bool (n,): the frames that may stay speech on a track where ``other`` (bool) marks other voices.
@@ -233,9 +255,9 @@ def owner_frames(mask: np.ndarray, other: np.ndarray, energy_db: np.ndarray,
     median level (50 ms averages) and lasts while it stays ``level_off_db`` above it, so its edges lie on
     the owner's own rise, which the refiner then follows. Where the owner is barely louder than the others
     (its 75th-percentile level less than ``level_on_db / level_gap_share`` above their median), both
-    thresholds shrink in proportion, so a quiet owner keeps its words. A stretch judged another voice stays when it
-    reaches ``rescue`` x the owner's median level over the other voices' (dB): a backchannel inside
-    babble, too short for a window of its own."""
+    thresholds shrink in proportion, so a quiet owner keeps its words. A stretch judged another voice stays
+    when it reaches ``rescue`` x the owner's loud level over the other voices' (dB; at least
+    ``level_on_db``): a backchannel inside babble, too short for a window of its own."""
     e = np.asarray(energy_db, np.float64)
     own = np.asarray(mask, bool) & ~other
     if params.level_on_db is None or not other.any() or not own.any():
@@ -243,16 +265,17 @@ def owner_frames(mask: np.ndarray, other: np.ndarray, energy_db: np.ndarray,
     other_db = float(np.median(e[other]))
     power = np.convolve(np.power(10.0, e / 10.0), np.ones(5) / 5, mode="same")  # 50 ms
     above = 10.0 * np.log10(np.maximum(power, 1e-30)) - other_db
-    gap = float(np.median(e[own])) - other_db
+    # the owner's loud level over the others': its 75th percentile (the median of what is left after the
+    # verdict still holds the babble the windows missed)
+    loud_gap = float(np.percentile(e[own], 75)) - other_db
     on_db, off = params.level_on_db, min(params.level_off_db, params.level_on_db)
     if params.level_gap_share is not None:
         # where the owner is barely louder than the others, the thresholds shrink with the difference
-        loud_gap = float(np.percentile(e[own], 75)) - other_db
         scale = min(1.0, max(0.0, params.level_gap_share * loud_gap / params.level_on_db))
         on_db, off = on_db * scale, off * scale
     keep = ~other & hysteresis(above, on_db, off)
-    if params.rescue is not None and gap * params.rescue > on_db:
-        keep |= hysteresis(above, params.rescue * gap, off)
+    if params.rescue is not None:
+        keep |= hysteresis(above, max(params.rescue * loud_gap, params.level_on_db), off)
     return keep
 
 
@@ -265,9 +288,9 @@ def owner_probability(prob: np.ndarray, energy_db: np.ndarray, masks: np.ndarray
     speech is mostly concurrent with another track's are judged (``concurrent_share``); on the others the
     encoder does not run. Where other voices are found, ``owner_frames`` keeps the rest by level."""
     out = None
-    share = concurrent_share(masks) if len(masks) >= 2 else np.zeros(len(masks))
+    judge_it = judged(masks, params)
     for t, m in enumerate(masks):
-        if share[t] < params.min_concurrent:
+        if not judge_it[t]:
             continue
         verdict = judge(m, embed_windows(m, mel[t], energy_db[t], params, encoder), params)
         if not verdict.other.any():
