@@ -268,14 +268,12 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
             tap = _MelTap(sample_rate)
             blocks = tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
-    mel = None
-    if tap is not None:
-        mel = tap.finish(prob.shape[1])
-    elif cfg.own_voice:
-        def mel():
-            from .ownvoice import mel_frames
+    def make_mel():  # a second read, only when a track is judged
+        from .ownvoice import mel_frames
 
-            return mel_frames(reread(), sample_rate, prob.shape[1])
+        return mel_frames(reread(), sample_rate, prob.shape[1])
+
+    mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
     return frames_from(prob, energy, cfg, bleed, mel)
 
 
