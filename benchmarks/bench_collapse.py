@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from twotrack.activity import detect, detect_tracks, to_activity
-from twotrack.collapse import encoder as enc
+from twotrack.voice import encoder as enc
 from twotrack.collapse.diarize import DiarizeConfig, diarize_mask
 from twotrack.collapse.mix import mix_tracks
 from twotrack.collapse.run import score_hypothesis

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from twotrack.collapse import encoder as enc
-from twotrack.collapse.torchfile import load_legacy_checkpoint
 from twotrack.errors import InputError
+from twotrack.voice import encoder as enc
+from twotrack.voice.torchfile import load_legacy_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "collapse" / "resemblyzer_reference.npz"

@@ -74,6 +74,20 @@ class ActivityConfig(Record):
     crosstalk_cap_db: float = -6.0  # ... but never above this
     echo_rule: bool = True  # drop speech that is only a late echo of another track (activity/echo.py)
     echo_max_lag_s: float = 0.6  # echo delays searched up to this
+    #: the own-voice rule (activity/ownvoice.py; docs/activity.md "Own voice"): speech that is not the track
+    #: owner's voice (other people in the room) is not the track's speech. Needs the voice encoder's weights
+    own_voice: bool = False
+    own_voice_min_concurrent: float = 0.4  # judge only a track this much of whose speech overlaps another's
+    own_voice_window_s: float = 1.6  # speech per embedding window (the encoder's training length)
+    own_voice_hop_s: float = 0.4  # hop between windows, over speech
+    own_voice_margin: float = 0.0  # a frame nearer the far windows' centroid than the owner's (by this) goes ...
+    own_voice_drop: float = 0.12  # ... if also (> 0) this far below the owner's typical similarity
+    own_voice_short_s: float = 0.5  # a speech run shorter than this goes only when ...
+    own_voice_short_drop: float = 0.2  # ... this far below the owner's typical similarity
+    own_voice_level_on_db: float = 6.0  # then speech must rise this far above the other voices' median level
+    own_voice_level_off_db: float = 2.0  # ... and ends under this (on <= -99: no level rule)
+    own_voice_level_gap_share: float = 0.7  # > 0: both at most this share of the owner's p75 level over theirs
+    own_voice_rescue: float = 1.0  # another-voice stretch at the owner's p75 level (x this) stays (<= 0: never)
     gate_db: float = 4.0  # silero runs only near frames this far above the noise floor (<= 0: everywhere)
     gate_ratio_db: float = -20.0  # ... and not this far below another track (only its bleed)
     gate_pad_s: float = 0.3  # ... and this long around them

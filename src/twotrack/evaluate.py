@@ -325,7 +325,8 @@ def detect_recordings(paths: Iterable[str | Path], config: Config = Config()) ->
             rate = choose_analysis_rate([i.sample_rate for i in infos.values()], config.ingest.analysis_rates)
             # no checks here (nothing measured): a paired recording's declared clock still applies
             fix = recording_clock(rec, None, rate).fix
-            frames = detect_stream(iter_track_blocks(rec, rate, infos=infos, clock=fix), rate, config.activity)
+            frames = detect_stream(iter_track_blocks(rec, rate, infos=infos, clock=fix), rate, config.activity,
+                                   reread=lambda: iter_track_blocks(rec, rate, infos=infos, clock=fix))
         except InputError as exc:
             errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="activity",
                                       recording_id=rec.recording_id))

@@ -299,9 +299,10 @@ def _scaled_words(words: Iterable[Word], factor: float) -> tuple[Word, ...]:
     return tuple(replace(w, start=w.start * factor, end=w.end * factor) for w in words)
 
 
-def make_condition(d: Dialogue, name: str, others: Sequence[Dialogue] = ()) -> Condition:
+def make_condition(d: Dialogue, name: str, others: Sequence[Dialogue] = (), realisation: int = 0) -> Condition:
     """Condition ``name`` (one of ``CONDITIONS``) of dialogue ``d``; babble takes its talkers from
-    ``others`` (other dialogues)."""
+    ``others`` (other dialogues). ``realisation`` > 0 draws another noise of the same kind (other seeds:
+    more material to tune on than one fixed noise per dialogue); 0 is the benchmark's set."""
     x, rate = d.tracks, d.rate
     n_tracks, n = x.shape
     by_track = [[w for w in d.words if w.track == t] for t in range(n_tracks)]
@@ -310,7 +311,7 @@ def make_condition(d: Dialogue, name: str, others: Sequence[Dialogue] = ()) -> C
     kind, _, arg = name.rpartition("_")
     if kind in NOISES:
         snr = float(arg)
-        rng = _rng(name, d.id)
+        rng = _rng(name, d.id) if realisation == 0 else _rng(name, d.id, str(realisation))
         if kind == "pink":
             noises = np.stack([pink_noise(n, rng) for _ in range(n_tracks)])
         elif kind == "babble":

@@ -17,7 +17,7 @@ the in-memory forms; ``to_activity`` turns the masks into ``model.TrackActivity`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -232,20 +232,71 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
 
 
 def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
-                bleed: tuple[float, float] | None = None) -> list[TrackFrames]:
-    """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track."""
+                bleed: tuple[float, float] | None = None, mel=None) -> list[TrackFrames]:
+    """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track. With ``mel``
+    (the voice encoder's mel frames, float32 (n_tracks, n_frames, 40), or a function that makes them when
+    first needed) and ``cfg.own_voice``, speech that is not each track owner's voice loses its probability
+    and the decisions run again on what is left."""
     masks, floor, echoes = decide(prob, energy_db, cfg, bleed)
+    if cfg.own_voice and mel is not None:
+        from . import ownvoice  # the option's encoder is imported only when it is on (scan start-up)
+
+        params = ownvoice.params_from(cfg)
+        if ownvoice.judged(masks, params).any():
+            mel = mel() if callable(mel) else mel
+            owned = ownvoice.owner_probability(prob, energy_db, masks, mel, params)
+            if owned is not None:  # the probability stays the model's in TrackFrames; the mask is the owner's
+                masks, floor, echoes = decide(owned, energy_db, cfg, bleed)
     return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i],
                         tuple(e for e in echoes if e.target == i))
             for i in range(len(masks))]
 
 
 def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
-                  bleed: tuple[float, float] | None = None, n_frames: int | None = None) -> list[TrackFrames]:
+                  bleed: tuple[float, float] | None = None, n_frames: int | None = None,
+                  reread: Callable[[], Iterable[np.ndarray]] | None = None) -> list[TrackFrames]:
     """Activity of every track from blocks float32 (n_tracks, n), one pass, memory flat in length
-    (``n_frames``: the frame count when known, see ``analyse_stream``)."""
+    (``n_frames``: the frame count when known, see ``analyse_stream``). ``reread``: blocks of the same
+    audio from the start again; with the own-voice option the encoder's mel frames are then made in a
+    second pass, only when a track is judged, instead of alongside the first (docs/activity.md)."""
+    tap = None
+    if cfg.own_voice:
+        from .ownvoice import require
+
+        require()
+        if reread is None:
+            tap = _MelTap(sample_rate)
+            blocks = tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
-    return frames_from(prob, energy, cfg, bleed)
+    def make_mel():  # a second read, only when a track is judged
+        from .ownvoice import mel_frames
+
+        return mel_frames(reread(), sample_rate, prob.shape[1])
+
+    mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
+    return frames_from(prob, energy, cfg, bleed, mel)
+
+
+class _MelTap:
+    """Passes blocks through while making the voice encoder's mel frames of them (the own-voice rule)."""
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = int(sample_rate)
+        self.stream = None
+
+    def tap(self, blocks: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
+        for block in blocks:
+            block = np.asarray(block, np.float32)
+            if block.ndim == 2:
+                if self.stream is None:
+                    from .ownvoice import MelStream
+
+                    self.stream = MelStream(block.shape[0], self.sample_rate)
+                self.stream.push(block)
+            yield block
+
+    def finish(self, n_frames: int) -> np.ndarray | None:
+        return None if self.stream is None else self.stream.finish(n_frames)
 
 
 def _logit(p: float) -> float:
@@ -269,8 +320,11 @@ def detect_tracks(tracks: np.ndarray, sample_rate: int, cfg: ActivityConfig = Ac
     if tracks.ndim != 2:
         raise ValueError(f"tracks must be (n_tracks, n), got shape {tracks.shape}")
     step = max(1, int(sample_rate) * 8)  # 8 s blocks: the stream form without one huge copy
-    return detect_stream((tracks[:, i : i + step] for i in range(0, max(tracks.shape[1], 1), step)),
-                         sample_rate, cfg, bleed)
+
+    def blocks():
+        return (tracks[:, i : i + step] for i in range(0, max(tracks.shape[1], 1), step))
+
+    return detect_stream(blocks(), sample_rate, cfg, bleed, reread=blocks)
 
 
 def detect(track: np.ndarray, sample_rate: int, cfg: ActivityConfig = ActivityConfig()) -> TrackFrames:

@@ -32,7 +32,7 @@ import numpy as np
 from ..config import ActivityConfig
 from ..model import FRAMES, Segment
 from ..timeline import mask_to_segments
-from . import encoder as enc
+from ..voice import encoder as enc
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def detect_activity(decoded: Decoded, recording, config: Config, checks_result: 
     # the clock decision of ingest.clock.align_recording, applied as the blocks stream
     clock = clock_on_a(decoded, recording, checks_result)
     frames = detect_stream(decoded.blocks(clock=clock.fix), decoded.sample_rate, config.activity, bleed,
-                           FRAMES.n_frames(decoded.duration_s))
+                           FRAMES.n_frames(decoded.duration_s), reread=lambda: decoded.blocks(clock=clock.fix))
     note = clock.fix.note() if clock.fix is not None else None
     if note and clock.status != "measured":
         note += f" ({clock.status})"

@@ -82,7 +82,7 @@ def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: i
 
 
 @functools.lru_cache(maxsize=1)
-def _hann() -> np.ndarray:
+def hann_window() -> np.ndarray:
     n = np.arange(N_FFT)
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * n / N_FFT)).astype(np.float32)  # periodic Hann
 
@@ -95,7 +95,7 @@ def mel_spectrogram(wav: np.ndarray, chunk_frames: int = 6000) -> np.ndarray:
     padded = np.concatenate([np.zeros(N_FFT // 2, np.float32), x, np.zeros(N_FFT // 2, np.float32)])
     n_frames = 1 + x.size // HOP
     basis = mel_filterbank().T  # (201, 40)
-    window = _hann()
+    window = hann_window()
     out = np.empty((n_frames, N_MELS), np.float32)
     for a in range(0, n_frames, chunk_frames):
         b = min(n_frames, a + chunk_frames)
