@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from .errors import TwotrackError
+
 
 def package_file(package: str, relative: str) -> tuple[Path | None, bool]:
     """-> (the file's path or None, whether the package is installed at all)."""
@@ -22,3 +24,15 @@ def package_file(package: str, relative: str) -> tuple[Path | None, bool]:
         if path.is_file():
             return path, True
     return None, True
+
+
+
+def required_file(package: str, relative: str, missing: type[TwotrackError], absent: str, hint: str) -> Path:
+    """``package``'s file ``relative``, or the error ``missing``: ``absent`` (a sentence) when the package is
+    not installed, else that the file is missing from it; either way followed by ``hint`` (how to install)."""
+    path, installed = package_file(package, relative)
+    if not installed:
+        raise missing(f"{absent}; {hint}")
+    if path is None:
+        raise missing(f"{package}/{relative} is missing from the installed package; {hint}")
+    return path

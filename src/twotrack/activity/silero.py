@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TwotrackError
-from ..packaged import package_file
+from ..packaged import required_file
 
 #: Samples per model window and context samples before it, per supported rate.
 WINDOW = {8000: 256, 16000: 512}
@@ -41,13 +41,8 @@ class ModelNotFound(TwotrackError):
 
 def model_path() -> Path:
     """Where ``silero_vad/data/silero_vad.onnx`` is, found without importing ``silero_vad``."""
-    hint = "install it without its torch dependency: pip install --no-deps silero-vad==6.2.3"
-    path, installed = package_file("silero_vad", "data/silero_vad.onnx")
-    if not installed:
-        raise ModelNotFound(f"the silero-vad package is not installed; {hint}")
-    if path is not None:
-        return path
-    raise ModelNotFound(f"silero_vad/data/silero_vad.onnx is missing from the silero-vad package; {hint}")
+    return required_file("silero_vad", "data/silero_vad.onnx", ModelNotFound, "the silero-vad package is not installed",
+                         "install it without its torch dependency: pip install --no-deps silero-vad==6.2.3")
 
 
 def model_file(sample_rate: int | None, model_dir: str = "") -> Path:

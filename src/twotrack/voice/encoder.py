@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TwotrackError
-from ..packaged import package_file
+from ..packaged import required_file
 from .torchfile import load_legacy_checkpoint
 
 SAMPLE_RATE = 16000
@@ -41,12 +41,8 @@ class EncoderNotFound(TwotrackError):
 
 def weights_path() -> Path:
     """``resemblyzer/pretrained.pt``, located without importing the package (it imports torch)."""
-    path, installed = package_file("resemblyzer", "pretrained.pt")
-    if not installed:
-        raise EncoderNotFound(f"the speaker encoder's weights are not installed; {INSTALL_HINT}")
-    if path is not None:
-        return path
-    raise EncoderNotFound(f"resemblyzer/pretrained.pt is missing from the installed package; {INSTALL_HINT}")
+    return required_file("resemblyzer", "pretrained.pt", EncoderNotFound,
+                         "the speaker encoder's weights are not installed", INSTALL_HINT)
 
 
 # --------------------------------------------------------------------------------------------
