@@ -13,8 +13,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Flow order: decode first (the baseline every later stage is compared with), then the stages.
-ORDER = ["decode", "sphere", "checks", "activity", "activity_robust", "turns", "scan", "memory", "words", "export",
-         "explorer", "collapse", "ray"]
+ORDER = ["decode", "sphere", "checks", "activity", "activity_robust", "ownvoice", "turns", "scan", "memory", "words",
+         "export", "explorer", "collapse", "ray"]
 
 
 def main(names: list[str]) -> int:
