@@ -141,3 +141,25 @@ def test_one_pass_and_second_read_give_the_same_labels(dialogues):
     reread = detect_tracks(cond.tracks, cond.rate, cfg)
     for a, b in zip(one_pass, reread):
         assert np.array_equal(a.mask, b.mask)
+
+
+def test_the_option_without_the_encoders_wheel_names_the_install_line():
+    """As if the Resemblyzer wheel were not installed (its module hidden, as tests/test_ray.py hides ray): the
+    option refuses before reading any audio, with the line that installs the weights; off, nothing is asked."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['resemblyzer'] = None\n"
+            "import numpy as np\n"
+            "from twotrack.activity import detect_tracks\n"
+            "from twotrack.config import ActivityConfig\n"
+            "from twotrack.voice.encoder import EncoderNotFound\n"
+            "x = np.zeros((2, 16000), np.float32)\n"
+            "detect_tracks(x, 16000, ActivityConfig())\n"
+            "try:\n"
+            "    detect_tracks(x, 16000, ActivityConfig(own_voice=True))\n"
+            "except EncoderNotFound as exc:\n"
+            "    print('refused:', exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("refused: the speaker encoder's weights are not installed")
+    assert "pip install --no-deps resemblyzer==0.1.4" in out.stdout
