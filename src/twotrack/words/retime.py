@@ -90,6 +90,23 @@ def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
     return out
 
 
+def align_or_widen(audio: np.ndarray, words: list[str], widen: bool = True) -> np.ndarray | None:
+    """``align_chunk``, searched again with ``WIDE_BEAMS`` when the default beams find no path (``widen``):
+    on real, hoarse or noisy speech they can prune the only path through a long text."""
+    got = align_chunk(audio, words)
+    if got is None and widen:
+        got = align_chunk(audio, words, wide=True)
+    return got
+
+
+def near_segments(starts: np.ndarray, ends: np.ndarray, segments: np.ndarray, padding_s: float) -> np.ndarray:
+    """bool per word [starts, ends): whether it overlaps some segment of ``segments`` (n, 2) padded by
+    ``padding_s`` on both sides (an aligned word placed in a pause, away from all activity, is implausible)."""
+    seg = np.asarray(segments, np.float64).reshape(-1, 2)
+    return ((seg[None, :, 0] - padding_s < np.asarray(ends)[:, None])
+            & (seg[None, :, 1] + padding_s > np.asarray(starts)[:, None])).any(axis=1)
+
+
 def snap_edges(starts: np.ndarray, ends: np.ndarray, segments: np.ndarray,
                tolerance_s: float, *, early_tolerance_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """At each activity onset of the track, the first word that runs past it starts there, when its

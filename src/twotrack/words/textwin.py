@@ -26,7 +26,7 @@ import numpy as np
 
 from .chunks import Packed
 from .recognise import WINDOW_FRAMES, RawWord, Tok, Windows, raw_words
-from .retime import align_chunk, tokens
+from .retime import align_or_widen, near_segments, tokens
 
 #: A window fails when one of its activity segments at least this long (seconds) gets no word.
 EMPTY_SPEECH_S = 0.5
@@ -196,9 +196,7 @@ def _aligned(packed: Packed, f0: int, f1: int, text: list[tuple[str, float]], sp
     rate = packed.rate
     a0 = f0 * rate // 100
     audio, words = packed.audio[a0: f1 * rate // 100], [w for w, _ in text]
-    got = align_chunk(audio, words)
-    if got is None:  # a window is long: one hard stretch can prune the only path at the default beams
-        got = align_chunk(audio, words, wide=True)
+    got = align_or_widen(audio, words)  # a window is long: one hard stretch can prune the default beams' path
     if got is None:
         return None
     ok = np.isfinite(got[:, 0])
@@ -213,8 +211,7 @@ def _aligned(packed: Packed, f0: int, f1: int, text: list[tuple[str, float]], sp
     if np.any(inside < INSIDE_SHARE * (end - start)):
         return None  # a word across a separator: the text does not fit the chunks
     seg = np.asarray(speech, np.float64).reshape(-1, 2)
-    near = ((seg[None, :, 0] - padding_s < end[:, None]) & (seg[None, :, 1] + padding_s > start[:, None])).any(axis=1)
-    if not near.all():
+    if not near_segments(start, end, seg, padding_s).all():
         return None  # a word placed in a pause, away from any activity
     if _wordless_speech(f0, f1, start, end, seg):
         return None

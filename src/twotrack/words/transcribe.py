@@ -144,17 +144,12 @@ def _plausible(got: np.ndarray, offset: float, idx: np.ndarray, raw_starts: np.n
     a, b = got[ok, 0] + offset, got[ok, 1] + offset
     if np.any(np.abs(a - raw_starts[idx[ok]]) > max_shift_s):
         return False
-    seg = np.asarray(segments, np.float64).reshape(-1, 2)
-    inside = ((seg[None, :, 0] - padding_s < b[:, None]) & (seg[None, :, 1] + padding_s > a[:, None])).any(axis=1)
-    return bool(inside.all())
+    return bool(rt.near_segments(a, b, segments, padding_s).all())
 
 
 def _align(audio16k: np.ndarray, span, words: list[str], wide_retry: bool = False):
     a, b = int(round(span[0] * WHISPER_RATE)), int(round(span[1] * WHISPER_RATE))
-    got = rt.align_chunk(audio16k[a:b], words)
-    if got is None and wide_retry:  # the default beams pruned the only path (real, hoarse or noisy speech)
-        got = rt.align_chunk(audio16k[a:b], words, wide=True)
-    return got
+    return rt.align_or_widen(audio16k[a:b], words, wide_retry)
 
 
 def _put(s: np.ndarray, e: np.ndarray, idx: np.ndarray, got: np.ndarray, offset: float) -> None:
