@@ -32,6 +32,7 @@ import numpy as np
 from ..model import FRAMES
 from ..timeline import hysteresis, runs
 from ..voice import encoder as enc
+from ..voice.windows import unit, window_starts
 
 
 def require() -> None:
@@ -93,10 +94,8 @@ class MelStream:
         n = 0 if self.buffer.shape[1] < enc.N_FFT else 1 + (self.buffer.shape[1] - enc.N_FFT) // enc.HOP
         if n == 0:
             return
-        basis, window = enc.mel_filterbank().T, enc.hann_window()
         frames = np.lib.stride_tricks.sliding_window_view(self.buffer, enc.N_FFT, axis=1)[:, : n * enc.HOP : enc.HOP]
-        spec = np.fft.rfft(frames * window, axis=2)
-        self.parts.append(((spec.real ** 2 + spec.imag ** 2).astype(np.float32) @ basis).astype(np.float32))
+        self.parts.append(enc.mel_power(frames))
         self.buffer = self.buffer[:, n * enc.HOP:]
 
     def finish(self, n_frames: int) -> np.ndarray:
@@ -109,14 +108,6 @@ class MelStream:
         return out
 
 
-def window_starts(n: int, length: int, step: int) -> np.ndarray:
-    """Starts of windows of ``length`` every ``step`` over ``n`` frames, the last one ending at ``n``."""
-    if n <= length:
-        return np.zeros(1, np.int64)
-    starts = np.arange(0, n - length + 1, step, dtype=np.int64)
-    return starts if starts[-1] == n - length else np.append(starts, n - length)
-
-
 def frame_similarity(sim: np.ndarray, starts: np.ndarray, length: int, n: int) -> np.ndarray:
     """float64 (n,): each frame's mean of ``sim`` (per window) over the windows ``[start, start + length)``
     that hold it, weighted by a Hann taper over the window (a window's centre is what it is surest of)."""
@@ -127,10 +118,6 @@ def frame_similarity(sim: np.ndarray, starts: np.ndarray, length: int, n: int) -
     num = np.convolve(num, taper)[:n]
     den = np.convolve(den, taper)[:n]
     return num / np.maximum(den, 1e-9)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)
@@ -190,15 +177,15 @@ def judge(mask: np.ndarray, windows: Windows | None, params: OwnVoiceParams = Ow
         return OwnVoice(sim_out, float("nan"), np.zeros(n, bool))
     emb, level = windows.emb, windows.level_db
     loud = level >= np.quantile(level, 1.0 - params.loud_share)
-    owner = _unit(emb[loud].mean(axis=0))
+    owner = unit(emb[loud].mean(axis=0))
     sim = emb @ owner
     close = sim >= np.quantile(sim, 1.0 - params.close_share)
-    owner = _unit(emb[close].mean(axis=0))
+    owner = unit(emb[close].mean(axis=0))
     sim = emb @ owner
     typical = float(np.median(sim[sim >= np.quantile(sim, 1.0 - params.close_share)]))
     # the other voices: the windows furthest from the owner; a frame goes when it is nearer to them
     far = sim <= np.quantile(sim, params.other_share)
-    contrast = sim - emb @ _unit(emb[far].mean(axis=0))
+    contrast = sim - emb @ unit(emb[far].mean(axis=0))
     frame = lambda v: frame_similarity(v, windows.starts, windows.length, windows.idx.size)  # noqa: E731
     sim_out[windows.idx] = frame(sim)
     frame_contrast = np.full(n, np.inf)

@@ -33,6 +33,7 @@ from ..config import ActivityConfig
 from ..model import FRAMES, Segment
 from ..timeline import mask_to_segments
 from ..voice import encoder as enc
+from ..voice.windows import unit, window_starts
 
 
 @dataclass(frozen=True)
@@ -97,16 +98,12 @@ class Diarization:
 # --------------------------------------------------------------------------------------------
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def _laplacian_spectrum(emb: np.ndarray, keep: float) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues and eigenvectors of the normalised Laplacian of the windows' pruned cosine affinity.
 
     Each window keeps only its strongest ``keep`` share of links (so the matrix is close to block
     diagonal, one block per speaker); the pruned matrix is symmetrised."""
-    x = _unit(np.asarray(emb, np.float64))
+    x = unit(np.asarray(emb, np.float64))
     n = len(x)
     aff = np.clip(x @ x.T, 0.0, 1.0)
     np.fill_diagonal(aff, 0.0)
@@ -139,14 +136,14 @@ def cluster(emb: np.ndarray, n_speakers: int, keep: float = 0.2, method: str = "
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.cluster.vq import kmeans2
 
-    x = _unit(np.asarray(emb, np.float64))
+    x = unit(np.asarray(emb, np.float64))
     n = len(x)
     k = max(1, min(int(n_speakers), n))
     if k == 1 or n < 3:
         labels = np.zeros(n, np.int64) if k == 1 else np.arange(n, dtype=np.int64) % k
     elif method == "spectral":
         _, vecs = _laplacian_spectrum(x, keep)
-        rows = _unit(vecs[:, :k])
+        rows = unit(vecs[:, :k])
         best = None
         for seed in range(10):
             cent, lab = kmeans2(rows, k, seed=seed, minit="++")
@@ -173,7 +170,7 @@ def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     np.add.at(sums, labels, x)
     empty = ~np.any(sums, axis=1)
     sums[empty] = -1.0  # an emptied cluster attracts nothing
-    return _unit(sums)
+    return unit(sums)
 
 
 def _relabel_by_onset(labels: np.ndarray) -> np.ndarray:
@@ -238,17 +235,6 @@ def _to_16k(mono: np.ndarray, sample_rate: int) -> np.ndarray:
     return soxr.resample(np.asarray(mono, np.float32), sample_rate, enc.SAMPLE_RATE).astype(np.float32)
 
 
-def window_starts(n: int, length: int, step: int) -> np.ndarray:
-    """Starts of windows of ``length`` frames every ``step`` over ``n`` frames; the last window ends at
-    ``n`` (one shorter window when ``n < length``)."""
-    if n <= length:
-        return np.zeros(1, np.int64)
-    starts = np.arange(0, n - length + 1, step, dtype=np.int64)
-    if starts[-1] != n - length:
-        starts = np.append(starts, n - length)
-    return starts
-
-
 def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speakers: int | None = None,
                  cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
     """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) of ``mono`` audio."""
@@ -280,7 +266,7 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
     _, cent = cluster(emb[pick], k, cfg.affinity_keep, cfg.clustering, cfg.refine_rounds)
     k = cent.shape[0]
 
-    sim = _unit(emb.astype(np.float64)) @ cent.T
+    sim = unit(emb.astype(np.float64)) @ cent.T
     scores = frame_scores(sim, starts, length, idx.size)
     labels[idx] = np.argmax(scores, axis=1)
     labels = smooth_labels(labels, int(round(cfg.min_run_s / FRAMES.hop_s)))

@@ -90,17 +90,18 @@ def mel_spectrogram(wav: np.ndarray, chunk_frames: int = 6000) -> np.ndarray:
     x = np.asarray(wav, np.float32).ravel()
     padded = np.concatenate([np.zeros(N_FFT // 2, np.float32), x, np.zeros(N_FFT // 2, np.float32)])
     n_frames = 1 + x.size // HOP
-    basis = mel_filterbank().T  # (201, 40)
-    window = hann_window()
     out = np.empty((n_frames, N_MELS), np.float32)
     for a in range(0, n_frames, chunk_frames):
         b = min(n_frames, a + chunk_frames)
         seg = padded[a * HOP: (b - 1) * HOP + N_FFT]
-        frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP][: b - a]
-        spec = np.fft.rfft(frames * window, axis=1)
-        power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-        out[a:b] = power @ basis
+        out[a:b] = mel_power(np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP][: b - a])
     return out
+
+
+def mel_power(frames: np.ndarray) -> np.ndarray:
+    """float32 (..., 40): the mel power of frames (..., ``N_FFT``) of 16 kHz audio under the Hann window."""
+    spec = np.fft.rfft(frames * hann_window(), axis=-1)
+    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32) @ mel_filterbank().T
 
 
 def normalise_volume(wav: np.ndarray, target_dbfs: float = NORM_TARGET_DBFS) -> np.ndarray:
