@@ -261,13 +261,14 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
     second pass, only when a track is judged, instead of alongside the first (docs/activity.md)."""
     tap = None
     if cfg.own_voice:
-        from .ownvoice import require
+        from .ownvoice import MelTap, require
 
         require()
         if reread is None:
-            tap = _MelTap(sample_rate)
+            tap = MelTap(sample_rate)
             blocks = tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
+
     def make_mel():  # a second read, only when a track is judged
         from .ownvoice import mel_frames
 
@@ -275,28 +276,6 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
 
     mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
     return frames_from(prob, energy, cfg, bleed, mel)
-
-
-class _MelTap:
-    """Passes blocks through while making the voice encoder's mel frames of them (the own-voice rule)."""
-
-    def __init__(self, sample_rate: int):
-        self.sample_rate = int(sample_rate)
-        self.stream = None
-
-    def tap(self, blocks: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
-        for block in blocks:
-            block = np.asarray(block, np.float32)
-            if block.ndim == 2:
-                if self.stream is None:
-                    from .ownvoice import MelStream
-
-                    self.stream = MelStream(block.shape[0], self.sample_rate)
-                self.stream.push(block)
-            yield block
-
-    def finish(self, n_frames: int) -> np.ndarray | None:
-        return None if self.stream is None else self.stream.finish(n_frames)
 
 
 def _logit(p: float) -> float:

@@ -221,17 +221,34 @@ def judged(masks: np.ndarray, params: OwnVoiceParams = OwnVoiceParams()) -> np.n
     return concurrent_share(masks) >= params.min_concurrent
 
 
+class MelTap:
+    """Passes blocks float32 (n_tracks, n) through while making their mel frames (``MelStream``)."""
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = int(sample_rate)
+        self.stream: MelStream | None = None
+
+    def tap(self, blocks):
+        for block in blocks:
+            block = np.asarray(block, np.float32)
+            if block.ndim == 2:
+                if self.stream is None:
+                    self.stream = MelStream(block.shape[0], self.sample_rate)
+                self.stream.push(block)
+            yield block
+
+    def finish(self, n_frames: int) -> np.ndarray | None:
+        """The mel frames (``MelStream.finish``), None when no block went through."""
+        return None if self.stream is None else self.stream.finish(n_frames)
+
+
 def mel_frames(blocks, sample_rate: int, n_frames: int) -> np.ndarray:
     """float32 (n_tracks, n_frames, 40): the encoder's mel frames of blocks float32 (n_tracks, n)."""
-    stream = None
-    for block in blocks:
-        block = np.asarray(block, np.float32)
-        if stream is None:
-            stream = MelStream(block.shape[0], sample_rate)
-        stream.push(block)
-    if stream is None:
-        return np.zeros((0, n_frames, enc.N_MELS), np.float32)
-    return stream.finish(n_frames)
+    tap = MelTap(sample_rate)
+    for _ in tap.tap(blocks):
+        pass
+    mel = tap.finish(n_frames)
+    return np.zeros((0, n_frames, enc.N_MELS), np.float32) if mel is None else mel
 
 
 def owner_frames(mask: np.ndarray, other: np.ndarray, energy_db: np.ndarray,
