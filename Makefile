@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml Makefile requirements-words.txt
 	$(PY) -m pip install -q --no-deps silero-vad==6.2.3
 	# Resemblyzer ships the speaker encoder weights collapse/ runs in numpy; its torch/librosa deps are not needed.
 	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
+	# Bytecode for the editable sources, as a wheel install has it: where PYTHONDONTWRITEBYTECODE is set,
+	# every process (the CLI, each scan worker) would otherwise compile ~100 modules at start-up.
+	$(PY) -m compileall -q src
 	touch $(STAMP)
 
 install: $(STAMP)

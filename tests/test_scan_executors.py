@@ -52,3 +52,43 @@ def test_serial_executor_has_the_same_contract():
     results = dict(SerialExecutor().map_unordered(lambda x: (x, -x) if x != 2 else 1 / 0, range(4),
                                                   on_crash=lambda item, why: (item, "crash")))
     assert results == {0: 0, 1: -1, 2: "crash", 3: -3}
+
+
+def mark_warm() -> None:
+    os.environ["TWOTRACK_TEST_WARMED_IN"] = str(os.getpid())
+
+
+def pid_and_warmth(x: int) -> tuple[int, int, str | None]:
+    return x, os.getpid(), os.environ.get("TWOTRACK_TEST_WARMED_IN")
+
+
+def test_a_prestarted_worker_runs_its_warm_up_then_takes_the_items():
+    ex = LocalExecutor(1)
+    ex.prestart(pid_and_warmth, mark_warm)
+    (started,) = multiprocessing.active_children()
+    results = list(ex.map_unordered(pid_and_warmth, range(3)))
+    assert sorted(r[0] for r in results) == [0, 1, 2]
+    assert {r[1] for r in results} == {started.pid}  # no second worker was spawned
+    assert {r[2] for r in results} == {str(started.pid)}  # warm() ran in that worker before the items
+    assert not multiprocessing.active_children()
+
+
+def test_a_prestarted_worker_with_nothing_to_do_is_stopped():
+    ex = LocalExecutor(1)
+    ex.prestart(pid_and_warmth, mark_warm)
+    assert list(ex.map_unordered(pid_and_warmth, [])) == []
+    ex.discard_prestarted()
+    assert not multiprocessing.active_children()
+
+
+def test_a_rescan_with_nothing_to_do_leaves_no_worker_behind(tmp_path):
+    from pathlib import Path
+
+    from twotrack.run import scan
+
+    one = Path(__file__).resolve().parents[1] / "data" / "sample" / "clean" / "demo01_367_1688.flac"
+    first = scan([one], tmp_path / "ws", jobs=1)
+    assert first.scanned == 1 and not multiprocessing.active_children()
+    again = scan([one], tmp_path / "ws", jobs=1)  # a worker was started early, then had nothing to do
+    assert again.scanned == 0 and again.skipped == 1
+    assert not multiprocessing.active_children()

@@ -50,6 +50,13 @@ class Executor(ABC):
         """Results of ``fn(item)`` in completion order. Closing the iterator early (or an exception in
         the consumer, e.g. KeyboardInterrupt) stops every worker; finished results are already yielded."""
 
+    def prestart(self, fn: Callable[[T], R], warm: Callable[[], None] | None = None) -> None:
+        """A hint that ``map_unordered(fn, ...)`` follows: an executor may start a worker now and run ``warm``
+        (its imports) there, so the worker's start-up overlaps the caller's planning. Default: nothing."""
+
+    def discard_prestarted(self) -> None:
+        """Stop workers ``prestart`` began that no map took (the caller had nothing to give them)."""
+
     def close(self) -> None:
         """Release what the executor holds between maps (a cluster connection); local pools hold nothing."""
 
@@ -88,11 +95,16 @@ def _die_with_parent() -> None:
             pass
 
 
-def _worker_main(conn, fn, parent_pid: int) -> None:
+def _worker_main(conn, fn, parent_pid: int, warm=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent handles it
     _die_with_parent()
     if os.getppid() != parent_pid:  # the parent died before the death signal was armed
         os._exit(1)
+    if warm is not None:
+        try:
+            warm()
+        except Exception:  # noqa: BLE001 - the first item meets the same failure and reports it
+            pass
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -123,6 +135,7 @@ _NOTHING = object()
 class _Worker:
     process: Any
     conn: Any
+    fn: Any = None
     item: Any = None
     busy: bool = False
     ready: bool = False
@@ -148,15 +161,34 @@ class LocalExecutor(Executor):
     def __init__(self, jobs: int | None = None, start_method: str = "spawn"):
         self.jobs = max(1, int(jobs or os.cpu_count() or 1))
         self.ctx = mp.get_context(start_method)
+        self._prestarted: list[_Worker] = []
 
-    def _start(self, fn) -> _Worker:
+    def _start(self, fn, warm=None) -> _Worker:
         parent_end, child_end = self.ctx.Pipe(duplex=True)
         with _env(SINGLE_THREAD_ENV):
-            process = self.ctx.Process(target=_worker_main, args=(child_end, fn, os.getpid()), daemon=True,
+            process = self.ctx.Process(target=_worker_main, args=(child_end, fn, os.getpid(), warm), daemon=True,
                                        name="twotrack-worker")
             process.start()
         child_end.close()
-        return _Worker(process, parent_end)
+        return _Worker(process, parent_end, fn)
+
+    def prestart(self, fn, warm=None) -> None:
+        """Start one worker now (one: any map with an item needs at least one; more could idle for nothing)."""
+        if not self._prestarted:
+            self._prestarted.append(self._start(fn, warm))
+
+    def discard_prestarted(self) -> None:
+        self._stop(self._prestarted)
+        self._prestarted = []
+
+    def _take_prestarted(self, fn) -> _Worker | None:
+        """A prestarted worker for ``fn``, if one is alive (one for another function is stopped)."""
+        while self._prestarted:
+            w = self._prestarted.pop()
+            if w.fn is fn and w.process.is_alive():
+                return w
+            self._stop([w])
+        return None
 
     def map_unordered(self, fn, items, on_crash=None):
         source = iter(items)
@@ -187,7 +219,7 @@ class LocalExecutor(Executor):
             if first is not _NOTHING:
                 source = itertools.chain([first], source)
             while first is not _NOTHING and len(workers) < self.jobs and not exhausted:
-                w = self._start(fn)
+                w = self._take_prestarted(fn) or self._start(fn)
                 workers.append(w)
                 if not feed(w):
                     break
@@ -243,7 +275,9 @@ class LocalExecutor(Executor):
         for w in workers:
             if not w.process.is_alive():
                 continue
-            if w.busy:  # its item is abandoned (Ctrl-C): no need to wait for it
+            if w.busy or not w.ready:
+                # its item is abandoned (Ctrl-C), or it is still starting (a prestarted worker warming up
+                # when there was nothing to do): no need to wait for it
                 w.process.kill()
                 continue
             try:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -38,7 +38,7 @@ from .keys import READS_AUDIO, UPSTREAM, recording_stage_keys, stage_keys, switc
 from .executors import Executor, make_executor
 from .reuse import Reuse
 from .progress import NullProgress, ScanProgress
-from .worker import Job, Outcome, crash_outcome, failed_outcome
+from .worker import Job, Outcome, crash_outcome, failed_outcome, scan_one, warm_up
 
 
 @dataclass
@@ -455,6 +455,17 @@ class _TermAsInterrupt:
             signal.signal(signal.SIGTERM, self.old)
 
 
+@contextmanager
+def _worker_started_early(executor: Executor):
+    """A worker starting (and importing the pipeline) while this process reads the workspace, discovers and
+    plans; stopped at once if the plan leaves it nothing to do (a rescan of finished work)."""
+    executor.prestart(scan_one, warm_up)
+    try:
+        yield
+    finally:
+        executor.discard_prestarted()
+
+
 def scan(
     paths: Sequence[str | Path],
     workspace: Workspace | str | Path,
@@ -486,7 +497,7 @@ def scan(
 
         get_recipe(recipe)  # an unknown name fails before anything is written
     executor = executor or make_executor(jobs)
-    with ScanLock(ws.path), _TermAsInterrupt():
+    with ScanLock(ws.path), _TermAsInterrupt(), _worker_started_early(executor):
         unavailable = unavailable_stages()
         keys = stage_keys(config, unavailable)
         with ws.writer() as w:
@@ -537,8 +548,6 @@ def scan(
             progress.start(plan.n_jobs + len(plan.immediate), plan.expected_s)
             for outcome in plan.immediate:
                 take(outcome)
-            from .worker import scan_one
-
             with closing(plan.jobs):
                 for outcome in executor.map_unordered(scan_one, plan.jobs, on_crash=crash_outcome):
                     take(outcome)
