@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 #: Loaded by the command line and the workspace (the scan's main process), never needed by a worker.
 MAIN_ONLY = ("click", "rich", "duckdb", "pyarrow", "twotrack.cli", "twotrack.store.workspace",
@@ -43,3 +44,19 @@ def test_the_lazy_names_import_in_a_fresh_interpreter():
                       "import twotrack.run as r; r.scan; r.ScanSummary"):
         out = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True)
         assert out.returncode == 0, f"{statement}: {out.stderr[-500:]}"
+
+
+def test_writing_results_to_the_workspace_does_not_import_pandas(tmp_path):
+    """``pa.array`` imports pandas (0.5 CPU s) wherever it is installed; the store builds its arrow tables
+    without it, so a scan's main process never loads it (frames kept too: they go through the same builder)."""
+    import importlib.util
+
+    assert importlib.util.find_spec("pandas") is not None  # installed here (test extra): the guard can fail
+    sample = "data/sample/clean/demo01_367_1688.flac"
+    code = ("import sys; from twotrack.run import scan; "
+            f"s = scan([{sample!r}], {str(tmp_path / 'ws')!r}, jobs=0, keep_probs=True); "
+            "assert s.scanned == 1, s; print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split()[-1] == "False"

@@ -5,6 +5,7 @@ table and batch, because DuckDB's row-by-row ``executemany`` costs about a milli
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,8 +23,63 @@ def _none_if_nan(x: float | None) -> float | None:
     return x if np.isfinite(x) else None
 
 
+# Arrow arrays are built here from numpy buffers, not with ``pa.array``: wherever pandas is installed,
+# ``pa.array`` imports it on first use (0.5 CPU s, in every command that writes the workspace) to ask
+# whether its input is a pandas object. The values and nulls are the ones ``pa.array`` makes.
+_NUMERIC = {pa.float64(): np.float64, pa.float32(): np.float32, pa.int32(): np.int32, pa.int64(): np.int64,
+            pa.uint8(): np.uint8}
+
+
+def _validity(values: Sequence) -> tuple[pa.Buffer | None, int]:
+    valid = np.fromiter((v is not None for v in values), bool, len(values))
+    nulls = len(values) - int(valid.sum())
+    return (pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None), nulls
+
+
+def _strings(values: Sequence, typ: pa.DataType) -> pa.Array:
+    encoded = [b"" if v is None else str(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=offsets[1:])
+    if typ == pa.string() and offsets[-1] >= 2**31:  # 32-bit offsets: a batch this large goes as large_string
+        typ = pa.large_string()
+    offsets = offsets.astype(np.int32 if typ == pa.string() else np.int64)
+    bitmap, nulls = _validity(values)
+    return pa.Array.from_buffers(typ, len(encoded), [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                 null_count=nulls)
+
+
+def arrow_array(values: Sequence | np.ndarray, typ: pa.DataType) -> pa.Array:
+    """``values`` (None for null) as an arrow array of ``typ``: string, list of strings, bool or a number."""
+    if isinstance(values, np.ndarray) and typ in _NUMERIC and values.dtype != object:
+        data = np.ascontiguousarray(values, _NUMERIC[typ])
+        return pa.Array.from_buffers(typ, len(data), [None, pa.py_buffer(data)])
+    n = len(values)
+    if typ in (pa.string(), pa.large_string()):
+        return _strings(values, typ)
+    bitmap, nulls = _validity(values)
+    if typ in _NUMERIC:
+        exact = operator.index if pa.types.is_integer(typ) else float  # a float in an integer column is an error
+        data = np.fromiter((0 if v is None else exact(v) for v in values), _NUMERIC[typ], n)
+        return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(data)], null_count=nulls)
+    if typ == pa.bool_():
+        bits = np.packbits(np.fromiter((bool(v) for v in values), bool, n), bitorder="little")
+        return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(bits)], null_count=nulls)
+    if pa.types.is_list(typ) and typ.value_type == pa.string():
+        items = [[] if v is None else list(v) for v in values]
+        offsets = np.zeros(n + 1, np.int32)
+        np.cumsum(np.fromiter(map(len, items), np.int32, n), out=offsets[1:])
+        child = _strings([x for row in items for x in row], pa.string())
+        return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(offsets)], null_count=nulls, children=[child])
+    raise TypeError(f"no arrow builder for {typ}")
+
+
+def arrow_table(columns: dict[str, tuple[Sequence | np.ndarray, pa.DataType]]) -> pa.Table:
+    """name -> (values, type) as one arrow table (see ``arrow_array``)."""
+    return pa.Table.from_arrays([arrow_array(v, t) for v, t in columns.values()], names=list(columns))
+
+
 def table(columns: dict[str, list], schema: dict[str, pa.DataType]) -> pa.Table:
-    return pa.table({name: pa.array(columns[name], type=schema[name]) for name in schema})
+    return arrow_table({name: (columns[name], schema[name]) for name in schema})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -145,13 +145,14 @@ class WriteSession:
         cols = C.Columns()
         for rec in recordings:
             C.add_tracks(cols, rec)
-        ids = pa.table({"recording_id": pa.array([r.recording_id for r in recordings], pa.string()),
-                        "recording": pa.array([R.dumps(r.to_dict()) for r in recordings], pa.string()),
-                        "license": pa.array([r.license for r in recordings], pa.string()),
-                        "tags": pa.array([R.dumps(r.tags) for r in recordings], pa.string()),
-                        "metadata": pa.array([R.dumps(r.metadata) for r in recordings], pa.string()),
-                        "source_type": pa.array([r.source_type.value for r in recordings], pa.string()),
-                        "transcript": pa.array([r.transcript for r in recordings], pa.string())})
+        S = pa.string()
+        ids = C.arrow_table({"recording_id": ([r.recording_id for r in recordings], S),
+                             "recording": ([R.dumps(r.to_dict()) for r in recordings], S),
+                             "license": ([r.license for r in recordings], S),
+                             "tags": ([R.dumps(r.tags) for r in recordings], S),
+                             "metadata": ([R.dumps(r.metadata) for r in recordings], S),
+                             "source_type": ([r.source_type.value for r in recordings], S),
+                             "transcript": ([r.transcript for r in recordings], S)})
         con = self._connection()
         con.execute("BEGIN TRANSACTION")
         con.register("upd", ids)
@@ -182,7 +183,7 @@ class WriteSession:
             meta = meta if isinstance(meta, dict) else {}
             meta.update({str(k): str(v) for k, v in speakers[sid].items()})
             merged.append(R.dumps(meta))
-        tbl = pa.table({"speaker_id": pa.array(ids, pa.string()), "metadata": pa.array(merged, pa.string())})
+        tbl = C.arrow_table({"speaker_id": (ids, pa.string()), "metadata": (merged, pa.string())})
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("DELETE FROM speakers WHERE list_contains(?, speaker_id)", [ids])
@@ -231,9 +232,9 @@ class WriteSession:
 
         ids = [it.recording_id for it in items]
         per_stage = {s: [it.recording_id for it in items if it.computed(s)] for s in R.STAGES}
-        cleared = pa.table({
-            "recording_id": pa.array([it.recording_id for it in items for _ in range(len(it.stages) + 1)], pa.string()),
-            "stage": pa.array([s for it in items for s in [st.stage for st in it.stages] + ["worker"]], pa.string()),
+        cleared = C.arrow_table({
+            "recording_id": ([it.recording_id for it in items for _ in range(len(it.stages) + 1)], pa.string()),
+            "stage": ([s for it in items for s in [st.stage for st in it.stages] + ["worker"]], pa.string()),
         })
         frame_owned = [it.recording_id for it in items if any(it.computed(FRAME_KINDS[k]) for k in FRAME_KINDS)]
 
@@ -278,7 +279,9 @@ class WriteSession:
         out = self.ws.path / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".tmp{os.getpid()}")
-        pq.write_table(pa.table({f"track_{i}": array[i] for i in range(array.shape[0])}), tmp, compression="zstd")
+        kind_type = pa.from_numpy_dtype(array.dtype)
+        pq.write_table(C.arrow_table({f"track_{i}": (array[i], kind_type) for i in range(array.shape[0])}), tmp,
+                       compression="zstd")
         os.replace(tmp, out)
         return {"recording_id": rid, "kind": kind, "stage_key": stage_key, "path": str(rel),
                 "n_frames": int(array.shape[1]), "hop_s": FRAMES.hop_s}
