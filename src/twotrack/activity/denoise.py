@@ -64,7 +64,7 @@ class BandStream:
         self.scale = np.float32(2.0 / (self.n_fft * np.sum(self.window.astype(np.float64) ** 2)))
         self.filters = mel_filters(rate, self.n_fft, n_bands)
         # the filters as (band, bin, weight) triples, band by band: a bin feeds at most two bands, so a gather
-        # and a segmented sum beat a dense product (OpenBLAS's threads on a shared machine: 10x slower here)
+        # and a segmented sum beat a dense product (measured 10x slower on this shared machine)
         band, self._bins = np.nonzero(self.filters.T)
         self._weights = (self.filters.T[band, self._bins] * self.scale).astype(np.float32)
         self._starts = np.searchsorted(band, np.arange(n_bands))
