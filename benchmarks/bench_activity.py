@@ -72,17 +72,52 @@ def cpu(fn):
     return out, time.process_time() - t
 
 
-def pipeline(blocks, sr):
-    """Full activity + events of one recording from its blocks."""
+def pipeline(blocks, sr, activity=None):
+    """Full activity + events of one recording from ``blocks()`` (a function: the stage may read the audio
+    twice, as the scan's decode lets it)."""
     from twotrack.activity import detect_stream
     from twotrack.config import Config
     from twotrack.turns import extract_events
 
     cfg = Config()
-    frames = detect_stream(blocks, sr, cfg.activity)
+    frames = detect_stream(blocks(), sr, activity or cfg.activity, reread=blocks)
     masks = np.stack([f.mask for f in frames])
     events = extract_events(masks, cfg.turns)
     return frames, events
+
+
+def noisy_edges_cost(tracks: np.ndarray, sr: int, gold, duration: float, blocks_of) -> None:
+    """The noisy-edge rule's cost (docs/activity.md "Noisy edges"): the same audio with pink noise at 10 dB
+    SNR per track, where the rule switches on, through the full pipeline with and without it."""
+    from twotrack import robustness as rb
+    from twotrack.config import ActivityConfig
+
+    rng = np.random.default_rng(10)
+    by_track = [[w for w in (gold or []) if w.track == t] for t in range(tracks.shape[0])]
+    powers = [rb.speech_power(tracks[t], sr, by_track[t]) for t in range(tracks.shape[0])]
+    noisy = rb.add_noise(tracks, np.stack([rb.pink_noise(tracks.shape[1], rng) for _ in tracks]), 10.0, powers)
+    on = ActivityConfig()
+    runs = {}
+    for name, cfg in (("off", ActivityConfig(denoise_snr_db=0.0)), ("on", on), ("off ", ActivityConfig(denoise_snr_db=0.0)),
+                      ("on ", on)):
+        (frames, _), t = cpu(lambda: pipeline(blocks_of(noisy), sr, cfg))
+        runs.setdefault(name.strip(), []).append((t, frames))
+    t_off = min(t for t, _ in runs["off"])
+    t_on = min(t for t, _ in runs["on"])
+    print(f"\nnoisy edges, the same audio + pink noise at 10 dB SNR per track (the rule switches on; best of 2):")
+    print(f"  full pipeline without the rule {t_off:6.2f} CPU s ({duration / t_off:.0f}x realtime), "
+          f"with it {t_on:6.2f} s ({duration / t_on:.0f}x): +{(t_on / t_off - 1) * 100:.1f}%")
+    if gold is not None:
+        from twotrack.evaluate import evaluate_activity
+        from twotrack.model import TrackActivity
+        from twotrack.timeline import mask_to_segments
+
+        for name in ("off", "on"):
+            masks = [f.mask for f in runs[name][0][1]]
+            act = [TrackActivity(t, tuple(mask_to_segments(m))) for t, m in enumerate(masks)]
+            r = evaluate_activity({"tiled": act}, {"tiled": gold}, {"tiled": duration})
+            print(f"  rule {name:3s}: onset hits {r['ipu_onset_hit_rate']:.3f}  offset hits {r['ipu_offset_hit_rate']:.3f}"
+                  f"  frame F1 {r['frame_f1']:.3f}")
 
 
 def peak_rss_mb() -> float:
@@ -109,7 +144,7 @@ def memory_child(npy: str, minutes: float) -> None:
     base = peak_rss_mb()
     total = int(minutes * 60 * sr)
     tracemalloc.start()
-    frames, events = pipeline(tiled_blocks(source, total, 8 * sr), sr)
+    frames, events = pipeline(lambda: tiled_blocks(source, total, 8 * sr), sr)
     _, heap_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(json.dumps({"minutes": minutes, "peak_mb": peak_rss_mb(), "before_mb": base,
@@ -159,7 +194,10 @@ def main() -> None:
     cfg = ActivityConfig()
     batched, t_batched = cpu(lambda: silero.probs_batched_tracks(
         tracks, sr, cfg.batch_chunk_s, cfg.batch_warmup_s, cfg.batch_group_streams))
-    (frames, events), t_full = cpu(lambda: pipeline((tracks[:, i : i + 8 * sr] for i in range(0, total, 8 * sr)), sr))
+    def blocks_of(x):
+        return lambda: (x[:, i : i + 8 * sr] for i in range(0, x.shape[1], 8 * sr))
+
+    (frames, events), t_full = cpu(lambda: pipeline(blocks_of(tracks), sr))
 
     # agreement: the same decisions fed by single-stream probabilities
     n_frames = FRAMES.n_frames(duration)
@@ -195,6 +233,8 @@ def main() -> None:
             r = evaluate_activity({"tiled": act}, {"tiled": gold}, {"tiled": duration})
             print(f"  pipeline {name:32s} onset hits {r['ipu_onset_hit_rate']:.3f}  frame precision "
                   f"{r['frame_precision']:.3f} recall {r['frame_recall']:.3f} F1 {r['frame_f1']:.3f}")
+
+    noisy_edges_cost(tracks, sr, gold, duration, blocks_of)
 
     print()
     print(f"peak resident memory, streaming pipeline:  1 min {small['peak_mb']:.0f} MB   60 min {large['peak_mb']:.0f} MB"

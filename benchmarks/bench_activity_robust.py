@@ -8,7 +8,9 @@ shorter than 0.3 s), separately on the tune half (demo01, demo03) and the report
 speakers are in no other dialogue). For ``quiet_b`` the recall of track B's IPUs is printed as well.
 
 Usage: .venv/bin/python benchmarks/bench_activity_robust.py [--conditions clean,pink_10,...]
-       [--half tune|report|both] [--set key=value ...] [--json FILE]
+       [--half tune|report|both] [--set key=value ...] [--against key=value ...] [--json FILE]
+``--against``: each condition also runs with these overrides (on top of ``--set``), in the same run, and
+is printed as a ``before`` row above the default's: one before/after table.
 Targets of issue 22 are checked on the report half: each miss is marked in the table (*) and listed at
 the end, as the other benchmarks do (the exit status stays 0: a miss is a measurement, not a crash).
 """
@@ -72,6 +74,7 @@ def main() -> int:
     ap.add_argument("--conditions", default=",".join(["telephone", *rb.CONDITIONS]))
     ap.add_argument("--half", default="both", choices=["tune", "report", "both"])
     ap.add_argument("--set", nargs="*", default=[], help="ActivityConfig overrides key=value")
+    ap.add_argument("--against", nargs="*", default=None, help="baseline overrides key=value (before/after table)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--silero-variant", default=None,
                     help="directory of per-rate silero models (benchmarks/silero_int8.py) instead of the wheel's")
@@ -80,6 +83,9 @@ def main() -> int:
     if args.silero_variant:
         overrides["silero_model_dir"] = args.silero_variant
     cfg = ActivityConfig(**overrides)
+    against = None
+    if args.against is not None:
+        against = ActivityConfig(**{**overrides, **{k: parse_value(v) for k, v in (s.split("=", 1) for s in args.against)}})
     names = [n for n in args.conditions.split(",") if n]
     halves = {"tune": rb.TUNE, "report": rb.REPORT}
     if args.half != "both":
@@ -98,6 +104,14 @@ def main() -> int:
         else:
             conds = [rb.make_condition(d, name, dialogues) for d in dialogues if d.id in wanted]
         t1 = time.perf_counter()
+        if against is not None:
+            before = [(c, rb.detect_condition(c, against)) for c in conds]
+            entry = {"note": "before"}
+            for half, ids in halves.items():
+                entry[half] = rb.score([(c, a) for c, a in before if c.dialogue in ids])
+            out[f"{name} (before)"] = entry
+            print(_row(f"  before", entry, halves), flush=True)
+        t1 = time.perf_counter()
         results = [(c, rb.detect_condition(c, cfg)) for c in conds]
         t2 = time.perf_counter()
         t_gen, t_det = t_gen + t1 - t0, t_det + t2 - t1
@@ -114,7 +128,8 @@ def main() -> int:
 
     print(f"\n{len(rows)} conditions, {audio_s / 60:.1f} min of audio: generation {t_gen:.0f} s, "
           f"detection {t_det:.0f} s ({audio_s / max(t_det, 1e-9):.0f}x realtime)")
-    misses = _misses(out, "report" if "report" in halves else next(iter(halves)))
+    misses = _misses({k: v for k, v in out.items() if not k.endswith("(before)")},
+                     "report" if "report" in halves else next(iter(halves)))
     print("targets (report half):", "all met" if not misses else "MISSED: " + "; ".join(misses))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

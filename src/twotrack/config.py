@@ -60,6 +60,15 @@ class ActivityConfig(Record):
     refine_onset_decay_db: float = 25.0  # an onset lies no earlier than where the level is this far below ...
     refine_offset_decay_db: float = 0.0  # (an offset likewise: off, see docs/activity.md "Edges") ...
     refine_decay_window_s: float = 0.5  # ... the loudest frame this close to it inside the speech (a bound <= 0: off)
+    #: noisy edges (activity/denoise.py; docs/activity.md "Noisy edges"): a track whose active speech level lies less
+    #: than this above its 10th-percentile frame level (<= 0: never) has its edges refined on its level with each
+    #: mel band's own noise floor subtracted (power subtraction: max(P - alpha N, beta N))
+    denoise_snr_db: float = 21.0
+    denoise_alpha: float = 3.0
+    denoise_beta: float = 0.03
+    denoise_floor_window_s: float = 0.5  # each band's noise floor: its quietest stretch within this window
+    denoise_bands: int = 24  # mel bands, 100 Hz to 0.95 x Nyquist
+    denoise_window_s: float = 0.032  # Hann window per 10 ms frame, centred on it
     support_db: float = 2.0  # speech frames within this of the noise floor ...
     support_gap_s: float = 0.1  # ... for this long are not speech, whatever the model says
     onset_lead_s: float = 0.04  # speech starts this long before the energy rise (articulation onset)

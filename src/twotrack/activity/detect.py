@@ -27,6 +27,7 @@ from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
 from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
+from .denoise import BandStream, band_frames, noisy_tracks, subtracted_level
 from .echo import Echo, EchoParams, echo_only, find_echoes
 from .energy import energy_probability, noise_floor_db, silence_below
 from .refine import RefineParams, energy_support, refine_edges
@@ -86,9 +87,12 @@ class Decision(NamedTuple):
 
 
 def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
-           bleed: tuple[float, float] | None = None, piece_frames: int = PIECE_FRAMES) -> Decision:
+           bleed: tuple[float, float] | None = None, piece_frames: int = PIECE_FRAMES,
+           bands: dict[int, np.ndarray] | None = None) -> Decision:
     """Final speech masks bool (n_tracks, n_frames), noise floors float32 (n_tracks, n_frames) and the
     echoes found, from per-frame speech probability and energy (dB), float (n_tracks, n_frames).
+    ``bands``: band dB (n_bands, n_frames) of the noisy tracks (``denoise``), by track: their edges are
+    refined on the noise-subtracted level.
 
     Hysteresis on the probability (over the whole recording: one strong frame opens a whole run), then,
     piece by piece: speech without energy above the floor removed, edges moved to the energy envelope,
@@ -122,10 +126,20 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
             if echoes:
                 echo = echo_only(energy_db, echoes, cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
     for lo, a, b, hi in pieces:
+        edges = {t: _edge_level(x[:, lo:hi], energy_db[t, lo:hi], cfg) for t, x in (bands or {}).items()}
         m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
-                          bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi])
+                          bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi], edges)
         out[:, a:b] = m[:, a - lo : b - lo]
     return Decision(out, floor, tuple(echoes))
+
+
+def _edge_level(bands_db: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(level, floor, heard floor) the refiner reads on a noisy track: the noise-subtracted level and its
+    two floors (as ``decide`` reads them on the frame energy). The piece's context covers both floors."""
+    level = subtracted_level(bands_db, energy_db, cfg.denoise_alpha, cfg.denoise_beta, cfg.denoise_floor_window_s)
+    return (level, noise_floor_db(level, cfg.noise_window_s, min_sound=0.0),
+            noise_floor_db(level, cfg.noise_window_s))
 
 
 def _pieces(n: int, piece_frames: int = PIECE_FRAMES) -> list[tuple[int, int, int, int]]:
@@ -162,13 +176,16 @@ def bleed_thresholds(energy_db: np.ndarray, floor_db: np.ndarray, bleed: tuple[f
 
 def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
                   bleed: tuple[float, float] | None, thr: np.ndarray | None, heard_db: np.ndarray,
-                  echo: np.ndarray | None = None) -> np.ndarray:
+                  echo: np.ndarray | None = None,
+                  edges: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     if cfg.refine_boundaries:
         params = _refine_params(cfg)
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
                           for m, e, f in zip(masks, energy_db, heard_db)])
+        # a noisy track's edges read its noise-subtracted level (``edges``), every other track its frame energy
+        levels = [(edges or {}).get(t, (e, f, h)) for t, (e, f, h) in enumerate(zip(energy_db, floor_db, heard_db))]
         masks = np.stack([refine_edges(m, e, f, params, h if cfg.refine_onset_heard_floor else None)
-                          for m, e, f, h in zip(masks, energy_db, floor_db, heard_db)])
+                          for m, (e, f, h) in zip(masks, levels)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])
@@ -232,12 +249,15 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
 
 
 def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
-                bleed: tuple[float, float] | None = None, mel=None) -> list[TrackFrames]:
+                bleed: tuple[float, float] | None = None, mel=None, bands=None) -> list[TrackFrames]:
     """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track. With ``mel``
     (the voice encoder's mel frames, float32 (n_tracks, n_frames, 40), or a function that makes them when
     first needed) and ``cfg.own_voice``, speech that is not each track owner's voice loses its probability
-    and the decisions run again on what is left."""
-    masks, floor, echoes = decide(prob, energy_db, cfg, bleed)
+    and the decisions run again on what is left. ``bands``: the noisy tracks' band dB by track (see
+    ``decide``), or a function of the tracks wanted that makes them (``noisy_edges``)."""
+    if callable(bands):
+        bands = noisy_edges(prob, energy_db, cfg, bands)
+    masks, floor, echoes = decide(prob, energy_db, cfg, bleed, bands=bands)
     if cfg.own_voice and mel is not None:
         from . import ownvoice  # the option's encoder is imported only when it is on (scan start-up)
 
@@ -246,10 +266,23 @@ def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = A
             mel = mel() if callable(mel) else mel
             owned = ownvoice.owner_probability(prob, energy_db, masks, mel, params)
             if owned is not None:  # the probability stays the model's in TrackFrames; the mask is the owner's
-                masks, floor, echoes = decide(owned, energy_db, cfg, bleed)
+                masks, floor, echoes = decide(owned, energy_db, cfg, bleed, bands=bands)
     return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i],
                         tuple(e for e in echoes if e.target == i))
             for i in range(len(masks))]
+
+
+def noisy_edges(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig,
+                make_bands: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
+    """Band dB by track of the tracks whose edges read the noise-subtracted level (``denoise.noisy_tracks``;
+    none when ``cfg.denoise_snr_db <= 0``). ``make_bands(tracks)``: float32 (len(tracks), n_bands, n_frames)."""
+    if cfg.denoise_snr_db <= 0 or not cfg.refine_boundaries:
+        return {}
+    e = silence_below(energy_db, cfg.silence_range_db) if cfg.silence_range_db > 0 else energy_db
+    noisy = np.flatnonzero(noisy_tracks(prob, e, cfg.onset, cfg.denoise_snr_db))
+    if noisy.size == 0:
+        return {}
+    return dict(zip(noisy.tolist(), make_bands(noisy)))
 
 
 def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
@@ -267,6 +300,10 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
         if reread is None:
             tap = MelTap(sample_rate)
             blocks = tap.tap(blocks)
+    band_tap = None
+    if reread is None and cfg.denoise_snr_db > 0 and cfg.refine_boundaries:
+        band_tap = _BandTap(sample_rate, cfg)  # no second read: band frames of every track alongside
+        blocks = band_tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
 
     def make_mel():  # a second read, only when a track is judged
@@ -274,8 +311,59 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
 
         return mel_frames(reread(), sample_rate, prob.shape[1])
 
+    def make_bands(tracks: np.ndarray) -> np.ndarray:  # a second read, only of the noisy tracks
+        if band_tap is not None:
+            return band_tap.finish(prob.shape[1])[tracks]
+        return band_frames(_at_model_rate(reread(), sample_rate), model_rate(sample_rate), prob.shape[1], tracks,
+                           cfg.denoise_bands, cfg.denoise_window_s)
+
     mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
-    return frames_from(prob, energy, cfg, bleed, mel)
+    return frames_from(prob, energy, cfg, bleed, mel, make_bands)
+
+
+def _at_model_rate(blocks: Iterable[np.ndarray], sample_rate: int) -> Iterable[np.ndarray]:
+    """Blocks (n_tracks, n) resampled to the model's rate, as ``analyse_stream`` reads them."""
+    resampler = None
+    for block in blocks:
+        block = np.asarray(block, np.float32)
+        if resampler is None:
+            resampler = _Resampler(block.shape[0], sample_rate)
+        yield resampler.feed(block)
+    if resampler is not None:
+        tail = resampler.feed(np.zeros((block.shape[0], 0), np.float32), last=True)
+        if tail.shape[1]:
+            yield tail
+
+
+class _BandTap:
+    """Band frames of every track made alongside the first pass, for a stream that cannot be read again
+    (the same numbers as a second read; 9.6 kB per second per track at 24 bands)."""
+
+    def __init__(self, sample_rate: int, cfg: ActivityConfig):
+        self.rate, self.cfg = int(sample_rate), cfg
+        self.resampler: _Resampler | None = None
+        self.stream = None
+        self.parts: list[np.ndarray] = []
+
+    def tap(self, blocks: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
+        for block in blocks:
+            block = np.asarray(block, np.float32)
+            if self.resampler is None:
+                self.resampler = _Resampler(block.shape[0], self.rate)
+                self.stream = BandStream(block.shape[0], self.resampler.out_rate, self.cfg.denoise_bands,
+                                         self.cfg.denoise_window_s)
+            if block.ndim == 2:
+                self.parts.append(self.stream.feed(self.resampler.feed(block)))
+            yield block
+
+    def finish(self, n_frames: int) -> np.ndarray:
+        if self.stream is None:
+            return np.zeros((0, self.cfg.denoise_bands, n_frames), np.float32)
+        tail = self.resampler.feed(np.zeros((self.stream.buffer.shape[0], 0), np.float32), last=True)
+        if tail.shape[1]:
+            self.parts.append(self.stream.feed(tail))
+        self.parts.append(self.stream.finish(n_frames))
+        return np.concatenate(self.parts, axis=2)[:, :, :n_frames]
 
 
 def _logit(p: float) -> float:
