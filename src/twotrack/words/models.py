@@ -189,7 +189,7 @@ MKL_CBWR = "AUTO,STRICT"
 
 
 #: Seed of CTranslate2's sampler: a window whose greedy text fails faster-whisper's checks is decoded again by
-#: sampling at a higher temperature, from a generator seeded once per thread (by default from the clock).
+#: sampling at a higher temperature, from a generator seeded once per thread (by default at random).
 SAMPLING_SEED = 19
 
 
