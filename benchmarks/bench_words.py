@@ -46,6 +46,7 @@ from twotrack.ingest.manifest import read_manifest  # noqa: E402
 from twotrack.model import Word  # noqa: E402
 from twotrack.run import stages  # noqa: E402
 from twotrack.words import WordsConfig, load_model, score, transcribe_tracks  # noqa: E402
+from twotrack.words.models import reproducible_mkl  # noqa: E402
 from twotrack.words.stream import to_whisper_rate  # noqa: E402
 
 LIBRI = ROOT / "benchmarks" / "data" / "librispeech"
@@ -229,7 +230,8 @@ def main():
                     help="words.max_window_s for the stage")
     args = ap.parse_args()
     stage_opts = {"windows": args.windows, "max_window_s": args.max_window_s}
-    print(f"stage: windows {args.windows}, max_window_s {args.max_window_s}")
+    # process-wide, so the anchor runs under the same MKL mode as the stage (load_model sets it too)
+    print(f"stage: windows {args.windows}, max_window_s {args.max_window_s}; MKL_CBWR {reproducible_mkl()}")
     mfa = mfa_input()
     if args.real_only:
         print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size, **stage_opts), args.show_text)

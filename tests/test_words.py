@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +220,10 @@ def test_an_alignment_does_not_depend_on_the_ones_before_it():
     for _ in range(2):
         assert align_chunk(other, other_words) is not None
         assert np.array_equal(align_chunk(first, words), alone)
+
+
+def test_mkl_reproducible_mode_is_set_unless_the_user_chose_one(monkeypatch):
+    monkeypatch.delenv("MKL_CBWR", raising=False)
+    assert models.reproducible_mkl() == models.MKL_CBWR == os.environ["MKL_CBWR"]
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    assert models.reproducible_mkl() == "COMPATIBLE" == os.environ["MKL_CBWR"]

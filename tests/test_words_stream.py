@@ -102,3 +102,31 @@ def test_streamed_words_equal_the_whole_array_words(telephone):
     one = align_text(x, rate, lines, track=1)
     many = align_text_blocks(_blocks(x, 5000), rate, x.shape[1] / rate, {1: lines})
     assert many[1].words == one.words and many[1].unaligned == one.unaligned and len(one.words) > 10
+
+
+def test_a_stream_end_left_with_only_trailing_padding_needs_no_window():
+    from twotrack.words.chunks import Packed
+    from twotrack.words.recognise import tail_only
+
+    rate = 16000  # chunks of 5 and 3 s packed with 0.3 s separators: the stream is 8.6 s, 860 frames
+    offsets = np.array([0.0, 5.3])
+    chunks = np.array([[10.0, 15.0], [20.0, 23.0]])
+    packed = Packed(np.zeros(int(8.6 * rate), np.float32), rate, chunks, offsets)
+    assert tail_only(packed, 790, 50)  # 0.4 s of the last chunk left (its end is frame 830), then the separator
+    assert not tail_only(packed, 770, 50)  # 0.6 s left: a short word could be in it
+    assert not tail_only(packed, 520, 50)  # the rest of the first chunk and all of the last one
+    assert not tail_only(packed, 790, 0)  # off
+
+
+def test_recognised_words_are_the_same_in_every_call_at_any_window_length(telephone):
+    """CTranslate2's MKL is run in its reproducible mode (words.models.reproducible_mkl): at 20 s windows
+    this excerpt sits on a near-tie ("Okay." / "Thank you.") that came out either way from call to call."""
+    from twotrack.activity import detect_tracks, to_activity
+    from twotrack.words import WordsConfig, transcribe_tracks
+
+    x, rate = telephone
+    act = [[(s.start, s.end) for s in a.segments] for a in to_activity(detect_tracks(x, rate, bleed=(-28.0, 3.0)))]
+    cfg = WordsConfig(model="tiny.en", multilingual_model=None, max_window_s=20.0)
+    first = transcribe_tracks(x, rate, act, -28.0, cfg)
+    again = [transcribe_tracks(x, rate, act, -28.0, cfg) for _ in range(2)]
+    assert all(a == first for a in again) and len(first.words) > 40

@@ -259,8 +259,9 @@ class WordsConfig(Record):
     windows: str = "chunks"
     min_window_s: float = 10.0
     #: longest recogniser window (Whisper reads up to 30 s); chunks are kept 2 s shorter. 20 s windows cost
-    #: the encoder about 40 % less and keep the timing targets at their margin, but the recogniser's words then
-    #: vary from run to run (docs/words.md, phase 5): not the default.
+    #: the encoder about 40 % less and keep the timing targets at their margin (telephone 80 of 93 IPUs, the
+    #: target needs 80); the recogniser is reproducible at any length since phase 6 (docs/words.md), but 20 s
+    #: still misses the 2x speed target on clean speech: not the default.
     max_window_s: float = 30.0
 
 

@@ -182,12 +182,39 @@ def _english_only(folder: Path, name: str) -> bool:
 
 _loaded: dict[tuple[str, str, int], object] = {}
 
+#: Intel MKL's conditional numerical reproducibility mode for CTranslate2's bundled MKL. By default MKL picks
+#: code paths by memory alignment, so the same audio gave other words from one call to the next at near-ties
+#: (docs/words.md, phase 6); in strict mode every call gives the same bits.
+MKL_CBWR = "AUTO,STRICT"
+
+
+#: Seed of CTranslate2's sampler: a window whose greedy text fails faster-whisper's checks is decoded again by
+#: sampling at a higher temperature, from a generator seeded once per thread (by default at random).
+SAMPLING_SEED = 19
+
+
+def reproducible_mkl() -> str:
+    """Set ``MKL_CBWR`` for this process unless the user chose a mode (a set value is kept). MKL reads it at
+    its first call, not at import, so this works until the first model runs; it is process-wide (an anchor
+    measured in the same process runs under it too). -> the mode in effect."""
+    return os.environ.setdefault("MKL_CBWR", MKL_CBWR)
+
+
+def _seed_sampler() -> None:
+    """A fixed seed for CTranslate2's sampler, set before its first draw in a thread: a process that reads
+    the same recordings in the same order samples the same fallback text (the draws still depend on the
+    windows sampled before in that process)."""
+    import ctranslate2
+
+    ctranslate2.set_random_seed(SAMPLING_SEED)
+
 
 def load_model(name: str, *, sha256: str | None = None, compute_type: str = "int8", threads: int = 1,
                allow_download: bool = False):
     """A faster-whisper ``WhisperModel`` for ``name``, its model.bin verified first; cached per process.
 
     -> (model, ResolvedModel)."""
+    reproducible_mkl()  # before the first model runs: the same audio gives the same words
     from faster_whisper import WhisperModel  # heavy: only when words are asked for
 
     res = resolve_model(name, sha256)
@@ -207,6 +234,7 @@ def load_model(name: str, *, sha256: str | None = None, compute_type: str = "int
     with _lock:
         model = _loaded.get(key)
     if model is None:
+        _seed_sampler()
         model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=int(threads),
                              num_workers=1, local_files_only=True)
         with _lock:

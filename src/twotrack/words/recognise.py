@@ -60,6 +60,17 @@ def window_end(packed: Packed, start: int, max_frames: int = WINDOW_FRAMES) -> i
     return int(fit.max()) if len(fit) else min(start + max_frames, total)
 
 
+def tail_only(packed: Packed, seek: int, tail_frames: int) -> bool:
+    """Whether the packed stream from frame ``seek`` on holds at most ``tail_frames`` frames of chunk audio
+    (separators not counted): what is left after the recogniser's last word end is then only the last
+    chunk's trailing padding and the few frames Whisper's word end falls short of the speech by."""
+    if tail_frames <= 0:
+        return False
+    ends = packed.offsets + (packed.chunks[:, 1] - packed.chunks[:, 0])
+    left = np.clip(ends * 100 - np.maximum(packed.offsets * 100, seek), 0, None).sum()
+    return bool(left <= tail_frames)
+
+
 def _options(model, tokenizer, beam_size: int, word_timestamps: bool):
     """faster-whisper's TranscriptionOptions with ``transcribe``'s own defaults and ours on top."""
     import inspect
@@ -78,7 +89,7 @@ def _options(model, tokenizer, beam_size: int, word_timestamps: bool):
 
 
 def recognise_windows(model, packed: Packed, *, language: str, beam_size: int = 1,
-                      min_frames: int = WINDOW_FRAMES, max_frames: int = WINDOW_FRAMES
+                      min_frames: int = WINDOW_FRAMES, max_frames: int = WINDOW_FRAMES, tail_frames: int = 0
                       ) -> tuple[list[RawWord], str, float]:
     """``recognise`` (``words.windows = "chunks"``) with windows that end where a chunk ends (``window_end``)
     and an encoder that reads each window's own length (rounded up to 1 s, at least ``min_frames``) instead of
@@ -86,10 +97,11 @@ def recognise_windows(model, packed: Packed, *, language: str, beam_size: int = 
     recogniser stops early inside a window, the next window starts at its last word, as faster-whisper's
     own seeking does. Same decoding settings as ``recognise`` (transcribe's defaults, greedy, no
     conditioning on earlier text); windows at most ``max_frames`` long. docs/words.md, phase 4, has the
-    measurements."""
+    measurements. ``tail_frames``: at the stream's end, a re-seek that leaves at most this much chunk audio
+    is not followed (``tail_only``)."""
     if packed.audio.size == 0:
         return [], language, 1.0
-    win = Windows(model, packed, language, beam_size, min_frames, max_frames)
+    win = Windows(model, packed, language, beam_size, min_frames, max_frames, tail_frames)
     toks = []
     pos = 0
     while pos < win.total:  # per window (about 30 s)
@@ -104,7 +116,7 @@ class Windows:
     stream, each window's encoder pass, and the timestamped decoding of one window."""
 
     def __init__(self, model, packed: Packed, language: str, beam_size: int, min_frames: int,
-                 max_frames: int = WINDOW_FRAMES):
+                 max_frames: int = WINDOW_FRAMES, tail_frames: int = 0):
         from faster_whisper.tokenizer import Tokenizer
 
         self.model, self.packed, self.min_frames = model, packed, min_frames
@@ -116,6 +128,7 @@ class Windows:
         self.total = self.features.shape[-1] - 1
         self.prompt = model.get_prompt(self.tokenizer, [], without_timestamps=False)
         self.last_speech = 0.0
+        self.tail_frames = int(tail_frames)
 
     def end(self, pos: int) -> int:
         return min(window_end(self.packed, pos, self.max_frames), self.total)
@@ -155,7 +168,8 @@ class Windows:
         pos = f1
         if not single_end:  # the recogniser stopped before the window's end: go on from its last word
             seek = round(words[-1]["end"] * 100) if words and words[-1]["end"] > f0 / 100 else seek
-            if f0 < seek < f1:
+            # at the stream's end, a few frames of trailing padding are not worth a window of their own
+            if f0 < seek < f1 and not (f1 >= self.total and tail_only(self.packed, seek, self.tail_frames)):
                 pos = seek
         return [Tok(w["word"], w["start"], w["end"], w["probability"]) for w in words], pos
 
