@@ -118,6 +118,16 @@ def test_a_stream_end_left_with_only_trailing_padding_needs_no_window():
     assert not tail_only(packed, 790, 0)  # off
 
 
+def _has_avx512() -> bool:
+    try:
+        return "avx512f" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+# MKL_CBWR=AUTO,STRICT was measured reproducible on AVX-512 CPUs only (docs/words.md, phase 6); on a CPU where
+# MKL picks its AVX2 path the strict mode did not give the same words in every process.
+@pytest.mark.skipif(not _has_avx512(), reason="CTranslate2's MKL is bitwise reproducible (strict mode) on AVX-512 only")
 def test_recognised_words_are_the_same_in_every_call_at_any_window_length(telephone):
     """CTranslate2's MKL is run in its reproducible mode (words.models.reproducible_mkl): at 20 s windows
     this excerpt sits on a near-tie ("Okay." / "Thank you.") that came out either way from call to call."""
