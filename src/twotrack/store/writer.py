@@ -279,8 +279,8 @@ class WriteSession:
         out = self.ws.path / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".tmp{os.getpid()}")
-        kind_type = pa.from_numpy_dtype(array.dtype)
-        pq.write_table(C.arrow_table({f"track_{i}": (array[i], kind_type) for i in range(array.shape[0])}), tmp,
+        column_type = pa.from_numpy_dtype(array.dtype)
+        pq.write_table(C.arrow_table({f"track_{i}": (array[i], column_type) for i in range(array.shape[0])}), tmp,
                        compression="zstd")
         os.replace(tmp, out)
         return {"recording_id": rid, "kind": kind, "stage_key": stage_key, "path": str(rel),
