@@ -228,12 +228,10 @@ def main():
     ap.add_argument("--windows", default=WordsConfig().windows, help="words.windows for the stage")
     ap.add_argument("--max-window-s", type=float, default=WordsConfig().max_window_s,
                     help="words.max_window_s for the stage")
-    ap.add_argument("--align-coarse", default=WordsConfig().align_coarse, help="words.align_coarse for the stage")
     args = ap.parse_args()
-    stage_opts = {"windows": args.windows, "max_window_s": args.max_window_s, "align_coarse": args.align_coarse}
+    stage_opts = {"windows": args.windows, "max_window_s": args.max_window_s}
     # process-wide, so the anchor runs under the same MKL mode as the stage (load_model sets it too)
-    print(f"stage: windows {args.windows}, max_window_s {args.max_window_s}, align_coarse {args.align_coarse}; "
-          f"MKL_CBWR {reproducible_mkl()}")
+    print(f"stage: windows {args.windows}, max_window_s {args.max_window_s}; MKL_CBWR {reproducible_mkl()}")
     mfa = mfa_input()
     if args.real_only:
         print_real_speech(real_speech(args.models.split(","), mfa, args.beam_size, **stage_opts), args.show_text)

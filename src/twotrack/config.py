@@ -245,10 +245,6 @@ class WordsConfig(Record):
     #: an alignment pocketsphinx cannot finish at its default beams is searched again with wide beams
     #: (``words.retime.WIDE_BEAMS``) before the per-segment retry (docs/words.md, phase 5)
     align_wide_retry: bool = True
-    #: "first" / "onsets": align each chunk at half pocketsphinx's frame rate and re-align at the full rate
-    #: only its first word / also the first word after each activity onset in it (with the word after it;
-    #: ``words.retime.refine_heads``); "off": the whole chunk at the full rate (docs/words.md, phase 7)
-    align_coarse: str = "off"
     # crosstalk: a word whose own-track level is this far below the other track's, over the word, is bleed
     crosstalk_rule: bool = True
     crosstalk_margin_db: float = 6.0  # bleed level (checks' estimate) + this margin ...

@@ -17,7 +17,7 @@ import numpy as np
 ALIGN_RATE = 16000
 _HOP_S = 0.01  # pocketsphinx frames
 _TOKEN = re.compile(r"[a-z0-9']+")
-_decoders: dict[tuple[int, bool, int], object] = {}
+_decoders: dict[tuple[int, bool], object] = {}
 _lock = threading.Lock()
 #: Search beams of the ``wide`` decoder (pocketsphinx's defaults: 1e-48, 1e-48, 7e-29). On real spontaneous
 #: speech (a hoarse voice, long utterances with fillers) the default beams prune the only path through the
@@ -25,21 +25,19 @@ _lock = threading.Lock()
 WIDE_BEAMS = {"beam": 1e-120, "pbeam": 1e-120, "wbeam": 1e-100}
 
 
-def _decoder(wide: bool = False, ds: int = 1):
+def _decoder(wide: bool = False):
     """One pocketsphinx decoder per thread (they are not thread-safe) and beam width, loaded without a
     language model, its feature front end made new: the front end carries its cepstral mean and noise
     estimate from one utterance to the next, which made an alignment depend on what was aligned before it
     (the same audio and text aligned twice: word edges 10 ms apart; a given span aligned 20 ms apart
-    in a stream and in one array). Made new, every alignment is the one a fresh decoder gives.
-    ``ds``: pocketsphinx's frame downsampling (2 scores every other frame: 38 % less CPU, coarser edges)."""
+    in a stream and in one array). Made new, every alignment is the one a fresh decoder gives."""
     from pocketsphinx import Decoder
 
-    key = (threading.get_ident(), wide, ds)
+    key = (threading.get_ident(), wide)
     with _lock:
         d = _decoders.get(key)
     if d is None:
-        d = Decoder(samprate=ALIGN_RATE, lm=None, bestpath=False, loglevel="FATAL", **(WIDE_BEAMS if wide else {}),
-                    **({"ds": ds} if ds != 1 else {}))
+        d = Decoder(samprate=ALIGN_RATE, lm=None, bestpath=False, loglevel="FATAL", **(WIDE_BEAMS if wide else {}))
         with _lock:
             _decoders[key] = d
     d.reinit_feat()
@@ -56,15 +54,15 @@ def _spell(decoder, tok: str) -> str:
 
 
 def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
-                wide: bool = False, ds: int = 1) -> np.ndarray | None:
+                wide: bool = False) -> np.ndarray | None:
     """Forced alignment of ``words`` (in order) to ``audio`` (float32 mono at ``rate`` = 16 kHz).
 
     -> float64 (len(words), 2) start/end seconds from the start of ``audio``, NaN for a word with no
     speakable token; None when the alignment fails (the text does not fit the audio). ``wide``: search
-    with ``WIDE_BEAMS`` (slower; for given text, which is known to be right); ``ds``: see ``_decoder``."""
+    with ``WIDE_BEAMS`` (slower; for given text, which is known to be right)."""
     if rate != ALIGN_RATE:
         raise ValueError(f"alignment runs at {ALIGN_RATE} Hz, got {rate}")
-    d = _decoder(wide, ds)
+    d = _decoder(wide)
     toks = [tokens(w) for w in words]
     flat = [_spell(d, t) for ts in toks for t in ts]
     out = np.full((len(words), 2), np.nan)
@@ -92,68 +90,13 @@ def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
     return out
 
 
-def align_or_widen(audio: np.ndarray, words: list[str], widen: bool = True, ds: int = 1) -> np.ndarray | None:
+def align_or_widen(audio: np.ndarray, words: list[str], widen: bool = True) -> np.ndarray | None:
     """``align_chunk``, searched again with ``WIDE_BEAMS`` when the default beams find no path (``widen``):
     on real, hoarse or noisy speech they can prune the only path through a long text."""
-    got = align_chunk(audio, words, ds=ds)
+    got = align_chunk(audio, words)
     if got is None and widen:
-        got = align_chunk(audio, words, wide=True, ds=ds)
+        got = align_chunk(audio, words, wide=True)
     return got
-
-
-#: Head re-alignment (``refine_heads``): audio kept after the coarse end of the last word re-aligned, and
-#: how many words are re-aligned from the head on.
-HEAD_AFTER_S = 0.05
-HEAD_WORDS = 2
-
-
-def head_words(starts: np.ndarray, ends: np.ndarray, onsets: np.ndarray) -> np.ndarray:
-    """Indices of the words the timing of speech onsets reads: the first word (by start) and, for each onset
-    in ``onsets``, the first word that runs past it (the word ``snap_edges`` moves there)."""
-    s, e = np.asarray(starts, np.float64), np.asarray(ends, np.float64)
-    ok = np.flatnonzero(np.isfinite(s))
-    if not len(ok):
-        return np.zeros(0, int)
-    by_start = ok[np.argsort(s[ok], kind="stable")]
-    heads = {int(by_start[0])}
-    for on in np.asarray(onsets, np.float64).ravel():
-        after = by_start[e[by_start] > on + _HOP_S]
-        if len(after):
-            heads.add(int(after[0]))
-    return np.array(sorted(heads), int)
-
-
-def refine_heads(audio: np.ndarray, words: list[str], got: np.ndarray, heads: np.ndarray) -> np.ndarray:
-    """A coarse (``ds`` = 2) alignment ``got`` of ``words`` to ``audio`` with each head word (``heads``)
-    re-aligned at the full frame rate, with the words around it: from the previous word's coarse start (the
-    audio's start for the first word, where the whole alignment starts too) to the coarse end of the
-    ``HEAD_WORDS``-th word from the head, plus ``HEAD_AFTER_S``. A window cut just before the head takes
-    in the previous word's tail as the head's; cut at the previous word, that tail has its own word. The
-    head's start and end and the next word's start take the new times when that alignment succeeds; the
-    rest stays coarse. -> new array."""
-    out = np.array(got, np.float64)
-    dur = len(audio) / ALIGN_RATE
-    timed = np.flatnonzero(np.isfinite(got[:, 0]))
-    for i in heads:
-        if not np.isfinite(got[i, 0]):
-            continue
-        pos = int(np.searchsorted(timed, i))
-        prev = timed[pos - 1] if pos > 0 else None
-        sel = list(timed[pos: pos + HEAD_WORDS])
-        a = 0.0 if prev is None else got[prev, 0]
-        b = min(dur, got[sel[-1], 1] + HEAD_AFTER_S)
-        ia, ib = int(round(a * ALIGN_RATE)), int(round(b * ALIGN_RATE))
-        text = ([] if prev is None else [prev]) + sel
-        fine = align_chunk(audio[ia:ib], [words[k] for k in text])
-        if fine is None or not np.isfinite(fine[:, 0]).all():
-            continue
-        fine = fine[len(text) - len(sel):] + ia / ALIGN_RATE
-        out[i] = fine[0]
-        if len(sel) > 1:  # the next word's end stays coarse (the window was cut there)
-            k = sel[1]
-            out[k, 0] = fine[1, 0]
-            out[k, 1] = max(out[k, 1], fine[1, 0] + _HOP_S)
-    return out
 
 
 def near_segments(starts: np.ndarray, ends: np.ndarray, segments: np.ndarray, padding_s: float) -> np.ndarray:

@@ -25,7 +25,6 @@ from .stream import SpanAudio, SpanReader
 from .textwin import packed_speech, recognise_text
 
 RETIME_MODES = ("align+snap", "align", "snap", "none")
-COARSE_MODES = ("off", "first", "onsets", "all")
 #: Detected-language probability below which a track's language is recorded as unknown.
 LANGUAGE_MIN_PROB = 0.5
 #: Seconds of one track's speech recognised together: memory follows this, not the recording's length.
@@ -87,19 +86,15 @@ def _segments(activity_track) -> np.ndarray:
 def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, segments: np.ndarray,
                  mode: str, tolerance_s: float, *, max_shift_s: float | None = None,
                  padding_s: float = 0.2, early_tolerance_s: float | None = None,
-                 wide_retry: bool = False, coarse: str = "off") -> tuple[np.ndarray, np.ndarray, int]:
+                 wide_retry: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """New (starts, ends) of one track's words and the number of chunks whose alignment failed.
 
     A chunk whose whole text does not align, or aligns implausibly (``max_shift_s``: a word moved further
     than this from the recogniser's start, or placed outside the track's padded activity), is retried one
     activity segment at a time. ``wide_retry``: an alignment that fails outright (pocketsphinx finds no
-    path) is searched again with ``retime.WIDE_BEAMS`` before that. ``coarse`` (``words.align_coarse``): "off";
-    "first" / "onsets": align at half pocketsphinx's frame rate, then re-align at the full rate each span's
-    first word / also the first word after each activity onset inside it (``retime.refine_heads``)."""
+    path) is searched again with ``retime.WIDE_BEAMS`` before that."""
     if mode not in RETIME_MODES:
         raise ValueError(f"words.retime must be one of {RETIME_MODES}, not {mode!r}")
-    if coarse not in COARSE_MODES:
-        raise ValueError(f"words.align_coarse must be one of {COARSE_MODES}, not {coarse!r}")
     s = np.array([w.start for w in raw], np.float64)
     e = np.array([w.end for w in raw], np.float64)
     failures = 0
@@ -112,7 +107,7 @@ def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, s
             if done[idx].all():
                 continue  # aligned with its window's text (``windows = "text"``)
             pieces = [(chunks[c], idx)]
-            got = _align(audio16k, chunks[c], [raw[i].word for i in idx], wide_retry, segments, coarse)
+            got = _align(audio16k, chunks[c], [raw[i].word for i in idx], wide_retry)
             if got is not None and not _plausible(got, chunks[c][0], idx, s, segments, max_shift_s, padding_s):
                 got = None
             if got is None:
@@ -126,7 +121,7 @@ def retime_words(audio16k: np.ndarray, raw: list[RawWord], chunks: np.ndarray, s
                 _put(s, e, idx, got, chunks[c][0])
                 continue
             for span, sub in pieces:
-                got = _align(audio16k, span, [raw[i].word for i in sub], wide_retry, segments, coarse)
+                got = _align(audio16k, span, [raw[i].word for i in sub], wide_retry)
                 if got is not None and not _plausible(got, span[0], sub, s, segments, max_shift_s, padding_s):
                     got = None
                 if got is None:
@@ -152,18 +147,9 @@ def _plausible(got: np.ndarray, offset: float, idx: np.ndarray, raw_starts: np.n
     return bool(rt.near_segments(a, b, segments, padding_s).all())
 
 
-def _align(audio16k: np.ndarray, span, words: list[str], wide_retry: bool = False,
-           segments: np.ndarray | None = None, coarse: str = "off"):
+def _align(audio16k: np.ndarray, span, words: list[str], wide_retry: bool = False):
     a, b = int(round(span[0] * WHISPER_RATE)), int(round(span[1] * WHISPER_RATE))
-    if coarse == "off":
-        return rt.align_or_widen(audio16k[a:b], words, wide_retry)
-    got = rt.align_or_widen(audio16k[a:b], words, wide_retry, ds=2)
-    if got is None or coarse == "all":
-        return got
-    on = np.asarray(segments, np.float64).reshape(-1, 2)[:, 0] if segments is not None else np.zeros(0)
-    on = on[(on > span[0]) & (on < span[1])] - span[0]  # onsets inside the span, on its clock
-    heads = rt.head_words(got[:, 0], got[:, 1], on if coarse == "onsets" else on[:0])
-    return rt.refine_heads(audio16k[a:b], words, got, heads)
+    return rt.align_or_widen(audio16k[a:b], words, wide_retry)
 
 
 def _put(s: np.ndarray, e: np.ndarray, idx: np.ndarray, got: np.ndarray, offset: float) -> None:
@@ -355,7 +341,7 @@ class _Run:
             align_mode = "align" if mode.startswith("align") else "none"
             s, e, fails = retime_words(audio, raw, self.chunks[t], self.segs[t], align_mode, cfg.snap_tolerance_s,
                                        max_shift_s=cfg.align_max_shift_s, padding_s=cfg.padding_s,
-                                       wide_retry=cfg.align_wide_retry, coarse=cfg.align_coarse)
+                                       wide_retry=cfg.align_wide_retry)
             self.failures += fails
             self.found[t] += [(w, a, b, "snap" in mode) for w, a, b in zip(raw, s, e)]
 
