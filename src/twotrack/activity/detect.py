@@ -27,7 +27,7 @@ from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
 from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
-from .denoise import BandStream, band_frames, noisy_tracks, subtracted_level
+from .denoise import BandStream, noisy_tracks, subtracted_level
 from .echo import Echo, EchoParams, echo_only, find_echoes
 from .energy import energy_probability, noise_floor_db, silence_below
 from .refine import RefineParams, energy_support, refine_edges
@@ -314,33 +314,22 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
     def make_bands(tracks: np.ndarray) -> np.ndarray:  # a second read, only of the noisy tracks
         if band_tap is not None:
             return band_tap.finish(prob.shape[1])[tracks]
-        return band_frames(_at_model_rate(reread(), sample_rate), model_rate(sample_rate), prob.shape[1], tracks,
-                           cfg.denoise_bands, cfg.denoise_window_s)
+        again = _BandTap(sample_rate, cfg, tracks)
+        for _ in again.tap(reread()):
+            pass
+        return again.finish(prob.shape[1])
 
     mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
     return frames_from(prob, energy, cfg, bleed, mel, make_bands)
 
 
-def _at_model_rate(blocks: Iterable[np.ndarray], sample_rate: int) -> Iterable[np.ndarray]:
-    """Blocks (n_tracks, n) resampled to the model's rate, as ``analyse_stream`` reads them."""
-    resampler = None
-    for block in blocks:
-        block = np.asarray(block, np.float32)
-        if resampler is None:
-            resampler = _Resampler(block.shape[0], sample_rate)
-        yield resampler.feed(block)
-    if resampler is not None:
-        tail = resampler.feed(np.zeros((block.shape[0], 0), np.float32), last=True)
-        if tail.shape[1]:
-            yield tail
-
-
 class _BandTap:
-    """Band frames of every track made alongside the first pass, for a stream that cannot be read again
-    (the same numbers as a second read; 9.6 kB per second per track at 24 bands)."""
+    """Band frames of the rows ``tracks`` (default: all) of blocks passing through, at the model's rate:
+    alongside the first pass for a stream that cannot be read again, or over a second read of the noisy
+    tracks only (the same numbers either way; 9.6 kB per second per track at 24 bands)."""
 
-    def __init__(self, sample_rate: int, cfg: ActivityConfig):
-        self.rate, self.cfg = int(sample_rate), cfg
+    def __init__(self, sample_rate: int, cfg: ActivityConfig, tracks: np.ndarray | None = None):
+        self.rate, self.cfg, self.tracks = int(sample_rate), cfg, tracks
         self.resampler: _Resampler | None = None
         self.stream = None
         self.parts: list[np.ndarray] = []
@@ -348,17 +337,19 @@ class _BandTap:
     def tap(self, blocks: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
         for block in blocks:
             block = np.asarray(block, np.float32)
-            if self.resampler is None:
-                self.resampler = _Resampler(block.shape[0], self.rate)
-                self.stream = BandStream(block.shape[0], self.resampler.out_rate, self.cfg.denoise_bands,
-                                         self.cfg.denoise_window_s)
             if block.ndim == 2:
-                self.parts.append(self.stream.feed(self.resampler.feed(block)))
+                rows = block if self.tracks is None else block[self.tracks]
+                if self.resampler is None:
+                    self.resampler = _Resampler(rows.shape[0], self.rate)
+                    self.stream = BandStream(rows.shape[0], self.resampler.out_rate, self.cfg.denoise_bands,
+                                             self.cfg.denoise_window_s)
+                self.parts.append(self.stream.feed(self.resampler.feed(rows)))
             yield block
 
     def finish(self, n_frames: int) -> np.ndarray:
         if self.stream is None:
-            return np.zeros((0, self.cfg.denoise_bands, n_frames), np.float32)
+            n = 0 if self.tracks is None else len(self.tracks)
+            return np.zeros((n, self.cfg.denoise_bands, n_frames), np.float32)
         tail = self.resampler.feed(np.zeros((self.stream.buffer.shape[0], 0), np.float32), last=True)
         if tail.shape[1]:
             self.parts.append(self.stream.feed(tail))
