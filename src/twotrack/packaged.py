@@ -26,7 +26,6 @@ def package_file(package: str, relative: str) -> tuple[Path | None, bool]:
     return None, True
 
 
-
 def required_file(package: str, relative: str, missing: type[TwotrackError], absent: str, hint: str) -> Path:
     """``package``'s file ``relative``, or the error ``missing``: ``absent`` (a sentence) when the package is
     not installed, else that the file is missing from it; either way followed by ``hint`` (how to install)."""
