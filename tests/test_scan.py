@@ -229,3 +229,38 @@ def test_a_file_name_that_is_not_utf8_is_one_error_and_the_scan_goes_on(tmp_path
     assert sorted(r.recording_id for r in queries.recordings(ws)) == ["d00", "line\nbreak"]
     (error,) = queries.errors(ws)
     assert error.path == f"{corpus}/caf\\xe9.wav" and "not valid UTF-8" in error.problem
+
+
+def test_the_run_is_closed_on_the_writers_own_session_or_in_one_of_its_own(tmp_path):
+    """The scan's last write (the ``runs`` row's end) goes through the result writer's open session; when no
+    result was written (nothing to scan) it goes through a session of its own. Either way the row is complete."""
+    from twotrack.run.scanning import Writer
+
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, n=1)
+    ws = Workspace(tmp_path / "ws", create=True)
+    first = scan([corpus], ws, jobs=0)
+    again = scan([corpus], ws, jobs=0)
+    rows = queries.runs(ws)
+    assert [r["status"] for r in rows] == ["completed", "completed"]
+    assert [r["n_scanned"] for r in rows] == [first.scanned, again.scanned] == [1, 0]
+    assert all(r["finished_at"] is not None and r["wall_s"] > 0 for r in rows)
+
+    run_id = rows[-1]["run_id"]
+    writer = Writer(ws, run_id)
+    writer.start()
+
+    def end(session):
+        session.end_run(run_id, "interrupted", n_found=1, n_scanned=7, n_skipped=0, n_failed=0, audio_s=1.0,
+                        wall_s=2.0)
+
+    assert writer.close(end) is True
+    assert writer.opens == 1  # the writer's one session (a writer with results has it open already)
+    assert (queries.runs(ws)[-1]["status"], queries.runs(ws)[-1]["n_scanned"]) == ("interrupted", 7)
+
+    def broken(session):
+        raise RuntimeError("disk full")
+
+    failing = Writer(ws, rows[-1]["run_id"])
+    failing.start()
+    assert failing.close(broken) is False and isinstance(failing.error, RuntimeError)

@@ -60,3 +60,47 @@ def test_writing_results_to_the_workspace_does_not_import_pandas(tmp_path):
                          cwd=str(Path(__file__).resolve().parents[1]))
     assert out.returncode == 0, out.stderr[-800:]
     assert out.stdout.split()[-1] == "False"
+
+
+def test_every_command_is_in_the_lazy_table_and_only_its_own_module_loads():
+    """``twotrack.cli`` imports no command module until a command is looked up; the table names every
+    command some module registers (a module added without its row would never be listed)."""
+    code = ("import sys, pkgutil, twotrack.cli as c; "
+            "first = sorted(m for m in sys.modules if m.startswith('twotrack.cli.') and m != 'twotrack.cli.group'); "
+            "c.main.get_command(None, 'scan'); "
+            "after_scan = sorted(m for m in sys.modules if m.startswith('twotrack.cli.')); "
+            "[__import__('twotrack.cli.' + m.name) for m in pkgutil.iter_modules(c.__path__)]; "
+            "print(first, after_scan, sorted(c.main.commands) == sorted(c.COMMANDS), sep='|')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, after_scan, complete = out.stdout.strip().split("|")
+    assert first == "[]"
+    assert "'twotrack.cli.scan'" in after_scan and "'twotrack.cli.rights'" not in after_scan
+    assert complete == "True"
+    listed = subprocess.run([sys.executable, "-m", "twotrack", "--help"], capture_output=True, text=True, check=True)
+    from twotrack.cli import COMMANDS
+
+    assert [line.split()[0] for line in listed.stdout.split("Commands:")[1].splitlines()
+            if line.startswith("  ") and line.split()[0] in COMMANDS] == list(COMMANDS)
+
+
+def test_the_scan_command_starts_its_worker_before_loading_the_workspace(tmp_path):
+    """``twotrack scan`` spawns its first worker before DuckDB, pyarrow and the config file are loaded, so the
+    worker's imports overlap them; what was loaded at the spawn is recorded by wrapping the executor."""
+    sample = str(Path(__file__).resolve().parents[1] / "data/sample/clean/demo01_367_1688.flac")
+    code = ("import sys\n"
+            "if __name__ == '__main__':  # the spawned worker re-runs this file as its main module\n"
+            "    from twotrack.run import executors\n"
+            "    start = executors.LocalExecutor._start\n"
+            "    seen = []\n"
+            "    def spy(self, fn, warm=None):\n"
+            "        seen.append(sorted(m for m in ('duckdb', 'pyarrow', 'twotrack.store.workspace') if m in sys.modules))\n"
+            "        return start(self, fn, warm)\n"
+            "    executors.LocalExecutor._start = spy\n"
+            "    from twotrack.cli import main\n"
+            f"    try:\n        main(['scan', '-j', '1', '--no-progress', '-w', {str(tmp_path / 'ws')!r}, {sample!r}])\n"
+            "    except SystemExit as e:\n        print(e.code, seen)\n")
+    script = tmp_path / "spy.py"
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.splitlines()[-1] == "0 [[]]"  # scanned (exit 0); one worker, started before any of them

@@ -82,6 +82,19 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
     return "\n".join(lines)
 
 
+def _run_scan(paths, ws: str, config: Config, jobs: int | None, executor, *, progress: bool, **options):
+    """``run.scan`` into workspace ``ws``; a busy workspace is a usage error (exit 2)."""
+    from ..run import make_progress
+    from ..run import scan as run_scan
+    from ..store import LockTimeout, Workspace
+
+    try:
+        return run_scan(paths, Workspace(ws, create=True), config, jobs=jobs, executor=executor,
+                        progress=make_progress(enabled=progress), **options)
+    except LockTimeout as exc:
+        fail_usage(str(exc))
+
+
 def _recipe_options(recipe: str | None, items: tuple[str, ...]) -> dict[str, str]:
     """``--recipe-option KEY=VALUE`` pairs, checked against the recipe (a usage error otherwise)."""
     if not recipe:
@@ -137,30 +150,28 @@ def scan(paths, ws, jobs, executor_name, address, config_file, overrides, words,
     are unchanged, a changed activity setting recomputes activity and events only. Ctrl-C stops
     cleanly and a rerun resumes.
     """
-    from ..run import make_progress
-    from ..run import scan as run_scan
-    from ..store import LockTimeout, Workspace
+    from ..run import make_executor
+    from ..run.worker import prestart_scan_worker
 
-    config = cli_config(config_file, overrides)
-    if words:
-        config = config.with_overrides({"words.enabled": True})
-    options = _recipe_options(recipe, recipe_options)
     executor = None
-    if executor_name == "ray":
-        from ..run.ray_executor import make_ray_executor
-
-        executor = make_ray_executor(address, jobs)  # Ray is imported only here
-    elif address:
-        fail_usage("--address needs --executor ray")
+    if executor_name == "local" and not address:
+        # the first worker starts first: its imports (the pipeline, ~0.3 s) overlap this process loading
+        # DuckDB, pyarrow and the config, opening the workspace and planning; closed below if unused
+        executor = make_executor(jobs)
+        prestart_scan_worker(executor)
     try:
-        workspace = Workspace(ws, create=True)
-        summary = run_scan(paths, workspace, config, jobs=jobs, executor=executor,
-                           progress=make_progress(enabled=not no_progress),
-                           retry_errors=retry_errors, keep_probs=keep_frames, recipe=recipe,
-                           recipe_options=options)
-    except LockTimeout as exc:
-        fail_usage(str(exc))
-        return
+        config = cli_config(config_file, overrides)
+        if words:
+            config = config.with_overrides({"words.enabled": True})
+        options = _recipe_options(recipe, recipe_options)
+        if executor_name == "ray":
+            from ..run.ray_executor import make_ray_executor
+
+            executor = make_ray_executor(address, jobs)  # Ray is imported only here
+        elif address:
+            fail_usage("--address needs --executor ray")
+        summary = _run_scan(paths, ws, config, jobs, executor, retry_errors=retry_errors, keep_probs=keep_frames,
+                            progress=not no_progress, recipe=recipe, recipe_options=options)
     finally:
         if executor is not None:
             executor.close()

@@ -181,6 +181,10 @@ class LocalExecutor(Executor):
         self._stop(self._prestarted)
         self._prestarted = []
 
+    def close(self) -> None:
+        """A prestarted worker that no map took is stopped (the caller failed before its map, or had none)."""
+        self.discard_prestarted()
+
     def _take_prestarted(self, fn) -> _Worker | None:
         """A prestarted worker for ``fn``, if one is alive (one for another function is stopped)."""
         while self._prestarted:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import Config
@@ -38,7 +38,10 @@ from .keys import READS_AUDIO, UPSTREAM, recording_stage_keys, stage_keys, switc
 from .executors import Executor, make_executor
 from .reuse import Reuse
 from .progress import NullProgress, ScanProgress
-from .worker import Job, Outcome, crash_outcome, failed_outcome, scan_one, warm_up
+from .worker import Job, Outcome, crash_outcome, failed_outcome, prestart_scan_worker, scan_one
+
+if TYPE_CHECKING:
+    from ..store import WriteSession
 
 
 @dataclass
@@ -381,6 +384,8 @@ class Writer(threading.Thread):
         self.commit_s = 0.0
         self.commits = 0
         self.opens = 0
+        self.last: Callable[[WriteSession], None] | None = None
+        self.last_ran = False
 
     def put(self, write: ResultWrite) -> None:
         if self.error is not None:
@@ -399,6 +404,7 @@ class Writer(threading.Thread):
                         session.close()
                     continue
                 if first is _STOP:
+                    self._run_last(session)
                     return
                 batch, stop = [first], False
                 while len(batch) < self.max_batch:
@@ -418,6 +424,7 @@ class Writer(threading.Thread):
                 self.committed += len(batch)
                 last = time.monotonic()
                 if stop:
+                    self._run_last(session)
                     return
         except BaseException as exc:  # noqa: BLE001 - reported to the main thread
             self.error = exc
@@ -427,9 +434,19 @@ class Writer(threading.Thread):
             self.commit_s += time.perf_counter() - t0
             self.opens = session.opens
 
-    def close(self) -> None:
+    def _run_last(self, session: WriteSession) -> None:
+        if self.last is not None:
+            self.last(session)
+            self.last_ran = True
+
+    def close(self, last: Callable[[WriteSession], None] | None = None) -> bool:
+        """Commit what is queued and stop. ``last(session)`` then runs on the writer's own session, unless a
+        commit failed: the scan's final write without opening (and checkpointing) the workspace once more
+        at the end. True when it ran."""
+        self.last = last
         self.queue.put(_STOP)
         self.join()
+        return self.last_ran
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,7 +476,7 @@ class _TermAsInterrupt:
 def _worker_started_early(executor: Executor):
     """A worker starting (and importing the pipeline) while this process reads the workspace, discovers and
     plans; stopped at once if the plan leaves it nothing to do (a rescan of finished work)."""
-    executor.prestart(scan_one, warm_up)
+    prestart_scan_worker(executor)
     try:
         yield
     finally:
@@ -559,18 +576,22 @@ def scan(
             raise
         finally:
             progress.finish()
-            if writer.is_alive():
-                writer.close()
+            summary.stages = {s: dict(c) for s, c in counts.items()}
+            notes = [f"{s} unavailable: {why}" for s, why in unavailable.items()]
+
+            def end_run(session: WriteSession) -> None:
+                summary.wall_s = time.monotonic() - t0
+                session.end_run(run_id, summary.status, n_found=summary.found, n_scanned=summary.scanned,
+                                n_skipped=summary.skipped, n_failed=summary.failed,
+                                audio_s=summary.audio_scanned_s, wall_s=summary.wall_s, notes=notes)
+
+            ended = writer.close(end_run) if writer.is_alive() else False
             if writer.error is not None:
                 summary.status = "failed"
             summary.commit_s, summary.commits = writer.commit_s, writer.commits
-            summary.wall_s = time.monotonic() - t0
-            summary.stages = {s: dict(c) for s, c in counts.items()}
-            notes = [f"{s} unavailable: {why}" for s, why in unavailable.items()]
-            with ws.writer() as w:
-                w.end_run(run_id, summary.status, n_found=summary.found, n_scanned=summary.scanned,
-                          n_skipped=summary.skipped, n_failed=summary.failed, audio_s=summary.audio_scanned_s,
-                          wall_s=summary.wall_s, notes=notes)
+            if not ended:  # no writer ran, or a commit failed: the run is closed in a session of its own
+                with ws.writer() as w:
+                    end_run(w)
         if writer.error is not None:
             raise writer.error
     return summary

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from ..config import Config
 from ..model import ErrorRecord, Recording, RecordingResult
 from ..store.rows import ResultWrite, SourceRecord, StageRecord
 from .reuse import Reuse
+
+if TYPE_CHECKING:
+    from .executors import Executor
 
 #: Test hook: seconds each recording is held back in its worker, so the process tests (kill, Ctrl-C,
 #: readers) act while a scan is midway whatever the machine's speed. Unset in normal use.
@@ -70,6 +74,13 @@ def warm_up() -> None:
     """Run in a prestarted worker before its first job arrives: the pipeline's imports (~0.5 s: every
     stage's numeric libraries) then overlap the parent's discovery and planning."""
     from . import pipeline  # noqa: F401
+
+
+def prestart_scan_worker(executor: Executor) -> None:
+    """Ask ``executor`` to start a scan's first worker now (``Executor.prestart``: a no-op where workers
+    are not started ahead), importing the pipeline while the caller loads its config and workspace,
+    discovers and plans. Asking again is a no-op; ``discard_prestarted`` or ``close`` stops it unused."""
+    executor.prestart(scan_one, warm_up)
 
 
 def scan_one(job: Job) -> Outcome:
