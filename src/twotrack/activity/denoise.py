@@ -17,6 +17,9 @@ the spectrum, so the level is estimated again with each band's own noise floor r
    down, so the result has a background for the refiner to measure), and the bands are summed back into
    one level.
 
+``LevelStream`` makes that level while the band frames stream by, holding only the frames a frame's
+band floors reach (about 1 s), the same numbers bit for bit as ``band_level`` over the whole track.
+
 The refiner then runs on that level instead of the frame variance. ``noisy_tracks`` decides where: only
 a track whose active speech level (the mean power of the frames the model calls speech) lies within
 ``snr_db`` of its 10th-percentile frame level; a track with digital silence or a quiet background
