@@ -169,14 +169,15 @@ def test_the_moving_mean_is_scipys_and_does_not_depend_on_where_it_starts():
 
 
 def test_the_level_tap_makes_the_whole_tracks_levels():
-    from twotrack.activity.detect import _LevelTap
+    from twotrack.activity.detect import _Levels
+    from twotrack.activity.tap import Tap
 
     rng = np.random.default_rng(4)
     rate = 16000
     x = (rb.pink_noise(2 * 10 * rate + 2 * 77, rng).reshape(2, -1) * 0.05).astype(np.float32)
     x[1, 3 * rate : 6 * rate] = 0.0
     n = frame_energy_db(x[0], rate).size
-    tap = _LevelTap(rate, ActivityConfig(), np.array([1]))
+    tap = Tap(lambda n_tracks: _Levels(n_tracks, rate, ActivityConfig()), np.array([1]))
     for _ in tap.tap(x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)):
         pass
     bands = band_frames([x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)], rate, n, np.array([1]))
@@ -190,7 +191,8 @@ def test_pieces_decide_as_the_whole(dialogues):
     x = cond.tracks[:, : 30 * cond.rate]
     prob, energy = analyse_stream([x], cond.rate)
     cfg = ActivityConfig()
-    levels = noisy_edges(prob, energy, cfg, lambda tracks: band_level(band_frames([x], cond.rate, prob.shape[1], tracks)))
+    levels = noisy_edges(prob, energy, cfg,
+                         lambda tracks: band_level(band_frames([x], cond.rate, prob.shape[1], tracks)))
     assert sorted(levels) == [0, 1]
     whole = decide(prob, energy, cfg, levels=levels).masks
     pieces = decide(prob, energy, cfg, piece_frames=700, levels=levels).masks

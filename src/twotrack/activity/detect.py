@@ -32,6 +32,7 @@ from .echo import Echo, EchoParams, echo_only, find_echoes
 from .energy import energy_probability, noise_floor_db, silence_below
 from .refine import RefineParams, energy_support, refine_edges
 from .stream import FrameAnalyzer, model_rate
+from .tap import Resampler, Tap
 
 DETECTORS = ("silero", "energy")
 
@@ -201,25 +202,6 @@ def _check(cfg: ActivityConfig) -> None:
         raise ValueError(f"unknown activity detector {cfg.detector!r} (expected one of {', '.join(DETECTORS)})")
 
 
-class _Resampler:
-    """Streams blocks at another rate to the model's rate (soxr); a no-op at 8 or 16 kHz."""
-
-    def __init__(self, n_tracks: int, in_rate: int):
-        self.in_rate = int(in_rate)
-        self.out_rate = model_rate(self.in_rate)
-        self.stream = None
-        if self.out_rate != self.in_rate:
-            import soxr
-
-            self.stream = soxr.ResampleStream(self.in_rate, self.out_rate, n_tracks, dtype="float32")
-
-    def feed(self, block: np.ndarray, last: bool = False) -> np.ndarray:
-        if self.stream is None:
-            return block
-        out = self.stream.resample_chunk(np.ascontiguousarray(block.T), last=last)
-        return np.ascontiguousarray(out.T)
-
-
 def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
                    bleed: tuple[float, float] | None = None, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Speech probability and energy (dB) per 10 ms frame, each float32 (n_tracks, n_frames), from
@@ -232,7 +214,7 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
         if block.ndim != 2:
             raise ValueError(f"blocks must be (n_tracks, n), got shape {block.shape}")
         if analyzer is None:
-            resampler = _Resampler(block.shape[0], sample_rate)
+            resampler = Resampler(block.shape[0], sample_rate, model_rate(sample_rate))
             gate_ratio = cfg.gate_ratio_db
             if bleed is not None and bleed[0] is not None and np.isfinite(bleed[0]):
                 gate_ratio = min(gate_ratio, bleed[0] + cfg.crosstalk_margin_db)
@@ -304,7 +286,7 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
             blocks = tap.tap(blocks)
     level_tap = None
     if reread is None and cfg.denoise_snr_db > 0 and cfg.refine_boundaries:
-        level_tap = _LevelTap(sample_rate, cfg)  # no second read: levels of every track alongside
+        level_tap = Tap(lambda n_tracks: _Levels(n_tracks, sample_rate, cfg))  # no second read: all tracks
         blocks = level_tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
 
@@ -315,45 +297,36 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
 
     def make_levels(tracks: np.ndarray) -> np.ndarray:  # a second read, only of the noisy tracks
         if level_tap is not None:
-            return level_tap.finish(prob.shape[1])[tracks]
-        again = _LevelTap(sample_rate, cfg, tracks)
-        for _ in again.tap(reread()):
-            pass
-        return again.finish(prob.shape[1])
+            levels = level_tap.finish(prob.shape[1])
+            levels = None if levels is None else levels[tracks]
+        else:
+            again = Tap(lambda n_tracks: _Levels(n_tracks, sample_rate, cfg), tracks)
+            for _ in again.tap(reread()):
+                pass
+            levels = again.finish(prob.shape[1])
+        return np.zeros((len(tracks), prob.shape[1]), np.float32) if levels is None else levels  # None: no audio
 
     mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
     return frames_from(prob, energy, cfg, bleed, mel, make_levels)
 
 
-class _LevelTap:
-    """The noise-subtracted level (``denoise.band_level``) of the rows ``tracks`` (default: all) of blocks
-    passing through, at the model's rate: alongside the first pass for a stream that cannot be read again,
-    or over a second read of the noisy tracks only (the same numbers either way). The band frames go
+class _Levels:
+    """The noise-subtracted level (``denoise.band_level``) of blocks (n_tracks, n) at ``sample_rate``, made at
+    the model's rate as they come (``Tap``: alongside the first pass for a stream that cannot be read again,
+    or over a second read of the noisy tracks only; the same numbers either way). The band frames go
     straight into ``LevelStream``: 400 B per second per track is held, not the bands' 9.6 kB."""
 
-    def __init__(self, sample_rate: int, cfg: ActivityConfig, tracks: np.ndarray | None = None):
-        self.rate, self.cfg, self.tracks = int(sample_rate), cfg, tracks
-        self.resampler: _Resampler | None = None
-        self.bands: BandStream | None = None
+    def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig):
+        self.resampler = Resampler(n_tracks, sample_rate, model_rate(sample_rate))
+        self.bands = BandStream(n_tracks, self.resampler.out_rate, cfg.denoise_bands, cfg.denoise_window_s)
         self.levels = LevelStream(cfg.denoise_alpha, cfg.denoise_beta, cfg.denoise_floor_window_s)
         self.parts: list[np.ndarray] = []
 
-    def tap(self, blocks: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
-        for block in blocks:
-            block = np.asarray(block, np.float32)
-            if block.ndim == 2:
-                rows = block if self.tracks is None else block[self.tracks]
-                if self.resampler is None:
-                    self.resampler = _Resampler(rows.shape[0], self.rate)
-                    self.bands = BandStream(rows.shape[0], self.resampler.out_rate, self.cfg.denoise_bands,
-                                            self.cfg.denoise_window_s)
-                self.parts.append(self.levels.feed(self.bands.feed(self.resampler.feed(rows))))
-            yield block
+    def push(self, block: np.ndarray) -> None:
+        self.parts.append(self.levels.feed(self.bands.feed(self.resampler.feed(block))))
 
     def finish(self, n_frames: int) -> np.ndarray:
         """float32 (n_tracks, n_frames)."""
-        if self.bands is None:
-            return np.zeros((0 if self.tracks is None else len(self.tracks), n_frames), np.float32)
         tail = self.resampler.feed(np.zeros((self.bands.buffer.shape[0], 0), np.float32), last=True)
         if tail.shape[1]:
             self.parts.append(self.levels.feed(self.bands.feed(tail)))
