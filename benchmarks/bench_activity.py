@@ -12,6 +12,14 @@ Measured in one run, against a baseline measured in the same run:
 - peak resident memory of the streaming pipeline on a 1-minute and a 60-minute recording (each in its
   own process, the audio generated block by block so only the pipeline holds memory).
 CPU time, not wall time, so other work on a shared machine disturbs the numbers less.
+
+``--noisy-memory [--baseline-src DIR]`` measures only the noisy-edge rule's memory (docs/activity.md
+"Noisy edges"): the same call with pink noise at 10 dB SNR added block by block (the rule switches on),
+10 and 30 minutes, each in its own process: the peak of numpy/Python allocations (tracemalloc) and the
+peak resident memory of the activity stage, rule off, and rule on with a second read of the audio and
+with none (``reread=None``: everything from the first pass). With ``--baseline-src`` (another source
+tree, e.g. ``git archive <commit> src | tar -x -C DIR``) the rule-on rows run on that tree too, in the
+same run, as the ``before`` rows.
 """
 
 from __future__ import annotations
@@ -72,15 +80,15 @@ def cpu(fn):
     return out, time.process_time() - t
 
 
-def pipeline(blocks, sr, activity=None):
+def pipeline(blocks, sr, activity=None, reread: bool = True):
     """Full activity + events of one recording from ``blocks()`` (a function: the stage may read the audio
-    twice, as the scan's decode lets it)."""
+    twice, as the scan's decode lets it; ``reread=False``: it may not)."""
     from twotrack.activity import detect_stream
     from twotrack.config import Config
     from twotrack.turns import extract_events
 
     cfg = Config()
-    frames = detect_stream(blocks(), sr, activity or cfg.activity, reread=blocks)
+    frames = detect_stream(blocks(), sr, activity or cfg.activity, reread=blocks if reread else None)
     masks = np.stack([f.mask for f in frames])
     events = extract_events(masks, cfg.turns)
     return frames, events
@@ -131,45 +139,108 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def memory_child(npy: str, minutes: float) -> None:
+def noisy_blocks(source: np.ndarray, total: int, block: int, gains: np.ndarray, seed: int = 10):
+    """``tiled_blocks`` with unit-power pink noise times ``gains`` (per track) added, made block by block
+    (the same blocks on every read of the audio)."""
+    from twotrack import robustness as rb
+
+    for k, x in enumerate(tiled_blocks(source, total, block)):
+        rng = np.random.default_rng((seed, k))
+        noise = np.stack([rb.pink_noise(x.shape[1], rng) for _ in x])
+        yield (x + gains[:, None].astype(np.float32) * noise).astype(np.float32)
+
+
+def memory_child(npy: str, minutes: float, mode: str = "plain", gains: np.ndarray | None = None) -> None:
     """Run in a subprocess: stream a tiled recording through the pipeline, print peak memory (MB):
     resident (VmHWM) and the peak of Python/numpy allocations during the pipeline (tracemalloc).
-    The 8 kHz source comes decoded in a .npy file, so the file reader's own memory is not counted."""
+    The 8 kHz source comes decoded in a .npy file, so the file reader's own memory is not counted.
+    ``mode``: ``plain``; or, with pink noise times ``gains`` added (``noise_gains``), ``off`` (the noisy-edge
+    rule off), ``reread`` (on, a second read of the audio) or ``once`` (on, no second read)."""
     import tracemalloc
 
     source, sr = np.load(npy), 8000
     from twotrack.activity import silero
+    from twotrack.config import ActivityConfig
 
     silero.session()  # load the model first: its memory is not a function of the recording's length
     base = peak_rss_mb()
     total = int(minutes * 60 * sr)
+    if mode == "plain":
+        blocks, activity, reread = (lambda: tiled_blocks(source, total, 8 * sr)), None, True
+    else:
+        blocks = lambda: noisy_blocks(source, total, 8 * sr, gains)  # noqa: E731
+        activity = ActivityConfig(denoise_snr_db=0.0) if mode == "off" else ActivityConfig()
+        reread = mode != "once"
     tracemalloc.start()
-    frames, events = pipeline(lambda: tiled_blocks(source, total, 8 * sr), sr)
+    frames, events = pipeline(blocks, sr, activity, reread)
     _, heap_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(json.dumps({"minutes": minutes, "peak_mb": peak_rss_mb(), "before_mb": base,
-                      "heap_peak_mb": heap_peak / 2**20, "n_events": len(events)}))
+                      "heap_peak_mb": heap_peak / 2**20, "n_events": len(events),
+                      "speech_frames": int(sum(f.mask.sum() for f in frames))}))
 
 
-def peak_memory(source: np.ndarray, minutes: float) -> dict:
+def noise_gains(source: np.ndarray, sph: Path, snr_db: float = 10.0) -> np.ndarray:
+    """Per track, the gain of unit-power noise ``snr_db`` under the track's speech (its gold words' power)."""
+    from twotrack import robustness as rb
+
+    gold = tiled_gold(sph, source.shape[1] / 8000, source.shape[1] / 8000) or []
+    powers = [rb.speech_power(source[t], 8000, [w for w in gold if w.track == t]) for t in range(source.shape[0])]
+    return np.sqrt(np.asarray(powers) / 10 ** (snr_db / 10))
+
+
+def peak_memory(source: np.ndarray, minutes: float, mode: str = "plain", src: Path | None = None,
+                gains: np.ndarray | None = None) -> dict:
+    """``memory_child`` in a fresh process; ``src``: the source tree it imports twotrack from."""
+    import os
     import tempfile
 
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     with tempfile.TemporaryDirectory() as tmp:
         npy = Path(tmp) / "source.npy"
         np.save(npy, source)
-        out = subprocess.run([sys.executable, __file__, "--memory-child", str(minutes), "--sph", str(npy)],
-                             check=True, capture_output=True, text=True)
+        extra = [] if gains is None else ["--child-gains", ",".join(repr(float(g)) for g in gains)]
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(minutes), "--child-mode", mode,
+                              "--sph", str(npy), *extra], check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def noisy_memory(source: np.ndarray, sph: Path, baseline: Path | None, lengths=(10.0, 30.0)) -> None:
+    """The noisy-edge rule's peak memory against recording length (``--noisy-memory``)."""
+    gains = noise_gains(source, sph)
+    here = Path(__file__).resolve().parents[1] / "src"
+    rows = [("rule off", "off", here), ("rule on, second read", "reread", here), ("rule on, one read", "once", here)]
+    if baseline is not None:
+        rows += [("  before: rule on, second read", "reread", baseline), ("  before: rule on, one read", "once", baseline)]
+    print(f"noisy-edge rule, {sph.name} tiled + pink noise at 10 dB SNR per track, 8 kHz, 2 tracks; peak MB "
+          f"during the activity stage (each its own process; tracemalloc heap / resident above the loaded model)")
+    width = max(len(r[0]) for r in rows)
+    print(f"{'':{width}}  " + "  ".join(f"{m:>4.0f} min heap   RSS" for m in lengths) + "   heap 30/10 min")
+    for name, mode, src in rows:
+        got = [peak_memory(source, m, mode, src, gains) for m in lengths]
+        cells = "  ".join(f"{g['heap_peak_mb']:13.1f} {g['peak_mb'] - g['before_mb']:5.0f}" for g in got)
+        print(f"{name:{width}}  {cells}   {got[-1]['heap_peak_mb'] / got[0]['heap_peak_mb']:14.2f}"
+              f"   (speech frames at {lengths[-1]:.0f} min: {got[-1]['speech_frames']})", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the tiled recording (default 10)")
     ap.add_argument("--sph", type=Path, default=DEFAULT_SPH, help="two-track 8 kHz source to tile")
+    ap.add_argument("--noisy-memory", action="store_true", help="only the noisy-edge rule's memory (see above)")
+    ap.add_argument("--baseline-src", type=Path, default=None, help="with --noisy-memory: the 'before' source tree")
     ap.add_argument("--memory-child", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-mode", default="plain", help=argparse.SUPPRESS)
+    ap.add_argument("--child-gains", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child is not None:
-        memory_child(str(args.sph), args.memory_child)
+        gains = None if args.child_gains is None else np.array([float(g) for g in args.child_gains.split(",")])
+        memory_child(str(args.sph), args.memory_child, args.child_mode, gains)
+        return
+    if args.noisy_memory:
+        noisy_memory(load_source(args.sph)[0], args.sph, args.baseline_src)
         return
 
     from twotrack.activity import silero

@@ -9,8 +9,9 @@ import pytest
 
 from twotrack import robustness as rb
 from twotrack.activity import detect_stream, detect_tracks, to_activity
-from twotrack.activity.denoise import BandStream, band_frames, noisy_tracks, subtracted_level
-from twotrack.activity.energy import frame_energy_db
+from twotrack.activity.denoise import (BandStream, LevelStream, band_frames, band_level, noisy_tracks, silenced,
+                                      subtracted_level)
+from twotrack.activity.energy import SILENCE_DB, floor_reach, frame_energy_db, moving_mean
 from twotrack.config import ActivityConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +99,7 @@ def test_subtracting_the_band_floors_removes_stationary_noise_not_a_word():
     assert np.median(level[loud]) - np.median(level[quiet]) > raw + 8
 
 
-def test_a_stream_read_once_gets_the_labels_of_a_second_read(dialogues):
+def test_a_stream_read_once_gets_the_frames_of_a_second_read(dialogues):
     d = dialogues[1]
     cond = rb.make_condition(d, "music_10", dialogues)
     x = cond.tracks[:, : 20 * cond.rate]
@@ -111,7 +112,76 @@ def test_a_stream_read_once_gets_the_labels_of_a_second_read(dialogues):
     off = detect_stream(blocks(), cond.rate, OFF, reread=blocks)
     assert any(not np.array_equal(a.mask, b.mask) for a, b in zip(twice, off))  # the rule acted here
     for a, b in zip(twice, once):
-        assert np.array_equal(a.mask, b.mask)
+        for field in ("prob", "mask", "energy_db", "floor_db"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), field
+        assert a.echoes == b.echoes
+
+
+@pytest.fixture(scope="module")
+def noisy_bands(dialogues):
+    """Band dB (1, 24, 3000) of 30 s of a pink-noise track with 3 s of digital silence inside it."""
+    cond = rb.make_condition(dialogues[0], "pink_10", dialogues)
+    x = cond.tracks[:1, : 30 * cond.rate].copy()
+    x[0, 5 * cond.rate : 8 * cond.rate] = 0.0
+    return band_frames([x], cond.rate, frame_energy_db(x[0], cond.rate).size)
+
+
+def _streamed(bands: np.ndarray, block: int, chunk: int = 500) -> np.ndarray:
+    stream = LevelStream(chunk=chunk)
+    parts = [stream.feed(bands[..., i : i + block]) for i in range(0, bands.shape[-1], block)]
+    return np.concatenate([*parts, stream.finish()], axis=-1)
+
+
+@pytest.mark.parametrize("chunk", [1, 500])  # 1: every level goes out as soon as its reach has come
+@pytest.mark.parametrize("block", [1, 7, 333, 10_000])
+def test_the_streamed_level_is_the_whole_tracks_bit_for_bit(noisy_bands, block, chunk):
+    silent = noisy_bands[0] <= SILENCE_DB + 1e-3
+    # 2.6 s of digital silence in every band inside the track: at chunk 1 the stream computes on buffers that
+    # hold nothing else (noise_floor_db's all-silent shortcut), which must give what the whole track gives
+    assert silent[:, 520:780].all() and not silent.all()
+    whole = band_level(noisy_bands)
+    got = _streamed(noisy_bands, block, chunk)
+    assert got.dtype == np.float32 and got.shape == whole.shape
+    assert np.array_equal(got, whole)
+    # the digital silence is put back per frame, after: the same as the one-track form
+    energy = np.where(silent.all(axis=0), SILENCE_DB, -30.0).astype(np.float32)
+    assert np.array_equal(silenced(got[0], energy), subtracted_level(noisy_bands[0], energy))
+
+
+@pytest.mark.parametrize("n", [1, 40, 106, 107, 108, 200])
+def test_a_track_shorter_than_the_streams_margin(noisy_bands, n):
+    before, after = floor_reach(0.5)
+    assert (before, after) == (55, 52)  # 0.1 s average, then the minimum and the maximum over 0.5 s
+    part = noisy_bands[..., 900 : 900 + n]
+    for block in (1, 7, 333):
+        for chunk in (1, 500):
+            assert np.array_equal(_streamed(part, block, chunk), band_level(part))
+
+
+def test_the_moving_mean_is_scipys_and_does_not_depend_on_where_it_starts():
+    from scipy.ndimage import uniform_filter1d
+
+    x = 10.0 ** np.random.default_rng(3).normal(-3, 2, 5000)
+    whole = moving_mean(x, 10)
+    # scipy's running sum carries an error of about eps times the largest values it has passed
+    np.testing.assert_allclose(whole, uniform_filter1d(x, 10, mode="nearest"), rtol=1e-12, atol=1e-12 * x.max())
+    assert np.array_equal(moving_mean(x[1234:], 10)[5:-4], whole[1239:-4])
+
+
+def test_the_level_tap_makes_the_whole_tracks_levels():
+    from twotrack.activity.detect import _Levels
+    from twotrack.activity.tap import Tap
+
+    rng = np.random.default_rng(4)
+    rate = 16000
+    x = (rb.pink_noise(2 * 10 * rate + 2 * 77, rng).reshape(2, -1) * 0.05).astype(np.float32)
+    x[1, 3 * rate : 6 * rate] = 0.0
+    n = frame_energy_db(x[0], rate).size
+    tap = Tap(lambda n_tracks: _Levels(n_tracks, rate, ActivityConfig()), np.array([1]))
+    for _ in tap.tap(x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)):
+        pass
+    bands = band_frames([x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)], rate, n, np.array([1]))
+    assert np.array_equal(tap.finish(n), band_level(bands))
 
 
 def test_pieces_decide_as_the_whole(dialogues):
@@ -121,8 +191,9 @@ def test_pieces_decide_as_the_whole(dialogues):
     x = cond.tracks[:, : 30 * cond.rate]
     prob, energy = analyse_stream([x], cond.rate)
     cfg = ActivityConfig()
-    bands = noisy_edges(prob, energy, cfg, lambda tracks: band_frames([x], cond.rate, prob.shape[1], tracks))
-    assert sorted(bands) == [0, 1]
-    whole = decide(prob, energy, cfg, bands=bands).masks
-    pieces = decide(prob, energy, cfg, piece_frames=700, bands=bands).masks
+    levels = noisy_edges(prob, energy, cfg,
+                         lambda tracks: band_level(band_frames([x], cond.rate, prob.shape[1], tracks)))
+    assert sorted(levels) == [0, 1]
+    whole = decide(prob, energy, cfg, levels=levels).masks
+    pieces = decide(prob, energy, cfg, piece_frames=700, levels=levels).masks
     assert np.array_equal(whole, pieces)

@@ -17,6 +17,9 @@ the spectrum, so the level is estimated again with each band's own noise floor r
    down, so the result has a background for the refiner to measure), and the bands are summed back into
    one level.
 
+``LevelStream`` makes that level while the band frames stream by, holding only the frames a frame's
+band floors reach (about 1 s), the same numbers bit for bit as ``band_level`` over the whole track.
+
 The refiner then runs on that level instead of the frame variance. ``noisy_tracks`` decides where: only
 a track whose active speech level (the mean power of the frames the model calls speech) lies within
 ``snr_db`` of its 10th-percentile frame level; a track with digital silence or a quiet background
@@ -30,7 +33,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..model import FRAMES
-from .energy import SILENCE_DB, noise_floor_db
+from .energy import SILENCE_DB, floor_reach, noise_floor_db
 
 #: lowest band edge (Hz); the highest is 0.95 x Nyquist
 BAND_FMIN = 100.0
@@ -144,13 +147,73 @@ def noisy_tracks(prob: np.ndarray, energy_db: np.ndarray, onset: float, snr_db: 
     return out
 
 
+def band_level(bands_db: np.ndarray, alpha: float = 3.0, beta: float = 0.03, noise_window_s: float = 0.5
+               ) -> np.ndarray:
+    """float32 (..., n_frames): the level of band dB (..., n_bands, n_frames) with each band's noise floor
+    subtracted (module doc), before digital silence is put back (``silenced``). A frame's level reads only
+    the frames within ``energy.floor_reach(noise_window_s)`` of it, bit for bit (the floor's average is
+    ``local``, the bands are summed in a fixed order), so ``LevelStream`` makes the same numbers in pieces."""
+    bands_db = np.ascontiguousarray(bands_db, np.float32)
+    floor = noise_floor_db(bands_db, noise_window_s, min_sound=0.0, local=True)
+    power = np.power(np.float32(10.0), bands_db / np.float32(10.0))
+    noise = np.power(np.float32(10.0), floor / np.float32(10.0))
+    kept = np.maximum(power - np.float32(alpha) * noise, np.float32(beta) * noise)
+    total = kept[..., 0, :].astype(np.float64)
+    for b in range(1, kept.shape[-2]):  # band by band: numpy's sum would pick its order by memory layout
+        total += kept[..., b, :]
+    return np.maximum(10.0 * np.log10(np.maximum(total, 1e-30)), SILENCE_DB).astype(np.float32)
+
+
+def silenced(level: np.ndarray, energy_db: np.ndarray) -> np.ndarray:
+    """float32 ``level`` with the frames that are digital silence in ``energy_db`` (the frame energy) set to it."""
+    return np.where(np.asarray(energy_db) <= SILENCE_DB + 1e-3, np.float32(SILENCE_DB), level).astype(np.float32)
+
+
 def subtracted_level(bands_db: np.ndarray, energy_db: np.ndarray, alpha: float = 3.0, beta: float = 0.03,
                      noise_window_s: float = 0.5) -> np.ndarray:
     """float32 (n_frames,): the level of one track's bands (n_bands, n_frames) with each band's noise floor
     subtracted (module doc); digital silence in ``energy_db`` (the frame energy) stays digital silence."""
-    floor = noise_floor_db(bands_db, noise_window_s, min_sound=0.0)
-    power = np.power(np.float32(10.0), np.asarray(bands_db, np.float32) / np.float32(10.0))
-    noise = np.power(np.float32(10.0), floor / np.float32(10.0))
-    kept = np.maximum(power - np.float32(alpha) * noise, np.float32(beta) * noise).sum(axis=0, dtype=np.float64)
-    level = np.maximum(10.0 * np.log10(np.maximum(kept, 1e-30)), SILENCE_DB)
-    return np.where(np.asarray(energy_db) <= SILENCE_DB + 1e-3, SILENCE_DB, level).astype(np.float32)
+    return silenced(band_level(bands_db, alpha, beta, noise_window_s), energy_db)
+
+
+class LevelStream:
+    """``band_level`` of band frames (n_tracks, n_bands, n) arriving block by block: a frame's level is
+    emitted once the frames its band floors read (``floor_reach``) have arrived, and ``finish`` emits the
+    rest at the track's true end. Only those frames are held (``before + after``, about 1 s at the defaults),
+    so a track's levels (400 B per second) are all that grows with its length, not its bands (9.6 kB).
+    Levels go out ``chunk`` frames or more at a time: each computation reads the margin again, so small
+    blocks (1.5 s of 44.1 kHz audio) would otherwise pay for it many times over."""
+
+    def __init__(self, alpha: float = 3.0, beta: float = 0.03, noise_window_s: float = 0.5, chunk: int = 500):
+        self.params = (alpha, beta, noise_window_s)
+        self.chunk = chunk
+        self.before, self.after = floor_reach(noise_window_s)
+        self.buffer: np.ndarray | None = None  # band frames from frame ``start`` on
+        self.start = 0
+        self.emitted = 0
+
+    def _emit(self, stop: int) -> np.ndarray:
+        """The levels of frames ``emitted .. stop``; keeps the frames the next ones read."""
+        level = band_level(self.buffer, *self.params)[..., self.emitted - self.start : stop - self.start]
+        keep = max(0, stop - self.before)
+        self.buffer = np.ascontiguousarray(self.buffer[..., keep - self.start :])
+        self.start, self.emitted = keep, stop
+        return level
+
+    def feed(self, bands_db: np.ndarray) -> np.ndarray:
+        """float32 (n_tracks, m): the levels of the frames now complete (m may be 0)."""
+        bands_db = np.asarray(bands_db, np.float32)
+        self.buffer = bands_db if self.buffer is None else np.concatenate([self.buffer, bands_db], axis=-1)
+        stop = self.start + self.buffer.shape[-1] - self.after
+        if stop - self.emitted < max(1, self.chunk):
+            return np.zeros(self.buffer.shape[:-2] + (0,), np.float32)
+        return self._emit(stop)
+
+    def finish(self) -> np.ndarray:
+        """The levels of the frames still held (the last ``after`` frames, or all of a short track)."""
+        if self.buffer is None:
+            return np.zeros((0, 0), np.float32)
+        stop = self.start + self.buffer.shape[-1]
+        if stop <= self.emitted:
+            return np.zeros(self.buffer.shape[:-2] + (0,), np.float32)
+        return self._emit(stop)

@@ -27,11 +27,12 @@ from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
 from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
 from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
-from .denoise import BandStream, noisy_tracks, subtracted_level
+from .denoise import BandStream, LevelStream, noisy_tracks, silenced
 from .echo import Echo, EchoParams, echo_only, find_echoes
 from .energy import energy_probability, noise_floor_db, silence_below
 from .refine import RefineParams, energy_support, refine_edges
 from .stream import FrameAnalyzer, model_rate
+from .tap import Resampler, Tap
 
 DETECTORS = ("silero", "energy")
 
@@ -88,11 +89,11 @@ class Decision(NamedTuple):
 
 def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
            bleed: tuple[float, float] | None = None, piece_frames: int = PIECE_FRAMES,
-           bands: dict[int, np.ndarray] | None = None) -> Decision:
+           levels: dict[int, np.ndarray] | None = None) -> Decision:
     """Final speech masks bool (n_tracks, n_frames), noise floors float32 (n_tracks, n_frames) and the
     echoes found, from per-frame speech probability and energy (dB), float (n_tracks, n_frames).
-    ``bands``: band dB (n_bands, n_frames) of the noisy tracks (``denoise``), by track: their edges are
-    refined on the noise-subtracted level.
+    ``levels``: the noise-subtracted level float32 (n_frames,) of the noisy tracks (``denoise.band_level``,
+    digital silence not yet put back), by track: their edges are refined on it.
 
     Hysteresis on the probability (over the whole recording: one strong frame opens a whole run), then,
     piece by piece: speech without energy above the floor removed, edges moved to the energy envelope,
@@ -126,18 +127,19 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
             if echoes:
                 echo = echo_only(energy_db, echoes, cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
     for lo, a, b, hi in pieces:
-        edges = {t: _edge_level(x[:, lo:hi], energy_db[t, lo:hi], cfg) for t, x in (bands or {}).items()}
+        edges = {t: _edge_level(x[lo:hi], energy_db[t, lo:hi], cfg) for t, x in (levels or {}).items()}
         m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
                           bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi], edges)
         out[:, a:b] = m[:, a - lo : b - lo]
     return Decision(out, floor, tuple(echoes))
 
 
-def _edge_level(bands_db: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig
+def _edge_level(level: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(level, floor, heard floor) the refiner reads on a noisy track: the noise-subtracted level and its
-    two floors (as ``decide`` reads them on the frame energy). The piece's context covers both floors."""
-    level = subtracted_level(bands_db, energy_db, cfg.denoise_alpha, cfg.denoise_beta, cfg.denoise_floor_window_s)
+    """(level, floor, heard floor) the refiner reads on a noisy track: the noise-subtracted level (made over
+    the whole track) with digital silence put back, and its two floors (as ``decide`` reads them on the
+    frame energy; the piece's context covers them)."""
+    level = silenced(level, energy_db)
     return (level, noise_floor_db(level, cfg.noise_window_s, min_sound=0.0),
             noise_floor_db(level, cfg.noise_window_s))
 
@@ -200,25 +202,6 @@ def _check(cfg: ActivityConfig) -> None:
         raise ValueError(f"unknown activity detector {cfg.detector!r} (expected one of {', '.join(DETECTORS)})")
 
 
-class _Resampler:
-    """Streams blocks at another rate to the model's rate (soxr); a no-op at 8 or 16 kHz."""
-
-    def __init__(self, n_tracks: int, in_rate: int):
-        self.in_rate = int(in_rate)
-        self.out_rate = model_rate(self.in_rate)
-        self.stream = None
-        if self.out_rate != self.in_rate:
-            import soxr
-
-            self.stream = soxr.ResampleStream(self.in_rate, self.out_rate, n_tracks, dtype="float32")
-
-    def feed(self, block: np.ndarray, last: bool = False) -> np.ndarray:
-        if self.stream is None:
-            return block
-        out = self.stream.resample_chunk(np.ascontiguousarray(block.T), last=last)
-        return np.ascontiguousarray(out.T)
-
-
 def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
                    bleed: tuple[float, float] | None = None, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Speech probability and energy (dB) per 10 ms frame, each float32 (n_tracks, n_frames), from
@@ -231,7 +214,7 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
         if block.ndim != 2:
             raise ValueError(f"blocks must be (n_tracks, n), got shape {block.shape}")
         if analyzer is None:
-            resampler = _Resampler(block.shape[0], sample_rate)
+            resampler = Resampler(block.shape[0], sample_rate, model_rate(sample_rate))
             gate_ratio = cfg.gate_ratio_db
             if bleed is not None and bleed[0] is not None and np.isfinite(bleed[0]):
                 gate_ratio = min(gate_ratio, bleed[0] + cfg.crosstalk_margin_db)
@@ -249,15 +232,15 @@ def analyse_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: Activity
 
 
 def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
-                bleed: tuple[float, float] | None = None, mel=None, bands=None) -> list[TrackFrames]:
+                bleed: tuple[float, float] | None = None, mel=None, levels=None) -> list[TrackFrames]:
     """``decide`` over per-frame probability and energy -> one ``TrackFrames`` per track. With ``mel``
     (the voice encoder's mel frames, float32 (n_tracks, n_frames, 40), or a function that makes them when
     first needed) and ``cfg.own_voice``, speech that is not each track owner's voice loses its probability
-    and the decisions run again on what is left. ``bands``: the noisy tracks' band dB by track (see
-    ``decide``), or a function of the tracks wanted that makes them (``noisy_edges``)."""
-    if callable(bands):
-        bands = noisy_edges(prob, energy_db, cfg, bands)
-    masks, floor, echoes = decide(prob, energy_db, cfg, bleed, bands=bands)
+    and the decisions run again on what is left. ``levels``: the noisy tracks' noise-subtracted levels by
+    track (see ``decide``), or a function of the tracks wanted that makes them (``noisy_edges``)."""
+    if callable(levels):
+        levels = noisy_edges(prob, energy_db, cfg, levels)
+    masks, floor, echoes = decide(prob, energy_db, cfg, bleed, levels=levels)
     if cfg.own_voice and mel is not None:
         from . import ownvoice  # the option's encoder is imported only when it is on (scan start-up)
 
@@ -266,23 +249,24 @@ def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = A
             mel = mel() if callable(mel) else mel
             owned = ownvoice.owner_probability(prob, energy_db, masks, mel, params)
             if owned is not None:  # the probability stays the model's in TrackFrames; the mask is the owner's
-                masks, floor, echoes = decide(owned, energy_db, cfg, bleed, bands=bands)
+                masks, floor, echoes = decide(owned, energy_db, cfg, bleed, levels=levels)
     return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i],
                         tuple(e for e in echoes if e.target == i))
             for i in range(len(masks))]
 
 
 def noisy_edges(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig,
-                make_bands: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
-    """Band dB by track of the tracks whose edges read the noise-subtracted level (``denoise.noisy_tracks``;
-    none when ``cfg.denoise_snr_db <= 0``). ``make_bands(tracks)``: float32 (len(tracks), n_bands, n_frames)."""
+                make_levels: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
+    """The noise-subtracted level by track of the tracks whose edges read it (``denoise.noisy_tracks``; none
+    when ``cfg.denoise_snr_db <= 0``). ``make_levels(tracks)``: float32 (len(tracks), n_frames)
+    (``denoise.band_level``)."""
     if cfg.denoise_snr_db <= 0 or not cfg.refine_boundaries:
         return {}
     e = silence_below(energy_db, cfg.silence_range_db) if cfg.silence_range_db > 0 else energy_db
     noisy = np.flatnonzero(noisy_tracks(prob, e, cfg.onset, cfg.denoise_snr_db))
     if noisy.size == 0:
         return {}
-    return dict(zip(noisy.tolist(), make_bands(noisy)))
+    return dict(zip(noisy.tolist(), make_levels(noisy)))
 
 
 def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
@@ -300,10 +284,10 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
         if reread is None:
             tap = MelTap(sample_rate)
             blocks = tap.tap(blocks)
-    band_tap = None
+    level_tap = None
     if reread is None and cfg.denoise_snr_db > 0 and cfg.refine_boundaries:
-        band_tap = _BandTap(sample_rate, cfg)  # no second read: band frames of every track alongside
-        blocks = band_tap.tap(blocks)
+        level_tap = Tap(lambda n_tracks: _Levels(n_tracks, sample_rate, cfg))  # no second read: all tracks
+        blocks = level_tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
 
     def make_mel():  # a second read, only when a track is judged
@@ -311,50 +295,46 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
 
         return mel_frames(reread(), sample_rate, prob.shape[1])
 
-    def make_bands(tracks: np.ndarray) -> np.ndarray:  # a second read, only of the noisy tracks
-        if band_tap is not None:
-            return band_tap.finish(prob.shape[1])[tracks]
-        again = _BandTap(sample_rate, cfg, tracks)
-        for _ in again.tap(reread()):
-            pass
-        return again.finish(prob.shape[1])
+    def make_levels(tracks: np.ndarray) -> np.ndarray:  # a second read, only of the noisy tracks
+        if level_tap is not None:
+            levels = level_tap.finish(prob.shape[1])
+            levels = None if levels is None else levels[tracks]
+        else:
+            again = Tap(lambda n_tracks: _Levels(n_tracks, sample_rate, cfg), tracks)
+            for _ in again.tap(reread()):
+                pass
+            levels = again.finish(prob.shape[1])
+        return np.zeros((len(tracks), prob.shape[1]), np.float32) if levels is None else levels  # None: no audio
 
     mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
-    return frames_from(prob, energy, cfg, bleed, mel, make_bands)
+    return frames_from(prob, energy, cfg, bleed, mel, make_levels)
 
 
-class _BandTap:
-    """Band frames of the rows ``tracks`` (default: all) of blocks passing through, at the model's rate:
-    alongside the first pass for a stream that cannot be read again, or over a second read of the noisy
-    tracks only (the same numbers either way; 9.6 kB per second per track at 24 bands)."""
+class _Levels:
+    """The noise-subtracted level (``denoise.band_level``) of blocks (n_tracks, n) at ``sample_rate``, made at
+    the model's rate as they come (``Tap``: alongside the first pass for a stream that cannot be read again,
+    or over a second read of the noisy tracks only; the same numbers either way). The band frames go
+    straight into ``LevelStream``: 400 B per second per track is held, not the bands' 9.6 kB."""
 
-    def __init__(self, sample_rate: int, cfg: ActivityConfig, tracks: np.ndarray | None = None):
-        self.rate, self.cfg, self.tracks = int(sample_rate), cfg, tracks
-        self.resampler: _Resampler | None = None
-        self.stream = None
+    def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig):
+        self.resampler = Resampler(n_tracks, sample_rate, model_rate(sample_rate))
+        self.bands = BandStream(n_tracks, self.resampler.out_rate, cfg.denoise_bands, cfg.denoise_window_s)
+        self.levels = LevelStream(cfg.denoise_alpha, cfg.denoise_beta, cfg.denoise_floor_window_s)
         self.parts: list[np.ndarray] = []
 
-    def tap(self, blocks: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
-        for block in blocks:
-            block = np.asarray(block, np.float32)
-            if block.ndim == 2:
-                rows = block if self.tracks is None else block[self.tracks]
-                if self.resampler is None:
-                    self.resampler = _Resampler(rows.shape[0], self.rate)
-                    self.stream = BandStream(rows.shape[0], self.resampler.out_rate, self.cfg.denoise_bands,
-                                             self.cfg.denoise_window_s)
-                self.parts.append(self.stream.feed(self.resampler.feed(rows)))
-            yield block
+    def push(self, block: np.ndarray) -> None:
+        self.parts.append(self.levels.feed(self.bands.feed(self.resampler.feed(block))))
 
     def finish(self, n_frames: int) -> np.ndarray:
-        if self.stream is None:
-            n = 0 if self.tracks is None else len(self.tracks)
-            return np.zeros((n, self.cfg.denoise_bands, n_frames), np.float32)
-        tail = self.resampler.feed(np.zeros((self.stream.buffer.shape[0], 0), np.float32), last=True)
+        """float32 (n_tracks, n_frames)."""
+        tail = self.resampler.feed(np.zeros((self.bands.buffer.shape[0], 0), np.float32), last=True)
         if tail.shape[1]:
-            self.parts.append(self.stream.feed(tail))
-        self.parts.append(self.stream.finish(n_frames))
-        return np.concatenate(self.parts, axis=2)[:, :, :n_frames]
+            self.parts.append(self.levels.feed(self.bands.feed(tail)))
+        if self.bands.emitted > n_frames:  # the band stream only emits frames whose window ends in the audio
+            raise ValueError(f"{self.bands.emitted} band frames for a track of {n_frames} frames")
+        self.parts.append(self.levels.feed(self.bands.finish(n_frames)))
+        self.parts.append(self.levels.finish())
+        return np.concatenate(self.parts, axis=1)
 
 
 def _logit(p: float) -> float:

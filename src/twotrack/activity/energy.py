@@ -58,8 +58,30 @@ class EnergyStream:
         return np.stack([frame_energy_db(r, self.sample_rate, self.grid) for r in self.rest])
 
 
+def moving_mean(x: np.ndarray, size: int) -> np.ndarray:
+    """``uniform_filter1d(x, size, mode="nearest")`` along the last axis with each window summed on its own,
+    in a fixed order: scipy's running sum carries rounding from the start of the array, so its last bits
+    depend on where the array starts; here a value depends only on the values in its window (and the
+    array's true ends), so an array read in pieces gives the same numbers bit for bit."""
+    x = np.asarray(x, np.float64)
+    n = x.shape[-1]
+    ext = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(size // 2, (size - 1) // 2)], mode="edge")
+    total = ext[..., :n].copy()
+    for k in range(1, size):
+        total += ext[..., k : k + n]
+    return total / size
+
+
+def floor_reach(window_s: float = 2.0, smooth_s: float = 0.1, grid: FrameGrid = FRAMES) -> tuple[int, int]:
+    """(before, after): the frames on each side of a frame that its ``noise_floor_db`` reads (the
+    smoothing, then the minimum and the maximum over the window)."""
+    smooth = max(1, int(round(smooth_s / grid.hop_s)))
+    win = max(1, int(round(window_s / grid.hop_s)))
+    return smooth // 2 + 2 * (win // 2), (smooth - 1) // 2 + 2 * ((win - 1) // 2)
+
+
 def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float = 0.1,
-                   grid: FrameGrid = FRAMES, min_sound: float = 0.25) -> np.ndarray:
+                   grid: FrameGrid = FRAMES, min_sound: float = 0.25, local: bool = False) -> np.ndarray:
     """Local noise floor (dB) per frame: opening of the smoothed envelope over ``window_s``.
 
     Smoothing in the power domain first keeps a single quiet frame inside speech from reading as floor.
@@ -69,7 +91,8 @@ def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float
     a short word alone in a gated channel would be its own floor and never count as speech). Such a
     window takes the floor of its surroundings, or digital silence's when there is none.
     ``energy_db``: one track (n,) or several (tracks, n), each row on its own (the filters run along the
-    last axis).
+    last axis). ``local``: the power average by ``moving_mean``, so a frame's floor depends only on the frames
+    within ``floor_reach`` of it, bit for bit (the counts of sounding frames are exact either way).
     """
     e = np.asarray(energy_db, np.float64)
     if e.size == 0:
@@ -81,7 +104,8 @@ def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float
         return np.full(e.shape, SILENCE_DB, np.float32)
     power = np.where(silent, 0.0, 10.0 ** (e / 10.0))
     weight = uniform_filter1d((~silent).astype(np.float64), smooth, mode="nearest")
-    power = uniform_filter1d(power, smooth, mode="nearest") / np.maximum(weight, 1e-12)
+    smoothed = moving_mean(power, smooth) if local else uniform_filter1d(power, smooth, mode="nearest")
+    power = smoothed / np.maximum(weight, 1e-12)
     env = np.where(weight > 0, 10.0 * np.log10(np.maximum(power, 1e-30)), np.inf)
     low = minimum_filter1d(env, win, mode="nearest")
     sound = uniform_filter1d((~silent).astype(np.float64), win, mode="nearest")  # same window as the minimum

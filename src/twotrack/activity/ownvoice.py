@@ -33,6 +33,7 @@ from ..model import FRAMES
 from ..timeline import hysteresis, runs
 from ..voice import encoder as enc
 from ..voice.windows import unit, window_starts
+from .tap import Resampler, Tap
 
 
 def require() -> None:
@@ -75,19 +76,13 @@ class MelStream:
 
     def __init__(self, n_tracks: int, sample_rate: int):
         self.n_tracks = int(n_tracks)
-        self.resampler = None
-        if int(sample_rate) != enc.SAMPLE_RATE:
-            import soxr
-
-            self.resampler = soxr.ResampleStream(int(sample_rate), enc.SAMPLE_RATE, self.n_tracks, dtype="float32")
+        self.resampler = Resampler(self.n_tracks, sample_rate, enc.SAMPLE_RATE)
         # the first frame is centred on sample 0: half a window of zeros before it
         self.buffer = np.zeros((self.n_tracks, enc.N_FFT // 2), np.float32)
         self.parts: list[np.ndarray] = []
 
     def push(self, block: np.ndarray, last: bool = False) -> None:
-        x = np.asarray(block, np.float32)
-        if self.resampler is not None:
-            x = np.ascontiguousarray(self.resampler.resample_chunk(np.ascontiguousarray(x.T), last=last).T)
+        x = self.resampler.feed(np.asarray(block, np.float32), last=last)
         self.buffer = np.concatenate([self.buffer, x], axis=1)
         if last:
             self.buffer = np.concatenate([self.buffer, np.zeros((self.n_tracks, enc.N_FFT // 2), np.float32)], axis=1)
@@ -221,25 +216,12 @@ def judged(masks: np.ndarray, params: OwnVoiceParams = OwnVoiceParams()) -> np.n
     return concurrent_share(masks) >= params.min_concurrent
 
 
-class MelTap:
-    """Passes blocks float32 (n_tracks, n) through while making their mel frames (``MelStream``)."""
+class MelTap(Tap):
+    """Passes blocks float32 (n_tracks, n) through while making their mel frames (``MelStream``);
+    ``finish(n_frames)``: ``MelStream.finish``, None when no block went through."""
 
     def __init__(self, sample_rate: int):
-        self.sample_rate = int(sample_rate)
-        self.stream: MelStream | None = None
-
-    def tap(self, blocks):
-        for block in blocks:
-            block = np.asarray(block, np.float32)
-            if block.ndim == 2:
-                if self.stream is None:
-                    self.stream = MelStream(block.shape[0], self.sample_rate)
-                self.stream.push(block)
-            yield block
-
-    def finish(self, n_frames: int) -> np.ndarray | None:
-        """The mel frames (``MelStream.finish``), None when no block went through."""
-        return None if self.stream is None else self.stream.finish(n_frames)
+        super().__init__(lambda n_tracks: MelStream(n_tracks, sample_rate))
 
 
 def mel_frames(blocks, sample_rate: int, n_frames: int) -> np.ndarray:
