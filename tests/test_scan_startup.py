@@ -81,6 +81,8 @@ def test_every_command_is_in_the_lazy_table_and_only_its_own_module_loads():
 
     assert [line.split()[0] for line in listed.stdout.split("Commands:")[1].splitlines()
             if line.startswith("  ") and line.split()[0] in COMMANDS] == list(COMMANDS)
+    typo = subprocess.run([sys.executable, "-m", "twotrack", "scna"], capture_output=True, text=True)
+    assert typo.returncode == 2 and "Did you mean 'scan'?" in typo.stderr  # suggested among every command
 
 
 def test_the_scan_command_starts_its_worker_before_loading_the_workspace(tmp_path):
