@@ -126,8 +126,8 @@ def noisy_bands(dialogues):
     return band_frames([x], cond.rate, frame_energy_db(x[0], cond.rate).size)
 
 
-def _streamed(bands: np.ndarray, block: int, chunk: int = 500) -> np.ndarray:
-    stream = LevelStream(chunk=chunk)
+def _streamed(bands: np.ndarray, block: int, chunk: int = 500, extra: tuple[float, ...] = ()) -> np.ndarray:
+    stream = LevelStream(chunk=chunk, extra_windows_s=extra)
     parts = [stream.feed(bands[..., i : i + block]) for i in range(0, bands.shape[-1], block)]
     return np.concatenate([*parts, stream.finish()], axis=-1)
 
@@ -146,6 +146,10 @@ def test_the_streamed_level_is_the_whole_tracks_bit_for_bit(noisy_bands, block, 
     # the digital silence is put back per frame, after: the same as the one-track form
     energy = np.where(silent.all(axis=0), SILENCE_DB, -30.0).astype(np.float32)
     assert np.array_equal(silenced(got[0], energy), subtracted_level(noisy_bands[0], energy))
+    # with the onsets' faster floors as well (one stream, the margin of the slower): both levels bit for bit
+    both = _streamed(noisy_bands, block, chunk, extra=(0.35,))
+    assert both.shape == (1, 2, whole.shape[-1])
+    assert np.array_equal(both[:, 0], whole) and np.array_equal(both[:, 1], band_level(noisy_bands, noise_window_s=0.35))
 
 
 @pytest.mark.parametrize("n", [1, 40, 106, 107, 108, 200])

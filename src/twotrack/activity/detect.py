@@ -328,35 +328,30 @@ class _Levels:
     the model's rate as they come (``Tap``: alongside the first pass for a stream that cannot be read again,
     or over a second read of the noisy tracks only; the same numbers either way). The band frames go
     straight into ``LevelStream``: 400 B per second per track is held, not the bands' 9.6 kB. With
-    ``denoise_onset_floor_window_s`` a second ``LevelStream`` makes the level with faster band floors from
-    the same band frames (the onsets' ``inner`` level)."""
+    ``denoise_onset_floor_window_s`` it makes the level with faster band floors too, from the same band
+    frames (the onsets' ``inner`` level; 800 B per second per track)."""
 
     def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig):
         self.resampler = Resampler(n_tracks, sample_rate, model_rate(sample_rate))
         self.bands = BandStream(n_tracks, self.resampler.out_rate, cfg.denoise_bands, cfg.denoise_window_s)
-        windows = [cfg.denoise_floor_window_s] + ([cfg.denoise_onset_floor_window_s] if _inner(cfg) else [])
-        self.levels = [LevelStream(cfg.denoise_alpha, cfg.denoise_beta, w) for w in windows]
-        self.parts: list[list[np.ndarray]] = [[] for _ in windows]
-
-    def _feed(self, bands: np.ndarray) -> None:
-        for stream, parts in zip(self.levels, self.parts):
-            parts.append(stream.feed(bands))
+        extra = (cfg.denoise_onset_floor_window_s,) if _inner(cfg) else ()
+        self.levels = LevelStream(cfg.denoise_alpha, cfg.denoise_beta, cfg.denoise_floor_window_s,
+                                  extra_windows_s=extra)
+        self.parts: list[np.ndarray] = []
 
     def push(self, block: np.ndarray) -> None:
-        self._feed(self.bands.feed(self.resampler.feed(block)))
+        self.parts.append(self.levels.feed(self.bands.feed(self.resampler.feed(block))))
 
     def finish(self, n_frames: int) -> np.ndarray:
         """float32 (n_tracks, n_frames), or (n_tracks, 2, n_frames) with the faster floors' level."""
         tail = self.resampler.feed(np.zeros((self.bands.buffer.shape[0], 0), np.float32), last=True)
         if tail.shape[1]:
-            self._feed(self.bands.feed(tail))
+            self.parts.append(self.levels.feed(self.bands.feed(tail)))
         if self.bands.emitted > n_frames:  # the band stream only emits frames whose window ends in the audio
             raise ValueError(f"{self.bands.emitted} band frames for a track of {n_frames} frames")
-        self._feed(self.bands.finish(n_frames))
-        for stream, parts in zip(self.levels, self.parts):
-            parts.append(stream.finish())
-        out = [np.concatenate(parts, axis=1) for parts in self.parts]
-        return out[0] if len(out) == 1 else np.stack(out, axis=1)
+        self.parts.append(self.levels.feed(self.bands.finish(n_frames)))
+        self.parts.append(self.levels.finish())
+        return np.concatenate(self.parts, axis=-1)
 
 
 def _logit(p: float) -> float:
