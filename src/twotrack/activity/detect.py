@@ -140,11 +140,11 @@ def _edge_level(level: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig) -
     over the whole track) with digital silence put back, and its two floors (as ``decide`` reads them on the
     frame energy; the piece's context covers them). ``level`` (n,) or (2, n); with a second row (faster band
     floors), ``inner`` is (that level, its onset floor, the shift in frames) for ``refine.inner_onsets``."""
-    rows = [silenced(row, energy_db) for row in np.atleast_2d(level)]
+    rows = [silenced(row, energy_db) for row in np.atleast_2d(level)[: 2 if _inner(cfg) else 1]]
     floors = [(noise_floor_db(r, cfg.noise_window_s, min_sound=0.0), noise_floor_db(r, cfg.noise_window_s))
               for r in rows]
     inner = None
-    if len(rows) > 1:
+    if len(rows) > 1 and _inner(cfg):
         f, h = floors[1]
         inner = (rows[1], h if cfg.refine_onset_heard_floor else f, _frames(cfg.denoise_onset_shift_s))
     return rows[0], floors[0][0], floors[0][1], inner
