@@ -113,7 +113,7 @@ def noisy_edges_cost(tracks: np.ndarray, sr: int, gold, duration: float, blocks_
             (frames, _), t = cpu(lambda: pipeline(blocks_of(noisy), sr, cfg))
             runs.setdefault(name, []).append((t, frames))
     t_off, t_v6, t_on = (min(t for t, _ in runs[k]) for k in ("off", "v6", "on"))
-    print(f"\nnoisy edges, the same audio + pink noise at 10 dB SNR per track (the rule switches on; best of 2):")
+    print("\nnoisy edges, the same audio + pink noise at 10 dB SNR per track (the rule switches on; best of 2):")
     print(f"  full pipeline without the rule {t_off:6.2f} CPU s ({duration / t_off:.0f}x realtime), "
           f"with it {t_on:6.2f} s ({duration / t_on:.0f}x): +{(t_on / t_off - 1) * 100:.1f}%")
     print(f"  of which the music onsets' faster band floors (denoise_onset_floor_window_s): {t_v6:6.2f} -> "

@@ -149,7 +149,8 @@ def test_the_streamed_level_is_the_whole_tracks_bit_for_bit(noisy_bands, block, 
     # with the onsets' faster floors as well (one stream, the margin of the slower): both levels bit for bit
     both = _streamed(noisy_bands, block, chunk, extra=(0.35,))
     assert both.shape == (1, 2, whole.shape[-1])
-    assert np.array_equal(both[:, 0], whole) and np.array_equal(both[:, 1], band_level(noisy_bands, noise_window_s=0.35))
+    assert np.array_equal(both[:, 0], whole)
+    assert np.array_equal(both[:, 1], band_level(noisy_bands, noise_window_s=0.35))
 
 
 @pytest.mark.parametrize("n", [1, 40, 106, 107, 108, 200])
@@ -182,8 +183,8 @@ def test_the_level_tap_makes_the_whole_tracks_levels():
     x[1, 3 * rate : 6 * rate] = 0.0
     n = frame_energy_db(x[0], rate).size
     bands = band_frames([x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)], rate, n, np.array([1]))
-    for cfg, want in ((ActivityConfig(denoise_onset_floor_window_s=0.0), band_level(bands)),
-                      (ActivityConfig(), np.stack([band_level(bands), band_level(bands, noise_window_s=0.35)], axis=1))):
+    both = np.stack([band_level(bands), band_level(bands, noise_window_s=0.35)], axis=1)
+    for cfg, want in ((ActivityConfig(denoise_onset_floor_window_s=0.0), band_level(bands)), (ActivityConfig(), both)):
         tap = Tap(lambda n_tracks: _Levels(n_tracks, rate, cfg), np.array([1]))
         for _ in tap.tap(x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)):
             pass

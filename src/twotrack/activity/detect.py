@@ -141,13 +141,13 @@ def _edge_level(level: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig) -
     frame energy; the piece's context covers them). ``level`` (n,) or (2, n); with a second row (faster band
     floors), ``inner`` is (that level, its onset floor, the shift in frames) for ``refine.inner_onsets``."""
     rows = [silenced(row, energy_db) for row in np.atleast_2d(level)[: 2 if _inner(cfg) else 1]]
-    floors = [(noise_floor_db(r, cfg.noise_window_s, min_sound=0.0), noise_floor_db(r, cfg.noise_window_s))
-              for r in rows]
+    level = rows[0]
+    floor, heard = noise_floor_db(level, cfg.noise_window_s, min_sound=0.0), noise_floor_db(level, cfg.noise_window_s)
     inner = None
-    if len(rows) > 1 and _inner(cfg):
-        f, h = floors[1]
-        inner = (rows[1], h if cfg.refine_onset_heard_floor else f, _frames(cfg.denoise_onset_shift_s))
-    return rows[0], floors[0][0], floors[0][1], inner
+    if len(rows) > 1:  # its onsets read the floor the first level's onsets read
+        sound = 0.25 if cfg.refine_onset_heard_floor else 0.0
+        inner = (rows[1], noise_floor_db(rows[1], cfg.noise_window_s, min_sound=sound), _frames(cfg.denoise_onset_shift_s))
+    return level, floor, heard, inner
 
 
 def _pieces(n: int, piece_frames: int = PIECE_FRAMES) -> list[tuple[int, int, int, int]]:
@@ -191,7 +191,8 @@ def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
                           for m, e, f in zip(masks, energy_db, heard_db)])
         # a noisy track's edges read its noise-subtracted level (``edges``), every other track its frame energy
-        levels = [(edges or {}).get(t, (e, f, h, None)) for t, (e, f, h) in enumerate(zip(energy_db, floor_db, heard_db))]
+        levels = [(edges or {}).get(t, (e, f, h, None))
+                  for t, (e, f, h) in enumerate(zip(energy_db, floor_db, heard_db))]
         masks = np.stack([refine_edges(m, e, f, params, h if cfg.refine_onset_heard_floor else None, inner)
                           for m, (e, f, h, inner) in zip(masks, levels)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
