@@ -126,8 +126,8 @@ def noisy_bands(dialogues):
     return band_frames([x], cond.rate, frame_energy_db(x[0], cond.rate).size)
 
 
-def _streamed(bands: np.ndarray, block: int, chunk: int = 500) -> np.ndarray:
-    stream = LevelStream(chunk=chunk)
+def _streamed(bands: np.ndarray, block: int, chunk: int = 500, extra: tuple[float, ...] = ()) -> np.ndarray:
+    stream = LevelStream(chunk=chunk, extra_windows_s=extra)
     parts = [stream.feed(bands[..., i : i + block]) for i in range(0, bands.shape[-1], block)]
     return np.concatenate([*parts, stream.finish()], axis=-1)
 
@@ -146,6 +146,11 @@ def test_the_streamed_level_is_the_whole_tracks_bit_for_bit(noisy_bands, block, 
     # the digital silence is put back per frame, after: the same as the one-track form
     energy = np.where(silent.all(axis=0), SILENCE_DB, -30.0).astype(np.float32)
     assert np.array_equal(silenced(got[0], energy), subtracted_level(noisy_bands[0], energy))
+    # with the onsets' faster floors as well (one stream, the margin of the slower): both levels bit for bit
+    both = _streamed(noisy_bands, block, chunk, extra=(0.35,))
+    assert both.shape == (1, 2, whole.shape[-1])
+    assert np.array_equal(both[:, 0], whole)
+    assert np.array_equal(both[:, 1], band_level(noisy_bands, noise_window_s=0.35))
 
 
 @pytest.mark.parametrize("n", [1, 40, 106, 107, 108, 200])
@@ -177,11 +182,13 @@ def test_the_level_tap_makes_the_whole_tracks_levels():
     x = (rb.pink_noise(2 * 10 * rate + 2 * 77, rng).reshape(2, -1) * 0.05).astype(np.float32)
     x[1, 3 * rate : 6 * rate] = 0.0
     n = frame_energy_db(x[0], rate).size
-    tap = Tap(lambda n_tracks: _Levels(n_tracks, rate, ActivityConfig()), np.array([1]))
-    for _ in tap.tap(x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)):
-        pass
     bands = band_frames([x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)], rate, n, np.array([1]))
-    assert np.array_equal(tap.finish(n), band_level(bands))
+    both = np.stack([band_level(bands), band_level(bands, noise_window_s=0.35)], axis=1)
+    for cfg, want in ((ActivityConfig(denoise_onset_floor_window_s=0.0), band_level(bands)), (ActivityConfig(), both)):
+        tap = Tap(lambda n_tracks: _Levels(n_tracks, rate, cfg), np.array([1]))
+        for _ in tap.tap(x[:, i : i + 1234] for i in range(0, x.shape[1], 1234)):
+            pass
+        assert np.array_equal(tap.finish(n), want)
 
 
 def test_pieces_decide_as_the_whole(dialogues):
@@ -191,9 +198,78 @@ def test_pieces_decide_as_the_whole(dialogues):
     x = cond.tracks[:, : 30 * cond.rate]
     prob, energy = analyse_stream([x], cond.rate)
     cfg = ActivityConfig()
-    levels = noisy_edges(prob, energy, cfg,
-                         lambda tracks: band_level(band_frames([x], cond.rate, prob.shape[1], tracks)))
-    assert sorted(levels) == [0, 1]
+    def make(tracks):  # the level and the onsets' faster-floor level, as detect makes them
+        bands = band_frames([x], cond.rate, prob.shape[1], tracks)
+        return np.stack([band_level(bands), band_level(bands, noise_window_s=cfg.denoise_onset_floor_window_s)], axis=1)
+
+    levels = noisy_edges(prob, energy, cfg, make)
+    assert sorted(levels) == [0, 1] and levels[0].shape == (2, prob.shape[1])
     whole = decide(prob, energy, cfg, levels=levels).masks
     pieces = decide(prob, energy, cfg, piece_frames=700, levels=levels).masks
     assert np.array_equal(whole, pieces)
+
+
+# --- music onsets: the faster band floors (refine.inner_onsets; docs/activity.md "Music onsets") ---------------
+
+MUSIC_OFF = ActivityConfig(denoise_onset_floor_window_s=0.0)
+
+
+def test_a_held_chord_before_a_word_is_background_for_the_faster_floors():
+    from twotrack.activity.refine import RefineParams, refine_edges
+
+    n = 300
+    level = np.full(n, -60.0, np.float32)  # the level with 0.5 s band floors: a chord held 0.12 s stays in it
+    level[118:130] = -40.0
+    level[130:200] = -20.0  # the word
+    fast = np.full(n, -60.0, np.float32)  # the faster floors followed the chord: only the word is left
+    fast[130:200] = -20.0
+    floor = np.full(n, -60.0, np.float32)
+    mask = np.zeros(n, bool)
+    mask[135:200] = True  # the model's run starts late, inside the word
+    params = RefineParams(decay_db=25.0)
+    onset = lambda m: int(np.flatnonzero(m)[0])  # noqa: E731
+    assert onset(refine_edges(mask, level, floor, params)) == 118  # the chord starts the speech
+    assert onset(refine_edges(mask, level, floor, params, inner=(fast, floor, 4))) == 130
+    # the offsets are the slow level's either way
+    assert np.flatnonzero(refine_edges(mask, level, floor, params, inner=(fast, floor, 4)))[-1] == 199
+    # a move shorter than the shift (stationary noise: the two levels agree within a frame or two) is not made
+    near = level.copy()
+    near[118:127] = -60.0
+    assert onset(refine_edges(mask, near, floor, params)) == 127
+    assert onset(refine_edges(mask, near, floor, params, inner=(fast, floor, 4))) == 127
+    assert onset(refine_edges(mask, near, floor, params, inner=(fast, floor, 3))) == 130
+    # and an onset never moves out: a fast level whose onset lies earlier leaves it
+    early = np.full(n, -60.0, np.float32)
+    early[120:200] = -20.0
+    assert onset(refine_edges(mask, early, floor, params)) == 120
+    assert onset(refine_edges(mask, near, floor, params, inner=(early, floor, 4))) == 127
+
+
+def _onsets(frames, cond):
+    from twotrack.evaluate import gold_ipus_by_track
+    from twotrack.timeline import runs
+
+    out = {}
+    for t, ipus in gold_ipus_by_track(cond.words, 0.2).items():
+        starts = runs(frames[t].mask)[0] * 0.01
+        for s in ipus:
+            out[(t, round(s.start, 2))] = float(starts[np.argmin(np.abs(starts - s.start))] - s.start)
+    return out
+
+
+def test_onsets_under_music_leave_the_chord_and_stationary_noise_keeps_its_labels(dialogues):
+    # demo01 (tune half) with the benchmark's music at 10 dB SNR: two onsets that started on a chord held
+    # before the word (80-90 ms early) start at the word; the rule only moves onsets in
+    d = next(x for x in dialogues if x.id == rb.TUNE[0])
+    cond = rb.make_condition(d, "music_10", dialogues)
+    off, on = detect_tracks(cond.tracks, cond.rate, MUSIC_OFF), detect_tracks(cond.tracks, cond.rate, ActivityConfig())
+    before, after = _onsets(off, cond), _onsets(on, cond)
+    for key in ((0, 9.07), (0, 51.77)):
+        assert before[key] < -0.075 and abs(after[key]) <= 0.05, (key, before[key], after[key])
+    assert sum(abs(v) <= 0.05 for v in after.values()) > sum(abs(v) <= 0.05 for v in before.values())
+    for a, b in zip(off, on):
+        assert not np.any(b.mask & ~a.mask)  # speech only shrinks: no onset moved out, no offset moved
+    # pink noise (stationary): the faster floors find the same onsets, so nothing moves
+    cond = rb.make_condition(d, "pink_10", dialogues)
+    for a, b in zip(detect_tracks(cond.tracks, cond.rate, MUSIC_OFF), detect_tracks(cond.tracks, cond.rate)):
+        assert np.array_equal(a.mask, b.mask)

@@ -69,6 +69,11 @@ class ActivityConfig(Record):
     denoise_floor_window_s: float = 0.5  # each band's noise floor: its quietest stretch within this window
     denoise_bands: int = 24  # mel bands, 100 Hz to 0.95 x Nyquist
     denoise_window_s: float = 0.032  # Hann window per 10 ms frame, centred on it
+    #: a noisy track's onsets are also found on the level with band floors over this shorter window (they follow a
+    #: chord or note held less than denoise_floor_window_s); where that onset lies at least denoise_onset_shift_s
+    #: later, it is the onset (music; docs/activity.md "Music onsets"). <= 0: off
+    denoise_onset_floor_window_s: float = 0.35
+    denoise_onset_shift_s: float = 0.04
     support_db: float = 2.0  # speech frames within this of the noise floor ...
     support_gap_s: float = 0.1  # ... for this long are not speech, whatever the model says
     onset_lead_s: float = 0.04  # speech starts this long before the energy rise (articulation onset)

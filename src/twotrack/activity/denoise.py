@@ -33,7 +33,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..model import FRAMES
-from .energy import SILENCE_DB, floor_reach, noise_floor_db
+from .energy import SILENCE_DB, floor_reach, noise_floors_db
 
 #: lowest band edge (Hz); the highest is 0.95 x Nyquist
 BAND_FMIN = 100.0
@@ -153,15 +153,25 @@ def band_level(bands_db: np.ndarray, alpha: float = 3.0, beta: float = 0.03, noi
     subtracted (module doc), before digital silence is put back (``silenced``). A frame's level reads only
     the frames within ``energy.floor_reach(noise_window_s)`` of it, bit for bit (the floor's average is
     ``local``, the bands are summed in a fixed order), so ``LevelStream`` makes the same numbers in pieces."""
+    return band_levels(bands_db, alpha, beta, (noise_window_s,))[0]
+
+
+def band_levels(bands_db: np.ndarray, alpha: float = 3.0, beta: float = 0.03, windows_s: tuple[float, ...] = (0.5,)
+                ) -> list[np.ndarray]:
+    """``band_level`` with the band floors over each of ``windows_s`` (the powers and the floors' smoothed
+    envelope made once), the same numbers bit for bit."""
     bands_db = np.ascontiguousarray(bands_db, np.float32)
-    floor = noise_floor_db(bands_db, noise_window_s, min_sound=0.0, local=True)
+    floors = noise_floors_db(bands_db, tuple(windows_s), min_sound=0.0, local=True)
     power = np.power(np.float32(10.0), bands_db / np.float32(10.0))
-    noise = np.power(np.float32(10.0), floor / np.float32(10.0))
-    kept = np.maximum(power - np.float32(alpha) * noise, np.float32(beta) * noise)
-    total = kept[..., 0, :].astype(np.float64)
-    for b in range(1, kept.shape[-2]):  # band by band: numpy's sum would pick its order by memory layout
-        total += kept[..., b, :]
-    return np.maximum(10.0 * np.log10(np.maximum(total, 1e-30)), SILENCE_DB).astype(np.float32)
+    out = []
+    for floor in floors:
+        noise = np.power(np.float32(10.0), floor / np.float32(10.0))
+        kept = np.maximum(power - np.float32(alpha) * noise, np.float32(beta) * noise)
+        total = kept[..., 0, :].astype(np.float64)
+        for b in range(1, kept.shape[-2]):  # band by band: numpy's sum would pick its order by memory layout
+            total += kept[..., b, :]
+        out.append(np.maximum(10.0 * np.log10(np.maximum(total, 1e-30)), SILENCE_DB).astype(np.float32))
+    return out
 
 
 def silenced(level: np.ndarray, energy_db: np.ndarray) -> np.ndarray:
@@ -182,19 +192,23 @@ class LevelStream:
     rest at the track's true end. Only those frames are held (``before + after``, about 1 s at the defaults),
     so a track's levels (400 B per second) are all that grows with its length, not its bands (9.6 kB).
     Levels go out ``chunk`` frames or more at a time: each computation reads the margin again, so small
-    blocks (1.5 s of 44.1 kHz audio) would otherwise pay for it many times over."""
+    blocks (1.5 s of 44.1 kHz audio) would otherwise pay for it many times over. ``extra_windows_s``: the
+    levels with band floors over these windows too (``band_levels``), then out as (n_tracks, 1 + extra, m)."""
 
-    def __init__(self, alpha: float = 3.0, beta: float = 0.03, noise_window_s: float = 0.5, chunk: int = 500):
-        self.params = (alpha, beta, noise_window_s)
+    def __init__(self, alpha: float = 3.0, beta: float = 0.03, noise_window_s: float = 0.5, chunk: int = 500,
+                 extra_windows_s: tuple[float, ...] = ()):
+        self.params = (alpha, beta, (noise_window_s, *extra_windows_s))
         self.chunk = chunk
-        self.before, self.after = floor_reach(noise_window_s)
+        self.before, self.after = floor_reach(max(self.params[2]))
         self.buffer: np.ndarray | None = None  # band frames from frame ``start`` on
         self.start = 0
         self.emitted = 0
 
     def _emit(self, stop: int) -> np.ndarray:
         """The levels of frames ``emitted .. stop``; keeps the frames the next ones read."""
-        level = band_level(self.buffer, *self.params)[..., self.emitted - self.start : stop - self.start]
+        levels = band_levels(self.buffer, *self.params)
+        level = levels[0] if len(levels) == 1 else np.stack(levels, axis=-2)
+        level = level[..., self.emitted - self.start : stop - self.start]
         keep = max(0, stop - self.before)
         self.buffer = np.ascontiguousarray(self.buffer[..., keep - self.start :])
         self.start, self.emitted = keep, stop
@@ -206,7 +220,7 @@ class LevelStream:
         self.buffer = bands_db if self.buffer is None else np.concatenate([self.buffer, bands_db], axis=-1)
         stop = self.start + self.buffer.shape[-1] - self.after
         if stop - self.emitted < max(1, self.chunk):
-            return np.zeros(self.buffer.shape[:-2] + (0,), np.float32)
+            return self._empty()
         return self._emit(stop)
 
     def finish(self) -> np.ndarray:
@@ -215,5 +229,9 @@ class LevelStream:
             return np.zeros((0, 0), np.float32)
         stop = self.start + self.buffer.shape[-1]
         if stop <= self.emitted:
-            return np.zeros(self.buffer.shape[:-2] + (0,), np.float32)
+            return self._empty()
         return self._emit(stop)
+
+    def _empty(self) -> np.ndarray:
+        extra = (len(self.params[2]),) if len(self.params[2]) > 1 else ()
+        return np.zeros(self.buffer.shape[:-2] + extra + (0,), np.float32)

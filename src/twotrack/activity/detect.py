@@ -93,7 +93,8 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
     """Final speech masks bool (n_tracks, n_frames), noise floors float32 (n_tracks, n_frames) and the
     echoes found, from per-frame speech probability and energy (dB), float (n_tracks, n_frames).
     ``levels``: the noise-subtracted level float32 (n_frames,) of the noisy tracks (``denoise.band_level``,
-    digital silence not yet put back), by track: their edges are refined on it.
+    digital silence not yet put back), by track: their edges are refined on it; (2, n_frames): the second row
+    is the level with faster band floors that can move their onsets in (``refine.inner_onsets``).
 
     Hysteresis on the probability (over the whole recording: one strong frame opens a whole run), then,
     piece by piece: speech without energy above the floor removed, edges moved to the energy envelope,
@@ -127,21 +128,26 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
             if echoes:
                 echo = echo_only(energy_db, echoes, cfg.crosstalk_margin_db, cfg.crosstalk_cap_db)
     for lo, a, b, hi in pieces:
-        edges = {t: _edge_level(x[lo:hi], energy_db[t, lo:hi], cfg) for t, x in (levels or {}).items()}
+        edges = {t: _edge_level(x[..., lo:hi], energy_db[t, lo:hi], cfg) for t, x in (levels or {}).items()}
         m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
                           bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi], edges)
         out[:, a:b] = m[:, a - lo : b - lo]
     return Decision(out, floor, tuple(echoes))
 
 
-def _edge_level(level: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(level, floor, heard floor) the refiner reads on a noisy track: the noise-subtracted level (made over
-    the whole track) with digital silence put back, and its two floors (as ``decide`` reads them on the
-    frame energy; the piece's context covers them)."""
-    level = silenced(level, energy_db)
-    return (level, noise_floor_db(level, cfg.noise_window_s, min_sound=0.0),
-            noise_floor_db(level, cfg.noise_window_s))
+def _edge_level(level: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig) -> tuple:
+    """(level, floor, heard floor, inner) the refiner reads on a noisy track: the noise-subtracted level (made
+    over the whole track) with digital silence put back, and its two floors (as ``decide`` reads them on the
+    frame energy; the piece's context covers them). ``level`` (n,) or (2, n); with a second row (faster band
+    floors), ``inner`` is (that level, its onset floor, the shift in frames) for ``refine.inner_onsets``."""
+    rows = [silenced(row, energy_db) for row in np.atleast_2d(level)[: 2 if _inner(cfg) else 1]]
+    level = rows[0]
+    floor, heard = noise_floor_db(level, cfg.noise_window_s, min_sound=0.0), noise_floor_db(level, cfg.noise_window_s)
+    inner = None
+    if len(rows) > 1:  # its onsets read the floor the first level's onsets read
+        sound = 0.25 if cfg.refine_onset_heard_floor else 0.0
+        inner = (rows[1], noise_floor_db(rows[1], cfg.noise_window_s, min_sound=sound), _frames(cfg.denoise_onset_shift_s))
+    return level, floor, heard, inner
 
 
 def _pieces(n: int, piece_frames: int = PIECE_FRAMES) -> list[tuple[int, int, int, int]]:
@@ -179,15 +185,16 @@ def bleed_thresholds(energy_db: np.ndarray, floor_db: np.ndarray, bleed: tuple[f
 def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
                   bleed: tuple[float, float] | None, thr: np.ndarray | None, heard_db: np.ndarray,
                   echo: np.ndarray | None = None,
-                  edges: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+                  edges: dict[int, tuple] | None = None) -> np.ndarray:
     if cfg.refine_boundaries:
         params = _refine_params(cfg)
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
                           for m, e, f in zip(masks, energy_db, heard_db)])
         # a noisy track's edges read its noise-subtracted level (``edges``), every other track its frame energy
-        levels = [(edges or {}).get(t, (e, f, h)) for t, (e, f, h) in enumerate(zip(energy_db, floor_db, heard_db))]
-        masks = np.stack([refine_edges(m, e, f, params, h if cfg.refine_onset_heard_floor else None)
-                          for m, (e, f, h) in zip(masks, levels)])
+        levels = [(edges or {}).get(t, (e, f, h, None))
+                  for t, (e, f, h) in enumerate(zip(energy_db, floor_db, heard_db))]
+        masks = np.stack([refine_edges(m, e, f, params, h if cfg.refine_onset_heard_floor else None, inner)
+                          for m, (e, f, h, inner) in zip(masks, levels)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])
@@ -259,7 +266,7 @@ def noisy_edges(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig,
                 make_levels: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
     """The noise-subtracted level by track of the tracks whose edges read it (``denoise.noisy_tracks``; none
     when ``cfg.denoise_snr_db <= 0``). ``make_levels(tracks)``: float32 (len(tracks), n_frames)
-    (``denoise.band_level``)."""
+    (``denoise.band_level``), or (len(tracks), 2, n_frames) with the faster floors' level as well."""
     if cfg.denoise_snr_db <= 0 or not cfg.refine_boundaries:
         return {}
     e = silence_below(energy_db, cfg.silence_range_db) if cfg.silence_range_db > 0 else energy_db
@@ -304,29 +311,40 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
             for _ in again.tap(reread()):
                 pass
             levels = again.finish(prob.shape[1])
-        return np.zeros((len(tracks), prob.shape[1]), np.float32) if levels is None else levels  # None: no audio
+        if levels is None:  # no audio
+            return np.zeros((len(tracks), *((2,) if _inner(cfg) else ()), prob.shape[1]), np.float32)
+        return levels
 
     mel = tap.finish(prob.shape[1]) if tap is not None else make_mel if cfg.own_voice else None
     return frames_from(prob, energy, cfg, bleed, mel, make_levels)
+
+
+def _inner(cfg: ActivityConfig) -> bool:
+    """Whether noisy tracks' onsets also read the level with faster band floors (``refine.inner_onsets``)."""
+    return cfg.denoise_onset_floor_window_s > 0 and cfg.denoise_onset_shift_s > 0
 
 
 class _Levels:
     """The noise-subtracted level (``denoise.band_level``) of blocks (n_tracks, n) at ``sample_rate``, made at
     the model's rate as they come (``Tap``: alongside the first pass for a stream that cannot be read again,
     or over a second read of the noisy tracks only; the same numbers either way). The band frames go
-    straight into ``LevelStream``: 400 B per second per track is held, not the bands' 9.6 kB."""
+    straight into ``LevelStream``: 400 B per second per track is held, not the bands' 9.6 kB. With
+    ``denoise_onset_floor_window_s`` it makes the level with faster band floors too, from the same band
+    frames (the onsets' ``inner`` level; 800 B per second per track)."""
 
     def __init__(self, n_tracks: int, sample_rate: int, cfg: ActivityConfig):
         self.resampler = Resampler(n_tracks, sample_rate, model_rate(sample_rate))
         self.bands = BandStream(n_tracks, self.resampler.out_rate, cfg.denoise_bands, cfg.denoise_window_s)
-        self.levels = LevelStream(cfg.denoise_alpha, cfg.denoise_beta, cfg.denoise_floor_window_s)
+        extra = (cfg.denoise_onset_floor_window_s,) if _inner(cfg) else ()
+        self.levels = LevelStream(cfg.denoise_alpha, cfg.denoise_beta, cfg.denoise_floor_window_s,
+                                  extra_windows_s=extra)
         self.parts: list[np.ndarray] = []
 
     def push(self, block: np.ndarray) -> None:
         self.parts.append(self.levels.feed(self.bands.feed(self.resampler.feed(block))))
 
     def finish(self, n_frames: int) -> np.ndarray:
-        """float32 (n_tracks, n_frames)."""
+        """float32 (n_tracks, n_frames), or (n_tracks, 2, n_frames) with the faster floors' level."""
         tail = self.resampler.feed(np.zeros((self.bands.buffer.shape[0], 0), np.float32), last=True)
         if tail.shape[1]:
             self.parts.append(self.levels.feed(self.bands.feed(tail)))
@@ -334,7 +352,7 @@ class _Levels:
             raise ValueError(f"{self.bands.emitted} band frames for a track of {n_frames} frames")
         self.parts.append(self.levels.feed(self.bands.finish(n_frames)))
         self.parts.append(self.levels.finish())
-        return np.concatenate(self.parts, axis=1)
+        return np.concatenate(self.parts, axis=-1)
 
 
 def _logit(p: float) -> float:

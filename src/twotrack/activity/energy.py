@@ -94,25 +94,34 @@ def noise_floor_db(energy_db: np.ndarray, window_s: float = 2.0, smooth_s: float
     last axis). ``local``: the power average by ``moving_mean``, so a frame's floor depends only on the frames
     within ``floor_reach`` of it, bit for bit (the counts of sounding frames are exact either way).
     """
+    return noise_floors_db(energy_db, (window_s,), smooth_s, grid, min_sound, local)[0]
+
+
+def noise_floors_db(energy_db: np.ndarray, windows_s: tuple[float, ...], smooth_s: float = 0.1,
+                    grid: FrameGrid = FRAMES, min_sound: float = 0.25, local: bool = False) -> list[np.ndarray]:
+    """``noise_floor_db`` over each of ``windows_s``, sharing the smoothed envelope (most of the cost)."""
     e = np.asarray(energy_db, np.float64)
     if e.size == 0:
-        return e.astype(np.float32)
+        return [e.astype(np.float32) for _ in windows_s]
     smooth = max(1, int(round(smooth_s / grid.hop_s)))
-    win = max(1, int(round(window_s / grid.hop_s)))
     silent = e <= SILENCE_DB + 1e-3
     if silent.all():
-        return np.full(e.shape, SILENCE_DB, np.float32)
+        return [np.full(e.shape, SILENCE_DB, np.float32) for _ in windows_s]
     power = np.where(silent, 0.0, 10.0 ** (e / 10.0))
     weight = uniform_filter1d((~silent).astype(np.float64), smooth, mode="nearest")
     smoothed = moving_mean(power, smooth) if local else uniform_filter1d(power, smooth, mode="nearest")
     power = smoothed / np.maximum(weight, 1e-12)
     env = np.where(weight > 0, 10.0 * np.log10(np.maximum(power, 1e-30)), np.inf)
-    low = minimum_filter1d(env, win, mode="nearest")
-    sound = uniform_filter1d((~silent).astype(np.float64), win, mode="nearest")  # same window as the minimum
-    low = np.where(np.isfinite(low) & (sound >= min_sound - 1e-9), low, -np.inf)  # too little sound: no evidence
-    floor = maximum_filter1d(low, win, mode="nearest")
-    floor = np.where(np.isfinite(floor), floor, SILENCE_DB)
-    return np.maximum(floor, SILENCE_DB).astype(np.float32)
+    out = []
+    for window_s in windows_s:
+        win = max(1, int(round(window_s / grid.hop_s)))
+        low = minimum_filter1d(env, win, mode="nearest")
+        sound = uniform_filter1d((~silent).astype(np.float64), win, mode="nearest")  # same window as the minimum
+        low = np.where(np.isfinite(low) & (sound >= min_sound - 1e-9), low, -np.inf)  # too little sound: no evidence
+        floor = maximum_filter1d(low, win, mode="nearest")
+        floor = np.where(np.isfinite(floor), floor, SILENCE_DB)
+        out.append(np.maximum(floor, SILENCE_DB).astype(np.float32))
+    return out
 
 
 def silence_below(energy_db: np.ndarray, range_db: float = 60.0, level_pct: float = 95.0) -> np.ndarray:

@@ -74,10 +74,13 @@ def row_nanpercentile(rows: np.ndarray, q: float) -> np.ndarray:
 
 
 def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray | None = None,
-                 params: RefineParams = RefineParams(), onset_floor_db: np.ndarray | None = None) -> np.ndarray:
+                 params: RefineParams = RefineParams(), onset_floor_db: np.ndarray | None = None,
+                 inner: tuple[np.ndarray, np.ndarray, int] | None = None) -> np.ndarray:
     """The mask with each run's onset and offset moved to the energy envelope (see module doc).
     ``floor_db`` (the track's noise floor) bounds the local background from below; ``onset_floor_db``
-    (default ``floor_db``) does so for onsets."""
+    (default ``floor_db``) does so for onsets. ``inner`` = (level, its onset floor, frames): each onset is
+    also found on that level (a noisy track's level with faster band floors, ``denoise``), and where it
+    lies at least that many frames later it is the onset (``inner_onsets``)."""
     m = np.asarray(mask, bool)
     e = np.asarray(energy_db, np.float32)
     starts, stops = runs(m)
@@ -95,8 +98,25 @@ def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray |
                                      params.decay_window)
     if params.decay_db > 0:
         new_starts = decay_onsets(e, new_starts, new_stops, params.decay_db, params.decay_window)
+    if inner is not None:
+        new_starts = inner_onsets(new_starts, starts, new_stops, inner, params)
     ok = new_stops > new_starts
     return mask_from_runs(new_starts[ok], new_stops[ok], n)
+
+
+def inner_onsets(onsets: np.ndarray, starts: np.ndarray, stops: np.ndarray,
+                 inner: tuple[np.ndarray, np.ndarray, int], params: RefineParams) -> np.ndarray:
+    """``onsets`` (refined from the detected ``starts``) moved to the onsets the same refiner finds on a
+    second level (``inner`` = (level, its onset floor, min_shift frames)) where those lie at least
+    ``min_shift`` frames later: the second level is the noise-subtracted level with band floors fast enough
+    to follow a chord or note held for less than the first level's floor window (music), so a stretch at the
+    start of the first onset's run that the fast floors call background is background. Under stationary
+    noise both levels agree within a frame or two and nothing moves; the rule only ever moves an onset in."""
+    level, floor, min_shift = inner
+    alt = refine_onsets(np.asarray(level, np.float32), starts, params, np.asarray(floor, np.float32))
+    if params.decay_db > 0:
+        alt = decay_onsets(level, alt, stops, params.decay_db, params.decay_window)
+    return np.where(alt - onsets >= max(1, min_shift), alt, onsets)
 
 
 def decay_onsets(e: np.ndarray, starts: np.ndarray, stops: np.ndarray, decay_db: float, window: int) -> np.ndarray:
