@@ -403,3 +403,30 @@ def test_random_corruption_never_crashes(tmp_path):
             assert exc.path == str(path)
         else:
             assert audio.shape == (16000, 2)
+
+
+def test_a_scan_verifies_the_checksum_on_its_first_read_only(tmp_path):
+    """``decode_recording`` fails a recording whose payload does not match its checksum; the stage
+    reads after it (``Decoded.blocks``) skip the sum, and give the same samples as a verified read."""
+    from twotrack.config import Config
+    from twotrack.ingest.discover import discover
+    from twotrack.ingest.tracks import iter_track_blocks
+    from twotrack.run.stages import decode_recording
+
+    x = _test_signal(24001, 2)  # odd: the pair lookup's last byte goes through the 1-byte table
+    good, bad = tmp_path / "good.sph", tmp_path / "bad.sph"
+    write_sphere(good, x, 8000, "ulaw")
+    write_sphere(bad, x, 8000, "ulaw", extra_fields={"sample_checksum": 12345})
+    (rec_bad,), _ = discover([str(bad)])
+    with pytest.raises(InputError, match="sample_checksum mismatch"):
+        decode_recording(rec_bad, Config())
+    with pytest.raises(InputError, match="sample_checksum mismatch"):
+        list(iter_track_blocks(rec_bad, 8000))
+    assert sum(b.shape[1] for b in iter_track_blocks(rec_bad, 8000, verify=False)) == 24001
+    (rec,), _ = discover([str(good)])
+    decoded = decode_recording(rec, Config())
+    again = np.concatenate(list(decoded.blocks()), axis=1)
+    verified = np.concatenate(list(iter_track_blocks(rec, 8000)), axis=1)
+    assert again.tobytes() == verified.tobytes()
+    whole, _ = read_sphere(good)
+    assert np.array_equal(again, (whole.astype(np.float32) / np.float32(32768)).T)

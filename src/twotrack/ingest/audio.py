@@ -324,12 +324,12 @@ FLOAT_CODECS = frozenset({"FLOAT", "DOUBLE"})
 
 
 def _checked_blocks(info: AudioInfo, block_samples: int,
-                    repairs: list[tuple[str, str]] | None = None) -> Iterator[np.ndarray]:
+                    repairs: list[tuple[str, str]] | None = None, verify: bool = True) -> Iterator[np.ndarray]:
     path = info.path
     if info.format == "SPHERE":
         from . import sphere
 
-        raw = sphere.read_sphere_blocks(path, block_samples)
+        raw = sphere.read_sphere_blocks(path, block_samples, verify_checksum=verify)
     else:
         raw = _soundfile_blocks(path, block_samples)
     n = 0
@@ -372,7 +372,7 @@ def _checked_blocks(info: AudioInfo, block_samples: int,
 
 def read_blocks(
     path: str | Path, block_samples: int = DEFAULT_BLOCK_SAMPLES, *, info: AudioInfo | None = None,
-    repairs: list[tuple[str, str]] | None = None,
+    repairs: list[tuple[str, str]] | None = None, verify: bool = True,
 ) -> Iterator[np.ndarray]:
     """Stream a file as float32 blocks of shape (frames <= block_samples, channels), values in [-1, 1].
 
@@ -380,13 +380,14 @@ def read_blocks(
     decoding happens as the blocks are consumed. Pass ``info`` from an earlier ``probe`` to skip it.
     A file that ends before its header says raises ``InputError`` after its last block. Samples a float
     file holds as NaN or infinity are read as 0; ``repairs`` (when given) receives ``(path, problem)``
-    saying how many and where, after the last block.
+    saying how many and where, after the last block. ``verify`` False skips the check of a stored
+    checksum (SPHERE ``sample_checksum``): for a re-read of a file whose first read verified it.
     """
     if block_samples <= 0:
         raise ValueError("block_samples must be positive")
     if info is None:
         info = probe(path)
-    return _checked_blocks(info, block_samples, repairs)
+    return _checked_blocks(info, block_samples, repairs, verify)
 
 
 def read_all(path: str | Path) -> tuple[np.ndarray, int]:

@@ -21,6 +21,12 @@ class ColumnQueue:
 
     def take(self, n: int) -> np.ndarray:
         """The next ``n`` columns (there must be that many)."""
+        out = self.take_parts(n)
+        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+
+    def take_parts(self, n: int) -> list[np.ndarray]:
+        """The next ``n`` columns as the queued pieces they span (views, in order; there must be that
+        many): a reader that copies rows out of them anyway skips ``take``'s joining copy."""
         out = []
         while n > 0:
             head = self.parts[0]
@@ -32,4 +38,4 @@ class ColumnQueue:
                 self.parts[0] = head[:, k:]
             n -= k
             self.size -= k
-        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+        return out

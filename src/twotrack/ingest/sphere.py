@@ -459,11 +459,13 @@ def _lut_sum(stored: np.ndarray, table: np.ndarray, out: np.ndarray, check: bool
     flat, dest = stored.reshape(-1), out.reshape(-1)
     even = flat.size - flat.size % 2
     if pairs is not None and even and flat.flags.c_contiguous and dest.flags.c_contiguous:
-        np.take(pairs, flat[:even].view(np.uint16), out=dest[:even].view(pairs.dtype))
+        # mode="clip": every index is in range (uint16 into 65 536 entries, uint8 into 256), so the
+        # bounds check "raise" makes per index is skipped (≈ 30 % of the lookup; the same values)
+        np.take(pairs, flat[:even].view(np.uint16), out=dest[:even].view(pairs.dtype), mode="clip")
         if even < flat.size:
             dest[even:] = table[flat[even:]]
     else:
-        np.take(table, stored, out=out)
+        np.take(table, stored, out=out, mode="clip")
     return int(stored.sum(dtype=np.int64)) if check else 0
 
 

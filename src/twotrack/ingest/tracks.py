@@ -87,18 +87,11 @@ def source_infos(recording: Recording) -> dict[str, AudioInfo]:
     return infos
 
 
-def _take_padded(queue: ColumnQueue, channels: int, n: int) -> np.ndarray:
-    """The next ``n`` columns of a source's queue, zero-padded where the source has ended."""
-    k = min(n, queue.size)
-    got = queue.take(k) if k else np.zeros((channels, 0), np.float32)
-    return got if k == n else np.concatenate([got, np.zeros((channels, n - k), np.float32)], axis=1)
-
-
 def _track_blocks(recording: Recording, infos: dict[str, AudioInfo], rate: int, n_out: int,
-                  repairs: list[tuple[str, str]] | None = None) -> Iterator[np.ndarray]:
+                  repairs: list[tuple[str, str]] | None = None, verify: bool = True) -> Iterator[np.ndarray]:
     paths = list(infos)
     streams = [
-        iter(resample_blocks(read_blocks(p, DEFAULT_BLOCK_SAMPLES, info=infos[p], repairs=repairs),
+        iter(resample_blocks(read_blocks(p, DEFAULT_BLOCK_SAMPLES, info=infos[p], repairs=repairs, verify=verify),
                              infos[p].sample_rate, rate, infos[p].channels))
         for p in paths
     ]
@@ -116,10 +109,16 @@ def _track_blocks(recording: Recording, infos: dict[str, AudioInfo], rate: int, 
         n = n_out if not all(done) else min(n_out, max(f.size for f in fifos))
         if n == 0:
             return
-        chunks = [_take_padded(f, infos[p].channels, n) for f, p in zip(fifos, paths)]
+        # Each track's row is copied straight out of its source's queued pieces (one copy, no joined
+        # block first); a source that has ended is padded with zeros.
+        parts = [f.take_parts(min(n, f.size)) for f in fifos]
         out = np.empty((len(picks), n), np.float32)
         for row, (src, channel) in enumerate(picks):
-            out[row] = chunks[src][channel]
+            pos = 0
+            for part in parts[src]:
+                out[row, pos : pos + part.shape[1]] = part[channel]
+                pos += part.shape[1]
+            out[row, pos:] = 0.0
         yield out
 
 
@@ -131,6 +130,7 @@ def iter_track_blocks(
     infos: dict[str, AudioInfo] | None = None,
     clock: ClockFix | None = None,
     repairs: list[tuple[str, str]] | None = None,
+    verify: bool = True,
 ) -> Iterator[np.ndarray]:
     """Stream a recording as float32 blocks (n_tracks, n), n = round(block_s * rate) except the last.
 
@@ -140,12 +140,13 @@ def iter_track_blocks(
     clock (``ingest.clock.align_track_blocks``: same block widths, same samples as ``align_tracks`` of
     the whole array); None keeps every file's own clock. ``repairs``: see ``audio.read_blocks`` (samples a
     float file holds as NaN or infinity are read as silence; this list is told which file and how many).
+    ``verify`` False skips the check of a stored checksum (SPHERE), for a re-read of files already verified.
     """
     if infos is None:
         infos = source_infos(recording)
     rate = int(sample_rate) if sample_rate else max(i.sample_rate for i in infos.values())
     n_out = max(1, int(round(block_s * rate)))
-    blocks = _track_blocks(recording, infos, rate, n_out, repairs)
+    blocks = _track_blocks(recording, infos, rate, n_out, repairs, verify)
     return blocks if clock is None else align_track_blocks(blocks, rate, clock)
 
 
