@@ -112,3 +112,37 @@ def test_bounded_plan_keeps_evenly_spread_windows_and_every_block_for_bleed():
     bounded = plan_path(src.size, fs, weight, hop, max_windows=4, **kw)
     assert full.window_cross.shape[0] == 15 and bounded.out.window_cross.shape[0] == 4
     assert bounded.keep.size == -(-src.size // 3200)  # the bleed sums still take every block
+
+
+def test_frame_power_from_shared_sums_is_the_same():
+    """``frame_power_db(x, sr, sums)`` (the frame sums ``block_stats`` shares with the pair sums) gives
+    the numbers of ``frame_power_db(x, sr)`` bit for bit: speech-like noise, digital silence, a frame
+    of subnormals, -0.0, a DC frame, NaN and infinity, whole and partial last frames."""
+    from twotrack.checks.channels import track_sums
+    from twotrack.checks.power import frame_power_db
+
+    rng = np.random.default_rng(11)
+    for n in (80, 160, 8000, 8037, 64000, 64079, 79):
+        for scale in (1e-6, 0.05, 0.9):
+            x = (rng.standard_normal(n) * scale).astype(np.float32)
+            x[: min(n, 160)] = 0.0
+            x[80:90] = np.float32(1e-45)  # the smallest subnormal: its square is not zero in float64
+            x[170:250] = -0.0
+            x[250:330] = 0.25  # a constant frame: zero variance, not silence
+            if n > 1000:
+                x[900] = np.nan
+                x[990] = np.inf
+            want = frame_power_db(x, 8000)
+            got = frame_power_db(x, 8000, track_sums(x, 80))
+            assert want.tobytes() == got.tobytes(), (n, scale)
+
+
+def test_non_finite_samples_are_counted_per_track():
+    from twotrack.checks.stream import block_stats
+    from twotrack.config import ChecksConfig
+
+    x = np.zeros((3, 24000), np.float32)
+    x[1, 100], x[1, 20000], x[2, 5] = np.nan, np.inf, -np.inf
+    x[0, 7] = np.float32(3e38)  # large but finite: a float64 sum does not overflow
+    st = block_stats((x[:, a : a + 8000] for a in range(0, 24000, 8000)), 8000, 1.0, ChecksConfig())
+    assert st.nonfinite.tolist() == [0, 2, 1]

@@ -64,11 +64,20 @@ class ChannelRelation:
 def frame_sums(x: np.ndarray, y: np.ndarray, hop: int) -> tuple[np.ndarray, ...]:
     """Per frame: sum x, sum y, sum x^2, sum y^2, sum xy (float64; full frames only)."""
     n = (min(x.size, y.size) // hop) * hop
-    X = x[:n].reshape(-1, hop)
-    Y = y[:n].reshape(-1, hop)
-    return (X.sum(1, dtype=np.float64), Y.sum(1, dtype=np.float64),
-            np.einsum("ij,ij->i", X, X, dtype=np.float64), np.einsum("ij,ij->i", Y, Y, dtype=np.float64),
-            np.einsum("ij,ij->i", X, Y, dtype=np.float64))
+    (sx, sxx), (sy, syy) = track_sums(x[:n], hop), track_sums(y[:n], hop)
+    return sx, sy, sxx, syy, cross_sums(x[:n], y[:n], hop)
+
+
+def track_sums(x: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per whole frame of one row: sum x, sum x^2 (float64; a last partial frame is left out)."""
+    X = x[: (x.size // hop) * hop].reshape(-1, hop)
+    return X.sum(1, dtype=np.float64), np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+
+def cross_sums(x: np.ndarray, y: np.ndarray, hop: int) -> np.ndarray:
+    """Per whole frame of two rows: sum xy (float64)."""
+    n = (min(x.size, y.size) // hop) * hop
+    return np.einsum("ij,ij->i", x[:n].reshape(-1, hop), y[:n].reshape(-1, hop), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -85,9 +94,11 @@ class RelationSums:
     gain_ba: np.ndarray  # per copyable frame: A = g B
 
 
-def relation_sums(a: np.ndarray, b: np.ndarray, hop: int, threshold: float) -> RelationSums:
-    """``RelationSums`` of two rows (full frames only; a block's cut must fall on the frame grid)."""
-    sa, sb, saa, sbb, sab = frame_sums(a, b, hop)
+def relation_sums(a: np.ndarray, b: np.ndarray, hop: int, threshold: float,
+                  sums: tuple[np.ndarray, ...] | None = None) -> RelationSums:
+    """``RelationSums`` of two rows (full frames only; a block's cut must fall on the frame grid).
+    ``sums``: ``frame_sums(a, b, hop)`` when the caller has it."""
+    sa, sb, saa, sbb, sab = frame_sums(a, b, hop) if sums is None else sums
     h = float(hop)
     fva = saa - sa**2 / h
     fvb = sbb - sb**2 / h

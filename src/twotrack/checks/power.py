@@ -28,23 +28,42 @@ def hop_samples(sample_rate: int) -> int:
     return max(1, int(round(sample_rate * FRAMES.hop_s)))
 
 
-def frame_power_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """float64 dB per 10 ms frame of ``x`` (n,); a last partial frame counts when it holds samples."""
+def frame_power_db(x: np.ndarray, sample_rate: int, sums: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """float64 dB per 10 ms frame of ``x`` (n,); a last partial frame counts when it holds samples.
+    ``sums``: (sum x, sum x^2) per *whole* frame, float64, as ``frame_sums`` gives them, when the caller
+    has them: the frame means and the all-zero frames come from them (the same numbers: the mean is
+    that sum over the frame length, and a frame is all zeros exactly when its sum of squares is 0)."""
     hop = hop_samples(sample_rate)
     x = np.asarray(x, np.float32).ravel()
     n_frames = -(-x.size // hop)
     if n_frames == 0:
         return np.zeros(0)
-    padded = np.zeros(n_frames * hop, np.float32)
-    padded[: x.size] = x
-    frames = padded.reshape(n_frames, hop)
-    centred = frames - frames.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+    whole = x.size // hop
+    if whole == n_frames:
+        frames = x.reshape(n_frames, hop)
+    else:
+        padded = np.zeros(n_frames * hop, np.float32)
+        padded[: x.size] = x
+        frames = padded.reshape(n_frames, hop)
+    if sums is None:
+        mean = frames.mean(axis=1, keepdims=True, dtype=np.float64)
+    else:
+        mean = np.empty((n_frames, 1))
+        np.divide(sums[0][:whole, None], hop, out=mean[:whole])
+        if whole < n_frames:
+            mean[whole:] = frames[whole:].mean(axis=1, keepdims=True, dtype=np.float64)
+    centred = frames - mean.astype(np.float32)
     var = np.einsum("ij,ij->i", centred, centred, dtype=np.float64) / hop
     if x.size < n_frames * hop:  # the partial frame: variance over its real samples only
         tail = x[(n_frames - 1) * hop :]
         var[-1] = np.var(tail, dtype=np.float64)
     # exact zeros stay distinguishable from very quiet noise
-    zero = ~np.any(frames != 0, axis=1)
+    if sums is None:
+        zero = ~np.any(frames != 0, axis=1)
+    else:
+        zero = np.empty(n_frames, bool)
+        np.equal(sums[1][:whole], 0.0, out=zero[:whole])
+        zero[whole:] = ~np.any(frames[whole:] != 0, axis=1)
     out = 10.0 * np.log10(np.maximum(var, 1e-20))
     out[zero] = SILENCE_DB
     return out

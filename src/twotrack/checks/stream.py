@@ -26,7 +26,7 @@ import numpy as np
 from ..config import ChecksConfig
 from ..model import CheckResult, Layout, TrackQuality, track_name
 from . import power as pw
-from .channels import ChannelRelation, RelationSums, merge, relation_from_sums, relation_sums
+from .channels import ChannelRelation, RelationSums, cross_sums, merge, relation_from_sums, relation_sums, track_sums
 from .pair import PairAnalysis, TrackFrames, analyse_signals
 from .quality import (
     bandwidth_from_spectra, bandwidth_masks, bandwidth_starts, codec_full_scale, quality_from, spectrum_of,
@@ -89,19 +89,26 @@ def block_stats(blocks: Iterable[np.ndarray], sample_rate: int, full_scale: floa
                 parts[pair] = []
                 st.equal[pair] = st.opposite[pair] = True
         st.n += block.shape[1]
-        st.nonfinite += np.count_nonzero(~np.isfinite(block), axis=1)
+        total = block.sum(axis=1, dtype=np.float64)
+        # float32 samples cannot overflow a float64 sum: a row sums to a finite number exactly when
+        # every sample is finite, so only a row that does not is counted
+        for i in np.flatnonzero(~np.isfinite(total)):
+            st.nonfinite[i] += np.count_nonzero(~np.isfinite(block[i]))
         st.clipped += np.count_nonzero(np.abs(block) >= full_scale, axis=1)
-        st.total += block.sum(axis=1, dtype=np.float64)
+        st.total += total
         k = -(-block.shape[1] // hop)
         if at + k > power.shape[1]:  # longer than announced: grow (by half, not block by block)
             grown = np.empty((st.n_tracks, max(at + k, power.shape[1] * 3 // 2)))
             grown[:, :at] = power[:, :at]
             power = grown
+        # per-frame sums of each track, shared by its frame power and every pair it is in
+        sums = [track_sums(block[i], hop) for i in range(st.n_tracks)]
         for i in range(st.n_tracks):
-            power[i, at : at + k] = pw.frame_power_db(block[i], sample_rate)
+            power[i, at : at + k] = pw.frame_power_db(block[i], sample_rate, sums[i])
         at += k
         for (i, j), got in parts.items():
-            got.append(relation_sums(block[i], block[j], hop, cfg.duplicate_correlation))
+            pair_sums = (sums[i][0], sums[j][0], sums[i][1], sums[j][1], cross_sums(block[i], block[j], hop))
+            got.append(relation_sums(block[i], block[j], hop, cfg.duplicate_correlation, pair_sums))
             if st.equal[(i, j)]:
                 st.equal[(i, j)] = bool(np.array_equal(block[i], block[j]))
             if st.opposite[(i, j)]:
