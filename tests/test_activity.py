@@ -276,3 +276,21 @@ def test_silero_model_dir_falls_back_per_rate_and_changes_the_activity_key(tmp_p
     plain = stage_keys(Config(), {})
     other = stage_keys(Config.from_dict({"activity": {"silero_model_dir": str(tmp_path)}}), {})
     assert plain["checks"] == other["checks"] and plain["activity"] != other["activity"]
+
+
+def test_frame_windows_is_the_sliding_window_view_it_stands_for():
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from twotrack.activity.silero import CONTEXT, WINDOW, frame_windows
+
+    rng = np.random.default_rng(2)
+    for rate in (8000, 16000):
+        win, ctx = WINDOW[rate], CONTEXT[rate]
+        for m in (1, 3, 256):
+            audio = rng.standard_normal(m * win + 7).astype(np.float32)
+            context = rng.standard_normal(ctx + 5).astype(np.float32)
+            got = frame_windows(audio, rate, context)
+            x = np.concatenate([context[-ctx:], audio[: m * win]])
+            want = sliding_window_view(x, ctx + win)[::win][:m]
+            assert got.shape == want.shape == (m, ctx + win) and np.array_equal(got, want)
+            assert not got.flags.writeable

@@ -45,7 +45,10 @@ def _fill(buf: np.ndarray, row: np.ndarray, starts: np.ndarray, length: int, pos
     inside = (s >= pos) & (s + length <= pos + m)
     idx = np.flatnonzero(inside)
     if idx.size:  # whole stretches in this block: one vectorised copy of rows of a strided view
-        buf[lo + idx] = np.lib.stride_tricks.sliding_window_view(row, length)[s[idx] - pos]
+        # (``sliding_window_view(row, length)``, made directly: its checks cost more than the copy here)
+        step = row.strides[0]
+        view = np.lib.stride_tricks.as_strided(row, (m - length + 1, length), (step, step), writeable=False)
+        buf[lo + idx] = view[s[idx] - pos]
     for k in np.flatnonzero(~inside):  # stretches across a block edge: at most a few per block
         a, b = max(int(s[k]), pos), min(int(s[k]) + length, pos + m)
         if a < b:
