@@ -294,3 +294,22 @@ def test_frame_windows_is_the_sliding_window_view_it_stands_for():
             want = sliding_window_view(x, ctx + win)[::win][:m]
             assert got.shape == want.shape == (m, ctx + win) and np.array_equal(got, want)
             assert not got.flags.writeable
+
+
+def test_energy_stream_uses_whole_frame_blocks_as_they_come_with_the_same_numbers():
+    """``EnergyStream.feed`` uses a C-contiguous block of whole frames as it is (no copy into the
+    carried-over samples); the numbers are those of the joining path, which a non-contiguous view of
+    the same samples takes, for any cut."""
+    from twotrack.activity.energy import EnergyStream
+
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((2, 8000 * 5 + 37)) * 0.1).astype(np.float32)
+    strided = np.repeat(x, 2, axis=1)[:, ::2]  # the same samples, not contiguous
+    assert np.array_equal(strided, x) and not strided.flags.c_contiguous
+    for cuts in ([0, 8000, 16000, 24000, 32000, 40000], [0, 80, 8000, 8033, 8080, 20001, 40000]):
+        edges = cuts + [x.shape[1]]
+        fast, joined = EnergyStream(2, 8000), EnergyStream(2, 8000)
+        got = [fast.feed(np.ascontiguousarray(x[:, a:b])) for a, b in zip(edges, edges[1:])] + [fast.finish()]
+        want = [joined.feed(strided[:, a:b]) for a, b in zip(edges, edges[1:])] + [joined.finish()]
+        assert np.concatenate(got, axis=1).tobytes() == np.concatenate(want, axis=1).tobytes()
+        assert sum(g.shape[1] for g in got) == FRAMES.n_frames(x.shape[1] / 8000)

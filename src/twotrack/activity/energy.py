@@ -43,7 +43,9 @@ class EnergyStream:
         self.rest = np.zeros((n_tracks, 0), np.float32)
 
     def feed(self, block: np.ndarray) -> np.ndarray:
-        x = np.concatenate([self.rest, np.asarray(block, np.float32)], axis=1)
+        block = np.asarray(block, np.float32)
+        # a block of whole frames after one that left none over (8 s blocks at 8 or 16 kHz): no copy
+        x = block if not self.rest.shape[1] and block.flags.c_contiguous else np.concatenate([self.rest, block], axis=1)
         full = x.shape[1] // self.hop
         self.rest = x[:, full * self.hop :]
         if not full:
