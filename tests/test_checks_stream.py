@@ -114,6 +114,7 @@ def test_bounded_plan_keeps_evenly_spread_windows_and_every_block_for_bleed():
     assert bounded.keep.size == -(-src.size // 3200)  # the bleed sums still take every block
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN/inf samples on purpose
 def test_frame_power_from_shared_sums_is_the_same():
     """``frame_power_db(x, sr, sums)`` (the frame sums ``block_stats`` shares with the pair sums) gives
     the numbers of ``frame_power_db(x, sr)`` bit for bit: speech-like noise, digital silence, a frame
@@ -137,6 +138,7 @@ def test_frame_power_from_shared_sums_is_the_same():
             assert want.tobytes() == got.tobytes(), (n, scale)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN/inf samples on purpose
 def test_non_finite_samples_are_counted_per_track():
     from twotrack.checks.stream import block_stats
     from twotrack.config import ChecksConfig
