@@ -291,9 +291,12 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
         if reread is None:
             tap = MelTap(sample_rate)
             blocks = tap.tap(blocks)
+    def levels_of(n_tracks: int) -> _Levels:
+        return _Levels(n_tracks, sample_rate, cfg)
+
     level_tap = None
     if reread is None and cfg.denoise_snr_db > 0 and cfg.refine_boundaries:
-        level_tap = Tap(lambda n_tracks: _Levels(n_tracks, sample_rate, cfg))  # no second read: all tracks
+        level_tap = Tap(levels_of)  # no second read: all tracks
         blocks = level_tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)
 
@@ -307,7 +310,7 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
             levels = level_tap.finish(prob.shape[1])
             levels = None if levels is None else levels[tracks]
         else:
-            again = Tap(lambda n_tracks: _Levels(n_tracks, sample_rate, cfg), tracks)
+            again = Tap(levels_of, tracks)
             for _ in again.tap(reread()):
                 pass
             levels = again.finish(prob.shape[1])
