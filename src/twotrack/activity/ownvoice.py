@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..framing import frame_count, frames
 from ..model import FRAMES
 from ..timeline import hysteresis, runs
 from ..voice import encoder as enc
@@ -86,11 +87,10 @@ class MelStream:
         self.buffer = np.concatenate([self.buffer, x], axis=1)
         if last:
             self.buffer = np.concatenate([self.buffer, np.zeros((self.n_tracks, enc.N_FFT // 2), np.float32)], axis=1)
-        n = 0 if self.buffer.shape[1] < enc.N_FFT else 1 + (self.buffer.shape[1] - enc.N_FFT) // enc.HOP
+        n = frame_count(self.buffer.shape[1], enc.N_FFT, enc.HOP)
         if n == 0:
             return
-        frames = np.lib.stride_tricks.sliding_window_view(self.buffer, enc.N_FFT, axis=1)[:, : n * enc.HOP : enc.HOP]
-        self.parts.append(enc.mel_power(frames))
+        self.parts.append(enc.mel_power(frames(self.buffer, enc.N_FFT, enc.HOP, axis=1, count=n)))
         self.buffer = self.buffer[:, n * enc.HOP:]
 
     def finish(self, n_frames: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
+from ..framing import frames
 from .gather import Group
 
 #: Width of the raised-cosine edges of the band weight, Hz.
@@ -266,7 +267,7 @@ def path_spectra(
     pad_l = int(max(0, -p.i0.min()))
     pad_r = int(max(0, p.i0.max() + p.nfft - tgt.size))
     tgt_p = np.concatenate([np.zeros(pad_l, np.float32), tgt, np.zeros(pad_r, np.float32)]) if pad_l or pad_r else tgt
-    tgt_view = np.lib.stride_tricks.sliding_window_view(tgt_p, p.nfft)
+    tgt_view = frames(tgt_p, p.nfft)
     src_p = src if src.size == n_blocks * p.block_len else np.concatenate(
         [src, np.zeros(n_blocks * p.block_len - src.size, np.float32)])
     src_rows = src_p.reshape(n_blocks, p.block_len)

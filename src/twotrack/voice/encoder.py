@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TwotrackError
+from ..framing import frames
 from ..packaged import required_file
 from .torchfile import load_legacy_checkpoint
 
@@ -94,7 +95,7 @@ def mel_spectrogram(wav: np.ndarray, chunk_frames: int = 6000) -> np.ndarray:
     for a in range(0, n_frames, chunk_frames):
         b = min(n_frames, a + chunk_frames)
         seg = padded[a * HOP: (b - 1) * HOP + N_FFT]
-        out[a:b] = mel_power(np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP][: b - a])
+        out[a:b] = mel_power(frames(seg, N_FFT, HOP, count=b - a))
     return out
 
 
