@@ -8,6 +8,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from twotrack.framing import frame_count, frames
+from twotrack.voice.windows import window_starts, windows_at
 
 
 def naive(x: np.ndarray, length: int, hop: int, axis: int) -> np.ndarray:
@@ -72,3 +73,12 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="axis"):
         frames(x, 2, 1, axis=1)
 
+
+def test_encoder_windows_at_starts():
+    mel = np.random.default_rng(3).standard_normal((57, 40)).astype(np.float32)
+    starts = window_starts(57, 16, 5)
+    got = windows_at(mel, starts, 16)
+    assert np.array_equal(got, np.stack([mel[s : s + 16] for s in starts]))
+    assert got.shape == (len(starts), 16, 40) and not np.shares_memory(got, mel)  # copied: the rows overlap
+    # the layout the diarizer and own-voice rule always gave the encoder
+    assert got.strides == sliding_window_view(mel, 16, axis=0)[starts].transpose(0, 2, 1).strides

@@ -33,7 +33,7 @@ from ..framing import frame_count, frames
 from ..model import FRAMES
 from ..timeline import hysteresis, runs
 from ..voice import encoder as enc
-from ..voice.windows import unit, window_starts
+from ..voice.windows import unit, window_starts, windows_at
 from .tap import Resampler, Tap
 
 
@@ -142,7 +142,7 @@ def embed_windows(mask: np.ndarray, mel: np.ndarray, energy_db: np.ndarray, para
     # does per utterance: mel power scales with the square of the gain
     gain = np.maximum(1.0, 10.0 ** (enc.NORM_TARGET_DBFS / 10.0) / win_power).astype(np.float32)
     speech_mel = np.asarray(mel, np.float32)[idx]
-    windows = np.lib.stride_tricks.sliding_window_view(speech_mel, length, axis=0)[starts].transpose(0, 2, 1)
+    windows = windows_at(speech_mel, starts, length)
     emb = (encoder or enc.load_encoder()).embed(windows * gain[:, None, None])
     return Windows(idx, starts, length, emb, 10.0 * np.log10(win_power))
 
