@@ -240,25 +240,9 @@ class _Accumulator:
         return out
 
 
-def path_spectra(
-    src: np.ndarray,
-    tgt: np.ndarray,
-    fs: float,
-    frame_weight: np.ndarray,
-    hop: int,
-    *,
-    offset_s: float,
-    rate: float,
-    max_lag: int,
-    block_len: int,
-    band: tuple[float, float],
-    window_s: float | None = None,
-    sum_windows: int | None = None,
-) -> PathSpectra:
-    """Cross-spectra of ``src`` (weighted per frame of ``hop`` samples) against ``tgt`` along the clock
-    line, per block of ``block_len`` samples (a multiple of ``hop``); ``sum_windows`` as in ``plan_path``."""
-    p = plan_path(src.size, fs, frame_weight, hop, offset_s=offset_s, rate=rate, max_lag=max_lag,
-                  block_len=block_len, band=band, window_s=window_s, sum_windows=sum_windows)
+def path_spectra(src: np.ndarray, tgt: np.ndarray, p: PathPlan) -> PathSpectra:
+    """Cross-spectra of ``src`` (weighted per frame) against ``tgt`` along the clock line, per block, as
+    planned by ``p = plan_path(src.size, ...)`` (a fresh plan: its ``out`` is what is filled and returned)."""
     acc = _Accumulator(p)
     if not p.batches:
         return acc.finish()
