@@ -99,9 +99,9 @@ def mel_spectrogram(wav: np.ndarray, chunk_frames: int = 6000) -> np.ndarray:
     return out
 
 
-def mel_power(frames: np.ndarray) -> np.ndarray:
-    """float32 (..., 40): the mel power of frames (..., ``N_FFT``) of 16 kHz audio under the Hann window."""
-    spec = np.fft.rfft(frames * hann_window(), axis=-1)
+def mel_power(rows: np.ndarray) -> np.ndarray:
+    """float32 (..., 40): the mel power of frames ``rows`` (..., ``N_FFT``) of 16 kHz audio under the Hann window."""
+    spec = np.fft.rfft(rows * hann_window(), axis=-1)
     return (spec.real ** 2 + spec.imag ** 2).astype(np.float32) @ mel_filterbank().T
 
 
