@@ -37,8 +37,8 @@ def test_sum_windows_keeps_the_blocks_of_evenly_spread_windows_only():
 def test_bounded_sums_give_the_same_gain_and_lag():
     src, tgt = _pair(120)
     weight = np.ones(src.size // HOP, np.float32)
-    full = path_spectra(src, tgt, FS, weight, HOP, **KW)
-    bounded = path_spectra(src, tgt, FS, weight, HOP, sum_windows=4, **KW)
+    full = path_spectra(src, tgt, plan_path(src.size, FS, weight, HOP, **KW))
+    bounded = path_spectra(src, tgt, plan_path(src.size, FS, weight, HOP, sum_windows=4, **KW))
     g_full = gain_curve(full.total, full.energy, full.nfft)[: 2 * 400 + 1]
     g_bounded = gain_curve(bounded.total, bounded.energy, bounded.nfft)[: 2 * 400 + 1]
     assert int(np.argmax(np.abs(g_full))) == int(np.argmax(np.abs(g_bounded))) == 400 + 24

@@ -108,7 +108,7 @@ def test_bounded_plan_keeps_evenly_spread_windows_and_every_block_for_bleed():
     tgt = np.roll(src, 24) * 0.1 + 0.01 * rng.standard_normal(src.size).astype(np.float32)
     weight = np.ones(src.size // hop, np.float32)
     kw = dict(offset_s=0.0, rate=1.0, max_lag=400, block_len=3200, band=(150.0, 2800.0), window_s=8.0)
-    full = path_spectra(src, tgt, fs, weight, hop, **kw)
+    full = path_spectra(src, tgt, plan_path(src.size, fs, weight, hop, **kw))
     bounded = plan_path(src.size, fs, weight, hop, max_windows=4, **kw)
     assert full.window_cross.shape[0] == 15 and bounded.out.window_cross.shape[0] == 4
     assert bounded.keep.size == -(-src.size // 3200)  # the bleed sums still take every block

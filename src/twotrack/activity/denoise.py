@@ -32,6 +32,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..framing import frame_count, frames
 from ..model import FRAMES
 from .energy import SILENCE_DB, floor_reach, noise_floors_db
 
@@ -82,7 +83,7 @@ class BandStream:
         """Band dB (n_tracks, n_bands, n) of the next ``n`` frames, whose windows are all in the buffer."""
         if n <= 0:
             return np.zeros((self.buffer.shape[0], self.filters.shape[1], 0), np.float32)
-        view = np.lib.stride_tricks.sliding_window_view(self.buffer, self.length, axis=1)[:, : n * self.hop : self.hop]
+        view = frames(self.buffer, self.length, self.hop, axis=1, count=n)
         import scipy.fft  # scipy's float32 transform (numpy's is 4x slower here); loaded only for a noisy track
 
         spec = scipy.fft.rfft(view * self.window, self.n_fft, axis=2, overwrite_x=True)
@@ -101,7 +102,7 @@ class BandStream:
         block = np.asarray(block, np.float32)
         self.n_samples += block.shape[1]
         self.buffer = np.concatenate([self.buffer, block], axis=1)
-        return self._frames(max(0, (self.buffer.shape[1] - self.length) // self.hop + 1))
+        return self._frames(frame_count(self.buffer.shape[1], self.length, self.hop))
 
     def finish(self, n_frames: int) -> np.ndarray:
         """The remaining frames up to ``n_frames`` in all (the end padded with zeros)."""

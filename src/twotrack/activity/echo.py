@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter1d
 
+from ..framing import frames
 from .crosstalk import smoothed_level
 from .energy import SILENCE_DB
 
@@ -85,8 +85,8 @@ def _tight_lag(x: np.ndarray, y: np.ndarray, ya: np.ndarray, params: EchoParams)
     the best (the 50 ms level smoothing makes neighbouring lags alike). Lag -1 when no lag has
     ``min_frames`` frames. ``y``/``ya`` start ``max_lag`` frames before ``x``."""
     n = x.size
-    ys = sliding_window_view(y, n)[::-1]  # row k: y[t - k]
-    actives = sliding_window_view(ya, n)[::-1]
+    ys = frames(y, n)[::-1]  # row k: y[t - k]
+    actives = frames(ya, n)[::-1]
     sound = (x > SILENCE_DB + 1.0)[None, :]
     band = int(params.band_db)
 

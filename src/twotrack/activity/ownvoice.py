@@ -29,10 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..framing import frame_count, frames
 from ..model import FRAMES
 from ..timeline import hysteresis, runs
 from ..voice import encoder as enc
-from ..voice.windows import unit, window_starts
+from ..voice.windows import unit, window_starts, windows_at
 from .tap import Resampler, Tap
 
 
@@ -86,11 +87,10 @@ class MelStream:
         self.buffer = np.concatenate([self.buffer, x], axis=1)
         if last:
             self.buffer = np.concatenate([self.buffer, np.zeros((self.n_tracks, enc.N_FFT // 2), np.float32)], axis=1)
-        n = 0 if self.buffer.shape[1] < enc.N_FFT else 1 + (self.buffer.shape[1] - enc.N_FFT) // enc.HOP
+        n = frame_count(self.buffer.shape[1], enc.N_FFT, enc.HOP)
         if n == 0:
             return
-        frames = np.lib.stride_tricks.sliding_window_view(self.buffer, enc.N_FFT, axis=1)[:, : n * enc.HOP : enc.HOP]
-        self.parts.append(enc.mel_power(frames))
+        self.parts.append(enc.mel_power(frames(self.buffer, enc.N_FFT, enc.HOP, axis=1, count=n)))
         self.buffer = self.buffer[:, n * enc.HOP:]
 
     def finish(self, n_frames: int) -> np.ndarray:
@@ -142,7 +142,7 @@ def embed_windows(mask: np.ndarray, mel: np.ndarray, energy_db: np.ndarray, para
     # does per utterance: mel power scales with the square of the gain
     gain = np.maximum(1.0, 10.0 ** (enc.NORM_TARGET_DBFS / 10.0) / win_power).astype(np.float32)
     speech_mel = np.asarray(mel, np.float32)[idx]
-    windows = np.lib.stride_tricks.sliding_window_view(speech_mel, length, axis=0)[starts].transpose(0, 2, 1)
+    windows = windows_at(speech_mel, starts, length)
     emb = (encoder or enc.load_encoder()).embed(windows * gain[:, None, None])
     return Windows(idx, starts, length, emb, 10.0 * np.log10(win_power))
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TwotrackError
+from ..framing import frames
 from ..packaged import required_file
 
 #: Samples per model window and context samples before it, per supported rate.
@@ -108,12 +109,8 @@ def frame_windows(audio: np.ndarray, sample_rate: int, context: np.ndarray | Non
     a = np.asarray(audio, np.float32)
     m = a.size // win
     pre = np.zeros(ctx, np.float32) if context is None else np.asarray(context, np.float32)[-ctx:]
-    x = np.concatenate([pre, a[: m * win]])
-    if m == 0:
-        return np.zeros((0, ctx + win), np.float32)
-    # ``sliding_window_view(x, ctx + win)[::win][:m]``, made directly (its checks cost more than the view)
-    step = x.strides[0]
-    return np.lib.stride_tricks.as_strided(x, (m, ctx + win), (win * step, step), writeable=False)
+    # the context, then m windows: exactly m whole rows of context + window every window
+    return frames(np.concatenate([pre, a[: m * win]]), ctx + win, win)
 
 
 def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray, sample_rate: int,

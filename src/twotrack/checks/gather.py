@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..framing import frames
+
 
 @dataclass(eq=False)  # identity: a group is one request, its arrays do not compare
 class Group:
@@ -45,10 +47,7 @@ def _fill(buf: np.ndarray, row: np.ndarray, starts: np.ndarray, length: int, pos
     inside = (s >= pos) & (s + length <= pos + m)
     idx = np.flatnonzero(inside)
     if idx.size:  # whole stretches in this block: one vectorised copy of rows of a strided view
-        # (``sliding_window_view(row, length)``, made directly: its checks cost more than the copy here)
-        step = row.strides[0]
-        view = np.lib.stride_tricks.as_strided(row, (m - length + 1, length), (step, step), writeable=False)
-        buf[lo + idx] = view[s[idx] - pos]
+        buf[lo + idx] = frames(row, length)[s[idx] - pos]
     for k in np.flatnonzero(~inside):  # stretches across a block edge: at most a few per block
         a, b = max(int(s[k]), pos), min(int(s[k]) + length, pos + m)
         if a < b:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from itertools import combinations
 
 import numpy as np
@@ -150,6 +151,20 @@ def _unknown(reason: str, notes: list[str], codec, rate) -> CheckResult:
     return CheckResult(Isolation.UNKNOWN, reasons=tuple([reason] + notes), codec=codec, sample_rate=rate)
 
 
+def _never_raising(check: Callable[[list[str], int | None], CheckResult], sample_rate, codec,
+                   source_rate: int | None) -> CheckResult:
+    """``check(notes, rate_read)``, with input it cannot judge, or any failure, turned into an ``unknown``
+    result that keeps the notes made so far (``run_checks`` and ``run_checks_blocks`` both)."""
+    rate_read = source_rate or (sample_rate if isinstance(sample_rate, (int, np.integer)) else None)
+    notes: list[str] = []
+    try:
+        return check(notes, rate_read)
+    except _Unjudgeable as exc:
+        return _unknown(str(exc), notes, codec, rate_read)
+    except Exception as exc:  # a corpus run goes on: say what broke instead of stopping
+        return _unknown(f"checks failed: {type(exc).__name__}: {exc}", notes, codec, rate_read)
+
+
 def run_checks(
     tracks: np.ndarray,
     sample_rate: int,
@@ -173,14 +188,8 @@ def run_checks(
     'unknown'
     """
     cfg = cfg or ChecksConfig()
-    rate_read = source_rate or (sample_rate if isinstance(sample_rate, (int, np.integer)) else None)
-    notes: list[str] = []
-    try:
-        return _run(tracks, sample_rate, codec, layout, activity, cfg, rate_read, notes)
-    except _Unjudgeable as exc:
-        return _unknown(str(exc), notes, codec, rate_read)
-    except Exception as exc:  # a corpus run goes on: say what broke instead of stopping
-        return _unknown(f"checks failed: {type(exc).__name__}: {exc}", notes, codec, rate_read)
+    return _never_raising(lambda notes, rate_read: _run(tracks, sample_rate, codec, layout, activity, cfg,
+                                                        rate_read, notes), sample_rate, codec, source_rate)
 
 
 def _run(tracks, sample_rate, codec, layout, activity, cfg: ChecksConfig, rate_read, notes: list[str]) -> CheckResult:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..ingest.resample import StreamResampler
 from .gather import Group, gather
-from .xcorr import PathSpectra, path_groups, path_spectra, plan_path
+from .xcorr import PathPlan, PathSpectra, path_groups, path_spectra, plan_path
 
 #: A function that opens the recording's blocks, float32 (n_tracks, m), from the start, each time called.
 BlockSource = Callable[[], Iterable[np.ndarray]]
@@ -41,6 +41,13 @@ class SpectraRequest:
     tgt_frame_weight: np.ndarray | None = None  # per-frame weights on the target (coarse sync search)
     sum_windows: int | None = None  # only the blocks of this many windows (evenly spread) are summed
 
+    def plan(self, n_src: int, fs: float, max_windows: int | None) -> PathPlan:
+        """``plan_path`` of this path over ``n_src`` source samples at ``fs``, keeping the cross-spectra of
+        at most ``max_windows`` windows when it has windows (None: all)."""
+        return plan_path(n_src, fs, self.frame_weight, self.hop, offset_s=self.offset_s, rate=self.rate,
+                         max_lag=self.max_lag, block_len=self.block_len, band=self.band, window_s=self.window_s,
+                         max_windows=None if self.window_s is None else max_windows, sum_windows=self.sum_windows)
+
 
 class ArraySignals:
     """Two signals at the analysis rate ``fs`` in memory."""
@@ -57,9 +64,7 @@ class ArraySignals:
             src, tgt = self.rows[r.src], self.rows[1 - r.src]
             if r.tgt_frame_weight is not None:
                 tgt = tgt * np.repeat(np.asarray(r.tgt_frame_weight, np.float32), r.hop)[: tgt.size]
-            out.append(path_spectra(src, tgt, self.fs, r.frame_weight, r.hop, offset_s=r.offset_s, rate=r.rate,
-                                    max_lag=r.max_lag, block_len=r.block_len, band=r.band, window_s=r.window_s,
-                                    sum_windows=r.sum_windows))
+            out.append(path_spectra(src, tgt, r.plan(src.size, self.fs, self.max_windows)))
         return out
 
 
@@ -108,10 +113,7 @@ class StreamSignals:
         groups: list[Group] = []
         accs = []
         for r in requests:
-            plan = plan_path(self.n, self.fs, r.frame_weight, r.hop, offset_s=r.offset_s, rate=r.rate,
-                             max_lag=r.max_lag, block_len=r.block_len, band=r.band, window_s=r.window_s,
-                             max_windows=None if r.window_s is None else self.max_windows,
-                             sum_windows=r.sum_windows)
+            plan = r.plan(self.n, self.fs, self.max_windows)
             g, acc = path_groups(plan, r.src, 1 - r.src, tgt_frame_weight=r.tgt_frame_weight)
             groups += g
             accs.append(acc)

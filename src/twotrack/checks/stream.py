@@ -31,7 +31,7 @@ from .pair import PairAnalysis, TrackFrames, analyse_signals
 from .quality import (
     bandwidth_from_spectra, bandwidth_masks, bandwidth_starts, codec_full_scale, quality_from, spectrum_of,
 )
-from .run import _grid_rate, _judge, _unknown, _Unjudgeable
+from .run import _grid_rate, _judge, _never_raising, _Unjudgeable
 from .signals import BlockSource, StreamSignals, at_rate, stretches
 
 
@@ -194,29 +194,29 @@ def run_checks_blocks(
     length expected at ``sample_rate``, when known (saves growing the frame arrays). ``stats``: the first
     pass already made over the same blocks (``first_pass``), so it is not read again. Never raises."""
     cfg = cfg or ChecksConfig()
-    rate_read = source_rate or (sample_rate if isinstance(sample_rate, (int, np.integer)) else None)
-    notes: list[str] = []
-    try:
-        sr = int(sample_rate)
-        if sr < 1000:
-            raise _Unjudgeable(f"sample rate {sample_rate!r} is not a usable audio rate")
-        to = _grid_rate(sr)
-        if to != sr:
-            notes.append(f"{sr} Hz has no whole-sample 10 ms frame: checked at {to} Hz")
-            source = (lambda inner, a, b: (lambda: at_rate(inner(), a, b)))(source, sr, to)
-            n_samples = None if n_samples is None else n_samples * to // sr + 1
-            sr = to
-        full = codec_full_scale(codec) * cfg.clipping_level
-        if stats is None or to != int(sample_rate):
-            stats = block_stats(source(), sr, full, cfg, n_samples)
-        if stats.n_tracks == 0 or stats.n == 0:
-            raise _Unjudgeable(f"no audio (array shape ({stats.n_tracks}, {stats.n}))")
-        if stats.nonfinite.any():
-            per = [f"track {track_name(i)}: {int(c)} ({100 * c / stats.n:.3g}%)"
-                   for i, c in enumerate(stats.nonfinite) if c]
-            raise _Unjudgeable("samples are NaN or infinite (" + "; ".join(per) + "): cannot judge")
-        return _judge(_StreamAudio(source, sr, stats, cfg), sr, codec, layout, activity, cfg, rate_read, notes)
-    except _Unjudgeable as exc:
-        return _unknown(str(exc), notes, codec, rate_read)
-    except Exception as exc:  # a corpus run goes on: say what broke instead of stopping
-        return _unknown(f"checks failed: {type(exc).__name__}: {exc}", notes, codec, rate_read)
+    return _never_raising(lambda notes, rate_read: _run_blocks(source, sample_rate, codec, layout, activity, cfg,
+                                                               n_samples, stats, rate_read, notes),
+                          sample_rate, codec, source_rate)
+
+
+def _run_blocks(source: BlockSource, sample_rate, codec, layout, activity, cfg: ChecksConfig, n_samples: int | None,
+                stats: BlockStats | None, rate_read, notes: list[str]) -> CheckResult:
+    sr = int(sample_rate)
+    if sr < 1000:
+        raise _Unjudgeable(f"sample rate {sample_rate!r} is not a usable audio rate")
+    to = _grid_rate(sr)
+    if to != sr:
+        notes.append(f"{sr} Hz has no whole-sample 10 ms frame: checked at {to} Hz")
+        source = (lambda inner, a, b: (lambda: at_rate(inner(), a, b)))(source, sr, to)
+        n_samples = None if n_samples is None else n_samples * to // sr + 1
+        sr = to
+    full = codec_full_scale(codec) * cfg.clipping_level
+    if stats is None or to != int(sample_rate):
+        stats = block_stats(source(), sr, full, cfg, n_samples)
+    if stats.n_tracks == 0 or stats.n == 0:
+        raise _Unjudgeable(f"no audio (array shape ({stats.n_tracks}, {stats.n}))")
+    if stats.nonfinite.any():
+        per = [f"track {track_name(i)}: {int(c)} ({100 * c / stats.n:.3g}%)"
+               for i, c in enumerate(stats.nonfinite) if c]
+        raise _Unjudgeable("samples are NaN or infinite (" + "; ".join(per) + "): cannot judge")
+    return _judge(_StreamAudio(source, sr, stats, cfg), sr, codec, layout, activity, cfg, rate_read, notes)

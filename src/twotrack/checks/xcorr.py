@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
+from ..framing import frames
 from .gather import Group
 
 #: Width of the raised-cosine edges of the band weight, Hz.
@@ -239,25 +240,9 @@ class _Accumulator:
         return out
 
 
-def path_spectra(
-    src: np.ndarray,
-    tgt: np.ndarray,
-    fs: float,
-    frame_weight: np.ndarray,
-    hop: int,
-    *,
-    offset_s: float,
-    rate: float,
-    max_lag: int,
-    block_len: int,
-    band: tuple[float, float],
-    window_s: float | None = None,
-    sum_windows: int | None = None,
-) -> PathSpectra:
-    """Cross-spectra of ``src`` (weighted per frame of ``hop`` samples) against ``tgt`` along the clock
-    line, per block of ``block_len`` samples (a multiple of ``hop``); ``sum_windows`` as in ``plan_path``."""
-    p = plan_path(src.size, fs, frame_weight, hop, offset_s=offset_s, rate=rate, max_lag=max_lag,
-                  block_len=block_len, band=band, window_s=window_s, sum_windows=sum_windows)
+def path_spectra(src: np.ndarray, tgt: np.ndarray, p: PathPlan) -> PathSpectra:
+    """Cross-spectra of ``src`` (weighted per frame) against ``tgt`` along the clock line, per block, as
+    planned by ``p = plan_path(src.size, ...)`` (a fresh plan: its ``out`` is what is filled and returned)."""
     acc = _Accumulator(p)
     if not p.batches:
         return acc.finish()
@@ -266,7 +251,7 @@ def path_spectra(
     pad_l = int(max(0, -p.i0.min()))
     pad_r = int(max(0, p.i0.max() + p.nfft - tgt.size))
     tgt_p = np.concatenate([np.zeros(pad_l, np.float32), tgt, np.zeros(pad_r, np.float32)]) if pad_l or pad_r else tgt
-    tgt_view = np.lib.stride_tricks.sliding_window_view(tgt_p, p.nfft)
+    tgt_view = frames(tgt_p, p.nfft)
     src_p = src if src.size == n_blocks * p.block_len else np.concatenate(
         [src, np.zeros(n_blocks * p.block_len - src.size, np.float32)])
     src_rows = src_p.reshape(n_blocks, p.block_len)

@@ -33,7 +33,7 @@ from ..config import ActivityConfig
 from ..model import FRAMES, Segment
 from ..timeline import mask_to_segments
 from ..voice import encoder as enc
-from ..voice.windows import unit, window_starts
+from ..voice.windows import unit, window_starts, windows_at
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
     step = max(1, int(round(cfg.step_s / FRAMES.hop_s)))
     length = min(length, idx.size)
     starts = window_starts(idx.size, length, step)
-    windows = np.lib.stride_tricks.sliding_window_view(speech_mel, length, axis=0)[starts].transpose(0, 2, 1)
+    windows = windows_at(speech_mel, starts, length)
     emb = enc.load_encoder().embed(windows)
 
     # Cluster a bounded, evenly spread subset; every window then goes to its nearest centroid.

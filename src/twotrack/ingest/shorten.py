@@ -215,7 +215,9 @@ def _uvar(buf, bp, acc, nb, k):
 def _uvar_hot(buf, bp, acc, nb, k):
     """``_uvar`` for the per-sample loops: refill early and decode a short code from the accumulator
     in a few instructions. Returns -1 for a long unary run or the end of the input: the caller then
-    calls ``_uvar`` (keeping that call out of this inlined body keeps the loop 4x faster)."""
+    calls ``_uvar`` (keeping that call out of this inlined body keeps the loop 4x faster). So the two
+    per-sample loops each write the fallback out: one inlined helper for both calls measured 2.5x slower
+    (10 min of shorten pcm, fixed predictors: 0.058 s -> 0.148 s CPU)."""
     if nb < 40:
         n = buf.shape[0]
         while nb <= 55 and bp < n:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TwotrackError
+from ..framing import frames
 from ..packaged import required_file
 from .torchfile import load_legacy_checkpoint
 
@@ -94,13 +95,13 @@ def mel_spectrogram(wav: np.ndarray, chunk_frames: int = 6000) -> np.ndarray:
     for a in range(0, n_frames, chunk_frames):
         b = min(n_frames, a + chunk_frames)
         seg = padded[a * HOP: (b - 1) * HOP + N_FFT]
-        out[a:b] = mel_power(np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP][: b - a])
+        out[a:b] = mel_power(frames(seg, N_FFT, HOP, count=b - a))
     return out
 
 
-def mel_power(frames: np.ndarray) -> np.ndarray:
-    """float32 (..., 40): the mel power of frames (..., ``N_FFT``) of 16 kHz audio under the Hann window."""
-    spec = np.fft.rfft(frames * hann_window(), axis=-1)
+def mel_power(rows: np.ndarray) -> np.ndarray:
+    """float32 (..., 40): the mel power of frames ``rows`` (..., ``N_FFT``) of 16 kHz audio under the Hann window."""
+    spec = np.fft.rfft(rows * hann_window(), axis=-1)
     return (spec.real ** 2 + spec.imag ** 2).astype(np.float32) @ mel_filterbank().T
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..framing import frames
+
 
 def window_starts(n: int, length: int, step: int) -> np.ndarray:
     """Starts of windows of ``length`` frames every ``step`` over ``n`` frames; the last window ends at
@@ -15,6 +17,13 @@ def window_starts(n: int, length: int, step: int) -> np.ndarray:
     if starts[-1] != n - length:
         starts = np.append(starts, n - length)
     return starts
+
+
+def windows_at(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """The encoder's input (k, length, d): frames ``[s, s + length)`` of ``x`` (n, d) for each ``s`` in
+    ``starts``, copied. Gathered as (k, d, length) and transposed, the layout the encoder has always been
+    given (a product's last bits can depend on it)."""
+    return frames(x, length, axis=0)[starts].transpose(0, 2, 1)
 
 
 def unit(x: np.ndarray) -> np.ndarray:
