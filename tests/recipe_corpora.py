@@ -169,28 +169,38 @@ def build_switchboard(root: Path, broken: bool = False, tables: bool = True) -> 
 CALLHOME_CALLS = {"4065": ("train", DIALOGUES[0]), "4074": ("devtest", DIALOGUES[1]), "4093": ("evltest", DIALOGUES[2])}
 
 
+def callhome_name(call: str) -> str:
+    """The LDC names files ``en_4065.sph`` / ``en_4065.txt`` (LDC97T14 as read by the datasets_turntaking
+    callhome reader, ErikEkstedt/datasets_turntaking; LDC's AG toolkit demo loads ``en_4065.sph`` with
+    ``en_4065.txt``); call 4093 keeps a bare ``4093`` name, as renamed copies do, so both forms are read."""
+    return call if call == "4093" else f"en_{call}"
+
+
 def build_callhome(root: Path, broken: bool = False) -> Path:
-    """``LDC97S42/data/<split>/NNNN.sph`` and ``LDC97T14/transcrpt/<split>/NNNN.txt`` (the LDC spells the
-    audio's evaluation folder ``evltest``, the transcripts' ``evaltest``); side A's first line is
-    labelled ``A1`` and its text wraps onto an untimed line, as in the release. Broken: 4074's
-    transcript has a line on side C, and a transcript 4999 has no audio."""
+    """``LDC97S42/data/<split>/en_NNNN.sph`` and ``LDC97T14/transcrpt/<split>/en_NNNN.txt`` (the LDC spells the
+    audio's evaluation folder ``evltest``, the transcripts' ``evaltest``). Each transcript opens with the
+    release's ``#Language: eng`` header block and separates lines by blank lines; side A's first line is
+    labelled ``A1`` and its text wraps onto an untimed line, the wrapped part opening with ``#...#``
+    (simultaneous speech on one channel, the guide's markup), as in the release. Broken: 4074's transcript
+    has a line on side C, and a transcript 4999 has no audio."""
     for call, (split, name) in CALLHOME_CALLS.items():
-        _sphere(root / "LDC97S42" / "data" / split / f"{call}.sph", name)
-        lines = []
+        _sphere(root / "LDC97S42" / "data" / split / f"{callhome_name(call)}.sph", name)
+        lines = ["#Language: eng", f"#File id: {call}", "#Starting at 0 Ending at 20", "# 0 1 #BEGIN",
+                 "# 19 20 #END"]
         for i, (track, s, e, text) in enumerate(utterances(name)):
             label = "AB"[track] + ("1" if i == 0 and track == 0 else "")
             words = text.split()
             if len(words) > 3 and i == 0:
-                lines += [f"{s:.2f} {e:.2f} {label}: {' '.join(words[:2])}", " ".join(words[2:])]
+                lines += [f"{s:.2f} {e:.2f} {label}: {' '.join(words[:2])}", f"#{' '.join(words[2:])}#"]
             else:
                 lines.append(f"{s:.2f} {e:.2f} {label}: {text}")
         if broken and call == "4074":
-            lines.insert(2, "5.00 5.40 C: hello")
+            lines.insert(7, "5.00 5.40 C: hello")
         folder = root / "LDC97T14" / "transcrpt" / split.replace("evltest", "evaltest")
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{call}.txt").write_text("\n\n".join(lines) + "\n")
+        (folder / f"{callhome_name(call)}.txt").write_text("\n\n".join(lines) + "\n")
     if broken:
-        (root / "LDC97T14" / "transcrpt" / "train" / "4999.txt").write_text("0.00 1.00 A: hello\n")
+        (root / "LDC97T14" / "transcrpt" / "train" / "en_4999.txt").write_text("0.00 1.00 A: hello\n")
     return root
 
 

@@ -165,7 +165,10 @@ def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
     assert errors == [] and sorted(gold) == sorted(recs)
     first = [w for w in gold["callhome-4065"] if w.speaker == "A1"]
     want = utterances(DIALOGUES[0])[0]
-    assert len(first) == 1 and first[0].text == want[3] and first[0].track == 0  # wrapped line joined
+    # the wrapped line, though it opens with '#' (simultaneous-speech markup), is joined: not a comment
+    assert len(first) == 1 and first[0].text.replace("#", "") == want[3] and first[0].track == 0
+    assert recs["callhome-4065"].tracks[0].path.endswith("en_4065.sph")  # the LDC's en_ names
+    assert recs["callhome-4093"].transcript.endswith("4093.txt")  # and bare ones
     got = prepare("callhome", [build_callhome(tmp_path / "broken", broken=True)])
     assert _kinds(got) == ["transcript without audio", "unknown channel"]
 

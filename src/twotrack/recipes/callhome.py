@@ -1,7 +1,8 @@
 """CALLHOME American English (audio LDC97S42, transcripts LDC97T14).
 
-Audio ``data/{train,devtest,evltest}/NNNN.sph`` (two channels, 8 kHz; the LDC spells the evaluation
-folder ``evltest``); transcripts ``transcrpt/{train,devtest,evaltest}/NNNN.txt`` with lines
+Audio ``data/{train,devtest,evltest}/en_NNNN.sph`` (two channels, 8 kHz mu-law, shorten-compressed; the
+LDC spells the evaluation folder ``evltest``); transcripts ``transcrpt/{train,devtest,evaltest}/en_NNNN.txt``
+(the ``en_`` prefix is the LDC's; bare ``NNNN`` names, as some copies are renamed, are read too) with lines
 ``<start> <end> <A|B>[n]: text`` (``A1``/``B2`` when several people share a side's telephone; a line
 without times continues the previous one). The release has no caller table with speaker sex and the
 calls have no assigned topic: speakers are the two sides of a call, topics stay unknown.
@@ -17,15 +18,25 @@ from ..ingest import textlines as tl
 from ..model import Word
 
 CALLHOME_LINE = re.compile(r"^(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+([A-Za-z]+\d*):\s*(.*)$")
-CALLHOME_PATTERNS = {"audio": r"\d{4}\.sph", "transcript": r"\d{4}\.txt"}
+#: ``en_4065.sph`` / ``en_4065.txt`` as the LDC names them (also ``4065.*``); audio in any container the ingest
+#: reads by content (copies converted to ``.wav``/``.flac`` keep the call number).
+CALLHOME_PATTERNS = {"audio": r"(?:en_)?\d{4}\.(?:sph|wav|flac)", "transcript": r"(?:en_)?\d{4}\.txt"}
 SIDES = ("A", "B")
+#: A line opening with ``#word ... #`` after the first timed line is text, not a comment: the LDC97T14 guide
+#: marks simultaneous speech on one channel ``#text#`` (the header's ``#Language: eng`` lines come first).
+_SIMULTANEOUS = re.compile(r"^#[^#\s][^#]*#")
+
+
+def call_number(path: str) -> str:
+    """``.../en_4065.sph`` / ``4065.txt`` -> ``4065``."""
+    return Path(path).stem.lower().removeprefix("en_")
 
 
 def _lines(path: str):
     """(line number, start, end, label, text) of every timed line; untimed lines join the one before."""
     out: list[list] = []
     for line_no, line in tl.lines(tl.open_text(path)):
-        if line.startswith("#"):
+        if line.startswith("#") and not (out and _SIMULTANEOUS.match(line)):
             continue
         m = CALLHOME_LINE.match(line)
         if m:
@@ -41,7 +52,7 @@ def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Wor
     """CALLHOME transcript segments -> ``Word`` on the side's track (``A``/``A1`` -> 0, ``B``/``B2`` -> 1);
     lines whose end is not after their start are left out (the release has some)."""
     p = str(path)
-    rid = recording_id or Path(p).stem
+    rid = recording_id or f"callhome-{call_number(p)}"
     words = []
     for line_no, start, end, label, text in _lines(p):
         side = label[0].upper()
@@ -74,11 +85,11 @@ def prepare_callhome(paths, options):
 
     prepared = Prepared()
     files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
-    audio = by_key(files.get("audio", ()), lambda f: Path(f).stem, "duplicate audio", prepared)
-    trans = by_key(files.get("transcript", ()), lambda f: Path(f).stem, "duplicate transcript", prepared)
+    audio = by_key(files.get("audio", ()), call_number, "duplicate audio", prepared)
+    trans = by_key(files.get("transcript", ()), call_number, "duplicate transcript", prepared)
     for call in sorted(audio):
         rid = f"callhome-{call}"
-        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {call}.txt under the given folders",
+        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no en_{call}.txt under the given folders",
                                   lambda path: check_callhome_transcript(path, rid, prepared))
         split = Path(audio[call]).parent.name.lower().replace("evltest", "evaltest")
         metadata = {"split": split} if split in ("train", "devtest", "evaltest") else {}
@@ -88,5 +99,5 @@ def prepare_callhome(paths, options):
             prepared, audio[call], rid, speakers=(f"{rid}-A", f"{rid}-B"),
             tags={"corpus": "callhome-english", "register": "spontaneous-telephone"}, metadata=metadata,
             transcript=transcript, license=options.get("license"))
-    transcripts_without_audio(prepared, trans, audio, lambda call: f"{call}.sph", lambda call: f"callhome-{call}")
+    transcripts_without_audio(prepared, trans, audio, lambda call: f"en_{call}.sph", lambda call: f"callhome-{call}")
     return prepared

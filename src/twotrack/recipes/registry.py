@@ -56,10 +56,10 @@ register(Recipe(
     title="CALLHOME American English Speech (audio LDC97S42, transcripts LDC97T14)",
     data_type="two-track",
     reads=(
-        Reads("NNNN.sph (data/train|devtest|evltest)", "the call: 2 channels, 8 kHz; side A = track A, side B = "
-                                                       "track B; the folder gives the split (metadata)"),
-        Reads("NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold); "
-                                          "speakers are the call's sides (callhome-NNNN-A/-B): no caller table"),
+        Reads("en_NNNN.sph (data/train|devtest|evltest)", "the call: 2 channels, 8 kHz; side A = track A, side B = "
+                                                          "track B; the folder gives the split (metadata)"),
+        Reads("en_NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold); "
+                                             "speakers are the call's sides (callhome-NNNN-A/-B): no caller table"),
     ),
     prepare=prepare_callhome,
     options=COMMON_OPTIONS,
