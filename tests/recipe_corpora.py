@@ -65,21 +65,33 @@ def _sphere(path: Path, name: str) -> Path:
 # Fisher English: LDC2004S13 audio, LDC2004T19 transcripts and call table
 # ---------------------------------------------------------------------------------------------
 
+# PIN 11111 speaks as a woman in call 00001 and as a man in call 00003: participants shared PINs (kaldi
+# egs/sre08/v1/local/make_fisher.pl), so the recipe keeps a speaker per PIN and sex.
 FISHER_CALLS = {"00001": ("ENG01", "11111", "f.a", "22222", "m.a"),
                 "00002": ("ENG02", "33333", "m.o", "44444", "f.a"),
-                "00003": ("ENG03", "55555", "f.a", "11111", "f.a")}
+                "00003": ("ENG03", "55555", "f.a", "11111", "m.a")}
+
+
+def fisher_audio_name(call: str) -> str:
+    """Call 00003's audio is named ``.wav`` though it is SPHERE, as in a copy described by a data guide
+    written from it (GitHub, ``Switchboard / CANDOR / Fisher`` reading guide: ``fe_03_00005.wav``, "NIST
+    SPHERE, 8 kHz, 2 channels, 8-bit ulaw"); the others keep the published ``.sph``."""
+    return f"fe_03_{call}.wav" if call == "00003" else f"fe_03_{call}.sph"
 
 
 def build_fisher(root: Path, broken: bool = False) -> Path:
-    """``fe_03_p1_sph1/audio/000/fe_03_NNNNN.sph``, ``fe_03_p1_tran/data/trans/000/fe_03_NNNNN.txt``,
-    ``fe_03_p1_tran/doc/fe_03_p1_calldata.tbl`` (the folders renamed, as users unpack them).
+    """``fisher_eng_tr_sp_d1/audio/000/fe_03_NNNNN.sph`` (the folder name of the LDC's download of
+    LDC2004S13, as kaldi's fisher_data_prep.sh and datasets_turntaking's fisher reader know it),
+    ``fe_03_p1_tran/data/trans/000/fe_03_NNNNN.txt`` (with ``data/bbn_orig/`` beside it, whose BBN files
+    are not transcripts the recipe reads) and ``fe_03_p1_tran/doc/fe_03_p1_calldata.tbl``.
     Broken: call 00002's transcript missing, 00003's has a line on side C, the table has a call 00099
     with no files."""
     for (call, _), name in zip(FISHER_CALLS.items(), DIALOGUES):
-        _sphere(root / "my_fisher_audio" / "audio" / "000" / f"fe_03_{call}.sph", name)
+        _sphere(root / "fisher_eng_tr_sp_d1" / "audio" / "000" / fisher_audio_name(call), name)
         if broken and call == "00002":
             continue
-        lines = [f"# fe_03_{call}.sph", "# Transcribed at the LDC", ""]
+        by = "at the LDC" if call != "00002" else "by BBN/WordWave"
+        lines = [f"# fe_03_{call}.sph", f"# Transcribed {by}", ""]
         for track, s, e, text in utterances(name):
             lines.append(f"{s:.2f} {e:.2f} {'AB'[track]}: {text}")
             lines.append("")
@@ -88,6 +100,9 @@ def build_fisher(root: Path, broken: bool = False) -> Path:
         path = root / "fe_03_p1_tran" / "data" / "trans" / "000" / f"fe_03_{call}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
+        bbn = root / "fe_03_p1_tran" / "data" / "bbn_orig" / "000" / "auto-segmented"
+        bbn.mkdir(parents=True, exist_ok=True)
+        (bbn / f"fe_03_{call}.trn").write_text("HELLO (fe_03_%s-A-0001)\n" % call)
     rows = ["CALL_ID,DATE_TIME,TOPICID,SIG_GRADE,CNV_GRADE,APIN,ASX.DL,APHNUM,APHSET,APHTYP,BPIN,BSX.DL,BPHNUM,"
             "BPHSET,BPHTYP"]
     calls = dict(FISHER_CALLS)

@@ -41,12 +41,15 @@ def test_fisher_fixture_scans_with_speakers_topics_and_gold(tmp_path):
     assert sorted(recs) == [f"fe_03_{c}" for c in FISHER_CALLS]
     for call, (topic, apin, asx, bpin, bsx) in FISHER_CALLS.items():
         rec = recs[f"fe_03_{call}"]
-        assert rec.speakers == (f"fisher-{apin}", f"fisher-{bpin}")
+        assert rec.speakers == (f"fisher-{apin}-{asx[0]}", f"fisher-{bpin}-{bsx[0]}")
         assert rec.tags["topic"] == topic
         assert rec.n_tracks == 2 and rec.transcript.endswith(f"fe_03_{call}.txt")
+    assert recs["fe_03_00003"].tracks[0].path.endswith("fe_03_00003.wav")  # SPHERE named .wav is found
     meta = _speaker_meta(ws)
-    assert meta["fisher-11111"]["sex"] == "female" and meta["fisher-22222"]["sex"] == "male"
-    assert meta["fisher-33333"]["dialect"] == "o"
+    assert meta["fisher-22222-m"]["sex"] == "male" and meta["fisher-33333-m"]["dialect"] == "o"
+    # one PIN, a woman in one call and a man in another: two speakers, each with their own sex
+    assert meta["fisher-11111-f"]["sex"] == "female" and meta["fisher-11111-m"]["sex"] == "male"
+    assert meta["fisher-11111-f"]["pin"] == meta["fisher-11111-m"]["pin"] == "11111"
     # gold: the transcript's utterances, on their sides (IPU-level gold)
     gold, errors = gold_from_workspace(ws.path)
     assert errors == []
@@ -76,6 +79,26 @@ def test_fisher_broken_fixture_gives_named_errors_listed_by_errors(tmp_path):
     # the calls without usable gold carry none; the others keep theirs
     gold, _ = gold_from_workspace(ws)
     assert sorted(gold) == ["fe_03_00001"]
+
+
+def test_fisher_mistyped_time_drops_the_calls_gold_with_a_named_error(tmp_path):
+    # lhotse's fisher_english.py repairs a line of fe_03_11487 whose start was typed 31.09 for 231.09: one
+    # utterance would cover three minutes of its side. The same mistake here, on side A of call 00001.
+    root = build_fisher(tmp_path / "corpus")
+    path = root / "fe_03_p1_tran" / "data" / "trans" / "000" / "fe_03_00001.txt"
+    lines = path.read_text().splitlines()
+    a_lines = [i for i, line in enumerate(lines) if " A: " in line]
+    last = a_lines[-1]
+    start, end, rest = lines[last].split(" ", 2)
+    lines[last] = f"{float(start) - 10:.2f} {end} {rest}"  # starts 10 s early, inside earlier A lines
+    path.write_text("\n".join(lines) + "\n")
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["unreadable transcript"]
+    (err,) = got.errors
+    assert err.path.endswith("fe_03_00001.txt") and f"line {last + 1}:" in err.problem
+    assert "side A" in err.problem and err.recording_id == "fe_03_00001"
+    recs = {r.recording_id: r for r in got.recordings}
+    assert recs["fe_03_00001"].transcript is None and recs["fe_03_00002"].transcript  # the rest keep theirs
 
 
 def test_fisher_call_missing_from_table_is_named(tmp_path):

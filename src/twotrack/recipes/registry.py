@@ -27,10 +27,11 @@ register(Recipe(
     title="Fisher English Parts 1 and 2 (audio LDC2004S13, LDC2005S13; transcripts LDC2004T19, LDC2005T19)",
     data_type="two-track",
     reads=(
-        Reads("fe_03_NNNNN.sph", "the call: 2 channels, 8 kHz; side A = track A, side B = track B"),
+        Reads("fe_03_NNNNN.sph (.wav)", "the call: 2 channels, 8 kHz; side A = track A, side B = track B"),
         Reads("fe_03_NNNNN.txt", "gold: '<start> <end> <A|B>: text' utterances (IPU-level gold)"),
-        Reads("*_calldata.tbl", "topic (TOPICID -> tag topic), per side PIN (speaker fisher-<PIN>) and "
-                                "sex.dialect (speaker sex, dialect), DATE_TIME, SIG_GRADE, CNV_GRADE (metadata)"),
+        Reads("*_calldata.tbl", "topic (TOPICID -> tag topic), per side PIN and sex.dialect (speaker "
+                                "fisher-<PIN>-<m|f>: PINs were shared; sex, dialect), DATE_TIME, SIG_GRADE, "
+                                "CNV_GRADE (metadata)"),
     ),
     prepare=prepare_fisher,
     options=COMMON_OPTIONS,
