@@ -142,6 +142,16 @@ def swb_word_lines(conv: str, side: str, name: str) -> list[str]:
         lines.append(f"sw{conv}{side}-ms98-a-{utt:04d} {s:.6f} {e:.6f} {text}")
         t = e
     lines.append(f"sw{conv}{side}-ms98-a-{utt:04d} {t:.6f} {CLIP_S:.6f} [silence]")
+    # An aside (speech to someone in the room) is bracketed by <b_aside> ... <e_aside> marker tokens in the
+    # ms98 files (kaldi swbd1_data_prep.sh removes them; vap_turn_taking's tests skip them): markers, not words.
+    words_at = [i for i, line in enumerate(lines) if not line.endswith("[silence]")]
+    if len(words_at) > 4:
+        first, last = words_at[2], words_at[3]
+        _, s, _, _ = lines[first].split()
+        _, _, e, _ = lines[last].split()
+        uid = lines[first].split()[0]
+        lines.insert(last + 1, f"{uid} {e} {float(e) + 0.05:.6f} <e_aside>")
+        lines.insert(first, f"{uid} {float(s) - 0.05:.6f} {s} <b_aside>")
     return lines
 
 

@@ -43,7 +43,8 @@ register(Recipe(
     data_type="two-track",
     reads=(
         Reads("swNNNNN.sph", "the conversation: 2 channels, 8 kHz; side A = track A, side B = track B"),
-        Reads("swNNNNA-ms98-a-word.text / ...B...", "gold: hand-corrected word start/end times of side A / B"),
+        Reads("swNNNNA-ms98-a-word.text / ...B...", "gold: hand-corrected word start/end times of side A / B "
+                                                    "([silence], [noise], <b_aside>/<e_aside> are not words)"),
         Reads("conv.tab (conv_tab.csv)", "callers of side A and B (speaker swb-<caller>), topic number (tag "
                                          "topic), talk day (metadata)"),
         Reads("caller.tab (caller_tab.csv)", "per caller: sex, birth year, dialect area, education"),

@@ -12,9 +12,12 @@ from ..errors import InputError
 from ..ingest import textlines as tl
 from ..model import Word
 
-#: Switchboard alignment tokens that mark non-speech; they are not words (``[noise]`` is a
-#: non-vocal sound; ``[laughter]`` and ``[vocalized-noise]`` come from the speaker and are kept).
-SWB_SKIP = frozenset({"[silence]", "[noise]"})
+#: Switchboard alignment tokens that are not words: ``[silence]``, ``[noise]`` (a non-vocal sound) and the
+#: ``<b_aside>`` / ``<e_aside>`` markers that open and close speech to someone in the room (the words
+#: between them are kept: the speaker talks on their channel; kaldi's swbd1_data_prep.sh and other ms98
+#: readers drop the markers too). ``[laughter]``, ``[laughter-word]`` and ``[vocalized-noise]`` come from
+#: the speaker and are kept. Compared lower-cased.
+SWB_SKIP = frozenset({"[silence]", "[noise]", "<b_aside>", "<e_aside>"})
 
 SWB_ID = re.compile(r"^(?P<rec>[^-\s]+?)(?P<side>[AB])-\S+$")
 
@@ -23,7 +26,7 @@ def read_swb(path: str | Path) -> list[Word]:
     """Switchboard ISIP (ms98) word alignments or segment transcripts:
     ``sw2001A-ms98-a-0001 0.000000 0.977625 word`` -> recording ``sw2001``, track A.
 
-    ``[silence]`` tokens are skipped (they are not speech); other bracketed tokens are kept as text.
+    ``SWB_SKIP`` tokens (silence, noise, aside markers) are skipped; other bracketed tokens are kept as text.
     """
     p = str(path)
     words = []
@@ -35,7 +38,7 @@ def read_swb(path: str | Path) -> list[Word]:
         if len(parts) < 4 or not m:
             raise InputError(p, f"line {line_no}: expected 'sw<call><A|B>-ms98-a-<n> <start> <end> <word>', got {line[:60]!r}")
         text = parts[3].strip()
-        if text in SWB_SKIP:
+        if text.lower() in SWB_SKIP:
             continue
         start = tl.number(p, line_no, parts[1], "start")
         end = tl.number(p, line_no, parts[2], "end")
@@ -48,7 +51,8 @@ def read_swb(path: str | Path) -> list[Word]:
 # --------------------------------------------------------------------------------------------
 
 SWB_PATTERNS = {
-    "audio": r"sw0?\d{4,5}\.sph",
+    # .sph as published (LDC97S62 swb1_d1..d4/data/sw02001.sph); copies converted to .wav/.flac are read too
+    "audio": r"sw0?\d{4,5}\.(?:sph|wav|flac)",
     "words": r"sw\d{4,5}[A-Za-z]-ms98-a-word\.text",
     "conv": r"conv\.tab|conv_tab\.csv",
     "caller": r"caller\.tab|caller_tab\.csv",
