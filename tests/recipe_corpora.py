@@ -280,8 +280,11 @@ def build_ami(root: Path, broken: bool = False) -> Path:
         '<?xml version="1.0" encoding="UTF-8"?>\n<meetings>\n'
         f'  <meeting observation="{AMI_MEETING}" duration="{CLIP_S}" type="scenario">\n{speakers}\n  </meeting>\n'
         '</meetings>\n')
-    people = "\n".join(f'  <participant global_name="{name}" sex="{sex}" age="30"/>'
-                       for name, _, sex in AMI_PEOPLE.values())
+    # participants.xml's layout was not established from public material: one participant carries a sex
+    # attribute, the others none, whose sex then comes from their global name's letter (F.., M..), as
+    # lhotse's ami.py takes it.
+    people = "\n".join(f'  <participant global_name="{name}"' + (f' sex="{sex}"' if letter == "A" else "") + ' age="30"/>'
+                       for letter, (name, _, sex) in AMI_PEOPLE.items())
     (res / "participants.xml").write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<participants>\n{people}\n'
                                           '</participants>\n')
     return root

@@ -210,12 +210,26 @@ def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
     # headset 1 is worn by A, who speaks the sample's side A
     assert sorted(round(w.start, 2) for w in words if w.track == 1) == sorted(
         round(s, 2) for t, s, e, _ in gold_words(DIALOGUES[0]) if t == 0)
-    assert _speaker_meta(ws)["ami-FEE005"]["sex"] == "female"
+    meta = _speaker_meta(ws)
+    assert meta["ami-FEE005"]["sex"] == "female"  # participants.xml says so
+    assert meta["ami-MEE006"]["sex"] == "male"  # from the global name's letter
     report = qualify_corpus(inputs_from_workspace(ws))
     assert report.recordings[0].data_type.data_type == "multiparty"
     assert report.recordings[0].phase_fit.post == "unfit"
     got = prepare("ami", [build_ami(tmp_path / "broken", broken=True)])
     assert _kinds(got) == ["audio without transcript"]
+
+
+def test_ami_unreadable_words_file_is_named_and_the_other_tracks_keep_their_gold(tmp_path):
+    root = build_ami(tmp_path / "corpus")
+    bad = root / "ami_public_manual_1.6.2" / "words" / f"{AMI_MEETING}.C.words.xml"
+    bad.write_text(bad.read_text()[:-40])  # cut short: not well-formed XML
+    got = prepare("ami", [root])
+    assert _kinds(got) == ["unreadable transcript"]
+    assert got.errors[0].path.endswith(f"{AMI_MEETING}.C.words.xml") and "XML" in got.errors[0].problem
+    (rec,) = got.recordings
+    wearer = {h: letter for letter, (_, h, _) in AMI_PEOPLE.items()}
+    assert [bool(g) for g in rec.track_transcripts] == [wearer[h] != "C" for h in range(3)]
 
 
 def test_ami_headsets_option_is_checked(tmp_path):

@@ -5,7 +5,7 @@ participant, 16 kHz); manual annotations ``words/<meeting>.<letter>.words.xml`` 
 starttime= endtime=>word</w>`` per word, ``punc="true"`` for punctuation), ``corpusResources/meetings.xml``
 (per meeting, each participant letter's ``global_name`` and headset ``channel``) and, when present,
 ``corpusResources/participants.xml`` (per ``global_name``: sex, read from a ``sex``/``gender`` attribute
-or child element). A meeting has three to five speakers: data type ``multiparty``, whichever headsets
+or child element; without one, the global name's first letter, ``F``/``M``, gives it). A meeting has three to five speakers: data type ``multiparty``, whichever headsets
 are kept.
 """
 
@@ -70,7 +70,7 @@ def read_meetings(path: str, prepared) -> dict[str, dict[str, tuple[str, int]]]:
         prepared.error(BAD_TABLE, path, exc.problem)
         return out
     for meeting in root.iter():
-        if _local(meeting.tag) != "meeting" or "observation" not in meeting.attrib:
+        if "observation" not in meeting.attrib:  # the element naming a meeting, whatever its tag
             continue
         for spk in meeting:
             letter, name, channel = spk.get("nxt_agent"), spk.get("global_name"), spk.get("channel")
@@ -100,6 +100,25 @@ def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
         sex = (sex or "").strip().lower()
         out[name] = {"sex": {"f": "female", "m": "male"}.get(sex, sex)} if sex else {}
     return out
+
+
+def sex_of_global_name(name: str) -> str | None:
+    """AMI's global participant names start with the participant's sex (``FEE005`` a woman, ``MEE006`` a
+    man; lhotse's ami.py takes the gender from this letter): the fallback when participants.xml says none."""
+    return {"F": "female", "M": "male"}.get(name[:1].upper())
+
+
+def check_ami_words(path: str, meeting: str, prepared) -> bool:
+    """Whether a ``words.xml`` can serve as gold (``read_ami_words`` reads it); otherwise an ``unreadable
+    transcript`` error naming the file and the problem, so the scan goes on without that track's gold."""
+    from .base import BAD_TRANSCRIPT
+
+    try:
+        read_ami_words(path, meeting)
+    except InputError as exc:
+        prepared.error(BAD_TRANSCRIPT, path, f"{exc.problem}; no gold for this participant", meeting)
+        return False
+    return True
 
 
 def _headsets(option: str | None) -> list[int] | None:
@@ -164,12 +183,14 @@ def prepare_ami(paths, options):
             spk = f"ami-{name}" if name else None
             speakers.append(spk)
             if spk:
-                prepared.speaker(spk, corpus="ami", global_name=name, **people.get(name, {}))
+                meta = dict(people.get(name, {}))
+                meta.setdefault("sex", sex_of_global_name(name))
+                prepared.speaker(spk, corpus="ami", global_name=name, **meta)
             f = words.get(meeting, {}).get(letter) if letter else None
             if f is None and meeting in meetings:
                 prepared.error(AUDIO_WITHOUT_TRANSCRIPT, headsets[n], f"no {meeting}.{letter or '?'}.words.xml for "
                                                                       f"headset {n} under the given folders", meeting)
-            gold.append(f)
+            gold.append(f if f is None or check_ami_words(f, meeting, prepared) else None)
         tags = {"corpus": "ami", "register": "meeting"}
         if meeting[:2].upper() in SCENARIO_PREFIXES:
             tags["topic"] = "remote-control-design"

@@ -103,7 +103,8 @@ register(Recipe(
         Reads("<meeting>.<letter>.words.xml", "gold: each participant's timed words (NITE XML), on the track of "
                                               "their headset"),
         Reads("corpusResources/meetings.xml", "participant letter -> global name (speaker ami-<name>) and headset"),
-        Reads("corpusResources/participants.xml", "per global name: sex (when the file carries it)"),
+        Reads("corpusResources/participants.xml", "per global name: sex (when the file carries it; else the "
+                                                  "global name's F/M letter)"),
     ),
     prepare=prepare_ami,
     options=COMMON_OPTIONS + (("headsets", "all (default) or the headset numbers to keep, e.g. 0,1"),),
