@@ -316,9 +316,12 @@ def build_emilia(root: Path, broken: bool = False) -> Path:
     shard = root / "EN-B000001"
     shard.mkdir(parents=True, exist_ok=True)
     sf.write(shard / "EN_B00001_S00001_W000000.mp3", x[: 3 * rate, 1], rate)
+    # the shard's json as the Hub release writes it (amphion/Emilia-Dataset, DE/DE-B000000.tar as the dataset
+    # viewer shows it): the keys of the index line, "wav" naming the original layout's path (not read here)
     (shard / "EN_B00001_S00001_W000000.json").write_text(_json.dumps(
-        {"id": "EN_B00001_S00001_W000000", "text": " other words.", "duration": 3.0, "speaker": "EN_B00001_S00001",
-         "language": "en", "dnsmos": 3.4}))
+        {"dnsmos": 3.4, "duration": 3.0, "id": "EN_B00001_S00001_W000000", "language": "en",
+         "speaker": "EN_B00001_S00001", "text": " other words.",
+         "wav": "EN_B00001/EN_B00001_S00001/mp3/EN_B00001_S00001_W000000.mp3"}))
     if broken:
         (shard / "EN_B00001_S00001_W000001.json").write_text(_json.dumps({"id": "EN_B00001_S00001_W000001"}))
     return root
