@@ -155,11 +155,15 @@ def swb_word_lines(conv: str, side: str, name: str) -> list[str]:
     return lines
 
 
-def build_switchboard(root: Path, broken: bool = False, tables: bool = True) -> Path:
+def build_switchboard(root: Path, broken: bool = False, tables: bool = True,
+                      conv_table: str = "call_con_tab.csv") -> Path:
     """``swb1_d1/data/sw0NNNN.sph``, ``swb_ms98_transcriptions/NN/NNNN/swNNNN{A,B}-ms98-a-{word,trans}.text``,
-    ``tables/conv.tab`` and ``tables/caller_tab.csv`` (the LDC's file names; the caller table in its
-    download name). Broken: conversation 2002's B side has no word file, 2005's A file has a line whose
-    id names side C, and conv.tab has a conversation 4999 with no files."""
+    ``tables/<conv_table>`` and ``tables/caller_tab.csv``. The conversation table is the LDC's online docs'
+    ``call_con_tab.csv`` (catalog.ldc.upenn.edu/docs/LDC97S62/, one row per side: conversation, side,
+    caller, phone, length, topic, remarks, active, as Coquery's coq_install_switchboard.py names them) or
+    ``conv.tab`` (one row per conversation, callers in columns 3 and 4, as kaldi's swbd1_fix_speakerid.pl
+    reads it). Broken: conversation 2002's B side has no word file, 2005's A file has a line whose id names
+    side C, and the conversation table has a conversation 4999 with no files."""
     for (conv, _), name in zip(SWB_CONVS.items(), DIALOGUES):
         _sphere(root / "swb1_d1" / "data" / f"sw0{conv}.sph", name)
         folder = root / "swb_ms98_transcriptions" / conv[:2] / conv
@@ -178,9 +182,13 @@ def build_switchboard(root: Path, broken: bool = False, tables: bool = True) -> 
         if broken:
             convs["4999"] = ("1000", "1003", "326")
         (root / "tables").mkdir(exist_ok=True)
-        (root / "tables" / "conv.tab").write_text("".join(
-            f'{conv},  "Y",  {a},  {b},  {topic},  "A",  920323,  "1543",  "1558",  ""\n'
-            for conv, (a, b, topic) in convs.items()))
+        if conv_table == "conv.tab":
+            text = "".join(f'{conv},  "Y",  {a},  {b},  {topic},  "A",  920323,  "1543",  "1558",  ""\n'
+                           for conv, (a, b, topic) in convs.items())
+        else:
+            text = "".join(f'{conv},  "{side}",  {caller},  "2145551234",  300,  {topic},  "",  "Y"\n'
+                           for conv, (a, b, topic) in convs.items() for side, caller in (("A", a), ("B", b)))
+        (root / "tables" / conv_table).write_text(text)
         (root / "tables" / "caller_tab.csv").write_text("".join(
             f'{caller},  {int(caller) - 900},  "N",  "{sex}",  {born},  "{dialect}",  2,  0,  "CASH",  15,  '
             f'"N",  "",  0,  "A"\n' for caller, (sex, born, dialect) in SWB_CALLERS.items()))

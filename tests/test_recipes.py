@@ -159,6 +159,29 @@ def test_switchboard_qualify_evidence_reads_topics_and_speaker_sex_from_the_tabl
     assert set(req[5].evidence["metadata_balance"]["sex"]["hours_share"]) == {"female", "male"}
 
 
+def test_switchboard_reads_kaldis_conv_tab_as_well(tmp_path):
+    got = prepare("switchboard", [build_switchboard(tmp_path / "corpus", conv_table="conv.tab")])
+    assert got.errors == []
+    for rec in got.recordings:
+        a, b, topic = SWB_CONVS[rec.recording_id[3:]]
+        assert rec.speakers == (f"swb-{a}", f"swb-{b}") and rec.tags["topic"] == topic
+
+
+def test_switchboard_bad_conversation_table_rows_are_named_and_the_rest_read(tmp_path):
+    root = build_switchboard(tmp_path / "corpus")
+    table = root / "tables" / "call_con_tab.csv"
+    rows = table.read_text().splitlines()
+    rows[2] = rows[2].replace('"A"', '"C"')  # conversation 2002, side A written C
+    rows.insert(4, "this row is damaged")
+    table.write_text("\n".join(rows) + "\n")
+    got = prepare("switchboard", [root])
+    assert _kinds(got) == ["unreadable table", "unreadable table"]
+    assert sorted(e.problem.split(":", 2)[1].strip() for e in got.errors) == ["line 3", "line 5"]
+    recs = {r.recording_id: r for r in got.recordings}
+    assert recs["sw02002"].speakers == (None, f"swb-{SWB_CONVS['2002'][1]}")  # side B still known
+    assert recs["sw02001"].speakers == tuple(f"swb-{c}" for c in SWB_CONVS["2001"][:2])
+
+
 def test_switchboard_broken_fixture_gives_named_errors(tmp_path):
     root = build_switchboard(tmp_path / "corpus", broken=True)
     got = prepare("switchboard", [root])

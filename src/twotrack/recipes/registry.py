@@ -45,8 +45,8 @@ register(Recipe(
         Reads("swNNNNN.sph", "the conversation: 2 channels, 8 kHz; side A = track A, side B = track B"),
         Reads("swNNNNA-ms98-a-word.text / ...B...", "gold: hand-corrected word start/end times of side A / B "
                                                     "([silence], [noise], <b_aside>/<e_aside> are not words)"),
-        Reads("conv.tab (conv_tab.csv)", "callers of side A and B (speaker swb-<caller>), topic number (tag "
-                                         "topic), talk day (metadata)"),
+        Reads("call_con_tab.csv (or conv.tab, conv_tab.csv)", "callers of side A and B (speaker swb-<caller>), "
+                                                              "topic number (tag topic), talk day (conv.tab only)"),
         Reads("caller.tab (caller_tab.csv)", "per caller: sex, birth year, dialect area, education"),
     ),
     prepare=prepare_switchboard,
