@@ -288,13 +288,16 @@ def build_ami(root: Path, broken: bool = False) -> Path:
         '<?xml version="1.0" encoding="UTF-8"?>\n<meetings>\n'
         f'  <meeting observation="{AMI_MEETING}" duration="{CLIP_S}" type="scenario">\n{speakers}\n  </meeting>\n'
         '</meetings>\n')
-    # participants.xml's layout was not established from public material: one participant carries a sex
-    # attribute, the others none, whose sex then comes from their global name's letter (F.., M..), as
-    # lhotse's ami.py takes it.
-    people = "\n".join(f'  <participant global_name="{name}"' + (f' sex="{sex}"' if letter == "A" else "") + ' age="30"/>'
+    # participants.xml names each person by nite:id with sex, age_at_collection, native_language attributes
+    # (readers of the release: an AMI channel reader matching <participant nite:id=".." sex=".." ..
+    # native_language="..">, the ami summaries' NITE reader matching nite:id to meetings.xml's global_name).
+    # One participant has no sex here: it then comes from the global name's letter (F.., M..), as lhotse's
+    # ami.py takes it.
+    people = "\n".join(f'  <participant nite:id="{name}" meeting="{AMI_MEETING[:6]}"'
+                       + (f' sex="{sex}"' if letter != "B" else "") + ' age_at_collection="30" native_language="English"/>'
                        for letter, (name, _, sex) in AMI_PEOPLE.items())
-    (res / "participants.xml").write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<participants>\n{people}\n'
-                                          '</participants>\n')
+    (res / "participants.xml").write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<nite:root nite:id="participants" '
+                                          f'xmlns:nite="http://nite.sourceforge.net/">\n{people}\n</nite:root>\n')
     return root
 
 

@@ -234,7 +234,8 @@ def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
     assert sorted(round(w.start, 2) for w in words if w.track == 1) == sorted(
         round(s, 2) for t, s, e, _ in gold_words(DIALOGUES[0]) if t == 0)
     meta = _speaker_meta(ws)
-    assert meta["ami-FEE005"]["sex"] == "female"  # participants.xml says so
+    assert meta["ami-FEE005"]["sex"] == "female"  # participants.xml says so (its nite:id names her)
+    assert meta["ami-FEE005"]["age"] == "30" and meta["ami-FEE005"]["native_language"] == "English"
     assert meta["ami-MEE006"]["sex"] == "male"  # from the global name's letter
     report = qualify_corpus(inputs_from_workspace(ws))
     assert report.recordings[0].data_type.data_type == "multiparty"

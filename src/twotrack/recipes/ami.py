@@ -4,8 +4,8 @@ Audio ``amicorpus/<meeting>/audio/<meeting>.Headset-<N>.wav`` (one close-talk mi
 participant, 16 kHz); manual annotations ``words/<meeting>.<letter>.words.xml`` (NITE XML: ``<w
 starttime= endtime=>word</w>`` per word, ``punc="true"`` for punctuation), ``corpusResources/meetings.xml``
 (per meeting, each participant letter's ``global_name`` and headset ``channel``) and, when present,
-``corpusResources/participants.xml`` (per ``global_name``: sex, read from a ``sex``/``gender`` attribute
-or child element; without one, the global name's first letter, ``F``/``M``, gives it). A meeting has three to five speakers: data type ``multiparty``, whichever headsets
+``corpusResources/participants.xml`` (per participant, named by its ``nite:id``: sex, age at collection,
+native language; without a sex, the global name's first letter, ``F``/``M``, gives it). A meeting has three to five speakers: data type ``multiparty``, whichever headsets
 are kept.
 """
 
@@ -79,8 +79,16 @@ def read_meetings(path: str, prepared) -> dict[str, dict[str, tuple[str, int]]]:
     return out
 
 
+#: ``participants.xml`` attributes kept as speaker metadata (besides sex), as the file names them.
+PARTICIPANT_FIELDS = {"age_at_collection": "age", "native_language": "native_language"}
+
+
 def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
-    """``participants.xml``: global name -> {sex} (from a ``sex``/``gender`` attribute or child)."""
+    """``participants.xml``: global name -> {sex, age, native_language}. Each ``<participant>`` names its
+    person by its ``nite:id`` (the global name meetings.xml uses; readers of the release match the two,
+    e.g. a NITE-XML reader in the ami-meeting-summaries code and an AMI channel reader that takes
+    ``<participant nite:id=".." sex=".." native_language="..">``); a ``global_name`` attribute is read
+    too. Sex from a ``sex``/``gender`` attribute or child element."""
     from .base import BAD_TABLE
 
     try:
@@ -88,9 +96,11 @@ def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
     except InputError as exc:
         prepared.error(BAD_TABLE, path, exc.problem)
         return {}
-    out = {}
+    out: dict[str, dict[str, str]] = {}
     for el in root.iter():
         name = el.get("global_name")
+        if not name and _local(el.tag) == "participant":
+            name = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
         if not name:
             continue
         sex = el.get("sex") or el.get("gender")
@@ -98,7 +108,12 @@ def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
             if _local(child.tag).lower() in ("sex", "gender") and (child.text or "").strip():
                 sex = child.text.strip()
         sex = (sex or "").strip().lower()
-        out[name] = {"sex": {"f": "female", "m": "male"}.get(sex, sex)} if sex else {}
+        meta = out.setdefault(name, {})  # a person may have an entry per meeting series
+        if sex:
+            meta.setdefault("sex", {"f": "female", "m": "male"}.get(sex, sex))
+        for attr, key in PARTICIPANT_FIELDS.items():
+            if (el.get(attr) or "").strip():
+                meta.setdefault(key, el.get(attr).strip())
     return out
 
 
