@@ -101,6 +101,16 @@ def test_fisher_mistyped_time_drops_the_calls_gold_with_a_named_error(tmp_path):
     assert recs["fe_03_00001"].transcript is None and recs["fe_03_00002"].transcript  # the rest keep theirs
 
 
+def test_fisher_transcript_whose_header_names_another_call_is_not_its_gold(tmp_path):
+    root = build_fisher(tmp_path / "corpus")
+    path = root / "fe_03_p1_tran" / "data" / "trans" / "000" / "fe_03_00002.txt"
+    path.write_text(path.read_text().replace("# fe_03_00002.sph", "# fe_03_00003.sph", 1))
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["unreadable transcript"]
+    assert "line 1: the header names fe_03_00003" in got.errors[0].problem
+    assert {r.recording_id: r for r in got.recordings}["fe_03_00002"].transcript is None
+
+
 def test_fisher_call_missing_from_table_is_named(tmp_path):
     root = build_fisher(tmp_path / "corpus")
     table = root / "fe_03_p1_tran" / "doc" / "fe_03_p1_calldata.tbl"

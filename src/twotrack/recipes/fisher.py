@@ -15,6 +15,7 @@ from ..model import Word
 
 
 FISHER_LINE = re.compile(r"^(\S+)\s+(\S+)\s+([A-Za-z]\d*):\s*(.*)$")
+_HEADER = re.compile(r"^#\s*(fe_\d\d_\d{5})\.sph\b", re.IGNORECASE)
 
 
 def read_fisher(path: str | Path, recording_id: str | None = None) -> list[Word]:
@@ -111,6 +112,13 @@ def check_fisher_transcript(path: str, recording_id: str, prepared) -> bool:
     latest: dict[str, tuple[float, int]] = {}  # side -> (latest end so far, its line)
     for line_no, line in tl.lines(text):
         if line.startswith("#"):
+            # the first line names the call's audio (# fe_03_00001.sph; kaldi's fisher_data_prep.sh insists
+            # it matches the file's name): a transcript filed under another call's name is not this call's gold
+            named = _HEADER.match(line)
+            if named and named.group(1).lower() != recording_id.lower():
+                prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: the header names {named.group(1)}, not "
+                                                     f"{recording_id}; no gold for this call", recording_id)
+                return False
             continue
         m = FISHER_LINE.match(line)
         if not m:
