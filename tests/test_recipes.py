@@ -111,6 +111,20 @@ def test_fisher_transcript_whose_header_names_another_call_is_not_its_gold(tmp_p
     assert {r.recording_id: r for r in got.recordings}["fe_03_00002"].transcript is None
 
 
+def test_fisher_release_unpacked_twice_is_one_corpus_but_differing_copies_are_named(tmp_path):
+    import shutil
+
+    # a data guide written from a copy of the release describes LDC2005T19 unpacked twice (data/ and
+    # fe_03_p2_tran/data/): identical copies are the same transcripts, not conflicts
+    root = build_fisher(tmp_path / "corpus")
+    shutil.copytree(root / "fe_03_p1_tran" / "data", root / "LDC2004T19" / "data")
+    assert prepare("fisher", [root]).errors == []
+    copy = root / "LDC2004T19" / "data" / "trans" / "000" / "fe_03_00002.txt"
+    copy.write_text(copy.read_text() + "# a copy edited by hand\n")
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["duplicate transcript"] and "differs" in got.errors[0].problem
+
+
 def test_fisher_call_missing_from_table_is_named(tmp_path):
     root = build_fisher(tmp_path / "corpus")
     table = root / "fe_03_p1_tran" / "doc" / "fe_03_p1_calldata.tbl"

@@ -171,7 +171,7 @@ def prepare_switchboard(paths, options):
     callers (speaker
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
     from .base import (NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
-                       checked_gold, index_files, merge_tables, rows_without_audio, table_row,
+                       checked_gold, index_files, merge_tables, rows_without_audio, same_bytes, table_row,
                        two_channel_recording)
 
     prepared = Prepared()
@@ -185,7 +185,10 @@ def prepare_switchboard(paths, options):
             prepared.error(UNKNOWN_CHANNEL, f, f"side {m.group(2)!r} in the file name (a call has sides A and B)",
                            f"sw0{conv}")
             continue
-        words.setdefault(conv, {}).setdefault(side, f)
+        first = words.setdefault(conv, {}).setdefault(side, f)
+        if first != f and not same_bytes(first, f):
+            prepared.error("duplicate transcript", f, f"a second sw{conv}{side}-ms98-a-word.text (first: {first}) "
+                                                      "that differs from it; this one is ignored", f"sw0{conv}")
     convs = merge_tables(files.get("conv", ()), read_conversation_table, prepared)
     callers: dict[str, dict[str, str]] = {}
     for table in files.get("caller", ()):
