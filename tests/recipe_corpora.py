@@ -232,6 +232,17 @@ def build_callhome(root: Path, broken: bool = False) -> Path:
         folder = root / "LDC97T14" / "transcrpt" / split.replace("evltest", "evaltest")
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{callhome_name(call)}.txt").write_text("\n\n".join(lines) + "\n")
+    # callinfo.tbl, the LDC's audit of the calls, in the layout the CALLHOME German/Mandarin/Japanese/Spanish
+    # docs (catalog.ldc.upenn.edu/docs/LDC97S43/CALLINFO.TXT, .../LDC96T16/callinfo.txt) describe; the LDC97T14
+    # catalogue page says the English transcripts come with the same audit (gender, channel quality)
+    info = []
+    for call, sex_a, sex_b in (("4065", "female", "male"), ("4074", "male", "male"), ("4093", "female", "female")):
+        info += [f"en_{call} ntalkers=2 nfemale=1 nmale=1", f"en_{call} siA difficulty=2 bgnoise=1 chnoise=2",
+                 f'en_{call} taA sex={sex_a} age=adult rate=normal artic=clear accent="midwest" acc_pron=1',
+                 f'en_{call} taB sex={sex_b} age=adult rate=fast artic=clear accent="new york" acc_pron=1']
+    info.append('en_4074 taB1 sex=female age=child rate=normal artic=clear accent="new york"')
+    (root / "LDC97T14" / "doc").mkdir(parents=True, exist_ok=True)
+    (root / "LDC97T14" / "doc" / "callinfo.tbl").write_text("\n".join(info) + "\n")
     if broken:
         (root / "LDC97T14" / "transcrpt" / "train" / "en_4999.txt").write_text("0.00 1.00 A: hello\n")
     return root

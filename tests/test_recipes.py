@@ -239,8 +239,27 @@ def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
     assert len(first) == 1 and first[0].text.replace("#", "") == want[3] and first[0].track == 0
     assert recs["callhome-4065"].tracks[0].path.endswith("en_4065.sph")  # the LDC's en_ names
     assert recs["callhome-4093"].transcript.endswith("4093.txt")  # and bare ones
+    # the transcribed stretch (the header's "#Starting at 0 Ending at 20"): gold covers only it
+    assert recs["callhome-4065"].metadata["transcribed_span_s"] == "0-20"
+    meta = _speaker_meta(ws)  # each side's sex from callinfo.tbl; a second talker on a side is counted
+    assert meta["callhome-4065-A"]["sex"] == "female" and meta["callhome-4065-B"]["sex"] == "male"
+    assert meta["callhome-4074-B"]["talkers"] == "2" and meta["callhome-4074-B"]["accent"] == "new york"
     got = prepare("callhome", [build_callhome(tmp_path / "broken", broken=True)])
     assert _kinds(got) == ["transcript without audio", "unknown channel"]
+
+
+def test_callhome_damaged_callinfo_line_and_missing_call_are_named(tmp_path):
+    root = build_callhome(tmp_path / "corpus")
+    table = root / "LDC97T14" / "doc" / "callinfo.tbl"
+    lines = [line for line in table.read_text().splitlines() if not line.startswith("en_4093")]
+    lines.insert(2, "en_4065 taA")  # a talker line with no fields
+    table.write_text("\n".join(lines) + "\n")
+    got = prepare("callhome", [root])
+    assert _kinds(got) == ["recording not in table", "unreadable table"]
+    by_kind = {e.problem.split(":", 1)[0]: e for e in got.errors}
+    assert "line 3" in by_kind["unreadable table"].problem and by_kind["unreadable table"].path.endswith("callinfo.tbl")
+    assert by_kind["recording not in table"].recording_id == "callhome-4093"
+    assert got.speakers["callhome-4065-A"]["sex"] == "female"  # the good line of the same talker still read
 
 
 @pytest.mark.parametrize("headsets", [None, "0,1"])

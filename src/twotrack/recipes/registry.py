@@ -60,8 +60,10 @@ register(Recipe(
     reads=(
         Reads("en_NNNN.sph (data/train|devtest|evltest)", "the call: 2 channels, 8 kHz; side A = track A, side B = "
                                                           "track B; the folder gives the split (metadata)"),
-        Reads("en_NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold); "
-                                             "speakers are the call's sides (callhome-NNNN-A/-B): no caller table"),
+        Reads("en_NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold) of "
+                                             "the transcribed 10 (5) minutes, kept as metadata transcribed_span_s"),
+        Reads("callinfo.tbl", "the LDC's audit: sex, age, accent of each side's talker (speakers are the call's "
+                              "sides, callhome-NNNN-A/-B)"),
     ),
     prepare=prepare_callhome,
     options=COMMON_OPTIONS,
