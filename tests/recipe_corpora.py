@@ -248,6 +248,34 @@ def build_callhome(root: Path, broken: bool = False) -> Path:
     return root
 
 
+def build_callhome_talkbank(root: Path, channels: int = 2) -> Path:
+    """TalkBank's CA version of CALLHOME English (talkbank.org/ca/access/CallHome: ``eng/NNNN.cha`` transcripts,
+    media ``eng/0wav/NNNN.wav``, as the AU-Harness CallHome preprocessor reads them): CHAT utterances
+    ``*A:<tab>text \x15start_end\x15`` in milliseconds, long ones continued on tab-indented lines, ``%`` tiers
+    and ``@`` headers between. How many channels TalkBank's wav files hold was not established: ``channels``
+    builds either."""
+    import soundfile as sf
+
+    call, name = "4065", DIALOGUES[0]
+    audio = telephone(name)
+    media = root / "CallHome" / "eng" / "0wav" / f"{call}.wav"
+    media.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(media, audio if channels == 2 else audio.mean(axis=1).astype(np.int16), 8000, subtype="PCM_16")
+    lines = ["@UTF8", "@Begin", "@Languages:\teng", "@Participants:\tA Speaker, B Speaker", f"@Media:\t{call}, audio"]
+    for i, (track, s, e, text) in enumerate(utterances(name)):
+        bullet = f"\x15{round(s * 1000)}_{round(e * 1000)}\x15"
+        words = text.split()
+        if i == 1 and len(words) > 2:  # a long utterance wraps; the bullet closes its last line
+            lines += [f"*{'AB'[track]}:\t{' '.join(words[:2])}", f"\t{' '.join(words[2:])} . {bullet}"]
+        else:
+            lines.append(f"*{'AB'[track]}:\t{text} . {bullet}")
+        if i == 0:
+            lines.append("%com:\tlaughs")
+    lines.append("@End")
+    (root / "CallHome" / "eng" / f"{call}.cha").write_text("\n".join(lines) + "\n")
+    return root
+
+
 # ---------------------------------------------------------------------------------------------
 # AMI: headset WAVs, words.xml, meetings.xml, participants.xml
 # ---------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from recipe_corpora import (AMI_MEETING, AMI_PEOPLE, CALLHOME_CALLS, DIALOGUES, FISHER_CALLS, SWB_CALLERS,
-                            SWB_CONVS, build_ami, build_callhome, build_emilia, build_fisher, build_switchboard,
-                            gold_words, scan_corpus, utterances)
+                            SWB_CONVS, build_ami, build_callhome, build_callhome_talkbank, build_emilia, build_fisher,
+                            build_switchboard, gold_words, scan_corpus, utterances)
 from twotrack.cli import main
 from twotrack.evaluate import gold_from_workspace
 from twotrack.ingest.annotations import recording_gold
@@ -260,6 +260,24 @@ def test_callhome_damaged_callinfo_line_and_missing_call_are_named(tmp_path):
     assert "line 3" in by_kind["unreadable table"].problem and by_kind["unreadable table"].path.endswith("callinfo.tbl")
     assert by_kind["recording not in table"].recording_id == "callhome-4093"
     assert got.speakers["callhome-4065-A"]["sex"] == "female"  # the good line of the same talker still read
+
+
+def test_callhome_talkbank_chat_transcripts_are_gold(tmp_path):
+    got = prepare("callhome", [build_callhome_talkbank(tmp_path / "corpus")])
+    assert got.errors == []
+    (rec,) = got.recordings
+    assert rec.recording_id == "callhome-4065" and rec.transcript.endswith("4065.cha")
+    words = recording_gold(rec)
+    want = utterances(DIALOGUES[0])
+    assert sorted((w.track, round(w.start, 3), round(w.end, 3)) for w in words) == sorted(
+        (t, round(s, 3), round(e, 3)) for t, s, e, _ in want)
+    assert words and all("\x15" not in w.text for w in words)
+    # the wrapped utterance is one unit with all its words
+    second = want[1]
+    assert any(w.text.split()[:len(second[3].split())] == second[3].split() for w in words)
+    # a one-channel media file cannot be two tracks: said, as for any CALLHOME audio
+    got = prepare("callhome", [build_callhome_talkbank(tmp_path / "mono", channels=1)])
+    assert _kinds(got) == ["missing channel"]
 
 
 @pytest.mark.parametrize("headsets", [None, "0,1"])

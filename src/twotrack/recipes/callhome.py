@@ -22,8 +22,10 @@ from ..model import Word
 CALLHOME_LINE = re.compile(r"^(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+([A-Za-z]+\d*):\s*(.*)$")
 #: ``en_4065.sph`` / ``en_4065.txt`` as the LDC names them (also ``4065.*``); audio in any container the ingest
 #: reads by content (copies converted to ``.wav``/``.flac`` keep the call number).
+#: TalkBank's CA conversion of the corpus (talkbank.org/ca/access/CallHome, eng/): ``NNNN.cha`` beside the media
+#: ``NNNN.wav``; read when the LDC transcript of the call is absent.
 CALLHOME_PATTERNS = {"audio": r"(?:en_)?\d{4}\.(?:sph|wav|flac)", "transcript": r"(?:en_)?\d{4}\.txt",
-                     "callinfo": r"callinfo\.tbl"}
+                     "cha": r"\d{4}\.cha", "callinfo": r"callinfo\.tbl"}
 SIDES = ("A", "B")
 #: A line opening with ``#word ... #`` after the first timed line is text, not a comment: the LDC97T14 guide
 #: marks simultaneous speech on one channel ``#text#`` (the header's ``#Language: eng`` lines come first).
@@ -51,13 +53,47 @@ def _lines(path: str):
     return out
 
 
+#: A CHAT media bullet: ``\x15<start ms>_<end ms>\x15`` closing a timed utterance.
+_BULLET = re.compile(r"\x15(\d+)_(\d+)\x15")
+_CHAT_UTTERANCE = re.compile(r"^\*([A-Za-z0-9]+):\s*(.*)$")
+
+
+def _cha_lines(path: str):
+    """(line number, start, end, speaker code, text) of every timed utterance of a CHAT file: ``*A:\ttext
+    \x15start_end\x15`` (milliseconds), an utterance continuing on tab-indented lines; ``@`` headers and
+    ``%`` dependent tiers are skipped, as are utterances without a bullet (no time)."""
+    out: list[list] = []
+    current: list | None = None
+    for line_no, raw in enumerate(tl.open_text(path).splitlines(), 1):
+        if raw[:1] in ("\t", " ") and current is not None:
+            current[1] += " " + raw.strip()
+            continue
+        current = None
+        m = _CHAT_UTTERANCE.match(raw.strip())
+        if m:
+            current = [line_no, m.group(2), m.group(1)]
+            out.append(current)
+    timed = []
+    for line_no, text, code in out:
+        b = _BULLET.search(text)
+        if b:
+            timed.append([line_no, int(b.group(1)) / 1000, int(b.group(2)) / 1000, code,
+                          _BULLET.sub(" ", text).strip()])
+    return timed
+
+
+def _timed(path: str):
+    return _cha_lines(path) if path.lower().endswith(".cha") else _lines(path)
+
+
 def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Word]:
     """CALLHOME transcript segments -> ``Word`` on the side's track (``A``/``A1`` -> 0, ``B``/``B2`` -> 1);
-    lines whose end is not after their start are left out (the release has some)."""
+    lines whose end is not after their start are left out (the release has some). A ``.cha`` file is
+    TalkBank's CHAT version: its ``*A:``/``*B:`` utterances with their media bullets."""
     p = str(path)
     rid = recording_id or f"callhome-{call_number(p)}"
     words = []
-    for line_no, start, end, label, text in _lines(p):
+    for line_no, start, end, label, text in _timed(p):
         side = label[0].upper()
         if side not in SIDES:
             raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
@@ -87,7 +123,10 @@ def transcribed_span(path: str) -> tuple[float, float] | None:
         m = _SPAN.match(line)
         if m:
             return float(m.group(1)), float(m.group(2))
-    times = [(float(m.group(1)), float(m.group(2))) for _, line in tl.lines(text) if (m := CALLHOME_LINE.match(line))]
+    try:
+        times = [(start, end) for _, start, end, _, _ in _timed(path)]
+    except InputError:
+        return None
     return (min(s for s, _ in times), max(e for _, e in times)) if times else None
 
 
@@ -148,13 +187,16 @@ def prepare_callhome(paths, options):
     files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
     audio = by_key(files.get("audio", ()), call_number, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), call_number, "duplicate transcript", prepared)
+    for call, cha in by_key(files.get("cha", ()), call_number, "duplicate transcript", prepared).items():
+        trans.setdefault(call, cha)  # the LDC's transcript first
     talkers: dict[str, dict[str, dict[str, str]]] = {}
     for table in files.get("callinfo", ()):
         for call, sides in read_callinfo(table, prepared).items():
             talkers.setdefault(call, sides)
     for call in sorted(audio):
         rid = f"callhome-{call}"
-        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no en_{call}.txt under the given folders",
+        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no en_{call}.txt (or {call}.cha) under the given "
+                                                                            "folders",
                                   lambda path: check_callhome_transcript(path, rid, prepared))
         split = Path(audio[call]).parent.name.lower().replace("evltest", "evaltest")
         metadata = {"split": split} if split in ("train", "devtest", "evaltest") else {}
