@@ -94,8 +94,8 @@ def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Wor
     rid = recording_id or f"callhome-{call_number(p)}"
     words = []
     for line_no, start, end, label, text in _timed(p):
-        side = label[0].upper()
-        if side not in SIDES:
+        side = label[0].upper() if re.fullmatch(r"[A-Za-z]\d*", label) else label
+        if side not in SIDES:  # a side letter with an optional talker number: A, A1, B2 (not a name like BOB)
             raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
         if end > start:
             words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, text, label.upper()))
