@@ -16,9 +16,10 @@ from pathlib import Path
 
 EMILIA_PATTERNS = {
     "index": r"[A-Z]{2}_B\d+\.jsonl",
-    # amphion/Emilia-Dataset on the Hugging Face Hub: <LANG>/<LANG>-B000000.tar (and Emilia-YODAS/<LANG>/...),
-    # each shard holding <id>.mp3 + <id>.json; read once unpacked
-    "shard": r"[A-Z]{2}-B\d+\.tar",
+    # amphion/Emilia-Dataset on the Hugging Face Hub: <LANG>/<LANG>-B000000.tar WebDataset shards (and
+    # Emilia-YODAS/<LANG>/...), each holding <id>.mp3 + <id>.json; before the WebDataset change the Hub held
+    # per-batch <LANG>/*.tar.gz archives of the original layout. Read once unpacked.
+    "shard": r"[A-Z]{2}[-_]B\d+\.tar(?:\.gz)?(?:\.\d+)?",
     "meta": r".+\.json",
     "audio": r".+\.(mp3|wav|flac)",
 }
@@ -56,7 +57,7 @@ def prepare_emilia(paths, options):
     license = options.get("license") or "CC-BY-NC-4.0"
 
     for shard in files.get("shard", ()):
-        prepared.error(BAD_AUDIO, shard, "a WebDataset shard, not read packed: unpack it where it lies (tar -xf "
+        prepared.error(BAD_AUDIO, shard, "a packed Emilia archive, not read packed: unpack it where it lies (tar -xf "
                                          f"{Path(shard).name} -C <folder>) and scan the folder")
     seen: dict[str, str] = {}
 
