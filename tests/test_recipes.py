@@ -342,11 +342,14 @@ def test_emilia_packed_shards_unreadable_index_and_second_copies_are_named(tmp_p
     import tarfile
 
     root = build_emilia(tmp_path / "corpus")
-    # The Hub release (amphion/Emilia-Dataset) ships <LANG>/<LANG>-B000000.tar shards: not read packed
+    # The Hub release (amphion/Emilia-Dataset) ships <LANG>/<LANG>-B000000.tar shards: read once unpacked. A
+    # shard kept beside its unpacked folder is not an error; one whose segments were not found unpacked is.
     shard = root / "EN-B000001"
     with tarfile.open(root / "EN" / "EN-B000001.tar", "w") as tar:
         for f in sorted(shard.iterdir()):
             tar.add(f, arcname=f.name)
+    with tarfile.open(root / "EN" / "EN-B000002.tar", "w") as tar:
+        tar.add(shard / "EN_B00001_S00001_W000000.mp3", arcname="EN_B00002_S00000_W000000.mp3")
     # the same shard unpacked twice: its segment is a second copy
     shutil.copytree(shard, root / "copy" / "EN-B000001")
     # an index that is not UTF-8: named, the other layouts still read
@@ -355,7 +358,7 @@ def test_emilia_packed_shards_unreadable_index_and_second_copies_are_named(tmp_p
     got = prepare("emilia", [root])
     assert _kinds(got) == ["duplicate audio", "unreadable audio", "unreadable metadata"]
     by_kind = {e.problem.split(":", 1)[0]: e for e in got.errors}
-    assert by_kind["unreadable audio"].path.endswith("EN-B000001.tar") and "tar -xf" in by_kind["unreadable audio"].problem
+    assert by_kind["unreadable audio"].path.endswith("EN-B000002.tar") and "tar -xf" in by_kind["unreadable audio"].problem
     assert by_kind["unreadable metadata"].path.endswith("DE_B00000.jsonl")
     assert sorted(r.recording_id for r in got.recordings) == [
         "EN_B00000_S00000_W000000", "EN_B00000_S00000_W000001", "EN_B00001_S00001_W000000"]

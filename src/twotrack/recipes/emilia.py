@@ -56,9 +56,12 @@ def prepare_emilia(paths, options):
     used: set[str] = set()
     license = options.get("license") or "CC-BY-NC-4.0"
 
+    found = {Path(f).stem for f in files.get("audio", ())}
+    indexes = {Path(f).stem for f in files.get("index", ())}
     for shard in files.get("shard", ()):
-        prepared.error(BAD_AUDIO, shard, "a packed Emilia archive, not read packed: unpack it where it lies (tar -xf "
-                                         f"{Path(shard).name} -C <folder>) and scan the folder")
+        if not _unpacked(shard, found, indexes):
+            prepared.error(BAD_AUDIO, shard, "a packed Emilia archive, not read packed: unpack it where it lies "
+                                             f"(tar -xf {Path(shard).name} -C <folder>) and scan the folder")
     seen: dict[str, str] = {}
 
     def add(rec, where: str) -> None:
@@ -122,6 +125,23 @@ def prepare_emilia(paths, options):
     for stem, meta_path in sorted(sidecars.items()):
         prepared.error(TRANSCRIPT_WITHOUT_AUDIO, meta_path, f"no {Path(stem).name}.mp3 beside it", Path(stem).name)
     return prepared
+
+
+def _unpacked(archive: str, audio_stems: set[str], index_stems: set[str]) -> bool:
+    """Whether a packed archive's content was found unpacked under the paths: a per-batch ``.tar.gz`` when its
+    ``<LANG>_B00000.jsonl`` index was; a WebDataset ``.tar`` shard when every audio member's stem was (its
+    member list is read from the uncompressed tar's headers)."""
+    import tarfile
+
+    name = Path(archive).name
+    if ".tar.gz" in name.lower():
+        return name[: name.lower().index(".tar")] in index_stems
+    try:
+        with tarfile.open(archive) as tar:
+            stems = [Path(n).stem for n in tar.getnames() if n.lower().endswith((".mp3", ".wav", ".flac"))]
+    except (tarfile.TarError, OSError):
+        return False
+    return bool(stems) and all(s in audio_stems for s in stems)
 
 
 def _licensed(rec, license: str):
