@@ -65,21 +65,33 @@ def _sphere(path: Path, name: str) -> Path:
 # Fisher English: LDC2004S13 audio, LDC2004T19 transcripts and call table
 # ---------------------------------------------------------------------------------------------
 
+# PIN 11111 speaks as a woman in call 00001 and as a man in call 00003: participants shared PINs (kaldi
+# egs/sre08/v1/local/make_fisher.pl), so the recipe keeps a speaker per PIN and sex.
 FISHER_CALLS = {"00001": ("ENG01", "11111", "f.a", "22222", "m.a"),
                 "00002": ("ENG02", "33333", "m.o", "44444", "f.a"),
-                "00003": ("ENG03", "55555", "f.a", "11111", "f.a")}
+                "00003": ("ENG03", "55555", "f.a", "11111", "m.a")}
+
+
+def fisher_audio_name(call: str) -> str:
+    """Call 00003's audio is named ``.wav`` though it is SPHERE, as in a copy described by a data guide
+    written from it (GitHub, ``Switchboard / CANDOR / Fisher`` reading guide: ``fe_03_00005.wav``, "NIST
+    SPHERE, 8 kHz, 2 channels, 8-bit ulaw"); the others keep the published ``.sph``."""
+    return f"fe_03_{call}.wav" if call == "00003" else f"fe_03_{call}.sph"
 
 
 def build_fisher(root: Path, broken: bool = False) -> Path:
-    """``fe_03_p1_sph1/audio/000/fe_03_NNNNN.sph``, ``fe_03_p1_tran/data/trans/000/fe_03_NNNNN.txt``,
-    ``fe_03_p1_tran/doc/fe_03_p1_calldata.tbl`` (the folders renamed, as users unpack them).
+    """``fisher_eng_tr_sp_d1/audio/000/fe_03_NNNNN.sph`` (the folder name of the LDC's download of
+    LDC2004S13, as kaldi's fisher_data_prep.sh and datasets_turntaking's fisher reader know it),
+    ``fe_03_p1_tran/data/trans/000/fe_03_NNNNN.txt`` (with ``data/bbn_orig/`` beside it, whose BBN files
+    are not transcripts the recipe reads) and ``fe_03_p1_tran/doc/fe_03_p1_calldata.tbl``.
     Broken: call 00002's transcript missing, 00003's has a line on side C, the table has a call 00099
     with no files."""
     for (call, _), name in zip(FISHER_CALLS.items(), DIALOGUES):
-        _sphere(root / "my_fisher_audio" / "audio" / "000" / f"fe_03_{call}.sph", name)
+        _sphere(root / "fisher_eng_tr_sp_d1" / "audio" / "000" / fisher_audio_name(call), name)
         if broken and call == "00002":
             continue
-        lines = [f"# fe_03_{call}.sph", "# Transcribed at the LDC", ""]
+        by = "at the LDC" if call != "00002" else "by BBN/WordWave"
+        lines = [f"# fe_03_{call}.sph", f"# Transcribed {by}", ""]
         for track, s, e, text in utterances(name):
             lines.append(f"{s:.2f} {e:.2f} {'AB'[track]}: {text}")
             lines.append("")
@@ -88,6 +100,9 @@ def build_fisher(root: Path, broken: bool = False) -> Path:
         path = root / "fe_03_p1_tran" / "data" / "trans" / "000" / f"fe_03_{call}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
+        bbn = root / "fe_03_p1_tran" / "data" / "bbn_orig" / "000" / "auto-segmented"
+        bbn.mkdir(parents=True, exist_ok=True)
+        (bbn / f"fe_03_{call}.trn").write_text("HELLO (fe_03_%s-A-0001)\n" % call)
     rows = ["CALL_ID,DATE_TIME,TOPICID,SIG_GRADE,CNV_GRADE,APIN,ASX.DL,APHNUM,APHSET,APHTYP,BPIN,BSX.DL,BPHNUM,"
             "BPHSET,BPHTYP"]
     calls = dict(FISHER_CALLS)
@@ -127,14 +142,28 @@ def swb_word_lines(conv: str, side: str, name: str) -> list[str]:
         lines.append(f"sw{conv}{side}-ms98-a-{utt:04d} {s:.6f} {e:.6f} {text}")
         t = e
     lines.append(f"sw{conv}{side}-ms98-a-{utt:04d} {t:.6f} {CLIP_S:.6f} [silence]")
+    # An aside (speech to someone in the room) is bracketed by <b_aside> ... <e_aside> marker tokens in the
+    # ms98 files (kaldi swbd1_data_prep.sh removes them; vap_turn_taking's tests skip them): markers, not words.
+    words_at = [i for i, line in enumerate(lines) if not line.endswith("[silence]")]
+    if len(words_at) > 4:
+        first, last = words_at[2], words_at[3]
+        _, s, _, _ = lines[first].split()
+        _, _, e, _ = lines[last].split()
+        uid = lines[first].split()[0]
+        lines.insert(last + 1, f"{uid} {e} {float(e) + 0.05:.6f} <e_aside>")
+        lines.insert(first, f"{uid} {float(s) - 0.05:.6f} {s} <b_aside>")
     return lines
 
 
-def build_switchboard(root: Path, broken: bool = False, tables: bool = True) -> Path:
+def build_switchboard(root: Path, broken: bool = False, tables: bool = True,
+                      conv_table: str = "call_con_tab.csv") -> Path:
     """``swb1_d1/data/sw0NNNN.sph``, ``swb_ms98_transcriptions/NN/NNNN/swNNNN{A,B}-ms98-a-{word,trans}.text``,
-    ``tables/conv.tab`` and ``tables/caller_tab.csv`` (the LDC's file names; the caller table in its
-    download name). Broken: conversation 2002's B side has no word file, 2005's A file has a line whose
-    id names side C, and conv.tab has a conversation 4999 with no files."""
+    ``tables/<conv_table>`` and ``tables/caller_tab.csv``. The conversation table is the LDC's online docs'
+    ``call_con_tab.csv`` (catalog.ldc.upenn.edu/docs/LDC97S62/, one row per side: conversation, side,
+    caller, phone, length, topic, remarks, active, as Coquery's coq_install_switchboard.py names them) or
+    ``conv.tab`` (one row per conversation, callers in columns 3 and 4, as kaldi's swbd1_fix_speakerid.pl
+    reads it). Broken: conversation 2002's B side has no word file, 2005's A file has a line whose id names
+    side C, and the conversation table has a conversation 4999 with no files."""
     for (conv, _), name in zip(SWB_CONVS.items(), DIALOGUES):
         _sphere(root / "swb1_d1" / "data" / f"sw0{conv}.sph", name)
         folder = root / "swb_ms98_transcriptions" / conv[:2] / conv
@@ -153,9 +182,13 @@ def build_switchboard(root: Path, broken: bool = False, tables: bool = True) -> 
         if broken:
             convs["4999"] = ("1000", "1003", "326")
         (root / "tables").mkdir(exist_ok=True)
-        (root / "tables" / "conv.tab").write_text("".join(
-            f'{conv},  "Y",  {a},  {b},  {topic},  "A",  920323,  "1543",  "1558",  ""\n'
-            for conv, (a, b, topic) in convs.items()))
+        if conv_table == "conv.tab":
+            text = "".join(f'{conv},  "Y",  {a},  {b},  {topic},  "A",  920323,  "1543",  "1558",  ""\n'
+                           for conv, (a, b, topic) in convs.items())
+        else:
+            text = "".join(f'{conv},  "{side}",  {caller},  "2145551234",  300,  {topic},  "",  "Y"\n'
+                           for conv, (a, b, topic) in convs.items() for side, caller in (("A", a), ("B", b)))
+        (root / "tables" / conv_table).write_text(text)
         (root / "tables" / "caller_tab.csv").write_text("".join(
             f'{caller},  {int(caller) - 900},  "N",  "{sex}",  {born},  "{dialect}",  2,  0,  "CASH",  15,  '
             f'"N",  "",  0,  "A"\n' for caller, (sex, born, dialect) in SWB_CALLERS.items()))
@@ -169,28 +202,77 @@ def build_switchboard(root: Path, broken: bool = False, tables: bool = True) -> 
 CALLHOME_CALLS = {"4065": ("train", DIALOGUES[0]), "4074": ("devtest", DIALOGUES[1]), "4093": ("evltest", DIALOGUES[2])}
 
 
+def callhome_name(call: str) -> str:
+    """The LDC names files ``en_4065.sph`` / ``en_4065.txt`` (LDC97T14 as read by the datasets_turntaking
+    callhome reader, ErikEkstedt/datasets_turntaking; LDC's AG toolkit demo loads ``en_4065.sph`` with
+    ``en_4065.txt``); call 4093 keeps a bare ``4093`` name, as renamed copies do, so both forms are read."""
+    return call if call == "4093" else f"en_{call}"
+
+
 def build_callhome(root: Path, broken: bool = False) -> Path:
-    """``LDC97S42/data/<split>/NNNN.sph`` and ``LDC97T14/transcrpt/<split>/NNNN.txt`` (the LDC spells the
-    audio's evaluation folder ``evltest``, the transcripts' ``evaltest``); side A's first line is
-    labelled ``A1`` and its text wraps onto an untimed line, as in the release. Broken: 4074's
-    transcript has a line on side C, and a transcript 4999 has no audio."""
+    """``LDC97S42/data/<split>/en_NNNN.sph`` and ``LDC97T14/transcrpt/<split>/en_NNNN.txt`` (the LDC spells the
+    audio's evaluation folder ``evltest``, the transcripts' ``evaltest``). Each transcript opens with the
+    release's ``#Language: eng`` header block and separates lines by blank lines; side A's first line is
+    labelled ``A1`` and its text wraps onto an untimed line, the wrapped part opening with ``#...#``
+    (simultaneous speech on one channel, the guide's markup), as in the release. Broken: 4074's transcript
+    has a line on side C, and a transcript 4999 has no audio."""
     for call, (split, name) in CALLHOME_CALLS.items():
-        _sphere(root / "LDC97S42" / "data" / split / f"{call}.sph", name)
-        lines = []
+        _sphere(root / "LDC97S42" / "data" / split / f"{callhome_name(call)}.sph", name)
+        lines = ["#Language: eng", f"#File id: {call}", "#Starting at 0 Ending at 20", "# 0 1 #BEGIN",
+                 "# 19 20 #END"]
         for i, (track, s, e, text) in enumerate(utterances(name)):
             label = "AB"[track] + ("1" if i == 0 and track == 0 else "")
             words = text.split()
             if len(words) > 3 and i == 0:
-                lines += [f"{s:.2f} {e:.2f} {label}: {' '.join(words[:2])}", " ".join(words[2:])]
+                lines += [f"{s:.2f} {e:.2f} {label}: {' '.join(words[:2])}", f"#{' '.join(words[2:])}#"]
             else:
                 lines.append(f"{s:.2f} {e:.2f} {label}: {text}")
         if broken and call == "4074":
-            lines.insert(2, "5.00 5.40 C: hello")
+            lines.insert(7, "5.00 5.40 C: hello")
         folder = root / "LDC97T14" / "transcrpt" / split.replace("evltest", "evaltest")
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{call}.txt").write_text("\n\n".join(lines) + "\n")
+        (folder / f"{callhome_name(call)}.txt").write_text("\n\n".join(lines) + "\n")
+    # callinfo.tbl, the LDC's audit of the calls, in the layout the CALLHOME German/Mandarin/Japanese/Spanish
+    # docs (catalog.ldc.upenn.edu/docs/LDC97S43/CALLINFO.TXT, .../LDC96T16/callinfo.txt) describe; the LDC97T14
+    # catalogue page says the English transcripts come with the same audit (gender, channel quality)
+    info = []
+    for call, sex_a, sex_b in (("4065", "female", "male"), ("4074", "male", "male"), ("4093", "female", "female")):
+        info += [f"en_{call} ntalkers=2 nfemale=1 nmale=1", f"en_{call} siA difficulty=2 bgnoise=1 chnoise=2",
+                 f'en_{call} taA sex={sex_a} age=adult rate=normal artic=clear accent="midwest" acc_pron=1',
+                 f'en_{call} taB sex={sex_b} age=adult rate=fast artic=clear accent="new york" acc_pron=1']
+    info.append('en_4074 taB1 sex=female age=child rate=normal artic=clear accent="new york"')
+    (root / "LDC97T14" / "doc").mkdir(parents=True, exist_ok=True)
+    (root / "LDC97T14" / "doc" / "callinfo.tbl").write_text("\n".join(info) + "\n")
     if broken:
-        (root / "LDC97T14" / "transcrpt" / "train" / "4999.txt").write_text("0.00 1.00 A: hello\n")
+        (root / "LDC97T14" / "transcrpt" / "train" / "en_4999.txt").write_text("0.00 1.00 A: hello\n")
+    return root
+
+
+def build_callhome_talkbank(root: Path, channels: int = 2) -> Path:
+    """TalkBank's CA version of CALLHOME English (talkbank.org/ca/access/CallHome: ``eng/NNNN.cha`` transcripts,
+    media ``eng/0wav/NNNN.wav``, as the AU-Harness CallHome preprocessor reads them): CHAT utterances
+    ``*A:<tab>text \x15start_end\x15`` in milliseconds, long ones continued on tab-indented lines, ``%`` tiers
+    and ``@`` headers between. How many channels TalkBank's wav files hold was not established: ``channels``
+    builds either."""
+    import soundfile as sf
+
+    call, name = "4065", DIALOGUES[0]
+    audio = telephone(name)
+    media = root / "CallHome" / "eng" / "0wav" / f"{call}.wav"
+    media.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(media, audio if channels == 2 else audio.mean(axis=1).astype(np.int16), 8000, subtype="PCM_16")
+    lines = ["@UTF8", "@Begin", "@Languages:\teng", "@Participants:\tA Speaker, B Speaker", f"@Media:\t{call}, audio"]
+    for i, (track, s, e, text) in enumerate(utterances(name)):
+        bullet = f"\x15{round(s * 1000)}_{round(e * 1000)}\x15"
+        words = text.split()
+        if i == 1 and len(words) > 2:  # a long utterance wraps; the bullet closes its last line
+            lines += [f"*{'AB'[track]}:\t{' '.join(words[:2])}", f"\t{' '.join(words[2:])} . {bullet}"]
+        else:
+            lines.append(f"*{'AB'[track]}:\t{text} . {bullet}")
+        if i == 0:
+            lines.append("%com:\tlaughs")
+    lines.append("@End")
+    (root / "CallHome" / "eng" / f"{call}.cha").write_text("\n".join(lines) + "\n")
     return root
 
 
@@ -245,10 +327,16 @@ def build_ami(root: Path, broken: bool = False) -> Path:
         '<?xml version="1.0" encoding="UTF-8"?>\n<meetings>\n'
         f'  <meeting observation="{AMI_MEETING}" duration="{CLIP_S}" type="scenario">\n{speakers}\n  </meeting>\n'
         '</meetings>\n')
-    people = "\n".join(f'  <participant global_name="{name}" sex="{sex}" age="30"/>'
-                       for name, _, sex in AMI_PEOPLE.values())
-    (res / "participants.xml").write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<participants>\n{people}\n'
-                                          '</participants>\n')
+    # participants.xml names each person by nite:id with sex, age_at_collection, native_language attributes
+    # (readers of the release: an AMI channel reader matching <participant nite:id=".." sex=".." ..
+    # native_language="..">, the ami summaries' NITE reader matching nite:id to meetings.xml's global_name).
+    # One participant has no sex here: it then comes from the global name's letter (F.., M..), as lhotse's
+    # ami.py takes it.
+    people = "\n".join(f'  <participant nite:id="{name}" meeting="{AMI_MEETING[:6]}"'
+                       + (f' sex="{sex}"' if letter != "B" else "") + ' age_at_collection="30" native_language="English"/>'
+                       for letter, (name, _, sex) in AMI_PEOPLE.items())
+    (res / "participants.xml").write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<nite:root nite:id="participants" '
+                                          f'xmlns:nite="http://nite.sourceforge.net/">\n{people}\n</nite:root>\n')
     return root
 
 
@@ -278,9 +366,12 @@ def build_emilia(root: Path, broken: bool = False) -> Path:
     shard = root / "EN-B000001"
     shard.mkdir(parents=True, exist_ok=True)
     sf.write(shard / "EN_B00001_S00001_W000000.mp3", x[: 3 * rate, 1], rate)
+    # the shard's json as the Hub release writes it (amphion/Emilia-Dataset, DE/DE-B000000.tar as the dataset
+    # viewer shows it): the keys of the index line, "wav" naming the original layout's path (not read here)
     (shard / "EN_B00001_S00001_W000000.json").write_text(_json.dumps(
-        {"id": "EN_B00001_S00001_W000000", "text": " other words.", "duration": 3.0, "speaker": "EN_B00001_S00001",
-         "language": "en", "dnsmos": 3.4}))
+        {"dnsmos": 3.4, "duration": 3.0, "id": "EN_B00001_S00001_W000000", "language": "en",
+         "speaker": "EN_B00001_S00001", "text": " other words.",
+         "wav": "EN_B00001/EN_B00001_S00001/mp3/EN_B00001_S00001_W000000.mp3"}))
     if broken:
         (shard / "EN_B00001_S00001_W000001.json").write_text(_json.dumps({"id": "EN_B00001_S00001_W000001"}))
     return root

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from recipe_corpora import (AMI_MEETING, AMI_PEOPLE, CALLHOME_CALLS, DIALOGUES, FISHER_CALLS, SWB_CALLERS,
-                            SWB_CONVS, build_ami, build_callhome, build_emilia, build_fisher, build_switchboard,
-                            gold_words, scan_corpus, utterances)
+                            SWB_CONVS, build_ami, build_callhome, build_callhome_talkbank, build_emilia, build_fisher,
+                            build_switchboard, gold_words, scan_corpus, utterances)
 from twotrack.cli import main
 from twotrack.evaluate import gold_from_workspace
 from twotrack.ingest.annotations import recording_gold
@@ -41,12 +41,15 @@ def test_fisher_fixture_scans_with_speakers_topics_and_gold(tmp_path):
     assert sorted(recs) == [f"fe_03_{c}" for c in FISHER_CALLS]
     for call, (topic, apin, asx, bpin, bsx) in FISHER_CALLS.items():
         rec = recs[f"fe_03_{call}"]
-        assert rec.speakers == (f"fisher-{apin}", f"fisher-{bpin}")
+        assert rec.speakers == (f"fisher-{apin}-{asx[0]}", f"fisher-{bpin}-{bsx[0]}")
         assert rec.tags["topic"] == topic
         assert rec.n_tracks == 2 and rec.transcript.endswith(f"fe_03_{call}.txt")
+    assert recs["fe_03_00003"].tracks[0].path.endswith("fe_03_00003.wav")  # SPHERE named .wav is found
     meta = _speaker_meta(ws)
-    assert meta["fisher-11111"]["sex"] == "female" and meta["fisher-22222"]["sex"] == "male"
-    assert meta["fisher-33333"]["dialect"] == "o"
+    assert meta["fisher-22222-m"]["sex"] == "male" and meta["fisher-33333-m"]["dialect"] == "o"
+    # one PIN, a woman in one call and a man in another: two speakers, each with their own sex
+    assert meta["fisher-11111-f"]["sex"] == "female" and meta["fisher-11111-m"]["sex"] == "male"
+    assert meta["fisher-11111-f"]["pin"] == meta["fisher-11111-m"]["pin"] == "11111"
     # gold: the transcript's utterances, on their sides (IPU-level gold)
     gold, errors = gold_from_workspace(ws.path)
     assert errors == []
@@ -76,6 +79,50 @@ def test_fisher_broken_fixture_gives_named_errors_listed_by_errors(tmp_path):
     # the calls without usable gold carry none; the others keep theirs
     gold, _ = gold_from_workspace(ws)
     assert sorted(gold) == ["fe_03_00001"]
+
+
+def test_fisher_mistyped_time_drops_the_calls_gold_with_a_named_error(tmp_path):
+    # lhotse's fisher_english.py repairs a line of fe_03_11487 whose start was typed 31.09 for 231.09: one
+    # utterance would cover three minutes of its side. The same mistake here, on side A of call 00001.
+    root = build_fisher(tmp_path / "corpus")
+    path = root / "fe_03_p1_tran" / "data" / "trans" / "000" / "fe_03_00001.txt"
+    lines = path.read_text().splitlines()
+    a_lines = [i for i, line in enumerate(lines) if " A: " in line]
+    last = a_lines[-1]
+    start, end, rest = lines[last].split(" ", 2)
+    lines[last] = f"{float(start) - 10:.2f} {end} {rest}"  # starts 10 s early, inside earlier A lines
+    path.write_text("\n".join(lines) + "\n")
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["unreadable transcript"]
+    (err,) = got.errors
+    assert err.path.endswith("fe_03_00001.txt") and f"line {last + 1}:" in err.problem
+    assert "side A" in err.problem and err.recording_id == "fe_03_00001"
+    recs = {r.recording_id: r for r in got.recordings}
+    assert recs["fe_03_00001"].transcript is None and recs["fe_03_00002"].transcript  # the rest keep theirs
+
+
+def test_fisher_transcript_whose_header_names_another_call_is_not_its_gold(tmp_path):
+    root = build_fisher(tmp_path / "corpus")
+    path = root / "fe_03_p1_tran" / "data" / "trans" / "000" / "fe_03_00002.txt"
+    path.write_text(path.read_text().replace("# fe_03_00002.sph", "# fe_03_00003.sph", 1))
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["unreadable transcript"]
+    assert "line 1: the header names fe_03_00003" in got.errors[0].problem
+    assert {r.recording_id: r for r in got.recordings}["fe_03_00002"].transcript is None
+
+
+def test_fisher_release_unpacked_twice_is_one_corpus_but_differing_copies_are_named(tmp_path):
+    import shutil
+
+    # a data guide written from a copy of the release describes LDC2005T19 unpacked twice (data/ and
+    # fe_03_p2_tran/data/): identical copies are the same transcripts, not conflicts
+    root = build_fisher(tmp_path / "corpus")
+    shutil.copytree(root / "fe_03_p1_tran" / "data", root / "LDC2004T19" / "data")
+    assert prepare("fisher", [root]).errors == []
+    copy = root / "LDC2004T19" / "data" / "trans" / "000" / "fe_03_00002.txt"
+    copy.write_text(copy.read_text() + "# a copy edited by hand\n")
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["duplicate transcript"] and "differs" in got.errors[0].problem
 
 
 def test_fisher_call_missing_from_table_is_named(tmp_path):
@@ -136,6 +183,29 @@ def test_switchboard_qualify_evidence_reads_topics_and_speaker_sex_from_the_tabl
     assert set(req[5].evidence["metadata_balance"]["sex"]["hours_share"]) == {"female", "male"}
 
 
+def test_switchboard_reads_kaldis_conv_tab_as_well(tmp_path):
+    got = prepare("switchboard", [build_switchboard(tmp_path / "corpus", conv_table="conv.tab")])
+    assert got.errors == []
+    for rec in got.recordings:
+        a, b, topic = SWB_CONVS[rec.recording_id[3:]]
+        assert rec.speakers == (f"swb-{a}", f"swb-{b}") and rec.tags["topic"] == topic
+
+
+def test_switchboard_bad_conversation_table_rows_are_named_and_the_rest_read(tmp_path):
+    root = build_switchboard(tmp_path / "corpus")
+    table = root / "tables" / "call_con_tab.csv"
+    rows = table.read_text().splitlines()
+    rows[2] = rows[2].replace('"A"', '"C"')  # conversation 2002, side A written C
+    rows.insert(4, "this row is damaged")
+    table.write_text("\n".join(rows) + "\n")
+    got = prepare("switchboard", [root])
+    assert _kinds(got) == ["unreadable table", "unreadable table"]
+    assert sorted(e.problem.split(":", 2)[1].strip() for e in got.errors) == ["line 3", "line 5"]
+    recs = {r.recording_id: r for r in got.recordings}
+    assert recs["sw02002"].speakers == (None, f"swb-{SWB_CONVS['2002'][1]}")  # side B still known
+    assert recs["sw02001"].speakers == tuple(f"swb-{c}" for c in SWB_CONVS["2001"][:2])
+
+
 def test_switchboard_broken_fixture_gives_named_errors(tmp_path):
     root = build_switchboard(tmp_path / "corpus", broken=True)
     got = prepare("switchboard", [root])
@@ -165,9 +235,49 @@ def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
     assert errors == [] and sorted(gold) == sorted(recs)
     first = [w for w in gold["callhome-4065"] if w.speaker == "A1"]
     want = utterances(DIALOGUES[0])[0]
-    assert len(first) == 1 and first[0].text == want[3] and first[0].track == 0  # wrapped line joined
+    # the wrapped line, though it opens with '#' (simultaneous-speech markup), is joined: not a comment
+    assert len(first) == 1 and first[0].text.replace("#", "") == want[3] and first[0].track == 0
+    assert recs["callhome-4065"].tracks[0].path.endswith("en_4065.sph")  # the LDC's en_ names
+    assert recs["callhome-4093"].transcript.endswith("4093.txt")  # and bare ones
+    # the transcribed stretch (the header's "#Starting at 0 Ending at 20"): gold covers only it
+    assert recs["callhome-4065"].metadata["transcribed_span_s"] == "0-20"
+    meta = _speaker_meta(ws)  # each side's sex from callinfo.tbl; a second talker on a side is counted
+    assert meta["callhome-4065-A"]["sex"] == "female" and meta["callhome-4065-B"]["sex"] == "male"
+    assert meta["callhome-4074-B"]["talkers"] == "2" and meta["callhome-4074-B"]["accent"] == "new york"
     got = prepare("callhome", [build_callhome(tmp_path / "broken", broken=True)])
     assert _kinds(got) == ["transcript without audio", "unknown channel"]
+
+
+def test_callhome_damaged_callinfo_line_and_missing_call_are_named(tmp_path):
+    root = build_callhome(tmp_path / "corpus")
+    table = root / "LDC97T14" / "doc" / "callinfo.tbl"
+    lines = [line for line in table.read_text().splitlines() if not line.startswith("en_4093")]
+    lines.insert(2, "en_4065 taA")  # a talker line with no fields
+    table.write_text("\n".join(lines) + "\n")
+    got = prepare("callhome", [root])
+    assert _kinds(got) == ["recording not in table", "unreadable table"]
+    by_kind = {e.problem.split(":", 1)[0]: e for e in got.errors}
+    assert "line 3" in by_kind["unreadable table"].problem and by_kind["unreadable table"].path.endswith("callinfo.tbl")
+    assert by_kind["recording not in table"].recording_id == "callhome-4093"
+    assert got.speakers["callhome-4065-A"]["sex"] == "female"  # the good line of the same talker still read
+
+
+def test_callhome_talkbank_chat_transcripts_are_gold(tmp_path):
+    got = prepare("callhome", [build_callhome_talkbank(tmp_path / "corpus")])
+    assert got.errors == []
+    (rec,) = got.recordings
+    assert rec.recording_id == "callhome-4065" and rec.transcript.endswith("4065.cha")
+    words = recording_gold(rec)
+    want = utterances(DIALOGUES[0])
+    assert sorted((w.track, round(w.start, 3), round(w.end, 3)) for w in words) == sorted(
+        (t, round(s, 3), round(e, 3)) for t, s, e, _ in want)
+    assert words and all("\x15" not in w.text for w in words)
+    # the wrapped utterance is one unit with all its words
+    second = want[1]
+    assert any(w.text.split()[:len(second[3].split())] == second[3].split() for w in words)
+    # a one-channel media file cannot be two tracks: said, as for any CALLHOME audio
+    got = prepare("callhome", [build_callhome_talkbank(tmp_path / "mono", channels=1)])
+    assert _kinds(got) == ["missing channel"]
 
 
 @pytest.mark.parametrize("headsets", [None, "0,1"])
@@ -184,12 +294,27 @@ def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
     # headset 1 is worn by A, who speaks the sample's side A
     assert sorted(round(w.start, 2) for w in words if w.track == 1) == sorted(
         round(s, 2) for t, s, e, _ in gold_words(DIALOGUES[0]) if t == 0)
-    assert _speaker_meta(ws)["ami-FEE005"]["sex"] == "female"
+    meta = _speaker_meta(ws)
+    assert meta["ami-FEE005"]["sex"] == "female"  # participants.xml says so (its nite:id names her)
+    assert meta["ami-FEE005"]["age"] == "30" and meta["ami-FEE005"]["native_language"] == "English"
+    assert meta["ami-MEE006"]["sex"] == "male"  # from the global name's letter
     report = qualify_corpus(inputs_from_workspace(ws))
     assert report.recordings[0].data_type.data_type == "multiparty"
     assert report.recordings[0].phase_fit.post == "unfit"
     got = prepare("ami", [build_ami(tmp_path / "broken", broken=True)])
     assert _kinds(got) == ["audio without transcript"]
+
+
+def test_ami_unreadable_words_file_is_named_and_the_other_tracks_keep_their_gold(tmp_path):
+    root = build_ami(tmp_path / "corpus")
+    bad = root / "ami_public_manual_1.6.2" / "words" / f"{AMI_MEETING}.C.words.xml"
+    bad.write_text(bad.read_text()[:-40])  # cut short: not well-formed XML
+    got = prepare("ami", [root])
+    assert _kinds(got) == ["unreadable transcript"]
+    assert got.errors[0].path.endswith(f"{AMI_MEETING}.C.words.xml") and "XML" in got.errors[0].problem
+    (rec,) = got.recordings
+    wearer = {h: letter for letter, (_, h, _) in AMI_PEOPLE.items()}
+    assert [bool(g) for g in rec.track_transcripts] == [wearer[h] != "C" for h in range(3)]
 
 
 def test_ami_headsets_option_is_checked(tmp_path):
@@ -210,6 +335,33 @@ def test_emilia_fixture_gives_mono_segments_with_speakers(tmp_path):
     assert recs["EN_B00000_S00000_W000000"].license == "CC-BY-NC-4.0"
     got = prepare("emilia", [build_emilia(tmp_path / "broken", broken=True)])
     assert _kinds(got) == ["transcript without audio"]
+
+
+def test_emilia_packed_shards_unreadable_index_and_second_copies_are_named(tmp_path):
+    import shutil
+    import tarfile
+
+    root = build_emilia(tmp_path / "corpus")
+    # The Hub release (amphion/Emilia-Dataset) ships <LANG>/<LANG>-B000000.tar shards: read once unpacked. A
+    # shard kept beside its unpacked folder is not an error; one whose segments were not found unpacked is.
+    shard = root / "EN-B000001"
+    with tarfile.open(root / "EN" / "EN-B000001.tar", "w") as tar:
+        for f in sorted(shard.iterdir()):
+            tar.add(f, arcname=f.name)
+    with tarfile.open(root / "EN" / "EN-B000002.tar", "w") as tar:
+        tar.add(shard / "EN_B00001_S00001_W000000.mp3", arcname="EN_B00002_S00000_W000000.mp3")
+    # the same shard unpacked twice: its segment is a second copy
+    shutil.copytree(shard, root / "copy" / "EN-B000001")
+    # an index that is not UTF-8: named, the other layouts still read
+    (root / "DE").mkdir()
+    (root / "DE" / "DE_B00000.jsonl").write_bytes(b'{"id": "DE_B00000_S00000_W000000", "text": "\xff\xfe"}\n')
+    got = prepare("emilia", [root])
+    assert _kinds(got) == ["duplicate audio", "unreadable audio", "unreadable metadata"]
+    by_kind = {e.problem.split(":", 1)[0]: e for e in got.errors}
+    assert by_kind["unreadable audio"].path.endswith("EN-B000002.tar") and "tar -xf" in by_kind["unreadable audio"].problem
+    assert by_kind["unreadable metadata"].path.endswith("DE_B00000.jsonl")
+    assert sorted(r.recording_id for r in got.recordings) == [
+        "EN_B00000_S00000_W000000", "EN_B00000_S00000_W000001", "EN_B00001_S00001_W000000"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ Audio ``amicorpus/<meeting>/audio/<meeting>.Headset-<N>.wav`` (one close-talk mi
 participant, 16 kHz); manual annotations ``words/<meeting>.<letter>.words.xml`` (NITE XML: ``<w
 starttime= endtime=>word</w>`` per word, ``punc="true"`` for punctuation), ``corpusResources/meetings.xml``
 (per meeting, each participant letter's ``global_name`` and headset ``channel``) and, when present,
-``corpusResources/participants.xml`` (per ``global_name``: sex, read from a ``sex``/``gender`` attribute
-or child element). A meeting has three to five speakers: data type ``multiparty``, whichever headsets
+``corpusResources/participants.xml`` (per participant, named by its ``nite:id``: sex, age at collection,
+native language; without a sex, the global name's first letter, ``F``/``M``, gives it). A meeting has three to five speakers: data type ``multiparty``, whichever headsets
 are kept.
 """
 
@@ -70,7 +70,7 @@ def read_meetings(path: str, prepared) -> dict[str, dict[str, tuple[str, int]]]:
         prepared.error(BAD_TABLE, path, exc.problem)
         return out
     for meeting in root.iter():
-        if _local(meeting.tag) != "meeting" or "observation" not in meeting.attrib:
+        if "observation" not in meeting.attrib:  # the element naming a meeting, whatever its tag
             continue
         for spk in meeting:
             letter, name, channel = spk.get("nxt_agent"), spk.get("global_name"), spk.get("channel")
@@ -79,8 +79,16 @@ def read_meetings(path: str, prepared) -> dict[str, dict[str, tuple[str, int]]]:
     return out
 
 
+#: ``participants.xml`` attributes kept as speaker metadata (besides sex), as the file names them.
+PARTICIPANT_FIELDS = {"age_at_collection": "age", "native_language": "native_language"}
+
+
 def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
-    """``participants.xml``: global name -> {sex} (from a ``sex``/``gender`` attribute or child)."""
+    """``participants.xml``: global name -> {sex, age, native_language}. Each ``<participant>`` names its
+    person by its ``nite:id`` (the global name meetings.xml uses; readers of the release match the two,
+    e.g. a NITE-XML reader in the ami-meeting-summaries code and an AMI channel reader that takes
+    ``<participant nite:id=".." sex=".." native_language="..">``); a ``global_name`` attribute is read
+    too. Sex from a ``sex``/``gender`` attribute or child element."""
     from .base import BAD_TABLE
 
     try:
@@ -88,9 +96,11 @@ def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
     except InputError as exc:
         prepared.error(BAD_TABLE, path, exc.problem)
         return {}
-    out = {}
+    out: dict[str, dict[str, str]] = {}
     for el in root.iter():
         name = el.get("global_name")
+        if not name and _local(el.tag) == "participant":
+            name = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
         if not name:
             continue
         sex = el.get("sex") or el.get("gender")
@@ -98,8 +108,32 @@ def read_participants(path: str, prepared) -> dict[str, dict[str, str]]:
             if _local(child.tag).lower() in ("sex", "gender") and (child.text or "").strip():
                 sex = child.text.strip()
         sex = (sex or "").strip().lower()
-        out[name] = {"sex": {"f": "female", "m": "male"}.get(sex, sex)} if sex else {}
+        meta = out.setdefault(name, {})  # a person may have an entry per meeting series
+        if sex:
+            meta.setdefault("sex", {"f": "female", "m": "male"}.get(sex, sex))
+        for attr, key in PARTICIPANT_FIELDS.items():
+            if (el.get(attr) or "").strip():
+                meta.setdefault(key, el.get(attr).strip())
     return out
+
+
+def sex_of_global_name(name: str) -> str | None:
+    """AMI's global participant names start with the participant's sex (``FEE005`` a woman, ``MEE006`` a
+    man; lhotse's ami.py takes the gender from this letter): the fallback when participants.xml says none."""
+    return {"F": "female", "M": "male"}.get(name[:1].upper())
+
+
+def check_ami_words(path: str, meeting: str, prepared) -> bool:
+    """Whether a ``words.xml`` can serve as gold (``read_ami_words`` reads it); otherwise an ``unreadable
+    transcript`` error naming the file and the problem, so the scan goes on without that track's gold."""
+    from .base import BAD_TRANSCRIPT
+
+    try:
+        read_ami_words(path, meeting)
+    except InputError as exc:
+        prepared.error(BAD_TRANSCRIPT, path, f"{exc.problem}; no gold for this participant", meeting)
+        return False
+    return True
 
 
 def _headsets(option: str | None) -> list[int] | None:
@@ -164,12 +198,14 @@ def prepare_ami(paths, options):
             spk = f"ami-{name}" if name else None
             speakers.append(spk)
             if spk:
-                prepared.speaker(spk, corpus="ami", global_name=name, **people.get(name, {}))
+                meta = dict(people.get(name, {}))
+                meta.setdefault("sex", sex_of_global_name(name))
+                prepared.speaker(spk, corpus="ami", global_name=name, **meta)
             f = words.get(meeting, {}).get(letter) if letter else None
             if f is None and meeting in meetings:
                 prepared.error(AUDIO_WITHOUT_TRANSCRIPT, headsets[n], f"no {meeting}.{letter or '?'}.words.xml for "
                                                                       f"headset {n} under the given folders", meeting)
-            gold.append(f)
+            gold.append(f if f is None or check_ami_words(f, meeting, prepared) else None)
         tags = {"corpus": "ami", "register": "meeting"}
         if meeting[:2].upper() in SCENARIO_PREFIXES:
             tags["topic"] = "remote-control-design"

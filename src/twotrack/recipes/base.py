@@ -137,16 +137,30 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
     return {kind: sorted(set(v)) for kind, v in out.items()}
 
 
+def same_bytes(a: str, b: str) -> bool:
+    """Whether two files hold the same bytes (False when either cannot be read)."""
+    import filecmp
+
+    try:
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
 def by_key(files: Iterable[str], key: Callable[[str], str | None], kind: str, prepared: Prepared
            ) -> dict[str, str]:
-    """key -> file; a second file with the same key is an error naming both (the first is kept)."""
+    """key -> file; a second file with the same key is an error naming both (the first is kept), unless it
+    holds the same bytes: a release unpacked twice (a data guide describes LDC2005T19 unpacked both as
+    ``data/`` and ``fe_03_p2_tran/data/``) is one corpus, not thousands of conflicts."""
     out: dict[str, str] = {}
     for f in files:
         k = key(f)
         if k is None:
             continue
         if k in out:
-            prepared.error(kind, f, f"a second copy of {k!r} (first: {out[k]}); this one is ignored", k)
+            if not same_bytes(out[k], f):
+                prepared.error(kind, f, f"a second copy of {k!r} (first: {out[k]}) that differs from it; this one "
+                                        "is ignored", k)
             continue
         out[k] = f
     return out

@@ -1,10 +1,13 @@
 """CALLHOME American English (audio LDC97S42, transcripts LDC97T14).
 
-Audio ``data/{train,devtest,evltest}/NNNN.sph`` (two channels, 8 kHz; the LDC spells the evaluation
-folder ``evltest``); transcripts ``transcrpt/{train,devtest,evaltest}/NNNN.txt`` with lines
+Audio ``data/{train,devtest,evltest}/en_NNNN.sph`` (two channels, 8 kHz mu-law, shorten-compressed; the
+LDC spells the evaluation folder ``evltest``); transcripts ``transcrpt/{train,devtest,evaltest}/en_NNNN.txt``
+(the ``en_`` prefix is the LDC's; bare ``NNNN`` names, as some copies are renamed, are read too) with lines
 ``<start> <end> <A|B>[n]: text`` (``A1``/``B2`` when several people share a side's telephone; a line
-without times continues the previous one). The release has no caller table with speaker sex and the
-calls have no assigned topic: speakers are the two sides of a call, topics stay unknown.
+without times continues the previous one). Each transcript covers 10 minutes (train, devtest) or 5
+(evaltest) of a call up to 30 minutes long: the span is kept as metadata. The transcripts' ``callinfo.tbl``
+(the LDC's audit: each talker's sex, age, accent) gives each side's sex when present. Speakers are the two
+sides of a call; the calls have no assigned topic.
 """
 
 from __future__ import annotations
@@ -17,15 +20,28 @@ from ..ingest import textlines as tl
 from ..model import Word
 
 CALLHOME_LINE = re.compile(r"^(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+([A-Za-z]+\d*):\s*(.*)$")
-CALLHOME_PATTERNS = {"audio": r"\d{4}\.sph", "transcript": r"\d{4}\.txt"}
+#: ``en_4065.sph`` / ``en_4065.txt`` as the LDC names them (also ``4065.*``); audio in any container the ingest
+#: reads by content (copies converted to ``.wav``/``.flac`` keep the call number).
+#: TalkBank's CA conversion of the corpus (talkbank.org/ca/access/CallHome, eng/): ``NNNN.cha`` beside the media
+#: ``NNNN.wav``; read when the LDC transcript of the call is absent.
+CALLHOME_PATTERNS = {"audio": r"(?:en_)?\d{4}\.(?:sph|wav|flac)", "transcript": r"(?:en_)?\d{4}\.txt",
+                     "cha": r"\d{4}\.cha", "callinfo": r"callinfo\.tbl"}
 SIDES = ("A", "B")
+#: A line opening with ``#word ... #`` after the first timed line is text, not a comment: the LDC97T14 guide
+#: marks simultaneous speech on one channel ``#text#`` (the header's ``#Language: eng`` lines come first).
+_SIMULTANEOUS = re.compile(r"^#[^#\s][^#]*#")
+
+
+def call_number(path: str) -> str:
+    """``.../en_4065.sph`` / ``4065.txt`` -> ``4065``."""
+    return Path(path).stem.lower().removeprefix("en_")
 
 
 def _lines(path: str):
     """(line number, start, end, label, text) of every timed line; untimed lines join the one before."""
     out: list[list] = []
     for line_no, line in tl.lines(tl.open_text(path)):
-        if line.startswith("#"):
+        if line.startswith("#") and not (out and _SIMULTANEOUS.match(line)):
             continue
         m = CALLHOME_LINE.match(line)
         if m:
@@ -37,19 +53,113 @@ def _lines(path: str):
     return out
 
 
+#: A CHAT media bullet: ``\x15<start ms>_<end ms>\x15`` closing a timed utterance.
+_BULLET = re.compile(r"\x15(\d+)_(\d+)\x15")
+_CHAT_UTTERANCE = re.compile(r"^\*([A-Za-z0-9]+):\s*(.*)$")
+
+
+def _cha_lines(path: str):
+    """(line number, start, end, speaker code, text) of every timed utterance of a CHAT file: ``*A:\ttext
+    \x15start_end\x15`` (milliseconds), an utterance continuing on tab-indented lines; ``@`` headers and
+    ``%`` dependent tiers are skipped, as are utterances without a bullet (no time)."""
+    out: list[list] = []
+    current: list | None = None
+    for line_no, raw in enumerate(tl.open_text(path).splitlines(), 1):
+        if raw[:1] in ("\t", " ") and current is not None:
+            current[1] += " " + raw.strip()
+            continue
+        current = None
+        m = _CHAT_UTTERANCE.match(raw.strip())
+        if m:
+            current = [line_no, m.group(2), m.group(1)]
+            out.append(current)
+    timed = []
+    for line_no, text, code in out:
+        b = _BULLET.search(text)
+        if b:
+            timed.append([line_no, int(b.group(1)) / 1000, int(b.group(2)) / 1000, code,
+                          _BULLET.sub(" ", text).strip()])
+    return timed
+
+
+def _timed(path: str):
+    return _cha_lines(path) if path.lower().endswith(".cha") else _lines(path)
+
+
 def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Word]:
     """CALLHOME transcript segments -> ``Word`` on the side's track (``A``/``A1`` -> 0, ``B``/``B2`` -> 1);
-    lines whose end is not after their start are left out (the release has some)."""
+    lines whose end is not after their start are left out (the release has some). A ``.cha`` file is
+    TalkBank's CHAT version: its ``*A:``/``*B:`` utterances with their media bullets."""
     p = str(path)
-    rid = recording_id or Path(p).stem
+    rid = recording_id or f"callhome-{call_number(p)}"
     words = []
-    for line_no, start, end, label, text in _lines(p):
-        side = label[0].upper()
-        if side not in SIDES:
+    for line_no, start, end, label, text in _timed(p):
+        side = label[0].upper() if re.fullmatch(r"[A-Za-z]\d*", label) else label
+        if side not in SIDES:  # a side letter with an optional talker number: A, A1, B2 (not a name like BOB)
             raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
         if end > start:
             words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, text, label.upper()))
     return tl.by_time(words)
+
+
+#: ``#Starting at 383 Ending at 983``: the stretch of the call the transcript covers (the header's words).
+_SPAN = re.compile(r"^#\s*Starting at\s+(\d+(?:\.\d+)?)\s+Ending at\s+(\d+(?:\.\d+)?)", re.IGNORECASE)
+#: A callinfo.tbl talker line: ``en_4065 taA sex=female age=adult ... accent="..."`` (``taB1``: a second
+#: talker on side B).
+_TALKER = re.compile(r"^(?:[a-z]{2}_)?(\d{4})\s+ta([A-Za-z])(\d*)\b(.*)$")
+_FIELD = re.compile(r'(\w+)=("[^"]*"|\S+)')
+_SEX = {"f": "female", "female": "female", "m": "male", "male": "male"}
+
+
+def transcribed_span(path: str) -> tuple[float, float] | None:
+    """The stretch (s) a transcript covers: the ``#Starting at .. Ending at ..`` header when it has one, else
+    its first start to its last end. The LDC transcribed 10 minutes of each train/devtest call and 5 of each
+    evaltest call (of calls up to 30 minutes): outside the span there is speech but no gold."""
+    try:
+        text = tl.open_text(path)
+    except InputError:
+        return None
+    for _, line in tl.lines(text):
+        m = _SPAN.match(line)
+        if m:
+            return float(m.group(1)), float(m.group(2))
+    try:
+        times = [(start, end) for _, start, end, _, _ in _timed(path)]
+    except InputError:
+        return None
+    return (min(s for s, _ in times), max(e for _, e in times)) if times else None
+
+
+def read_callinfo(path: str, prepared) -> dict[str, dict[str, dict[str, str]]]:
+    """``callinfo.tbl`` (the LDC's audit of each call, as the CALLHOME German/Mandarin/Japanese/Spanish
+    docs' callinfo.txt describe it): call -> side -> {sex, age, accent} of its first talker (``taA``), and
+    ``talkers`` when more people spoke on that side (``taA1``, ...). Other lines (``siA`` channel quality,
+    totals) are not read; a talker line without fields is an ``unreadable table`` error."""
+    from .base import BAD_TABLE
+
+    try:
+        text = tl.open_text(path)
+    except InputError as exc:
+        prepared.error(BAD_TABLE, path, exc.problem)
+        return {}
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for line_no, line in tl.lines(text):
+        m = _TALKER.match(line)
+        if not m:
+            continue
+        call, side, extra, rest = m.group(1), m.group(2).upper(), m.group(3), m.group(4)
+        fields = {k.lower(): v.strip('"') for k, v in _FIELD.findall(rest)}
+        if not fields:
+            prepared.error(BAD_TABLE, path, f"line {line_no}: talker line without key=value fields: {line[:60]!r}")
+            continue
+        meta = out.setdefault(call, {}).setdefault(side, {})
+        if extra:
+            meta["talkers"] = str(max(int(meta.get("talkers", "1")), int(extra) + 1))
+            continue
+        sex = fields.get("sex", "").lower()
+        meta.update({k: v for k, v in (("sex", _SEX.get(sex, sex)), ("age", fields.get("age", "")),
+                                       ("accent", fields.get("accent", ""))) if v})
+    return out
 
 
 def check_callhome_transcript(path: str, recording_id: str, prepared) -> bool:
@@ -70,23 +180,40 @@ def prepare_callhome(paths, options):
     """Every ``NNNN.sph`` under ``paths`` becomes a two-track recording ``callhome-NNNN`` whose gold is
     its transcript ``NNNN.txt`` (utterance times: IPU-level gold); speakers are the two sides
     (``callhome-NNNN-A``/``-B``), the split (train/devtest/evaltest) is metadata."""
-    from .base import Prepared, by_key, checked_gold, index_files, transcripts_without_audio, two_channel_recording
+    from .base import (NOT_IN_TABLE, Prepared, by_key, checked_gold, index_files, transcripts_without_audio,
+                       two_channel_recording)
 
     prepared = Prepared()
     files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
-    audio = by_key(files.get("audio", ()), lambda f: Path(f).stem, "duplicate audio", prepared)
-    trans = by_key(files.get("transcript", ()), lambda f: Path(f).stem, "duplicate transcript", prepared)
+    audio = by_key(files.get("audio", ()), call_number, "duplicate audio", prepared)
+    trans = by_key(files.get("transcript", ()), call_number, "duplicate transcript", prepared)
+    for call, cha in by_key(files.get("cha", ()), call_number, "duplicate transcript", prepared).items():
+        trans.setdefault(call, cha)  # the LDC's transcript first
+    talkers: dict[str, dict[str, dict[str, str]]] = {}
+    for table in files.get("callinfo", ()):
+        for call, sides in read_callinfo(table, prepared).items():
+            talkers.setdefault(call, sides)
     for call in sorted(audio):
         rid = f"callhome-{call}"
-        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {call}.txt under the given folders",
+        transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no en_{call}.txt (or {call}.cha) under the given "
+                                                                            "folders",
                                   lambda path: check_callhome_transcript(path, rid, prepared))
         split = Path(audio[call]).parent.name.lower().replace("evltest", "evaltest")
         metadata = {"split": split} if split in ("train", "devtest", "evaltest") else {}
         if transcript:
             metadata["transcript_format"] = "callhome"
+            span = transcribed_span(transcript)
+            if span:
+                metadata["transcribed_span_s"] = f"{span[0]:g}-{span[1]:g}"
+        if talkers and call not in talkers:
+            prepared.error(NOT_IN_TABLE, audio[call], f"call {call} has no talker lines in callinfo.tbl: the sides' "
+                                                      "sex unknown", rid)
+        for side in ("A", "B"):
+            prepared.speaker(f"{rid}-{side}", corpus="callhome-english", side=side,
+                             **talkers.get(call, {}).get(side, {}))
         two_channel_recording(
             prepared, audio[call], rid, speakers=(f"{rid}-A", f"{rid}-B"),
             tags={"corpus": "callhome-english", "register": "spontaneous-telephone"}, metadata=metadata,
             transcript=transcript, license=options.get("license"))
-    transcripts_without_audio(prepared, trans, audio, lambda call: f"{call}.sph", lambda call: f"callhome-{call}")
+    transcripts_without_audio(prepared, trans, audio, lambda call: f"en_{call}.sph", lambda call: f"callhome-{call}")
     return prepared

@@ -16,6 +16,10 @@ from pathlib import Path
 
 EMILIA_PATTERNS = {
     "index": r"[A-Z]{2}_B\d+\.jsonl",
+    # amphion/Emilia-Dataset on the Hugging Face Hub: <LANG>/<LANG>-B000000.tar WebDataset shards (and
+    # Emilia-YODAS/<LANG>/...), each holding <id>.mp3 + <id>.json; before the WebDataset change the Hub held
+    # per-batch <LANG>/*.tar.gz archives of the original layout. Read once unpacked.
+    "shard": r"[A-Z]{2}[-_]B\d+\.tar(?:\.gz)?(?:\.\d+)?",
     "meta": r".+\.json",
     "audio": r".+\.(mp3|wav|flac)",
 }
@@ -44,36 +48,62 @@ def _segment(prepared, audio: str, meta: dict, where: str):
 
 def prepare_emilia(paths, options):
     """Every Emilia segment under ``paths`` (jsonl index or json sidecar) -> a mono recording."""
-    from .base import AUDIO_WITHOUT_TRANSCRIPT, BAD_METADATA, TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, BAD_AUDIO, BAD_METADATA, TRANSCRIPT_WITHOUT_AUDIO, Prepared,
+                       index_files)
 
     prepared = Prepared()
     files = index_files(paths, EMILIA_PATTERNS, prepared.errors)
     used: set[str] = set()
     license = options.get("license") or "CC-BY-NC-4.0"
+
+    found = {Path(f).stem for f in files.get("audio", ())}
+    indexes = {Path(f).stem for f in files.get("index", ())}
+    for shard in files.get("shard", ()):
+        if not _unpacked(shard, found, indexes):
+            prepared.error(BAD_AUDIO, shard, "a packed Emilia archive, not read packed: unpack it where it lies "
+                                             f"(tar -xf {Path(shard).name} -C <folder>) and scan the folder")
+    seen: dict[str, str] = {}
+
+    def add(rec, where: str) -> None:
+        if rec is None:
+            return
+        if rec.recording_id in seen:  # the same segment in both layouts, or two copies
+            prepared.error("duplicate audio", where, f"a second copy of segment {rec.recording_id!r} (first: "
+                                                     f"{seen[rec.recording_id]}); this one is ignored", rec.recording_id)
+            return
+        seen[rec.recording_id] = where
+        prepared.recordings.append(_licensed(rec, license))
+
     for index in files.get("index", ()):
         base = os.path.dirname(index)
-        with open(index, encoding="utf-8") as fh:
-            for line_no, text in enumerate(fh, 1):
-                if not text.strip():
-                    continue
-                try:
-                    meta = json.loads(text)
-                    wav = meta["wav"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    prepared.error(BAD_METADATA, index, f"line {line_no}: not a JSON object with 'wav'")
-                    continue
-                audio = os.path.normpath(os.path.join(base, wav))
-                if not os.path.commonpath([os.path.realpath(base), os.path.realpath(audio)]) == os.path.realpath(base):
-                    prepared.error(BAD_METADATA, index, f"line {line_no}: wav {wav!r} leaves the index's folder")
-                    continue
-                if not os.path.isfile(audio):
-                    prepared.error(TRANSCRIPT_WITHOUT_AUDIO, index, f"line {line_no}: {wav} not found",
-                                   str(meta.get("id") or ""))
-                    continue
-                used.add(audio)
-                rec = _segment(prepared, audio, meta, f"{index}:{line_no}")
-                if rec is not None:
-                    prepared.recordings.append(_licensed(rec, license))
+        try:
+            with open(index, "rb") as fh:
+                lines = fh.read().decode("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            prepared.error(BAD_METADATA, index, f"cannot be read as UTF-8 JSON lines ({exc}); its segments are "
+                                                "not scanned")
+            continue
+        for line_no, text in enumerate(lines, 1):
+            if not text.strip():
+                continue
+            try:
+                meta = json.loads(text)
+                wav = meta["wav"]
+                if not isinstance(wav, str):
+                    raise TypeError("wav is not a path")
+            except (json.JSONDecodeError, KeyError, TypeError):
+                prepared.error(BAD_METADATA, index, f"line {line_no}: not a JSON object with 'wav'")
+                continue
+            audio = os.path.normpath(os.path.join(base, wav))
+            if not os.path.commonpath([os.path.realpath(base), os.path.realpath(audio)]) == os.path.realpath(base):
+                prepared.error(BAD_METADATA, index, f"line {line_no}: wav {wav!r} leaves the index's folder")
+                continue
+            if not os.path.isfile(audio):
+                prepared.error(TRANSCRIPT_WITHOUT_AUDIO, index, f"line {line_no}: {wav} not found",
+                               str(meta.get("id") or ""))
+                continue
+            used.add(audio)
+            add(_segment(prepared, audio, meta, f"{index}:{line_no}"), f"{index}:{line_no}")
     sidecars = {os.path.splitext(f)[0]: f for f in files.get("meta", ())}
     for audio in files.get("audio", ()):
         if audio in used:
@@ -88,15 +118,30 @@ def prepare_emilia(paths, options):
                 meta = json.load(fh)
             if not isinstance(meta, dict):
                 raise ValueError("not an object")
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             prepared.error(BAD_METADATA, meta_path, f"not a JSON object ({exc})", Path(audio).stem)
             continue
-        rec = _segment(prepared, audio, meta, meta_path)
-        if rec is not None:
-            prepared.recordings.append(_licensed(rec, license))
+        add(_segment(prepared, audio, meta, meta_path), meta_path)
     for stem, meta_path in sorted(sidecars.items()):
         prepared.error(TRANSCRIPT_WITHOUT_AUDIO, meta_path, f"no {Path(stem).name}.mp3 beside it", Path(stem).name)
     return prepared
+
+
+def _unpacked(archive: str, audio_stems: set[str], index_stems: set[str]) -> bool:
+    """Whether a packed archive's content was found unpacked under the paths: a per-batch ``.tar.gz`` when its
+    ``<LANG>_B00000.jsonl`` index was; a WebDataset ``.tar`` shard when every audio member's stem was (its
+    member list is read from the uncompressed tar's headers)."""
+    import tarfile
+
+    name = Path(archive).name
+    if ".tar.gz" in name.lower():
+        return name[: name.lower().index(".tar")] in index_stems
+    try:
+        with tarfile.open(archive) as tar:
+            stems = [Path(n).stem for n in tar.getnames() if n.lower().endswith((".mp3", ".wav", ".flac"))]
+    except (tarfile.TarError, OSError):
+        return False
+    return bool(stems) and all(s in audio_stems for s in stems)
 
 
 def _licensed(rec, license: str):

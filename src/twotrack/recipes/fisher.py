@@ -15,6 +15,7 @@ from ..model import Word
 
 
 FISHER_LINE = re.compile(r"^(\S+)\s+(\S+)\s+([A-Za-z]\d*):\s*(.*)$")
+_HEADER = re.compile(r"^#\s*(fe_\d\d_\d{5})\.sph\b", re.IGNORECASE)
 
 
 def read_fisher(path: str | Path, recording_id: str | None = None) -> list[Word]:
@@ -43,17 +44,34 @@ def read_fisher(path: str | Path, recording_id: str | None = None) -> list[Word]
 # --------------------------------------------------------------------------------------------
 
 FISHER_PATTERNS = {
-    "audio": r"fe_03_\d{5}\.sph",
+    # .sph as published; some copies name the same SPHERE files .wav (the ingest reads SPHERE by its header,
+    # whatever the name) or hold them converted to .wav/.flac.
+    "audio": r"fe_03_\d{5}\.(?:sph|wav|flac)",
     "transcript": r"fe_03_\d{5}\.txt",
     "calldata": r".*_calldata\.tbl",
 }
 #: The sides of a call as the transcripts name them (channel 0, channel 1).
 SIDES = ("A", "B")
 _SEX = {"m": "male", "f": "female"}
+#: How far (s) one side's utterance may start inside an earlier utterance of the same side before the
+#: transcript is taken as mis-timed. One telephone side is one speaker: their utterances follow each other,
+#: so a start far inside an earlier one is a typing error in the times (lhotse's fisher_english.py repairs
+#: one such line of fe_03_11487, written 31.09 for 231.09); small overlaps from segmentation are tolerated.
+SAME_SIDE_OVERLAP_S = 1.0
 
 
 def _call_id(path: str) -> str:
     return Path(path).stem.split("_")[-1]  # fe_03_00001.sph -> 00001
+
+
+def speaker_id(pin: str, sex: str) -> str | None:
+    """``fisher-<PIN>-<m|f>``: a PIN with its side's sex. Some participants shared a PIN, so one PIN appears
+    as male in some calls and female in others (kaldi egs/sre08/v1/local/make_fisher.pl says so and keeps a
+    male and a female version of each PIN); the sex splits those apart. ``fisher-<PIN>`` when the sex is not
+    m or f; None without a PIN."""
+    if not pin:
+        return None
+    return f"fisher-{pin}-{sex}" if sex in _SEX else f"fisher-{pin}"
 
 
 def _column(header: list[str], name: str, fallback: int) -> int:
@@ -91,8 +109,16 @@ def check_fisher_transcript(path: str, recording_id: str, prepared) -> bool:
     text = read_transcript_text(path, recording_id, prepared)
     if text is None:
         return False
+    latest: dict[str, tuple[float, int]] = {}  # side -> (latest end so far, its line)
     for line_no, line in tl.lines(text):
         if line.startswith("#"):
+            # the first line names the call's audio (# fe_03_00001.sph; kaldi's fisher_data_prep.sh insists
+            # it matches the file's name): a transcript filed under another call's name is not this call's gold
+            named = _HEADER.match(line)
+            if named and named.group(1).lower() != recording_id.lower():
+                prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: the header names {named.group(1)}, not "
+                                                     f"{recording_id}; no gold for this call", recording_id)
+                return False
             continue
         m = FISHER_LINE.match(line)
         if not m:
@@ -105,14 +131,24 @@ def check_fisher_transcript(path: str, recording_id: str, prepared) -> bool:
             return False
         if not times_in_order(prepared, path, line_no, m.group(1), m.group(2), recording_id, "call"):
             return False
+        side, start, end = m.group(3).upper(), float(m.group(1)), float(m.group(2))
+        before, before_line = latest.get(side, (0.0, 0))
+        if start < before - SAME_SIDE_OVERLAP_S:
+            prepared.error(BAD_TRANSCRIPT, path, f"line {line_no}: side {side}'s utterance starts at {start:g} s, "
+                                                 f"{before - start:.2f} s inside its line {before_line} (which ends at "
+                                                 f"{before:g} s): one side's utterances cannot overlap, a time is "
+                                                 f"mistyped; no gold for this call", recording_id)
+            return False
+        if end >= before:
+            latest[side] = (end, line_no)
     return True
 
 
 def prepare_fisher(paths, options):
     """Fisher English Parts 1 and 2 under ``paths``: every ``fe_03_NNNNN.sph`` becomes a two-track
     recording ``fe_03_NNNNN`` with its transcript ``fe_03_NNNNN.txt`` as gold (utterance times: IPU-level
-    gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN (speaker
-    ``fisher-<PIN>``) with sex and dialect."""
+    gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN and sex (speaker
+    ``fisher-<PIN>-<m|f>``) with dialect."""
     from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, index_files, merge_tables, rows_without_audio,
                        table_row, transcripts_without_audio, two_channel_recording)
 
@@ -140,7 +176,7 @@ def prepare_fisher(paths, options):
             for side in SIDES:
                 pin = f.get(f"{side}PIN", "").strip()
                 sex, _, dialect = f.get(f"{side}SX.DL", "").strip().lower().partition(".")
-                spk = f"fisher-{pin}" if pin else None
+                spk = speaker_id(pin, sex)
                 pins.append(spk)
                 if spk:
                     prepared.speaker(spk, sex=_SEX.get(sex, sex), dialect=dialect, pin=pin, corpus="fisher-english")

@@ -27,10 +27,11 @@ register(Recipe(
     title="Fisher English Parts 1 and 2 (audio LDC2004S13, LDC2005S13; transcripts LDC2004T19, LDC2005T19)",
     data_type="two-track",
     reads=(
-        Reads("fe_03_NNNNN.sph", "the call: 2 channels, 8 kHz; side A = track A, side B = track B"),
+        Reads("fe_03_NNNNN.sph (.wav)", "the call: 2 channels, 8 kHz; side A = track A, side B = track B"),
         Reads("fe_03_NNNNN.txt", "gold: '<start> <end> <A|B>: text' utterances (IPU-level gold)"),
-        Reads("*_calldata.tbl", "topic (TOPICID -> tag topic), per side PIN (speaker fisher-<PIN>) and "
-                                "sex.dialect (speaker sex, dialect), DATE_TIME, SIG_GRADE, CNV_GRADE (metadata)"),
+        Reads("*_calldata.tbl", "topic (TOPICID -> tag topic), per side PIN and sex.dialect (speaker "
+                                "fisher-<PIN>-<m|f>: PINs were shared; sex, dialect), DATE_TIME, SIG_GRADE, "
+                                "CNV_GRADE (metadata)"),
     ),
     prepare=prepare_fisher,
     options=COMMON_OPTIONS,
@@ -42,9 +43,10 @@ register(Recipe(
     data_type="two-track",
     reads=(
         Reads("swNNNNN.sph", "the conversation: 2 channels, 8 kHz; side A = track A, side B = track B"),
-        Reads("swNNNNA-ms98-a-word.text / ...B...", "gold: hand-corrected word start/end times of side A / B"),
-        Reads("conv.tab (conv_tab.csv)", "callers of side A and B (speaker swb-<caller>), topic number (tag "
-                                         "topic), talk day (metadata)"),
+        Reads("swNNNNA-ms98-a-word.text / ...B...", "gold: hand-corrected word start/end times of side A / B "
+                                                    "([silence], [noise], <b_aside>/<e_aside> are not words)"),
+        Reads("call_con_tab.csv (or conv.tab, conv_tab.csv)", "callers of side A and B (speaker swb-<caller>), "
+                                                              "topic number (tag topic), talk day (conv.tab only)"),
         Reads("caller.tab (caller_tab.csv)", "per caller: sex, birth year, dialect area, education"),
     ),
     prepare=prepare_switchboard,
@@ -56,10 +58,12 @@ register(Recipe(
     title="CALLHOME American English Speech (audio LDC97S42, transcripts LDC97T14)",
     data_type="two-track",
     reads=(
-        Reads("NNNN.sph (data/train|devtest|evltest)", "the call: 2 channels, 8 kHz; side A = track A, side B = "
-                                                       "track B; the folder gives the split (metadata)"),
-        Reads("NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold); "
-                                          "speakers are the call's sides (callhome-NNNN-A/-B): no caller table"),
+        Reads("en_NNNN.sph (data/train|devtest|evltest)", "the call: 2 channels, 8 kHz; side A = track A, side B = "
+                                                          "track B; the folder gives the split (metadata)"),
+        Reads("en_NNNN.txt (transcrpt/...)", "gold: '<start> <end> <A|B>[n]: text' utterances (IPU-level gold) of "
+                                             "the transcribed 10 (5) minutes, kept as metadata transcribed_span_s"),
+        Reads("callinfo.tbl", "the LDC's audit: sex, age, accent of each side's talker (speakers are the call's "
+                              "sides, callhome-NNNN-A/-B)"),
     ),
     prepare=prepare_callhome,
     options=COMMON_OPTIONS,
@@ -101,7 +105,8 @@ register(Recipe(
         Reads("<meeting>.<letter>.words.xml", "gold: each participant's timed words (NITE XML), on the track of "
                                               "their headset"),
         Reads("corpusResources/meetings.xml", "participant letter -> global name (speaker ami-<name>) and headset"),
-        Reads("corpusResources/participants.xml", "per global name: sex (when the file carries it)"),
+        Reads("corpusResources/participants.xml", "per global name: sex (when the file carries it; else the "
+                                                  "global name's F/M letter)"),
     ),
     prepare=prepare_ami,
     options=COMMON_OPTIONS + (("headsets", "all (default) or the headset numbers to keep, e.g. 0,1"),),

@@ -12,9 +12,12 @@ from ..errors import InputError
 from ..ingest import textlines as tl
 from ..model import Word
 
-#: Switchboard alignment tokens that mark non-speech; they are not words (``[noise]`` is a
-#: non-vocal sound; ``[laughter]`` and ``[vocalized-noise]`` come from the speaker and are kept).
-SWB_SKIP = frozenset({"[silence]", "[noise]"})
+#: Switchboard alignment tokens that are not words: ``[silence]``, ``[noise]`` (a non-vocal sound) and the
+#: ``<b_aside>`` / ``<e_aside>`` markers that open and close speech to someone in the room (the words
+#: between them are kept: the speaker talks on their channel; kaldi's swbd1_data_prep.sh and other ms98
+#: readers drop the markers too). ``[laughter]``, ``[laughter-word]`` and ``[vocalized-noise]`` come from
+#: the speaker and are kept. Compared lower-cased.
+SWB_SKIP = frozenset({"[silence]", "[noise]", "<b_aside>", "<e_aside>"})
 
 SWB_ID = re.compile(r"^(?P<rec>[^-\s]+?)(?P<side>[AB])-\S+$")
 
@@ -23,7 +26,7 @@ def read_swb(path: str | Path) -> list[Word]:
     """Switchboard ISIP (ms98) word alignments or segment transcripts:
     ``sw2001A-ms98-a-0001 0.000000 0.977625 word`` -> recording ``sw2001``, track A.
 
-    ``[silence]`` tokens are skipped (they are not speech); other bracketed tokens are kept as text.
+    ``SWB_SKIP`` tokens (silence, noise, aside markers) are skipped; other bracketed tokens are kept as text.
     """
     p = str(path)
     words = []
@@ -35,7 +38,7 @@ def read_swb(path: str | Path) -> list[Word]:
         if len(parts) < 4 or not m:
             raise InputError(p, f"line {line_no}: expected 'sw<call><A|B>-ms98-a-<n> <start> <end> <word>', got {line[:60]!r}")
         text = parts[3].strip()
-        if text in SWB_SKIP:
+        if text.lower() in SWB_SKIP:
             continue
         start = tl.number(p, line_no, parts[1], "start")
         end = tl.number(p, line_no, parts[2], "end")
@@ -48,9 +51,12 @@ def read_swb(path: str | Path) -> list[Word]:
 # --------------------------------------------------------------------------------------------
 
 SWB_PATTERNS = {
-    "audio": r"sw0?\d{4,5}\.sph",
+    # .sph as published (LDC97S62 swb1_d1..d4/data/sw02001.sph); copies converted to .wav/.flac are read too
+    "audio": r"sw0?\d{4,5}\.(?:sph|wav|flac)",
     "words": r"sw\d{4,5}[A-Za-z]-ms98-a-word\.text",
-    "conv": r"conv\.tab|conv_tab\.csv",
+    # the conversation table: conv.tab (conv_tab.csv) as kaldi's swbd1_fix_speakerid.pl reads it, or the LDC's
+    # online documentation's call_con_tab.csv (one row per side), as Coquery's Switchboard installer reads it
+    "conv": r"conv\.tab|conv_tab\.csv|call_con_tab\.csv|call_con\.tab",
     "caller": r"caller\.tab|caller_tab\.csv",
 }
 SIDES = ("A", "B")
@@ -87,6 +93,32 @@ def read_conv_tab(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
     return {conv: (line, {"caller_a": cells[2], "caller_b": cells[3], "topic": cells[4],
                           "talk_day": cells[6] if len(cells) > 6 else ""})
             for line, conv, cells in rows}
+
+
+def read_call_con_tab(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
+    """``call_con_tab.csv`` (no header; LDC97S62 online docs): one row per conversation side -- conversation
+    number, side (``"A"``/``"B"``), caller number, phone number, length, topic number (IVI_NO), remarks,
+    active -> conversation -> (line of its first row, fields as ``read_conv_tab`` gives them)."""
+    from .base import BAD_TABLE
+
+    out: dict[str, tuple[int, dict[str, str]]] = {}
+    for line, conv, cells in _numbered_rows(path, prepared, 6, "conversation, side, caller, phone, length, topic"):
+        side = cells[1].strip('" ').upper()
+        if side not in SIDES:
+            prepared.error(BAD_TABLE, path, f"line {line}: side {cells[1]!r} is not A or B")
+            continue
+        first_line, fields = out.setdefault(conv, (line, {"caller_a": "", "caller_b": "", "topic": "",
+                                                          "talk_day": ""}))
+        fields[f"caller_{side.lower()}"] = cells[2]
+        fields["topic"] = fields["topic"] or cells[5].strip('" ')
+    return out
+
+
+def read_conversation_table(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
+    """Either conversation table, by its name."""
+    if Path(path).name.lower().startswith("call_con"):
+        return read_call_con_tab(path, prepared)
+    return read_conv_tab(path, prepared)
 
 
 def read_caller_tab(path: str, prepared) -> dict[str, dict[str, str]]:
@@ -135,10 +167,11 @@ def check_word_file(path: str, side: str, recording_id: str, prepared) -> bool:
 def prepare_switchboard(paths, options):
     """Switchboard-1 under ``paths``: every ``swNNNNN.sph`` becomes a two-track recording ``sw0NNNN``
     whose gold is its two Mississippi State word alignments (``swNNNNA-ms98-a-word.text`` on track A,
-    ``...B...`` on track B: hand-corrected word times); from ``conv.tab`` its topic and callers (speaker
+    ``...B...`` on track B: hand-corrected word times); from ``call_con_tab.csv`` or ``conv.tab`` its topic and
+    callers (speaker
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
     from .base import (NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
-                       checked_gold, index_files, merge_tables, rows_without_audio, table_row,
+                       checked_gold, index_files, merge_tables, rows_without_audio, same_bytes, table_row,
                        two_channel_recording)
 
     prepared = Prepared()
@@ -152,16 +185,19 @@ def prepare_switchboard(paths, options):
             prepared.error(UNKNOWN_CHANNEL, f, f"side {m.group(2)!r} in the file name (a call has sides A and B)",
                            f"sw0{conv}")
             continue
-        words.setdefault(conv, {}).setdefault(side, f)
-    convs = merge_tables(files.get("conv", ()), read_conv_tab, prepared)
+        first = words.setdefault(conv, {}).setdefault(side, f)
+        if first != f and not same_bytes(first, f):
+            prepared.error("duplicate transcript", f, f"a second sw{conv}{side}-ms98-a-word.text (first: {first}) "
+                                                      "that differs from it; this one is ignored", f"sw0{conv}")
+    convs = merge_tables(files.get("conv", ()), read_conversation_table, prepared)
     callers: dict[str, dict[str, str]] = {}
     for table in files.get("caller", ()):
         for caller, fields in read_caller_tab(table, prepared).items():
             callers.setdefault(caller, fields)
     if not convs:
         for root in paths:
-            prepared.error(NOTHING_FOUND, root, "no conv.tab (conv_tab.csv) under this path: callers and topics "
-                                                "stay unknown")
+            prepared.error(NOTHING_FOUND, root, "no call_con_tab.csv (or conv.tab, conv_tab.csv) under this path: "
+                                                "callers and topics stay unknown")
     for conv in sorted(audio, key=int):
         rid = f"sw0{conv}" if len(conv) == 4 else f"sw{conv}"
         sides = words.get(conv, {})
@@ -173,8 +209,9 @@ def prepare_switchboard(paths, options):
         speakers: list[str | None] = [None, None]
         tags = {"corpus": "switchboard-1", "register": "spontaneous-telephone"}
         metadata: dict[str, str] = {}
-        row = table_row(prepared, convs, conv, audio[conv], rid, f"conversation {conv} has no row in conv.tab: "
-                                                                 f"callers and topic unknown")
+        row = table_row(prepared, convs, conv, audio[conv], rid, f"conversation {conv} has no row in the "
+                                                                 f"conversation tables found: callers and topic "
+                                                                 f"unknown")
         if row is not None:
             table, line, f = row
             for i, key in enumerate(("caller_a", "caller_b")):
