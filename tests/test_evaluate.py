@@ -10,7 +10,9 @@ from click.testing import CliRunner
 
 from twotrack.cli import main
 from twotrack.config import TurnsConfig
-from twotrack.evaluate import edge_hits, evaluate_activity, evaluate_recording, gold_ipus_by_track, gold_key
+from twotrack.evaluate import (
+    edge_hits, evaluate_activity, evaluate_recording, gold_ipus_by_track, gold_key, scored_span,
+)
 from twotrack.model import Segment, TrackActivity, Word
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -46,6 +48,27 @@ def test_metrics_on_hand_made_activity():
     # transfers A->B (gold FTO 0.20, detected 0.27) and B->A (gold 0.40, detected 0.38)
     assert m["n_gold_transfers"] == 2 and m["n_matched_transfers"] == 2
     assert m["fto_mae_s"] == pytest.approx((0.07 + 0.02) / 2, abs=1e-6)
+
+
+def test_a_partly_transcribed_recording_is_scored_inside_its_span_only():
+    # gold covers 0-6 s (as CALLHOME's transcripts cover 10 of up to 30 minutes); speech detected at 8-12 s has
+    # no gold to be judged by: scored over the whole recording it reads as false alarms
+    extra = [TrackActivity(0, DETECTED[0].segments + (Segment(8.0, 12.0),)), DETECTED[1]]
+    whole = evaluate_recording(extra, GOLD, duration_s=14.0)
+    inside = evaluate_recording(extra, GOLD, duration_s=14.0, span=Segment(0.0, 6.0))
+    assert inside == evaluate_recording(DETECTED, GOLD, duration_s=6.0)
+    assert whole["frame_precision"] < 0.5 < inside["frame_precision"] and whole["n_detected_ipus"] == 4
+    pooled = evaluate_activity({"r1": extra}, {"r1": GOLD}, {"r1": 14.0}, scored={"r1": Segment(0.0, 6.0)})
+    assert pooled["recordings"]["r1"]["scored_span_s"] == [0.0, 6.0]
+    assert pooled["frame_precision"] == inside["frame_precision"]
+
+
+def test_scored_span_is_read_from_metadata_or_not_at_all():
+    assert scored_span({"transcribed_span_s": "383-983"}) == Segment(383.0, 983.0)
+    assert scored_span({"transcribed_span_s": "0-20.5"}) == Segment(0.0, 20.5)
+    for bad in ("", "12", "20-10", "a-b", "-5-3", "nan-4"):
+        assert scored_span({"transcribed_span_s": bad}) is None, bad
+    assert scored_span({}) is None
 
 
 def test_perfect_activity_scores_one():

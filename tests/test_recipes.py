@@ -241,6 +241,8 @@ def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
     assert recs["callhome-4093"].transcript.endswith("4093.txt")  # and bare ones
     # the transcribed stretch (the header's "#Starting at 0 Ending at 20"): gold covers only it
     assert recs["callhome-4065"].metadata["transcribed_span_s"] == "0-20"
+    scored = json.loads(CliRunner().invoke(main, ["eval", "-w", str(ws.path), "--json"]).output)["recordings"]
+    assert {rid: r["scored_span_s"] for rid, r in scored.items()} == {rid: [0.0, 20.0] for rid in recs}
     meta = _speaker_meta(ws)  # each side's sex from callinfo.tbl; a second talker on a side is counted
     assert meta["callhome-4065-A"]["sex"] == "female" and meta["callhome-4065-B"]["sex"] == "male"
     assert meta["callhome-4074-B"]["talkers"] == "2" and meta["callhome-4074-B"]["accent"] == "new york"

@@ -14,6 +14,11 @@ sides are compared as the same kind of unit. Per recording and overall (pooled o
   same over gold IPUs shorter than 0.3 s (backchannels);
 - counts: ``n_gold_ipus``, ``n_short_gold_ipus``, ``n_detected_ipus``, ``n_gold_transfers``, ``n_matched_transfers``.
 
+A recording whose gold covers only part of it (CALLHOME transcribes 10 of up to 30 minutes per call) is
+scored inside its scored span only (``scored``; from a workspace, the recording's metadata
+``transcribed_span_s`` = ``"start-end"``): detected speech outside the span has no gold to be judged by,
+and would otherwise count as false alarms.
+
 Channel ``A``/``1`` of the gold is track 0. Gold files are matched to recordings by recording id; an id
 that is a path (``clean/demo01``) also matches gold ``demo01`` by its last component.
 """
@@ -35,6 +40,8 @@ TOLERANCE_S = 0.050
 TRANSFER_MATCH_S = 0.5
 IPU_FOUND_COVER = 0.5  # a gold IPU is found when detected speech covers this share of its frames
 SHORT_IPU_S = 0.3  # gold IPUs shorter than this are backchannel-sized
+#: Recording metadata naming the stretch its gold covers (``"start-end"`` in seconds), e.g. CALLHOME's.
+SCORED_SPAN_KEY = "transcribed_span_s"
 METRICS = ("ipu_onset_hit_rate", "ipu_offset_hit_rate", "frame_precision", "frame_recall", "frame_f1", "fto_mae_s")
 
 
@@ -142,11 +149,26 @@ def match_transfers(gold: list[tuple[int, int, float, float]], detected: list[tu
 # ------------------------------------------------------------------------------------------------
 
 
+def scored_span(metadata: Mapping[str, str]) -> Segment | None:
+    """The span a recording's gold covers, from its ``SCORED_SPAN_KEY`` metadata (``"383-983"``); None when
+    it names none or cannot be read as ``start-end`` with end after start."""
+    text = str(metadata.get(SCORED_SPAN_KEY, "")).strip()
+    a, sep, b = text.partition("-")
+    try:
+        start, end = float(a), float(b)
+    except ValueError:
+        return None
+    return Segment(start, end) if sep and math.isfinite(start) and math.isfinite(end) and end > start >= 0 else None
+
+
 def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float, turns_cfg: TurnsConfig,
-            tolerance_s: float) -> dict[str, Any]:
+            tolerance_s: float, span: Segment | None = None) -> dict[str, Any]:
     pause = turns_cfg.pause_threshold_s
     gold = {t: ipus(segs, pause) for t, segs in _segments_by_track(words).items()}
     detected = {a.track: ipus(a.segments, pause) for a in activity}
+    if span is not None:  # only where the gold speaks for the recording
+        gold = {t: g.crop(span) for t, g in gold.items()}
+        detected = {t: d.crop(span) for t, d in detected.items()}
     ends = [tl.extent().end for tl in [*gold.values(), *detected.values()] if tl]
     n_frames = FRAMES.n_frames(max([duration_s, *ends]) if ends else duration_s)
     c = dict(n_gold_ipus=0, n_detected_ipus=0, onset_hits=0, offset_hits=0, tp=0, fp=0, fn=0, ipus_found=0,
@@ -208,9 +230,10 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate_recording(activity: list[TrackActivity], words: list[Word], duration_s: float,
-                       turns_cfg: TurnsConfig = TurnsConfig(), tolerance_s: float = TOLERANCE_S) -> dict[str, Any]:
-    """Metrics of one recording (see module doc)."""
-    return _clean(_metrics(_counts(activity, words, duration_s, turns_cfg, tolerance_s)))
+                       turns_cfg: TurnsConfig = TurnsConfig(), tolerance_s: float = TOLERANCE_S,
+                       span: Segment | None = None) -> dict[str, Any]:
+    """Metrics of one recording (see module doc), inside ``span`` when given."""
+    return _clean(_metrics(_counts(activity, words, duration_s, turns_cfg, tolerance_s, span)))
 
 
 def gold_key(recording_id: str, gold_ids: Iterable[str]) -> str | None:
@@ -227,8 +250,9 @@ def gold_key(recording_id: str, gold_ids: Iterable[str]) -> str | None:
 
 def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], gold: Mapping[str, list[Word]],
                       durations: Mapping[str, float], turns_cfg: TurnsConfig = TurnsConfig(),
-                      tolerance_s: float = TOLERANCE_S) -> dict[str, Any]:
-    """Overall metrics (pooled over every gold IPU, frame and transfer) plus one entry per recording.
+                      tolerance_s: float = TOLERANCE_S, scored: Mapping[str, Segment] | None = None) -> dict[str, Any]:
+    """Overall metrics (pooled over every gold IPU, frame and transfer) plus one entry per recording;
+    a recording in ``scored`` is scored inside that span only (its entry says ``scored_span_s``).
 
     Recordings without gold are listed under ``unmatched_recordings``; gold without a recording under
     ``unmatched_gold``.
@@ -243,10 +267,13 @@ def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], 
             unmatched.append(rec_id)
             continue
         used.add(key)
+        span = (scored or {}).get(rec_id)
         c = _counts(list(activity_by_recording[rec_id]), list(gold[key]), float(durations.get(rec_id, 0.0)),
-                    turns_cfg, tolerance_s)
+                    turns_cfg, tolerance_s, span)
         entry = _clean(_metrics(c))
         entry["gold_id"] = key
+        if span is not None:
+            entry["scored_span_s"] = [span.start, span.end]
         if c["gold_tracks_not_detected"]:
             entry["gold_tracks_not_detected"] = c["gold_tracks_not_detected"]
         per[rec_id] = entry
@@ -276,6 +303,14 @@ def read_gold(path: str | Path) -> dict[str, list[Word]]:
     from .ingest.annotations import read_gold as _read
 
     return _read(path)
+
+
+def scored_spans_from_workspace(workspace: str | Path) -> dict[str, Segment]:
+    """Recording id -> the span its gold covers, for the scanned recordings whose metadata names one."""
+    from .store import Workspace, queries
+
+    spans = {rec.recording_id: scored_span(rec.metadata) for rec in queries.recordings(Workspace(workspace))}
+    return {rid: span for rid, span in spans.items() if span is not None}
 
 
 def gold_from_workspace(workspace: str | Path) -> tuple[dict[str, list[Word]], list[Any]]:

@@ -73,7 +73,9 @@ def evaluate(gold_path: str | None, paths: tuple[str, ...], workspace: str | Non
         activity, durations = ev.activity_from_workspace(workspace)
     else:
         activity, durations, errors = ev.detect_recordings(paths, cfg)
-    result = ev.evaluate_activity(activity, gold, durations, cfg.turns)
+    # a workspace's recordings may say which stretch their gold covers (CALLHOME): scored there only
+    scored = ev.scored_spans_from_workspace(workspace) if workspace else None
+    result = ev.evaluate_activity(activity, gold, durations, cfg.turns, scored=scored)
     result["errors"] = [e.to_dict() for e in errors]
     if as_json:
         print_json(result)
