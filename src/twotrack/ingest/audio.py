@@ -33,6 +33,11 @@ _MAX_CHANNELS = 1024
 _MAX_RATE = 1_000_000
 # Formats whose header frame count is an estimate: a short read there is not truncation.
 _APPROXIMATE_LENGTH = frozenset({"MP3"})
+# ... unless it falls this far short: then the file most likely ends early (a cut download), and the scan
+# says so (the audio that decoded is kept, since the estimate may be what is wrong).
+_APPROXIMATE_SLACK_S = 0.5
+# libsndfile's log for an Ogg stream cut before its end-of-stream page (the wording differs by version).
+_OGG_CUT = ("ended unexpectedly", "lacks an end-of-stream bit")
 # WAV format tags libsndfile decodes; any other tag is an unknown codec.
 _WAV_TAGS = {
     0x0001: "PCM", 0x0002: "MS ADPCM", 0x0003: "IEEE float", 0x0006: "A-law", 0x0007: "mu-law",
@@ -207,7 +212,7 @@ def _probe_soundfile(p: str, head: bytes, size: int, src: BinaryIO | None = None
     fmt = "WAV" if info.format in ("WAV", "WAVEX") else info.format
     repairs: list[str] = []
     log = info.extra_info or ""
-    if fmt == "OGG" and "ended unexpectedly" in log:
+    if fmt == "OGG" and any(cut in log for cut in _OGG_CUT):
         raise InputError(p, "truncated file: the OGG stream ends without its end-of-stream page")
     if riff is not None and riff.data_offset is not None:
         available = size - riff.data_offset
@@ -365,6 +370,10 @@ def _checked_blocks(info: AudioInfo, block_samples: int,
             path,
             f"truncated file: audio ends at {_fmt_s(n / info.sample_rate)}, header says {_fmt_s(info.duration_s)}",
         )
+    short_s = (info.n_samples - n) / info.sample_rate
+    if info.format in _APPROXIMATE_LENGTH and short_s > _APPROXIMATE_SLACK_S and repairs is not None:
+        repairs.append((path, f"probably truncated: the audio ends at {_fmt_s(n / info.sample_rate)}, the "
+                              f"{info.format} header says {_fmt_s(info.duration_s)} (the audio that decoded is used)"))
     if bad and repairs is not None:
         repairs.append((path, f"{bad} non-finite sample(s) (NaN or infinity) read as silence, the first at "
                               f"{_fmt_s(first_bad / info.sample_rate)}"))
