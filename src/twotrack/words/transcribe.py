@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import WORDS_RETIME_MODES, WORDS_WINDOW_MODES
+from ..errors import ConfigError
 from ..model import Record, Word, track_name
 from . import retime as rt
 from .chunks import Packed, pack_pieces, speech_chunks
@@ -271,6 +272,14 @@ class _Run:
                                    threads=cfg.threads, allow_download=cfg.allow_download)
         model, res = self.main
         language, lang_prob = cfg.language or None, (1.0 if cfg.language else None)
+        if language not in (None, "en") and res.english_only:
+            # an English-only model cannot read the language asked for: the multilingual one does, as for a
+            # track detected as that language
+            if not cfg.multilingual_model:
+                raise ConfigError(f"words.language is {language!r} but words model {cfg.model!r} reads English "
+                                  "only and words.multilingual_model is not set")
+            model, res = load_model(cfg.multilingual_model, compute_type=cfg.compute_type, threads=cfg.threads,
+                                    allow_download=cfg.allow_download)
         if language is None and res.english_only:
             language, lang_prob = "en", None
             if cfg.multilingual_model:
