@@ -74,6 +74,12 @@ def unknown_clock_reason(clock: RecordingClock) -> str:
 #: Why a recording without any text is left out (``ExportOptions.allow_no_text`` keeps it).
 NO_TEXT = ("no text: no gold transcript and no words stored (scan with --words to transcribe it, or export "
            "with --allow-no-text to write its audio anyway)")
+#: ... when the words stage did run on it: it heard nothing to transcribe (silence, or speech it read as none).
+NO_WORDS_FOUND = ("no text: no gold transcript, and the words stage found no words in it (export with "
+                  "--allow-no-text to write its audio anyway)")
+#: The two in short, for a list under a header that already gives --allow-no-text.
+NO_TEXT_SHORT = {NO_TEXT: "no gold transcript and no words stored: scan with --words to transcribe it",
+                 NO_WORDS_FOUND: "no gold transcript, and the words stage found no words in it"}
 
 
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
@@ -213,7 +219,8 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                     continue
                 summary.unknown_clock_included.append(rid)
             if not options.allow_no_text and not gold.has_text(rec):
-                summary.skipped[rid] = NO_TEXT
+                words_ran = (stage_state.get(rid, {}).get("words") or ("", "", ""))[2] == "ok"
+                summary.skipped[rid] = NO_WORDS_FOUND if words_ran else NO_TEXT
                 summary.no_text.append(rid)
                 continue
             stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}
