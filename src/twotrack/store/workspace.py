@@ -32,13 +32,13 @@ from typing import Any
 import duckdb
 
 from ..errors import ConfigError
-from ..paths import LEDGER_RELPATH
+from ..paths import LEDGER_RELPATH, WORKSPACE_DB
 from .locks import LockTimeout, SessionLock
 from .queries import _dicts
 from .schema import SCHEMA_VERSION, current_version, migrate
 from .writer import WriteSession
 
-DB_NAME = "workspace.duckdb"
+DB_NAME = WORKSPACE_DB
 
 
 class WorkspaceError(ConfigError):
