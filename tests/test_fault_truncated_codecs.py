@@ -52,3 +52,26 @@ def test_an_mp3_cut_short_is_scanned_and_told(tmp_path):
     assert err.path == str(cut) and err.stage == "decode"
     assert err.problem.startswith("probably truncated: the audio ends at 2.9") and "MP3 header says 6.000 s" in err.problem
     assert 2.8 < queries.durations(ws)[err.recording_id] < 3.0  # the audio that decoded is kept
+
+
+def test_a_vbr_mp3_without_a_length_frame_is_told_where_libsndfile_stops(tmp_path):
+    """Without a Xing/Info frame libsndfile guesses a VBR MP3's length from its first frame and stops decoding
+    there: here at about half the audio (ffmpeg decodes all of it). That is told; the same file with its
+    Xing frame decodes whole and says nothing, and a short read of a file without one is not called truncated
+    (its length was only ever a guess)."""
+    x = (np.random.default_rng(0).standard_normal((RATE * 20, 2)) * 0.1).astype(np.float32)
+    x[: RATE * 2] *= 0.01  # a quiet start: the first frames' bitrate is below the rest's
+    whole = tmp_path / "vbr.mp3"
+    with sf.SoundFile(whole, "w", RATE, 2, format="MP3", subtype="MPEG_LAYER_III", bitrate_mode="VARIABLE",
+                      compression_level=0.9) as f:
+        f.write(x)
+    data = whole.read_bytes()
+    assert data.find(b"Xing") >= 0
+    bare = tmp_path / "bare.mp3"
+    bare.write_bytes(data.replace(b"Xing", b"\0\0\0\0", 1))  # the first frame no longer states the count
+    repairs: list = []
+    assert sum(len(b) for b in read_blocks(whole, repairs=repairs)) == RATE * 20 and repairs == []
+    n = sum(len(b) for b in read_blocks(bare, repairs=repairs))
+    assert n < RATE * 19  # libsndfile stopped at its guess
+    ((path, problem),) = repairs
+    assert path == str(bare) and "the MP3 states no length (no Xing/Info frame; VBR) and may hold more" in problem
