@@ -170,7 +170,8 @@ def resolve_model(name: str, sha256: str | None = None) -> ResolvedModel:
 
 
 def _english_only(folder: Path, name: str) -> bool:
-    """A *.en Whisper has no language tokens in its vocabulary file (or says .en in its name)."""
+    """A first guess, before loading (``load_model`` asks the loaded model): a name ending in .en, or a
+    vocabulary file without language tokens."""
     if name.rstrip("/").endswith(".en"):
         return True
     vocab = folder / "vocabulary.txt"
@@ -239,4 +240,9 @@ def load_model(name: str, *, sha256: str | None = None, compute_type: str = "int
                              num_workers=1, local_files_only=True)
         with _lock:
             _loaded[key] = model
+    # the model itself says whether it knows languages (its vocabulary's size): a folder or hub name is only
+    # guessed from before loading (an English-only model's vocabulary lists the language tokens too)
+    english_only = not model.model.is_multilingual
+    if english_only != res.english_only:
+        res = ResolvedModel(res.name, res.path, english_only, res.sha256)
     return model, res
