@@ -24,3 +24,18 @@ def test_an_english_only_model_folder_is_english_only(tmp_path):
     model, res = load_model(str(folder))
     assert res.english_only and res.path == str(folder)
     assert not load_model("base")[1].english_only
+
+
+def test_a_damaged_model_bin_is_the_models_named_error(tmp_path):
+    """Before: "internal error in words: RuntimeError: Unsupported model binary version ..." on the audio file."""
+    from twotrack.errors import ConfigError
+
+    bundled = Path(resolve_model("tiny.en").path)
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    for f in bundled.iterdir():
+        if f.name != "model.bin":
+            (folder / f.name).symlink_to(f)
+    (folder / "model.bin").write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(ConfigError, match=f"words model '{folder}' cannot be loaded from {folder}: "):
+        load_model(str(folder))

@@ -236,8 +236,11 @@ def load_model(name: str, *, sha256: str | None = None, compute_type: str = "int
         model = _loaded.get(key)
     if model is None:
         _seed_sampler()
-        model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=int(threads),
-                             num_workers=1, local_files_only=True)
+        try:
+            model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=int(threads),
+                                 num_workers=1, local_files_only=True)
+        except (RuntimeError, ValueError, OSError) as exc:  # a damaged or foreign model.bin, a bad compute type
+            raise ConfigError(f"words model {name!r} cannot be loaded from {path}: {exc}") from None
         with _lock:
             _loaded[key] = model
     # the model itself says whether it knows languages (its vocabulary's size): a folder or hub name is only
