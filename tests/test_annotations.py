@@ -196,6 +196,22 @@ def test_unknown_format_is_an_input_error(tmp_path):
     assert err.value.path == str(p)
 
 
+def test_an_empty_or_binary_transcript_says_so(tmp_path):
+    """Before, both were "unknown annotation format": the first thing to check was not said."""
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n  \n")
+    for p in (empty, blank):
+        with pytest.raises(InputError) as err:
+            read_gold(p)
+        assert (err.value.path, err.value.problem) == (str(p), "empty annotation file (no lines)")
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match=r"not a text file \(binary data"):
+        read_gold(garbage)
+
+
 def test_read_gold_folder_merges_files(tmp_path):
     (tmp_path / "a.ctm").write_text("r1 A 0 1 hi\n")
     (tmp_path / "sub").mkdir()

@@ -214,6 +214,11 @@ class QualifyConfig(Record):
                 raise ConfigError(f"qualify.{f.name} is a share and must lie in [0, 1], got {value!r}")
 
 
+#: ``words.retime`` and ``words.windows`` values (docs/words.md); ``words.transcribe`` acts on them.
+WORDS_RETIME_MODES = ("align+snap", "align", "snap", "none")
+WORDS_WINDOW_MODES = ("text", "chunks", "whisper")
+
+
 @dataclass(frozen=True)
 class WordsConfig(Record):
     """Words on every track (docs/words.md): off unless ``enabled`` (``twotrack scan --words``). Times are
@@ -268,6 +273,28 @@ class WordsConfig(Record):
     #: target needs 80); the recogniser is reproducible at any length since phase 6 (docs/words.md), but 20 s
     #: still misses the 2x speed target on clean speech: not the default.
     max_window_s: float = 30.0
+
+    def __post_init__(self):
+        # Checked here, before any audio is read: a bad value would otherwise fail (or, for max_window_s
+        # <= 2, hang) every recording's words stage, or silently skip re-timing (a misspelt retime).
+        for name, allowed in (("retime", WORDS_RETIME_MODES), ("windows", WORDS_WINDOW_MODES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"words.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("padding_s", "merge_gap_s", "separator_s", "snap_tolerance_s"):
+            if not float(getattr(self, name)) >= 0.0:
+                raise ConfigError(f"words.{name} is a duration and must be >= 0; got {getattr(self, name)!r}")
+        for name in ("window_s", "min_window_s"):
+            if not float(getattr(self, name)) > 0.0:
+                raise ConfigError(f"words.{name} is a duration and must be > 0; got {getattr(self, name)!r}")
+        if not float(self.max_window_s) > 2.0:
+            raise ConfigError("words.max_window_s must be above 2 s (chunks are kept 2 s shorter than the "
+                              f"longest window); got {self.max_window_s!r}")
+        if int(self.beam_size) < 1 or int(self.threads) < 0:
+            raise ConfigError(f"words.beam_size must be >= 1 and words.threads >= 0 (0: CTranslate2 chooses); "
+                              f"got {self.beam_size!r} and {self.threads!r}")
+        sha = self.model_sha256
+        if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha)):
+            raise ConfigError(f"words.model_sha256 must be 64 hex digits (sha256 of model.bin); got {sha!r}")
 
 
 @dataclass(frozen=True)

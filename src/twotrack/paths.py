@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The database file that makes a folder a workspace (``store.Workspace``).
+WORKSPACE_DB = "workspace.duckdb"
 #: The consent ledger, relative to the workspace folder.
 LEDGER_RELPATH = Path("rights") / "ledger.jsonl"
 #: The hidden folder of an export folder's own state (its record, the lock of a running export).
@@ -32,3 +34,10 @@ def export_record(folder: str | Path) -> Path:
         return new
     old = folder / LEGACY_EXPORT_JSON
     return old if old.is_file() else new
+
+
+def written_by_twotrack(folder: str | Path) -> bool:
+    """Whether ``folder`` is one twotrack writes (an export folder, a workspace): folder discovery does not
+    walk into one, so exported audio is never scanned again as new recordings."""
+    folder = Path(folder)
+    return (folder / EXPORT_JSON).is_file() or (folder / WORKSPACE_DB).is_file()

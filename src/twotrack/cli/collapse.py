@@ -27,6 +27,7 @@ def _ms(x: float | None) -> str:
 
 def _render(out: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape as x  # recording ids and reasons may hold [brackets]
     from rich.table import Table
 
     table = Table(title="mono + diarization against the two-track truth")
@@ -35,17 +36,17 @@ def _render(out: dict[str, Any]) -> None:
         table.add_column(col, justify="left" if col == "recording" else "right")
     for r in out["recordings"]:
         if r["error"]:
-            table.add_row(r["recording_id"], f"failed: {r['error']}", *[""] * 9)
+            table.add_row(x(r["recording_id"]), x(f"failed: {r['error']}"), *[""] * 9)
             continue
         d, t = r["der"], r["turn_taking"]
-        table.add_row(r["recording_id"], _pct(d["der"]), _pct(d["missed"]), _pct(d["false_alarm"]),
+        table.add_row(x(r["recording_id"]), _pct(d["der"]), _pct(d["missed"]), _pct(d["false_alarm"]),
                       _pct(d["confusion"]), _pct(r["der_without_overlap"]["der"]), _pct(t["onset_hit_rate"]),
                       _pct(t["overlap_recall"]), _pct(t["backchannel_recall"]),
                       _pct(t["transfer_wrong_speaker_share"]), _ms(t["fto_wasserstein_s"]))
     console = Console(width=max(140, shutil.get_terminal_size().columns))
     console.print(table)
     for s in out["skipped"]:
-        console.print(f"skipped {s['recording_id']}: {s['reason']}")
+        console.print(f"skipped {x(s['recording_id'])}: {x(s['reason'])}")
     summary = out["summary"]
     console.print(summary["sentence"])
     if summary["recordings"]:

@@ -39,6 +39,8 @@ def _progress(done: int, total: int, rid: str | None) -> None:
 
 
 def _text(d: dict) -> str:
+    from ..export.run import NO_TEXT_SHORT  # loaded already: the export ran
+
     lines = [
         f"{d['format']} export in {d['out']} for purpose {d['purpose']}: {d['exported']} recording(s), "
         f"{d['pieces']} piece(s), {d['hours']:.3f} h, {d['files']} file(s)",
@@ -69,10 +71,11 @@ def _text(d: dict) -> str:
                      + ", ".join(d["unknown_clock_included"][:10]))
     no_text = set(d.get("no_text") or ())
     if no_text:
-        lines.append(f"  {len(no_text)} recording(s) left out for having no text (no gold transcript, no words): "
-                     "scan with --words to transcribe them, or export with --allow-no-text to write their audio")
-        for rid in sorted(no_text)[:10]:
-            lines.append(f"    {rid}")
+        lines.append(f"  {len(no_text)} recording(s) left out for having no text (export with --allow-no-text "
+                     "to write their audio):")
+        for rid in sorted(no_text)[:10]:  # why: no words stage yet (scan --words), or it found no words
+            why = d["skipped"].get(rid, "")
+            lines.append(f"    {rid}: {NO_TEXT_SHORT.get(why, why)}")
     other = {rid: why for rid, why in d["skipped"].items() if rid not in no_text}
     if other:
         lines.append(f"  {len(other)} recording(s) allowed but not exportable in this format:")

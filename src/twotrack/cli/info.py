@@ -12,6 +12,7 @@ from .group import EXIT_SOME_FAILED, main
 
 def _table(rows: list[dict]) -> None:
     from rich.console import Console
+    from rich.markup import escape as x  # paths, ids and errors may hold [brackets]
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 200)
@@ -21,9 +22,9 @@ def _table(rows: list[dict]) -> None:
                           ("repairs / error", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for r in rows:
-        note = f"[red]{r['error']}[/red]" if r["error"] else "; ".join(r["repairs"])
+        note = f"[red]{x(r['error'])}[/red]" if r["error"] else x("; ".join(r["repairs"]))
         table.add_row(
-            r["path"], r["recording_id"] or "", r["format"] or "", r["codec"] or "",
+            x(r["path"]), x(r["recording_id"] or ""), r["format"] or "", r["codec"] or "",
             "" if r["channels"] is None else str(r["channels"]),
             "" if r["sample_rate"] is None else f"{r['sample_rate']}",
             "" if r["duration_s"] is None else f"{r['duration_s']:.2f} s",

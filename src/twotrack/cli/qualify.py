@@ -51,16 +51,19 @@ def _load(ws: str | None, inputs: str | None, purpose: str | None, config_path: 
 
 
 def _cell(check) -> str:
+    from rich.markup import escape
+
     mark = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]·[/]"}[check.passed]
-    return f"{mark} {check.headline}" if check.headline else mark
+    return f"{mark} {escape(check.headline)}" if check.headline else mark
 
 
 def _render(report, console) -> None:
+    from rich.markup import escape as x  # recording ids, corpus names and reasons may hold [brackets]
     from rich.table import Table
 
     from ..qualify.requirements import NAMES
 
-    matrix = Table(title=f"requirement matrix: {report.corpus} (purpose {report.purpose})", show_lines=False)
+    matrix = Table(title=f"requirement matrix: {x(str(report.corpus))} (purpose {report.purpose})", show_lines=False)
     matrix.add_column("recording", overflow="fold")
     matrix.add_column("h", justify="right")
     matrix.add_column("type")
@@ -71,7 +74,7 @@ def _render(report, console) -> None:
     for rec in report.recordings[:MAX_ROWS]:
         labels = rec.phase_fit.labels()
         matrix.add_row(
-            ("[bold]" if rec.qualified else "") + rec.recording_id, f"{rec.hours:.3f}", rec.data_type.data_type,
+            ("[bold]" if rec.qualified else "") + x(rec.recording_id), f"{rec.hours:.3f}", x(rec.data_type.data_type),
             *(_cell(rec.checks[i]) for i in NAMES),
             *(f"[{_STYLE[labels[p]]}]{labels[p]}[/]" for p in ("pre", "mid", "post")),
         )
@@ -84,12 +87,12 @@ def _render(report, console) -> None:
     for col in ("id", "requirement", "verdict", "why"):
         reqs.add_column(col, overflow="fold")
     for r in report.requirements:
-        why = "; ".join(r.reasons[:3]) if r.reasons else _summary(r)
+        why = x("; ".join(r.reasons[:3]) if r.reasons else _summary(r))
         reqs.add_row(str(r.id), r.name, "[green]pass[/]" if r.passed else "[red]FAIL[/]", why)
     console.print(reqs)
 
     if report.comparisons:
-        ref = Table(title=f"overlap and timing against the reference '{report.reference}'")
+        ref = Table(title=f"overlap and timing against the reference '{x(str(report.reference))}'")
         for col in ("statistic", "corpus", "reference", "band", "Wasserstein-1", "verdict", "corpus quantiles"):
             ref.add_column(col, overflow="fold")
         for c in report.comparisons:
@@ -114,7 +117,7 @@ def _render(report, console) -> None:
     console.print("corpus phase fit: " + ", ".join(f"{p} [{_STYLE[v]}]{v}[/]" for p, v in labels.items()))
     for p, reasons in report.phase_fit.reasons.items():
         for reason in reasons:
-            console.print(f"  {p}: {reason}", highlight=False)
+            console.print(f"  {p}: {x(reason)}", highlight=False)
 
 
 def _summary(r) -> str:

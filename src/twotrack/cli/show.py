@@ -158,24 +158,25 @@ def _fmt(x: Any, unit: str = "") -> str:
 def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: float | None, start_s: float,
             end_s: float | None, max_events: int) -> None:
     from rich.console import Console
+    from rich.markup import escape as x  # every value from the data: ids, paths, notes may hold [brackets]
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
-    console.print(f"[bold]{d['recording_id']}[/bold]  {d['status']}, {d['layout']}, {d['duration_s']:.2f} s at "
-                  f"{d['sample_rate']} Hz, license {d['license'] or '-'}")
+    console.print(f"[bold]{x(d['recording_id'])}[/bold]  {d['status']}, {d['layout']}, {d['duration_s']:.2f} s at "
+                  f"{d['sample_rate']} Hz, license {x(d['license'] or '-')}")
     for t in d["tracks"]:
-        console.print(f"  track {t['name']}: {t['path']} (channel {t['channel']}), speaker {t['speaker'] or '-'}")
+        console.print(f"  track {t['name']}: {x(t['path'])} (channel {t['channel']}), speaker {x(t['speaker'] or '-')}")
     c = d["checks"]
     if c is None:
-        console.print("checks: not stored" + "".join(f" ({s['note']})" for s in d["stages"]
+        console.print("checks: not stored" + "".join(f" ({x(s['note'])})" for s in d["stages"]
                                                      if s["stage"] == "checks" and s["note"]))
     else:
         console.print(f"checks: isolation [bold]{c['isolation']}[/bold]; bleed {_fmt(c['bleed_db'], ' dB')} "
                       f"({c.get('bleed_direction') or '-'}) at lag {_fmt(c['bleed_lag_ms'], ' ms')}; offset "
                       f"{_fmt(c['offset_ms'], ' ms')}; drift {_fmt(c['drift_ppm'], ' ppm')}; duplicate channels "
-                      f"{'yes' if c['duplicate_channels'] else 'no'}; codec {c.get('codec') or '-'}")
+                      f"{'yes' if c['duplicate_channels'] else 'no'}; codec {x(c.get('codec') or '-')}")
         for reason in c.get("reasons") or []:
-            console.print(f"  - {reason}")
+            console.print(f"  - {x(reason)}")
         if c.get("tracks"):
             q = Table(show_edge=False)
             for col in ("track", "SNR dB", "bandwidth Hz", "clipping", "DC", "speech share", "digital silence"):
@@ -188,19 +189,20 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
     ck = d["clock"]
     values = (f"B offset {ck['offset_ms']:+.1f} ms, drift {ck['drift_ppm']:+.2f} ppm; "
               if ck.get("offset_ms") is not None else "")
-    console.print(f"clock: [bold]{ck['status']}[/bold] ({values}{ck.get('note') or ck.get('reason') or ''})")
+    console.print(f"clock: [bold]{ck['status']}[/bold] ({x(values + (ck.get('note') or ck.get('reason') or ''))})")
     for s in d["stages"]:
         if s["status"] not in ("ok",):
-            console.print(f"stage {s['stage']}: {s['status']} {s['note']}")
+            console.print(f"stage {s['stage']}: {s['status']} {x(s['note'] or '')}")
     for e in d["errors"]:
-        console.print(f"[red]error[/red] [{e['stage']}] {e['path']}: {e['problem']}")
+        stage = x(f"[{e['stage']}]")
+        console.print(f"[red]error[/red] {stage} {x(e['path'])}: {x(e['problem'])}")
     for a in d["activity"]:
         console.print(f"activity {track_name(a['track'])}: {len(a['segments'])} segments, {a['speech_s']:.1f} s "
                       f"speech ({a['detector']})")
     for name, lang in d["languages"].items():
         mine = [w["word"] for w in d["words"] if w["track"] == name]
         head = " ".join(mine[:12]) + (" ..." if len(mine) > 12 else "")
-        console.print(f"words {name}: {len(mine)} ({d['words_source']}, language {lang['language']}): {head}")
+        console.print(f"words {name}: {len(mine)} ({d['words_source']}, language {lang['language']}): {x(head)}")
     if d["events"]:
         table = Table(title=f"events ({len(d['events'])})", show_edge=False)
         for col in ("start", "end", "kind", "track", "from", "value"):

@@ -22,22 +22,23 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
 
 def _render(d: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape as x  # the workspace path, tag values and speaker ids may hold [brackets]
     from rich.table import Table
 
     console = Console(soft_wrap=True)
     rec = d["recordings"]
-    console.print(f"[bold]{d['workspace']}[/bold]: {rec['total']} recording(s), {d['hours']:.2f} h "
+    console.print(f"[bold]{x(d['workspace'])}[/bold]: {rec['total']} recording(s), {d['hours']:.2f} h "
                   f"({rec['ok']} ok, {rec['partial']} partial, {rec['failed']} failed), {d['speakers']} speaker(s), "
                   f"{d['errors']} error(s)")
     if d["isolation"] or d["recordings_without_checks"]:
-        iso = ", ".join(f"{k} {v}" for k, v in d["isolation"].items()) or "none"
+        iso = x(", ".join(f"{k} {v}" for k, v in d["isolation"].items()) or "none")
         console.print(f"isolation: {iso}" + (f"; no checks for {d['recordings_without_checks']}"
                                               if d["recordings_without_checks"] else ""))
     t = d["turns"]
     if not t:
         console.print("no turn-taking statistics (no events stored, or twotrack.turns.stats is missing)")
         return
-    share = ", ".join(f"{k} {_pct(v)}" for k, v in t["speech_share"].items())
+    share = x(", ".join(f"{k} {_pct(v)}" for k, v in t["speech_share"].items()))
     console.print(f"speech share per track: {share}; overlap share of speech: {_pct(t['overlap_share_of_speech'])}")
 
     counts = Table(title="events", show_edge=False)
@@ -68,13 +69,13 @@ def _render(d: dict[str, Any]) -> None:
         groups = t.get(key) or {}
         if not groups:
             continue
-        table = Table(title=title, show_edge=False)
+        table = Table(title=x(title), show_edge=False)
         for col in ("", "recordings", "hours", "speech", "overlap/speech", "IPU/min", "FTO p50 (s)"):
             table.add_column(col, justify="right" if col else "left")
         for g, s in groups.items():
             sp = s["speech_share"]
             sp_txt = _pct(sp) if not isinstance(sp, dict) else ", ".join(_pct(v) for v in sp.values())
-            table.add_row(g, str(s["recordings"]), _num(s["hours"]), sp_txt, _pct(s["overlap_share_of_speech"]),
+            table.add_row(x(str(g)), str(s["recordings"]), _num(s["hours"]), sp_txt, _pct(s["overlap_share_of_speech"]),
                           _num(s["per_minute"]["ipu"], ".1f"), _num(s["fto"]["quantiles"].get("50"), ".3f"))
         console.print(table)
 

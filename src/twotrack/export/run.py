@@ -74,6 +74,17 @@ def unknown_clock_reason(clock: RecordingClock) -> str:
 #: Why a recording without any text is left out (``ExportOptions.allow_no_text`` keeps it).
 NO_TEXT = ("no text: no gold transcript and no words stored (scan with --words to transcribe it, or export "
            "with --allow-no-text to write its audio anyway)")
+#: ... when the words stage did run on it: it heard nothing to transcribe (silence, or speech it read as none).
+NO_WORDS_FOUND = ("no text: no gold transcript, and the words stage found no words in it (export with "
+                  "--allow-no-text to write its audio anyway)")
+#: ... when the words stage failed on it (a model not installed, a hash mismatch): rescanning alone will not help.
+WORDS_FAILED = ("no text: no gold transcript, and the words stage failed on it (`twotrack errors` says why; fix it "
+                "and scan with --retry-errors, or export with --allow-no-text to write its audio anyway)")
+#: The three in short, for a list under a header that already gives --allow-no-text.
+NO_TEXT_SHORT = {NO_TEXT: "no gold transcript and no words stored: scan with --words to transcribe it",
+                 NO_WORDS_FOUND: "no gold transcript, and the words stage found no words in it",
+                 WORDS_FAILED: "no gold transcript, and the words stage failed on it (`twotrack errors` says why; "
+                               "fix it and scan with --retry-errors)"}
 
 
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
@@ -213,7 +224,8 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
                     continue
                 summary.unknown_clock_included.append(rid)
             if not options.allow_no_text and not gold.has_text(rec):
-                summary.skipped[rid] = NO_TEXT
+                words_status = (stage_state.get(rid, {}).get("words") or ("", "", ""))[2]
+                summary.skipped[rid] = {"ok": NO_WORDS_FOUND, "error": WORDS_FAILED}.get(words_status, NO_TEXT)
                 summary.no_text.append(rid)
                 continue
             stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}

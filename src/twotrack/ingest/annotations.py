@@ -244,6 +244,11 @@ def detect_format(path: str | Path) -> str:
         if name.endswith(ext):
             return fmt
     text = tl.open_text(p)
+    if not text.strip():
+        raise InputError(p, "empty annotation file (no lines)")
+    if "\x00" in text[:4096]:  # open_text reads any bytes as latin-1: a NUL says they were never text
+        raise InputError(p, "not a text file (binary data, or UTF-16 without a byte-order mark); expected CTM, "
+                              "RTTM, TextGrid, Fisher, Switchboard or Lhotse")
     first = _first_content_line(text)
     if first.startswith('File type = "ooTextFile"') or first.startswith('"ooTextFile"'):
         return "textgrid"

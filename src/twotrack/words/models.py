@@ -170,7 +170,8 @@ def resolve_model(name: str, sha256: str | None = None) -> ResolvedModel:
 
 
 def _english_only(folder: Path, name: str) -> bool:
-    """A *.en Whisper has no language tokens in its vocabulary file (or says .en in its name)."""
+    """A first guess, before loading (``load_model`` asks the loaded model): a name ending in .en, or a
+    vocabulary file without language tokens."""
     if name.rstrip("/").endswith(".en"):
         return True
     vocab = folder / "vocabulary.txt"
@@ -235,8 +236,16 @@ def load_model(name: str, *, sha256: str | None = None, compute_type: str = "int
         model = _loaded.get(key)
     if model is None:
         _seed_sampler()
-        model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=int(threads),
-                             num_workers=1, local_files_only=True)
+        try:
+            model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=int(threads),
+                                 num_workers=1, local_files_only=True)
+        except (RuntimeError, ValueError, OSError) as exc:  # a damaged or foreign model.bin, a bad compute type
+            raise ConfigError(f"words model {name!r} cannot be loaded from {path}: {exc}") from None
         with _lock:
             _loaded[key] = model
+    # the model itself says whether it knows languages (its vocabulary's size): a folder or hub name is only
+    # guessed from before loading (an English-only model's vocabulary lists the language tokens too)
+    english_only = not model.model.is_multilingual
+    if english_only != res.english_only:
+        res = ResolvedModel(res.name, res.path, english_only, res.sha256)
     return model, res

@@ -32,13 +32,23 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
     except (InputError, OSError) as exc:
         return None, f"transcript not used: {getattr(exc, 'problem', None) or exc}"
     by_track: dict[int, list] = {t: [] for t in range(recording.n_tracks)}
+    elsewhere: dict[int, int] = {}  # entries on a track the recording does not have (Fisher "C:" on a pair)
     for w in words:
-        if 0 <= w.track < recording.n_tracks and w.end > w.start and w.text.strip():
+        if not (w.end > w.start and w.text.strip()):
+            continue
+        if 0 <= w.track < recording.n_tracks:
             by_track[w.track].append(w)
+        else:
+            elsewhere[w.track] = elsewhere.get(w.track, 0) + 1
     if not any(by_track.values()) or not utterance_level(by_track):
         return None, None
+    note = None
+    if elsewhere:
+        note = (f"transcript: {sum(elsewhere.values())} utterance(s) on track(s) "
+                f"{', '.join(track_name(t) for t in sorted(elsewhere))}, which this {recording.n_tracks}-track "
+                "recording does not have, not aligned")
     return {t: [(w.start, w.end, w.text) for w in sorted(ws, key=lambda w: w.start)]
-            for t, ws in by_track.items()}, None
+            for t, ws in by_track.items()}, note
 
 
 def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, list[tuple[float, float, str]]],
@@ -83,7 +93,8 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
     cfg = config or WordsConfig()
     spans, note = transcript_spans(recording)
     if spans is not None:
-        return align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id)
+        out = align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id)
+        return replace(out, note=note) if note else out
     by_track = {getattr(a, "track", i): a for i, a in enumerate(activity)}
     per_track = [by_track.get(t, ()) for t in range(n_tracks)]
     out = transcribe_blocks(blocks, sample_rate, duration_s, per_track, bleed_db, cfg,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import WORDS_RETIME_MODES, WORDS_WINDOW_MODES
+from ..errors import ConfigError
 from ..model import Record, Word, track_name
 from . import retime as rt
 from .chunks import Packed, pack_pieces, speech_chunks
@@ -24,7 +26,7 @@ from .recognise import WHISPER_RATE, RawWord, detect_language, recognise, recogn
 from .stream import SpanAudio, SpanReader
 from .textwin import packed_speech, recognise_text
 
-RETIME_MODES = ("align+snap", "align", "snap", "none")
+RETIME_MODES = WORDS_RETIME_MODES
 #: Detected-language probability below which a track's language is recorded as unknown.
 LANGUAGE_MIN_PROB = 0.5
 #: Seconds of one track's speech recognised together: memory follows this, not the recording's length.
@@ -214,7 +216,7 @@ def transcribe_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s
     return run.result(reader, bleed_db, recording_id)
 
 
-WINDOW_MODES = ("text", "chunks", "whisper")
+WINDOW_MODES = WORDS_WINDOW_MODES
 #: A re-seek at a stream's end that leaves at most this much chunk audio is not followed: it would encode a
 #: whole ``min_window_s`` window for the last chunk's trailing padding (0.2 s) and the few frames Whisper's
 #: last word end falls short of the speech by; on the sample such windows gave no word (docs/words.md, phase 6).
@@ -270,6 +272,14 @@ class _Run:
                                    threads=cfg.threads, allow_download=cfg.allow_download)
         model, res = self.main
         language, lang_prob = cfg.language or None, (1.0 if cfg.language else None)
+        if language not in (None, "en") and res.english_only:
+            # an English-only model cannot read the language asked for: the multilingual one does, as for a
+            # track detected as that language
+            if not cfg.multilingual_model:
+                raise ConfigError(f"words.language is {language!r} but words model {cfg.model!r} reads English "
+                                  "only and words.multilingual_model is not set")
+            model, res = load_model(cfg.multilingual_model, compute_type=cfg.compute_type, threads=cfg.threads,
+                                    allow_download=cfg.allow_download)
         if language is None and res.english_only:
             language, lang_prob = "en", None
             if cfg.multilingual_model:

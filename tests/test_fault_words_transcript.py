@@ -1,0 +1,27 @@
+"""An utterance-level transcript (Fisher lines) naming a speaker letter the recording has no track for ("C:" on
+a two-track call): the stage aligns the A and B lines and its note says how many lines it left out and why.
+Before, they were dropped without a word."""
+
+from __future__ import annotations
+
+from twotrack.model import Layout, Recording, TrackSource
+from twotrack.words.recording import transcript_spans
+
+
+def test_lines_for_a_track_the_recording_lacks_are_counted_in_the_note(tmp_path):
+    tr = tmp_path / "call.txt"
+    tr.write_text("0.50 2.00 A: hello there how are you\n2.20 3.00 B: fine thanks\n"
+                  "3.10 4.00 C: a third voice\n4.10 5.00 C: and again\n")
+    rec = Recording("call", (TrackSource(str(tmp_path / "call.wav"), 0), TrackSource(str(tmp_path / "call.wav"), 1)),
+                    Layout.MULTICHANNEL, transcript=str(tr))
+    spans, note = transcript_spans(rec)
+    assert spans == {0: [(0.5, 2.0, "hello there how are you")], 1: [(2.2, 3.0, "fine thanks")]}
+    assert note == "transcript: 2 utterance(s) on track(s) C, which this 2-track recording does not have, not aligned"
+
+
+def test_a_transcript_on_the_recordings_tracks_has_no_note(tmp_path):
+    tr = tmp_path / "call.txt"
+    tr.write_text("0.50 2.00 A: hello there how are you\n2.20 3.00 B: fine thanks\n")
+    rec = Recording("call", (TrackSource(str(tmp_path / "call.wav"), 0), TrackSource(str(tmp_path / "call.wav"), 1)),
+                    Layout.MULTICHANNEL, transcript=str(tr))
+    assert transcript_spans(rec)[1] is None
