@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from twotrack.cli import main
 from twotrack.config import TurnsConfig
 from twotrack.evaluate import (
-    edge_hits, evaluate_activity, evaluate_recording, gold_ipus_by_track, gold_key, scored_span,
+    edge_hits, evaluate_activity, evaluate_recording, gold_ipus_by_track, gold_key,
 )
+from twotrack.ingest.annotations import transcribed_span
 from twotrack.model import Segment, TrackActivity, Word
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -63,12 +64,12 @@ def test_a_partly_transcribed_recording_is_scored_inside_its_span_only():
     assert pooled["frame_precision"] == inside["frame_precision"]
 
 
-def test_scored_span_is_read_from_metadata_or_not_at_all():
-    assert scored_span({"transcribed_span_s": "383-983"}) == Segment(383.0, 983.0)
-    assert scored_span({"transcribed_span_s": "0-20.5"}) == Segment(0.0, 20.5)
+def test_transcribed_span_is_read_from_metadata_or_not_at_all():
+    assert transcribed_span({"transcribed_span_s": "383-983"}) == Segment(383.0, 983.0)
+    assert transcribed_span({"transcribed_span_s": "0-20.5"}) == Segment(0.0, 20.5)
     for bad in ("", "12", "20-10", "a-b", "-5-3", "nan-4"):
-        assert scored_span({"transcribed_span_s": bad}) is None, bad
-    assert scored_span({}) is None
+        assert transcribed_span({"transcribed_span_s": bad}) is None, bad
+    assert transcribed_span({}) is None
 
 
 def test_perfect_activity_scores_one():

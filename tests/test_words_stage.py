@@ -147,6 +147,38 @@ def test_utterance_level_transcript_is_aligned(scanned, corpus):
         assert np.median(err) < 0.05
 
 
+def test_a_transcript_of_part_of_the_recording_is_aligned_and_the_rest_recognised(corpus, tmp_path):
+    # CALLHOME transcribes 10 of up to 30 minutes per call: the recipe says which stretch (transcribed_span_s);
+    # the words stage aligns the transcript there and recognises the speech after it, so every stretch of
+    # speech has words. 7.95 s lies in a pause of both tracks (track B resumes at 8.14 s).
+    cut = 7.95
+    gold = [w for w in read_ctm(SAMPLE / "gold" / f"{DIALOGUE}.ctm") if w.end < SECONDS - 0.2]
+    told = [w for w in gold if w.end < cut]
+    lines = [f"{a:.2f} {b:.2f} {'AB'[t]}: {text}" for a, b, t, text in utterances(told)]
+    (tmp_path / "part.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "part.flac").write_bytes((corpus / "told.flac").read_bytes())
+    (tmp_path / "manifest.csv").write_text(HEADER.strip() + ",transcribed_span_s\n"
+                                           + f"part,part.flac,,,libri-367,libri-1688,CC-BY-4.0,,two-track,part.txt,0-{cut}\n")
+    ws = str(tmp_path / "ws")
+    got = run("scan", str(tmp_path / "manifest.csv"), "-w", ws, "-j", "0", "--no-progress", "--words", *FAST)
+    assert got.exit_code == 0, got.stdout
+    stored = queries.words(Workspace(ws), "part")
+    assert stored.source == "aligned+stage"
+    mid = {w: (w.start + w.end) / 2 for w in stored.words}
+    for t in (0, 1):  # inside the stretch: the transcript's words, and no recognised word beside them
+        assert [w.text for w in stored.words if w.track == t and mid[w] < cut] == [w.text for w in told if w.track == t]
+    after = [w for w in stored.words if mid[w] >= cut]
+    spoken = [w for w in gold if w.start >= cut]
+    assert len(after) >= 0.7 * len(spoken) and {w.track for w in after} == {0, 1}
+    # recognised words start near the gold word of the same text (re-timed as any stage word)
+    starts = {(w.track, w.text.lower()): w.start for w in spoken}
+    near = [abs(w.start - starts[(w.track, w.text.lower().strip(".,?!"))]) < 0.1 for w in after
+            if (w.track, w.text.lower().strip(".,?!")) in starts]
+    assert len(near) >= 0.5 * len(after) and np.mean(near) > 0.8
+    scored = json.loads(run("eval", "-w", ws, "--json").stdout)["recordings"]["part"]
+    assert scored["scored_span_s"] == [0.0, cut]
+
+
 def test_moshi_export_writes_stage_words_and_leaves_out_no_text(scanned, corpus, tmp_path):
     ws = scanned[0]
     out = tmp_path / "moshi"

@@ -16,7 +16,7 @@ sides are compared as the same kind of unit. Per recording and overall (pooled o
 
 A recording whose gold covers only part of it (CALLHOME transcribes 10 of up to 30 minutes per call) is
 scored inside its scored span only (``scored``; from a workspace, the recording's metadata
-``transcribed_span_s`` = ``"start-end"``): detected speech outside the span has no gold to be judged by,
+``transcribed_span_s`` = ``"start-end"``, ``ingest.annotations.transcribed_span``): detected speech outside the span has no gold to be judged by,
 and would otherwise count as false alarms.
 
 Channel ``A``/``1`` of the gold is track 0. Gold files are matched to recordings by recording id; an id
@@ -40,8 +40,6 @@ TOLERANCE_S = 0.050
 TRANSFER_MATCH_S = 0.5
 IPU_FOUND_COVER = 0.5  # a gold IPU is found when detected speech covers this share of its frames
 SHORT_IPU_S = 0.3  # gold IPUs shorter than this are backchannel-sized
-#: Recording metadata naming the stretch its gold covers (``"start-end"`` in seconds), e.g. CALLHOME's.
-SCORED_SPAN_KEY = "transcribed_span_s"
 METRICS = ("ipu_onset_hit_rate", "ipu_offset_hit_rate", "frame_precision", "frame_recall", "frame_f1", "fto_mae_s")
 
 
@@ -147,18 +145,6 @@ def match_transfers(gold: list[tuple[int, int, float, float]], detected: list[tu
 # ------------------------------------------------------------------------------------------------
 # Per recording and overall
 # ------------------------------------------------------------------------------------------------
-
-
-def scored_span(metadata: Mapping[str, str]) -> Segment | None:
-    """The span a recording's gold covers, from its ``SCORED_SPAN_KEY`` metadata (``"383-983"``); None when
-    it names none or cannot be read as ``start-end`` with end after start."""
-    text = str(metadata.get(SCORED_SPAN_KEY, "")).strip()
-    a, sep, b = text.partition("-")
-    try:
-        start, end = float(a), float(b)
-    except ValueError:
-        return None
-    return Segment(start, end) if sep and math.isfinite(start) and math.isfinite(end) and end > start >= 0 else None
 
 
 def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float, turns_cfg: TurnsConfig,
@@ -307,9 +293,10 @@ def read_gold(path: str | Path) -> dict[str, list[Word]]:
 
 def scored_spans_from_workspace(workspace: str | Path) -> dict[str, Segment]:
     """Recording id -> the span its gold covers, for the scanned recordings whose metadata names one."""
+    from .ingest.annotations import transcribed_span
     from .store import Workspace, queries
 
-    spans = {rec.recording_id: scored_span(rec.metadata) for rec in queries.recordings(Workspace(workspace))}
+    spans = {rec.recording_id: transcribed_span(rec.metadata) for rec in queries.recordings(Workspace(workspace))}
     return {rid: span for rid, span in spans.items() if span is not None}
 
 

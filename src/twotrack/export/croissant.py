@@ -268,7 +268,8 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         "rai:dataAnnotationProtocol": [
             f"Word timings per recording: {words_from.get('gold', 0)} from the gold transcript the source manifest "
             f"names, {words_from.get('aligned', 0)} from the manifest's transcript text aligned by twotrack's words "
-            f"stage, {words_from.get('stage', 0)} recognised by the words stage (a recogniser with forced "
+            f"stage, {words_from.get('aligned+stage', 0)} with a partial transcript aligned and the rest recognised, "
+            f"{words_from.get('stage', 0)} recognised by the words stage (a recogniser with forced "
             f"alignment; docs/words.md), {words_from.get('none', 0)} without words. Text keeps the case and "
             f"punctuation of its source. Activity and turn-taking events are automatic."
         ],

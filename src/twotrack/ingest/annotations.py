@@ -11,12 +11,13 @@ it is read strictly rather than skipped silently.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import InputError
-from ..model import Word
+from ..model import Segment, Word
 from ..recipes.ami import read_ami_words
 from ..recipes.callhome import read_callhome
 from ..recipes.candor import read_candor_turns, read_candor_words
@@ -331,6 +332,25 @@ def gold_id(rec, by_id: Mapping[str, list[Word]]) -> str | None:
 def has_gold(rec) -> bool:
     """Whether a recording names gold (a transcript, or per-track transcripts)."""
     return bool(rec.transcript) or any(getattr(rec, "track_transcripts", ()) or ())
+
+
+#: Recording metadata naming the stretch its transcript covers, ``"start-end"`` in seconds: CALLHOME's
+#: transcripts cover 10 (evaltest: 5) minutes of calls up to 30 minutes long (``recipes.callhome``).
+TRANSCRIBED_SPAN_KEY = "transcribed_span_s"
+
+
+def transcribed_span(metadata: Mapping[str, str] | None) -> Segment | None:
+    """The stretch a recording's transcript covers, from its ``TRANSCRIBED_SPAN_KEY`` metadata (``"383-983"``);
+    None when it names none or the value is not ``start-end`` with end after start (then the transcript is
+    taken to cover the whole recording)."""
+    text = str((metadata or {}).get(TRANSCRIBED_SPAN_KEY, "")).strip()
+    a, sep, b = text.partition("-")
+    try:
+        start, end = float(a), float(b)
+    except ValueError:
+        return None
+    ok = sep and math.isfinite(start) and math.isfinite(end) and end > start >= 0
+    return Segment(start, end) if ok else None
 
 
 def recording_gold(rec) -> list[Word]:

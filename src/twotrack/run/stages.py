@@ -143,7 +143,8 @@ def transcribe_recording(decoded: Decoded, recording, config: Config, checks_res
     bleed = checks_result.bleed_db if checks_result is not None else None
     try:
         return transcribe_words(decoded.blocks(clock=clock.fix), decoded.sample_rate, decoded.duration_s,
-                                decoded.n_tracks, activity_result, recording, bleed, config.words)
+                                decoded.n_tracks, activity_result, recording, bleed, config.words,
+                                reread=lambda: decoded.blocks(clock=clock.fix))
     except ConfigError as exc:  # a model that is not installed or not found: this recording's named error
         raise InputError(config.words.model, str(exc)) from None
 

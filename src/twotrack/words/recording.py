@@ -4,19 +4,25 @@ align that text to its track instead, so gold text gets word times (``source`` "
 
 A transcript with word times already (CTM, word alignments) is gold: exports read it from the file and
 the stage recognises the tracks as for a recording without one (``source`` "stage").
+
+A transcript that covers only part of its recording (metadata ``transcribed_span_s``: CALLHOME transcribes
+10 of up to 30 minutes per call) is aligned there, and the speech outside that stretch is recognised, so
+the whole recording has words (``source`` "aligned+stage"); an exporter then never cuts audio whose speech
+has no text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from ..config import WordsConfig
 from ..errors import InputError
-from ..ingest.annotations import has_gold, recording_gold, utterance_level
-from ..model import Recording, track_name
+from ..ingest.annotations import has_gold, recording_gold, transcribed_span, utterance_level
+from ..model import Recording, Segment, track_name
+from ..timeline import Timeline
 from .align import align_text_blocks
 from .transcribe import WordsResult, transcribe_blocks
 
@@ -81,22 +87,61 @@ def transcribe_recording(samples: np.ndarray, sample_rate: int, activity: Sequen
     TrackActivity per track): its transcript aligned when it is text without word times, else recognised."""
     x = np.atleast_2d(np.asarray(samples, np.float32))
     return transcribe_recording_blocks([x], sample_rate, x.shape[1] / sample_rate, x.shape[0], activity, recording,
-                                       bleed_db, config)
+                                       bleed_db, config, reread=lambda: [x])
 
 
 def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s: float, n_tracks: int,
                                 activity: Sequence, recording: Recording, bleed_db: float | None = None,
-                                config: WordsConfig | None = None) -> WordsResult:
+                                config: WordsConfig | None = None,
+                                reread: Callable[[], Iterable[np.ndarray]] | None = None) -> WordsResult:
     """``transcribe_recording`` over a stream of float32 (n_tracks, m) blocks on A's clock lasting
     ``duration_s`` (``run.stages.Decoded.blocks``): only the spans the stage reads are kept, so memory does
-    not grow with the recording."""
+    not grow with the recording. ``reread`` opens the same blocks again from the start: with it, the speech
+    outside a transcript's ``transcribed_span_s`` is recognised after the transcript is aligned (a second
+    read, not a buffer)."""
     cfg = config or WordsConfig()
     spans, note = transcript_spans(recording)
-    if spans is not None:
-        out = align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id)
-        return replace(out, note=note) if note else out
     by_track = {getattr(a, "track", i): a for i, a in enumerate(activity)}
     per_track = [by_track.get(t, ()) for t in range(n_tracks)]
+    if spans is not None:
+        out = align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id)
+        rest = untranscribed(transcribed_span(recording.metadata), duration_s)
+        if rest and reread is not None:
+            outside = [_segments_in(a, rest) for a in per_track]
+            if any(outside):
+                got = transcribe_blocks(reread(), sample_rate, duration_s, outside, bleed_db, cfg,
+                                        recording_id=recording.recording_id, n_tracks=n_tracks)
+                out = with_recognised(out, got, rest)
+        return replace(out, note=note) if note else out
     out = transcribe_blocks(blocks, sample_rate, duration_s, per_track, bleed_db, cfg,
                             recording_id=recording.recording_id, n_tracks=n_tracks)
     return replace(out, note=note) if note else out
+
+
+def untranscribed(span: Segment | None, duration_s: float) -> Timeline:
+    """The part of a recording of ``duration_s`` outside its transcript's ``span`` (empty without a span)."""
+    if span is None:
+        return Timeline()
+    return Timeline([(0.0, span.start), (span.end, duration_s)]).crop(Segment(0.0, max(duration_s, 0.0)))
+
+
+def _segments_in(activity_track, where: Timeline) -> list[tuple[float, float]]:
+    """A track's activity segments (TrackActivity, Segments or pairs) cut to ``where``."""
+    segs = getattr(activity_track, "segments", activity_track)
+    pairs = [(s.start, s.end) if hasattr(s, "start") else (float(s[0]), float(s[1])) for s in segs]
+    return [(s.start, s.end) for s in Timeline(pairs).intersection(where)] if pairs else []
+
+
+def with_recognised(aligned: WordsResult, recognised: WordsResult, where: Timeline) -> WordsResult:
+    """The transcript's aligned words joined by the words recognised in ``where`` (the untranscribed part):
+    a recognised word whose middle lies in the transcribed stretch (read there through a chunk's padding)
+    is the transcript's to give, so it is left out."""
+    words = sorted(list(aligned.words) + [w for w in recognised.words if (w.start + w.end) / 2 in where],
+                   key=lambda w: (w.start, w.track, w.end))
+    models = {t: " + ".join(dict.fromkeys(m for m in (aligned.models.get(t), recognised.models.get(t)) if m))
+              for t in {*aligned.models, *recognised.models}}
+    languages = {**recognised.languages, **{t: v for t, v in aligned.languages.items() if v[0] != "unknown"}}
+    return replace(aligned, words=tuple(words), languages=languages, models=models, source="aligned+stage",
+                   dropped_crosstalk=recognised.dropped_crosstalk, decoded_s=recognised.decoded_s,
+                   alignment_failures=aligned.alignment_failures + recognised.alignment_failures,
+                   text_windows=recognised.text_windows, text_fallbacks=recognised.text_fallbacks)

@@ -46,7 +46,9 @@ class WordsResult(Record):
     alignment_failures: int = 0  # chunks whose words kept the recogniser's times (text did not fit the audio)
     models: dict[str, str] = field(default_factory=dict)  # track name -> model that transcribed it
     decoded_s: float = 0.0  # seconds of audio given to the recogniser (all tracks)
-    source: str = "stage"  # "stage" (recognised) or "aligned" (the manifest's text aligned to the audio)
+    #: "stage" (recognised), "aligned" (the manifest's text aligned to the audio), or "aligned+stage" (a
+    #: transcript of part of the recording aligned, the rest recognised: ``recording.with_recognised``)
+    source: str = "stage"
     note: str | None = None  # e.g. why a named transcript was not used
     text_windows: int = 0  # recogniser windows decoded as text only (``windows = "text"``) ...
     text_fallbacks: int = 0  # ... and those whose text was not aligned whole (textwin: Whisper's times instead)
