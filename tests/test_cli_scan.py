@@ -96,3 +96,20 @@ def test_help_documents_exit_codes():
     for cmd in ("scan", "stats", "show", "errors"):
         text = run(cmd, "--help").stdout
         assert "Exit codes" in text and "2" in text
+
+
+def test_a_bare_file_scanned_after_its_manifest_says_its_metadata_changed(tmp_path):
+    # the same audio named by a manifest (license, speakers) and then by itself (none): the stored metadata
+    # follows the latest source, and the summary says so without claiming a manifest changed
+    corpus = tmp_path / "corpus"
+    (wav,) = make_corpus(corpus, n=1, dur_s=4.0)
+    (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license\n"
+                                  f"d00,{wav.name},sa,sb,CC-BY-4.0\n")
+    ws = str(tmp_path / "ws")
+    assert run("scan", str(corpus / "m.csv"), "-w", ws, "--jobs", "0", "--no-progress").exit_code == 0
+    again = run("scan", str(wav), "-w", ws, "--jobs", "0", "--no-progress")
+    assert again.exit_code == 0
+    assert "metadata updated for 1 recording(s): their license, speakers, tags or transcript differ" in again.stdout
+    assert "manifest changed" not in again.stdout
+    shown = json.loads(run("show", "d00", "-w", ws, "--json").stdout)
+    assert shown["license"] in (None, "", "LicenseRef-Unknown") and shown["tracks"][0]["speaker"] in (None, "")

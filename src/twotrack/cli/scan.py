@@ -60,7 +60,9 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
                      f"({hours['scanned']:.2f} h) in {d['time_s']:.1f} s{rt}, {rec['skipped']} skipped "
                      f"(already done), {rec['failed']} failed")
     if rec["metadata_updated"]:
-        lines.append(f"metadata updated for {rec['metadata_updated']} recording(s) (manifest changed, audio not)")
+        # the source may be a manifest or a bare file (which names no license or speakers): say what happened
+        lines.append(f"metadata updated for {rec['metadata_updated']} recording(s): their license, speakers, tags "
+                     "or transcript differ from the stored ones, and this scan's source now holds (audio unchanged)")
     stages = []
     for stage, counts in d["stages"].items():
         if counts:
