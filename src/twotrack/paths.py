@@ -40,4 +40,7 @@ def written_by_twotrack(folder: str | Path) -> bool:
     """Whether ``folder`` is one twotrack writes (an export folder, a workspace): folder discovery does not
     walk into one, so exported audio is never scanned again as new recordings."""
     folder = Path(folder)
-    return (folder / EXPORT_JSON).is_file() or (folder / WORKSPACE_DB).is_file()
+    try:
+        return (folder / EXPORT_JSON).is_file() or (folder / WORKSPACE_DB).is_file()
+    except OSError:  # an unreadable folder is not ours: walking it names the problem (permission denied)
+        return False
