@@ -29,6 +29,7 @@ def test_scan_stats_show_errors(tmp_path):
     summary = json.loads(res.stdout)
     assert set(summary) == SCAN_KEYS
     assert summary["recordings"] == {"found": 2, "scanned": 2, "skipped": 0, "failed": 0, "skipped_failed": 0,
+                                     "stage_errors": 0,
                                      "metadata_updated": 0}
     assert summary["exit_code"] == 1 and summary["status"] == "completed"
     assert [e["path"].endswith("broken.wav") for e in summary["errors"]] == [True]

@@ -36,7 +36,8 @@ def test_no_words_found_is_told_apart_from_no_words_stage(tmp_path):
                                      ("quiet", [], NO_TEXT, "no words stored: scan with --words"),
                                      ("talk", ["--words", *missing], WORDS_FAILED, "the words stage failed on it")):
         ws = tmp_path / f"ws{len(words)}"
-        assert run("scan", corpus / f"{rid}.csv", "-w", ws, "-j", "0", "--no-progress", *words).exit_code == 0
+        scanned = run("scan", corpus / f"{rid}.csv", "-w", ws, "-j", "0", "--no-progress", *words)
+        assert scanned.exit_code == (1 if reason == WORDS_FAILED else 0)  # a failed stage is a failure to report
         assert run("consent", "import", consent, "-w", ws).exit_code == 0
         got = run("export", "moshi", tmp_path / f"out{len(words)}", "-w", ws, "--purpose", "commercial-training", "--json")
         assert json.loads(got.output)["skipped"] == {rid: reason}

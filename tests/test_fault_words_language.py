@@ -54,4 +54,4 @@ def test_without_a_multilingual_model_it_is_the_recordings_named_error(tmp_path)
     assert err.problem == ("words.language is 'ja' but words model 'tiny.en' reads English only and "
                            "words.multilingual_model is not set")
     assert queries.recording(ws, "ja") is not None and len(queries.activity(ws, "ja")) == 2  # the rest is kept
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # a stage failed: the scan says so

@@ -278,9 +278,10 @@ def test_a_missing_model_is_a_named_error_of_the_recording(corpus, tmp_path):
     res = run("scan", str(corpus / "manifest.csv"), "-w", ws, "-j", "0", "--no-progress", "--json", "--words",
               "--set", "words.model=/nonexistent/whisper-model")
     summary = json.loads(res.stdout)
-    # a stage error leaves the recording partial (not failed): listed, the scan goes on (exit code as for any stage)
-    # (told's transcript is aligned, which needs no recogniser)
-    assert res.exit_code == 0 and summary["stages"]["words"] == {"error": 2, "ok": 1}
+    # a stage error leaves the recording partial (not failed): listed, the scan goes on, and the exit code says
+    # something failed (told's transcript is aligned, which needs no recogniser)
+    assert res.exit_code == 1 and summary["stages"]["words"] == {"error": 2, "ok": 1}
+    assert summary["recordings"]["stage_errors"] == 2 and summary["recordings"]["failed"] == 0
     assert summary["stages"]["events"] == {"ok": 3}  # the other stages' results are kept
     err = next(e for e in summary["errors"] if e["stage"] == "words")
     assert "/nonexistent/whisper-model" in err["path"] and "not found" in err["problem"]

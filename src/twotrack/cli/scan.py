@@ -13,8 +13,8 @@ from ..errors import ConfigError
 from .common import fail_usage, handle_errors, print_json
 from .group import main
 
-EXIT_HELP = ("Exit codes: 0 every recording scanned; 1 some recordings or files failed (the others were "
-             "scanned; see `twotrack errors`); 2 usage or config error, or the workspace is busy; "
+EXIT_HELP = ("Exit codes: 0 every recording scanned; 1 some recordings, files or a recording's stages failed "
+             "(the rest was scanned; see `twotrack errors`); 2 usage or config error, or the workspace is busy; "
              "130 interrupted (finished recordings are kept; rerun to resume).")
 
 
@@ -72,6 +72,9 @@ def _summary_text(d: dict[str, Any], ws: str) -> str:
     for stage, why in d["unavailable_stages"].items():
         lines.append(f"not run: {stage} ({why})")
     n_err = len(d["errors"])
+    if rec.get("stage_errors"):
+        lines.append(f"{rec['stage_errors']} recording(s) scanned with a stage that failed (status partial; "
+                     "the errors below say which)")
     if rec["skipped_failed"]:
         lines.append(f"{rec['skipped_failed']} recording(s) failed in an earlier scan and were not retried "
                      f"(--retry-errors retries them)")

@@ -56,6 +56,9 @@ class ScanSummary:
     skipped: int = 0
     failed: int = 0
     skipped_failed: int = 0  # skipped because they failed before with the same content and config
+    #: scanned now, not failed, but some stage of theirs failed (e.g. the words model missing): what the
+    #: skipped ones count in ``skipped_failed``, for this scan's recordings
+    stage_errors: int = 0
     metadata_updated: int = 0
     audio_found_s: float = 0.0
     audio_scanned_s: float = 0.0
@@ -73,7 +76,7 @@ class ScanSummary:
     def exit_code(self) -> int:
         if self.status == "interrupted":
             return 130
-        return 1 if (self.failed or self.skipped_failed or self.discovery_errors) else 0
+        return 1 if (self.failed or self.skipped_failed or self.stage_errors or self.discovery_errors) else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,7 +85,7 @@ class ScanSummary:
             "status": self.status,
             "recordings": {"found": self.found, "scanned": self.scanned, "skipped": self.skipped,
                            "failed": self.failed, "skipped_failed": self.skipped_failed,
-                           "metadata_updated": self.metadata_updated},
+                           "stage_errors": self.stage_errors, "metadata_updated": self.metadata_updated},
             "hours": {"found": round(self.audio_found_s / 3600, 6), "scanned": round(self.audio_scanned_s / 3600, 6)},
             "time_s": round(self.wall_s, 3),
             "realtime_factor": round(self.audio_scanned_s / self.wall_s, 2) if self.wall_s > 0 else None,
@@ -556,6 +559,8 @@ def scan(
                 writer.put(outcome.write)
                 summary.scanned += 1
                 summary.failed += int(outcome.failed)
+                summary.stage_errors += int(not outcome.failed and any(
+                    st.status in ("error", "blocked") for st in outcome.write.stages))
                 summary.audio_scanned_s += outcome.audio_s
                 summary.errors.extend(outcome.write.result.errors)
                 for st in outcome.write.stages:
