@@ -75,3 +75,22 @@ def test_a_vbr_mp3_without_a_length_frame_is_told_where_libsndfile_stops(tmp_pat
     assert n < RATE * 19  # libsndfile stopped at its guess
     ((path, problem),) = repairs
     assert path == str(bare) and "the MP3 states no length (no Xing/Info frame; VBR) and may hold more" in problem
+
+
+def test_a_cbr_mp3_without_a_length_frame_is_not_told(tmp_path):
+    """A constant-bitrate MP3 without its Info frame (older encoders write none): libsndfile's guess of its
+    length from the first frame is right, so decoding up to it is the whole file and nothing is said (every
+    frame has one bitrate; the VBR file above has several)."""
+    x = (np.random.default_rng(0).standard_normal((RATE * 20, 2)) * 0.1).astype(np.float32)
+    x[: RATE * 2] *= 0.01
+    whole = tmp_path / "cbr.mp3"
+    with sf.SoundFile(whole, "w", RATE, 2, format="MP3", subtype="MPEG_LAYER_III", bitrate_mode="CONSTANT",
+                      compression_level=0.5) as f:
+        f.write(x)
+    data = whole.read_bytes()
+    assert data.find(b"Info") >= 0
+    bare = tmp_path / "bare_cbr.mp3"
+    bare.write_bytes(data.replace(b"Info", b"\0\0\0\0", 1))
+    repairs: list = []
+    n = sum(len(b) for b in read_blocks(bare, repairs=repairs))
+    assert n == probe(bare).n_samples >= RATE * 20 and repairs == []

@@ -386,18 +386,29 @@ def _tell_mp3_length(info: AudioInfo, n: int, repairs: list[tuple[str, str]]) ->
     short_s = (info.n_samples - n) / info.sample_rate
     if short_s <= _APPROXIMATE_SLACK_S and n != info.n_samples:
         return
-    states = _mp3_states_length(info.path)
+    states, bitrates = _mp3_head(info.path)
     if short_s > _APPROXIMATE_SLACK_S and states:
         repairs.append((info.path, f"probably truncated: the audio ends at {_fmt_s(n / info.sample_rate)}, the "
                                    f"MP3 header says {_fmt_s(info.duration_s)} (the audio that decoded is used)"))
-    elif n == info.n_samples and n > 0 and not states:
+    elif n == info.n_samples and n > 0 and not states and len(bitrates) > 1:
+        # a constant bitrate makes libsndfile's guess right: only a variable one (frames seen at several
+        # bitrates) leaves audio after it
         repairs.append((info.path, f"{_fmt_s(n / info.sample_rate)} decoded, where libsndfile's guess of the length "
                                    "ends: the MP3 states no length (no Xing/Info frame; VBR) and may hold more audio "
                                    "after it; rewrite its header to read it all (ffmpeg -i IN.mp3 -c copy OUT.mp3)"))
 
 
-def _mp3_states_length(path: str) -> bool:
-    """Whether an MP3's first frame is a Xing/Info/VBRI frame (it holds the stream's frame count)."""
+#: Bitrates (kbps) of MPEG audio layer III by bitrate index: MPEG-1, and MPEG-2/2.5 (ISO 11172-3, 13818-3).
+_MP3_KBPS = {1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+             2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by version bits
+#: How much of an MP3's start is read to see whether its bitrate varies (frame headers only).
+_MP3_HEAD_BYTES = 1 << 20
+
+
+def _mp3_head(path: str) -> tuple[bool, set[int]]:
+    """(whether an MP3's first frame is a Xing/Info/VBRI frame, which holds the stream's frame count; the
+    bitrates (kbps) of the layer III frames in its first ``_MP3_HEAD_BYTES``, walked header to header)."""
     with remote.access(path) if remote.is_url(path) else file_access(path, "file"):
         opened = remote.open_binary(path, remote.PROBE_BLOCK) if remote.is_url(path) else open(path, "rb")
         with opened as fh:
@@ -406,10 +417,24 @@ def _mp3_states_length(path: str) -> bool:
             if head[:3] == b"ID3" and len(head) == 10:  # an ID3v2 tag first: its size is 4 x 7-bit bytes
                 skip = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9] & 0x7F)
             fh.seek(skip)
-            data = fh.read(4096)
-    sync = next((i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), None)
-    return sync is not None and any(tag in data[sync + 4: sync + 64] for tag in _MP3_LENGTH_TAGS)
-
+            data = fh.read(_MP3_HEAD_BYTES)
+    sync = next((i for i in range(min(len(data), 4096) - 1) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), None)
+    if sync is None:
+        return False, set()
+    states = any(tag in data[sync + 4: sync + 64] for tag in _MP3_LENGTH_TAGS)
+    bitrates: set[int] = set()
+    pos = sync
+    while pos + 4 <= len(data):  # per frame: its 4-byte header gives its length
+        b1, b2 = data[pos + 1], data[pos + 2]
+        version, layer, index, rate_index = (b1 >> 3) & 3, (b1 >> 1) & 3, b2 >> 4, (b2 >> 2) & 3
+        if data[pos] != 0xFF or b1 & 0xE0 != 0xE0 or layer != 1 or version == 1 or index in (0, 15) \
+                or rate_index == 3:
+            break  # not a layer III frame header: stop (a tag, garbage, or free format)
+        kbps = _MP3_KBPS[1 if version == 3 else 2][index]
+        rate = _MP3_RATES[version][rate_index]
+        pos += (144 if version == 3 else 72) * kbps * 1000 // rate + ((b2 >> 1) & 1)
+        bitrates.add(kbps)
+    return states, bitrates
 
 def read_blocks(
     path: str | Path, block_samples: int = DEFAULT_BLOCK_SAMPLES, *, info: AudioInfo | None = None,
