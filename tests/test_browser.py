@@ -224,3 +224,38 @@ def test_api_docs_page(server, page):
     assert "timeline" in page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "explorer-api-docs.png"), full_page=True)
     assert page.watch.errors == []
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser):
+    """A phone-sized page (390 x 844 CSS pixels, a mobile viewport)."""
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    pg = ctx.new_page()
+    pg.set_default_timeout(20000)
+    pg.watch = Watch(pg)
+    yield pg
+    ctx.close()
+
+
+def _page_width(pg) -> tuple[int, int]:
+    return tuple(pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]"))
+
+
+def test_pages_fit_a_phone_screen(server, phone, sample_ws, tmp_path):
+    """On a 390 px phone no page is wider than the screen (a mobile browser would otherwise zoom the whole
+    page out to the widest table, making every text tiny): wide tables scroll sideways inside themselves."""
+    report = write_report(sample_ws, tmp_path / "report.html")
+    for url in (server + "/", f"{server}/recordings/{RECORDINGS[0]}", report.as_uri()):
+        phone.goto(url)
+        if "/recordings/" in url:
+            phone.wait_for_selector('#timeline[data-ready="1"]')
+        assert _page_width(phone) == (PHONE["width"], PHONE["width"]), url
+        wide = phone.locator("table").evaluate_all(
+            "ts => ts.filter(t => t.scrollWidth > t.clientWidth + 1).map(t => getComputedStyle(t).overflowX)")
+        assert all(o == "auto" for o in wide), url  # the tables wider than the screen scroll
+    phone.goto(server + "/")
+    assert phone.locator("#recordings").evaluate("t => t.scrollWidth > t.clientWidth")  # it does need to scroll
+    assert phone.watch.errors == []
