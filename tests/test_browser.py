@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from serving import served
 
-from show_fixtures import COLLAPSED, RECORDINGS, collapsed_ws, peak_cache_dir, sample_ws  # noqa: F401
+from show_fixtures import COLLAPSED, RECORDINGS, WORDS_RECORDING, collapsed_ws, peak_cache_dir, sample_ws, words_ws  # noqa: F401
 from twotrack.show import create_app, write_report
 
 CHROMIUM = "/usr/bin/chromium"
@@ -259,3 +259,85 @@ def test_pages_fit_a_phone_screen(server, phone, sample_ws, tmp_path):
     phone.goto(server + "/")
     assert phone.locator("#recordings").evaluate("t => t.scrollWidth > t.clientWidth")  # it does need to scroll
     assert phone.watch.errors == []
+
+
+@pytest.fixture(scope="module")
+def words_server(words_ws, peak_cache_dir):
+    """The explorer on the one-recording workspace scanned with `--words`."""
+    with serve(words_ws, peak_cache_dir) as base:
+        yield base
+
+
+def _zoom_to(page, seconds: float):
+    """Zoom in with the + button until the view is at most ``seconds`` long."""
+    for _ in range(12):
+        span = float(re.search(r"\(([0-9.]+) s", page.inner_text("#view-info")).group(1))
+        if span <= seconds:
+            break
+        before = page.inner_text("#view-info")
+        page.click("#zoom-in")
+        page.wait_for_function(f"document.getElementById('view-info').textContent !== {json.dumps(before)}")
+    page.wait_for_function("document.getElementById('timeline').getAttribute('data-ready') === '1'")
+
+
+def test_words_on_each_lane_readable_when_zoomed_in(words_server, page):
+    """Each lane draws exactly its track's words (a box per word); zoomed in to about 5 s most of them carry
+    their text, each text inside its own box and never over another."""
+    rid = WORDS_RECORDING
+    whole = api(words_server, f"/api/recordings/{rid}/timeline?width=1000")
+    per_track = {w["track"]: len(w["word"]) for w in whole["words"]}
+    assert all(n > 20 for n in per_track.values()) and not whole["words_truncated"]
+    page.goto(f"{words_server}/recordings/{rid}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    for t, n in per_track.items():
+        assert page.locator(f'#timeline g.lane[data-track="{t}"] rect.mark.word').count() == n
+    assert page.locator("ul.legend .sw.word").count() == 1
+    for t in per_track:
+        # zoom to about 5 s around a word of this track (the zoom centres on the selection a click makes)
+        page.click("#zoom-fit")
+        page.wait_for_function("document.getElementById('view-info').textContent.includes('showing 0.00 s')")
+        page.locator(f'#timeline g.lane[data-track="{t}"] rect.mark.word').nth(per_track[t] // 2).click()
+        page.click("#stop")
+        _zoom_to(page, 6.0)
+        lane = page.locator(f'#timeline g.lane[data-track="{t}"]')
+        boxes = lane.locator("rect.mark.word").evaluate_all(
+            "rs => rs.map(r => { const b = r.getBoundingClientRect(); return [b.left, b.right, r.dataset.word]; })")
+        texts = lane.locator("text.word-text").evaluate_all(
+            "ts => ts.map(t => { const b = t.getBoundingClientRect(); return [b.left, b.right, t.textContent]; })")
+        assert boxes and len(texts) >= 0.6 * len(boxes), (t, len(texts), len(boxes))
+        for left, right, text in texts:
+            box = next(b for b in boxes if b[0] <= left <= b[1])  # the word box the text starts in
+            assert right <= box[1] + 0.5, f"{text!r} runs out of its box"
+            assert text == box[2] or (text.endswith("…") and box[2].startswith(text[:-1]))
+        ends = sorted(texts)
+        assert all(a[1] <= b[0] for a, b in zip(ends, ends[1:])), "word texts overlap"
+    page.screenshot(path=str(ARTIFACTS / "explorer-words-zoomed.png"), full_page=False)
+    assert page.watch.errors == []
+
+
+def test_too_many_words_for_the_width_are_counted_not_cut(words_server, browser):
+    """A view holding more words than pixels gets their count, not the first few: cutting drew words over the
+    start of a long view and none over the rest. The lane says how many there are and to zoom in."""
+    rid = WORDS_RECORDING
+    narrow = api(words_server, f"/api/recordings/{rid}/timeline?width=40")
+    full = api(words_server, f"/api/recordings/{rid}/timeline?width=1000")
+    assert narrow["words_truncated"] is True
+    for w, f in zip(narrow["words"], full["words"]):
+        assert w["word"] == [] and w["count"] == len(f["word"]) == f["count"] > 40
+    ctx = browser.new_context(viewport={"width": 150, "height": 700})
+    pg = ctx.new_page()
+    watch = Watch(pg)
+    pg.goto(f"{words_server}/recordings/{rid}")
+    pg.wait_for_selector('#timeline[data-ready="1"]')
+    hidden = pg.locator("#timeline text.words-hidden").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert sorted(hidden) == sorted(f"{f['count']} words in view: zoom in to read them" for f in full["words"])
+    assert pg.locator("#timeline rect.mark.word").count() == 0
+    assert watch.errors == []
+    ctx.close()
+
+
+def test_a_recording_without_words_says_so(server, page):
+    page.goto(f"{server}/recordings/{RECORDINGS[0]}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    assert "scan --words" in page.inner_text("#no-words")
+    assert page.locator("#timeline rect.mark.word").count() == 0

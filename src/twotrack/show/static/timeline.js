@@ -6,7 +6,7 @@
 // the start of the next). Drag on a lane to select a region and play it on that track; click a mark to
 // play its span; the play buttons replay the selection on A, B or both. Wheel zooms, shift+wheel (or the
 // slider, or the arrow buttons) scrolls. Audio is a WAV of the region rendered by the server.
-// Words (from `scan --words`, or a transcript aligned by it) sit in each lane under the waveform: a tick
+// Words (from `scan --words`, or a transcript aligned by it) sit in each lane under the waveform: a box
 // per word, its text where the zoom leaves room; click one to play it.
 // When `twotrack collapse` has results for the recording (data-collapse="1"), the diarized lanes of the
 // mono mix are drawn under the true lanes: one row per track, its diarized speech as bars and the
@@ -262,6 +262,8 @@
     var ipus = s.querySelectorAll("rect.mark.ipu").length;
     root.setAttribute("data-ipu-marks", ipus);
     root.setAttribute("data-word-marks", s.querySelectorAll("rect.mark.word").length);
+    root.setAttribute("data-word-texts", s.querySelectorAll("text.word-text").length);
+    root.setAttribute("data-words-hidden", s.querySelectorAll("text.words-hidden").length);
     root.setAttribute("data-diarized-marks", diarMarks);
     var span = view.end - view.start;
     info.textContent = "showing " + fmtS(view.start) + " to " + fmtS(view.end) + " of " + fmtS(duration) +
@@ -272,13 +274,24 @@
     slider.value = room > 0 ? Math.round(view.start / room * 1000) : 0;
   }
 
-  // The words of track t: a box per word in a strip under the waveform, the word written in it when it fits.
+  // The words of track t: a box per word in a strip under the waveform, the word written in it when it fits
+  // (cut short with "…" when only its first letters do; the whole word is in the tooltip). A view with more
+  // words than pixels gets only their count from the server: the strip says how many and to zoom in.
+  var CHAR_W = 5.6;  // about the width of one letter at font-size 10 (px)
   function words(g, t, y0) {
     if (!data || !data.words) return 0;
     var w = null;
     for (var i = 0; i < data.words.length; i++) if (data.words[i].track === t) w = data.words[i];
-    if (!w || !w.word.length) return 0;
+    if (!w) return 0;
     var wg = el("g", { "class": "words", "data-track": t }, g);
+    if (w.count > w.word.length) {
+      var msg = w.count + " words in view: zoom in to read them";
+      el("rect", { x: GUTTER + 2, y: y0 + WORD_Y, width: CHAR_W * 1.1 * msg.length + 8, height: WORD_H, fill: "#fff",
+                   "fill-opacity": 0.9 }, wg);
+      el("text", { x: GUTTER + 6, y: y0 + WORD_Y + WORD_H - 3, "font-size": 11, fill: "#222", "class": "words-hidden" },
+         wg).textContent = msg;
+      return 0;
+    }
     var n = 0, lastX = -1e9;
     for (var k = 0; k < w.word.length; k++) {
       var a = w.start[k], b = w.end[k];
@@ -288,13 +301,14 @@
                          "stroke-width": 0.6, "fill-opacity": 0.85 });
       if (!r) continue;
       n++;
-      var x0 = Math.max(GUTTER, X(a));
-      // the text where there is room for it (about 6 px per letter), never over the previous word's text
-      if (x0 >= lastX && Math.min(GUTTER + plotW(), X(b)) - x0 >= 5.5 * w.word[k].length + 2) {
-        el("text", { x: x0 + 2, y: y0 + WORD_Y + WORD_H - 3, "font-size": 10, fill: "#222", "class": "word-text",
-                     "pointer-events": "none" }, wg).textContent = w.word[k];
-        lastX = x0 + 5.5 * w.word[k].length + 4;
-      }
+      var x0 = Math.max(GUTTER, X(a)), room = Math.min(GUTTER + plotW(), X(b)) - x0 - 3;
+      if (x0 < lastX) continue;  // never over the previous word's text
+      var text = w.word[k], fit = Math.floor(room / CHAR_W);
+      if (fit < text.length) text = fit >= 3 ? text.slice(0, fit - 1) + "…" : "";
+      if (!text) continue;
+      el("text", { x: x0 + 2, y: y0 + WORD_Y + WORD_H - 3, "font-size": 10, fill: "#222", "class": "word-text",
+                   "pointer-events": "none" }, wg).textContent = text;
+      lastX = x0 + CHAR_W * text.length + 4;
     }
     return n;
   }
