@@ -341,3 +341,45 @@ def test_a_recording_without_words_says_so(server, page):
     page.wait_for_selector('#timeline[data-ready="1"]')
     assert "scan --words" in page.inner_text("#no-words")
     assert page.locator("#timeline rect.mark.word").count() == 0
+
+
+def test_the_timeline_works_from_the_keyboard(server, page):
+    """Without a mouse: Tab reaches the timeline (with a visible focus ring); Space plays the view on both
+    tracks and stops it; + zooms, the arrows scroll, Home goes to the start and 0 shows the whole recording.
+    After a click on the timeline the keys work at once."""
+    rid = RECORDINGS[0]
+    page.goto(f"{server}/recordings/{rid}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "timeline":
+            break
+    assert page.evaluate("document.activeElement.id") == "timeline", "Tab never reaches the timeline"
+    assert page.locator("#timeline").evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+    page.keyboard.press("Space")
+    _wait_playing(page, "both")
+    page.keyboard.press("Space")
+    assert page.get_attribute("#play-status", "data-state") == "stopped"
+
+    def info():
+        return page.inner_text("#view-info")
+
+    whole = info()
+    page.keyboard.press("+")
+    page.wait_for_function(f"document.getElementById('view-info').textContent !== {json.dumps(whole)}")
+    zoomed = info()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"document.getElementById('view-info').textContent !== {json.dumps(zoomed)}")
+    page.keyboard.press("Home")
+    page.wait_for_function("document.getElementById('view-info').textContent.startsWith('showing 0.00 s')")
+    page.keyboard.press("0")
+    page.wait_for_function(f"document.getElementById('view-info').textContent.startsWith({json.dumps(whole[:40])})")
+    # a click on a lane plays there and leaves the focus on the timeline, so Space stops it
+    box = page.locator('#timeline g.lane[data-track="1"] rect.lane-bg').bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    _wait_playing(page, "B")
+    assert page.evaluate("document.activeElement.id") == "timeline"
+    page.keyboard.press("Space")
+    assert page.get_attribute("#play-status", "data-state") == "stopped"
+    assert "Space" in page.inner_text("#keys")
+    assert page.watch.errors == []

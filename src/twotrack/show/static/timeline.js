@@ -374,7 +374,8 @@
       var p = pointer(e);
       if (p.x < GUTTER) return;
       drag = { x0: p.x, t0: clampTime(T(p.x)), lane: laneAt(p.y), target: e.target, moved: false };
-      e.preventDefault();
+      e.preventDefault();  // no text selection while dragging; this also keeps focus away, so give it back:
+      root.focus({ preventScroll: true });  // the keys work right after a click on the timeline
     });
   }
 
@@ -464,13 +465,24 @@
       play(a, b, tr);
     });
   });
+  // Keys on the focused timeline (Tab to it, or click it): the whole page works without a mouse.
   root.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var span = view.end - view.start;
     if (e.key === "+" || e.key === "=") zoom(0.5);
     else if (e.key === "-") zoom(2);
     else if (e.key === "0") setView(0, duration);
     else if (e.key === "ArrowLeft") pan(-0.25);
     else if (e.key === "ArrowRight") pan(0.25);
-    else if (e.key === " ") { if (playing && !player.paused) stop(); else if (selection) play(selection.start, selection.end, selection.tracks || "both"); }
+    else if (e.key === "Home") setView(0, span);
+    else if (e.key === "End") setView(duration - span, duration);
+    else if (e.key === "Escape") stop();
+    else if (e.key === " " || e.key === "Enter") {
+      // play/stop: the selection on its tracks, else (like "play both") the first 30 s of the view
+      if (playing && !player.paused) stop();
+      else if (selection) play(selection.start, selection.end, selection.tracks || "both");
+      else play(view.start, Math.min(view.end, view.start + 30), "both");
+    }
     else return;
     e.preventDefault();
   });
