@@ -383,3 +383,59 @@ def test_the_timeline_works_from_the_keyboard(server, page):
     assert page.get_attribute("#play-status", "data-state") == "stopped"
     assert "Space" in page.inner_text("#keys")
     assert page.watch.errors == []
+
+
+def _luminance(colour: str) -> float:
+    h = colour.lstrip("#")
+    h = "".join(c * 2 for c in h) if len(h) == 3 else h
+    rgb = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of two #rgb / #rrggbb colours."""
+    a, b = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def _overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    out = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if a["l"] < b["r"] - 0.5 and b["l"] < a["r"] - 0.5 and a["t"] < b["b"] - 0.5 and b["t"] < a["b"] - 0.5:
+                out.append((a["s"], b["s"]))
+    return out
+
+
+TEXT_BOXES = """ts => ts.map(t => { const b = t.getBoundingClientRect();
+  return {l: b.left, r: b.right, t: b.top, b: b.bottom, s: t.textContent, fill: t.getAttribute('fill')}; })"""
+
+
+def test_lane_labels_are_clear_and_readable(server, page, phone):
+    """Each lane says which track and speaker it is; no label in the gutter runs over another; every text of
+    the timeline reaches 4.5:1 contrast on the lanes' lightest background. On a phone the gutter shrinks to
+    the track letter so the plot keeps most of the width."""
+    rid = RECORDINGS[0]
+    detail = api(server, f"/api/recordings/{rid}")
+    page.goto(f"{server}/recordings/{rid}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    for t, tr in enumerate(detail["tracks"]):
+        lane = page.locator(f'#timeline g.lane[data-track="{t}"]')
+        assert lane.locator("text.lane-name").text_content() == f"track {tr['name']}"
+        assert lane.locator("text.lane-speaker").text_content() == tr["speaker"]
+    gutter = page.locator("#timeline text.lane-name, #timeline text.lane-speaker, #timeline text.row-label")
+    boxes = gutter.evaluate_all(TEXT_BOXES)
+    assert len(boxes) >= 8 and _overlapping(boxes) == []
+    fills = {b["fill"] for b in page.locator("#timeline svg text").evaluate_all(TEXT_BOXES)}
+    for fill in fills:
+        for bg in ("#ffffff", "#f7f9fc", "#fbfbfb"):
+            assert contrast(fill, bg) >= 4.5, (fill, bg)
+    # the phone: the letter alone, a plot of most of the width
+    phone.goto(f"{server}/recordings/{rid}")
+    phone.wait_for_selector('#timeline[data-ready="1"]')
+    names = phone.locator("#timeline text.lane-name").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert names == [tr["name"] for tr in detail["tracks"]]
+    plot = phone.locator('#timeline g.lane[data-track="0"] rect.lane-bg').bounding_box()["width"]
+    assert plot >= 0.8 * phone.locator("#timeline").bounding_box()["width"]
+    assert page.watch.errors == [] and phone.watch.errors == []

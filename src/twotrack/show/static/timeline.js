@@ -28,13 +28,16 @@
   var info = document.getElementById("view-info");
   var api = "/api/recordings/" + rid.split("/").map(encodeURIComponent).join("/");
 
-  // Geometry (pixels).
-  var GUTTER = 96, RIGHT = 10;
+  // Geometry (pixels). The gutter holds the lane and row labels; on a phone-narrow timeline it holds only the
+  // track letter, so the plot keeps most of the width (the speakers are listed above, the rows in the legend).
+  var WIDE_GUTTER = 96, NARROW_GUTTER = 30, NARROW = 560;
+  var GUTTER = WIDE_GUTTER, RIGHT = 10;
   var LANE_H = 132, MID_H = 38, AXIS_H = 28, DIAR_HEAD = 18, DIAR_H = 24;
   var IPU_Y = 4, IPU_H = 11, MARK_Y = 18, MARK_H = 9, WAVE_Y = 30, WAVE_H = 88, ACT_Y = 121, ACT_H = 7;
   var WORD_Y = 104, WORD_H = 14;
   var MIN_SPAN = 0.05;
-  var COLORS = { A: "#3b6ea5", B: "#2e8b57" };
+  var COLORS = { A: "#3b6ea5", B: "#237a4b" };  // both readable as text on white (contrast above 5:1)
+  var LABEL = "#555";  // row labels: 7:1 on the lanes' background
 
   var view = { start: 0, end: duration };
   var selection = null;       // {start, end, tracks}
@@ -130,7 +133,7 @@
       el("line", { x1: x, y1: 0, x2: x, y2: y0, stroke: "#eee", "class": "grid" }, g);
       el("text", { x: x, y: y0 + 17, "text-anchor": "middle", "font-size": 11, fill: "#333" }, g).textContent = fmtTime(t, span);
     }
-    el("text", { x: 6, y: y0 + 17, "font-size": 11, fill: "#666" }, g).textContent = "time";
+    if (GUTTER > 40) el("text", { x: 6, y: y0 + 17, "font-size": 11, fill: LABEL }, g).textContent = "time";
   }
 
   function waveform(g, t, y0) {
@@ -169,6 +172,8 @@
 
   function draw() {
     width = root.clientWidth || 900;
+    var narrow = width < NARROW;
+    GUTTER = narrow ? NARROW_GUTTER : WIDE_GUTTER;
     var h = totalH();
     var s = document.createElementNS(SVGNS, "svg");
     s.setAttribute("width", width); s.setAttribute("height", h);
@@ -183,10 +188,18 @@
       var y0 = laneY(t);
       var g = el("g", { "class": "lane", "data-track": t, "data-name": names[t] }, s);
       el("rect", { x: GUTTER, y: y0, width: plotW(), height: LANE_H, fill: t % 2 ? "#fbfbfb" : "#f7f9fc", "class": "lane-bg" }, g);
-      el("text", { x: 8, y: y0 + 20, "font-size": 15, "font-weight": 700, fill: colour(t) }, g).textContent = "track " + names[t];
-      el("text", { x: 8, y: y0 + 36, "font-size": 11, fill: "#555" }, g).textContent = speakers[t] || "speaker unknown";
-      el("text", { x: GUTTER - 4, y: y0 + IPU_Y + 9, "font-size": 9, fill: "#888", "text-anchor": "end" }, g).textContent = "IPUs";
-      el("text", { x: GUTTER - 4, y: y0 + ACT_Y + 7, "font-size": 9, fill: "#888", "text-anchor": "end" }, g).textContent = "speech";
+      if (narrow) {
+        el("text", { x: GUTTER / 2, y: y0 + WAVE_Y + WAVE_H / 2 + 6, "font-size": 18, "font-weight": 700, fill: colour(t),
+                     "text-anchor": "middle", "class": "lane-name" }, g, "track " + names[t] + ": " + (speakers[t] || "speaker unknown")).textContent = names[t];
+      } else {
+        // the track and its speaker by the waveform, clear of the row labels at the top and bottom
+        el("text", { x: 8, y: y0 + WAVE_Y + 24, "font-size": 15, "font-weight": 700, fill: colour(t), "class": "lane-name" }, g).textContent = "track " + names[t];
+        el("text", { x: 8, y: y0 + WAVE_Y + 40, "font-size": 11, fill: LABEL, "class": "lane-speaker" }, g).textContent = speakers[t] || "speaker unknown";
+        el("text", { x: GUTTER - 4, y: y0 + IPU_Y + 9, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "IPUs";
+        if (data && data.words && data.words.length)
+          el("text", { x: GUTTER - 4, y: y0 + WORD_Y + 11, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "words";
+        el("text", { x: GUTTER - 4, y: y0 + ACT_Y + 7, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "speech";
+      }
       lanes.push(g);
       if (data) {
         var act = data.activity[t] ? data.activity[t].segments : [];
@@ -203,7 +216,7 @@
     if (nTracks >= 2) {
       mid = el("g", { "class": "between" }, s);
       el("rect", { x: GUTTER, y: midY(), width: plotW(), height: MID_H, fill: "#fff" }, mid);
-      el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 9, fill: "#888", "text-anchor": "end" }, mid).textContent = "between";
+      if (!narrow) el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, mid).textContent = "between";
     }
 
     var diarMarks = hasCollapse ? diarized(s) : 0;
