@@ -439,3 +439,44 @@ def test_lane_labels_are_clear_and_readable(server, page, phone):
     plot = phone.locator('#timeline g.lane[data-track="0"] rect.lane-bg').bounding_box()["width"]
     assert plot >= 0.8 * phone.locator("#timeline").bounding_box()["width"]
     assert page.watch.errors == [] and phone.watch.errors == []
+
+
+def test_terms_and_requirements_are_explained(server, page, sample_ws, words_ws, browser, tmp_path):
+    """A newcomer reads what an IPU, a turn, a gap, an FTO ... are and what each of the eight requirements asks,
+    in the report and in the explorer (the list's fold-out, the timeline legend's tooltips and fold-out, the
+    recording's requirement table). The report's stage table lists every stage that ran, words included."""
+    from twotrack.qualify.requirements import NAMES
+    from twotrack.show.glossary import REQUIREMENTS, TERMS
+
+    defined = [t for t, _ in TERMS]
+    assert {"IPU", "turn", "backchannel", "pause", "gap", "overlap", "floor transfer", "FTO", "interruption"} <= set(defined)
+    assert sorted(REQUIREMENTS) == sorted(NAMES) == list(range(1, 9))
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
+    rp = ctx.new_page()
+    for ws, words_status in ((sample_ws, "skipped"), (words_ws, "ok")):
+        out = write_report(ws, tmp_path / f"report-{words_status}.html")
+        rp.goto(out.as_uri())
+        assert rp.locator("#terms + dl.terms dt").all_inner_texts() == defined
+        assert rp.locator("nav.toc a[href='#terms']").count() == 1
+        texts = rp.locator("section#requirements .req-text").all_inner_texts()
+        assert texts == [REQUIREMENTS[i] for i in range(1, 9)]
+        stages = dict(rp.locator("section#summary table.grid tbody tr").evaluate_all(
+            "rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])"))
+        assert list(stages)[:5] == ["decode", "checks", "activity", "events", "words"]
+        assert stages["words"].startswith(words_status), stages
+        assert "% below" in rp.locator("section#turn-taking").inner_text()  # quantiles as words, not q0.301
+    ctx.close()
+    page.goto(server + "/")
+    page.click("details.legend-terms summary")
+    assert page.locator("details.legend-terms dl.terms dt").all_inner_texts() == defined
+    assert page.locator("details.legend-terms ol.requirements li").count() == 8
+    fails = page.locator("#recordings td span[title]").first.get_attribute("title")
+    assert re.match(r"\d: [a-z]", fails), fails  # "no (fails 2)" names the requirement on hover
+    page.goto(f"{server}/recordings/{RECORDINGS[0]}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+    titles = page.locator("ul.legend li").evaluate_all("ls => ls.map(l => l.title)")
+    assert sum(1 for t in titles if t) >= 9
+    assert page.locator("#requirements .req-text").all_inner_texts() == [REQUIREMENTS[i] for i in range(1, 9)]
+    page.click("details.terms summary")
+    assert "floor-transfer offset" in page.inner_text("details.terms")
+    assert page.watch.errors == []
