@@ -480,3 +480,28 @@ def test_terms_and_requirements_are_explained(server, page, sample_ws, words_ws,
     page.click("details.terms summary")
     assert "floor-transfer offset" in page.inner_text("details.terms")
     assert page.watch.errors == []
+
+
+def test_failed_files_are_in_sight(sample_ws, browser, tmp_path, peak_cache_dir):
+    """A workspace with a few failed files shows them on the list page without a click (the fold-out was
+    closed, so the only sign was a number on a card); the errors card links to the list."""
+    from twotrack.model import ErrorRecord
+    from twotrack.store import Workspace
+
+    copy = tmp_path / "ws"
+    shutil.copytree(sample_ws, copy)
+    bad = ErrorRecord(path="/data/calls/broken.wav", problem="truncated file: audio ends at 0.309 s", stage="ingest")
+    with Workspace(copy).writer() as session:
+        session.replace_discovery_errors(["/data/calls"], [bad], run_id=1)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    watch = Watch(pg)
+    with serve(copy, peak_cache_dir) as base:
+        pg.goto(base + "/")
+        problem = pg.locator("#errors td", has_text="truncated file: audio ends at 0.309 s")
+        assert problem.is_visible()
+        pg.click("a.card[href='#errors']")
+        assert pg.evaluate("location.hash") == "#errors"
+        pg.screenshot(path=str(ARTIFACTS / "explorer-errors.png"), full_page=True)
+    assert watch.errors == []
+    ctx.close()
