@@ -256,6 +256,12 @@ def test_pages_fit_a_phone_screen(server, phone, sample_ws, tmp_path):
         wide = phone.locator("table").evaluate_all(
             "ts => ts.filter(t => t.scrollWidth > t.clientWidth + 1).map(t => getComputedStyle(t).overflowX)")
         assert all(o == "auto" for o in wide), url  # the tables wider than the screen scroll
+        if url == report.as_uri():
+            # the charts keep their drawn size (shrunk to 370 px their 9-11 px labels were about 5 px) and scroll
+            sizes = phone.locator("figure svg").evaluate_all(
+                "ss => ss.map(s => [+s.getAttribute('width'), s.getBoundingClientRect().width,"
+                " getComputedStyle(s.parentNode).overflowX])")
+            assert sizes and all(abs(w - shown) < 1 and o == "auto" for w, shown, o in sizes), sizes
     phone.goto(server + "/")
     assert phone.locator("#recordings").evaluate("t => t.scrollWidth > t.clientWidth")  # it does need to scroll
     assert phone.watch.errors == []
