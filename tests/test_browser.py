@@ -347,6 +347,8 @@ def test_a_recording_without_words_says_so(server, page):
     page.wait_for_selector('#timeline[data-ready="1"]')
     assert "scan --words" in page.inner_text("#no-words")
     assert page.locator("#timeline rect.mark.word").count() == 0
+    labels = page.locator("#timeline text.row-label").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert "IPUs" in labels and "words" not in labels  # no empty "words" row is announced
 
 
 def test_the_timeline_works_from_the_keyboard(server, page):

@@ -196,7 +196,7 @@
         el("text", { x: 8, y: y0 + WAVE_Y + 24, "font-size": 15, "font-weight": 700, fill: colour(t), "class": "lane-name" }, g).textContent = "track " + names[t];
         el("text", { x: 8, y: y0 + WAVE_Y + 40, "font-size": 11, fill: LABEL, "class": "lane-speaker" }, g).textContent = speakers[t] || "speaker unknown";
         el("text", { x: GUTTER - 4, y: y0 + IPU_Y + 9, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "IPUs";
-        if (data && data.words && data.words.length)
+        if (data && data.words_source)  // the words stage ran (or a transcript was aligned)
           el("text", { x: GUTTER - 4, y: y0 + WORD_Y + 11, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "words";
         el("text", { x: GUTTER - 4, y: y0 + ACT_Y + 7, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "speech";
       }
