@@ -473,6 +473,8 @@ def test_terms_and_requirements_are_explained(server, page, sample_ws, words_ws,
         assert list(stages)[:5] == ["decode", "checks", "activity", "events", "words"]
         assert stages["words"].startswith(words_status), stages
         assert "% below" in rp.locator("section#turn-taking").inner_text()  # quantiles as words, not q0.301
+        why = rp.locator("section#requirements table.grid").first.locator("tbody td:nth-child(4)")
+        assert not any(h.startswith("<br>") for h in why.evaluate_all("ts => ts.map(t => t.innerHTML)"))
     ctx.close()
     page.goto(server + "/")
     page.click("details.legend-terms summary")
