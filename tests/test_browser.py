@@ -353,7 +353,7 @@ def test_a_recording_without_words_says_so(server, page):
 
 def test_the_timeline_works_from_the_keyboard(server, page):
     """Without a mouse: Tab reaches the timeline (with a visible focus ring); Space plays the view on both
-    tracks and stops it; + zooms, the arrows scroll, Home goes to the start and 0 shows the whole recording.
+    tracks, pauses it and resumes it where it paused, Esc stops; + zooms, the arrows scroll, Home goes to the start and 0 shows the whole recording.
     After a click on the timeline the keys work at once."""
     rid = RECORDINGS[0]
     page.goto(f"{server}/recordings/{rid}")
@@ -366,7 +366,16 @@ def test_the_timeline_works_from_the_keyboard(server, page):
     assert page.locator("#timeline").evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
     page.keyboard.press("Space")
     _wait_playing(page, "both")
-    page.keyboard.press("Space")
+    page.wait_for_function("document.getElementById('player').currentTime > 0.3")
+    page.keyboard.press("Space")  # pause
+    assert page.get_attribute("#play-status", "data-state") == "paused"
+    at = page.evaluate("document.getElementById('player').currentTime")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('player').currentTime") == at
+    page.keyboard.press("Space")  # resume from there, not from the start
+    _wait_playing(page, "both")
+    page.wait_for_function(f"document.getElementById('player').currentTime > {at + 0.1}")
+    page.keyboard.press("Escape")
     assert page.get_attribute("#play-status", "data-state") == "stopped"
 
     def info():
@@ -387,7 +396,7 @@ def test_the_timeline_works_from_the_keyboard(server, page):
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     _wait_playing(page, "B")
     assert page.evaluate("document.activeElement.id") == "timeline"
-    page.keyboard.press("Space")
+    page.keyboard.press("Escape")
     assert page.get_attribute("#play-status", "data-state") == "stopped"
     assert "Space" in page.inner_text("#keys")
     assert page.watch.errors == []

@@ -491,8 +491,10 @@
     else if (e.key === "End") setView(duration - span, duration);
     else if (e.key === "Escape") stop();
     else if (e.key === " " || e.key === "Enter") {
-      // play/stop: the selection on its tracks, else (like "play both") the first 30 s of the view
-      if (playing && !player.paused) stop();
+      // pause / resume what plays; else play the selection on its tracks, or (like "play both") the first
+      // 30 s of the view
+      if (playing && !player.paused) pause();
+      else if (playing && player.paused) resume();
       else if (selection) play(selection.start, selection.end, selection.tracks || "both");
       else play(view.start, Math.min(view.end, view.start + 30), "both");
     }
@@ -520,6 +522,16 @@
       if (err && err.name === "AbortError") return;  // replaced by a newer request
       setStatus("error", "could not play: " + (err && err.message ? err.message : err));
     });
+  }
+
+  function pause() {
+    player.pause();
+    setStatus("paused", "paused " + label(playing) + " at " + fmtS(playing.start + player.currentTime) + " (Space resumes)");
+  }
+
+  function resume() {
+    var pr = player.play();
+    if (pr && pr.catch) pr.catch(function (err) { setStatus("error", "could not play: " + (err && err.message ? err.message : err)); });
   }
 
   function stop() {
