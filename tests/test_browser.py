@@ -330,7 +330,7 @@ def test_too_many_words_for_the_width_are_counted_not_cut(words_server, browser)
     assert narrow["words_truncated"] is True
     for w, f in zip(narrow["words"], full["words"]):
         assert w["word"] == [] and w["count"] == len(f["word"]) == f["count"] > 40
-    ctx = browser.new_context(viewport={"width": 150, "height": 700})
+    ctx = browser.new_context(viewport={"width": 100, "height": 700})  # a plot of 50 px: fewer than the words
     pg = ctx.new_page()
     watch = Watch(pg)
     pg.goto(f"{words_server}/recordings/{rid}")
