@@ -466,7 +466,8 @@ def test_terms_and_requirements_are_explained(server, page, sample_ws, words_ws,
     from twotrack.show.glossary import REQUIREMENTS, TERMS
 
     defined = [t for t, _ in TERMS]
-    assert {"IPU", "turn", "backchannel", "pause", "gap", "overlap", "floor transfer", "FTO", "interruption"} <= set(defined)
+    assert {"IPU", "turn", "backchannel", "pause", "gap", "overlap", "floor transfer", "FTO", "interruption",
+            "isolation"} <= set(defined)
     assert sorted(REQUIREMENTS) == sorted(NAMES) == list(range(1, 9))
     ctx = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
     rp = ctx.new_page()

@@ -25,6 +25,10 @@ TERMS: tuple[tuple[str, str], ...] = (
             "a gap, negative an overlap. People typically answer 0.1-0.2 s after the other stops"),
     ("interruption", "a floor transfer in overlap: the incoming speaker starts while the other is still speaking "
                      "and keeps the floor"),
+    ("isolation", "whether each track holds one speaker (docs/checks.md): isolated; leaky (the other speaker bleeds "
+                  "in at -35 to -15 dB); not-isolated (louder bleed, or a track mixes both); mono (one track, or a "
+                  "copy); unknown (nothing to measure)"),
+    ("bleed", "how loud the other speaker is on a track, in dB relative to that speaker's own track"),
     ("overlap share of speech", "the time both speak divided by the time at least one speaks"),
     ("speech share", "the share of the recording in which a track speaks"),
 )
