@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from serving import served
 
-from show_fixtures import COLLAPSED, RECORDINGS, WORDS_RECORDING, collapsed_ws, peak_cache_dir, sample_ws, words_ws  # noqa: F401
+from show_fixtures import (  # noqa: F401
+    COLLAPSED, RECORDINGS, WORDS_RECORDING, collapsed_ws, peak_cache_dir, sample_ws, words_ws)
 from twotrack.show import create_app, write_report
 
 CHROMIUM = "/usr/bin/chromium"
@@ -353,7 +354,8 @@ def test_a_recording_without_words_says_so(server, page):
 
 def test_the_timeline_works_from_the_keyboard(server, page):
     """Without a mouse: Tab reaches the timeline (with a visible focus ring); Space plays the view on both
-    tracks, pauses it and resumes it where it paused, Esc stops; + zooms, the arrows scroll, Home goes to the start and 0 shows the whole recording.
+    tracks, pauses it and resumes it where it paused, Esc stops; + zooms, the arrows scroll, Home goes to the
+    start and 0 shows the whole recording.
     After a click on the timeline the keys work at once."""
     rid = RECORDINGS[0]
     page.goto(f"{server}/recordings/{rid}")

@@ -24,7 +24,8 @@ def templates() -> Environment:
     env.filters["num"] = lambda v, nd=2: "–" if v is None else f"{v:.{nd}f}"
     env.filters["val"] = fmt_value
     env.filters["tojson_safe"] = lambda v: json.dumps(v, default=json_default).replace("</", "<\\/")
-    env.globals.update(req_names=dict(NAMES), terms=TERMS, term=dict(TERMS), requirement_text=REQUIREMENTS, statistic_name=STATISTICS)
+    env.globals.update(req_names=dict(NAMES), terms=TERMS, term=dict(TERMS), requirement_text=REQUIREMENTS,
+                       statistic_name=STATISTICS)
     return env
 
 
