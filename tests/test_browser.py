@@ -198,6 +198,15 @@ def test_diarized_lanes_under_the_true_lanes(collapsed_ws, peak_cache_dir, page)
         assert page.locator("#collapse-scores td").count() == 10
         page.screenshot(path=str(ARTIFACTS / "explorer-recording-collapse.png"), full_page=True)
         assert page.watch.errors == []
+        # on a phone the narrow gutter still holds every label whole (none starts left of the timeline)
+        ctx = page.context.browser.new_context(viewport=PHONE, is_mobile=True)
+        pg = ctx.new_page()
+        pg.goto(f"{base}/recordings/{COLLAPSED}")
+        pg.wait_for_selector('#timeline[data-ready="1"]')
+        left = pg.locator("#timeline svg").bounding_box()["x"]
+        labels = pg.locator("#timeline text.diar-label, #timeline text.lane-name").evaluate_all(TEXT_BOXES)
+        assert len(labels) == 4 and all(b["l"] >= left for b in labels), labels
+        ctx.close()
 
 
 def test_report_opens_offline_without_errors(sample_ws, browser, tmp_path):

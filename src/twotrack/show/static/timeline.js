@@ -339,7 +339,7 @@
       var y0 = diarY(t);
       el("rect", { x: GUTTER, y: y0, width: plotW(), height: DIAR_H - 2, fill: t % 2 ? "#fbfbfb" : "#f7f9fc" }, g);
       el("text", { x: GUTTER - 4, y: y0 + DIAR_H / 2 + 3, "font-size": 10, fill: colour(t), "text-anchor": "end",
-                   "font-weight": 600 }, g).textContent = names[t] + " diarized";
+                   "font-weight": 600, "class": "diar-label" }, g).textContent = names[t] + (GUTTER > 40 ? " diarized" : "");
       if (!data) continue;
       var act = data.activity[t] ? data.activity[t].segments : [];
       for (var i = 0; i < act.length; i++) {
