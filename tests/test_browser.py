@@ -536,3 +536,30 @@ def test_failed_files_are_in_sight(sample_ws, browser, tmp_path, peak_cache_dir)
         pg.screenshot(path=str(ARTIFACTS / "explorer-errors.png"), full_page=True)
     assert watch.errors == []
     ctx.close()
+
+
+def test_axis_reads_minutes_past_the_first_minute(server, page):
+    """Ticks are m:ss once the view reaches a minute (so a place in a long call reads 19:58.0, not 1198.0 s)
+    and seconds before it; the axis is named accordingly."""
+    rid = RECORDINGS[0]  # 68 s
+    page.goto(f"{server}/recordings/{rid}")
+    page.wait_for_selector('#timeline[data-ready="1"]')
+
+    def ticks():
+        return page.locator("#timeline text.tick").evaluate_all("ts => ts.map(t => t.textContent)")
+
+    whole = ticks()
+    assert whole[0] == "0:00" and "1:00" in whole and all(re.fullmatch(r"\d:\d\d", t) for t in whole), whole
+    assert page.locator("#timeline text.axis-name").text_content() == "time (m:ss)"
+    page.focus("#timeline")
+    for _ in range(4):
+        page.keyboard.press("+")
+    page.keyboard.press("Home")
+    page.wait_for_function("document.getElementById('view-info').textContent.startsWith('showing 0.00 s to 4.27 s')")
+    start = ticks()
+    assert all(re.fullmatch(r"\d\.\d s", t) for t in start), start
+    page.keyboard.press("End")
+    page.wait_for_function("document.getElementById('view-info').textContent.includes('to 68.27 s')")
+    end = ticks()
+    assert end and all(re.fullmatch(r"1:0\d\.\d", t) for t in end), end
+    assert page.watch.errors == []

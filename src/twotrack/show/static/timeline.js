@@ -56,13 +56,17 @@
   function clampTime(t) { return Math.max(0, Math.min(duration, t)); }
   function colour(t) { return COLORS[names[t]] || "#555"; }
 
+  // Axis ticks: minutes:seconds once the view reaches a minute (1198.0 s is hard to place in a 40-minute
+  // call; 19:58.0 is not), plain seconds before that; decimals by the span shown.
+  function clockTicks(span) { return span >= 120 || view.end >= 60; }
   function fmtTime(t, span) {
-    if (span >= 120) {
-      var m = Math.floor(t / 60), s = t - 60 * m;
-      return m + ":" + (s < 10 ? "0" : "") + s.toFixed(span >= 600 ? 0 : 1).replace(/\.0$/, "");
-    }
-    var digits = span < 2 ? 2 : span < 20 ? 1 : 0;
-    return t.toFixed(digits) + " s";
+    var digits = span < 2 ? 2 : span < 20 ? 1 : (span >= 120 && span < 600) ? 1 : 0;
+    var f = Math.pow(10, digits);
+    t = Math.round(t * f) / f;
+    if (!clockTicks(span)) return t.toFixed(digits) + " s";
+    var m = Math.floor(t / 60), sec = (t - 60 * m).toFixed(digits);
+    if (span >= 120) sec = sec.replace(/\.0$/, "");
+    return m + ":" + (parseFloat(sec) < 10 ? "0" : "") + sec;
   }
 
   function el(name, attrs, parent, text) {
@@ -131,9 +135,10 @@
       var x = X(t);
       el("line", { x1: x, y1: y0, x2: x, y2: y0 + 5, stroke: "#333" }, g);
       el("line", { x1: x, y1: 0, x2: x, y2: y0, stroke: "#eee", "class": "grid" }, g);
-      el("text", { x: x, y: y0 + 17, "text-anchor": "middle", "font-size": 11, fill: "#333" }, g).textContent = fmtTime(t, span);
+      el("text", { x: x, y: y0 + 17, "text-anchor": "middle", "font-size": 11, fill: "#333", "class": "tick" }, g).textContent = fmtTime(t, span);
     }
-    if (GUTTER > 40) el("text", { x: 6, y: y0 + 17, "font-size": 11, fill: LABEL }, g).textContent = "time";
+    if (GUTTER > 40) el("text", { x: 6, y: y0 + 17, "font-size": 11, fill: LABEL, "class": "axis-name" }, g).textContent =
+      clockTicks(span) ? "time (m:ss)" : "time";
   }
 
   function waveform(g, t, y0) {
