@@ -88,3 +88,28 @@ def collapsed_ws(sample_ws, tmp_path_factory) -> Path:
         collapse_workspace(Workspace(copy), recordings=[COLLAPSED])
         _BUILT["collapsed"] = copy
     return _BUILT["collapsed"]
+
+
+#: The recording `words_ws` transcribes (62 s of clean 16 kHz FLAC; about 6 s with the model load).
+WORDS_RECORDING = "clean/demo03_2609_367"
+
+
+@pytest.fixture(scope="session")
+def words_ws(tmp_path_factory) -> Path:
+    """A workspace of ``WORDS_RECORDING`` alone scanned with `twotrack scan --words` (the real recogniser), for
+    what the pages draw of words (read-only for the tests). The shared ``sample_ws`` has no words."""
+    if "words" not in _BUILT:
+        root = tmp_path_factory.mktemp("words-ws")
+        row = next(r for r in csv.DictReader(open(SAMPLE / "manifest.csv", newline=""))
+                   if r["recording_id"] == WORDS_RECORDING)
+        (root / "clean").mkdir()
+        shutil.copyfile(SAMPLE / row["path"], root / row["path"])
+        row["transcript"] = ""  # the recogniser's words, not the gold CTM's
+        with open(root / "manifest.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(row))
+            w.writeheader()
+            w.writerow(row)
+        ws = root / "ws"
+        run_cli("scan", str(root / "manifest.csv"), "-w", str(ws), "--jobs", "1", "--words")
+        _BUILT["words"] = ws
+    return _BUILT["words"]

@@ -42,7 +42,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 #: Widest timeline the API draws (pixels) and the most events one timeline response carries.
 MAX_WIDTH = 8000
 MAX_EVENTS = 50000
-#: Words sent for one timeline window (a zoomed-out view of a long recording would hold too many to read).
+#: Most words of one track sent for one timeline window (also at most one per pixel of its width: a
+#: zoomed-out view of a long recording holds too many to read, and the client says how many to zoom in for).
 MAX_WORDS = 3000
 #: Longest region one audio request renders when start/end are given (seconds).
 MAX_REGION_S = 3600.0
@@ -91,13 +92,17 @@ class RecordingView:
         return sum(int(x.nbytes) for x in arrays) + text + 4096
 
     def words_in(self, a: float, b: float, limit: int = MAX_WORDS) -> tuple[list[dict[str, Any]], bool]:
-        """Per track, the words overlapping [a, b) as columns (start, end, word); True when cut at ``limit``."""
+        """Per track, the words overlapping [a, b) as columns (start, end, word) and their ``count``; True when
+        a track was left out. A track with more than ``limit`` words in the window sends none of them, only the
+        count: cutting at the first ``limit`` drew words over the start of a long view and none over the rest,
+        as if nobody spoke there."""
         out, cut = [], False
         for t, s, e, ws in self.words:
             idx = np.flatnonzero((e > a) & (s < b))
-            if len(idx) > limit:
-                idx, cut = idx[:limit], True
-            out.append({"track": t, "name": track_name(t), "start": np.round(s[idx], 3).tolist(),
+            count = len(idx)
+            if count > limit:
+                idx, cut = idx[:0], True
+            out.append({"track": t, "name": track_name(t), "count": count, "start": np.round(s[idx], 3).tolist(),
                         "end": np.round(e[idx], 3).tolist(), "word": [ws[i] for i in idx.tolist()]})
         return out, cut
 
@@ -495,7 +500,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         truncated = len(idx) > MAX_EVENTS
         idx = idx[:MAX_EVENTS]
         found = ex.collapse_of(recording_id)
-        words, words_cut = view.words_in(a, b)
+        words, words_cut = view.words_in(a, b, min(MAX_WORDS, width))  # more words than pixels: none is legible
         return json_response({
             "recording_id": recording_id, "start": a, "end": b, "width": width, "duration_s": view.duration_s,
             "peaks": peaks_payload(ex, view, a, b, width, tracks), "activity": lanes_json(view.activity, a, b),

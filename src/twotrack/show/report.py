@@ -227,7 +227,7 @@ COLLAPSE_COLUMNS = (
      "pct"),
     ("fto_wasserstein_s", "FTO shift (Wasserstein-1)", ("turn_taking", "fto_wasserstein_s"), "ms"),
 )
-LANE_COLOURS = ("#3b6ea5", "#2e8b57")  # track A, track B (the explorer's colours)
+LANE_COLOURS = ("#3b6ea5", "#237a4b")  # track A, track B (the explorer's colours)
 DISAGREE = "#b3261e"
 
 

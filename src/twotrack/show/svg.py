@@ -303,7 +303,7 @@ def hbars(
         y = fr.top + i * row_h
         fr.text(fr.left - 6, y + row_h * 0.7, lab, anchor="end", size=10)
         if v is None or not math.isfinite(v):
-            fr.text(fr.left + 4, y + row_h * 0.7, "not measured", anchor="start", size=10, fill="#777")
+            fr.text(fr.left + 4, y + row_h * 0.7, "not measured", anchor="start", size=10, fill="#666")
             continue
         w = fr.x(min(v, hi)) - fr.left
         fr.add(f'<rect x="{_f(fr.left)}" y="{_f(y + 3)}" width="{_f(max(w, 0.5))}" height="{_f(row_h - 6)}">'

@@ -6,7 +6,7 @@
 // the start of the next). Drag on a lane to select a region and play it on that track; click a mark to
 // play its span; the play buttons replay the selection on A, B or both. Wheel zooms, shift+wheel (or the
 // slider, or the arrow buttons) scrolls. Audio is a WAV of the region rendered by the server.
-// Words (from `scan --words`, or a transcript aligned by it) sit in each lane under the waveform: a tick
+// Words (from `scan --words`, or a transcript aligned by it) sit in each lane under the waveform: a box
 // per word, its text where the zoom leaves room; click one to play it.
 // When `twotrack collapse` has results for the recording (data-collapse="1"), the diarized lanes of the
 // mono mix are drawn under the true lanes: one row per track, its diarized speech as bars and the
@@ -28,13 +28,16 @@
   var info = document.getElementById("view-info");
   var api = "/api/recordings/" + rid.split("/").map(encodeURIComponent).join("/");
 
-  // Geometry (pixels).
-  var GUTTER = 96, RIGHT = 10;
+  // Geometry (pixels). The gutter holds the lane and row labels; on a phone-narrow timeline it holds only the
+  // track letter, so the plot keeps most of the width (the speakers are listed above, the rows in the legend).
+  var WIDE_GUTTER = 96, NARROW_GUTTER = 30, NARROW = 560;
+  var GUTTER = WIDE_GUTTER, RIGHT = 10;
   var LANE_H = 132, MID_H = 38, AXIS_H = 28, DIAR_HEAD = 18, DIAR_H = 24;
   var IPU_Y = 4, IPU_H = 11, MARK_Y = 18, MARK_H = 9, WAVE_Y = 30, WAVE_H = 88, ACT_Y = 121, ACT_H = 7;
   var WORD_Y = 104, WORD_H = 14;
   var MIN_SPAN = 0.05;
-  var COLORS = { A: "#3b6ea5", B: "#2e8b57" };
+  var COLORS = { A: "#3b6ea5", B: "#237a4b" };  // both readable as text on white (contrast above 5:1)
+  var LABEL = "#555";  // row labels: 7:1 on the lanes' background
 
   var view = { start: 0, end: duration };
   var selection = null;       // {start, end, tracks}
@@ -53,13 +56,17 @@
   function clampTime(t) { return Math.max(0, Math.min(duration, t)); }
   function colour(t) { return COLORS[names[t]] || "#555"; }
 
+  // Axis ticks: minutes:seconds once the view reaches a minute (1198.0 s is hard to place in a 40-minute
+  // call; 19:58.0 is not), plain seconds before that; decimals by the span shown.
+  function clockTicks(span) { return span >= 120 || view.end >= 60; }
   function fmtTime(t, span) {
-    if (span >= 120) {
-      var m = Math.floor(t / 60), s = t - 60 * m;
-      return m + ":" + (s < 10 ? "0" : "") + s.toFixed(span >= 600 ? 0 : 1).replace(/\.0$/, "");
-    }
-    var digits = span < 2 ? 2 : span < 20 ? 1 : 0;
-    return t.toFixed(digits) + " s";
+    var digits = span < 2 ? 2 : span < 20 ? 1 : (span >= 120 && span < 600) ? 1 : 0;
+    var f = Math.pow(10, digits);
+    t = Math.round(t * f) / f;
+    if (!clockTicks(span)) return t.toFixed(digits) + " s";
+    var m = Math.floor(t / 60), sec = (t - 60 * m).toFixed(digits);
+    if (span >= 120) sec = sec.replace(/\.0$/, "");
+    return m + ":" + (parseFloat(sec) < 10 ? "0" : "") + sec;
   }
 
   function el(name, attrs, parent, text) {
@@ -128,9 +135,10 @@
       var x = X(t);
       el("line", { x1: x, y1: y0, x2: x, y2: y0 + 5, stroke: "#333" }, g);
       el("line", { x1: x, y1: 0, x2: x, y2: y0, stroke: "#eee", "class": "grid" }, g);
-      el("text", { x: x, y: y0 + 17, "text-anchor": "middle", "font-size": 11, fill: "#333" }, g).textContent = fmtTime(t, span);
+      el("text", { x: x, y: y0 + 17, "text-anchor": "middle", "font-size": 11, fill: "#333", "class": "tick" }, g).textContent = fmtTime(t, span);
     }
-    el("text", { x: 6, y: y0 + 17, "font-size": 11, fill: "#666" }, g).textContent = "time";
+    if (GUTTER > 40) el("text", { x: 6, y: y0 + 17, "font-size": 11, fill: LABEL, "class": "axis-name" }, g).textContent =
+      clockTicks(span) ? "time (m:ss)" : "time";
   }
 
   function waveform(g, t, y0) {
@@ -169,6 +177,8 @@
 
   function draw() {
     width = root.clientWidth || 900;
+    var narrow = width < NARROW;
+    GUTTER = narrow ? NARROW_GUTTER : WIDE_GUTTER;
     var h = totalH();
     var s = document.createElementNS(SVGNS, "svg");
     s.setAttribute("width", width); s.setAttribute("height", h);
@@ -183,10 +193,18 @@
       var y0 = laneY(t);
       var g = el("g", { "class": "lane", "data-track": t, "data-name": names[t] }, s);
       el("rect", { x: GUTTER, y: y0, width: plotW(), height: LANE_H, fill: t % 2 ? "#fbfbfb" : "#f7f9fc", "class": "lane-bg" }, g);
-      el("text", { x: 8, y: y0 + 20, "font-size": 15, "font-weight": 700, fill: colour(t) }, g).textContent = "track " + names[t];
-      el("text", { x: 8, y: y0 + 36, "font-size": 11, fill: "#555" }, g).textContent = speakers[t] || "speaker unknown";
-      el("text", { x: GUTTER - 4, y: y0 + IPU_Y + 9, "font-size": 9, fill: "#888", "text-anchor": "end" }, g).textContent = "IPUs";
-      el("text", { x: GUTTER - 4, y: y0 + ACT_Y + 7, "font-size": 9, fill: "#888", "text-anchor": "end" }, g).textContent = "speech";
+      if (narrow) {
+        el("text", { x: GUTTER / 2, y: y0 + WAVE_Y + WAVE_H / 2 + 6, "font-size": 18, "font-weight": 700, fill: colour(t),
+                     "text-anchor": "middle", "class": "lane-name" }, g, "track " + names[t] + ": " + (speakers[t] || "speaker unknown")).textContent = names[t];
+      } else {
+        // the track and its speaker by the waveform, clear of the row labels at the top and bottom
+        el("text", { x: 8, y: y0 + WAVE_Y + 24, "font-size": 15, "font-weight": 700, fill: colour(t), "class": "lane-name" }, g).textContent = "track " + names[t];
+        el("text", { x: 8, y: y0 + WAVE_Y + 40, "font-size": 11, fill: LABEL, "class": "lane-speaker" }, g).textContent = speakers[t] || "speaker unknown";
+        el("text", { x: GUTTER - 4, y: y0 + IPU_Y + 9, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "IPUs";
+        if (data && data.words_source)  // the words stage ran (or a transcript was aligned)
+          el("text", { x: GUTTER - 4, y: y0 + WORD_Y + 11, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "words";
+        el("text", { x: GUTTER - 4, y: y0 + ACT_Y + 7, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, g).textContent = "speech";
+      }
       lanes.push(g);
       if (data) {
         var act = data.activity[t] ? data.activity[t].segments : [];
@@ -203,7 +221,7 @@
     if (nTracks >= 2) {
       mid = el("g", { "class": "between" }, s);
       el("rect", { x: GUTTER, y: midY(), width: plotW(), height: MID_H, fill: "#fff" }, mid);
-      el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 9, fill: "#888", "text-anchor": "end" }, mid).textContent = "between";
+      if (!narrow) el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, mid).textContent = "between";
     }
 
     var diarMarks = hasCollapse ? diarized(s) : 0;
@@ -262,6 +280,8 @@
     var ipus = s.querySelectorAll("rect.mark.ipu").length;
     root.setAttribute("data-ipu-marks", ipus);
     root.setAttribute("data-word-marks", s.querySelectorAll("rect.mark.word").length);
+    root.setAttribute("data-word-texts", s.querySelectorAll("text.word-text").length);
+    root.setAttribute("data-words-hidden", s.querySelectorAll("text.words-hidden").length);
     root.setAttribute("data-diarized-marks", diarMarks);
     var span = view.end - view.start;
     info.textContent = "showing " + fmtS(view.start) + " to " + fmtS(view.end) + " of " + fmtS(duration) +
@@ -272,13 +292,24 @@
     slider.value = room > 0 ? Math.round(view.start / room * 1000) : 0;
   }
 
-  // The words of track t: a box per word in a strip under the waveform, the word written in it when it fits.
+  // The words of track t: a box per word in a strip under the waveform, the word written in it when it fits
+  // (cut short with "…" when only its first letters do; the whole word is in the tooltip). A view with more
+  // words than pixels gets only their count from the server: the strip says how many and to zoom in.
+  var CHAR_W = 5.6;  // about the width of one letter at font-size 10 (px)
   function words(g, t, y0) {
     if (!data || !data.words) return 0;
     var w = null;
     for (var i = 0; i < data.words.length; i++) if (data.words[i].track === t) w = data.words[i];
-    if (!w || !w.word.length) return 0;
+    if (!w) return 0;
     var wg = el("g", { "class": "words", "data-track": t }, g);
+    if (w.count > w.word.length) {
+      var msg = w.count + " words in view: zoom in to read them";
+      el("rect", { x: GUTTER + 2, y: y0 + WORD_Y, width: CHAR_W * 1.1 * msg.length + 8, height: WORD_H, fill: "#fff",
+                   "fill-opacity": 0.9 }, wg);
+      el("text", { x: GUTTER + 6, y: y0 + WORD_Y + WORD_H - 3, "font-size": 11, fill: "#222", "class": "words-hidden" },
+         wg).textContent = msg;
+      return 0;
+    }
     var n = 0, lastX = -1e9;
     for (var k = 0; k < w.word.length; k++) {
       var a = w.start[k], b = w.end[k];
@@ -288,13 +319,14 @@
                          "stroke-width": 0.6, "fill-opacity": 0.85 });
       if (!r) continue;
       n++;
-      var x0 = Math.max(GUTTER, X(a));
-      // the text where there is room for it (about 6 px per letter), never over the previous word's text
-      if (x0 >= lastX && Math.min(GUTTER + plotW(), X(b)) - x0 >= 5.5 * w.word[k].length + 2) {
-        el("text", { x: x0 + 2, y: y0 + WORD_Y + WORD_H - 3, "font-size": 10, fill: "#222", "class": "word-text",
-                     "pointer-events": "none" }, wg).textContent = w.word[k];
-        lastX = x0 + 5.5 * w.word[k].length + 4;
-      }
+      var x0 = Math.max(GUTTER, X(a)), room = Math.min(GUTTER + plotW(), X(b)) - x0 - 3;
+      if (x0 < lastX) continue;  // never over the previous word's text
+      var text = w.word[k], fit = Math.floor(room / CHAR_W);
+      if (fit < text.length) text = fit >= 3 ? text.slice(0, fit - 1) + "…" : "";
+      if (!text) continue;
+      el("text", { x: x0 + 2, y: y0 + WORD_Y + WORD_H - 3, "font-size": 10, fill: "#222", "class": "word-text",
+                   "pointer-events": "none" }, wg).textContent = text;
+      lastX = x0 + CHAR_W * text.length + 4;
     }
     return n;
   }
@@ -312,7 +344,7 @@
       var y0 = diarY(t);
       el("rect", { x: GUTTER, y: y0, width: plotW(), height: DIAR_H - 2, fill: t % 2 ? "#fbfbfb" : "#f7f9fc" }, g);
       el("text", { x: GUTTER - 4, y: y0 + DIAR_H / 2 + 3, "font-size": 10, fill: colour(t), "text-anchor": "end",
-                   "font-weight": 600 }, g).textContent = names[t] + " diarized";
+                   "font-weight": 600, "class": "diar-label" }, g).textContent = names[t] + (GUTTER > 40 ? " diarized" : "");
       if (!data) continue;
       var act = data.activity[t] ? data.activity[t].segments : [];
       for (var i = 0; i < act.length; i++) {
@@ -360,7 +392,8 @@
       var p = pointer(e);
       if (p.x < GUTTER) return;
       drag = { x0: p.x, t0: clampTime(T(p.x)), lane: laneAt(p.y), target: e.target, moved: false };
-      e.preventDefault();
+      e.preventDefault();  // no text selection while dragging; this also keeps focus away, so give it back:
+      root.focus({ preventScroll: true });  // the keys work right after a click on the timeline
     });
   }
 
@@ -450,13 +483,26 @@
       play(a, b, tr);
     });
   });
+  // Keys on the focused timeline (Tab to it, or click it): the whole page works without a mouse.
   root.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var span = view.end - view.start;
     if (e.key === "+" || e.key === "=") zoom(0.5);
     else if (e.key === "-") zoom(2);
     else if (e.key === "0") setView(0, duration);
     else if (e.key === "ArrowLeft") pan(-0.25);
     else if (e.key === "ArrowRight") pan(0.25);
-    else if (e.key === " ") { if (playing && !player.paused) stop(); else if (selection) play(selection.start, selection.end, selection.tracks || "both"); }
+    else if (e.key === "Home") setView(0, span);
+    else if (e.key === "End") setView(duration - span, duration);
+    else if (e.key === "Escape") stop();
+    else if (e.key === " " || e.key === "Enter") {
+      // pause / resume what plays; else play the selection on its tracks, or (like "play both") the first
+      // 30 s of the view
+      if (playing && !player.paused) pause();
+      else if (playing && player.paused) resume();
+      else if (selection) play(selection.start, selection.end, selection.tracks || "both");
+      else play(view.start, Math.min(view.end, view.start + 30), "both");
+    }
     else return;
     e.preventDefault();
   });
@@ -481,6 +527,16 @@
       if (err && err.name === "AbortError") return;  // replaced by a newer request
       setStatus("error", "could not play: " + (err && err.message ? err.message : err));
     });
+  }
+
+  function pause() {
+    player.pause();
+    setStatus("paused", "paused " + label(playing) + " at " + fmtS(playing.start + player.currentTime) + " (Space resumes)");
+  }
+
+  function resume() {
+    var pr = player.play();
+    if (pr && pr.catch) pr.catch(function (err) { setStatus("error", "could not play: " + (err && err.message ? err.message : err)); });
   }
 
   function stop() {
