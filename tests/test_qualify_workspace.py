@@ -76,7 +76,8 @@ def test_qualify_command_on_workspace_writes_labels(sample_ws):
     rec = {r["recording_id"]: r for r in data["recordings"]}["clean/demo02_3080_2033"]
     assert next(q for q in rec["requirements"] if q["id"] == 7)["passed"] is False
     # the sample is read speech re-timed: its manifest says so, and requirement 2 says why it fails
-    assert "register=read" in next(q for q in rec["requirements"] if q["id"] == 2)["evidence"]["flags"]
+    dyadic = next(q for q in rec["requirements"] if q["id"] == 2)
+    assert "register=read" in dyadic["evidence"]["flags"]
     where = Path(data["labels_written_to"])
     if where.suffix == ".json":
         labels = json.loads(where.read_text())["labels"]
@@ -84,6 +85,12 @@ def test_qualify_command_on_workspace_writes_labels(sample_ws):
         assert set(labels["clean/demo01_367_1688"]) >= {"pre", "mid", "post"}
     text = CliRunner().invoke(main, ["qualify", "-w", str(sample_ws), "--no-write"])
     assert text.exit_code == 0 and "requirement matrix" in text.output and "qualified hours" in text.output
+    # requirement 2's matrix cell names the flag that fails it (it showed only a passing-looking transfer rate)
+    from twotrack.qualify.workspace import inputs_from_workspace
+    from twotrack.store import Workspace
+
+    report = qualify_corpus(inputs_from_workspace(Workspace(sample_ws)))
+    assert {r.checks[2].headline for r in report.recordings} == {"register=read"}
 
 
 def test_qualify_command_on_inputs_file(tmp_path):

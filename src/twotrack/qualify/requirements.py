@@ -228,7 +228,9 @@ def dyadic_structure(rec: RecordingInputs, capture_ok: bool, cfg: QualifyConfig)
     if len(speakers) < rec.n_tracks:
         reasons_note = "speaker ids unknown on some tracks; two active tracks counted as two speakers"
         ev["note"] = reasons_note
-    return Check(not reasons, ev, tuple(reasons), f"{tpm:.1f}/min")
+    # the matrix cell: the transfer rate, unless a manifest flag is what fails the recording (a read or
+    # synthetic recording at a good rate would otherwise show only a passing-looking number)
+    return Check(not reasons, ev, tuple(reasons), flags[0] if flags else f"{tpm:.1f}/min")
 
 
 def recording_overlap(rec: RecordingInputs, capture_ok: bool, cfg: QualifyConfig) -> Check:
