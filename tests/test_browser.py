@@ -473,9 +473,11 @@ def test_terms_and_requirements_are_explained(server, page, sample_ws, words_ws,
     """A newcomer reads what an IPU, a turn, a gap, an FTO ... are and what each of the eight requirements asks,
     in the report and in the explorer (the list's fold-out, the timeline legend's tooltips and fold-out, the
     recording's requirement table). The report's stage table lists every stage that ran, words included."""
+    from twotrack.config import Config
     from twotrack.qualify.requirements import NAMES
-    from twotrack.show.glossary import REQUIREMENTS, TERMS
+    from twotrack.show.glossary import requirement_texts, terms
 
+    TERMS, REQUIREMENTS = terms(Config()), requirement_texts(Config())
     defined = [t for t, _ in TERMS]
     assert {"IPU", "turn", "backchannel", "pause", "gap", "overlap", "floor transfer", "FTO", "interruption",
             "isolation"} <= set(defined)

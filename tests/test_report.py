@@ -181,3 +181,19 @@ def test_errors_are_listed(sample_ws, tmp_path):
     assert "/data/calls/broken.wav" in summary and "truncated file: audio ends at 0.309 s" in summary
     page = TestClient(create_app(copy, cache_dir=tmp_path / "cache")).get("/").text
     assert "1 error(s)" in page and "/data/calls/broken.wav" in page
+
+
+def test_the_glossary_says_the_thresholds_of_the_config_in_use():
+    """The plain-words lines quote thresholds: they come from the config the report is made with, so a team
+    that sets its own pause threshold or transfer rate reads its own numbers."""
+    from twotrack.config import Config
+    from twotrack.show.glossary import context
+
+    default = context(Config())
+    own = context(Config().with_overrides({"turns.pause_threshold_s": 0.25, "qualify.min_transfers_per_min": 3.0,
+                                           "qualify.min_unique_speakers": 40}))
+    assert "0.2 s or more" in default["term"]["IPU"] and "0.25 s or more" in own["term"]["IPU"]
+    assert "at least 2 times a minute" in default["requirement_text"][2]
+    assert "at least 3 times a minute" in own["requirement_text"][2]
+    assert "at least 40 speakers" in own["requirement_text"][5]
+    assert [t for t, _ in own["terms"]] == [t for t, _ in default["terms"]]

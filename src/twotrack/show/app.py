@@ -34,7 +34,7 @@ from ..config import Config
 from ..errors import InputError, TwotrackError
 from ..model import AudioInfo, Recording, track_name
 from ..store import queries
-from . import audio, data, peaks
+from . import audio, data, glossary, peaks
 from .render import fmt_duration, templates
 from .report import COLLAPSE_COLUMNS, collapse_cells, render_report
 
@@ -397,7 +397,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     def page(name: str, status: int = 200, **ctx) -> HTMLResponse:
-        html = env.get_template(name).render(version=__version__, **ctx)
+        html = env.get_template(name).render(version=__version__, **glossary.context(ex.config), **ctx)
         return HTMLResponse(html, status_code=status)
 
     @app.exception_handler(RequestValidationError)

@@ -8,46 +8,62 @@ a changed definition there changes its line here.
 
 from __future__ import annotations
 
-#: (term, what it means), in the order a reader meets them on a timeline.
-TERMS: tuple[tuple[str, str], ...] = (
-    ("IPU", "inter-pausal unit: a stretch of one speaker's speech with no silence of 0.2 s or more inside it "
-            "(turns.pause_threshold_s)"),
-    ("turn", "a speaker's hold of the floor: from the IPU with which they take it until the other speaker's next "
-             "turn starts; backchannels do not break it"),
-    ("backchannel", "a short IPU (at most 1 s) of the listener that does not take the floor, e.g. \"mhm\", \"yeah\": "
-                    "the other speaker goes on"),
-    ("pause", "a silence of both speakers inside one speaker's turn"),
-    ("gap", "a silence of both speakers between one speaker's turn and the other's"),
-    ("overlap", "both speak at once: \"floor changes\" when the incoming speaker's turn starts inside the outgoing "
-                "speaker's speech, \"floor kept\" for every other overlap (a backchannel or failed interruption)"),
-    ("floor transfer", "the change from one speaker's turn to the other's"),
-    ("FTO", "floor-transfer offset: the next turn's start minus the previous turn's end, in seconds; positive is "
-            "a gap, negative an overlap. People typically answer 0.1-0.2 s after the other stops"),
-    ("interruption", "a floor transfer in overlap: the incoming speaker starts while the other is still speaking "
-                     "and keeps the floor"),
-    ("isolation", "whether each track holds one speaker (docs/checks.md): isolated; leaky (the other speaker bleeds "
-                  "in at -35 to -15 dB); not-isolated (louder bleed, or a track mixes both); mono (one track, or a "
-                  "copy); unknown (nothing to measure)"),
-    ("bleed", "how loud the other speaker is on a track, in dB relative to that speaker's own track"),
-    ("overlap share of speech", "the time both speak divided by the time at least one speaks"),
-    ("speech share", "the share of the recording in which a track speaks"),
-)
+from typing import Any
 
-#: What each of the eight requirements asks, in plain words (the verdict's numbers are beside it).
-REQUIREMENTS: dict[int, str] = {
-    1: "Each speaker was recorded on their own track at the source (the checks found the tracks isolated: "
-       "no duplicated channels, little bleed, paired files on a known clock).",
-    2: "Two speakers in an unscripted conversation: both hold the floor, the floor changes at least 2 times a "
-       "minute, some transfers overlap and their timing varies; nothing tagged read, scripted or synthetic.",
-    3: "Overlap as in real conversation: the share of speech in overlap, the share of overlapping transfers and "
-       "the FTO median fall inside the bands measured on real telephone calls.",
-    4: "Every recording carries a topic and a register tag; the corpus covers at least 3 topics and 2 registers.",
-    5: "Many voices: at least 10 speakers, none with more than 20% of the speaker-hours (judged on the corpus).",
-    6: "Every speaker of the recording has consent for AI training in the consent ledger.",
-    7: "The license and every speaker's consent allow the purpose judged (e.g. commercial training).",
-    8: "The recording's data type is declared and confirmed by measurement, so it carries pre/mid/post-training "
-       "labels.",
-}
+from ..config import Config
+
+
+def terms(config: Config) -> tuple[tuple[str, str], ...]:
+    """(term, what it means), in the order a reader meets them on a timeline; thresholds from ``config``."""
+    turns = config.turns
+    return (
+        ("IPU", f"inter-pausal unit: a stretch of one speaker's speech with no silence of "
+                f"{turns.pause_threshold_s:g} s or more inside it (turns.pause_threshold_s)"),
+        ("turn", "a speaker's hold of the floor: from the IPU with which they take it until the other speaker's "
+                 "next turn starts; backchannels do not break it"),
+        ("backchannel", f"a short IPU (at most {turns.backchannel_max_s:g} s) of the listener that does not take "
+                        "the floor, e.g. \"mhm\", \"yeah\": the other speaker goes on"),
+        ("pause", "a silence of both speakers inside one speaker's turn"),
+        ("gap", "a silence of both speakers between one speaker's turn and the other's"),
+        ("overlap", "both speak at once: \"floor changes\" when the incoming speaker's turn starts inside the "
+                    "outgoing speaker's speech, \"floor kept\" for every other overlap (a backchannel or failed "
+                    "interruption)"),
+        ("floor transfer", "the change from one speaker's turn to the other's"),
+        ("FTO", "floor-transfer offset: the next turn's start minus the previous turn's end, in seconds; positive "
+                "is a gap, negative an overlap. People typically answer 0.1-0.2 s after the other stops"),
+        ("interruption", "a floor transfer in overlap: the incoming speaker starts while the other is still "
+                         "speaking and keeps the floor"),
+        ("isolation", "whether each track holds one speaker (docs/checks.md): isolated; leaky (the other speaker "
+                      "bleeds in at -35 to -15 dB); not-isolated (louder bleed, or a track mixes both); mono (one "
+                      "track, or a copy); unknown (nothing to measure)"),
+        ("bleed", "how loud the other speaker is on a track, in dB relative to that speaker's own track"),
+        ("overlap share of speech", "the time both speak divided by the time at least one speaks"),
+        ("speech share", "the share of the recording in which a track speaks"),
+    )
+
+
+def requirement_texts(config: Config) -> dict[int, str]:
+    """What each of the eight requirements asks, in plain words, with ``config.qualify``'s thresholds (the
+    verdict's numbers are beside it)."""
+    q = config.qualify
+    return {
+        1: "Each speaker was recorded on their own track at the source (the checks found the tracks isolated: "
+           "no duplicated channels, little bleed, paired files on a known clock).",
+        2: f"Two speakers in an unscripted conversation: both hold the floor, the floor changes at least "
+           f"{q.min_transfers_per_min:g} times a minute, some transfers overlap and their timing varies; nothing "
+           f"tagged {', '.join(q.scripted_flags)}.",
+        3: "Overlap as in real conversation: the share of speech in overlap, the share of overlapping transfers "
+           "and the FTO median fall inside the bands measured on real telephone calls.",
+        4: f"Every recording carries a topic and a register tag; the corpus covers at least {q.min_topics} topics "
+           f"and {q.min_registers} registers.",
+        5: f"Many voices: at least {q.min_unique_speakers} speakers, none with more than "
+           f"{q.max_speaker_hour_share:.0%} of the speaker-hours (judged on the corpus).",
+        6: "Every speaker of the recording has consent for AI training in the consent ledger.",
+        7: "The license and every speaker's consent allow the purpose judged (e.g. commercial training).",
+        8: "The recording's data type is declared and confirmed by measurement, so it carries pre/mid/post-training "
+           "labels.",
+    }
+
 
 #: The reference statistics' keys (``qualify.reference``) as a reader names them.
 STATISTICS: dict[str, str] = {
@@ -58,3 +74,10 @@ STATISTICS: dict[str, str] = {
     "pause_s": "pause duration, median",
     "ipu_s": "IPU duration, median",
 }
+
+
+def context(config: Config) -> dict[str, Any]:
+    """The names the templates read: ``terms``, ``term`` (by name), ``requirement_text``, ``statistic_name``."""
+    listed = terms(config)
+    return {"terms": listed, "term": dict(listed), "requirement_text": requirement_texts(config),
+            "statistic_name": STATISTICS}

@@ -13,7 +13,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..qualify.requirements import NAMES
 from .data import json_default
-from .glossary import REQUIREMENTS, STATISTICS, TERMS
 
 
 def templates() -> Environment:
@@ -24,8 +23,7 @@ def templates() -> Environment:
     env.filters["num"] = lambda v, nd=2: "–" if v is None else f"{v:.{nd}f}"
     env.filters["val"] = fmt_value
     env.filters["tojson_safe"] = lambda v: json.dumps(v, default=json_default).replace("</", "<\\/")
-    env.globals.update(req_names=dict(NAMES), terms=TERMS, term=dict(TERMS), requirement_text=REQUIREMENTS,
-                       statistic_name=STATISTICS)
+    env.globals.update(req_names=dict(NAMES))  # the glossary's texts follow the config: glossary.context
     return env
 
 

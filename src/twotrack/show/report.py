@@ -24,7 +24,7 @@ from ..config import Config
 from ..model import FrameGrid, track_name
 from ..qualify.requirements import NAMES
 from ..timeline import Timeline
-from . import data
+from . import data, glossary
 from .render import fmt_duration, templates
 from .svg import ACCENT, LaneRow, RefBand, RefLine, bars_with_points, hbars, histogram, lanes, log_map
 
@@ -361,7 +361,7 @@ def render_report(snap: data.Snapshot, config: Config | None = None) -> str:
         matrix=_matrix(snap), qual=snap.qualify.data["json"] if snap.qualify.available else None,
         comparisons=snap.qualify.data["report"].comparisons if snap.qualify.available else (),
         anchors=anchors, details=details, hms=fmt_duration, cfg=cfg.qualify,
-        names=_requirement_names(), col=collapse_section(snap),
+        names=_requirement_names(), col=collapse_section(snap), **glossary.context(cfg),
     )
     return html
 
