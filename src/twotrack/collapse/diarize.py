@@ -25,6 +25,7 @@ marked; docs/collapse.md gives what that trades (overlaps found against false al
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -239,6 +240,19 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
                  cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
     """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) of ``mono`` audio."""
     speech = np.asarray(speech, bool)
+    if n_speakers is not None and n_speakers < 1:
+        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
+    if not speech.any():
+        return Diarization(np.full(speech.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
+    return diarize_mel(enc.mel_spectrogram(enc.normalise_volume(_to_16k(mono, sample_rate))), speech, n_speakers,
+                       cfg)
+
+
+def diarize_mel(mel: np.ndarray, speech: np.ndarray, n_speakers: int | None = None,
+                cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
+    """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) from the encoder's mel frames
+    ``mel`` float32 (n, 40) of the volume-normalised audio (``encoder.mel_spectrogram``)."""
+    speech = np.asarray(speech, bool)
     n_frames = speech.size
     idx = np.flatnonzero(speech)
     labels = np.full(n_frames, -1, np.int64)
@@ -246,9 +260,6 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
         raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
     if idx.size == 0:
         return Diarization(labels, n_speakers or 0, 0, n_speakers is None)
-
-    wav = enc.normalise_volume(_to_16k(mono, sample_rate))
-    mel = enc.mel_spectrogram(wav)
     if mel.shape[0] < n_frames:
         mel = np.concatenate([mel, np.zeros((n_frames - mel.shape[0], enc.N_MELS), np.float32)])
     speech_mel = mel[idx]  # silences cut out
@@ -295,3 +306,47 @@ def diarize_mono(mono: np.ndarray, sample_rate: int, n_speakers: int | None = No
         raise ValueError(f"mono audio is 1-D, got shape {mono.shape}")
     vad = detect(mono, sample_rate, cfg.activity)
     return diarize_mask(mono, sample_rate, vad.mask, n_speakers, cfg)
+
+
+def mel_normalised(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int) -> np.ndarray:
+    """float32 (n_frames, 40): ``encoder.mel_spectrogram(normalise_volume(audio at 16 kHz))`` of mono blocks
+    float32 (1, n), read once. The volume gain is one number for the whole recording, known only at the
+    end: the mel power of the raw audio is scaled by its square then (power is quadratic in the gain)."""
+    from ..activity.ownvoice import MelStream
+    from ..activity.tap import Resampler
+
+    resampler = Resampler(1, sample_rate, enc.SAMPLE_RATE)
+    mel = MelStream(1, enc.SAMPLE_RATE)
+    sumsq, count = 0.0, 0
+    for block in blocks:
+        x = resampler.feed(np.asarray(block, np.float32))
+        sumsq += float(np.sum(np.square(x, dtype=np.float64)))
+        count += x.shape[1]
+        mel.push(x)
+    tail = resampler.feed(np.zeros((1, 0), np.float32), last=True)
+    sumsq += float(np.sum(np.square(tail, dtype=np.float64)))
+    count += tail.shape[1]
+    mel.push(tail)
+    out = mel.finish(n_frames)[0]
+    rms = float(np.sqrt(sumsq / count)) if count else 0.0
+    if rms > 0.0:
+        gain_db = enc.NORM_TARGET_DBFS - 20.0 * np.log10(rms)
+        if gain_db > 0:  # normalise_volume raises, never lowers
+            out *= np.float32(10.0 ** (gain_db / 10.0))
+    return out
+
+
+def diarize_stream(blocks: Callable[[], Iterable[np.ndarray]], sample_rate: int, n_speakers: int | None = None,
+                   cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
+    """``diarize_mono`` of mono audio given as blocks float32 (1, n): ``blocks()`` reads them from the
+    start, once for the voice activity (again when its refiner asks) and once for the mel frames, so no
+    array of the recording's length in samples is held (docs/memory.md)."""
+    from ..activity import detect_stream
+
+    vad = detect_stream(blocks(), sample_rate, cfg.activity, reread=blocks)[0]
+    if n_speakers is not None and n_speakers < 1:
+        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
+    if not vad.mask.any():
+        return Diarization(np.full(vad.mask.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
+    return diarize_mel(mel_normalised(blocks(), sample_rate, vad.mask.size), vad.mask, n_speakers, cfg)
+
