@@ -51,6 +51,11 @@ def test_mel_frames_of_the_stream_are_the_whole_arrays(telephone):
     streamed = mel_normalised(blocks_of(mono[None], 5000), 8000, n_frames)
     assert streamed.shape == whole.shape
     np.testing.assert_allclose(streamed, whole, rtol=2e-3, atol=1e-6 * float(whole.max()))
+    # only the rows asked for are kept (the diarizer asks for the speech frames)
+    rows = np.flatnonzero(np.arange(n_frames) % 3 == 1)
+    picked = mel_normalised(blocks_of(mono[None], 5000), 8000, n_frames, rows)
+    assert picked.shape == (rows.size, enc.N_MELS)
+    np.testing.assert_array_equal(picked, streamed[rows])
 
 
 def test_diarizing_the_stream_gives_the_whole_arrays_labels(telephone):

@@ -249,9 +249,10 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
 
 
 def diarize_mel(mel: np.ndarray, speech: np.ndarray, n_speakers: int | None = None,
-                cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
+                cfg: DiarizeConfig = DiarizeConfig(), *, speech_rows: bool = False) -> Diarization:
     """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) from the encoder's mel frames
-    ``mel`` float32 (n, 40) of the volume-normalised audio (``encoder.mel_spectrogram``)."""
+    ``mel`` float32 (n, 40) of the volume-normalised audio (``encoder.mel_spectrogram``). ``speech_rows``:
+    ``mel`` holds the rows of the speech frames only, in order (``mel_normalised(rows=)``)."""
     speech = np.asarray(speech, bool)
     n_frames = speech.size
     idx = np.flatnonzero(speech)
@@ -260,9 +261,14 @@ def diarize_mel(mel: np.ndarray, speech: np.ndarray, n_speakers: int | None = No
         raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
     if idx.size == 0:
         return Diarization(labels, n_speakers or 0, 0, n_speakers is None)
-    if mel.shape[0] < n_frames:
-        mel = np.concatenate([mel, np.zeros((n_frames - mel.shape[0], enc.N_MELS), np.float32)])
-    speech_mel = mel[idx]  # silences cut out
+    if speech_rows:
+        if mel.shape[0] != idx.size:
+            raise ValueError(f"{mel.shape[0]} mel rows for {idx.size} speech frames")
+        speech_mel = mel
+    else:
+        if mel.shape[0] < n_frames:
+            mel = np.concatenate([mel, np.zeros((n_frames - mel.shape[0], enc.N_MELS), np.float32)])
+        speech_mel = mel[idx]  # silences cut out
 
     length = max(1, int(round(cfg.window_s / FRAMES.hop_s)))
     step = max(1, int(round(cfg.step_s / FRAMES.hop_s)))
@@ -308,26 +314,36 @@ def diarize_mono(mono: np.ndarray, sample_rate: int, n_speakers: int | None = No
     return diarize_mask(mono, sample_rate, vad.mask, n_speakers, cfg)
 
 
-def mel_normalised(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int) -> np.ndarray:
+def mel_normalised(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int,
+                   rows: np.ndarray | None = None) -> np.ndarray:
     """float32 (n_frames, 40): ``encoder.mel_spectrogram(normalise_volume(audio at 16 kHz))`` of mono blocks
-    float32 (1, n), read once. The volume gain is one number for the whole recording, known only at the
-    end: the mel power of the raw audio is scaled by its square then (power is quadratic in the gain)."""
+    float32 (1, n), read once; ``rows`` (sorted frame indices): only those frames' rows, (len(rows), 40).
+    Each block's frames go straight to their rows, so nothing but the answer grows with length. The volume
+    gain is one number for the whole recording, known only at the end: the mel power of the raw audio is
+    scaled by its square then (power is quadratic in the gain)."""
     from ..activity.ownvoice import MelStream
     from ..activity.tap import Resampler
 
+    rows = np.arange(n_frames) if rows is None else np.asarray(rows, np.int64)
+    out = np.zeros((rows.size, enc.N_MELS), np.float32)  # frames the audio never reaches stay zero
     resampler = Resampler(1, sample_rate, enc.SAMPLE_RATE)
     mel = MelStream(1, enc.SAMPLE_RATE)
-    sumsq, count = 0.0, 0
-    for block in blocks:
-        x = resampler.feed(np.asarray(block, np.float32))
+    sumsq, count, pos = 0.0, 0, 0
+
+    def push(x: np.ndarray, last: bool = False) -> None:
+        nonlocal sumsq, count, pos
         sumsq += float(np.sum(np.square(x, dtype=np.float64)))
         count += x.shape[1]
-        mel.push(x)
-    tail = resampler.feed(np.zeros((1, 0), np.float32), last=True)
-    sumsq += float(np.sum(np.square(tail, dtype=np.float64)))
-    count += tail.shape[1]
-    mel.push(tail)
-    out = mel.finish(n_frames)[0]
+        mel.push(x, last=last)
+        for part in mel.parts:  # (1, m, 40): frames pos .. pos + m
+            a, b = np.searchsorted(rows, [pos, pos + part.shape[1]])
+            out[a:b] = part[0, rows[a:b] - pos]
+            pos += part.shape[1]
+        mel.parts.clear()
+
+    for block in blocks:
+        push(resampler.feed(np.asarray(block, np.float32)))
+    push(resampler.feed(np.zeros((1, 0), np.float32), last=True), last=True)
     rms = float(np.sqrt(sumsq / count)) if count else 0.0
     if rms > 0.0:
         gain_db = enc.NORM_TARGET_DBFS - 20.0 * np.log10(rms)
@@ -348,5 +364,7 @@ def diarize_stream(blocks: Callable[[], Iterable[np.ndarray]], sample_rate: int,
         raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
     if not vad.mask.any():
         return Diarization(np.full(vad.mask.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
-    return diarize_mel(mel_normalised(blocks(), sample_rate, vad.mask.size), vad.mask, n_speakers, cfg)
+    idx = np.flatnonzero(vad.mask)
+    return diarize_mel(mel_normalised(blocks(), sample_rate, vad.mask.size, idx), vad.mask, n_speakers, cfg,
+                       speech_rows=True)
 
