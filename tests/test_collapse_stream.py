@@ -97,3 +97,21 @@ def test_collapse_reads_the_recording_in_blocks_never_whole(tmp_path, telephone,
     res = collapse_recording(rec, activity)
     assert res.error is None and res.der is not None
     assert max(widths) <= BLOCK and sum(widths) >= 2 * telephone.shape[1]
+
+
+def test_windows_are_embedded_a_chunk_at_a_time_with_the_same_numbers(monkeypatch):
+    rng = np.random.default_rng(5)
+    speech_mel = rng.random((3000, enc.N_MELS), dtype=np.float32)
+    starts = np.arange(0, 3000 - 150 + 1, 2, dtype=np.int64)  # 1426 windows: two chunks
+    whole = enc.load_encoder().embed(dz.windows_at(speech_mel, starts, 150))
+    gathered = []
+    real = dz.windows_at
+
+    def counted(x, s, length):
+        gathered.append(len(s))
+        return real(x, s, length)
+
+    monkeypatch.setattr(dz, "windows_at", counted)
+    chunked = dz.embed_windows(speech_mel, starts, 150)
+    assert max(gathered) <= dz.EMBED_CHUNK and sum(gathered) == len(starts)
+    np.testing.assert_array_equal(chunked, whole)
