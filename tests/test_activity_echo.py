@@ -146,3 +146,21 @@ def test_a_scan_names_the_echo_in_the_activity_note(tmp_path, demo02):
     note = activity_note("echoed")
     assert "echo of A on B: 3" in note and "echo of B on A: 3" in note and "180 ms late" in note
     assert "echo" not in activity_note("plain")
+
+
+def test_smoothed_level_a_track_at_a_time_is_the_all_tracks_formula():
+    """smoothed_level works a track at a time (its float64 temporaries were the 6-hour scan's peak): the
+    numbers are the whole-array formula's, to the bit, in float64 and cast to float32."""
+    from scipy.ndimage import uniform_filter1d
+
+    from twotrack.activity.crosstalk import smoothed_level
+
+    rng = np.random.default_rng(11)
+    energy = (rng.normal(-50, 15, (3, 20_000))).astype(np.float32)
+    power = uniform_filter1d(10.0 ** (energy.astype(np.float64) / 10.0), 5, axis=1, mode="nearest")
+    whole = 10.0 * np.log10(np.maximum(power, 1e-30))
+    np.testing.assert_array_equal(smoothed_level(energy), whole)
+    low = smoothed_level(energy, dtype=np.float32)
+    assert low.dtype == np.float32
+    np.testing.assert_array_equal(low, whole.astype(np.float32))
+    np.testing.assert_array_equal(smoothed_level(energy[0]), whole[:1])

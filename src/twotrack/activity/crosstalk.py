@@ -22,12 +22,17 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from ..model import FRAMES, FrameGrid
 
 
-def smoothed_level(energy_db: np.ndarray, smooth_frames: int = 5) -> np.ndarray:
+def smoothed_level(energy_db: np.ndarray, smooth_frames: int = 5, dtype=np.float64) -> np.ndarray:
     """Frame levels averaged in the power domain over a few frames (a bleed copy is smeared by its lag
-    and by frame edges, so single frames compare poorly)."""
-    e = np.atleast_2d(np.asarray(energy_db, np.float64))
-    power = uniform_filter1d(10.0 ** (e / 10.0), max(1, smooth_frames), axis=1, mode="nearest")
-    return 10.0 * np.log10(np.maximum(power, 1e-30))
+    and by frame edges, so single frames compare poorly), as ``dtype``. Computed in float64 a track at a
+    time (the same numbers as all tracks at once): on a 6-hour recording the float64 temporaries of every
+    track at once were the activity stage's peak."""
+    e = np.atleast_2d(np.asarray(energy_db))
+    out = np.empty(e.shape, dtype)
+    for i, row in enumerate(e):
+        power = uniform_filter1d(10.0 ** (np.asarray(row, np.float64) / 10.0), max(1, smooth_frames), mode="nearest")
+        out[i] = 10.0 * np.log10(np.maximum(power, 1e-30))
+    return out
 
 
 def _lag_frames(lag_ms: float | None, grid: FrameGrid) -> int:

@@ -109,7 +109,7 @@ def _tight_lag(x: np.ndarray, y: np.ndarray, ya: np.ndarray, params: EchoParams)
 def find_echoes(energy_db: np.ndarray, floor_db: np.ndarray, params: EchoParams = EchoParams()) -> list[Echo]:
     """Windows of each ordered track pair holding an echo (see the module doc), from frame energies and
     noise floors float (n_tracks, n_frames)."""
-    level = smoothed_level(energy_db).astype(np.float32)
+    level = smoothed_level(energy_db, dtype=np.float32)
     floor = np.atleast_2d(np.asarray(floor_db, np.float32))
     n_tracks, n = level.shape
     if n_tracks < 2 or n == 0:

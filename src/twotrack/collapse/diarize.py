@@ -25,6 +25,7 @@ marked; docs/collapse.md gives what that trades (overlaps found against false al
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -235,9 +236,38 @@ def _to_16k(mono: np.ndarray, sample_rate: int) -> np.ndarray:
     return soxr.resample(np.asarray(mono, np.float32), sample_rate, enc.SAMPLE_RATE).astype(np.float32)
 
 
+#: Windows gathered and embedded at a time: a whole recording's windows copied at once (150 x 40 float32
+#: each) grew by 150 MB an hour of speech. A multiple of the encoder's batch, so the batches are unchanged.
+EMBED_CHUNK = 1024
+
+
+def embed_windows(speech_mel: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """Unit embeddings float32 (len(starts), 256) of the windows ``[s, s + length)`` of ``speech_mel``,
+    gathered ``EMBED_CHUNK`` at a time (the same numbers as embedding them all in one call)."""
+    encoder = enc.load_encoder()
+    out = np.empty((len(starts), encoder.w_out.shape[1]), np.float32)
+    for a in range(0, len(starts), EMBED_CHUNK):
+        out[a:a + EMBED_CHUNK] = encoder.embed(windows_at(speech_mel, starts[a:a + EMBED_CHUNK], length))
+    return out
+
+
 def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speakers: int | None = None,
                  cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
     """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) of ``mono`` audio."""
+    speech = np.asarray(speech, bool)
+    if n_speakers is not None and n_speakers < 1:
+        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
+    if not speech.any():
+        return Diarization(np.full(speech.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
+    return diarize_mel(enc.mel_spectrogram(enc.normalise_volume(_to_16k(mono, sample_rate))), speech, n_speakers,
+                       cfg)
+
+
+def diarize_mel(mel: np.ndarray, speech: np.ndarray, n_speakers: int | None = None,
+                cfg: DiarizeConfig = DiarizeConfig(), *, speech_rows: bool = False) -> Diarization:
+    """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) from the encoder's mel frames
+    ``mel`` float32 (n, 40) of the volume-normalised audio (``encoder.mel_spectrogram``). ``speech_rows``:
+    ``mel`` holds the rows of the speech frames only, in order (``mel_normalised(rows=)``)."""
     speech = np.asarray(speech, bool)
     n_frames = speech.size
     idx = np.flatnonzero(speech)
@@ -246,19 +276,20 @@ def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speak
         raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
     if idx.size == 0:
         return Diarization(labels, n_speakers or 0, 0, n_speakers is None)
-
-    wav = enc.normalise_volume(_to_16k(mono, sample_rate))
-    mel = enc.mel_spectrogram(wav)
-    if mel.shape[0] < n_frames:
-        mel = np.concatenate([mel, np.zeros((n_frames - mel.shape[0], enc.N_MELS), np.float32)])
-    speech_mel = mel[idx]  # silences cut out
+    if speech_rows:
+        if mel.shape[0] != idx.size:
+            raise ValueError(f"{mel.shape[0]} mel rows for {idx.size} speech frames")
+        speech_mel = mel
+    else:
+        if mel.shape[0] < n_frames:
+            mel = np.concatenate([mel, np.zeros((n_frames - mel.shape[0], enc.N_MELS), np.float32)])
+        speech_mel = mel[idx]  # silences cut out
 
     length = max(1, int(round(cfg.window_s / FRAMES.hop_s)))
     step = max(1, int(round(cfg.step_s / FRAMES.hop_s)))
     length = min(length, idx.size)
     starts = window_starts(idx.size, length, step)
-    windows = windows_at(speech_mel, starts, length)
-    emb = enc.load_encoder().embed(windows)
+    emb = embed_windows(speech_mel, starts, length)
 
     # Cluster a bounded, evenly spread subset; every window then goes to its nearest centroid.
     pick = np.unique(np.linspace(0, len(emb) - 1, min(len(emb), cfg.max_cluster_windows)).round().astype(int))
@@ -295,3 +326,59 @@ def diarize_mono(mono: np.ndarray, sample_rate: int, n_speakers: int | None = No
         raise ValueError(f"mono audio is 1-D, got shape {mono.shape}")
     vad = detect(mono, sample_rate, cfg.activity)
     return diarize_mask(mono, sample_rate, vad.mask, n_speakers, cfg)
+
+
+def mel_normalised(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int,
+                   rows: np.ndarray | None = None) -> np.ndarray:
+    """float32 (n_frames, 40): ``encoder.mel_spectrogram(normalise_volume(audio at 16 kHz))`` of mono blocks
+    float32 (1, n), read once; ``rows`` (sorted frame indices): only those frames' rows, (len(rows), 40).
+    Each block's frames go straight to their rows, so nothing but the answer grows with length. The volume
+    gain is one number for the whole recording, known only at the end: the mel power of the raw audio is
+    scaled by its square then (power is quadratic in the gain)."""
+    from ..activity.ownvoice import MelStream
+    from ..activity.tap import Resampler
+
+    rows = np.arange(n_frames) if rows is None else np.asarray(rows, np.int64)
+    out = np.zeros((rows.size, enc.N_MELS), np.float32)  # frames the audio never reaches stay zero
+    resampler = Resampler(1, sample_rate, enc.SAMPLE_RATE)
+    mel = MelStream(1, enc.SAMPLE_RATE)
+    sumsq, count, pos = 0.0, 0, 0
+
+    def push(x: np.ndarray, last: bool = False) -> None:
+        nonlocal sumsq, count, pos
+        sumsq += float(np.sum(np.square(x, dtype=np.float64)))
+        count += x.shape[1]
+        mel.push(x, last=last)
+        for part in mel.parts:  # (1, m, 40): frames pos .. pos + m
+            a, b = np.searchsorted(rows, [pos, pos + part.shape[1]])
+            out[a:b] = part[0, rows[a:b] - pos]
+            pos += part.shape[1]
+        mel.parts.clear()
+
+    for block in blocks:
+        push(resampler.feed(np.asarray(block, np.float32)))
+    push(resampler.feed(np.zeros((1, 0), np.float32), last=True), last=True)
+    rms = float(np.sqrt(sumsq / count)) if count else 0.0
+    if rms > 0.0:
+        gain_db = enc.NORM_TARGET_DBFS - 20.0 * np.log10(rms)
+        if gain_db > 0:  # normalise_volume raises, never lowers
+            out *= np.float32(10.0 ** (gain_db / 10.0))
+    return out
+
+
+def diarize_stream(blocks: Callable[[], Iterable[np.ndarray]], sample_rate: int, n_speakers: int | None = None,
+                   cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
+    """``diarize_mono`` of mono audio given as blocks float32 (1, n): ``blocks()`` reads them from the
+    start, once for the voice activity (again when its refiner asks) and once for the mel frames, so no
+    array of the recording's length in samples is held (docs/memory.md)."""
+    from ..activity import detect_stream
+
+    vad = detect_stream(blocks(), sample_rate, cfg.activity, reread=blocks)[0]
+    if n_speakers is not None and n_speakers < 1:
+        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
+    if not vad.mask.any():
+        return Diarization(np.full(vad.mask.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
+    idx = np.flatnonzero(vad.mask)
+    return diarize_mel(mel_normalised(blocks(), sample_rate, vad.mask.size, idx), vad.mask, n_speakers, cfg,
+                       speech_rows=True)
+

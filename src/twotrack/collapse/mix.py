@@ -7,6 +7,8 @@ scaled down (one gain for the whole recording, so the relative levels are kept).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 
 
@@ -22,3 +24,24 @@ def mix_tracks(tracks: np.ndarray, headroom: float = 0.999) -> np.ndarray:
     if peak > headroom:
         mono *= np.float32(headroom / peak)
     return mono
+
+
+def mix_gain(blocks: Iterable[np.ndarray], headroom: float = 0.999) -> tuple[float, int]:
+    """(gain, samples) of ``mix_tracks`` over blocks float32 (n_tracks, n): the gain is 1 unless the
+    sum's peak over the whole recording passes ``headroom``; read once, nothing kept."""
+    peak, n = 0.0, 0
+    for block in blocks:
+        mono = np.asarray(block, np.float32).sum(axis=0, dtype=np.float32)
+        if mono.size:
+            peak = max(peak, float(np.max(np.abs(mono))))
+        n += mono.size
+    return (float(np.float32(headroom / peak)) if peak > headroom else 1.0), n
+
+
+def mix_blocks(blocks: Iterable[np.ndarray], gain: float = 1.0) -> Iterator[np.ndarray]:
+    """The mono mix as blocks float32 (1, n), sample for sample ``mix_tracks`` with ``gain`` from ``mix_gain``."""
+    for block in blocks:
+        mono = np.asarray(block, np.float32).sum(axis=0, dtype=np.float32)
+        if gain != 1.0:
+            mono *= np.float32(gain)
+        yield mono[None]

@@ -25,8 +25,8 @@ from ..ingest.clock import recording_clock
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
 from ..store import queries
 from ..timeline import mask_to_segments
-from .diarize import DiarizeConfig, diarize_mono
-from .mix import mix_tracks
+from .diarize import DiarizeConfig, diarize_stream
+from .mix import mix_blocks, mix_gain
 from .score import (DerParts, Labelled, TurnDamage, activity_masks, der, label_masks, mapped_lanes,
                     optimal_mapping, reference_segments, turn_damage)
 from .summary import summarise
@@ -94,16 +94,24 @@ def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], 
     """Mix the recording's tracks, diarize the mix (unless an external ``hypothesis`` is given) and
     score it against ``activity``, the per-track truth. ``clock`` (an ``ingest.clock.ClockFix``): paired
     files' later tracks re-timed onto A's clock before mixing, as their activity was."""
-    from ..ingest.tracks import load_tracks
+    from ..ingest.tracks import iter_track_blocks, source_infos
 
     t0 = time.perf_counter()
-    audio = load_tracks(recording, clock=clock)
+    infos = source_infos(recording)
+    rate = max(i.sample_rate for i in infos.values())
+
+    def tracks(verify: bool = False):  # the recording in blocks, from the start (never held whole)
+        return iter_track_blocks(recording, rate, infos=infos, clock=clock, verify=verify)
+
+    # one read for the mix's gain and the length, then the diarizer reads the mix as often as it needs
+    gain, n = mix_gain(tracks(verify=True))
+    duration_s = n / rate
     if hypothesis is not None:
-        return score_hypothesis(recording.recording_id, activity, hypothesis, audio.duration_s, cfg, "external",
+        return score_hypothesis(recording.recording_id, activity, hypothesis, duration_s, cfg, "external",
                                 time.perf_counter() - t0)
     n_spk = recording.n_tracks if cfg.n_speakers == 0 else cfg.n_speakers
-    result = diarize_mono(mix_tracks(audio.samples), audio.sample_rate, n_spk, cfg.diarize)
-    return score_hypothesis(recording.recording_id, activity, result.segments(), audio.duration_s, cfg,
+    result = diarize_stream(lambda: mix_blocks(tracks(), gain), rate, n_spk, cfg.diarize)
+    return score_hypothesis(recording.recording_id, activity, result.segments(), duration_s, cfg,
                             DIARIZER_NAME, time.perf_counter() - t0)
 
 
