@@ -54,21 +54,28 @@ def test_an_mp3_cut_short_is_scanned_and_told(tmp_path):
     assert 2.8 < queries.durations(ws)[err.recording_id] < 3.0  # the audio that decoded is kept
 
 
+def _mp3_with_and_without_length_frame(folder, bitrate_mode: str, level: float, tag: bytes):
+    """20 s of noise with a quiet start (the first frames' bitrate is below the rest's at a variable bitrate)
+    as an MP3, and a copy whose first frame no longer states the frame count (its ``tag`` blanked)."""
+    x = (np.random.default_rng(0).standard_normal((RATE * 20, 2)) * 0.1).astype(np.float32)
+    x[: RATE * 2] *= 0.01
+    whole = folder / f"{bitrate_mode.lower()}.mp3"
+    with sf.SoundFile(whole, "w", RATE, 2, format="MP3", subtype="MPEG_LAYER_III", bitrate_mode=bitrate_mode,
+                      compression_level=level) as f:
+        f.write(x)
+    data = whole.read_bytes()
+    assert data.find(tag) >= 0
+    bare = folder / f"bare_{bitrate_mode.lower()}.mp3"
+    bare.write_bytes(data.replace(tag, b"\0\0\0\0", 1))
+    return whole, bare
+
+
 def test_a_vbr_mp3_without_a_length_frame_is_told_where_libsndfile_stops(tmp_path):
     """Without a Xing/Info frame libsndfile guesses a VBR MP3's length from its first frame and stops decoding
     there: here at about half the audio (ffmpeg decodes all of it). That is told; the same file with its
     Xing frame decodes whole and says nothing, and a short read of a file without one is not called truncated
     (its length was only ever a guess)."""
-    x = (np.random.default_rng(0).standard_normal((RATE * 20, 2)) * 0.1).astype(np.float32)
-    x[: RATE * 2] *= 0.01  # a quiet start: the first frames' bitrate is below the rest's
-    whole = tmp_path / "vbr.mp3"
-    with sf.SoundFile(whole, "w", RATE, 2, format="MP3", subtype="MPEG_LAYER_III", bitrate_mode="VARIABLE",
-                      compression_level=0.9) as f:
-        f.write(x)
-    data = whole.read_bytes()
-    assert data.find(b"Xing") >= 0
-    bare = tmp_path / "bare.mp3"
-    bare.write_bytes(data.replace(b"Xing", b"\0\0\0\0", 1))  # the first frame no longer states the count
+    whole, bare = _mp3_with_and_without_length_frame(tmp_path, "VARIABLE", 0.9, b"Xing")
     repairs: list = []
     assert sum(len(b) for b in read_blocks(whole, repairs=repairs)) == RATE * 20 and repairs == []
     n = sum(len(b) for b in read_blocks(bare, repairs=repairs))
@@ -81,16 +88,7 @@ def test_a_cbr_mp3_without_a_length_frame_is_not_told(tmp_path):
     """A constant-bitrate MP3 without its Info frame (older encoders write none): libsndfile's guess of its
     length from the first frame is right, so decoding up to it is the whole file and nothing is said (every
     frame has one bitrate; the VBR file above has several)."""
-    x = (np.random.default_rng(0).standard_normal((RATE * 20, 2)) * 0.1).astype(np.float32)
-    x[: RATE * 2] *= 0.01
-    whole = tmp_path / "cbr.mp3"
-    with sf.SoundFile(whole, "w", RATE, 2, format="MP3", subtype="MPEG_LAYER_III", bitrate_mode="CONSTANT",
-                      compression_level=0.5) as f:
-        f.write(x)
-    data = whole.read_bytes()
-    assert data.find(b"Info") >= 0
-    bare = tmp_path / "bare_cbr.mp3"
-    bare.write_bytes(data.replace(b"Info", b"\0\0\0\0", 1))
+    _, bare = _mp3_with_and_without_length_frame(tmp_path, "CONSTANT", 0.5, b"Info")
     repairs: list = []
     n = sum(len(b) for b in read_blocks(bare, repairs=repairs))
     assert n == probe(bare).n_samples >= RATE * 20 and repairs == []
