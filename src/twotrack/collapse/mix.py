@@ -19,11 +19,8 @@ def mix_tracks(tracks: np.ndarray, headroom: float = 0.999) -> np.ndarray:
         return x.copy()
     if x.ndim != 2:
         raise ValueError(f"tracks must be (n_tracks, n), got shape {x.shape}")
-    mono = x.sum(axis=0, dtype=np.float32)
-    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
-    if peak > headroom:
-        mono *= np.float32(headroom / peak)
-    return mono
+    gain, _ = mix_gain([x], headroom)
+    return next(mix_blocks([x], gain))[0]  # the streamed mix of one block: one way to mix
 
 
 def mix_gain(blocks: Iterable[np.ndarray], headroom: float = 0.999) -> tuple[float, int]:
