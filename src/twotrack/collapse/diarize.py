@@ -251,14 +251,23 @@ def embed_windows(speech_mel: np.ndarray, starts: np.ndarray, length: int) -> np
     return out
 
 
+def _nothing_to_label(speech: np.ndarray, n_speakers: int | None) -> Diarization | None:
+    """The answer without any audio read when there is none to find (no speech frame), after checking
+    ``n_speakers``; else None. Asked before the mel frames are made, which is the costly part."""
+    if n_speakers is not None and n_speakers < 1:
+        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
+    if speech.any():
+        return None
+    return Diarization(np.full(speech.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
+
+
 def diarize_mask(mono: np.ndarray, sample_rate: int, speech: np.ndarray, n_speakers: int | None = None,
                  cfg: DiarizeConfig = DiarizeConfig()) -> Diarization:
     """Speaker labels of the speech frames ``speech`` (bool, 10 ms grid) of ``mono`` audio."""
     speech = np.asarray(speech, bool)
-    if n_speakers is not None and n_speakers < 1:
-        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
-    if not speech.any():
-        return Diarization(np.full(speech.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
+    empty = _nothing_to_label(speech, n_speakers)
+    if empty is not None:
+        return empty
     return diarize_mel(enc.mel_spectrogram(enc.normalise_volume(_to_16k(mono, sample_rate))), speech, n_speakers,
                        cfg)
 
@@ -269,13 +278,12 @@ def diarize_mel(mel: np.ndarray, speech: np.ndarray, n_speakers: int | None = No
     ``mel`` float32 (n, 40) of the volume-normalised audio (``encoder.mel_spectrogram``). ``speech_rows``:
     ``mel`` holds the rows of the speech frames only, in order (``mel_normalised(rows=)``)."""
     speech = np.asarray(speech, bool)
+    empty = _nothing_to_label(speech, n_speakers)
+    if empty is not None:
+        return empty
     n_frames = speech.size
     idx = np.flatnonzero(speech)
     labels = np.full(n_frames, -1, np.int64)
-    if n_speakers is not None and n_speakers < 1:
-        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
-    if idx.size == 0:
-        return Diarization(labels, n_speakers or 0, 0, n_speakers is None)
     if speech_rows:
         if mel.shape[0] != idx.size:
             raise ValueError(f"{mel.shape[0]} mel rows for {idx.size} speech frames")
@@ -374,10 +382,9 @@ def diarize_stream(blocks: Callable[[], Iterable[np.ndarray]], sample_rate: int,
     from ..activity import detect_stream
 
     vad = detect_stream(blocks(), sample_rate, cfg.activity, reread=blocks)[0]
-    if n_speakers is not None and n_speakers < 1:
-        raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
-    if not vad.mask.any():
-        return Diarization(np.full(vad.mask.size, -1, np.int64), n_speakers or 0, 0, n_speakers is None)
+    empty = _nothing_to_label(vad.mask, n_speakers)
+    if empty is not None:
+        return empty
     idx = np.flatnonzero(vad.mask)
     return diarize_mel(mel_normalised(blocks(), sample_rate, vad.mask.size, idx), vad.mask, n_speakers, cfg,
                        speech_rows=True)
