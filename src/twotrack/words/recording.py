@@ -24,7 +24,7 @@ from ..ingest.annotations import has_gold, recording_gold, transcribed_span, utt
 from ..model import Recording, Segment, track_name
 from ..timeline import Timeline
 from .align import align_text_blocks
-from .transcribe import WordsResult, transcribe_blocks
+from .transcribe import WordsResult, activity_pairs, transcribe_blocks
 
 
 def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, float, str]]] | None, str | None]:
@@ -127,9 +127,8 @@ def untranscribed(span: Segment | None, duration_s: float) -> Timeline:
 
 def _segments_in(activity_track, where: Timeline) -> list[tuple[float, float]]:
     """A track's activity segments (TrackActivity, Segments or pairs) cut to ``where``."""
-    segs = getattr(activity_track, "segments", activity_track)
-    pairs = [(s.start, s.end) if hasattr(s, "start") else (float(s[0]), float(s[1])) for s in segs]
-    return [(s.start, s.end) for s in Timeline(pairs).intersection(where)] if pairs else []
+    pairs = activity_pairs(activity_track)
+    return [(s.start, s.end) for s in Timeline(pairs.tolist()).intersection(where)] if len(pairs) else []
 
 
 def with_recognised(aligned: WordsResult, recognised: WordsResult, where: Timeline) -> WordsResult:

@@ -80,7 +80,7 @@ class WordsResult(Record):
                 for w in self.words]
 
 
-def _segments(activity_track) -> np.ndarray:
+def activity_pairs(activity_track) -> np.ndarray:
     """Accepts a TrackActivity, a sequence of Segment, or of (start, end) pairs."""
     segs = getattr(activity_track, "segments", activity_track)
     pairs = [(s.start, s.end) if hasattr(s, "start") else (s[0], s[1]) for s in segs]
@@ -201,7 +201,7 @@ def transcribe_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s
     n_tracks = len(activity) if n_tracks is None else n_tracks
     if len(activity) != n_tracks:
         raise ValueError(f"activity has {len(activity)} tracks, samples {n_tracks}")
-    segs = [_segments(a) for a in activity]
+    segs = [activity_pairs(a) for a in activity]
     # a chunk fits in one recogniser window with room to spare (window_s 28 of 30 s by default)
     chunk_max = min(cfg.window_s, cfg.max_window_s - 2.0)
     chunks = [speech_chunks(s, duration_s, cfg.padding_s, cfg.merge_gap_s, chunk_max) for s in segs]
