@@ -11,12 +11,21 @@ from pathlib import Path
 from .errors import TwotrackError
 
 
+def _spec(package: str):
+    try:  # reads where the package is without executing it
+        return importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+
+
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported here (found, not imported: some pull torch or CTranslate2)."""
+    return _spec(package) is not None
+
+
 def package_file(package: str, relative: str) -> tuple[Path | None, bool]:
     """-> (the file's path or None, whether the package is installed at all)."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
+    spec = _spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None, False
     for folder in spec.submodule_search_locations:

@@ -24,13 +24,13 @@ stage's one pass), the first pass's masks and levels.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..framing import frame_count, frames
 from ..model import FRAMES
+from ..packaged import installed
 from ..timeline import hysteresis, runs
 from ..voice import encoder as enc
 from ..voice.windows import unit, window_starts, windows_at
@@ -42,11 +42,7 @@ def require() -> None:
     weights (the Resemblyzer wheel) or threadpoolctl (the ``collapse`` extra) are missing. Checked when the
     option is on, before any audio is read, so a missing wheel is reported whatever the recording holds."""
     enc.weights_path()
-    try:
-        found = importlib.util.find_spec("threadpoolctl") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+    if not installed("threadpoolctl"):
         raise enc.EncoderNotFound("the own-voice option needs threadpoolctl: pip install 'twotrack[collapse]'")
 
 

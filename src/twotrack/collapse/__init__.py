@@ -5,8 +5,7 @@ weights (``pip install --no-deps resemblyzer==0.1.4``); nothing here needs torch
 
 from __future__ import annotations
 
-import importlib.util
-
+from ..packaged import installed
 from .diarize import DiarizeConfig, Diarization, diarize_mask, diarize_mono
 from .mix import mix_tracks
 from .run import CollapseConfig, RecordingCollapse, collapse_recording, collapse_workspace, score_hypothesis
@@ -25,11 +24,7 @@ def missing_requirements() -> list[str]:
     """What the collapse feature lacks in this environment, as install hints (empty: all there)."""
     out = []
     for name, hint in REQUIREMENTS.items():
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
+        if not installed(name):
             out.append(f"{name} ({hint})")
     return out
 

