@@ -16,8 +16,8 @@ sides are compared as the same kind of unit. Per recording and overall (pooled o
 
 A recording whose gold covers only part of it (CALLHOME transcribes 10 of up to 30 minutes per call) is
 scored inside its scored span only (``scored``; from a workspace, the recording's metadata
-``transcribed_span_s`` = ``"start-end"``, ``ingest.annotations.transcribed_span``): detected speech outside the span has no gold to be judged by,
-and would otherwise count as false alarms.
+``transcribed_span_s`` = ``"start-end"``, read by ``ingest.annotations.transcribed_span``): detected speech
+outside the span has no gold to be judged by, and would otherwise count as false alarms.
 
 Channel ``A``/``1`` of the gold is track 0. Gold files are matched to recordings by recording id; an id
 that is a path (``clean/demo01``) also matches gold ``demo01`` by its last component.
