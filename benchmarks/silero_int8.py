@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 SOURCE = "silero_vad.onnx"
-SOURCE_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"  # silero-vad 6.2.3
+from twotrack.activity.silero import VERIFIED_MODEL_SHA256 as SOURCE_SHA256  # noqa: E402  (silero-vad 6.2.3)
 CALIBRATION = ("demo01_367_1688", "demo03_2609_367")
 
 

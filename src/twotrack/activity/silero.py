@@ -7,7 +7,9 @@ outputs ``output`` (batch, 1) speech probability and the next ``state``. A windo
 input (zeros before the first window). The state starts at zeros.
 
 The model is recurrent per stream, so one stream is a sequential loop of tiny calls (``probs_single``,
-the reference). ``PackedStreams`` cuts each track's sequence of windows into chunks that run as
+the reference, onnxruntime's session). Batches run the same weights through ``silero_net``'s numpy forward
+pass (window-independent encoder over all steps at once, then the LSTM step by step), about 4x cheaper
+per window than the session; a model file other than the wheel's runs in the session. ``PackedStreams`` cuts each track's sequence of windows into chunks that run as
 independent streams of one batch; each chunk first runs over a short warm-up stretch of the windows
 before it, whose outputs are dropped. The model's state has a long memory (seconds), so a chunk's
 probabilities approach the single stream's but do not equal it; the benchmark measures the agreement of
@@ -20,6 +22,7 @@ The weights ship inside the ``silero-vad`` wheel (MIT). That package imports tor
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,8 @@ import numpy as np
 from ..errors import TwotrackError
 from ..framing import frames
 from ..packaged import required_file
+from .onnx_constants import MalformedModel
+from .silero_net import SileroNet, UnknownLayout, cached_nets
 
 #: Samples per model window and context samples before it, per supported rate.
 WINDOW = {8000: 256, 16000: 512}
@@ -71,6 +76,57 @@ def _session(threads: int, path: str):
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
+def net(sample_rate: int, model_dir: str = "") -> SileroNet | None:
+    """The wheel's model as a numpy forward pass over many windows at once (``silero_net``), or None where
+    onnxruntime runs it: a variant model file (``model_dir``), or weights whose layout the forward pass
+    does not know or whose output it does not reproduce (checked once per process, below)."""
+    path = model_file(sample_rate, model_dir)
+    if path != model_path():
+        return None
+    return _checked_net(str(path), sample_rate)
+
+
+#: largest difference in speech probability to onnxruntime's that the numpy forward pass may show on the
+#: check below (measured: ~2e-6 at 8 kHz, ~5e-6 at 16 kHz, float32 rounding)
+NET_TOLERANCE = 1e-4
+#: sha256 of the model file of silero-vad 6.2.3 (the Makefile's pin), on which tests/test_silero_net.py holds
+#: the numpy forward pass to onnxruntime on real speech: that file skips the check at load (onnxruntime's
+#: import and session would cost a scan worker ~0.1 s); any other file is checked
+VERIFIED_MODEL_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"
+
+
+@functools.lru_cache(maxsize=4)
+def _checked_net(path: str, sample_rate: int) -> SileroNet | None:
+    try:
+        found = cached_nets(path, tuple(CONTEXT.items())).get(sample_rate)
+        verified = hashlib.sha256(Path(path).read_bytes()).hexdigest() == VERIFIED_MODEL_SHA256
+    except (OSError, MalformedModel, UnknownLayout):
+        return None
+    if found is None or verified:
+        return found
+    return found if agrees_with_onnxruntime(found, path) else None
+
+
+def agrees_with_onnxruntime(found: SileroNet, path: str) -> bool:
+    """The numpy forward pass and onnxruntime give the same probabilities (within ``NET_TOLERANCE``) on the
+    same 40 steps of 2 streams (a chirp and noise) of the model file at ``path``."""
+    sample_rate = found.rate
+    rng = np.random.default_rng(0)
+    t = np.arange(40 * WINDOW[sample_rate] + CONTEXT[sample_rate]) / sample_rate
+    tracks = np.stack([0.3 * np.sin(2 * np.pi * (150 + 400 * t) * t), 0.05 * rng.standard_normal(t.size)])
+    x = np.stack([frames(tr.astype(np.float32), CONTEXT[sample_rate] + WINDOW[sample_rate], WINDOW[sample_rate])
+                  for tr in tracks], axis=1)  # (steps, 2, width)
+    sess, sr = _session(1, path), np.array(sample_rate, np.int64)
+    state = np.zeros((2, 2, STATE_SIZE), np.float32)
+    want = np.empty((2, len(x)), np.float32)
+    for j in range(len(x)):
+        p, state = sess.run(None, {"input": x[j], "state": state, "sr": sr})
+        want[:, j] = p[:, 0]
+    got, _ = found.run_steps(found.input_gates(x.reshape(-1, x.shape[2])).reshape(len(x), 2, -1),
+                             np.zeros((2, 2, STATE_SIZE), np.float32))
+    return float(np.abs(got - want).max()) <= NET_TOLERANCE
 
 
 def _check_rate(sample_rate: int) -> None:
@@ -144,6 +200,11 @@ def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray,
         pos = index[:, a:b]
         np.take(rows[t], np.maximum(pos, 0), axis=0, out=inputs[:, a:b])
         inputs[:, a:b][pos < 0] = 0.0
+    forward = net(sample_rate, model_dir)
+    if forward is not None:  # the same model, its window-independent part over all steps at once
+        gates = forward.input_gates(inputs.reshape(n_steps * k, width)).reshape(n_steps, k, -1)
+        del inputs
+        return forward.run_steps(gates, state, resets, init_state)
     for j in range(n_steps):  # sequential in time, parallel across the K streams
         x = inputs[j]
         at = resets.get(j)
