@@ -71,7 +71,7 @@ def test_weights_differing_from_what_onnxruntime_runs_fall_back(tmp_path, monkey
     def altered(path, contexts):
         nets = real(path, contexts)
         for n in nets.values():
-            n.w_hh[:] *= 1.5
+            n.w_hh_t[:] *= 1.5
         return nets
 
     monkeypatch.setattr(net_module, "nets_from_file", altered)

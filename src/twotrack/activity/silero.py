@@ -183,28 +183,25 @@ def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray,
     _check_rate(sample_rate)
     n_steps, k = index.shape
     width = CONTEXT[sample_rate] + WINDOW[sample_rate]
-    sess = session(threads, sample_rate, model_dir)
-    sr = np.array(sample_rate, np.int64)
     state = np.zeros((2, k, STATE_SIZE), np.float32)
-    probs = np.empty((k, n_steps), np.float32)
     spans = [(t, np.flatnonzero(track_of == t)) for t in range(len(rows))]
     spans = [(t, cols[0], cols[-1] + 1) for t, cols in spans if cols.size]
     resets = {}
     if start_at is not None:
         for j in np.unique(start_at[start_at >= 0]):
             resets[int(j)] = np.flatnonzero(start_at == j)
-    # every step's inputs gathered at once (one take per track instead of one per track and step: the
-    # same rows, a group's worth of memory, which the rows themselves already hold)
-    inputs = np.empty((n_steps, k, width), np.float32)
-    for t, a, b in spans:
-        pos = index[:, a:b]
-        np.take(rows[t], np.maximum(pos, 0), axis=0, out=inputs[:, a:b])
-        inputs[:, a:b][pos < 0] = 0.0
     forward = net(sample_rate, model_dir)
-    if forward is not None:  # the same model, its window-independent part over all steps at once
-        gates = forward.input_gates(inputs.reshape(n_steps * k, width)).reshape(n_steps, k, -1)
-        del inputs
-        return forward.run_steps(gates, state, resets, init_state)
+    if forward is not None:  # the same model: its window-independent part over a block of steps at once
+        probs = np.empty((k, n_steps), np.float32)
+        for j in range(0, n_steps, NET_STEPS):
+            block = _gather(rows, spans, index[j : j + NET_STEPS], width)
+            gates = forward.input_gates(block.reshape(-1, width)).reshape(len(block), k, -1)
+            probs[:, j : j + len(block)], state = forward.run_steps(gates, state, resets, init_state, first_step=j)
+        return probs, state
+    sess = session(threads, sample_rate, model_dir)
+    sr = np.array(sample_rate, np.int64)
+    probs = np.empty((k, n_steps), np.float32)
+    inputs = _gather(rows, spans, index, width)
     for j in range(n_steps):  # sequential in time, parallel across the K streams
         x = inputs[j]
         at = resets.get(j)
@@ -213,6 +210,21 @@ def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray,
         prob, state = sess.run(None, {"input": x, "state": state, "sr": sr})
         probs[:, j] = prob[:, 0]
     return probs, state
+
+
+#: steps of a batch the numpy forward pass takes at once (K streams each): its temporaries stay a few MB
+NET_STEPS = 64
+
+
+def _gather(rows: list[np.ndarray], spans: list[tuple[int, int, int]], index: np.ndarray, width: int) -> np.ndarray:
+    """The model inputs of these steps, float32 (steps, K, width): one take per track, not per track and
+    step; a negative index reads silence."""
+    inputs = np.empty((*index.shape, width), np.float32)
+    for t, a, b in spans:
+        pos = index[:, a:b]
+        np.take(rows[t], np.maximum(pos, 0), axis=0, out=inputs[:, a:b])
+        inputs[:, a:b][pos < 0] = 0.0
+    return inputs
 
 
 class _Rows:

@@ -63,7 +63,7 @@ class SileroNet:
     basis: np.ndarray  # (kernel, 2 * bins)
     conv: tuple[tuple[np.ndarray, np.ndarray], ...]  # four (weights as _taps, bias)
     w_ih: np.ndarray  # (128, 512)
-    w_hh: np.ndarray  # (128, 512)
+    w_hh_t: np.ndarray  # (512, 128): the recurrent weights, gate rows (the loop keeps hidden units on rows)
     bias: np.ndarray  # (512,) both LSTM biases
     w_out: np.ndarray  # (128,)
     b_out: float
@@ -77,7 +77,7 @@ class SileroNet:
             conv=tuple((_taps(w[f"encoder.{i}.reparam_conv.weight"]), w[f"encoder.{i}.reparam_conv.bias"].astype(np.float32))
                        for i in range(4)),
             w_ih=_gate_columns(w["decoder.rnn.weight_ih"].T),
-            w_hh=_gate_columns(w["decoder.rnn.weight_hh"].T),
+            w_hh_t=np.ascontiguousarray(_gate_columns(w["decoder.rnn.weight_hh"].T).T),
             bias=_gate_columns(w["decoder.rnn.bias_ih"] + w["decoder.rnn.bias_hh"]),
             w_out=w["decoder.decoder.2.weight"].reshape(-1).astype(np.float32),
             b_out=float(w["decoder.decoder.2.bias"].reshape(-1)[0]),
@@ -134,28 +134,31 @@ class SileroNet:
 
     # ---- the recurrent part
     def run_steps(self, gates: np.ndarray, state: np.ndarray, resets: dict[int, np.ndarray] | None = None,
-                  init_state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  init_state: np.ndarray | None = None, first_step: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Speech probabilities of K streams over L steps, float32 (K, L), and the final state (2, K, 128).
 
-        ``gates`` (L, K, 512) from ``input_gates``; ``state`` the starting state (2, K, 128); at step j the
-        streams ``resets[j]`` have their state set to ``init_state[:, those]`` first."""
+        ``gates`` (L, K, 512) from ``input_gates``; ``state`` the starting state (2, K, 128); at step j (counted
+        from ``first_step``: the steps of a longer run, a block at a time) the streams ``resets[j]`` have
+        their state set to ``init_state[:, those]`` first."""
         n_steps, k, _ = gates.shape
-        hid = self.w_hh.shape[0]
-        c = np.array(state[1], np.float32)
-        out_h = np.empty((n_steps + 1, k, hid), np.float32)  # row 0: the starting h; row j + 1: h after step j
-        out_h[0] = state[0]
-        g = np.empty((k, 4 * hid), np.float32)
-        tmp = np.empty((k, hid), np.float32)
-        ifo, i, f, o, cand = g[:, : 3 * hid], g[:, :hid], g[:, hid : 2 * hid], g[:, 2 * hid : 3 * hid], g[:, 3 * hid :]
+        hid = self.w_hh_t.shape[1]
+        # hidden units on rows, streams on columns: every gate block below is a contiguous run of rows
+        gates_t = np.ascontiguousarray(np.asarray(gates, np.float32).transpose(0, 2, 1))  # (L, 4H, K)
+        c = np.array(state[1].T, np.float32)  # (H, K)
+        out_h = np.empty((n_steps + 1, hid, k), np.float32)  # [0]: the starting h; [j + 1]: h after step j
+        out_h[0] = state[0].T
+        g = np.empty((4 * hid, k), np.float32)
+        tmp = np.empty((hid, k), np.float32)
+        ifo, i, f, o, cand = g[: 3 * hid], g[:hid], g[hid : 2 * hid], g[2 * hid : 3 * hid], g[3 * hid :]
         for j in range(n_steps):  # sequential in time, parallel across the K streams
             h = out_h[j]
-            at = resets.get(j) if resets else None
+            at = resets.get(first_step + j) if resets else None
             if at is not None:
                 h = h.copy()  # out_h[j] stays the previous step's output
-                h[at] = init_state[0, at]
-                c[at] = init_state[1, at]
-            np.matmul(h, self.w_hh, out=g)
-            g += gates[j]
+                h[:, at] = init_state[0, at].T
+                c[:, at] = init_state[1, at].T
+            np.matmul(self.w_hh_t, h, out=g)
+            g += gates_t[j]
             np.tanh(g, out=g)
             ifo *= 0.5
             ifo += 0.5
@@ -164,11 +167,11 @@ class SileroNet:
             c += tmp
             np.tanh(c, out=tmp)
             np.multiply(o, tmp, out=out_h[j + 1])
-        last_h = out_h[n_steps].copy()
+        last = np.stack([out_h[n_steps].T, c.T])
         hs = out_h[1:]
         np.maximum(hs, 0, out=hs)
-        probs = _sigmoid(hs @ self.w_out + self.b_out).T  # (K, L)
-        return np.ascontiguousarray(probs, np.float32), np.stack([last_h, c])
+        probs = _sigmoid(np.matmul(self.w_out, hs) + self.b_out).T  # (K, L)
+        return np.ascontiguousarray(probs, np.float32), np.ascontiguousarray(last, np.float32)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
