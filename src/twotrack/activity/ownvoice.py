@@ -30,7 +30,6 @@ import numpy as np
 
 from ..framing import frame_count, frames
 from ..model import FRAMES
-from ..packaged import installed
 from ..timeline import hysteresis, runs
 from ..voice import encoder as enc
 from ..voice.windows import unit, window_starts, windows_at
@@ -39,11 +38,9 @@ from .tap import Resampler, Tap
 
 def require() -> None:
     """Raise ``encoder.EncoderNotFound`` with the install line when the option cannot run here: the encoder's
-    weights (the Resemblyzer wheel) or threadpoolctl (the ``collapse`` extra) are missing. Checked when the
-    option is on, before any audio is read, so a missing wheel is reported whatever the recording holds."""
+    weights (the Resemblyzer wheel) are missing. Checked when the option is on, before any audio is read, so a
+    missing wheel is reported whatever the recording holds."""
     enc.weights_path()
-    if not installed("threadpoolctl"):
-        raise enc.EncoderNotFound("the own-voice option needs threadpoolctl: pip install 'twotrack[collapse]'")
 
 
 @dataclass(frozen=True)

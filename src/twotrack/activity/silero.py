@@ -192,11 +192,15 @@ def run_windows(rows: list[np.ndarray], track_of: np.ndarray, index: np.ndarray,
             resets[int(j)] = np.flatnonzero(start_at == j)
     forward = net(sample_rate, model_dir)
     if forward is not None:  # the same model: its window-independent part over a block of steps at once
+        from threadpoolctl import threadpool_limits
+
         probs = np.empty((k, n_steps), np.float32)
-        for j in range(0, n_steps, NET_STEPS):
-            block = _gather(rows, spans, index[j : j + NET_STEPS], width)
-            gates = forward.input_gates(block.reshape(-1, width)).reshape(len(block), k, -1)
-            probs[:, j : j + len(block)], state = forward.run_steps(gates, state, resets, init_state, first_step=j)
+        with threadpool_limits(limits=max(1, int(threads)), user_api="blas"):  # a core per worker, as the session
+            for j in range(0, n_steps, NET_STEPS):
+                block = _gather(rows, spans, index[j : j + NET_STEPS], width)
+                gates = forward.input_gates(block.reshape(-1, width)).reshape(len(block), k, -1)
+                probs[:, j : j + len(block)], state = forward.run_steps(gates, state, resets, init_state,
+                                                                        first_step=j)
         return probs, state
     sess = session(threads, sample_rate, model_dir)
     sr = np.array(sample_rate, np.int64)

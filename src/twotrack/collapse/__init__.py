@@ -15,7 +15,6 @@ from .summary import sentence, summarise
 #: import name -> what to install when it is missing
 REQUIREMENTS = {
     "pyannote.metrics": "pip install 'twotrack[collapse]'",
-    "threadpoolctl": "pip install 'twotrack[collapse]'",
     "resemblyzer": "pip install --no-deps resemblyzer==0.1.4",
 }
 
