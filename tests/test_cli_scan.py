@@ -99,18 +99,23 @@ def test_help_documents_exit_codes():
         assert "Exit codes" in text and "2" in text
 
 
-def test_a_bare_file_scanned_after_its_manifest_says_its_metadata_changed(tmp_path):
-    # the same audio named by a manifest (license, speakers) and then by itself (none): the stored metadata
-    # follows the latest source, and the summary says so without claiming a manifest changed
+def test_a_bare_file_scanned_after_its_manifest_keeps_the_manifests_description(tmp_path):
+    # the same audio named by a manifest (license, speakers) and then by itself (a walked file names none):
+    # the manifest's description stays (a folder rescan must not empty the rights); a manifest changes it
     corpus = tmp_path / "corpus"
     (wav,) = make_corpus(corpus, n=1, dur_s=4.0)
-    (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license\n"
-                                  f"d00,{wav.name},sa,sb,CC-BY-4.0\n")
+    manifest = tmp_path / "m.csv"  # outside the folder: the folder scan below walks files only
+    manifest.write_text(f"recording_id,path,speaker_a,speaker_b,license\nd00,corpus/{wav.name},sa,sb,CC-BY-4.0\n")
     ws = str(tmp_path / "ws")
-    assert run("scan", str(corpus / "m.csv"), "-w", ws, "--jobs", "0", "--no-progress").exit_code == 0
-    again = run("scan", str(wav), "-w", ws, "--jobs", "0", "--no-progress")
-    assert again.exit_code == 0
-    assert "metadata updated for 1 recording(s): their license, speakers, tags or transcript differ" in again.stdout
-    assert "manifest changed" not in again.stdout
+    assert run("scan", str(manifest), "-w", ws, "--jobs", "0", "--no-progress").exit_code == 0
+    for source in (wav, corpus):
+        again = run("scan", str(source), "-w", ws, "--jobs", "0", "--no-progress")
+        assert again.exit_code == 0
+        assert "metadata updated" not in again.stdout
+        shown = json.loads(run("show", "d00", "-w", ws, "--json").stdout)
+        assert shown["license"] == "CC-BY-4.0" and [t["speaker"] for t in shown["tracks"]] == ["sa", "sb"]
+    manifest.write_text(f"recording_id,path,speaker_a,speaker_b,license\nd00,corpus/{wav.name},sa,sc,CC-BY-4.0\n")
+    changed = run("scan", str(manifest), "-w", ws, "--jobs", "0", "--no-progress")
+    assert "metadata updated for 1 recording(s)" in changed.stdout
     shown = json.loads(run("show", "d00", "-w", ws, "--json").stdout)
-    assert shown["license"] in (None, "", "LicenseRef-Unknown") and shown["tracks"][0]["speaker"] in (None, "")
+    assert [t["speaker"] for t in shown["tracks"]] == ["sa", "sc"]

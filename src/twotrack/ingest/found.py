@@ -32,10 +32,12 @@ def hash64(text: str) -> int:
 
 @dataclass(frozen=True)
 class Found:
-    """One recording found, with the header probe of each of its source files."""
+    """One recording found, with the header probe of each of its source files. ``described``: a manifest
+    row or a corpus recipe named it (its license, speakers, tags, transcript); a walked file names none."""
 
     recording: Recording
     infos: dict[str, AudioInfo]
+    described: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class FoundStream:
                 rec = entry.found.recording
                 if rec.recording_id != rid:
                     rec = replace(rec, recording_id=rid)
-                yield Found(rec, entry.found.infos)
+                yield Found(rec, entry.found.infos, entry.found.described)
 
     def __len__(self) -> int:
         return self._count

@@ -314,7 +314,8 @@ def add_manifest(path: str, config: Config, out: FoundStream, *, hash_files: boo
                 rec = None
             out.errors.extend(found.errors)
             if rec is not None:
-                out.add((rec.recording_id,), Found(rec, found.infos), Origin(manifest=path, line=line))
+                out.add((rec.recording_id,), Found(rec, found.infos, described=True),
+                        Origin(manifest=path, line=line))
     except InputError as exc:
         out.errors.append(ErrorRecord(path=exc.path, problem=exc.problem))
 

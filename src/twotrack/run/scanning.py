@@ -116,7 +116,7 @@ def recipe_stream(prepared) -> FoundStream:
     try:
         for rec in prepared.recordings:
             infos = {p: prepared.infos[p] for p in rec.source_paths if p in prepared.infos}
-            out.add((rec.recording_id,), Found(rec, infos),
+            out.add((rec.recording_id,), Found(rec, infos, described=True),
                     real="|".join(p if remote.is_url(p) else os.path.realpath(p) for p in rec.source_paths))
         out.errors.extend(prepared.errors)
         return out.finish()
@@ -305,6 +305,18 @@ def make_plan(ws: Workspace, found: Iterable[Found], config: Config, keys: dict[
     return plan
 
 
+def with_stored_description(found: Recording, stored: Recording) -> Recording:
+    """A walked file names no license, speakers, tags, transcript or metadata. Where the workspace holds the
+    recording as a manifest or recipe described it, that description stays: rescanning the folder to pick
+    up new files must not empty the rights of the ones already there. A manifest (or recipe) scan is what
+    changes a description. Kept only while the tracks still fit it (same number of tracks)."""
+    if stored.n_tracks != found.n_tracks:
+        return found
+    return replace(found, speakers=stored.speakers, license=stored.license, tags=stored.tags,
+                   transcript=stored.transcript, metadata=stored.metadata,
+                   track_transcripts=stored.track_transcripts, clock=stored.clock)
+
+
 def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[str, str],
                 unavailable: dict[str, str], retry_errors: bool, plan: Plan, spill: IO[bytes]) -> None:
     view = queries.plan_view(ws, [f.recording.recording_id for f in items],
@@ -314,6 +326,8 @@ def _plan_batch(ws: Workspace, items: list[Found], config: Config, keys: dict[st
     for item in items:
         found = item.recording
         rid = found.recording_id
+        if not item.described and rid in view.stored:
+            found = with_stored_description(found, recording_from_json(view.stored[rid][0]))
         try:
             sources, rec = source_records(found, view.cache, infos)
         except InputError as exc:
