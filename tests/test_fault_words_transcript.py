@@ -25,3 +25,14 @@ def test_a_transcript_on_the_recordings_tracks_has_no_note(tmp_path):
     rec = Recording("call", (TrackSource(str(tmp_path / "call.wav"), 0), TrackSource(str(tmp_path / "call.wav"), 1)),
                     Layout.MULTICHANNEL, transcript=str(tr))
     assert transcript_spans(rec)[1] is None
+
+
+def test_a_mono_recording_aligns_every_speakers_lines_on_its_one_track(tmp_path):
+    """A mono file holds both talkers: the B lines of its transcript are aligned too (before: only A's, the B
+    lines counted as lines for a track the recording lacks)."""
+    tr = tmp_path / "call.txt"
+    tr.write_text("0.50 2.00 A: hello there how are you\n2.20 3.00 B: fine thanks\n1.80 2.40 A: good\n")
+    rec = Recording("call", (TrackSource(str(tmp_path / "call.wav"), 0),), Layout.MONO, transcript=str(tr))
+    spans, note = transcript_spans(rec)
+    assert spans == {0: [(0.5, 2.0, "hello there how are you"), (1.8, 2.4, "good"), (2.2, 3.0, "fine thanks")]}
+    assert note == "transcript: the lines of A, B are aligned on the one track of this mono recording"

@@ -13,6 +13,7 @@ has no text.
 
 from __future__ import annotations
 
+
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
@@ -39,6 +40,10 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
         return None, f"transcript not used: {getattr(exc, 'problem', None) or exc}"
     by_track: dict[int, list] = {t: [] for t in range(recording.n_tracks)}
     elsewhere: dict[int, int] = {}  # entries on a track the recording does not have (Fisher "C:" on a pair)
+    # a mono recording holds every speaker on its one track: each speaker's lines are aligned there
+    speakers_on_mono = sorted({w.track for w in words}) if recording.is_mono else []
+    if len(speakers_on_mono) > 1:
+        words = [replace(w, track=0) for w in words]
     for w in words:
         if not (w.end > w.start and w.text.strip()):
             continue
@@ -49,6 +54,9 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
     if not any(by_track.values()) or not utterance_level(by_track):
         return None, None
     note = None
+    if len(speakers_on_mono) > 1:
+        note = (f"transcript: the lines of {', '.join(track_name(t) for t in speakers_on_mono)} are aligned on the "
+                "one track of this mono recording")
     if elsewhere:
         note = (f"transcript: {sum(elsewhere.values())} utterance(s) on track(s) "
                 f"{', '.join(track_name(t) for t in sorted(elsewhere))}, which this {recording.n_tracks}-track "
