@@ -12,6 +12,7 @@ from twotrack.activity.silero_net import UnknownLayout, nets_from_file
 from twotrack.ingest.audio import read_all
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
+INPUTS = {r: (silero.WINDOW[r], silero.CONTEXT[r]) for r in silero.RATES}
 SOURCES = {8000: DATA / "telephone" / "demo02_3080_2033.sph", 16000: DATA / "clean" / "demo02_3080_2033.flac"}
 
 
@@ -68,8 +69,8 @@ def test_weights_differing_from_what_onnxruntime_runs_fall_back(tmp_path, monkey
 
     real = net_module.nets_from_file
 
-    def altered(path, contexts):
-        nets = real(path, contexts)
+    def altered(path, inputs):
+        nets = real(path, inputs)
         for n in nets.values():
             n.w_hh_t[:] *= 1.5
         return nets
@@ -87,7 +88,7 @@ def test_constants_are_read_from_the_if_branches():
     consts = read_constants(silero.model_path())
     basis = [v for k, v in consts.items() if k.endswith("stft.forward_basis_buffer")]
     assert sorted(b.shape for b in basis) == [(130, 1, 128), (258, 1, 256)]
-    nets = nets_from_file(silero.model_path(), silero.CONTEXT)
+    nets = nets_from_file(silero.model_path(), INPUTS)
     assert sorted(nets) == [8000, 16000] and nets[8000].bins == 65 and nets[16000].bins == 129
 
 
@@ -106,4 +107,6 @@ def test_bad_model_files_are_named_errors(tmp_path):
         read_constants(empty)
     with pytest.raises(UnknownLayout):
         nets_from_file(silero.model_path(), {})  # no rate asked for
+    with pytest.raises(UnknownLayout, match="frames per window"):  # a window the weights were not made for
+        nets_from_file(silero.model_path(), {8000: (512, 32)})
     assert silero._checked_net(str(cut), 8000) is None  # unreadable: onnxruntime would run (and name) it

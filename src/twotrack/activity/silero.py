@@ -100,7 +100,7 @@ VERIFIED_MODEL_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c652
 @functools.lru_cache(maxsize=4)
 def _checked_net(path: str, sample_rate: int) -> SileroNet | None:
     try:
-        found = cached_nets(path, tuple(CONTEXT.items())).get(sample_rate)
+        found = cached_nets(path, tuple((r, (WINDOW[r], CONTEXT[r])) for r in RATES)).get(sample_rate)
         verified = hashlib.sha256(Path(path).read_bytes()).hexdigest() == VERIFIED_MODEL_SHA256
     except (OSError, MalformedModel, UnknownLayout):
         return None

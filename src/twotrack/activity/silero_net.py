@@ -69,7 +69,8 @@ class SileroNet:
     b_out: float
 
     @classmethod
-    def from_weights(cls, rate: int, context: int, w: dict[str, np.ndarray]) -> "SileroNet":
+    def from_weights(cls, rate: int, window: int, context: int, w: dict[str, np.ndarray]) -> "SileroNet":
+        _check_layout(window, context, w)
         basis = w["stft.forward_basis_buffer"][:, 0, :]
         return cls(
             rate=rate, pad=context, kernel=basis.shape[1], bins=basis.shape[0] // 2,
@@ -92,8 +93,6 @@ class SileroNet:
         spec = np.ascontiguousarray(frames).reshape(n * n_frames, k) @ self.basis
         spec *= spec
         mag = np.sqrt(spec[:, :f] + spec[:, f:]).reshape(n, n_frames * f)  # frame-major, bins inside
-        if n_frames != 4:
-            raise UnknownLayout(f"{n_frames} STFT frames per window (the layout read has 4)")
         # encoder.0: stride 1, four frames out; frame l reads frames l-1..l+1 (zero padding at both ends)
         w0, b0 = self.conv[0]
         h = np.empty((n, 4, w0.shape[1]), np.float32)
@@ -174,6 +173,30 @@ class SileroNet:
         return np.ascontiguousarray(probs, np.float32), np.ascontiguousarray(last, np.float32)
 
 
+def _check_layout(window: int, context: int, w: dict[str, np.ndarray]) -> None:
+    """The shapes ``_encode_block`` and ``run_steps`` are written for: an STFT of four frames per window
+    (context + window + reflection of ``context``), four kernel-3 convolutions chained, an LSTM of hidden
+    size H with 4H gates and a 1-channel output. Anything else (another silero release) is UnknownLayout."""
+    basis = w["stft.forward_basis_buffer"]
+    kernel = basis.shape[-1]
+    n_frames = (window + 2 * context - kernel) // (kernel // 2) + 1
+    problems = []
+    if basis.ndim != 3 or basis.shape[1] != 1 or basis.shape[0] % 2 or n_frames != 4:
+        problems.append(f"STFT basis {basis.shape} gives {n_frames} frames per window, not 4")
+    channels = basis.shape[0] // 2
+    for i in range(4):
+        cw = w[f"encoder.{i}.reparam_conv.weight"]
+        if cw.ndim != 3 or cw.shape[1:] != (channels, 3) or w[f"encoder.{i}.reparam_conv.bias"].shape != cw.shape[:1]:
+            problems.append(f"encoder.{i} weight {cw.shape} after {channels} channels")
+        channels = cw.shape[0]
+    hid = w["decoder.rnn.weight_hh"].shape[-1]
+    if (w["decoder.rnn.weight_ih"].shape != (4 * hid, channels) or w["decoder.rnn.weight_hh"].shape != (4 * hid, hid)
+            or w["decoder.decoder.2.weight"].shape != (1, hid, 1)):
+        problems.append(f"decoder shapes {w['decoder.rnn.weight_ih'].shape} / {w['decoder.decoder.2.weight'].shape}")
+    if problems:
+        raise UnknownLayout("; ".join(problems))
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     out = np.negative(z)
     np.exp(out, out=out)
@@ -182,9 +205,10 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def nets_from_file(path: str | Path, contexts: dict[int, int]) -> dict[int, SileroNet]:
-    """One ``SileroNet`` per sample rate whose weights the file holds (a branch per rate in silero v5/v6),
-    told apart by the STFT kernel (128 samples: 8 kHz, 256: 16 kHz)."""
+def nets_from_file(path: str | Path, inputs: dict[int, tuple[int, int]]) -> dict[int, SileroNet]:
+    """One ``SileroNet`` per sample rate of ``inputs`` (rate -> (window, context) samples) whose weights the
+    file holds (a branch per rate in silero v5/v6), told apart by the STFT kernel (128 samples: 8 kHz,
+    256: 16 kHz)."""
     constants = read_constants(path)
     groups: dict[str, dict[str, np.ndarray]] = {}
     for full, arr in constants.items():
@@ -196,13 +220,13 @@ def nets_from_file(path: str | Path, contexts: dict[int, int]) -> dict[int, Sile
         if len(w) != len(_NAMES):
             continue
         rate = _RATE_OF_KERNEL.get(int(w["stft.forward_basis_buffer"].shape[-1]))
-        if rate is not None and rate in contexts:
-            nets[rate] = SileroNet.from_weights(rate, contexts[rate], w)
+        if rate is not None and rate in inputs:
+            nets[rate] = SileroNet.from_weights(rate, *inputs[rate], w)
     if not nets:
         raise UnknownLayout(f"{path}: no silero v5/v6 weights found")
     return nets
 
 
 @functools.lru_cache(maxsize=4)
-def cached_nets(path: str, contexts: tuple[tuple[int, int], ...]) -> dict[int, SileroNet]:
-    return nets_from_file(path, dict(contexts))
+def cached_nets(path: str, inputs: tuple[tuple[int, tuple[int, int]], ...]) -> dict[int, SileroNet]:
+    return nets_from_file(path, dict(inputs))
