@@ -1,0 +1,42 @@
+"""Faults found by the 2026-12-05 sweep of the govern and export path (consent, rights, stats, export):
+each test failed on the code before its fix (notes/sweep-govern-2026-12-05.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from click.testing import CliRunner
+
+from twotrack.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _failed_only_workspace(tmp_path) -> Path:
+    """A workspace whose one recording failed to decode (a FLAC cut after its first frames)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = np.random.default_rng(0)
+    sf.write(corpus / "cut.flac", (rng.standard_normal((16000 * 4, 2)) * 0.1).astype(np.float32), 16000)
+    data = (corpus / "cut.flac").read_bytes()
+    (corpus / "cut.flac").write_bytes(data[: len(data) // 3])
+    ws = tmp_path / "ws"
+    run("scan", corpus, "-w", ws, "--jobs", "0", "--no-progress")
+    return ws
+
+
+def test_stats_of_a_workspace_with_only_failed_recordings_says_no_turn_statistics(tmp_path):
+    ws = _failed_only_workspace(tmp_path)
+    r = run("stats", "-w", ws, "--json")
+    assert r.exit_code == 0
+    data = json.loads(r.output)
+    assert data["recordings"]["failed"] == 1
+    assert data["turns"] is None  # docs/cli.md: null when no events are stored
+    r = run("stats", "-w", ws)
+    assert r.exit_code == 0, r.output
+    assert "no turn-taking statistics" in r.output
