@@ -40,3 +40,20 @@ def test_stats_of_a_workspace_with_only_failed_recordings_says_no_turn_statistic
     r = run("stats", "-w", ws)
     assert r.exit_code == 0, r.output
     assert "no turn-taking statistics" in r.output
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def test_a_bad_at_date_is_a_usage_error_naming_the_value_in_every_command(tmp_path):
+    ws = tmp_path / "ws"
+    assert run("consent", "import", SAMPLE / "consent.csv", "-w", ws).exit_code == 0
+    export_dir = tmp_path / "out"
+    export_dir.mkdir()
+    for args in (("consent", "show", "libri-367", "-w", ws), ("consent", "list", "-w", ws),
+                 ("rights", "-w", ws, "--manifest", SAMPLE / "manifest.csv", "--purpose", "research-training"),
+                 ("rights", "audit", export_dir, "-w", ws)):
+        r = run(*args, "--at", "14/03/2026")
+        assert r.exit_code == 2, (args, r.output)
+        assert "--at" in r.output and "14/03/2026" in r.output and "ISO 8601" in r.output
+

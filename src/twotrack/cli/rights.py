@@ -29,7 +29,23 @@ _MANIFEST = click.option("--manifest", type=click.Path(exists=True, dir_okay=Fal
                          help="Read recordings from this manifest instead of the workspace.")
 _PERMS = click.option("--permissions", type=click.Path(exists=True, dir_okay=False), default=None,
                       help="JSON permissions table whose entries add to / replace the built-in one.")
-_AT = click.option("--at", "at", default=None, help="Judge consent at this ISO 8601 date/time (default: now).")
+
+
+def _check_at(ctx, param, value):
+    """--at must be a date the ledger can replay to: a usage error naming the value, not a traceback later."""
+    if value is None:
+        return None
+    from ..rights.consent import parse_time
+
+    try:
+        parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (e.g. 2026-03-14 or 2026-03-14T09:30:00Z)") from None
+    return value
+
+
+_AT = click.option("--at", "at", default=None, callback=_check_at,
+                   help="Judge consent at this ISO 8601 date/time (default: now).")
 
 
 def _ledger(ws: str) -> Ledger:
