@@ -57,3 +57,11 @@ def test_a_bad_at_date_is_a_usage_error_naming_the_value_in_every_command(tmp_pa
         assert r.exit_code == 2, (args, r.output)
         assert "--at" in r.output and "14/03/2026" in r.output and "ISO 8601" in r.output
 
+
+def test_a_date_out_of_range_after_its_utc_offset_is_a_row_error_not_a_crash(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n"
+                   f"s1,grant,ai-training,0001-01-01T00:00:00+01:00,https://x.example/a.pdf,{'a' * 64}\n")
+    r = run("consent", "import", csv, "-w", tmp_path / "ws")
+    assert r.exit_code == 1
+    assert "row 2:" in r.output and "0001-01-01T00:00:00+01:00" in r.output

@@ -82,7 +82,10 @@ def parse_time(text: str | _date | datetime) -> datetime:
             raise ValueError(f"not an ISO 8601 date: {s!r}") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: its UTC time is before year 1
+        raise ValueError(f"date out of range once converted to UTC: {str(text).strip()!r}") from None
 
 
 def normalise_time(text: str) -> str:
