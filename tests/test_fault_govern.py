@@ -65,3 +65,31 @@ def test_a_date_out_of_range_after_its_utc_offset_is_a_row_error_not_a_crash(tmp
     r = run("consent", "import", csv, "-w", tmp_path / "ws")
     assert r.exit_code == 1
     assert "row 2:" in r.output and "0001-01-01T00:00:00+01:00" in r.output
+
+
+def test_a_withdrawal_whose_speaker_id_differs_only_in_case_is_refused_not_recorded_for_nobody(tmp_path):
+    from twotrack.rights.ledger import ledger_path
+
+    ws = tmp_path / "ws"
+    assert run("consent", "import", SAMPLE / "consent.csv", "-w", ws).exit_code == 0
+    before = ledger_path(ws).read_bytes()
+    # before: recorded as a withdrawal of a speaker "LIBRI-367" nobody granted; libri-367 stayed allowed
+    r = run("consent", "withdraw", "LIBRI-367", "--date", "2026-12-01", "-w", ws)
+    assert r.exit_code == 1
+    assert "'LIBRI-367'" in r.output and "'libri-367'" in r.output
+    assert ledger_path(ws).read_bytes() == before
+    csv = tmp_path / "w.csv"
+    csv.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n"
+                   "libri-1688,withdraw,all,2026-12-01,,\n"
+                   "Libri-367,withdraw,all,2026-12-01,,\n")
+    r = run("consent", "import", csv, "-w", ws)
+    assert r.exit_code == 1 and "row 3:" in r.output and "'libri-367'" in r.output and "row 2" not in r.output
+    assert ledger_path(ws).read_bytes() == before
+    # the same fact in another Unicode form (NFD) is the same trap
+    assert run("consent", "grant", "jos\u00e9", "--scopes", "ai-training", "--date", "2024-01-01",
+               "--evidence", "https://x.example/a.pdf", "--evidence-sha256", "a" * 64, "-w", ws).exit_code == 0
+    r = run("consent", "withdraw", "jose\u0301", "--date", "2026-12-01", "-w", ws)
+    assert r.exit_code == 1
+    # the exact id works, and a new speaker is still welcome
+    assert run("consent", "withdraw", "libri-367", "--date", "2026-12-01", "-w", ws).exit_code == 0
+    assert run("consent", "withdraw", "nobody-42", "--date", "2026-12-01", "-w", ws).exit_code == 0

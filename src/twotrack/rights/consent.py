@@ -15,6 +15,7 @@ Vocabulary (docs/rights.md has the long form):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date as _date
 from datetime import datetime, timezone
@@ -56,6 +57,12 @@ _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 def is_unknown_speaker(speaker: str | None) -> bool:
     return speaker is None or str(speaker).strip().lower() in UNKNOWN_SPEAKER_IDS
+
+
+def speaker_fold(speaker: str) -> str:
+    """What two spellings of one id share (letter case, Unicode form). Ids are matched exactly everywhere,
+    so the ledger refuses a second spelling: ``LIBRI-367``'s withdrawal would not reach ``libri-367``."""
+    return unicodedata.normalize("NFKC", speaker).casefold()
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 from ..model import Record
 from ..paths import LEDGER_RELPATH
 from .consent import (
-    ACTION_STATUS, ACTIONS, ConsentEvent, EventDraft, SpeakerConsent, make_draft, replay, replay_all, utc_now,
+    ACTION_STATUS, ACTIONS, ConsentEvent, EventDraft, SpeakerConsent, make_draft, replay, replay_all, speaker_fold,
+    utc_now,
 )
 from .errors import ImportRejected, LedgerError, RowError
 from .importer import read_event_rows
@@ -264,6 +265,9 @@ class Ledger:
             existing = [_event_from_dict(json.loads(raw)) for raw in lines]
             recorded = {e.draft.content_key() for e in existing}
             speakers_with_consent = {e.speaker for e in existing if e.action in ("grant", "amend")}
+            spellings: dict[str, str] = {}  # folded id -> the spelling the ledger has
+            for e in existing:
+                spellings.setdefault(speaker_fold(e.speaker), e.speaker)
             errors: list[RowError] = []
             to_write: list[tuple[int, EventDraft]] = []
             for row, draft in zip(rows, drafts):
@@ -273,6 +277,13 @@ class Ledger:
                     errors.append(RowError(row, str(exc)))
                     continue
                 if skip_recorded and draft.content_key() in recorded:
+                    continue
+                known = spellings.setdefault(speaker_fold(draft.speaker), draft.speaker)
+                if known != draft.speaker:
+                    errors.append(RowError(row, (
+                        f"speaker {draft.speaker!r} differs from {known!r}, already in the ledger, only in letter "
+                        f"case or Unicode form; ids are matched exactly, so this {draft.action} would not reach "
+                        f"{known!r}'s recordings: write {known!r}")))
                     continue
                 if draft.action == "amend" and draft.speaker not in speakers_with_consent:
                     errors.append(RowError(row, f"amend for {draft.speaker!r}, who has no earlier grant to amend"))
