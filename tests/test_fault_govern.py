@@ -93,3 +93,27 @@ def test_a_withdrawal_whose_speaker_id_differs_only_in_case_is_refused_not_recor
     # the exact id works, and a new speaker is still welcome
     assert run("consent", "withdraw", "libri-367", "--date", "2026-12-01", "-w", ws).exit_code == 0
     assert run("consent", "withdraw", "nobody-42", "--date", "2026-12-01", "-w", ws).exit_code == 0
+
+
+def test_an_export_folder_that_refuses_writes_or_removals_is_one_named_error(tmp_path, tmp_path_factory):
+    import export_corpus as C
+    from twotrack.rights.ledger import Ledger, ledger_path
+
+    ws = C.private_copy(tmp_path_factory, tmp_path / "ws")
+    (tmp_path / "a-file").write_text("not a folder\n")
+    r = run("export", "moshi", tmp_path / "a-file" / "out", "-w", ws, "--purpose", "research-training")
+    assert r.exit_code == 1 and "a-file" in r.output and "Not a directory" in r.output  # before: a traceback
+
+    out = tmp_path / "out"
+    assert run("export", "moshi", out, "-w", ws, "--purpose", "research-training").exit_code == 0
+    Ledger(ledger_path(ws)).withdraw("libri-1688", "all", "2026-01-01")
+    stuck = out / "audio" / "clean__demo01.json"
+    stuck.unlink()
+    (stuck / "x").mkdir(parents=True)  # a withdrawn recording's file that cannot be unlinked
+    r = run("export", "moshi", out, "-w", ws, "--purpose", "research-training")
+    assert r.exit_code == 1 and str(stuck) in r.output and "rerun" in r.output
+    (stuck / "x").rmdir()
+    stuck.rmdir()
+    r = run("export", "moshi", out, "-w", ws, "--purpose", "research-training")
+    assert r.exit_code == 0
+    assert not list(out.rglob("clean__demo01*"))
