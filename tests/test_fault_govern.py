@@ -117,3 +117,28 @@ def test_an_export_folder_that_refuses_writes_or_removals_is_one_named_error(tmp
     r = run("export", "moshi", out, "-w", ws, "--purpose", "research-training")
     assert r.exit_code == 0
     assert not list(out.rglob("clean__demo01*"))
+
+
+def _exported_then_withdrawn(tmp_path, tmp_path_factory, fmt="moshi"):
+    """An export of the export corpus for research-training, then libri-1688 (clean/demo01) withdrawn."""
+    import export_corpus as C
+    from twotrack.rights.ledger import Ledger, ledger_path
+
+    ws = C.private_copy(tmp_path_factory, tmp_path / "ws")
+    out = tmp_path / f"out-{fmt}"
+    assert run("export", fmt, out, "-w", ws, "--purpose", "research-training").exit_code == 0
+    Ledger(ledger_path(ws)).withdraw("libri-1688", "all", "2026-01-01")
+    return ws, out
+
+
+def test_audit_apply_on_a_file_it_cannot_remove_is_one_named_error(tmp_path, tmp_path_factory):
+    ws, out = _exported_then_withdrawn(tmp_path, tmp_path_factory)
+    stuck = out / "audio" / "clean__demo01.json"
+    stuck.unlink()
+    (stuck / "x").mkdir(parents=True)
+    r = run("rights", "audit", out, "-w", ws, "--apply")
+    assert r.exit_code == 1 and str(stuck) in r.output and "rerun" in r.output  # before: IsADirectoryError
+    (stuck / "x").rmdir()
+    stuck.rmdir()
+    r = run("rights", "audit", out, "-w", ws, "--apply")
+    assert r.exit_code == 0 and not list(out.rglob("clean__demo01*"))

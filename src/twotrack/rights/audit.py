@@ -276,7 +276,15 @@ def apply_audit(
     """Delete the files named by an audit, drop their lines from the manifests, and update export.json
     (removed files leave ``files``, rewritten manifests get their new sha256, and an ``audits`` entry
     records what was removed, when, and under which ledger head)."""
-    root = Path(export_dir)
+    try:
+        return _apply(Path(export_dir), removals, ledger_head)
+    except OSError as exc:  # a file the folder will not let go (read-only, a folder in its place): named
+        raise InputError(exc.filename or export_dir, (
+            f"audit --apply stopped: {exc.strerror or exc} (fix it and rerun: files already removed are "
+            "reported as gone, the rest removed)")) from None
+
+
+def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None) -> ApplyResult:
     record = export_record(root)
     data = read_export(root)
     removals = list(removals)
