@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import pytest
 from click.testing import CliRunner
 
 from twotrack.cli import main
@@ -142,3 +143,30 @@ def test_audit_apply_on_a_file_it_cannot_remove_is_one_named_error(tmp_path, tmp
     stuck.rmdir()
     r = run("rights", "audit", out, "-w", ws, "--apply")
     assert r.exit_code == 0 and not list(out.rglob("clean__demo01*"))
+
+
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated", "ignore:The inplace keyword")
+@pytest.mark.parametrize("fmt", ["moshi", "lhotse", "parquet"])
+def test_after_audit_apply_the_croissant_card_still_loads_and_holds_no_withdrawn_record(tmp_path, tmp_path_factory,
+                                                                                        fmt):
+    import hashlib
+
+    mlc = pytest.importorskip("mlcroissant")
+    ws, out = _exported_then_withdrawn(tmp_path, tmp_path_factory, fmt)
+    r = run("rights", "audit", out, "-w", ws, "--apply")
+    assert r.exit_code == 0 and "remove" in r.output
+    card = json.loads((out / "croissant.json").read_text())
+    # before: the card kept the removed files and the manifests' old sha256, so mlcroissant refused to read it
+    for node in card["distribution"]:
+        if node["@type"] == "cr:FileObject":
+            path = out / node["contentUrl"]
+            assert path.exists(), node["contentUrl"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == node["sha256"], node["contentUrl"]
+    ds = mlc.Dataset(jsonld=str(out / "croissant.json"))
+    for rs in card["recordSet"]:
+        text = repr(list(ds.records(rs["@id"])))
+        assert "demo01" not in text, rs["@id"]
+    files = {f["path"]: f for f in json.loads((out / ".twotrack" / "export.json").read_text())["files"]}
+    for rel, f in files.items():
+        data = (out / rel).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == f["sha256"] and len(data) == f.get("bytes", len(data)), rel
