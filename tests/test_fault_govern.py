@@ -170,3 +170,31 @@ def test_after_audit_apply_the_croissant_card_still_loads_and_holds_no_withdrawn
     for rel, f in files.items():
         data = (out / rel).read_bytes()
         assert hashlib.sha256(data).hexdigest() == f["sha256"] and len(data) == f.get("bytes", len(data)), rel
+
+
+def test_consent_files_separated_by_semicolons_or_tabs_are_read(tmp_path):
+    """Spreadsheets in many locales save "CSV" with ';' (scopes then sit in quotes); .tsv was in the
+    importer's docstring but refused."""
+    from twotrack.rights.ledger import Ledger, ledger_path
+
+    ws = tmp_path / "ws"
+    h = "b" * 64
+    semi = tmp_path / "excel.csv"
+    semi.write_text("speaker;action;scopes;date;evidence;evidence_sha256\r\n"
+                    f's1;grant;"ai-training;commercial-use";2024-01-15;https://x.example/a.pdf;{h}\r\n', encoding="utf-8-sig")
+    r = run("consent", "import", semi, "-w", ws)
+    assert r.exit_code == 0 and "appended 1 event(s)" in r.output, r.output
+    tsv = tmp_path / "sheet.tsv"
+    tsv.write_text("speaker\taction\tscopes\tdate\tevidence\tevidence_sha256\n"
+                   f"s2\tgrant\tai-training;redistribution\t2024-01-16\thttps://x.example/b.pdf\t{h}\n")
+    r = run("consent", "import", tsv, "-w", ws)
+    assert r.exit_code == 0 and "appended 1 event(s)" in r.output, r.output
+    events = Ledger(ledger_path(ws)).events()
+    assert [(e.speaker, e.scopes) for e in events] == [("s1", ("ai-training", "commercial-use")),
+                                                       ("s2", ("ai-training", "redistribution"))]
+    # a ';' file whose scopes are not quoted has too many cells on that row: named, nothing appended
+    bad = tmp_path / "bad.csv"
+    bad.write_text("speaker;action;scopes;date;evidence;evidence_sha256\n"
+                   f"s3;grant;ai-training;commercial-use;2024-01-15;https://x.example/a.pdf;{h}\n")
+    r = run("consent", "import", bad, "-w", ws)
+    assert r.exit_code == 1 and "row 2: 7 cells, the header has 6" in r.output
