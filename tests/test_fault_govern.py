@@ -198,3 +198,27 @@ def test_consent_files_separated_by_semicolons_or_tabs_are_read(tmp_path):
                    f"s3;grant;ai-training;commercial-use;2024-01-15;https://x.example/a.pdf;{h}\n")
     r = run("consent", "import", bad, "-w", ws)
     assert r.exit_code == 1 and "row 2: 7 cells, the header has 6" in r.output
+
+
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated", "ignore:The inplace keyword")
+def test_cards_name_licenses_by_their_spdx_spelling_not_the_manifests(tmp_path):
+    """'cc-by-4.0' in one manifest row and 'CC-BY-4.0' in another are one license: the verdicts already read
+    them so; the README card called the folder 'other' (mixed) and croissant.json linked
+    https://spdx.org/licenses/cc-by-4.0.html, which is not the SPDX page's name."""
+    import export_corpus as C
+    from twotrack.export import export
+
+    corpus = tmp_path / "corpus"
+    rows = []
+    for (rid, (a, _, spk_a, spk_b, gold)), lic in zip(list(C.RECORDINGS.items())[:2], ("cc-by-4.0", "CC-BY-4.0")):
+        wav = C._excerpt(C.SAMPLE / a, corpus / a.replace(".flac", ".wav"))
+        ctm = C._ctm_excerpt(C.SAMPLE / "gold" / f"{gold}.ctm", corpus / f"{gold}.ctm")
+        rows.append({"recording_id": rid, "path": str(wav), "speaker_a": spk_a, "speaker_b": spk_b, "license": lic,
+                     "tags": "register:read", "source_type": "two-track", "transcript": str(ctm)})
+    ws = C.scan_rows(rows, corpus / "manifest.csv", tmp_path / "ws")
+    out = tmp_path / "out"
+    s = export(ws, out, "lhotse", "research-training")
+    assert sorted(s.written) == ["clean/demo01", "clean/demo02"]
+    card = (out / "README.md").read_text()
+    assert 'license: "cc-by-4.0"' in card and "Every recording is under `CC-BY-4.0`" in card
+    assert json.loads((out / "croissant.json").read_text())["license"] == ["https://spdx.org/licenses/CC-BY-4.0.html"]
