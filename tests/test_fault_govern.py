@@ -222,3 +222,19 @@ def test_cards_name_licenses_by_their_spdx_spelling_not_the_manifests(tmp_path):
     card = (out / "README.md").read_text()
     assert 'license: "cc-by-4.0"' in card and "Every recording is under `CC-BY-4.0`" in card
     assert json.loads((out / "croissant.json").read_text())["license"] == ["https://spdx.org/licenses/CC-BY-4.0.html"]
+
+
+def test_a_ledger_that_cannot_be_created_or_opened_is_one_named_error(tmp_path):
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "rights").write_text("a file where the ledger's folder goes\n")
+    args = ("--scopes", "ai-training", "--date", "2024-01-01", "--evidence", "https://x.example/a.pdf",
+            "--evidence-sha256", "c" * 64)
+    r = run("consent", "grant", "s1", *args, "-w", tmp_path / "ws")
+    assert r.exit_code == 1 and "ledger" in r.output and str(tmp_path / "ws" / "rights") in r.output  # before: FileExistsError
+    (tmp_path / "a-file").write_text("x\n")
+    r = run("consent", "import", SAMPLE / "consent.csv", "-w", tmp_path / "a-file" / "ws")
+    assert r.exit_code == 1 and "a-file" in r.output  # before: NotADirectoryError
+    (tmp_path / "ws2" / "rights" / "ledger.jsonl").mkdir(parents=True)
+    for cmd in (("consent", "grant", "s1", *args), ("consent", "show", "s1"), ("consent", "verify")):
+        r = run(*cmd, "-w", tmp_path / "ws2")
+        assert r.exit_code == 1 and "ledger.jsonl" in r.output, (cmd, r.output)  # before: IsADirectoryError

@@ -58,11 +58,15 @@ def ledger_path(workspace: str | os.PathLike) -> Path:
 
 @contextlib.contextmanager
 def _locked(path: Path, exclusive: bool) -> Iterator[object]:
-    if exclusive:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a+b")
-    else:
-        fh = open(path, "rb")
+    try:
+        if exclusive:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "a+b")
+        else:
+            fh = open(path, "rb")
+    except OSError as exc:  # a file where its folder goes, a folder where it goes, no permission: named
+        where = exc.filename or path
+        raise LedgerError(path, f"cannot open the consent ledger ({where}: {exc.strerror or exc})") from None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield fh
