@@ -238,3 +238,20 @@ def test_a_ledger_that_cannot_be_created_or_opened_is_one_named_error(tmp_path):
     for cmd in (("consent", "grant", "s1", *args), ("consent", "show", "s1"), ("consent", "verify")):
         r = run(*cmd, "-w", tmp_path / "ws2")
         assert r.exit_code == 1 and "ledger.jsonl" in r.output, (cmd, r.output)  # before: IsADirectoryError
+
+
+def test_the_report_of_a_workspace_whose_ledger_cannot_be_opened_says_so_in_its_rights_section(tmp_path):
+    """As a tampered ledger is: the rest of the report is written, the rights section gives no verdict."""
+    import re
+
+    from twotrack.show.report import build_report
+    from twotrack.store import Workspace
+
+    ws = _failed_only_workspace(tmp_path)
+    (ws / "rights").mkdir(exist_ok=True)
+    (ws / "rights" / "ledger.jsonl").mkdir()  # before: the whole report stopped (IsADirectoryError, then exit 1)
+    html = build_report(Workspace(ws))
+    rights = re.search(r'<section id="rights">.*?</section>', html, flags=re.S).group(0)
+    assert "cannot open the consent ledger" in rights and "no verdict is given" in rights
+    r = run("report", "-w", ws, "-o", tmp_path / "r.html")
+    assert r.exit_code == 0 and (tmp_path / "r.html").exists()
