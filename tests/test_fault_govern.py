@@ -255,3 +255,24 @@ def test_the_report_of_a_workspace_whose_ledger_cannot_be_opened_says_so_in_its_
     assert "cannot open the consent ledger" in rights and "no verdict is given" in rights
     r = run("report", "-w", ws, "-o", tmp_path / "r.html")
     assert r.exit_code == 0 and (tmp_path / "r.html").exists()
+
+
+def test_an_event_for_a_speaker_on_no_recording_of_the_workspace_is_recorded_with_a_warning(tmp_path):
+    """A typo in a withdrawal ('libri-3670' for libri-367) ends nobody's consent: the command said nothing."""
+    ws = tmp_path / "ws"
+    r = run("scan", SAMPLE / "manifest.csv", "-w", ws, "--jobs", "0", "--no-progress")
+    assert r.exit_code == 0
+    assert run("consent", "import", SAMPLE / "consent.csv", "-w", ws).exit_code == 0
+    r = run("consent", "withdraw", "libri-3670", "--date", "2026-12-01", "-w", ws)
+    assert r.exit_code == 0 and "#9 withdraw libri-3670" in r.output
+    assert "warning" in r.output and "'libri-3670'" in r.output and "no recording" in r.output
+    r = run("consent", "withdraw", "libri-367", "--date", "2026-12-01", "-w", ws)
+    assert r.exit_code == 0 and "warning" not in r.output
+    csv = tmp_path / "c.csv"
+    csv.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n"
+                   "libri-2609,withdraw,all,2026-12-01,,\nlibri-26O9,withdraw,all,2026-12-02,,\n")
+    r = run("consent", "import", csv, "-w", ws)
+    assert r.exit_code == 0 and "'libri-26O9'" in r.output and "'libri-2609'" not in r.output
+    # no workspace yet (consent recorded before the scan): nothing to compare with, no warning
+    r = run("consent", "withdraw", "libri-3670", "--date", "2026-12-01", "-w", tmp_path / "new")
+    assert r.exit_code == 0 and "warning" not in r.output

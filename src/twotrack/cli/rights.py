@@ -71,6 +71,24 @@ def _recordings(ws: str | None, manifest: str | None) -> list:
     raise ConfigError(f"{ws}: no workspace here yet (run `twotrack scan` first) and no --manifest given")
 
 
+def _warn_unplaced(ws: str, speakers) -> None:
+    """Warn about speakers no recording of the workspace names: ids are matched exactly, so an event for a
+    mistyped id ('libri-3670') ends or gives nobody's consent. Recorded all the same: the ledger may run
+    ahead of the scan. Silent when there is no workspace yet."""
+    if not _has_workspace(ws):
+        return
+    from ..rights.verdicts import speakers_by_track
+    from ..store import Workspace, queries
+
+    placed = {s for r in queries.recordings(Workspace(ws)) for _, s in speakers_by_track(r) if s}
+    unplaced = sorted(set(speakers) - placed)
+    if unplaced:
+        names = ", ".join(repr(s) for s in unplaced[:10])
+        names += f" and {len(unplaced) - 10} more" if len(unplaced) > 10 else ""
+        click.echo(f"warning: no recording of {ws} names speaker(s) {names} (speaker ids are matched exactly; "
+                   "recorded all the same)", err=True)
+
+
 def _report_rejected(exc: ImportRejected) -> None:
     click.echo(f"error: {exc.path}: {len(exc.errors)} malformed row(s); nothing was appended", err=True)
     for e in exc.errors:
@@ -104,6 +122,7 @@ def consent_import(file: str, ws: str) -> None:
         _report_rejected(exc)
     click.echo(f"appended {len(res.appended)} event(s), skipped {len(res.skipped)} already recorded; "
                f"ledger {led.path}, head {res.head}")
+    _warn_unplaced(ws, {e.speaker for e in res.appended})
 
 
 def _record(ws: str, speaker: str, action: str, scopes: str, date: str, **fields) -> None:
@@ -114,6 +133,7 @@ def _record(ws: str, speaker: str, action: str, scopes: str, date: str, **fields
         click.echo(f"error: {'; '.join(e.reason for e in exc.errors)}", err=True)
         sys.exit(1)
     click.echo(f"#{ev.seq} {ev.action} {ev.speaker} {';'.join(ev.scopes)} {ev.date} -> {ev.status}; head {ev.hash}")
+    _warn_unplaced(ws, {ev.speaker})
 
 
 def _event_command(action: str, needs_evidence: bool):

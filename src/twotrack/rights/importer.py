@@ -4,7 +4,8 @@ Columns (CSV header or JSONL keys): ``speaker``, ``action`` (grant/amend/withdra
 (semicolon-separated; a JSON list in JSONL is fine too; empty or ``all`` on a withdraw/revoke means every
 scope), ``date`` (ISO 8601), ``evidence`` (URI), ``evidence_sha256``; optional ``jurisdiction``, ``expiry``,
 ``note``. The separator is ',', or ';' or a tab when the header uses it (scopes then sit in quotes). Row
-numbers in errors are the file's line numbers (the header is line 1), so an editor jumps straight to them. Lines starting with ``#`` and blank lines are ignored (comments).
+numbers in errors are the file's line numbers (the header is line 1), so an editor jumps straight to them.
+Lines starting with ``#`` and blank lines are ignored (comments).
 """
 
 from __future__ import annotations
