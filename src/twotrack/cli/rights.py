@@ -29,7 +29,23 @@ _MANIFEST = click.option("--manifest", type=click.Path(exists=True, dir_okay=Fal
                          help="Read recordings from this manifest instead of the workspace.")
 _PERMS = click.option("--permissions", type=click.Path(exists=True, dir_okay=False), default=None,
                       help="JSON permissions table whose entries add to / replace the built-in one.")
-_AT = click.option("--at", "at", default=None, help="Judge consent at this ISO 8601 date/time (default: now).")
+
+
+def _check_at(ctx, param, value):
+    """--at must be a date the ledger can replay to: a usage error naming the value, not a traceback later."""
+    if value is None:
+        return None
+    from ..rights.consent import parse_time
+
+    try:
+        parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (e.g. 2026-03-14 or 2026-03-14T09:30:00Z)") from None
+    return value
+
+
+_AT = click.option("--at", "at", default=None, callback=_check_at,
+                   help="Judge consent at this ISO 8601 date/time (default: now).")
 
 
 def _ledger(ws: str) -> Ledger:
@@ -53,6 +69,24 @@ def _recordings(ws: str | None, manifest: str | None) -> list:
 
         return queries.recordings(Workspace(ws))
     raise ConfigError(f"{ws}: no workspace here yet (run `twotrack scan` first) and no --manifest given")
+
+
+def _warn_unplaced(ws: str, speakers) -> None:
+    """Warn about speakers no recording of the workspace names: ids are matched exactly, so an event for a
+    mistyped id ('libri-3670') ends or gives nobody's consent. Recorded all the same: the ledger may run
+    ahead of the scan. Silent when there is no workspace yet."""
+    if not _has_workspace(ws):
+        return
+    from ..rights.verdicts import speakers_by_track
+    from ..store import Workspace, queries
+
+    placed = {s for r in queries.recordings(Workspace(ws)) for _, s in speakers_by_track(r) if s}
+    unplaced = sorted(set(speakers) - placed)
+    if unplaced:
+        names = ", ".join(repr(s) for s in unplaced[:10])
+        names += f" and {len(unplaced) - 10} more" if len(unplaced) > 10 else ""
+        click.echo(f"warning: no recording of {ws} names speaker(s) {names} (speaker ids are matched exactly; "
+                   "recorded all the same)", err=True)
 
 
 def _report_rejected(exc: ImportRejected) -> None:
@@ -88,6 +122,7 @@ def consent_import(file: str, ws: str) -> None:
         _report_rejected(exc)
     click.echo(f"appended {len(res.appended)} event(s), skipped {len(res.skipped)} already recorded; "
                f"ledger {led.path}, head {res.head}")
+    _warn_unplaced(ws, {e.speaker for e in res.appended})
 
 
 def _record(ws: str, speaker: str, action: str, scopes: str, date: str, **fields) -> None:
@@ -98,6 +133,7 @@ def _record(ws: str, speaker: str, action: str, scopes: str, date: str, **fields
         click.echo(f"error: {'; '.join(e.reason for e in exc.errors)}", err=True)
         sys.exit(1)
     click.echo(f"#{ev.seq} {ev.action} {ev.speaker} {';'.join(ev.scopes)} {ev.date} -> {ev.status}; head {ev.hash}")
+    _warn_unplaced(ws, {ev.speaker})
 
 
 def _event_command(action: str, needs_evidence: bool):

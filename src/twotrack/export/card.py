@@ -25,7 +25,7 @@ from .. import __version__
 from ..rights.verdicts import get_purpose
 from .base import Exporter, ExportSummary
 from .context import Context
-from .state import State, atomic_write, file_entry, resampling
+from .state import State, atomic_write, exported_licenses, file_entry, resampling
 
 CARD = "README.md"
 
@@ -206,7 +206,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     exported = sorted(state.recordings)
     by_id = {r.recording_id: r for r in ctx.recordings}
     recs = [by_id[r] for r in exported if r in by_id]
-    licenses = sorted({r.license for r in recs if r.license})
+    licenses = exported_licenses(state)
     speakers = sorted({s for r in recs for s in r.speakers if s})
     pieces = [p for rid in exported for p in state.recordings[rid].get("pieces", [])]
     duties = Counter(d for rid in exported for d in state.recordings[rid].get("duties", []))
@@ -290,7 +290,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     else:
         body.append("- None recorded by the licenses of these recordings.")
     body += ["", "## License", ""]
-    lic_count = Counter(r.license or "unknown" for r in recs)
+    lic_count = Counter(state.recordings[rid].get("license") or "unknown" for rid in exported)
     if meta["license"] == "other":
         body.append(f"The recordings carry different or non-Hub licenses; the folder as a whole is under "
                     f"`{meta['license_details']}` (SPDX), per recording:")

@@ -22,7 +22,7 @@ from .. import __version__
 from ..rights.verdicts import get_purpose
 from .base import Exporter, ExportSummary
 from .context import Context
-from .state import State, atomic_write, file_entry
+from .state import State, atomic_write, exported_licenses, file_entry
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 CARD = "croissant.json"
@@ -198,7 +198,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     exported = sorted(state.recordings)
     by_id = {r.recording_id: r for r in ctx.recordings}
     recs = [by_id[r] for r in exported if r in by_id]
-    licenses = sorted({r.license for r in recs if r.license})
+    licenses = exported_licenses(state)
     speakers = sorted({s for r in recs for s in r.speakers if s})
     source_types = Counter(r.source_type.value for r in recs)
     registers = Counter(r.tags.get("register", "unknown") for r in recs)

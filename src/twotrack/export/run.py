@@ -170,6 +170,16 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
     options = options or ExportOptions()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     out = Path(out).absolute()
+    try:
+        return _run(ws, out, fmt, purpose, options, progress, t0)
+    except OSError as exc:  # the folder itself refuses (read-only, under a file, full): one named error
+        raise InputError(exc.filename or out, (
+            f"the export to {out} stopped: {exc.strerror or exc} (fix the folder and rerun: the rerun finishes "
+            "what this one left, files of withdrawn recordings included)")) from None
+
+
+def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOptions, progress, t0: float
+         ) -> ExportSummary:
     with export_lock(out) as lock:
         old = read_state(out)
         if old is not None:

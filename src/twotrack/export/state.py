@@ -240,6 +240,12 @@ def write_state(out: Path, data: bytes) -> None:
         legacy.unlink()
 
 
+def exported_licenses(state: State) -> list[str]:
+    """The licenses of the exported recordings as their verdicts read them (SPDX spelling: ``cc-by-4.0`` in a
+    manifest is ``CC-BY-4.0``, a deprecated ``GPL-2.0`` is ``GPL-2.0-only``), what the cards must name."""
+    return sorted({lic for r in state.recordings.values() if (lic := r.get("license"))})
+
+
 def resampling(state: State) -> list[dict[str, Any]]:
     """Which exported recordings were resampled from which rate: ``[{"from_hz", "to_hz", "upsampled",
     "recordings"}]`` from the pieces' ``source_rates`` (the tracks' rates at the source) and ``sample_rate``.

@@ -262,6 +262,37 @@ def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[
     return dropped
 
 
+#: The Croissant card every export writes: its FileObjects carry each file's sha256.
+CROISSANT = "croissant.json"
+
+
+def _patch_croissant(root: Path, removed: set[str], hashes: Mapping[str, str]) -> tuple[str, int] | None:
+    """Keep the card loadable after removals: drop the FileObjects of removed files and give rewritten
+    manifests their new sha256 (mlcroissant refuses a file whose hash differs). Record sets read the manifests
+    and file sets, so their records follow. Returns the card's new (sha256, bytes), None when unchanged."""
+    path = root / CROISSANT
+    if not path.exists():
+        return None
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, f"not a JSON Croissant card ({exc}); rerun the export to rewrite it") from None
+    nodes = []
+    for node in card.get("distribution") or []:
+        url = node.get("contentUrl") if isinstance(node, dict) and node.get("@type") == "cr:FileObject" else None
+        if url in removed:
+            continue
+        if url in hashes and node.get("sha256") != hashes[url]:
+            node = {**node, "sha256": hashes[url]}
+        nodes.append(node)
+    if nodes == card.get("distribution"):
+        return None
+    card["distribution"] = nodes
+    raw = (json.dumps(card, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    _atomic_write(path, raw)
+    return hashlib.sha256(raw).hexdigest(), len(raw)
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -276,7 +307,15 @@ def apply_audit(
     """Delete the files named by an audit, drop their lines from the manifests, and update export.json
     (removed files leave ``files``, rewritten manifests get their new sha256, and an ``audits`` entry
     records what was removed, when, and under which ledger head)."""
-    root = Path(export_dir)
+    try:
+        return _apply(Path(export_dir), removals, ledger_head)
+    except OSError as exc:  # a file the folder will not let go (read-only, a folder in its place): named
+        raise InputError(exc.filename or export_dir, (
+            f"audit --apply stopped: {exc.strerror or exc} (fix it and rerun: files already removed are "
+            "reported as gone, the rest removed)")) from None
+
+
+def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None) -> ApplyResult:
     record = export_record(root)
     data = read_export(root)
     removals = list(removals)
@@ -308,8 +347,11 @@ def apply_audit(
         if f["path"] in manifests and dropped.get(f["path"]):
             p = _inside(root, f["path"])
             if p.exists():
-                f = {**f, "sha256": _sha256(p)}
+                f = {**f, "sha256": _sha256(p), "bytes": p.stat().st_size}
         files.append(f)
+    card = _patch_croissant(root, remove_paths, {f["path"]: f["sha256"] for f in files})
+    if card is not None:
+        files = [{**f, "sha256": card[0], "bytes": card[1]} if f["path"] == CROISSANT else f for f in files]
     data["files"] = files
     data.setdefault("audits", []).append({
         "applied_at": utc_now(),

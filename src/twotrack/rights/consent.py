@@ -15,6 +15,7 @@ Vocabulary (docs/rights.md has the long form):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date as _date
 from datetime import datetime, timezone
@@ -58,6 +59,12 @@ def is_unknown_speaker(speaker: str | None) -> bool:
     return speaker is None or str(speaker).strip().lower() in UNKNOWN_SPEAKER_IDS
 
 
+def speaker_fold(speaker: str) -> str:
+    """What two spellings of one id share (letter case, Unicode form). Ids are matched exactly everywhere,
+    so the ledger refuses a second spelling: ``LIBRI-367``'s withdrawal would not reach ``libri-367``."""
+    return unicodedata.normalize("NFKC", speaker).casefold()
+
+
 # --------------------------------------------------------------------------------------------
 # Times
 # --------------------------------------------------------------------------------------------
@@ -82,7 +89,10 @@ def parse_time(text: str | _date | datetime) -> datetime:
             raise ValueError(f"not an ISO 8601 date: {s!r}") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: its UTC time is before year 1
+        raise ValueError(f"date out of range once converted to UTC: {str(text).strip()!r}") from None
 
 
 def normalise_time(text: str) -> str:

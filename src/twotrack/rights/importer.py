@@ -3,8 +3,9 @@
 Columns (CSV header or JSONL keys): ``speaker``, ``action`` (grant/amend/withdraw/revoke), ``scopes``
 (semicolon-separated; a JSON list in JSONL is fine too; empty or ``all`` on a withdraw/revoke means every
 scope), ``date`` (ISO 8601), ``evidence`` (URI), ``evidence_sha256``; optional ``jurisdiction``, ``expiry``,
-``note``. Row numbers in errors are the file's line numbers (the header is line 1), so an editor jumps
-straight to them. Lines starting with ``#`` and blank lines are ignored (comments).
+``note``. The separator is ',', or ';' or a tab when the header uses it (scopes then sit in quotes). Row
+numbers in errors are the file's line numbers (the header is line 1), so an editor jumps straight to them.
+Lines starting with ``#`` and blank lines are ignored (comments).
 """
 
 from __future__ import annotations
@@ -29,10 +30,22 @@ def _is_comment(line: str) -> bool:
     return not stripped or stripped.startswith("#")
 
 
+def _delimiter(lines: list[str]) -> str:
+    """The separator the header uses: ',' unless the header names the required columns only when split on
+    ';' (spreadsheets in many locales save "CSV" so) or a tab. Scopes, ';'-separated too, then sit in quotes."""
+    header = next((line for line in lines if not _is_comment(line)), "")
+    for sep in (",", ";", "\t"):
+        names = {c.strip().lower() for c in next(csv.reader([header], delimiter=sep), [])}
+        if set(REQUIRED_COLUMNS) <= names:
+            return sep
+    return ","
+
+
 def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
     # Comment lines become empty lines so csv's line numbers stay the file's line numbers.
-    cleaned = "".join("\n" if _is_comment(line) else line for line in text.splitlines(keepends=True))
-    reader = csv.reader(io.StringIO(cleaned))
+    lines = text.splitlines(keepends=True)
+    cleaned = "".join("\n" if _is_comment(line) else line for line in lines)
+    reader = csv.reader(io.StringIO(cleaned), delimiter=_delimiter(lines))
     header: list[str] | None = None
     out = []
     for cells in reader:
@@ -104,10 +117,10 @@ def read_event_rows(path: str | os.PathLike) -> tuple[list[EventDraft], list[int
     suffix = p.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
         rows = _jsonl_rows(text)
-    elif suffix in (".csv", ".txt"):
+    elif suffix in (".csv", ".tsv", ".txt"):
         rows = _csv_rows(p, text)
     else:
-        raise InputError(p, f"unknown ledger import format {suffix!r} (use .csv or .jsonl)")
+        raise InputError(p, f"unknown ledger import format {suffix!r} (use .csv, .tsv or .jsonl)")
     drafts, numbers, errors = [], [], []
     for row, data in rows:
         if "__error__" in data:

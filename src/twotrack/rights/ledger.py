@@ -26,7 +26,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 from ..model import Record
 from ..paths import LEDGER_RELPATH
 from .consent import (
-    ACTION_STATUS, ACTIONS, ConsentEvent, EventDraft, SpeakerConsent, make_draft, replay, replay_all, utc_now,
+    ACTION_STATUS, ACTIONS, ConsentEvent, EventDraft, SpeakerConsent, make_draft, replay, replay_all, speaker_fold,
+    utc_now,
 )
 from .errors import ImportRejected, LedgerError, RowError
 from .importer import read_event_rows
@@ -57,11 +58,15 @@ def ledger_path(workspace: str | os.PathLike) -> Path:
 
 @contextlib.contextmanager
 def _locked(path: Path, exclusive: bool) -> Iterator[object]:
-    if exclusive:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a+b")
-    else:
-        fh = open(path, "rb")
+    try:
+        if exclusive:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "a+b")
+        else:
+            fh = open(path, "rb")
+    except OSError as exc:  # a file where its folder goes, a folder where it goes, no permission: named
+        where = exc.filename or path
+        raise LedgerError(path, f"cannot open the consent ledger ({where}: {exc.strerror or exc})") from None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield fh
@@ -264,6 +269,9 @@ class Ledger:
             existing = [_event_from_dict(json.loads(raw)) for raw in lines]
             recorded = {e.draft.content_key() for e in existing}
             speakers_with_consent = {e.speaker for e in existing if e.action in ("grant", "amend")}
+            spellings: dict[str, str] = {}  # folded id -> the spelling the ledger has
+            for e in existing:
+                spellings.setdefault(speaker_fold(e.speaker), e.speaker)
             errors: list[RowError] = []
             to_write: list[tuple[int, EventDraft]] = []
             for row, draft in zip(rows, drafts):
@@ -273,6 +281,13 @@ class Ledger:
                     errors.append(RowError(row, str(exc)))
                     continue
                 if skip_recorded and draft.content_key() in recorded:
+                    continue
+                known = spellings.setdefault(speaker_fold(draft.speaker), draft.speaker)
+                if known != draft.speaker:
+                    errors.append(RowError(row, (
+                        f"speaker {draft.speaker!r} differs from {known!r}, already in the ledger, only in letter "
+                        f"case or Unicode form; ids are matched exactly, so this {draft.action} would not reach "
+                        f"{known!r}'s recordings: write {known!r}")))
                     continue
                 if draft.action == "amend" and draft.speaker not in speakers_with_consent:
                     errors.append(RowError(row, f"amend for {draft.speaker!r}, who has no earlier grant to amend"))

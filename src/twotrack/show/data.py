@@ -155,7 +155,10 @@ def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAUL
     """Verdicts per purpose, consent state per speaker, withdrawals and the ledger's chain check."""
     # ledger_path(ws.path), not ws.ledger_path: the latter creates WS/rights, and this view never writes.
     led = Ledger(ledger_path(ws.path))
-    check = led.verify()
+    try:
+        check = led.verify()
+    except TwotrackError as exc:  # it cannot be opened (a folder in its place): said like a failed check
+        return Part.missing(f"{exc}; no verdict is given")
     if not check.ok:
         return Part.missing(f"the consent ledger {led.path} fails verification: {check}; no verdict is given")
     events, head = led.snapshot()

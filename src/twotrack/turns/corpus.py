@@ -42,8 +42,10 @@ def recording_events(ws: Workspace, recordings: Sequence[dict[str, Any]] | None 
     return out
 
 
-def _turn_stats(ws: Workspace, recordings: list[dict[str, Any]], group_by: str | None) -> dict[str, Any]:
+def _turn_stats(ws: Workspace, recordings: list[dict[str, Any]], group_by: str | None) -> dict[str, Any] | None:
     inputs = recording_events(ws, recordings)
+    if not inputs:  # no recording has events (none decoded, or events never ran): null, as documented
+        return None
     groups: dict[str, str] = {}
     if group_by:
         tags = {r["recording_id"]: r["tags"] for r in recordings}
