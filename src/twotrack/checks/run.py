@@ -122,7 +122,13 @@ def _quality_notes(q: TrackQuality, extra: dict, sample_rate: int, cfg: ChecksCo
     if q.digital_silence:
         out.append(f"track {name} is digital silence throughout")
     elif q.dead:
-        out.append(f"track {name} has {extra['speech_s']:.1f} s of speech of its own (< {cfg.min_speech_s:g} s): dead")
+        note = f"track {name} has {extra['speech_s']:.1f} s of speech of its own (< {cfg.min_speech_s:g} s): dead"
+        loud = extra.get("loud_dbfs")
+        if loud is not None and loud < cfg.activity_floor_dbfs:
+            note += (f"; its loudest frames are at {loud:.1f} dBFS, below the activity floor "
+                     f"{cfg.activity_floor_dbfs:g} dBFS (recorded far too quietly? raise its gain, or lower "
+                     "checks.activity_floor_dbfs)")
+        out.append(note)
     if q.clipping_share is not None and q.clipping_share >= cfg.clipping_warn_share:
         out.append(f"track {name} clips: {100 * q.clipping_share:.2f}% of samples at full scale")
     if q.dc_offset is not None and abs(q.dc_offset) >= cfg.dc_warn:
