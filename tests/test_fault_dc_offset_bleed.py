@@ -38,3 +38,14 @@ def test_a_dc_offset_does_not_change_the_bleed_estimate(clean, dc, tolerance_db)
     # starts and ends (the analysis resampler's transient, zero padding) still lift one floor by ~5 dB
     assert np.allclose(floors(shifted), floors(plain), atol=tolerance_db), (floors(shifted), floors(plain))
     assert abs(shifted.tracks[0].dc_offset - dc) < 1e-3  # the offset is still reported
+
+
+def test_gated_audio_with_a_dc_offset_is_gated_audio(clean):
+    """Pauses of digital silence shifted by a DC offset are constant, not sound: the bleed is "none" as
+    for the unshifted file (it read as a -101 dB bleed at the edge of the lag range, 1576 sigma)."""
+    x, sr = sf.read(SAMPLE / "clean" / "demo03_2609_367.flac", dtype="float32")
+    x = 0.5 * x[: 30 * sr].T
+    plain = run_checks(np.ascontiguousarray(x), sr)
+    shifted = run_checks(np.ascontiguousarray(x + np.float32(0.4)), sr)
+    assert plain.bleed_db is None and shifted.bleed_db is None, shifted.reasons
+    assert floors(shifted) == floors(plain) == [None, None]
