@@ -165,6 +165,10 @@ def quality_from(
             if noise > 0 and sp > noise:
                 snr = 10.0 * math.log10((sp - noise) / noise)
     speech_mean = float(lin(own_speech).mean()) if own_speech.any() else 0.0
+    # the level of the track's loud frames, whatever the activity rule said: a track whose speech sits
+    # under ``activity_floor_dbfs`` (a gain left down) is then told apart from an empty one
+    sounding = power_db[~digital]
+    loud = float(np.percentile(sounding, 99)) if sounding.size else None
     speech_level = 10.0 * math.log10(speech_mean) if speech_mean > 0 else None
     q = TrackQuality(
         track=index,
@@ -181,5 +185,6 @@ def quality_from(
         "digital_silence_share": round(float(digital.mean()), 4) if n else None,
         "noise_dbfs": None if noise_dbfs is None else round(noise_dbfs, 2),
         "speech_dbfs": None if speech_level is None else round(speech_level, 2),
+        "loud_dbfs": None if loud is None else round(loud, 2),
     }
     return q, extra

@@ -116,15 +116,27 @@ def _renamed(note: str, i: int, j: int) -> str:
     return _NAME.sub(lambda m: names[m.group(1)], note)
 
 
-def _quality_notes(q: TrackQuality, extra: dict, sample_rate: int, cfg: ChecksConfig) -> list[str]:
+def _quality_notes(q: TrackQuality, extra: dict, sample_rate: int, cfg: ChecksConfig, codec: str | None = None
+                   ) -> list[str]:
     name = track_name(q.track)
     out = []
     if q.digital_silence:
         out.append(f"track {name} is digital silence throughout")
     elif q.dead:
-        out.append(f"track {name} has {extra['speech_s']:.1f} s of speech of its own (< {cfg.min_speech_s:g} s): dead")
+        note = f"track {name} has {extra['speech_s']:.1f} s of speech of its own (< {cfg.min_speech_s:g} s): dead"
+        loud = extra.get("loud_dbfs")
+        if loud is not None and loud < cfg.activity_floor_dbfs:
+            note += (f"; its loudest frames are at {loud:.1f} dBFS, below the activity floor "
+                     f"{cfg.activity_floor_dbfs:g} dBFS (recorded far too quietly? raise its gain, or lower "
+                     "checks.activity_floor_dbfs)")
+        out.append(note)
     if q.clipping_share is not None and q.clipping_share >= cfg.clipping_warn_share:
-        out.append(f"track {name} clips: {100 * q.clipping_share:.2f}% of samples at full scale")
+        if any(c in (codec or "").upper() for c in ("FLOAT", "DOUBLE")):
+            # a float file holds samples beyond +-1 intact: they clip only where it becomes integer PCM
+            out.append(f"track {name}: {100 * q.clipping_share:.2f}% of samples at or beyond full scale (a float "
+                       "file: intact in it, clipped when converted to integer PCM, as the exports write it)")
+        else:
+            out.append(f"track {name} clips: {100 * q.clipping_share:.2f}% of samples at full scale")
     if q.dc_offset is not None and abs(q.dc_offset) >= cfg.dc_warn:
         out.append(f"track {name} has a DC offset of {q.dc_offset:+.4f}")
     bw = q.effective_bandwidth_hz
@@ -272,7 +284,7 @@ def _judge(audio, sr: int, codec, layout, activity, cfg: ChecksConfig, rate_read
     qualities, quality_notes = [], []
     for i, (q, extra) in enumerate(audio.qualities([(i, tf[i], own[i]) for i in range(n_tracks)])):
         qualities.append(q)
-        quality_notes += _quality_notes(q, extra, sr, cfg)
+        quality_notes += _quality_notes(q, extra, sr, cfg, codec)
         metrics.update({f"{k}.{track_name(i)}": v for k, v in extra.items()})
     dead = [q.track for q in qualities if q.dead]
 

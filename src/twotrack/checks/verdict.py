@@ -6,7 +6,9 @@ In order (the first rule that applies decides):
 3. one track is a mix of both speakers                          -> not-isolated
 4. no track has speech                                          -> unknown
 5. bleed at or above ``bleed_not_isolated_db``                  -> not-isolated
-6. only one track has speech (the other is dead)                -> unknown (a one-sided recording)
+6. only one track has speech (the other is dead)                -> unknown (a one-sided recording);
+   with two or more that talk, the dead ones (unused channels of a multichannel file) are named and
+   the rules below judge the paths between the tracks that talk
 7. neither direction could be measured (too little single talk) -> unknown
 8. bleed at or above ``bleed_leaky_db``                         -> leaky
 9. a direction with none detected but a noise floor at or above ``bleed_leaky_db`` (too noisy to
@@ -60,10 +62,16 @@ def isolation_verdict(
         return Isolation.NOT_ISOLATED, [
             f"bleed {strongest.direction} {strongest.level_db:.1f} dB >= not-isolated threshold "
             f"{cfg.bleed_not_isolated_db:g} dB"] + details
-    if dead:
-        names = ", ".join(track_name(i) for i in dead)
+    names = ", ".join(track_name(i) for i in dead)
+    if dead and len(speaking) < 2:
         return Isolation.UNKNOWN, [
             f"only one side talks: track {names} has no speech of its own; isolation cannot be judged"] + details
+    if dead:
+        # a 6-channel export or a recorder with unused inputs: judge the speakers, not the empty inputs
+        paths = tuple(p for p in paths if p.source in speaking and p.target in speaking)
+        strongest = max((p for p in paths if p.detected), key=lambda p: p.level_db, default=None)
+        details = [f"track {names} has no speech of its own (an unused channel): isolation is judged between "
+                   f"track {', '.join(track_name(i) for i in speaking)}"] + details
     if paths and not any(p.measured for p in paths):
         return Isolation.UNKNOWN, [
             "too little single-talker speech on either side to measure bleed: isolation cannot be judged"] + details

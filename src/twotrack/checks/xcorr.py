@@ -36,6 +36,8 @@ MIN_BLOCK_SHARE = 0.05
 #: Floor of a block's target power in the weights (digital silence would weigh infinitely): about
 #: the rounding noise of 16-bit audio.
 MIN_TARGET_POWER = 1e-10
+#: Mean power of a frame that holds no sound once its DC is removed: 20 dB under 16-bit rounding noise.
+SILENT_POWER = 1e-12
 
 
 def band_weights(nfft: int, fs: float, band: tuple[float, float]) -> np.ndarray:
@@ -179,14 +181,19 @@ class _Accumulator:
         w32, bins = p.w32, self.bins
         chunk = p.keep[part]
         on = p.fw[part] > 0
-        blocks = src_rows * np.repeat(p.fw[part], hop, axis=1)
+        # each block's DC goes before the mask: a masked constant is a train of steps, energy in every band
+        # (a recorder's DC offset read as bleed); the band weight is 0 at DC, so nothing else changes
+        blocks = (src_rows - src_rows.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)) \
+            * np.repeat(p.fw[part], hop, axis=1)
         # weighted least squares: a block counts by 1 / (target power where the source is masked in),
-        # so blocks where the target has loud sound of its own weigh little
+        # so blocks where the target has loud sound of its own weigh little; its power without its DC
         under = segs[:, max_lag : max_lag + block_len].reshape(len(chunk), per_block, hop)
+        under = under - under.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(np.float32)
         frame_energy = np.einsum("ijk,ijk->ij", under, under, dtype=np.float64)
+        # digital silence, or a constant (silence with a DC offset, through the analysis resampler's rounding)
+        self.zeros += int(np.sum(on & (frame_energy < hop * SILENT_POWER)))
         weight = 1.0 / np.maximum((frame_energy * on).sum(axis=1) / (np.maximum(on.sum(axis=1), 1) * hop),
                                   MIN_TARGET_POWER)
-        self.zeros += int(np.sum(on & (frame_energy == 0)))
         self.masked += int(on.sum())
         S = scipy.fft.rfft(blocks, nfft, axis=1)
         T = scipy.fft.rfft(segs, nfft, axis=1)

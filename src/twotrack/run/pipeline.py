@@ -175,7 +175,7 @@ def run_stages(
     del decoded  # its probed sources and any cached first pass are not needed by the events
 
     if "events" in run:
-        why_not = events_not_applicable(recording)
+        why_not = events_not_applicable(recording, checks_result)
         if why_not:
             record("events", "not-applicable", why_not)
         elif "events" in unavailable:

@@ -157,12 +157,16 @@ def extract_recording_events(activity_result: tuple[TrackActivity, ...], duratio
     return tuple(extract_events(masks, config.turns))
 
 
-def events_not_applicable(recording) -> str | None:
+def events_not_applicable(recording, checks=None) -> str | None:
     """Why turn-taking events do not apply to a recording, or None: they are defined for a dyad, two
-    tracks of one speaker each (a meeting's many tracks need speaker pairs chosen first)."""
+    tracks of one speaker each (a meeting's many tracks need speaker pairs chosen first). ``checks``
+    (when known): two channels that are copies of each other are one mono mix, not two speakers."""
     if recording.layout is Layout.MONO or recording.n_tracks < 2:
         return f"{recording.layout.value} recording with {recording.n_tracks} track(s): events need two tracks"
     if recording.n_tracks > 2:
         return (f"{recording.layout.value} recording with {recording.n_tracks} tracks: events are defined for "
                 "two tracks (a dyad); choose a pair of tracks first")
+    if checks is not None and checks.duplicate_channels:
+        return (f"track B is a copy of track A ({checks.channel_relation or 'duplicate'}): mono presented as "
+                "two tracks; events need one speaker per track")
     return None
