@@ -131,6 +131,25 @@ def _wav(content: bytes) -> tuple[np.ndarray, int]:
     return data, rate
 
 
+def test_json_answers_are_compressed_and_audio_is_not(client):
+    """A browser that accepts gzip gets the timeline compressed (the same JSON); audio, whole or a byte range,
+    stays plain WAV so that Range offsets address the file."""
+    rid = "clean/demo01_367_1688"
+    params = {"start": 0, "end": 60, "width": 2000}
+    packed = client.get(url(rid, "/timeline"), params=params, headers={"Accept-Encoding": "gzip"})
+    plain = client.get(url(rid, "/timeline"), params=params, headers={"Accept-Encoding": "identity"})
+    assert packed.headers.get("content-encoding") == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert packed.json() == plain.json()
+    assert len(plain.content) > 4 * int(packed.headers["content-length"])
+    whole = client.get(url(rid, "/audio"), params={"tracks": "A"}, headers={"Accept-Encoding": "gzip"})
+    part = client.get(url(rid, "/audio"), params={"tracks": "A"},
+                      headers={"Accept-Encoding": "gzip", "Range": "bytes=100-199"})
+    assert whole.status_code == 200 and part.status_code == 206
+    assert "content-encoding" not in whole.headers and "content-encoding" not in part.headers
+    assert part.content == whole.content[100:200]
+
+
 def test_audio_region_is_the_source_audio(client, ws):
     for rid in RECORDINGS:
         rec = queries.recording(ws, rid)

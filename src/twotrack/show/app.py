@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -49,6 +50,8 @@ MAX_WORDS = 3000
 MAX_REGION_S = 3600.0
 #: Memory budget of the per-recording views kept in memory (bytes of their arrays).
 VIEW_CACHE_BYTES = 64 << 20
+#: answers smaller than this go out uncompressed (gzip's header and the CPU are not worth it)
+GZIP_MIN_BYTES = 1024
 
 EVENT_KINDS = ("ipu", "turn", "pause", "gap", "overlap-between", "overlap-within", "backchannel", "interruption",
                "floor-transfer")
@@ -394,6 +397,10 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
     app.state.explorer = ex
+    # The timeline of a long call with its words is megabytes of JSON: compress it for a remote browser.
+    # Audio is left alone (audio/* and 206 range answers are excluded by the middleware: byte ranges must
+    # address the WAV itself); level 5 keeps the CPU per answer small.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=5)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     def page(name: str, status: int = 200, **ctx) -> HTMLResponse:
