@@ -109,6 +109,10 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
     read, not a buffer)."""
     cfg = config or WordsConfig()
     spans, note = transcript_spans(recording)
+    if spans is not None:
+        spans, past = within_audio(spans, duration_s)
+        if past:
+            note = "; ".join(n for n in (note, past) if n)
     by_track = {getattr(a, "track", i): a for i, a in enumerate(activity)}
     per_track = [by_track.get(t, ()) for t in range(n_tracks)]
     if spans is not None:
@@ -124,6 +128,25 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
     out = transcribe_blocks(blocks, sample_rate, duration_s, per_track, bleed_db, cfg,
                             recording_id=recording.recording_id, n_tracks=n_tracks)
     return replace(out, note=note) if note else out
+
+
+def within_audio(spans: dict[int, list[tuple[float, float, str]]], duration_s: float
+                 ) -> tuple[dict[int, list[tuple[float, float, str]]] | None, str | None]:
+    """The transcript lines that start inside the recording, and a note on those that do not. A transcript none
+    of whose lines starts inside the recording is not this recording's (or its times are in another unit, or
+    it belongs to a longer original the file was cut from): it is not used (None), so the tracks are recognised,
+    and the note says why. Before, every line was counted as "not aligned" and the recording got no words."""
+    kept = {t: [x for x in lines if x[0] < duration_s] for t, lines in spans.items()}
+    n_past = sum(len(lines) for lines in spans.values()) - sum(len(lines) for lines in kept.values())
+    if not n_past:
+        return spans, None
+    first = min(x[0] for lines in spans.values() for x in lines if x[0] >= duration_s)
+    if not any(kept.values()):
+        return None, (f"transcript not used: all {n_past} of its lines start after the recording's end "
+                      f"({duration_s:.2f} s; the first at {first:.2f} s), so it is not this recording's "
+                      "transcript or its times are offset; the tracks are recognised instead")
+    return kept, (f"transcript: {n_past} line(s) start after the recording's end ({duration_s:.2f} s; the first "
+                  f"at {first:.2f} s), not aligned")
 
 
 def untranscribed(span: Segment | None, duration_s: float) -> Timeline:
