@@ -64,8 +64,22 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
         note = (f"transcript: {sum(elsewhere.values())} utterance(s) on track(s) "
                 f"{', '.join(track_name(t) for t in sorted(elsewhere))}, which this {recording.n_tracks}-track "
                 "recording does not have, not aligned")
-    return {t: [(w.start, w.end, w.text) for w in sorted(ws, key=lambda w: w.start)]
-            for t, ws in by_track.items()}, note
+    # a line given twice (same track, times and text: transcripts merged from two files) is aligned once;
+    # before, its words were stored twice, side by side
+    out, repeated = {}, 0
+    for t, ws in by_track.items():
+        seen, out[t] = set(), []
+        for w in sorted(ws, key=lambda w: w.start):
+            key = (w.start, w.end, " ".join(w.text.split()))
+            if key in seen:
+                repeated += 1
+            else:
+                seen.add(key)
+                out[t].append((w.start, w.end, w.text))
+    if repeated:
+        note = "; ".join(n for n in (note, f"transcript: {repeated} repeated line(s) (same track, times and "
+                                           "text) aligned once") if n)
+    return out, note
 
 
 def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, list[tuple[float, float, str]]],
