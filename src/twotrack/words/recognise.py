@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,17 @@ def detect_language(model, packed: Packed) -> tuple[str, float]:
     return str(lang), float(prob)
 
 
+def _thread_lock_for_tqdm() -> None:
+    """faster-whisper's ``transcribe`` makes a progress bar (disabled), and tqdm's first bar creates a
+    multiprocessing lock: in a scan's worker process that semaphore outlived the worker, and Python's resource
+    tracker printed "There appear to be 1 leaked semaphore objects" on the scan's stderr at every scan that
+    read a track of unknown language or used ``windows = "whisper"``. A thread lock does for a bar never shown."""
+    from tqdm import tqdm
+
+    if not hasattr(tqdm, "_lock"):
+        tqdm.set_lock(threading.RLock())
+
+
 def recognise(model, packed: Packed, *, language: str | None, beam_size: int = 1) -> tuple[list[RawWord], str, float]:
     """Words of a packed track, and the language the recogniser used (detected when ``language`` is None).
 
@@ -39,6 +51,7 @@ def recognise(model, packed: Packed, *, language: str | None, beam_size: int = 1
     then run from one chunk into the next."""
     if packed.audio.size == 0:
         return [], language or "unknown", 0.0
+    _thread_lock_for_tqdm()
     segments, info = model.transcribe(
         packed.audio, language=language, beam_size=beam_size, best_of=beam_size, word_timestamps=True,
         condition_on_previous_text=False, vad_filter=False, without_timestamps=False)

@@ -24,7 +24,10 @@ from ..errors import InputError
 from ..ingest.annotations import has_gold, recording_gold, transcribed_span, utterance_level
 from ..model import Recording, Segment, track_name
 from ..timeline import Timeline
-from .align import align_text_blocks
+from .align import align_text_blocks, dictionary_share
+
+#: A transcript track whose words the English dictionary knows at least this share of is recorded as English.
+ENGLISH_MIN_SHARE = 0.5
 from .transcribe import WordsResult, activity_pairs, transcribe_blocks
 
 
@@ -61,8 +64,22 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
         note = (f"transcript: {sum(elsewhere.values())} utterance(s) on track(s) "
                 f"{', '.join(track_name(t) for t in sorted(elsewhere))}, which this {recording.n_tracks}-track "
                 "recording does not have, not aligned")
-    return {t: [(w.start, w.end, w.text) for w in sorted(ws, key=lambda w: w.start)]
-            for t, ws in by_track.items()}, note
+    # a line given twice (same track, times and text: transcripts merged from two files) is aligned once;
+    # before, its words were stored twice, side by side
+    out, repeated = {}, 0
+    for t, ws in by_track.items():
+        seen, out[t] = set(), []
+        for w in sorted(ws, key=lambda w: w.start):
+            key = (w.start, w.end, " ".join(w.text.split()))
+            if key in seen:
+                repeated += 1
+            else:
+                seen.add(key)
+                out[t].append((w.start, w.end, w.text))
+    if repeated:
+        note = "; ".join(n for n in (note, f"transcript: {repeated} repeated line(s) (same track, times and "
+                                           "text) aligned once") if n)
+    return out, note
 
 
 def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, list[tuple[float, float, str]]],
@@ -74,19 +91,37 @@ def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, lis
 
 
 def align_transcript_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s: float, n_tracks: int,
-                            spans: dict[int, list[tuple[float, float, str]]], recording_id: str = "") -> WordsResult:
-    """``align_transcript`` over a stream of (n_tracks, m) blocks (memory flat in the recording's length)."""
+                            spans: dict[int, list[tuple[float, float, str]]], recording_id: str = "",
+                            language: str | None = None) -> WordsResult:
+    """``align_transcript`` over a stream of (n_tracks, m) blocks (memory flat in the recording's length).
+    ``language`` (``words.language``): the transcript's language when the user says it; else a track is
+    recorded English when the English dictionary knows most of its words, ``unknown`` otherwise."""
     got = align_text_blocks(blocks, sample_rate, duration_s, {t: spans.get(t, []) for t in range(n_tracks)},
                             recording_id=recording_id)
     words, failures = [], 0
     languages: dict[str, tuple[str, float | None]] = {}
+    foreign = []
     for t in range(n_tracks):  # per track
         words += got[t].words
         failures += len(got[t].unaligned)
-        languages[track_name(t)] = ("en", None) if spans.get(t) else ("unknown", 0.0)
+        share = dictionary_share(text for _, _, text in spans.get(t, ()))
+        # the transcript's language, unless the config says it: English when the English dictionary knows most
+        # of its words (before: "en" for any text, a Japanese or Russian transcript too)
+        if share is None:
+            languages[track_name(t)] = ("unknown", 0.0)
+        elif language:
+            languages[track_name(t)] = (language, None)
+        else:
+            languages[track_name(t)] = ("en", None) if share >= ENGLISH_MIN_SHARE else ("unknown", None)
+            if share < ENGLISH_MIN_SHARE:
+                foreign.append(f"{track_name(t)} {100 * share:.0f}%")
     words.sort(key=lambda w: (w.start, w.track, w.end))
+    note = (f"transcript words in the English dictionary: {', '.join(foreign)} (below "
+            f"{100 * ENGLISH_MIN_SHARE:.0f}%): language unknown, its words aligned as generic speech (coarse times)"
+            if foreign else None)
     return WordsResult(tuple(words), languages, alignment_failures=failures,
-                       models={track_name(t): "pocketsphinx-en" for t in range(n_tracks)}, source="aligned")
+                       models={track_name(t): "pocketsphinx-en" for t in range(n_tracks)}, source="aligned",
+                       note=note)
 
 
 def transcribe_recording(samples: np.ndarray, sample_rate: int, activity: Sequence, recording: Recording,
@@ -109,10 +144,15 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
     read, not a buffer)."""
     cfg = config or WordsConfig()
     spans, note = transcript_spans(recording)
+    if spans is not None:
+        spans, past = within_audio(spans, duration_s)
+        if past:
+            note = "; ".join(n for n in (note, past) if n)
     by_track = {getattr(a, "track", i): a for i, a in enumerate(activity)}
     per_track = [by_track.get(t, ()) for t in range(n_tracks)]
     if spans is not None:
-        out = align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id)
+        out = align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id,
+                                      language=cfg.language or None)
         rest = untranscribed(transcribed_span(recording.metadata), duration_s)
         if rest and reread is not None:
             outside = [_segments_in(a, rest) for a in per_track]
@@ -120,10 +160,30 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
                 got = transcribe_blocks(reread(), sample_rate, duration_s, outside, bleed_db, cfg,
                                         recording_id=recording.recording_id, n_tracks=n_tracks)
                 out = with_recognised(out, got, rest)
+        note = "; ".join(n for n in (note, out.note) if n) or None
         return replace(out, note=note) if note else out
     out = transcribe_blocks(blocks, sample_rate, duration_s, per_track, bleed_db, cfg,
                             recording_id=recording.recording_id, n_tracks=n_tracks)
     return replace(out, note=note) if note else out
+
+
+def within_audio(spans: dict[int, list[tuple[float, float, str]]], duration_s: float
+                 ) -> tuple[dict[int, list[tuple[float, float, str]]] | None, str | None]:
+    """The transcript lines that start inside the recording, and a note on those that do not. A transcript none
+    of whose lines starts inside the recording is not this recording's (or its times are in another unit, or
+    it belongs to a longer original the file was cut from): it is not used (None), so the tracks are recognised,
+    and the note says why. Before, every line was counted as "not aligned" and the recording got no words."""
+    kept = {t: [x for x in lines if x[0] < duration_s] for t, lines in spans.items()}
+    n_past = sum(len(lines) for lines in spans.values()) - sum(len(lines) for lines in kept.values())
+    if not n_past:
+        return spans, None
+    first = min(x[0] for lines in spans.values() for x in lines if x[0] >= duration_s)
+    if not any(kept.values()):
+        return None, (f"transcript not used: all {n_past} of its lines start after the recording's end "
+                      f"({duration_s:.2f} s; the first at {first:.2f} s), so it is not this recording's "
+                      "transcript or its times are offset; the tracks are recognised instead")
+    return kept, (f"transcript: {n_past} line(s) start after the recording's end ({duration_s:.2f} s; the first "
+                  f"at {first:.2f} s), not aligned")
 
 
 def untranscribed(span: Segment | None, duration_s: float) -> Timeline:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 
 import numpy as np
 
 ALIGN_RATE = 16000
 _HOP_S = 0.01  # pocketsphinx frames
-_TOKEN = re.compile(r"[a-z0-9']+")
+_TOKEN = re.compile(r"(?:[^\W_]|')+")  # letters and digits of any script, with inner apostrophes
+#: typographic apostrophes a hand-made transcript uses for "'" (don\u2019t)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
 _decoders: dict[tuple[int, bool], object] = {}
 _lock = threading.Lock()
 #: Search beams of the ``wide`` decoder (pocketsphinx's defaults: 1e-48, 1e-48, 7e-29). On real spontaneous
@@ -45,8 +48,19 @@ def _decoder(wide: bool = False):
 
 
 def tokens(word: str) -> list[str]:
-    """A recogniser word as dictionary tokens: lower case, punctuation out, hyphens split."""
-    return _TOKEN.findall(word.lower().replace("-", " "))
+    """A word as dictionary tokens: lower case, punctuation out, hyphens split, typographic apostrophes
+    made plain, compatibility forms folded (\ufb01 -> fi, full-width Latin -> ASCII) and a Latin token's
+    accents dropped (caf\u00e9 -> cafe, Z\u00fcrich -> zurich), so the pronouncing dictionary finds them. A
+    token in another script is kept as it is (the dictionary lacks it: aligned as generic speech); before,
+    tokens were ASCII only and a line of Japanese or Russian text had none, so it vanished unaligned."""
+    text = unicodedata.normalize("NFKC", word).translate(_APOSTROPHES).lower().replace("-", " ")
+    return [_ascii(t) for t in _TOKEN.findall(text)]
+
+
+def _ascii(token: str) -> str:
+    """``token`` without its accents when that leaves plain ASCII (naïve -> naive), else as it is (です)."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", token) if not unicodedata.combining(c))
+    return bare if bare.isascii() else token
 
 
 def _spell(decoder, tok: str) -> str:

@@ -162,15 +162,28 @@ def _put(s: np.ndarray, e: np.ndarray, idx: np.ndarray, got: np.ndarray, offset:
     e[idx[ok]] = got[ok, 1] + offset
 
 
+#: In a joint pack, a track's speech more than this far below the loudest track's is raised to it.
+JOINT_LEVEL_SPAN_DB = 6.0
+
+
 def _pack_joint(packs: list[Packed], separator_s: float) -> tuple[Packed, np.ndarray]:
     """Several tracks' packed speech laid end to end as one stream (one recogniser pass reads them all:
     Whisper's cost is its 30 s windows, and two half-filled last windows become one). -> (joint Packed,
-    the index of each joint chunk's first chunk per input)."""
+    the index of each joint chunk's first chunk per input).
+
+    A track more than ``JOINT_LEVEL_SPAN_DB`` below the loudest (RMS over its packed speech) is raised to that
+    distance first: Whisper reads a window's log-mel relative to its loudest part, and a track 30 dB below the
+    other in the same window was read as silence (no word on it, although alone it gives every word). Tracks
+    within the span are read as they are (the usual case: their words do not change). Only the recogniser
+    reads this audio: alignment and the crosstalk rule use each track's own samples."""
     gap = np.zeros(int(round(separator_s * packs[0].rate)), np.float32)
+    levels = [float(np.sqrt(np.mean(np.square(p.audio, dtype=np.float64)))) if p.audio.size else 0.0 for p in packs]
+    floor = max(levels, default=0.0) * 10 ** (-JOINT_LEVEL_SPAN_DB / 20)
     audio, chunks, offsets, first, pos = [], [], [], [], 0.0
-    for p in packs:
+    for p, level in zip(packs, levels):
         first.append(sum(len(c) for c in chunks))
-        audio += [p.audio, gap]
+        gain = floor / level if 0.0 < level < floor else 1.0
+        audio += [p.audio if gain == 1.0 else (p.audio * np.float32(gain)), gap]
         chunks.append(p.chunks)
         offsets.append(p.offsets + pos)
         pos += (p.audio.size + gap.size) / p.rate
