@@ -25,10 +25,10 @@ from ..ingest.annotations import has_gold, recording_gold, transcribed_span, utt
 from ..model import Recording, Segment, track_name
 from ..timeline import Timeline
 from .align import align_text_blocks, dictionary_share
+from .transcribe import WordsResult, activity_pairs, transcribe_blocks
 
 #: A transcript track whose words the English dictionary knows at least this share of is recorded as English.
 ENGLISH_MIN_SHARE = 0.5
-from .transcribe import WordsResult, activity_pairs, transcribe_blocks
 
 
 def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, float, str]]] | None, str | None]:
