@@ -153,8 +153,11 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
             if words is not None and word_idx is not None:
                 mine = [w for w, k in zip(words, word_idx.tolist()) if k == j]
                 sup["text"] = " ".join(w.text.strip() for w in mine)
+                # a word's end is clipped to the piece's audio, as its supervision is (a transcript may
+                # run past the file's end)
                 sup["alignment"] = {"word": [[w.text.strip(), round(w.start - start_s, 4),
-                                              round(w.end - w.start, 4)] for w in mine]}
+                                              round(min(w.end - start_s, duration_s) - (w.start - start_s), 4)]
+                                             for w in mine]}
             elif item.words is not None:
                 sup["text"] = ""
             sup["custom"] = {
@@ -175,7 +178,7 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
 
 class LhotseExporter(Exporter):
     name = "lhotse"
-    version = 2  # 2: metadata.csv, source rates and text per piece
+    version = 3  # 2: metadata.csv, source rates and text per piece; 3: word ends clipped to the piece
     defaults = {"sample_rate": None, "max_duration_s": 0.0}
     managed_dirs = ("audio", "parts")
     manifest_names = (RECORDINGS, SUPERVISIONS, METADATA)
