@@ -170,12 +170,29 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
     options = options or ExportOptions()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     out = Path(out).absolute()
+    outer = _enclosing_export(out)
+    if outer is not None:
+        raise ConfigError(
+            f"{out}: inside the export folder {outer}, whose readers would take this export's files for its own "
+            "(moshi-finetune reads every *jsonl under its folder, a Hub push uploads the subfolder with its "
+            ".twotrack state); write it to a folder outside that one, e.g. a sibling")
     try:
         return _run(ws, out, fmt, purpose, options, progress, t0)
     except OSError as exc:  # the folder itself refuses (read-only, under a file, full): one named error
         raise InputError(exc.filename or out, (
             f"the export to {out} stopped: {exc.strerror or exc} (fix the folder and rerun: the rerun finishes "
             "what this one left, files of withdrawn recordings included)")) from None
+
+
+def _enclosing_export(out: Path) -> Path | None:
+    """The nearest folder above ``out`` that holds an export (its ``EXPORT_JSON``), or None."""
+    for parent in out.parents:
+        try:
+            if (parent / EXPORT_JSON).is_file():
+                return parent
+        except OSError:  # an unreadable parent is not an export we can see
+            continue
+    return None
 
 
 def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOptions, progress, t0: float
