@@ -2,7 +2,9 @@
 
 The corpus is tiny on purpose (a few seconds of the sample dialogue, scanned by the real scan):
 ``v/trimmed`` is 2.3 s of ``demo01`` whose gold CTM runs past the audio (a transcript made on the
-longer original): its word "officers" starts at 1.625 s and ends at 2.375 s, after the file's end.
+longer original): its word "officers" starts at 1.625 s and ends at 2.375 s, after the file's end;
+``v/mono`` is the same 2.3 s of track A alone as a mono file, its manifest row naming both speakers of the
+conversation (``speaker_a``, ``speaker_b``), with track A's words.
 """
 
 from __future__ import annotations
@@ -40,9 +42,13 @@ def ws(tmp_path_factory):
     corpus.mkdir()
     x, sr = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="int16", frames=int(TRIM_S * 16000))
     sf.write(corpus / "trimmed.wav", x, sr, subtype="PCM_16")
+    sf.write(corpus / "mono.wav", x[:, 0], sr, subtype="PCM_16")
     rows = [{"recording_id": "v/trimmed", "path": str(corpus / "trimmed.wav"), "speaker_a": "libri-367",
              "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read;language:en",
-             "source_type": "two-track", "transcript": str(_ctm(corpus / "trimmed.ctm", "trimmed", TRIM_S))}]
+             "source_type": "two-track", "transcript": str(_ctm(corpus / "trimmed.ctm", "trimmed", TRIM_S))},
+            {"recording_id": "v/mono", "path": str(corpus / "mono.wav"), "speaker_a": "libri-367",
+             "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read;language:en",
+             "source_type": "mono", "transcript": str(_ctm(corpus / "mono.ctm", "mono", 2.0))}]
     return C.scan_rows(rows, corpus / "manifest.csv", root / "ws")
 
 
@@ -60,3 +66,47 @@ def test_lhotse_word_alignments_end_within_the_audio_when_the_transcript_runs_pa
                 words += 1
                 assert sup.start - 1e-6 <= w.start and w.end <= sup.end + 1e-6 <= cut.duration + 1e-6, (w, sup)
     assert words and any(w.symbol == "officers" for s in sups for w in s.alignment["word"])
+
+
+def test_a_mono_recordings_speakers_reach_every_export(ws, tmp_path):
+    """Before: a mono file's speakers (``speaker_a``/``speaker_b`` of its row, which rights checked) were lost
+    in the exports: Lhotse speaker ``v/mono#A``, ``speaker_a``/``speaker_b`` null in metadata.jsonl, Parquet
+    ``speakers`` null, and the cards counted 2 speakers for 2 recordings with the same two people."""
+    import pyarrow.parquet as pq
+
+    mix = "libri-367+libri-1688"
+    lh = tmp_path / "lhotse"
+    export(ws, lh, "lhotse", PURPOSE)
+    sups = [s for s in lhotse.load_manifest(lh / "supervisions.jsonl.gz") if s.recording_id == "v__mono"]
+    assert sups and {s.speaker for s in sups} == {mix}
+    meta = [json.loads(x) for x in (lh / "metadata.jsonl").read_text().splitlines()]
+    assert [(m["speaker_a"], m["speaker_b"]) for m in meta if m["recording_id"] == "v/mono"] == \
+        [("libri-367", "libri-1688")]
+    pqo = tmp_path / "parquet"
+    export(ws, pqo, "parquet", PURPOSE)
+    rows = {r["recording_id"]: r for f in pqo.rglob("*.parquet") for r in pq.read_table(f).to_pylist()}
+    assert rows["v/mono"]["speakers"] == [mix] and rows["v/mono"]["channels"] == 1
+    assert {a["speaker"] for a in rows["v/mono"]["activity"]} == {mix}
+    assert rows["v/trimmed"]["speakers"] == ["libri-367", "libri-1688"]
+    for out in (lh, pqo):  # the two recordings hold the same two people
+        assert "**2 speaker(s)**" in (out / "README.md").read_text()
+        assert "from 2 speaker(s)" in json.loads((out / "croissant.json").read_text())["rai:dataCollection"]
+
+
+def test_an_export_inside_another_export_folder_is_refused(ws, tmp_path):
+    """Before: ``export lhotse OUT/lhotse`` inside a Moshi export OUT was written, and moshi-finetune, which
+    reads every ``*jsonl`` under its data folder, then took ``lhotse/metadata.jsonl`` for a manifest."""
+    from click.testing import CliRunner
+
+    from twotrack.cli import main
+    from twotrack.errors import ConfigError
+
+    outer = tmp_path / "moshi"
+    export(ws, outer, "moshi", PURPOSE)
+    with pytest.raises(ConfigError, match="inside the export folder"):
+        export(ws, outer / "lhotse", "lhotse", PURPOSE)
+    assert not (outer / "lhotse").exists() and list(outer.rglob("*jsonl")) == [outer / "train.jsonl"]
+    res = CliRunner().invoke(main, ["export", "parquet", "-w", str(ws), str(outer / "audio" / "pq"),
+                                    "--purpose", PURPOSE])
+    assert res.exit_code == 2 and "inside the export folder" in res.output
+    export(ws, tmp_path / "lhotse", "lhotse", PURPOSE)  # a sibling is fine

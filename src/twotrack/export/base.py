@@ -115,6 +115,22 @@ class ExportItem:
         return plan
 
 
+def named_speakers(rec: Recording) -> list[str]:
+    """The speaker ids the manifest names for ``rec``; a mono file's (one track, the whole conversation)
+    are its ``speaker_a``/``speaker_b``, which the reader keeps in metadata."""
+    if rec.is_mono and not any(rec.speakers):
+        return [str(rec.metadata[k]) for k in ("speaker_a", "speaker_b") if rec.metadata.get(k)]
+    return [str(s) for s in rec.speakers if s]
+
+
+def track_speakers(rec: Recording) -> list[str | None]:
+    """The speaker label of each track as the exports write it (None: unknown). A mono track is
+    labelled by the people named for it, joined by ``+`` when it holds several (a mix nothing separates)."""
+    if rec.is_mono and not any(rec.speakers):
+        return ["+".join(named_speakers(rec)) or None]
+    return [s if s else None for s in rec.speakers][: rec.n_tracks] + [None] * (rec.n_tracks - len(rec.speakers))
+
+
 class Exporter:
     """One format. Subclasses set ``name`` and the defaults, write one recording in ``add`` and the
     manifests in ``manifests``; formats that pack several recordings in one file override ``drop``."""

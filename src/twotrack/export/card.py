@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import __version__
 from ..rights.verdicts import get_purpose
-from .base import Exporter, ExportSummary
+from .base import Exporter, ExportSummary, named_speakers
 from .context import Context
 from .state import State, atomic_write, exported_licenses, file_entry, resampling
 
@@ -207,7 +207,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     by_id = {r.recording_id: r for r in ctx.recordings}
     recs = [by_id[r] for r in exported if r in by_id]
     licenses = exported_licenses(state)
-    speakers = sorted({s for r in recs for s in r.speakers if s})
+    speakers = sorted({s for r in recs for s in named_speakers(r)})
     pieces = [p for rid in exported for p in state.recordings[rid].get("pieces", [])]
     duties = Counter(d for rid in exported for d in state.recordings[rid].get("duties", []))
     meta = front_matter(exporter, state, ctx, recs, len(pieces), licenses, out)
