@@ -110,3 +110,41 @@ def test_an_export_inside_another_export_folder_is_refused(ws, tmp_path):
                                     "--purpose", PURPOSE])
     assert res.exit_code == 2 and "inside the export folder" in res.output
     export(ws, tmp_path / "lhotse", "lhotse", PURPOSE)  # a sibling is fine
+
+
+def test_a_source_changed_since_the_scan_is_skipped_until_rescanned(tmp_path):
+    """Before: a file rewritten (here cut from 2.3 s to 1.5 s) after the scan was exported with the scan's
+    words, IPUs and events of the old content: Parquet's row held 1.5 s of audio with words, events and
+    activity up to 2.3 s."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    x, sr = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="int16", frames=int(TRIM_S * 16000))
+    wav = corpus / "c.wav"
+    sf.write(wav, x, sr, subtype="PCM_16")
+    rows = [{"recording_id": "v/c", "path": str(wav), "speaker_a": "libri-367", "speaker_b": "libri-1688",
+             "license": "CC-BY-4.0", "tags": "register:read", "source_type": "two-track",
+             "transcript": str(_ctm(corpus / "c.ctm", "c", 2.0))}]
+    ws = C.scan_rows(rows, corpus / "manifest.csv", tmp_path / "ws")
+    out = tmp_path / "pq"
+    assert export(ws, out, "parquet", PURPOSE).exported == 1
+    st = os.stat(wav)
+    os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, same content: still exported
+    assert export(ws, tmp_path / "pq-touched", "parquet", PURPOSE).exported == 1
+
+    sf.write(wav, x[: int(1.5 * sr)], sr, subtype="PCM_16")
+    fresh = export(ws, tmp_path / "pq-new", "parquet", PURPOSE)
+    assert fresh.exported == 0 and "source file changed since the scan" in fresh.skipped["v/c"]
+    summary = export(ws, out, "parquet", PURPOSE)  # a rerun drops it, as it drops a missing file's
+    assert summary.exported == 0 and "source file changed since the scan" in summary.skipped["v/c"]
+    assert not any(pq.read_table(f).num_rows for f in out.rglob("*.parquet"))
+
+    from twotrack.run import scan
+    scan([corpus / "manifest.csv"], ws, jobs=0)
+    assert export(ws, out, "parquet", PURPOSE).exported == 1
+    row = next(r for f in out.rglob("*.parquet") for r in pq.read_table(f).to_pylist())
+    assert row["duration_s"] == pytest.approx(1.5)
+    assert all(w["end"] <= 1.5 + 1e-6 for w in row["words"]) and all(e["end"] <= 1.5 + 1e-6 for e in row["events"])

@@ -23,7 +23,7 @@ from .. import __version__
 from ..ingest.clock import ClockFix, RecordingClock, recording_clock
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import ErrorRecord, Layout, Recording
-from ..ingest.missing import missing_reason
+from ..ingest.missing import changed_reason, missing_reason
 from ..rights.ledger import Ledger
 from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace, queries
@@ -223,6 +223,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         stored_checks = (queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in recordings) else {})
         stems = make_stems(r.recording_id for r in recordings)
         gold = GoldWords(workspace=ws)
+        seen = queries.source_cache(ws)  # what the scan saw of each source file: a changed one is skipped
         config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
                                 "options": exporter.resolved, "clock_rule": CLOCK_RULE})
 
@@ -239,7 +240,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             if row.get("status") == "failed" or not row.get("duration_s"):
                 summary.skipped[rid] = "not decoded in the workspace (see `twotrack errors`)"
                 continue
-            why = exporter.skip_reason(rec) or missing_reason(rec)
+            why = exporter.skip_reason(rec) or missing_reason(rec) or changed_reason(rec, seen)
             if why:
                 summary.skipped[rid] = why
                 continue
