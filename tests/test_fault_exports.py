@@ -148,3 +148,21 @@ def test_a_source_changed_since_the_scan_is_skipped_until_rescanned(tmp_path):
     row = next(r for f in out.rglob("*.parquet") for r in pq.read_table(f).to_pylist())
     assert row["duration_s"] == pytest.approx(1.5)
     assert all(w["end"] <= 1.5 + 1e-6 for w in row["words"]) and all(e["end"] <= 1.5 + 1e-6 for e in row["events"])
+
+
+@pytest.mark.parametrize("args, said", [(["--rate", "16"], "--rate 16000 is 16 kHz"),
+                                        (["--rate", "7"], "between 4000 and 384000"),
+                                        (["--max-duration", "nan"], "--max-duration nan"),
+                                        (["--shard-mb", "inf"], "--shard-mb inf")])
+def test_a_rate_in_khz_or_a_nonfinite_option_is_refused_before_anything_is_written(ws, tmp_path, args, said):
+    """Before: ``--rate 16`` (16 kHz meant) wrote every FLAC at 16 Hz and said nothing; ``--max-duration nan``
+    and ``--shard-mb inf`` were taken."""
+    from click.testing import CliRunner
+
+    from twotrack.cli import main
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["export", "lhotse" if "--shard-mb" not in args else "parquet", "-w", str(ws),
+                                    str(out), "--purpose", PURPOSE, *args])
+    assert res.exit_code == 2 and said in res.output, res.output
+    assert not out.exists() or not any(out.iterdir())

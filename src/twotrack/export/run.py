@@ -27,7 +27,7 @@ from ..ingest.missing import changed_reason, missing_reason
 from ..rights.ledger import Ledger
 from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace, queries
-from .base import ExportItem, ExportOptions, Exporter, ExportSummary
+from .base import ExportItem, ExportOptions, Exporter, ExportSummary, check_options
 from .context import Context, GoldWords
 from .card import write_card
 from .croissant import write_croissant
@@ -168,6 +168,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         raise ConfigError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     get_purpose(purpose)
     options = options or ExportOptions()
+    check_options(options)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     out = Path(out).absolute()
     outer = _enclosing_export(out)
