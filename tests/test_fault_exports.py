@@ -4,7 +4,7 @@ The corpus is tiny on purpose (a few seconds of the sample dialogue, scanned by 
 ``v/trimmed`` is 2.3 s of ``demo01`` whose gold CTM runs past the audio (a transcript made on the
 longer original): its word "officers" starts at 1.625 s and ends at 2.375 s, after the file's end;
 ``v/mono`` is the same 2.3 s of track A alone as a mono file, its manifest row naming both speakers of the
-conversation (``speaker_a``, ``speaker_b``), with track A's words.
+conversation (``speaker_a``, ``speaker_b``), with track A's words, and its language tagged ``English``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def ws(tmp_path_factory):
              "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read;language:en",
              "source_type": "two-track", "transcript": str(_ctm(corpus / "trimmed.ctm", "trimmed", TRIM_S))},
             {"recording_id": "v/mono", "path": str(corpus / "mono.wav"), "speaker_a": "libri-367",
-             "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read;language:en",
+             "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read;language:English",
              "source_type": "mono", "transcript": str(_ctm(corpus / "mono.ctm", "mono", 2.0))}]
     return C.scan_rows(rows, corpus / "manifest.csv", root / "ws")
 
@@ -166,3 +166,21 @@ def test_a_rate_in_khz_or_a_nonfinite_option_is_refused_before_anything_is_writt
                                     str(out), "--purpose", PURPOSE, *args])
     assert res.exit_code == 2 and said in res.output, res.output
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_language_tags_in_capitals_reach_the_card_and_others_are_named(ws, tmp_path):
+    """Before: ``language:EN`` was left out of the front matter and the body said "not recorded", as it did
+    for ``language:English``, which the manifest did record."""
+    from twotrack.export.card import languages
+    from twotrack.model import Layout, Recording, SourceType, TrackSource
+
+    def rec(tag):
+        return Recording(recording_id=tag, tracks=(TrackSource(path="x.wav"),), layout=Layout.MONO,
+                         source_type=SourceType.MONO, tags={"language": tag})
+
+    recs = [rec("EN"), rec("en-US"), rec("English"), rec("FR,de")]
+    assert languages(recs) == ["de", "en", "en-US", "fr"]
+    assert languages(recs, unrecognised=True) == ["English"]
+    export(ws, tmp_path / "lh", "lhotse", PURPOSE)
+    card = (tmp_path / "lh" / "README.md").read_text()
+    assert 'language:\n  - "en"\n' in card and "not ISO 639 codes (left out of the front matter): English" in card

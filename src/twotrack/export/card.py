@@ -81,17 +81,22 @@ def size_category(n: int) -> str:
     return "n>1T" if n >= 10**12 else "1B<n<10B"
 
 
-def languages(recordings) -> list[str]:
-    """Language codes from the recordings' ``language`` (or ``lang``) tags: ISO 639 codes, comma-separated
-    for several; anything else is left out of the front matter (the body lists what was found)."""
-    out = set()
+def languages(recordings, *, unrecognised: bool = False) -> list[str]:
+    """Language codes from the recordings' ``language`` (or ``lang``) tags: ISO 639 codes (any case: ``EN``
+    is ``en``; a region or script kept as written), comma-separated for several; anything else is left out
+    of the front matter, and ``unrecognised=True`` gives those instead (the body lists them)."""
+    out, other = set(), set()
     for r in recordings:
         for key in ("language", "lang"):
             for code in str(r.tags.get(key) or "").replace(";", ",").split(","):
                 code = code.strip()
-                if code and _ISO_LANG.match(code):
-                    out.add(code)
-    return sorted(out)
+                base, sep, rest = code.partition("-")
+                iso = base.lower() + sep + rest
+                if _ISO_LANG.match(iso):
+                    out.add(iso)
+                elif code:
+                    other.add(code)
+    return sorted(other if unrecognised else out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,6 +225,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     blocked_by_consent = sorted(rid for rid, reasons in blocked.items()
                                 if any("withdr" in r.lower() or "revok" in r.lower() for r in reasons))
     sources = Counter(p.get("words_source") or "none" for p in pieces)
+    odd = languages(recs, unrecognised=True)
 
     body = [
         f"# {meta['pretty_name']}",
@@ -238,7 +244,9 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         f"{_counts(Counter(r.layout.value for r in recs))}; registers: "
         f"{_counts(Counter(r.tags.get('register', 'unknown') for r in recs))}.",
         f"- Sample rates written: {_counts(Counter(str(p.get('sample_rate')) + ' Hz' for p in pieces))}.",
-        f"- Languages (the recordings' `language` tags): {', '.join(meta.get('language', [])) or 'not recorded'}.",
+        f"- Languages (the recordings' `language` tags): {', '.join(meta.get('language', [])) or 'not recorded'}"
+        + (f"; tags that are not ISO 639 codes (left out of the front matter): {', '.join(odd)}" if odd else "")
+        + ".",
         f"- Words (examples per source): {_counts(Counter(WORD_SOURCES.get(k, k) for k in sources.elements()))}. "
         "Text keeps the case and punctuation of its source.",
     ]
