@@ -184,3 +184,13 @@ def test_language_tags_in_capitals_reach_the_card_and_others_are_named(ws, tmp_p
     export(ws, tmp_path / "lh", "lhotse", PURPOSE)
     card = (tmp_path / "lh" / "README.md").read_text()
     assert 'language:\n  - "en"\n' in card and "not ISO 639 codes (left out of the front matter): English" in card
+
+
+def test_moshi_examples_without_a_word_of_their_main_speaker_are_told(ws, tmp_path):
+    """Before: ``--main-speaker B`` on a recording whose B says nothing in it wrote an example with
+    ``{"alignments": []}`` and said nothing (the trainer's text stream is padding only there)."""
+    summary = export(ws, tmp_path / "m", "moshi", PURPOSE, main_speaker="B")
+    assert json.loads((tmp_path / "m" / "audio" / "v__trimmed_mainB.json").read_text()) == {"alignments": []}
+    assert any(n.startswith("1 example(s) hold no word of their main speaker") and "v__trimmed_mainB" in n
+               for n in summary.notes), summary.notes
+    assert not any("no word of their main speaker" in n for n in export(ws, tmp_path / "a", "moshi", PURPOSE).notes)

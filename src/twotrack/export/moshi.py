@@ -241,6 +241,15 @@ class MoshiExporter(Exporter):
                              p.get("main_speaker"), p.get("other_speaker"), text.get("main", ""),
                              text.get("other", ""), p.get("alignments"), p.get("events")])
         atomic_write(self.out / METADATA, csv_bytes(METADATA_COLUMNS, rows))
+        # examples whose recording has words but whose main speaker says none in them: the trainer's text
+        # stream is padding only there (a listening stretch, a silent or untranscribed main track)
+        wordless = [p["id"] for rid in sorted(state.recordings) for p in state.recordings[rid].get("pieces", [])
+                    if p.get("main_words") == 0]
+        if wordless:
+            self.ctx.notes.append(
+                f"{len(wordless)} example(s) hold no word of their main speaker (channel 0), e.g. "
+                f"{', '.join(wordless[:3])}: moshi-finetune trains their text stream on padding only "
+                "(metadata.csv: empty text_main)")
         return [file_entry(self.out, MANIFEST, state.recordings), file_entry(self.out, METADATA, state.recordings)]
 
     def hf_configs(self, state: State) -> list[dict[str, Any]]:
