@@ -15,7 +15,8 @@ with ``other_words``: the trainer ignores them), and ``train.jsonl`` at the top 
 folder). The words are the gold ones (a transcript with word times), else the words stage's (the
 manifest's text aligned, or recognised with ``scan --words``); export.json records which
 (``words_source``). A recording with no words at all is left out unless ``--allow-no-text``; then it gets
-audio and a manifest line but no ``.json`` (moshi-finetune's ``annotate.py train.jsonl``, run inside the folder, makes them).
+audio and a manifest line but no ``.json`` (moshi-finetune's ``annotate.py train.jsonl``, run inside the
+folder, makes them).
 
 For everyone else the folder also holds ``metadata.csv`` (a row per WAV: ``file_name``, ids, times, rates,
 each channel's text), which makes ``audio/*.wav`` + ``metadata.csv`` a Hugging Face audio folder
