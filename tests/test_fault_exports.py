@@ -3,8 +3,9 @@
 The corpus is tiny on purpose (a few seconds of the sample dialogue, scanned by the real scan):
 ``v/trimmed`` is 2.3 s of ``demo01`` whose gold CTM runs past the audio (a transcript made on the
 longer original): its word "officers" starts at 1.625 s and ends at 2.375 s, after the file's end;
-``v/mono`` is the same 2.3 s of track A alone as a mono file, its manifest row naming both speakers of the
-conversation (``speaker_a``, ``speaker_b``), with track A's words, and its language tagged ``English``.
+``v/mono`` is 4.5 s of the dialogue mixed down to one channel, its manifest row naming both speakers
+(``speaker_a``, ``speaker_b``), its CTM both speakers' words to 3.9 s (A: "it locks is an officers",
+B: "design they"), and its language tagged ``English``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ lhotse = pytest.importorskip("lhotse")
 
 PURPOSE = "research-training"
 TRIM_S = 2.3
+MONO_S = 4.5
 
 
 def _ctm(dst: Path, rid: str, until_s: float) -> Path:
@@ -42,13 +44,14 @@ def ws(tmp_path_factory):
     corpus.mkdir()
     x, sr = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="int16", frames=int(TRIM_S * 16000))
     sf.write(corpus / "trimmed.wav", x, sr, subtype="PCM_16")
-    sf.write(corpus / "mono.wav", x[:, 0], sr, subtype="PCM_16")
+    y, _ = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="float32", frames=int(MONO_S * 16000))
+    sf.write(corpus / "mono.wav", y.mean(axis=1), sr, subtype="PCM_16")  # both speakers in one channel
     rows = [{"recording_id": "v/trimmed", "path": str(corpus / "trimmed.wav"), "speaker_a": "libri-367",
              "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read;language:en",
              "source_type": "two-track", "transcript": str(_ctm(corpus / "trimmed.ctm", "trimmed", TRIM_S))},
             {"recording_id": "v/mono", "path": str(corpus / "mono.wav"), "speaker_a": "libri-367",
              "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read;language:English",
-             "source_type": "mono", "transcript": str(_ctm(corpus / "mono.ctm", "mono", 2.0))}]
+             "source_type": "mono", "transcript": str(_ctm(corpus / "mono.ctm", "mono", 3.9))}]
     return C.scan_rows(rows, corpus / "manifest.csv", root / "ws")
 
 
@@ -194,3 +197,32 @@ def test_moshi_examples_without_a_word_of_their_main_speaker_are_told(ws, tmp_pa
     assert any(n.startswith("1 example(s) hold no word of their main speaker") and "v__trimmed_mainB" in n
                for n in summary.notes), summary.notes
     assert not any("no word of their main speaker" in n for n in export(ws, tmp_path / "a", "moshi", PURPOSE).notes)
+
+
+def test_a_mono_mixs_transcript_keeps_every_speakers_words(ws, tmp_path):
+    """Before: the CTM's B words of a mono mix ("design", "they") were dropped from the Lhotse
+    supervisions and the Parquet row without a note: a mono file has one track, and they named track B."""
+    import pyarrow.parquet as pq
+
+    lh = tmp_path / "lhotse"
+    export(ws, lh, "lhotse", PURPOSE)
+    sups = [s for s in lhotse.load_manifest(lh / "supervisions.jsonl.gz") if s.recording_id == "v__mono"]
+    words = [w.symbol for s in sorted(sups, key=lambda s: s.start) for w in s.alignment["word"]]
+    assert words == ["it", "locks", "is", "an", "officers", "design", "they"]
+    pqo = tmp_path / "parquet"
+    export(ws, pqo, "parquet", PURPOSE)
+    row = next(r for f in pqo.rglob("*.parquet") for r in pq.read_table(f).to_pylist() if r["recording_id"] == "v/mono")
+    assert [w["text"] for w in row["words"]] == words and {w["track"] for w in row["words"]} == {"A"}
+    assert row["text"] == [{"track": "A", "text": " ".join(words)}]
+
+
+def test_transcript_words_on_a_track_the_recording_lacks_are_counted():
+    from twotrack.export.context import per_track
+    from twotrack.model import Layout, Recording, SourceType, TrackSource, Word
+
+    rec = Recording(recording_id="r", tracks=(TrackSource(path="x.wav", channel=0), TrackSource(path="x.wav", channel=1)),
+                    layout=Layout.MULTICHANNEL, source_type=SourceType.TWO_TRACK)
+    words = [Word("r", 0, 0.1, 0.3, "a"), Word("r", 2, 0.5, 0.7, "c"), Word("r", 1, 0.2, 0.4, "b")]
+    out, note = per_track(rec, words)
+    assert [[w.text for w in out[t]] for t in (0, 1)] == [["a"], ["b"]]
+    assert note == "1 transcript word(s) on a track the recording does not have (2 track(s)) left out"
