@@ -226,3 +226,27 @@ def test_transcript_words_on_a_track_the_recording_lacks_are_counted():
     out, note = per_track(rec, words)
     assert [[w.text for w in out[t]] for t in (0, 1)] == [["a"], ["b"]]
     assert note == "1 transcript word(s) on a track the recording does not have (2 track(s)) left out"
+
+
+def test_the_card_says_which_moshi_examples_lack_alignments_and_that_mono_files_are_mixes(tmp_path):
+    """Before: a Moshi card of an --allow-no-text export said "no words (1)" only, though moshi-finetune's
+    trainer stops at the WAV without a .json; a Lhotse card with a mono file said every speaker was on their
+    own channel."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    x, sr = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="int16", frames=int(TRIM_S * 16000))
+    sf.write(corpus / "n.wav", x, sr, subtype="PCM_16")
+    sf.write(corpus / "m.wav", x[:, 0], sr, subtype="PCM_16")
+    common = {"license": "CC-BY-4.0", "tags": "register:read", "transcript": ""}
+    rows = [{"recording_id": "v/n", "path": str(corpus / "n.wav"), "speaker_a": "libri-367",
+             "speaker_b": "libri-1688", "source_type": "two-track", **common},
+            {"recording_id": "v/m", "path": str(corpus / "m.wav"), "speaker_a": "libri-367", "speaker_b": "",
+             "source_type": "mono", **common}]
+    ws = C.scan_rows(rows, corpus / "manifest.csv", tmp_path / "ws")
+    export(ws, tmp_path / "moshi", "moshi", PURPOSE, allow_no_text=True)
+    card = (tmp_path / "moshi" / "README.md").read_text()
+    assert "**1 example(s) have no `.json` alignments** (exported with `--allow-no-text`: v__n)" in card
+    assert "annotate.py train.jsonl` inside this folder" in card and "mono files" not in card
+    export(ws, tmp_path / "lhotse", "lhotse", PURPOSE, allow_no_text=True)
+    card = (tmp_path / "lhotse" / "README.md").read_text()
+    assert "mono files hold the whole conversation on one channel" in card and "`.json` alignments" not in card

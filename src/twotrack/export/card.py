@@ -239,8 +239,10 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         "",
         f"- **{len(recs)} recording(s)**, **{summary.hours:.3f} h** of exported audio in {len(pieces)} "
         f"example(s) (longer recordings are cut in silences of both tracks), **{len(speakers)} speaker(s)**.",
-        f"- Each speaker on their own channel (two-track capture). Source types: "
-        f"{_counts(Counter(r.source_type.value for r in recs))}; layouts at the source: "
+        ("- Each speaker on their own channel (two-track capture)"
+         + ("; mono files hold the whole conversation on one channel" if any(r.is_mono for r in recs) else "")
+         + ". Source types: ")
+        + f"{_counts(Counter(r.source_type.value for r in recs))}; layouts at the source: "
         f"{_counts(Counter(r.layout.value for r in recs))}; registers: "
         f"{_counts(Counter(r.tags.get('register', 'unknown') for r in recs))}.",
         f"- Sample rates written: {_counts(Counter(str(p.get('sample_rate')) + ' Hz' for p in pieces))}.",
@@ -250,6 +252,12 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         f"- Words (examples per source): {_counts(Counter(WORD_SOURCES.get(k, k) for k in sources.elements()))}. "
         "Text keeps the case and punctuation of its source.",
     ]
+    # Moshi: moshi-finetune opens <stem>.json for every WAV, so an example exported without words stops it
+    no_json = sorted(p["id"] for p in pieces if exporter.name == "moshi" and "alignments" in p and not p["alignments"])
+    if no_json:
+        body.append(f"- **{len(no_json)} example(s) have no `.json` alignments** (exported with `--allow-no-text`: "
+                    f"{', '.join(no_json[:5])}{', ...' if len(no_json) > 5 else ''}). moshi-finetune's trainer "
+                    "opens one for every WAV: run its `annotate.py train.jsonl` inside this folder before training.")
     resampled = resampling(state)
     if resampled:
         body += ["", "### Resampled audio", ""]
