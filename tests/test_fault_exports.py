@@ -250,3 +250,5 @@ def test_the_card_says_which_moshi_examples_lack_alignments_and_that_mono_files_
     export(ws, tmp_path / "lhotse", "lhotse", PURPOSE, allow_no_text=True)
     card = (tmp_path / "lhotse" / "README.md").read_text()
     assert "mono files hold the whole conversation on one channel" in card and "`.json` alignments" not in card
+    rai = json.loads((tmp_path / "lhotse" / "croissant.json").read_text())["rai:dataCollection"]
+    assert "mono files hold the whole conversation on one track; the tracks were scanned by twotrack" in rai

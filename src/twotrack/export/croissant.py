@@ -228,7 +228,9 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     collection = (
         f"{len(recs)} conversation recording(s), {hours:.3f} h of exported audio, from {len(speakers)} "
         f"speaker(s). Source types: {_count_text(source_types)}. Layouts at source: {_count_text(layouts)}. "
-        f"Each speaker was recorded on their own track (two-track capture); the tracks were scanned by "
+        f"Each speaker was recorded on their own track (two-track capture)"
+        + ("; mono files hold the whole conversation on one track" if any(r.is_mono for r in recs) else "")
+        + "; the tracks were scanned by "
         f"twotrack {__version__}: decoded, checked for source isolation, voice activity detected per track, "
         f"and turn-taking events (IPUs, turns, pauses, gaps, overlaps, backchannels, floor-transfer offsets) "
         f"extracted. " + consent_basis
