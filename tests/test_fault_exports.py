@@ -252,3 +252,11 @@ def test_the_card_says_which_moshi_examples_lack_alignments_and_that_mono_files_
     assert "mono files hold the whole conversation on one channel" in card and "`.json` alignments" not in card
     rai = json.loads((tmp_path / "lhotse" / "croissant.json").read_text())["rai:dataCollection"]
     assert "mono files hold the whole conversation on one track; the tracks were scanned by twotrack" in rai
+
+
+def test_a_folder_path_with_glob_characters_is_told_that_datasets_cannot_load_it(ws, tmp_path):
+    """Before: an export to ``out[1]`` was written without a word, and ``datasets.load_dataset`` of it found
+    no data files (it globs the folder's own path)."""
+    summary = export(ws, tmp_path / "out[1]", "parquet", PURPOSE)
+    assert summary.exported and any("glob character" in n and "datasets.load_dataset" in n for n in summary.notes)
+    assert not any("glob character" in n for n in export(ws, tmp_path / "plain", "parquet", PURPOSE).notes)

@@ -214,6 +214,9 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         if old is not None and (lock.interrupted or old.get("complete") is False):
             ctx.notes.append(f"resumed an interrupted export (last checkpoint {old.get('updated_at') or '?'}): "
                              f"finished recordings are kept, unlisted leftovers removed")
+        if "[" in str(out):  # datasets globs the folder's own path with its patterns: [...] no longer matches it
+            ctx.notes.append("the folder's path holds a glob character ([...]): datasets.load_dataset cannot read it "
+                             "by path (it finds no data files); rename the folder, or push it to the Hub")
         exporter = FORMATS[fmt](out, options, ctx)
         state = State(old)
         exporter.state = state
