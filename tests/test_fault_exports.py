@@ -260,3 +260,33 @@ def test_a_folder_path_with_glob_characters_is_told_that_datasets_cannot_load_it
     summary = export(ws, tmp_path / "out[1]", "parquet", PURPOSE)
     assert summary.exported and any("glob character" in n and "datasets.load_dataset" in n for n in summary.notes)
     assert not any("glob character" in n for n in export(ws, tmp_path / "plain", "parquet", PURPOSE).notes)
+
+
+def test_a_recording_named_like_another_ones_piece_gets_files_of_its_own(tmp_path):
+    """Before: ``c/talk`` cut in two pieces (``c__talk_p000``, ``c__talk_p001``) beside a recording ``c/talk_p001``
+    wrote both to ``audio/c__talk_p001.wav``: train.jsonl listed the file twice with two durations, one
+    recording's audio was lost, and Lhotse's reader failed on the declared sample count."""
+    from twotrack.export.run import make_stems
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    x, sr = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="int16", frames=int(MONO_S * 16000))
+    sf.write(corpus / "talk.wav", x, sr, subtype="PCM_16")
+    sf.write(corpus / "part.wav", x[: int(TRIM_S * sr)], sr, subtype="PCM_16")
+    common = {"speaker_a": "libri-367", "speaker_b": "libri-1688", "license": "CC-BY-4.0", "tags": "register:read",
+              "source_type": "two-track"}
+    rows = [{"recording_id": "c/talk", "path": str(corpus / "talk.wav"), **common,
+             "transcript": str(_ctm(corpus / "talk.ctm", "talk", 3.9))},
+            {"recording_id": "c/talk_p001", "path": str(corpus / "part.wav"), **common,
+             "transcript": str(_ctm(corpus / "part.ctm", "part", 2.0))}]
+    ws = C.scan_rows(rows, corpus / "manifest.csv", tmp_path / "ws")
+    out = tmp_path / "moshi"
+    summary = export(ws, out, "moshi", PURPOSE, max_duration_s=2.5)
+    lines = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
+    assert summary.pieces == len(lines) == 3 and len({x["path"] for x in lines}) == 3
+    for line in lines:
+        assert sf.info(out / line["path"]).duration == pytest.approx(line["duration"], abs=1e-3)
+    stems = make_stems(["c/talk", "c/talk_p001", "x_mainB", "x"])
+    assert stems["c/talk"] == "c__talk" and stems["c/talk_p001"].startswith("c__talk_p001-")
+    assert stems["x_mainB"].startswith("x_mainB-") and stems["x"] == "x"
+    assert make_stems(["solo_p001"]) == {"solo_p001": "solo_p001"}  # nothing to clash with: the name stays

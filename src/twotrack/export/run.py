@@ -48,15 +48,30 @@ CLOCK_RULE = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+#: What the exporters append to a stem: a piece (``_p000``) and Moshi's other orientation (``_mainB``).
+_PIECE_SUFFIX = re.compile(r"_(p\d+|main[A-Z])$")
+
+
 def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
-    """File-name-safe, unique stems: ``clean/x`` -> ``clean__x`` (a short hash settles collisions)."""
+    """File-name-safe, unique stems: ``clean/x`` -> ``clean__x`` (a short hash settles collisions, also with
+    the names of another recording's pieces: ``talk_p001`` beside ``talk``, whose second piece it would be)."""
     ids = sorted(set(recording_ids))
     raw = {rid: _UNSAFE.sub("_", rid.replace("/", "__")).strip("._") or "recording" for rid in ids}
     counts: dict[str, int] = {}
     for s in raw.values():
         counts[s] = counts.get(s, 0) + 1
-    return {rid: s if counts[s] == 1 else f"{s}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}"
-            for rid, s in raw.items()}
+    taken = set(raw.values())
+
+    def clashes(stem: str) -> bool:
+        if counts[stem] > 1:
+            return True
+        while (m := _PIECE_SUFFIX.search(stem)):
+            stem = stem[: m.start()]
+            if stem in taken:
+                return True
+        return False
+
+    return {rid: f"{s}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}" if clashes(s) else s for rid, s in raw.items()}
 
 
 def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:
