@@ -290,3 +290,6 @@ def test_a_recording_named_like_another_ones_piece_gets_files_of_its_own(tmp_pat
     assert stems["c/talk"] == "c__talk" and stems["c/talk_p001"].startswith("c__talk_p001-")
     assert stems["x_mainB"].startswith("x_mainB-") and stems["x"] == "x"
     assert make_stems(["solo_p001"]) == {"solo_p001": "solo_p001"}  # nothing to clash with: the name stays
+    # ids that differ in case only would share a file on a case-insensitive file system (a clone on macOS)
+    case = make_stems(["Talk", "talk", "TALK_p000"])
+    assert len({v.lower() for v in case.values()}) == 3 and all("-" in v for v in case.values())

@@ -49,7 +49,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 #: What the exporters append to a stem: a piece (``_p000``) and Moshi's other orientation (``_mainB``).
-_PIECE_SUFFIX = re.compile(r"_(p\d+|main[A-Z])$")
+_PIECE_SUFFIX = re.compile(r"_(p\d+|main[a-z])$")  # matched on the lower-cased stem
 
 
 def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
@@ -57,12 +57,14 @@ def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
     the names of another recording's pieces: ``talk_p001`` beside ``talk``, whose second piece it would be)."""
     ids = sorted(set(recording_ids))
     raw = {rid: _UNSAFE.sub("_", rid.replace("/", "__")).strip("._") or "recording" for rid in ids}
+    # compared without case: the folder is copied to, and the Hub repo cloned on, case-insensitive file systems
     counts: dict[str, int] = {}
     for s in raw.values():
-        counts[s] = counts.get(s, 0) + 1
-    taken = set(raw.values())
+        counts[s.lower()] = counts.get(s.lower(), 0) + 1
+    taken = {s.lower() for s in raw.values()}
 
     def clashes(stem: str) -> bool:
+        stem = stem.lower()
         if counts[stem] > 1:
             return True
         while (m := _PIECE_SUFFIX.search(stem)):
