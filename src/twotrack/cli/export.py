@@ -129,12 +129,6 @@ def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_wo
 
     if fmt != "moshi" and (main_speaker is not None or other_words):
         raise ConfigError("--main-speaker and --other-words apply to moshi exports only")
-    if rate is not None and rate <= 0:
-        raise ConfigError(f"--rate {rate}: must be a positive number of samples per second")
-    if max_duration is not None and max_duration < 0:
-        raise ConfigError(f"--max-duration {max_duration}: must be >= 0")
-    if shard_mb <= 0:
-        raise ConfigError(f"--shard-mb {shard_mb}: must be > 0")
     push = hub_push_command(hub_repo, out) if hub_repo else None
     options = ExportOptions(sample_rate=rate, max_duration_s=max_duration, main_speaker=main_speaker or "A",
                             other_words=other_words, shard_mb=shard_mb, verify=verify,

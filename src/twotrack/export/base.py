@@ -3,6 +3,7 @@ interface, and the summary of a run (``run.run_export`` drives them)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..ingest.clock import ClockFix
 from ..ingest.tracks import source_infos
 from ..model import (
@@ -33,6 +35,24 @@ class ExportOptions(Record):
     verify: bool = False  # on a rerun, re-hash kept files instead of trusting their size
     allow_no_text: bool = False  # also export recordings with no words at all (no gold transcript, no words stage)
     allow_unknown_clock: bool = False  # include paired recordings whose clock is unknown (each file's own clock)
+
+
+#: Sample rates an export may write: below 4 kHz no speech survives (a rate given in kHz, ``--rate 16``,
+#: would write 16 Hz audio); above 384 kHz no audio interface records.
+MIN_RATE, MAX_RATE = 4000, 384000
+
+
+def check_options(options: ExportOptions) -> None:
+    """Raise ConfigError for options no export can honour (before anything is written)."""
+    rate = options.sample_rate
+    if rate is not None and not (MIN_RATE <= rate <= MAX_RATE):
+        hint = f" (a rate in kHz? --rate {rate * 1000} is {rate} kHz)" if 0 < rate < 1000 else ""
+        raise ConfigError(f"--rate {rate}: must be a sample rate in Hz between {MIN_RATE} and {MAX_RATE}{hint}")
+    md = options.max_duration_s
+    if md is not None and not (math.isfinite(md) and md >= 0):
+        raise ConfigError(f"--max-duration {md}: must be a number of seconds >= 0 (0: never split)")
+    if not (math.isfinite(options.shard_mb) and options.shard_mb > 0):
+        raise ConfigError(f"--shard-mb {options.shard_mb}: must be a number > 0")
 
 
 @dataclass
@@ -113,6 +133,22 @@ class ExportItem:
             a, b = plan.pieces[i]
             self.notes.append(f"piece {i} is {b - a:.1f} s (over the {max_s:g} s maximum): no silence to cut at")
         return plan
+
+
+def named_speakers(rec: Recording) -> list[str]:
+    """The speaker ids the manifest names for ``rec``; a mono file's (one track, the whole conversation)
+    are its ``speaker_a``/``speaker_b``, which the reader keeps in metadata."""
+    if rec.is_mono and not any(rec.speakers):
+        return [str(rec.metadata[k]) for k in ("speaker_a", "speaker_b") if rec.metadata.get(k)]
+    return [str(s) for s in rec.speakers if s]
+
+
+def track_speakers(rec: Recording) -> list[str | None]:
+    """The speaker label of each track as the exports write it (None: unknown). A mono track is
+    labelled by the people named for it, joined by ``+`` when it holds several (a mix nothing separates)."""
+    if rec.is_mono and not any(rec.speakers):
+        return ["+".join(named_speakers(rec)) or None]
+    return [s if s else None for s in rec.speakers][: rec.n_tracks] + [None] * (rec.n_tracks - len(rec.speakers))
 
 
 class Exporter:

@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import __version__
 from ..rights.verdicts import get_purpose
-from .base import Exporter, ExportSummary
+from .base import Exporter, ExportSummary, named_speakers
 from .context import Context
 from .state import State, atomic_write, exported_licenses, file_entry, resampling
 
@@ -81,17 +81,22 @@ def size_category(n: int) -> str:
     return "n>1T" if n >= 10**12 else "1B<n<10B"
 
 
-def languages(recordings) -> list[str]:
-    """Language codes from the recordings' ``language`` (or ``lang``) tags: ISO 639 codes, comma-separated
-    for several; anything else is left out of the front matter (the body lists what was found)."""
-    out = set()
+def languages(recordings, *, unrecognised: bool = False) -> list[str]:
+    """Language codes from the recordings' ``language`` (or ``lang``) tags: ISO 639 codes (any case: ``EN``
+    is ``en``; a region or script kept as written), comma-separated for several; anything else is left out
+    of the front matter, and ``unrecognised=True`` gives those instead (the body lists them)."""
+    out, other = set(), set()
     for r in recordings:
         for key in ("language", "lang"):
             for code in str(r.tags.get(key) or "").replace(";", ",").split(","):
                 code = code.strip()
-                if code and _ISO_LANG.match(code):
-                    out.add(code)
-    return sorted(out)
+                base, sep, rest = code.partition("-")
+                iso = base.lower() + sep + rest
+                if _ISO_LANG.match(iso):
+                    out.add(iso)
+                elif code:
+                    other.add(code)
+    return sorted(other if unrecognised else out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,7 +212,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     by_id = {r.recording_id: r for r in ctx.recordings}
     recs = [by_id[r] for r in exported if r in by_id]
     licenses = exported_licenses(state)
-    speakers = sorted({s for r in recs for s in r.speakers if s})
+    speakers = sorted({s for r in recs for s in named_speakers(r)})
     pieces = [p for rid in exported for p in state.recordings[rid].get("pieces", [])]
     duties = Counter(d for rid in exported for d in state.recordings[rid].get("duties", []))
     meta = front_matter(exporter, state, ctx, recs, len(pieces), licenses, out)
@@ -220,6 +225,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     blocked_by_consent = sorted(rid for rid, reasons in blocked.items()
                                 if any("withdr" in r.lower() or "revok" in r.lower() for r in reasons))
     sources = Counter(p.get("words_source") or "none" for p in pieces)
+    odd = languages(recs, unrecognised=True)
 
     body = [
         f"# {meta['pretty_name']}",
@@ -233,15 +239,25 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         "",
         f"- **{len(recs)} recording(s)**, **{summary.hours:.3f} h** of exported audio in {len(pieces)} "
         f"example(s) (longer recordings are cut in silences of both tracks), **{len(speakers)} speaker(s)**.",
-        f"- Each speaker on their own channel (two-track capture). Source types: "
-        f"{_counts(Counter(r.source_type.value for r in recs))}; layouts at the source: "
+        ("- Each speaker on their own channel (two-track capture)"
+         + ("; mono files hold the whole conversation on one channel" if any(r.is_mono for r in recs) else "")
+         + ". Source types: ")
+        + f"{_counts(Counter(r.source_type.value for r in recs))}; layouts at the source: "
         f"{_counts(Counter(r.layout.value for r in recs))}; registers: "
         f"{_counts(Counter(r.tags.get('register', 'unknown') for r in recs))}.",
         f"- Sample rates written: {_counts(Counter(str(p.get('sample_rate')) + ' Hz' for p in pieces))}.",
-        f"- Languages (the recordings' `language` tags): {', '.join(meta.get('language', [])) or 'not recorded'}.",
+        f"- Languages (the recordings' `language` tags): {', '.join(meta.get('language', [])) or 'not recorded'}"
+        + (f"; tags that are not ISO 639 codes (left out of the front matter): {', '.join(odd)}" if odd else "")
+        + ".",
         f"- Words (examples per source): {_counts(Counter(WORD_SOURCES.get(k, k) for k in sources.elements()))}. "
         "Text keeps the case and punctuation of its source.",
     ]
+    # Moshi: moshi-finetune opens <stem>.json for every WAV, so an example exported without words stops it
+    no_json = sorted(p["id"] for p in pieces if exporter.name == "moshi" and "alignments" in p and not p["alignments"])
+    if no_json:
+        body.append(f"- **{len(no_json)} example(s) have no `.json` alignments** (exported with `--allow-no-text`: "
+                    f"{', '.join(no_json[:5])}{', ...' if len(no_json) > 5 else ''}). moshi-finetune's trainer "
+                    "opens one for every WAV: run its `annotate.py train.jsonl` inside this folder before training.")
     resampled = resampling(state)
     if resampled:
         body += ["", "### Resampled audio", ""]

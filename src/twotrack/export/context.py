@@ -34,6 +34,27 @@ class TextWords:
     note: str | None = None
 
 
+def per_track(rec: Recording, words) -> tuple[dict[int, list[Word]], str | None]:
+    """A transcript's words per track of ``rec``, sorted, and a note on those left out. A mono file's one
+    track holds the whole conversation: every speaker's words go to it (the transcript's A/B name people,
+    not channels). Otherwise a word on a track the recording does not have is left out and counted."""
+    out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
+    lost = 0
+    for w in words:
+        if not (w.end > w.start and w.text.strip()):
+            continue
+        track = 0 if rec.is_mono else w.track
+        if 0 <= track < rec.n_tracks:
+            out[track].append(w if track == w.track else dataclasses.replace(w, track=track))
+        else:
+            lost += 1
+    for ws in out.values():
+        ws.sort(key=lambda w: (w.start, w.end))
+    note = (f"{lost} transcript word(s) on a track the recording does not have ({rec.n_tracks} track(s)) "
+            "left out") if lost else None
+    return out, note
+
+
 class GoldWords:
     """Words per recording: gold from the transcript path in the manifest (files parsed once per run),
     and, given the workspace, the words stage's stored words (``text_words``)."""
@@ -109,13 +130,7 @@ class GoldWords:
         key = gold_id(rec, by_id)
         if key is None:
             return None, f"transcript {rec.transcript} has no words for {rec.recording_id}"
-        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
-        for w in by_id[key]:
-            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
-                out[w.track].append(w)
-        for ws in out.values():
-            ws.sort(key=lambda w: (w.start, w.end))
-        return out, None
+        return per_track(rec, by_id[key])
 
     @staticmethod
     def _track_words(rec: Recording) -> tuple[dict[int, list[Word]] | None, str | None]:
@@ -125,11 +140,7 @@ class GoldWords:
             words = recording_gold(rec)
         except InputError as exc:
             return None, f"transcript unreadable: {exc}"
-        out: dict[int, list[Word]] = {t: [] for t in range(rec.n_tracks)}
-        for w in words:
-            if 0 <= w.track < rec.n_tracks and w.end > w.start and w.text.strip():
-                out[w.track].append(w)
-        return out, None
+        return per_track(rec, words)
 
     def file_hash(self, rec: Recording) -> str | None:
         if any(rec.track_transcripts):

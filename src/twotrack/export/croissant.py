@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import __version__
 from ..rights.verdicts import get_purpose
-from .base import Exporter, ExportSummary
+from .base import Exporter, ExportSummary, named_speakers
 from .context import Context
 from .state import State, atomic_write, exported_licenses, file_entry
 
@@ -199,7 +199,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     by_id = {r.recording_id: r for r in ctx.recordings}
     recs = [by_id[r] for r in exported if r in by_id]
     licenses = exported_licenses(state)
-    speakers = sorted({s for r in recs for s in r.speakers if s})
+    speakers = sorted({s for r in recs for s in named_speakers(r)})
     source_types = Counter(r.source_type.value for r in recs)
     registers = Counter(r.tags.get("register", "unknown") for r in recs)
     layouts = Counter(r.layout.value for r in recs)
@@ -228,7 +228,9 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
     collection = (
         f"{len(recs)} conversation recording(s), {hours:.3f} h of exported audio, from {len(speakers)} "
         f"speaker(s). Source types: {_count_text(source_types)}. Layouts at source: {_count_text(layouts)}. "
-        f"Each speaker was recorded on their own track (two-track capture); the tracks were scanned by "
+        f"Each speaker was recorded on their own track (two-track capture)"
+        + ("; mono files hold the whole conversation on one track" if any(r.is_mono for r in recs) else "")
+        + "; the tracks were scanned by "
         f"twotrack {__version__}: decoded, checked for source isolation, voice activity detected per track, "
         f"and turn-taking events (IPUs, turns, pauses, gaps, overlaps, backchannels, floor-transfer offsets) "
         f"extracted. " + consent_basis

@@ -35,7 +35,7 @@ import numpy as np
 from ..ingest.tracks import source_infos
 from ..model import EventKind, track_name
 from .audio import file_sink, stream_to_files
-from .base import ExportItem, Exporter
+from .base import ExportItem, Exporter, named_speakers, track_speakers
 from .croissant import EVENT_PARTS, audio_objects, cr_field, file_object, nested, record_set
 from .state import Output, State, atomic_write, file_entry
 
@@ -139,8 +139,7 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
             got = word_idx >= 0
             np.minimum.at(lo, word_idx[got], w[got, 0])
             np.maximum.at(hi, word_idx[got], w[got, 1])
-        speaker = rec.speakers[track] if track < len(rec.speakers) and rec.speakers[track] else \
-            f"{item.recording_id}#{track_name(track)}"
+        speaker = track_speakers(rec)[track] or f"{item.recording_id}#{track_name(track)}"
         for j in range(n):
             a = max(0.0, float(lo[j]) - start_s)
             b = min(float(hi[j]) - start_s, duration_s)
@@ -153,8 +152,11 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
             if words is not None and word_idx is not None:
                 mine = [w for w, k in zip(words, word_idx.tolist()) if k == j]
                 sup["text"] = " ".join(w.text.strip() for w in mine)
+                # a word's end is clipped to the piece's audio, as its supervision is (a transcript may
+                # run past the file's end)
                 sup["alignment"] = {"word": [[w.text.strip(), round(w.start - start_s, 4),
-                                              round(w.end - w.start, 4)] for w in mine]}
+                                              round(min(w.end - start_s, duration_s) - (w.start - start_s), 4)]
+                                             for w in mine]}
             elif item.words is not None:
                 sup["text"] = ""
             sup["custom"] = {
@@ -175,7 +177,8 @@ def supervisions(item: ExportItem, piece_id: str, start_s: float, end_s: float, 
 
 class LhotseExporter(Exporter):
     name = "lhotse"
-    version = 2  # 2: metadata.csv, source rates and text per piece
+    version = 3  # 2: metadata.csv, source rates and text per piece; 3: word ends clipped to the piece,
+    # a mono track's speakers named
     defaults = {"sample_rate": None, "max_duration_s": 0.0}
     managed_dirs = ("audio", "parts")
     manifest_names = (RECORDINGS, SUPERVISIONS, METADATA)
@@ -217,7 +220,7 @@ class LhotseExporter(Exporter):
                                                                          for s in sups),
                            "words_source": item.words_source,
                            "lhotse": lhotse_rec, "source_rates": item.source_rates(), "text": item.text(a, b),
-                           "speakers": list(rec.speakers)})
+                           "speakers": named_speakers(rec) if rec.is_mono else track_speakers(rec)})
         if item.words is None:
             item.notes.append("no word timings: supervisions carry no text or alignment")
         part = f"parts/{item.stem}.supervisions.jsonl.gz"

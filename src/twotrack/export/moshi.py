@@ -15,7 +15,8 @@ with ``other_words``: the trainer ignores them), and ``train.jsonl`` at the top 
 folder). The words are the gold ones (a transcript with word times), else the words stage's (the
 manifest's text aligned, or recognised with ``scan --words``); export.json records which
 (``words_source``). A recording with no words at all is left out unless ``--allow-no-text``; then it gets
-audio and a manifest line but no ``.json`` (moshi-finetune's ``annotate.py train.jsonl`` makes them).
+audio and a manifest line but no ``.json`` (moshi-finetune's ``annotate.py train.jsonl``, run inside the
+folder, makes them).
 
 For everyone else the folder also holds ``metadata.csv`` (a row per WAV: ``file_name``, ids, times, rates,
 each channel's text), which makes ``audio/*.wav`` + ``metadata.csv`` a Hugging Face audio folder
@@ -162,7 +163,8 @@ class MoshiExporter(Exporter):
         rid = item.recording_id
         if item.words is None:
             item.notes.append("no word timings: audio and manifest only (run moshi-finetune's annotate.py "
-                              "on train.jsonl to make the .json alignments the trainer opens)")
+                              "on train.jsonl from inside the export folder, which it needs as its working "
+                              "directory, to make the .json alignments the trainer opens)")
         for main, ids, paths in layouts:
             speaker = rec.speakers[main] if main < len(rec.speakers) else None
             for i, (pid, path) in enumerate(zip(ids, paths)):
@@ -241,6 +243,15 @@ class MoshiExporter(Exporter):
                              p.get("main_speaker"), p.get("other_speaker"), text.get("main", ""),
                              text.get("other", ""), p.get("alignments"), p.get("events")])
         atomic_write(self.out / METADATA, csv_bytes(METADATA_COLUMNS, rows))
+        # examples whose recording has words but whose main speaker says none in them: the trainer's text
+        # stream is padding only there (a listening stretch, a silent or untranscribed main track)
+        wordless = [p["id"] for rid in sorted(state.recordings) for p in state.recordings[rid].get("pieces", [])
+                    if p.get("main_words") == 0]
+        if wordless:
+            self.ctx.notes.append(
+                f"{len(wordless)} example(s) hold no word of their main speaker (channel 0), e.g. "
+                f"{', '.join(wordless[:3])}: moshi-finetune trains their text stream on padding only "
+                "(metadata.csv: empty text_main)")
         return [file_entry(self.out, MANIFEST, state.recordings), file_entry(self.out, METADATA, state.recordings)]
 
     def hf_configs(self, state: State) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from ..ingest.tracks import source_infos
 from ..model import track_name
 from .audio import BytesSink, stream_pieces
-from .base import ExportItem, Exporter
+from .base import ExportItem, Exporter, track_speakers
 from .croissant import EVENT_PARTS, audio_objects, cr_field, file_set, nested
 from .state import Output, State, file_entry
 
@@ -114,9 +114,10 @@ def _clip_shift(pairs: Iterable[tuple[float, float]], a: float, b: float) -> lis
 def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
     """Every column of a row but the audio and the ids, for the piece ``[a, b)`` of ``item``."""
     rec = item.recording
+    speakers = track_speakers(rec)
     activity = []
     for act in item.activity:
-        spk = rec.speakers[act.track] if act.track < len(rec.speakers) else None
+        spk = speakers[act.track] if act.track < len(speakers) else None
         activity.append({"track": track_name(act.track), "channel": act.track, "speaker": spk,
                          "detector": act.detector, "segments": _clip_shift(((s.start, s.end) for s in act.segments), a, b)})
     words = None
@@ -138,7 +139,7 @@ def piece_columns(item: ExportItem, ctx, a: float, b: float) -> dict[str, Any]:
             rights.append({"purpose": purpose, "allowed": v.allowed, "reasons": [r.message for r in v.reasons],
                            "duties": list(v.duties)})
     return {
-        "speakers": [s if s else None for s in rec.speakers] or None,
+        "speakers": speakers if rec.speakers or any(speakers) else None,
         "license": rec.license,
         "source_type": rec.source_type.value,
         "layout": rec.layout.value,
@@ -172,7 +173,8 @@ class _Shard:
 
 class ParquetExporter(Exporter):
     name = "parquet"
-    version = 2  # 2: a folder (and schema) per sample rate, source rates and text per row
+    version = 3  # 2: a folder (and schema) per sample rate, source rates and text per row; 3: a mono
+    # track's speakers named
     defaults = {"sample_rate": None, "max_duration_s": 600.0}
     managed_dirs = ("data",)
     manifest_names = ()

@@ -23,11 +23,11 @@ from .. import __version__
 from ..ingest.clock import ClockFix, RecordingClock, recording_clock
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import ErrorRecord, Layout, Recording
-from ..ingest.missing import missing_reason
+from ..ingest.missing import changed_reason, missing_reason
 from ..rights.ledger import Ledger
 from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace, queries
-from .base import ExportItem, ExportOptions, Exporter, ExportSummary
+from .base import ExportItem, ExportOptions, Exporter, ExportSummary, check_options
 from .context import Context, GoldWords
 from .card import write_card
 from .croissant import write_croissant
@@ -48,15 +48,32 @@ CLOCK_RULE = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+#: What the exporters append to a stem: a piece (``_p000``) and Moshi's other orientation (``_mainB``).
+_PIECE_SUFFIX = re.compile(r"_(p\d+|main[a-z])$")  # matched on the lower-cased stem
+
+
 def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
-    """File-name-safe, unique stems: ``clean/x`` -> ``clean__x`` (a short hash settles collisions)."""
+    """File-name-safe, unique stems: ``clean/x`` -> ``clean__x`` (a short hash settles collisions, also with
+    the names of another recording's pieces: ``talk_p001`` beside ``talk``, whose second piece it would be)."""
     ids = sorted(set(recording_ids))
     raw = {rid: _UNSAFE.sub("_", rid.replace("/", "__")).strip("._") or "recording" for rid in ids}
+    # compared without case: the folder is copied to, and the Hub repo cloned on, case-insensitive file systems
     counts: dict[str, int] = {}
     for s in raw.values():
-        counts[s] = counts.get(s, 0) + 1
-    return {rid: s if counts[s] == 1 else f"{s}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}"
-            for rid, s in raw.items()}
+        counts[s.lower()] = counts.get(s.lower(), 0) + 1
+    taken = {s.lower() for s in raw.values()}
+
+    def clashes(stem: str) -> bool:
+        stem = stem.lower()
+        if counts[stem] > 1:
+            return True
+        while (m := _PIECE_SUFFIX.search(stem)):
+            stem = stem[: m.start()]
+            if stem in taken:
+                return True
+        return False
+
+    return {rid: f"{s}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}" if clashes(s) else s for rid, s in raw.items()}
 
 
 def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:
@@ -168,14 +185,32 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
         raise ConfigError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     get_purpose(purpose)
     options = options or ExportOptions()
+    check_options(options)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     out = Path(out).absolute()
+    outer = _enclosing_export(out)
+    if outer is not None:
+        raise ConfigError(
+            f"{out}: inside the export folder {outer}, whose readers would take this export's files for its own "
+            "(moshi-finetune reads every *jsonl under its folder, a Hub push uploads the subfolder with its "
+            ".twotrack state); write it to a folder outside that one, e.g. a sibling")
     try:
         return _run(ws, out, fmt, purpose, options, progress, t0)
     except OSError as exc:  # the folder itself refuses (read-only, under a file, full): one named error
         raise InputError(exc.filename or out, (
             f"the export to {out} stopped: {exc.strerror or exc} (fix the folder and rerun: the rerun finishes "
             "what this one left, files of withdrawn recordings included)")) from None
+
+
+def _enclosing_export(out: Path) -> Path | None:
+    """The nearest folder above ``out`` that holds an export (its ``EXPORT_JSON``), or None."""
+    for parent in out.parents:
+        try:
+            if (parent / EXPORT_JSON).is_file():
+                return parent
+        except OSError:  # an unreadable parent is not an export we can see
+            continue
+    return None
 
 
 def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOptions, progress, t0: float
@@ -196,6 +231,9 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         if old is not None and (lock.interrupted or old.get("complete") is False):
             ctx.notes.append(f"resumed an interrupted export (last checkpoint {old.get('updated_at') or '?'}): "
                              f"finished recordings are kept, unlisted leftovers removed")
+        if "[" in str(out):  # datasets globs the folder's own path with its patterns: [...] no longer matches it
+            ctx.notes.append("the folder's path holds a glob character ([...]): datasets.load_dataset cannot read it "
+                             "by path (it finds no data files); rename the folder, or push it to the Hub")
         exporter = FORMATS[fmt](out, options, ctx)
         state = State(old)
         exporter.state = state
@@ -206,6 +244,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         stored_checks = (queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in recordings) else {})
         stems = make_stems(r.recording_id for r in recordings)
         gold = GoldWords(workspace=ws)
+        seen = queries.source_cache(ws)  # what the scan saw of each source file: a changed one is skipped
         config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
                                 "options": exporter.resolved, "clock_rule": CLOCK_RULE})
 
@@ -222,7 +261,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             if row.get("status") == "failed" or not row.get("duration_s"):
                 summary.skipped[rid] = "not decoded in the workspace (see `twotrack errors`)"
                 continue
-            why = exporter.skip_reason(rec) or missing_reason(rec)
+            why = exporter.skip_reason(rec) or missing_reason(rec) or changed_reason(rec, seen)
             if why:
                 summary.skipped[rid] = why
                 continue
