@@ -309,6 +309,23 @@ def test_bad_input_is_a_clear_error():
         extract_events(np.zeros((2, 10), bool), TurnsConfig(pause_threshold_s=-1))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 0.4, 2.0, -1.0])
+def test_a_mask_that_is_not_speech_or_silence_is_a_clear_error(bad):
+    # astype(bool) would read NaN, a probability or a 2 as speech: an IPU made of nothing.
+    m = np.zeros((2, 10))
+    m[0, 2:5] = bad
+    with pytest.raises(ValueError, match="0/1"):
+        extract_events(m, CFG)
+    with pytest.raises(ValueError, match="0/1"):
+        extract_table(m[0], CFG)
+
+
+def test_masks_of_0_and_1_in_any_dtype_read_as_booleans():
+    m = masks(100, A=[(0, 30)], B=[(50, 90)])
+    for dtype in (np.int8, np.int64, np.float32, np.float64, np.uint8):
+        same(extract_events(m.astype(dtype), CFG), extract_events(m, CFG))
+
+
 # ---------------------------------------------------------------------------------------------
 # Table form and structural invariants on random conversations
 # ---------------------------------------------------------------------------------------------
