@@ -130,6 +130,7 @@ class _Slice:
     n_tracks: int
     speech_s: np.ndarray  # per track of the recording
     ipu_s: np.ndarray  # per track of the recording
+    spoken_s: float  # time in which at least one track's IPU runs (the union, each instant once)
     tracks: tuple[int, ...] | None  # None: the whole recording
 
 
@@ -138,7 +139,19 @@ def _slice(rec: RecordingEvents, table: dict[str, np.ndarray], tracks: tuple[int
     dur = table["end"] - table["start"]
     ipu_s = np.bincount(table["track"][is_ipu], weights=dur[is_ipu], minlength=rec.n_tracks)[: rec.n_tracks]
     speech = np.asarray(rec.speech_s, np.float64) if rec.speech_s is not None else ipu_s
-    return _Slice(rec.duration_s, table, rec.n_tracks, speech, ipu_s, tracks)
+    spoken = _union_s(table["start"][is_ipu], table["end"][is_ipu])
+    return _Slice(rec.duration_s, table, rec.n_tracks, speech, ipu_s, spoken, tracks)
+
+
+def _union_s(start: np.ndarray, end: np.ndarray) -> float:
+    """Seconds covered by at least one interval. Not IPU time minus the overlap events: those leave out
+    overlaps shorter than ``turns.min_overlap_s``, whose time would then be counted twice."""
+    if start.size == 0:
+        return 0.0
+    order = np.argsort(start, kind="stable")
+    s, e = start[order], end[order]
+    reach = np.concatenate(([s[0]], np.maximum.accumulate(e)[:-1]))  # furthest end of the earlier ones
+    return float(np.clip(e - np.maximum(s, reach), 0.0, None).sum())
 
 
 def _owned(sl: _Slice) -> np.ndarray:
@@ -185,7 +198,7 @@ def _summarise(slices: Sequence[_Slice], with_histogram: bool = True) -> dict[st
         ov = float((tb["end"][is_ov] - tb["start"][is_ov]).sum())
         overlap_s += ov
         if sl.tracks is None:
-            speaking_s += float(sl.ipu_s.sum()) - ov
+            speaking_s += sl.spoken_s
         else:
             speaking_s += float(sl.ipu_s[list(sl.tracks)].sum())
     out["overlap_s"] = overlap_s
