@@ -206,3 +206,14 @@ def test_overlap_share_counts_speech_time_once_whatever_min_overlap_hides():
         s = recording_stats(RecordingEvents("r", 7.0, table))
         assert s["overlap_s"] == pytest.approx(reported)
         assert s["overlap_share_of_speech"] == pytest.approx(reported / 5.8)
+
+
+def test_durations_are_exact_to_the_microsecond_as_the_event_times_are():
+    # 18.48 - 18.03 is 0.45000000000000284 in floats; a gap stored as [18.03, 18.48) lasts 0.45 s.
+    far = 3 * 3600.0 - 1.0  # and late in a 3-hour recording, where the float spacing is coarser
+    events = [Event(K.GAP, 18.03, 18.48, 1, 0, 0.45), Event(K.GAP, far + 0.03, far + 0.48, 0, 1, 0.45),
+              Event(K.PAUSE, 7.1, 7.3, 0, None, 0.2)]
+    s = recording_stats(RecordingEvents("r", 3 * 3600.0, events))
+    assert s["durations"]["gap"]["quantiles"]["50"] == 0.45 and s["durations"]["gap"]["mean"] == 0.45
+    assert s["durations"]["pause"]["mean"] == 0.2
+    assert distributions([RecordingEvents("r", 3 * 3600.0, events)])["gap"].tolist() == [0.45, 0.45]

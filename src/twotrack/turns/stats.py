@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import wasserstein_distance
 
-from ..model import Event, EventKind, track_name
+from ..model import TIME_PRECISION_S, Event, EventKind, track_name
 from .table import as_table
 
 #: Percentiles reported for every distribution.
@@ -48,6 +48,7 @@ DURATIONS: dict[str, tuple[EventKind, ...]] = {
     name: kinds for name, kinds in COUNTED.items() if name not in ("interruption", "floor_transfer")
 }
 _OVERLAPS = (EventKind.OVERLAP_BETWEEN.value, EventKind.OVERLAP_WITHIN.value)
+_DECIMALS = round(-math.log10(TIME_PRECISION_S))  # 6
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,15 @@ class _Slice:
     tracks: tuple[int, ...] | None  # None: the whole recording
 
 
+def _durations(table: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``end - start`` to the microsecond, as event times are stored (``TIME_PRECISION_S``): the
+    difference of two times in seconds carries float noise (18.48 - 18.03 = 0.45000000000000284)."""
+    return np.round(table["end"] - table["start"], _DECIMALS)
+
+
 def _slice(rec: RecordingEvents, table: dict[str, np.ndarray], tracks: tuple[int, ...] | None = None) -> _Slice:
     is_ipu = table["kind"] == EventKind.IPU.value
-    dur = table["end"] - table["start"]
+    dur = _durations(table)
     ipu_s = np.bincount(table["track"][is_ipu], weights=dur[is_ipu], minlength=rec.n_tracks)[: rec.n_tracks]
     speech = np.asarray(rec.speech_s, np.float64) if rec.speech_s is not None else ipu_s
     spoken = _union_s(table["start"][is_ipu], table["end"][is_ipu])
@@ -195,7 +202,7 @@ def _summarise(slices: Sequence[_Slice], with_histogram: bool = True) -> dict[st
         is_ov = np.isin(tb["kind"], _OVERLAPS)
         if sl.tracks is not None:
             is_ov &= np.isin(tb["track"], sl.tracks) | np.isin(tb["from_track"], sl.tracks)
-        ov = float((tb["end"][is_ov] - tb["start"][is_ov]).sum())
+        ov = float(_durations(tb)[is_ov].sum())
         overlap_s += ov
         if sl.tracks is None:
             speaking_s += sl.spoken_s
@@ -221,7 +228,7 @@ def _arrays(slices: Sequence[_Slice]) -> dict[str, np.ndarray]:
     for sl in slices:
         tb, own = sl.table, _owned(sl)
         kind = tb["kind"]
-        dur = tb["end"] - tb["start"]
+        dur = _durations(tb)
         parts["fto"].append(tb["value"][own & (kind == EventKind.FLOOR_TRANSFER.value)])
         for name, ks in DURATIONS.items():
             parts[name].append(dur[own & np.isin(kind, [k.value for k in ks])])
