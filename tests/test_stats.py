@@ -217,3 +217,14 @@ def test_durations_are_exact_to_the_microsecond_as_the_event_times_are():
     assert s["durations"]["gap"]["quantiles"]["50"] == 0.45 and s["durations"]["gap"]["mean"] == 0.45
     assert s["durations"]["pause"]["mean"] == 0.2
     assert distributions([RecordingEvents("r", 3 * 3600.0, events)])["gap"].tolist() == [0.45, 0.45]
+
+
+def test_a_speaker_on_both_tracks_of_a_recording_counts_its_minutes_once():
+    # A manifest that names one speaker for both tracks (a self-recorded test, or a slip): their 60 s
+    # recording is 60 s of theirs, not 120 s; every event of either track is theirs once.
+    rec = RecordingEvents("r1", 60.0, rec_one().events, speech_s=(20.0, 10.0), speakers=("alice", "alice"))
+    alice = corpus_stats([rec])["by_speaker"]["alice"]
+    assert alice["recordings"] == 1 and alice["duration_s"] == 60.0
+    assert alice["counts"]["ipu"] == 4 and alice["per_minute"]["ipu"] == pytest.approx(4.0)
+    assert alice["speech_share"] == pytest.approx(30 / 60)
+    assert alice["overlap_share_of_speech"] == pytest.approx(2.0 / 29.5)  # as the recording's: both are hers

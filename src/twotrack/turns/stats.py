@@ -131,7 +131,7 @@ class _Slice:
     n_tracks: int
     speech_s: np.ndarray  # per track of the recording
     ipu_s: np.ndarray  # per track of the recording
-    spoken_s: float  # time in which at least one track's IPU runs (the union, each instant once)
+    spoken_s: float  # time in which at least one of the slice's tracks has an IPU (each instant once)
     tracks: tuple[int, ...] | None  # None: the whole recording
 
 
@@ -146,7 +146,8 @@ def _slice(rec: RecordingEvents, table: dict[str, np.ndarray], tracks: tuple[int
     dur = _durations(table)
     ipu_s = np.bincount(table["track"][is_ipu], weights=dur[is_ipu], minlength=rec.n_tracks)[: rec.n_tracks]
     speech = np.asarray(rec.speech_s, np.float64) if rec.speech_s is not None else ipu_s
-    spoken = _union_s(table["start"][is_ipu], table["end"][is_ipu])
+    mine = is_ipu if tracks is None else is_ipu & np.isin(table["track"], tracks)
+    spoken = _union_s(table["start"][mine], table["end"][mine])
     return _Slice(rec.duration_s, table, rec.n_tracks, speech, ipu_s, spoken, tracks)
 
 
@@ -204,10 +205,7 @@ def _summarise(slices: Sequence[_Slice], with_histogram: bool = True) -> dict[st
             is_ov &= np.isin(tb["track"], sl.tracks) | np.isin(tb["from_track"], sl.tracks)
         ov = float(_durations(tb)[is_ov].sum())
         overlap_s += ov
-        if sl.tracks is None:
-            speaking_s += sl.spoken_s
-        else:
-            speaking_s += float(sl.ipu_s[list(sl.tracks)].sum())
+        speaking_s += sl.spoken_s  # each instant once, also for a speaker on both tracks
     out["overlap_s"] = overlap_s
     out["overlap_share_of_speech"] = _ratio(overlap_s, speaking_s)
 
@@ -278,9 +276,12 @@ def corpus_stats(
     if by_speaker:
         by_spk: dict[str, list[_Slice]] = {}
         for rec, tb in pairs:
+            tracks_of: dict[str, list[int]] = {}  # one slice per speaker and recording, whatever its tracks
             for t, spk in enumerate(rec.speakers[: rec.n_tracks]):
                 if spk is not None:
-                    by_spk.setdefault(str(spk), []).append(_slice(rec, tb, (t,)))
+                    tracks_of.setdefault(str(spk), []).append(t)
+            for spk, tracks in tracks_of.items():
+                by_spk.setdefault(spk, []).append(_slice(rec, tb, tuple(tracks)))
         out["by_speaker"] = {
             s: {"recordings": len(sls), **_summarise(sls, with_histogram=False)} for s, sls in sorted(by_spk.items())
         }
