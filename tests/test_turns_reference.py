@@ -39,7 +39,8 @@ def plain_reading(m, cfg):
             cov = any(os <= s and oe >= e and (t == 1 or (os, oe) != (s, e)) for os, oe in per[1 - t])
             ipu.append({"s": s, "e": e, "t": t, "covered": cov, "short": e - s <= th.backchannel_max})
     for x in ipu:
-        later_big = [y["s"] for y in ipu if y["t"] == x["t"] and y["s"] > x["s"] and not y["short"] and not y["covered"]]
+        later_big = [y["s"] for y in ipu
+                     if y["t"] == x["t"] and y["s"] > x["s"] and not y["short"] and not y["covered"]]
         next_big = min(later_big, default=NEVER)
         # the other goes on: one of their IPUs heard alone ends after this one and starts before my next big one
         goes_on = any(not y["covered"] and y["e"] > x["e"] and y["s"] < next_big for y in ipu if y["t"] != x["t"])

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from ..model import TIME_PRECISION_S, Event, EventKind, track_name
+from ..timeline import Timeline
 from .table import as_table
 
 #: Percentiles reported for every distribution.
@@ -147,19 +148,10 @@ def _slice(rec: RecordingEvents, table: dict[str, np.ndarray], tracks: tuple[int
     ipu_s = np.bincount(table["track"][is_ipu], weights=dur[is_ipu], minlength=rec.n_tracks)[: rec.n_tracks]
     speech = np.asarray(rec.speech_s, np.float64) if rec.speech_s is not None else ipu_s
     mine = is_ipu if tracks is None else is_ipu & np.isin(table["track"], tracks)
-    spoken = _union_s(table["start"][mine], table["end"][mine])
+    # each instant once; not IPU time minus the overlap events, which leave out those shorter than
+    # turns.min_overlap_s (their time would count twice)
+    spoken = Timeline.from_bounds(table["start"][mine], table["end"][mine]).duration()
     return _Slice(rec.duration_s, table, rec.n_tracks, speech, ipu_s, spoken, tracks)
-
-
-def _union_s(start: np.ndarray, end: np.ndarray) -> float:
-    """Seconds covered by at least one interval. Not IPU time minus the overlap events: those leave out
-    overlaps shorter than ``turns.min_overlap_s``, whose time would then be counted twice."""
-    if start.size == 0:
-        return 0.0
-    order = np.argsort(start, kind="stable")
-    s, e = start[order], end[order]
-    reach = np.concatenate(([s[0]], np.maximum.accumulate(e)[:-1]))  # furthest end of the earlier ones
-    return float(np.clip(e - np.maximum(s, reach), 0.0, None).sum())
 
 
 def _owned(sl: _Slice) -> np.ndarray:
