@@ -228,3 +228,12 @@ def test_a_speaker_on_both_tracks_of_a_recording_counts_its_minutes_once():
     assert alice["counts"]["ipu"] == 4 and alice["per_minute"]["ipu"] == pytest.approx(4.0)
     assert alice["speech_share"] == pytest.approx(30 / 60)
     assert alice["overlap_share_of_speech"] == pytest.approx(2.0 / 29.5)  # as the recording's: both are hers
+
+
+def test_an_event_time_that_is_not_a_number_is_an_error_naming_the_recording():
+    table = events_to_table([Event(K.IPU, 0.0, 1.0, 0), Event(K.IPU, 2.0, 3.0, 1)])
+    table["start"][1] = np.nan
+    with pytest.raises(ValueError, match="rec-nan.*start"):
+        recording_stats(RecordingEvents("rec-nan", 10.0, table))
+    with pytest.raises(ValueError, match="rec-nan"):
+        corpus_stats([rec_one(), RecordingEvents("rec-nan", 10.0, table)])

@@ -143,6 +143,12 @@ def _durations(table: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def _slice(rec: RecordingEvents, table: dict[str, np.ndarray], tracks: tuple[int, ...] | None = None) -> _Slice:
+    for col in ("start", "end"):
+        bad = ~np.isfinite(table[col])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{rec.recording_id}: event {i} ({table['kind'][i]}) has {col} {float(table[col][i])}: "
+                             "event times must be finite seconds")
     is_ipu = table["kind"] == EventKind.IPU.value
     dur = _durations(table)
     ipu_s = np.bincount(table["track"][is_ipu], weights=dur[is_ipu], minlength=rec.n_tracks)[: rec.n_tracks]
