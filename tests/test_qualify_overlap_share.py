@@ -14,18 +14,27 @@ from twotrack.model import FRAMES, EventKind
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
-def test_qualify_overlap_share_with_short_overlaps_left_out(tmp_path):
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    """One sample dialogue with a 10 ms overlap, scanned with ``min_overlap_s = 0.1``: (workspace, its
+    qualify inputs, its stored events)."""
     from twotrack.qualify.workspace import inputs_from_workspace
     from twotrack.run import scan
     from twotrack.store import Workspace, queries
+
+    root = tmp_path_factory.mktemp("overlap")
+    shutil.copy(SAMPLE / "clean" / "demo02_3080_2033.flac", root / "d.flac")
+    config = dataclasses.replace(Config(), turns=TurnsConfig(min_overlap_s=0.1))
+    scan([str(root / "d.flac")], root / "ws", config, jobs=0)
+    ws = Workspace(root / "ws")
+    (rec,) = inputs_from_workspace(ws).recordings
+    return ws, rec, queries.events(ws, rec.recording_id)
+
+
+def test_qualify_overlap_share_with_short_overlaps_left_out(scanned):
     from twotrack.turns.stats import RecordingEvents, recording_stats
 
-    shutil.copy(SAMPLE / "clean" / "demo02_3080_2033.flac", tmp_path / "d.flac")  # has a 10 ms overlap
-    config = dataclasses.replace(Config(), turns=TurnsConfig(min_overlap_s=0.1))
-    scan([str(tmp_path / "d.flac")], tmp_path / "ws", config, jobs=0)
-    ws = Workspace(tmp_path / "ws")
-    (rec,) = inputs_from_workspace(ws).recordings
-    events = queries.events(ws, rec.recording_id)
+    _, rec, events = scanned
     # by hand: frames in which some IPU runs, and the overlap events' frames
     n = FRAMES.n_frames(rec.duration_s)
     spoken = np.zeros(n, bool)
@@ -41,3 +50,15 @@ def test_qualify_overlap_share_with_short_overlaps_left_out(tmp_path):
     assert rec.stats.overlap_speech_share == pytest.approx(expected, rel=1e-9)
     stats = recording_stats(RecordingEvents(rec.recording_id, rec.duration_s, events))
     assert stats["overlap_share_of_speech"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_qualify_reads_pause_gap_and_ipu_durations_as_the_events_state_them(scanned):
+    # end_s - start_s of two stored times carries float noise (0.45000000000000284); the durations qualify
+    # compares with a reference are the events' own, to the microsecond.
+    _, rec, events = scanned
+    gaps = sorted(e.value for e in events if e.kind is EventKind.GAP)
+    pauses = sorted(e.value for e in events if e.kind is EventKind.PAUSE)
+    ipus = sorted(round(e.end - e.start, 6) for e in events if e.kind is EventKind.IPU)
+    assert gaps and pauses
+    assert sorted(rec.stats.gaps_s) == gaps and sorted(rec.stats.pauses_s) == pauses
+    assert sorted(rec.stats.ipus_s) == ipus
