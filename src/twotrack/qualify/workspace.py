@@ -50,6 +50,12 @@ def _event_stats(ws) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _union_s(intervals: list[tuple[float, float]]) -> float:
+    """Seconds in which at least one interval runs (each instant once)."""
+    iv = np.asarray(intervals, np.float64).reshape(-1, 2)
+    return Timeline.from_bounds(iv[:, 0], iv[:, 1]).duration()
+
+
 def _stats(n_tracks: int, ev: dict[str, Any] | None, activity: dict[int, float]) -> RecordingStats | None:
     """Per-recording numbers. Speech per track is IPU time when events exist (the same measure
     ``twotrack stats`` uses for the overlap share of speech), else the activity stage's speech time."""
@@ -66,8 +72,7 @@ def _stats(n_tracks: int, ev: dict[str, Any] | None, activity: dict[int, float])
         gaps_s=tuple(ev["gaps"]),
         pauses_s=tuple(ev["pauses"]),
         ipus_s=tuple(d for t in tracks for d in ipu.get(t, ())),
-        spoken_s=Timeline.from_bounds(*np.asarray(ev["ipu_iv"], np.float64).reshape(-1, 2).T).duration()
-        if ipu else None,
+        spoken_s=_union_s(ev["ipu_iv"]) if ipu else None,
     )
 
 

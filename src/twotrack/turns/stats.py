@@ -147,8 +147,8 @@ def _slice(rec: RecordingEvents, table: dict[str, np.ndarray], tracks: tuple[int
         bad = ~np.isfinite(table[col])
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{rec.recording_id}: event {i} ({table['kind'][i]}) has {col} {float(table[col][i])}: "
-                             "event times must be finite seconds")
+            raise ValueError(f"{rec.recording_id}: event {i} ({table['kind'][i]}) has {col} "
+                             f"{float(table[col][i])}: event times must be finite seconds")
     is_ipu = table["kind"] == EventKind.IPU.value
     dur = _durations(table)
     ipu_s = np.bincount(table["track"][is_ipu], weights=dur[is_ipu], minlength=rec.n_tracks)[: rec.n_tracks]
