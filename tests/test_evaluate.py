@@ -152,3 +152,16 @@ def test_eval_cli_reads_activity_from_a_scanned_workspace(excerpt, tmp_path):
     assert set(stored["recordings"]) == {"excerpt"}
     assert stored["n_gold_ipus"] == direct["n_gold_ipus"]
     assert stored["frame_f1"] == pytest.approx(direct["frame_f1"], abs=0.05)
+
+
+def test_an_ipu_of_exactly_the_short_length_is_not_short_wherever_it_lies():
+    # 1.4 - 1.1 is 0.2999999999999998 in floats: that 0.3 s IPU counted as backchannel-sized (< 0.3 s),
+    # the same length at 0.5-0.8 did not.
+    from twotrack.evaluate import SHORT_IPU_S, ipus_found
+    from twotrack.model import Segment
+    from twotrack.timeline import Timeline
+
+    speech = np.ones(400, bool)
+    for a, b in ((1.1, 1.4), (0.5, 0.8), (3.6, 3.9)):
+        assert ipus_found(Timeline([Segment(a, b)]), speech, max_s=SHORT_IPU_S) == (0, 0)
+    assert ipus_found(Timeline([Segment(1.1, 1.39)]), speech, max_s=SHORT_IPU_S) == (1, 1)

@@ -78,3 +78,16 @@ def test_normalises_and_is_immutable():
     assert tl.gaps(Segment(-1, 4)) == Timeline([(-1, 0), (3, 4)])
     with pytest.raises(ValueError):
         Timeline.from_bounds([0.0], [float("inf")])
+
+
+@pytest.mark.parametrize("end, start", [(0.3, 0.5), (0.5, 0.7), (1.1, 1.3), (3600.3, 3600.5), (10799.5, 10799.7)])
+def test_a_silence_of_exactly_the_threshold_separates_wherever_it_lies(end, start):
+    # 0.7 - 0.5 is 0.19999999999999996 in floats: a 0.2 s silence must still separate two IPUs at a
+    # 0.2 s threshold, as it does on the frame grid (turns.ipus: 20 silent frames separate).
+    segs = [Segment(0.0, end), Segment(start, start + 1.0)]
+    assert len(Timeline(segs).support(0.2)) == 2
+    assert len(merge_segments(segs, 0.2)) == 2
+    # ... and a silence one 10 ms frame shorter is bridged
+    shorter = [Segment(0.0, end), Segment(round(start - 0.01, 6), start + 1.0)]
+    assert len(Timeline(shorter).support(0.2)) == 1
+    assert len(merge_segments(shorter, 0.2)) == 1

@@ -309,6 +309,23 @@ def test_bad_input_is_a_clear_error():
         extract_events(np.zeros((2, 10), bool), TurnsConfig(pause_threshold_s=-1))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 0.4, 2.0, -1.0])
+def test_a_mask_that_is_not_speech_or_silence_is_a_clear_error(bad):
+    # astype(bool) would read NaN, a probability or a 2 as speech: an IPU made of nothing.
+    m = np.zeros((2, 10))
+    m[0, 2:5] = bad
+    with pytest.raises(ValueError, match="0/1"):
+        extract_events(m, CFG)
+    with pytest.raises(ValueError, match="0/1"):
+        extract_table(m[0], CFG)
+
+
+def test_masks_of_0_and_1_in_any_dtype_read_as_booleans():
+    m = masks(100, A=[(0, 30)], B=[(50, 90)])
+    for dtype in (np.int8, np.int64, np.float32, np.float64, np.uint8):
+        same(extract_events(m.astype(dtype), CFG), extract_events(m, CFG))
+
+
 # ---------------------------------------------------------------------------------------------
 # Table form and structural invariants on random conversations
 # ---------------------------------------------------------------------------------------------
@@ -415,3 +432,50 @@ def test_transfer_times_undo_the_time_ordering():
                                               (pytest.approx(5.0), pytest.approx(6.0))]
     with pytest.raises(ValueError):
         transfer_times(of(events, K.IPU)[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Edge cases of the audit of 2026-12-05 (hand-derived answers)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_interruption_after_which_the_first_speaker_takes_the_floor_back_in_overlap():
+    # A 0-3 s; B 2-4 s (long, heard alone 3.0-3.5): B takes the floor in overlap; A comes back at 3.5
+    # while B still talks and goes on alone to 6 s: a second overlapped transfer, back to A.
+    events = extract_events(masks(700, A=[(0, 300), (350, 600)], B=[(200, 400)]), CFG)
+    same(of(events, K.TURN), [ev(K.TURN, 0.0, 3.0, 0), ev(K.TURN, 2.0, 4.0, 1), ev(K.TURN, 3.5, 6.0, 0)])
+    same(of(events, K.FLOOR_TRANSFER, K.INTERRUPTION, K.OVERLAP_BETWEEN, K.OVERLAP_WITHIN, K.GAP, K.PAUSE), [
+        ev(K.FLOOR_TRANSFER, 2.0, 3.0, 1, 0, -1.0), ev(K.INTERRUPTION, 2.0, 3.0, 1, 0, 1.0),
+        ev(K.OVERLAP_BETWEEN, 2.0, 3.0, 1, 0, 1.0),
+        ev(K.FLOOR_TRANSFER, 3.5, 4.0, 0, 1, -0.5), ev(K.INTERRUPTION, 3.5, 4.0, 0, 1, 0.5),
+        ev(K.OVERLAP_BETWEEN, 3.5, 4.0, 0, 1, 0.5),
+    ])
+
+
+def test_a_one_frame_overlap_is_an_overlapped_transfer_and_a_touching_one_is_fto_zero():
+    one = extract_events(masks(100, A=[(0, 31)], B=[(30, 80)]), CFG)
+    same(of(one, K.FLOOR_TRANSFER, K.OVERLAP_BETWEEN, K.INTERRUPTION, K.GAP), [
+        ev(K.FLOOR_TRANSFER, 0.3, 0.31, 1, 0, -0.01), ev(K.OVERLAP_BETWEEN, 0.3, 0.31, 1, 0, 0.01),
+        ev(K.INTERRUPTION, 0.3, 0.31, 1, 0, 0.01)])
+    touching = extract_events(masks(100, A=[(0, 30)], B=[(30, 80)]), CFG)
+    same(of(touching, K.FLOOR_TRANSFER, K.OVERLAP_BETWEEN, K.OVERLAP_WITHIN, K.INTERRUPTION, K.GAP),
+         [ev(K.FLOOR_TRANSFER, 0.3, 0.3, 1, 0, 0.0)])
+
+
+def test_three_hours_of_events_sit_exactly_on_the_10_ms_grid():
+    # A talks 3 s, 0.5 s gap, B talks 3 s, 1 s gap, again and again for 3 h: every time is frames / 100 exactly
+    # (the correctly rounded decimal, as float(str) reads it), with no drift at the end.
+    n = 3 * 3600 * 100
+    m = np.zeros((2, n), bool)
+    periods = range(0, n - 750, 750)  # 1439 periods of 7.5 s
+    for k in periods:
+        m[0, k:k + 300] = True
+        m[1, k + 350:k + 650] = True
+    tb = extract_table(m, CFG)
+    for col in ("start", "end"):
+        frames = np.rint(tb[col] * 100)
+        assert np.array_equal(tb[col], frames / 100.0)
+    last = tb["start"][tb["kind"] == K.IPU.value][-1]
+    assert last == (len(periods) - 1) * 7.5 + 3.5 == 10788.5  # the last B IPU, in the last period
+    gaps = tb["value"][tb["kind"] == K.GAP.value]
+    assert set(gaps.tolist()) == {0.5, 1.0} and len(gaps) == 2 * len(periods) - 1

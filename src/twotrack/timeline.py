@@ -13,7 +13,11 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .model import FRAMES, FrameGrid, Segment
+from .model import FRAMES, TIME_PRECISION_S, FrameGrid, Segment
+
+#: Silences within this of a join threshold count as that threshold: differences of seconds carry float
+#: noise (0.7 - 0.5 < 0.2), and a silence of exactly the threshold must separate, as on the frame grid.
+_SLACK_S = TIME_PRECISION_S / 2
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +81,7 @@ def merge_segments(segments: Iterable[Segment], max_gap_s: float) -> list[Segmen
     ordered = sorted(segments, key=lambda s: (s.start, s.end))
     merged: list[Segment] = []
     for seg in ordered:
-        if merged and seg.start - merged[-1].end < max_gap_s:
+        if merged and seg.start - merged[-1].end < max_gap_s - _SLACK_S:
             last = merged[-1]
             merged[-1] = Segment(last.start, max(last.end, seg.end))
         else:
@@ -148,7 +152,7 @@ def _join(s: np.ndarray, e: np.ndarray, min_gap: float | None) -> tuple[np.ndarr
         return s, e
     run_end = np.maximum.accumulate(e)
     new = np.ones(s.size, bool)
-    new[1:] = s[1:] > run_end[:-1] if min_gap is None else s[1:] - run_end[:-1] >= min_gap
+    new[1:] = s[1:] > run_end[:-1] if min_gap is None else s[1:] - run_end[:-1] >= min_gap - _SLACK_S
     first = np.flatnonzero(new)
     last = np.append(first[1:] - 1, s.size - 1)
     return s[first], run_end[last]

@@ -36,10 +36,14 @@ class RecordingStats(Record):
     gaps_s: tuple[float, ...] = ()  # silences between one speaker's end and the other's start
     pauses_s: tuple[float, ...] = ()  # silences inside one speaker's turn
     ipus_s: tuple[float, ...] = ()  # IPU durations
+    spoken_s: float | None = None  # time when at least one track's IPU runs, when measured from the IPUs
 
     @property
     def speech_union_s(self) -> float:
-        """Time when at least one track speaks."""
+        """Time when at least one track speaks: ``spoken_s`` when measured (the overlap events leave out
+        overlaps shorter than ``turns.min_overlap_s``), else speech minus overlap."""
+        if self.spoken_s is not None:
+            return float(self.spoken_s)
         return max(0.0, float(sum(self.speech_s)) - float(self.overlap_s))
 
     @property

@@ -14,10 +14,13 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from ..config import QualifyConfig
 from ..ingest.clock import recording_clock
 from ..model import EventKind, Layout
 from ..store import Workspace, queries
+from ..timeline import Timeline
 from .inputs import CorpusInputs, RecordingInputs, RecordingStats, Verdict
 
 _KINDS = (EventKind.IPU, EventKind.PAUSE, EventKind.GAP, EventKind.FLOOR_TRANSFER,
@@ -27,13 +30,15 @@ _KINDS = (EventKind.IPU, EventKind.PAUSE, EventKind.GAP, EventKind.FLOOR_TRANSFE
 def _event_stats(ws) -> dict[str, dict[str, Any]]:
     rows = queries.event_lists(ws, [k.value for k in _KINDS])
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "ipu_s": defaultdict(list), "pauses": [], "gaps": [], "ftos": [], "overlap_s": 0.0})
+        "ipu_s": defaultdict(list), "ipu_iv": [], "pauses": [], "gaps": [], "ftos": [], "overlap_s": 0.0})
     for row in rows:
         rec = out[row["recording_id"]]
         durs = [float(d) for d in row["durations"] if d is not None]
         kind = row["kind"]
         if kind == EventKind.IPU.value:
             rec["ipu_s"][int(row["track"]) if row["track"] is not None else -1].extend(durs)
+            rec["ipu_iv"].extend((float(s), float(s) + float(d)) for s, d in zip(row["starts"], row["durations"])
+                                 if s is not None and d is not None)
         elif kind == EventKind.PAUSE.value:
             rec["pauses"].extend(durs)
         elif kind == EventKind.GAP.value:
@@ -43,6 +48,12 @@ def _event_stats(ws) -> dict[str, dict[str, Any]]:
         else:
             rec["overlap_s"] += sum(durs)
     return out
+
+
+def _union_s(intervals: list[tuple[float, float]]) -> float:
+    """Seconds in which at least one interval runs (each instant once)."""
+    iv = np.asarray(intervals, np.float64).reshape(-1, 2)
+    return Timeline.from_bounds(iv[:, 0], iv[:, 1]).duration()
 
 
 def _stats(n_tracks: int, ev: dict[str, Any] | None, activity: dict[int, float]) -> RecordingStats | None:
@@ -61,6 +72,7 @@ def _stats(n_tracks: int, ev: dict[str, Any] | None, activity: dict[int, float])
         gaps_s=tuple(ev["gaps"]),
         pauses_s=tuple(ev["pauses"]),
         ipus_s=tuple(d for t in tracks for d in ipu.get(t, ())),
+        spoken_s=_union_s(ev["ipu_iv"]) if ipu else None,
     )
 
 

@@ -110,7 +110,10 @@ class RecordingView:
         return out, cut
 
     def events_in(self, a: float, b: float) -> np.ndarray:
-        return np.flatnonzero((self.end > a) & (self.start < b))
+        """Events touching [a, b): an instant (a floor transfer of FTO 0, start == end) when a <= it < b, so
+        it is in exactly one of two adjacent windows (``end > a`` alone left it out of both)."""
+        touches = (self.end > a) | ((self.end == self.start) & (self.start >= a))
+        return np.flatnonzero(touches & (self.start < b))
 
     def events_json(self, idx: np.ndarray) -> dict[str, list]:
         """Columns (compact JSON); ``None`` for a missing track or value."""

@@ -263,14 +263,16 @@ def event_tables(ws: Workspace) -> dict[str, dict[str, np.ndarray]]:
 
 
 def event_lists(ws: Workspace, kinds: Sequence[str]) -> list[dict[str, Any]]:
-    """Per (recording_id, kind, track) of the given event kinds: ``durations`` (end - start) and
+    """Per (recording_id, kind, track) of the given event kinds: ``starts``, ``durations`` (end - start, to
+    the microsecond as the times are: without it 0.3 read 0.3000000000000007) and
     ``vals`` (the events' values), each a list in time order."""
     if not kinds:
         return []
     marks = ", ".join("?" for _ in kinds)
     with ws.read() as con:
         return _dicts(con.execute(
-            "SELECT recording_id, kind, track, list(end_s - start_s ORDER BY start_s) AS durations, "
+            "SELECT recording_id, kind, track, list(start_s ORDER BY start_s) AS starts, "
+            "list(round(end_s - start_s, 6) ORDER BY start_s) AS durations, "
             f"list(value ORDER BY start_s) AS vals FROM events WHERE kind IN ({marks}) "
             "GROUP BY recording_id, kind, track", list(kinds)))
 

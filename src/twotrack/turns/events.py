@@ -144,6 +144,10 @@ def _as_masks(masks: np.ndarray) -> np.ndarray:
             f"turn-taking events are defined for one or two tracks, got {m.shape[0]} "
             "(a recording with more speakers needs diarised pairs first)"
         )
+    if m.dtype != bool:
+        odd = (m != 0) & (m != 1)  # astype(bool) would read NaN, a probability or a 2 as speech
+        if odd.any():
+            raise ValueError(f"activity masks must hold speech/silence as booleans or 0/1, found {m[odd].flat[0]!r}")
     return m.astype(bool, copy=False)
 
 

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import wasserstein_distance
 
-from ..model import Event, EventKind, track_name
+from ..model import TIME_PRECISION_S, Event, EventKind, track_name
+from ..timeline import Timeline
 from .table import as_table
 
 #: Percentiles reported for every distribution.
@@ -48,6 +49,7 @@ DURATIONS: dict[str, tuple[EventKind, ...]] = {
     name: kinds for name, kinds in COUNTED.items() if name not in ("interruption", "floor_transfer")
 }
 _OVERLAPS = (EventKind.OVERLAP_BETWEEN.value, EventKind.OVERLAP_WITHIN.value)
+_DECIMALS = round(-math.log10(TIME_PRECISION_S))  # 6
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,32 @@ class _Slice:
     n_tracks: int
     speech_s: np.ndarray  # per track of the recording
     ipu_s: np.ndarray  # per track of the recording
+    spoken_s: float  # time in which at least one of the slice's tracks has an IPU (each instant once)
     tracks: tuple[int, ...] | None  # None: the whole recording
 
 
+def _durations(table: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``end - start`` to the microsecond, as event times are stored (``TIME_PRECISION_S``): the
+    difference of two times in seconds carries float noise (18.48 - 18.03 = 0.45000000000000284)."""
+    return np.round(table["end"] - table["start"], _DECIMALS)
+
+
 def _slice(rec: RecordingEvents, table: dict[str, np.ndarray], tracks: tuple[int, ...] | None = None) -> _Slice:
+    for col in ("start", "end"):
+        bad = ~np.isfinite(table[col])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{rec.recording_id}: event {i} ({table['kind'][i]}) has {col} "
+                             f"{float(table[col][i])}: event times must be finite seconds")
     is_ipu = table["kind"] == EventKind.IPU.value
-    dur = table["end"] - table["start"]
+    dur = _durations(table)
     ipu_s = np.bincount(table["track"][is_ipu], weights=dur[is_ipu], minlength=rec.n_tracks)[: rec.n_tracks]
     speech = np.asarray(rec.speech_s, np.float64) if rec.speech_s is not None else ipu_s
-    return _Slice(rec.duration_s, table, rec.n_tracks, speech, ipu_s, tracks)
+    mine = is_ipu if tracks is None else is_ipu & np.isin(table["track"], tracks)
+    # each instant once; not IPU time minus the overlap events, which leave out those shorter than
+    # turns.min_overlap_s (their time would count twice)
+    spoken = Timeline.from_bounds(table["start"][mine], table["end"][mine]).duration()
+    return _Slice(rec.duration_s, table, rec.n_tracks, speech, ipu_s, spoken, tracks)
 
 
 def _owned(sl: _Slice) -> np.ndarray:
@@ -182,12 +201,9 @@ def _summarise(slices: Sequence[_Slice], with_histogram: bool = True) -> dict[st
         is_ov = np.isin(tb["kind"], _OVERLAPS)
         if sl.tracks is not None:
             is_ov &= np.isin(tb["track"], sl.tracks) | np.isin(tb["from_track"], sl.tracks)
-        ov = float((tb["end"][is_ov] - tb["start"][is_ov]).sum())
+        ov = float(_durations(tb)[is_ov].sum())
         overlap_s += ov
-        if sl.tracks is None:
-            speaking_s += float(sl.ipu_s.sum()) - ov
-        else:
-            speaking_s += float(sl.ipu_s[list(sl.tracks)].sum())
+        speaking_s += sl.spoken_s  # each instant once, also for a speaker on both tracks
     out["overlap_s"] = overlap_s
     out["overlap_share_of_speech"] = _ratio(overlap_s, speaking_s)
 
@@ -208,7 +224,7 @@ def _arrays(slices: Sequence[_Slice]) -> dict[str, np.ndarray]:
     for sl in slices:
         tb, own = sl.table, _owned(sl)
         kind = tb["kind"]
-        dur = tb["end"] - tb["start"]
+        dur = _durations(tb)
         parts["fto"].append(tb["value"][own & (kind == EventKind.FLOOR_TRANSFER.value)])
         for name, ks in DURATIONS.items():
             parts[name].append(dur[own & np.isin(kind, [k.value for k in ks])])
@@ -258,9 +274,12 @@ def corpus_stats(
     if by_speaker:
         by_spk: dict[str, list[_Slice]] = {}
         for rec, tb in pairs:
+            tracks_of: dict[str, list[int]] = {}  # one slice per speaker and recording, whatever its tracks
             for t, spk in enumerate(rec.speakers[: rec.n_tracks]):
                 if spk is not None:
-                    by_spk.setdefault(str(spk), []).append(_slice(rec, tb, (t,)))
+                    tracks_of.setdefault(str(spk), []).append(t)
+            for spk, tracks in tracks_of.items():
+                by_spk.setdefault(spk, []).append(_slice(rec, tb, tuple(tracks)))
         out["by_speaker"] = {
             s: {"recordings": len(sls), **_summarise(sls, with_histogram=False)} for s, sls in sorted(by_spk.items())
         }
