@@ -9,7 +9,8 @@ output frame over the concatenated input frames), and only the LSTM's recurrent 
 steps: about 7 us a window in all at 8 kHz (4.4 the encoder, 2.6 the LSTM), same machine.
 
 The arithmetic is the model's: ``tests/test_silero_net.py`` holds it to the onnxruntime session within
-float32 rounding, and ``SileroNet.load`` checks that on the weights it read before it is used.
+float32 rounding; ``silero.net`` checks that at load on any model file other than the pinned one
+(``silero.agrees_with_onnxruntime``), and ``_check_layout`` the weights' shapes when they are read.
 How the graph computes (read from silero_vad.onnx, both rates): the input (context + window samples) is
 padded on the right by reflection (``CONTEXT`` samples), framed (kernel K, hop K/2: four frames), projected
 on the STFT basis; magnitudes; four Conv1d + ReLU (kernel 3, padding 1, strides 1, 2, 2, 1); LSTM cell

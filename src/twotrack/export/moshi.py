@@ -286,7 +286,8 @@ class MoshiExporter(Exporter):
                         f"{rate} Hz, channel 0 = the main speaker (the voice the model learns to produce), "
                         "channel 1 = the other party; train.jsonl lists each WAV's path and duration; each WAV "
                         "has a .json of word alignments [word, [start, end], \"SPEAKER_MAIN\"] where words exist "
-                        "(gold transcripts, else the words stage's; export.json says which per recording); metadata.csv (one row per WAV with each channel's text) makes the folder "
+                        "(gold transcripts, else the words stage's; export.json says which per recording); "
+                        "metadata.csv (one row per WAV with each channel's text) makes the folder "
                         "a Hugging Face audio folder; events/<id>.json holds each example's turn-taking events."),
             "distribution": [
                 file_object("train-manifest", MANIFEST, "application/jsonlines", man.get("sha256", ""),
