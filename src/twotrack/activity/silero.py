@@ -6,14 +6,14 @@ outputs ``output`` (batch, 1) speech probability and the next ``state``. A windo
 8 kHz or 512 at 16 kHz (32 ms either way) and is preceded by the last 32 / 64 samples of the previous
 input (zeros before the first window). The state starts at zeros.
 
-The model is recurrent per stream, so one stream is a sequential loop of tiny calls (``probs_single``,
-the reference, onnxruntime's session). Batches run the same weights through ``silero_net``'s numpy forward
-pass (window-independent encoder over all steps at once, then the LSTM step by step), about 4x cheaper
-per window than the session; a model file other than the wheel's runs in the session. ``PackedStreams``
-cuts each track's sequence of windows into chunks that run as independent streams of one batch; each
-chunk first runs over a short warm-up stretch of the windows before it, whose outputs are dropped. The model's state has a long memory (seconds), so a chunk's
-probabilities approach the single stream's but do not equal it; the benchmark measures the agreement of
-the final labels. Fed incrementally, it holds at most one group of chunks in memory.
+The model is recurrent per stream, so one stream is a sequential loop of tiny calls (``probs_single``, the
+reference, onnxruntime's session). Batches run the same weights through ``silero_net``'s numpy forward pass
+(window-independent encoder over all steps at once, then the LSTM step by step), about 4x cheaper per window
+than the session; a model file other than the wheel's runs in the session. ``PackedStreams`` cuts each track's
+sequence of windows into chunks that run as independent streams of one batch; each chunk first runs over a
+short warm-up stretch of the windows before it, whose outputs are dropped. The model's state has a long memory
+(seconds), so a chunk's probabilities approach the single stream's but do not equal it; the benchmark measures
+the agreement of the final labels. Fed incrementally, it holds at most one group of chunks in memory.
 
 The weights ship inside the ``silero-vad`` wheel (MIT). That package imports torch, so it is located with
 ``importlib.util.find_spec`` (which reads the package's location without executing it) and never imported.
