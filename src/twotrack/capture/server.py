@@ -321,4 +321,22 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         work()
         return store.get(sid).public()
 
+    # A session left 'assembling' on disk was being assembled by a server that stopped (killed, restarted):
+    # nobody assembles it now and every later request would see it as busy. Assemble it again when both
+    # tracks are finished (so also a session whose server stopped between the last finish and assembly);
+    # otherwise it waits, stopped, for the host's partial assembly.
+    for s in store.list():
+        finished = all(p.finished is not None for p in s.participants.values())
+        if s.state in ("open", "recording", "stopped") and finished:
+            _assemble(s.session_id, force=False, background=True)
+        if s.state != "assembling":
+            continue
+        finished = all(p.finished is not None for p in s.participants.values())
+        with store.lock(s.session_id):
+            s.state = "stopped"
+            s.error = ("the server stopped while assembling this session: assembling it again" if finished else
+                       "the server stopped while assembling what arrived: the host assembles it again")
+            store.save(s)
+        if finished:
+            _assemble(s.session_id, force=False, background=True)
     return app

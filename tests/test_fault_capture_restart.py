@@ -1,0 +1,140 @@
+"""Capture sweep 2026-12-05: a server that stops while it assembles, and scans that cannot run at once.
+
+Driven through the HTTP API as the page does (consent, clock, chunks, finish), over a real workspace."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from capture_api import RATE, consent, hdr, new_session, put
+from twotrack.capture.server import create_app
+from twotrack.capture.sessions import SessionStore
+from twotrack.store.locks import ScanLock
+
+SAMPLE = "data/sample/clean/demo01_367_1688.flac"
+
+
+def _speech(seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Speech of each speaker of the sample's first dialogue (A from 0.5 s, B from 3.2 s), at RATE."""
+    import soxr
+
+    y, rate = sf.read(SAMPLE, dtype="float32")
+    n = int(seconds * rate)
+    a, b = y[int(0.5 * rate):, 0][:n], y[int(3.2 * rate):, 1][:n]
+    return (soxr.resample(a, rate, RATE).astype(np.float32), soxr.resample(b, rate, RATE).astype(np.float32))
+
+
+def _record(c, d, tracks: dict, finish=("A", "B")) -> None:
+    """Consent, one clock exchange each, 1 s chunks stamped from now, and finish for the roles in ``finish``."""
+    sid, now = d["session_id"], time.time() * 1000
+    for role, x in tracks.items():
+        consent(c, d, role, f"Person {role}")
+        t0 = time.time() * 1000
+        r = c.post(f"/api/sessions/{sid}/{role}/clock", json={"t0": t0}, headers=hdr(d, role)).json()
+        c.post(f"/api/sessions/{sid}/{role}/clock", json={"t0": t0 + 1, "prev": [t0, r["ts_in"], r["ts_out"],
+                                                                                  time.time() * 1000]},
+               headers=hdr(d, role))
+        for seq, s0 in enumerate(range(0, len(x), RATE)):
+            assert put(c, d, role, seq, x[s0:s0 + RATE], s0, client_ms=now + s0 / RATE * 1000).status_code == 200
+    for role in finish:
+        n = len(tracks[role])
+        r = c.post(f"/api/sessions/{sid}/{role}/finish", json={"n_chunks": -(-n // RATE), "n_samples": n},
+                   headers=hdr(d, role))
+        assert r.status_code == 200, r.text
+
+
+def _wait(c, d, timeout=60.0) -> dict:
+    end = time.time() + timeout
+    while time.time() < end:
+        s = c.get(f"/api/sessions/{d['session_id']}", headers={"X-Capture-Token": d["host_token"]}).json()
+        if s["state"] not in ("open", "recording", "stopped", "assembling"):
+            return s
+        time.sleep(0.05)
+    raise AssertionError(f"session still {s['state']} after {timeout} s")
+
+
+def test_a_session_left_assembling_by_a_stopped_server_is_assembled_after_restart(tmp_path):
+    """Before: the state on disk stayed 'assembling' for ever; the host's 'assemble what arrived' answered
+    'assembling' and did nothing, so the recording was never made."""
+    ws = tmp_path / "ws"
+    a, b = _speech(2.0)
+    with TestClient(create_app(ws, scan=False)) as c:
+        d = new_session(c)
+        _record(c, d, {"A": a, "B": b}, finish=("A",))
+    store = SessionStore(ws)  # B finished, and the server died while assembling
+    s = store.get(d["session_id"])
+    s.participants["B"].finished = {"n_chunks": 2, "n_samples": len(b), "input_zero_runs": [], "n_anchors": 0}
+    s.state = "assembling"
+    store.save(s)
+    with TestClient(create_app(ws, scan=False)) as c:  # the restarted server
+        s = _wait(c, d)
+        assert s["state"] == "assembled" and s["error"] is None, s
+        assert s["report"]["status"] == "complete"
+        y, _ = sf.read(s["report"]["path"], dtype="float32")
+        assert y.shape[1] == 2 and np.max(np.abs(y[:, 0])) > 0.01 and np.max(np.abs(y[:, 1])) > 0.01
+
+
+def test_a_partial_session_left_assembling_can_be_assembled_again_by_the_host(tmp_path):
+    ws = tmp_path / "ws"
+    a, _ = _speech(2.0)
+    with TestClient(create_app(ws, scan=False)) as c:
+        d = new_session(c)
+        _record(c, d, {"A": a}, finish=("A",))  # B never joined; the host forces, and the server dies
+    store = SessionStore(ws)
+    s = store.get(d["session_id"])
+    s.state = "assembling"
+    store.save(s)
+    with TestClient(create_app(ws, scan=False)) as c:
+        s = c.get(f"/api/sessions/{d['session_id']}", headers={"X-Capture-Token": d["host_token"]}).json()
+        assert s["state"] == "stopped" and "host" in s["error"]
+        r = c.post(f"/api/sessions/{d['session_id']}/assemble?force=true",
+                   headers={"X-Capture-Token": d["host_token"]})
+        assert r.json()["state"] == "partial", r.json()
+
+
+def test_a_capture_whose_scan_cannot_run_is_still_assembled(tmp_path):
+    """Before: with another scan writing the workspace (a `twotrack scan`, or a second session's assembly),
+    the scan's LockTimeout made the session 'failed' with no report, though its FLAC and manifest row were
+    written."""
+    ws = tmp_path / "ws"
+    a, b = _speech(2.0)
+    with TestClient(create_app(ws, scan=True)) as c:
+        d = new_session(c)
+        with ScanLock(ws):  # another scan holds the workspace for the whole assembly
+            _record(c, d, {"A": a, "B": b})
+            s = _wait(c, d)
+        assert s["state"] == "assembled", s
+        assert s["report"]["scan"]["status"] == "not run"
+        assert "another scan" in s["report"]["scan"]["error"] and "twotrack scan" in s["report"]["scan"]["error"]
+
+
+def test_two_sessions_finishing_together_are_both_assembled_and_scanned(tmp_path):
+    """Before: the two assemblies' scans ran at once and the second failed on the workspace's scan lock."""
+    ws = tmp_path / "ws"
+    a, b = _speech(2.0)
+    with TestClient(create_app(ws, scan=True)) as c:
+        ds = [new_session(c) for _ in range(2)]
+        for d in ds:
+            _record(c, d, {"A": a, "B": b}, finish=("A",))
+        go = threading.Barrier(2)
+
+        def finish(d):
+            go.wait()
+            c.post(f"/api/sessions/{d['session_id']}/B/finish", json={"n_chunks": 2, "n_samples": len(b)},
+                   headers=hdr(d, "B"))
+
+        threads = [threading.Thread(target=finish, args=(d,)) for d in ds]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        done = [_wait(c, d) for d in ds]
+    assert [s["state"] for s in done] == ["assembled", "assembled"], [s["error"] for s in done]
+    assert all(s["report"]["scan"]["status"] == "completed" for s in done)
+    from twotrack.store import Workspace, queries
+
+    ids = queries.recording_ids(Workspace(ws))
+    assert {s["recording_id"] for s in done} <= ids
