@@ -138,3 +138,56 @@ def test_two_sessions_finishing_together_are_both_assembled_and_scanned(tmp_path
 
     ids = queries.recording_ids(Workspace(ws))
     assert {s["recording_id"] for s in done} <= ids
+
+
+def _now() -> str:
+    from twotrack.rights.consent import utc_now
+
+    return utc_now()
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from twotrack.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_no_more_audio_after_a_participant_withdraws_mid_session(tmp_path):
+    """Before: `twotrack consent withdraw` during the session changed nothing at the server: the page went
+    on uploading the participant's microphone and the server stored it."""
+    ws = tmp_path / "ws"
+    a, _ = _speech(3.0)
+    with TestClient(create_app(ws, scan=False)) as c:
+        d = new_session(c)
+        sid = d["session_id"]
+        _, res = consent(c, d, "A", "Ann")
+        assert put(c, d, "A", 0, a[:RATE], 0).json()["status"] == "stored"
+        r = _cli("consent", "withdraw", res["speaker_id"], "--date", _now(), "-w", ws)
+        assert r.exit_code == 0, r.output
+        for r in (put(c, d, "A", 1, a[RATE:2 * RATE], RATE),
+                  c.put(f"/api/sessions/{sid}/A/anchors/0", params={"rate": RATE, "capture_ms": 1.7e12},
+                        content=a[:480].tobytes(), headers=hdr(d, "A"))):
+            assert r.status_code == 403 and "withdrawn" in r.json()["detail"], r.text
+        assert c.get(f"/api/sessions/{sid}/A/chunks", headers=hdr(d, "A")).json()["next_seq"] == 1
+        # consent given again in the page is a new grant, and the upload resumes where it stopped
+        t = c.get(f"/api/sessions/{sid}/A/consent-text", params={"name": "Ann"}, headers=hdr(d, "A")).json()
+        r = c.post(f"/api/sessions/{sid}/A/consent", json={"name": "Ann", "sha256": t["sha256"], "agree": True},
+                   headers=hdr(d, "A"))
+        assert r.status_code == 200 and r.json()["speaker_id"] == res["speaker_id"]
+        from twotrack.rights import Ledger, ledger_path
+
+        assert [e.action for e in Ledger(ledger_path(ws)).events()] == ["grant", "withdraw", "grant"]
+        assert put(c, d, "A", 1, a[RATE:2 * RATE], RATE).json()["status"] == "stored"
+
+
+def test_a_withdrawal_of_some_scopes_keeps_the_recording_going(tmp_path):
+    ws = tmp_path / "ws"
+    a, _ = _speech(2.0)
+    with TestClient(create_app(ws, scan=False)) as c:
+        d = new_session(c)
+        _, res = consent(c, d, "A", "Ann")
+        assert _cli("consent", "withdraw", res["speaker_id"], "--scopes", "commercial-use", "--date", _now(),
+                    "-w", ws).exit_code == 0
+        assert put(c, d, "A", 0, a[:RATE], 0).json()["status"] == "stored"

@@ -152,10 +152,14 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         p = s.participants[role]
         return {"speaker_id": p.speaker_id, "consent": p.consent}
 
-    def _consented(sid, role, token):
+    def _consented(sid, role, token, audio=False):
+        """The session and participant, 403 before consent; with ``audio`` (new samples) also 403 once the
+        ledger says the consent was withdrawn."""
         s, p = store.participant(sid, role, token)
         if p.consent is None:
             raise SessionError(403, "no audio before consent: give consent first")
+        if audio and (why := store.consent_withdrawn(s, p)):
+            raise SessionError(403, why)
         return s, p
 
     @app.post("/api/sessions/{sid}/{role}/settings")
@@ -217,7 +221,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
                         rate: int = Query(...), client_ms: float = Query(...),
                         x_capture_token: str | None = Header(None)):
         received = server_ms()
-        await run_in_threadpool(_consented, sid, role, x_capture_token)
+        await run_in_threadpool(_consented, sid, role, x_capture_token, True)
         check_clock_values("client_ms", [client_ms])
         body = await _body(request, MAX_BODY, "chunk")
         res = await run_in_threadpool(_put, sid, role, store.chunks(sid, role), "chunk", seq, sample_start, rate,
@@ -230,7 +234,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         """A capture anchor: a few ms of the microphone's samples (raw float32 LE) and the browser's capture
         timestamp of the first one (epoch ms, the page's clock). Assembly finds it in the track by content."""
         received = server_ms()
-        await run_in_threadpool(_consented, sid, role, x_capture_token)
+        await run_in_threadpool(_consented, sid, role, x_capture_token, True)
         check_clock_values("capture_ms", [capture_ms])
         body = await _body(request, MAX_ANCHOR_SAMPLES * SAMPLE_BYTES, "anchor")
         res = await run_in_threadpool(_put, sid, role, store.anchors(sid, role), "anchor", seq, 0, rate,

@@ -265,8 +265,9 @@ class SessionStore:
         name = clean_name(name)
         with self.lock(sid):
             session, p = self.participant(sid, role, token)
-            if p.consent is not None:
+            if p.consent is not None and self.consent_withdrawn(session, p) is None:
                 return session  # idempotent: a second click changes nothing
+            # (consent given here and withdrawn since, in the ledger: this click is a new grant)
             if session.state not in ("open", "recording", "stopped"):
                 raise SessionError(409, f"session is {session.state}: consent is no longer taken")
             text = consent_text(session, role, name)
@@ -284,6 +285,17 @@ class SessionStore:
             p.consent = {"sha256": digest, "evidence": doc.as_uri(), "at": at, "event_seq": event.seq}
             self.save(session)
             return session
+
+    def consent_withdrawn(self, session: Session, p: Participant) -> str | None:
+        """Why participant ``p``'s consent is no longer in force (None: it is): the ledger, read now, gives
+        none of the session's scopes (`twotrack consent withdraw|revoke` since the page's grant)."""
+        if p.consent is None or not p.speaker_id:
+            return None
+        state = self.ledger.state(p.speaker_id)
+        if any(state.given(scope) for scope in session.scopes):
+            return None
+        return (f"consent of {p.speaker_id} is no longer in force in the consent ledger (withdrawn): "
+                "no more audio is taken; give consent again to go on")
 
     # ---- audio -----------------------------------------------------------------------------
 
