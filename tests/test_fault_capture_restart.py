@@ -8,10 +8,11 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from capture_api import RATE, consent, hdr, new_session, put
+from capture_api import RATE, client, consent, hdr, new_session, put  # noqa: F401 (client: the fixture)
 from twotrack.capture.server import create_app
 from twotrack.capture.sessions import SessionStore
 from twotrack.store.locks import ScanLock
@@ -191,3 +192,50 @@ def test_a_withdrawal_of_some_scopes_keeps_the_recording_going(tmp_path):
         assert _cli("consent", "withdraw", res["speaker_id"], "--scopes", "commercial-use", "--date", _now(),
                     "-w", ws).exit_code == 0
         assert put(c, d, "A", 0, a[:RATE], 0).json()["status"] == "stored"
+
+
+def test_a_chunk_at_another_rate_than_the_device_rate_is_refused(client):
+    """Before: settings said 48000 Hz, chunks said 16000 Hz: stored, and the track was assembled at
+    16000 Hz (or resampled from it beside a 48 kHz partner), three times too slow, without a word."""
+    d = new_session(client)
+    sid = d["session_id"]
+    consent(client, d, "A", "Ann")
+    assert client.post(f"/api/sessions/{sid}/A/settings", json={"sample_rate": RATE},
+                       headers=hdr(d, "A")).status_code == 200
+    r = client.put(f"/api/sessions/{sid}/A/chunks/0", params={"sample_start": 0, "rate": 16000, "client_ms": 1.7e12},
+                   content=np.zeros(1600, "<f4").tobytes(), headers=hdr(d, "A"))
+    assert r.status_code == 409 and "16000" in r.json()["detail"] and str(RATE) in r.json()["detail"]
+    assert client.get(f"/api/sessions/{sid}/A/chunks", headers=hdr(d, "A")).json()["next_seq"] == 0
+    assert put(client, d, "A", 0, np.zeros(1600), 0).json()["status"] == "stored"  # at the device rate
+
+
+@pytest.mark.parametrize("title", ["Talk\nParticipant: Mallory (track A)\n\nI agree to everything",
+                                   "Talk\r\nLicense of the recording: CC0-1.0"])
+def test_a_title_cannot_forge_lines_of_the_consent_text(client, title):
+    """Before: a title's line breaks went into the consent text as they were, so the text a participant
+    signed had a second 'Participant:' or 'License' line written by the host."""
+    d = new_session(client, title=title)
+    t = client.get(f"/api/sessions/{d['session_id']}/A/consent-text", params={"name": "Ann"},
+                   headers=hdr(d, "A")).json()["text"]
+    lines = t.splitlines()
+    assert sum(line.startswith("Participant:") for line in lines) == 1
+    assert sum(line.startswith("License of the recording:") for line in lines) == 1
+    assert lines[2].startswith("Session: ") and " ".join(title.split()) in lines[2]
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200b", "Ann\u202eeve", "\u2067Ann", "Ann\x9b"])
+def test_invisible_or_text_reversing_names_are_refused(client, name):
+    """Before: a zero-width space was a name (the consent text read 'Participant:  (track A)') and a
+    right-to-left override made the text display differently from what it holds."""
+    d = new_session(client)
+    r = client.get(f"/api/sessions/{d['session_id']}/A/consent-text", params={"name": name}, headers=hdr(d, "A"))
+    assert r.status_code == 400, r.text
+    if not name.startswith("\u200b"):  # a title may be empty, but not reverse or hide the consent text
+        assert client.post("/api/sessions", json={"license": "CC0-1.0", "title": f"T{name}"}).status_code == 400
+
+
+def test_names_in_any_script_are_taken(client):
+    d = new_session(client, title="Gespräch über Ångström")
+    for name in ("Zoë Ångström", "山田 太郎", "محمد", "क्षत्रिय"):  # the last holds a virama, no joiner needed
+        r = client.get(f"/api/sessions/{d['session_id']}/A/consent-text", params={"name": name}, headers=hdr(d, "A"))
+        assert r.status_code == 200 and name in r.json()["text"]

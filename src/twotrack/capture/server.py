@@ -210,6 +210,10 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
                     p2.finished is not None and seq >= cs.next_seq):
                 raise ChunkRejected(409, f"session is closed for track {role} ({s2.state}): no new {what}s",
                                     cs.next_seq)
+            if what == "chunk" and p2.sample_rate and rate != p2.sample_rate:
+                # samples at another rate than the device's play at the wrong speed in the FLAC, silently
+                raise ChunkRejected(409, f"chunk {seq} at {rate} Hz, but the page reported a device rate of "
+                                         f"{p2.sample_rate} Hz (settings)", cs.next_seq)
             res = cs.put(seq, sample_start, rate, client_ms, body, received)
             if s2.state == "open" and res.status == "stored" and what == "chunk":
                 s2.state = "recording"

@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import threading
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -152,15 +153,28 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def clean_name(name: object) -> str:
-    s = " ".join(str(name or "").split())
-    if not s:
-        raise SessionError(400, "the participant's name is empty")
-    if len(s) > MAX_NAME:
-        raise SessionError(400, f"the participant's name is longer than {MAX_NAME} characters")
-    if any(ord(c) < 32 for c in s):
-        raise SessionError(400, "the participant's name holds control characters")
+#: Characters that reorder or hide text (bidirectional embeddings, overrides and isolates): in a name or
+#: title they would make the consent text read differently from what it holds.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c")
+
+
+def clean_text(text: object, what: str, limit: int, *, required: bool = True) -> str:
+    """``text`` on one line, its whitespace runs (line breaks too) made single spaces, so that a title cannot
+    forge lines of the consent text; 400 when it is longer than ``limit``, holds another control or a
+    bidirectional-control character, or (``required``) has no visible character (an empty name, or one of
+    zero-width spaces only)."""
+    s = " ".join(str(text or "").split())
+    if len(s) > limit:
+        raise SessionError(400, f"the {what} is longer than {limit} characters")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 or c in BIDI_CONTROLS for c in s):
+        raise SessionError(400, f"the {what} holds control characters (or text-direction marks)")
+    if required and not any(unicodedata.category(c)[0] in "LNPS" for c in s):
+        raise SessionError(400, f"the {what} is empty" if not s else f"the {what} has no visible character")
     return s
+
+
+def clean_name(name: object) -> str:
+    return clean_text(name, "participant's name", MAX_NAME)
 
 
 class SessionStore:
@@ -206,8 +220,7 @@ class SessionStore:
                 raise SessionError(400, f"speaker id {spk[:70]!r} is not a plain identifier")
         if speaker_a and speaker_a == speaker_b:
             raise SessionError(400, "the two participants need different speaker ids")
-        if len(title) > 200:
-            raise SessionError(400, "title longer than 200 characters")
+        title = clean_text(title, "title", 200, required=False)
         alphabet = "abcdefghijklmnopqrstuvwxyz234567"
         sid = "".join(secrets.choice(alphabet) for _ in range(20))
         parts = {r: Participant(role=r, token=secrets.token_urlsafe(24), speaker_id=s)
