@@ -239,3 +239,36 @@ def test_names_in_any_script_are_taken(client):
     for name in ("Zoë Ångström", "山田 太郎", "محمد", "क्षत्रिय"):  # the last holds a virama, no joiner needed
         r = client.get(f"/api/sessions/{d['session_id']}/A/consent-text", params={"name": name}, headers=hdr(d, "A"))
         assert r.status_code == 200 and name in r.json()["text"]
+
+
+def test_the_consents_of_a_capture_workspace_are_imported_with_its_recordings(tmp_path):
+    """A capture laptop's workspace scanned into the team's workspace: its ledger (the consents given in
+    the page) is imported with `consent import`. Before: every row was refused ('unknown key(s) hash,
+    prev_hash, recorded_at, seq, status'), so the recordings stayed blocked for want of consent."""
+    cap, team = tmp_path / "capture-ws", tmp_path / "team-ws"
+    a, b = _speech(2.0)
+    with TestClient(create_app(cap, scan=False)) as c:
+        d = new_session(c)
+        _record(c, d, {"A": a, "B": b})
+        s = _wait(c, d)
+    assert s["state"] == "assembled"
+    manifest = cap / "capture" / "manifest.jsonl"
+    assert _cli("scan", manifest, "-w", team, "-j", "0", "--no-progress").exit_code == 0
+    blocked = _cli("rights", "-w", team, "--purpose", "research-training")
+    assert "0 of 1 recording(s) allowed" in blocked.output and "no consent recorded" in blocked.output
+    ledger = cap / "rights" / "ledger.jsonl"
+    r = _cli("consent", "import", ledger, "-w", team)
+    assert r.exit_code == 0, r.output
+    allowed = _cli("rights", "-w", team, "--purpose", "research-training")
+    assert "1 of 1 recording(s) allowed" in allowed.output, allowed.output
+    assert _cli("consent", "verify", "-w", team).exit_code == 0
+    before = (team / "rights" / "ledger.jsonl").read_bytes()
+    assert _cli("consent", "import", ledger, "-w", team).exit_code == 0  # again: nothing appended
+    assert (team / "rights" / "ledger.jsonl").read_bytes() == before
+    # a ledger whose chain was edited is not imported
+    lines = ledger.read_text().splitlines()
+    lines[0] = lines[0].replace('"ai-training"', '"voice-likeness"')
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text("\n".join(lines) + "\n")
+    r = _cli("consent", "import", forged, "-w", tmp_path / "third-ws")
+    assert r.exit_code == 1 and "hash chain" in r.output and not (tmp_path / "third-ws" / "rights" / "ledger.jsonl").exists()
