@@ -38,7 +38,7 @@ DIARIZER_NAME = "twotrack-ge2e"  # silero VAD + GE2E (Resemblyzer weights) + AHC
 class CollapseConfig:
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
     turns: TurnsConfig = field(default_factory=TurnsConfig)
-    n_speakers: int | None = 0  # 0: the recording's track count (2 for a dyadic recording); None: estimate
+    n_speakers: int | None = 0  # 0: the recording's tracks with speech (2 for a dialogue); None: estimate
     onset_tol_s: float = 0.05  # an IPU onset within this of the true one is a hit
     transfer_tol_s: float = 0.5  # a diarized floor transfer this close to a true one is "the same" transfer
 
@@ -109,10 +109,17 @@ def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], 
     if hypothesis is not None:
         return score_hypothesis(recording.recording_id, activity, hypothesis, duration_s, cfg, "external",
                                 time.perf_counter() - t0)
-    n_spk = recording.n_tracks if cfg.n_speakers == 0 else cfg.n_speakers
+    n_spk = speaking_tracks(activity) if cfg.n_speakers == 0 else cfg.n_speakers
     result = diarize_stream(lambda: mix_blocks(tracks(), gain), rate, n_spk, cfg.diarize)
     return score_hypothesis(recording.recording_id, activity, result.segments(), duration_s, cfg,
                             DIARIZER_NAME, time.perf_counter() - t0)
+
+
+def speaking_tracks(activity: Sequence[TrackActivity]) -> int:
+    """The speakers the mono diarizer is told to find: the tracks on which the scan found speech (at least
+    one). A track that stays silent (a participant who never spoke, a dead channel) is nobody in the mix;
+    counting it made the diarizer split the one voice in two, a confusion the mix did not cause."""
+    return max(1, sum(1 for a in activity if a.segments))
 
 
 # --------------------------------------------------------------------------------------------
