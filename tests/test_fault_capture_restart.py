@@ -272,3 +272,34 @@ def test_the_consents_of_a_capture_workspace_are_imported_with_its_recordings(tm
     forged.write_text("\n".join(lines) + "\n")
     r = _cli("consent", "import", forged, "-w", tmp_path / "third-ws")
     assert r.exit_code == 1 and "hash chain" in r.output and not (tmp_path / "third-ws" / "rights" / "ledger.jsonl").exists()
+
+
+def test_pages_read_the_stop_after_a_server_restart(tmp_path):
+    """The signalling relay is in memory. Before: after a restart a page that had read n messages asked for
+    'after=n' of an empty box and saw nothing until n new messages came, so the host's Stop never reached
+    it (it went on recording); a stop sent just before the restart and not yet read was lost."""
+    ws = tmp_path / "ws"
+    with TestClient(create_app(ws, scan=False)) as c:
+        d = new_session(c)
+        sid = d["session_id"]
+        for i in range(3):  # A's offer and candidates, read by B
+            c.post(f"/api/sessions/{sid}/A/signal", json={"type": "candidate", "i": i}, headers=hdr(d, "A"))
+        got = c.get(f"/api/sessions/{sid}/B/signal", headers=hdr(d, "B")).json()
+        nxt_b, epoch = got["next"], got["epoch"]
+        assert nxt_b == 3
+        d2 = new_session(c)  # a second session: its pages have read one message each (hello, offer) ...
+        for role, other in (("A", "B"), ("B", "A")):
+            c.post(f"/api/sessions/{d2['session_id']}/{other}/signal", json={"type": "hello"}, headers=hdr(d2, other))
+            assert c.get(f"/api/sessions/{d2['session_id']}/{role}/signal", headers=hdr(d2, role)).json()["next"] == 1
+        # ... and its host stopped it just before the restart; the pages have not read the stop
+        c.post(f"/api/sessions/{d2['session_id']}/stop", headers={"X-Capture-Token": d2["host_token"]})
+    with TestClient(create_app(ws, scan=False)) as c:  # restarted
+        assert c.post(f"/api/sessions/{sid}/stop", headers={"X-Capture-Token": d["host_token"]}).status_code == 200
+        got = c.get(f"/api/sessions/{sid}/B/signal", params={"after": nxt_b, "epoch": epoch}, headers=hdr(d, "B")).json()
+        assert [m["type"] for m in got["messages"]] == ["stop"] and got["next"] == 1 and got["epoch"] != epoch
+        assert c.get(f"/api/sessions/{sid}/B/signal", params={"after": got["next"], "epoch": got["epoch"]},
+                     headers=hdr(d, "B")).json()["messages"] == []
+        for role in ("A", "B"):
+            got = c.get(f"/api/sessions/{d2['session_id']}/{role}/signal", params={"after": 1, "epoch": epoch},
+                        headers=hdr(d2, role)).json()
+            assert [m["type"] for m in got["messages"]] == ["stop"], (role, got)

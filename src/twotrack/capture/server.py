@@ -290,10 +290,11 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         return {"ok": True}
 
     @app.get("/api/sessions/{sid}/{role}/signal")
-    def messages(sid: str, role: str, after: int = Query(0, ge=0), x_capture_token: str | None = Header(None)):
+    def messages(sid: str, role: str, after: int = Query(0, ge=0), epoch: str | None = Query(None, max_length=64),
+                 x_capture_token: str | None = Header(None)):
         store.participant(sid, role, x_capture_token)
-        msgs = store.messages(sid, role, after)
-        return {"messages": msgs, "next": after + len(msgs), "server_ms": server_ms()}
+        msgs, nxt = store.messages(sid, role, after, epoch)
+        return {"messages": msgs, "next": nxt, "epoch": store.relay_epoch, "server_ms": server_ms()}
 
     # ---- assembly -------------------------------------------------------------------------
 
@@ -335,16 +336,16 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
     # otherwise it waits, stopped, for the host's partial assembly.
     for s in store.list():
         finished = all(p.finished is not None for p in s.participants.values())
-        if s.state in ("open", "recording", "stopped") and finished:
-            _assemble(s.session_id, force=False, background=True)
-        if s.state != "assembling":
-            continue
-        finished = all(p.finished is not None for p in s.participants.values())
-        with store.lock(s.session_id):
-            s.state = "stopped"
-            s.error = ("the server stopped while assembling this session: assembling it again" if finished else
-                       "the server stopped while assembling what arrived: the host assembles it again")
-            store.save(s)
-        if finished:
-            _assemble(s.session_id, force=False, background=True)
+        if s.state == "assembling":
+            with store.lock(s.session_id):
+                s.state = "stopped"
+                s.error = ("the server stopped while assembling this session: assembling it again" if finished else
+                           "the server stopped while assembling what arrived: the host assembles it again")
+                store.save(s)
+        if s.state == "stopped":  # the relay was in memory: a page that had not read its stop reads it again
+            for r, p in s.participants.items():
+                if p.finished is None:
+                    store.post_message(s.session_id, r, {"type": "stop", "from": "server"})
+            if finished:
+                _assemble(s.session_id, force=False, background=True)
     return app

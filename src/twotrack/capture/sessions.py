@@ -191,6 +191,7 @@ class SessionStore:
         self._chunks: dict[tuple[str, str], ChunkStore] = {}
         self._anchors: dict[tuple[str, str], ChunkStore] = {}
         self._mail: dict[tuple[str, str], list[dict]] = {}
+        self.relay_epoch = secrets.token_hex(6)  # numbers the in-memory relay of this process (messages)
         self.ledger = Ledger(ledger_path(self.workspace))
 
     # ---- sessions --------------------------------------------------------------------------
@@ -351,6 +352,14 @@ class SessionStore:
                 raise SessionError(429, "too many signalling messages")
             box.append(message)
 
-    def messages(self, sid: str, role: str, after: int) -> list[dict]:
+    def messages(self, sid: str, role: str, after: int, epoch: str | None = None) -> tuple[list[dict], int]:
+        """The messages for ``role`` from number ``after`` on, and the number to ask from next. The relay
+        lives in memory and is numbered anew by each server process (``relay_epoch``): a page whose
+        ``epoch`` is another one's, or that read further than the box holds, was reading before a restart
+        and gets the box from its start (else it would miss every message until the box regrew, the host's
+        stop included)."""
         with self._lock:
-            return list(self._mail.get((sid, check_role(role)), [])[max(after, 0):])
+            box = self._mail.get((sid, check_role(role)), [])
+            stale = (epoch is not None and epoch != self.relay_epoch) or after > len(box)
+            start = 0 if stale else max(after, 0)
+            return list(box[start:]), len(box)

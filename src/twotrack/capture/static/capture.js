@@ -306,7 +306,7 @@
   }
 
   // ---------------------------------------------------------------- WebRTC link via the signalling relay
-  let pc = null, nextMsg = 0;
+  let pc = null, nextMsg = 0, relayEpoch = "";
   function newPeer() {
     pc = new RTCPeerConnection({iceServers: []});                     // local network: host candidates
     for (const t of micStream.getAudioTracks()) pc.addTrack(t, micStream);
@@ -327,9 +327,10 @@
     newPeer();
     if (role === "B") await call("POST", `${api}/signal`, {type: "hello"});
     for (;;) {
-      const r = await call("GET", `${api}/signal?after=${nextMsg}`).catch(() => null);
+      // epoch: the relay's numbering of this server process; after a restart the server starts us from 0
+      const r = await call("GET", `${api}/signal?after=${nextMsg}&epoch=${relayEpoch}`).catch(() => null);
       if (r && r.ok) {
-        nextMsg = r.data.next;
+        nextMsg = r.data.next; relayEpoch = r.data.epoch;
         for (const m of r.data.messages) {
           try { await onSignal(m); } catch (e) { console.warn("signalling", e); }
         }
