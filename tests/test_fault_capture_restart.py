@@ -303,3 +303,28 @@ def test_pages_read_the_stop_after_a_server_restart(tmp_path):
             got = c.get(f"/api/sessions/{d2['session_id']}/{role}/signal", params={"after": 1, "epoch": epoch},
                         headers=hdr(d2, role)).json()
             assert [m["type"] for m in got["messages"]] == ["stop"], (role, got)
+
+
+def test_a_ledger_that_refuses_the_grant_is_a_clear_answer_not_a_500(client):
+    """Before: a host-fixed id that the ledger already holds in another letter case ('LIBRI-367' beside
+    'libri-367'), or a ledger whose chain was edited, made the consent click answer a bare
+    '500 Internal Server Error'; the clash was only found when the participant consented."""
+    from twotrack.rights import Ledger, ledger_path
+
+    ledger = Ledger(ledger_path(client.ws))
+    ledger.grant("libri-367", ["ai-training"], "2026-01-01", "https://example.org/c.pdf", "0" * 64)
+    r = client.post("/api/sessions", json={"license": "CC0-1.0", "speaker_a": "LIBRI-367"})
+    assert r.status_code == 400 and "libri-367" in r.json()["detail"]
+    r = client.post("/api/sessions", json={"license": "CC0-1.0", "speaker_a": "bob", "speaker_b": "Bob"})
+    assert r.status_code == 400
+    assert client.post("/api/sessions", json={"license": "CC0-1.0", "speaker_a": "libri-367"}).status_code == 200
+    d = new_session(client, speaker_b="ann-2")
+    path = ledger_path(client.ws)
+    path.write_text(path.read_text().replace("ai-training", "voice-likeness", 1))  # an edited chain
+    t = client.get(f"/api/sessions/{d['session_id']}/B/consent-text", params={"name": "Ann"}, headers=hdr(d, "B"))
+    r = client.post(f"/api/sessions/{d['session_id']}/B/consent",
+                    json={"name": "Ann", "sha256": t.json()["sha256"], "agree": True}, headers=hdr(d, "B"))
+    assert r.status_code == 503 and "ledger" in r.json()["detail"] and "edited" in r.json()["detail"], r.text
+    s = client.get(f"/api/sessions/{d['session_id']}", headers=hdr(d, "B")).json()
+    assert s["participants"]["B"]["consented"] is False
+    assert put(client, d, "B", 0, np.zeros(480), 0).status_code == 403  # still no audio without consent

@@ -29,7 +29,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..rights.consent import SCOPES, utc_now
+from ..errors import InputError
+from ..rights.consent import SCOPES, speaker_fold, utc_now
 from ..rights.ledger import Ledger, ledger_path
 from ..rights.licenses import validate_license
 from .chunks import MAX_ANCHOR_SAMPLES, ChunkStore
@@ -219,8 +220,16 @@ class SessionStore:
         for spk in (speaker_a, speaker_b):
             if spk is not None and not SPEAKER_ID.match(spk):
                 raise SessionError(400, f"speaker id {spk[:70]!r} is not a plain identifier")
-        if speaker_a and speaker_a == speaker_b:
-            raise SessionError(400, "the two participants need different speaker ids")
+        if speaker_a and speaker_b and speaker_fold(speaker_a) == speaker_fold(speaker_b):
+            raise SessionError(400, "the two participants need different speaker ids (not only in letter case)")
+        fixed = [spk for spk in (speaker_a, speaker_b) if spk]
+        if fixed:  # the ledger refuses a second spelling of a known id: say so now, to the host, not at consent
+            known = {speaker_fold(k): k for k in self._ledger_call(self.ledger.speakers)}
+            for spk in fixed:
+                other = known.get(speaker_fold(spk))
+                if other is not None and other != spk:
+                    raise SessionError(400, f"speaker id {spk!r} differs from {other!r}, already in the consent "
+                                            f"ledger, only in letter case: write {other!r} for the same person")
         title = clean_text(title, "title", 200, required=False)
         alphabet = "abcdefghijklmnopqrstuvwxyz234567"
         sid = "".join(secrets.choice(alphabet) for _ in range(20))
@@ -293,19 +302,28 @@ class SessionStore:
             doc.write_text(text, encoding="utf-8")
             speaker = p.speaker_id or f"{slug(name)}-{sid[:6]}-{role.lower()}"
             at = utc_now()
-            event = self.ledger.grant(speaker, list(session.scopes), at, doc.as_uri(), digest,
+            event = self._ledger_call(self.ledger.grant, speaker, list(session.scopes), at, doc.as_uri(), digest,
                                       note=f"capture session {sid}, track {role}, consent given in the capture page")
             p.name, p.speaker_id = name, speaker
             p.consent = {"sha256": digest, "evidence": doc.as_uri(), "at": at, "event_seq": event.seq}
             self.save(session)
             return session
 
+    @staticmethod
+    def _ledger_call(fn, *args, **kw):
+        """``fn`` of the consent ledger; its refusal (a broken chain, a clashing id) becomes a SessionError
+        with the ledger's own words (503: the server cannot record consent now) instead of a bare 500."""
+        try:
+            return fn(*args, **kw)
+        except InputError as exc:
+            raise SessionError(503, f"the consent ledger refused this: {exc.problem}") from None
+
     def consent_withdrawn(self, session: Session, p: Participant) -> str | None:
         """Why participant ``p``'s consent is no longer in force (None: it is): the ledger, read now, gives
         none of the session's scopes (`twotrack consent withdraw|revoke` since the page's grant)."""
         if p.consent is None or not p.speaker_id:
             return None
-        state = self.ledger.state(p.speaker_id)
+        state = self._ledger_call(self.ledger.state, p.speaker_id)
         if any(state.given(scope) for scope in session.scopes):
             return None
         return (f"consent of {p.speaker_id} is no longer in force in the consent ledger (withdrawn): "
