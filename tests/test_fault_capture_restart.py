@@ -328,3 +328,12 @@ def test_a_ledger_that_refuses_the_grant_is_a_clear_answer_not_a_500(client):
     s = client.get(f"/api/sessions/{d['session_id']}", headers=hdr(d, "B")).json()
     assert s["participants"]["B"]["consented"] is False
     assert put(client, d, "B", 0, np.zeros(480), 0).status_code == 403  # still no audio without consent
+
+
+def test_accented_names_keep_their_letters_in_the_speaker_id(client):
+    """Before: 'Zoë Ångström' became the speaker id 'zo-ngstr-m-<sid6>-a' (every accented letter cut)."""
+    d = new_session(client)
+    _, res = consent(client, d, "A", "Zoë Ångström")
+    assert res["speaker_id"] == f"zoe-angstrom-{d['session_id'][:6]}-a"
+    _, res = consent(client, d, "B", "山田 太郎")
+    assert res["speaker_id"] == f"speaker-{d['session_id'][:6]}-b"

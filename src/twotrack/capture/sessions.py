@@ -121,8 +121,12 @@ def check_role(role: str) -> str:
 
 
 def slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:32] or "speaker"
+    """The name part of a derived speaker id: lowercase ASCII letters and digits. Accents are taken off
+    first (NFKD, combining marks dropped: 'Zoë Ångström' -> 'zoe-angstrom', not 'zo-ngstr-m'); a name
+    with no Latin letter at all gives 'speaker'."""
+    base = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    s = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
+    return s[:32].strip("-") or "speaker"
 
 
 def consent_text(session: Session, role: str, name: str) -> str:
