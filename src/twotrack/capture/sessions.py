@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..rights.consent import SCOPES, speaker_fold, utc_now
+from ..rights.consent import SCOPES, replay, speaker_fold, utc_now
 from ..rights.ledger import Ledger, ledger_path
 from ..rights.licenses import validate_license
 from .chunks import MAX_ANCHOR_SAMPLES, ChunkStore
@@ -196,6 +196,7 @@ class SessionStore:
         self._chunks: dict[tuple[str, str], ChunkStore] = {}
         self._anchors: dict[tuple[str, str], ChunkStore] = {}
         self._mail: dict[tuple[str, str], list[dict]] = {}
+        self._ledger_cache: tuple[tuple | None, list] = (None, [])
         self.relay_epoch = secrets.token_hex(6)  # numbers the in-memory relay of this process (messages)
         self.ledger = Ledger(ledger_path(self.workspace))
 
@@ -322,12 +323,25 @@ class SessionStore:
         except InputError as exc:
             raise SessionError(503, f"the consent ledger refused this: {exc.problem}") from None
 
+    def _ledger_events(self) -> list:
+        """The ledger's events, read again only when its file changed (it is asked on every chunk; reading
+        and parsing a ledger of 5000 events takes about a second)."""
+        try:
+            st = os.stat(self.ledger.path)
+        except FileNotFoundError:
+            return []
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            if self._ledger_cache[0] != key:
+                self._ledger_cache = (key, self._ledger_call(self.ledger.events))
+            return self._ledger_cache[1]
+
     def consent_withdrawn(self, session: Session, p: Participant) -> str | None:
         """Why participant ``p``'s consent is no longer in force (None: it is): the ledger, read now, gives
         none of the session's scopes (`twotrack consent withdraw|revoke` since the page's grant)."""
         if p.consent is None or not p.speaker_id:
             return None
-        state = self._ledger_call(self.ledger.state, p.speaker_id)
+        state = replay(self._ledger_events(), p.speaker_id)
         if any(state.given(scope) for scope in session.scopes):
             return None
         return (f"consent of {p.speaker_id} is no longer in force in the consent ledger (withdrawn): "
