@@ -337,3 +337,18 @@ def test_accented_names_keep_their_letters_in_the_speaker_id(client):
     assert res["speaker_id"] == f"zoe-angstrom-{d['session_id'][:6]}-a"
     _, res = consent(client, d, "B", "山田 太郎")
     assert res["speaker_id"] == f"speaker-{d['session_id'][:6]}-b"
+
+
+def test_consent_list_keeps_long_speaker_ids_apart_from_their_status(tmp_path):
+    """Before: the speaker column was 16 wide, so a capture speaker id ran into its first status:
+    'speaker-5yxo4r-bwithdrawn'."""
+    from twotrack.rights import Ledger, ledger_path
+
+    ledger = Ledger(ledger_path(tmp_path / "ws"))
+    for spk in ("speaker-5yxo4r-b", "zoe-angstrom-5yxo4r-a", "s1"):
+        ledger.grant(spk, ["ai-training"], "2026-01-01", "https://example.org/c.pdf", "0" * 64)
+    r = _cli("consent", "list", "-w", tmp_path / "ws")
+    assert r.exit_code == 0, r.output
+    rows = [line.split() for line in r.output.splitlines()]
+    assert rows[0][:2] == ["speaker", "ai-training"]
+    assert {tuple(row[:2]) for row in rows[1:]} == {(s, "given") for s in ("speaker-5yxo4r-b", "zoe-angstrom-5yxo4r-a", "s1")}
