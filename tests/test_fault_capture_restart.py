@@ -352,3 +352,15 @@ def test_consent_list_keeps_long_speaker_ids_apart_from_their_status(tmp_path):
     rows = [line.split() for line in r.output.splitlines()]
     assert rows[0][:2] == ["speaker", "ai-training"]
     assert {tuple(row[:2]) for row in rows[1:]} == {(s, "given") for s in ("speaker-5yxo4r-b", "zoe-angstrom-5yxo4r-a", "s1")}
+
+
+def test_a_session_file_that_cannot_be_read_does_not_keep_the_server_from_starting(tmp_path):
+    """The restart pass reads every session (above); one unreadable session.json is skipped and logged."""
+    ws = tmp_path / "ws"
+    with TestClient(create_app(ws, scan=False)) as c:
+        d = new_session(c)
+    bad = ws / "capture" / "sessions" / ("b" * 20)
+    bad.mkdir()
+    (bad / "session.json").write_text("{not json")
+    with TestClient(create_app(ws, scan=False)) as c:
+        assert c.get(f"/api/sessions/{d['session_id']}", headers={"X-Capture-Token": d["host_token"]}).status_code == 200

@@ -334,7 +334,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
     # nobody assembles it now and every later request would see it as busy. Assemble it again when both
     # tracks are finished (so also a session whose server stopped between the last finish and assembly);
     # otherwise it waits, stopped, for the host's partial assembly.
-    for s in store.list():
+    for s in store.list(on_error=lambda sid, exc: log.warning("capture session %s not readable: %s", sid, exc)):
         finished = all(p.finished is not None for p in s.participants.values())
         if s.state == "assembling":
             with store.lock(s.session_id):

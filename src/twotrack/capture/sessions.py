@@ -258,11 +258,18 @@ class SessionStore:
         tmp.write_text(json.dumps(session.to_dict(), indent=1))
         os.replace(tmp, folder / "session.json")
 
-    def list(self) -> list[Session]:
+    def list(self, on_error=None) -> list[Session]:
+        """Every session; with ``on_error(sid, exc)`` one whose session.json cannot be read is reported to it
+        and left out (the server still starts), else its error is raised."""
         out = []
         for p in sorted(self.sessions_dir.iterdir()):
             if SESSION_ID.match(p.name) and (p / "session.json").exists():
-                out.append(self.get(p.name))
+                try:
+                    out.append(self.get(p.name))
+                except (OSError, ValueError, TypeError, KeyError) as exc:
+                    if on_error is None:
+                        raise
+                    on_error(p.name, exc)
         return out
 
     def authorise(self, sid: str, token: str | None) -> tuple[Session, str]:
