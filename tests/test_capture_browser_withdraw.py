@@ -53,7 +53,13 @@ def test_a_withdrawal_while_recording_stops_the_upload_and_the_page_says_why(tmp
             page.wait_for_function("(window.twotrack.error || '').includes('withdrawn')", timeout=20_000)
             time.sleep(2.5)  # two more chunks' worth: none of them may arrive
             shown = page.inner_text("#error")
+            st = page.evaluate("({recording: window.twotrack.recording, phase: window.twotrack.phase,"
+                               " made: window.twotrack.chunksMade})")
+            time.sleep(1.5)
+            made_later = page.evaluate("window.twotrack.chunksMade")
         finally:
             browser.close()
     assert "withdrawn" in shown and speaker in shown
     assert store.chunks(sid, "A").next_seq <= held + 1  # at most the one in flight when the ledger changed
+    # the page stopped capturing (before: it went on filling IndexedDB, the badge blinking)
+    assert st["recording"] is False and st["phase"] == "refused" and made_later == st["made"], (st, made_later)

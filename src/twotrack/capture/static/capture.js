@@ -181,6 +181,16 @@
   };
   $("stop").onclick = async () => { await call("POST", `/api/sessions/${sid}/stop`); await stopRecording(); };
 
+  // The server refuses this track's audio for good (403: consent withdrawn in the ledger): stop the worklet
+  // and the microphone, so nothing more is captured, not even into this browser's IndexedDB.
+  function halt() {
+    if (st.recording) { node.port.postMessage({cmd: "stop"}); st.recording = false; }
+    st.stopped = true; clearInterval(timer);
+    if (micStream) micStream.getTracks().forEach((t) => t.stop());
+    $("start").disabled = true; $("stop").disabled = true; st.phase = "refused";
+    $("rec-state").textContent = "not recording"; $("rec-state").className = "state idle";
+  }
+
   async function stopRecording() {
     if (st.stopped) return;
     st.stopped = true; $("stop").disabled = true; $("start").disabled = true;
@@ -281,6 +291,7 @@
       } else if (r && r.status === 409 && r.data && r.data.next_seq != null && r.data.next_seq > rec.seq) {
         await idbDelete(rec.key); refreshPending();      // the server already holds it
       } else if (r && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+        if (r.status === 403) halt();   // no consent in force (withdrawn): capture no more of this microphone
         showError(`upload of ${rec.kind || "chunk"} ${rec.seq} refused: ${r.data ? r.data.detail : r.status}`); return;
       } else {
         st.netErrors += 1; $("net").textContent = `network down, ${st.pending || "?"} chunks kept locally, retrying`;
