@@ -364,3 +364,41 @@ def test_a_session_file_that_cannot_be_read_does_not_keep_the_server_from_starti
     (bad / "session.json").write_text("{not json")
     with TestClient(create_app(ws, scan=False)) as c:
         assert c.get(f"/api/sessions/{d['session_id']}", headers={"X-Capture-Token": d["host_token"]}).status_code == 200
+
+
+def test_an_upload_cut_off_mid_body_stores_nothing_and_logs_no_traceback(tmp_path):
+    """Before: each upload the network cut off mid-body logged 'Exception in ASGI application' with a
+    ClientDisconnect traceback (nothing was stored, rightly); a flaky network filled the log with them."""
+    import logging
+    import socket
+
+    import httpx
+    from serving import served
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    app = create_app(tmp_path / "ws", scan=False)
+    keep = Keep(level=logging.ERROR)
+    try:
+        with served(app) as base:
+            logging.getLogger("uvicorn.error").addHandler(keep)  # after uvicorn configured its logging
+            c = httpx.Client(base_url=base)
+            d = new_session(c)
+            consent(c, d, "A", "Ann")
+            sid, body = d["session_id"], np.ones(RATE, "<f4").tobytes()
+            host, port = base.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port))) as s:
+                s.sendall(f"PUT /api/sessions/{sid}/A/chunks/0?sample_start=0&rate={RATE}&client_ms=1.7e12 HTTP/1.1\r\n"
+                          f"Host: x\r\nX-Capture-Token: {d['tokens']['A']}\r\nContent-Length: {len(body)}\r\n\r\n"
+                          .encode() + body[:40_000])
+                time.sleep(0.3)
+            time.sleep(0.5)
+            assert c.get(f"/api/sessions/{sid}/A/chunks", headers=hdr(d, "A")).json()["next_seq"] == 0
+            assert put(c, d, "A", 0, np.ones(RATE), 0).json()["status"] == "stored"  # the retry
+    finally:
+        logging.getLogger("uvicorn.error").removeHandler(keep)
+    assert not [r for r in records if "Exception in ASGI application" in r.getMessage()], records

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, Field
 
 from .assemble import assemble_session
@@ -196,10 +197,15 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
         body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > limit:
-                raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
+        try:
+            async for piece in request.stream():
+                body += piece
+                if len(body) > limit:
+                    raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
+        except ClientDisconnect:
+            # the network dropped mid-upload (what the page's retry loop is for): nothing is stored, and it
+            # is no server error (before: a traceback in the log for every cut-off upload)
+            raise ChunkRejected(400, f"{what} upload cut off after {len(body)} bytes: nothing stored") from None
         return bytes(body)
 
     def _put(sid, role, cs, what, seq, sample_start, rate, client_ms, body, received):
