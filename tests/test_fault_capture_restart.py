@@ -402,3 +402,23 @@ def test_an_upload_cut_off_mid_body_stores_nothing_and_logs_no_traceback(tmp_pat
     finally:
         logging.getLogger("uvicorn.error").removeHandler(keep)
     assert not [r for r in records if "Exception in ASGI application" in r.getMessage()], records
+
+
+def test_a_second_capture_server_on_one_workspace_is_refused(tmp_path):
+    """Before: a second `twotrack capture serve` on the same workspace started; the two processes kept
+    their own session locks over the same files (two participants finishing on the two servers overwrote
+    each other's session.json, and neither assembled)."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    cmd = [sys.executable, "-m", "twotrack", "capture", "serve", "-w", str(ws), "--port", "0", "--no-scan"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "Ctrl-C stops it" in first.stdout.readline()  # serving
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2 and "another capture server" in second.stderr, second.stderr
+        assert str(first.pid) in second.stderr
+    finally:
+        first.terminate()
+        first.wait(10)
