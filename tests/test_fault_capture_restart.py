@@ -406,8 +406,8 @@ def test_an_upload_cut_off_mid_body_stores_nothing_and_logs_no_traceback(tmp_pat
 
 def test_a_second_capture_server_on_one_workspace_is_refused(tmp_path):
     """Before: a second `twotrack capture serve` on the same workspace started; the two processes kept
-    their own session locks over the same files (two participants finishing on the two servers overwrote
-    each other's session.json, and neither assembled)."""
+    their own session locks over the same files (two participants finishing at once on the two servers
+    could each rewrite session.json from their own read)."""
     import subprocess
     import sys
 
