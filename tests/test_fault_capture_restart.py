@@ -422,3 +422,30 @@ def test_a_second_capture_server_on_one_workspace_is_refused(tmp_path):
     finally:
         first.terminate()
         first.wait(10)
+
+
+def test_a_second_page_on_one_join_link_cannot_splice_its_audio_into_the_track(client):
+    """The page sends its own id (X-Capture-Page). Before: a second tab on the same link (or the page
+    reloaded mid-recording) counted from chunk 0 again; its chunks under stored numbers were refused with
+    next_seq ahead, which the page takes as 'already held' and drops, and once it passed the first page
+    its chunks were appended as if they continued the first page's audio: two microphones' takes spliced
+    into one track, without a word."""
+    d = new_session(client)
+    sid = d["session_id"]
+    consent(client, d, "A", "Ann")
+    first, second = (np.full(RATE, v, "<f4") for v in (0.1, -0.2))
+
+    def put_from(page, seq, x):
+        return client.put(f"/api/sessions/{sid}/A/chunks/{seq}",
+                          params={"sample_start": seq * RATE, "rate": RATE, "client_ms": 1.7e12 + seq * 1000},
+                          content=x.tobytes(), headers={**hdr(d, "A"), "X-Capture-Page": page})
+
+    assert put_from("page-1", 0, first).json()["status"] == "stored"
+    assert put_from("page-1", 1, first).json()["status"] == "stored"
+    for seq in (0, 2):  # the second page's first chunk, and one past the stored ones
+        r = put_from("page-2", seq, second)
+        assert r.status_code == 409 and "another page" in r.json()["detail"], r.text
+        assert r.json()["next_seq"] is None  # nothing for the page to skip ahead to
+    assert put_from("page-1", 2, first).json()["status"] == "stored"
+    track = client.app_.state.store.chunks(sid, "A").read_all()
+    assert len(track) == 3 * RATE and np.all(track == np.float32(0.1))  # the first page's audio only

@@ -208,10 +208,17 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
             raise ChunkRejected(400, f"{what} upload cut off after {len(body)} bytes: nothing stored") from None
         return bytes(body)
 
-    def _put(sid, role, cs, what, seq, sample_start, rate, client_ms, body, received):
+    def _put(sid, role, cs, what, seq, sample_start, rate, client_ms, body, received, page=None):
         with store.lock(sid):
             s2 = store.get(sid)
             p2 = s2.participants[role]
+            if page and p2.page and page != p2.page:
+                # a second tab, or the page reloaded mid-recording: its counters start again at 0, so its
+                # chunks would be taken as re-sends (dropped) until they pass the stored ones, then appended
+                # as if they continued the first page's audio. No next_seq: the page must not skip ahead.
+                raise ChunkRejected(409, f"track {role} is being recorded by another page (the join link opened "
+                                         "twice, or the page reloaded while recording); this page cannot add to "
+                                         "it: ask the host")
             if s2.state in ("assembling", "assembled", "partial", "failed") or (
                     p2.finished is not None and seq >= cs.next_seq):
                 raise ChunkRejected(409, f"session is closed for track {role} ({s2.state}): no new {what}s",
@@ -221,26 +228,32 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
                 raise ChunkRejected(409, f"chunk {seq} at {rate} Hz, but the page reported a device rate of "
                                          f"{p2.sample_rate} Hz (settings)", cs.next_seq)
             res = cs.put(seq, sample_start, rate, client_ms, body, received)
+            changed = False
+            if page and p2.page is None and res.status == "stored" and what == "chunk":
+                p2.page, changed = page, True
             if s2.state == "open" and res.status == "stored" and what == "chunk":
-                s2.state = "recording"
+                s2.state, changed = "recording", True
+            if changed:
                 store.save(s2)
             return res
 
     @app.put("/api/sessions/{sid}/{role}/chunks/{seq}")
     async def put_chunk(sid: str, role: str, seq: int, request: Request, sample_start: int = Query(..., ge=0),
                         rate: int = Query(...), client_ms: float = Query(...),
-                        x_capture_token: str | None = Header(None)):
+                        x_capture_token: str | None = Header(None),
+                        x_capture_page: str | None = Header(None, max_length=64)):
         received = server_ms()
         await run_in_threadpool(_consented, sid, role, x_capture_token, True)
         check_clock_values("client_ms", [client_ms])
         body = await _body(request, MAX_BODY, "chunk")
         res = await run_in_threadpool(_put, sid, role, store.chunks(sid, role), "chunk", seq, sample_start, rate,
-                                      client_ms, body, received)
+                                      client_ms, body, received, x_capture_page)
         return {"status": res.status, "next_seq": res.next_seq, "n_samples": res.n_samples}
 
     @app.put("/api/sessions/{sid}/{role}/anchors/{seq}")
     async def put_anchor(sid: str, role: str, seq: int, request: Request, rate: int = Query(...),
-                         capture_ms: float = Query(...), x_capture_token: str | None = Header(None)):
+                         capture_ms: float = Query(...), x_capture_token: str | None = Header(None),
+                         x_capture_page: str | None = Header(None, max_length=64)):
         """A capture anchor: a few ms of the microphone's samples (raw float32 LE) and the browser's capture
         timestamp of the first one (epoch ms, the page's clock). Assembly finds it in the track by content."""
         received = server_ms()
@@ -248,7 +261,7 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         check_clock_values("capture_ms", [capture_ms])
         body = await _body(request, MAX_ANCHOR_SAMPLES * SAMPLE_BYTES, "anchor")
         res = await run_in_threadpool(_put, sid, role, store.anchors(sid, role), "anchor", seq, 0, rate,
-                                      capture_ms, body, received)
+                                      capture_ms, body, received, x_capture_page)
         return {"status": res.status, "next_seq": res.next_seq}
 
     @app.post("/api/sessions/{sid}/{role}/finish")

@@ -76,6 +76,7 @@ class Participant:
     sample_rate: int | None = None
     finished: dict | None = None  # {n_chunks, n_samples} the client declared at stop
     settings: dict = field(default_factory=dict)  # the microphone settings the browser reported
+    page: str | None = None  # the page (X-Capture-Page) that stored the track's first chunk: it owns the track
 
 
 @dataclass

@@ -22,8 +22,11 @@
   };
 
   function showError(msg) { st.error = msg; $("error").textContent = msg; $("error").hidden = false; }
+  // This page's own id: the server binds a track to the page that stored its first chunk, so a second tab
+  // (or a reload mid-recording) cannot splice its audio into the track.
+  const pageId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + String(Date.now()));
   async function call(method, url, body, extra) {
-    const headers = {"X-Capture-Token": token};
+    const headers = {"X-Capture-Token": token, "X-Capture-Page": pageId};
     let payload;
     if (body instanceof ArrayBuffer) { headers["Content-Type"] = "application/octet-stream"; payload = body; }
     else if (body !== undefined) { headers["Content-Type"] = "application/json"; payload = JSON.stringify(body); }
