@@ -25,8 +25,8 @@
   // This page's own id: the server binds a track to the page that stored its first chunk, so a second tab
   // (or a reload mid-recording) cannot splice its audio into the track.
   const pageId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + String(Date.now()));
-  async function call(method, url, body, extra) {
-    const headers = {"X-Capture-Token": token, "X-Capture-Page": pageId};
+  async function call(method, url, body, extra, page) {
+    const headers = {"X-Capture-Token": token, "X-Capture-Page": page || pageId};
     let payload;
     if (body instanceof ArrayBuffer) { headers["Content-Type"] = "application/octet-stream"; payload = body; }
     else if (body !== undefined) { headers["Content-Type"] = "application/json"; payload = JSON.stringify(body); }
@@ -129,7 +129,7 @@
     const keep = (f) => {
       if (!f.data.some((v) => v !== 0)) return;                          // digital silence cannot be placed
       const seq = st.anchorsMade++;
-      idbPut({key: anchorKey(seq), seq, kind: "anchor", rate: f.rate, captureMs: f.ms, data: f.data.buffer})
+      idbPut({key: anchorKey(seq), seq, kind: "anchor", rate: f.rate, captureMs: f.ms, data: f.data.buffer, page: pageId})
         .then(() => { st.anchorsSaved += 1; wakeUploader(); }, (err) => showError(`local buffer: ${err}`));
     };
     (async () => {
@@ -162,7 +162,7 @@
     const m = e.data;
     if (m.type === "level") { meter("meter-local", m.peak); $("peak-local").textContent = m.peak > 0 ? `peak ${(20 * Math.log10(m.peak)).toFixed(1)} dBFS` : "silent"; }
     else if (m.type === "chunk") {
-      const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, kind: "chunk", sampleStart: m.sampleStart, rate: ctx.sampleRate,
+      const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, kind: "chunk", page: pageId, sampleStart: m.sampleStart, rate: ctx.sampleRate,
                    clientMs: frameToClient(m.frame), data: m.samples.buffer};
       st.chunksMade += 1; st.samples = m.sampleStart + m.samples.length;
       $("chunks-made").textContent = st.chunksMade;
@@ -279,10 +279,11 @@
       let r = null;
       try {
         if (rec.kind === "anchor") {
-          r = await call("PUT", `${api}/anchors/${rec.seq}?rate=${rec.rate}&capture_ms=${rec.captureMs}`, rec.data);
+          // sent as the page that made it: a reloaded page still delivers what the page before it buffered
+          r = await call("PUT", `${api}/anchors/${rec.seq}?rate=${rec.rate}&capture_ms=${rec.captureMs}`, rec.data, undefined, rec.page);
         } else {
           const q = `sample_start=${rec.sampleStart}&rate=${rec.rate}&client_ms=${rec.clientMs}`;
-          r = await call("PUT", `${api}/chunks/${rec.seq}?${q}`, rec.data);
+          r = await call("PUT", `${api}/chunks/${rec.seq}?${q}`, rec.data, undefined, rec.page);
         }
       } catch (e) { r = null; }
       if (r && r.ok && rec.kind === "anchor") {
