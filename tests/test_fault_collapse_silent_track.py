@@ -46,3 +46,24 @@ def test_one_speaking_track_is_one_voice_not_a_confusion(tmp_path, b):
     assert rec["n_speakers"] == 1
     assert rec["der"]["confusion"] == 0.0
     assert rec["der"]["der"] < 0.05
+
+
+def test_two_channels_that_are_copies_are_skipped_not_scored(tmp_path):
+    """Before: a recording whose B channel is a copy of A (mono presented as two tracks; the scan's checks
+    say so and its events are not-applicable) was scored: DER 50 % (missed 50 %: the 'truth' was the same
+    speech twice, all overlap), and that went into the corpus sentence beside the real dialogue."""
+    pytest.importorskip("pyannote.metrics")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    y, rate = sf.read(DIALOGUE, frames=20 * 16000, dtype="float32")
+    sf.write(corpus / "dialogue.flac", y, rate, subtype="PCM_16")
+    sf.write(corpus / "copied.flac", np.stack([y[:, 0], y[:, 0]], axis=1), rate, subtype="PCM_16")
+    ws = Workspace(tmp_path / "ws", create=True)
+    scan([corpus], ws, jobs=0)
+    r = CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [rec["recording_id"] for rec in out["recordings"]] == ["dialogue"]
+    (skip,) = out["skipped"]
+    assert skip["recording_id"] == "copied" and "copies" in skip["reason"]
+    assert out["summary"]["recordings"] == 1
