@@ -345,3 +345,4 @@ def test_a_recording_that_always_kills_its_worker_fails_alone_after_bounded_retr
     assert ex.stats["split_batches"] == 1
     # Twice as part of its batch, twice alone: bounded, never retried forever.
     assert len(attempts.read_text().splitlines()) == 4
+

@@ -48,9 +48,11 @@ measured.
 
 from __future__ import annotations
 
-import json
-import os
 import fcntl
+import json
+import logging
+import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,6 +61,8 @@ import soundfile as sf
 
 from .chunks import ChunkMeta
 from .limits import full_scale_warnings, over_full_scale, placement_problems, refused_report
+
+log = logging.getLogger("twotrack.capture")
 
 #: Exchanges kept for the offset: the shortest-round-trip fraction (at least MIN_CLOCK_KEEP of them).
 CLOCK_KEEP_FRACTION = 0.34
@@ -544,9 +548,28 @@ def assemble_session(store, sid: str, *, force: bool = False, run_scan: bool = T
         "b_offset_s": 0, "b_drift_ppm": 0, "clock_source": "measured",
     })
     if run_scan:
-        from ..run import scan
-
-        summary = scan([str(root / "manifest.jsonl")], store.workspace, jobs=0)
-        report["scan"] = {"status": summary.status, "scanned": summary.scanned, "failed": summary.failed,
-                          "errors": [e.problem for e in summary.errors][:5]}
+        report["scan"] = scan_captures(store)
     return report
+
+
+#: One capture scan at a time in this process: a workspace takes one scan (store/locks.ScanLock, which
+#: refuses a second one at once), and two sessions finishing together assemble in two threads.
+_SCAN_LOCK = threading.Lock()
+
+
+def scan_captures(store) -> dict:
+    """Scan ``WS/capture/manifest.jsonl`` into the workspace (unchanged captures are skipped). The recording
+    is assembled whatever happens here: a scan that cannot run (another process is scanning the workspace)
+    or fails is reported in the returned dict, and the next capture's scan, or `twotrack scan`, picks it up."""
+    from ..run import scan
+
+    manifest = store.root / "manifest.jsonl"
+    later = f"scan it later: twotrack scan {manifest} -w {store.workspace}"
+    with _SCAN_LOCK:
+        try:
+            summary = scan([str(manifest)], store.workspace, jobs=0)
+        except Exception as exc:  # noqa: BLE001 - the FLAC, report and manifest row are written; say why
+            log.warning("scan of %s not run: %s", manifest, exc)
+            return {"status": "not run", "error": f"{type(exc).__name__}: {exc}; {later}"}
+    return {"status": summary.status, "scanned": summary.scanned, "failed": summary.failed,
+            "errors": [e.problem for e in summary.errors][:5]}

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, Field
 
 from .assemble import assemble_session
@@ -152,10 +153,14 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         p = s.participants[role]
         return {"speaker_id": p.speaker_id, "consent": p.consent}
 
-    def _consented(sid, role, token):
+    def _consented(sid, role, token, audio=False):
+        """The session and participant, 403 before consent; with ``audio`` (new samples) also 403 once the
+        ledger says the consent was withdrawn."""
         s, p = store.participant(sid, role, token)
         if p.consent is None:
             raise SessionError(403, "no audio before consent: give consent first")
+        if audio and (why := store.consent_withdrawn(s, p)):
+            raise SessionError(403, why)
         return s, p
 
     @app.post("/api/sessions/{sid}/{role}/settings")
@@ -192,49 +197,71 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         if length is not None and (not length.isdigit() or int(length) > limit):
             raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
         body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > limit:
-                raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
+        try:
+            async for piece in request.stream():
+                body += piece
+                if len(body) > limit:
+                    raise ChunkRejected(413, f"{what} body larger than {limit} bytes")
+        except ClientDisconnect:
+            # the network dropped mid-upload (what the page's retry loop is for): nothing is stored, and it
+            # is no server error (before: a traceback in the log for every cut-off upload)
+            raise ChunkRejected(400, f"{what} upload cut off after {len(body)} bytes: nothing stored") from None
         return bytes(body)
 
-    def _put(sid, role, cs, what, seq, sample_start, rate, client_ms, body, received):
+    def _put(sid, role, cs, what, seq, sample_start, rate, client_ms, body, received, page=None):
         with store.lock(sid):
             s2 = store.get(sid)
             p2 = s2.participants[role]
+            if page and p2.page and page != p2.page:
+                # a second tab, or the page reloaded mid-recording: its counters start again at 0, so its
+                # chunks would be taken as re-sends (dropped) until they pass the stored ones, then appended
+                # as if they continued the first page's audio. No next_seq: the page must not skip ahead.
+                raise ChunkRejected(409, f"track {role} is being recorded by another page (the join link opened "
+                                         "twice, or the page reloaded while recording); this page cannot add to "
+                                         "it: ask the host")
             if s2.state in ("assembling", "assembled", "partial", "failed") or (
                     p2.finished is not None and seq >= cs.next_seq):
                 raise ChunkRejected(409, f"session is closed for track {role} ({s2.state}): no new {what}s",
                                     cs.next_seq)
+            if what == "chunk" and p2.sample_rate and rate != p2.sample_rate:
+                # samples at another rate than the device's play at the wrong speed in the FLAC, silently
+                raise ChunkRejected(409, f"chunk {seq} at {rate} Hz, but the page reported a device rate of "
+                                         f"{p2.sample_rate} Hz (settings)", cs.next_seq)
             res = cs.put(seq, sample_start, rate, client_ms, body, received)
+            changed = False
+            if page and p2.page is None and res.status == "stored" and what == "chunk":
+                p2.page, changed = page, True
             if s2.state == "open" and res.status == "stored" and what == "chunk":
-                s2.state = "recording"
+                s2.state, changed = "recording", True
+            if changed:
                 store.save(s2)
             return res
 
     @app.put("/api/sessions/{sid}/{role}/chunks/{seq}")
     async def put_chunk(sid: str, role: str, seq: int, request: Request, sample_start: int = Query(..., ge=0),
                         rate: int = Query(...), client_ms: float = Query(...),
-                        x_capture_token: str | None = Header(None)):
+                        x_capture_token: str | None = Header(None),
+                        x_capture_page: str | None = Header(None, max_length=64)):
         received = server_ms()
-        await run_in_threadpool(_consented, sid, role, x_capture_token)
+        await run_in_threadpool(_consented, sid, role, x_capture_token, True)
         check_clock_values("client_ms", [client_ms])
         body = await _body(request, MAX_BODY, "chunk")
         res = await run_in_threadpool(_put, sid, role, store.chunks(sid, role), "chunk", seq, sample_start, rate,
-                                      client_ms, body, received)
+                                      client_ms, body, received, x_capture_page)
         return {"status": res.status, "next_seq": res.next_seq, "n_samples": res.n_samples}
 
     @app.put("/api/sessions/{sid}/{role}/anchors/{seq}")
     async def put_anchor(sid: str, role: str, seq: int, request: Request, rate: int = Query(...),
-                         capture_ms: float = Query(...), x_capture_token: str | None = Header(None)):
+                         capture_ms: float = Query(...), x_capture_token: str | None = Header(None),
+                         x_capture_page: str | None = Header(None, max_length=64)):
         """A capture anchor: a few ms of the microphone's samples (raw float32 LE) and the browser's capture
         timestamp of the first one (epoch ms, the page's clock). Assembly finds it in the track by content."""
         received = server_ms()
-        await run_in_threadpool(_consented, sid, role, x_capture_token)
+        await run_in_threadpool(_consented, sid, role, x_capture_token, True)
         check_clock_values("capture_ms", [capture_ms])
         body = await _body(request, MAX_ANCHOR_SAMPLES * SAMPLE_BYTES, "anchor")
         res = await run_in_threadpool(_put, sid, role, store.anchors(sid, role), "anchor", seq, 0, rate,
-                                      capture_ms, body, received)
+                                      capture_ms, body, received, x_capture_page)
         return {"status": res.status, "next_seq": res.next_seq}
 
     @app.post("/api/sessions/{sid}/{role}/finish")
@@ -282,10 +309,11 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         return {"ok": True}
 
     @app.get("/api/sessions/{sid}/{role}/signal")
-    def messages(sid: str, role: str, after: int = Query(0, ge=0), x_capture_token: str | None = Header(None)):
+    def messages(sid: str, role: str, after: int = Query(0, ge=0), epoch: str | None = Query(None, max_length=64),
+                 x_capture_token: str | None = Header(None)):
         store.participant(sid, role, x_capture_token)
-        msgs = store.messages(sid, role, after)
-        return {"messages": msgs, "next": after + len(msgs), "server_ms": server_ms()}
+        msgs, nxt = store.messages(sid, role, after, epoch)
+        return {"messages": msgs, "next": nxt, "epoch": store.relay_epoch, "server_ms": server_ms()}
 
     # ---- assembly -------------------------------------------------------------------------
 
@@ -321,4 +349,22 @@ def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
         work()
         return store.get(sid).public()
 
+    # A session left 'assembling' on disk was being assembled by a server that stopped (killed, restarted):
+    # nobody assembles it now and every later request would see it as busy. Assemble it again when both
+    # tracks are finished (so also a session whose server stopped between the last finish and assembly);
+    # otherwise it waits, stopped, for the host's partial assembly.
+    for s in store.list(on_error=lambda sid, exc: log.warning("capture session %s not readable: %s", sid, exc)):
+        finished = all(p.finished is not None for p in s.participants.values())
+        if s.state == "assembling":
+            with store.lock(s.session_id):
+                s.state = "stopped"
+                s.error = ("the server stopped while assembling this session: assembling it again" if finished else
+                           "the server stopped while assembling what arrived: the host assembles it again")
+                store.save(s)
+        if s.state == "stopped":  # the relay was in memory: a page that had not read its stop reads it again
+            for r, p in s.participants.items():
+                if p.finished is None:
+                    store.post_message(s.session_id, r, {"type": "stop", "from": "server"})
+            if finished:
+                _assemble(s.session_id, force=False, background=True)
     return app

@@ -25,10 +25,12 @@ import os
 import re
 import secrets
 import threading
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..rights.consent import SCOPES, utc_now
+from ..errors import InputError
+from ..rights.consent import SCOPES, replay, speaker_fold, utc_now
 from ..rights.ledger import Ledger, ledger_path
 from ..rights.licenses import validate_license
 from .chunks import MAX_ANCHOR_SAMPLES, ChunkStore
@@ -74,6 +76,7 @@ class Participant:
     sample_rate: int | None = None
     finished: dict | None = None  # {n_chunks, n_samples} the client declared at stop
     settings: dict = field(default_factory=dict)  # the microphone settings the browser reported
+    page: str | None = None  # the page (X-Capture-Page) that stored the track's first chunk: it owns the track
 
 
 @dataclass
@@ -119,8 +122,12 @@ def check_role(role: str) -> str:
 
 
 def slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:32] or "speaker"
+    """The name part of a derived speaker id: lowercase ASCII letters and digits. Accents are taken off
+    first (NFKD, combining marks dropped: 'Zoë Ångström' -> 'zoe-angstrom', not 'zo-ngstr-m'); a name
+    with no Latin letter at all gives 'speaker'."""
+    base = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    s = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
+    return s[:32].strip("-") or "speaker"
 
 
 def consent_text(session: Session, role: str, name: str) -> str:
@@ -152,15 +159,28 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def clean_name(name: object) -> str:
-    s = " ".join(str(name or "").split())
-    if not s:
-        raise SessionError(400, "the participant's name is empty")
-    if len(s) > MAX_NAME:
-        raise SessionError(400, f"the participant's name is longer than {MAX_NAME} characters")
-    if any(ord(c) < 32 for c in s):
-        raise SessionError(400, "the participant's name holds control characters")
+#: Characters that reorder or hide text (bidirectional embeddings, overrides and isolates): in a name or
+#: title they would make the consent text read differently from what it holds.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c")
+
+
+def clean_text(text: object, what: str, limit: int, *, required: bool = True) -> str:
+    """``text`` on one line, its whitespace runs (line breaks too) made single spaces, so that a title cannot
+    forge lines of the consent text; 400 when it is longer than ``limit``, holds another control or a
+    bidirectional-control character, or (``required``) has no visible character (an empty name, or one of
+    zero-width spaces only)."""
+    s = " ".join(str(text or "").split())
+    if len(s) > limit:
+        raise SessionError(400, f"the {what} is longer than {limit} characters")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 or c in BIDI_CONTROLS for c in s):
+        raise SessionError(400, f"the {what} holds control characters (or text-direction marks)")
+    if required and not any(unicodedata.category(c)[0] in "LNPS" for c in s):
+        raise SessionError(400, f"the {what} is empty" if not s else f"the {what} has no visible character")
     return s
+
+
+def clean_name(name: object) -> str:
+    return clean_text(name, "participant's name", MAX_NAME)
 
 
 class SessionStore:
@@ -177,6 +197,8 @@ class SessionStore:
         self._chunks: dict[tuple[str, str], ChunkStore] = {}
         self._anchors: dict[tuple[str, str], ChunkStore] = {}
         self._mail: dict[tuple[str, str], list[dict]] = {}
+        self._ledger_cache: tuple[tuple | None, list] = (None, [])
+        self.relay_epoch = secrets.token_hex(6)  # numbers the in-memory relay of this process (messages)
         self.ledger = Ledger(ledger_path(self.workspace))
 
     # ---- sessions --------------------------------------------------------------------------
@@ -204,10 +226,17 @@ class SessionStore:
         for spk in (speaker_a, speaker_b):
             if spk is not None and not SPEAKER_ID.match(spk):
                 raise SessionError(400, f"speaker id {spk[:70]!r} is not a plain identifier")
-        if speaker_a and speaker_a == speaker_b:
-            raise SessionError(400, "the two participants need different speaker ids")
-        if len(title) > 200:
-            raise SessionError(400, "title longer than 200 characters")
+        if speaker_a and speaker_b and speaker_fold(speaker_a) == speaker_fold(speaker_b):
+            raise SessionError(400, "the two participants need different speaker ids (not only in letter case)")
+        fixed = [spk for spk in (speaker_a, speaker_b) if spk]
+        if fixed:  # the ledger refuses a second spelling of a known id: say so now, to the host, not at consent
+            known = {speaker_fold(k): k for k in self._ledger_call(self.ledger.speakers)}
+            for spk in fixed:
+                other = known.get(speaker_fold(spk))
+                if other is not None and other != spk:
+                    raise SessionError(400, f"speaker id {spk!r} differs from {other!r}, already in the consent "
+                                            f"ledger, only in letter case: write {other!r} for the same person")
+        title = clean_text(title, "title", 200, required=False)
         alphabet = "abcdefghijklmnopqrstuvwxyz234567"
         sid = "".join(secrets.choice(alphabet) for _ in range(20))
         parts = {r: Participant(role=r, token=secrets.token_urlsafe(24), speaker_id=s)
@@ -230,11 +259,18 @@ class SessionStore:
         tmp.write_text(json.dumps(session.to_dict(), indent=1))
         os.replace(tmp, folder / "session.json")
 
-    def list(self) -> list[Session]:
+    def list(self, on_error=None) -> list[Session]:
+        """Every session; with ``on_error(sid, exc)`` one whose session.json cannot be read is reported to it
+        and left out (the server still starts), else its error is raised."""
         out = []
         for p in sorted(self.sessions_dir.iterdir()):
             if SESSION_ID.match(p.name) and (p / "session.json").exists():
-                out.append(self.get(p.name))
+                try:
+                    out.append(self.get(p.name))
+                except (OSError, ValueError, TypeError, KeyError) as exc:
+                    if on_error is None:
+                        raise
+                    on_error(p.name, exc)
         return out
 
     def authorise(self, sid: str, token: str | None) -> tuple[Session, str]:
@@ -265,8 +301,9 @@ class SessionStore:
         name = clean_name(name)
         with self.lock(sid):
             session, p = self.participant(sid, role, token)
-            if p.consent is not None:
+            if p.consent is not None and self.consent_withdrawn(session, p) is None:
                 return session  # idempotent: a second click changes nothing
+            # (consent given here and withdrawn since, in the ledger: this click is a new grant)
             if session.state not in ("open", "recording", "stopped"):
                 raise SessionError(409, f"session is {session.state}: consent is no longer taken")
             text = consent_text(session, role, name)
@@ -278,12 +315,45 @@ class SessionStore:
             doc.write_text(text, encoding="utf-8")
             speaker = p.speaker_id or f"{slug(name)}-{sid[:6]}-{role.lower()}"
             at = utc_now()
-            event = self.ledger.grant(speaker, list(session.scopes), at, doc.as_uri(), digest,
+            event = self._ledger_call(self.ledger.grant, speaker, list(session.scopes), at, doc.as_uri(), digest,
                                       note=f"capture session {sid}, track {role}, consent given in the capture page")
             p.name, p.speaker_id = name, speaker
             p.consent = {"sha256": digest, "evidence": doc.as_uri(), "at": at, "event_seq": event.seq}
             self.save(session)
             return session
+
+    @staticmethod
+    def _ledger_call(fn, *args, **kw):
+        """``fn`` of the consent ledger; its refusal (a broken chain, a clashing id) becomes a SessionError
+        with the ledger's own words (503: the server cannot record consent now) instead of a bare 500."""
+        try:
+            return fn(*args, **kw)
+        except InputError as exc:
+            raise SessionError(503, f"the consent ledger refused this: {exc.problem}") from None
+
+    def _ledger_events(self) -> list:
+        """The ledger's events, read again only when its file changed (it is asked on every chunk; reading
+        and parsing a ledger of 5000 events takes about a second)."""
+        try:
+            st = os.stat(self.ledger.path)
+        except FileNotFoundError:
+            return []
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            if self._ledger_cache[0] != key:
+                self._ledger_cache = (key, self._ledger_call(self.ledger.events))
+            return self._ledger_cache[1]
+
+    def consent_withdrawn(self, session: Session, p: Participant) -> str | None:
+        """Why participant ``p``'s consent is no longer in force (None: it is): the ledger, read now, gives
+        none of the session's scopes (`twotrack consent withdraw|revoke` since the page's grant)."""
+        if p.consent is None or not p.speaker_id:
+            return None
+        state = replay(self._ledger_events(), p.speaker_id)
+        if any(state.given(scope) for scope in session.scopes):
+            return None
+        return (f"consent of {p.speaker_id} is no longer in force in the consent ledger (withdrawn): "
+                "no more audio is taken; give consent again to go on")
 
     # ---- audio -----------------------------------------------------------------------------
 
@@ -326,6 +396,14 @@ class SessionStore:
                 raise SessionError(429, "too many signalling messages")
             box.append(message)
 
-    def messages(self, sid: str, role: str, after: int) -> list[dict]:
+    def messages(self, sid: str, role: str, after: int, epoch: str | None = None) -> tuple[list[dict], int]:
+        """The messages for ``role`` from number ``after`` on, and the number to ask from next. The relay
+        lives in memory and is numbered anew by each server process (``relay_epoch``): a page whose
+        ``epoch`` is another one's, or that read further than the box holds, was reading before a restart
+        and gets the box from its start (else it would miss every message until the box regrew, the host's
+        stop included)."""
         with self._lock:
-            return list(self._mail.get((sid, check_role(role)), [])[max(after, 0):])
+            box = self._mail.get((sid, check_role(role)), [])
+            stale = (epoch is not None and epoch != self.relay_epoch) or after > len(box)
+            start = 0 if stale else max(after, 0)
+            return list(box[start:]), len(box)

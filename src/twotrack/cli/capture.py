@@ -31,6 +31,36 @@ def serve(ws: str, host: str, port: int, no_scan: bool) -> None:
     from .listen import bind_or_exit, serve_on, url
 
     sock = bind_or_exit(host, port)  # first: a busy port ends here, before the workspace is made
+    lock = _one_server(Path(ws))  # held while this process serves (closed at exit)
     app = create_app(ws, scan=not no_scan)
     click.echo(f"twotrack capture for {Path(ws).absolute()} at {url(host, sock)} (Ctrl-C stops it)")
     serve_on(app, sock, host)
+    lock.close()
+
+
+def _one_server(ws: Path):
+    """An exclusive lock on WS/capture/.serve.lock, or exit 2 naming the process that holds it. Two servers
+    on one workspace would each keep their own in-memory locks and chunk counters over the same session
+    files: two participants finishing on the two servers overwrite each other's session.json."""
+    import fcntl
+    import os
+
+    path = ws / "capture" / ".serve.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")
+    except OSError as exc:
+        raise click.UsageError(f"{path}: cannot use the workspace ({exc.strerror or exc})") from None
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip()
+        fh.close()
+        raise click.UsageError(f"another capture server already serves {ws} (pid {holder or '?'}): one server "
+                               "per workspace; stop it or use another workspace") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh

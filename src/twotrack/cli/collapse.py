@@ -61,7 +61,7 @@ def _render(out: dict[str, Any]) -> None:
 @click.option("--hypothesis", type=click.Path(exists=True), default=None,
               help="Score an external diarizer's RTTM (a file or a folder of .rttm) instead of running ours.")
 @click.option("--speakers", type=int, default=None,
-              help="Speakers per recording for the diarizer (default: the track count, 2; 0: estimate).")
+              help="Speakers per recording for the diarizer (default: its tracks with speech, 2 for a dialogue; 0: estimate).")
 @click.option("--overlap-margin", type=float, default=0.0, show_default=True,
               help="Mark both speakers where their scores are this close (a crude overlap guess; 0 = off).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/collapse.md).")

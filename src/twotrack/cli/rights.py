@@ -206,9 +206,12 @@ def consent_list(ws: str, at: str | None, as_json: bool) -> None:
         return
     short = {"dpv:ConsentGiven": "given", "dpv:ConsentWithdrawn": "withdrawn", "dpv:ConsentRevoked": "revoked",
              "dpv:ConsentExpired": "expired", "dpv:ConsentUnknown": "-"}
-    click.echo("speaker".ljust(16) + "".join(s.ljust(16) for s in SCOPES))
+    # the first column as wide as the longest id: a capture id (ann-5yxo4r-a ...) ran into its first status
+    width = max([len("speaker"), *map(len, states)]) + 2
+    click.echo("speaker".ljust(width) + "".join(s.ljust(16) for s in SCOPES).rstrip())
     for spk, c in states.items():
-        click.echo(spk.ljust(16) + "".join(short.get(c.state(s).status, c.state(s).status).ljust(16) for s in SCOPES))
+        click.echo(spk.ljust(width) + "".join(short.get(c.state(s).status, c.state(s).status).ljust(16)
+                                               for s in SCOPES).rstrip())
 
 
 @consent.command("verify")

@@ -38,7 +38,7 @@ DIARIZER_NAME = "twotrack-ge2e"  # silero VAD + GE2E (Resemblyzer weights) + AHC
 class CollapseConfig:
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
     turns: TurnsConfig = field(default_factory=TurnsConfig)
-    n_speakers: int | None = 0  # 0: the recording's track count (2 for a dyadic recording); None: estimate
+    n_speakers: int | None = 0  # 0: the recording's tracks with speech (2 for a dialogue); None: estimate
     onset_tol_s: float = 0.05  # an IPU onset within this of the true one is a hit
     transfer_tol_s: float = 0.5  # a diarized floor transfer this close to a true one is "the same" transfer
 
@@ -109,10 +109,17 @@ def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], 
     if hypothesis is not None:
         return score_hypothesis(recording.recording_id, activity, hypothesis, duration_s, cfg, "external",
                                 time.perf_counter() - t0)
-    n_spk = recording.n_tracks if cfg.n_speakers == 0 else cfg.n_speakers
+    n_spk = speaking_tracks(activity) if cfg.n_speakers == 0 else cfg.n_speakers
     result = diarize_stream(lambda: mix_blocks(tracks(), gain), rate, n_spk, cfg.diarize)
     return score_hypothesis(recording.recording_id, activity, result.segments(), duration_s, cfg,
                             DIARIZER_NAME, time.perf_counter() - t0)
+
+
+def speaking_tracks(activity: Sequence[TrackActivity]) -> int:
+    """The speakers the mono diarizer is told to find: the tracks on which the scan found speech (at least
+    one). A track that stays silent (a participant who never spoke, a dead channel) is nobody in the mix;
+    counting it made the diarizer split the one voice in two, a confusion the mix did not cause."""
+    return max(1, sum(1 for a in activity if a.segments))
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,7 +195,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     stored = {r.recording_id: r for r in queries.recordings(ws)}
     activity = queries.activity_by_recording(ws)
     table = {r["recording_id"]: r for r in queries.recording_table(ws)}
-    checks = queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in stored.values()) else {}
+    checks = queries.check_results(ws)  # the paired clock, and channels that are copies of each other
     chosen = resolve_ids(sorted(stored), recordings) if recordings else sorted(stored)
     hyps = read_hypotheses(hypothesis) if hypothesis is not None else None
 
@@ -199,6 +206,11 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
         reason = None
         if rec.layout is Layout.MONO or rec.n_tracks != 2:
             reason = f"{rec.n_tracks} track(s): collapse compares two tracks with their mix"
+        elif checks.get(rid) is not None and checks[rid].duplicate_channels:
+            # one mix on two channels: its 'two-track truth' is the same speech twice, all of it overlap, so
+            # mono seemed to lose half of it (DER 50 %) and that went into the corpus figure
+            reason = (f"its two tracks are copies of one channel ({checks[rid].channel_relation or 'duplicate'}, "
+                      "checks): there is no two-track truth to lose")
         elif rid not in activity:
             reason = "no stored activity (the scan failed or has not run on it)"
         hyp = None

@@ -23,6 +23,10 @@ from .errors import ImportRejected, RowError
 REQUIRED_COLUMNS = ("speaker", "action", "scopes", "date", "evidence", "evidence_sha256")
 OPTIONAL_COLUMNS = ("jurisdiction", "expiry", "note")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: Keys a twotrack ledger (WS/rights/ledger.jsonl) writes beside the event's own: its chain and bookkeeping.
+#: Importing another workspace's ledger (a capture laptop's, say) drops them; the receiving ledger writes its
+#: own (``Ledger.import_file`` checks the source's chain first).
+LEDGER_KEYS = ("seq", "prev_hash", "hash", "recorded_at", "status")
 
 
 def _is_comment(line: str) -> bool:
@@ -89,7 +93,7 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
             out.append((lineno, {"__error__": "not a JSON object"}))
             continue
         missing = [c for c in REQUIRED_COLUMNS if c not in data]
-        unknown = [c for c in data if c not in COLUMNS]
+        unknown = [c for c in data if c not in COLUMNS and c not in LEDGER_KEYS]
         if missing or unknown:
             parts = ([f"missing key(s) {', '.join(missing)}"] if missing else []) + (
                 [f"unknown key(s) {', '.join(unknown)}"] if unknown else []

@@ -343,9 +343,30 @@ class Ledger:
         return self.record(speaker, "revoke", scopes, date, **kw)
 
     def import_file(self, path: str | os.PathLike) -> AppendResult:
-        """Import a CSV or JSONL file of events: every row is validated first; one bad row appends nothing."""
+        """Import a CSV or JSONL file of events: every row is validated first; one bad row appends nothing.
+        Another workspace's ledger is taken (its chain keys are dropped) when its hash chain verifies."""
         drafts, rows = read_event_rows(path)
+        if _is_ledger_file(path):
+            check = Ledger(path).verify()
+            if not check.ok:
+                raise LedgerError(Path(path), f"a twotrack ledger whose hash chain does not verify ({check}): "
+                                              "nothing was imported")
         return self.append(drafts, rows=rows, source=path, skip_recorded=True)
+
+
+def _is_ledger_file(path) -> bool:
+    """Whether ``path`` is JSONL whose first event carries a ledger's chain (``hash`` and ``prev_hash``)."""
+    if Path(path).suffix.lower() not in (".jsonl", ".json", ".ndjson"):
+        return False
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if raw.strip() and not raw.lstrip().startswith(b"#"):
+                try:
+                    first = json.loads(raw)
+                except ValueError:
+                    return False
+                return isinstance(first, dict) and "hash" in first and "prev_hash" in first
+    return False
 
 
 def _ends_with_newline(fh) -> bool:

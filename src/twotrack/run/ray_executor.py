@@ -30,6 +30,7 @@ import math
 import os
 import pickle
 import signal
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -209,11 +210,19 @@ class RayExecutor(Executor):
             else:
                 kwargs["address"] = self.address
             kwargs.update(self.init_kwargs)
+            # ray.init puts its own SIGTERM handlers in this process (sys.exit, and its C++ core's crash
+            # handler): a SIGTERM then killed the scan with exit 15 and a 'failed' run instead of stopping it
+            # as Ctrl-C does (scanning._TermAsInterrupt: commit what finished, exit 130). Keep ours.
+            main = threading.current_thread() is threading.main_thread()
+            term = signal.getsignal(signal.SIGTERM) if main else None
             try:
                 ray.init(**kwargs)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 where = self.address or "a new local instance"
                 raise RayUnavailable(f"cannot start or reach Ray ({where}): {_one_line(str(exc))}") from exc
+            finally:
+                if term is not None and signal.getsignal(signal.SIGTERM) is not term:
+                    signal.signal(signal.SIGTERM, term)
             self._owns_session = True
         self._ray = ray
         return ray

@@ -22,8 +22,11 @@
   };
 
   function showError(msg) { st.error = msg; $("error").textContent = msg; $("error").hidden = false; }
-  async function call(method, url, body, extra) {
-    const headers = {"X-Capture-Token": token};
+  // This page's own id: the server binds a track to the page that stored its first chunk, so a second tab
+  // (or a reload mid-recording) cannot splice its audio into the track.
+  const pageId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + String(Date.now()));
+  async function call(method, url, body, extra, page) {
+    const headers = {"X-Capture-Token": token, "X-Capture-Page": page || pageId};
     let payload;
     if (body instanceof ArrayBuffer) { headers["Content-Type"] = "application/octet-stream"; payload = body; }
     else if (body !== undefined) { headers["Content-Type"] = "application/json"; payload = JSON.stringify(body); }
@@ -126,7 +129,7 @@
     const keep = (f) => {
       if (!f.data.some((v) => v !== 0)) return;                          // digital silence cannot be placed
       const seq = st.anchorsMade++;
-      idbPut({key: anchorKey(seq), seq, kind: "anchor", rate: f.rate, captureMs: f.ms, data: f.data.buffer})
+      idbPut({key: anchorKey(seq), seq, kind: "anchor", rate: f.rate, captureMs: f.ms, data: f.data.buffer, page: pageId})
         .then(() => { st.anchorsSaved += 1; wakeUploader(); }, (err) => showError(`local buffer: ${err}`));
     };
     (async () => {
@@ -159,7 +162,7 @@
     const m = e.data;
     if (m.type === "level") { meter("meter-local", m.peak); $("peak-local").textContent = m.peak > 0 ? `peak ${(20 * Math.log10(m.peak)).toFixed(1)} dBFS` : "silent"; }
     else if (m.type === "chunk") {
-      const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, kind: "chunk", sampleStart: m.sampleStart, rate: ctx.sampleRate,
+      const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, kind: "chunk", page: pageId, sampleStart: m.sampleStart, rate: ctx.sampleRate,
                    clientMs: frameToClient(m.frame), data: m.samples.buffer};
       st.chunksMade += 1; st.samples = m.sampleStart + m.samples.length;
       $("chunks-made").textContent = st.chunksMade;
@@ -180,6 +183,16 @@
     timer = setInterval(() => { const s = Math.floor((performance.now() - t0rec) / 1000); $("rec-time").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; }, 250);
   };
   $("stop").onclick = async () => { await call("POST", `/api/sessions/${sid}/stop`); await stopRecording(); };
+
+  // The server refuses this track's audio for good (403: consent withdrawn in the ledger): stop the worklet
+  // and the microphone, so nothing more is captured, not even into this browser's IndexedDB.
+  function halt() {
+    if (st.recording) { node.port.postMessage({cmd: "stop"}); st.recording = false; }
+    st.stopped = true; clearInterval(timer);
+    if (micStream) micStream.getTracks().forEach((t) => t.stop());
+    $("start").disabled = true; $("stop").disabled = true; st.phase = "refused";
+    $("rec-state").textContent = "not recording"; $("rec-state").className = "state idle";
+  }
 
   async function stopRecording() {
     if (st.stopped) return;
@@ -266,10 +279,11 @@
       let r = null;
       try {
         if (rec.kind === "anchor") {
-          r = await call("PUT", `${api}/anchors/${rec.seq}?rate=${rec.rate}&capture_ms=${rec.captureMs}`, rec.data);
+          // sent as the page that made it: a reloaded page still delivers what the page before it buffered
+          r = await call("PUT", `${api}/anchors/${rec.seq}?rate=${rec.rate}&capture_ms=${rec.captureMs}`, rec.data, undefined, rec.page);
         } else {
           const q = `sample_start=${rec.sampleStart}&rate=${rec.rate}&client_ms=${rec.clientMs}`;
-          r = await call("PUT", `${api}/chunks/${rec.seq}?${q}`, rec.data);
+          r = await call("PUT", `${api}/chunks/${rec.seq}?${q}`, rec.data, undefined, rec.page);
         }
       } catch (e) { r = null; }
       if (r && r.ok && rec.kind === "anchor") {
@@ -281,6 +295,7 @@
       } else if (r && r.status === 409 && r.data && r.data.next_seq != null && r.data.next_seq > rec.seq) {
         await idbDelete(rec.key); refreshPending();      // the server already holds it
       } else if (r && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+        if (r.status === 403) halt();   // no consent in force (withdrawn): capture no more of this microphone
         showError(`upload of ${rec.kind || "chunk"} ${rec.seq} refused: ${r.data ? r.data.detail : r.status}`); return;
       } else {
         st.netErrors += 1; $("net").textContent = `network down, ${st.pending || "?"} chunks kept locally, retrying`;
@@ -306,7 +321,7 @@
   }
 
   // ---------------------------------------------------------------- WebRTC link via the signalling relay
-  let pc = null, nextMsg = 0;
+  let pc = null, nextMsg = 0, relayEpoch = "";
   function newPeer() {
     pc = new RTCPeerConnection({iceServers: []});                     // local network: host candidates
     for (const t of micStream.getAudioTracks()) pc.addTrack(t, micStream);
@@ -327,9 +342,10 @@
     newPeer();
     if (role === "B") await call("POST", `${api}/signal`, {type: "hello"});
     for (;;) {
-      const r = await call("GET", `${api}/signal?after=${nextMsg}`).catch(() => null);
+      // epoch: the relay's numbering of this server process; after a restart the server starts us from 0
+      const r = await call("GET", `${api}/signal?after=${nextMsg}&epoch=${relayEpoch}`).catch(() => null);
       if (r && r.ok) {
-        nextMsg = r.data.next;
+        nextMsg = r.data.next; relayEpoch = r.data.epoch;
         for (const m of r.data.messages) {
           try { await onSignal(m); } catch (e) { console.warn("signalling", e); }
         }

@@ -1,0 +1,55 @@
+"""Capture sweep 2026-12-05: SIGTERM stops a scan on Ray the way Ctrl-C does.
+
+Its own local Ray instance (started by the command, 2 CPUs, loopback only): on the cluster test_ray.py
+shares between its tests, after the killed-worker tests, the driver's Ray core twice crashed while the
+interrupted scan cancelled its tasks (a C++ stack from TaskManager::CompletePendingTask, exit 1). About
+15 s, most of it Ray's start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+from test_scan import make_corpus  # noqa: E402
+from twotrack.run.worker import PACE_ENV  # noqa: E402
+from twotrack.store import Workspace, queries  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_sigterm_stops_a_ray_scan_as_ctrl_c_does(tmp_path):
+    """Before: ray.init replaced the scan's SIGTERM handler with Ray's own (sys.exit, and its C++ core's
+    '*** SIGTERM received ***' crash handler): `kill PID` of a Ray scan ended it with exit 15 and a
+    'failed' run, where docs/scale-out.md promises Ctrl-C's 'interrupted', exit 130."""
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, n=24, dur_s=2.0)  # 24 x 0.5 s paced on 2 CPUs: the signal lands midway
+    ws = tmp_path / "ws"
+    env = {**os.environ, PACE_ENV: "0.5", "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO / "src")), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "twotrack", "scan", str(corpus), "-w", str(ws), "--executor", "ray",
+                             "-j", "2", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    deadline = time.monotonic() + 120
+    n = 0
+    while n < 1:
+        assert proc.poll() is None, f"the scan ended before the signal: {proc.communicate()}"
+        assert time.monotonic() < deadline, "the scan made no progress"
+        time.sleep(0.05)
+        try:
+            n = queries.counts(Workspace(ws))["recordings"]
+        except Exception:  # noqa: BLE001 - not created yet, or the writer holds it
+            n = 0
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out[-1000:], err[-2000:])
+    assert "interrupted" in out
+    runs = queries.runs(Workspace(ws))
+    assert runs[-1]["status"] == "interrupted" and 1 <= runs[-1]["n_scanned"] < 24
