@@ -258,9 +258,14 @@ def corpus_stats(
     if by_speaker:
         by_spk: dict[str, list[_Slice]] = {}
         for rec, tb in pairs:
+            # one slice per speaker and recording: a speaker on two tracks (a placeholder id) holds both,
+            # so the recording's duration is counted once in their hours and rates
+            own: dict[str, list[int]] = {}
             for t, spk in enumerate(rec.speakers[: rec.n_tracks]):
                 if spk is not None:
-                    by_spk.setdefault(str(spk), []).append(_slice(rec, tb, (t,)))
+                    own.setdefault(str(spk), []).append(t)
+            for spk, tracks in own.items():
+                by_spk.setdefault(spk, []).append(_slice(rec, tb, tuple(tracks)))
         out["by_speaker"] = {
             s: {"recordings": len(sls), **_summarise(sls, with_histogram=False)} for s, sls in sorted(by_spk.items())
         }

@@ -1,0 +1,51 @@
+"""Numbers printed by eval, stats and qualify on corner cases (audit of 2026-12-05)."""
+
+import pytest
+
+from twotrack.config import QualifyConfig
+from twotrack.evaluate import evaluate_recording
+from twotrack.model import Event, EventKind, Segment, TrackActivity, Word
+from twotrack.qualify.phases import corpus_phase_fit
+from twotrack.turns.stats import RecordingEvents, corpus_stats
+
+
+def _gold():
+    return [Word("r", 0, 1.0, 2.0, "w"), Word("r", 1, 3.0, 4.0, "w")]
+
+
+def test_frame_f1_is_zero_when_the_detector_found_no_speech_at_all():
+    # gold has 2 s of speech, the detector none: recall 0, precision undefined, F1 = 2tp/(2tp+fp+fn) = 0
+    m = evaluate_recording([TrackActivity(0, ()), TrackActivity(1, ())], _gold(), 6.0)
+    assert m["frame_recall"] == 0.0 and m["frame_precision"] is None
+    assert m["frame_f1"] == 0.0
+
+
+def test_frame_f1_is_zero_when_every_detected_frame_is_a_false_alarm():
+    m = evaluate_recording([TrackActivity(0, (Segment(4.5, 5.5),)), TrackActivity(1, (Segment(0.0, 0.5),))],
+                           _gold(), 6.0)
+    assert m["frame_precision"] == 0.0 and m["frame_f1"] == 0.0
+
+
+def test_frame_f1_matches_the_direct_formula():
+    det = [TrackActivity(0, (Segment(1.2, 2.3),)), TrackActivity(1, (Segment(3.0, 3.5),))]
+    m = evaluate_recording(det, _gold(), 6.0)
+    tp, fp, fn = 80 + 50, 30, 20 + 50  # 10 ms frames
+    assert m["frame_f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+
+
+def test_pretraining_reason_counts_only_the_hours_the_rule_counts():
+    # 9000 h synthetic + 2000 h two-track: the rule counts two-track and mono hours (2000), not 11000
+    fit = corpus_phase_fit({"synthetic": 9000.0, "two-track": 2000.0}, 0.0, False, QualifyConfig())
+    reason = fit.reasons["pre"][0]
+    assert fit.pre == "unfit"
+    assert "2000.00 h" in reason and "11000" not in reason
+
+
+def test_a_speaker_on_both_tracks_of_one_recording_counts_that_recording_once():
+    ev = [Event(EventKind.IPU, 0.0, 1.0, 0), Event(EventKind.IPU, 2.0, 3.0, 1)]
+    s = corpus_stats([RecordingEvents("r", 60.0, ev, speech_s=(1.0, 1.0), speakers=("spk", "spk"))])
+    spk = s["by_speaker"]["spk"]
+    assert spk["recordings"] == 1
+    assert spk["duration_s"] == pytest.approx(60.0)
+    assert spk["counts"]["ipu"] == 2 and spk["per_minute"]["ipu"] == pytest.approx(2.0)
+    assert spk["speech_share"] == pytest.approx(2.0 / 60.0)
