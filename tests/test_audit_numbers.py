@@ -49,3 +49,13 @@ def test_a_speaker_on_both_tracks_of_one_recording_counts_that_recording_once():
     assert spk["duration_s"] == pytest.approx(60.0)
     assert spk["counts"]["ipu"] == 2 and spk["per_minute"]["ipu"] == pytest.approx(2.0)
     assert spk["speech_share"] == pytest.approx(2.0 / 60.0)
+
+
+def test_speaker_hours_count_a_recording_once_for_a_speaker_on_two_tracks():
+    from twotrack.qualify.inputs import CorpusInputs, RecordingInputs
+    from twotrack.qualify.requirements import speaker_diversity
+
+    # 'x' on both tracks of a 1 h recording, 'a' and 'b' on another 1 h recording: x holds 1 of 3 speaker-hours
+    recs = (RecordingInputs("r1", 3600.0, speakers=("x", "x")), RecordingInputs("r2", 3600.0, speakers=("a", "b")))
+    r = speaker_diversity(CorpusInputs(recordings=recs), QualifyConfig())
+    assert r.evidence["largest_speaker_share"] == pytest.approx(1 / 3, abs=1e-4)

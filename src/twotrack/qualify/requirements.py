@@ -380,11 +380,9 @@ def speaker_diversity(inputs: CorpusInputs, cfg: QualifyConfig) -> RequirementRe
     hours: dict[str, float] = defaultdict(float)
     unknown_tracks = 0
     for rec in inputs.recordings:
-        for spk in rec.speakers:
-            if spk:
-                hours[spk] += rec.hours
-            else:
-                unknown_tracks += 1
+        unknown_tracks += sum(1 for spk in rec.speakers if not spk)
+        for spk in dict.fromkeys(rec.known_speakers):  # a speaker named on two tracks speaks in one recording
+            hours[spk] += rec.hours
     total = sum(hours.values())
     reasons = []
     n = len(hours)
