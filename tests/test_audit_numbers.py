@@ -59,3 +59,27 @@ def test_speaker_hours_count_a_recording_once_for_a_speaker_on_two_tracks():
     recs = (RecordingInputs("r1", 3600.0, speakers=("x", "x")), RecordingInputs("r2", 3600.0, speakers=("a", "b")))
     r = speaker_diversity(CorpusInputs(recordings=recs), QualifyConfig())
     assert r.evidence["largest_speaker_share"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_speaker_diversity_without_speaker_ids_names_no_largest_speaker_share():
+    from twotrack.qualify.inputs import CorpusInputs, RecordingInputs
+    from twotrack.qualify.requirements import speaker_diversity
+
+    r = speaker_diversity(CorpusInputs(recordings=(RecordingInputs("r1", 600.0, speakers=(None, None)),)),
+                          QualifyConfig())
+    assert not r.passed
+    assert r.evidence["largest_speaker_share"] is None
+    assert not any("None has" in x or "100.0%" in x for x in r.reasons)
+    assert any("cannot be measured" in x for x in r.reasons)
+
+
+def test_an_fto_band_with_no_transfers_says_not_measured_not_outside():
+    from twotrack.qualify.inputs import CorpusInputs, RecordingInputs, RecordingStats
+    from twotrack.qualify.requirements import qualify_corpus
+
+    # two tracks, IPUs but no floor transfer: the FTO median is not measured
+    st = RecordingStats(speech_s=(5.0, 5.0), overlap_s=0.1, n_ipus=(3, 3), ipus_s=(1.0,) * 6)
+    rep = qualify_corpus(CorpusInputs(recordings=(RecordingInputs("r1", 60.0, stats=st),)))
+    r3 = next(r for r in rep.requirements if r.id == 3)
+    fto = [x for x in r3.reasons if x.startswith("fto_s")]
+    assert fto and "not measured" in fto[0] and "None" not in fto[0]

@@ -340,9 +340,10 @@ def overlap_distribution(inputs: CorpusInputs, results, reference: Reference, cf
     comps = compare(sample, reference, cfg)
     failed = [c for c in comps if c.passed is False]
     reasons = tuple(
-        f"{c.statistic}: corpus {c.corpus_value if c.corpus_value is None else round(c.corpus_value, 4)} "
-        f"outside band {c.band}" + (f" or Wasserstein {c.wasserstein:.3f} > {c.max_wasserstein}"
-                                    if c.wasserstein is not None and c.max_wasserstein is not None else "")
+        f"{c.statistic}: not measured in the corpus (n = 0), so not inside band {c.band}" if c.corpus_value is None
+        else f"{c.statistic}: corpus {round(c.corpus_value, 4)} outside band {c.band}"
+        + (f" or Wasserstein {c.wasserstein:.3f} > {c.max_wasserstein}"
+           if c.wasserstein is not None and c.max_wasserstein is not None else "")
         for c in failed)
     ev = {"reference": reference.name,
           "statistics": {c.statistic: {"corpus": _r(c.corpus_value), "reference": _r(c.reference_value),
@@ -389,8 +390,12 @@ def speaker_diversity(inputs: CorpusInputs, cfg: QualifyConfig) -> RequirementRe
     if n < cfg.min_unique_speakers:
         reasons.append(f"{n} unique speaker(s) < {cfg.min_unique_speakers}")
     top_spk, top = max(hours.items(), key=lambda kv: kv[1]) if hours else (None, 0.0)
-    top_share = top / total if total > 0 else 1.0
-    if top_share > cfg.max_speaker_hour_share + 1e-12:
+    # no speaker ids (or no hours): nobody's share can be measured; say so instead of "None has 100%"
+    top_share = top / total if total > 0 else None
+    if top_share is None:
+        reasons.append("no speaker ids with hours: the largest speaker's share cannot be measured "
+                       "(name speakers in the manifest)")
+    elif top_share > cfg.max_speaker_hour_share + 1e-12:
         reasons.append(f"largest speaker {top_spk} has {top_share:.1%} of speaker-hours "
                        f"> {cfg.max_speaker_hour_share:.0%}")
     balance: dict[str, Any] = {}
