@@ -83,3 +83,19 @@ def test_an_fto_band_with_no_transfers_says_not_measured_not_outside():
     r3 = next(r for r in rep.requirements if r.id == 3)
     fto = [x for x in r3.reasons if x.startswith("fto_s")]
     assert fto and "not measured" in fto[0] and "None" not in fto[0]
+
+
+def test_qualify_table_labels_the_corpus_median_and_the_reference_quantile_it_sits_beside():
+    from twotrack.cli.qualify import comparison_cells
+    from twotrack.qualify.reference import Comparison
+
+    fmt = lambda v: "-" if v is None else f"{v:.3f} s"  # noqa: E731
+    fto = Comparison(statistic="fto_s", unit="s", corpus_value=0.17, reference_value=None, band=(-0.1, 0.4),
+                     passed=True, corpus_quantiles={"0.301": -0.16, "0.5": 0.17},
+                     reference_quantiles={"0.301": 0.0})
+    corpus, reference = comparison_cells(fto, fmt)
+    assert corpus == "median 0.170 s"
+    assert reference == "q0.301: 0.000 s (corpus -0.160 s)"
+    gap = Comparison(statistic="gap_s", unit="s", corpus_value=0.445, reference_value=0.264, band=None,
+                     passed=None, reference_quantiles={"0.5": 0.264})
+    assert comparison_cells(gap, fmt) == ("median 0.445 s", "median 0.264 s")
