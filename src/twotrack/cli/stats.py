@@ -34,9 +34,16 @@ def _render(d: dict[str, Any]) -> None:
         iso = x(", ".join(f"{k} {v}" for k, v in d["isolation"].items()) or "none")
         console.print(f"isolation: {iso}" + (f"; no checks for {d['recordings_without_checks']}"
                                               if d["recordings_without_checks"] else ""))
+    ek = d.get("events_keys") or {}
+    if ek.get("mixed"):
+        by_key = ", ".join(f"{k} {n}" for k, n in ek["recordings_by_key"].items())
+        console.print(f"[yellow]warning:[/] events were computed under {len(ek['recordings_by_key'])} different "
+                      f"stage versions or configs (events key: recordings {x(by_key)}); the statistics below pool "
+                      "them: rescan the corpus with one config (twotrack scan PATH -w WS) to make them comparable")
     t = d["turns"]
     if not t:
-        console.print("no turn-taking statistics (no events stored, or twotrack.turns.stats is missing)")
+        console.print("no turn-taking statistics: no recording has events (mono recordings and copied channels "
+                      "have none; or the events stage never ran)")
         return
     share = x(", ".join(f"{k} {_pct(v)}" for k, v in t["speech_share"].items()))
     console.print(f"speech share per track: {share}; overlap share of speech: {_pct(t['overlap_share_of_speech'])}")

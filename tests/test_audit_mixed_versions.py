@@ -1,0 +1,42 @@
+"""A workspace whose recordings' events were computed under different [turns] configs (or stage versions):
+`twotrack stats` pooled them without a word (audit of 2026-12-05)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import soundfile as sf
+from click.testing import CliRunner
+
+from twotrack.cli import main
+from twotrack.config import Config
+from twotrack.run import scan
+from twotrack.store import Workspace
+from twotrack.turns.corpus import workspace_stats
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def test_stats_say_when_events_were_computed_under_different_configs(tmp_path):
+    x, sr = sf.read(SAMPLE / "clean" / "demo02_3080_2033.flac", dtype="float32")
+    for name, part in (("a", x[: 12 * sr]), ("b", x[12 * sr: 24 * sr])):
+        (tmp_path / name).mkdir()
+        sf.write(tmp_path / name / f"{name}.wav", part, sr, subtype="PCM_16")
+    ws = Workspace(tmp_path / "ws", create=True)
+    scan([tmp_path / "a"], ws, jobs=0)
+    same = workspace_stats(ws)["events_keys"]
+    assert same["mixed"] is False and list(same["recordings_by_key"].values()) == [1]
+
+    cfg = Config()
+    other = dataclasses.replace(cfg, turns=dataclasses.replace(cfg.turns, pause_threshold_s=0.5))
+    scan([tmp_path / "b"], ws, other, jobs=0)
+    mixed = workspace_stats(ws)["events_keys"]
+    assert mixed["mixed"] is True and sorted(mixed["recordings_by_key"].values()) == [1, 1]
+
+    out = CliRunner().invoke(main, ["stats", "-w", str(tmp_path / "ws")])
+    assert out.exit_code == 0, out.output
+    assert "2 different stage versions or configs" in out.output
+    js = json.loads(CliRunner().invoke(main, ["stats", "-w", str(tmp_path / "ws"), "--json"]).output)
+    assert js["events_keys"]["mixed"] is True
