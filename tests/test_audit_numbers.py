@@ -99,3 +99,13 @@ def test_qualify_table_labels_the_corpus_median_and_the_reference_quantile_it_si
     gap = Comparison(statistic="gap_s", unit="s", corpus_value=0.445, reference_value=0.264, band=None,
                      passed=None, reference_quantiles={"0.5": 0.264})
     assert comparison_cells(gap, fmt) == ("median 0.445 s", "median 0.264 s")
+
+
+def test_report_requirement_texts_state_the_bands_and_accepted_isolation_they_judge_by():
+    from twotrack.config import Config
+    from twotrack.show.glossary import requirement_texts
+
+    t = requirement_texts(Config())
+    assert "measured on real telephone calls" not in t[3]  # the bands are config choices, not a measurement
+    assert "1%-20%" in t[3] and "15%-55%" in t[3] and "-0.1 to 0.4 s" in t[3]
+    assert "isolated or leaky" in t[1]  # leaky passes requirement 1: the text said "isolated"
