@@ -109,3 +109,19 @@ def test_report_requirement_texts_state_the_bands_and_accepted_isolation_they_ju
     assert "measured on real telephone calls" not in t[3]  # the bands are config choices, not a measurement
     assert "1%-20%" in t[3] and "15%-55%" in t[3] and "-0.1 to 0.4 s" in t[3]
     assert "isolated or leaky" in t[1]  # leaky passes requirement 1: the text said "isolated"
+
+
+def test_map_row_never_rounds_a_partial_share_of_hours_to_100_or_0_percent():
+    from twotrack.qualify.datamap import measured_row
+    from twotrack.qualify.inputs import CorpusInputs, RecordingInputs, Verdict
+    from twotrack.qualify.requirements import qualify_corpus
+
+    ok = Verdict(True)
+    # 999 h allowed, 1 h (another length entirely) blocked: 99.9 % of hours, "partly"
+    recs = (RecordingInputs("long", 999 * 3600.0, rights=ok, consent=ok),
+            RecordingInputs("short", 3600.0, rights=Verdict(False), consent=Verdict(False)))
+    inputs = CorpusInputs(recordings=recs)
+    row = measured_row(qualify_corpus(inputs), inputs)
+    assert row["commercial_use"]["value"] == "partly"
+    assert row["commercial_use"]["note"].startswith("99.9% of hours")
+    assert row["consent"]["value"] == "99.9% of hours"
