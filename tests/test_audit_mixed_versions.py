@@ -40,3 +40,16 @@ def test_stats_say_when_events_were_computed_under_different_configs(tmp_path):
     assert "2 different stage versions or configs" in out.output
     js = json.loads(CliRunner().invoke(main, ["stats", "-w", str(tmp_path / "ws"), "--json"]).output)
     assert js["events_keys"]["mixed"] is True
+
+
+def test_stats_say_which_recordings_and_hours_the_turn_statistics_cover(tmp_path):
+    x, sr = sf.read(SAMPLE / "clean" / "demo02_3080_2033.flac", dtype="float32")
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    sf.write(corpus / "two.wav", x[: 12 * sr], sr, subtype="PCM_16")
+    sf.write(corpus / "mono.wav", x[: 24 * sr].mean(axis=1), sr, subtype="PCM_16")  # no events: 24 s not covered
+    ws = Workspace(tmp_path / "ws", create=True)
+    scan([corpus], ws, jobs=0)
+    out = CliRunner().invoke(main, ["stats", "-w", str(tmp_path / "ws")])
+    assert out.exit_code == 0, out.output
+    assert "turn-taking statistics over 1 of 2 recording(s) (0.00 of 0.01 h)" in out.output

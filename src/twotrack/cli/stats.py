@@ -45,6 +45,10 @@ def _render(d: dict[str, Any]) -> None:
         console.print("no turn-taking statistics: no recording has events (mono recordings and copied channels "
                       "have none; or the events stage never ran)")
         return
+    # the turn statistics cover only recordings with events (not mono, failed or copied-channel ones): say so,
+    # or rates per minute read as if over the hours of the first line
+    console.print(f"turn-taking statistics over {t['recordings']} of {rec['total']} recording(s) "
+                  f"({t['hours']:.2f} of {d['hours']:.2f} h): those with events")
     share = x(", ".join(f"{k} {_pct(v)}" for k, v in t["speech_share"].items()))
     console.print(f"speech share per track: {share}; overlap share of speech: {_pct(t['overlap_share_of_speech'])}")
 
