@@ -125,3 +125,19 @@ def test_map_row_never_rounds_a_partial_share_of_hours_to_100_or_0_percent():
     assert row["commercial_use"]["value"] == "partly"
     assert row["commercial_use"]["note"].startswith("99.9% of hours")
     assert row["consent"]["value"] == "99.9% of hours"
+
+
+def test_corpus_transfer_statistics_of_a_handful_of_transfers_do_not_pass_requirement_3():
+    from twotrack.qualify.inputs import CorpusInputs, RecordingInputs, RecordingStats
+    from twotrack.qualify.requirements import qualify_corpus
+
+    # one recording, 3 transfers: median 0.2 s and 1 of 3 overlapping sit inside the bands by chance
+    st = RecordingStats(speech_s=(20.0, 20.0), overlap_s=1.0, n_ipus=(5, 5), ftos_s=(-0.1, 0.2, 0.3),
+                        ipus_s=(4.0,) * 10)
+    rep = qualify_corpus(CorpusInputs(recordings=(RecordingInputs("one", 60.0, stats=st),)))
+    comps = {c.statistic: c for c in rep.comparisons}
+    assert comps["fto_s"].passed is False and comps["overlap_transfer_share"].passed is False
+    assert "3 floor transfer(s)" in comps["fto_s"].note
+    r3 = next(r for r in rep.requirements if r.id == 3)
+    assert not r3.passed and any("too few to judge" in x for x in r3.reasons)
+    assert comps["overlap_speech_share"].passed is True  # speech time is measured whatever the transfer count

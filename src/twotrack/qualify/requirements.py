@@ -340,7 +340,8 @@ def overlap_distribution(inputs: CorpusInputs, results, reference: Reference, cf
     comps = compare(sample, reference, cfg)
     failed = [c for c in comps if c.passed is False]
     reasons = tuple(
-        f"{c.statistic}: not measured in the corpus (n = 0), so not inside band {c.band}" if c.corpus_value is None
+        f"{c.statistic}: {c.note}" if "too few to judge" in c.note
+        else f"{c.statistic}: not measured in the corpus (n = 0), so not inside band {c.band}" if c.corpus_value is None
         else f"{c.statistic}: corpus {round(c.corpus_value, 4)} outside band {c.band}"
         + (f" or Wasserstein {c.wasserstein:.3f} > {c.max_wasserstein}"
            if c.wasserstein is not None and c.max_wasserstein is not None else "")
