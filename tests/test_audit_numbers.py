@@ -141,3 +141,16 @@ def test_corpus_transfer_statistics_of_a_handful_of_transfers_do_not_pass_requir
     r3 = next(r for r in rep.requirements if r.id == 3)
     assert not r3.passed and any("too few to judge" in x for x in r3.reasons)
     assert comps["overlap_speech_share"].passed is True  # speech time is measured whatever the transfer count
+
+
+def test_eval_table_says_which_gold_was_not_scored():
+    from twotrack.cli.evaluate import _table
+    from twotrack.evaluate import evaluate_activity
+
+    # a one-track (mono) recording against two-channel gold: B's gold IPU cannot be scored
+    res = evaluate_activity({"r": [TrackActivity(0, (Segment(1.0, 2.0),))]}, {"r": _gold(), "other": _gold()},
+                            {"r": 6.0})
+    assert res["n_gold_ipus"] == 1 and res["ipu_onset_hit_rate"] == 1.0
+    text = _table(res)
+    assert "gold on track(s) B, which the recording does not have: not scored" in text
+    assert "gold without a recording (not scored): other" in text
