@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
@@ -53,3 +54,24 @@ def test_stats_say_which_recordings_and_hours_the_turn_statistics_cover(tmp_path
     out = CliRunner().invoke(main, ["stats", "-w", str(tmp_path / "ws")])
     assert out.exit_code == 0, out.output
     assert "turn-taking statistics over 1 of 2 recording(s) (0.00 of 0.01 h)" in out.output
+
+
+def test_stats_as_reference_writes_the_measured_reference_the_docs_promise(tmp_path):
+    import numpy as np
+
+    from twotrack.qualify import load_reference
+    from twotrack.store import queries
+
+    x, sr = sf.read(SAMPLE / "clean" / "demo02_3080_2033.flac", dtype="float32")
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    sf.write(corpus / "two.wav", x[: 30 * sr], sr, subtype="PCM_16")
+    ws = Workspace(tmp_path / "ws", create=True)
+    scan([corpus], ws, jobs=0)
+    out = CliRunner().invoke(main, ["stats", "-w", str(tmp_path / "ws"), "--as-reference", str(tmp_path / "r.json")])
+    assert out.exit_code == 0, out.output
+    assert "reference written" in out.output
+    ref = load_reference(tmp_path / "r.json")
+    fto = [e.value for e in queries.events(ws, "two") if e.kind.value == "floor-transfer"]
+    assert ref.statistics["fto_s"].n == len(fto) > 0
+    assert ref.statistics["fto_s"].value == pytest.approx(float(np.median(fto)), abs=1e-6)
