@@ -154,3 +154,13 @@ def test_eval_table_says_which_gold_was_not_scored():
     text = _table(res)
     assert "gold on track(s) B, which the recording does not have: not scored" in text
     assert "gold without a recording (not scored): other" in text
+
+
+def test_speakers_of_a_recording_that_failed_to_decode_are_not_counted_as_diversity():
+    from twotrack.qualify.inputs import CorpusInputs, RecordingInputs
+    from twotrack.qualify.requirements import speaker_diversity
+
+    ok = tuple(RecordingInputs(f"r{i}", 600.0, speakers=(f"s{2 * i}", f"s{2 * i + 1}")) for i in range(4))
+    failed = RecordingInputs("broken", 0.0, speakers=("s8", "s9"))  # 0 h: never heard
+    r = speaker_diversity(CorpusInputs(recordings=(*ok, failed)), QualifyConfig())
+    assert r.evidence["unique_speakers"] == 8 and not r.passed

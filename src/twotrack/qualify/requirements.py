@@ -383,6 +383,8 @@ def speaker_diversity(inputs: CorpusInputs, cfg: QualifyConfig) -> RequirementRe
     unknown_tracks = 0
     for rec in inputs.recordings:
         unknown_tracks += sum(1 for spk in rec.speakers if not spk)
+        if rec.hours <= 0:  # failed to decode: its speakers are not heard in the corpus
+            continue
         for spk in dict.fromkeys(rec.known_speakers):  # a speaker named on two tracks speaks in one recording
             hours[spk] += rec.hours
     total = sum(hours.values())
