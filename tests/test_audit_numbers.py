@@ -164,3 +164,15 @@ def test_speakers_of_a_recording_that_failed_to_decode_are_not_counted_as_divers
     failed = RecordingInputs("broken", 0.0, speakers=("s8", "s9"))  # 0 h: never heard
     r = speaker_diversity(CorpusInputs(recordings=(*ok, failed)), QualifyConfig())
     assert r.evidence["unique_speakers"] == 8 and not r.passed
+
+
+def test_tags_of_a_recording_that_failed_to_decode_do_not_count_as_coverage():
+    from twotrack.qualify.inputs import CorpusInputs, RecordingInputs
+    from twotrack.qualify.requirements import qualify_corpus
+
+    recs = (RecordingInputs("a", 600.0, tags={"topic": "sport", "register": "casual"}),
+            RecordingInputs("b", 600.0, tags={"topic": "food", "register": "casual"}),
+            RecordingInputs("broken", 0.0, tags={"topic": "news", "register": "formal"}))
+    r4 = next(r for r in qualify_corpus(CorpusInputs(recordings=recs)).requirements if r.id == 4)
+    assert r4.evidence["topics"] == ["food", "sport"] and r4.evidence["registers"] == ["casual"]
+    assert not r4.passed

@@ -356,8 +356,9 @@ def overlap_distribution(inputs: CorpusInputs, results, reference: Reference, cf
 def register_coverage(inputs: CorpusInputs, results, cfg: QualifyConfig) -> RequirementResult:
     """4 (corpus). Distinct topics and registers across the corpus, and no untagged hours beyond
     ``max_untagged_share``."""
-    topics = {c.evidence["topic"] for _, c in results if c.evidence.get("topic")}
-    registers = {c.evidence["register"] for _, c in results if c.evidence.get("register")}
+    # a recording that failed to decode (0 h) covers nothing: its tags do not count
+    topics = {c.evidence["topic"] for r, c in results if c.evidence.get("topic") and r.hours > 0}
+    registers = {c.evidence["register"] for r, c in results if c.evidence.get("register") and r.hours > 0}
     total = sum(r.hours for r, _ in results)
     untagged = sum(r.hours for r, c in results if not c.passed)
     share = untagged / total if total > 0 else 1.0
