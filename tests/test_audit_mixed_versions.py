@@ -75,3 +75,21 @@ def test_stats_as_reference_writes_the_measured_reference_the_docs_promise(tmp_p
     fto = [e.value for e in queries.events(ws, "two") if e.kind.value == "floor-transfer"]
     assert ref.statistics["fto_s"].n == len(fto) > 0
     assert ref.statistics["fto_s"].value == pytest.approx(float(np.median(fto)), abs=1e-6)
+
+
+def test_report_says_which_recordings_the_turn_figures_cover(tmp_path):
+    import re
+
+    from twotrack.show.report import build_report
+
+    x, sr = sf.read(SAMPLE / "clean" / "demo02_3080_2033.flac", dtype="float32")
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    sf.write(corpus / "two.wav", x[: 12 * sr], sr, subtype="PCM_16")
+    sf.write(corpus / "mono.wav", x[: 24 * sr].mean(axis=1), sr, subtype="PCM_16")
+    ws = Workspace(tmp_path / "ws", create=True)
+    scan([corpus], ws, jobs=0)
+    html = build_report(ws)
+    cover = re.search(r'<td id="turns-cover">(.*?)</td>', html, flags=re.S)
+    assert cover is not None
+    assert "over 1 of 2 recording(s), 0.003 h" in cover.group(1)
