@@ -176,3 +176,14 @@ def test_tags_of_a_recording_that_failed_to_decode_do_not_count_as_coverage():
     r4 = next(r for r in qualify_corpus(CorpusInputs(recordings=recs)).requirements if r.id == 4)
     assert r4.evidence["topics"] == ["food", "sport"] and r4.evidence["registers"] == ["casual"]
     assert not r4.passed
+
+
+def test_durations_carry_no_float_noise_below_a_grid_value():
+    from twotrack.turns.stats import distributions
+
+    # a pause 56.79-56.99 s is 0.2 s; the float difference is 0.19999999999999574 (under the pause threshold)
+    ev = [Event(EventKind.PAUSE, 56.79, 56.99, 0), Event(EventKind.GAP, 49.9, 50.0, 1)]
+    d = distributions([RecordingEvents("r", 60.0, ev)])
+    assert d["pause"].tolist() == [0.2] and d["gap"].tolist() == [0.1]
+    s = corpus_stats([RecordingEvents("r", 60.0, ev)])
+    assert s["durations"]["pause"]["quantiles"]["5"] == 0.2
