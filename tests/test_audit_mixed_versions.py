@@ -41,6 +41,9 @@ def test_stats_say_when_events_were_computed_under_different_configs(tmp_path):
     assert "2 different stage versions or configs" in out.output
     js = json.loads(CliRunner().invoke(main, ["stats", "-w", str(tmp_path / "ws"), "--json"]).output)
     assert js["events_keys"]["mixed"] is True
+    q = CliRunner().invoke(main, ["qualify", "-w", str(tmp_path / "ws"), "--no-write"])
+    assert q.exit_code == 0, q.output
+    assert "events were computed under 2 different stage versions or configs" in q.output
 
 
 def test_stats_say_which_recordings_and_hours_the_turn_statistics_cover(tmp_path):

@@ -216,6 +216,15 @@ def qualify_cmd(ws, inputs, purpose, config_path, reference, as_json, no_write) 
         return
     console = _console()
     _render(report, console)
+    if workspace is not None:
+        from ..turns.corpus import events_keys
+
+        ek = events_keys(workspace)
+        if ek["mixed"]:  # requirements 2 and 3 then judge events made under different rules
+            by_key = ", ".join(f"{k} {n}" for k, n in ek["recordings_by_key"].items())
+            console.print(f"warning: events were computed under {len(ek['recordings_by_key'])} different stage "
+                          f"versions or configs (events key: recordings {by_key}); rescan with one config",
+                          highlight=False, markup=False)
     if where:
         console.print(f"phase labels written to {where}", highlight=False)
 

@@ -80,12 +80,12 @@ def workspace_stats(ws: Workspace, group_by: str | None = "register") -> dict[st
         "recordings_without_checks": len(recordings) - n_checked,
         "errors": counted["errors"],
         "group_by": group_by,
-        "events_keys": _events_keys(ws),
+        "events_keys": events_keys(ws),
         "turns": _turn_stats(ws, recordings, group_by),
     }
 
 
-def _events_keys(ws: Workspace) -> dict[str, Any]:
+def events_keys(ws: Workspace) -> dict[str, Any]:
     """How many recordings' events were computed under each events key (stage version and the config it and
     its upstream stages read). More than one: the turn statistics pool events made under different rules."""
     counts: dict[str, int] = {}
@@ -94,4 +94,4 @@ def _events_keys(ws: Workspace) -> dict[str, Any]:
     return {"recordings_by_key": dict(sorted(counts.items(), key=lambda kv: -kv[1])), "mixed": len(counts) > 1}
 
 
-__all__ = ["recording_events", "workspace_stats"]
+__all__ = ["events_keys", "recording_events", "workspace_stats"]
