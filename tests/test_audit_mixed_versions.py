@@ -44,6 +44,9 @@ def test_stats_say_when_events_were_computed_under_different_configs(tmp_path):
     q = CliRunner().invoke(main, ["qualify", "-w", str(tmp_path / "ws"), "--no-write"])
     assert q.exit_code == 0, q.output
     assert "events were computed under 2 different stage versions or configs" in q.output
+    from twotrack.show.report import build_report
+
+    assert 'id="events-mixed"' in build_report(ws)
 
 
 def test_stats_say_which_recordings_and_hours_the_turn_statistics_cover(tmp_path):
