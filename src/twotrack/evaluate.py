@@ -105,7 +105,9 @@ def frame_counts(gold_mask: np.ndarray, detected_mask: np.ndarray) -> tuple[int,
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else math.nan
     r = tp / (tp + fn) if tp + fn else math.nan
-    f = 2 * p * r / (p + r) if tp else (0.0 if (tp + fp) and (tp + fn) else math.nan)
+    # F1 = 2tp / (2tp + fp + fn): 0 when speech was missed entirely or only false alarms were found
+    # (precision or recall undefined there, but the F-score is not); NaN only with no speech on either side
+    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan
     return p, r, f
 
 

@@ -9,6 +9,7 @@ import click
 
 from .. import evaluate as ev
 from ..errors import ConfigError
+from ..model import track_name
 from .common import handle_errors, print_json
 from .group import main
 from .scan import cli_config, config_options
@@ -35,6 +36,16 @@ def _table(result: dict[str, Any]) -> str:
                  f"< {result['pause_threshold_s']:.2f} s")
     if result["unmatched_recordings"]:
         lines.append("no gold for: " + ", ".join(result["unmatched_recordings"]))
+    if result.get("unmatched_gold"):
+        lines.append("gold without a recording (not scored): " + ", ".join(result["unmatched_gold"]))
+    # gold on a track the recording does not have (a mono file against two-channel gold) is left out of the
+    # rates above, which would otherwise read as if every gold IPU had been scored
+    for rid, m in result["recordings"].items():
+        missing = m.get("gold_tracks_not_detected")
+        if missing:
+            names = ", ".join(track_name(int(t)) for t in missing)
+            lines.append(f"{rid}: gold on track(s) {names}, which the recording does not have: not scored "
+                         f"(its IPUs are not among the {m['n_gold_ipus']} counted)")
     return "\n".join(lines)
 
 

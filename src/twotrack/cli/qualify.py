@@ -101,10 +101,8 @@ def _render(report, console) -> None:
             q = ", ".join(f"{k}:{v:.2f}" for k, v in list(c.corpus_quantiles.items())[:7])
             band = "-" if c.band is None else f"{fmt(c.band[0])} .. {fmt(c.band[1])}"
             w = "-" if c.wasserstein is None else f"{c.wasserstein:.3f} s"
-            reference = fmt(c.reference_value)
-            if c.reference_value is None and c.reference_quantiles:
-                reference = ", ".join(f"q{k}: {fmt(v)}" for k, v in list(c.reference_quantiles.items())[:3])
-            ref.add_row(c.statistic, fmt(c.corpus_value), reference, band, w, verdict, q)
+            corpus, reference = comparison_cells(c, fmt)
+            ref.add_row(c.statistic, corpus, reference, band, w, verdict, q)
         console.print(ref)
 
     verdict = "[green]PASSED[/]" if report.corpus_passed else "[red]FAILED[/]"
@@ -118,6 +116,24 @@ def _render(report, console) -> None:
     for p, reasons in report.phase_fit.reasons.items():
         for reason in reasons:
             console.print(f"  {p}: {x(reason)}", highlight=False)
+
+
+def comparison_cells(c, fmt) -> tuple[str, str]:
+    """(corpus, reference) cells of one statistic, each saying which number it is: a distribution's corpus
+    value is its median, so the reference beside it is its median too, or, when the reference publishes
+    other quantiles only (FTO: q0.301 = 0 s), those quantiles with the corpus value at the same level."""
+    if c.unit == "fraction":
+        return fmt(c.corpus_value), fmt(c.reference_value)
+    corpus = "-" if c.corpus_value is None else f"median {fmt(c.corpus_value)}"
+    ref_q = {float(k): v for k, v in c.reference_quantiles.items()}
+    if 0.5 in ref_q:
+        return corpus, f"median {fmt(ref_q[0.5])}"
+    if ref_q:
+        ours = {float(k): v for k, v in c.corpus_quantiles.items()}
+        cells = [f"q{k:g}: {fmt(v)}" + (f" (corpus {fmt(ours[k])})" if k in ours else "")
+                 for k, v in sorted(ref_q.items())[:3]]
+        return corpus, ", ".join(cells)
+    return corpus, fmt(c.reference_value)
 
 
 def _summary(r) -> str:
@@ -200,6 +216,15 @@ def qualify_cmd(ws, inputs, purpose, config_path, reference, as_json, no_write) 
         return
     console = _console()
     _render(report, console)
+    if workspace is not None:
+        from ..turns.corpus import events_keys
+
+        ek = events_keys(workspace)
+        if ek["mixed"]:  # requirements 2 and 3 then judge events made under different rules
+            by_key = ", ".join(f"{k} {n}" for k, n in ek["recordings_by_key"].items())
+            console.print(f"warning: events were computed under {len(ek['recordings_by_key'])} different stage "
+                          f"versions or configs (events key: recordings {by_key}); rescan with one config",
+                          highlight=False, markup=False)
     if where:
         console.print(f"phase labels written to {where}", highlight=False)
 

@@ -34,10 +34,21 @@ def _render(d: dict[str, Any]) -> None:
         iso = x(", ".join(f"{k} {v}" for k, v in d["isolation"].items()) or "none")
         console.print(f"isolation: {iso}" + (f"; no checks for {d['recordings_without_checks']}"
                                               if d["recordings_without_checks"] else ""))
+    ek = d.get("events_keys") or {}
+    if ek.get("mixed"):
+        by_key = ", ".join(f"{k} {n}" for k, n in ek["recordings_by_key"].items())
+        console.print(f"[yellow]warning:[/] events were computed under {len(ek['recordings_by_key'])} different "
+                      f"stage versions or configs (events key: recordings {x(by_key)}); the statistics below pool "
+                      "them: rescan the corpus with one config (twotrack scan PATH -w WS) to make them comparable")
     t = d["turns"]
     if not t:
-        console.print("no turn-taking statistics (no events stored, or twotrack.turns.stats is missing)")
+        console.print("no turn-taking statistics: no recording has events (mono recordings and copied channels "
+                      "have none; or the events stage never ran)")
         return
+    # the turn statistics cover only recordings with events (not mono, failed or copied-channel ones): say so,
+    # or rates per minute read as if over the hours of the first line
+    console.print(f"turn-taking statistics over {t['recordings']} of {rec['total']} recording(s) "
+                  f"({t['hours']:.2f} of {d['hours']:.2f} h): those with events")
     share = x(", ".join(f"{k} {_pct(v)}" for k, v in t["speech_share"].items()))
     console.print(f"speech share per track: {share}; overlap share of speech: {_pct(t['overlap_share_of_speech'])}")
 
@@ -85,8 +96,11 @@ def _render(d: dict[str, Any]) -> None:
 @click.option("--group-by", default="register", show_default=True,
               help="Tag key whose values make the per-group breakdown (e.g. register, topic).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/cli.md).")
+@click.option("--as-reference", "as_reference", default=None, type=click.Path(dir_okay=False),
+              help="Also write the corpus as a measured reference file (docs/qualify.md) for "
+                   "`twotrack qualify --reference`.")
 @handle_errors
-def stats(ws, group_by, as_json):
+def stats(ws, group_by, as_json, as_reference):
     """Corpus tables: hours, recordings, speakers, isolation verdicts, speech and overlap shares,
     event counts per minute, FTO quantiles and histogram, per-group and per-speaker breakdowns."""
     from ..store import Workspace
@@ -102,6 +116,22 @@ def stats(ws, group_by, as_json):
         _render(data)
         _render_words(data["words"])
         _render_missing(data["missing_sources"])
+    if as_reference:
+        _write_reference(workspace, as_reference, quiet=as_json)
+
+
+def _write_reference(workspace, out: str, quiet: bool) -> None:
+    """The workspace's pooled turn-taking statistics as a reference (every quantile measured)."""
+    from ..qualify import build_reference, save_reference
+    from ..qualify.workspace import inputs_from_workspace
+
+    inputs = inputs_from_workspace(workspace)
+    ref = build_reference(inputs, name=workspace.path.name, source=f"twotrack stats on {workspace.path}")
+    save_reference(ref, out)
+    if not quiet:
+        prov = next(iter(ref["statistics"].values()))["provenance"][0]
+        click.echo(f"reference written: {out} ({', '.join(ref['statistics'])}; {prov['n_recordings']} recording(s), "
+                   f"{prov['hours']:.2f} h)")
 
 
 def _words(workspace) -> dict[str, Any]:

@@ -75,7 +75,13 @@ def measured_row(report: QualifyReport, inputs: CorpusInputs, workspace: str = "
     def fig(value, note):
         return {"value": value, "status": "measured", "source": src, "note": note}
 
-    share = (lambda h: h / total if total > 0 else 0.0)
+    def share(h: float) -> str:
+        """Share of hours as text; a part never rounds to 0 % or 100 % (beside "partly" it would contradict it)."""
+        x = h / total if total > 0 else 0.0
+        if x <= 0 or x >= 1:
+            return f"{x:.0%}"
+        return f"{min(max(round(100 * x, 1), 0.1), 99.9):g}%"
+
     return {
         "id": "measured:" + (inputs.name or "corpus"),
         "name": f"{inputs.name or 'your corpus'} (measured)",
@@ -86,8 +92,8 @@ def measured_row(report: QualifyReport, inputs: CorpusInputs, workspace: str = "
         "license": fig(" / ".join(sorted(licenses)) if licenses else None,
                        ", ".join(f"{k}: {v}" for k, v in sorted(licenses.items()))),
         "commercial_use": fig("yes" if total > 0 and rights_h >= total else ("no" if rights_h == 0 else "partly"),
-                              f"{share(rights_h):.0%} of hours allowed for {report.purpose}"),
-        "consent": fig(f"{share(consent_h):.0%} of hours",
+                              f"{share(rights_h)} of hours allowed for {report.purpose}"),
+        "consent": fig(f"{share(consent_h)} of hours",
                        "hours whose every speaker has documented consent for the consent scope"),
         "phase_fit": report.phase_fit.labels(),
         "phase_reasons": {p: list(v) for p, v in report.phase_fit.reasons.items()},

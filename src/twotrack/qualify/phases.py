@@ -183,7 +183,9 @@ def corpus_phase_fit(
     else:
         pre = UNFIT
         reasons["pre"].append(
-            f"too small to drive self-supervised pre-training: {total:.2f} h < {cfg.pretraining_min_hours:g} h")
+            # the rule counts mono and real two-track hours only (not synthetic or multiparty): say that number
+            f"too small to drive self-supervised pre-training: {real + mono:.2f} h of mono and two-track audio "
+            f"< {cfg.pretraining_min_hours:g} h")
     mid = PARTIAL
     reasons["mid"].append(f"dialogue-shaped input is one part of a mid-training mix ({mix})")
     if corpus_passed and qualified_hours > 0:

@@ -327,12 +327,20 @@ def compare(sample: Mapping[str, Any], reference: Reference, cfg: QualifyConfig)
         if ref is None:  # the config still has a band: judge the corpus, show no reference
             ref = Statistic(key=key, kind="share" if key in SHARES else "distribution",
                             unit="fraction" if key in SHARES else "s")
+        n_transfers = int(np.isfinite(np.asarray(sample.get("fto_s", np.zeros(0)), float)).sum())
+        # a median or share of a handful of transfers passes or fails by chance: below the count that
+        # requirement 2 needs to judge timing, the transfer statistics are not measured, and fail
+        too_few = (key in ("fto_s", "overlap_transfer_share") and band is not None
+                   and 0 < n_transfers < cfg.min_transfers_for_timing)
+        few_note = (f"{n_transfers} floor transfer(s) in the corpus: too few to judge "
+                    f"(< min_transfers_for_timing {cfg.min_transfers_for_timing})")
         if ref.kind == "share":
             value = sample.get(key)
             out.append(Comparison(
                 statistic=key, unit="fraction", corpus_value=value, reference_value=ref.value,
-                band=band, passed=_in_band(value, band), n=int(sample.get("n_recordings") or 0),
-                note="" if value is not None else "not measured in the corpus",
+                band=band, passed=False if too_few else _in_band(value, band),
+                n=int(sample.get("n_recordings") or 0),
+                note=few_note if too_few else ("" if value is not None else "not measured in the corpus"),
             ))
             continue
         x = np.asarray(sample.get(key, np.zeros(0)), float)
@@ -348,6 +356,8 @@ def compare(sample: Mapping[str, Any], reference: Reference, cfg: QualifyConfig)
         if key == "fto_s" and x.size == 0:
             passed = False  # the band applies but nothing was measured
         note = why if w is None else f"Wasserstein-1 {why}"
+        if too_few:
+            passed, note = False, few_note
         out.append(Comparison(
             statistic=key, unit=ref.unit or "s", corpus_value=median, reference_value=ref.value,
             band=band, passed=passed, corpus_quantiles=corpus_q,

@@ -340,9 +340,11 @@ def overlap_distribution(inputs: CorpusInputs, results, reference: Reference, cf
     comps = compare(sample, reference, cfg)
     failed = [c for c in comps if c.passed is False]
     reasons = tuple(
-        f"{c.statistic}: corpus {c.corpus_value if c.corpus_value is None else round(c.corpus_value, 4)} "
-        f"outside band {c.band}" + (f" or Wasserstein {c.wasserstein:.3f} > {c.max_wasserstein}"
-                                    if c.wasserstein is not None and c.max_wasserstein is not None else "")
+        f"{c.statistic}: {c.note}" if "too few to judge" in c.note
+        else f"{c.statistic}: not measured in the corpus (n = 0), so not inside band {c.band}" if c.corpus_value is None
+        else f"{c.statistic}: corpus {round(c.corpus_value, 4)} outside band {c.band}"
+        + (f" or Wasserstein {c.wasserstein:.3f} > {c.max_wasserstein}"
+           if c.wasserstein is not None and c.max_wasserstein is not None else "")
         for c in failed)
     ev = {"reference": reference.name,
           "statistics": {c.statistic: {"corpus": _r(c.corpus_value), "reference": _r(c.reference_value),
@@ -354,8 +356,9 @@ def overlap_distribution(inputs: CorpusInputs, results, reference: Reference, cf
 def register_coverage(inputs: CorpusInputs, results, cfg: QualifyConfig) -> RequirementResult:
     """4 (corpus). Distinct topics and registers across the corpus, and no untagged hours beyond
     ``max_untagged_share``."""
-    topics = {c.evidence["topic"] for _, c in results if c.evidence.get("topic")}
-    registers = {c.evidence["register"] for _, c in results if c.evidence.get("register")}
+    # a recording that failed to decode (0 h) covers nothing: its tags do not count
+    topics = {c.evidence["topic"] for r, c in results if c.evidence.get("topic") and r.hours > 0}
+    registers = {c.evidence["register"] for r, c in results if c.evidence.get("register") and r.hours > 0}
     total = sum(r.hours for r, _ in results)
     untagged = sum(r.hours for r, c in results if not c.passed)
     share = untagged / total if total > 0 else 1.0
@@ -380,19 +383,23 @@ def speaker_diversity(inputs: CorpusInputs, cfg: QualifyConfig) -> RequirementRe
     hours: dict[str, float] = defaultdict(float)
     unknown_tracks = 0
     for rec in inputs.recordings:
-        for spk in rec.speakers:
-            if spk:
-                hours[spk] += rec.hours
-            else:
-                unknown_tracks += 1
+        unknown_tracks += sum(1 for spk in rec.speakers if not spk)
+        if rec.hours <= 0:  # failed to decode: its speakers are not heard in the corpus
+            continue
+        for spk in dict.fromkeys(rec.known_speakers):  # a speaker named on two tracks speaks in one recording
+            hours[spk] += rec.hours
     total = sum(hours.values())
     reasons = []
     n = len(hours)
     if n < cfg.min_unique_speakers:
         reasons.append(f"{n} unique speaker(s) < {cfg.min_unique_speakers}")
     top_spk, top = max(hours.items(), key=lambda kv: kv[1]) if hours else (None, 0.0)
-    top_share = top / total if total > 0 else 1.0
-    if top_share > cfg.max_speaker_hour_share + 1e-12:
+    # no speaker ids (or no hours): nobody's share can be measured; say so instead of "None has 100%"
+    top_share = top / total if total > 0 else None
+    if top_share is None:
+        reasons.append("no speaker ids with hours: the largest speaker's share cannot be measured "
+                       "(name speakers in the manifest)")
+    elif top_share > cfg.max_speaker_hour_share + 1e-12:
         reasons.append(f"largest speaker {top_spk} has {top_share:.1%} of speaker-hours "
                        f"> {cfg.max_speaker_hour_share:.0%}")
     balance: dict[str, Any] = {}

@@ -33,7 +33,7 @@ def _event_stats(ws) -> dict[str, dict[str, Any]]:
         "ipu_s": defaultdict(list), "ipu_iv": [], "pauses": [], "gaps": [], "ftos": [], "overlap_s": 0.0})
     for row in rows:
         rec = out[row["recording_id"]]
-        durs = [float(d) for d in row["durations"] if d is not None]
+        durs = [round(float(d), 6) for d in row["durations"] if d is not None]  # 10 ms grid, no float noise
         kind = row["kind"]
         if kind == EventKind.IPU.value:
             rec["ipu_s"][int(row["track"]) if row["track"] is not None else -1].extend(durs)

@@ -334,6 +334,24 @@ def stage_table(ws: Workspace, recording_id: str | None = None) -> list[dict[str
         return _dicts(con.execute(sql + " ORDER BY recording_id, stage", params))
 
 
+def run_keys_of_stage(ws: Workspace, stage: str) -> dict[str, str | None]:
+    """recording_id -> the corpus-level key of ``stage`` in the run that computed its stored ``ok`` result
+    (``runs.stage_keys``; None when that run is not recorded). Recordings computed under different keys
+    hold results of different stage versions or configs (a per-recording clock declaration does not change
+    this key, so paired recordings compare equal)."""
+    with ws.read() as con:
+        rows = con.execute(
+            "SELECT s.recording_id, r.stage_keys FROM stage_results s LEFT JOIN runs r ON s.run_id = r.run_id "
+            "WHERE s.stage = ? AND s.status = 'ok' ORDER BY s.recording_id", [stage]).fetchall()
+    out: dict[str, str | None] = {}
+    for rid, keys in rows:
+        try:
+            out[rid] = (json.loads(keys) or {}).get(stage) if keys else None
+        except (json.JSONDecodeError, AttributeError):
+            out[rid] = None
+    return out
+
+
 def stage_status_counts(ws: Workspace) -> list[dict[str, Any]]:
     """Per (stage, status), sorted: ``n`` recordings and the distinct ``notes`` they carry."""
     with ws.read() as con:

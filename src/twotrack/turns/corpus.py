@@ -80,8 +80,18 @@ def workspace_stats(ws: Workspace, group_by: str | None = "register") -> dict[st
         "recordings_without_checks": len(recordings) - n_checked,
         "errors": counted["errors"],
         "group_by": group_by,
+        "events_keys": events_keys(ws),
         "turns": _turn_stats(ws, recordings, group_by),
     }
 
 
-__all__ = ["recording_events", "workspace_stats"]
+def events_keys(ws: Workspace) -> dict[str, Any]:
+    """How many recordings' events were computed under each events key (stage version and the config it and
+    its upstream stages read). More than one: the turn statistics pool events made under different rules."""
+    counts: dict[str, int] = {}
+    for key in queries.run_keys_of_stage(ws, "events").values():
+        counts[key or "unknown"] = counts.get(key or "unknown", 0) + 1
+    return {"recordings_by_key": dict(sorted(counts.items(), key=lambda kv: -kv[1])), "mixed": len(counts) > 1}
+
+
+__all__ = ["events_keys", "recording_events", "workspace_stats"]
