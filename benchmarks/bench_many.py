@@ -87,7 +87,8 @@ def make_corpus(folder: Path, n: int, seed: int = 1) -> Path:
         for i, s in enumerate(speakers):
             uri = f"https://consent.example.org/bench/{s}/form.pdf"
             h = hashlib.sha256(f"form {s}\n".encode()).hexdigest()
-            scopes = "ai-training;commercial-use;redistribution;voice-likeness" if i % 5 else "ai-training;redistribution;research-only"
+            scopes = ("ai-training;commercial-use;redistribution;voice-likeness" if i % 5
+                      else "ai-training;redistribution;research-only")
             fh.write(f"{s},grant,{scopes},2024-01-{1 + i % 28:02d},{uri},{h},US-CA,,form v1\n")
             if i % 17 == 3:
                 fh.write(f"{s},withdraw,commercial-use,2025-03-{1 + i % 28:02d},{uri}.w,{h[::-1]},US-CA,,letter\n")

@@ -395,7 +395,8 @@ def _allowed_hours(snap: data.Snapshot) -> dict[str, float]:
     out = {}
     for p, vs in snap.rights.data["purposes"].items():
         ok = {v.recording_id for v in vs if v.allowed}
-        out[p] = sum(r["duration_s"] for r in snap.rows if r["recording_id"] in ok and r["duration_s"] is not None) / 3600
+        out[p] = sum(r["duration_s"] for r in snap.rows
+                     if r["recording_id"] in ok and r["duration_s"] is not None) / 3600
     return out
 
 
