@@ -49,6 +49,19 @@ def test_list_recordings(client):
         assert row["phase_fit"] is None or set(row["phase_fit"]) == {"pre", "mid", "post"}
 
 
+def test_list_recordings_pages_with_offset_and_limit(client):
+    whole = client.get("/api/recordings")
+    assert whole.headers["x-total-count"] == str(len(RECORDINGS))
+    rows = whole.json()
+    pages = [client.get("/api/recordings", params={"offset": o, "limit": 2}) for o in range(0, len(rows), 2)]
+    assert all(p.status_code == 200 and p.headers["x-total-count"] == str(len(rows)) for p in pages)
+    assert [x for p in pages for x in p.json()] == rows
+    assert client.get("/api/recordings", params={"offset": 1}).json() == rows[1:]
+    assert client.get("/api/recordings", params={"offset": len(rows)}).json() == []
+    for bad in ({"limit": 0}, {"offset": -1}, {"limit": "x"}):
+        assert client.get("/api/recordings", params=bad).status_code == 422, bad
+
+
 def test_recording_detail_has_checks_and_events(client, ws):
     for rid in RECORDINGS:
         r = client.get(url(rid))

@@ -88,12 +88,26 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
-        hints = typing.get_type_hints(cls)
         kwargs = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name in data:
-                kwargs[f.name] = _from_jsonable(hints[f.name], data[f.name])
+        for name, tp in _field_types(cls):
+            if name in data:
+                kwargs[name] = _from_jsonable(tp, data[name])
         return cls(**kwargs)
+
+
+#: (field name, resolved type) per record class. ``typing.get_type_hints`` re-evaluates every
+#: string annotation on each call (milliseconds for a Recording), which a scan, a rescan's plan or
+#: a workspace read paid once per stored record.
+_FIELD_TYPES: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    got = _FIELD_TYPES.get(cls)
+    if got is None:
+        hints = typing.get_type_hints(cls)
+        got = tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        _FIELD_TYPES[cls] = got
+    return got
 
 
 # --------------------------------------------------------------------------------------------

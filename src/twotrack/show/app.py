@@ -491,9 +491,17 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
     @app.get("/api/recordings", summary="List recordings",
              description="One object per recording: `recording_id`, duration, layout, isolation verdict, overlap "
                          "share of speech, FTO median, IPU count, errors, rights verdict for the configured purpose, "
-                         "qualification and phase labels (null where the stage has no data).")
-    def api_recordings():
-        return json_response(ex.snapshot().rows)
+                         "qualification and phase labels (null where the stage has no data). `offset` and "
+                         "`limit` give one page of the list; the header `X-Total-Count` is the whole list's "
+                         "length.")
+    def api_recordings(offset: int = Query(0, ge=0, description="rows skipped (default 0)"),
+                       limit: int | None = Query(None, ge=1, description="rows returned at most (default all)")):
+        # A corpus of thousands of recordings is megabytes of JSON: a client can page through it.
+        rows = ex.snapshot().rows
+        page_rows = rows[offset:] if limit is None else rows[offset:offset + limit]
+        out = json_response(page_rows)
+        out.headers["X-Total-Count"] = str(len(rows))
+        return out
 
     @app.get("/api/recordings/{recording_id:path}/timeline", summary="Timeline window",
              description="Waveform peaks (min/max per pixel and track), activity segments, events and words "

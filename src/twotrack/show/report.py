@@ -346,12 +346,21 @@ def render_report(snap: data.Snapshot, config: Config | None = None) -> str:
     ov_svg, ov_note = overlap_chart(snap, cfg)
     pm_svg, pm_note = per_minute_chart(snap)
     map_svg, map_rows = datamap_chart(snap)
+    # Lookups by id made once: a search per row of every recording made the report quadratic
+    # (4,000 recordings: minutes).
+    recs: dict[str, Any] = {}
+    for x in snap.recordings:
+        recs.setdefault(x.recording_id, x)
+    quals: dict[str, Any] = {}
+    if snap.qualify.available:
+        for q in snap.qualify.data["json"]["recordings"]:
+            quals.setdefault(q["recording_id"], q)
     details = {}
     for r in snap.rows:
-        rec = next((x for x in snap.recordings if x.recording_id == r["recording_id"]), None)
+        rec = recs.get(r["recording_id"])
         details[r["recording_id"]] = {
             "consent": data.consent_of(snap, rec) if rec is not None else [],
-            "qual": data.qualification_of(snap, r["recording_id"]),
+            "qual": quals.get(r["recording_id"]),
         }
     css = (Path(__file__).parent / "static" / "report.css").read_text()
     html = env.get_template("report.html").render(
@@ -360,10 +369,35 @@ def render_report(snap: data.Snapshot, config: Config | None = None) -> str:
         ov_svg=ov_svg, ov_note=ov_note, pm_svg=pm_svg, pm_note=pm_note, map_svg=map_svg, map_rows=map_rows,
         matrix=_matrix(snap), qual=snap.qualify.data["json"] if snap.qualify.available else None,
         comparisons=snap.qualify.data["report"].comparisons if snap.qualify.available else (),
-        anchors=anchors, details=details, hms=fmt_duration, cfg=cfg.qualify,
+        anchors=anchors, details=details, verdicts=_verdicts(snap), allowed_hours=_allowed_hours(snap),
+        hms=fmt_duration, cfg=cfg.qualify,
         names=_requirement_names(), col=collapse_section(snap), **glossary.context(cfg),
     )
     return html
+
+
+def _verdicts(snap: data.Snapshot) -> dict[str, dict[str, Any]]:
+    """Per purpose, each recording's rights verdict by id (the first, as a search in order would find)."""
+    if not snap.rights.available:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for p, vs in snap.rights.data["purposes"].items():
+        by_id = out[p] = {}
+        for v in vs:
+            by_id.setdefault(v.recording_id, v)
+    return out
+
+
+def _allowed_hours(snap: data.Snapshot) -> dict[str, float]:
+    """Per purpose, the hours of the recordings it allows (recordings of unknown duration count 0)."""
+    if not snap.rights.available:
+        return {}
+    out = {}
+    for p, vs in snap.rights.data["purposes"].items():
+        ok = {v.recording_id for v in vs if v.allowed}
+        out[p] = sum(r["duration_s"] for r in snap.rows
+                     if r["recording_id"] in ok and r["duration_s"] is not None) / 3600
+    return out
 
 
 def _requirement_names() -> dict[int, str]:
