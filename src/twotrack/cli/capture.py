@@ -10,7 +10,7 @@ from .common import handle_errors
 from .group import main
 
 
-@main.group("capture")
+@main.group("capture", epilog="Exit codes: those of its command (`twotrack capture serve --help`).")
 def capture() -> None:
     """Record two-track conversations in the browser, with consent first (docs/capture.md)."""
 
