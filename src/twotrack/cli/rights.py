@@ -111,7 +111,8 @@ def consent() -> None:
 
 
 @consent.command("import", epilog="Exit codes: 0 appended (or nothing new); 1 some rows were refused "
-                                    "(each listed; nothing appended); 2 usage error.")
+                                    "(each listed), or an imported ledger's chain does not verify: nothing "
+                                    "appended; 2 usage error.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_WS
 @handle_errors
