@@ -10,12 +10,13 @@ from .common import handle_errors
 from .group import main
 
 
-@main.group("capture")
+@main.group("capture", epilog="Exit codes: those of its command (`twotrack capture serve --help`).")
 def capture() -> None:
     """Record two-track conversations in the browser, with consent first (docs/capture.md)."""
 
 
-@capture.command("serve", epilog="Exit codes: 0 stopped; 1 the address could not be bound; 2 a bad workspace.")
+@capture.command("serve", epilog="Exit codes: 0 stopped; 1 the address could not be bound; 2 a bad workspace, or "
+                  "another capture server already serves it.")
 @click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False),
               help="Workspace folder (created when missing); recordings go to WS/capture/.")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -49,7 +49,8 @@ def _table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@main.command("eval")
+@main.command("eval", epilog="Exit codes: 0 ok; 1 some recordings or gold files could not be read (the others "
+                              "were scored); 2 usage or config error, or nothing to evaluate.")
 @click.option("--gold", "gold_path", default=None, type=click.Path(exists=True),
               help="Gold timings: a CTM/RTTM/TextGrid file or a folder of them. Without it, -w WORKSPACE uses "
                    "the gold its recordings name (a manifest's transcript, a recipe's transcripts).")

@@ -35,7 +35,8 @@ def _table(rows: list[dict]) -> None:
     console.print(f"{len(rows)} file(s), {failed} with errors")
 
 
-@main.command()
+@main.command(epilog="Exit codes: 0 every file probed; 1 some files could not be read (the others are listed); "
+                      "2 usage error.")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects, one per file.")
 @handle_errors

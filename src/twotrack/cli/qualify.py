@@ -191,7 +191,8 @@ def _common(fn):
     return fn
 
 
-@main.command("qualify")
+@main.command("qualify", epilog="Exit codes: 0 ok (whatever the verdict); 1 an unreadable --reference or --inputs "
+                                 "file; 2 no workspace at WS, or a bad option or config.")
 @_common
 @click.option("--no-write", is_flag=True, help="Do not write the phase labels into the workspace.")
 @handle_errors
@@ -229,7 +230,8 @@ def qualify_cmd(ws, inputs, purpose, config_path, reference, as_json, no_write) 
         console.print(f"phase labels written to {where}", highlight=False)
 
 
-@main.command("map")
+@main.command("map", epilog="Exit codes: 0 ok; 1 an unreadable --reference or --inputs file; 2 no workspace at WS, "
+                             "or a bad option or config.")
 @_common
 @handle_errors
 def map_cmd(ws, inputs, purpose, config_path, reference, as_json) -> None:

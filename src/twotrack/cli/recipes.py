@@ -17,7 +17,7 @@ def recipe_dicts() -> list[dict]:
              "options": [{"name": n, "help": h} for n, h in r.options]} for r in RECIPES.values()]
 
 
-@main.command("recipes")
+@main.command("recipes", epilog="Exit codes: 0 ok; 2 usage error.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def recipes(as_json: bool) -> None:
     """List the corpus recipes (`twotrack scan --recipe NAME PATH... -w WS`) with what each reads."""

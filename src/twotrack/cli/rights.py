@@ -101,12 +101,18 @@ def _report_rejected(exc: ImportRejected) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@main.group()
+_EXIT_READ = ("Exit codes: 0 ok (the chain is not checked here: `consent verify`); 1 a ledger line that cannot be "
+              "read; 2 usage error.")
+
+
+@main.group(epilog="Exit codes: those of its commands (`twotrack consent COMMAND --help`).")
 def consent() -> None:
     """The per-speaker consent ledger (append-only, hash-chained; states use W3C DPV terms)."""
 
 
-@consent.command("import")
+@consent.command("import", epilog="Exit codes: 0 appended (or nothing new); 1 some rows were refused "
+                                    "(each listed), or an imported ledger's chain does not verify: nothing "
+                                    "appended; 2 usage error.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_WS
 @handle_errors
@@ -144,7 +150,8 @@ def _event_command(action: str, needs_evidence: bool):
         "revoke": "Record that the collector revokes SPEAKER's consent for --scopes (default: all) from --date.",
     }[action]
 
-    @consent.command(action, help=help_text)
+    @consent.command(action, help=help_text, epilog="Exit codes: 0 recorded; 1 the event was refused (the reason "
+                                                    "is printed; nothing appended); 2 usage error.")
     @click.argument("speaker")
     @click.option("--scopes", required=needs_evidence, default=None if needs_evidence else "all",
                   help=f"';'- or ','-separated: {', '.join(SCOPES)}" + ("" if needs_evidence else " or all"))
@@ -167,7 +174,7 @@ for _action, _needs in (("grant", True), ("amend", True), ("withdraw", False), (
     _event_command(_action, _needs)
 
 
-@consent.command("show")
+@consent.command("show", epilog=_EXIT_READ)
 @click.argument("speaker")
 @_WS
 @_AT
@@ -193,7 +200,7 @@ def consent_show(speaker: str, ws: str, at: str | None, as_json: bool) -> None:
         click.echo(f"  #{e.seq} {e.date} {e.action:<8} {';'.join(e.scopes)} -> {e.status}{extra}{ev}")
 
 
-@consent.command("list")
+@consent.command("list", epilog=_EXIT_READ)
 @_WS
 @_AT
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -214,7 +221,8 @@ def consent_list(ws: str, at: str | None, as_json: bool) -> None:
                                                for s in SCOPES).rstrip())
 
 
-@consent.command("verify")
+@consent.command("verify", epilog="Exit codes: 0 the chain is intact (and holds --head); 1 it is not: the "
+                                    "first bad event is named; 2 usage error.")
 @_WS
 @click.option("--head", default=None, help="A head recorded elsewhere (e.g. an export's) that must be in the chain.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -236,7 +244,9 @@ def consent_verify(ws: str, head: str | None, as_json: bool) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@main.group(invoke_without_command=True)
+@main.group(invoke_without_command=True, epilog="Exit codes: 0 judged (allowed or not); 1 a ledger that does "
+            "not verify or an unreadable file; 2 no -w/--purpose, no workspace and no --manifest, or a bad option. "
+            "`rights audit` has its own (`twotrack rights audit --help`).")
 @_WS_OPT
 @click.option("--purpose", type=click.Choice(list(PURPOSES)), default=None, help="What the data is for.")
 @_AT
@@ -272,7 +282,9 @@ def rights(ctx, ws, purpose, at, manifest, permissions, as_json) -> None:
             click.echo(f"           duties: {', '.join(row['duties'])}")
 
 
-@rights.command("audit")
+@rights.command("audit", epilog="Exit codes: 0 audited (files to remove are listed, or removed with --apply); 1 "
+                                 "not an export folder, or a ledger that does not verify or no longer holds the "
+                                 "export's head; 2 no workspace and no --manifest, or a bad option.")
 @click.argument("export_dir", type=click.Path(exists=True, file_okay=False))
 @_WS
 @_AT
