@@ -20,6 +20,10 @@ from twotrack.errors import ConfigError
     ("min_window_s", 0.0, "words.min_window_s is a duration and must be > 0"),
     ("padding_s", -0.1, "words.padding_s is a duration and must be >= 0"),
     ("separator_s", -1.0, "words.separator_s is a duration and must be >= 0"),
+    # before: accepted; a negative align_max_shift_s failed every alignment (Whisper times kept, silently), a
+    # negative snap_early_tolerance_s stopped first words from snapping to the onset they start after
+    ("align_max_shift_s", -1.0, "words.align_max_shift_s is a duration and must be >= 0"),
+    ("snap_early_tolerance_s", -0.5, "words.snap_early_tolerance_s is a duration and must be >= 0"),
     ("beam_size", 0, "words.beam_size must be >= 1"),
     ("model_sha256", "1a5afae0", "words.model_sha256 must be 64 hex digits"),
     # before: "internal error in words: ValueError: 'xx' is not a valid language code" on every recording
@@ -39,6 +43,7 @@ def test_good_values_pass():
     WordsConfig()
     WordsConfig(language="ja"), WordsConfig(language="yue"), WordsConfig(language="")
     WordsConfig(retime="none", windows="text", max_window_s=20.0, threads=0, model_sha256="ab" * 32)
+    WordsConfig(align_max_shift_s=None, snap_early_tolerance_s=None), WordsConfig(align_max_shift_s=0.0)
 
 
 def test_the_scan_stops_before_reading_anything(tmp_path):

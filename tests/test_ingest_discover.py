@@ -159,3 +159,18 @@ def test_sample_corpus():
         assert (tel.format, tel.channels, tel.sample_rate) == ("SPHERE", 2, 8000)
     else:
         pytest.skip("SPHERE reader not there yet")
+
+
+def test_one_half_named_alone_says_its_partner_was_not_named(tmp_path):
+    """`twotrack scan call.A.wav` with call.B.wav beside it: the error said "has no partner (expected call.B.<ext>
+    beside it)" while that file was there. It now names the partner and says to name both files or the folder."""
+    a = files.write(tmp_path / "call.A.wav", channels=1, subtype="PCM_16")
+    files.write(tmp_path / "call.B.flac", channels=1)
+    recs, errors = discover([a])
+    assert recs == [] and len(errors) == 1 and errors[0].path == str(a)
+    problem = errors[0].problem
+    assert "lone half" in problem and "call.B.flac" in problem and "not named" in problem
+    assert "beside it)" not in problem  # the old, untrue "expected ... beside it"
+    lone = files.write(tmp_path / "solo.A.wav", channels=1, subtype="PCM_16")  # truly alone: as before
+    recs, errors = discover([lone])
+    assert "expected solo.B.<ext> beside it" in errors[0].problem

@@ -288,9 +288,13 @@ class WordsConfig(Record):
         for name, allowed in (("retime", WORDS_RETIME_MODES), ("windows", WORDS_WINDOW_MODES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"words.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        for name in ("padding_s", "merge_gap_s", "separator_s", "snap_tolerance_s"):
-            if not float(getattr(self, name)) >= 0.0:
-                raise ConfigError(f"words.{name} is a duration and must be >= 0; got {getattr(self, name)!r}")
+        for name in ("padding_s", "merge_gap_s", "separator_s", "snap_tolerance_s", "snap_early_tolerance_s",
+                     "align_max_shift_s"):
+            value = getattr(self, name)
+            if value is None and name in ("snap_early_tolerance_s", "align_max_shift_s"):
+                continue  # None: that bound is off
+            if not float(value) >= 0.0:
+                raise ConfigError(f"words.{name} is a duration and must be >= 0; got {value!r}")
         for name in ("window_s", "min_window_s"):
             if not float(getattr(self, name)) > 0.0:
                 raise ConfigError(f"words.{name} is a duration and must be > 0; got {getattr(self, name)!r}")

@@ -119,6 +119,19 @@ def _rel(path: str, root: str) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
+def _partners_on_disk(half: str, missing_stems: list[str]) -> list[str]:
+    """Names of audio files beside a local ``half`` whose stems are the missing sides: there when one half was
+    named as a file argument without the other (a folder walk passes every audio file of the folder)."""
+    if remote.is_url(half):
+        return []
+    folder = os.path.dirname(half) or "."
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [n for n in names if _stem(n) in missing_stems and is_audio_path(n)]
+
+
 def _add_folder(files: list[str], root: str, common: str, config: Config, hash_files: bool,
                 out: FoundStream) -> None:
     """Pair, probe and add the recordings of some audio files of ONE folder, scanned from ``root``."""
@@ -172,10 +185,14 @@ def _add_folder(files: list[str], root: str, common: str, config: Config, hash_f
                            for s in range(n_sides) if s not in sides]
                 for s, members in sorted(sides.items()):
                     if len(members) == 1:
-                        out.errors.append(ErrorRecord(
-                            path=members[0], recording_id=rid,
-                            problem=f"lone half of a pair: track {track_name(s)} of {rid!r} has no partner "
-                                    f"(expected {' and '.join(m + '.<ext>' for m in missing)} beside it)"))
+                        beside = _partners_on_disk(members[0], missing)
+                        problem = (f"lone half of a pair: track {track_name(s)} of {rid!r} was named alone; its partner "
+                                   f"{' and '.join(beside)} is beside it but was not named: name both files, "
+                                   f"or their folder"
+                                   if beside else
+                                   f"lone half of a pair: track {track_name(s)} of {rid!r} has no partner "
+                                   f"(expected {' and '.join(m + '.<ext>' for m in missing)} beside it)")
+                        out.errors.append(ErrorRecord(path=members[0], recording_id=rid, problem=problem))
             continue
         paths = [sides[s][0] for s in range(n_sides)]
         infos: dict[str, AudioInfo] = {}
