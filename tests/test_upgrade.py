@@ -1,0 +1,55 @@
+"""Upgrade sweep 2026-12-05: folders written by another twotrack version.
+
+Older versions' workspaces, ledgers and export folders were made by archived commits and read by this
+code (notes/sweep-upgrade-2026-12-05.md); these tests cover what failed. Each builds the other version's
+shape directly (rows, files), so nothing here depends on git history.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from twotrack.errors import ConfigError, InputError
+from twotrack.export import export
+from twotrack.paths import EXPORT_JSON
+from twotrack.rights.audit import Removal, apply_audit
+from twotrack.store import Workspace
+
+
+def _newer_export_folder(root: Path) -> Path:
+    """A moshi export folder as a newer twotrack might leave it: format_version 2, a file of its own."""
+    out = root / "exp"
+    (out / ".twotrack").mkdir(parents=True)
+    (out / "audio").mkdir()
+    (out / "audio" / "x.wav").write_bytes(b"RIFF newer layout")
+    (out / "train.jsonl").write_text('{"path": "audio/x.wav"}\n')
+    record = {"format": "moshi", "format_version": 2, "purpose": "research-training", "ledger_head": "0" * 64,
+              "twotrack_version": "9.0.0", "complete": True, "manifests": ["train.jsonl"],
+              "files": [{"path": "audio/x.wav", "sha256": "0" * 64, "bytes": 17, "recording_ids": ["clean/x"]}],
+              "recordings": {"clean/x": {"key": "k", "files": ["audio/x.wav"]}}}
+    (out / EXPORT_JSON).write_text(json.dumps(record))
+    return out
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_export_rerun_into_a_folder_of_a_newer_export_format_is_refused_and_changes_nothing(tmp_path):
+    out = _newer_export_folder(tmp_path)
+    before = _listing(out)
+    ws = Workspace(tmp_path / "ws", create=True)
+    with pytest.raises(ConfigError, match=r"newer twotrack \(export format version 2; this twotrack writes version 1\)"):
+        export(ws, out, "moshi", "research-training")
+    assert _listing(out) == before
+
+
+def test_audit_apply_on_a_folder_of_a_newer_export_format_is_refused_and_removes_nothing(tmp_path):
+    out = _newer_export_folder(tmp_path)
+    before = _listing(out)
+    with pytest.raises(InputError, match="audit --apply refused: written by a newer twotrack"):
+        apply_audit(out, [Removal(path="audio/x.wav", recording_ids=("clean/x",), reasons=("withdrawn",))])
+    assert _listing(out) == before
