@@ -53,3 +53,17 @@ def test_audit_apply_on_a_folder_of_a_newer_export_format_is_refused_and_removes
     with pytest.raises(InputError, match="audit --apply refused: written by a newer twotrack"):
         apply_audit(out, [Removal(path="audio/x.wav", recording_ids=("clean/x",), reasons=("withdrawn",))])
     assert _listing(out) == before
+
+
+def test_an_event_kind_written_by_a_newer_twotrack_is_refused_by_name_not_a_traceback(tmp_path):
+    import duckdb
+
+    from twotrack.store import queries
+
+    ws = Workspace(tmp_path / "ws", create=True)
+    con = duckdb.connect(str(ws.path / "workspace.duckdb"))
+    con.execute("INSERT INTO events VALUES ('clean/x', 'ipu', 0.0, 1.0, 0, NULL, NULL), "
+                "('clean/x', 'laughter', 1.0, 1.5, 0, NULL, NULL)")
+    con.close()
+    with pytest.raises(ConfigError, match=r"recording clean/x: stored event kind 'laughter' .* newer twotrack"):
+        queries.events(ws, "clean/x")

@@ -531,7 +531,7 @@ def _activity(con, rid: str) -> tuple[TrackActivity, ...]:
 def _events(con, rid: str) -> tuple[Event, ...]:
     rows = con.execute("SELECT kind, start_s, end_s, track, from_track, value FROM events WHERE recording_id = ? "
                        "ORDER BY start_s, kind, track", [rid]).fetchall()
-    return events_from_rows(rows)
+    return events_from_rows(rows, rid)
 
 
 def _words(con, rid: str) -> StoredWords:
