@@ -67,3 +67,17 @@ def test_an_event_kind_written_by_a_newer_twotrack_is_refused_by_name_not_a_trac
     con.close()
     with pytest.raises(ConfigError, match=r"recording clean/x: stored event kind 'laughter' .* newer twotrack"):
         queries.events(ws, "clean/x")
+
+
+@pytest.mark.parametrize("table, line, said", [
+    ("activity", "refine_decay_db = 25.0", "split into activity.refine_onset_decay_db .*refine_offset_decay_db"),
+    ("words", "align_coarse = true", "removed on 2026-12-04"),
+])
+def test_a_config_file_with_a_key_an_older_twotrack_read_fails_naming_the_file_and_what_became_of_it(
+        tmp_path, table, line, said):
+    from twotrack.config import load_config
+
+    path = tmp_path / "old.toml"
+    path.write_text(f"[{table}]\n{line}\n")
+    with pytest.raises(ConfigError, match=f"old.toml: unknown config key '{table}.{line.split()[0]}': {said}"):
+        load_config(path)
