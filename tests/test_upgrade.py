@@ -81,3 +81,27 @@ def test_a_config_file_with_a_key_an_older_twotrack_read_fails_naming_the_file_a
     path.write_text(f"[{table}]\n{line}\n")
     with pytest.raises(ConfigError, match=f"old.toml: unknown config key '{table}.{line.split()[0]}': {said}"):
         load_config(path)
+
+
+def test_a_ledger_event_of_a_newer_twotrack_is_refused_as_unreadable_not_reported_as_tampering(tmp_path):
+    from twotrack.rights.ledger import Ledger, LedgerError, event_hash
+
+    ledger = Ledger(tmp_path / "rights" / "ledger.jsonl")
+    ledger.grant("spk-1", "ai-training", "2024-01-15", "https://x.example/form.pdf", "a" * 64)
+    last = json.loads(ledger.path.read_text().splitlines()[-1])
+    newer = dict(last, seq=2, prev_hash=last["hash"], action="suspend", status="dpv:ConsentSuspended", witness="w")
+    newer.pop("hash")
+    newer["hash"] = event_hash(newer)
+    with ledger.path.open("a") as fh:
+        fh.write(json.dumps(newer) + "\n")
+    result = ledger.verify()
+    assert not result.ok and result.newer and result.first_bad_seq == 2
+    assert str(result).startswith("NOT READABLE by this twotrack at line 2 (event #2): field 'witness', action 'suspend'")
+    with pytest.raises(LedgerError, match="newer twotrack"):
+        ledger.withdraw("spk-1", "ai-training", "2026-12-05")
+    # an edited event (hash no longer matches) is still tampering
+    lines = ledger.path.read_text().splitlines()
+    edited = json.loads(lines[1])
+    edited["witness"] = "someone else"
+    ledger.path.write_text("\n".join([lines[0], json.dumps(edited)]) + "\n")
+    assert str(ledger.verify()).startswith("TAMPERED at line 2")
