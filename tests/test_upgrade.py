@@ -105,3 +105,24 @@ def test_a_ledger_event_of_a_newer_twotrack_is_refused_as_unreadable_not_reporte
     edited["witness"] = "someone else"
     ledger.path.write_text("\n".join([lines[0], json.dumps(edited)]) + "\n")
     assert str(ledger.verify()).startswith("TAMPERED at line 2")
+
+
+def test_a_rescan_of_results_a_newer_stage_version_computed_is_refused_and_writes_nothing(tmp_path):
+    from twotrack.run import STAGE_VERSION, scan
+    from twotrack.store import WorkspaceError, queries
+
+    empty = tmp_path / "corpus"
+    empty.mkdir()
+    ws = Workspace(tmp_path / "ws", create=True)
+    scan([str(empty)], ws, jobs=0)  # this version's scan records its stage versions
+    assert queries.stage_versions_recorded(ws) == STAGE_VERSION
+    newer = {**STAGE_VERSION, "activity": STAGE_VERSION["activity"] + 1}
+    with ws.writer() as w:  # a scan by a newer twotrack, as it records itself
+        run_id = w.begin_run([str(empty)], {}, {"versions": newer}, 1, "9.0.0")
+        w.end_run(run_id, "completed", n_found=0, n_scanned=0, n_skipped=0, n_failed=0, audio_s=0.0, wall_s=0.0)
+    runs_before = queries.runs(ws)
+    said = (f"results computed by a newer twotrack: stage activity v{newer['activity']} "
+            f"\\(this twotrack: v{STAGE_VERSION['activity']}\\)")
+    with pytest.raises(WorkspaceError, match=said):
+        scan([str(empty)], ws, jobs=0)
+    assert queries.runs(ws) == runs_before

@@ -58,6 +58,23 @@ def runs(ws: Workspace) -> list[dict[str, Any]]:
         return _dicts(con.execute("SELECT * FROM runs ORDER BY run_id"))
 
 
+def stage_versions_recorded(ws: Workspace) -> dict[str, int]:
+    """stage -> the highest stage version any scan of the workspace recorded (``runs.stage_keys`` holds
+    ``"versions"`` since 2026-12-05; a workspace scanned only before records none: ``{}``)."""
+    out: dict[str, int] = {}
+    with ws.read() as con:
+        rows = con.execute("SELECT stage_keys FROM runs WHERE stage_keys IS NOT NULL").fetchall()
+    for (text,) in rows:
+        try:
+            versions = (json.loads(text) or {}).get("versions") or {}
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        for stage, v in versions.items() if isinstance(versions, dict) else ():
+            if isinstance(v, int) and not isinstance(v, bool):
+                out[stage] = max(out.get(stage, v), v)
+    return out
+
+
 def corpus_counts(ws: Workspace) -> dict[str, Any]:
     """What ``twotrack stats`` counts in SQL: isolation verdicts and recording layouts (value -> count,
     sorted by value), distinct speakers, and errors."""
