@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
-from ..paths import EXPORT_FORMAT_VERSION, EXPORT_JSON, EXPORT_STATE_DIR, LEGACY_EXPORT_JSON, export_record, newer_export
+from ..paths import (
+    EXPORT_FORMAT_VERSION, EXPORT_JSON, EXPORT_STATE_DIR, LEGACY_EXPORT_JSON, export_record, newer_export,
+)
 
 LOCK_NAME = f"{EXPORT_STATE_DIR}/lock"
 _UMASK = os.umask(0o022)
