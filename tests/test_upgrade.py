@@ -126,3 +126,32 @@ def test_a_rescan_of_results_a_newer_stage_version_computed_is_refused_and_write
     with pytest.raises(WorkspaceError, match=said):
         scan([str(empty)], ws, jobs=0)
     assert queries.runs(ws) == runs_before
+
+
+def test_stats_warns_of_results_another_stage_version_computed_and_is_quiet_once_they_are_current(tmp_path):
+    import duckdb
+    from click.testing import CliRunner
+
+    from twotrack.cli import main
+    from twotrack.config import Config
+    from twotrack.run.keys import stage_keys
+
+    ws = Workspace(tmp_path / "ws", create=True)
+    current = stage_keys(Config(), {})
+    older = {**current, "activity": "0" * 16, "events": "1" * 16}  # an older activity/events version's keys
+    with ws.writer() as w:
+        old_run = w.begin_run(["corpus"], Config().to_dict(), older, 1, "0.1.0")
+        new_run = w.begin_run(["corpus"], Config().to_dict(), current, 1, "0.1.0")
+    con = duckdb.connect(str(ws.path / "workspace.duckdb"))
+    for rid, run_id in (("a", old_run), ("b", old_run), ("c", new_run)):
+        for stage in ("decode", "checks", "activity", "events"):
+            con.execute("INSERT INTO stage_results (recording_id, stage, source_key, stage_key, status, run_id) "
+                        "VALUES (?, ?, 's', 'k', 'ok', ?)", [rid, stage, run_id])
+    con.close()
+    out = CliRunner().invoke(main, ["stats", "-w", str(ws.path)], catch_exceptions=False).output
+    assert "stored results another twotrack version computed (activity of 2 recording(s), events of 2 recording(s))" in out
+    con = duckdb.connect(str(ws.path / "workspace.duckdb"))
+    con.execute("UPDATE stage_results SET run_id = ?", [new_run])  # rescanned: all computed by this version
+    con.close()
+    out = CliRunner().invoke(main, ["stats", "-w", str(ws.path)], catch_exceptions=False).output
+    assert "another twotrack version" not in out

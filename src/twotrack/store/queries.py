@@ -75,6 +75,17 @@ def stage_versions_recorded(ws: Workspace) -> dict[str, int]:
     return out
 
 
+def result_runs(ws: Workspace) -> dict[str, dict[str, int | None]]:
+    """stage -> {recording_id: the run that computed its stored ``ok`` result (None: not recorded)}."""
+    with ws.read() as con:
+        rows = con.execute("SELECT stage, recording_id, run_id FROM stage_results WHERE status = 'ok' "
+                           "ORDER BY stage, recording_id").fetchall()
+    out: dict[str, dict[str, int | None]] = {}
+    for stage, rid, run_id in rows:
+        out.setdefault(stage, {})[rid] = None if run_id is None else int(run_id)
+    return out
+
+
 def corpus_counts(ws: Workspace) -> dict[str, Any]:
     """What ``twotrack stats`` counts in SQL: isolation verdicts and recording layouts (value -> count,
     sorted by value), distinct speakers, and errors."""
