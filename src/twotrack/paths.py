@@ -23,6 +23,19 @@ EXPORT_STATE_DIR = ".twotrack"
 EXPORT_JSON = f"{EXPORT_STATE_DIR}/export.json"
 #: Where export folders written before the state folder existed keep their record.
 LEGACY_EXPORT_JSON = "export.json"
+#: The layout version of an export folder (``format_version`` in its record). A folder recording a higher one
+#: was written by a newer twotrack: this one refuses to rewrite or amend it (``newer_export``).
+EXPORT_FORMAT_VERSION = 1
+
+
+def newer_export(record: dict) -> str | None:
+    """Why this twotrack must not rewrite or amend the export folder whose record is ``record`` (a newer
+    twotrack wrote it), or None. A record without ``format_version`` is an old one (version 1)."""
+    version = record.get("format_version", 1)
+    if isinstance(version, int) and not isinstance(version, bool) and version <= EXPORT_FORMAT_VERSION:
+        return None
+    return (f"written by a newer twotrack (export format version {version!r}; this twotrack writes version "
+            f"{EXPORT_FORMAT_VERSION}): use that twotrack, or export to a new folder")
 
 
 def export_record(folder: str | Path) -> Path:

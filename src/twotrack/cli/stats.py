@@ -110,14 +110,57 @@ def stats(ws, group_by, as_json, as_reference):
     data = workspace_stats(workspace, group_by=group_by or None)
     data["missing_sources"] = _missing(workspace)
     data["words"] = _words(workspace)
+    data["outdated"] = _outdated(workspace)
     if as_json:
         print_json(data)
     else:
         _render(data)
+        _render_outdated(data["outdated"])
         _render_words(data["words"])
         _render_missing(data["missing_sources"])
     if as_reference:
         _write_reference(workspace, as_reference, quiet=as_json)
+
+
+def _outdated(workspace) -> dict[str, int]:
+    """stage -> how many recordings' stored results this twotrack would compute differently under the very
+    config they were computed with (their run's ``stage_keys`` differ from this version's keys of that run's
+    ``config``: an older (or newer) stage version); only stages with some. Results of a run whose config
+    this version cannot read, or of no recorded run, are not counted."""
+    import json
+
+    from ..config import Config
+    from ..run.keys import stage_keys
+    from ..store import queries
+
+    ours: dict[int, dict[str, str]] = {}
+    theirs: dict[int, dict[str, str]] = {}
+    for run in queries.runs(workspace):
+        try:
+            config = Config.from_dict(json.loads(run["config"]))
+            stored = json.loads(run["stage_keys"])
+        except (TypeError, ValueError, AttributeError):  # not a run this version can read: not judged
+            continue
+        if isinstance(stored, dict):
+            ours[run["run_id"]], theirs[run["run_id"]] = stage_keys(config, {}), stored
+    out: dict[str, int] = {}
+    for stage, by_rid in queries.result_runs(workspace).items():
+        n = sum(1 for run_id in by_rid.values()
+                if run_id in ours and stage in ours[run_id] and theirs[run_id].get(stage) != ours[run_id][stage])
+        if n:
+            out[stage] = n
+    return out
+
+
+def _render_outdated(outdated: dict[str, int]) -> None:
+    if not outdated:
+        return
+    from rich.console import Console
+
+    said = ", ".join(f"{stage} of {n} recording(s)" for stage, n in outdated.items())
+    Console(soft_wrap=True).print(
+        f"[yellow]warning:[/] stored results another twotrack version computed ({said}): the figures show them as "
+        "they are; rescan (twotrack scan PATH -w WS) to recompute them with this version")
 
 
 def _write_reference(workspace, out: str, quiet: bool) -> None:

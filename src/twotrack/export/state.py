@@ -40,14 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
-from ..paths import EXPORT_JSON, EXPORT_STATE_DIR, LEGACY_EXPORT_JSON, export_record
+from ..paths import (
+    EXPORT_FORMAT_VERSION, EXPORT_JSON, EXPORT_STATE_DIR, LEGACY_EXPORT_JSON, export_record, newer_export,
+)
 
 LOCK_NAME = f"{EXPORT_STATE_DIR}/lock"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 #: The lock of folders written before the state folder existed (removed when found free).
 LEGACY_LOCK_NAME = ".export.lock"
-FORMAT_VERSION = 1
+FORMAT_VERSION = EXPORT_FORMAT_VERSION
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -228,6 +230,9 @@ def read_state(out: Path) -> dict[str, Any] | None:
         raise InputError(path, f"cannot read the export record: {exc}") from None
     if not isinstance(data, dict):
         raise InputError(path, "export.json is not a JSON object")
+    newer = newer_export(data)
+    if newer:  # its layout is not ours to rewrite: rerunning would drop what the newer exporter wrote
+        raise ConfigError(f"{out}: export folder {newer}")
     return data
 
 

@@ -39,7 +39,7 @@ from typing import Iterable, Mapping
 
 from ..errors import InputError
 from ..model import Record, Recording
-from ..paths import EXPORT_JSON, export_record
+from ..paths import EXPORT_JSON, export_record, newer_export
 from .consent import utc_now
 from .errors import LedgerError
 from .ledger import Ledger
@@ -318,6 +318,9 @@ def apply_audit(
 def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None) -> ApplyResult:
     record = export_record(root)
     data = read_export(root)
+    newer = newer_export(data)
+    if newer:  # removing files and rewriting manifests of a layout this twotrack does not know: refused
+        raise InputError(record, f"audit --apply refused: {newer}")
     removals = list(removals)
     remove_paths = {r.path for r in removals}
     manifests = _manifest_paths(data)

@@ -105,12 +105,28 @@ class VerifyResult(Record):
     first_bad_line: int | None = None
     first_bad_seq: int | None = None
     problem: str | None = None
+    #: The first bad event is intact (its hash and link verify) but has a field or action this twotrack
+    #: does not know: a newer twotrack wrote it; not reported as tampering.
+    newer: bool = False
 
     def __str__(self) -> str:
         if self.ok:
             return f"ok: {self.n_events} events, head {self.head}"
         where = f"line {self.first_bad_line}" + (f" (event #{self.first_bad_seq})" if self.first_bad_seq else "")
-        return f"TAMPERED at {where}: {self.problem}"
+        return f"{'NOT READABLE by this twotrack' if self.newer else 'TAMPERED'} at {where}: {self.problem}"
+
+
+def _newer_event(data: dict, prev: str) -> str | None:
+    """What an intact event (hash and link verify) has that this twotrack does not know, or None."""
+    if data.get("prev_hash") != prev or data.get("hash") != event_hash(data):
+        return None
+    unknown = [f"field {k!r}" for k in data if k not in _EVENT_KEYS]
+    if data.get("action") not in ACTIONS:
+        unknown.append(f"action {data.get('action')!r}")
+    if not unknown:
+        return None
+    return (f"{', '.join(unknown)} unknown to this twotrack: a newer twotrack wrote this event (its hash and link "
+            "verify); read and append to this ledger with that version")
 
 
 def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> VerifyResult:
@@ -118,6 +134,7 @@ def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> V
     n = 0
     for lineno, raw in enumerate(lines, start=1):
         seq_hint = None
+        data = None
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
@@ -125,6 +142,9 @@ def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> V
             seq_hint = data.get("seq") if isinstance(data.get("seq"), int) else None
             ev = _event_from_dict(data)
         except (ValueError, UnicodeDecodeError) as exc:
+            newer = _newer_event(data, prev) if isinstance(data, dict) else None
+            if newer:
+                return VerifyResult(False, n, prev, lineno, seq_hint, newer, newer=True)
             return VerifyResult(False, n, prev, lineno, seq_hint, f"unreadable event: {exc}")
         if ev.seq != lineno:
             return VerifyResult(False, n, prev, lineno, ev.seq, f"seq is {ev.seq}, expected {lineno} (events missing or reordered)")
@@ -141,6 +161,9 @@ def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> V
             if ev.status != ACTION_STATUS.get(ev.action):
                 raise ValueError(f"status {ev.status!r} does not match action {ev.action!r}")
         except ValueError as exc:
+            newer = _newer_event(data, prev)
+            if newer:
+                return VerifyResult(False, n, prev, lineno, ev.seq, newer, newer=True)
             return VerifyResult(False, n, prev, lineno, ev.seq, f"invalid event content: {exc}")
         prev = data["hash"]
         n += 1

@@ -27,6 +27,13 @@ UPSTREAM = {"decode": None, "checks": "decode", "activity": "checks", "events": 
 READS_AUDIO = ("checks", "activity", "words")
 
 
+def newer_stage_versions(stored: Mapping[str, object]) -> dict[str, tuple[int, int]]:
+    """stage -> (stored version, this twotrack's) for every stage a workspace's runs record a higher version of
+    than ``STAGE_VERSION`` (runs record their versions since 2026-12-05; older runs record none)."""
+    return {stage: (int(v), STAGE_VERSION[stage]) for stage, v in stored.items()
+            if stage in STAGE_VERSION and isinstance(v, int) and v > STAGE_VERSION[stage]}
+
+
 def switched_off(config: Config) -> frozenset[str]:
     """Opt-in stages the config does not ask for: planned only when their upstream reruns (then ``skipped``)."""
     return frozenset() if config.words.enabled else frozenset({"words"})

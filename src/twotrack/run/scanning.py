@@ -32,9 +32,13 @@ from ..ingest.manifest import url_folders
 from ..ingest.found import Found, FoundStream
 from ..model import AudioInfo, ErrorRecord, Recording
 from ..store import ResultWrite, SourceRecord, Workspace, queries
+from ..store.workspace import WorkspaceError
 from ..store.locks import ScanLock
 from ..store.rows import STAGES, dumps, recording_from_json
-from .keys import READS_AUDIO, UPSTREAM, recording_stage_keys, stage_keys, switched_off, unavailable_stages
+from .keys import (
+    READS_AUDIO, STAGE_VERSION, UPSTREAM, newer_stage_versions, recording_stage_keys, stage_keys, switched_off,
+    unavailable_stages,
+)
 from .executors import Executor, make_executor
 from .reuse import Reuse
 from .progress import NullProgress, ScanProgress
@@ -534,8 +538,14 @@ def scan(
     with ScanLock(ws.path), _TermAsInterrupt(), _worker_started_early(executor):
         unavailable = unavailable_stages(config)
         keys = stage_keys(config, unavailable)
-        with ws.writer() as w:
-            run_id = w.begin_run(paths, config.to_dict(), keys, executor.jobs, __version__)
+        newer = newer_stage_versions(queries.stage_versions_recorded(ws))
+        if newer:  # recomputing them with this older code would silently replace a newer twotrack's results
+            said = ", ".join(f"{st} v{theirs} (this twotrack: v{ours})" for st, (theirs, ours) in sorted(newer.items()))
+            raise WorkspaceError(f"{ws.path}: results computed by a newer twotrack: stage {said}; scan it with "
+                                 "that version, or scan into a new workspace")
+        with ws.writer() as w:  # the versions are recorded so that an older twotrack can tell (above)
+            run_id = w.begin_run(paths, config.to_dict(), {**keys, "versions": dict(STAGE_VERSION)}, executor.jobs,
+                                 __version__)
         summary = ScanSummary(workspace=str(ws.path), run_id=run_id, status="interrupted", jobs=executor.jobs,
                               unavailable=unavailable)
         writer = Writer(ws, run_id)

@@ -58,6 +58,34 @@ def runs(ws: Workspace) -> list[dict[str, Any]]:
         return _dicts(con.execute("SELECT * FROM runs ORDER BY run_id"))
 
 
+def stage_versions_recorded(ws: Workspace) -> dict[str, int]:
+    """stage -> the highest stage version any scan of the workspace recorded (``runs.stage_keys`` holds
+    ``"versions"`` since 2026-12-05; a workspace scanned only before records none: ``{}``)."""
+    out: dict[str, int] = {}
+    with ws.read() as con:
+        rows = con.execute("SELECT stage_keys FROM runs WHERE stage_keys IS NOT NULL").fetchall()
+    for (text,) in rows:
+        try:
+            versions = (json.loads(text) or {}).get("versions") or {}
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        for stage, v in versions.items() if isinstance(versions, dict) else ():
+            if isinstance(v, int) and not isinstance(v, bool):
+                out[stage] = max(out.get(stage, v), v)
+    return out
+
+
+def result_runs(ws: Workspace) -> dict[str, dict[str, int | None]]:
+    """stage -> {recording_id: the run that computed its stored ``ok`` result (None: not recorded)}."""
+    with ws.read() as con:
+        rows = con.execute("SELECT stage, recording_id, run_id FROM stage_results WHERE status = 'ok' "
+                           "ORDER BY stage, recording_id").fetchall()
+    out: dict[str, dict[str, int | None]] = {}
+    for stage, rid, run_id in rows:
+        out.setdefault(stage, {})[rid] = None if run_id is None else int(run_id)
+    return out
+
+
 def corpus_counts(ws: Workspace) -> dict[str, Any]:
     """What ``twotrack stats`` counts in SQL: isolation verdicts and recording layouts (value -> count,
     sorted by value), distinct speakers, and errors."""
@@ -531,7 +559,7 @@ def _activity(con, rid: str) -> tuple[TrackActivity, ...]:
 def _events(con, rid: str) -> tuple[Event, ...]:
     rows = con.execute("SELECT kind, start_s, end_s, track, from_track, value FROM events WHERE recording_id = ? "
                        "ORDER BY start_s, kind, track", [rid]).fetchall()
-    return events_from_rows(rows)
+    return events_from_rows(rows, rid)
 
 
 def _words(con, rid: str) -> StoredWords:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..model import (
     AudioInfo,
     CheckResult,
@@ -113,8 +114,23 @@ def words_from_rows(rid: str, rows: list[tuple]) -> tuple[Word, ...]:
     return tuple(Word(rid, int(t), float(a), float(b), w, probability=p) for t, a, b, w, p in rows)
 
 
-def events_from_rows(rows: list[tuple]) -> tuple[Event, ...]:
+class NewerResultsError(ConfigError):
+    """A stored value this twotrack does not know: a newer twotrack wrote it (exit code 2, not a traceback)."""
+
+
+def _event_kind(kind: str, recording_id: str) -> EventKind:
+    try:
+        return EventKind(kind)
+    except ValueError:  # a newer events stage's kind: refused by name rather than read as something else
+        raise NewerResultsError(
+            f"recording {recording_id}: stored event kind {kind!r} is not one this twotrack knows "
+            f"({', '.join(k.value for k in EventKind)}); a newer twotrack computed these events: read them "
+            "with that version, or rescan with this one (which recomputes them)") from None
+
+
+def events_from_rows(rows: list[tuple], recording_id: str = "?") -> tuple[Event, ...]:
     """Rows of (kind, start_s, end_s, track, from_track, value)."""
     return tuple(
-        Event(kind=EventKind(k), start=a, end=b, track=t, from_track=ft, value=v) for k, a, b, t, ft, v in rows
+        Event(kind=_event_kind(k, recording_id), start=a, end=b, track=t, from_track=ft, value=v)
+        for k, a, b, t, ft, v in rows
     )
