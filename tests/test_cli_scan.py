@@ -44,8 +44,8 @@ def test_scan_stats_show_errors(tmp_path):
     assert stats.exit_code == 0
     data = json.loads(stats.stdout)
     assert {"workspace", "recordings", "hours", "layouts", "speakers", "isolation", "recordings_without_checks",
-            "errors", "group_by", "events_keys", "turns", "missing_sources", "words"} == set(data)
-    assert data["missing_sources"] == {}
+            "errors", "group_by", "events_keys", "outdated", "turns", "missing_sources", "words"} == set(data)
+    assert data["missing_sources"] == {} and data["outdated"] == {}
     assert data["recordings"]["total"] == 2 and data["errors"] == 1
     turns = data["turns"]
     assert {"counts", "per_minute", "speech_share", "overlap_share_of_speech", "fto"} <= set(turns)
