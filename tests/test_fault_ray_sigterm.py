@@ -19,6 +19,7 @@ import pytest
 
 pytest.importorskip("ray")
 
+from scan_waits import wait_for_recordings  # noqa: E402
 from test_scan import make_corpus  # noqa: E402
 from twotrack.run.worker import PACE_ENV  # noqa: E402
 from twotrack.store import Workspace, queries  # noqa: E402
@@ -37,16 +38,7 @@ def test_sigterm_stops_a_ray_scan_as_ctrl_c_does(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "twotrack", "scan", str(corpus), "-w", str(ws), "--executor", "ray",
                              "-j", "2", "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
-    deadline = time.monotonic() + 120
-    n = 0
-    while n < 1:
-        assert proc.poll() is None, f"the scan ended before the signal: {proc.communicate()}"
-        assert time.monotonic() < deadline, "the scan made no progress"
-        time.sleep(0.05)
-        try:
-            n = queries.counts(Workspace(ws))["recordings"]
-        except Exception:  # noqa: BLE001 - not created yet, or the writer holds it
-            n = 0
+    wait_for_recordings(proc, ws, at_least=1, timeout_s=120, poll_s=0.05)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out[-1000:], err[-2000:])

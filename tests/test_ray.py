@@ -26,6 +26,7 @@ import ray  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
+from scan_waits import wait_for_recordings  # noqa: E402
 from test_scan import SAMPLE, make_corpus  # noqa: E402
 
 from twotrack.run import LocalExecutor, scan  # noqa: E402
@@ -252,16 +253,7 @@ def test_the_driver_killed_mid_scan_resumes_without_lost_or_duplicated_rows(ray_
     ws_path = tmp_path / "ws"
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(corpus), str(ws_path), ray_address],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    deadline = time.monotonic() + 90
-    n = 0
-    while n < 2:
-        assert proc.poll() is None, f"the scan ended before it could be killed: {proc.communicate()}"
-        assert time.monotonic() < deadline, "the scan made no progress"
-        time.sleep(0.02)
-        try:
-            n = queries.counts(Workspace(ws_path))["recordings"]
-        except Exception:  # noqa: BLE001 - not created yet, or the writer holds it
-            n = 0
+    wait_for_recordings(proc, ws_path, at_least=2)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     kept = queries.counts(Workspace(ws_path))["recordings"]
