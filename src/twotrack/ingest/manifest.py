@@ -27,6 +27,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import InputError
+from ..paths import special_file
 from ..model import ClockDeclaration, ErrorRecord, Layout, Recording, SourceType
 from . import remote
 from .found import Found, FoundStream, Origin
@@ -160,6 +161,8 @@ def resolve_inside(base_dir: str, value: str, what: str) -> str:
         raise RowError(f"missing file: {what} {value!r} does not exist")
     if os.path.isdir(joined):
         raise RowError(f"{what} {value!r} is a folder, not a file")
+    if (problem := special_file(joined)) is not None:  # opening a FIFO would wait for a writer for ever
+        raise RowError(f"{what} {value!r}: {problem}")
     return joined
 
 

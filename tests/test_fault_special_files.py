@@ -1,0 +1,54 @@
+"""FIFOs and device files named like audio or transcripts: one error each, never opened (no hang)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from twotrack.ingest.discover import scan
+
+
+def _corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "in"
+    root.mkdir()
+    sf.write(root / "good.wav", (np.random.default_rng(0).standard_normal((8000, 2)) * 0.1).astype("float32"), 16000)
+    os.mkfifo(root / "pipe.wav")
+    os.symlink("/dev/zero", root / "zero.wav")
+    return root
+
+
+def test_folder_walk_names_fifo_and_device(tmp_path):
+    # before: both were dropped without a word (only good.wav found, no error)
+    found = scan([_corpus(tmp_path)], hash_files=False)
+    assert [r.recording_id for r in found.recordings] == ["good"]
+    problems = {Path(e.path).name: e.problem for e in found.errors}
+    assert "a named pipe (FIFO)" in problems["pipe.wav"]
+    assert "a character device" in problems["zero.wav"]
+
+
+def test_file_arguments_say_what_they_are(tmp_path):
+    # before: "path not found" for the FIFO and "broken symbolic link" for the link to /dev/zero
+    root = _corpus(tmp_path)
+    found = scan([root / "pipe.wav", root / "zero.wav"], hash_files=False)
+    assert sorted(e.problem.split(" but ")[0] for e in found.errors) == ["not a regular file"] * 2
+
+
+def test_manifest_rows_naming_a_fifo_do_not_hang(tmp_path):
+    # before: a row whose audio is a FIFO blocked the scan for ever (open() waits for a writer);
+    # a FIFO as transcript was taken without a word
+    root = _corpus(tmp_path)
+    manifest = root / "m.csv"
+    manifest.write_text("recording_id,path,transcript\nr1,pipe.wav,\nr2,good.wav,pipe.wav\nr3,good.wav,\n")
+    code = ("import sys; from twotrack.ingest.discover import scan; f = scan([sys.argv[1]], hash_files=False);"
+            "print([r.recording_id for r in f.recordings]); [print(e.path, e.problem) for e in f.errors]")
+    out = subprocess.run([sys.executable, "-c", code, str(manifest)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "['r3']"
+    assert any("line 2: path 'pipe.wav'" in line and "named pipe" in line for line in lines[1:])
+    assert any("line 3: transcript 'pipe.wav'" in line and "named pipe" in line for line in lines[1:])
