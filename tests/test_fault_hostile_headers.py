@@ -53,3 +53,13 @@ def test_sphere_and_flac_of_one_hertz_are_refused(tmp_path):
 
 def test_lowest_rate_still_read(tmp_path):
     assert probe(_wav(tmp_path / "ok.wav", 1000)).sample_rate == 1000
+
+
+def test_random_bytes_named_mp3_are_not_called_a_pipe(tmp_path):
+    # before: "... File does not exist or is not a regular file (possibly a pipe?)" for a regular file
+    path = tmp_path / "noise.mp3"
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes())
+    with pytest.raises(InputError) as err:
+        probe(path)
+    assert "noise.mp3: not a recognised audio format" in str(err.value)
+    assert "pipe" not in str(err.value) and "does not exist" not in str(err.value)

@@ -148,6 +148,8 @@ def _looks_like_text(head: bytes) -> bool:
 
 def _explain_open_failure(path: str, head: bytes, riff: _RiffLayout | None, size: int, exc: Exception) -> str:
     detail = str(exc).split(": ", 1)[-1].strip() if str(exc) else type(exc).__name__
+    if "possibly a pipe" in detail:  # libsndfile's MP3 probe says so of a regular file with no MPEG frame in it
+        detail = "no audio frame found"
     if riff is not None:
         if riff.format_tag is None:
             return "corrupt or truncated WAV: no 'fmt ' chunk before the audio data"
