@@ -52,3 +52,22 @@ def test_manifest_rows_naming_a_fifo_do_not_hang(tmp_path):
     assert lines[0] == "['r3']"
     assert any("line 2: path 'pipe.wav'" in line and "named pipe" in line for line in lines[1:])
     assert any("line 3: transcript 'pipe.wav'" in line and "named pipe" in line for line in lines[1:])
+
+
+def _no_hang(code: str, path: Path) -> str:
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_gold_and_consent_files_that_are_fifos_do_not_hang(tmp_path):
+    # before: `eval --gold x.ctm` and `consent import x.csv` on a FIFO waited for a writer for ever
+    gold, consent = tmp_path / "gold.ctm", tmp_path / "consent.csv"
+    os.mkfifo(gold)
+    os.mkfifo(consent)
+    read = ("import sys\nfrom twotrack.errors import InputError\nfrom twotrack.ingest.annotations import read_words\n"
+            "try:\n    read_words(sys.argv[1])\nexcept InputError as e:\n    print(e)")
+    assert "gold.ctm: not a regular file but a named pipe (FIFO)" in _no_hang(read, gold)
+    imp = ("import sys\nfrom twotrack.errors import InputError\nfrom twotrack.rights.importer import read_event_rows\n"
+           "try:\n    read_event_rows(sys.argv[1])\nexcept InputError as e:\n    print(e)")
+    assert "consent.csv: not a regular file but a named pipe (FIFO)" in _no_hang(imp, consent)

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
+from ..paths import special_file
 from .consent import EventDraft, make_draft
 from .errors import ImportRejected, RowError
 
@@ -129,6 +130,8 @@ def read_event_rows(path: str | os.PathLike) -> tuple[list[EventDraft], list[int
     Returns the drafts and their row numbers; raises ImportRejected listing EVERY bad row (not just the
     first) so the file can be fixed in one pass."""
     p = Path(path)
+    if (problem := special_file(str(p))) is not None:  # a FIFO would block the import for ever
+        raise InputError(p, problem)
     try:
         raw = p.read_bytes()
     except OSError as exc:
