@@ -71,3 +71,15 @@ def test_gold_and_consent_files_that_are_fifos_do_not_hang(tmp_path):
     imp = ("import sys\nfrom twotrack.errors import InputError\nfrom twotrack.rights.importer import read_event_rows\n"
            "try:\n    read_event_rows(sys.argv[1])\nexcept InputError as e:\n    print(e)")
     assert "consent.csv: not a regular file but a named pipe (FIFO)" in _no_hang(imp, consent)
+
+
+def test_config_permissions_and_reference_fifos_do_not_hang(tmp_path):
+    # before: `scan --config`, `rights --permissions` and `qualify --reference` naming a FIFO hung
+    calls = {"cfg.toml": ("twotrack.config", "load_config"), "perm.json": ("twotrack.rights.licenses", "load_permissions"),
+             "ref.json": ("twotrack.qualify.reference", "load_reference")}
+    for name, (module, func) in calls.items():
+        os.mkfifo(tmp_path / name)
+        code = (f"import sys\nfrom {module} import {func}\ntry:\n    {func}(sys.argv[1])\n"
+                "except Exception as e:\n    print(type(e).__name__, e)")
+        out = _no_hang(code, tmp_path / name)
+        assert f"{name}: cannot read" in out and "named pipe (FIFO)" in out, out
