@@ -40,3 +40,17 @@ def test_jsonl_nested_too_deeply_is_a_row_error(tmp_path):
     problems = sorted(e.problem for e in found.errors)
     assert problems[0].startswith("line 2: not usable JSON: nested too deeply")
     assert problems[1].startswith("line 3: not usable JSON")
+
+
+def test_lhotse_supervisions_nested_too_deeply_name_the_line(tmp_path):
+    # before: RecursionError out of read_words (gold for eval, a manifest transcript)
+    import pytest
+
+    from twotrack.errors import InputError
+    from twotrack.ingest.annotations import read_words
+
+    path = tmp_path / "sup.jsonl"
+    path.write_text('{"id": "s", "recording_id": "r", "start": 0, "duration": 1, "custom": '
+                    + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(InputError, match=r"sup.jsonl: line 1: not usable JSON: nested too deeply"):
+        read_words(path)
