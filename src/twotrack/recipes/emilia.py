@@ -91,7 +91,7 @@ def prepare_emilia(paths, options):
                 wav = meta["wav"]
                 if not isinstance(wav, str):
                     raise TypeError("wav is not a path")
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except (ValueError, RecursionError, KeyError, TypeError):  # RecursionError: JSON nested too deeply
                 prepared.error(BAD_METADATA, index, f"line {line_no}: not a JSON object with 'wav'")
                 continue
             audio = os.path.normpath(os.path.join(base, wav))
