@@ -136,8 +136,10 @@ def load_reference(path: str | Path | None = None) -> Reference:
         raise InputError(path, f"cannot read reference: {problem}")
     try:
         data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or a number of more than 4300 digits
         raise InputError(path, f"cannot read reference: {exc}") from exc
+    except RecursionError:
+        raise InputError(path, "cannot read reference: JSON nested too deeply") from None
     return reference_from_dict(data, str(path))
 
 

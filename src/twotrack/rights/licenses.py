@@ -113,6 +113,10 @@ def load_permissions(path: str | os.PathLike | None = None) -> dict[str, Permiss
             raise InputError(p, f"cannot read permissions table: {exc.strerror or exc}") from None
         except json.JSONDecodeError as exc:
             raise InputError(p, f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise InputError(p, "not usable JSON: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits; UnicodeDecodeError
+            raise InputError(p, f"not usable JSON ({exc})") from None
         table.update(_entries_from(data, str(p)))
     return table
 
