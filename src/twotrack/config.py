@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Record
+from .paths import special_file
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,8 @@ def load_config(path: str | Path | None = None) -> Config:
     cfg = Config()
     if path is None:
         return cfg
+    if (problem := special_file(str(path))) is not None:  # a FIFO would block the read for ever
+        raise ConfigError(f"{path}: cannot read config: {problem}")
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 
@@ -27,8 +28,13 @@ def file_access(path: object, what: str = "file", doing: str = "cannot open"):
     """Turn the operating system's refusals while touching ``path`` into one InputError each.
 
     ``what`` names the kind of file in the messages ("audio file", "manifest"); ``doing`` prefixes any
-    other OS error ("cannot open", "cannot read the file to hash it").
+    other OS error ("cannot open", "cannot read the file to hash it"). A FIFO or a device at ``path`` is
+    refused before anything opens it: a FIFO blocks its reader until a writer comes, ``/dev/zero`` never ends.
     """
+    from .paths import special_file  # paths imports nothing of twotrack; here only to keep errors.py light
+
+    if isinstance(path, (str, os.PathLike)) and (problem := special_file(os.fspath(path))) is not None:
+        raise InputError(path, problem)
     try:
         yield
     except FileNotFoundError:

@@ -11,6 +11,8 @@ packages can all import it without importing each other.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 #: The database file that makes a folder a workspace (``store.Workspace``).
@@ -57,3 +59,18 @@ def written_by_twotrack(folder: str | Path) -> bool:
         return (folder / EXPORT_JSON).is_file() or (folder / WORKSPACE_DB).is_file()
     except OSError:  # an unreadable folder is not ours: walking it names the problem (permission denied)
         return False
+
+
+def special_file(path: str) -> str | None:
+    """The problem with an existing path that is neither a regular file nor a folder (a FIFO, a device, a
+    socket, maybe behind a symlink), or None. Such a file is never opened: a FIFO blocks its reader until a
+    writer comes, and /dev/zero or /dev/urandom never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    return f"not a regular file but {kind}, which is never read (it could block or never end)"

@@ -46,6 +46,9 @@ CLOCK_RULE = 1
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Longest stem before its hash: with the hash, a piece and orientation suffix, the longest ending
+#: (``.supervisions.jsonl.gz``) and a temporary file's affixes, far under a file name's 255 bytes.
+MAX_STEM = 120
 
 
 #: What the exporters append to a stem: a piece (``_p000``) and Moshi's other orientation (``_mainB``).
@@ -57,6 +60,9 @@ def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
     the names of another recording's pieces: ``talk_p001`` beside ``talk``, whose second piece it would be)."""
     ids = sorted(set(recording_ids))
     raw = {rid: _UNSAFE.sub("_", rid.replace("/", "__")).strip("._") or "recording" for rid in ids}
+    # a file name holds 255 bytes: a longer id is cut (and always gets its hash, so cut ids stay apart)
+    cut = {rid for rid, s in raw.items() if len(s) > MAX_STEM}
+    raw = {rid: s[:MAX_STEM] if rid in cut else s for rid, s in raw.items()}
     # compared without case: the folder is copied to, and the Hub repo cloned on, case-insensitive file systems
     counts: dict[str, int] = {}
     for s in raw.values():
@@ -73,7 +79,8 @@ def make_stems(recording_ids: Iterable[str]) -> dict[str, str]:
                 return True
         return False
 
-    return {rid: f"{s}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}" if clashes(s) else s for rid, s in raw.items()}
+    return {rid: f"{s}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}" if rid in cut or clashes(s) else s
+            for rid, s in raw.items()}
 
 
 def clock_of(res) -> tuple[ClockFix | None, dict[str, Any]]:

@@ -78,12 +78,31 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (``=HYPERLINK(...)``, ``=cmd|...``).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, with a leading ``'`` (shown as text, not run).
+    Only text is touched: numbers (``-0.5``) are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def spreadsheet_plain(cell: str) -> str:
+    """The value ``spreadsheet_safe`` wrote as ``cell`` (what a reader matching ids must compare)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
 def csv_bytes(header, rows) -> bytes:
-    """A CSV file's bytes: the header, then the rows (None as an empty cell), ``\\n`` line ends."""
+    """A CSV file's bytes: the header, then the rows (None as an empty cell), ``\\n`` line ends. A text cell
+    from a manifest, a ledger or a transcript (an id, a speaker, words) that starts like a formula is written
+    with a leading ``'`` (``spreadsheet_safe``): the CSV is opened in spreadsheets, which would run it."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    w.writerows([["" if v is None else v for v in row] for row in rows])
+    w.writerows([["" if v is None else spreadsheet_safe(v) for v in row] for row in rows])
     return buf.getvalue().encode("utf-8")
 
 

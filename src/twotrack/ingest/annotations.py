@@ -203,6 +203,10 @@ def read_lhotse_supervisions(path: str | Path) -> list[Word]:
             sup = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(p, f"line {line_no}: not valid JSON ({exc.msg})") from None
+        except RecursionError:  # [[[[...: the decoder recurses once per level
+            raise InputError(p, f"line {line_no}: not usable JSON: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise InputError(p, f"line {line_no}: not usable JSON ({exc})") from None
         if not isinstance(sup, dict) or "recording_id" not in sup or "start" not in sup or "duration" not in sup:
             raise InputError(p, f"line {line_no}: a supervision needs recording_id, start and duration")
         channel = sup.get("channel", sup.get("channel_id", 0))

@@ -31,6 +31,9 @@ DEFAULT_BLOCK_SAMPLES = 1 << 16
 _HEAD_BYTES = 4096
 _MAX_CHANNELS = 1024
 _MAX_RATE = 1_000_000
+# Below this no speech fits (telephone is 8 kHz); a lower rate is a lying header, and taking it would stretch
+# a few kilobytes into hours of audio that the stages resample to 16 kHz (a 1 Hz WAV of 32000 frames used 4.4 GB).
+_MIN_RATE = 1000
 # Formats whose header frame count is an estimate: a short read there is not truncation.
 _APPROXIMATE_LENGTH = frozenset({"MP3"})
 # ... unless the MP3 states its frame count (a Xing/Info or VBRI frame: LAME and ffmpeg write one) and the
@@ -145,6 +148,8 @@ def _looks_like_text(head: bytes) -> bool:
 
 def _explain_open_failure(path: str, head: bytes, riff: _RiffLayout | None, size: int, exc: Exception) -> str:
     detail = str(exc).split(": ", 1)[-1].strip() if str(exc) else type(exc).__name__
+    if "possibly a pipe" in detail:  # libsndfile's MP3 probe says so of a regular file with no MPEG frame in it
+        detail = "no audio frame found"
     if riff is not None:
         if riff.format_tag is None:
             return "corrupt or truncated WAV: no 'fmt ' chunk before the audio data"
@@ -165,8 +170,9 @@ def _explain_open_failure(path: str, head: bytes, riff: _RiffLayout | None, size
 def _check_plausible(path: str, channels: int, sample_rate: float) -> None:
     if not 1 <= channels <= _MAX_CHANNELS:
         raise InputError(path, f"impossible header values: {channels} channels")
-    if not 0 < sample_rate <= _MAX_RATE:
-        raise InputError(path, f"impossible header values: sample rate {sample_rate} Hz")
+    if not _MIN_RATE <= sample_rate <= _MAX_RATE:
+        raise InputError(path, f"impossible header values: sample rate {sample_rate:g} Hz "
+                               f"(a recording is read at {_MIN_RATE} Hz to {_MAX_RATE} Hz)")
 
 
 def probe(path: str | Path) -> AudioInfo:

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import InputError
 from ..model import AudioInfo, ErrorRecord, Layout, Recording, SourceType, track_name
-from ..paths import written_by_twotrack
+from ..paths import special_file, written_by_twotrack
 from . import remote
 from .extensions import MANIFEST_EXTENSIONS, is_audio_path
 from .found import Found, FoundStream
@@ -96,6 +96,8 @@ def iter_audio_folders(root: str | Path, errors: list[ErrorRecord]) -> Iterator[
                         files.append(entry.path)
                     elif entry.is_symlink() and not os.path.exists(entry.path):
                         errors.append(ErrorRecord(path=entry.path, problem="broken symbolic link"))
+                    elif (problem := special_file(entry.path)) is not None:
+                        errors.append(ErrorRecord(path=entry.path, problem=problem))
             except OSError as exc:
                 errors.append(ErrorRecord(path=printable_path(entry.path),
                                           problem=f"cannot stat: {exc.strerror or exc}"))
@@ -274,7 +276,7 @@ def stream(paths: Iterable[str | Path], config: Config | None = None, *, hash_fi
             elif os.path.isfile(path):
                 add_manifest(path, config, out, hash_files=hash_files)
             else:
-                kind = "broken symbolic link" if os.path.islink(path) else "path not found"
+                kind = special_file(path) or ("broken symbolic link" if os.path.islink(path) else "path not found")
                 out.errors.append(ErrorRecord(path=raw, problem=kind))
         return out.finish()
     except BaseException:

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import InputError
+from ..paths import special_file
 from ..model import ClockDeclaration, ErrorRecord, Layout, Recording, SourceType
 from . import remote
 from .found import Found, FoundStream, Origin
@@ -94,6 +95,13 @@ def _fewer_cells(row: dict) -> str | None:
             f"no cell for {', '.join(missing)})")
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if text.startswith("field larger than field limit"):
+        return f"a cell longer than {csv.field_size_limit()} characters (the CSV field limit)"
+    return text
+
+
 def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs, read as they are needed; raises InputError when the manifest cannot be
     read (rows before a problem found midway have been yielded by then)."""
@@ -104,12 +112,21 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 reader = csv.DictReader(fh)
                 if not reader.fieldnames:
                     raise InputError(path, "empty manifest (no header line)")
+                stuck = -1  # line_num at the last csv.Error: a second error there reads nothing more
                 while True:
                     line = reader.line_num + 1
                     try:
                         row = next(reader)
                     except StopIteration:
                         return
+                    except csv.Error as exc:
+                        # one bad line (a cell over the field limit) costs that row, not the rows after it;
+                        # an error that reads nothing further (the end of the data) stops the manifest
+                        if reader.line_num == stuck:
+                            raise
+                        stuck = reader.line_num
+                        yield line, {"__error__": f"malformed CSV line: {_csv_problem(exc)}"}
+                        continue
                     if None in row:  # more cells than header columns
                         yield line, {"__error__": f"{len(row[None])} more cell(s) than header columns"}
                         continue
@@ -126,6 +143,12 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                     except json.JSONDecodeError as exc:
                         yield line, {"__error__": f"not valid JSON ({exc.msg})"}
                         continue
+                    except RecursionError:  # [[[[...: the decoder recurses once per level
+                        yield line, {"__error__": "not usable JSON: nested too deeply"}
+                        continue
+                    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+                        yield line, {"__error__": f"not usable JSON ({exc})"}
+                        continue
                     if not isinstance(obj, dict):
                         yield line, {"__error__": "a JSONL manifest line must be an object"}
                         continue
@@ -138,7 +161,7 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     except UnicodeDecodeError:
         raise InputError(path, "manifest is not UTF-8 text") from None
     except csv.Error as exc:
-        raise InputError(path, f"malformed CSV: {exc}") from None
+        raise InputError(path, f"malformed CSV: {_csv_problem(exc)}") from None
     raise InputError(path, f"unknown manifest type {suffix!r} (expected .csv or .jsonl)")
 
 
@@ -160,6 +183,8 @@ def resolve_inside(base_dir: str, value: str, what: str) -> str:
         raise RowError(f"missing file: {what} {value!r} does not exist")
     if os.path.isdir(joined):
         raise RowError(f"{what} {value!r} is a folder, not a file")
+    if (problem := special_file(joined)) is not None:  # opening a FIFO would wait for a writer for ever
+        raise RowError(f"{what} {value!r}: {problem}")
     return joined
 
 

@@ -5,22 +5,39 @@ problem is an ``InputError`` naming the file and the line."""
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 
 from ..errors import InputError, file_access
 from ..model import Word, track_index
 
 
+#: An annotation file is read whole (about 2.5 times its size in memory, decoded): larger ones, or a gzip that
+#: unpacks beyond this (a few kilobytes can claim gigabytes), are refused instead of exhausting memory.
+MAX_TEXT_BYTES = 1 << 30
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):g} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
 def open_text(path: str | Path) -> str:
     """A text file's content: gzip undone, UTF-16/UTF-8 BOMs honoured, latin-1 when not UTF-8."""
     p = str(path)
-    with file_access(p, "annotation file"):
-        raw = Path(p).read_bytes()
+    with file_access(p, "annotation file"), open(p, "rb") as fh:
+        raw = fh.read(MAX_TEXT_BYTES + 1)
+    if len(raw) > MAX_TEXT_BYTES:
+        raise InputError(p, f"annotation file larger than {_size(MAX_TEXT_BYTES)}: not read (it is held in memory "
+                            "whole); split it, e.g. one transcript per recording")
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
+        try:  # read through a bounded window: a small gzip can unpack to many gigabytes
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                raw = gz.read(MAX_TEXT_BYTES + 1)
         except (OSError, EOFError) as exc:
             raise InputError(p, f"corrupt gzip: {exc}") from None
+        if len(raw) > MAX_TEXT_BYTES:
+            raise InputError(p, f"annotation file unpacks to more than {_size(MAX_TEXT_BYTES)}: not read (it is held "
+                                "in memory whole); split it, e.g. one transcript per recording")
     for bom, codec in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig")):
         if raw.startswith(bom):
             return raw.decode(codec)

@@ -115,8 +115,10 @@ def load_inputs(path: str | Path) -> CorpusInputs:
     """Read a CorpusInputs JSON file; a file that does not parse is an InputError naming it."""
     try:
         data: Any = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or a number of more than 4300 digits
         raise InputError(path, f"cannot read corpus inputs: {exc}") from exc
+    except RecursionError:
+        raise InputError(path, "cannot read corpus inputs: JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise InputError(path, "corpus inputs must be an object with a 'recordings' list")
     try:

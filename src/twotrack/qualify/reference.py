@@ -25,6 +25,7 @@ import numpy as np
 from ..config import QualifyConfig
 from ..errors import InputError
 from ..model import Record
+from ..paths import special_file
 from .inputs import CorpusInputs
 
 FORMAT = "twotrack-reference/1"
@@ -131,10 +132,14 @@ def load_reference(path: str | Path | None = None) -> Reference:
     if not path:
         text = resources.files("twotrack.qualify").joinpath("data").joinpath(BUILTIN).read_text()
         return reference_from_dict(json.loads(text), BUILTIN)
+    if (problem := special_file(str(path))) is not None:  # a FIFO would block the read for ever
+        raise InputError(path, f"cannot read reference: {problem}")
     try:
         data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or a number of more than 4300 digits
         raise InputError(path, f"cannot read reference: {exc}") from exc
+    except RecursionError:
+        raise InputError(path, "cannot read reference: JSON nested too deeply") from None
     return reference_from_dict(data, str(path))
 
 

@@ -63,8 +63,10 @@ def _load_json(path: str):
     with file_access(path, "metadata file"), open(path, encoding="utf-8") as fh:
         try:
             return json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # not JSON, not UTF-8, a number of more than 4300 digits
             raise InputError(path, f"not JSON ({exc})") from None
+        except RecursionError:
+            raise InputError(path, "not usable JSON: nested too deeply") from None
 
 
 def map_from_channel_map(path: str) -> dict[str, str]:

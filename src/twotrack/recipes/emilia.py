@@ -91,7 +91,7 @@ def prepare_emilia(paths, options):
                 wav = meta["wav"]
                 if not isinstance(wav, str):
                     raise TypeError("wav is not a path")
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except (ValueError, RecursionError, KeyError, TypeError):  # RecursionError: JSON nested too deeply
                 prepared.error(BAD_METADATA, index, f"line {line_no}: not a JSON object with 'wav'")
                 continue
             audio = os.path.normpath(os.path.join(base, wav))
@@ -118,7 +118,7 @@ def prepare_emilia(paths, options):
                 meta = json.load(fh)
             if not isinstance(meta, dict):
                 raise ValueError("not an object")
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             prepared.error(BAD_METADATA, meta_path, f"not a JSON object ({exc})", Path(audio).stem)
             continue
         add(_segment(prepared, audio, meta, meta_path), meta_path)

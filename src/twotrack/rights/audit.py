@@ -222,8 +222,10 @@ def _rewrite_csv(path: Path, drop_ids: set[str], drop_paths: set[str]) -> int:
     if not rows:
         return 0
     header, keep = rows[0], [rows[0]]
+    from ..export.state import spreadsheet_plain  # a formula-like id was written with a leading '
+
     for row in rows[1:]:
-        if not _hit(dict(zip(header, row)), path.parent, drop_ids, drop_paths):
+        if not _hit(dict(zip(header, map(spreadsheet_plain, row))), path.parent, drop_ids, drop_paths):
             keep.append(row)
     dropped = len(rows) - len(keep)
     if dropped:

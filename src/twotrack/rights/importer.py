@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
+from ..paths import special_file
 from .consent import EventDraft, make_draft
 from .errors import ImportRejected, RowError
 
@@ -52,7 +53,20 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
     reader = csv.reader(io.StringIO(cleaned), delimiter=_delimiter(lines))
     header: list[str] | None = None
     out = []
-    for cells in reader:
+    stuck = -1  # line_num at the last csv.Error: a second error there reads nothing more
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell over the field limit: that row is bad, the rows after it are read
+            if reader.line_num == stuck:
+                raise ImportRejected(path, [RowError(reader.line_num, f"malformed CSV: {exc}")]) from None
+            stuck = reader.line_num
+            too_long = str(exc).startswith("field larger than field limit")
+            out.append((reader.line_num, {"__error__": f"a cell longer than {csv.field_size_limit()} characters"
+                                          if too_long else f"malformed CSV: {exc}"}))
+            continue
         if not cells or all(not c.strip() for c in cells):
             continue
         if header is None:
@@ -89,6 +103,12 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
         except json.JSONDecodeError as exc:
             out.append((lineno, {"__error__": f"not valid JSON ({exc.msg} at column {exc.colno})"}))
             continue
+        except RecursionError:  # [[[[...: the decoder recurses once per level
+            out.append((lineno, {"__error__": "not usable JSON: nested too deeply"}))
+            continue
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            out.append((lineno, {"__error__": f"not usable JSON ({exc})"}))
+            continue
         if not isinstance(data, dict):
             out.append((lineno, {"__error__": "not a JSON object"}))
             continue
@@ -110,6 +130,8 @@ def read_event_rows(path: str | os.PathLike) -> tuple[list[EventDraft], list[int
     Returns the drafts and their row numbers; raises ImportRejected listing EVERY bad row (not just the
     first) so the file can be fixed in one pass."""
     p = Path(path)
+    if (problem := special_file(str(p))) is not None:  # a FIFO would block the import for ever
+        raise InputError(p, problem)
     try:
         raw = p.read_bytes()
     except OSError as exc:

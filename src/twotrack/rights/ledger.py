@@ -146,6 +146,8 @@ def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> V
             if newer:
                 return VerifyResult(False, n, prev, lineno, seq_hint, newer, newer=True)
             return VerifyResult(False, n, prev, lineno, seq_hint, f"unreadable event: {exc}")
+        except RecursionError:  # [[[[...: a line no ledger writes, nested past the JSON decoder's depth
+            return VerifyResult(False, n, prev, lineno, seq_hint, "unreadable event: JSON nested too deeply")
         if ev.seq != lineno:
             return VerifyResult(False, n, prev, lineno, ev.seq, f"seq is {ev.seq}, expected {lineno} (events missing or reordered)")
         if data["prev_hash"] != prev:

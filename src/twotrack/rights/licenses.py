@@ -26,6 +26,7 @@ from license_expression import (
 
 from ..errors import InputError
 from ..model import Record
+from ..paths import special_file
 
 UNKNOWN_LICENSE = "LicenseRef-Unknown"
 #: LicenseRef- ids the project registers (also every LicenseRef- key of a loaded permissions table).
@@ -104,12 +105,18 @@ def load_permissions(path: str | os.PathLike | None = None) -> dict[str, Permiss
     table = dict(_default_table())
     if path is not None:
         p = Path(path)
+        if (problem := special_file(str(p))) is not None:  # a FIFO would block the read for ever
+            raise InputError(p, f"cannot read permissions table: {problem}")
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
             raise InputError(p, f"cannot read permissions table: {exc.strerror or exc}") from None
         except json.JSONDecodeError as exc:
             raise InputError(p, f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise InputError(p, "not usable JSON: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits; UnicodeDecodeError
+            raise InputError(p, f"not usable JSON ({exc})") from None
         table.update(_entries_from(data, str(p)))
     return table
 

@@ -172,6 +172,9 @@ def run_stages(
                 record("words", "error", err.problem)
             else:
                 record("words", "ok", words_result.summary())
+                # a transcript that cannot be read is that file's error; the recording keeps its recognised words
+                errors.extend(ErrorRecord(path=path, problem=problem, stage="words", recording_id=rid)
+                              for path, problem in words_result.problems)
     del decoded  # its probed sources and any cached first pass are not needed by the events
 
     if "events" in run:

@@ -35,12 +35,21 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
     """(per track: (start_s, end_s, text) of each utterance, when the recording's gold (its transcript, or
     a recipe's per-track transcripts) is text without word times; else None) and a note when named gold
     could not be used."""
+    spans, note, _ = transcript_spans_checked(recording)
+    return spans, note
+
+
+def transcript_spans_checked(recording: Recording):
+    """``transcript_spans`` and, when the named gold cannot be read, (its path, the problem): an error on
+    that file for the scan to tell (a note alone left ``twotrack errors`` empty and the exit code 0)."""
     if not has_gold(recording):
-        return None, None
+        return None, None, None
     try:
         words = recording_gold(recording)
     except (InputError, OSError) as exc:
-        return None, f"transcript not used: {getattr(exc, 'problem', None) or exc}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        path = getattr(exc, "path", None) or getattr(exc, "filename", None) or recording.metadata.get("transcript", "")
+        return None, f"transcript not used: {problem}", (str(path), f"transcript not used: {problem}")
     by_track: dict[int, list] = {t: [] for t in range(recording.n_tracks)}
     elsewhere: dict[int, int] = {}  # entries on a track the recording does not have (Fisher "C:" on a pair)
     # a mono recording holds every speaker on its one track: each speaker's lines are aligned there
@@ -55,7 +64,7 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
         else:
             elsewhere[w.track] = elsewhere.get(w.track, 0) + 1
     if not any(by_track.values()) or not utterance_level(by_track):
-        return None, None
+        return None, None, None
     note = None
     if len(speakers_on_mono) > 1:
         note = (f"transcript: the lines of {', '.join(track_name(t) for t in speakers_on_mono)} are aligned on the "
@@ -79,7 +88,7 @@ def transcript_spans(recording: Recording) -> tuple[dict[int, list[tuple[float, 
     if repeated:
         note = "; ".join(n for n in (note, f"transcript: {repeated} repeated line(s) (same track, times and "
                                            "text) aligned once") if n)
-    return out, note
+    return out, note, None
 
 
 def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, list[tuple[float, float, str]]],
@@ -143,7 +152,8 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
     outside a transcript's ``transcribed_span_s`` is recognised after the transcript is aligned (a second
     read, not a buffer)."""
     cfg = config or WordsConfig()
-    spans, note = transcript_spans(recording)
+    spans, note, problem = transcript_spans_checked(recording)
+    problems = (problem,) if problem else ()
     if spans is not None:
         spans, past = within_audio(spans, duration_s)
         if past:
@@ -164,7 +174,7 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
         return replace(out, note=note) if note else out
     out = transcribe_blocks(blocks, sample_rate, duration_s, per_track, bleed_db, cfg,
                             recording_id=recording.recording_id, n_tracks=n_tracks)
-    return replace(out, note=note) if note else out
+    return replace(out, note=note, problems=problems) if note else out
 
 
 def within_audio(spans: dict[int, list[tuple[float, float, str]]], duration_s: float

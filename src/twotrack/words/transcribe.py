@@ -50,6 +50,7 @@ class WordsResult(Record):
     #: transcript of part of the recording aligned, the rest recognised: ``recording.with_recognised``)
     source: str = "stage"
     note: str | None = None  # e.g. why a named transcript was not used
+    problems: tuple[tuple[str, str], ...] = ()  # (file, problem): named input that could not be used (an error)
     text_windows: int = 0  # recogniser windows decoded as text only (``windows = "text"``) ...
     text_fallbacks: int = 0  # ... and those whose text was not aligned whole (textwin: Whisper's times instead)
 
