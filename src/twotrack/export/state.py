@@ -43,6 +43,7 @@ from ..errors import ConfigError, InputError
 from ..paths import (
     EXPORT_FORMAT_VERSION, EXPORT_JSON, EXPORT_STATE_DIR, LEGACY_EXPORT_JSON, export_record, newer_export,
 )
+from ..spreadsheet import spreadsheet_safe
 
 LOCK_NAME = f"{EXPORT_STATE_DIR}/lock"
 _UMASK = os.umask(0o022)
@@ -76,23 +77,6 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (``=HYPERLINK(...)``, ``=cmd|...``).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A text cell that a spreadsheet would run as a formula, with a leading ``'`` (shown as text, not run).
-    Only text is touched: numbers (``-0.5``) are written as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def spreadsheet_plain(cell: str) -> str:
-    """The value ``spreadsheet_safe`` wrote as ``cell`` (what a reader matching ids must compare)."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
 def csv_bytes(header, rows) -> bytes:

@@ -40,6 +40,7 @@ from typing import Iterable, Mapping
 from ..errors import InputError
 from ..model import Record, Recording
 from ..paths import EXPORT_JSON, export_record, newer_export
+from ..spreadsheet import spreadsheet_plain  # a formula-like id was written with a leading '
 from .consent import utc_now
 from .errors import LedgerError
 from .ledger import Ledger
@@ -222,8 +223,6 @@ def _rewrite_csv(path: Path, drop_ids: set[str], drop_paths: set[str]) -> int:
     if not rows:
         return 0
     header, keep = rows[0], [rows[0]]
-    from ..export.state import spreadsheet_plain  # a formula-like id was written with a leading '
-
     for row in rows[1:]:
         if not _hit(dict(zip(header, map(spreadsheet_plain, row))), path.parent, drop_ids, drop_paths):
             keep.append(row)
