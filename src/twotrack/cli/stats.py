@@ -136,12 +136,12 @@ def _outdated(workspace) -> dict[str, int]:
     ours: dict[int, dict[str, str]] = {}
     theirs: dict[int, dict[str, str]] = {}
     for run in queries.runs(workspace):
+        stored = queries.recorded_stage_keys(run["stage_keys"])
         try:
             config = Config.from_dict(json.loads(run["config"]))
-            stored = json.loads(run["stage_keys"])
         except (TypeError, ValueError, AttributeError):  # not a run this version can read: not judged
             continue
-        if isinstance(stored, dict):
+        if stored is not None:
             ours[run["run_id"]], theirs[run["run_id"]] = stage_keys(config, {}), stored
     out: dict[str, int] = {}
     for stage, by_rid in queries.result_runs(workspace).items():

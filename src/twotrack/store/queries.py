@@ -58,6 +58,16 @@ def runs(ws: Workspace) -> list[dict[str, Any]]:
         return _dicts(con.execute("SELECT * FROM runs ORDER BY run_id"))
 
 
+def recorded_stage_keys(text: str | None) -> dict[str, Any] | None:
+    """A run's ``stage_keys`` column as the dict the scan wrote (stage -> key, and ``"versions"`` since
+    2026-12-05), or None when the run recorded none or its text is not a JSON object."""
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def stage_versions_recorded(ws: Workspace) -> dict[str, int]:
     """stage -> the highest stage version any scan of the workspace recorded (``runs.stage_keys`` holds
     ``"versions"`` since 2026-12-05; a workspace scanned only before records none: ``{}``)."""
@@ -65,10 +75,7 @@ def stage_versions_recorded(ws: Workspace) -> dict[str, int]:
     with ws.read() as con:
         rows = con.execute("SELECT stage_keys FROM runs WHERE stage_keys IS NOT NULL").fetchall()
     for (text,) in rows:
-        try:
-            versions = (json.loads(text) or {}).get("versions") or {}
-        except (json.JSONDecodeError, AttributeError):
-            continue
+        versions = (recorded_stage_keys(text) or {}).get("versions") or {}
         for stage, v in versions.items() if isinstance(versions, dict) else ():
             if isinstance(v, int) and not isinstance(v, bool):
                 out[stage] = max(out.get(stage, v), v)
@@ -371,13 +378,7 @@ def run_keys_of_stage(ws: Workspace, stage: str) -> dict[str, str | None]:
         rows = con.execute(
             "SELECT s.recording_id, r.stage_keys FROM stage_results s LEFT JOIN runs r ON s.run_id = r.run_id "
             "WHERE s.stage = ? AND s.status = 'ok' ORDER BY s.recording_id", [stage]).fetchall()
-    out: dict[str, str | None] = {}
-    for rid, keys in rows:
-        try:
-            out[rid] = (json.loads(keys) or {}).get(stage) if keys else None
-        except (json.JSONDecodeError, AttributeError):
-            out[rid] = None
-    return out
+    return {rid: (recorded_stage_keys(keys) or {}).get(stage) for rid, keys in rows}
 
 
 def stage_status_counts(ws: Workspace) -> list[dict[str, Any]]:
