@@ -203,3 +203,18 @@ def test_a_table_that_cannot_be_read_is_a_usage_error_naming_it_and_nothing_is_w
     res = _run("rights", "audit", done, "-w", ws, "--apply", "--permissions", table)
     assert res.exit_code == 2 and table.name in res.output
     assert (done / ".twotrack" / "export.json").read_bytes() == before
+
+
+def test_capture_sessions_may_name_a_license_of_the_team_table(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from twotrack.capture.server import create_app
+    from twotrack.rights.licenses import load_permissions
+
+    table = _table(tmp_path / "team-permissions.json")
+    for permissions, status in ((None, 400), (load_permissions(table), 200)):
+        with TestClient(create_app(tmp_path / f"ws-{status}", scan=False, permissions=permissions)) as c:
+            r = c.post("/api/sessions", json={"license": OURS})
+            assert r.status_code == status, r.text
+    res = _run("capture", "serve", "-w", tmp_path / "ws-cli", "--port", "0", "--permissions", tmp_path / "nope.json")
+    assert res.exit_code == 2 and "nope.json" in res.output and not (tmp_path / "ws-cli").exists()

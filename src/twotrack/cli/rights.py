@@ -243,7 +243,8 @@ def consent_verify(ws: str, head: str | None, as_json: bool) -> None:
 
 
 @main.group(invoke_without_command=True, epilog="Exit codes: 0 judged (allowed or not); 1 a ledger that does "
-            "not verify or an unreadable file; 2 no -w/--purpose, no workspace and no --manifest, or a bad option. "
+            "not verify or an unreadable file; 2 no -w/--purpose, no workspace and no --manifest, a bad option, or a "
+            "--permissions file that cannot be read. "
             "`rights audit` has its own (`twotrack rights audit --help`).")
 @_WS_OPT
 @click.option("--purpose", type=click.Choice(list(PURPOSES)), default=None, help="What the data is for.")
@@ -284,7 +285,8 @@ def rights(ctx, ws, purpose, at, manifest, permissions, as_json) -> None:
 
 @rights.command("audit", epilog="Exit codes: 0 audited (files to remove are listed, or removed with --apply); 1 "
                                  "not an export folder, or a ledger that does not verify or no longer holds the "
-                                 "export's head; 2 no workspace and no --manifest, or a bad option.")
+                                 "export's head; 2 no workspace and no --manifest, a bad option, a --permissions file that "
+                                 "cannot be read, or none for an export decided with one (nothing removed).")
 @click.argument("export_dir", type=click.Path(exists=True, file_okay=False))
 @_WS
 @_AT
