@@ -218,3 +218,17 @@ def test_capture_sessions_may_name_a_license_of_the_team_table(tmp_path):
             assert r.status_code == status, r.text
     res = _run("capture", "serve", "-w", tmp_path / "ws-cli", "--port", "0", "--permissions", tmp_path / "nope.json")
     assert res.exit_code == 2 and "nope.json" in res.output and not (tmp_path / "ws-cli").exists()
+
+
+def test_parquet_rows_carry_every_purpose_judged_by_the_table(ws, tmp_path):
+    import pyarrow.parquet as pq
+
+    table = _table(tmp_path / "team-permissions.json")
+    res = _run("export", "parquet", "-w", ws, tmp_path / "p", "--purpose", PURPOSE, "--permissions", table)
+    assert res.exit_code == 0, res.output
+    rows = [r for shard in sorted((tmp_path / "p" / "data").rglob("*.parquet"))
+            for r in pq.read_table(shard, columns=["recording_id", "rights"]).to_pylist()]
+    panel = {v["purpose"]: v for r in rows if r["recording_id"] == PANEL for v in r["rights"]}
+    assert panel["commercial-training"]["allowed"] and panel["research-training"]["allowed"]
+    # the table's own terms decide the other purposes too: no redistribution, not "not a registered LicenseRef"
+    assert panel["redistribution"]["reasons"] == [f"license {OURS}: no redistribution"]
