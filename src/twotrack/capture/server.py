@@ -67,12 +67,14 @@ class Finish(BaseModel):
     n_anchors: int | None = Field(None, ge=0)
 
 
-def create_app(workspace: str | Path, *, scan: bool = True) -> FastAPI:
-    """The capture app over ``workspace`` (created when missing). ``scan``: scan each assembled recording."""
+def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) -> FastAPI:
+    """The capture app over ``workspace`` (created when missing). ``scan``: scan each assembled recording.
+    ``permissions``: a team's permissions table (``rights.load_permissions(FILE)``), whose ``LicenseRef-`` ids a
+    session's license may name."""
     from ..store import Workspace
 
     Workspace(workspace, create=True)
-    store = SessionStore(workspace)
+    store = SessionStore(workspace, permissions)
     app = FastAPI(title="twotrack capture", docs_url="/docs", redoc_url=None)
     app.state.store = store
     app.state.assemblies: dict[str, threading.Thread] = {}

@@ -186,8 +186,9 @@ def clean_name(name: object) -> str:
 class SessionStore:
     """Every capture session of one workspace. One object per server process (it holds the locks)."""
 
-    def __init__(self, workspace: str | os.PathLike):
+    def __init__(self, workspace: str | os.PathLike, permissions=None):
         self.workspace = Path(workspace).absolute()
+        self.permissions = permissions  # a team's table registers its LicenseRef- ids (None: the packaged ones)
         self.root = self.workspace / "capture"
         self.sessions_dir = self.root / "sessions"
         self.consent_dir = self.root / "consent"
@@ -214,7 +215,7 @@ class SessionStore:
 
     def create(self, license: str, scopes=DEFAULT_SCOPES, title: str = "", speaker_a: str | None = None,
                speaker_b: str | None = None) -> Session:
-        problem = validate_license(license)
+        problem = validate_license(license, self.permissions)
         if problem:
             raise SessionError(400, f"license {license!r}: {problem}")
         scopes = tuple(dict.fromkeys(scopes))

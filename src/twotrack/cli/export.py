@@ -9,13 +9,14 @@ import click
 
 from ..errors import ConfigError
 from ..rights.verdicts import PURPOSES
-from .common import handle_errors, print_json
+from .common import handle_errors, load_permissions_option, permissions_option, print_json
 from .group import main
 
 FORMAT_NAMES = ("moshi", "lhotse", "parquet")
 
 EXIT_HELP = ("Exit codes: 0 exported; 1 some recordings could not be read (the others were exported; rerun to "
-             "retry them); 2 usage or config error (unknown purpose, folder holding another export).")
+             "retry them); 2 usage or config error (unknown purpose, folder holding another export, a "
+             "--permissions file that cannot be read, or none for a folder decided with one): nothing written.")
 
 
 def hub_push_command(repo_id: str, out: str) -> str:
@@ -47,6 +48,9 @@ def _text(d: dict) -> str:
         f"  this run: {len(d['written'])} written ({d['hours_written']:.3f} h), {d['kept']} unchanged, "
         f"{len(d['removed'])} file(s) removed, in {d['seconds']:.1f} s; consent ledger head {d['ledger_head'][:12]}",
     ]
+    perm = d.get("permissions") or {}
+    if perm.get("path"):
+        lines.append(f"  licenses judged with the permissions table {perm['path']} (sha256 {perm['sha256'][:12]})")
     if d["blocked"]:
         lines.append(f"  {len(d['blocked'])} recording(s) blocked for {d['purpose']} (`twotrack rights` says why):")
         for rid, reasons in list(d["blocked"].items())[:10]:
@@ -113,27 +117,31 @@ def _text(d: dict) -> str:
 @click.option("--allow-unknown-clock", is_flag=True,
               help="Also export paired recordings whose clock is unknown (nothing measured or declared B's clock "
                    "against A's): each file keeps its own clock. Left out by default and listed.")
+@permissions_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (docs/export.md).")
 @click.option("--hub", "hub_repo", default=None, metavar="USER/NAME",
               help="Also print the one command that pushes the folder to this Hugging Face dataset repo "
                    "(README card and data files; the .twotrack state stays). Nothing is sent.")
 @handle_errors
 def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_words, shard_mb, verify,
-               allow_unknown_clock, as_json, hub_repo=None, allow_no_text=False):
+               allow_unknown_clock, as_json, hub_repo=None, allow_no_text=False, permissions=None):
     """Write the recordings of workspace WS that --purpose allows to OUT as FORMAT (moshi, lhotse, parquet).
 
-    Every export folder gets export.json (purpose, config, consent-ledger head, twotrack version, the sha256 and
-    recordings of every file) and croissant.json. Rerunning is incremental: only new or changed recordings are
+    Every export folder gets export.json (purpose, config, consent-ledger head, the permissions table that
+    judged the licenses (path and sha256), twotrack version, the sha256 and recordings of every file) and
+    croissant.json. Rerunning is incremental: only new or changed recordings are
     written, and the files of recordings no longer allowed (after a withdrawal) are removed."""
     from ..export import ExportOptions, run_export
 
     if fmt != "moshi" and (main_speaker is not None or other_words):
         raise ConfigError("--main-speaker and --other-words apply to moshi exports only")
     push = hub_push_command(hub_repo, out) if hub_repo else None
+    table = load_permissions_option(permissions)  # before the folder is touched: a bad table writes nothing
     options = ExportOptions(sample_rate=rate, max_duration_s=max_duration, main_speaker=main_speaker or "A",
                             other_words=other_words, shard_mb=shard_mb, verify=verify,
                             allow_unknown_clock=allow_unknown_clock, allow_no_text=allow_no_text)
-    summary = run_export(ws, out, fmt, purpose, options, progress=None if as_json else _progress)
+    summary = run_export(ws, out, fmt, purpose, options, progress=None if as_json else _progress,
+                         permissions=table)
     data = summary.to_dict()
     if push:
         data["push"] = push

@@ -14,7 +14,7 @@ import click
 
 from ..config import load_config
 from ..errors import ConfigError
-from .common import handle_errors, print_json
+from .common import handle_errors, load_permissions_option, permissions_option, print_json
 from .group import main
 
 MAX_ROWS = 200  # the terminal matrix shows this many recordings; --json has them all
@@ -29,9 +29,13 @@ def _console():
 
 
 def _load(ws: str | None, inputs: str | None, purpose: str | None, config_path: str | None,
-          reference: str | None):
+          reference: str | None, permissions: str | None = None):
     if bool(ws) == bool(inputs):
         raise ConfigError("give exactly one of -w/--workspace or --inputs")
+    if inputs and permissions:  # an inputs file carries its verdicts already: the table would change nothing
+        raise ConfigError("--permissions judges a workspace's recordings; an --inputs file carries its own "
+                          "rights verdicts (give -w WS instead)")
+    table = load_permissions_option(permissions)
     cfg = load_config(config_path).qualify
     if purpose:
         cfg = replace(cfg, purpose=purpose)
@@ -47,7 +51,7 @@ def _load(ws: str | None, inputs: str | None, purpose: str | None, config_path: 
     from ..store import Workspace
 
     workspace = Workspace(ws)
-    return inputs_from_workspace(workspace, cfg.purpose, cfg), cfg, workspace
+    return inputs_from_workspace(workspace, cfg.purpose, cfg, permissions=table), cfg, workspace
 
 
 def _cell(check) -> str:
@@ -181,6 +185,7 @@ _COMMON = [
                  help="TOML config; its [qualify] table sets the thresholds."),
     click.option("--reference", type=click.Path(exists=True, dir_okay=False), default=None,
                  help="Reference statistics file (default: the built-in published figures)."),
+    permissions_option,  # requirement 7's license verdicts read it
     click.option("--json", "as_json", is_flag=True, help="Print JSON (documented in docs/qualify.md)."),
 ]
 
@@ -192,11 +197,11 @@ def _common(fn):
 
 
 @main.command("qualify", epilog="Exit codes: 0 ok (whatever the verdict); 1 an unreadable --reference or --inputs "
-                                 "file; 2 no workspace at WS, or a bad option or config.")
+                                 "file; 2 no workspace at WS, or a bad option, config or --permissions file.")
 @_common
 @click.option("--no-write", is_flag=True, help="Do not write the phase labels into the workspace.")
 @handle_errors
-def qualify_cmd(ws, inputs, purpose, config_path, reference, as_json, no_write) -> None:
+def qualify_cmd(ws, inputs, purpose, config_path, reference, permissions, as_json, no_write) -> None:
     """The eight post-training requirements (all-or-nothing), qualified hours and phase labels.
 
     Prints the requirement matrix (recording x requirement, with the number behind each verdict), the
@@ -204,7 +209,7 @@ def qualify_cmd(ws, inputs, purpose, config_path, reference, as_json, no_write) 
     workspace so exports carry them."""
     from ..qualify import qualify_corpus
 
-    corpus, cfg, workspace = _load(ws, inputs, purpose, config_path, reference)
+    corpus, cfg, workspace = _load(ws, inputs, purpose, config_path, reference, permissions)
     report = qualify_corpus(corpus, cfg)
     where = None
     if workspace is not None and not no_write:
@@ -231,10 +236,10 @@ def qualify_cmd(ws, inputs, purpose, config_path, reference, as_json, no_write) 
 
 
 @main.command("map", epilog="Exit codes: 0 ok; 1 an unreadable --reference or --inputs file; 2 no workspace at WS, "
-                             "or a bad option or config.")
+                             "or a bad option, config or --permissions file.")
 @_common
 @handle_errors
-def map_cmd(ws, inputs, purpose, config_path, reference, as_json) -> None:
+def map_cmd(ws, inputs, purpose, config_path, reference, permissions, as_json) -> None:
     """The data map: known corpora (hours, channels, license, commercial use, consent, phase fitness),
     each figure with its source; with -w, your corpus as a measured row."""
     from ..qualify.datamap import catalog_rows, measured_row, render_map
@@ -243,7 +248,7 @@ def map_cmd(ws, inputs, purpose, config_path, reference, as_json) -> None:
     if ws or inputs:
         from ..qualify import qualify_corpus
 
-        corpus, cfg, workspace = _load(ws, inputs, purpose, config_path, reference)
+        corpus, cfg, workspace = _load(ws, inputs, purpose, config_path, reference, permissions)
         report = qualify_corpus(corpus, cfg)
         rows.append(measured_row(report, corpus, str(ws) if ws else ""))
     if as_json:

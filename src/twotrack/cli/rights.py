@@ -18,7 +18,7 @@ from ..rights.errors import ImportRejected
 from ..rights.ledger import Ledger, ledger_path
 from ..rights.verdicts import PURPOSES
 from ..store.workspace import DB_NAME
-from .common import handle_errors, print_json
+from .common import handle_errors, load_permissions_option, permissions_option, print_json
 from .group import main
 
 _WS = click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False),
@@ -27,8 +27,6 @@ _WS_OPT = click.option("-w", "--workspace", "ws", type=click.Path(file_okay=Fals
                        help="Workspace folder (the ledger is WS/rights/ledger.jsonl).")
 _MANIFEST = click.option("--manifest", type=click.Path(exists=True, dir_okay=False), default=None,
                          help="Read recordings from this manifest instead of the workspace.")
-_PERMS = click.option("--permissions", type=click.Path(exists=True, dir_okay=False), default=None,
-                      help="JSON permissions table whose entries add to / replace the built-in one.")
 
 
 def _check_at(ctx, param, value):
@@ -245,13 +243,14 @@ def consent_verify(ws: str, head: str | None, as_json: bool) -> None:
 
 
 @main.group(invoke_without_command=True, epilog="Exit codes: 0 judged (allowed or not); 1 a ledger that does "
-            "not verify or an unreadable file; 2 no -w/--purpose, no workspace and no --manifest, or a bad option. "
+            "not verify or an unreadable file; 2 no -w/--purpose, no workspace and no --manifest, a bad option, or a "
+            "--permissions file that cannot be read. "
             "`rights audit` has its own (`twotrack rights audit --help`).")
 @_WS_OPT
 @click.option("--purpose", type=click.Choice(list(PURPOSES)), default=None, help="What the data is for.")
 @_AT
 @_MANIFEST
-@_PERMS
+@permissions_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handle_errors
@@ -261,18 +260,20 @@ def rights(ctx, ws, purpose, at, manifest, permissions, as_json) -> None:
         return
     if not purpose or not ws:
         raise ConfigError(f"twotrack rights needs -w WS and --purpose ({', '.join(PURPOSES)})")
-    from ..rights.licenses import load_permissions
     from ..rights.verdicts import rights_report
 
+    table = load_permissions_option(permissions)
     recordings = _recordings(ws, manifest)
     led = _ledger(ws)
-    report = rights_report(recordings, led, purpose, at=at, permissions=load_permissions(permissions))
+    report = rights_report(recordings, led, purpose, at=at, permissions=table)
     if as_json:
         print_json(report)
         return
     s = report["summary"]
     click.echo(f"purpose {purpose}: {s['allowed']} of {s['recordings']} recording(s) allowed "
                f"(consent at {report['at']}, ledger head {report['ledger_head'][:12]})")
+    if table.path is not None:
+        click.echo(f"licenses judged by {table.describe()}")
     for row in report["recordings"]:
         mark = "allowed" if row["allowed"] else "BLOCKED"
         click.echo(f"  {mark:<8} {row['recording_id']}  [{row['license']}]")
@@ -284,24 +285,25 @@ def rights(ctx, ws, purpose, at, manifest, permissions, as_json) -> None:
 
 @rights.command("audit", epilog="Exit codes: 0 audited (files to remove are listed, or removed with --apply); 1 "
                                  "not an export folder, or a ledger that does not verify or no longer holds the "
-                                 "export's head; 2 no workspace and no --manifest, or a bad option.")
+                                 "export's head; 2 no workspace and no --manifest, a bad option, a --permissions file that "
+                                 "cannot be read, or none for an export decided with one (nothing removed).")
 @click.argument("export_dir", type=click.Path(exists=True, file_okay=False))
 @_WS
 @_AT
 @_MANIFEST
-@_PERMS
+@permissions_option
 @click.option("--apply", "apply_", is_flag=True, help="Remove the files and rewrite the manifests.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @handle_errors
 def rights_audit(export_dir, ws, at, manifest, permissions, apply_, as_json) -> None:
     """Files of EXPORT_DIR that must be removed after consent changes since the export (exactly those)."""
     from ..rights.audit import apply_audit, audit_report
-    from ..rights.licenses import load_permissions
 
+    table = load_permissions_option(permissions)
     led = _ledger(ws)
-    report = audit_report(export_dir, led, _recordings(ws, manifest), at=at,
-                          permissions=load_permissions(permissions))
-    applied = apply_audit(export_dir, report.removals, ledger_head=report.ledger_head) if apply_ and report.removals else None
+    report = audit_report(export_dir, led, _recordings(ws, manifest), at=at, permissions=table)
+    applied = (apply_audit(export_dir, report.removals, ledger_head=report.ledger_head, permissions=table.record())
+               if apply_ and report.removals else None)
     if as_json:
         out = report.to_dict()
         out["applied"] = applied.to_dict() if applied else None
@@ -309,6 +311,8 @@ def rights_audit(export_dir, ws, at, manifest, permissions, apply_, as_json) -> 
         return
     click.echo(f"{export_dir}: purpose {report.purpose}; made under ledger head {report.export_head[:12]}, "
                f"{report.new_events} event(s) since; {report.files_checked} file(s) checked")
+    if report.permissions_note:
+        click.echo(report.permissions_note)
     if not report.removals:
         click.echo("nothing to remove")
     for r in report.removals:

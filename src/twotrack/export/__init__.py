@@ -27,12 +27,14 @@ from .registry import FORMATS
 from .run import run_export
 
 
-def export(workspace, out, fmt: str, purpose: str, options: ExportOptions | None = None, **kw) -> ExportSummary:
+def export(workspace, out, fmt: str, purpose: str, options: ExportOptions | None = None, *, permissions=None,
+           **kw) -> ExportSummary:
     """Export ``workspace`` to ``out`` in format ``fmt`` for ``purpose`` (options as keywords or an
-    ``ExportOptions``); see ``run.run_export``."""
+    ``ExportOptions``; ``permissions``: a permissions table file or ``PermissionsTable``); see
+    ``run.run_export``."""
     if kw:
         options = ExportOptions(**{**(options.to_dict() if options else {}), **kw})
-    return run_export(workspace, out, fmt, purpose, options)
+    return run_export(workspace, out, fmt, purpose, options, permissions=permissions)
 
 
 __all__ = ["FORMATS", "ExportItem", "ExportOptions", "ExportSummary", "Exporter", "export", "run_export",

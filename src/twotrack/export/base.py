@@ -237,6 +237,7 @@ class ExportSummary(Record):
     out: str
     purpose: str
     ledger_head: str
+    permissions: dict = field(default_factory=dict)  # the permissions table that decided (export.json's record)
     recordings: int = 0  # in the workspace
     exported: int = 0  # in the export now
     written: list[str] = field(default_factory=list)  # (re)written this run

@@ -283,7 +283,8 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         f"has given consent (W3C DPV `dpv:ConsentGiven`) for the scopes "
         f"{', '.join(f'`{s}`' for s in purpose.consent_scopes) or 'none'}"
         + (f", and none restricted it to {', '.join(f'`{s}`' for s in purpose.excluded_by)}" if purpose.excluded_by else "")
-        + f"; each recording's license permits {', '.join(purpose.license_permissions) or 'the purpose'}.",
+        + f"; each recording's license permits {', '.join(purpose.license_permissions) or 'the purpose'} "
+        f"(licenses judged by {ctx.permissions_text()}).",
         f"- Consent ledger head (sha256 hash chain) at export: `{ctx.ledger_head}` "
         f"({len(ctx.events)} event(s)).",
         f"- Withdrawals honoured: {len(withdrawals)} withdrawal/revocation event(s) in the ledger"
@@ -292,7 +293,7 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         + (f", {len(blocked_by_consent)} of them because consent was withdrawn or revoked" if blocked_by_consent else "")
         + ".",
         "- Withdrawal policy: consent can be withdrawn at any time. `twotrack rights audit <this folder> -w "
-        "<workspace>` lists exactly the files holding recordings no longer allowed (`--apply` removes them and "
+        f"<workspace>{' --permissions <that table>' if getattr(ctx.permissions, 'path', None) else ''}` lists exactly the files holding recordings no longer allowed (`--apply` removes them and "
         "rewrites the manifests); rerunning `twotrack export` brings the whole folder, this card included, in "
         "line with the ledger. Copies made before then must be updated from the new revision.",
         "- Each speaker's evidence (a signed document's location and sha256) stays in the ledger, not in this "

@@ -171,6 +171,7 @@ class Context:
     ledger_head: str
     recordings: list[Recording]
     verdicts: dict[str, Any]  # recording_id -> Verdict for the purpose
+    permissions: Any = None  # the permissions table every verdict of the run reads (None: the packaged one)
     _all_verdicts: dict[str, dict[str, Any]] | None = None
     _qualification: dict[str, dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
@@ -180,7 +181,7 @@ class Context:
         ``qualify.requirements.QualifyReport``), or None when the workspace cannot say (noted)."""
         try:
             cfg = QualifyConfig(purpose=self.purpose)
-            inputs = inputs_from_workspace(self.workspace, self.purpose, cfg)
+            inputs = inputs_from_workspace(self.workspace, self.purpose, cfg, permissions=self.permissions)
             keep = set(recording_ids)
             inputs = dataclasses.replace(inputs, recordings=tuple(r for r in inputs.recordings
                                                                   if r.recording_id in keep))
@@ -189,10 +190,19 @@ class Context:
             self.notes.append(f"corpus qualification unavailable: {type(exc).__name__}: {exc}")
             return None
 
+    def permissions_text(self) -> str:
+        """How the cards name the table that judged the licenses (the file's name, not its local path)."""
+        path = getattr(self.permissions, "path", None)
+        if not path:
+            return "the built-in permissions table"
+        return (f"the built-in permissions table with the team's table `{os.path.basename(path)}` "
+                f"(sha256 {self.permissions.sha256}) over it")
+
     def all_verdicts(self) -> dict[str, dict[str, Any]]:
         """purpose -> recording_id -> Verdict, for every known purpose (what Parquet rows carry)."""
         if self._all_verdicts is None:
-            self._all_verdicts = {p: {v.recording_id: v for v in decide(self.recordings, self.events, p)}
+            self._all_verdicts = {p: {v.recording_id: v for v in decide(self.recordings, self.events, p,
+                                                                          permissions=self.permissions)}
                                   for p in PURPOSES}
         return self._all_verdicts
 
@@ -203,7 +213,7 @@ class Context:
             self._qualification = {}
             try:
                 cfg = QualifyConfig()
-                inputs = inputs_from_workspace(self.workspace, self.purpose, cfg)
+                inputs = inputs_from_workspace(self.workspace, self.purpose, cfg, permissions=self.permissions)
                 for rec in inputs.recordings:
                     finding, checks = evaluate_recording(rec, cfg)
                     failed = sorted(i for i, c in checks.items() if c.passed is False)

@@ -219,7 +219,8 @@ def build_card(out: Path, exporter: Exporter, state: State, ctx: Context, summar
         f"a recording (both speakers of a two-track recording) has the status dpv:ConsentGiven for the "
         f"scopes {', '.join(purpose.consent_scopes) or 'none'}"
         + (f" and has not restricted their consent to {', '.join(purpose.excluded_by)}" if purpose.excluded_by else "")
-        + f", and each recording's license permits {', '.join(purpose.license_permissions)}. "
+        + f", and each recording's license permits {', '.join(purpose.license_permissions)} (licenses judged by "
+        f"{ctx.permissions_text().replace('`', '')}). "
         f"Ledger head at export: {ctx.ledger_head}. Each speaker's evidence (a signed document's location "
         f"and sha256) is in the ledger, not in this export. Withdrawals honoured: the ledger holds "
         f"{n_withdrawals} withdrawal or revocation event(s); {len(summary.blocked)} recording(s) of the "

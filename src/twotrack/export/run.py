@@ -24,7 +24,9 @@ from ..ingest.clock import ClockFix, RecordingClock, recording_clock
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import ErrorRecord, Layout, Recording
 from ..ingest.missing import changed_reason, missing_reason
+from ..rights.audit import compare_permissions
 from ..rights.ledger import Ledger
+from ..rights.licenses import PermissionsTable, load_permissions, table_record
 from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace, queries
 from .base import ExportItem, ExportOptions, Exporter, ExportSummary, check_options
@@ -181,16 +183,22 @@ def _scan_config(ws) -> dict[str, Any]:
 
 
 def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
-               options: ExportOptions | None = None, *, progress=None) -> ExportSummary:
+               options: ExportOptions | None = None, *, progress=None, permissions=None) -> ExportSummary:
     """Export the recordings of ``workspace`` that ``purpose`` allows now, in format ``fmt``, to ``out``.
 
     Incremental and idempotent (see the module docstring). ``progress``: optional callable
-    ``(done, total, recording_id)``. Raises ConfigError for a folder holding another format or purpose.
+    ``(done, total, recording_id)``. ``permissions``: the permissions table the verdicts read (a
+    ``PermissionsTable``, or a file path loaded here; None: the packaged table); export.json records it.
+    Raises ConfigError for a folder holding another format or purpose, or one decided with a team's
+    permissions table when none is given; InputError for a table that cannot be read (before anything
+    is written).
     """
     t0 = time.monotonic()
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     get_purpose(purpose)
+    if permissions is None or isinstance(permissions, (str, os.PathLike)):
+        permissions = load_permissions(permissions)
     options = options or ExportOptions()
     check_options(options)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
@@ -202,7 +210,7 @@ def run_export(workspace, out: str | os.PathLike, fmt: str, purpose: str,
             "(moshi-finetune reads every *jsonl under its folder, a Hub push uploads the subfolder with its "
             ".twotrack state); write it to a folder outside that one, e.g. a sibling")
     try:
-        return _run(ws, out, fmt, purpose, options, progress, t0)
+        return _run(ws, out, fmt, purpose, options, progress, t0, permissions)
     except OSError as exc:  # the folder itself refuses (read-only, under a file, full): one named error
         raise InputError(exc.filename or out, (
             f"the export to {out} stopped: {exc.strerror or exc} (fix the folder and rerun: the rerun finishes "
@@ -220,8 +228,8 @@ def _enclosing_export(out: Path) -> Path | None:
     return None
 
 
-def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOptions, progress, t0: float
-         ) -> ExportSummary:
+def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOptions, progress, t0: float,
+         permissions: PermissionsTable) -> ExportSummary:
     with export_lock(out) as lock:
         old = read_state(out)
         if old is not None:
@@ -230,11 +238,15 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                                   f"write a {fmt} export for {purpose} to another folder")
         elif any(p.name not in (EXPORT_STATE_DIR, LEGACY_LOCK_NAME) for p in out.iterdir()):
             raise ConfigError(f"{out}: not empty and not an export folder (no {EXPORT_JSON}); choose an empty folder")
+        # a folder decided with a team's table is not rerun without one (its recordings would all go)
+        changed, why = compare_permissions(out, old.get("permissions"), table_record(permissions)) if old else (False, "")
 
         events, head = Ledger(ws.ledger_path).snapshot()
         recordings = queries.recordings(ws)
-        verdicts = {v.recording_id: v for v in decide(recordings, events, purpose)}
-        ctx = Context(ws, purpose, events, head, recordings, verdicts)
+        verdicts = {v.recording_id: v for v in decide(recordings, events, purpose, permissions=permissions)}
+        ctx = Context(ws, purpose, events, head, recordings, verdicts, permissions=permissions)
+        if changed:
+            ctx.notes.append(why)
         if old is not None and (lock.interrupted or old.get("complete") is False):
             ctx.notes.append(f"resumed an interrupted export (last checkpoint {old.get('updated_at') or '?'}): "
                              f"finished recordings are kept, unlisted leftovers removed")
@@ -245,7 +257,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         state = State(old)
         exporter.state = state
         summary = ExportSummary(format=fmt, out=str(out), purpose=purpose, ledger_head=head,
-                                recordings=len(recordings))
+                                permissions=table_record(permissions), recordings=len(recordings))
         table = {r["recording_id"]: r for r in queries.recording_table(ws)}
         stage_state = queries.stage_state(ws)
         stored_checks = (queries.check_results(ws) if any(r.layout is Layout.PAIRED for r in recordings) else {})
@@ -396,6 +408,7 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
         "format_version": FORMAT_VERSION,
         "purpose": ctx.purpose,
         "ledger_head": ctx.ledger_head,
+        "permissions": table_record(ctx.permissions),
         "twotrack_version": __version__,
         "config": {"export": exporter.resolved, "scan": _scan_config(ctx.workspace)},
         "workspace": str(ctx.workspace.path),

@@ -87,7 +87,7 @@ def _speaker_metadata(ws) -> dict[str, dict[str, str]]:
     return out
 
 
-def _rights(ws, recordings, purpose: str, cfg: QualifyConfig, at: str | datetime | None):
+def _rights(ws, recordings, purpose: str, cfg: QualifyConfig, at: str | datetime | None, permissions=None):
     """(consent verdicts, purpose verdicts) by recording id, from the workspace's consent ledger."""
     from ..rights.consent import replay_all
     from ..rights.ledger import Ledger
@@ -102,15 +102,16 @@ def _rights(ws, recordings, purpose: str, cfg: QualifyConfig, at: str | datetime
     for rec in recordings:
         reasons = check_consent(rec, consents, (cfg.consent_scope,), (), f"{cfg.consent_scope} use")
         consent[rec.recording_id] = Verdict(not reasons, tuple(dict.fromkeys(r.message for r in reasons)))
-        v = decide_one(rec, rest, consents)
+        v = decide_one(rec, rest, consents, permissions)
         note = (f"{cfg.consent_scope} consent is judged by requirement 6",) if cfg.consent_scope in p.consent_scopes else ()
         rights[rec.recording_id] = Verdict(v.allowed, tuple(r.message for r in v.reasons) + (note if not v.allowed else ()))
     return consent, rights, ledger.head
 
 
 def inputs_from_workspace(ws, purpose: str | None = None, cfg: QualifyConfig | None = None,
-                          *, at: str | datetime | None = None) -> CorpusInputs:
+                          *, at: str | datetime | None = None, permissions=None) -> CorpusInputs:
     """Everything the eight requirements read, from a workspace (path or ``store.Workspace``).
+    ``permissions``: the permissions table requirement 7's license verdicts read (None: the packaged one).
 
     Recordings that failed to decode are kept with zero duration and no checks: they show in the
     matrix as not checked and weigh nothing in the hour-based verdicts."""
@@ -124,7 +125,7 @@ def inputs_from_workspace(ws, purpose: str | None = None, cfg: QualifyConfig | N
     checks = queries.check_results(ws)
     events = _event_stats(ws)
     speech = queries.speech_by_track(ws)
-    consent, rights, _head = _rights(ws, recordings, purpose, cfg, at)
+    consent, rights, _head = _rights(ws, recordings, purpose, cfg, at, permissions)
     out = []
     for rec in recordings:
         rid = rec.recording_id

@@ -11,8 +11,11 @@ folders written before the state folder existed: ``paths.export_record`` finds e
     {"path": "audio/x.wav", "sha256": "<64 hex>", "recording_ids": ["clean/x"],
      "ids": ["x_0001"]}                        # optional: other ids manifests use for this file's lines
   ],
-  "manifests": ["train.jsonl", "lhotse/supervisions.jsonl.gz"]   # JSONL(.gz) or CSV files to rewrite (or
-}                                                                  # objects with a "path" key)
+  "manifests": ["train.jsonl", "lhotse/supervisions.jsonl.gz"],  # JSONL(.gz) or CSV files to rewrite (or
+                                                                  # objects with a "path" key)
+  "permissions": {"path": "/abs/team-permissions.json",          # optional: the table that decided (path None:
+                  "sha256": "<64 hex>", "builtin_sha256": "<64 hex>"}   # the packaged table alone)
+}
 ```
 
 A file must be removed when any recording it holds is not allowed for the export's purpose NOW (after
@@ -21,6 +24,10 @@ known to the workspace (rights cannot be shown). Files named in ``manifests`` ar
 a manifest line is dropped when its ``recording_id`` or ``id`` names a removed recording or an ``ids``
 entry of a removed file, or when any string in it is a removed file's path (as written in export.json,
 relative to the manifest's folder, or absolute).
+
+An export decided with a team's permissions table must be audited with one (``--permissions``): without it,
+its ``LicenseRef-`` recordings would be listed for removal, so that is refused. The report says when the
+table (or the packaged one) is not the one the export recorded; the removals follow the table given now.
 """
 
 from __future__ import annotations
@@ -37,14 +44,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..model import Record, Recording
 from ..paths import EXPORT_JSON, export_record, newer_export
 from ..spreadsheet import spreadsheet_plain  # a formula-like id was written with a leading '
 from .consent import utc_now
 from .errors import LedgerError
 from .ledger import Ledger
-from .licenses import Permissions
+from .licenses import Permissions, table_record
 from .verdicts import decide, get_purpose
 
 
@@ -66,6 +73,10 @@ class AuditReport(Record):
     new_events: int  # events appended to the ledger since the export was made
     removals: tuple[Removal, ...]
     files_checked: int
+    export_permissions: dict | None = None  # the table export.json records (None: not recorded, older export)
+    permissions: dict | None = None  # the table this audit judged with (``PermissionsTable.record()``)
+    permissions_changed: bool = False  # the team's table or the packaged one differs from the recorded one
+    permissions_note: str = ""  # one line saying which table decided, and what changed
 
 
 def read_export(export_dir: str | os.PathLike) -> dict:
@@ -98,6 +109,33 @@ def read_export(export_dir: str | os.PathLike) -> dict:
     return data
 
 
+def _short(rec: dict) -> str:
+    return "the built-in table alone" if not rec.get("path") else f"{rec['path']} (sha256 {str(rec.get('sha256'))[:12]})"
+
+
+def compare_permissions(export_dir, recorded, current: dict) -> tuple[bool, str]:
+    """(changed, note) of the table an export recorded against the one given now. ConfigError when the
+    export recorded a team's table and none is given (its recordings would be judged by licenses it does
+    not know, and their files listed for removal)."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    if recorded.get("path") and current.get("path") is None:
+        raise ConfigError(
+            f"{export_dir}: decided with the permissions table {_short(recorded)}; give it again with "
+            "--permissions FILE (that table, or the one that replaces it): judged by the built-in table alone, "
+            "the recordings it allowed would be listed for removal")
+    notes = []
+    team = recorded.get("sha256") != current.get("sha256")
+    if team:
+        notes.append(f"permissions table changed since the export: it was decided by {_short(recorded)}, "
+                     f"this run judges by {_short(current)}")
+    builtin = bool(recorded.get("builtin_sha256")) and recorded["builtin_sha256"] != current.get("builtin_sha256")
+    if builtin:
+        notes.append("the built-in permissions table changed since the export (another twotrack version)")
+    if notes:
+        return True, "; ".join(notes) + "; verdicts follow the table given now"
+    return False, f"licenses judged by {_short(current)}, as when the export was made" if current.get("path") else ""
+
+
 def _manifest_paths(data: dict) -> list[str]:
     out = []
     for m in data.get("manifests") or []:
@@ -120,6 +158,8 @@ def audit_report(
     led = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
     data = read_export(export_dir)
     purpose = get_purpose(data["purpose"])
+    current = table_record(permissions)
+    changed, note = compare_permissions(export_dir, data.get("permissions"), current)
     export_head = data["ledger_head"]
     try:
         events, head = led.snapshot(expected_head=export_head)
@@ -147,6 +187,8 @@ def audit_report(
     return AuditReport(
         export_dir=str(export_dir), purpose=purpose.name, export_head=export_head, ledger_head=head,
         new_events=new_events, removals=tuple(removals), files_checked=len(files),
+        export_permissions=data.get("permissions") if isinstance(data.get("permissions"), dict) else None,
+        permissions=current, permissions_changed=changed, permissions_note=note,
     )
 
 
@@ -303,20 +345,23 @@ def _sha256(path: Path) -> str:
 
 
 def apply_audit(
-    export_dir: str | os.PathLike, removals: Iterable[Removal], *, ledger_head: str | None = None
+    export_dir: str | os.PathLike, removals: Iterable[Removal], *, ledger_head: str | None = None,
+    permissions: dict | None = None,
 ) -> ApplyResult:
     """Delete the files named by an audit, drop their lines from the manifests, and update export.json
     (removed files leave ``files``, rewritten manifests get their new sha256, and an ``audits`` entry
-    records what was removed, when, and under which ledger head)."""
+    records what was removed, when, under which ledger head and, given, which permissions table
+    (``AuditReport.permissions``))."""
     try:
-        return _apply(Path(export_dir), removals, ledger_head)
+        return _apply(Path(export_dir), removals, ledger_head, permissions)
     except OSError as exc:  # a file the folder will not let go (read-only, a folder in its place): named
         raise InputError(exc.filename or export_dir, (
             f"audit --apply stopped: {exc.strerror or exc} (fix it and rerun: files already removed are "
             "reported as gone, the rest removed)")) from None
 
 
-def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None) -> ApplyResult:
+def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None, permissions: dict | None
+           ) -> ApplyResult:
     record = export_record(root)
     data = read_export(root)
     newer = newer_export(data)
@@ -357,17 +402,20 @@ def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None) -> 
     if card is not None:
         files = [{**f, "sha256": card[0], "bytes": card[1]} if f["path"] == CROISSANT else f for f in files]
     data["files"] = files
-    data.setdefault("audits", []).append({
+    entry = {
         "applied_at": utc_now(),
         "ledger_head": ledger_head,
         "removed": sorted(remove_paths),
         "recording_ids": sorted(blocked_ids),
-    })
+    }
+    if permissions is not None:
+        entry["permissions"] = permissions
+    data.setdefault("audits", []).append(entry)
     _atomic_write(record, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return ApplyResult(tuple(removed), tuple(missing), dropped)
 
 
 __all__ = [
     "ApplyResult", "AuditReport", "EXPORT_JSON", "Removal", "apply_audit", "audit_export",
-    "audit_report", "read_export",
+    "audit_report", "compare_permissions", "read_export",
 ]

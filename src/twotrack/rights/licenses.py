@@ -13,12 +13,13 @@ Expression semantics: ``A AND B`` -- both licenses apply, so every term must all
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from license_expression import (
     ExpressionError, LicenseSymbol, LicenseWithExceptionSymbol, Licensing, get_spdx_licensing,
@@ -95,30 +96,91 @@ def _entries_from(data: Mapping, origin: str) -> dict[str, Permissions]:
 
 
 @functools.lru_cache(maxsize=1)
+def _default_bytes() -> bytes:
+    return resources.files(__package__).joinpath("permissions.json").read_bytes()
+
+
+@functools.lru_cache(maxsize=1)
 def _default_table() -> dict[str, Permissions]:
-    text = resources.files(__package__).joinpath("permissions.json").read_text(encoding="utf-8")
-    return _entries_from(json.loads(text), "twotrack/rights/permissions.json")
+    return _entries_from(json.loads(_default_bytes().decode("utf-8")), "twotrack/rights/permissions.json")
 
 
-def load_permissions(path: str | os.PathLike | None = None) -> dict[str, Permissions]:
-    """The packaged table, with the entries of the user's file (same shape) added or replacing ours."""
+def builtin_sha256() -> str:
+    """sha256 of the packaged permissions.json (it may change with a twotrack release)."""
+    return hashlib.sha256(_default_bytes()).hexdigest()
+
+
+class PermissionsTable(Mapping[str, Permissions]):
+    """The permissions every verdict reads: the packaged table with a team's file (``--permissions FILE``)
+    over it, and which file that was. A read-only mapping of license id -> Permissions, so it goes wherever
+    a table goes; ``record()`` is what an export writes down (and an audit compares) of it."""
+
+    def __init__(self, entries: Mapping[str, Permissions], path: str | None = None, sha256: str | None = None):
+        self._entries = dict(entries)
+        self.path = path  # absolute path of the team's file; None: the packaged table alone
+        self.sha256 = sha256  # of the file's bytes as read (the bytes that were parsed)
+
+    def __getitem__(self, key: str) -> Permissions:
+        return self._entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"PermissionsTable({len(self)} licenses, path={self.path!r})"
+
+    def record(self) -> dict[str, Any]:
+        """``{"path", "sha256", "builtin_sha256"}``: the file that decided (None, None without one) and the
+        packaged table's hash."""
+        return {"path": self.path, "sha256": self.sha256, "builtin_sha256": builtin_sha256()}
+
+    def describe(self) -> str:
+        """One line for people: which table decided."""
+        if self.path is None:
+            return "the built-in permissions table"
+        return f"the built-in permissions table with {self.path} (sha256 {self.sha256[:12]}) over it"
+
+
+#: ``PermissionsTable.record()`` of a table handed over in code (a plain mapping, no file behind it).
+IN_CODE = "(a table given in code)"
+
+
+def table_record(permissions: Mapping[str, Permissions] | None) -> dict[str, Any]:
+    """What decided, for export.json and reports: a loaded table's ``record()``; None is the packaged table
+    alone; a plain mapping is named as such, hashed over its entries."""
+    if isinstance(permissions, PermissionsTable):
+        return permissions.record()
+    if permissions is None:
+        return {"path": None, "sha256": None, "builtin_sha256": builtin_sha256()}
+    text = json.dumps({k: v.to_dict() for k, v in sorted(permissions.items())}, sort_keys=True, default=list)
+    return {"path": IN_CODE, "sha256": hashlib.sha256(text.encode()).hexdigest(), "builtin_sha256": builtin_sha256()}
+
+
+def load_permissions(path: str | os.PathLike | None = None) -> PermissionsTable:
+    """The packaged table, with the entries of the user's file (same shape) added or replacing ours.
+    InputError naming the file when it cannot be read or is not a permissions table."""
     table = dict(_default_table())
-    if path is not None:
-        p = Path(path)
-        if (problem := special_file(str(p))) is not None:  # a FIFO would block the read for ever
-            raise InputError(p, f"cannot read permissions table: {problem}")
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(p, f"cannot read permissions table: {exc.strerror or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(p, f"not JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:
-            raise InputError(p, "not usable JSON: nested too deeply") from None
-        except ValueError as exc:  # e.g. an integer of more than 4300 digits; UnicodeDecodeError
-            raise InputError(p, f"not usable JSON ({exc})") from None
-        table.update(_entries_from(data, str(p)))
-    return table
+    if path is None:
+        return PermissionsTable(table)
+    p = Path(path)
+    if (problem := special_file(str(p))) is not None:  # a FIFO would block the read for ever
+        raise InputError(p, f"cannot read permissions table: {problem}")
+    try:
+        raw = p.read_bytes()  # hashed and parsed from the same bytes: the recorded hash is of what decided
+        data = json.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise InputError(p, f"cannot read permissions table: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(p, f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise InputError(p, "not usable JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits; UnicodeDecodeError
+        raise InputError(p, f"not usable JSON ({exc})") from None
+    table.update(_entries_from(data, str(p)))
+    return PermissionsTable(table, str(p.absolute()), hashlib.sha256(raw).hexdigest())
 
 
 @functools.lru_cache(maxsize=8)
@@ -154,7 +216,7 @@ def parse_license(expression: str, *, source: object = "license", permissions=No
         unknown = [k for k in _unknown_keys(lic, text)]
         refs = [k for k in unknown if k.lower().startswith("licenseref-")]
         if refs:
-            problem += f" ({', '.join(refs)}: not a registered LicenseRef; add it to a permissions table)"
+            problem += f" ({', '.join(refs)}: not a registered LicenseRef; add it to a permissions table: --permissions FILE)"
         raise InputError(source, f"invalid license expression {text!r}: {problem}") from None
     except Exception as exc:  # the parser raises assorted errors on odd input; never crash a corpus
         raise InputError(source, f"invalid license expression {text!r}: {exc}") from None

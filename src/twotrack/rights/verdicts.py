@@ -18,7 +18,7 @@ from .consent import (
     GIVEN, UNKNOWN, ConsentEvent, SpeakerConsent, is_unknown_speaker, replay_all,
 )
 from .ledger import GENESIS, Ledger
-from .licenses import Permissions, evaluate_license
+from .licenses import Permissions, evaluate_license, table_record
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,7 @@ def rights_report(
                   "license_permissions": list(p.license_permissions)},
         "at": when.astimezone().isoformat(timespec="seconds"),
         "ledger_head": head,
+        "permissions": table_record(permissions),
         "summary": {"recordings": len(verdicts), "allowed": sum(v.allowed for v in verdicts),
                     "blocked": sum(not v.allowed for v in verdicts)},
         "recordings": [v.to_json() for v in verdicts],

@@ -131,9 +131,10 @@ class Explorer:
     """The state behind the app: the workspace, the corpus snapshot, per-recording views, peak cache."""
 
     def __init__(self, workspace, config: Config | None = None, cache_dir: str | Path | None = None,
-                 peak_cache: peaks.PeakCache | None = None):
+                 peak_cache: peaks.PeakCache | None = None, permissions=None):
         self.ws = data.open_workspace(workspace)
         self.config = config or Config()
+        self.permissions = permissions  # the permissions table the verdicts read (None: the packaged one)
         self.peaks = peak_cache or peaks.PeakCache(cache_dir if cache_dir is not None else peaks.default_cache_dir())
         self._lock = threading.Lock()
         self._snap_lock = threading.Lock()
@@ -164,7 +165,7 @@ class Explorer:
         with self._snap_lock:
             snap = self._snap
             if snap is None or snap.version != self.version():
-                snap = data.snapshot(self.ws, self.config)
+                snap = data.snapshot(self.ws, self.config, permissions=self.permissions)
                 self._snap = snap
             return snap
 
@@ -386,10 +387,11 @@ ID_DOC = "The recording id as the workspace stores it (it may contain '/', e.g. 
 
 
 def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path | None = None,
-               peak_cache: peaks.PeakCache | None = None) -> FastAPI:
+               peak_cache: peaks.PeakCache | None = None, permissions=None) -> FastAPI:
     """The explorer for ``workspace`` (a path or ``store.Workspace``). ``cache_dir``: where waveform peaks
-    are cached (default ``~/.cache/twotrack/peaks``; never inside the workspace)."""
-    ex = Explorer(workspace, config, cache_dir, peak_cache)
+    are cached (default ``~/.cache/twotrack/peaks``; never inside the workspace). ``permissions``: the
+    permissions table the rights verdicts read (``rights.load_permissions(FILE)``; None: the packaged one)."""
+    ex = Explorer(workspace, config, cache_dir, peak_cache, permissions)
     env = templates()
     app = FastAPI(
         title="twotrack explorer",

@@ -29,6 +29,7 @@ from ..qualify.requirements import qualify_corpus
 from ..qualify.workspace import inputs_from_workspace
 from ..rights.consent import SCOPES, replay_all
 from ..rights.ledger import Ledger, ledger_path
+from ..rights.licenses import table_record
 from ..rights.verdicts import PURPOSES, decide_one, speakers_by_track
 from ..store import Workspace, queries
 from ..turns.corpus import recording_events, workspace_stats
@@ -130,10 +131,10 @@ def turn_statistics(ws, stages: Mapping[str, Any]) -> Part:
     })
 
 
-def qualification(ws, cfg: QualifyConfig) -> Part:
+def qualification(ws, cfg: QualifyConfig, permissions=None) -> Part:
     """The eight requirements, phase labels and reference comparisons (computed, never written)."""
     try:
-        inputs = inputs_from_workspace(ws, cfg.purpose, cfg)
+        inputs = inputs_from_workspace(ws, cfg.purpose, cfg, permissions=permissions)
         reference = load_reference(cfg.reference_path or None)
         report = qualify_corpus(inputs, cfg, reference)
     except TwotrackError as exc:
@@ -151,8 +152,10 @@ def reference_only(cfg: QualifyConfig) -> Part:
         return Part.missing(f"reference statistics could not be read: {exc}")
 
 
-def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAULT_PURPOSES) -> Part:
-    """Verdicts per purpose, consent state per speaker, withdrawals and the ledger's chain check."""
+def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAULT_PURPOSES,
+           permissions=None) -> Part:
+    """Verdicts per purpose, consent state per speaker, withdrawals and the ledger's chain check;
+    ``permissions``: the permissions table the license verdicts read (None: the packaged one)."""
     # ledger_path(ws.path), not ws.ledger_path: the latter creates WS/rights, and this view never writes.
     led = Ledger(ledger_path(ws.path))
     try:
@@ -167,7 +170,7 @@ def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAUL
     by_purpose = {}
     for p in purposes:
         if p in PURPOSES:
-            by_purpose[p] = [decide_one(r, p, states) for r in recordings]
+            by_purpose[p] = [decide_one(r, p, states, permissions) for r in recordings]
     speaker_recs: dict[str, list[str]] = defaultdict(list)
     for r in recordings:
         for _, s in speakers_by_track(r):
@@ -185,6 +188,7 @@ def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAUL
         "withdrawals": withdrawals,
         "ledger": {"path": str(led.path), "events": len(events), "head": head, "verified": str(check),
                    "exists": led.path.exists()},
+        "permissions": table_record(permissions),
         "scopes": list(SCOPES),
     })
 
@@ -377,8 +381,10 @@ class Snapshot:
         return {r["recording_id"]: r for r in self.rows}
 
 
-def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT_PURPOSES) -> Snapshot:
-    """Read every stage's data from ``ws`` (a ``store.Workspace``) once."""
+def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT_PURPOSES, *,
+             permissions=None) -> Snapshot:
+    """Read every stage's data from ``ws`` (a ``store.Workspace``) once; ``permissions``: the permissions
+    table every rights verdict reads (None: the packaged one)."""
     cfg = config or Config()
     version = workspace_version(ws)
     recordings = queries.recordings(ws)
@@ -386,9 +392,9 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
     purpose = cfg.qualify.purpose
     purposes = tuple(dict.fromkeys((purpose, *purposes)))
     turn = turn_statistics(ws, stages)
-    qual = qualification(ws, cfg.qualify)
+    qual = qualification(ws, cfg.qualify, permissions)
     reference = Part(True, qual.data["reference"]) if qual.available else reference_only(cfg.qualify)
-    rts = rights(ws, recordings, purposes)
+    rts = rights(ws, recordings, purposes, permissions)
     rows = recording_rows(ws, recordings, turn, qual, rts, purpose)
     return Snapshot(
         workspace=str(ws.path), name=ws.path.name, version=version,

@@ -404,14 +404,15 @@ def _requirement_names() -> dict[int, str]:
     return dict(NAMES)
 
 
-def build_report(workspace, config: Config | None = None) -> str:
-    """The report of ``workspace`` (a path or ``store.Workspace``) as HTML text."""
-    return render_report(data.snapshot(data.open_workspace(workspace), config), config)
+def build_report(workspace, config: Config | None = None, *, permissions=None) -> str:
+    """The report of ``workspace`` (a path or ``store.Workspace``) as HTML text; ``permissions``: the
+    permissions table the rights verdicts read (None: the packaged one)."""
+    return render_report(data.snapshot(data.open_workspace(workspace), config, permissions=permissions), config)
 
 
-def write_report(workspace, out: str | os.PathLike, config: Config | None = None) -> Path:
+def write_report(workspace, out: str | os.PathLike, config: Config | None = None, *, permissions=None) -> Path:
     """Write the report to ``out`` (atomically: a half-written report never replaces a good one)."""
-    html = build_report(workspace, config)
+    html = build_report(workspace, config, permissions=permissions)
     path = Path(out)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
