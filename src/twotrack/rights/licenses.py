@@ -24,6 +24,7 @@ from license_expression import (
     ExpressionError, LicenseSymbol, LicenseWithExceptionSymbol, Licensing, get_spdx_licensing,
 )
 
+from .. import jsonfile
 from ..errors import InputError
 from ..model import Record
 from ..paths import special_file
@@ -108,16 +109,10 @@ def load_permissions(path: str | os.PathLike | None = None) -> dict[str, Permiss
         if (problem := special_file(str(p))) is not None:  # a FIFO would block the read for ever
             raise InputError(p, f"cannot read permissions table: {problem}")
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
+            raw = p.read_bytes()
         except OSError as exc:
             raise InputError(p, f"cannot read permissions table: {exc.strerror or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(p, f"not JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:
-            raise InputError(p, "not usable JSON: nested too deeply") from None
-        except ValueError as exc:  # e.g. an integer of more than 4300 digits; UnicodeDecodeError
-            raise InputError(p, f"not usable JSON ({exc})") from None
-        table.update(_entries_from(data, str(p)))
+        table.update(_entries_from(jsonfile.loads(raw, p), str(p)))  # a JSONFileError names the file
     return table
 
 
