@@ -82,7 +82,8 @@ def test_nan_signalling_message_is_refused_and_the_other_page_still_polls(client
     d = new_session(client)
     sid = d["session_id"]
     r = client.post(f"/api/sessions/{sid}/A/signal", content=b'{"type": "candidate", "x": NaN}', headers=hdr(d, "A"))
-    assert r.status_code == 400 and r.json()["detail"] == "signalling message: not usable JSON: NaN is not a JSON number"
+    assert r.status_code == 400
+    assert r.json()["detail"] == "signalling message: not usable JSON: NaN is not a JSON number"
     poll = client.get(f"/api/sessions/{sid}/B/signal", headers=hdr(d, "B"))
     assert poll.status_code == 200 and poll.json()["messages"] == []
 
@@ -95,6 +96,19 @@ def test_non_finite_reference_quantile_is_refused(tmp_path, value, problem):
     path.write_text(_reference(value))
     with pytest.raises(InputError, match=rf"ref.json: not usable JSON: {problem}$"):
         load_reference(path)
+
+
+def test_manifest_keeps_nan_in_a_metadata_column_and_refuses_it_where_a_number_is_read(tmp_path):
+    # unchanged (a guard): json.dumps writes NaN, so a manifest may hold it; the manifest reads numbers leniently
+    sf.write(tmp_path / "a.wav", np.zeros((1600, 2), dtype="float32") + 0.01, 16000)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"recording_id": "r1", "path": "a.wav", "age": NaN}\n'
+                        '{"recording_id": "r2", "path": "a.wav", "b_offset_s": NaN}\n')
+    found = scan([manifest], hash_files=False)
+    (rec,) = found.recordings
+    assert rec.recording_id == "r1" and rec.metadata["age"] == "nan"
+    (error,) = found.errors
+    assert "line 2: b_offset_s 'nan' is not a finite number" in error.problem
 
 
 # ---- numbers beyond a float, or past 4300 digits ----------------------------------------------------------

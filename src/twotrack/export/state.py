@@ -232,8 +232,8 @@ def read_state(out: Path) -> dict[str, Any] | None:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read the export record: {exc}") from None
-    try:  # NaN accepted: the record is written with json.dumps's default, which writes it
-        data = jsonfile.loads(raw, path, nonfinite=True)
+    try:  # numbers not strict: the record is written with json.dumps's default, which writes NaN
+        data = jsonfile.loads(raw, path, strict_numbers=False)
     except jsonfile.JSONFileError as exc:
         raise InputError(path, f"cannot read the export record: {exc.reason}") from None
     if not isinstance(data, dict):

@@ -199,7 +199,8 @@ def read_lhotse_supervisions(path: str | Path) -> list[Word]:
     p = str(path)
     words = []
     for line_no, line in tl.lines(tl.open_text(p)):
-        sup = jsonfile.loads(line, p, line_no)  # a JSONFileError names the file and the line
+        # numbers not strict: a NaN start or duration is refused by tl.number below, one in a custom field costs nothing
+        sup = jsonfile.loads(line, p, line_no, strict_numbers=False)  # a JSONFileError names the file and line
         if not isinstance(sup, dict) or "recording_id" not in sup or "start" not in sup or "duration" not in sup:
             raise InputError(p, f"line {line_no}: a supervision needs recording_id, start and duration")
         channel = sup.get("channel", sup.get("channel_id", 0))

@@ -140,7 +140,8 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                     if not text.strip():
                         continue
                     try:
-                        obj = jsonfile.loads(text, path, line)
+                        # numbers not strict: NaN in a metadata cell is kept as text; the numbers used are checked
+                        obj = jsonfile.loads(text, path, line, strict_numbers=False)
                     except jsonfile.JSONFileError as exc:
                         yield line, {"__error__": exc.reason}
                         continue

@@ -118,8 +118,8 @@ def load_inputs(path: str | Path) -> CorpusInputs:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read corpus inputs: {exc}") from exc
-    # NaN and Infinity accepted: ``save`` uses json.dumps's default, which writes them; its files must read back
-    data: Any = jsonfile.loads(raw, path, nonfinite=True)  # a JSONFileError names the file
+    # numbers not strict: ``save`` uses json.dumps's default, which writes NaN and Infinity; its files read back
+    data: Any = jsonfile.loads(raw, path, strict_numbers=False)  # a JSONFileError names the file
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise InputError(path, "corpus inputs must be an object with a 'recordings' list")
     try:

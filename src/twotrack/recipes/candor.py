@@ -58,8 +58,9 @@ _SEX = {"m": "male", "male": "male", "man": "male", "f": "female", "female": "fe
 
 
 def _load_json(path: str):
-    # NaN accepted: a corpus's own tools (Python's json.dumps) may write it in a field twotrack never reads
-    return jsonfile.load(path, "metadata file", nonfinite=True)
+    # numbers not strict: the publisher's json.dumps may write NaN in a field twotrack never reads; the times it
+    # reads are checked as they are taken (textlines.number)
+    return jsonfile.load(path, "metadata file", strict_numbers=False)
 
 
 def map_from_channel_map(path: str) -> dict[str, str]:

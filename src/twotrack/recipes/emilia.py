@@ -88,8 +88,8 @@ def prepare_emilia(paths, options):
         for line_no, text in enumerate(lines, 1):
             if not text.strip():
                 continue
-            try:  # NaN accepted: the release's tools may write it (e.g. an unmeasured dnsmos); kept as text
-                meta = jsonfile.loads(text, index, line_no, nonfinite=True)
+            try:  # numbers not strict: the metadata is kept as text, NaN there (an unmeasured dnsmos) costs nothing
+                meta = jsonfile.loads(text, index, line_no, strict_numbers=False)
             except jsonfile.JSONFileError as exc:
                 prepared.error(BAD_METADATA, index, f"line {line_no}: {exc.reason}")
                 continue
@@ -117,7 +117,7 @@ def prepare_emilia(paths, options):
                                                             "index names it", Path(audio).stem)
             continue
         try:
-            meta = jsonfile.load(meta_path, "metadata file", nonfinite=True)
+            meta = jsonfile.load(meta_path, "metadata file", strict_numbers=False)
         except InputError as exc:  # cannot be read, or not usable JSON
             prepared.error(BAD_METADATA, meta_path, exc.problem, Path(audio).stem)
             continue

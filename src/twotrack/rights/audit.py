@@ -77,8 +77,8 @@ def read_export(export_dir: str | os.PathLike) -> dict:
         raise InputError(path, "no export.json: not an export folder, or written by an older twotrack") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    # NaN accepted: the record is written with json.dumps's default; a JSONFileError names the file
-    data = jsonfile.loads(raw, path, nonfinite=True)
+    # numbers not strict: the record is written with json.dumps's default (NaN); a JSONFileError names the file
+    data = jsonfile.loads(raw, path, strict_numbers=False)
     problems = []
     if not isinstance(data, dict):
         raise InputError(path, "export.json is not a JSON object")
@@ -250,7 +250,7 @@ def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[
         if not line.strip():
             continue
         try:
-            obj = jsonfile.loads(line, path, lineno, nonfinite=True)
+            obj = jsonfile.loads(line, path, lineno, strict_numbers=False)
         except jsonfile.JSONFileError as exc:
             raise InputError(path, f"line {lineno}: {exc.reason}; manifest left unchanged") from None
         if _hit(obj, here, drop_ids, drop_paths):
@@ -276,7 +276,7 @@ def _patch_croissant(root: Path, removed: set[str], hashes: Mapping[str, str]) -
     if not path.exists():
         return None
     try:
-        card = jsonfile.loads(path.read_bytes(), path, nonfinite=True)
+        card = jsonfile.loads(path.read_bytes(), path, strict_numbers=False)
     except jsonfile.JSONFileError as exc:
         raise InputError(path, f"not a JSON Croissant card ({exc.reason}); rerun the export to rewrite it") from None
     nodes = []

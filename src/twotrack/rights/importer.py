@@ -99,7 +99,7 @@ def _jsonl_rows(path: Path, text: str) -> list[tuple[int, dict]]:
         if _is_comment(line):
             continue
         try:
-            data = jsonfile.loads(line, path, lineno)
+            data = jsonfile.loads(line, path, lineno, strict_numbers=False)  # a NaN note was kept as text
         except jsonfile.JSONFileError as exc:  # the row error names the row; the rejection names the file
             out.append((lineno, {"__error__": exc.reason}))
             continue

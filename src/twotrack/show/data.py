@@ -244,7 +244,7 @@ def collapse_results(ws, charts: int = COLLAPSE_CHARTS) -> Part:
     if not path.is_file():
         return Part.missing(collapse_not_run_note(ws))
     try:
-        raw = jsonfile.loads(path.read_bytes(), path, nonfinite=True)  # a JSONFileError is a ValueError
+        raw = jsonfile.loads(path.read_bytes(), path, strict_numbers=False)  # a JSONFileError is a ValueError
         summary = raw["summary"]
         recordings = list(raw["recordings"])
         by_id = {r["recording_id"]: r for r in recordings}
