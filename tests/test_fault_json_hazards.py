@@ -21,7 +21,8 @@ from twotrack.qualify.reference import load_reference
 from twotrack.recipes.candor import _load_json
 from twotrack.recipes.registry import prepare
 from twotrack.rights.audit import read_export
-from twotrack.rights.errors import LedgerError
+from twotrack.rights.errors import ImportRejected, LedgerError
+from twotrack.rights.importer import read_event_rows
 from twotrack.rights.ledger import Ledger
 from twotrack.rights.licenses import load_permissions
 from twotrack.show.data import collapse_path, collapse_results
@@ -157,6 +158,17 @@ def test_manifest_line_with_a_key_given_twice_is_a_row_error(tmp_path):
     assert [r.recording_id for r in found.recordings] == ["r3"]
     (error,) = found.errors
     assert "line 1: not usable JSON: key 'recording_id' appears twice in one object" in error.problem
+
+
+def test_consent_row_with_a_key_given_twice_is_rejected(tmp_path):
+    # before: imported under the second speaker id; which one the file meant is not known
+    path = tmp_path / "c.jsonl"
+    row = dict(speaker="s8", action="grant", scopes="ai-training", date="2024-01-15",
+               evidence="https://e.example.org/x", evidence_sha256="0" * 64)
+    path.write_text(json.dumps(row)[:-1] + ', "speaker": "s7"}\n')
+    with pytest.raises(ImportRejected) as err:
+        read_event_rows(path)
+    assert [str(e) for e in err.value.errors] == ["row 1: not usable JSON: key 'speaker' appears twice in one object"]
 
 
 # ---- a UTF-8 byte-order mark ------------------------------------------------------------------------------
