@@ -13,4 +13,4 @@ def test_deep_line_is_reported_not_raised(tmp_path):
         fh.write('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
     res = led.verify()
     assert not res.ok and res.first_bad_line == 2 and res.n_events == 1
-    assert res.problem == "unreadable event: JSON nested too deeply"
+    assert res.problem == "unreadable event: not usable JSON: nested too deeply"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -350,6 +351,8 @@ class Config(Record):
                     value = type(current)(value) if not isinstance(current, tuple) else tuple(value)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"bad value for {dotted!r}: {value!r} ({exc})") from exc
+            if isinstance(value, float) and value != value:  # TOML's nan, --set x=nan: every comparison false
+                raise ConfigError(f"bad value for {dotted!r}: nan (not a number)")
             cfg = replace(cfg, **{section_name: replace(section, **{key: value})})
         return cfg
 
@@ -371,10 +374,17 @@ def load_config(path: str | Path | None = None) -> Config:
         return cfg
     if (problem := special_file(str(path))) is not None:  # a FIFO would block the read for ever
         raise ConfigError(f"{path}: cannot read config: {problem}")
-    try:
-        data = tomllib.loads(Path(path).read_text())
+    try:  # utf-8-sig: TOML is UTF-8, and a Windows editor may put a byte-order mark before it
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read config: not UTF-8 text (byte {exc.start})") from None
+    except ValueError:  # the one other ValueError tomllib lets out: int() of too many digits
+        raise ConfigError(f"{path}: cannot read config: a number of more than {sys.get_int_max_str_digits()} "
+                          "digits") from None
+    except RecursionError:  # [[[[...: tomllib recurses once per level of an array or inline table
+        raise ConfigError(f"{path}: cannot read config: nested too deeply") from None
     flat = {}
     for section, values in data.items():
         if not isinstance(values, dict):

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, Field
 
+from .. import jsonfile
 from .assemble import assemble_session
 from .limits import check_clock_values, check_settings
 from .chunks import MAX_ANCHOR_SAMPLES, MAX_CHUNK_SAMPLES, SAMPLE_BYTES, ChunkRejected
@@ -299,12 +300,10 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
         raw = await request.body()
         if len(raw) > 64_000:
             raise SessionError(413, "signalling message too large")
-        import json
-
-        try:
-            msg = json.loads(raw)
-        except ValueError:
-            raise SessionError(400, "signalling message is not JSON") from None
+        try:  # NaN or a key given twice would be relayed, and the other page's every poll then fails
+            msg = jsonfile.loads(raw, "signalling message")
+        except jsonfile.JSONFileError as exc:
+            raise SessionError(400, f"signalling message: {exc.reason}") from None
         if not isinstance(msg, dict) or msg.get("type") not in ("offer", "answer", "candidate", "hello"):
             raise SessionError(400, "signalling message type must be offer, answer, candidate or hello")
         store.post_message(sid, "B" if role == "A" else "A", msg)

@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import jsonfile
 from ..errors import ConfigError, InputError
 from ..paths import (
     EXPORT_FORMAT_VERSION, EXPORT_JSON, EXPORT_STATE_DIR, LEGACY_EXPORT_JSON, export_record, newer_export,
@@ -228,9 +229,13 @@ def read_state(out: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise InputError(path, f"cannot read the export record: {exc}") from None
+    try:  # numbers not strict: the record is written with json.dumps's default, which writes NaN
+        data = jsonfile.loads(raw, path, strict_numbers=False)
+    except jsonfile.JSONFileError as exc:
+        raise InputError(path, f"cannot read the export record: {exc.reason}") from None
     if not isinstance(data, dict):
         raise InputError(path, "export.json is not a JSON object")
     newer = newer_export(data)

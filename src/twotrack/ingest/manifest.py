@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from .. import jsonfile
 from ..errors import InputError
 from ..paths import special_file
 from ..model import ClockDeclaration, ErrorRecord, Layout, Recording, SourceType
@@ -139,15 +140,10 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                     if not text.strip():
                         continue
                     try:
-                        obj = json.loads(text)
-                    except json.JSONDecodeError as exc:
-                        yield line, {"__error__": f"not valid JSON ({exc.msg})"}
-                        continue
-                    except RecursionError:  # [[[[...: the decoder recurses once per level
-                        yield line, {"__error__": "not usable JSON: nested too deeply"}
-                        continue
-                    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-                        yield line, {"__error__": f"not usable JSON ({exc})"}
+                        # numbers not strict: NaN in a metadata cell is kept as text; the numbers used are checked
+                        obj = jsonfile.loads(text, path, line, strict_numbers=False)
+                    except jsonfile.JSONFileError as exc:
+                        yield line, {"__error__": exc.reason}
                         continue
                     if not isinstance(obj, dict):
                         yield line, {"__error__": "a JSONL manifest line must be an object"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import jsonfile
 from ..errors import InputError
 from ..model import CheckResult, Layout, Record, SourceType
 
@@ -114,11 +115,11 @@ class CorpusInputs(Record):
 def load_inputs(path: str | Path) -> CorpusInputs:
     """Read a CorpusInputs JSON file; a file that does not parse is an InputError naming it."""
     try:
-        data: Any = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:  # ValueError: not JSON, or a number of more than 4300 digits
+        raw = Path(path).read_bytes()
+    except OSError as exc:
         raise InputError(path, f"cannot read corpus inputs: {exc}") from exc
-    except RecursionError:
-        raise InputError(path, "cannot read corpus inputs: JSON nested too deeply") from None
+    # numbers not strict: ``save`` uses json.dumps's default, which writes NaN and Infinity; its files read back
+    data: Any = jsonfile.loads(raw, path, strict_numbers=False)  # a JSONFileError names the file
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise InputError(path, "corpus inputs must be an object with a 'recordings' list")
     try:

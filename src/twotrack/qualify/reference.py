@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..config import QualifyConfig
+from .. import jsonfile
 from ..errors import InputError
 from ..model import Record
 from ..paths import special_file
@@ -135,12 +136,10 @@ def load_reference(path: str | Path | None = None) -> Reference:
     if (problem := special_file(str(path))) is not None:  # a FIFO would block the read for ever
         raise InputError(path, f"cannot read reference: {problem}")
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:  # ValueError: not JSON, or a number of more than 4300 digits
+        raw = Path(path).read_bytes()
+    except OSError as exc:
         raise InputError(path, f"cannot read reference: {exc}") from exc
-    except RecursionError:
-        raise InputError(path, "cannot read reference: JSON nested too deeply") from None
-    return reference_from_dict(data, str(path))
+    return reference_from_dict(jsonfile.loads(raw, path), str(path))  # a JSONFileError names the file
 
 
 def save_reference(reference: Mapping[str, Any], path: str | Path) -> None:

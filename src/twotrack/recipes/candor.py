@@ -22,10 +22,10 @@ the finest turn model (audiophile). Channel L is track A, R is track B, whicheve
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from .. import jsonfile
 from ..errors import ConfigError, InputError
 from ..ingest import textlines as tl
 from ..model import Word
@@ -58,15 +58,9 @@ _SEX = {"m": "male", "male": "male", "man": "male", "f": "female", "female": "fe
 
 
 def _load_json(path: str):
-    from ..errors import file_access
-
-    with file_access(path, "metadata file"), open(path, encoding="utf-8") as fh:
-        try:
-            return json.load(fh)
-        except ValueError as exc:  # not JSON, not UTF-8, a number of more than 4300 digits
-            raise InputError(path, f"not JSON ({exc})") from None
-        except RecursionError:
-            raise InputError(path, "not usable JSON: nested too deeply") from None
+    # numbers not strict: the publisher's json.dumps may write NaN in a field twotrack never reads; the times it
+    # reads are checked as they are taken (textlines.number)
+    return jsonfile.load(path, "metadata file", strict_numbers=False)
 
 
 def map_from_channel_map(path: str) -> dict[str, str]:

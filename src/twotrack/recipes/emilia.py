@@ -10,9 +10,11 @@ release's speaker id (one speaker per segment), its text kept as metadata (no wo
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+
+from .. import jsonfile
+from ..errors import InputError
 
 EMILIA_PATTERNS = {
     "index": r"[A-Z]{2}_B\d+\.jsonl",
@@ -86,12 +88,13 @@ def prepare_emilia(paths, options):
         for line_no, text in enumerate(lines, 1):
             if not text.strip():
                 continue
-            try:
-                meta = json.loads(text)
-                wav = meta["wav"]
-                if not isinstance(wav, str):
-                    raise TypeError("wav is not a path")
-            except (ValueError, RecursionError, KeyError, TypeError):  # RecursionError: JSON nested too deeply
+            try:  # numbers not strict: the metadata is kept as text, NaN there (an unmeasured dnsmos) costs nothing
+                meta = jsonfile.loads(text, index, line_no, strict_numbers=False)
+            except jsonfile.JSONFileError as exc:
+                prepared.error(BAD_METADATA, index, f"line {line_no}: {exc.reason}")
+                continue
+            wav = meta.get("wav") if isinstance(meta, dict) else None
+            if not isinstance(wav, str):
                 prepared.error(BAD_METADATA, index, f"line {line_no}: not a JSON object with 'wav'")
                 continue
             audio = os.path.normpath(os.path.join(base, wav))
@@ -114,12 +117,12 @@ def prepare_emilia(paths, options):
                                                             "index names it", Path(audio).stem)
             continue
         try:
-            with open(meta_path, encoding="utf-8") as fh:
-                meta = json.load(fh)
-            if not isinstance(meta, dict):
-                raise ValueError("not an object")
-        except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-            prepared.error(BAD_METADATA, meta_path, f"not a JSON object ({exc})", Path(audio).stem)
+            meta = jsonfile.load(meta_path, "metadata file", strict_numbers=False)
+        except InputError as exc:  # cannot be read, or not usable JSON
+            prepared.error(BAD_METADATA, meta_path, exc.problem, Path(audio).stem)
+            continue
+        if not isinstance(meta, dict):
+            prepared.error(BAD_METADATA, meta_path, "not a JSON object", Path(audio).stem)
             continue
         add(_segment(prepared, audio, meta, meta_path), meta_path)
     for stem, meta_path in sorted(sidecars.items()):

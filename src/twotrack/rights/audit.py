@@ -44,6 +44,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from .. import jsonfile
 from ..errors import ConfigError, InputError
 from ..model import Record, Recording
 from ..paths import EXPORT_JSON, export_record, newer_export
@@ -82,13 +83,13 @@ class AuditReport(Record):
 def read_export(export_dir: str | os.PathLike) -> dict:
     path = export_record(export_dir)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(path, "no export.json: not an export folder, or written by an older twotrack") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    # numbers not strict: the record is written with json.dumps's default (NaN); a JSONFileError names the file
+    data = jsonfile.loads(raw, path, strict_numbers=False)
     problems = []
     if not isinstance(data, dict):
         raise InputError(path, "export.json is not a JSON object")
@@ -291,9 +292,9 @@ def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"line {lineno}: not JSON ({exc.msg}); manifest left unchanged") from None
+            obj = jsonfile.loads(line, path, lineno, strict_numbers=False)
+        except jsonfile.JSONFileError as exc:
+            raise InputError(path, f"line {lineno}: {exc.reason}; manifest left unchanged") from None
         if _hit(obj, here, drop_ids, drop_paths):
             dropped += 1
         else:
@@ -317,9 +318,9 @@ def _patch_croissant(root: Path, removed: set[str], hashes: Mapping[str, str]) -
     if not path.exists():
         return None
     try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a JSON Croissant card ({exc}); rerun the export to rewrite it") from None
+        card = jsonfile.loads(path.read_bytes(), path, strict_numbers=False)
+    except jsonfile.JSONFileError as exc:
+        raise InputError(path, f"not a JSON Croissant card ({exc.reason}); rerun the export to rewrite it") from None
     nodes = []
     for node in card.get("distribution") or []:
         url = node.get("contentUrl") if isinstance(node, dict) and node.get("@type") == "cr:FileObject" else None

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from pathlib import Path
 
+from .. import jsonfile
 from ..errors import InputError
 from ..paths import special_file
 from .consent import EventDraft, make_draft
@@ -93,21 +93,15 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
     return out
 
 
-def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
+def _jsonl_rows(path: Path, text: str) -> list[tuple[int, dict]]:
     out = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if _is_comment(line):
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            out.append((lineno, {"__error__": f"not valid JSON ({exc.msg} at column {exc.colno})"}))
-            continue
-        except RecursionError:  # [[[[...: the decoder recurses once per level
-            out.append((lineno, {"__error__": "not usable JSON: nested too deeply"}))
-            continue
-        except ValueError as exc:  # e.g. an integer of more than 4300 digits
-            out.append((lineno, {"__error__": f"not usable JSON ({exc})"}))
+            data = jsonfile.loads(line, path, lineno, strict_numbers=False)  # a NaN note was kept as text
+        except jsonfile.JSONFileError as exc:  # the row error names the row; the rejection names the file
+            out.append((lineno, {"__error__": exc.reason}))
             continue
         if not isinstance(data, dict):
             out.append((lineno, {"__error__": "not a JSON object"}))
@@ -142,7 +136,7 @@ def read_event_rows(path: str | os.PathLike) -> tuple[list[EventDraft], list[int
         raise InputError(p, f"not UTF-8 text (byte {exc.start})") from None
     suffix = p.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
-        rows = _jsonl_rows(text)
+        rows = _jsonl_rows(p, text)
     elif suffix in (".csv", ".tsv", ".txt"):
         rows = _csv_rows(p, text)
     else:

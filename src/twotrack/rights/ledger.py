@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from .. import jsonfile
 from ..model import Record
 from ..paths import LEDGER_RELPATH
 from .consent import (
@@ -43,6 +44,15 @@ _EVENT_KEYS = (
 
 def canonical_json(data: dict) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _json_line(raw: bytes, lineno: int) -> object:
+    """One ledger line's value; a ValueError saying what is wrong with it (the callers name the ledger and
+    the line). A key given twice is refused: the hash and a reader could otherwise see different events."""
+    try:
+        return jsonfile.loads(raw, LEDGER_RELPATH, lineno)
+    except jsonfile.JSONFileError as exc:
+        raise ValueError(exc.reason) from None
 
 
 def event_hash(data: dict) -> str:
@@ -136,18 +146,16 @@ def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> V
         seq_hint = None
         data = None
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = _json_line(raw, lineno)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             seq_hint = data.get("seq") if isinstance(data.get("seq"), int) else None
             ev = _event_from_dict(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except ValueError as exc:
             newer = _newer_event(data, prev) if isinstance(data, dict) else None
             if newer:
                 return VerifyResult(False, n, prev, lineno, seq_hint, newer, newer=True)
             return VerifyResult(False, n, prev, lineno, seq_hint, f"unreadable event: {exc}")
-        except RecursionError:  # [[[[...: a line no ledger writes, nested past the JSON decoder's depth
-            return VerifyResult(False, n, prev, lineno, seq_hint, "unreadable event: JSON nested too deeply")
         if ev.seq != lineno:
             return VerifyResult(False, n, prev, lineno, ev.seq, f"seq is {ev.seq}, expected {lineno} (events missing or reordered)")
         if data["prev_hash"] != prev:
@@ -226,8 +234,8 @@ class Ledger:
         out = []
         for lineno, raw in enumerate(self._lines(), start=1):
             try:
-                out.append(_event_from_dict(json.loads(raw.decode("utf-8"))))
-            except (ValueError, TypeError, UnicodeDecodeError) as exc:
+                out.append(_event_from_dict(_json_line(raw, lineno)))
+            except (ValueError, TypeError) as exc:
                 raise LedgerError(self.path, f"line {lineno}: not a valid consent event ({exc})") from None
         return out
 
@@ -238,7 +246,7 @@ class Ledger:
         if not lines:
             return GENESIS
         try:
-            return json.loads(lines[-1])["hash"]
+            return _json_line(lines[-1], len(lines))["hash"]
         except (ValueError, KeyError, TypeError) as exc:
             raise LedgerError(self.path, f"line {len(lines)}: cannot read the head event ({exc})") from None
 
@@ -387,7 +395,7 @@ def _is_ledger_file(path) -> bool:
         for raw in fh:
             if raw.strip() and not raw.lstrip().startswith(b"#"):
                 try:
-                    first = json.loads(raw)
+                    first = _json_line(raw, 1)
                 except ValueError:
                     return False
                 return isinstance(first, dict) and "hash" in first and "prev_hash" in first

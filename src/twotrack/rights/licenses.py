@@ -25,6 +25,7 @@ from license_expression import (
     ExpressionError, LicenseSymbol, LicenseWithExceptionSymbol, Licensing, get_spdx_licensing,
 )
 
+from .. import jsonfile
 from ..errors import InputError
 from ..model import Record
 from ..paths import special_file
@@ -170,16 +171,9 @@ def load_permissions(path: str | os.PathLike | None = None) -> PermissionsTable:
         raise InputError(p, f"cannot read permissions table: {problem}")
     try:
         raw = p.read_bytes()  # hashed and parsed from the same bytes: the recorded hash is of what decided
-        data = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise InputError(p, f"cannot read permissions table: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(p, f"not JSON: {exc.msg} at line {exc.lineno}") from None
-    except RecursionError:
-        raise InputError(p, "not usable JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits; UnicodeDecodeError
-        raise InputError(p, f"not usable JSON ({exc})") from None
-    table.update(_entries_from(data, str(p)))
+    table.update(_entries_from(jsonfile.loads(raw, p), str(p)))  # a JSONFileError names the file
     return PermissionsTable(table, str(p.absolute()), hashlib.sha256(raw).hexdigest())
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Config, QualifyConfig
+from .. import jsonfile
 from ..errors import TwotrackError
 from ..model import Recording, track_name
 from ..qualify.datamap import catalog_rows, measured_row
@@ -247,7 +248,7 @@ def collapse_results(ws, charts: int = COLLAPSE_CHARTS) -> Part:
     if not path.is_file():
         return Part.missing(collapse_not_run_note(ws))
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = jsonfile.loads(path.read_bytes(), path, strict_numbers=False)  # a JSONFileError is a ValueError
         summary = raw["summary"]
         recordings = list(raw["recordings"])
         by_id = {r["recording_id"]: r for r in recordings}
