@@ -193,7 +193,7 @@ def test_a_table_that_cannot_be_read_is_a_usage_error_naming_it_and_nothing_is_w
         assert res.exit_code == 2, (args, res.output)
         assert table.name in res.output, (args, res.output)
         if problem != "missing":  # click names a missing file itself; ours say what is wrong with it
-            assert {"not-json": "not JSON", "bad-field": "true or false"}[problem] in res.output, res.output
+            assert {"not-json": "not valid JSON", "bad-field": "true or false"}[problem] in res.output, res.output
     assert not out.exists() and not report.exists()
     # an audit of an existing export: refused before it reads or changes anything
     good = _table(tmp_path / "good.json")
