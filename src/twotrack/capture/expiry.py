@@ -59,7 +59,7 @@ def epoch(text: str) -> float:
 def duration_text(seconds: float) -> str:
     """72 h, 90 min, 45 s: how long, in the largest whole-ish unit."""
     s = float(seconds)
-    if s >= 2 * 3600:
+    if s >= 3600:
         return f"{round(s / 3600, 1):g} h"
     if s >= 120:
         return f"{round(s / 60, 1):g} min"
@@ -130,39 +130,56 @@ def gone_problem(session) -> str:
             f"finished; its links no longer work and {audio}. Ask the host for a new session.")
 
 
+def begin(store, sid: str, policy: ExpiryPolicy, now: float) -> bool:
+    """Step 1 (under the session's lock): a due session is saved ``expiring`` with the inventory of what it
+    holds and what will become of it. False when it is not due (nor already expiring or expired)."""
+    s = store.get(sid)
+    if s.state in GONE:
+        return True
+    folder = store.folder(sid)
+    if not due(s, folder, now, policy):
+        return False
+    s.expiry = {
+        "at": iso(now), "after_s": policy.after_s, "last_activity": iso(last_activity(s, folder)),
+        "state_before": s.state, "audio": held_audio(folder),
+        "audio_action": "keep" if policy.keep_audio else "delete", "deleted_at": None,
+    }
+    s.state = "expiring"
+    store.save(s)
+    return True
+
+
+def finish(store, sid: str, *, resumed: bool = False) -> None:
+    """Step 2 (under the session's lock): delete what step 1 recorded for deletion, save ``expired``."""
+    s = store.get(sid)
+    if s.state != "expiring":
+        return
+    if resumed:
+        s.expiry["resumed_at"] = iso(store.now())  # a process stopped mid-expiry left it: finish what it recorded
+    store.forget(sid)  # cached chunk stores and relay boxes of the session
+    folder = store.folder(sid)
+    if s.expiry.get("audio_action") == "delete":
+        for role in ROLES:
+            if (folder / role).exists():
+                shutil.rmtree(folder / role)
+        s.expiry["deleted_at"] = iso(store.now())
+    s.state = "expired"
+    store.save(s)
+    audio = s.expiry["audio"]
+    log.warning("capture session %s expired (idle since %s): %s", sid, s.expiry["last_activity"],
+                ("audio deleted: " if s.expiry["audio_action"] == "delete" else "audio kept: ")
+                + ", ".join(f"{r} {a['seconds']:g} s in {a['files']} files" for r, a in audio.items()))
+
+
 def expire(store, sid: str, policy: ExpiryPolicy, *, now: float | None = None) -> bool:
-    """Expire session ``sid`` if it is due (or finish an expiry left ``expiring``); True when it is expired
-    now. Raises OSError when its files cannot be deleted (it stays ``expiring``; the next pass retries)."""
+    """Expire session ``sid`` if it is due at ``now`` (default: the store's clock), or finish an expiry left
+    ``expiring``; True when it is expired now. Raises OSError when its files cannot be deleted (it stays
+    ``expiring``, its links gone; the next pass retries)."""
     with store.lock(sid):
-        s = store.get(sid)
-        folder = store.folder(sid)
-        now = store.now() if now is None else now
-        if s.state == "expired":
-            return True
-        if s.state != "expiring":
-            if not due(s, folder, now, policy):
-                return False
-            s.expiry = {
-                "at": iso(now), "after_s": policy.after_s, "last_activity": iso(last_activity(s, folder)),
-                "state_before": s.state, "audio": held_audio(folder),
-                "audio_action": "keep" if policy.keep_audio else "delete", "deleted_at": None,
-            }
-            s.state = "expiring"  # first, with the inventory: a process stopped from here on resumes the deletion
-            store.save(s)
-        else:
-            s.expiry["resumed_at"] = iso(now)  # a process stopped mid-expiry left it: finish what it recorded
-        store.forget(sid)  # cached chunk stores and relay boxes of the session
-        if s.expiry.get("audio_action") == "delete":
-            for role in ROLES:
-                if (folder / role).exists():
-                    shutil.rmtree(folder / role)
-            s.expiry["deleted_at"] = iso(store.now())
-        s.state = "expired"
-        store.save(s)
-        audio = s.expiry["audio"]
-        log.warning("capture session %s expired (idle since %s): %s", sid, s.expiry["last_activity"],
-                    ("audio deleted: " if s.expiry["audio_action"] == "delete" else "audio kept: ")
-                    + ", ".join(f"{r} {a['seconds']:g} s in {a['files']} files" for r, a in audio.items()))
+        resumed = store.get(sid).state == "expiring"
+        if not begin(store, sid, policy, store.now() if now is None else now):
+            return False
+        finish(store, sid, resumed=resumed)
         return True
 
 
