@@ -162,6 +162,7 @@
     const m = e.data;
     if (m.type === "level") { meter("meter-local", m.peak); $("peak-local").textContent = m.peak > 0 ? `peak ${(20 * Math.log10(m.peak)).toFixed(1)} dBFS` : "silent"; }
     else if (m.type === "chunk") {
+      if (st.gone) return;   // the worklet's last chunk after the session expired: not kept
       const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, kind: "chunk", page: pageId, sampleStart: m.sampleStart, rate: ctx.sampleRate,
                    clientMs: frameToClient(m.frame), data: m.samples.buffer};
       st.chunksMade += 1; st.samples = m.sampleStart + m.samples.length;
@@ -190,6 +191,7 @@
     if (st.recording) { node.port.postMessage({cmd: "stop"}); st.recording = false; }
     st.stopped = true; clearInterval(timer);
     if (micStream) micStream.getTracks().forEach((t) => t.stop());
+    st.microphone = micStream ? micStream.getAudioTracks().map((t) => t.readyState).join(",") : "none";  // "ended"
     $("start").disabled = true; $("stop").disabled = true; st.phase = "refused";
     $("rec-state").textContent = "not recording"; $("rec-state").className = "state idle";
   }
@@ -200,10 +202,11 @@
   function gone(detail) {
     if (st.gone) return;
     st.gone = true; halt(); st.phase = "expired";
+    if (pc) pc.close();
     for (const id of ["show-consent", "consent-btn", "agree", "name", "hp-continue", "hp-ok"]) $(id).disabled = true;
     showError(detail || "This capture session has expired.");
     tx("readwrite", (s) => { s.delete(range()); s.delete(anchorRange()); })
-      .then(() => { refreshPending(); st.bufferCleared = true; }, () => null);
+      .then(() => refreshPending()).then(() => { st.bufferCleared = true; }, () => null);
   }
 
   async function stopRecording() {
