@@ -418,9 +418,11 @@ class SessionStore:
         """One completed exchange (ms): client sent at t0, server stamped ts (or ts_in and ts_out), client
         received at t3."""
         path = self.folder(sid) / check_role(role) / "clock.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock(sid), open(path, "a") as fh:
-            fh.write(json.dumps([t0, *rest]) + "\n")
+        with self.lock(sid):
+            self.live(self.get(sid))  # expired since the request was let in: nothing is written (410)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a") as fh:
+                fh.write(json.dumps([t0, *rest]) + "\n")
 
     def clock(self, sid: str, role: str) -> list[tuple[float, ...]]:
         path = self.folder(sid) / check_role(role) / "clock.jsonl"

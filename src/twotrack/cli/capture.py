@@ -118,6 +118,11 @@ def _sessions_store(ws: str, policy):
     return SessionStore(ws, policy=policy)
 
 
+def _minute(text: str) -> str:
+    """2026-12-08T01:28:59.063783Z -> 2026-12-08 01:28Z (the listing's width)."""
+    return text[:16].replace("T", " ") + "Z"
+
+
 def session_row(store, s, now: float) -> dict:
     """One session as `capture sessions` shows it: state, idle time, when it expires, what each track holds."""
     from ..capture.expiry import GONE, LIVE, finished, held_audio, iso, last_activity
@@ -167,18 +172,29 @@ def sessions(ws: str, as_json: bool, at, config_file, overrides, expire_after, k
     if not rows:
         click.echo("no capture sessions")
         return
-    click.echo(f"{'session':<20}  {'state':<10}  {'idle':>8}  {'expires':<32}  {'A':<16}  {'B':<16}  title")
+    click.echo(f"{'session':<20}  {'state':<10}  {'idle':>8}  {'expires':<26}  {'A':<18}  {'B':<18}  title")
     for r in rows:
-        def track(t):
+        e = r["expiry"]
+
+        def track(role):
+            t = r["tracks"][role]
+            if e and e["audio_action"] == "delete":
+                return f"deleted {e['audio'][role]['seconds']:.0f} s" if e["audio"][role]["files"] else "-"
             if not t["consented"]:
                 return "-"
             return f"{'finished' if t['finished'] else 'consented'} {t['seconds']:.0f} s"
 
-        exp = r["expires"] or "- (finished)"
         if r["overdue"]:
             exp = "overdue (next pass)"
-        click.echo(f"{r['session_id']:<20}  {r['state']:<10}  {duration_text(r['idle_s']):>8}  {exp:<32}  "
-                   f"{track(r['tracks']['A']):<16}  {track(r['tracks']['B']):<16}  {r['title']}")
+        elif r["expires"] in (None, "never"):
+            exp = r["expires"] or "- (finished)"
+        elif e:
+            exp = f"expired {_minute(e['at'])}"
+        else:
+            exp = _minute(r["expires"])
+        idle = "-" if e else duration_text(r["idle_s"])
+        click.echo(f"{r['session_id']:<20}  {r['state']:<10}  {idle:>8}  {exp:<26}  {track('A'):<18}  "
+                   f"{track('B'):<18}  {r['title']}")
     click.echo(_policy_text(store.policy))
 
 
@@ -200,8 +216,11 @@ def expire_cmd(ws: str, dry_run: bool, as_json: bool, at, config_file, overrides
 
     from ..capture.expiry import sweep
 
+    import logging
+
     policy = _policy(config_file, overrides, expire_after, keep_audio)
     store = _sessions_store(ws, policy)
+    logging.getLogger("twotrack.capture").setLevel(logging.ERROR)  # the server's log lines: said below instead
     lock = None if dry_run else _one_server(Path(ws), doing="expire")
     try:
         rows = sweep(store, policy, now=at, dry_run=dry_run)  # judged at --at; deletion times are real
