@@ -351,3 +351,26 @@ def test_capture_expire_is_refused_while_a_server_serves_the_workspace(tmp_path)
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_a_session_saved_before_activity_was_recorded_is_judged_by_its_newest_file(tmp_path):
+    """session.json without last_activity (written by an earlier twotrack): its newest file stands for its
+    last activity, so one with a chunk stored an hour ago is not expired at the first start."""
+    import os
+
+    ws, now = tmp_path / "ws", time.time()
+    with TestClient(_app(ws, Clock(now - 30 * HOUR))) as c:
+        old, recent = new_session(c), new_session(c)
+        for d in (old, recent):
+            consent(c, d, "A", "Ann")
+            _upload(c, d, "A", 1)
+    for d, age in ((old, 30 * HOUR), (recent, 1 * HOUR)):
+        folder = ws / "capture" / "sessions" / d["session_id"]
+        doc = json.loads((folder / "session.json").read_text())
+        del doc["last_activity"], doc["expiry"]
+        (folder / "session.json").write_text(json.dumps(doc))
+        for p in folder.rglob("*"):
+            os.utime(p, (now - age, now - age))
+    app = _app(ws, Clock(now), after_s=24 * HOUR)
+    assert app.state.store.get(old["session_id"]).state == "expired"
+    assert app.state.store.get(recent["session_id"]).state == "recording"

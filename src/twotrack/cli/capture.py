@@ -179,7 +179,8 @@ def sessions(ws: str, as_json: bool, at, config_file, overrides, expire_after, k
         def track(role):
             t = r["tracks"][role]
             if e and e["audio_action"] == "delete":
-                return f"deleted {e['audio'][role]['seconds']:.0f} s" if e["audio"][role]["files"] else "-"
+                word = "deleted" if r["state"] == "expired" else "deleting"
+                return f"{word} {e['audio'][role]['seconds']:.0f} s" if e["audio"][role]["files"] else "-"
             if not t["consented"]:
                 return "-"
             return f"{'finished' if t['finished'] else 'consented'} {t['seconds']:.0f} s"
