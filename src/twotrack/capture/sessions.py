@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -37,6 +38,7 @@ from ..rights.licenses import validate_license
 from .chunks import MAX_ANCHOR_SAMPLES, ChunkStore
 from .expiry import GONE, ExpiryPolicy, due, expire, gone_problem, iso
 
+log = logging.getLogger("twotrack.capture")
 ROLES = ("A", "B")
 SESSION_ID = re.compile(r"^[a-z2-7]{20}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -293,8 +295,8 @@ class SessionStore:
         if session.state not in GONE and due(session, self.folder(session.session_id), self.now(), self.policy):
             try:
                 expire(self, session.session_id, self.policy)
-            except OSError:  # it stays 'expiring' (gone all the same); the next pass deletes the rest
-                pass
+            except OSError as exc:  # it stays 'expiring' (gone all the same); the next pass deletes the rest
+                log.error("capture session %s: expiry could not delete its audio: %s", session.session_id, exc)
             session = self.get(session.session_id)
         return session
 
