@@ -73,8 +73,17 @@ def test_an_expired_session_stops_the_pages_microphones_and_says_so(tmp_path):
             shown = a.inner_text("#error")
             time.sleep(1.5)  # a chunk's worth: the worklet made none since
             made_later = a.evaluate("window.twotrack.chunksMade")
+            # a chunk a closed page left in this browser's buffer: the expired link's page deletes it
+            a.evaluate("""(k) => new Promise((res, rej) => { const rq = indexedDB.open('twotrack-capture', 1);
+                rq.onsuccess = () => { const t = rq.result.transaction('chunks', 'readwrite');
+                  t.objectStore('chunks').put({key: k, seq: 99}); t.oncomplete = () => { rq.result.close(); res(); };
+                  t.onerror = () => rej(t.error); }; })""", f"{sid}/A/00000099")
             reopened = a.goto(link_a)
             reopened_text = a.inner_text("body")
+            a.wait_for_function("window.twotrackGone && window.twotrackGone.cleared", timeout=10_000)
+            left = a.evaluate("""(sid) => new Promise((res) => { const rq = indexedDB.open('twotrack-capture', 1);
+                rq.onsuccess = () => { const c = rq.result.transaction('chunks').objectStore('chunks')
+                  .count(IDBKeyRange.bound(sid + '/', sid + '/\\uffff')); c.onsuccess = () => res(c.result); }; })""", sid)
         finally:
             browser.close()
     assert "expired" in shown and "deleted" in shown, shown
@@ -82,7 +91,7 @@ def test_an_expired_session_stops_the_pages_microphones_and_says_so(tmp_path):
         assert st[r]["recording"] is False and st[r]["microphone"] == "ended", (r, st[r])
         assert "expired" in st[r]["error"], st[r]
     assert made_later == st["A"]["made"] and st["A"]["pending"] == 0, (st["A"], made_later)
-    assert reopened.status == 410 and "expired" in reopened_text
+    assert reopened.status == 410 and "expired" in reopened_text and left == 0
     s = store.get(sid)
     assert s.state == "expired" and s.expiry["audio"]["A"]["chunks"] >= 2 and s.expiry["deleted_at"]
     assert not (ws / "capture" / "sessions" / sid / "A").exists()

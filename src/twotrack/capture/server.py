@@ -127,7 +127,8 @@ def create_app(workspace: str | Path, *, scan: bool = True, expiry: ExpiryPolicy
 
         check_role(role)
         if s.state in GONE:
-            return HTMLResponse(_gone_page(gone_problem(s)), status_code=410, headers={"Cache-Control": "no-store"})
+            return HTMLResponse(_gone_page(sid, gone_problem(s)), status_code=410,
+                                headers={"Cache-Control": "no-store"})
         return FileResponse(STATIC / "capture.html", headers={"Cache-Control": "no-store"})
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -403,11 +404,20 @@ def create_app(workspace: str | Path, *, scan: bool = True, expiry: ExpiryPolicy
     return app
 
 
-def _gone_page(problem: str) -> str:
-    """The join link's answer once its session expired (410): the page says so in words."""
+def _gone_page(sid: str, problem: str) -> str:
+    """The join link's answer once its session expired (410): the page says so in words, and deletes what
+    this browser may still hold of the session (chunks and anchors buffered in IndexedDB by a page closed
+    before they were uploaded: the server would never take them now)."""
     import html
+    import json
 
+    clear = ("(function(){var sid=%s;window.twotrackGone={cleared:false};try{var rq=indexedDB.open('twotrack-capture',1);"
+             "rq.onupgradeneeded=function(){rq.result.createObjectStore('chunks',{keyPath:'key'});};"
+             "rq.onsuccess=function(){var t=rq.result.transaction('chunks','readwrite');"
+             "t.objectStore('chunks').delete(IDBKeyRange.bound(sid+'/',sid+'/\\uffff'));"
+             "t.oncomplete=function(){window.twotrackGone.cleared=true;};};}catch(e){}})();") % json.dumps(sid)
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Session expired - twotrack "
             "capture</title><link rel=\"stylesheet\" href=\"/static/capture.css\"></head><body><main>"
             "<h1>This capture session has expired</h1>"
-            f"<p id=\"error\">{html.escape(problem[0].upper() + problem[1:])}</p></main></body></html>")
+            f"<p id=\"error\">{html.escape(problem[0].upper() + problem[1:])}</p></main>"
+            f"<script>{clear}</script></body></html>")
