@@ -374,3 +374,17 @@ def test_a_session_saved_before_activity_was_recorded_is_judged_by_its_newest_fi
     app = _app(ws, Clock(now), after_s=24 * HOUR)
     assert app.state.store.get(old["session_id"]).state == "expired"
     assert app.state.store.get(recent["session_id"]).state == "recording"
+
+
+def test_capture_expire_keeps_the_audio_when_told(tmp_path):
+    ws, clock = tmp_path / "ws", Clock()
+    with TestClient(_app(ws, clock)) as c:
+        d = new_session(c)
+        consent(c, d, "B", "Bo")
+        _upload(c, d, "B", 2)
+    held = _track_files(ws, d["session_id"])
+    r = _cli("expire", "-w", str(ws), "--at", iso(T0 + 80 * HOUR), "--keep-expired-audio")  # default limit: 72 h
+    assert r.exit_code == 0 and "kept 2.0 s of audio" in r.output, r.output
+    s = SessionStore(ws).get(d["session_id"])
+    assert s.state == "expired" and s.expiry["audio_action"] == "keep" and s.expiry["after_s"] == 72 * HOUR
+    assert _track_files(ws, d["session_id"]) == held

@@ -166,9 +166,10 @@ def finish(store, sid: str, *, resumed: bool = False) -> None:
     s.state = "expired"
     store.save(s)
     audio = s.expiry["audio"]
+    held = ", ".join(f"{r} {a['seconds']:g} s in {a['files']} files" for r, a in audio.items() if a["files"])
     log.warning("capture session %s expired (idle since %s): %s", sid, s.expiry["last_activity"],
-                ("audio deleted: " if s.expiry["audio_action"] == "delete" else "audio kept: ")
-                + ", ".join(f"{r} {a['seconds']:g} s in {a['files']} files" for r, a in audio.items()))
+                ("audio deleted: " if s.expiry["audio_action"] == "delete" else "audio kept: ") + held if held
+                else "it held no audio")
 
 
 def expire(store, sid: str, policy: ExpiryPolicy, *, now: float | None = None) -> bool:
