@@ -388,3 +388,25 @@ def test_capture_expire_keeps_the_audio_when_told(tmp_path):
     s = SessionStore(ws).get(d["session_id"])
     assert s.state == "expired" and s.expiry["audio_action"] == "keep" and s.expiry["after_s"] == 72 * HOUR
     assert _track_files(ws, d["session_id"]) == held
+
+
+def test_a_server_started_while_capture_expire_runs_says_so(tmp_path):
+    """The lock `capture expire` holds names it: a `capture serve` started meanwhile said "another capture
+    server already serves" (the expire command's pid)."""
+    import fcntl
+    import os
+
+    ws = tmp_path / "ws"
+    (ws / "capture" / "sessions").mkdir(parents=True)
+    from twotrack.cli.capture import _one_server
+
+    held = _one_server(ws, doing="expire")  # what `capture expire` holds while it runs
+    try:
+        r = _cli("serve", "-w", str(ws), "--port", "0")
+        assert r.exit_code == 2 and "capture expire" in r.output and str(os.getpid()) in r.output, r.output
+        assert "another capture server" not in r.output
+        r = _cli("expire", "-w", str(ws))
+        assert r.exit_code == 2 and "capture expire" in r.output, r.output
+    finally:
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+        held.close()

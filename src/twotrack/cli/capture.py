@@ -270,8 +270,11 @@ def _one_server(ws: Path, doing: str = "serve"):
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.seek(0)
-        holder = fh.read().strip()
+        holder, _, what = fh.read().strip().partition(" ")  # "PID" (a server) or "PID expire"
         fh.close()
+        if what == "expire":
+            raise click.UsageError(f"`twotrack capture expire` (pid {holder}) is expiring sessions of {ws}: run "
+                                   "this again when it is done") from None
         if doing == "expire":
             raise click.UsageError(f"a capture server serves {ws} (pid {holder or '?'}): it expires sessions "
                                    "itself (at start and every capture.expire_check_s); stop it to expire by "
@@ -280,6 +283,6 @@ def _one_server(ws: Path, doing: str = "serve"):
                                "per workspace; stop it or use another workspace") from None
     fh.seek(0)
     fh.truncate()
-    fh.write(str(os.getpid()))
+    fh.write(f"{os.getpid()} expire" if doing == "expire" else str(os.getpid()))
     fh.flush()
     return fh
