@@ -317,6 +317,29 @@ class WordsConfig(Record):
 
 
 @dataclass(frozen=True)
+class CaptureConfig(Record):
+    """The capture server's housekeeping (docs/capture.md "Expiry"). Times are seconds."""
+
+    #: a session that is not finished (open, recording, stopped with a track missing) expires after this long
+    #: without activity (creation, consent, settings, a stored chunk or anchor, finish, stop): its join links
+    #: answer 410 and its partial audio is deleted. 72 h: an invitation sent on Friday for Monday still works,
+    #: and fragments of an abandoned session are gone three days after its last sound. 0: never.
+    expire_after_s: float = 72 * 3600.0
+    #: how often the running server looks for sessions to expire (a request to an overdue session expires it
+    #: at once, whatever this says)
+    expire_check_s: float = 300.0
+    #: keep the partial audio of expired sessions (the links still expire); off: deleted, for privacy
+    keep_expired_audio: bool = False
+
+    def __post_init__(self):
+        if not float(self.expire_after_s) >= 0.0:
+            raise ConfigError(f"capture.expire_after_s is a duration and must be >= 0 (0: never); "
+                              f"got {self.expire_after_s!r}")
+        if not float(self.expire_check_s) > 0.0:
+            raise ConfigError(f"capture.expire_check_s must be > 0; got {self.expire_check_s!r}")
+
+
+@dataclass(frozen=True)
 class Config(Record):
     ingest: IngestConfig = field(default_factory=IngestConfig)
     activity: ActivityConfig = field(default_factory=ActivityConfig)
@@ -324,6 +347,7 @@ class Config(Record):
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     qualify: QualifyConfig = field(default_factory=QualifyConfig)
     words: WordsConfig = field(default_factory=WordsConfig)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
 
     def stage_hash(self, *sections: str) -> str:
         """A short hash of the named sections: the key of results that depend on them."""

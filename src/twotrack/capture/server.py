@@ -8,6 +8,8 @@ of the join link in the ``X-Capture-Token`` header. ``create_app(workspace)`` is
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, Field
@@ -24,6 +26,7 @@ from .. import jsonfile
 from .assemble import assemble_session
 from .limits import check_clock_values, check_settings
 from .chunks import MAX_ANCHOR_SAMPLES, MAX_CHUNK_SAMPLES, SAMPLE_BYTES, ChunkRejected
+from .expiry import GONE, ExpiryPolicy, gone_problem, sweep
 from .sessions import DEFAULT_SCOPES, SessionError, SessionStore, consent_text, clean_name, text_sha256
 
 STATIC = Path(__file__).with_name("static")
@@ -68,16 +71,40 @@ class Finish(BaseModel):
     n_anchors: int | None = Field(None, ge=0)
 
 
-def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) -> FastAPI:
-    """The capture app over ``workspace`` (created when missing). ``scan``: scan each assembled recording.
+def create_app(workspace: str | Path, *, scan: bool = True, permissions=None, expiry: ExpiryPolicy | None = None,
+               clock=time.time) -> FastAPI:
+    """The capture app over ``workspace`` (created when missing). ``scan``: scan each assembled recording;
     ``permissions``: a team's permissions table (``rights.load_permissions(FILE)``), whose ``LicenseRef-`` ids a
-    session's license may name."""
+    session's license may name; ``expiry``: when unfinished sessions expire (expiry.py; default: the capture
+    config's defaults); ``clock``: epoch seconds for session activity and expiry (a test passes its own)."""
     from ..store import Workspace
 
     Workspace(workspace, create=True)
-    store = SessionStore(workspace, permissions)
-    app = FastAPI(title="twotrack capture", docs_url="/docs", redoc_url=None)
+    policy = expiry or ExpiryPolicy()
+    store = SessionStore(workspace, permissions, clock=clock, policy=policy)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        # expiry while the server runs: a pass every check_s (a request to an overdue session expires it at
+        # once anyway; this pass deletes the audio of sessions nobody asks about any more)
+        async def every():
+            while True:
+                await asyncio.sleep(policy.check_s)
+                try:
+                    await run_in_threadpool(app.state.expire_now)
+                except Exception:  # noqa: BLE001 - logged; the next pass tries again
+                    log.exception("capture expiry pass failed")
+
+        task = asyncio.create_task(every())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = FastAPI(title="twotrack capture", docs_url="/docs", redoc_url=None, lifespan=lifespan)
     app.state.store = store
+    app.state.policy = policy
+    app.state.expire_now = lambda: sweep(store, policy)
     app.state.assemblies: dict[str, threading.Thread] = {}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -97,10 +124,13 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
 
     @app.get("/join/{sid}/{role}", include_in_schema=False)
     def join_page(sid: str, role: str):
-        store.get(sid)
+        s = store.current(store.get(sid))
         from .sessions import check_role
 
         check_role(role)
+        if s.state in GONE:
+            return HTMLResponse(_gone_page(sid, gone_problem(s)), status_code=410,
+                                headers={"Cache-Control": "no-store"})
         return FileResponse(STATIC / "capture.html", headers={"Cache-Control": "no-store"})
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -118,7 +148,7 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
 
     @app.get("/api/sessions/{sid}")
     def get_session(sid: str, x_capture_token: str | None = Header(None)):
-        s, who = store.authorise(sid, x_capture_token)
+        s, who = store.authorise(sid, x_capture_token, gone_ok=True)  # the host reads what became of it
         out = s.public()
         out["you"] = who
         return out
@@ -129,7 +159,7 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
             s, who = store.authorise(sid, x_capture_token)
             if s.state in ("open", "recording"):
                 s.state = "stopped"
-                store.save(s)
+                store.save(s, active=True)
                 for r in s.participants:
                     store.post_message(sid, r, {"type": "stop", "from": who})
         return s.public()
@@ -173,7 +203,7 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
             check_settings(int(body.sample_rate), body.settings)
             p.sample_rate = int(body.sample_rate)
             p.settings = {k: v for k, v in list(body.settings.items())[:32] if isinstance(v, (str, int, float, bool))}
-            store.save(s)
+            store.save(s, active=True)
         return {"ok": True}
 
     @app.post("/api/sessions/{sid}/{role}/clock")
@@ -213,7 +243,7 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
 
     def _put(sid, role, cs, what, seq, sample_start, rate, client_ms, body, received, page=None):
         with store.lock(sid):
-            s2 = store.get(sid)
+            s2 = store.live(store.get(sid))  # 410 if it expired since the request's first check
             p2 = s2.participants[role]
             if page and p2.page and page != p2.page:
                 # a second tab, or the page reloaded mid-recording: its counters start again at 0, so its
@@ -231,13 +261,12 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
                 raise ChunkRejected(409, f"chunk {seq} at {rate} Hz, but the page reported a device rate of "
                                          f"{p2.sample_rate} Hz (settings)", cs.next_seq)
             res = cs.put(seq, sample_start, rate, client_ms, body, received)
-            changed = False
-            if page and p2.page is None and res.status == "stored" and what == "chunk":
-                p2.page, changed = page, True
-            if s2.state == "open" and res.status == "stored" and what == "chunk":
-                s2.state, changed = "recording", True
-            if changed:
-                store.save(s2)
+            if res.status == "stored":  # new audio: activity (a re-sent duplicate is not)
+                if page and p2.page is None and what == "chunk":
+                    p2.page = page
+                if s2.state == "open" and what == "chunk":
+                    s2.state = "recording"
+                store.save(s2, active=True)
             return res
 
     @app.put("/api/sessions/{sid}/{role}/chunks/{seq}")
@@ -288,7 +317,7 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
                     s.state = "stopped"
                     other = "B" if role == "A" else "A"
                     store.post_message(sid, other, {"type": "stop", "from": role})
-                store.save(s)
+                store.save(s, active=True)
             both = all(q.finished is not None for q in s.participants.values())
         if both:
             _assemble(sid, force=False, background=True)
@@ -321,6 +350,8 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
     def _assemble(sid: str, *, force: bool, background: bool) -> dict:
         with store.lock(sid):
             s = store.get(sid)
+            if s.state in GONE:  # expired between the request's check and here
+                raise SessionError(410, gone_problem(s))
             if s.state in ("assembling",) or (s.state in ("assembled",) and not force):
                 return s.public()
             s.state = "assembling"
@@ -361,11 +392,32 @@ def create_app(workspace: str | Path, *, scan: bool = True, permissions=None) ->
                 s.state = "stopped"
                 s.error = ("the server stopped while assembling this session: assembling it again" if finished else
                            "the server stopped while assembling what arrived: the host assembles it again")
-                store.save(s)
+                store.save(s, active=True)  # the host's last request was to assemble: a full expiry time for it
         if s.state == "stopped":  # the relay was in memory: a page that had not read its stop reads it again
             for r, p in s.participants.items():
                 if p.finished is None:
                     store.post_message(s.session_id, r, {"type": "stop", "from": "server"})
             if finished:
                 _assemble(s.session_id, force=False, background=True)
+    # Expiry at start: expiries a stopped process left half done are finished, overdue sessions expire.
+    sweep(store, policy)
     return app
+
+
+def _gone_page(sid: str, problem: str) -> str:
+    """The join link's answer once its session expired (410): the page says so in words, and deletes what
+    this browser may still hold of the session (chunks and anchors buffered in IndexedDB by a page closed
+    before they were uploaded: the server would never take them now)."""
+    import html
+    import json
+
+    clear = ("(function(){var sid=%s;window.twotrackGone={cleared:false};try{var rq=indexedDB.open('twotrack-capture',1);"
+             "rq.onupgradeneeded=function(){rq.result.createObjectStore('chunks',{keyPath:'key'});};"
+             "rq.onsuccess=function(){var t=rq.result.transaction('chunks','readwrite');"
+             "t.objectStore('chunks').delete(IDBKeyRange.bound(sid+'/',sid+'/\\uffff'));"
+             "t.oncomplete=function(){window.twotrackGone.cleared=true;};};}catch(e){}})();") % json.dumps(sid)
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Session expired - twotrack "
+            "capture</title><link rel=\"stylesheet\" href=\"/static/capture.css\"></head><body><main>"
+            "<h1>This capture session has expired</h1>"
+            f"<p id=\"error\">{html.escape(problem[0].upper() + problem[1:])}</p></main>"
+            f"<script>{clear}</script></body></html>")

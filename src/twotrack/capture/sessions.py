@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
 import threading
+import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,13 +36,16 @@ from ..rights.consent import SCOPES, replay, speaker_fold, utc_now
 from ..rights.ledger import Ledger, ledger_path
 from ..rights.licenses import validate_license
 from .chunks import MAX_ANCHOR_SAMPLES, ChunkStore
+from .expiry import GONE, ExpiryPolicy, due, expire, gone_problem, iso
 
+log = logging.getLogger("twotrack.capture")
 ROLES = ("A", "B")
 SESSION_ID = re.compile(r"^[a-z2-7]{20}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 SPEAKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-#: Session states, in order. ``partial``: assembled while a participant's upload was incomplete.
-STATES = ("open", "recording", "stopped", "assembling", "assembled", "partial", "failed")
+#: Session states, in order. ``partial``: assembled while a participant's upload was incomplete;
+#: ``expiring``/``expired``: left unfinished and idle too long, its links gone (expiry.py).
+STATES = ("open", "recording", "stopped", "assembling", "assembled", "partial", "failed", "expiring", "expired")
 DEFAULT_SCOPES = ("ai-training", "commercial-use", "redistribution")
 MAX_NAME = 80
 
@@ -92,6 +97,8 @@ class Session:
     recording_id: str | None = None
     report: dict | None = None
     error: str | None = None
+    last_activity: str | None = None  # the store's clock at the last change a participant or host made
+    expiry: dict | None = None  # expiry.py: when, after how long idle, what it held, what was deleted
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -111,7 +118,7 @@ class Session:
             "scopes": list(self.scopes), "recording_id": self.recording_id, "error": self.error,
             "participants": {r: {"consented": p.consent is not None, "name": p.name, "speaker_id": p.speaker_id,
                                  "finished": p.finished is not None} for r, p in self.participants.items()},
-            "report": self.report,
+            "report": self.report, "last_activity": self.last_activity, "expiry": self.expiry,
         }
 
 
@@ -186,7 +193,13 @@ def clean_name(name: object) -> str:
 class SessionStore:
     """Every capture session of one workspace. One object per server process (it holds the locks)."""
 
-    def __init__(self, workspace: str | os.PathLike, permissions=None):
+    def __init__(self, workspace: str | os.PathLike, permissions=None, *, clock=time.time,
+                 policy: ExpiryPolicy | None = None):
+        """``permissions``: a team's permissions table (None: the packaged one); ``clock``: epoch seconds, read for
+        creation, activity and expiry (a test gives its own); ``policy``: when sessions expire (expiry.py;
+        default: capture config's defaults)."""
+        self.now = clock
+        self.policy = policy or ExpiryPolicy()
         self.workspace = Path(workspace).absolute()
         self.permissions = permissions  # a team's table registers its LicenseRef- ids (None: the packaged ones)
         self.root = self.workspace / "capture"
@@ -242,8 +255,9 @@ class SessionStore:
         sid = "".join(secrets.choice(alphabet) for _ in range(20))
         parts = {r: Participant(role=r, token=secrets.token_urlsafe(24), speaker_id=s)
                  for r, s in zip(ROLES, (speaker_a, speaker_b))}
-        session = Session(sid, utc_now(), license, scopes, parts, title=title.strip(),
-                          host_token=secrets.token_urlsafe(24))
+        now = iso(self.now())
+        session = Session(sid, now, license, scopes, parts, title=title.strip(),
+                          host_token=secrets.token_urlsafe(24), last_activity=now)
         self.folder(sid).mkdir(parents=True)
         self.save(session)
         return session
@@ -254,7 +268,11 @@ class SessionStore:
             raise SessionError(404, "unknown session")
         return Session.from_dict(json.loads(path.read_text()))
 
-    def save(self, session: Session) -> None:
+    def save(self, session: Session, *, active: bool = False) -> None:
+        """Write ``session`` (atomically); ``active``: a participant or the host changed it, which moves its
+        ``last_activity`` to now (the clock expiry reads; clock exchanges and polls do not count)."""
+        if active:
+            session.last_activity = iso(self.now())
         folder = self.folder(session.session_id)
         tmp = folder / ".session.json.tmp"
         tmp.write_text(json.dumps(session.to_dict(), indent=1))
@@ -274,24 +292,51 @@ class SessionStore:
                     on_error(p.name, exc)
         return out
 
-    def authorise(self, sid: str, token: str | None) -> tuple[Session, str]:
-        """The session and who holds ``token``: ``host``, ``A`` or ``B`` (403 for anyone else)."""
+    def current(self, session: Session) -> Session:
+        """``session``, expired first when it is idle past the policy's limit (so a link never works in the
+        time between two expiry passes)."""
+        if session.state not in GONE and due(session, self.folder(session.session_id), self.now(), self.policy):
+            try:
+                expire(self, session.session_id, self.policy)
+            except OSError as exc:  # it stays 'expiring' (gone all the same); the next pass deletes the rest
+                log.error("capture session %s: expiry could not delete its audio: %s", session.session_id, exc)
+            session = self.get(session.session_id)
+        return session
+
+    def live(self, session: Session) -> Session:
+        """``session`` if its links still work; 410 when it expired (or expires now, ``current``)."""
+        session = self.current(session)
+        if session.state in GONE:
+            raise SessionError(410, gone_problem(session))
+        return session
+
+    def forget(self, sid: str) -> None:
+        """Drop what this process holds in memory of session ``sid`` (chunk stores, relay boxes)."""
+        with self._lock:
+            for cache in (self._chunks, self._anchors, self._mail):
+                for key in [k for k in cache if k[0] == sid]:
+                    del cache[key]
+
+    def authorise(self, sid: str, token: str | None, *, gone_ok: bool = False) -> tuple[Session, str]:
+        """The session and who holds ``token``: ``host``, ``A`` or ``B`` (403 for anyone else; 410 once it
+        expired, except for the host with ``gone_ok``, who may read what became of it)."""
         session = self.get(sid)
         if token and TOKEN.match(token):
             if secrets.compare_digest(token, session.host_token):
-                return session, "host"
+                return (self.current(session) if gone_ok else self.live(session)), "host"
             for r, p in session.participants.items():
                 if secrets.compare_digest(token, p.token):
-                    return session, r
+                    return self.live(session), r
         raise SessionError(403, "wrong or missing token (use the join link)")
 
     def participant(self, sid: str, role: str, token: str | None) -> tuple[Session, Participant]:
-        """The session and the participant whose token this is (404 unknown, 403 wrong token)."""
+        """The session and the participant whose token this is (404 unknown, 403 wrong token, 410 expired)."""
         session = self.get(sid)
         p = session.participants[check_role(role)]
         if not token or not TOKEN.match(token) or not secrets.compare_digest(token, p.token):
             raise SessionError(403, "wrong or missing participant token (use the join link)")
-        return session, p
+        session = self.live(session)
+        return session, session.participants[p.role]
 
     # ---- consent ---------------------------------------------------------------------------
 
@@ -320,7 +365,7 @@ class SessionStore:
                                       note=f"capture session {sid}, track {role}, consent given in the capture page")
             p.name, p.speaker_id = name, speaker
             p.consent = {"sha256": digest, "evidence": doc.as_uri(), "at": at, "event_seq": event.seq}
-            self.save(session)
+            self.save(session, active=True)
             return session
 
     @staticmethod
@@ -378,9 +423,11 @@ class SessionStore:
         """One completed exchange (ms): client sent at t0, server stamped ts (or ts_in and ts_out), client
         received at t3."""
         path = self.folder(sid) / check_role(role) / "clock.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock(sid), open(path, "a") as fh:
-            fh.write(json.dumps([t0, *rest]) + "\n")
+        with self.lock(sid):
+            self.live(self.get(sid))  # expired since the request was let in: nothing is written (410)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a") as fh:
+                fh.write(json.dumps([t0, *rest]) + "\n")
 
     def clock(self, sid: str, role: str) -> list[tuple[float, ...]]:
         path = self.folder(sid) / check_role(role) / "clock.jsonl"

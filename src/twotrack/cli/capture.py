@@ -1,22 +1,71 @@
-"""`twotrack capture serve -w WS`: the capture server (library call: ``twotrack.capture.create_app``)."""
+"""`twotrack capture serve|sessions|expire -w WS`: the capture server (library call:
+``twotrack.capture.create_app``), the list of its sessions, and the expiry of abandoned ones."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
-from .common import handle_errors, load_permissions_option, permissions_option
+from .common import handle_errors, load_permissions_option, permissions_option, print_json
 from .group import main
+from .scan import cli_config, config_options
 
 
-@main.group("capture", epilog="Exit codes: those of its command (`twotrack capture serve --help`).")
+@main.group("capture", epilog="Exit codes: those of its command (`twotrack capture serve --help`, "
+                              "`twotrack capture sessions --help`, `twotrack capture expire --help`).")
 def capture() -> None:
     """Record two-track conversations in the browser, with consent first (docs/capture.md)."""
 
 
+class Duration(click.ParamType):
+    """A duration: 72h, 90m, 3d, 45s, or plain seconds; 0 means never."""
+
+    name = "DURATION"
+    UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*", str(value))
+        if not m:
+            self.fail(f"{value!r} is not a duration (e.g. 72h, 90m, 3d, 45s, or seconds; 0: never)", param, ctx)
+        return float(m.group(1)) * self.UNITS[m.group(2) or "s"]
+
+
+def _expiry_options(fn):
+    fn = click.option("--keep-expired-audio", "keep_audio", is_flag=True, default=None,
+                      help="Keep the partial audio of expired sessions (their links expire all the same). "
+                           "Default: deleted, with a record of what and when in the session "
+                           "(capture.keep_expired_audio).")(fn)
+    fn = click.option("--expire-after", "expire_after", type=Duration(), default=None,
+                      help="Unfinished sessions expire after this long without activity: 72h, 90m, 3d, 45s "
+                           "or seconds; 0: never. Default 72h (capture.expire_after_s).")(fn)
+    return config_options(fn)
+
+
+def _policy(config_file, overrides, expire_after, keep_audio):
+    """Defaults, then --config, then --set, then --expire-after / --keep-expired-audio."""
+    from ..capture.expiry import ExpiryPolicy
+
+    p = ExpiryPolicy.from_config(cli_config(config_file, overrides).capture)
+    return ExpiryPolicy(p.after_s if expire_after is None else expire_after,
+                        p.keep_audio if keep_audio is None else keep_audio, p.check_s)
+
+
+def _policy_text(p) -> str:
+    from ..capture.expiry import duration_text
+
+    if p.after_s <= 0:
+        return "unfinished sessions never expire"
+    return (f"unfinished sessions expire after {duration_text(p.after_s)} without activity, their partial audio "
+            + ("kept" if p.keep_audio else "deleted"))
+
+
 @capture.command("serve", epilog="Exit codes: 0 stopped; 1 the address could not be bound; 2 a bad workspace, "
-                  "another capture server already serves it, or a --permissions file that cannot be read.")
+                  "option or config, a --permissions file that cannot be read, or another capture server "
+                  "already serves it.")
 @click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False),
               help="Workspace folder (created when missing); recordings go to WS/capture/.")
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -24,27 +73,194 @@ def capture() -> None:
                    "for other machines put a TLS proxy in front (docs/capture.md).")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--no-scan", is_flag=True, help="Do not scan recordings after assembly.")
+@_expiry_options
 @permissions_option
 @handle_errors
-def serve(ws: str, host: str, port: int, no_scan: bool, permissions: str | None) -> None:
+def serve(ws: str, host: str, port: int, no_scan: bool, config_file, overrides, expire_after, keep_audio,
+          permissions: str | None) -> None:
     """Start the capture server: open http://HOST:PORT/ to create a session and get its two join links.
-    Stop it with Ctrl-C (sessions, chunks and recordings stay in the workspace)."""
+    Stop it with Ctrl-C (sessions, chunks and recordings stay in the workspace).
+
+    Sessions left unfinished expire after --expire-after without activity: their join links answer 410 and
+    their partial audio is deleted (unless --keep-expired-audio). The server applies this when it starts,
+    every capture.expire_check_s (300 s) while it runs, and whenever an overdue session's link is used."""
     from ..capture.server import create_app
     from .listen import bind_or_exit, serve_on, url
 
+    policy = _policy(config_file, overrides, expire_after, keep_audio)  # a bad value ends here, exit 2
     sock = bind_or_exit(host, port)  # first: a busy port ends here, before the workspace is made
     table = load_permissions_option(permissions)  # a bad table: exit 2 before the workspace is made
     lock = _one_server(Path(ws))  # held while this process serves (closed at exit)
-    app = create_app(ws, scan=not no_scan, permissions=table)
+    app = create_app(ws, scan=not no_scan, permissions=table, expiry=policy)
     click.echo(f"twotrack capture for {Path(ws).absolute()} at {url(host, sock)} (Ctrl-C stops it)")
+    click.echo(_policy_text(policy))
     serve_on(app, sock, host)
     lock.close()
 
 
-def _one_server(ws: Path):
+def _at(ctx, param, value):
+    if value is None:
+        return None
+    from ..rights.consent import parse_time
+
+    try:
+        return parse_time(value).timestamp()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_AT = click.option("--at", "at", default=None, callback=_at, metavar="TIME",
+                   help="Judge ages and expiry at this ISO 8601 date/time instead of now.")
+
+
+def _sessions_store(ws: str, policy):
+    """The workspace's session store, or exit 2 without capture sessions."""
+    from ..capture.sessions import SessionStore
+
+    if not (Path(ws) / "capture" / "sessions").is_dir():
+        raise click.UsageError(f"{ws}: no capture sessions here (WS/capture/sessions is missing)")
+    return SessionStore(ws, policy=policy)
+
+
+def _minute(text: str) -> str:
+    """2026-12-08T01:28:59.063783Z -> 2026-12-08 01:28Z (the listing's width)."""
+    return text[:16].replace("T", " ") + "Z"
+
+
+def session_row(store, s, now: float) -> dict:
+    """One session as `capture sessions` shows it: state, idle time, when it expires, what each track holds."""
+    from ..capture.expiry import GONE, LIVE, finished, held_audio, iso, last_activity
+
+    folder = store.folder(s.session_id)
+    idle = now - last_activity(s, folder)
+    p = store.policy
+    if s.state in GONE:
+        expires = f"expired {s.expiry['at']}" if s.expiry else "expired"
+    elif s.state not in LIVE or finished(s):
+        expires = None  # finished (or assembling / assembled / failed): never touched
+    elif p.after_s <= 0:
+        expires = "never"
+    else:
+        expires = iso(now + max(0.0, p.after_s - idle))
+    audio = held_audio(folder)
+    tracks = {r: {"consented": q.consent is not None, "finished": q.finished is not None, "name": q.name,
+                  "speaker_id": q.speaker_id, "seconds": audio[r]["seconds"], "bytes": audio[r]["bytes"]}
+              for r, q in s.participants.items()}
+    return {"session_id": s.session_id, "state": s.state, "title": s.title, "created_at": s.created_at,
+            "last_activity": iso(last_activity(s, folder)), "idle_s": round(idle, 1), "expires": expires,
+            "overdue": s.state in LIVE and expires not in (None, "never") and idle >= p.after_s,
+            "tracks": tracks, "recording_id": s.recording_id, "expiry": s.expiry}
+
+
+@capture.command("sessions", epilog="Exit codes: 0 listed; 2 a bad option or config, or no capture sessions "
+                                    "in the workspace.")
+@click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False), help="Workspace folder.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per session, in a list.")
+@_AT
+@_expiry_options
+@handle_errors
+def sessions(ws: str, as_json: bool, at, config_file, overrides, expire_after, keep_audio) -> None:
+    """List the capture sessions of a workspace: state, time since their last activity, when an unfinished
+    one expires (under the given expiry options), and what each track holds. Changes nothing."""
+    import time
+
+    from ..capture.expiry import duration_text
+
+    store = _sessions_store(ws, _policy(config_file, overrides, expire_after, keep_audio))
+    now = at if at is not None else time.time()
+    rows = [session_row(store, s, now) for s in store.list(
+        on_error=lambda sid, exc: click.echo(f"warning: session {sid}: session.json not readable ({exc})", err=True))]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        click.echo("no capture sessions")
+        return
+    click.echo(f"{'session':<20}  {'state':<10}  {'idle':>8}  {'expires':<26}  {'A':<18}  {'B':<18}  title")
+    for r in rows:
+        e = r["expiry"]
+
+        def track(role):
+            t = r["tracks"][role]
+            if e and e["audio_action"] == "delete":
+                word = "deleted" if r["state"] == "expired" else "deleting"
+                return f"{word} {e['audio'][role]['seconds']:.0f} s" if e["audio"][role]["files"] else "-"
+            if not t["consented"]:
+                return "-"
+            return f"{'finished' if t['finished'] else 'consented'} {t['seconds']:.0f} s"
+
+        if r["overdue"]:
+            exp = "overdue (next pass)"
+        elif r["expires"] in (None, "never"):
+            exp = r["expires"] or "- (finished)"
+        elif e:
+            exp = f"expired {_minute(e['at'])}"
+        else:
+            exp = _minute(r["expires"])
+        idle = "-" if e else duration_text(r["idle_s"])
+        click.echo(f"{r['session_id']:<20}  {r['state']:<10}  {idle:>8}  {exp:<26}  {track('A'):<18}  "
+                   f"{track('B'):<18}  {r['title']}")
+    click.echo(_policy_text(store.policy))
+
+
+@capture.command("expire", epilog="Exit codes: 0 done (also when nothing was due); 1 a session's audio could not "
+                                  "be deleted (it stays expiring; run again); 2 a bad option or config, no capture "
+                                  "sessions in the workspace, or a capture server serves it (it expires sessions "
+                                  "itself).")
+@click.option("-w", "--workspace", "ws", required=True, type=click.Path(file_okay=False), help="Workspace folder.")
+@click.option("--dry-run", is_flag=True, help="Say what would expire; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="The expired sessions and their expiry records as JSON.")
+@_AT
+@_expiry_options
+@handle_errors
+def expire_cmd(ws: str, dry_run: bool, as_json: bool, at, config_file, overrides, expire_after, keep_audio) -> None:
+    """Expire the workspace's abandoned capture sessions now, as the server does at start: unfinished
+    sessions idle for --expire-after lose their links and (unless --keep-expired-audio) their partial audio;
+    an expiry a stopped process left half done is finished. Finished sessions are never touched."""
+    import sys
+
+    from ..capture.expiry import sweep
+
+    import logging
+
+    policy = _policy(config_file, overrides, expire_after, keep_audio)
+    store = _sessions_store(ws, policy)
+    logging.getLogger("twotrack.capture").setLevel(logging.ERROR)  # the server's log lines: said below instead
+    lock = None if dry_run else _one_server(Path(ws), doing="expire")
+    try:
+        rows = sweep(store, policy, now=at, dry_run=dry_run)  # judged at --at; deletion times are real
+    finally:
+        if lock is not None:
+            lock.close()
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            if "error" in r:
+                click.echo(f"{r['session_id']}  NOT DONE: {r['error']} (it stays expiring; run again)")
+            elif dry_run:
+                secs = sum(a["seconds"] for a in r["audio"].values())
+                click.echo(f"{r['session_id']}  {r['state']}, idle since {r['last_activity']}: would {r['would']} "
+                           f"({secs:.1f} s of audio)")
+            else:
+                e = r["expiry"]
+                secs = sum(a["seconds"] for a in e["audio"].values())
+                files = sum(a["files"] for a in e["audio"].values())
+                what = (f"deleted {secs:.1f} s of audio ({files} files) at {e['deleted_at']}"
+                        if e["audio_action"] == "delete" else f"kept {secs:.1f} s of audio")
+                click.echo(f"{r['session_id']}  expired (was {e['state_before']}, idle since {e['last_activity']}): "
+                           f"{what}")
+        n = sum("error" not in r for r in rows)
+        click.echo(f"{n} session(s) {'would expire' if dry_run else 'expired'}; {_policy_text(policy)}")
+    if any("error" in r for r in rows):
+        sys.exit(1)
+
+
+def _one_server(ws: Path, doing: str = "serve"):
     """An exclusive lock on WS/capture/.serve.lock, or exit 2 naming the process that holds it. Two servers
     on one workspace would each keep their own in-memory locks and chunk counters over the same session
-    files: two participants finishing on the two servers overwrite each other's session.json."""
+    files: two participants finishing on the two servers overwrite each other's session.json. ``capture
+    expire`` takes it too: the server holds sessions in memory and expires them itself."""
     import fcntl
     import os
 
@@ -58,12 +274,19 @@ def _one_server(ws: Path):
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.seek(0)
-        holder = fh.read().strip()
+        holder, _, what = fh.read().strip().partition(" ")  # "PID" (a server) or "PID expire"
         fh.close()
+        if what == "expire":
+            raise click.UsageError(f"`twotrack capture expire` (pid {holder}) is expiring sessions of {ws}: run "
+                                   "this again when it is done") from None
+        if doing == "expire":
+            raise click.UsageError(f"a capture server serves {ws} (pid {holder or '?'}): it expires sessions "
+                                   "itself (at start and every capture.expire_check_s); stop it to expire by "
+                                   "hand") from None
         raise click.UsageError(f"another capture server already serves {ws} (pid {holder or '?'}): one server "
                                "per workspace; stop it or use another workspace") from None
     fh.seek(0)
     fh.truncate()
-    fh.write(str(os.getpid()))
+    fh.write(f"{os.getpid()} expire" if doing == "expire" else str(os.getpid()))
     fh.flush()
     return fh

@@ -162,6 +162,7 @@
     const m = e.data;
     if (m.type === "level") { meter("meter-local", m.peak); $("peak-local").textContent = m.peak > 0 ? `peak ${(20 * Math.log10(m.peak)).toFixed(1)} dBFS` : "silent"; }
     else if (m.type === "chunk") {
+      if (st.gone) return;   // the worklet's last chunk after the session expired: not kept
       const rec = {key: keyOf(st.chunksMade), seq: st.chunksMade, kind: "chunk", page: pageId, sampleStart: m.sampleStart, rate: ctx.sampleRate,
                    clientMs: frameToClient(m.frame), data: m.samples.buffer};
       st.chunksMade += 1; st.samples = m.sampleStart + m.samples.length;
@@ -190,8 +191,22 @@
     if (st.recording) { node.port.postMessage({cmd: "stop"}); st.recording = false; }
     st.stopped = true; clearInterval(timer);
     if (micStream) micStream.getTracks().forEach((t) => t.stop());
+    st.microphone = micStream ? micStream.getAudioTracks().map((t) => t.readyState).join(",") : "none";  // "ended"
     $("start").disabled = true; $("stop").disabled = true; st.phase = "refused";
     $("rec-state").textContent = "not recording"; $("rec-state").className = "state idle";
+  }
+
+  // The session expired (410: unfinished and idle past the server's limit; its links no longer work): stop
+  // the microphone, every loop, and drop this track's chunks and anchors still buffered in this browser,
+  // since the server will take none of them and the participants agreed to a finished recording only.
+  function gone(detail) {
+    if (st.gone) return;
+    st.gone = true; halt(); st.phase = "expired";
+    if (pc) pc.close();
+    for (const id of ["show-consent", "consent-btn", "agree", "name", "hp-continue", "hp-ok"]) $(id).disabled = true;
+    showError(detail || "This capture session has expired.");
+    tx("readwrite", (s) => { s.delete(range()); s.delete(anchorRange()); })
+      .then(() => refreshPending()).then(() => { st.bufferCleared = true; }, () => null);
   }
 
   async function stopRecording() {
@@ -211,6 +226,7 @@
         n_anchors: st.anchorsMade,
         input_zero_runs: st.inputZeroRuns.slice(0, 1000)}).catch(() => null);
       if (r && r.ok) break;
+      if (r && r.status === 410) { gone(r.data && r.data.detail); return; }
       if (r && r.status === 403) { showError(r.data.detail); return; }
       await sleep(1000);
     }
@@ -223,6 +239,7 @@
   async function pollSession() {
     for (;;) {
       const r = await call("GET", `/api/sessions/${sid}`).catch(() => null);
+      if (r && r.status === 410) { gone(r.data && r.data.detail); return; }
       if (r && r.ok) {
         st.sessionState = r.data.state;
         if (["assembled", "partial", "failed"].includes(r.data.state)) {
@@ -274,6 +291,7 @@
   async function uploader() {
     let backoff = 250;
     for (;;) {
+      if (st.gone) return;
       const rec = (await idbFirst()) || (await idbFirst(anchorRange()));   // audio first, then anchors
       if (!rec) { await new Promise((r) => { wake = r; setTimeout(r, 1000); }); continue; }
       let r = null;
@@ -294,6 +312,8 @@
         $("chunks-up").textContent = st.chunksUploaded; $("net").textContent = "network ok"; refreshPending();
       } else if (r && r.status === 409 && r.data && r.data.next_seq != null && r.data.next_seq > rec.seq) {
         await idbDelete(rec.key); refreshPending();      // the server already holds it
+      } else if (r && r.status === 410) {
+        gone(r.data && r.data.detail); return;   // the session expired
       } else if (r && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
         if (r.status === 403) halt();   // no consent in force (withdrawn): capture no more of this microphone
         showError(`upload of ${rec.kind || "chunk"} ${rec.seq} refused: ${r.data ? r.data.detail : r.status}`); return;
@@ -313,9 +333,10 @@
         const r = await call("POST", `${api}/clock`, {t0, prev});   // reports the previous exchange
         const t3 = now();
         if (r.ok) prev = [t0, r.data.ts_in, r.data.ts_out, t3];
+        if (r.status === 410) gone(r.data && r.data.detail);
       } catch (e) { /* offline: the next ping reports the last good exchange */ }
       n += 1;
-      if (!st.finished) setTimeout(ping, n < 8 ? 150 : 2000);     // a burst, then every 2 s
+      if (!st.finished && !st.gone) setTimeout(ping, n < 8 ? 150 : 2000);     // a burst, then every 2 s
     };
     ping();
   }
@@ -344,6 +365,7 @@
     for (;;) {
       // epoch: the relay's numbering of this server process; after a restart the server starts us from 0
       const r = await call("GET", `${api}/signal?after=${nextMsg}&epoch=${relayEpoch}`).catch(() => null);
+      if (r && r.status === 410) { gone(r.data && r.data.detail); return; }   // expired while the page waited
       if (r && r.ok) {
         nextMsg = r.data.next; relayEpoch = r.data.epoch;
         for (const m of r.data.messages) {
@@ -379,6 +401,7 @@
   // ---------------------------------------------------------------- start
   $("who").textContent = `session ${sid} · track ${role}`;
   call("GET", `/api/sessions/${sid}`).then((r) => {
+    if (r.status === 410) { gone(r.data && r.data.detail); return; }
     if (!r.ok) { showError(r.data ? r.data.detail : `error ${r.status}`); return; }
     st.sessionState = r.data.state;
     const me = r.data.participants[role];

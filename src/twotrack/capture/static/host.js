@@ -38,6 +38,9 @@
         }
         if (s.report) { $("report").textContent = JSON.stringify(s.report, null, 1); $("report").hidden = false; }
         if (s.error) err(s.error);
+        if (s.expiry) err(`Expired at ${s.expiry.at}: no activity since ${s.expiry.last_activity}; the join links no longer work` +
+          (s.expiry.audio_action === "keep" ? "; its audio is kept by the operator." : "; its partial audio was deleted."));
+        if (s.state === "expired") return;
       }
       await new Promise((res) => setTimeout(res, 1000));
     }
