@@ -171,6 +171,7 @@ class Context:
     ledger_head: str
     recordings: list[Recording]
     verdicts: dict[str, Any]  # recording_id -> Verdict for the purpose
+    speech: dict[str, dict[int, float]] | None = None  # activity speech per track: which channels are unused
     _all_verdicts: dict[str, dict[str, Any]] | None = None
     _qualification: dict[str, dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
@@ -192,7 +193,8 @@ class Context:
     def all_verdicts(self) -> dict[str, dict[str, Any]]:
         """purpose -> recording_id -> Verdict, for every known purpose (what Parquet rows carry)."""
         if self._all_verdicts is None:
-            self._all_verdicts = {p: {v.recording_id: v for v in decide(self.recordings, self.events, p)}
+            self._all_verdicts = {p: {v.recording_id: v for v in decide(self.recordings, self.events, p,
+                                                                                speech=self.speech)}
                                   for p in PURPOSES}
         return self._all_verdicts
 
