@@ -75,6 +75,18 @@ def track_uses(recording: Recording, speech: Mapping[int, float] | Sequence[floa
     return tuple(out)
 
 
+def speaking_pair(speech: Mapping[int, float] | Sequence[float], n_tracks: int) -> tuple[int, int] | None:
+    """The dyad of a recording with more than two tracks: its two tracks with speech, when exactly two carry
+    any (the rest are unused or unnamed-silent), else None. The events stage extracts the turn-taking events
+    of that pair; the statistics and qualification read the recording as that pair."""
+    if n_tracks <= 2:
+        return None
+    if not isinstance(speech, Mapping):
+        speech = dict(enumerate(speech))
+    talking = sorted(t for t, s in speech.items() if 0 <= t < n_tracks and s is not None and s > 0)
+    return (talking[0], talking[1]) if len(talking) == 2 else None
+
+
 def used_tracks(uses: Sequence[TrackUse]) -> list[int]:
     return [u.track for u in uses if u.used]
 

@@ -35,6 +35,8 @@ from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_info
 from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..timeline import segments_to_mask
 from ..turns import extract_events
+from ..usage import speaking_pair as usage_pair
+from ..usage import speech_per_track
 from ..words import transcribe_recording_blocks as transcribe_words
 
 # ---------------------------------------------------------------------------------------------
@@ -153,10 +155,9 @@ def transcribe_recording(decoded: Decoded, recording, config: Config, checks_res
 def speaking_pair(activity_result: tuple[TrackActivity, ...] | None) -> tuple[int, int] | None:
     """The two tracks with speech when a recording has more than two tracks and exactly two of them carry
     any (a field recorder's two talkers, its other inputs unused: ``usage``), else None."""
-    if not activity_result or len(activity_result) <= 2:
+    if not activity_result:
         return None
-    speaking = sorted(a.track for a in activity_result if a.speech_s > 0)
-    return (speaking[0], speaking[1]) if len(speaking) == 2 else None
+    return usage_pair(speech_per_track(activity_result), len(activity_result))
 
 
 def extract_recording_events(activity_result: tuple[TrackActivity, ...], duration_s: float,
