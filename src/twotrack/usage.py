@@ -52,7 +52,7 @@ class TrackUse(Record):
             return "no speaker named, and no activity result shows it silent"
         if self.speech_s > 0:
             return f"no speaker named, but {self.speech_s:.1f} s of speech on it (activity stage)"
-        return "unused: no speaker named and no speech on it (activity stage)"
+        return "unused channel: no speaker named and no speech on it (activity stage)"
 
 
 def speech_per_track(activity: Iterable[TrackActivity]) -> dict[int, float]:
