@@ -153,6 +153,13 @@ def test_exports_write_only_the_speakers_tracks_and_say_what_was_left_out(ws, ex
         assert np.abs(audio.T - np.clip(src[:, : len(audio)], -1, 1)).max() < 1e-4
 
 
+def test_rights_audit_of_the_export_removes_nothing(ws, exports):
+    # the audit judges the recordings again with the workspace's speech: the unused channels need no consent
+    _, out = exports["moshi"]
+    res = CliRunner().invoke(main, ["rights", "audit", str(out), "-w", str(ws), "--json"], catch_exceptions=False)
+    assert res.exit_code == 0 and json.loads(res.output)["removals"] == [], res.output
+
+
 def test_lhotse_loads_the_two_channel_recordings_with_their_speakers(ws, exports):
     lhotse = pytest.importorskip("lhotse")
     from lhotse.qa import validate_recordings_and_supervisions

@@ -170,7 +170,7 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
                   f"{d['sample_rate']} Hz, license {x(d['license'] or '-')}")
     for t in d["tracks"]:
         use = ""  # a track without a speaker: unused (needs no consent) or someone unknown (blocks)
-        if t["speaker"] is None and "use" in t:
+        if t["speaker"] is None and "use" in t and d["layout"] != "mono":  # a mono track's people are in metadata
             use = f" ({x(t['use'])}" + ("; needs no consent, left out of exports)" if not t["used"]
                                         else "; blocks every purpose)")
         console.print(f"  track {t['name']}: {x(t['path'])} (channel {t['channel']}), speaker {x(t['speaker'] or '-')}"
