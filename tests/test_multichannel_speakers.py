@@ -139,6 +139,7 @@ def test_exports_write_only_the_speakers_tracks_and_say_what_was_left_out(ws, ex
         assert all("unused channel" in why for why in ab["channels"]["left_out"].values())
         assert ab["speakers"] == cd["speakers"] == list(SPEAKERS)
         assert any("left out" in n for n in ab["notes"])
+        assert any(n.startswith("2 recording(s) written without their unused channels") for n in summary.notes)
     # moshi-finetune's reader: every chunk stereo, channel 0 the main speaker's source track
     summary, out = exports["moshi"]
     from test_export_moshi import moshi_finetune_samples

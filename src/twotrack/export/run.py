@@ -371,6 +371,10 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             progress(len(todo), len(todo), None)
 
         exporter.adopt(state)
+        narrowed = sorted(rid for rid in channels if rid in state.recordings)
+        if narrowed:
+            ctx.notes.append(f"{len(narrowed)} recording(s) written without their unused channels (no speaker named, "
+                             "no speech): export.json's `channels` of each says which source tracks were kept")
         if summary.written or summary.removed or old is None:
             state.extra["revision"] = int(state.extra.get("revision", 0)) + 1
         state.data.setdefault("created_at", now_iso())
