@@ -228,3 +228,20 @@ def test_a_room_mic_picking_up_the_talkers_does_not_make_them_not_isolated():
     assert [q.dead for q in result.tracks] == [False, False, True, True], result.reasons
     assert result.isolation is Isolation.ISOLATED, result.reasons
     assert "isolation is judged between track A, B" in result.reasons[1]
+
+
+def test_a_recording_with_no_speaker_and_no_speech_is_not_allowed_and_exports_nothing(tmp_path):
+    # every channel unused: the consent of nobody cannot allow a use (and a file of no tracks cannot be written)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    hiss = (1e-4 * np.random.default_rng(1).standard_normal((3 * 16000, 4))).astype(np.float32)
+    sf.write(str(corpus / "empty.wav"), hiss, 16000, subtype="PCM_16")
+    ws = C.scan_rows([{"recording_id": "empty", "path": str(corpus / "empty.wav"), "license": "CC-BY-4.0"}],
+                     corpus / "manifest.csv", tmp_path / "ws")
+    out = CliRunner().invoke(main, ["rights", "-w", str(ws), "--purpose", PURPOSE, "--json"], catch_exceptions=False)
+    row, = json.loads(out.output)["recordings"]
+    assert not row["allowed"] and row["unused_tracks"] == ["A", "B", "C", "D"]
+    assert row["reasons"] == ["no track has a speaker named or any speech: nobody whose consent could allow a use"]
+    summary = export(ws, tmp_path / "out", "lhotse", PURPOSE, allow_no_text=True)
+    assert not summary.errors and "empty" in summary.blocked and summary.exported == 0
+

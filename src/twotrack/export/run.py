@@ -288,7 +288,8 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             if not rec.is_mono and len(kept) < rec.n_tracks:
                 kept_tracks[rid], channels[rid] = kept, channels_entry(uses, kept)
             view = keep_tracks(rec, kept) if rid in kept_tracks else rec
-            why = exporter.skip_reason(view) or missing_reason(rec) or changed_reason(rec, seen)
+            why = ("no used track (no speaker named, no speech on any)" if not kept else
+                   exporter.skip_reason(view) or missing_reason(rec) or changed_reason(rec, seen))
             if why and rid in kept_tracks:
                 why += (f" (used: track {', '.join(channels[rid]['source_tracks']) or 'none'}; left out: track "
                         f"{', '.join(channels[rid]['left_out'])}, no speaker named and no speech)")

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
-from ..usage import track_uses
-
 from ..model import SPEAKER_COLUMNS, Record, Recording, track_name
+from ..usage import track_uses
 from .consent import (
     GIVEN, UNKNOWN, ConsentEvent, SpeakerConsent, is_unknown_speaker, replay_all,
 )
@@ -174,7 +173,10 @@ def check_consent(
     and ``known``: the activity stage's speech seconds per track (see ``speakers_by_track``)."""
     reasons: list[Reason] = []
     heard = {u.name: u for u in track_uses(recording, speech)} if known and not recording.is_mono else {}
-    for track, spk in speakers_by_track(recording, speech, known=known):
+    placed = speakers_by_track(recording, speech, known=known)
+    if not placed:  # every track unused: no one to document consent for, and nothing to use
+        return [Reason("speaker", "no track has a speaker named or any speech: nobody whose consent could allow a use")]
+    for track, spk in placed:
         if spk is None:
             use = heard.get(track)
             why = ("" if use is None else " (no activity result shows it silent)" if use.speech_s is None

@@ -17,8 +17,8 @@ stage, as they did when stages landed one by one, so workspaces scanned then are
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +35,7 @@ from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_info
 from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..timeline import segments_to_mask
 from ..turns import extract_events
-from ..usage import speaking_pair as usage_pair
-from ..usage import speech_per_track
+from ..usage import speaking_pair as usage_pair, speech_per_track
 from ..words import transcribe_recording_blocks as transcribe_words
 
 # ---------------------------------------------------------------------------------------------
