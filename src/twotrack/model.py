@@ -238,6 +238,16 @@ class Layout(str, enum.Enum):
 
 
 TRACK_NAMES = "ABCDEFGH"
+#: Speaker ids that mean "we do not know who this is" (a manifest cell, a ledger id).
+UNKNOWN_SPEAKER_IDS = frozenset({"", "unknown", "none", "null", "?", "n/a", "na"})
+
+
+def is_unknown_speaker(speaker: str | None) -> bool:
+    return speaker is None or str(speaker).strip().lower() in UNKNOWN_SPEAKER_IDS
+
+
+#: The manifest column naming each track's speaker: ``speaker_a`` on track A (channel 0) ... ``speaker_h``.
+SPEAKER_COLUMNS = tuple(f"speaker_{name.lower()}" for name in TRACK_NAMES)
 
 
 def track_name(index: int) -> str:

@@ -5,10 +5,11 @@ In order (the first rule that applies decides):
 2. track B is a copy of A (identical, inverted, scaled)         -> mono (mono presented as two tracks)
 3. one track is a mix of both speakers                          -> not-isolated
 4. no track has speech                                          -> unknown
-5. bleed at or above ``bleed_not_isolated_db``                  -> not-isolated
-6. only one track has speech (the other is dead)                -> unknown (a one-sided recording);
-   with two or more that talk, the dead ones (unused channels of a multichannel file) are named and
-   the rules below judge the paths between the tracks that talk
+5. bleed at or above ``bleed_not_isolated_db``                  -> not-isolated; with two or more tracks
+   that talk, only the paths between them count: the dead ones (unused channels of a multichannel file,
+   a spare input or room mic that only picks up the talkers) are named and left out of this rule and
+   the ones below
+6. only one track has speech (the other is dead)                -> unknown (a one-sided recording)
 7. neither direction could be measured (too little single talk) -> unknown
 8. bleed at or above ``bleed_leaky_db``                         -> leaky
 9. a direction with none detected but a noise floor at or above ``bleed_leaky_db`` (too noisy to
@@ -57,21 +58,21 @@ def isolation_verdict(
     speaking = [i for i in range(n_tracks) if i not in dead]
     if not speaking:
         return Isolation.UNKNOWN, ["no track has speech: isolation cannot be judged"] + details
+    names = ", ".join(track_name(i) for i in dead)
+    if dead and len(speaking) >= 2:
+        # a 6-channel export or a recorder with unused inputs: judge the speakers, not the empty inputs (a
+        # spare input or room mic that picks up the talkers is not a leak between them)
+        paths = tuple(p for p in paths if p.source in speaking and p.target in speaking)
+        details = [f"track {names} has no speech of its own (an unused channel): isolation is judged between "
+                   f"track {', '.join(track_name(i) for i in speaking)}"] + details
     strongest = max((p for p in paths if p.detected), key=lambda p: p.level_db, default=None)
     if strongest is not None and strongest.level_db >= cfg.bleed_not_isolated_db:
         return Isolation.NOT_ISOLATED, [
             f"bleed {strongest.direction} {strongest.level_db:.1f} dB >= not-isolated threshold "
             f"{cfg.bleed_not_isolated_db:g} dB"] + details
-    names = ", ".join(track_name(i) for i in dead)
     if dead and len(speaking) < 2:
         return Isolation.UNKNOWN, [
             f"only one side talks: track {names} has no speech of its own; isolation cannot be judged"] + details
-    if dead:
-        # a 6-channel export or a recorder with unused inputs: judge the speakers, not the empty inputs
-        paths = tuple(p for p in paths if p.source in speaking and p.target in speaking)
-        strongest = max((p for p in paths if p.detected), key=lambda p: p.level_db, default=None)
-        details = [f"track {names} has no speech of its own (an unused channel): isolation is judged between "
-                   f"track {', '.join(track_name(i) for i in speaking)}"] + details
     if paths and not any(p.measured for p in paths):
         return Isolation.UNKNOWN, [
             "too little single-talker speech on either side to measure bleed: isolation cannot be judged"] + details

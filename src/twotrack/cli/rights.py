@@ -69,6 +69,16 @@ def _recordings(ws: str | None, manifest: str | None) -> list:
     raise ConfigError(f"{ws}: no workspace here yet (run `twotrack scan` first) and no --manifest given")
 
 
+def _speech(ws: str | None) -> dict | None:
+    """The workspace's activity-stage speech seconds per recording and track (which channels are unused),
+    or None without a workspace (then every track counts as used)."""
+    if not ws or not _has_workspace(ws):
+        return None
+    from ..store import Workspace, queries
+
+    return dict(queries.speech_by_track(Workspace(ws)))
+
+
 def _warn_unplaced(ws: str, speakers) -> None:
     """Warn about speakers no recording of the workspace names: ids are matched exactly, so an event for a
     mistyped id ('libri-3670') ends or gives nobody's consent. Recorded all the same: the ledger may run
@@ -265,7 +275,7 @@ def rights(ctx, ws, purpose, at, manifest, permissions, as_json) -> None:
     table = load_permissions_option(permissions)
     recordings = _recordings(ws, manifest)
     led = _ledger(ws)
-    report = rights_report(recordings, led, purpose, at=at, permissions=table)
+    report = rights_report(recordings, led, purpose, at=at, permissions=table, speech=_speech(ws))
     if as_json:
         print_json(report)
         return
@@ -279,6 +289,9 @@ def rights(ctx, ws, purpose, at, manifest, permissions, as_json) -> None:
         click.echo(f"  {mark:<8} {row['recording_id']}  [{row['license']}]")
         for r in row["reasons"]:
             click.echo(f"           - {r}")
+        if row["unused_tracks"]:
+            click.echo(f"           unused: track {', '.join(row['unused_tracks'])} (no speaker named, no speech: "
+                       "no consent needed, left out of exports)")
         if row["allowed"] and row["duties"]:
             click.echo(f"           duties: {', '.join(row['duties'])}")
 
@@ -301,7 +314,7 @@ def rights_audit(export_dir, ws, at, manifest, permissions, apply_, as_json) -> 
 
     table = load_permissions_option(permissions)
     led = _ledger(ws)
-    report = audit_report(export_dir, led, _recordings(ws, manifest), at=at, permissions=table)
+    report = audit_report(export_dir, led, _recordings(ws, manifest), at=at, permissions=table, speech=_speech(ws))
     applied = (apply_audit(export_dir, report.removals, ledger_head=report.ledger_head, permissions=table.record())
                if apply_ and report.removals else None)
     if as_json:

@@ -123,7 +123,10 @@ def clock_dict(result: RecordingResult) -> dict[str, Any]:
 def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[str, Any]],
               words=None) -> dict[str, Any]:
     """The stable JSON of ``twotrack show --json`` (docs/cli.md); ``words``: ``queries.words`` of it."""
+    from ..usage import speech_per_track, track_uses
+
     rec = result.recording
+    uses = track_uses(rec, speech_per_track(result.activity) if result.activity else None)
     return {
         "recording_id": rec.recording_id,
         "status": row["status"],
@@ -134,7 +137,8 @@ def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[st
         "license": rec.license,
         "tags": rec.tags,
         "tracks": [{"track": i, "name": track_name(i), "path": t.path, "channel": t.channel, "sha256": t.sha256,
-                    "speaker": rec.speakers[i] if i < len(rec.speakers) else None} for i, t in enumerate(rec.tracks)],
+                    "speaker": rec.speakers[i] if i < len(rec.speakers) else None,
+                    "used": uses[i].used, "use": uses[i].why()} for i, t in enumerate(rec.tracks)],
         "checks": result.checks.to_dict() if result.checks is not None else None,
         "clock": clock_dict(result),
         "activity": [{"track": a.track, "detector": a.detector, "speech_s": round(a.speech_s, 6),
@@ -165,7 +169,12 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
     console.print(f"[bold]{x(d['recording_id'])}[/bold]  {d['status']}, {d['layout']}, {d['duration_s']:.2f} s at "
                   f"{d['sample_rate']} Hz, license {x(d['license'] or '-')}")
     for t in d["tracks"]:
-        console.print(f"  track {t['name']}: {x(t['path'])} (channel {t['channel']}), speaker {x(t['speaker'] or '-')}")
+        use = ""  # a track without a speaker: unused (needs no consent) or someone unknown (blocks)
+        if t["speaker"] is None and "use" in t and d["layout"] != "mono":  # a mono track's people are in metadata
+            use = f" ({x(t['use'])}" + ("; needs no consent, left out of exports)" if not t["used"]
+                                        else "; blocks every purpose)")
+        console.print(f"  track {t['name']}: {x(t['path'])} (channel {t['channel']}), speaker {x(t['speaker'] or '-')}"
+                      + use)
     c = d["checks"]
     if c is None:
         console.print("checks: not stored" + "".join(f" ({x(s['note'])})" for s in d["stages"]

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..ingest.clock import ClockFix
 from ..ingest.tracks import source_infos
 from ..model import (
-    CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word, track_name,
+    SPEAKER_COLUMNS, CheckResult, ErrorRecord, Event, EventKind, Record, Recording, TrackActivity, Word, track_name,
 )
 from .context import Context
 from .split import PiecePlan, intervals, plan_pieces, speech_intervals
@@ -139,7 +139,7 @@ def named_speakers(rec: Recording) -> list[str]:
     """The speaker ids the manifest names for ``rec``; a mono file's (one track, the whole conversation)
     are its ``speaker_a``/``speaker_b``, which the reader keeps in metadata."""
     if rec.is_mono and not any(rec.speakers):
-        return [str(rec.metadata[k]) for k in ("speaker_a", "speaker_b") if rec.metadata.get(k)]
+        return [str(rec.metadata[k]) for k in SPEAKER_COLUMNS if rec.metadata.get(k)]
     return [str(s) for s in rec.speakers if s]
 
 

@@ -172,6 +172,7 @@ class Context:
     recordings: list[Recording]
     verdicts: dict[str, Any]  # recording_id -> Verdict for the purpose
     permissions: Any = None  # the permissions table every verdict of the run reads (None: the packaged one)
+    speech: dict[str, dict[int, float]] | None = None  # activity speech per track: which channels are unused
     _all_verdicts: dict[str, dict[str, Any]] | None = None
     _qualification: dict[str, dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
@@ -202,7 +203,8 @@ class Context:
         """purpose -> recording_id -> Verdict, for every known purpose (what Parquet rows carry)."""
         if self._all_verdicts is None:
             self._all_verdicts = {p: {v.recording_id: v for v in decide(self.recordings, self.events, p,
-                                                                          permissions=self.permissions)}
+                                                                          permissions=self.permissions,
+                                                                          speech=self.speech)}
                                   for p in PURPOSES}
         return self._all_verdicts
 

@@ -29,7 +29,9 @@ from ..rights.ledger import Ledger
 from ..rights.licenses import PermissionsTable, load_permissions, table_record
 from ..rights.verdicts import decide, get_purpose
 from ..store import Workspace, queries
+from ..usage import track_uses, used_tracks
 from .base import ExportItem, ExportOptions, Exporter, ExportSummary, check_options
+from .channels import channels_entry, keep_activity, keep_events, keep_tracks, keep_words
 from .context import Context, GoldWords
 from .card import write_card
 from .croissant import write_croissant
@@ -113,13 +115,23 @@ NO_TEXT_SHORT = {NO_TEXT: "no gold transcript and no words stored: scan with --w
                                "fix it and scan with --retry-errors)"}
 
 
-def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
+def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str,
+               kept: list[int] | None = None) -> ExportItem:
+    """The item of ``rec``; ``kept``: the used tracks when some are left out (the item is then a view with
+    just those, renumbered from A: ``channels.keep_tracks``)."""
     text = gold.text_words(rec)
     note = text.note
-    item = ExportItem(recording=rec, stem=stem, duration_s=float(res.duration_s), checks=res.checks,
-                      activity=tuple(res.activity), events=tuple(res.events), words=text.words, verdict=verdict,
+    activity, events, words = tuple(res.activity), tuple(res.events), text.words
+    view = rec
+    if kept is not None:
+        view = keep_tracks(rec, kept)
+        activity, events, words = keep_activity(activity, kept), keep_events(events, kept), keep_words(words, kept)
+    item = ExportItem(recording=view, stem=stem, duration_s=float(res.duration_s), checks=res.checks,
+                      activity=activity, events=events, words=words, verdict=verdict,
                       key=key, words_source=text.source)
     item.clock, item.clock_entry = clock_of(res)
+    if kept is not None and kept[:2] != [0, 1]:
+        item.clock = None  # the re-timing is of B onto A: a view without both keeps each track as stored
     if note:
         item.notes.append(note)
     if not res.events:
@@ -243,8 +255,10 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
 
         events, head = Ledger(ws.ledger_path).snapshot()
         recordings = queries.recordings(ws)
-        verdicts = {v.recording_id: v for v in decide(recordings, events, purpose, permissions=permissions)}
-        ctx = Context(ws, purpose, events, head, recordings, verdicts, permissions=permissions)
+        speech = dict(queries.speech_by_track(ws))  # which tracks carry speech: unused channels are left out
+        verdicts = {v.recording_id: v for v in decide(recordings, events, purpose, permissions=permissions,
+                                                      speech=speech)}
+        ctx = Context(ws, purpose, events, head, recordings, verdicts, permissions=permissions, speech=speech)
         if changed:
             ctx.notes.append(why)
         if old is not None and (lock.interrupted or old.get("complete") is False):
@@ -268,6 +282,8 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                                 "options": exporter.resolved, "clock_rule": CLOCK_RULE})
 
         keys: dict[str, str] = {}
+        kept_tracks: dict[str, list[int]] = {}  # recordings written without their unused tracks
+        channels: dict[str, dict[str, Any]] = {}  # ... and what export.json says of them
         todo: list[Recording] = []
         wanted: set[str] = set()
         for rec in recordings:
@@ -280,7 +296,16 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             if row.get("status") == "failed" or not row.get("duration_s"):
                 summary.skipped[rid] = "not decoded in the workspace (see `twotrack errors`)"
                 continue
-            why = exporter.skip_reason(rec) or missing_reason(rec) or changed_reason(rec, seen)
+            uses = track_uses(rec, speech.get(rid))
+            kept = used_tracks(uses)
+            if not rec.is_mono and len(kept) < rec.n_tracks:
+                kept_tracks[rid], channels[rid] = kept, channels_entry(uses, kept)
+            view = keep_tracks(rec, kept) if rid in kept_tracks else rec
+            why = ("no used track (no speaker named, no speech on any)" if not kept else
+                   exporter.skip_reason(view) or missing_reason(rec) or changed_reason(rec, seen))
+            if why and rid in kept_tracks:
+                why += (f" (used: track {', '.join(channels[rid]['source_tracks']) or 'none'}; left out: track "
+                        f"{', '.join(channels[rid]['left_out'])}, no speaker named and no speech)")
             if why:
                 summary.skipped[rid] = why
                 continue
@@ -300,7 +325,8 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             keys[rid] = hashlib.sha256(canonical({
                 "config": config_key, "recording": rec.to_dict(), "stem": stems[rid], "stages": stages,
                 "gold": gold.file_hash(rec), "rights": {"license": v.license, "duties": list(v.duties)},
-                "extra": exporter.key_extra(rec),
+                "extra": exporter.key_extra(view),
+                **({"channels": channels[rid]} if rid in channels else {}),
             }).encode()).hexdigest()[:24]
             wanted.add(rid)
             if state.recordings.get(rid, {}).get("key") == keys[rid] and state.complete(rid, out, options.verify):
@@ -337,7 +363,11 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             try:
                 if res is None:
                     raise InputError(rid, "no longer in the workspace")
-                item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid])
+                item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid], kept_tracks.get(rid))
+                if rid in channels:
+                    left = channels[rid]["left_out"]
+                    item.notes.append(f"track {', '.join(left)} left out (unused: no speaker named and no speech); "
+                                      f"channels written: source track {', '.join(channels[rid]['source_tracks'])}")
                 clocks[rid] = item.clock_entry
                 sources[rid] = item.words_source
                 outputs = exporter.add(item)
@@ -346,15 +376,19 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
                 summary.errors.append(ErrorRecord(path=str(path), problem=problem, stage="export", recording_id=rid))
                 continue
-            summary.written += state.record(outputs, keys, verdicts, clocks, sources)
+            summary.written += state.record(outputs, keys, verdicts, clocks, sources, channels)
             if time.monotonic() - last_checkpoint > CHECKPOINT_S:
                 _write_state(out, state, ctx, exporter, summary, complete=False)
                 last_checkpoint = time.monotonic()
-        summary.written += state.record(exporter.finish(), keys, verdicts, clocks, sources)
+        summary.written += state.record(exporter.finish(), keys, verdicts, clocks, sources, channels)
         if progress:
             progress(len(todo), len(todo), None)
 
         exporter.adopt(state)
+        narrowed = sorted(rid for rid in channels if rid in state.recordings)
+        if narrowed:
+            ctx.notes.append(f"{len(narrowed)} recording(s) written without their unused channels (no speaker named, "
+                             "no speech): export.json's `channels` of each says which source tracks were kept")
         if summary.written or summary.removed or old is None:
             state.extra["revision"] = int(state.extra.get("revision", 0)) + 1
         state.data.setdefault("created_at", now_iso())

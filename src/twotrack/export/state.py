@@ -183,7 +183,8 @@ class State:
 
     def record(self, outputs: Iterable[Output], keys: dict[str, str], verdicts: dict[str, Any],
                clocks: dict[str, dict[str, Any]] | None = None,
-               words_sources: dict[str, str | None] | None = None) -> list[str]:
+               words_sources: dict[str, str | None] | None = None,
+               channels: dict[str, dict[str, Any]] | None = None) -> list[str]:
         done = []
         for o in outputs:
             v = verdicts.get(o.recording_id)
@@ -202,6 +203,8 @@ class State:
                 self.recordings[o.recording_id]["clock"] = clocks[o.recording_id]
             if words_sources and o.recording_id in words_sources:
                 self.recordings[o.recording_id]["words_source"] = words_sources[o.recording_id]
+            if channels and o.recording_id in channels:  # written without its unused tracks
+                self.recordings[o.recording_id]["channels"] = channels[o.recording_id]
             done.append(o.recording_id)
         return done
 

@@ -1,7 +1,8 @@
 """Manifests: a CSV or JSONL list of recordings with what the files cannot say (speakers, license, tags).
 
 Columns (docs/formats.md has the full table): ``recording_id``, ``path`` or ``path_a`` + ``path_b``,
-``speaker_a``, ``speaker_b``, ``license``, ``tags`` (``key:value;key:value``), ``source_type``,
+``speaker_a``, ``speaker_b`` (and ``speaker_c`` ... ``speaker_h`` for the tracks after B of a multichannel
+file), ``license``, ``tags`` (``key:value;key:value``), ``source_type``,
 ``transcript``, ``channels``, ``b_offset_s``, ``b_drift_ppm``, ``clock_source`` (B's clock against A's for
 paired files: ``Recording.clock``); any other column is kept in ``Recording.metadata``.
 
@@ -29,14 +30,14 @@ from ..config import Config
 from .. import jsonfile
 from ..errors import InputError
 from ..paths import special_file
-from ..model import ClockDeclaration, ErrorRecord, Layout, Recording, SourceType
+from ..model import SPEAKER_COLUMNS, TRACK_NAMES, ClockDeclaration, ErrorRecord, Layout, Recording, SourceType
 from . import remote
 from .found import Found, FoundStream, Origin
 from .pairing import compile_patterns, match_pair
 from .sources import Discovery, make_source, probe_safely
 
 KNOWN_COLUMNS = (
-    "recording_id", "path", "path_a", "path_b", "speaker_a", "speaker_b", "license", "tags", "source_type",
+    "recording_id", "path", "path_a", "path_b", *SPEAKER_COLUMNS, "license", "tags", "source_type",
     "transcript", "channels", "b_offset_s", "b_drift_ppm", "clock_source",
 )
 #: Largest clock drift a row may declare (1%): device clocks differ by tens of ppm; more is a typo or a
@@ -273,7 +274,8 @@ def _row_recording(
         found.infos[f] = info
         infos.append(info)
 
-    speakers = (cells.get("speaker_a") or None, cells.get("speaker_b") or None)
+    speakers = tuple(cells.get(key) or None for key in SPEAKER_COLUMNS)
+    last_named = max((i for i, spk in enumerate(speakers) if spk), default=-1)
     metadata = {k: v for k, v in cells.items() if k not in KNOWN_COLUMNS}
     if declared is not None:
         metadata["channels"] = str(declared)
@@ -289,7 +291,10 @@ def _row_recording(
             raise RowError("source_type mono with two files (path_a, path_b): a pair is two tracks")
         layout = Layout.PAIRED
         tracks = tuple(make_source(f, 0, hashes) for f in files)
-        track_speakers = speakers
+        if last_named >= 2:
+            raise RowError(f"{SPEAKER_COLUMNS[last_named]} names a speaker on track {TRACK_NAMES[last_named]}, "
+                           "but a pair (path_a, path_b) has two tracks")
+        track_speakers = speakers[:2]
     else:
         info = infos[0]
         want = declared if declared is not None else _IMPLIED_CHANNELS.get(source_type)
@@ -299,11 +304,14 @@ def _row_recording(
         if info.channels == 1:
             layout = Layout.MONO
             track_speakers = ()
-            for key in ("speaker_a", "speaker_b"):  # a mono track holds both: keep who they are
+            for key in SPEAKER_COLUMNS:  # a mono track holds them all: keep who they are
                 if cells.get(key):
                     metadata[key] = cells[key]
         else:
             layout = Layout.MULTICHANNEL
+            if last_named >= info.channels:
+                raise RowError(f"{SPEAKER_COLUMNS[last_named]} names a speaker on track {TRACK_NAMES[last_named]}, "
+                               f"but {os.path.basename(files[0])} has {info.channels} channels")
             track_speakers = (speakers + (None,) * info.channels)[: info.channels]
         tracks = tuple(make_source(files[0], c, hashes) for c in range(info.channels))
     if source_type is None:

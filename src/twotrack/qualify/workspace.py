@@ -21,6 +21,7 @@ from ..ingest.clock import recording_clock
 from ..model import EventKind, Layout
 from ..store import Workspace, queries
 from ..timeline import Timeline
+from ..usage import track_uses, used_tracks
 from .inputs import CorpusInputs, RecordingInputs, RecordingStats, Verdict
 
 _KINDS = (EventKind.IPU, EventKind.PAUSE, EventKind.GAP, EventKind.FLOOR_TRANSFER,
@@ -56,12 +57,12 @@ def _union_s(intervals: list[tuple[float, float]]) -> float:
     return Timeline.from_bounds(iv[:, 0], iv[:, 1]).duration()
 
 
-def _stats(n_tracks: int, ev: dict[str, Any] | None, activity: dict[int, float]) -> RecordingStats | None:
-    """Per-recording numbers. Speech per track is IPU time when events exist (the same measure
-    ``twotrack stats`` uses for the overlap share of speech), else the activity stage's speech time."""
-    if n_tracks < 2 or ev is None:
+def _stats(tracks: list[int], ev: dict[str, Any] | None, activity: dict[int, float]) -> RecordingStats | None:
+    """Per-recording numbers over ``tracks`` (the used ones: ``usage``). Speech per track is IPU time when
+    events exist (the same measure ``twotrack stats`` uses for the overlap share of speech), else the
+    activity stage's speech time."""
+    if len(tracks) < 2 or ev is None:
         return None
-    tracks = range(n_tracks)
     ipu = ev["ipu_s"]
     speech = tuple(float(sum(ipu.get(t, ()))) if ipu else activity.get(t, 0.0) for t in tracks)
     return RecordingStats(
@@ -87,7 +88,8 @@ def _speaker_metadata(ws) -> dict[str, dict[str, str]]:
     return out
 
 
-def _rights(ws, recordings, purpose: str, cfg: QualifyConfig, at: str | datetime | None, permissions=None):
+def _rights(ws, recordings, purpose: str, cfg: QualifyConfig, at: str | datetime | None,
+            speech: dict[str, dict[int, float]], permissions=None):
     """(consent verdicts, purpose verdicts) by recording id, from the workspace's consent ledger."""
     from ..rights.consent import replay_all
     from ..rights.ledger import Ledger
@@ -100,9 +102,11 @@ def _rights(ws, recordings, purpose: str, cfg: QualifyConfig, at: str | datetime
     consents = replay_all(ledger.events(), speakers, at)
     consent, rights = {}, {}
     for rec in recordings:
-        reasons = check_consent(rec, consents, (cfg.consent_scope,), (), f"{cfg.consent_scope} use")
+        heard = speech.get(rec.recording_id)  # unused channels (no speaker, no speech) need no consent
+        reasons = check_consent(rec, consents, (cfg.consent_scope,), (), f"{cfg.consent_scope} use", heard,
+                                known=True)
         consent[rec.recording_id] = Verdict(not reasons, tuple(dict.fromkeys(r.message for r in reasons)))
-        v = decide_one(rec, rest, consents, permissions)
+        v = decide_one(rec, rest, consents, permissions, heard, known=True)
         note = (f"{cfg.consent_scope} consent is judged by requirement 6",) if cfg.consent_scope in p.consent_scopes else ()
         rights[rec.recording_id] = Verdict(v.allowed, tuple(r.message for r in v.reasons) + (note if not v.allowed else ()))
     return consent, rights, ledger.head
@@ -125,22 +129,25 @@ def inputs_from_workspace(ws, purpose: str | None = None, cfg: QualifyConfig | N
     checks = queries.check_results(ws)
     events = _event_stats(ws)
     speech = queries.speech_by_track(ws)
-    consent, rights, _head = _rights(ws, recordings, purpose, cfg, at, permissions)
+    consent, rights, _head = _rights(ws, recordings, purpose, cfg, at, speech, permissions)
     out = []
     for rec in recordings:
         rid = rec.recording_id
         layout = rec.layout if isinstance(rec.layout, Layout) else Layout(rec.layout)
+        # a multichannel file is judged by its used tracks: its unused channels (no speaker, no speech) are no one
+        used = list(range(rec.n_tracks)) if rec.is_mono else used_tracks(track_uses(rec, speech.get(rid)))
         out.append(RecordingInputs(
             recording_id=rid,
             duration_s=float(durations.get(rid, 0.0)),
             source_type=rec.source_type,
             layout=layout,
-            n_tracks=rec.n_tracks,
-            speakers=tuple(rec.speakers),
+            n_tracks=len(used),
+            speakers=tuple(rec.speakers[t] if t < len(rec.speakers) else None for t in used)
+            if not rec.is_mono else tuple(rec.speakers),
             tags=dict(rec.tags),
             license=rec.license,
             checks=checks.get(rid),
-            stats=_stats(rec.n_tracks, events.get(rid), speech.get(rid, {})),
+            stats=_stats(used, events.get(rid), speech.get(rid, {})),
             consent=consent[rid],
             rights=rights[rid],
             clock=dict(recording_clock(rec, checks.get(rid), rates.get(rid, 0), durations.get(rid)).entry),

@@ -151,8 +151,10 @@ def audit_report(
     *,
     at: str | datetime | None = None,
     permissions: Mapping[str, Permissions] | None = None,
+    speech: Mapping[str, Mapping[int, float]] | None = None,
 ) -> AuditReport:
-    """Check an export against the ledger and recordings as they are now (or at ``at``).
+    """Check an export against the ledger and recordings as they are now (or at ``at``). ``speech``: the
+    workspace's speech seconds per track (``verdicts.decide``: unused channels need no consent).
 
     Raises LedgerError when the ledger fails verification or does not contain the export's head (a
     different or rewritten ledger cannot vouch for the export)."""
@@ -172,7 +174,8 @@ def audit_report(
     files = [f for f in data["files"] if f["path"] not in manifests]
     wanted = {rid for f in files for rid in f["recording_ids"]}
     by_id = {r.recording_id: r for r in recordings if r.recording_id in wanted}
-    verdicts = {v.recording_id: v for v in decide(by_id.values(), events, purpose, at=at, permissions=permissions)}
+    verdicts = {v.recording_id: v for v in decide(by_id.values(), events, purpose, at=at, permissions=permissions,
+                                                         speech=speech)}
     removals = []
     for f in files:
         blocked, reasons = [], []
@@ -200,9 +203,11 @@ def audit_export(
     *,
     at: str | datetime | None = None,
     permissions: Mapping[str, Permissions] | None = None,
+    speech: Mapping[str, Mapping[int, float]] | None = None,
 ) -> list[Removal]:
     """The files of ``export_dir`` that must be removed (see ``audit_report``)."""
-    return list(audit_report(export_dir, ledger, recordings, at=at, permissions=permissions).removals)
+    return list(audit_report(export_dir, ledger, recordings, at=at, permissions=permissions,
+                             speech=speech).removals)
 
 
 # --------------------------------------------------------------------------------------------

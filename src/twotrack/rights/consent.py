@@ -21,7 +21,7 @@ from datetime import date as _date
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
 
-from ..model import Record
+from ..model import UNKNOWN_SPEAKER_IDS, Record, is_unknown_speaker  # noqa: F401 - re-exported
 
 # --------------------------------------------------------------------------------------------
 # Scopes, actions, DPV terms
@@ -47,16 +47,10 @@ UNKNOWN = "dpv:ConsentUnknown"
 #: The status an event records (expiry is computed at replay, never recorded).
 ACTION_STATUS = {"grant": GIVEN, "amend": GIVEN, "withdraw": WITHDRAWN, "revoke": REVOKED}
 
-#: Speaker ids that mean "we do not know who this is".
-UNKNOWN_SPEAKER_IDS = frozenset({"", "unknown", "none", "null", "?", "n/a", "na"})
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
-
-
-def is_unknown_speaker(speaker: str | None) -> bool:
-    return speaker is None or str(speaker).strip().lower() in UNKNOWN_SPEAKER_IDS
 
 
 def speaker_fold(speaker: str) -> str:

@@ -4,6 +4,11 @@ A recording is allowed for a purpose when (1) every speaker on it is known and h
 scope the purpose needs, none of them under a restriction the purpose excludes (the meet of the speakers'
 consents: a two-speaker recording needs both), and (2) its license expression permits every license term
 the purpose needs. ``PURPOSES`` is the one table that says what each purpose needs.
+
+A track with no named speaker and no speech (an unused channel of a multichannel file, ``usage``) records
+nobody and needs no consent; one with speech and no named speaker blocks. Which tracks carry speech is
+the activity stage's answer, passed as ``speech`` (recording_id -> track -> seconds); without it every
+track counts as used.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
-from ..model import Record, Recording, track_name
+from ..model import SPEAKER_COLUMNS, Record, Recording, track_name
+from ..usage import track_uses
 from .consent import (
     GIVEN, UNKNOWN, ConsentEvent, SpeakerConsent, is_unknown_speaker, replay_all,
 )
@@ -112,6 +118,7 @@ class Verdict(Record):
     license_allowed: bool = False
     speakers: tuple[str | None, ...] = ()
     license: str | None = None
+    unused_tracks: tuple[str, ...] = ()  # tracks with no speaker named and no speech: need no consent
 
     def to_json(self) -> dict:
         """The CLI's JSON row: reasons as readable strings, with their structured form beside them."""
@@ -125,20 +132,28 @@ class Verdict(Record):
             "license": self.license,
             "duties": list(self.duties),
             "reason_details": [r.to_dict() for r in self.reasons],
+            "unused_tracks": list(self.unused_tracks),
         }
 
 
-def speakers_by_track(recording: Recording) -> list[tuple[str, str | None]]:
+def speakers_by_track(recording: Recording, speech: Mapping[int, float] | None = None,
+                      *, known: bool = False) -> list[tuple[str, str | None]]:
     """(track name, speaker id or None) for every person who must consent. A track without a listed
-    speaker counts as an unknown speaker. A mono recording holds several people on one track: the manifest
-    names them in ``speaker_a``/``speaker_b`` (kept in metadata by the reader); none named is one unknown."""
+    speaker counts as an unknown speaker, unless ``known`` (the activity stage's result is given as
+    ``speech``, track -> seconds) and it carries no speech: an unused channel, nobody to ask (left out).
+    A mono recording holds several people on one track: the manifest names them in ``speaker_a``,
+    ``speaker_b``, ... (kept in metadata by the reader); none named is one unknown."""
+    unused = set() if recording.is_mono or not known else {
+        u.track for u in track_uses(recording, speech) if not u.used}
     speakers = list(recording.speakers)
     if recording.is_mono and not speakers:
-        speakers = [recording.metadata[k] for k in ("speaker_a", "speaker_b") if recording.metadata.get(k)]
+        speakers = [recording.metadata[k] for k in SPEAKER_COLUMNS if recording.metadata.get(k)]
     n = len(speakers) if recording.is_mono else max(len(speakers), recording.n_tracks)
     out = []
     for i in range(max(n, 1)):
         spk = speakers[i] if i < len(speakers) else None
+        if i in unused:
+            continue
         label = f"A (speaker {i + 1} of the mix)" if recording.is_mono else track_name(i)
         out.append((label, None if is_unknown_speaker(spk) else str(spk).strip()))
     return out
@@ -150,12 +165,24 @@ def check_consent(
     required: Sequence[str],
     excluded_by: Sequence[str] = (),
     purpose_name: str = "this purpose",
+    speech: Mapping[int, float] | None = None,
+    *,
+    known: bool = False,
 ) -> list[Reason]:
-    """Reasons the speakers' consents block ``required`` (empty list: every speaker consents)."""
+    """Reasons the speakers' consents block ``required`` (empty list: every speaker consents). ``speech``
+    and ``known``: the activity stage's speech seconds per track (see ``speakers_by_track``)."""
     reasons: list[Reason] = []
-    for track, spk in speakers_by_track(recording):
+    heard = {u.name: u for u in track_uses(recording, speech)} if known and not recording.is_mono else {}
+    placed = speakers_by_track(recording, speech, known=known)
+    if not placed:  # every track unused: no one to document consent for, and nothing to use
+        return [Reason("speaker", "no track has a speaker named or any speech: nobody whose consent could allow a use")]
+    for track, spk in placed:
         if spk is None:
-            reasons.append(Reason("speaker", f"track {track}: speaker unknown, so consent cannot be documented", track=track))
+            use = heard.get(track)
+            why = ("" if use is None else " (no activity result shows it silent)" if use.speech_s is None
+                   else f" (the activity stage found {use.speech_s:.1f} s of speech on it)")
+            reasons.append(Reason("speaker", f"track {track}: speaker unknown, so consent cannot be documented{why}",
+                                  track=track))
             continue
         consent = consents.get(spk)
         for scope in required:
@@ -195,14 +222,20 @@ def decide_one(
     purpose: Purpose | str,
     consents: Mapping[str, SpeakerConsent],
     permissions: Mapping[str, Permissions] | None = None,
+    speech: Mapping[int, float] | None = None,
+    *,
+    known: bool = False,
 ) -> Verdict:
-    """The verdict for one recording given its speakers' replayed consents."""
+    """The verdict for one recording given its speakers' replayed consents (``speech``, ``known``: see
+    ``speakers_by_track``)."""
     p = get_purpose(purpose) if isinstance(purpose, str) else purpose
-    consent_reasons = check_consent(recording, consents, p.consent_scopes, p.excluded_by, p.name)
+    consent_reasons = check_consent(recording, consents, p.consent_scopes, p.excluded_by, p.name, speech,
+                                    known=known)
+    placed = speakers_by_track(recording, speech, known=known)
     lic = evaluate_license(recording.license, p.license_permissions, permissions)
     license_reasons = [Reason("license", r, license=lic.expression) for r in lic.reasons]
     duties = list(lic.duties)
-    for track, spk in speakers_by_track(recording):
+    for track, spk in placed:
         c = consents.get(spk) if spk else None
         for scope in p.restriction_duties:
             if c is not None and c.given(scope):
@@ -211,7 +244,9 @@ def decide_one(
     return Verdict(
         recording_id=recording.recording_id, purpose=p.name, allowed=not reasons, reasons=reasons,
         duties=tuple(dict.fromkeys(duties)), consent_allowed=not consent_reasons, license_allowed=lic.allowed,
-        speakers=tuple(s for _, s in speakers_by_track(recording)), license=lic.expression,
+        speakers=tuple(s for _, s in placed), license=lic.expression,
+        unused_tracks=tuple(u.name for u in track_uses(recording, speech) if known and not recording.is_mono
+                            and not u.used),
     )
 
 
@@ -222,16 +257,21 @@ def decide(
     *,
     at: str | datetime | None = None,
     permissions: Mapping[str, Permissions] | None = None,
+    speech: Mapping[str, Mapping[int, float]] | None = None,
 ) -> list[Verdict]:
     """Verdicts for every recording. ``ledger``: a Ledger or a ledger file path (verified first: LedgerError
     when tampered), or a list of ConsentEvents (e.g. from ``Ledger.snapshot()``). ``at``: the time the
-    consents are judged at (default now)."""
+    consents are judged at (default now). ``speech``: recording_id -> track -> speech seconds from the
+    activity stage (``store.queries.speech_by_track``): a track with no speaker named and no speech is an
+    unused channel and needs no consent; without ``speech`` every track counts as used."""
     recordings = list(recordings)
     p = get_purpose(purpose) if isinstance(purpose, str) else purpose
     events, _ = _events_of(ledger)
+    known = speech is not None
+    speech = speech or {}
     speakers = {s for r in recordings for _, s in speakers_by_track(r) if s is not None}
     consents = replay_all(events, sorted(speakers), at)
-    return [decide_one(r, p, consents, permissions) for r in recordings]
+    return [decide_one(r, p, consents, permissions, speech.get(r.recording_id), known=known) for r in recordings]
 
 
 def allowed_ids(verdicts: Iterable[Verdict]) -> list[str]:
@@ -245,11 +285,13 @@ def rights_report(
     *,
     at: str | datetime | None = None,
     permissions: Mapping[str, Permissions] | None = None,
+    speech: Mapping[str, Mapping[int, float]] | None = None,
 ) -> dict:
-    """What ``twotrack rights --json`` prints: purpose, ledger head, and a row per recording."""
+    """What ``twotrack rights --json`` prints: purpose, ledger head, and a row per recording (``speech``:
+    see ``decide``)."""
     p = get_purpose(purpose) if isinstance(purpose, str) else purpose
     events, head = _events_of(ledger)
-    verdicts = decide(recordings, events, p, at=at, permissions=permissions)
+    verdicts = decide(recordings, events, p, at=at, permissions=permissions, speech=speech)
     from .consent import parse_time
 
     when = parse_time(at) if at is not None else datetime.now().astimezone()

@@ -19,12 +19,12 @@ import numpy as np
 
 from ..config import Config
 from ..errors import InputError
-from ..model import ErrorRecord, Recording, RecordingResult
+from ..model import ErrorRecord, Recording, RecordingResult, track_name
 from ..store.rows import STAGES, StageRecord
 from .reuse import Reuse
 from .keys import READS_AUDIO, stage_keys, switched_off, unavailable_stages
 from .stages import (
-    check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events,
+    check_recording, decode_recording, detect_activity, events_not_applicable, extract_recording_events, speaking_pair,
     transcribe_recording,
 )
 
@@ -178,7 +178,7 @@ def run_stages(
     del decoded  # its probed sources and any cached first pass are not needed by the events
 
     if "events" in run:
-        why_not = events_not_applicable(recording, checks_result)
+        why_not = events_not_applicable(recording, checks_result, activity_result)
         if why_not:
             record("events", "not-applicable", why_not)
         elif "events" in unavailable:
@@ -190,7 +190,10 @@ def run_stages(
                 events_result = ()
                 record("events", "error", err.problem)
             else:
-                record("events", "ok", f"{len(events_result)} events")
+                pair = speaking_pair(activity_result)
+                record("events", "ok", f"{len(events_result)} events" + (
+                    "" if pair is None else f" between track {track_name(pair[0])} and {track_name(pair[1])}, the two "
+                    f"of {recording.n_tracks} with speech"))
 
     result = RecordingResult(
         recording=recording, duration_s=float(duration_s), sample_rate=int(sample_rate), checks=checks_result,

@@ -17,6 +17,7 @@ stage, as they did when stages landed one by one, so workspaces scanned then are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from ..ingest.tracks import choose_analysis_rate, iter_track_blocks, source_info
 from ..model import FRAMES, AudioInfo, CheckResult, Event, Layout, Recording, TrackActivity
 from ..timeline import segments_to_mask
 from ..turns import extract_events
+from ..usage import speaking_pair as usage_pair, speech_per_track
 from ..words import transcribe_recording_blocks as transcribe_words
 
 # ---------------------------------------------------------------------------------------------
@@ -149,23 +151,43 @@ def transcribe_recording(decoded: Decoded, recording, config: Config, checks_res
         raise InputError(config.words.model, str(exc)) from None
 
 
+def speaking_pair(activity_result: tuple[TrackActivity, ...] | None) -> tuple[int, int] | None:
+    """The two tracks with speech when a recording has more than two tracks and exactly two of them carry
+    any (a field recorder's two talkers, its other inputs unused: ``usage``), else None."""
+    if not activity_result:
+        return None
+    return usage_pair(speech_per_track(activity_result), len(activity_result))
+
+
 def extract_recording_events(activity_result: tuple[TrackActivity, ...], duration_s: float,
                              config: Config) -> tuple[Event, ...]:
+    """Events of the recording's two tracks; of more than two, of the two that carry speech
+    (``speaking_pair``), with their own track indices."""
     n_frames = FRAMES.n_frames(duration_s)
-    masks = np.stack([segments_to_mask(ta.segments, n_frames) for ta in
-                      sorted(activity_result, key=lambda a: a.track)])
-    return tuple(extract_events(masks, config.turns))
+    pair = speaking_pair(activity_result)
+    chosen = sorted((a for a in activity_result if pair is None or a.track in pair), key=lambda a: a.track)
+    masks = np.stack([segments_to_mask(ta.segments, n_frames) for ta in chosen])
+    events = extract_events(masks, config.turns)
+    if pair is None:
+        return tuple(events)
+    back = {0: pair[0], 1: pair[1]}
+    return tuple(dataclasses.replace(e, track=None if e.track is None else back[e.track],
+                                     from_track=None if e.from_track is None else back[e.from_track])
+                 for e in events)
 
 
-def events_not_applicable(recording, checks=None) -> str | None:
+def events_not_applicable(recording, checks=None, activity_result=None) -> str | None:
     """Why turn-taking events do not apply to a recording, or None: they are defined for a dyad, two
-    tracks of one speaker each (a meeting's many tracks need speaker pairs chosen first). ``checks``
-    (when known): two channels that are copies of each other are one mono mix, not two speakers."""
+    tracks of one speaker each (a meeting's many tracks need speaker pairs chosen first; a multichannel
+    file whose other channels carry no speech, ``activity_result``, is the dyad of its two that do).
+    ``checks`` (when known): two channels that are copies of each other are one mono mix, not two speakers."""
     if recording.layout is Layout.MONO or recording.n_tracks < 2:
         return f"{recording.layout.value} recording with {recording.n_tracks} track(s): events need two tracks"
-    if recording.n_tracks > 2:
-        return (f"{recording.layout.value} recording with {recording.n_tracks} tracks: events are defined for "
-                "two tracks (a dyad); choose a pair of tracks first")
+    if recording.n_tracks > 2 and speaking_pair(activity_result) is None:
+        talking = "" if not activity_result else (
+            f", {sum(a.speech_s > 0 for a in activity_result)} of them with speech")
+        return (f"{recording.layout.value} recording with {recording.n_tracks} tracks{talking}: events are defined "
+                "for two tracks (a dyad); choose a pair of tracks first")
     if checks is not None and checks.duplicate_channels:
         return (f"track B is a copy of track A ({checks.channel_relation or 'duplicate'}): mono presented as "
                 "two tracks; events need one speaker per track")

@@ -35,6 +35,7 @@ from ..config import Config
 from ..errors import InputError, TwotrackError
 from ..model import AudioInfo, Recording, track_name
 from ..store import queries
+from ..usage import track_uses
 from . import audio, data, glossary, peaks
 from .render import fmt_duration, templates
 from .report import COLLAPSE_COLUMNS, collapse_cells, render_report
@@ -638,6 +639,9 @@ def recording_detail(ex: Explorer, view: RecordingView, snap: data.Snapshot, wit
             for v in vs:
                 if v.recording_id == rid:
                     rights[p] = v.to_json()
+    # which tracks are unused channels (no speaker named, no speech): as ``twotrack show`` and the rights say
+    speech = {int(t): float(np.sum(e - s_)) for t, s_, e in view.activity} if view.activity else None
+    uses = track_uses(rec, speech)
     checks_note = ""
     if checks is None:
         st = next((s for s in stages if s["stage"] == "checks"), None)
@@ -652,7 +656,8 @@ def recording_detail(ex: Explorer, view: RecordingView, snap: data.Snapshot, wit
         "license": rec.license,
         "tags": dict(rec.tags),
         "tracks": [{"track": i, "name": track_name(i), "speaker": rec.speakers[i] if i < len(rec.speakers) else None,
-                    "source": t.path, "channel": t.channel} for i, t in enumerate(rec.tracks)],
+                    "source": t.path, "channel": t.channel, "used": uses[i].used, "use": uses[i].why()}
+                   for i, t in enumerate(rec.tracks)],
         "stages": [{k: (str(v) if k == "computed_at" else v) for k, v in s.items()} for s in stages],
         "checks": checks.to_dict() if checks is not None else None,
         "checks_note": checks_note,

@@ -35,6 +35,7 @@ from ..rights.verdicts import PURPOSES, decide_one, speakers_by_track
 from ..store import Workspace, queries
 from ..turns.corpus import recording_events, workspace_stats
 from ..turns.stats import corpus_stats, distributions, recording_stats
+from ..usage import track_uses, unused_tracks
 
 #: Purposes whose rights verdicts are shown (the first is the one the corpus table uses).
 DEFAULT_PURPOSES = ("commercial-training", "research-training", "redistribution", "voice-synthesis")
@@ -168,10 +169,12 @@ def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAUL
     events, head = led.snapshot()
     speakers = sorted({s for r in recordings for _, s in speakers_by_track(r) if s is not None})
     states = replay_all(events, speakers)
+    speech = queries.speech_by_track(ws)  # unused channels (no speaker, no speech) need no consent
     by_purpose = {}
     for p in purposes:
         if p in PURPOSES:
-            by_purpose[p] = [decide_one(r, p, states, permissions) for r in recordings]
+            by_purpose[p] = [decide_one(r, p, states, permissions, speech.get(r.recording_id), known=True)
+                             for r in recordings]
     speaker_recs: dict[str, list[str]] = defaultdict(list)
     for r in recordings:
         for _, s in speakers_by_track(r):
@@ -327,6 +330,8 @@ def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, 
             "rights_purpose": purpose if v is not None else None,
             "rights_allowed": v.allowed if v is not None else None,
             "rights_reasons": [r.message for r in v.reasons] if v is not None else [],
+            "unused_tracks": [track_name(t) for t in unused_tracks(track_uses(rec, speech.get(rid)))]
+            if not rec.is_mono else [],
             "qualified": q["qualified"] if q else None,
             "failed_requirements": [r["id"] for r in q["requirements"] if r["passed"] is False] if q else [],
             "phase_fit": q["phase_fit"] if q else None,

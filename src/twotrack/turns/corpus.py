@@ -12,7 +12,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..store import Workspace, queries
+from ..usage import speaking_pair
 from . import stats
 
 
@@ -34,11 +37,25 @@ def recording_events(ws: Workspace, recordings: Sequence[dict[str, Any]] | None 
         n_tracks = int(row["n_tracks"])
         sp = speech.get(rid)
         spk = speakers.get(rid, {})
+        pair = speaking_pair(sp, n_tracks) if sp is not None and len(sp) == n_tracks else None
+        if pair is not None:  # a multichannel file's two talkers (its other channels unused): read as that dyad
+            table = _renumbered(table, pair)
+            n_tracks, sp, spk = 2, tuple(sp[t] for t in pair), {i: spk.get(t) for i, t in enumerate(pair)}
         out.append(stats.RecordingEvents(
             recording_id=rid, duration_s=float(row["duration_s"]), events=table, n_tracks=n_tracks,
             speech_s=sp if sp is not None and len(sp) == n_tracks else None,
             speakers=tuple(spk.get(t) for t in range(n_tracks)),
         ))
+    return out
+
+
+def _renumbered(table: dict[str, np.ndarray], tracks: Sequence[int]) -> dict[str, np.ndarray]:
+    """An event table with ``tracks[i]`` renamed ``i`` (-1, no track, stays)."""
+    lookup = np.full(max(tracks) + 2, -1, np.int64)
+    lookup[np.asarray(tracks)] = np.arange(len(tracks))
+    out = dict(table)
+    for col in ("track", "from_track"):
+        out[col] = np.where(table[col] >= 0, lookup[np.clip(table[col], -1, len(lookup) - 2)], -1)
     return out
 
 
