@@ -238,6 +238,9 @@ class Layout(str, enum.Enum):
 
 
 TRACK_NAMES = "ABCDEFGH"
+#: The reason a transcript line's aligned words start with when its text was judged not to be what was said
+#: on its span (words stage, ``words.textfit``); stored in ``line_fits.reason``.
+TEXT_UNFIT = "text does not fit its audio"
 
 
 def track_name(index: int) -> str:

@@ -120,6 +120,11 @@ def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: st
     item.clock, item.clock_entry = clock_of(res)
     if note:
         item.notes.append(note)
+    unfit = gold.unfit_lines(rec)
+    if unfit:  # the words stage judged these lines' text not to be what was said: none of it is training text
+        item.unfit_lines = unfit
+        item.notes.append(f"{unfit} transcript line(s) whose text does not fit their audio left out of the text "
+                          "(words.text_fit; twotrack show lists them)")
     if not res.events:
         item.notes.append("no turn-taking events stored: activity segments stand in for IPUs")
     off = res.checks.offset_ms if res.checks is not None else None
@@ -318,6 +323,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         last_checkpoint = time.monotonic()
         clocks: dict[str, dict[str, Any]] = {}  # per recording written: its clock entry (parquet outputs come later)
         sources: dict[str, str | None] = {}  # per recording written: where its words come from
+        unfits: dict[str, int] = {}  # per recording written: transcript lines left out as not fitting the audio
         for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
             rid = rec.recording_id
             if progress:
@@ -328,17 +334,19 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid])
                 clocks[rid] = item.clock_entry
                 sources[rid] = item.words_source
+                if item.unfit_lines:
+                    unfits[rid] = item.unfit_lines
                 outputs = exporter.add(item)
             except (InputError, OSError, TwotrackError) as exc:
                 path = getattr(exc, "path", None) or (rec.tracks[0].path if rec.tracks else rid)
                 problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
                 summary.errors.append(ErrorRecord(path=str(path), problem=problem, stage="export", recording_id=rid))
                 continue
-            summary.written += state.record(outputs, keys, verdicts, clocks, sources)
+            summary.written += state.record(outputs, keys, verdicts, clocks, sources, unfits)
             if time.monotonic() - last_checkpoint > CHECKPOINT_S:
                 _write_state(out, state, ctx, exporter, summary, complete=False)
                 last_checkpoint = time.monotonic()
-        summary.written += state.record(exporter.finish(), keys, verdicts, clocks, sources)
+        summary.written += state.record(exporter.finish(), keys, verdicts, clocks, sources, unfits)
         if progress:
             progress(len(todo), len(todo), None)
 
@@ -370,6 +378,7 @@ def _fill_summary(state: State, summary: ExportSummary, ctx: Context) -> None:
         src = r.get("words_source") or "none"
         by_source[src] = by_source.get(src, 0) + 1
     summary.words_sources = dict(sorted(by_source.items()))
+    summary.unfit_lines = sum(int(r.get("unfit_lines", 0)) for r in state.recordings.values())
     summary.bytes = int(sum(f.get("bytes") or 0 for f in state.files.values()))
     summary.notes = list(dict.fromkeys(ctx.notes))
 
@@ -407,7 +416,8 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
                     **summary.unknown_clock},
         "clock": clock_record(state, exporter),
         "summary": {"recordings": summary.exported, "pieces": summary.pieces, "hours": summary.hours,
-                    "files": summary.files, "bytes": summary.bytes, "words_sources": summary.words_sources},
+                    "files": summary.files, "bytes": summary.bytes, "words_sources": summary.words_sources,
+                    "unfit_lines": summary.unfit_lines},
         "state": state.extra,
         "notes": summary.notes,
     }
