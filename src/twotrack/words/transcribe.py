@@ -76,9 +76,9 @@ class WordsResult(Record):
         if self.alignment_failures:
             parts.append(f"{self.alignment_failures} span(s) not aligned")
         if self.unfit_lines:
-            parts.append(f"{self.unfit_lines} of {len(self.lines)} line(s) whose text does not fit their audio "
-                         f"(text fit above {self.text_fit_max:g}): "
-                         + ("words kept (words.text_fit = keep)" if self.text_fit == "keep" else "no word times"))
+            parts.append(f"{self.unfit_lines} of {len(self.lines)} line(s) whose text does not fit their audio: "
+                         + ("words kept (words.text_fit = keep)" if self.text_fit == "keep" else "no word times")
+                         + " (twotrack show lists them)")
         if self.text_fallbacks:
             parts.append(f"{self.text_fallbacks} of {self.text_windows} text window(s) not aligned whole")
         langs = ", ".join(f"{k} {v[0]}" for k, v in sorted(self.languages.items()))
