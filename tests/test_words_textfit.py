@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from twotrack.config import TEXT_FIT_MAX, TEXT_FIT_MIN_COVERAGE, Config, WordsConfig
 from twotrack.errors import ConfigError
+from twotrack.export.run import NO_FITTING_TEXT
 from twotrack.model import TEXT_UNFIT, Layout, Recording, TrackSource
 from twotrack.words.textfit import speech_coverage
 
@@ -114,15 +115,20 @@ def run(*args):
 def test_show_stats_and_export_count_the_lines_left_out(tmp_path):
     """Through the CLI on a 30 s excerpt (demo01 10-40 s, both tracks) with a transcript whose second A line
     holds the next line's text: `show --json` lists both lines with their fit and counts 1 unfit, `stats`
-    says so, and the Parquet export leaves that line's text out and records it in export.json."""
+    says so, and the Parquet export leaves that line's text out and records it in export.json. A second
+    excerpt whose only line is that wrong one is left out of the export for having no text."""
     corpus = tmp_path / "in"
     corpus.mkdir()
     x, rate = sf.read(SAMPLE, dtype="float32", start=10 * rate_of(SAMPLE), stop=40 * rate_of(SAMPLE))
     sf.write(corpus / "call.wav", x, rate)
     (corpus / "call.txt").write_text(f"{CRAYFISH[0] - 10:.3f} {CRAYFISH[1] - 10:.3f} A: {CRAYFISH[2]}\n"
                                      f"{GREAT_AGE[0] - 10:.3f} {GREAT_AGE[1] - 10:.3f} A: {HERE[2]}\n")
+    # a second call whose one line is the wrong one: no line left, so no text at all
+    y, _ = sf.read(SAMPLE, dtype="float32", start=20 * rate_of(SAMPLE), stop=50 * rate_of(SAMPLE))
+    sf.write(corpus / "wrong.wav", y, rate)
+    (corpus / "wrong.txt").write_text(f"{GREAT_AGE[0] - 20:.3f} {GREAT_AGE[1] - 20:.3f} A: {HERE[2]}\n")
     (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
-                                  "call,call.wav,sa,sb,CC-BY-4.0,call.txt\n")
+                                  "call,call.wav,sa,sb,CC-BY-4.0,call.txt\nwrong,wrong.wav,sa,sb,CC-BY-4.0,wrong.txt\n")
     ws = tmp_path / "ws"
     assert run("scan", corpus / "m.csv", "-w", ws, "-j", "0", "--no-progress", "--words").exit_code == 0
     shown = json.loads(run("show", "call", "-w", ws, "--json").output)
@@ -133,7 +139,8 @@ def test_show_stats_and_export_count_the_lines_left_out(tmp_path):
     words_stage = next(s for s in shown["stages"] if s["stage"] == "words")
     assert "1 of 2 line(s) whose text does not fit their audio" in words_stage["note"]
     assert "transcript lines whose text does not fit their audio: 1 of 2" in run("show", "call", "-w", ws).output
-    assert "transcript lines whose text does not fit their audio: 1 of 2 aligned" in run("stats", "-w", ws).output
+    assert "transcript lines whose text does not fit their audio: 2 of 3 aligned, on 2 recording(s)" in run(
+        "stats", "-w", ws).output
     consent = tmp_path / "consent.csv"
     consent.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n" + "".join(
         f"{s},grant,ai-training;commercial-use,2025-01-01,https://example.org/{s},{'0' * 64}\n" for s in ("sa", "sb")))
@@ -142,6 +149,8 @@ def test_show_stats_and_export_count_the_lines_left_out(tmp_path):
     assert run("export", "parquet", out, "-w", ws, "--purpose", "commercial-training").exit_code == 0
     record = json.loads((out / ".twotrack" / "export.json").read_text())
     assert record["recordings"]["call"]["unfit_lines"] == 1 and record["summary"]["unfit_lines"] == 1
+    # before, with no stored word the export fell back to the transcript's lines as they are: the wrong text
+    assert record["skipped"] == {"wrong": NO_FITTING_TEXT}
     import pyarrow.parquet as pq
 
     text = " ".join(str(v) for f in out.rglob("*.parquet") for v in pq.read_table(f).to_pylist())

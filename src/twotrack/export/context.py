@@ -117,7 +117,15 @@ class GoldWords:
 
     def has_text(self, rec: Recording) -> bool:
         """Whether ``text_words`` would give words (a transcript with words for it, or stored words)."""
-        return self.has_stored(rec) or (has_gold(rec) and self.words(rec)[0] is not None)
+        if self.has_stored(rec):
+            return True
+        if not has_gold(rec):
+            return False
+        gold = self.words(rec)[0]
+        if gold is not None and self.workspace is not None and self.unfit_lines(rec):
+            gold = self._without_unfit(rec, gold)  # lines judged not to fit are not text
+            return any(gold.values())
+        return gold is not None
 
     def _read(self, path: str) -> dict[str, list[Word]]:
         if path in self._cache:

@@ -104,11 +104,17 @@ NO_WORDS_FOUND = ("no text: no gold transcript, and the words stage found no wor
 #: ... when the words stage failed on it (a model not installed, a hash mismatch): rescanning alone will not help.
 WORDS_FAILED = ("no text: no gold transcript, and the words stage failed on it (`twotrack errors` says why; fix it "
                 "and scan with --retry-errors, or export with --allow-no-text to write its audio anyway)")
+#: ... when every line of its transcript was judged not to be what was said on its span (words.text_fit).
+NO_FITTING_TEXT = ("no text: the words stage judged every line of its transcript not to fit its audio (`twotrack "
+                   "show` lists them; scan with --set words.text_fit=keep to keep them, or export with "
+                   "--allow-no-text to write its audio anyway)")
 #: The three in short, for a list under a header that already gives --allow-no-text.
 NO_TEXT_SHORT = {NO_TEXT: "no gold transcript and no words stored: scan with --words to transcribe it",
                  NO_WORDS_FOUND: "no gold transcript, and the words stage found no words in it",
                  WORDS_FAILED: "no gold transcript, and the words stage failed on it (`twotrack errors` says why; "
-                               "fix it and scan with --retry-errors)"}
+                               "fix it and scan with --retry-errors)",
+                 NO_FITTING_TEXT: "the words stage judged every line of its transcript not to fit its audio "
+                                  "(`twotrack show` lists them)"}
 
 
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str) -> ExportItem:
@@ -286,7 +292,8 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 summary.unknown_clock_included.append(rid)
             if not options.allow_no_text and not gold.has_text(rec):
                 words_status = (stage_state.get(rid, {}).get("words") or ("", "", ""))[2]
-                summary.skipped[rid] = {"ok": NO_WORDS_FOUND, "error": WORDS_FAILED}.get(words_status, NO_TEXT)
+                summary.skipped[rid] = (NO_FITTING_TEXT if gold.unfit_lines(rec) else
+                                        {"ok": NO_WORDS_FOUND, "error": WORDS_FAILED}.get(words_status, NO_TEXT))
                 summary.no_text.append(rid)
                 continue
             stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}
