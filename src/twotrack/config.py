@@ -219,6 +219,12 @@ class QualifyConfig(Record):
 #: ``words.retime`` and ``words.windows`` values (docs/words.md); ``words.transcribe`` acts on them.
 WORDS_RETIME_MODES = ("align+snap", "align", "snap", "none")
 WORDS_WINDOW_MODES = ("text", "chunks", "whisper")
+#: Default ``words.text_fit_max`` (benchmarks/bench_textfit.py, docs/words.md).
+TEXT_FIT_MAX = 1.95
+#: Default ``words.text_fit_min_coverage``: the least share of its span's speech a line's words may cover.
+TEXT_FIT_MIN_COVERAGE = 0.65
+#: What the words stage does with a transcript line whose text does not fit its audio (``words.textfit``).
+WORDS_TEXT_FIT_MODES = ("drop", "keep", "off")
 
 
 #: ``words.language`` values: the language codes Whisper's tokenizer knows (faster-whisper 1.x; a test
@@ -283,11 +289,22 @@ class WordsConfig(Record):
     #: target needs 80); the recogniser is reproducible at any length since phase 6 (docs/words.md), but 20 s
     #: still misses the 2x speed target on clean speech: not the default.
     max_window_s: float = 30.0
+    #: transcript lines without word times that are aligned (``source`` "aligned"): each gets a text fit, its
+    #: forced alignment's score per frame over a free phone loop's on the same audio (``words.textfit``). Above
+    #: ``text_fit_max`` the line's text is taken as not what was said: "drop" = it keeps no word times (its
+    #: words are not exported as training text; the line is recorded with the reason), "keep" = it keeps them
+    #: (recorded as not fitting), "off" = no check (no phone loop). Threshold from benchmarks/bench_textfit.py.
+    text_fit: str = "drop"
+    text_fit_max: float = TEXT_FIT_MAX
+    #: ... or when its aligned words cover less than this share of the track's speech (activity) in its span
+    #: (a short text on a long turn aligns well, its rest absorbed as noise); 0: not checked
+    text_fit_min_coverage: float = TEXT_FIT_MIN_COVERAGE
 
     def __post_init__(self):
         # Checked here, before any audio is read: a bad value would otherwise fail (or, for max_window_s
         # <= 2, hang) every recording's words stage, or silently skip re-timing (a misspelt retime).
-        for name, allowed in (("retime", WORDS_RETIME_MODES), ("windows", WORDS_WINDOW_MODES)):
+        for name, allowed in (("retime", WORDS_RETIME_MODES), ("windows", WORDS_WINDOW_MODES),
+                              ("text_fit", WORDS_TEXT_FIT_MODES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"words.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("padding_s", "merge_gap_s", "separator_s", "snap_tolerance_s", "snap_early_tolerance_s",
@@ -300,6 +317,12 @@ class WordsConfig(Record):
         for name in ("window_s", "min_window_s"):
             if not float(getattr(self, name)) > 0.0:
                 raise ConfigError(f"words.{name} is a duration and must be > 0; got {getattr(self, name)!r}")
+        if not 1.0 < float(self.text_fit_max) < 100.0:  # a ratio of two negative log scores: 1 = as good as the loop
+            raise ConfigError("words.text_fit_max is the largest alignment-to-phone-loop score ratio a line may "
+                              f"have and still fit; it must lie above 1 and below 100; got {self.text_fit_max!r}")
+        if not 0.0 <= float(self.text_fit_min_coverage) < 1.0:
+            raise ConfigError("words.text_fit_min_coverage is a share of a line's speech and must lie in [0, 1) "
+                              f"(0: not checked); got {self.text_fit_min_coverage!r}")
         if not float(self.max_window_s) > 2.0:
             raise ConfigError("words.max_window_s must be above 2 s (chunks are kept 2 s shorter than the "
                               f"longest window); got {self.max_window_s!r}")

@@ -250,6 +250,11 @@ def is_unknown_speaker(speaker: str | None) -> bool:
 SPEAKER_COLUMNS = tuple(f"speaker_{name.lower()}" for name in TRACK_NAMES)
 
 
+#: The reason a transcript line's aligned words start with when its text was judged not to be what was said
+#: on its span (words stage, ``words.textfit``); stored in ``line_fits.reason``.
+TEXT_UNFIT = "text does not fit its audio"
+
+
 def track_name(index: int) -> str:
     return TRACK_NAMES[index] if 0 <= index < len(TRACK_NAMES) else str(index)
 

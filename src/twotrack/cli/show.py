@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from ..errors import ConfigError
-from ..model import FRAMES, Event, EventKind, RecordingResult, TrackActivity, track_name
+from ..model import FRAMES, TEXT_UNFIT, Event, EventKind, RecordingResult, TrackActivity, track_name
 from .common import handle_errors, print_json
 from .group import main
 
@@ -101,13 +101,19 @@ def words_dict(stored) -> dict[str, Any]:
     """``words`` ({track: "A"|"B", start, end, word, probability} sorted by start), their ``words_source``
     and ``languages`` (track name -> {language, probability, model}) of ``queries.words``."""
     if stored is None:
-        return {"words": [], "words_source": None, "languages": {}}
+        return {"words": [], "words_source": None, "languages": {}, "lines": [], "unfit_lines": 0}
     return {
         "words": [{"track": track_name(w.track), "start": round(w.start, 3), "end": round(w.end, 3), "word": w.text,
                    "probability": None if w.probability is None else round(w.probability, 4)} for w in stored.words],
         "words_source": stored.source,
         "languages": {track_name(t): {"language": lang, "probability": None if p is None else round(p, 4), "model": m}
                       for t, (lang, p, m) in sorted(stored.languages.items())},
+        # aligned transcript lines: each one's text fit (words.textfit), whether its words were kept, why not
+        "lines": [{"track": track_name(ln["track"]), "start": round(ln["start"], 3), "end": round(ln["end"], 3),
+                   "text": ln["text"], "fit": None if ln["fit"] is None else round(ln["fit"], 3),
+                   "coverage": None if ln["coverage"] is None else round(ln["coverage"], 3),
+                   "kept": ln["kept"], "reason": ln["reason"]} for ln in stored.lines],
+        "unfit_lines": len(stored.unfit),
     }
 
 
@@ -212,6 +218,11 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
         mine = [w["word"] for w in d["words"] if w["track"] == name]
         head = " ".join(mine[:12]) + (" ..." if len(mine) > 12 else "")
         console.print(f"words {name}: {len(mine)} ({d['words_source']}, language {lang['language']}): {x(head)}")
+    if d["unfit_lines"]:
+        console.print(f"[yellow]transcript lines whose text does not fit their audio: {d['unfit_lines']} of "
+                      f"{len(d['lines'])}[/yellow]")
+        for ln in (ln for ln in d["lines"] if (ln["reason"] or "").startswith(TEXT_UNFIT)):
+            console.print(f"  {ln['track']} {ln['start']:.2f}-{ln['end']:.2f} s: {x(ln['text'][:60])} ({x(ln['reason'])})")
     if d["events"]:
         table = Table(title=f"events ({len(d['events'])})", show_edge=False)
         for col in ("start", "end", "kind", "track", "from", "value"):

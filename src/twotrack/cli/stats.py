@@ -189,7 +189,11 @@ def _words(workspace) -> dict[str, Any]:
         for lang in d["languages"].values():
             languages[lang] = languages.get(lang, 0) + 1
     return {"recordings": sum(1 for d in counts.values() if d["tracks"]), "words": sum(by_source.values()),
-            "by_source": dict(sorted(by_source.items())), "track_languages": dict(sorted(languages.items()))}
+            "by_source": dict(sorted(by_source.items())), "track_languages": dict(sorted(languages.items())),
+            # aligned transcript lines, and those whose text was judged not to fit their audio (words.textfit)
+            "aligned_lines": sum(d.get("lines", 0) for d in counts.values()),
+            "unfit_lines": sum(d.get("unfit_lines", 0) for d in counts.values()),
+            "recordings_with_unfit_lines": sum(1 for d in counts.values() if d.get("unfit_lines"))}
 
 
 def _render_words(w: dict[str, Any]) -> None:
@@ -199,6 +203,10 @@ def _render_words(w: dict[str, Any]) -> None:
     src = ", ".join(f"{n} {s}" for s, n in w["by_source"].items())
     langs = ", ".join(f"{lang} {n}" for lang, n in w["track_languages"].items())
     click.echo(f"words: {w['words']} on {w['recordings']} recording(s) ({src}); tracks per language: {langs}")
+    if w.get("unfit_lines"):
+        click.echo(f"transcript lines whose text does not fit their audio: {w['unfit_lines']} of "
+                   f"{w['aligned_lines']} aligned, on {w['recordings_with_unfit_lines']} recording(s) "
+                   "(twotrack show RECORDING lists them)")
 
 
 def _missing(workspace) -> dict[str, list[str]]:

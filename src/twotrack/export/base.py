@@ -71,6 +71,7 @@ class ExportItem:
     notes: list[str] = field(default_factory=list)
     clock: ClockFix | None = None  # tracks after A re-timed onto A's clock by this (paired files); None: as stored
     clock_entry: dict[str, Any] = field(default_factory=dict)  # what export.json says of the clock (``clock_of``)
+    unfit_lines: int = 0  # transcript lines left out of ``words``: the words stage found their text not what was said
     words_source: str | None = None  # where ``words`` come from: gold, aligned (transcript text), stage; None
 
     @property
@@ -247,6 +248,7 @@ class ExportSummary(Record):
     skipped: dict[str, str] = field(default_factory=dict)  # allowed but not exportable in this format
     no_text: list[str] = field(default_factory=list)  # of the skipped: left out for having no text at all
     words_sources: dict[str, int] = field(default_factory=dict)  # source of the words written -> recordings
+    unfit_lines: int = 0  # transcript lines left out of the exported text: their text does not fit their audio
     unknown_clock: dict[str, str] = field(default_factory=dict)  # allowed, left out: paired files on unknown clocks
     unknown_clock_included: list[str] = field(default_factory=list)  # with --allow-unknown-clock: taken as stored
     errors: list[ErrorRecord] = field(default_factory=list)

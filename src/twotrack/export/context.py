@@ -71,6 +71,10 @@ class GoldWords:
             self._counts = queries.word_counts(self.workspace) if self.workspace is not None else {}
         return self._counts
 
+    def unfit_lines(self, rec: Recording) -> int:
+        """Transcript lines of ``rec`` the words stage judged not to fit their audio (``words.textfit``)."""
+        return int(self.stored_counts().get(rec.recording_id, {}).get("unfit_lines", 0))
+
     def has_stored(self, rec: Recording) -> bool:
         return sum(self.stored_counts().get(rec.recording_id, {}).get("tracks", {}).values()) > 0
 
@@ -98,12 +102,30 @@ class GoldWords:
             return TextWords(stored.words, stored.source, (note + "; " if note else "") + f"words from the "
                              f"words stage ({stored.source}){why}" if (note or has_gold) else None)
         if gold is not None:
+            if has_gold and self.workspace is not None and self.unfit_lines(rec):
+                gold = self._without_unfit(rec, gold)  # every line kept no words: its unfit ones are not text
+                if not any(gold.values()):
+                    return TextWords(None, None, note)
             return TextWords(gold, "gold", note)
         return TextWords(None, None, note)
 
+    def _without_unfit(self, rec: Recording, gold: dict[int, list[Word]]) -> dict[int, list[Word]]:
+        """``gold`` (utterance-level lines) without the lines the words stage judged not to fit their audio."""
+        unfit = {(ln["track"], round(ln["start"], 4), round(ln["end"], 4))
+                 for ln in queries.words(self.workspace, rec.recording_id).unfit}
+        return {t: [w for w in ws if (t, round(w.start, 4), round(w.end, 4)) not in unfit] for t, ws in gold.items()}
+
     def has_text(self, rec: Recording) -> bool:
         """Whether ``text_words`` would give words (a transcript with words for it, or stored words)."""
-        return self.has_stored(rec) or (has_gold(rec) and self.words(rec)[0] is not None)
+        if self.has_stored(rec):
+            return True
+        if not has_gold(rec):
+            return False
+        gold = self.words(rec)[0]
+        if gold is not None and self.workspace is not None and self.unfit_lines(rec):
+            gold = self._without_unfit(rec, gold)  # lines judged not to fit are not text
+            return any(gold.values())
+        return gold is not None
 
     def _read(self, path: str) -> dict[str, list[Word]]:
         if path in self._cache:

@@ -108,11 +108,17 @@ NO_WORDS_FOUND = ("no text: no gold transcript, and the words stage found no wor
 #: ... when the words stage failed on it (a model not installed, a hash mismatch): rescanning alone will not help.
 WORDS_FAILED = ("no text: no gold transcript, and the words stage failed on it (`twotrack errors` says why; fix it "
                 "and scan with --retry-errors, or export with --allow-no-text to write its audio anyway)")
+#: ... when every line of its transcript was judged not to be what was said on its span (words.text_fit).
+NO_FITTING_TEXT = ("no text: the words stage judged every line of its transcript not to fit its audio (`twotrack "
+                   "show` lists them; scan with --set words.text_fit=keep to keep them, or export with "
+                   "--allow-no-text to write its audio anyway)")
 #: The three in short, for a list under a header that already gives --allow-no-text.
 NO_TEXT_SHORT = {NO_TEXT: "no gold transcript and no words stored: scan with --words to transcribe it",
                  NO_WORDS_FOUND: "no gold transcript, and the words stage found no words in it",
                  WORDS_FAILED: "no gold transcript, and the words stage failed on it (`twotrack errors` says why; "
-                               "fix it and scan with --retry-errors)"}
+                               "fix it and scan with --retry-errors)",
+                 NO_FITTING_TEXT: "the words stage judged every line of its transcript not to fit its audio "
+                                  "(`twotrack show` lists them)"}
 
 
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str,
@@ -134,6 +140,11 @@ def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: st
         item.clock = None  # the re-timing is of B onto A: a view without both keeps each track as stored
     if note:
         item.notes.append(note)
+    unfit = gold.unfit_lines(rec)
+    if unfit:  # the words stage judged these lines' text not to be what was said: none of it is training text
+        item.unfit_lines = unfit
+        item.notes.append(f"{unfit} transcript line(s) whose text does not fit their audio left out of the text "
+                          "(words.text_fit; twotrack show lists them)")
     if not res.events:
         item.notes.append("no turn-taking events stored: activity segments stand in for IPUs")
     off = res.checks.offset_ms if res.checks is not None else None
@@ -318,7 +329,8 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 summary.unknown_clock_included.append(rid)
             if not options.allow_no_text and not gold.has_text(rec):
                 words_status = (stage_state.get(rid, {}).get("words") or ("", "", ""))[2]
-                summary.skipped[rid] = {"ok": NO_WORDS_FOUND, "error": WORDS_FAILED}.get(words_status, NO_TEXT)
+                summary.skipped[rid] = (NO_FITTING_TEXT if gold.unfit_lines(rec) else
+                                        {"ok": NO_WORDS_FOUND, "error": WORDS_FAILED}.get(words_status, NO_TEXT))
                 summary.no_text.append(rid)
                 continue
             stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}
@@ -356,6 +368,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         last_checkpoint = time.monotonic()
         clocks: dict[str, dict[str, Any]] = {}  # per recording written: its clock entry (parquet outputs come later)
         sources: dict[str, str | None] = {}  # per recording written: where its words come from
+        unfits: dict[str, int] = {}  # per recording written: transcript lines left out as not fitting the audio
         for i, (rec, res) in enumerate(_stored_results(ws, todo, len(recordings))):
             rid = rec.recording_id
             if progress:
@@ -370,17 +383,19 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                                       f"channels written: source track {', '.join(channels[rid]['source_tracks'])}")
                 clocks[rid] = item.clock_entry
                 sources[rid] = item.words_source
+                if item.unfit_lines:
+                    unfits[rid] = item.unfit_lines
                 outputs = exporter.add(item)
             except (InputError, OSError, TwotrackError) as exc:
                 path = getattr(exc, "path", None) or (rec.tracks[0].path if rec.tracks else rid)
                 problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
                 summary.errors.append(ErrorRecord(path=str(path), problem=problem, stage="export", recording_id=rid))
                 continue
-            summary.written += state.record(outputs, keys, verdicts, clocks, sources, channels)
+            summary.written += state.record(outputs, keys, verdicts, clocks, sources, channels, unfits)
             if time.monotonic() - last_checkpoint > CHECKPOINT_S:
                 _write_state(out, state, ctx, exporter, summary, complete=False)
                 last_checkpoint = time.monotonic()
-        summary.written += state.record(exporter.finish(), keys, verdicts, clocks, sources, channels)
+        summary.written += state.record(exporter.finish(), keys, verdicts, clocks, sources, channels, unfits)
         if progress:
             progress(len(todo), len(todo), None)
 
@@ -416,6 +431,7 @@ def _fill_summary(state: State, summary: ExportSummary, ctx: Context) -> None:
         src = r.get("words_source") or "none"
         by_source[src] = by_source.get(src, 0) + 1
     summary.words_sources = dict(sorted(by_source.items()))
+    summary.unfit_lines = sum(int(r.get("unfit_lines", 0)) for r in state.recordings.values())
     summary.bytes = int(sum(f.get("bytes") or 0 for f in state.files.values()))
     summary.notes = list(dict.fromkeys(ctx.notes))
 
@@ -454,7 +470,8 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
                     **summary.unknown_clock},
         "clock": clock_record(state, exporter),
         "summary": {"recordings": summary.exported, "pieces": summary.pieces, "hours": summary.hours,
-                    "files": summary.files, "bytes": summary.bytes, "words_sources": summary.words_sources},
+                    "files": summary.files, "bytes": summary.bytes, "words_sources": summary.words_sources,
+                    "unfit_lines": summary.unfit_lines},
         "state": state.extra,
         "notes": summary.notes,
     }

@@ -184,7 +184,8 @@ class State:
     def record(self, outputs: Iterable[Output], keys: dict[str, str], verdicts: dict[str, Any],
                clocks: dict[str, dict[str, Any]] | None = None,
                words_sources: dict[str, str | None] | None = None,
-               channels: dict[str, dict[str, Any]] | None = None) -> list[str]:
+               channels: dict[str, dict[str, Any]] | None = None,
+               unfit_lines: dict[str, int] | None = None) -> list[str]:
         done = []
         for o in outputs:
             v = verdicts.get(o.recording_id)
@@ -205,6 +206,8 @@ class State:
                 self.recordings[o.recording_id]["words_source"] = words_sources[o.recording_id]
             if channels and o.recording_id in channels:  # written without its unused tracks
                 self.recordings[o.recording_id]["channels"] = channels[o.recording_id]
+            if unfit_lines and o.recording_id in unfit_lines:  # transcript lines left out: text not what was said
+                self.recordings[o.recording_id]["unfit_lines"] = unfit_lines[o.recording_id]
             done.append(o.recording_id)
         return done
 

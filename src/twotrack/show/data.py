@@ -351,7 +351,8 @@ def words_row(rec: Recording, stored: dict[str, Any] | None, speech: dict[int, f
         sp = speech.get(t)
         tracks[track_name(t)] = {"words": n, "per_minute": round(60.0 * n / sp, 1) if sp else None,
                                  "language": stored["languages"].get(t)}
-    return {"source": stored["source"], "tracks": tracks}
+    return {"source": stored["source"], "tracks": tracks, "lines": stored.get("lines", 0),
+            "unfit_lines": stored.get("unfit_lines", 0)}
 
 
 # ---------------------------------------------------------------------------------------------

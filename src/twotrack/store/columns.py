@@ -110,6 +110,8 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
                 "repairs": L, "probe": S, "run_id": I},
     "words": {"recording_id": S, "track": I, "start_s": F, "end_s": F, "word": S, "probability": F, "source": S},
     "track_languages": {"recording_id": S, "track": I, "language": S, "probability": F, "model": S, "source": S},
+    "line_fits": {"recording_id": S, "track": I, "start_s": F, "end_s": F, "text": S, "fit": F, "coverage": F, "kept": B,
+                  "reason": S},
     "frame_files": {"recording_id": S, "kind": S, "stage_key": S, "path": S, "n_frames": pa.int64(), "hop_s": F},
 }
 
@@ -209,6 +211,10 @@ def add_words(cols: Columns, rid: str, words) -> None:
     for name, (language, prob) in sorted(words.languages.items()):
         cols.add("track_languages", recording_id=rid, track=track_index(name), language=language,
                  probability=_none_if_nan(prob), model=words.models.get(name), source=words.source)
+    for ln in getattr(words, "lines", ()):  # aligned transcript lines: their text fit, kept or why not
+        cols.add("line_fits", recording_id=rid, track=ln.track, start_s=float(ln.start), end_s=float(ln.end),
+                 text=ln.text, fit=_none_if_nan(ln.fit), coverage=_none_if_nan(ln.coverage),
+                 kept=bool(ln.kept), reason=ln.reason)
 
 
 def add_errors(cols: Columns, errors: Iterable[ErrorRecord], origin: str, run_id: int | None) -> None:

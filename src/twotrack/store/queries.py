@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..model import CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
+from ..model import TEXT_UNFIT, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
 from .rows import (
     SourceRecord, activity_from_rows, checks_from_json, events_from_rows, recording_from_json, words_from_rows,
 )
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 #: Every table of the schema, in the order ``counts`` lists them.
 TABLES = ("recordings", "tracks", "speakers", "sources", "checks", "track_quality", "track_activity",
-          "activity", "events", "words", "track_languages", "errors", "stage_results", "runs", "frame_files")
+          "activity", "events", "words", "track_languages", "line_fits", "errors", "stage_results", "runs", "frame_files")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,6 +320,13 @@ class StoredWords:
     words: tuple  # model.Word, sorted by (start, track)
     source: str | None
     languages: dict[int, tuple[str, float | None, str | None]]
+    #: aligned transcript lines, by start: {track, start, end, text, fit, kept, reason} (empty for recognised words)
+    lines: tuple = ()
+
+    @property
+    def unfit(self) -> tuple:
+        """The lines whose text was judged not to fit their audio (``words.align.UNFIT``)."""
+        return tuple(ln for ln in self.lines if (ln["reason"] or "").startswith(TEXT_UNFIT))
 
 
 def words(ws: Workspace, recording_id: str) -> StoredWords:
@@ -330,7 +337,8 @@ def words(ws: Workspace, recording_id: str) -> StoredWords:
 
 def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
     """recording_id -> {"source": str, "tracks": {track: words}, "languages": {track: code}} for every
-    recording with stored words or languages (one query each table, for corpus views and the export planner)."""
+    recording with stored words or languages (one query each table, for corpus views and the export planner);
+    with aligned transcript lines also "lines" (how many) and "unfit_lines" (judged not to fit their audio)."""
     out: dict[str, dict[str, Any]] = {}
     with ws.read() as con:
         for rid, track, n, source in con.execute(
@@ -343,6 +351,11 @@ def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
         ).fetchall():
             d = out.setdefault(rid, {"source": source, "tracks": {}, "languages": {}})
             d["languages"][int(track)] = lang
+        for rid, n, unfit in con.execute(
+                "SELECT recording_id, count(*), count(*) FILTER (WHERE starts_with(reason, ?)) FROM line_fits "
+                "GROUP BY recording_id", [TEXT_UNFIT]).fetchall():
+            d = out.setdefault(rid, {"source": "aligned", "tracks": {}, "languages": {}})
+            d["lines"], d["unfit_lines"] = int(n), int(unfit)
     return out
 
 
@@ -569,8 +582,10 @@ def _words(con, rid: str) -> StoredWords:
     langs = con.execute("SELECT track, language, probability, model, source FROM track_languages "
                         "WHERE recording_id = ? ORDER BY track", [rid]).fetchall()
     src = con.execute("SELECT min(source) FROM words WHERE recording_id = ?", [rid]).fetchone()[0]
+    lines = _dicts(con.execute("SELECT track, start_s AS start, end_s AS \"end\", text, fit, coverage, kept, reason FROM line_fits "
+                               "WHERE recording_id = ? ORDER BY start_s, track", [rid]))
     return StoredWords(words=words_from_rows(rid, rows), source=src or (langs[0][4] if langs else None),
-                       languages={int(t): (lang, p, m) for t, lang, p, m, _ in langs})
+                       languages={int(t): (lang, p, m) for t, lang, p, m, _ in langs}, lines=tuple(lines))
 
 
 def _dicts(cursor) -> list[dict[str, Any]]:

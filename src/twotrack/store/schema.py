@@ -80,6 +80,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 source VARCHAR)""",
         ),
     ),
+    Migration(
+        "words stage: each aligned transcript line's text fit, and why a line kept no words",
+        (
+            """CREATE TABLE line_fits (
+                recording_id VARCHAR, track INTEGER, start_s DOUBLE, end_s DOUBLE, text VARCHAR, fit DOUBLE,
+                coverage DOUBLE, kept BOOLEAN, reason VARCHAR)""",
+        ),
+    ),
 )
 
 #: The schema version this code reads and writes.
@@ -87,7 +95,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Tables that hold one recording's results, in the order a recording's rows are replaced.
 RESULT_TABLES = ("recordings", "tracks", "checks", "track_quality", "track_activity", "activity", "events",
-                 "words", "track_languages", "stage_results", "frame_files")
+                 "words", "track_languages", "line_fits", "stage_results", "frame_files")
 
 
 def current_version(con) -> int:

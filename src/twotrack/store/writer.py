@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: Which stage owns each table of per-recording results (its rows are replaced when the stage reruns).
 STAGE_TABLES = {"checks": ("checks", "track_quality"), "activity": ("track_activity", "activity"),
-                "events": ("events",), "words": ("words", "track_languages")}
+                "events": ("events",), "words": ("words", "track_languages", "line_fits")}
 #: Which stage owns each kind of per-frame array kept in Parquet.
 FRAME_KINDS = {"speech_prob": "activity"}
 

@@ -92,27 +92,36 @@ def transcript_spans_checked(recording: Recording):
 
 
 def align_transcript(samples: np.ndarray, sample_rate: int, spans: dict[int, list[tuple[float, float, str]]],
-                     recording_id: str = "") -> WordsResult:
-    """Every track's utterances aligned to that track's audio (English acoustic model); spans whose text
-    does not fit their audio get no words and are counted in ``alignment_failures``."""
+                     recording_id: str = "", config: WordsConfig | None = None) -> WordsResult:
+    """Every track's utterances aligned to that track's audio (English acoustic model); spans that cannot be
+    aligned get no words and are counted in ``alignment_failures``, spans whose text does not fit their audio
+    (``words.text_fit``) get none either and are counted in ``unfit_lines``."""
     x = np.atleast_2d(np.asarray(samples, np.float32))
-    return align_transcript_blocks([x], sample_rate, x.shape[1] / sample_rate, x.shape[0], spans, recording_id)
+    return align_transcript_blocks([x], sample_rate, x.shape[1] / sample_rate, x.shape[0], spans, recording_id,
+                                   config=config)
 
 
 def align_transcript_blocks(blocks: Iterable[np.ndarray], sample_rate: int, duration_s: float, n_tracks: int,
                             spans: dict[int, list[tuple[float, float, str]]], recording_id: str = "",
-                            language: str | None = None) -> WordsResult:
+                            language: str | None = None, config: WordsConfig | None = None,
+                            activity: Sequence | None = None) -> WordsResult:
     """``align_transcript`` over a stream of (n_tracks, m) blocks (memory flat in the recording's length).
     ``language`` (``words.language``): the transcript's language when the user says it; else a track is
-    recorded English when the English dictionary knows most of its words, ``unknown`` otherwise."""
+    recorded English when the English dictionary knows most of its words, ``unknown`` otherwise. ``activity``
+    (per track: TrackActivity, Segments or (n, 2) seconds): the speech a line's words must cover
+    (``words.text_fit_min_coverage``); None: coverage not checked."""
+    cfg = config or WordsConfig()
+    speech = None if activity is None else {t: activity_pairs(a) for t, a in enumerate(activity)}
     got = align_text_blocks(blocks, sample_rate, duration_s, {t: spans.get(t, []) for t in range(n_tracks)},
-                            recording_id=recording_id)
-    words, failures = [], 0
+                            recording_id=recording_id, text_fit=cfg.text_fit, text_fit_max=float(cfg.text_fit_max),
+                            activity=speech, text_fit_min_coverage=float(cfg.text_fit_min_coverage))
+    words, failures, lines = [], 0, []
     languages: dict[str, tuple[str, float | None]] = {}
     foreign = []
     for t in range(n_tracks):  # per track
         words += got[t].words
         failures += len(got[t].unaligned)
+        lines += got[t].lines
         share = dictionary_share(text for _, _, text in spans.get(t, ()))
         # the transcript's language, unless the config says it: English when the English dictionary knows most
         # of its words (before: "en" for any text, a Japanese or Russian transcript too)
@@ -130,7 +139,8 @@ def align_transcript_blocks(blocks: Iterable[np.ndarray], sample_rate: int, dura
             if foreign else None)
     return WordsResult(tuple(words), languages, alignment_failures=failures,
                        models={track_name(t): "pocketsphinx-en" for t in range(n_tracks)}, source="aligned",
-                       note=note)
+                       note=note, lines=tuple(sorted(lines, key=lambda ln: (ln.start, ln.track))),
+                       text_fit=cfg.text_fit, text_fit_max=float(cfg.text_fit_max))
 
 
 def transcribe_recording(samples: np.ndarray, sample_rate: int, activity: Sequence, recording: Recording,
@@ -162,7 +172,7 @@ def transcribe_recording_blocks(blocks: Iterable[np.ndarray], sample_rate: int, 
     per_track = [by_track.get(t, ()) for t in range(n_tracks)]
     if spans is not None:
         out = align_transcript_blocks(blocks, sample_rate, duration_s, n_tracks, spans, recording.recording_id,
-                                      language=cfg.language or None)
+                                      language=cfg.language or None, config=cfg, activity=per_track)
         rest = untranscribed(transcribed_span(recording.metadata), duration_s)
         if rest and reread is not None:
             outside = [_segments_in(a, rest) for a in per_track]

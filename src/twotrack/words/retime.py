@@ -9,9 +9,11 @@ numerals) is aligned as generic speech (``[SPEECH]``), so its neighbours keep th
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import unicodedata
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,6 +76,25 @@ def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
     -> float64 (len(words), 2) start/end seconds from the start of ``audio``, NaN for a word with no
     speakable token; None when the alignment fails (the text does not fit the audio). ``wide``: search
     with ``WIDE_BEAMS`` (slower; for given text, which is known to be right)."""
+    got = align_detail(audio, words, rate, wide=wide)
+    return None if got is None else got.times
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A forced alignment and what it says about how well the text fits (``textfit``)."""
+
+    times: np.ndarray  # float64 (len(words), 2) seconds from the audio's start, NaN for unspeakable words
+    frames: int  # 10 ms frames of the audio
+    log_score: float  # natural log of the path's acoustic score (pocketsphinx's scaled units), all frames
+    word_frames: int  # frames aligned to the text's tokens (not to silence or noise between them)
+    squeezed: int  # tokens aligned at their shortest possible length (3 frames per phone)
+    n_tokens: int
+
+
+def align_detail(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
+                 wide: bool = False) -> Alignment | None:
+    """``align_chunk`` with its scores (``Alignment``); None when the alignment fails."""
     if rate != ALIGN_RATE:
         raise ValueError(f"alignment runs at {ALIGN_RATE} Hz, got {rate}")
     d = _decoder(wide)
@@ -81,7 +102,7 @@ def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
     flat = [_spell(d, t) for ts in toks for t in ts]
     out = np.full((len(words), 2), np.nan)
     if not flat:
-        return out
+        return Alignment(out, 0, 0.0, 0, 0, 0)
     if len(audio) < int(0.05 * rate) * len(flat):  # too short to hold the words (>= 5 frames each)
         return None
     pcm = (np.clip(np.asarray(audio, np.float32), -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
@@ -90,10 +111,11 @@ def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
         d.start_utt()
         d.process_raw(pcm, full_utt=True)
         d.end_utt()
-        segs = [(s.word, s.start_frame, s.end_frame) for s in (d.seg() or ())]
+        segs = [(s.word, s.start_frame, s.end_frame, s.ascore) for s in (d.seg() or ())]
+        n_frames = int(d.n_frames())
     except RuntimeError:  # pocketsphinx refuses an alignment it cannot finish
         return None
-    got = [(s, e) for (w, s, e) in segs if not w.startswith("<") and w != "[NOISE]"]
+    got = [(s, e) for (w, s, e, _) in segs if not w.startswith("<") and w != "[NOISE]"]
     if len(got) != len(flat):
         return None
     k = 0
@@ -101,7 +123,19 @@ def align_chunk(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
         if ts:
             out[i] = (got[k][0] * _HOP_S, (got[k + len(ts) - 1][1] + 1) * _HOP_S)
             k += len(ts)
-    return out
+    log_score = float(sum(math.log(a) if a > 0 else _LOG_FLOOR for (_, _, _, a) in segs))
+    squeezed = sum(1 for t, (s, e) in zip(flat, got) if e - s + 1 <= 3 * _phones(d, t))
+    return Alignment(out, n_frames, log_score, sum(e - s + 1 for s, e in got), squeezed, len(flat))
+
+
+#: log score counted for a segment pocketsphinx scores as 0 (underflow): far below any real score
+_LOG_FLOOR = -50.0
+
+
+def _phones(decoder, tok: str) -> int:
+    """Phones of a dictionary token (1 for generic speech)."""
+    pron = decoder.lookup_word(tok) if tok != "[SPEECH]" else None
+    return max(1, len(pron.split())) if pron else 1
 
 
 def align_or_widen(audio: np.ndarray, words: list[str], widen: bool = True) -> np.ndarray | None:

@@ -53,6 +53,16 @@ class WordsResult(Record):
     problems: tuple[tuple[str, str], ...] = ()  # (file, problem): named input that could not be used (an error)
     text_windows: int = 0  # recogniser windows decoded as text only (``windows = "text"``) ...
     text_fallbacks: int = 0  # ... and those whose text was not aligned whole (textwin: Whisper's times instead)
+    #: aligned transcript lines (``align.LineFit``: each line's text fit, whether its words were kept and why
+    #: not); empty for recognised words
+    lines: tuple = ()
+    text_fit: str = "off"  # ``words.text_fit`` the lines were judged with ...
+    text_fit_max: float | None = None  # ... and its threshold
+
+    @property
+    def unfit_lines(self) -> int:
+        """Aligned lines whose text was judged not to fit their audio (kept or not, per ``text_fit``)."""
+        return sum(1 for ln in self.lines if ln.unfit)
 
     def summary(self) -> str:
         """One line for the stage's note: words per track, what was dropped, languages."""
@@ -65,6 +75,10 @@ class WordsResult(Record):
             parts.append(f"{self.dropped_crosstalk} dropped as crosstalk")
         if self.alignment_failures:
             parts.append(f"{self.alignment_failures} span(s) not aligned")
+        if self.unfit_lines:
+            parts.append(f"{self.unfit_lines} of {len(self.lines)} line(s) whose text does not fit their audio: "
+                         + ("words kept (words.text_fit = keep)" if self.text_fit == "keep" else "no word times")
+                         + " (twotrack show lists them)")
         if self.text_fallbacks:
             parts.append(f"{self.text_fallbacks} of {self.text_windows} text window(s) not aligned whole")
         langs = ", ".join(f"{k} {v[0]}" for k, v in sorted(self.languages.items()))
