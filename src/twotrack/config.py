@@ -66,6 +66,10 @@ class ActivityConfig(Record):
     #: than this above its 10th-percentile frame level (<= 0: never) has its edges refined on its level with each
     #: mel band's own noise floor subtracted (power subtraction: max(P - alpha N, beta N))
     denoise_snr_db: float = 21.0
+    #: a track under this but not under denoise_snr_db (line or room noise rather than a noisy scene) has only its
+    #: offsets refined on that level: a word's tail decays into the noise in a few bands, which the subtracted
+    #: level still sees (docs/activity.md "Offsets under line noise"). <= 0: off
+    denoise_offset_snr_db: float = 0.0
     denoise_alpha: float = 3.0
     denoise_beta: float = 0.03
     denoise_floor_window_s: float = 0.5  # each band's noise floor: its quietest stretch within this window

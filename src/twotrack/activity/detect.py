@@ -89,12 +89,13 @@ class Decision(NamedTuple):
 
 def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = ActivityConfig(),
            bleed: tuple[float, float] | None = None, piece_frames: int = PIECE_FRAMES,
-           levels: dict[int, np.ndarray] | None = None) -> Decision:
+           levels: dict[int, np.ndarray] | None = None, offset_only: frozenset[int] = frozenset()) -> Decision:
     """Final speech masks bool (n_tracks, n_frames), noise floors float32 (n_tracks, n_frames) and the
     echoes found, from per-frame speech probability and energy (dB), float (n_tracks, n_frames).
     ``levels``: the noise-subtracted level float32 (n_frames,) of the noisy tracks (``denoise.band_level``,
     digital silence not yet put back), by track: their edges are refined on it; (2, n_frames): the second row
     is the level with faster band floors that can move their onsets in (``refine.inner_onsets``).
+    ``offset_only``: tracks of ``levels`` whose offsets alone read their level (onsets read the frame energy).
 
     Hysteresis on the probability (over the whole recording: one strong frame opens a whole run), then,
     piece by piece: speech without energy above the floor removed, edges moved to the energy envelope,
@@ -130,7 +131,7 @@ def decide(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = Activi
     for lo, a, b, hi in pieces:
         edges = {t: _edge_level(x[..., lo:hi], energy_db[t, lo:hi], cfg) for t, x in (levels or {}).items()}
         m = _decide_piece(masks[:, lo:hi], energy_db[:, lo:hi], floor[:, lo:hi], cfg,
-                          bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi], edges)
+                          bleed, thr, heard[:, lo:hi], None if echo is None else echo[:, lo:hi], edges, offset_only)
         out[:, a:b] = m[:, a - lo : b - lo]
     return Decision(out, floor, tuple(echoes))
 
@@ -185,16 +186,19 @@ def bleed_thresholds(energy_db: np.ndarray, floor_db: np.ndarray, bleed: tuple[f
 def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray, cfg: ActivityConfig,
                   bleed: tuple[float, float] | None, thr: np.ndarray | None, heard_db: np.ndarray,
                   echo: np.ndarray | None = None,
-                  edges: dict[int, tuple] | None = None) -> np.ndarray:
+                  edges: dict[int, tuple] | None = None, offset_only: frozenset[int] = frozenset()) -> np.ndarray:
     if cfg.refine_boundaries:
         params = _refine_params(cfg)
         masks = np.stack([energy_support(m, e, f, cfg.support_db, _frames(cfg.support_gap_s))
                           for m, e, f in zip(masks, energy_db, heard_db)])
-        # a noisy track's edges read its noise-subtracted level (``edges``), every other track its frame energy
-        levels = [(edges or {}).get(t, (e, f, h, None))
-                  for t, (e, f, h) in enumerate(zip(energy_db, floor_db, heard_db))]
-        masks = np.stack([refine_edges(m, e, f, params, h if cfg.refine_onset_heard_floor else None, inner)
-                          for m, (e, f, h, inner) in zip(masks, levels)])
+        # a noisy track's edges read its noise-subtracted level (``edges``), every other track its frame energy;
+        # an ``offset_only`` track reads it for its offsets alone
+        edges = edges or {}
+        own = [(e, f, h, None) for e, f, h in zip(energy_db, floor_db, heard_db)]
+        levels = [own[t] if t in offset_only else edges.get(t, own[t]) for t in range(len(own))]
+        tails = [edges[t][:2] if t in offset_only and t in edges else None for t in range(len(own))]
+        masks = np.stack([refine_edges(m, e, f, params, h if cfg.refine_onset_heard_floor else None, inner, tail)
+                          for m, (e, f, h, inner), tail in zip(masks, levels, tails)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])
@@ -245,9 +249,10 @@ def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = A
     first needed) and ``cfg.own_voice``, speech that is not each track owner's voice loses its probability
     and the decisions run again on what is left. ``levels``: the noisy tracks' noise-subtracted levels by
     track (see ``decide``), or a function of the tracks wanted that makes them (``noisy_edges``)."""
+    offset_only: frozenset[int] = frozenset()
     if callable(levels):
-        levels = noisy_edges(prob, energy_db, cfg, levels)
-    masks, floor, echoes = decide(prob, energy_db, cfg, bleed, levels=levels)
+        levels, offset_only = noisy_edges(prob, energy_db, cfg, levels)
+    masks, floor, echoes = decide(prob, energy_db, cfg, bleed, levels=levels, offset_only=offset_only)
     if cfg.own_voice and mel is not None:
         from . import ownvoice  # the option's encoder is imported only when it is on (scan start-up)
 
@@ -256,24 +261,30 @@ def frames_from(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig = A
             mel = mel() if callable(mel) else mel
             owned = ownvoice.owner_probability(prob, energy_db, masks, mel, params)
             if owned is not None:  # the probability stays the model's in TrackFrames; the mask is the owner's
-                masks, floor, echoes = decide(owned, energy_db, cfg, bleed, levels=levels)
+                masks, floor, echoes = decide(owned, energy_db, cfg, bleed, levels=levels, offset_only=offset_only)
     return [TrackFrames(np.asarray(prob[i], np.float32), masks[i], np.asarray(energy_db[i], np.float32), floor[i],
                         tuple(e for e in echoes if e.target == i))
             for i in range(len(masks))]
 
 
 def noisy_edges(prob: np.ndarray, energy_db: np.ndarray, cfg: ActivityConfig,
-                make_levels: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
+                make_levels: Callable[[np.ndarray], np.ndarray]) -> tuple[dict[int, np.ndarray], frozenset[int]]:
     """The noise-subtracted level by track of the tracks whose edges read it (``denoise.noisy_tracks``; none
-    when ``cfg.denoise_snr_db <= 0``). ``make_levels(tracks)``: float32 (len(tracks), n_frames)
-    (``denoise.band_level``), or (len(tracks), 2, n_frames) with the faster floors' level as well."""
-    if cfg.denoise_snr_db <= 0 or not cfg.refine_boundaries:
-        return {}
+    when ``cfg.denoise_snr_db <= 0``), and which of them read it for their offsets only (under
+    ``cfg.denoise_offset_snr_db`` but not under ``cfg.denoise_snr_db``). ``make_levels(tracks)``: float32
+    (len(tracks), n_frames) (``denoise.band_level``), or (len(tracks), 2, n_frames) with the faster floors'
+    level as well."""
+    if not cfg.refine_boundaries:
+        return {}, frozenset()
     e = silence_below(energy_db, cfg.silence_range_db) if cfg.silence_range_db > 0 else energy_db
-    noisy = np.flatnonzero(noisy_tracks(prob, e, cfg.onset, cfg.denoise_snr_db))
-    if noisy.size == 0:
-        return {}
-    return dict(zip(noisy.tolist(), make_levels(noisy)))
+    none = np.zeros(np.atleast_2d(e).shape[0], bool)
+    noisy = noisy_tracks(prob, e, cfg.onset, cfg.denoise_snr_db) if cfg.denoise_snr_db > 0 else none
+    tails = noisy_tracks(prob, e, cfg.onset, cfg.denoise_offset_snr_db) & ~noisy \
+        if cfg.denoise_offset_snr_db > 0 else none
+    wanted = np.flatnonzero(noisy | tails)
+    if wanted.size == 0:
+        return {}, frozenset()
+    return dict(zip(wanted.tolist(), make_levels(wanted))), frozenset(np.flatnonzero(tails).tolist())
 
 
 def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityConfig = ActivityConfig(),
@@ -295,7 +306,7 @@ def detect_stream(blocks: Iterable[np.ndarray], sample_rate: int, cfg: ActivityC
         return _Levels(n_tracks, sample_rate, cfg)
 
     level_tap = None
-    if reread is None and cfg.denoise_snr_db > 0 and cfg.refine_boundaries:
+    if reread is None and max(cfg.denoise_snr_db, cfg.denoise_offset_snr_db) > 0 and cfg.refine_boundaries:
         level_tap = Tap(levels_of)  # no second read: all tracks
         blocks = level_tap.tap(blocks)
     prob, energy = analyse_stream(blocks, sample_rate, cfg, bleed, n_frames)

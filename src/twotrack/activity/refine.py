@@ -75,12 +75,14 @@ def row_nanpercentile(rows: np.ndarray, q: float) -> np.ndarray:
 
 def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray | None = None,
                  params: RefineParams = RefineParams(), onset_floor_db: np.ndarray | None = None,
-                 inner: tuple[np.ndarray, np.ndarray, int] | None = None) -> np.ndarray:
+                 inner: tuple[np.ndarray, np.ndarray, int] | None = None,
+                 offset_level: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The mask with each run's onset and offset moved to the energy envelope (see module doc).
     ``floor_db`` (the track's noise floor) bounds the local background from below; ``onset_floor_db``
     (default ``floor_db``) does so for onsets. ``inner`` = (level, its onset floor, frames): each onset is
     also found on that level (a noisy track's level with faster band floors, ``denoise``), and where it
-    lies at least that many frames later it is the onset (``inner_onsets``)."""
+    lies at least that many frames later it is the onset (``inner_onsets``). ``offset_level`` = (level, its
+    floor): offsets are found on that level instead of ``energy_db`` (a noise-subtracted level)."""
     m = np.asarray(mask, bool)
     e = np.asarray(energy_db, np.float32)
     starts, stops = runs(m)
@@ -91,8 +93,9 @@ def refine_edges(mask: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray |
     f_on = f if onset_floor_db is None else np.asarray(onset_floor_db, np.float32)
     new_starts = refine_onsets(e, starts, params, f_on)
     # offsets: onsets of the reversed track
-    new_stops = n - refine_onsets(e[::-1].copy(), n - stops, replace(params, edge_db=params.offset_edge_db),
-                                  f[::-1].copy())
+    e_off, f_off = (e, f) if offset_level is None else (np.asarray(x, np.float32) for x in offset_level)
+    new_stops = n - refine_onsets(e_off[::-1].copy(), n - stops, replace(params, edge_db=params.offset_edge_db),
+                                  f_off[::-1].copy())
     if params.offset_decay_db > 0:
         new_stops = n - decay_onsets(e[::-1].copy(), n - new_stops, n - new_starts, params.offset_decay_db,
                                      params.decay_window)
