@@ -85,20 +85,30 @@ def estimate_bleed_db(energy_db: np.ndarray, floor_db: np.ndarray, active_db: fl
     return bleed_from_samples([samples], np.atleast_2d(energy_db).shape[0], percentile, min_frames)
 
 
+#: A track can bleed only where it sounds: this far above its own noise floor (``bleed_only``'s ``floor_db``).
+SOURCE_ACTIVE_DB = 6.0
+
+
 def bleed_only(energy_db: np.ndarray, threshold_db: np.ndarray | float, lag_ms: float | None = None,
-               grid: FrameGrid = FRAMES) -> np.ndarray:
+               grid: FrameGrid = FRAMES, floor_db: np.ndarray | None = None,
+               active_db: float = SOURCE_ACTIVE_DB) -> np.ndarray:
     """bool (n_tracks, n_frames): frames where track i is below track j's level + ``threshold_db[i, j]``
     for some other track j (``threshold_db`` a scalar or (n_tracks, n_tracks)).
 
     Track j's level is taken at its maximum over lags up to ``lag_ms`` (default one frame) in both
-    directions, so the direction of the bleed need not be known."""
+    directions, so the direction of the bleed need not be known. With ``floor_db`` (the tracks' noise
+    floors), only frames where track j lies ``active_db`` above its floor can be a source: bleed is a copy
+    of the other side's *signal*, and a channel's own steady noise (a hissing spare input, a noisy far-end
+    line) at its floor would otherwise take the quieter speech of every other track for its bleed."""
     level = smoothed_level(energy_db)
     n_tracks, n_frames = level.shape
     out = np.zeros(level.shape, bool)
     if n_tracks < 2 or n_frames == 0:
         return out
     thr = np.broadcast_to(np.asarray(threshold_db, np.float64), (n_tracks, n_tracks))
-    spread = maximum_filter1d(level, 2 * _lag_frames(lag_ms, grid) + 1, axis=1, mode="nearest")
+    source = level if floor_db is None else np.where(
+        level >= np.atleast_2d(np.asarray(floor_db, np.float64)) + active_db, level, -np.inf)
+    spread = maximum_filter1d(source, 2 * _lag_frames(lag_ms, grid) + 1, axis=1, mode="nearest")
     for i in range(n_tracks):  # loops over tracks, not frames
         for j in range(n_tracks):
             if i != j and np.isfinite(thr[i, j]):

@@ -201,7 +201,7 @@ def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray
                           for m, (e, f, h, inner), tail in zip(masks, levels, tails)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:
-        masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1])
+        masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1], floor_db=floor_db)
     if echo is not None:
         masks = masks & ~echo
     gap, short = _frames(cfg.min_silence_s), _frames(cfg.min_speech_s)

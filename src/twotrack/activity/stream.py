@@ -40,7 +40,7 @@ def gate_frames(energy_db: np.ndarray, floor_db: np.ndarray, gate_db: float, rat
     level = smoothed_level(energy_db, 3)
     loud = level >= np.asarray(floor_db, np.float64) + gate_db
     if level.shape[0] >= 2:
-        loud &= ~bleed_only(energy_db, ratio_db)
+        loud &= ~bleed_only(energy_db, ratio_db, floor_db=floor_db)
     return loud
 
 

@@ -33,12 +33,27 @@ def threshold_db(bleed_db: float | None, margin_db: float, ratio_db: float, cap_
     return min(ratio_db, cap_db)
 
 
+#: Percentile of a track's 10 ms frame powers taken as its steady noise (``above_floor``).
+FLOOR_PERCENTILE = 10.0
+
+
+def above_floor(frames: np.ndarray, percentile: float = FLOOR_PERCENTILE) -> np.ndarray:
+    """Frame powers (n_tracks, n_frames) with each track's steady noise (the ``percentile`` of its frame
+    powers) taken off, at least 0: what a track adds over its own background, which alone can bleed onto
+    another track (a hissing spare channel or a noisy far-end line is loud, and no other track's bleed)."""
+    frames = np.asarray(frames, np.float64)
+    if frames.shape[1] == 0:
+        return frames
+    return np.maximum(frames - np.percentile(frames, percentile, axis=1, keepdims=True), 0.0)
+
+
 def bleed_words_frames(frames: np.ndarray, track: int, starts: np.ndarray, ends: np.ndarray, threshold: float,
                        hop: int = 160) -> np.ndarray:
-    """bool (n_words,): words of ``track`` whose level is below some other track's level + ``threshold``,
-    from 10 ms frame sums of squares (``stream.frame_powers``, 16 kHz: ``hop`` 160)."""
+    """bool (n_words,): words of ``track`` whose level is below some other track's level over its own
+    background (``above_floor``) + ``threshold``, from 10 ms frame sums of squares (``stream.frame_powers``,
+    16 kHz: ``hop`` 160)."""
     if frames.shape[0] < 2 or len(starts) == 0:
         return np.zeros(len(starts), bool)
-    lv = levels_from_frames(frames, hop, starts, ends)
-    other = np.delete(lv, track, axis=0).max(axis=0)
-    return lv[track] < other + threshold
+    own = levels_from_frames(frames[track : track + 1], hop, starts, ends)[0]
+    others = np.delete(above_floor(frames), track, axis=0)
+    return own < levels_from_frames(others, hop, starts, ends).max(axis=0) + threshold
