@@ -358,12 +358,7 @@ def report(rows, max_false):
         print(f"    tune: {rule_line(tune, rmax, cmin)}")
         print(f"    held: {rule_line(held, rmax, cmin)}")
         for rend in ("clean", "telephone"):
-            cells = []
-            for k in kinds:
-                part = [r for r in held if r["kind"] == k and r["rendition"] == rend]
-                f = flag_rule(part, rmax, cmin) if part else np.zeros(0, bool)
-                cells.append(f"{k} {int(f.sum())}/{len(part)}")
-            print(f"    held {rend:9} flagged: " + ", ".join(cells))
+            print(f"    held {rend:9} flagged: " + flagged_by_kind(held, rend, kinds, rmax, cmin))
     rmax, cmin = choose_rule(rows, max_false)
     print(f"\nall lines, the same choice: R {rmax:g}, C {cmin:g}: {rule_line(rows, rmax, cmin)}")
     print(f"the product's default (words.text_fit_max {TEXT_FIT_MAX:g}, words.text_fit_min_coverage "
@@ -372,13 +367,17 @@ def report(rows, max_false):
                         ("demo02+mfa", [r for r in rows if r["source"] not in TUNE]), ("all", rows)):
         print(f"  {title:20} {rule_line(part, TEXT_FIT_MAX, TEXT_FIT_MIN_COVERAGE)}")
         for rend in ("clean", "telephone"):
-            cells = []
-            for k in kinds:
-                sub = [r for r in part if r["kind"] == k and r["rendition"] == rend]
-                f = flag_rule(sub, TEXT_FIT_MAX, TEXT_FIT_MIN_COVERAGE) if sub else np.zeros(0, bool)
-                cells.append(f"{k} {int(f.sum())}/{len(sub)}")
-            print(f"    {rend:9} flagged: " + ", ".join(cells))
+            print(f"    {rend:9} flagged: " + flagged_by_kind(part, rend, kinds, TEXT_FIT_MAX, TEXT_FIT_MIN_COVERAGE))
 
+
+def flagged_by_kind(rows, rendition: str, kinds, rmax: float, cmin: float) -> str:
+    """"kind flagged/lines, ..." of one rendition's lines under the rule (ratio above rmax or coverage below cmin)."""
+    cells = []
+    for k in kinds:
+        part = [r for r in rows if r["kind"] == k and r["rendition"] == rendition]
+        f = flag_rule(part, rmax, cmin) if part else np.zeros(0, bool)
+        cells.append(f"{k} {int(f.sum())}/{len(part)}")
+    return ", ".join(cells)
 
 if __name__ == "__main__":
     main()

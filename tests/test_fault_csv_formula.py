@@ -7,7 +7,7 @@ import csv
 import io
 
 from twotrack.export.state import csv_bytes
-from twotrack.rights.audit import _rewrite_csv
+from twotrack.rights.audit import _filtered_manifest
 
 
 def _cells(data: bytes) -> list[list[str]]:
@@ -28,5 +28,6 @@ def test_formula_cells_are_written_as_text():
 def test_rights_audit_still_drops_a_formula_like_recording(tmp_path):
     path = tmp_path / "metadata.csv"
     path.write_bytes(csv_bytes(("file_name", "recording_id"), [("audio/p1.wav", "=bad"), ("audio/p2.wav", "good")]))
-    assert _rewrite_csv(path, {"=bad"}, set()) == 1
-    assert _cells(path.read_bytes()) == [["file_name", "recording_id"], ["audio/p2.wav", "good"]]
+    _, new, dropped = _filtered_manifest(tmp_path, "metadata.csv", {"=bad"}, set())
+    assert dropped == 1
+    assert _cells(new) == [["file_name", "recording_id"], ["audio/p2.wav", "good"]]

@@ -146,3 +146,28 @@ def test_bad_export_folders_are_clear_errors(tmp_path, ledger):
     removals = audit_export(tmp_path, ledger, RECS)
     with pytest.raises(InputError, match="outside the export folder"):
         apply_audit(tmp_path, removals)
+
+
+@pytest.mark.parametrize("damage", ["gzip-truncated", "gzip-garbage", "not-utf8", "card-list", "card-distribution"])
+def test_a_manifest_or_card_that_cannot_be_read_stops_apply_before_anything_is_removed(tmp_path, ledger, damage):
+    # before: a truncated gzip (EOFError), bytes that are not UTF-8 (UnicodeDecodeError) or a card that is
+    # not an object (AttributeError) were tracebacks, after the withdrawn recordings' files were deleted
+    out = tmp_path / "export"
+    make_export(out, ledger, RECS)
+    sups = out / "lhotse" / "supervisions.jsonl.gz"
+    if damage == "gzip-truncated":
+        sups.write_bytes(sups.read_bytes()[:-12])
+    elif damage == "gzip-garbage":
+        sups.write_bytes(b"\x1f\x8b" + b"\x00" * 40)
+    elif damage == "not-utf8":
+        (out / "train.jsonl").write_bytes(b'{"path": "audio/c__r3.wav", "note": "\xff\xfe"}\n')
+    else:
+        (out / "croissant.json").write_text("[1, 2]" if damage == "card-list" else '{"distribution": 7}')
+    ledger.withdraw("alice", "all", "2025-01-01")
+    report = audit_report(out, ledger, RECS)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    with pytest.raises(InputError) as err:
+        apply_audit(out, report.removals, ledger_head=report.ledger_head)
+    named = {"not-utf8": "train.jsonl", "card-list": "croissant.json", "card-distribution": "croissant.json"}
+    assert named.get(damage, "supervisions.jsonl.gz") in str(err.value)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing removed

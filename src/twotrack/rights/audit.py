@@ -264,33 +264,49 @@ def _hit(obj, here: Path, drop_ids: set[str], drop_paths: set[str]) -> bool:
     return False
 
 
-def _rewrite_csv(path: Path, drop_ids: set[str], drop_paths: set[str]) -> int:
+def _filtered_csv(path: Path, text: str, drop_ids: set[str], drop_paths: set[str]) -> tuple[bytes | None, int]:
     """A CSV manifest (a header, then a row per item, e.g. the ``metadata.csv`` of an audio folder)."""
-    text = path.read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InputError(path, f"not a readable CSV manifest ({exc}); manifest left unchanged") from None
     if not rows:
-        return 0
+        return None, 0
     header, keep = rows[0], [rows[0]]
     for row in rows[1:]:
         if not _hit(dict(zip(header, map(spreadsheet_plain, row))), path.parent, drop_ids, drop_paths):
             keep.append(row)
     dropped = len(rows) - len(keep)
-    if dropped:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(keep)
-        _atomic_write(path, buf.getvalue().encode("utf-8"))
-    return dropped
+    if not dropped:
+        return None, 0
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(keep)
+    return buf.getvalue().encode("utf-8"), dropped
 
 
-def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[str]) -> int:
+def _manifest_text(path: Path) -> str:
+    """A manifest's text (gunzipped for ``.gz``); InputError naming it when it cannot be read as such."""
+    raw = path.read_bytes()
+    try:
+        data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+        return data.decode("utf-8")
+    except (OSError, EOFError) as exc:  # BadGzipFile, a truncated stream
+        raise InputError(path, f"not a readable gzip file ({exc}); manifest left unchanged") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start}); manifest left unchanged") from None
+
+
+def _filtered_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[str]
+                       ) -> tuple[Path, bytes | None, int]:
+    """(path, its new bytes or None when nothing is dropped, lines dropped) of one manifest; nothing is
+    written here, so a manifest that cannot be read stops the audit before any file is removed."""
     path = _inside(root, rel)
     if not path.exists():
-        return 0
+        return path, None, 0
+    text = _manifest_text(path)
     if path.suffix == ".csv":
-        return _rewrite_csv(path, drop_ids, drop_paths)
+        return (path, *_filtered_csv(path, text, drop_ids, drop_paths))
     gz = path.suffix == ".gz"
-    raw = path.read_bytes()
-    text = (gzip.decompress(raw) if gz else raw).decode("utf-8")
     here = path.parent
     keep, dropped = [], 0
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -304,21 +320,20 @@ def _rewrite_manifest(root: Path, rel: str, drop_ids: set[str], drop_paths: set[
             dropped += 1
         else:
             keep.append(line)
-    if dropped:
-        out = ("\n".join(keep) + ("\n" if keep else "")).encode("utf-8")
-        # mtime=0 keeps the gzip bytes a function of the content (idempotent re-runs)
-        _atomic_write(path, gzip.compress(out, mtime=0) if gz else out)
-    return dropped
+    if not dropped:
+        return path, None, 0
+    out = ("\n".join(keep) + ("\n" if keep else "")).encode("utf-8")
+    # mtime=0 keeps the gzip bytes a function of the content (idempotent re-runs)
+    return path, gzip.compress(out, mtime=0) if gz else out, dropped
 
 
 #: The Croissant card every export writes: its FileObjects carry each file's sha256.
 CROISSANT = "croissant.json"
 
 
-def _patch_croissant(root: Path, removed: set[str], hashes: Mapping[str, str]) -> tuple[str, int] | None:
-    """Keep the card loadable after removals: drop the FileObjects of removed files and give rewritten
-    manifests their new sha256 (mlcroissant refuses a file whose hash differs). Record sets read the manifests
-    and file sets, so their records follow. Returns the card's new (sha256, bytes), None when unchanged."""
+def _read_croissant(root: Path) -> dict | None:
+    """The export's Croissant card (None without one); InputError naming it when it is not a JSON object
+    whose ``distribution`` is a list (read before any file is removed)."""
     path = root / CROISSANT
     if not path.exists():
         return None
@@ -326,6 +341,20 @@ def _patch_croissant(root: Path, removed: set[str], hashes: Mapping[str, str]) -
         card = jsonfile.loads(path.read_bytes(), path, strict_numbers=False)
     except jsonfile.JSONFileError as exc:
         raise InputError(path, f"not a JSON Croissant card ({exc.reason}); rerun the export to rewrite it") from None
+    if not isinstance(card, dict) or not isinstance(card.get("distribution", []), list):
+        raise InputError(path, "not a Croissant card (a JSON object with a distribution list); rerun the export "
+                               "to rewrite it")
+    return card
+
+
+def _patch_croissant(root: Path, card: dict | None, removed: set[str], hashes: Mapping[str, str]
+                     ) -> tuple[str, int] | None:
+    """Keep the card loadable after removals: drop the FileObjects of removed files and give rewritten
+    manifests their new sha256 (mlcroissant refuses a file whose hash differs). Record sets read the manifests
+    and file sets, so their records follow. Returns the card's new (sha256, bytes), None when unchanged."""
+    if card is None:
+        return None
+    path = root / CROISSANT
     nodes = []
     for node in card.get("distribution") or []:
         url = node.get("contentUrl") if isinstance(node, dict) and node.get("@type") == "cr:FileObject" else None
@@ -386,6 +415,10 @@ def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None, per
     drop_paths = set(remove_paths)
     for rel in remove_paths:
         drop_paths.add(str(_inside(root, rel)))
+    # read and check every manifest and the card first: one that cannot be read stops the audit here, before
+    # any file is removed (the export stays as it was, not half pruned)
+    rewrites = {rel: _filtered_manifest(root, rel, drop_ids, drop_paths) for rel in manifests}
+    croissant = _read_croissant(root)
     removed, missing = [], []
     for rel in sorted(remove_paths):
         p = _inside(root, rel)
@@ -394,7 +427,10 @@ def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None, per
             removed.append(rel)
         else:
             missing.append(rel)
-    dropped = {rel: _rewrite_manifest(root, rel, drop_ids, drop_paths) for rel in manifests}
+    for path, new, _ in rewrites.values():
+        if new is not None:
+            _atomic_write(path, new)
+    dropped = {rel: n for rel, (_, _, n) in rewrites.items()}
     files = []
     for f in data["files"]:
         if f["path"] in remove_paths:
@@ -404,7 +440,7 @@ def _apply(root: Path, removals: Iterable[Removal], ledger_head: str | None, per
             if p.exists():
                 f = {**f, "sha256": _sha256(p), "bytes": p.stat().st_size}
         files.append(f)
-    card = _patch_croissant(root, remove_paths, {f["path"]: f["sha256"] for f in files})
+    card = _patch_croissant(root, croissant, remove_paths, {f["path"]: f["sha256"] for f in files})
     if card is not None:
         files = [{**f, "sha256": card[0], "bytes": card[1]} if f["path"] == CROISSANT else f for f in files]
     data["files"] = files
