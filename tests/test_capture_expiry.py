@@ -410,3 +410,19 @@ def test_a_server_started_while_capture_expire_runs_says_so(tmp_path):
     finally:
         fcntl.flock(held.fileno(), fcntl.LOCK_UN)
         held.close()
+
+
+@pytest.mark.parametrize("args", [
+    ["--expire-after", "1000000000000"],  # 31 700 years: the listing's date was a traceback (year out of range)
+    ["--set", "capture.expire_after_s=inf"],  # 'OverflowError: timestamp out of range'
+    ["--set", "capture.expire_after_s=1e308"],
+])
+def test_an_expiry_too_long_to_date_is_a_usage_error_not_a_traceback(tmp_path, args):
+    ws = tmp_path / "ws"
+    with TestClient(_app(ws, Clock())) as c:
+        new_session(c, title="waiting")
+    for cmd in ("sessions", "expire"):
+        r = _cli(cmd, "-w", str(ws), *args)
+        assert r.exit_code == 2 and "100 years" in r.output, (cmd, r.exit_code, r.output)
+    r = _cli("sessions", "-w", str(ws), "--expire-after", "36500d")  # 100 years less a bit is dated
+    assert r.exit_code == 0 and "waiting" in r.output, r.output

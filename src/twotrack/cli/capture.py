@@ -26,12 +26,18 @@ class Duration(click.ParamType):
     UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
     def convert(self, value, param, ctx):
+        from ..config import MAX_EXPIRE_AFTER_S
+
         if isinstance(value, (int, float)):
-            return float(value)
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*", str(value))
-        if not m:
-            self.fail(f"{value!r} is not a duration (e.g. 72h, 90m, 3d, 45s, or seconds; 0: never)", param, ctx)
-        return float(m.group(1)) * self.UNITS[m.group(2) or "s"]
+            seconds = float(value)
+        else:
+            m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*", str(value))
+            if not m:
+                self.fail(f"{value!r} is not a duration (e.g. 72h, 90m, 3d, 45s, or seconds; 0: never)", param, ctx)
+            seconds = float(m.group(1)) * self.UNITS[m.group(2) or "s"]
+        if not seconds <= MAX_EXPIRE_AFTER_S:  # no date to expire at; 0 is the way to say never
+            self.fail(f"{value!r} is longer than 100 years (0: never)", param, ctx)
+        return seconds
 
 
 def _expiry_options(fn):
