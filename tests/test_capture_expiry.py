@@ -444,3 +444,11 @@ def test_capture_expire_at_a_future_moment_deletes_nothing_and_says_to_dry_run(t
     r = _cli("expire", "-w", str(ws), "--at", week, "--expire-after", "72h", "--dry-run")
     assert r.exit_code == 0 and sid in r.output and "would expire, delete audio" in r.output, r.output
     assert SessionStore(ws).get(sid).state == "recording"
+
+
+def test_a_limit_under_a_second_is_not_said_to_be_0_s(tmp_path):
+    # before: `--expire-after 0.04` printed "expire after 0 s without activity", while 0 means never
+    (tmp_path / "ws" / "capture" / "sessions").mkdir(parents=True)
+    r = _cli("sessions", "-w", str(tmp_path / "ws"), "--expire-after", "0.04")
+    assert r.exit_code == 0 and "expire after 0.04 s without activity" in r.output, r.output
+    assert expiry.duration_text(0.5) == "0.5 s" and expiry.duration_text(90) == "90 s"
