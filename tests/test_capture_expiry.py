@@ -449,6 +449,6 @@ def test_capture_expire_at_a_future_moment_deletes_nothing_and_says_to_dry_run(t
 def test_a_limit_under_a_second_is_not_said_to_be_0_s(tmp_path):
     # before: `--expire-after 0.04` printed "expire after 0 s without activity", while 0 means never
     (tmp_path / "ws" / "capture" / "sessions").mkdir(parents=True)
-    r = _cli("sessions", "-w", str(tmp_path / "ws"), "--expire-after", "0.04")
+    r = _cli("expire", "-w", str(tmp_path / "ws"), "--expire-after", "0.04", "--dry-run")
     assert r.exit_code == 0 and "expire after 0.04 s without activity" in r.output, r.output
     assert expiry.duration_text(0.5) == "0.5 s" and expiry.duration_text(90) == "90 s"
