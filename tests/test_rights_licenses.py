@@ -138,4 +138,6 @@ def test_a_team_entry_spelled_in_another_case_replaces_ours(tmp_path):
     with pytest.raises(InputError, match="name the same license"):  # which of the two would decide?
         load_permissions(f)
     f.write_text(json.dumps({"licenses": {"licenseref-our-panel": {**ours, "commercial_use": True}}}))
-    assert evaluate_license("LicenseRef-our-panel", COMMERCIAL_TRAINING, load_permissions(f)).allowed
+    table = load_permissions(f)
+    assert evaluate_license("LicenseRef-our-panel", COMMERCIAL_TRAINING, table).allowed
+    assert normalise_license("licenseref-our-panel", table) == "LicenseRef-our-panel"  # cards name it so

@@ -172,6 +172,8 @@ def _over_builtin(entries: dict[str, Permissions], builtin: Mapping[str, Permiss
             raise InputError(path, f"entries {other!r} and {key!r} name the same license (SPDX ids ignore case)")
         seen[key.lower()] = key
         canonical = ours.get(key.lower(), key)
+        if canonical.lower().startswith("licenseref-"):  # SPDX's spelling of the prefix: cards link it as it reads
+            canonical = "LicenseRef-" + canonical[len("licenseref-"):]
         out[canonical] = replace(entry, license_id=canonical)
     return out
 
