@@ -24,6 +24,7 @@ from twotrack.rights import Ledger, ledger_path
 
 HOUR = 3600.0
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+PAST = 1_700_000_000.0  # 2023-11-14T22:13:20Z: `capture expire --at` judges at a moment already passed
 
 
 class Clock:
@@ -290,7 +291,7 @@ def _cli(*args):
 
 
 def test_capture_sessions_lists_state_and_age_and_capture_expire_expires(tmp_path):
-    ws, clock = tmp_path / "ws", Clock()
+    ws, clock = tmp_path / "ws", Clock(PAST)
     with TestClient(_app(ws, clock)) as c:
         idle = new_session(c, title="idle one")
         consent(c, idle, "A", "Ann")
@@ -300,13 +301,13 @@ def test_capture_sessions_lists_state_and_age_and_capture_expire_expires(tmp_pat
         done = new_session(c, title="done")
         _record_both(c, done, seconds=1)
         _wait_assembled(c, done)
-    at = iso(T0 + 1.25 * HOUR)
+    at = iso(PAST + 1.25 * HOUR)
     r = _cli("sessions", "-w", str(ws), "--at", at, "--expire-after", "1h", "--json")
     assert r.exit_code == 0, r.output
     rows = {x["title"]: x for x in json.loads(r.output)}
     assert rows["idle one"]["state"] == "recording" and rows["idle one"]["idle_s"] == 1.25 * HOUR
     assert rows["idle one"]["overdue"] and rows["idle one"]["tracks"]["A"]["seconds"] == 2.0
-    assert rows["fresh one"]["expires"] == iso(T0 + 1.5 * HOUR) and not rows["fresh one"]["overdue"]
+    assert rows["fresh one"]["expires"] == iso(PAST + 1.5 * HOUR) and not rows["fresh one"]["overdue"]
     assert rows["done"]["state"] == "assembled" and rows["done"]["expires"] is None
     text = _cli("sessions", "-w", str(ws), "--at", at, "--expire-after", "1h").output
     assert "overdue" in text and "1.2 h" in text and "expire after 1 h" in text
@@ -377,13 +378,13 @@ def test_a_session_saved_before_activity_was_recorded_is_judged_by_its_newest_fi
 
 
 def test_capture_expire_keeps_the_audio_when_told(tmp_path):
-    ws, clock = tmp_path / "ws", Clock()
+    ws, clock = tmp_path / "ws", Clock(PAST)
     with TestClient(_app(ws, clock)) as c:
         d = new_session(c)
         consent(c, d, "B", "Bo")
         _upload(c, d, "B", 2)
     held = _track_files(ws, d["session_id"])
-    r = _cli("expire", "-w", str(ws), "--at", iso(T0 + 80 * HOUR), "--keep-expired-audio")  # default limit: 72 h
+    r = _cli("expire", "-w", str(ws), "--at", iso(PAST + 80 * HOUR), "--keep-expired-audio")  # default limit: 72 h
     assert r.exit_code == 0 and "kept 2.0 s of audio" in r.output, r.output
     s = SessionStore(ws).get(d["session_id"])
     assert s.state == "expired" and s.expiry["audio_action"] == "keep" and s.expiry["after_s"] == 72 * HOUR
@@ -410,3 +411,44 @@ def test_a_server_started_while_capture_expire_runs_says_so(tmp_path):
     finally:
         fcntl.flock(held.fileno(), fcntl.LOCK_UN)
         held.close()
+
+
+@pytest.mark.parametrize("args", [
+    ["--expire-after", "1000000000000"],  # 31 700 years: the listing's date was a traceback (year out of range)
+    ["--set", "capture.expire_after_s=inf"],  # 'OverflowError: timestamp out of range'
+    ["--set", "capture.expire_after_s=1e308"],
+])
+def test_an_expiry_too_long_to_date_is_a_usage_error_not_a_traceback(tmp_path, args):
+    ws = tmp_path / "ws"
+    with TestClient(_app(ws, Clock())) as c:
+        new_session(c, title="waiting")
+    for cmd in ("sessions", "expire"):
+        r = _cli(cmd, "-w", str(ws), *args)
+        assert r.exit_code == 2 and "100 years" in r.output, (cmd, r.exit_code, r.output)
+    r = _cli("sessions", "-w", str(ws), "--expire-after", "36500d")  # 100 years less a bit is dated
+    assert r.exit_code == 0 and "waiting" in r.output, r.output
+
+
+def test_capture_expire_at_a_future_moment_deletes_nothing_and_says_to_dry_run(tmp_path):
+    """`capture expire --at` next week, without --dry-run, deleted now the audio of sessions idle for less
+    than the limit, under a record saying they expired next week. Refused (exit 2); a dry run may look ahead."""
+    ws = tmp_path / "ws"
+    with TestClient(_app(ws, Clock(time.time()))) as c:
+        d = new_session(c, title="recording now")
+        consent(c, d, "A", "Ann")
+        _upload(c, d, "A", 2)
+    sid, week = d["session_id"], iso(time.time() + 7 * 24 * HOUR)
+    r = _cli("expire", "-w", str(ws), "--at", week, "--expire-after", "72h")
+    assert r.exit_code == 2 and "in the future" in r.output and "--dry-run" in r.output, r.output
+    assert SessionStore(ws).get(sid).state == "recording" and len(_track_files(ws, sid)) > 0
+    r = _cli("expire", "-w", str(ws), "--at", week, "--expire-after", "72h", "--dry-run")
+    assert r.exit_code == 0 and sid in r.output and "would expire, delete audio" in r.output, r.output
+    assert SessionStore(ws).get(sid).state == "recording"
+
+
+def test_a_limit_under_a_second_is_not_said_to_be_0_s(tmp_path):
+    # before: `--expire-after 0.04` printed "expire after 0 s without activity", while 0 means never
+    (tmp_path / "ws" / "capture" / "sessions").mkdir(parents=True)
+    r = _cli("expire", "-w", str(tmp_path / "ws"), "--expire-after", "0.04", "--dry-run")
+    assert r.exit_code == 0 and "expire after 0.04 s without activity" in r.output, r.output
+    assert expiry.duration_text(0.5) == "0.5 s" and expiry.duration_text(90) == "90 s"

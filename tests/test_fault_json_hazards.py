@@ -201,3 +201,12 @@ def test_emilia_index_with_a_bom_keeps_its_first_line(tmp_path):
     index.write_text(BOM + index.read_text(), encoding="utf-8")
     got = prepare("emilia", [root])
     assert got.errors == before.errors and len(got.recordings) == len(before.recordings)
+
+
+def test_reference_quantile_level_given_twice_in_two_spellings_is_refused(tmp_path):
+    # before: "0.5" and "0.50" are one level; the last value was kept silently (a key given twice by its spelling)
+    path = tmp_path / "ref.json"
+    path.write_text('{"format": "twotrack-reference/1", "statistics": {"fto_s": {"kind": "distribution", '
+                    '"quantiles": {"0.5": 0.2, "0.25": 0.1, "0.50": 0.9}}}}')
+    with pytest.raises(InputError, match=r"ref.json: statistic 'fto_s': quantile level 0.5 given twice \('0.5', '0.50'\)"):
+        load_reference(path)

@@ -45,3 +45,30 @@ def test_an_id_in_two_manifests_names_both_manifests_and_lines(tmp_path):
     text = f"{e.path}: {e.problem}"
     assert str(m2) in text and "line 2" in text  # the refused row
     assert str(m1) in text and "line 3" in text  # the row that owns the id
+
+
+def test_a_column_given_twice_in_two_spellings_is_an_error_not_the_last_value(tmp_path):
+    """Columns are read without case or spaces, so `license` and `License` are one column: given both,
+    the row was scanned under the last (here CC0-1.0, where the first said non-commercial). The JSON
+    loader refuses a key given twice; its spellings got through. So did a tag given as `topic` and `topic `."""
+    import json
+
+    _wav(tmp_path / "a.wav")
+    row = {"recording_id": "r1", "path": "a.wav", "speaker_a": "s1", "speaker_b": "s2"}
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({**row, "license": "CC-BY-NC-4.0", "License": "CC0-1.0"}) + "\n"
+                 + json.dumps({**row, "recording_id": "r2", "license": "CC0-1.0", "tags": {"topic": "a", "topic ": "b"}})
+                 + "\n" + json.dumps({**row, "recording_id": "ok", "license": "CC0-1.0", "tags": {"topic": "a"}}) + "\n")
+    found = read_manifest(m, hash_files=False)
+    assert [r.recording_id for r in found.recordings] == ["ok"]
+    problems = sorted(e.problem for e in found.errors)
+    assert problems[0].startswith("line 1:") and "column 'license' given twice" in problems[0], problems
+    assert problems[1].startswith("line 2:") and "tag 'topic' given twice" in problems[1], problems
+
+    c = tmp_path / "m.csv"
+    c.write_text("recording_id,path,license,speaker_a,speaker_b, LICENSE,,\nr1,a.wav,CC-BY-NC-4.0,s1,s2,CC0-1.0,,\n")
+    found = read_manifest(c, hash_files=False)
+    assert not found.recordings and len(found.errors) == 1, (found.recordings, found.errors)
+    assert "column 'license' given twice" in found.errors[0].problem and found.errors[0].path == str(c)
+    c.write_text("recording_id,path,license,speaker_a,speaker_b,,\nr1,a.wav,CC0-1.0,s1,s2,,\n")  # empty columns
+    assert [r.recording_id for r in read_manifest(c, hash_files=False).recordings] == ["r1"]

@@ -167,3 +167,25 @@ def test_reference_built_from_the_scan_statistics_matches_the_workspace(sample_w
     assert fto.wasserstein == pytest.approx(0.0, abs=1e-3)
     share = next(c for c in report.comparisons if c.statistic == "overlap_speech_share")
     assert share.corpus_value == pytest.approx(share.reference_value, abs=1e-6)
+
+
+@pytest.mark.parametrize("value", ["1E400", "NaN", "-Infinity", "-5"])
+def test_an_inputs_file_whose_duration_is_not_one_is_refused(tmp_path, value):
+    """CorpusInputs numbers are read leniently (a check's NaN is kept), so `duration_s: 1E400` became inf
+    hours: every requirement's share of hours NaN, requirements 1, 3 and 6 failing with 'nan% of hours pass'
+    while no recording failed (NaN: passing with 'nan h'). Now exit 1 naming the file and the recording."""
+    corpus = clean_corpus()
+    path = tmp_path / "inputs.json"
+    corpus.save(path)
+    good = CliRunner().invoke(main, ["qualify", "--inputs", str(path), "--json"])
+    assert good.exit_code == 0 and "nan" not in good.output.lower(), good.output
+    data = json.loads(path.read_text())
+    rid = data["recordings"][0]["recording_id"]
+    text = path.read_text().replace(f'"duration_s": {json.dumps(data["recordings"][0]["duration_s"])}',
+                                    f'"duration_s": {value}', 1)
+    assert text != path.read_text()
+    bad = tmp_path / "bad inputs.json"
+    bad.write_text(text)
+    result = CliRunner().invoke(main, ["qualify", "--inputs", str(bad)])
+    assert result.exit_code == 1 and "bad inputs.json" in result.output, result.output
+    assert rid in result.output and "duration_s" in result.output, result.output

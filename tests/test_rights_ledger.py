@@ -246,3 +246,21 @@ def test_ledger_lives_where_the_workspace_says(tmp_path):
     ws = Workspace(tmp_path / "ws", create=True)
     assert ledger_path(tmp_path / "ws") == ws.ledger_path
     assert Ledger(ws.ledger_path).head == GENESIS
+
+
+@pytest.mark.parametrize("tail", [b"\n", b"  \n", b"\r\n"])
+def test_another_ledger_with_a_blank_last_line_is_imported(tmp_path, tail):
+    """Another workspace's ledger (a capture laptop's) that an editor or a copy left with a blank last line
+    (or CRLF and a BOM) still verifies as a chain: before, the import was refused as TAMPERED at that line."""
+    src = Ledger(tmp_path / "laptop" / "rights" / "ledger.jsonl")
+    _history(src)
+    body = src.path.read_bytes()
+    copy = tmp_path / "laptop-ledger.jsonl"
+    copy.write_bytes(b"\xef\xbb\xbf" + body.replace(b"\n", b"\r\n") + tail if tail == b"\r\n" else body + tail)
+    led = _ledger(tmp_path)
+    res = led.import_file(copy)
+    assert len(res.appended) == 4 and led.verify().ok
+    assert [e.action for e in led.events()] == ["grant", "withdraw", "grant", "revoke"]
+    copy.write_bytes(body + b"\n" + body.splitlines()[0] + b"\n")  # a blank line inside is still no chain
+    with pytest.raises(LedgerError, match="does not verify"):
+        _ledger(tmp_path / "other").import_file(copy)

@@ -119,3 +119,25 @@ def test_user_permissions_file_overrides_and_registers(tmp_path):
     f.write_text(json.dumps({"licenses": {"MIT": {"commercial_use": "yes"}}}))
     with pytest.raises(InputError, match="true or false"):
         load_permissions(f)
+
+
+def test_a_team_entry_spelled_in_another_case_replaces_ours(tmp_path):
+    """SPDX ids ignore case: a team's `cc-by-4.0` (no commercial use, as its counsel reads it) is the
+    table's CC-BY-4.0. Before, it sat beside the packaged `CC-BY-4.0`, which decided: allowed."""
+    ours = {"name": "CC BY 4.0 as our counsel reads it", "commercial_use": False, "derivatives": True,
+            "share_derivatives": True, "redistribution": True, "attribution": True, "sources": ["memo 12"]}
+    f = tmp_path / "perms.json"
+    f.write_text(json.dumps({"licenses": {"cc-by-4.0": ours}}))
+    table = load_permissions(f)
+    for spelling in ("CC-BY-4.0", "cc-by-4.0", "CC-BY-4.0 AND CC0-1.0"):
+        v = evaluate_license(spelling, COMMERCIAL_TRAINING, table)
+        assert not v.allowed and any("no commercial use" in r for r in v.reasons), (spelling, v)
+    assert evaluate_license("CC-BY-4.0", ["redistribution"], table).allowed
+    assert table["CC-BY-4.0"].name == ours["name"]
+    f.write_text(json.dumps({"licenses": {"cc-by-4.0": ours, "CC-BY-4.0": {**ours, "commercial_use": True}}}))
+    with pytest.raises(InputError, match="name the same license"):  # which of the two would decide?
+        load_permissions(f)
+    f.write_text(json.dumps({"licenses": {"licenseref-our-panel": {**ours, "commercial_use": True}}}))
+    table = load_permissions(f)
+    assert evaluate_license("LicenseRef-our-panel", COMMERCIAL_TRAINING, table).allowed
+    assert normalise_license("licenseref-our-panel", table) == "LicenseRef-our-panel"  # cards name it so

@@ -343,6 +343,10 @@ class WordsConfig(Record):
             raise ConfigError(f"words.model_sha256 must be 64 hex digits (sha256 of model.bin); got {sha!r}")
 
 
+#: the longest capture.expire_after_s: longer has no date a listing can show (0 is "never")
+MAX_EXPIRE_AFTER_S = 100 * 365.25 * 86400
+
+
 @dataclass(frozen=True)
 class CaptureConfig(Record):
     """The capture server's housekeeping (docs/capture.md "Expiry"). Times are seconds."""
@@ -362,6 +366,9 @@ class CaptureConfig(Record):
         if not float(self.expire_after_s) >= 0.0:
             raise ConfigError(f"capture.expire_after_s is a duration and must be >= 0 (0: never); "
                               f"got {self.expire_after_s!r}")
+        if float(self.expire_after_s) > MAX_EXPIRE_AFTER_S:  # inf, 1e20: no date to expire at (0 means never)
+            raise ConfigError(f"capture.expire_after_s must be at most {MAX_EXPIRE_AFTER_S:.0f} s (100 years; "
+                              f"0: never); got {self.expire_after_s!r}")
         if not float(self.expire_check_s) > 0.0:
             raise ConfigError(f"capture.expire_check_s must be > 0; got {self.expire_check_s!r}")
 

@@ -63,6 +63,8 @@ def duration_text(seconds: float) -> str:
         return f"{round(s / 3600, 1):g} h"
     if s >= 120:
         return f"{round(s / 60, 1):g} min"
+    if 0 < s < 1:  # rounded, 0.04 s read "0 s": a limit that expires at once said what 0 (never) means
+        return f"{s:.2g} s"
     return f"{round(s, 1):g} s"
 
 

@@ -26,12 +26,18 @@ class Duration(click.ParamType):
     UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
     def convert(self, value, param, ctx):
+        from ..config import MAX_EXPIRE_AFTER_S
+
         if isinstance(value, (int, float)):
-            return float(value)
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*", str(value))
-        if not m:
-            self.fail(f"{value!r} is not a duration (e.g. 72h, 90m, 3d, 45s, or seconds; 0: never)", param, ctx)
-        return float(m.group(1)) * self.UNITS[m.group(2) or "s"]
+            seconds = float(value)
+        else:
+            m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*", str(value))
+            if not m:
+                self.fail(f"{value!r} is not a duration (e.g. 72h, 90m, 3d, 45s, or seconds; 0: never)", param, ctx)
+            seconds = float(m.group(1)) * self.UNITS[m.group(2) or "s"]
+        if not seconds <= MAX_EXPIRE_AFTER_S:  # no date to expire at; 0 is the way to say never
+            self.fail(f"{value!r} is longer than 100 years (0: never)", param, ctx)
+        return seconds
 
 
 def _expiry_options(fn):
@@ -218,12 +224,18 @@ def expire_cmd(ws: str, dry_run: bool, as_json: bool, at, config_file, overrides
     sessions idle for --expire-after lose their links and (unless --keep-expired-audio) their partial audio;
     an expiry a stopped process left half done is finished. Finished sessions are never touched."""
     import sys
+    import time
 
-    from ..capture.expiry import sweep
+    from ..capture.expiry import iso, sweep
 
     import logging
 
     policy = _policy(config_file, overrides, expire_after, keep_audio)
+    if at is not None and not dry_run and at > time.time():
+        # judged at a moment still to come, sessions not yet idle for the limit would lose their audio now,
+        # under a record saying they expired then
+        raise click.UsageError(f"--at {iso(at)} is in the future: `capture expire` deletes now, so it judges at "
+                               "now or an earlier moment; add --dry-run to see what will have expired by then")
     store = _sessions_store(ws, policy)
     logging.getLogger("twotrack.capture").setLevel(logging.ERROR)  # the server's log lines: said below instead
     lock = None if dry_run else _one_server(Path(ws), doing="expire")

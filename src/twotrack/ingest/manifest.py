@@ -62,7 +62,11 @@ def parse_tags(text: str | dict | None) -> dict[str, str]:
     if text is None:
         return {}
     if isinstance(text, dict):
-        return {str(k).strip(): str(v).strip() for k, v in text.items()}
+        out = {str(k).strip(): str(v).strip() for k, v in text.items()}
+        if len(out) != len(text):  # "topic" and "topic ": one tag given twice, as in "topic:a;topic :b"
+            keys = [str(k).strip() for k in text]
+            raise ValueError(f"tag {next(k for k in keys if keys.count(k) > 1)!r} given twice in {text!r}")
+        return out
     tags: dict[str, str] = {}
     for piece in str(text).split(";"):
         if not piece.strip():
@@ -104,6 +108,22 @@ def _csv_problem(exc: csv.Error) -> str:
     return text
 
 
+def _column_twice(names) -> str | None:
+    """Columns are read without case or surrounding spaces, so ``license`` and ``License`` are one column:
+    given both, the last silently decided (a row's license, its speakers). The problem, or None."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name is None:
+            continue
+        folded = str(name).strip().lower()
+        if not folded:  # a spreadsheet's trailing empty columns name nothing
+            continue
+        if folded in seen:
+            return f"column {folded!r} given twice ({seen[folded]!r} and {str(name)!r})"
+        seen[folded] = str(name)
+    return None
+
+
 def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs, read as they are needed; raises InputError when the manifest cannot be
     read (rows before a problem found midway have been yielded by then)."""
@@ -114,6 +134,8 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 reader = csv.DictReader(fh)
                 if not reader.fieldnames:
                     raise InputError(path, "empty manifest (no header line)")
+                if (twice := _column_twice(reader.fieldnames)) is not None:
+                    raise InputError(path, f"header: {twice}")
                 stuck = -1  # line_num at the last csv.Error: a second error there reads nothing more
                 while True:
                     line = reader.line_num + 1
@@ -148,6 +170,9 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                         continue
                     if not isinstance(obj, dict):
                         yield line, {"__error__": "a JSONL manifest line must be an object"}
+                        continue
+                    if (twice := _column_twice(obj)) is not None:
+                        yield line, {"__error__": twice}
                         continue
                     yield line, {str(k).strip().lower(): v for k, v in obj.items()}
                 return

@@ -7,6 +7,7 @@ corpus whose verdicts are known without scanning any audio.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,14 @@ def load_inputs(path: str | Path) -> CorpusInputs:
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise InputError(path, "corpus inputs must be an object with a 'recordings' list")
     try:
-        return CorpusInputs.from_dict(data)
+        corpus = CorpusInputs.from_dict(data)
     except (TypeError, ValueError, KeyError) as exc:
         raise InputError(path, f"bad corpus inputs: {exc}") from exc
+    # the numbers were read leniently (NaN where a check measured nothing); the ones every requirement
+    # weighs by must be real: a duration of 1E400 (inf) or NaN made every share of hours NaN, so requirements
+    # whose recordings all passed failed ("nan% of hours pass") or passed with "nan h"
+    for rec in corpus.recordings:
+        if not (isinstance(rec.duration_s, (int, float)) and math.isfinite(rec.duration_s) and rec.duration_s >= 0):
+            raise InputError(path, f"recording {rec.recording_id!r}: duration_s {rec.duration_s!r} is not a "
+                                   "duration (a finite number of seconds, 0 or more)")
+    return corpus

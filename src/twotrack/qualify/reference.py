@@ -100,10 +100,16 @@ def reference_from_dict(data: Mapping[str, Any], origin: str = "<reference>") ->
     for key, raw in stats.items():
         if not isinstance(raw, Mapping) or raw.get("kind") not in ("distribution", "share"):
             raise InputError(origin, f"statistic {key!r}: 'kind' must be 'distribution' or 'share'")
+        given = raw.get("quantiles") or {}
         try:
-            quantiles = {str(float(k)): float(v) for k, v in (raw.get("quantiles") or {}).items()}
+            quantiles = {str(float(k)): float(v) for k, v in given.items()}
         except (TypeError, ValueError) as exc:
             raise InputError(origin, f"statistic {key!r}: quantiles must map levels to numbers ({exc})") from exc
+        if len(quantiles) != len(given):  # "0.5" and "0.50": one level twice, the last silently kept
+            levels = [str(float(k)) for k in given]
+            twice = next(lv for lv in levels if levels.count(lv) > 1)
+            raise InputError(origin, f"statistic {key!r}: quantile level {twice} given twice "
+                                     f"({', '.join(repr(k) for k in given if str(float(k)) == twice)})")
         if any(not 0.0 < float(k) < 1.0 for k in quantiles):
             raise InputError(origin, f"statistic {key!r}: quantile levels must lie strictly between 0 and 1")
         lv = sorted(quantiles, key=float)

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -160,6 +160,24 @@ def table_record(permissions: Mapping[str, Permissions] | None) -> dict[str, Any
     return {"path": IN_CODE, "sha256": hashlib.sha256(text.encode()).hexdigest(), "builtin_sha256": builtin_sha256()}
 
 
+def _over_builtin(entries: dict[str, Permissions], builtin: Mapping[str, Permissions], path: Path) -> dict[str, Permissions]:
+    """A team's entries keyed as the packaged table spells the same id. SPDX ids ignore case, and the verdict
+    looks a license up by the parser's spelling first: ``cc-by-4.0`` kept as typed sat beside ``CC-BY-4.0``,
+    and the packaged entry decided. Two entries of one id in the team's file are refused (which would decide?)."""
+    ours = {k.lower(): k for k in builtin}
+    out: dict[str, Permissions] = {}
+    seen: dict[str, str] = {}
+    for key, entry in entries.items():
+        if (other := seen.get(key.lower())) is not None:
+            raise InputError(path, f"entries {other!r} and {key!r} name the same license (SPDX ids ignore case)")
+        seen[key.lower()] = key
+        canonical = ours.get(key.lower(), key)
+        if canonical.lower().startswith("licenseref-"):  # SPDX's spelling of the prefix: cards link it as it reads
+            canonical = "LicenseRef-" + canonical[len("licenseref-"):]
+        out[canonical] = replace(entry, license_id=canonical)
+    return out
+
+
 def load_permissions(path: str | os.PathLike | None = None) -> PermissionsTable:
     """The packaged table, with the entries of the user's file (same shape) added or replacing ours.
     InputError naming the file when it cannot be read or is not a permissions table."""
@@ -173,7 +191,7 @@ def load_permissions(path: str | os.PathLike | None = None) -> PermissionsTable:
         raw = p.read_bytes()  # hashed and parsed from the same bytes: the recorded hash is of what decided
     except OSError as exc:
         raise InputError(p, f"cannot read permissions table: {exc.strerror or exc}") from None
-    table.update(_entries_from(jsonfile.loads(raw, p), str(p)))  # a JSONFileError names the file
+    table.update(_over_builtin(_entries_from(jsonfile.loads(raw, p), str(p)), table, p))  # a JSONFileError names the file
     return PermissionsTable(table, str(p.absolute()), hashlib.sha256(raw).hexdigest())
 
 
@@ -193,7 +211,7 @@ def licensing(permissions: Mapping[str, Permissions] | None = None) -> Licensing
     """SPDX licensing plus the project's LicenseRef- ids (and those of the given permissions table)."""
     refs = set(PROJECT_LICENSE_REFS)
     if permissions is not None:
-        refs |= {k for k in permissions if k.startswith("LicenseRef-")}
+        refs |= {k for k in permissions if k.lower().startswith("licenseref-")}
     return _licensing(tuple(sorted(refs)))
 
 
