@@ -327,11 +327,17 @@ class RayExecutor(Executor):
                     else:
                         yield crashed(item, f"worker raised: {_one_line(payload)}")
         finally:
-            for ref in pending:  # stopped early (Ctrl-C, consumer closed): do not leave work running
-                try:
-                    ray.cancel(ref, force=True)
-                except Exception:  # noqa: BLE001 - best effort; the task may have just finished
-                    pass
+            # stopped early (Ctrl-C, SIGTERM, consumer closed): do not leave work running. On an instance this
+            # scan started, ``close`` shuts Ray down with its workers; cancelling first raced Ray's own task
+            # bookkeeping (a force-cancel kills the worker, whose task Ray then tries to retry) and crashed
+            # the driver's core now and then (a C++ stack, exit 1 instead of 130). On a cluster it joined,
+            # which stays up, the tasks are cancelled without killing their workers.
+            if not self._owns_session:
+                for ref in pending:
+                    try:
+                        ray.cancel(ref, force=False)
+                    except Exception:  # noqa: BLE001 - best effort; the task may have just finished
+                        pass
             pending.clear()
 
     def _reason(self, ray, exc: BaseException) -> str:
