@@ -328,6 +328,11 @@ class StoredWords:
         """The lines whose text was judged not to fit their audio (``words.align.UNFIT``)."""
         return tuple(ln for ln in self.lines if (ln["reason"] or "").startswith(TEXT_UNFIT))
 
+    @property
+    def dropped(self) -> tuple:
+        """The lines that kept no words: judged not to fit, or not aligned at all (no path through the text)."""
+        return tuple(ln for ln in self.lines if not ln["kept"])
+
 
 def words(ws: Workspace, recording_id: str) -> StoredWords:
     """One recording's stored words and languages (empty when the words stage did not run)."""
@@ -338,7 +343,8 @@ def words(ws: Workspace, recording_id: str) -> StoredWords:
 def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
     """recording_id -> {"source": str, "tracks": {track: words}, "languages": {track: code}} for every
     recording with stored words or languages (one query each table, for corpus views and the export planner);
-    with aligned transcript lines also "lines" (how many) and "unfit_lines" (judged not to fit their audio)."""
+    with aligned transcript lines also "lines" (how many), "unfit_lines" (judged not to fit their audio) and
+    "dropped_lines" (kept no words: unfit, or not aligned at all)."""
     out: dict[str, dict[str, Any]] = {}
     with ws.read() as con:
         for rid, track, n, source in con.execute(
@@ -351,11 +357,11 @@ def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
         ).fetchall():
             d = out.setdefault(rid, {"source": source, "tracks": {}, "languages": {}})
             d["languages"][int(track)] = lang
-        for rid, n, unfit in con.execute(
-                "SELECT recording_id, count(*), count(*) FILTER (WHERE starts_with(reason, ?)) FROM line_fits "
-                "GROUP BY recording_id", [TEXT_UNFIT]).fetchall():
+        for rid, n, unfit, dropped in con.execute(
+                "SELECT recording_id, count(*), count(*) FILTER (WHERE starts_with(reason, ?)), "
+                "count(*) FILTER (WHERE NOT kept) FROM line_fits GROUP BY recording_id", [TEXT_UNFIT]).fetchall():
             d = out.setdefault(rid, {"source": "aligned", "tracks": {}, "languages": {}})
-            d["lines"], d["unfit_lines"] = int(n), int(unfit)
+            d["lines"], d["unfit_lines"], d["dropped_lines"] = int(n), int(unfit), int(dropped)
     return out
 
 
