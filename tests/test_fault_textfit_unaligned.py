@@ -43,6 +43,15 @@ def test_a_transcript_none_of_whose_lines_align_is_no_text(tmp_path):
     shown = json.loads(run("show", "call", "-w", ws, "--json").output)
     assert len(shown["lines"]) == 3 and not shown["words"]
     assert all(not ln["kept"] and ln["reason"].startswith("not aligned") for ln in shown["lines"])
+    assert shown["not_aligned_lines"] == 3 and shown["unfit_lines"] == 0
+    # before, `show` said nothing of the lines (only "words A: 0") and `stats` nothing either
+    text = run("show", "call", "-w", ws).output
+    assert "transcript lines not aligned to their audio (no path through their text): 3 of 3" in text
+    assert "A 3.50-8.00 s: thank you very much for calling goodbye" in text
+    assert "transcript lines not aligned to their audio at all: 3 of 3, on 1 recording(s)" in run(
+        "stats", "-w", ws).output
+    stats = json.loads(run("stats", "-w", ws, "--json").output)["words"]
+    assert stats["not_aligned_lines"] == 3 and stats["recordings_with_not_aligned_lines"] == 1
     consent = tmp_path / "consent.csv"
     consent.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n" + "".join(
         f"{s},grant,ai-training;commercial-use,2025-01-01,https://example.org/{s},{'0' * 64}\n" for s in ("sa", "sb")))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..model import TEXT_UNFIT, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
+from ..model import TEXT_NOT_ALIGNED, TEXT_UNFIT, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
 from .rows import (
     SourceRecord, activity_from_rows, checks_from_json, events_from_rows, recording_from_json, words_from_rows,
 )
@@ -329,6 +329,11 @@ class StoredWords:
         return tuple(ln for ln in self.lines if (ln["reason"] or "").startswith(TEXT_UNFIT))
 
     @property
+    def not_aligned(self) -> tuple:
+        """The lines the forced alignment found no path through (``words.align.NOT_ALIGNED``)."""
+        return tuple(ln for ln in self.lines if (ln["reason"] or "").startswith(TEXT_NOT_ALIGNED))
+
+    @property
     def dropped(self) -> tuple:
         """The lines that kept no words: judged not to fit, or not aligned at all (no path through the text)."""
         return tuple(ln for ln in self.lines if not ln["kept"])
@@ -344,7 +349,7 @@ def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
     """recording_id -> {"source": str, "tracks": {track: words}, "languages": {track: code}} for every
     recording with stored words or languages (one query each table, for corpus views and the export planner);
     with aligned transcript lines also "lines" (how many), "unfit_lines" (judged not to fit their audio) and
-    "dropped_lines" (kept no words: unfit, or not aligned at all)."""
+    "dropped_lines" (kept no words: unfit, or not aligned at all; "not_aligned_lines" the latter)."""
     out: dict[str, dict[str, Any]] = {}
     with ws.read() as con:
         for rid, track, n, source in con.execute(
@@ -357,11 +362,13 @@ def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
         ).fetchall():
             d = out.setdefault(rid, {"source": source, "tracks": {}, "languages": {}})
             d["languages"][int(track)] = lang
-        for rid, n, unfit, dropped in con.execute(
+        for rid, n, unfit, dropped, lost in con.execute(
                 "SELECT recording_id, count(*), count(*) FILTER (WHERE starts_with(reason, ?)), "
-                "count(*) FILTER (WHERE NOT kept) FROM line_fits GROUP BY recording_id", [TEXT_UNFIT]).fetchall():
+                "count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE starts_with(reason, ?)) FROM line_fits "
+                "GROUP BY recording_id", [TEXT_UNFIT, TEXT_NOT_ALIGNED]).fetchall():
             d = out.setdefault(rid, {"source": "aligned", "tracks": {}, "languages": {}})
             d["lines"], d["unfit_lines"], d["dropped_lines"] = int(n), int(unfit), int(dropped)
+            d["not_aligned_lines"] = int(lost)
     return out
 
 
