@@ -62,3 +62,37 @@ def test_a_transcript_none_of_whose_lines_align_is_no_text(tmp_path):
     # before: exported as "gold", its alignments the transcript's lines over silence
     assert record["skipped"] == {"call": NO_ALIGNED_TEXT} and record["recordings"] == {}
     assert not any("goodbye" in p.read_text() for p in out.rglob("*.json"))
+
+
+def test_with_text_fit_keep_the_export_does_not_say_the_kept_lines_were_left_out(tmp_path):
+    """``words.text_fit = keep`` keeps an unfit line's words, and the export writes them; its record said
+    "1 transcript line(s) whose text does not fit their audio left out of the text" and counted it in
+    ``unfit_lines`` all the same. Lines left out are the unfit lines whose words were dropped."""
+    from test_words_textfit import CRAYFISH, GREAT_AGE, HERE
+
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    rate = sf.info(SAMPLE).samplerate
+    x, _ = sf.read(SAMPLE, dtype="float32", start=10 * rate, stop=40 * rate)
+    sf.write(corpus / "call.wav", x, rate)
+    (corpus / "call.txt").write_text(f"{CRAYFISH[0] - 10:.3f} {CRAYFISH[1] - 10:.3f} A: {CRAYFISH[2]}\n"
+                                     f"{GREAT_AGE[0] - 10:.3f} {GREAT_AGE[1] - 10:.3f} A: {HERE[2]}\n")
+    (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
+                                  "call,call.wav,sa,sb,CC-BY-4.0,call.txt\n")
+    ws = tmp_path / "ws"
+    assert run("scan", corpus / "m.csv", "-w", ws, "-j", "0", "--no-progress", "--words",
+               "--set", "words.text_fit=keep").exit_code == 0
+    shown = json.loads(run("show", "call", "-w", ws, "--json").output)
+    assert shown["unfit_lines"] == 1 and [ln["kept"] for ln in shown["lines"]] == [True, True]
+    consent = tmp_path / "consent.csv"
+    consent.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n" + "".join(
+        f"{s},grant,ai-training;commercial-use,2025-01-01,https://example.org/{s},{'0' * 64}\n" for s in ("sa", "sb")))
+    assert run("consent", "import", consent, "-w", ws).exit_code == 0
+    out = tmp_path / "out"
+    assert run("export", "lhotse", out, "-w", ws, "--purpose", "commercial-training").exit_code == 0
+    record = json.loads((out / ".twotrack" / "export.json").read_text())
+    entry = record["recordings"]["call"]
+    assert "magnificent" in entry["pieces"][0]["text"]["A"]  # the kept line's words are exported ...
+    # ... so the record does not say they were left out (before: unfit_lines 1 and that note)
+    assert not entry.get("unfit_lines") and not record["summary"]["unfit_lines"]
+    assert not any("left out of the text" in n for n in entry["notes"]), entry["notes"]

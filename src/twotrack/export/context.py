@@ -72,8 +72,9 @@ class GoldWords:
         return self._counts
 
     def unfit_lines(self, rec: Recording) -> int:
-        """Transcript lines of ``rec`` the words stage judged not to fit their audio (``words.textfit``)."""
-        return int(self.stored_counts().get(rec.recording_id, {}).get("unfit_lines", 0))
+        """Transcript lines of ``rec`` the words stage judged not to fit their audio (``words.textfit``) and
+        left without words (``words.text_fit = keep`` keeps theirs: they are text like any other line)."""
+        return int(self.stored_counts().get(rec.recording_id, {}).get("unfit_dropped_lines", 0))
 
     def dropped_lines(self, rec: Recording) -> int:
         """Transcript lines of ``rec`` that kept no words: judged not to fit, or not aligned at all."""

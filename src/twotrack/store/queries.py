@@ -349,7 +349,8 @@ def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
     """recording_id -> {"source": str, "tracks": {track: words}, "languages": {track: code}} for every
     recording with stored words or languages (one query each table, for corpus views and the export planner);
     with aligned transcript lines also "lines" (how many), "unfit_lines" (judged not to fit their audio) and
-    "dropped_lines" (kept no words: unfit, or not aligned at all; "not_aligned_lines" the latter)."""
+    "dropped_lines" (kept no words: unfit, or not aligned at all; "not_aligned_lines" the latter,
+    "unfit_dropped_lines" the former: with ``words.text_fit = keep`` an unfit line keeps its words)."""
     out: dict[str, dict[str, Any]] = {}
     with ws.read() as con:
         for rid, track, n, source in con.execute(
@@ -362,13 +363,14 @@ def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
         ).fetchall():
             d = out.setdefault(rid, {"source": source, "tracks": {}, "languages": {}})
             d["languages"][int(track)] = lang
-        for rid, n, unfit, dropped, lost in con.execute(
+        for rid, n, unfit, dropped, lost, unfit_dropped in con.execute(
                 "SELECT recording_id, count(*), count(*) FILTER (WHERE starts_with(reason, ?)), "
-                "count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE starts_with(reason, ?)) FROM line_fits "
-                "GROUP BY recording_id", [TEXT_UNFIT, TEXT_NOT_ALIGNED]).fetchall():
+                "count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE starts_with(reason, ?)), "
+                "count(*) FILTER (WHERE starts_with(reason, ?) AND NOT kept) FROM line_fits "
+                "GROUP BY recording_id", [TEXT_UNFIT, TEXT_NOT_ALIGNED, TEXT_UNFIT]).fetchall():
             d = out.setdefault(rid, {"source": "aligned", "tracks": {}, "languages": {}})
             d["lines"], d["unfit_lines"], d["dropped_lines"] = int(n), int(unfit), int(dropped)
-            d["not_aligned_lines"] = int(lost)
+            d["not_aligned_lines"], d["unfit_dropped_lines"] = int(lost), int(unfit_dropped)
     return out
 
 
