@@ -245,3 +245,30 @@ def test_a_recording_with_no_speaker_and_no_speech_is_not_allowed_and_exports_no
     summary = export(ws, tmp_path / "out", "lhotse", PURPOSE, allow_no_text=True)
     assert not summary.errors and "empty" in summary.blocked and summary.exported == 0
 
+
+
+def test_the_explorer_and_the_report_say_an_unused_channel_needs_no_consent(ws):
+    """The explorer's recording (API and page) and the HTML report listed each unused channel's consent as
+    "speaker unknown" (what blocks a recording) next to the verdict "allowed"; they now say it is an unused
+    channel that needs no consent, as ``show`` and ``rights`` do. A third voice on C still reads unknown."""
+    from fastapi.testclient import TestClient
+
+    from twotrack.show import create_app
+    from twotrack.show.data import snapshot
+    from twotrack.show.report import render_report
+
+    with TestClient(create_app(ws, cache_dir=Path(ws) / "peaks")) as c:
+        got = c.get("/api/recordings/field/ab").json()
+        assert got["rights"][PURPOSE]["allowed"]
+        notes = {x["track"]: x["note"] for x in got["consent"]}
+        assert notes["C"].startswith("unused channel") and "needs no consent" in notes["C"], notes
+        assert notes["D"].startswith("unused channel"), notes
+        stranger = {x["track"]: x["note"] for x in c.get("/api/recordings/field/stranger").json()["consent"]}
+        assert stranger["C"].startswith("speaker unknown") and "s of speech on it" in stranger["C"], stranger
+        assert stranger["D"].startswith("unused channel"), stranger
+        page = c.get("/recordings/field/ab").text
+        assert "speaker unknown" not in page and "unused channel" in page
+    report = render_report(snapshot(Workspace(ws)))
+    assert "track C: unknown (speaker unknown)" not in report and "track C: – (unused channel" in report
+    lanes = page.split("data-speakers='")[1].split("'")[0]  # the timeline's lane labels
+    assert "unused channel" in lanes and "null" not in lanes, lanes

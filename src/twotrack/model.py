@@ -253,6 +253,8 @@ SPEAKER_COLUMNS = tuple(f"speaker_{name.lower()}" for name in TRACK_NAMES)
 #: The reason a transcript line's aligned words start with when its text was judged not to be what was said
 #: on its span (words stage, ``words.textfit``); stored in ``line_fits.reason``.
 TEXT_UNFIT = "text does not fit its audio"
+#: ... and the reason of a line the forced alignment found no path through (not even with wide beams).
+TEXT_NOT_ALIGNED = "not aligned: no path through its text"
 
 
 def track_name(index: int) -> str:

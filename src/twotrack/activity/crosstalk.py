@@ -20,6 +20,8 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from ..model import FRAMES, FrameGrid
+from ..timeline import runs
+from .energy import SILENCE_DB
 
 
 def smoothed_level(energy_db: np.ndarray, smooth_frames: int = 5, dtype=np.float64) -> np.ndarray:
@@ -87,11 +89,13 @@ def estimate_bleed_db(energy_db: np.ndarray, floor_db: np.ndarray, active_db: fl
 
 #: A track can bleed only where it sounds: this far above its own noise floor (``bleed_only``'s ``floor_db``).
 SOURCE_ACTIVE_DB = 6.0
+#: ... or within this of its digital silence, where its floor is its own quiet sound, not noise (the floor window).
+CLEAN_WINDOW_S = 2.0
 
 
 def bleed_only(energy_db: np.ndarray, threshold_db: np.ndarray | float, lag_ms: float | None = None,
                grid: FrameGrid = FRAMES, floor_db: np.ndarray | None = None,
-               active_db: float = SOURCE_ACTIVE_DB) -> np.ndarray:
+               active_db: float = SOURCE_ACTIVE_DB, clean_window_s: float = CLEAN_WINDOW_S) -> np.ndarray:
     """bool (n_tracks, n_frames): frames where track i is below track j's level + ``threshold_db[i, j]``
     for some other track j (``threshold_db`` a scalar or (n_tracks, n_tracks)).
 
@@ -99,20 +103,50 @@ def bleed_only(energy_db: np.ndarray, threshold_db: np.ndarray | float, lag_ms: 
     directions, so the direction of the bleed need not be known. With ``floor_db`` (the tracks' noise
     floors), only frames where track j lies ``active_db`` above its floor can be a source: bleed is a copy
     of the other side's *signal*, and a channel's own steady noise (a hissing spare input, a noisy far-end
-    line) at its floor would otherwise take the quieter speech of every other track for its bleed."""
+    line) at its floor would otherwise take the quieter speech of every other track for its bleed.
+    Within ``clean_window_s`` of a track's digital silence every sound of it is a source: there its floor is
+    not noise but its own quietest sound (digital silence never sets the floor), so the soft tails of a
+    clean talker's words lie within ``active_db`` of it, and a room mic's copy of them was left as speech."""
     level = smoothed_level(energy_db)
     n_tracks, n_frames = level.shape
     out = np.zeros(level.shape, bool)
     if n_tracks < 2 or n_frames == 0:
         return out
     thr = np.broadcast_to(np.asarray(threshold_db, np.float64), (n_tracks, n_tracks))
-    source = level if floor_db is None else np.where(
-        level >= np.atleast_2d(np.asarray(floor_db, np.float64)) + active_db, level, -np.inf)
+    source = level
+    if floor_db is not None:
+        sounds = level >= np.atleast_2d(np.asarray(floor_db, np.float64)) + active_db
+        silent = np.atleast_2d(np.asarray(energy_db, np.float64)) <= SILENCE_DB + 1e-3
+        clean = maximum_filter1d(silent, 2 * int(round(clean_window_s / grid.hop_s)) + 1, axis=1, mode="nearest")
+        source = np.where(sounds | (clean & ~silent), level, -np.inf)
     spread = maximum_filter1d(source, 2 * _lag_frames(lag_ms, grid) + 1, axis=1, mode="nearest")
     for i in range(n_tracks):  # loops over tracks, not frames
         for j in range(n_tracks):
             if i != j and np.isfinite(thr[i, j]):
                 out[i] |= level[i] < spread[j] + thr[i, j]
+    return out
+
+
+def inaudible_residues(before: np.ndarray, after: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray,
+                       level_db: float, smooth: int = 5) -> np.ndarray:
+    """bool like ``after``: the runs of one track's ``after`` (its speech after the crosstalk rule) that the
+    rule cut out of a longer run of ``before`` and whose level (a ``smooth``-frame power average) nowhere
+    reaches ``level_db`` over the track's floor. A room mic's copy of the talkers is speech to the model
+    from the first syllable to the last; the rule removes the frames under the talkers' level, and what it
+    leaves between them lies in the mic's own hiss (the talker's soft word tail, copied under that hiss):
+    no sound of the track's own, so not speech. Runs the rule did not touch are not judged here."""
+    b, a = np.asarray(before, bool), np.asarray(after, bool)
+    out = np.zeros(a.shape, bool)
+    starts, stops = runs(a)
+    if not starts.size:
+        return out
+    power = uniform_filter1d(10.0 ** (np.asarray(energy_db, np.float64) / 10.0), max(1, smooth), mode="nearest")
+    rel = 10.0 * np.log10(np.maximum(power, 1e-30)) - np.asarray(floor_db, np.float64)
+    n = a.size
+    for s, e in zip(starts, stops):
+        cut = (s > 0 and b[s - 1]) or (e < n and b[e])  # the run was part of a longer one before the rule
+        if cut and not (rel[s:e] >= level_db).any():
+            out[s:e] = True
     return out
 
 

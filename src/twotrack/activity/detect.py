@@ -26,7 +26,7 @@ import numpy as np
 from ..config import ActivityConfig
 from ..model import FRAMES, TrackActivity
 from ..timeline import bridge_gaps, drop_short, hysteresis, mask_to_segments, pad_runs
-from .crosstalk import bleed_from_samples, bleed_only, ratio_samples, thresholds_db
+from .crosstalk import bleed_from_samples, bleed_only, inaudible_residues, ratio_samples, thresholds_db
 from .denoise import BandStream, LevelStream, noisy_tracks, silenced
 from .echo import Echo, EchoParams, echo_only, find_echoes
 from .energy import energy_probability, noise_floor_db, silence_below
@@ -201,7 +201,10 @@ def _decide_piece(masks: np.ndarray, energy_db: np.ndarray, floor_db: np.ndarray
                           for m, (e, f, h, inner), tail in zip(masks, levels, tails)])
         masks = np.stack([pad_runs(m, _frames(cfg.onset_lead_s), _frames(cfg.offset_lag_s)) for m in masks])
     if thr is not None:
+        before = masks
         masks = masks & ~bleed_only(energy_db, thr, None if bleed is None else bleed[1], floor_db=floor_db)
+        masks = masks & ~np.stack([inaudible_residues(b, m, e, f, cfg.support_db)
+                                   for b, m, e, f in zip(before, masks, energy_db, floor_db)])
     if echo is not None:
         masks = masks & ~echo
     gap, short = _frames(cfg.min_silence_s), _frames(cfg.min_speech_s)

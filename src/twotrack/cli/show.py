@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from ..errors import ConfigError
-from ..model import FRAMES, TEXT_UNFIT, Event, EventKind, RecordingResult, TrackActivity, track_name
+from ..model import FRAMES, TEXT_NOT_ALIGNED, TEXT_UNFIT, Event, EventKind, RecordingResult, TrackActivity, track_name
 from .common import handle_errors, print_json
 from .group import main
 
@@ -101,7 +101,8 @@ def words_dict(stored) -> dict[str, Any]:
     """``words`` ({track: "A"|"B", start, end, word, probability} sorted by start), their ``words_source``
     and ``languages`` (track name -> {language, probability, model}) of ``queries.words``."""
     if stored is None:
-        return {"words": [], "words_source": None, "languages": {}, "lines": [], "unfit_lines": 0}
+        return {"words": [], "words_source": None, "languages": {}, "lines": [], "unfit_lines": 0,
+                "not_aligned_lines": 0}
     return {
         "words": [{"track": track_name(w.track), "start": round(w.start, 3), "end": round(w.end, 3), "word": w.text,
                    "probability": None if w.probability is None else round(w.probability, 4)} for w in stored.words],
@@ -114,6 +115,7 @@ def words_dict(stored) -> dict[str, Any]:
                    "coverage": None if ln["coverage"] is None else round(ln["coverage"], 3),
                    "kept": ln["kept"], "reason": ln["reason"]} for ln in stored.lines],
         "unfit_lines": len(stored.unfit),
+        "not_aligned_lines": len(stored.not_aligned),
     }
 
 
@@ -223,6 +225,11 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
                       f"{len(d['lines'])}[/yellow]")
         for ln in (ln for ln in d["lines"] if (ln["reason"] or "").startswith(TEXT_UNFIT)):
             console.print(f"  {ln['track']} {ln['start']:.2f}-{ln['end']:.2f} s: {x(ln['text'][:60])} ({x(ln['reason'])})")
+    if d.get("not_aligned_lines"):
+        console.print(f"[yellow]transcript lines not aligned to their audio (no path through their text): "
+                      f"{d['not_aligned_lines']} of {len(d['lines'])}[/yellow]")
+        for ln in (ln for ln in d["lines"] if (ln["reason"] or "").startswith(TEXT_NOT_ALIGNED)):
+            console.print(f"  {ln['track']} {ln['start']:.2f}-{ln['end']:.2f} s: {x(ln['text'][:60])}")
     if d["events"]:
         table = Table(title=f"events ({len(d['events'])})", show_edge=False)
         for col in ("start", "end", "kind", "track", "from", "value"):

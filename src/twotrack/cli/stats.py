@@ -193,7 +193,10 @@ def _words(workspace) -> dict[str, Any]:
             # aligned transcript lines, and those whose text was judged not to fit their audio (words.textfit)
             "aligned_lines": sum(d.get("lines", 0) for d in counts.values()),
             "unfit_lines": sum(d.get("unfit_lines", 0) for d in counts.values()),
-            "recordings_with_unfit_lines": sum(1 for d in counts.values() if d.get("unfit_lines"))}
+            "recordings_with_unfit_lines": sum(1 for d in counts.values() if d.get("unfit_lines")),
+            # ... and those the forced alignment found no path through (no words, not measured)
+            "not_aligned_lines": sum(d.get("not_aligned_lines", 0) for d in counts.values()),
+            "recordings_with_not_aligned_lines": sum(1 for d in counts.values() if d.get("not_aligned_lines"))}
 
 
 def _render_words(w: dict[str, Any]) -> None:
@@ -205,8 +208,12 @@ def _render_words(w: dict[str, Any]) -> None:
     click.echo(f"words: {w['words']} on {w['recordings']} recording(s) ({src}); tracks per language: {langs}")
     if w.get("unfit_lines"):
         click.echo(f"transcript lines whose text does not fit their audio: {w['unfit_lines']} of "
-                   f"{w['aligned_lines']} aligned, on {w['recordings_with_unfit_lines']} recording(s) "
-                   "(twotrack show RECORDING lists them)")
+                   f"{w['aligned_lines'] - w.get('not_aligned_lines', 0)} aligned, on "
+                   f"{w['recordings_with_unfit_lines']} recording(s) (twotrack show RECORDING lists them)")
+    if w.get("not_aligned_lines"):
+        click.echo(f"transcript lines not aligned to their audio at all: {w['not_aligned_lines']} of "
+                   f"{w['aligned_lines']}, on {w['recordings_with_not_aligned_lines']} recording(s) (no word times; "
+                   "twotrack show RECORDING lists them)")
 
 
 def _missing(workspace) -> dict[str, list[str]]:

@@ -72,8 +72,13 @@ class GoldWords:
         return self._counts
 
     def unfit_lines(self, rec: Recording) -> int:
-        """Transcript lines of ``rec`` the words stage judged not to fit their audio (``words.textfit``)."""
-        return int(self.stored_counts().get(rec.recording_id, {}).get("unfit_lines", 0))
+        """Transcript lines of ``rec`` the words stage judged not to fit their audio (``words.textfit``) and
+        left without words (``words.text_fit = keep`` keeps theirs: they are text like any other line)."""
+        return int(self.stored_counts().get(rec.recording_id, {}).get("unfit_dropped_lines", 0))
+
+    def dropped_lines(self, rec: Recording) -> int:
+        """Transcript lines of ``rec`` that kept no words: judged not to fit, or not aligned at all."""
+        return int(self.stored_counts().get(rec.recording_id, {}).get("dropped_lines", 0))
 
     def has_stored(self, rec: Recording) -> bool:
         return sum(self.stored_counts().get(rec.recording_id, {}).get("tracks", {}).values()) > 0
@@ -102,17 +107,19 @@ class GoldWords:
             return TextWords(stored.words, stored.source, (note + "; " if note else "") + f"words from the "
                              f"words stage ({stored.source}){why}" if (note or has_gold) else None)
         if gold is not None:
-            if has_gold and self.workspace is not None and self.unfit_lines(rec):
-                gold = self._without_unfit(rec, gold)  # every line kept no words: its unfit ones are not text
+            if has_gold and self.workspace is not None and self.dropped_lines(rec):
+                # every line kept no words: those judged not to fit or not aligned at all are not text
+                gold = self._without_dropped(rec, gold)
                 if not any(gold.values()):
                     return TextWords(None, None, note)
             return TextWords(gold, "gold", note)
         return TextWords(None, None, note)
 
-    def _without_unfit(self, rec: Recording, gold: dict[int, list[Word]]) -> dict[int, list[Word]]:
-        """``gold`` (utterance-level lines) without the lines the words stage judged not to fit their audio."""
+    def _without_dropped(self, rec: Recording, gold: dict[int, list[Word]]) -> dict[int, list[Word]]:
+        """``gold`` (utterance-level lines) without the lines that kept no words in the words stage (judged not
+        to fit their audio, or no path through their text at all)."""
         unfit = {(ln["track"], round(ln["start"], 4), round(ln["end"], 4))
-                 for ln in queries.words(self.workspace, rec.recording_id).unfit}
+                 for ln in queries.words(self.workspace, rec.recording_id).dropped}
         return {t: [w for w in ws if (t, round(w.start, 4), round(w.end, 4)) not in unfit] for t, ws in gold.items()}
 
     def has_text(self, rec: Recording) -> bool:
@@ -122,8 +129,8 @@ class GoldWords:
         if not has_gold(rec):
             return False
         gold = self.words(rec)[0]
-        if gold is not None and self.workspace is not None and self.unfit_lines(rec):
-            gold = self._without_unfit(rec, gold)  # lines judged not to fit are not text
+        if gold is not None and self.workspace is not None and self.dropped_lines(rec):
+            gold = self._without_dropped(rec, gold)  # lines judged not to fit, or not aligned, are not text
             return any(gold.values())
         return gold is not None
 

@@ -112,13 +112,19 @@ WORDS_FAILED = ("no text: no gold transcript, and the words stage failed on it (
 NO_FITTING_TEXT = ("no text: the words stage judged every line of its transcript not to fit its audio (`twotrack "
                    "show` lists them; scan with --set words.text_fit=keep to keep them, or export with "
                    "--allow-no-text to write its audio anyway)")
+#: ... when the words stage could not align any line of its transcript, or judged the rest not to fit.
+NO_ALIGNED_TEXT = ("no text: the words stage kept no line of its transcript (each either did not align to its "
+                   "audio or did not fit it; `twotrack show --json` lists them under lines), or export with "
+                   "--allow-no-text to write its audio anyway")
 #: The three in short, for a list under a header that already gives --allow-no-text.
 NO_TEXT_SHORT = {NO_TEXT: "no gold transcript and no words stored: scan with --words to transcribe it",
                  NO_WORDS_FOUND: "no gold transcript, and the words stage found no words in it",
                  WORDS_FAILED: "no gold transcript, and the words stage failed on it (`twotrack errors` says why; "
                                "fix it and scan with --retry-errors)",
                  NO_FITTING_TEXT: "the words stage judged every line of its transcript not to fit its audio "
-                                  "(`twotrack show` lists them)"}
+                                  "(`twotrack show` lists them)",
+                 NO_ALIGNED_TEXT: "the words stage kept no line of its transcript (none aligned to its audio, or "
+                                  "those that did were judged not to fit; `twotrack show --json` lists them)"}
 
 
 def _make_item(res, rec: Recording, stem: str, verdict, gold: GoldWords, key: str,
@@ -329,8 +335,10 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 summary.unknown_clock_included.append(rid)
             if not options.allow_no_text and not gold.has_text(rec):
                 words_status = (stage_state.get(rid, {}).get("words") or ("", "", ""))[2]
-                summary.skipped[rid] = (NO_FITTING_TEXT if gold.unfit_lines(rec) else
-                                        {"ok": NO_WORDS_FOUND, "error": WORDS_FAILED}.get(words_status, NO_TEXT))
+                summary.skipped[rid] = (
+                    NO_FITTING_TEXT if gold.unfit_lines(rec) and gold.unfit_lines(rec) == gold.dropped_lines(rec)
+                    else NO_ALIGNED_TEXT if gold.dropped_lines(rec) else
+                    {"ok": NO_WORDS_FOUND, "error": WORDS_FAILED}.get(words_status, NO_TEXT))
                 summary.no_text.append(rid)
                 continue
             stages = {s: list(v3) for s, v3 in sorted(stage_state.get(rid, {}).items())}

@@ -7,8 +7,10 @@ soxr: about 0.45 s of a scan's start-up); the worker imports them. ``stages`` re
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 
 from ..config import Config
@@ -17,7 +19,7 @@ from ..packaged import installed
 from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 9, "events": 3, "words": 10}
+STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 10}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
@@ -60,15 +62,48 @@ def stage_keys(config: Config, unavailable: Mapping[str, str]) -> dict[str, str]
 CLOCK_STAGE = "activity"
 
 
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file's content, cached by path, size and modification time (one corpus-wide CTM names
+    many recordings: it is read once per scan, not once per recording)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def transcript_digest(recording) -> str | None:
+    """The content of a recording's transcript file(s) (``transcript``, or a recipe's ``track_transcripts``),
+    hashed; None without one. A file that cannot be read hashes as missing: the words stage says why."""
+    paths = [p for p in (getattr(recording, "track_transcripts", ()) or ()) if p] or \
+        ([recording.transcript] if getattr(recording, "transcript", None) else [])
+    if not paths:
+        return None
+    parts = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            parts.append(_file_digest(str(path), st.st_size, st.st_mtime_ns))
+        except OSError:
+            parts.append("missing")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
 def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
     """The stage keys of one recording: ``keys``, except that a paired recording with a declared clock
     has the keys of the activity stage and every stage after it hashed with that declaration, so a
     changed ``b_offset_s``/``b_drift_ppm`` recomputes its activity and events (not its decode and checks).
-    A recording without a declaration keeps the corpus keys (workspaces scanned before stay current)."""
+    A recording without a declaration keeps the corpus keys (workspaces scanned before stay current). The words
+    key of a recording with a transcript also holds the transcript's content (``transcript_digest``), so an
+    edited transcript is aligned again (and only the words stage reruns)."""
+    out = dict(keys)
+    text = transcript_digest(recording)
+    if text is not None and "words" in out:  # the words stage aligns the transcript: a fixed line aligns again
+        out["words"] = hashlib.sha256(f"{out['words']}|transcript {text}".encode()).hexdigest()[:16]
     clock = getattr(recording, "clock", None)
     if clock is None or recording.layout is not Layout.PAIRED:
-        return dict(keys)
-    out = dict(keys)
+        return out
     declared = json.dumps(clock.to_dict(), sort_keys=True)
     for stage in STAGES[STAGES.index(CLOCK_STAGE):]:
         if stage in out:

@@ -666,7 +666,7 @@ def recording_detail(ex: Explorer, view: RecordingView, snap: data.Snapshot, wit
         "counts_by_track": counts_by_track,
         "stats": stats,
         "stats_note": "" if stats else (snap.turns.note or "no turn-taking events for this recording"),
-        "consent": data.consent_of(snap, rec),
+        "consent": data.consent_of(snap, rec, speech),
         "consent_note": snap.rights.note,
         "rights": rights,
         "qualification": data.qualification_of(snap, rid),

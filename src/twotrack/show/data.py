@@ -194,6 +194,7 @@ def rights(ws, recordings: Sequence[Recording], purposes: Sequence[str] = DEFAUL
                    "exists": led.path.exists()},
         "permissions": table_record(permissions),
         "scopes": list(SCOPES),
+        "speech": speech,  # recording_id -> track -> speech seconds: which tracks are unused channels
     })
 
 
@@ -413,18 +414,32 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
     )
 
 
-def consent_of(snap: Snapshot, recording: Recording) -> list[dict[str, Any]]:
-    """Per track: the speaker and their consent per scope (DPV status terms), or why it is unknown."""
+def consent_of(snap: Snapshot, recording: Recording,
+               speech: dict[int, float] | None = None) -> list[dict[str, Any]]:
+    """Per track: the speaker and their consent per scope (DPV status terms), or why it is unknown. A track
+    without a speaker is an unused channel (needs no consent) when it has no speech, as the rights judge it;
+    ``speech`` (track -> seconds) defaults to the activity stage's, read with the rights."""
     out = []
     states = snap.rights.data["states"] if snap.rights.available else {}
+    if speech is None and snap.rights.available:
+        speech = snap.rights.data.get("speech", {}).get(recording.recording_id)
+    uses = track_uses(recording, speech)
     for i in range(recording.n_tracks):
         spk = recording.speakers[i] if i < len(recording.speakers) else None
         st = states.get(spk) if spk else None
+        if st:
+            note = ""
+        elif spk:
+            note = snap.rights.note or "no consent recorded"
+        elif not uses[i].used:
+            note = f"{uses[i].why()}: needs no consent"
+        else:
+            note = "speaker unknown" + (f" ({uses[i].why()})" if uses[i].speech_s is not None else "")
         out.append({
             "track": track_name(i), "speaker": spk,
             "scopes": {k: {"status": v["status"], "since": v["since"], "event_seq": v["event_seq"],
                            "expiry": v["expiry"]} for k, v in st.items()} if st else None,
-            "note": "" if st else ("speaker unknown" if not spk else snap.rights.note or "no consent recorded"),
+            "note": note,
         })
     return out
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..model import TEXT_UNFIT, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
+from ..model import TEXT_NOT_ALIGNED, TEXT_UNFIT, CheckResult, ErrorRecord, Event, Recording, RecordingResult, TrackActivity
 from .rows import (
     SourceRecord, activity_from_rows, checks_from_json, events_from_rows, recording_from_json, words_from_rows,
 )
@@ -328,6 +328,16 @@ class StoredWords:
         """The lines whose text was judged not to fit their audio (``words.align.UNFIT``)."""
         return tuple(ln for ln in self.lines if (ln["reason"] or "").startswith(TEXT_UNFIT))
 
+    @property
+    def not_aligned(self) -> tuple:
+        """The lines the forced alignment found no path through (``words.align.NOT_ALIGNED``)."""
+        return tuple(ln for ln in self.lines if (ln["reason"] or "").startswith(TEXT_NOT_ALIGNED))
+
+    @property
+    def dropped(self) -> tuple:
+        """The lines that kept no words: judged not to fit, or not aligned at all (no path through the text)."""
+        return tuple(ln for ln in self.lines if not ln["kept"])
+
 
 def words(ws: Workspace, recording_id: str) -> StoredWords:
     """One recording's stored words and languages (empty when the words stage did not run)."""
@@ -338,7 +348,9 @@ def words(ws: Workspace, recording_id: str) -> StoredWords:
 def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
     """recording_id -> {"source": str, "tracks": {track: words}, "languages": {track: code}} for every
     recording with stored words or languages (one query each table, for corpus views and the export planner);
-    with aligned transcript lines also "lines" (how many) and "unfit_lines" (judged not to fit their audio)."""
+    with aligned transcript lines also "lines" (how many), "unfit_lines" (judged not to fit their audio) and
+    "dropped_lines" (kept no words: unfit, or not aligned at all; "not_aligned_lines" the latter,
+    "unfit_dropped_lines" the former: with ``words.text_fit = keep`` an unfit line keeps its words)."""
     out: dict[str, dict[str, Any]] = {}
     with ws.read() as con:
         for rid, track, n, source in con.execute(
@@ -351,11 +363,14 @@ def word_counts(ws: Workspace) -> dict[str, dict[str, Any]]:
         ).fetchall():
             d = out.setdefault(rid, {"source": source, "tracks": {}, "languages": {}})
             d["languages"][int(track)] = lang
-        for rid, n, unfit in con.execute(
-                "SELECT recording_id, count(*), count(*) FILTER (WHERE starts_with(reason, ?)) FROM line_fits "
-                "GROUP BY recording_id", [TEXT_UNFIT]).fetchall():
+        for rid, n, unfit, dropped, lost, unfit_dropped in con.execute(
+                "SELECT recording_id, count(*), count(*) FILTER (WHERE starts_with(reason, ?)), "
+                "count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE starts_with(reason, ?)), "
+                "count(*) FILTER (WHERE starts_with(reason, ?) AND NOT kept) FROM line_fits "
+                "GROUP BY recording_id", [TEXT_UNFIT, TEXT_NOT_ALIGNED, TEXT_UNFIT]).fetchall():
             d = out.setdefault(rid, {"source": "aligned", "tracks": {}, "languages": {}})
-            d["lines"], d["unfit_lines"] = int(n), int(unfit)
+            d["lines"], d["unfit_lines"], d["dropped_lines"] = int(n), int(unfit), int(dropped)
+            d["not_aligned_lines"], d["unfit_dropped_lines"] = int(lost), int(unfit_dropped)
     return out
 
 

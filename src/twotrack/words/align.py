@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..config import TEXT_FIT_MAX, TEXT_FIT_MIN_COVERAGE
-from ..model import TEXT_UNFIT, Record, Word
+from ..model import TEXT_NOT_ALIGNED, TEXT_UNFIT, Record, Word
 from .retime import align_detail, tokens
 from .textfit import misfit, phone_loop_log_score, speech_coverage
 from .stream import SpanReader
@@ -63,7 +63,7 @@ class LineFit(Record):
 
 #: How a line judged not to fit is named (stage note, ``show``, export record).
 UNFIT = TEXT_UNFIT
-NOT_ALIGNED = "not aligned: no path through its text"
+NOT_ALIGNED = TEXT_NOT_ALIGNED
 
 
 @dataclass(frozen=True)
