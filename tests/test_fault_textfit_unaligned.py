@@ -8,30 +8,19 @@ text. Real audio: 30 s of the first sample dialogue (data/sample)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
+from cli_run import SAMPLE, excerpt, run
 
 from twotrack.export.run import NO_ALIGNED_TEXT
 
 pytest.importorskip("pocketsphinx")
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "clean" / "demo01_367_1688.flac"
-
-
-def run(*args):
-    from twotrack.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def test_a_transcript_none_of_whose_lines_align_is_no_text(tmp_path):
-    corpus = tmp_path / "in"
-    corpus.mkdir()
-    x, rate = sf.read(SAMPLE, dtype="float32", frames=30 * sf.info(SAMPLE).samplerate)
-    sf.write(corpus / "call.wav", x, rate)
+    corpus = excerpt(tmp_path / "in").parent
     # track A is silent 3.5-8.0 s and 19.8-24.0 s (track B talks), track B 0.4-2.3 s (A talks)
     (corpus / "call.txt").write_text("3.50 8.00 A: thank you very much for calling goodbye\n"
                                      "19.80 24.00 A: we will see you again next week on monday\n"

@@ -7,28 +7,14 @@ holds the transcript's content. Real audio: 30 s of the first sample dialogue.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import soundfile as sf
-from click.testing import CliRunner
+from cli_run import excerpt, run
 
 pytest.importorskip("pocketsphinx")
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "clean" / "demo01_367_1688.flac"
-
-
-def run(*args):
-    from twotrack.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
 def test_a_fixed_transcript_is_aligned_again_on_the_next_scan(tmp_path):
-    corpus = tmp_path / "in"
-    corpus.mkdir()
-    x, rate = sf.read(SAMPLE, dtype="float32", frames=30 * sf.info(SAMPLE).samplerate)
-    sf.write(corpus / "call.wav", x, rate)
+    corpus = excerpt(tmp_path / "in").parent
     wrong = "3.50 8.00 A: thank you very much for calling goodbye\n"  # track A is silent here: not aligned
     right = "0.32 2.38 A: it locks is an officers\n"
     (corpus / "call.txt").write_text(wrong)
