@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Flow order: decode first (the baseline every later stage is compared with), then the stages.
-ORDER = ["decode", "sphere", "checks", "activity", "activity_robust", "ownvoice", "turns", "scan", "many", "records", "memory", "words",
+ORDER = ["decode", "sphere", "checks", "activity", "activity_robust", "ownvoice", "turns", "scan", "many", "records", "memory", "words", "textfit",
          "export", "explorer", "collapse", "ray"]
 
 
