@@ -23,3 +23,11 @@ def excerpt(folder: Path, seconds: float = 30.0, name: str = "call.wav") -> Path
     x, rate = sf.read(SAMPLE, dtype="float32", frames=int(seconds * sf.info(SAMPLE).samplerate))
     sf.write(folder / name, x, rate)
     return folder / name
+
+
+def grant_consent(ws, folder: Path, speakers=("sa", "sb")) -> None:
+    """Import a consent ledger granting ``speakers`` AI training and commercial use (evidence placeholders)."""
+    consent = folder / "consent.csv"
+    consent.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n" + "".join(
+        f"{s},grant,ai-training;commercial-use,2025-01-01,https://example.org/{s},{'0' * 64}\n" for s in speakers))
+    assert run("consent", "import", consent, "-w", ws).exit_code == 0

@@ -11,7 +11,7 @@ import json
 
 import pytest
 import soundfile as sf
-from cli_run import SAMPLE, excerpt, run
+from cli_run import SAMPLE, excerpt, grant_consent, run
 
 from twotrack.export.run import NO_ALIGNED_TEXT
 
@@ -41,10 +41,7 @@ def test_a_transcript_none_of_whose_lines_align_is_no_text(tmp_path):
         "stats", "-w", ws).output
     stats = json.loads(run("stats", "-w", ws, "--json").output)["words"]
     assert stats["not_aligned_lines"] == 3 and stats["recordings_with_not_aligned_lines"] == 1
-    consent = tmp_path / "consent.csv"
-    consent.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n" + "".join(
-        f"{s},grant,ai-training;commercial-use,2025-01-01,https://example.org/{s},{'0' * 64}\n" for s in ("sa", "sb")))
-    assert run("consent", "import", consent, "-w", ws).exit_code == 0
+    grant_consent(ws, tmp_path)
     out = tmp_path / "out"
     assert run("export", "moshi", out, "-w", ws, "--purpose", "commercial-training").exit_code == 0
     record = json.loads((out / ".twotrack" / "export.json").read_text())
@@ -73,10 +70,7 @@ def test_with_text_fit_keep_the_export_does_not_say_the_kept_lines_were_left_out
                "--set", "words.text_fit=keep").exit_code == 0
     shown = json.loads(run("show", "call", "-w", ws, "--json").output)
     assert shown["unfit_lines"] == 1 and [ln["kept"] for ln in shown["lines"]] == [True, True]
-    consent = tmp_path / "consent.csv"
-    consent.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n" + "".join(
-        f"{s},grant,ai-training;commercial-use,2025-01-01,https://example.org/{s},{'0' * 64}\n" for s in ("sa", "sb")))
-    assert run("consent", "import", consent, "-w", ws).exit_code == 0
+    grant_consent(ws, tmp_path)
     out = tmp_path / "out"
     assert run("export", "lhotse", out, "-w", ws, "--purpose", "commercial-training").exit_code == 0
     record = json.loads((out / ".twotrack" / "export.json").read_text())

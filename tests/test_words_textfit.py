@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from cli_run import grant_consent
 
 from twotrack.config import TEXT_FIT_MAX, TEXT_FIT_MIN_COVERAGE, Config, WordsConfig
 from twotrack.errors import ConfigError
@@ -141,10 +142,7 @@ def test_show_stats_and_export_count_the_lines_left_out(tmp_path):
     assert "transcript lines whose text does not fit their audio: 1 of 2" in run("show", "call", "-w", ws).output
     assert "transcript lines whose text does not fit their audio: 2 of 3 aligned, on 2 recording(s)" in run(
         "stats", "-w", ws).output
-    consent = tmp_path / "consent.csv"
-    consent.write_text("speaker,action,scopes,date,evidence,evidence_sha256\n" + "".join(
-        f"{s},grant,ai-training;commercial-use,2025-01-01,https://example.org/{s},{'0' * 64}\n" for s in ("sa", "sb")))
-    assert run("consent", "import", consent, "-w", ws).exit_code == 0
+    grant_consent(ws, tmp_path)
     out = tmp_path / "out"
     assert run("export", "parquet", out, "-w", ws, "--purpose", "commercial-training").exit_code == 0
     record = json.loads((out / ".twotrack" / "export.json").read_text())
