@@ -15,3 +15,14 @@ def join_with_consent(page, link: str, name: str) -> None:
     page.click("#hp-tone")
     page.check("#hp-ok")
     page.click("#hp-continue")
+
+
+def create_session(host, base: str, title: str | None = None) -> dict[str, str]:
+    """On the host page: open the capture server at ``base``, create a session (titled ``title``), and return
+    its two join links by role."""
+    host.goto(base + "/")
+    if title is not None:
+        host.fill("#title", title)
+    host.click("#create-btn")
+    host.wait_for_selector("#link-B:not(:empty)")
+    return {r: host.get_attribute(f"#link-{r}", "href") for r in "AB"}

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from capture_pages import join_with_consent
+from capture_pages import create_session, join_with_consent
 from serving import served
 import soundfile as sf
 
@@ -54,11 +54,7 @@ def test_two_browsers_record_a_consented_two_track_conversation(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             host = browser.new_page()
-            host.goto(base + "/")
-            host.fill("#title", "browser test")
-            host.click("#create-btn")
-            host.wait_for_selector("#link-B:not(:empty)")
-            links = {r: host.get_attribute(f"#link-{r}", "href") for r in "AB"}
+            links = create_session(host, base, "browser test")
             pages = {}
             for role, name in (("A", "Ada Lovelace"), ("B", "Alan Turing")):
                 page = browser.new_context().new_page()  # one browser profile per participant

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from capture_pages import join_with_consent
+from capture_pages import create_session, join_with_consent
 from serving import served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,10 +52,8 @@ def test_an_expired_session_stops_the_pages_microphones_and_says_so(tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             host = browser.new_page()
-            host.goto(base + "/")
-            host.click("#create-btn")
-            host.wait_for_selector("#link-A:not(:empty)")
-            link_a, link_b = host.get_attribute("#link-A", "href"), host.get_attribute("#link-B", "href")
+            links = create_session(host, base)
+            link_a, link_b = links["A"], links["B"]
             a, b = browser.new_context().new_page(), browser.new_context().new_page()
             join_with_consent(a, link_a, "Ada Lovelace")
             join_with_consent(b, link_b, "Bea Waiting")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from capture_pages import join_with_consent
+from capture_pages import create_session, join_with_consent
 from serving import served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,11 +38,8 @@ def test_a_withdrawal_while_recording_stops_the_upload_and_the_page_says_why(tmp
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             host = browser.new_page()
-            host.goto(base + "/")
-            host.click("#create-btn")
-            host.wait_for_selector("#link-A:not(:empty)")
             page = browser.new_context().new_page()
-            join_with_consent(page, host.get_attribute("#link-A", "href"), "Ada Lovelace")
+            join_with_consent(page, create_session(host, base)["A"], "Ada Lovelace")
             page.wait_for_function("window.twotrack.phase === 'ready'", timeout=20_000)
             page.click("#start")
             page.wait_for_function("window.twotrack.chunksUploaded >= 2", timeout=20_000)

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from capture_pages import join_with_consent
+from capture_pages import create_session, join_with_consent
 from serving import served
 import soundfile as sf
 import soxr
@@ -329,11 +329,7 @@ def test_two_browsers_thirty_seconds_network_cut_lossless_and_aligned(server, tm
                     for r in "AB"}  # the fake file is per process: one browser per participant
         try:
             host = browsers["A"].new_page()
-            host.goto(base + "/")
-            host.fill("#title", "e2e test")
-            host.click("#create-btn")
-            host.wait_for_selector("#link-B:not(:empty)")
-            links = {r: host.get_attribute(f"#link-{r}", "href") for r in "AB"}
+            links = create_session(host, base, "e2e test")
             pages, contexts = {}, {}
             for role, name in (("A", "Ada Lovelace"), ("B", "Alan Turing")):
                 contexts[role] = browsers[role].new_context()
