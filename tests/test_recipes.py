@@ -390,3 +390,41 @@ def test_unknown_recipe_or_option_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "colour=red" in result.output
     with pytest.raises(ValueError, match="unknown recipe"):
         scan([tmp_path], tmp_path / "ws2", jobs=0, recipe="nope")
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths that hold nothing a recipe reads
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_path_with_none_of_the_recipes_files_is_named_with_its_packed_archives(tmp_path):
+    import tarfile
+
+    # lhotse's Emilia recipe documents the OpenXLab download as raw/openemilia_all.tar.gz beside raw/<LANG>/: kept
+    # packed, the recipe found nothing and the scan reported 0 recordings and no error
+    raw = tmp_path / "emilia" / "raw"
+    raw.mkdir(parents=True)
+    with tarfile.open(raw / "openemilia_all.tar.gz", "w:gz") as tar:
+        tar.add(build_emilia(tmp_path / "unpacked") / "EN" / "EN_B00000.jsonl", arcname="EN/EN_B00000.jsonl")
+    got = prepare("emilia", [tmp_path / "emilia"])
+    assert got.recordings == [] and _kinds(got) == ["nothing found"]
+    assert got.errors[0].path == str(tmp_path / "emilia") and "openemilia_all.tar.gz" in got.errors[0].problem
+    # an LDC web download kept as its .tgz beside an unpacked release: the packed path is named, the rest is read
+    ldc = tmp_path / "LDC97T14"
+    ldc.mkdir()
+    (ldc / "LDC97T14.tgz").write_bytes(b"\x1f\x8b packed")
+    root = build_callhome(tmp_path / "callhome")
+    got = prepare("callhome", [root, ldc])
+    assert len(got.recordings) == 3 and _kinds(got) == ["nothing found"]
+    assert got.errors[0].path == str(ldc) and "LDC97T14.tgz" in got.errors[0].problem
+    # an empty folder given to any of the five recipes: named, where before the scan said 0 recordings found
+    (tmp_path / "empty").mkdir()
+    for recipe in ("fisher", "switchboard", "callhome", "ami", "emilia"):
+        errors = prepare(recipe, [tmp_path / "empty"]).errors
+        assert any(e.problem.startswith("nothing found: none of the files this recipe reads") for e in errors), recipe
+
+
+def test_a_path_inside_another_given_path_is_not_named_empty(tmp_path):
+    root = build_callhome(tmp_path / "corpus")
+    got = prepare("callhome", [root, root / "LDC97T14", root / "LDC97S42" / "data" / "train" / "en_4065.sph"])
+    assert len(got.recordings) == 3 and got.errors == []

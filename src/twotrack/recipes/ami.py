@@ -158,7 +158,8 @@ def prepare_ami(paths, options):
 
     chosen = _headsets(options.get("headsets"))
     prepared = Prepared()
-    files = index_files(paths, AMI_PATTERNS, prepared.errors)
+    files = index_files(paths, AMI_PATTERNS, prepared.errors, "<meeting>.Headset-N.wav, <meeting>.<letter>.words.xml, "
+                                                            "meetings.xml, participants.xml")
     audio: dict[str, dict[int, str]] = {}
     for f in files.get("audio", ()):
         m = _HEADSET.match(Path(f).name)

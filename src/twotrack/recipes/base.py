@@ -96,32 +96,47 @@ class Recipe:
 # ---------------------------------------------------------------------------------------------
 
 
-def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[ErrorRecord]
-                ) -> dict[str, list[str]]:
+#: Packed archives a release may arrive as (LDC web downloads ``LDC2004T19.tgz``; lhotse's Emilia layout
+#: ``raw/openemilia_all.tar.gz``; a ``.zip`` of annotations): named when a path holds nothing else a recipe reads.
+PACKED = re.compile(r".+\.(?:tar|tgz|tar\.gz|tar\.bz2|tbz2|tar\.xz|zip|7z|iso)(?:\.\d+)?", re.IGNORECASE)
+
+
+def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[ErrorRecord],
+                what: str | None = None) -> dict[str, list[str]]:
     """Every file under ``paths`` (folders walked recursively, hidden entries skipped, symlinked
     folders followed once) whose *name* matches one of ``patterns`` (kind -> regular expression,
     matched against the whole name, case-insensitive): kind -> absolute paths, sorted. A file named
-    directly is matched too. A path that does not exist is a ``nothing found`` error."""
+    directly is matched too. A path that does not exist is a ``nothing found`` error; so is, when ``what``
+    (the recipe's files, as a user names them) is given, an existing path under which none of them lies
+    (a wrong folder, or a release still packed: the archives found there are named)."""
     compiled = {kind: re.compile(rx, re.IGNORECASE) for kind, rx in patterns.items()}
     out: dict[str, list[str]] = defaultdict(list)
+    matched = 0
+    packed: list[str] = []
 
     def take(path: str) -> None:
+        nonlocal matched
         name = os.path.basename(path)
         for kind, rx in compiled.items():
             if rx.fullmatch(name):
                 out[kind].append(path)
+                matched += 1
                 return
+        if PACKED.fullmatch(name):
+            packed.append(path)
 
     seen: set[tuple[int, int]] = set()
     for root in paths:
         root = os.path.abspath(root)
+        matched, packed = 0, []
+        walked = False  # False: the root's folder was already walked under an earlier path
         if os.path.isfile(root):
             take(root)
-            continue
-        if not os.path.isdir(root):
+            walked = True
+        elif not os.path.isdir(root):
             errors.append(named_error(NOTHING_FOUND, root, "path not found"))
             continue
-        for folder, dirs, files in os.walk(root, followlinks=True):
+        for folder, dirs, files in (os.walk(root, followlinks=True) if not walked else ()):
             try:
                 st = os.stat(folder)
             except OSError:
@@ -129,11 +144,19 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
             if (st.st_dev, st.st_ino) in seen:
                 dirs[:] = []
                 continue
+            walked = True
             seen.add((st.st_dev, st.st_ino))
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if not name.startswith("."):
                     take(os.path.join(folder, name))
+        if what and walked and not matched:
+            detail = f"none of the files this recipe reads ({what}) under this path"
+            if packed:
+                names = ", ".join(os.path.basename(p) for p in packed[:3]) + (", ..." if len(packed) > 3 else "")
+                detail += f"; it holds packed archive(s) {names}: unpack them (twotrack reads files, not archive " \
+                          "members) and scan the unpacked folder"
+            errors.append(named_error(NOTHING_FOUND, root, detail))
     return {kind: sorted(set(v)) for kind, v in out.items()}
 
 

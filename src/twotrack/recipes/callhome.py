@@ -184,7 +184,7 @@ def prepare_callhome(paths, options):
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
+    files = index_files(paths, CALLHOME_PATTERNS, prepared.errors, "en_NNNN.sph, en_NNNN.txt, NNNN.cha, callinfo.tbl")
     audio = by_key(files.get("audio", ()), call_number, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), call_number, "duplicate transcript", prepared)
     for call, cha in by_key(files.get("cha", ()), call_number, "duplicate transcript", prepared).items():

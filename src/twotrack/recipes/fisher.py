@@ -153,7 +153,7 @@ def prepare_fisher(paths, options):
                        table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, FISHER_PATTERNS, prepared.errors)
+    files = index_files(paths, FISHER_PATTERNS, prepared.errors, "fe_03_NNNNN.sph, fe_03_NNNNN.txt, *_calldata.tbl")
     audio = by_key(files.get("audio", ()), _call_id, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), _call_id, "duplicate transcript", prepared)
     calls = merge_tables(files.get("calldata", ()), read_calldata, prepared)

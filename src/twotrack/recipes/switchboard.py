@@ -175,7 +175,8 @@ def prepare_switchboard(paths, options):
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, SWB_PATTERNS, prepared.errors)
+    files = index_files(paths, SWB_PATTERNS, prepared.errors, "swNNNNN.sph, swNNNNA-ms98-a-word.text, "
+                                                             "call_con_tab.csv or conv.tab, caller_tab.csv")
     audio = by_key(files.get("audio", ()), conversation_number, "duplicate audio", prepared)
     words: dict[str, dict[str, str]] = {}
     for f in files.get("words", ()):
