@@ -59,6 +59,27 @@ def test_fisher_fixture_scans_with_speakers_topics_and_gold(tmp_path):
         assert got == want
 
 
+def test_fisher_pindata_adds_the_enrolment_to_sides_audited_as_the_enrolled_sex(tmp_path):
+    root = build_fisher(tmp_path / "corpus")
+    got = prepare("fisher", [root])
+    assert got.errors == []
+    meta = got.speakers
+    # PIN 11111 enrolled as a 54-year-old woman: her side of call 00001 (audited f) gets the enrolment; the man
+    # audited on that PIN in call 00003 is someone else and gets none of it (the LDC readme's PIN 2637 case)
+    assert meta["fisher-11111-f"] == {"sex": "female", "dialect": "a", "pin": "11111", "corpus": "fisher-english",
+                                      "age": "54", "education_years": "16", "native_language": "English",
+                                      "raised_in": "WA"}
+    assert "age" not in meta["fisher-11111-m"] and "native_language" not in meta["fisher-33333-m"]
+    assert meta["fisher-22222-m"]["education_years"] == "12" and "age" not in meta["fisher-22222-m"]  # NA
+    assert meta["fisher-55555-f"]["age"] == "23" and "age" not in meta["fisher-44444-f"]
+    # a damaged row is named; the others are read
+    table = root / "fe_03_p1_tran" / "doc" / "fe_03_pindata.tbl"
+    table.write_text(table.read_text().replace("22222,M,NA,12,English,PA,1,00001_B/m.a", "22222;M;NA"))
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["unreadable table"] and "line 3" in got.errors[0].problem
+    assert got.speakers["fisher-11111-f"]["age"] == "54"
+
+
 def test_fisher_broken_fixture_gives_named_errors_listed_by_errors(tmp_path):
     root = build_fisher(tmp_path / "corpus", broken=True)
     assert _kinds(prepare("fisher", [root])) == ["audio without transcript", "table row without files",
