@@ -449,3 +449,16 @@ def test_a_path_inside_another_given_path_is_not_named_empty(tmp_path):
     root = build_callhome(tmp_path / "corpus")
     got = prepare("callhome", [root, root / "LDC97T14", root / "LDC97S42" / "data" / "train" / "en_4065.sph"])
     assert len(got.recordings) == 3 and got.errors == []
+
+
+def test_ami_annotations_kept_zipped_are_named_in_the_missing_table_error(tmp_path):
+    import shutil
+
+    # lhotse's download_ami leaves ami_public_manual_1.6.2.zip packed beside the audio (its parser unzips it): the
+    # audio is found, the tables are not, and the error says where they are
+    root = build_ami(tmp_path / "corpus")
+    shutil.make_archive(str(root / "ami_public_manual_1.6.2"), "zip", root / "ami_public_manual_1.6.2")
+    shutil.rmtree(root / "ami_public_manual_1.6.2")
+    got = prepare("ami", [root])
+    assert [e.problem.split(":", 1)[0] for e in got.errors] == ["nothing found"]
+    assert "meetings.xml" in got.errors[0].problem and "ami_public_manual_1.6.2.zip" in got.errors[0].problem

@@ -154,7 +154,7 @@ def prepare_ami(paths, options):
     (``ami-<global name>``, via meetings.xml) and its gold the wearer's ``words.xml``."""
     from ..model import Layout, Recording, SourceType, TrackSource
     from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE, NOTHING_FOUND,
-                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files, probe_into)
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files, packed_note, probe_into)
 
     chosen = _headsets(options.get("headsets"))
     prepared = Prepared()
@@ -178,7 +178,7 @@ def prepare_ami(paths, options):
     if not meetings:
         for root in paths:
             prepared.error(NOTHING_FOUND, root, "no corpusResources/meetings.xml under this path: headsets cannot "
-                                                "be matched to speakers and words")
+                                                "be matched to speakers and words" + packed_note(files))
     for meeting in sorted(audio):
         headsets = audio[meeting]
         keep = sorted(headsets) if chosen is None else chosen

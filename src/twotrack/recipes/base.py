@@ -101,14 +101,30 @@ class Recipe:
 PACKED = re.compile(r".+\.(?:tar|tgz|tar\.gz|tar\.bz2|tbz2|tar\.xz|zip|7z|iso)(?:\.\d+)?", re.IGNORECASE)
 
 
+#: The ``index_files`` kind under which packed archives are listed (none of a recipe's own kinds).
+PACKED_KIND = "packed archive"
+
+
+def packed_note(files: Mapping[str, Sequence[str]]) -> str:
+    """``; packed archive(s) X, Y found: ...`` when ``index_files`` found archives a missing piece may be inside
+    (lhotse's AMI download keeps ``ami_public_manual_1.6.2.zip`` packed beside the audio), else ``""``."""
+    packed = files.get(PACKED_KIND, ())
+    if not packed:
+        return ""
+    names = ", ".join(os.path.basename(p) for p in packed[:3]) + (", ..." if len(packed) > 3 else "")
+    return f"; packed archive(s) found ({names}): unpack them where they lie and scan again (twotrack reads files, " \
+           "not archive members)"
+
+
 def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[ErrorRecord],
                 what: str | None = None) -> dict[str, list[str]]:
     """Every file under ``paths`` (folders walked recursively, hidden entries skipped, symlinked
     folders followed once) whose *name* matches one of ``patterns`` (kind -> regular expression,
     matched against the whole name, case-insensitive): kind -> absolute paths, sorted. A file named
-    directly is matched too. A path that does not exist is a ``nothing found`` error; so is, when ``what``
-    (the recipe's files, as a user names them) is given, an existing path under which none of them lies
-    (a wrong folder, or a release still packed: the archives found there are named)."""
+    directly is matched too. Packed archives are listed under ``PACKED_KIND``. A path that does not exist is
+    a ``nothing found`` error; so is, when ``what`` (the recipe's files, as a user names them) is given, an
+    existing path under which none of them lies (a wrong folder, or a release still packed: the archives
+    found there are named)."""
     compiled = {kind: re.compile(rx, re.IGNORECASE) for kind, rx in patterns.items()}
     out: dict[str, list[str]] = defaultdict(list)
     matched = 0
@@ -124,6 +140,7 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
                 return
         if PACKED.fullmatch(name):
             packed.append(path)
+            out[PACKED_KIND].append(path)
 
     seen: set[tuple[int, int]] = set()
     for root in paths:
