@@ -271,6 +271,20 @@ def test_callhome_fixture_scans_with_side_speakers_and_gold(tmp_path):
     assert _kinds(got) == ["transcript without audio", "unknown channel"]
 
 
+def test_callhome_transcribed_span_covers_lines_outside_the_header_span(tmp_path):
+    # the "#Starting at S Ending at E" header does not bound the timed lines: a CALLHOME-format transcript quoted in
+    # lhotse's eval2000 recipe says "#Starting at 121" and opens with "116.17 121.98 A: ..."; before, such lines
+    # fell outside transcribed_span_s (scored nowhere, recognised again by the words stage over their alignment)
+    root = build_callhome(tmp_path / "corpus")
+    transcript = root / "LDC97T14" / "transcrpt" / "train" / "en_4065.txt"
+    transcript.write_text(transcript.read_text().replace("#Starting at 0 Ending at 20", "#Starting at 5 Ending at 15"))
+    rec = next(r for r in prepare("callhome", [root]).recordings if r.recording_id == "callhome-4065")
+    lines = utterances(DIALOGUES[0])
+    first, last = min(u[1] for u in lines), max(u[2] for u in lines)
+    assert first < 5 and last > 15
+    assert rec.metadata["transcribed_span_s"] == f"{round(first, 2):g}-{round(last, 2):g}"
+
+
 def test_callhome_damaged_callinfo_line_and_missing_call_are_named(tmp_path):
     root = build_callhome(tmp_path / "corpus")
     table = root / "LDC97T14" / "doc" / "callinfo.tbl"

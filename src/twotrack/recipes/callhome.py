@@ -112,21 +112,28 @@ _SEX = {"f": "female", "female": "female", "m": "male", "male": "male"}
 
 
 def transcribed_span(path: str) -> tuple[float, float] | None:
-    """The stretch (s) a transcript covers: the ``#Starting at .. Ending at ..`` header when it has one, else
-    its first start to its last end. The LDC transcribed 10 minutes of each train/devtest call and 5 of each
-    evaltest call (of calls up to 30 minutes): outside the span there is speech but no gold."""
+    """The stretch (s) a transcript covers: the ``#Starting at .. Ending at ..`` header's, widened to every timed
+    line (else its first start to its last end). The LDC transcribed 10 minutes of each train/devtest call and 5
+    of each evaltest call (of calls up to 30 minutes): outside the span there is speech but no gold. The header
+    is not a bound on the lines: a CALLHOME-format transcript lhotse's eval2000 recipe quotes (``#Starting at
+    121``) opens with a line at 116.17 s, and LDC97T14's en_6467 (``#Starting at 383``) marks ``# 327 393 #BEGIN``;
+    a transcribed line left outside the span would be recognised again over its aligned words and not scored."""
     try:
         text = tl.open_text(path)
     except InputError:
         return None
+    header = None
     for _, line in tl.lines(text):
         m = _SPAN.match(line)
         if m:
-            return float(m.group(1)), float(m.group(2))
+            header = float(m.group(1)), float(m.group(2))
+            break
     try:
         times = [(start, end) for _, start, end, _, _ in _timed(path)]
     except InputError:
-        return None
+        times = []
+    if header is not None:
+        times.append(header)
     return (min(s for s, _ in times), max(e for _, e in times)) if times else None
 
 
