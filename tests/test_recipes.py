@@ -285,6 +285,23 @@ def test_callhome_transcribed_span_covers_lines_outside_the_header_span(tmp_path
     assert rec.metadata["transcribed_span_s"] == f"{round(first, 2):g}-{round(last, 2):g}"
 
 
+def test_callhome_markup_reaches_the_aligner_as_tags_and_spoken_words(tmp_path):
+    from twotrack.words.align import transcript_words
+
+    # the LDC's CALLHOME conventions: {laugh} a sound by the talker, <Spanish ...> speech in another language; the
+    # Hub5 2000 references in the same format add <contraction e_form="..">we're. Before, the aligner got the word
+    # "laugh", lost "hola amigo", and read a stray "we" out of the contraction tag.
+    root = build_callhome(tmp_path / "corpus")
+    transcript = root / "LDC97T14" / "transcrpt" / "train" / "en_4065.txt"
+    line = ('19.10 19.90 B: {laugh} <Spanish hola amigo> <contraction e_form="[we=>we][\'re=>are]">we\'re '
+            '[[previous word lengthened]] %um &Mary')
+    transcript.write_text(transcript.read_text() + "\n" + line + "\n")
+    rec = next(r for r in prepare("callhome", [root]).recordings if r.recording_id == "callhome-4065")
+    last = [w for w in recording_gold(rec) if w.start == 19.10]
+    assert len(last) == 1 and last[0].track == 1
+    assert transcript_words(last[0].text) == ["hola", "amigo", "we're", "%um", "&Mary"]
+
+
 def test_callhome_damaged_callinfo_line_and_missing_call_are_named(tmp_path):
     root = build_callhome(tmp_path / "corpus")
     table = root / "LDC97T14" / "doc" / "callinfo.tbl"

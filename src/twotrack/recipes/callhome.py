@@ -86,6 +86,23 @@ def _timed(path: str):
     return _cha_lines(path) if path.lower().endswith(".cha") else _lines(path)
 
 
+#: CALLHOME transcription markup (the LDC's conventions, as datasets_turntaking's CALLHOME reader quotes them)
+#: that the words stage's tag rule (``[...]`` and ``<...>`` are not words) would misread: ``{laugh}`` (a sound
+#: made by the talker) would be aligned as the word "laugh"; ``<Spanish hola>`` (speech in another language)
+#: would lose its words; the Hub5 2000 references in CALLHOME format (LDC2002T43, quoted by lhotse's eval2000
+#: recipe) write ``<contraction e_form="[we=>we]['re=>are]">we're``, which left a stray "we".
+_SOUND = re.compile(r"\{([^{}]*)\}")
+_OTHER_LANGUAGE = re.compile(r"<(?:[A-Za-z]+|\?)\s+([^<>=]*)>")
+_CONTRACTION = re.compile(r'<contraction\s+e_form="[^"]*">')
+
+
+def callhome_text(text: str) -> str:
+    """A CALLHOME line's text in the words stage's terms: ``{sound}`` -> ``[sound]`` (a tag, not a word),
+    ``<Language words>`` -> ``words`` (spoken: aligned as speech), a ``<contraction e_form=..>`` tag dropped
+    (its word stays). Other marks (``%um``, ``&Name``, ``((guess))``, ``#simultaneous#``) are already read so."""
+    return _OTHER_LANGUAGE.sub(r"\1", _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text)))
+
+
 def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Word]:
     """CALLHOME transcript segments -> ``Word`` on the side's track (``A``/``A1`` -> 0, ``B``/``B2`` -> 1);
     lines whose end is not after their start are left out (the release has some). A ``.cha`` file is
@@ -98,7 +115,7 @@ def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Wor
         if side not in SIDES:  # a side letter with an optional talker number: A, A1, B2 (not a name like BOB)
             raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
         if end > start:
-            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, text, label.upper()))
+            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, callhome_text(text), label.upper()))
     return tl.by_time(words)
 
 
