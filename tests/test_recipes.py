@@ -355,6 +355,13 @@ def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
     report = qualify_corpus(inputs_from_workspace(ws))
     assert report.recordings[0].data_type.data_type == "multiparty"
     assert report.recordings[0].phase_fit.post == "unfit"
+    # eval -w scores each headset against its wearer's words; a floor transfer is defined between two tracks only,
+    # so a meeting of three headsets has no FTO (before: a ValueError traceback out of the turn-taking analysis)
+    result = CliRunner().invoke(main, ["eval", "-w", str(ws.path), "--json"])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.output)["recordings"][AMI_MEETING]
+    assert scored["n_gold_ipus"] > 0 and scored["frame_f1"] > 0.5
+    assert (scored["fto_mae_s"] is None) == (len(kept) > 2)
     got = prepare("ami", [build_ami(tmp_path / "broken", broken=True)])
     assert _kinds(got) == ["audio without transcript"]
 
