@@ -94,13 +94,22 @@ def _timed(path: str):
 _SOUND = re.compile(r"\{([^{}]*)\}")
 _OTHER_LANGUAGE = re.compile(r"<(?:[A-Za-z]+|\?)\s+([^<>=]*)>")
 _CONTRACTION = re.compile(r'<contraction\s+e_form="[^"]*">')
+#: Marks around spoken words that would stay in the words' spelling (the aligner keeps a transcript's spelling,
+#: and exports take it): ``%um`` (non-lexeme), ``&Mary`` (proper name), ``+probably+`` (mispronounced),
+#: ``**poodle-ish**`` (idiosyncratic), ``//quit it//`` (aside), ``#text#`` (simultaneous speech on the channel).
+_WORD_MARKS = ((re.compile(r"(?<!\S)[%&](?=\w)"), ""), (re.compile(r"\+([^+\s][^+]*)\+"), r"\1"),
+               (re.compile(r"\*\*([^*]+)\*\*"), r"\1"), (re.compile(r"//([^/]*)//"), r"\1"), (re.compile("#"), ""))
 
 
 def callhome_text(text: str) -> str:
     """A CALLHOME line's text in the words stage's terms: ``{sound}`` -> ``[sound]`` (a tag, not a word),
     ``<Language words>`` -> ``words`` (spoken: aligned as speech), a ``<contraction e_form=..>`` tag dropped
-    (its word stays). Other marks (``%um``, ``&Name``, ``((guess))``, ``#simultaneous#``) are already read so."""
-    return _OTHER_LANGUAGE.sub(r"\1", _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text)))
+    (its word stays), the marks around spoken words (``_WORD_MARKS``) dropped. ``[noise]``, ``[[comment]]`` and
+    ``((guess))`` are left: the aligner reads them so."""
+    text = _OTHER_LANGUAGE.sub(r"\1", _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text)))
+    for mark, keep in _WORD_MARKS:
+        text = mark.sub(keep, text)
+    return " ".join(text.split())
 
 
 def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Word]:
