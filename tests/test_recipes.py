@@ -300,7 +300,8 @@ def test_callhome_markup_reaches_the_aligner_as_tags_and_spoken_words(tmp_path):
     last = [w for w in recording_gold(rec) if w.start == 19.10]
     assert len(last) == 1 and last[0].track == 1
     # and the marks around spoken words (%um, &Mary, +..+, **..**, //..//, #..#) stay out of the words' spelling
-    assert last[0].text == "[laugh] hola amigo we're [[previous word lengthened]] um Mary probably poodle-ish quit it yes"
+    assert last[0].text == ("[laugh] hola amigo we're [[previous word lengthened]] um Mary probably poodle-ish "
+                            "quit it yes")
     assert transcript_words(last[0].text) == ["hola", "amigo", "we're", "um", "Mary", "probably", "poodle-ish", "quit",
                                               "it", "yes"]
 
