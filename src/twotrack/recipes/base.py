@@ -142,32 +142,31 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
             packed.append(path)
             out[PACKED_KIND].append(path)
 
-    seen: set[tuple[int, int]] = set()
-    for root in paths:
+    seen: dict[tuple[int, int], int] = {}  # folder -> the index of the path it was walked under
+    for i, root in enumerate(paths):
         root = os.path.abspath(root)
         matched, packed = 0, []
-        walked = False  # False: the root's folder was already walked under an earlier path
+        earlier = False  # part of this path was walked under an earlier path (a folder inside it, or a link to one)
         if os.path.isfile(root):
             take(root)
-            walked = True
         elif not os.path.isdir(root):
             errors.append(named_error(NOTHING_FOUND, root, "path not found"))
             continue
-        for folder, dirs, files in (os.walk(root, followlinks=True) if not walked else ()):
+        for folder, dirs, files in (os.walk(root, followlinks=True) if os.path.isdir(root) else ()):
             try:
                 st = os.stat(folder)
             except OSError:
                 continue
             if (st.st_dev, st.st_ino) in seen:
+                earlier = earlier or seen[(st.st_dev, st.st_ino)] < i
                 dirs[:] = []
                 continue
-            walked = True
-            seen.add((st.st_dev, st.st_ino))
+            seen[(st.st_dev, st.st_ino)] = i
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if not name.startswith("."):
                     take(os.path.join(folder, name))
-        if what and walked and not matched:
+        if what and not matched and not earlier:
             detail = f"none of the files this recipe reads ({what}) under this path"
             if packed:
                 names = ", ".join(os.path.basename(p) for p in packed[:3]) + (", ..." if len(packed) > 3 else "")
