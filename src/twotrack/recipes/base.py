@@ -180,8 +180,8 @@ def same_bytes(a: str, b: str) -> bool:
     """Whether two files hold the same bytes (False when either cannot be read)."""
     import filecmp
 
-    try:
-        return filecmp.cmp(a, b, shallow=False)
+    try:  # one file reached twice (a link, a folder given twice) is not read twice to compare it with itself
+        return os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)
     except OSError:
         return False
 
