@@ -106,7 +106,7 @@ PACKED_KIND = "packed archive"
 
 
 def packed_note(files: Mapping[str, Sequence[str]]) -> str:
-    """``; packed archive(s) X, Y found: ...`` when ``index_files`` found archives a missing piece may be inside
+    """``; packed archive(s) found (X, Y): ...`` when ``index_files`` found archives a missing piece may be inside
     (lhotse's AMI download keeps ``ami_public_manual_1.6.2.zip`` packed beside the audio), else ``""``."""
     packed = files.get(PACKED_KIND, ())
     if not packed:
@@ -167,12 +167,8 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
                 if not name.startswith("."):
                     take(os.path.join(folder, name))
         if what and not matched and not earlier:
-            detail = f"none of the files this recipe reads ({what}) under this path"
-            if packed:
-                names = ", ".join(os.path.basename(p) for p in packed[:3]) + (", ..." if len(packed) > 3 else "")
-                detail += f"; it holds packed archive(s) {names}: unpack them (twotrack reads files, not archive " \
-                          "members) and scan the unpacked folder"
-            errors.append(named_error(NOTHING_FOUND, root, detail))
+            errors.append(named_error(NOTHING_FOUND, root, f"none of the files this recipe reads ({what}) under this "
+                                                           f"path" + packed_note({PACKED_KIND: packed})))
     return {kind: sorted(set(v)) for kind, v in out.items()}
 
 
