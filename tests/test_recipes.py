@@ -501,6 +501,22 @@ def test_a_path_inside_another_given_path_is_not_named_empty(tmp_path):
     assert len(got.recordings) == 3 and got.errors == []
 
 
+def test_ami_meeting_with_only_room_audio_is_named_once(tmp_path):
+    import shutil
+
+    # lhotse's download_ami fetches, per mic setting, <meeting>.Mix-Headset.wav (ihm-mix) or .Array1-01.wav (sdm)
+    # instead of the headsets; before, each of the meeting's words files was a 'transcript without audio' error and
+    # nothing said why
+    root = build_ami(tmp_path / "corpus")
+    audio = root / "amicorpus" / AMI_MEETING / "audio"
+    shutil.copy(audio / f"{AMI_MEETING}.Headset-0.wav", audio / f"{AMI_MEETING}.Mix-Headset.wav")
+    for f in audio.glob("*.Headset-*.wav"):
+        f.unlink()
+    got = prepare("ami", [root])
+    assert got.recordings == [] and _kinds(got) == ["missing channel"]
+    assert got.errors[0].path.endswith("Mix-Headset.wav") and "Headset-N.wav" in got.errors[0].problem
+
+
 def test_ami_annotations_kept_zipped_are_named_in_the_missing_table_error(tmp_path):
     import shutil
 

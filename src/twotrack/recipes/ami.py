@@ -24,6 +24,9 @@ AMI_PATTERNS = {
     "words": r"[A-Z]{2}\d{4}[a-z]?\.[A-Z]\.words\.xml",
     "meetings": r"meetings\.xml",
     "participants": r"participants\.xml",
+    # the corpus's other microphones (lhotse's ami.py downloads them as mic ihm-mix, sdm, mdm, mdm8-bf): one
+    # signal of the whole room each, not a speaker's own; named when a meeting has no headsets
+    "room_audio": r"[A-Z]{2}\d{4}[a-z]?(?:\.Mix-Headset|\.Array\d-\d\d|_MDM8)\.wav",
 }
 _HEADSET = re.compile(r"^(?P<meeting>[A-Z]{2}\d{4}[a-z]?)\.Headset-(?P<n>\d+)\.wav$", re.IGNORECASE)
 _WORDS = re.compile(r"^(?P<meeting>[A-Z]{2}\d{4}[a-z]?)\.(?P<letter>[A-Z])\.words\.xml$", re.IGNORECASE)
@@ -219,7 +222,16 @@ def prepare_ami(paths, options):
             recording_id=meeting, tracks=tuple(TrackSource(headsets[n], 0) for n in keep), layout=Layout.PAIRED,
             speakers=tuple(speakers), source_type=SourceType.MULTIPARTY, license=options.get("license") or "CC-BY-4.0",
             tags=tags, metadata=metadata, track_transcripts=tuple(gold) if any(gold) else ()))
-    for meeting in sorted(set(words) - set(audio)):
+    room: dict[str, list[str]] = {}
+    for f in files.get("room_audio", ()):
+        room.setdefault(re.split(r"[._]", Path(f).name, maxsplit=1)[0], []).append(f)
+    for meeting in sorted(set(room) - set(audio)):
+        names = ", ".join(Path(f).name for f in room[meeting])
+        prepared.error(MISSING_CHANNEL, room[meeting][0], f"meeting {meeting} has only room audio ({names}): one mix "
+                                                          "of every speaker, not two-track material; twotrack reads "
+                                                          f"the close-talk {meeting}.Headset-N.wav files, one per "
+                                                          "speaker", meeting)
+    for meeting in sorted(set(words) - set(audio) - set(room)):
         for f in words[meeting].values():
             prepared.error(TRANSCRIPT_WITHOUT_AUDIO, f, f"no {meeting}.Headset-N.wav under the given folders", meeting)
     return prepared
