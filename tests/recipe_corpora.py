@@ -114,7 +114,22 @@ def build_fisher(root: Path, broken: bool = False) -> Path:
     table = root / "fe_03_p1_tran" / "doc" / "fe_03_p1_calldata.tbl"
     table.parent.mkdir(parents=True, exist_ok=True)
     table.write_text("\n".join(rows) + "\n")
+    (table.parent / "fe_03_pindata.tbl").write_text("\n".join(FISHER_PINDATA) + "\n")
     return root
+
+
+#: ``fe_03_pindata.tbl`` as the LDC's fe_03_readme.txt describes it: CSV, a header row, then PIN, sex, age, years
+#: of education, native language, where raised, number of calls, the call-sides with their audited sex.dialect
+#: (its example row: ``2637,F,54,16,English,WA,2,06972_A/m.a;08175_A/f.a``). Only ``PIN`` as the first label is
+#: known of the header (readers skip the row naming it); the others here are placeholders. PIN 11111 enrolled as
+#: a woman and was audited male in call 00003 (the readme's case); 33333 enrolled female, audited male; 22222 left
+#: his age unanswered (``NA``); 44444 is missing; 55555's row is about another person's PIN, 5555 (no match).
+FISHER_PINDATA = ("PIN,SEX,AGE,EDU_YEARS,NATIVE_LANG,RAISED,NCALLS,CALLS",
+                  "11111,F,54,16,English,WA,2,00001_A/f.a;00003_B/m.a",
+                  "22222,M,NA,12,English,PA,1,00001_B/m.a",
+                  "33333,F,31,18,Spanish,TX,1,00002_A/m.o",
+                  "5555,F,40,14,English,OH,1,09999_A/f.a",
+                  "55555,F,23,13,English,NY,1,00003_A/f.a")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ sides are compared as the same kind of unit. Per recording and overall (pooled o
 - ``frame_precision`` / ``frame_recall`` / ``frame_f1``: speech frames of the IPU masks on the 10 ms grid;
 - ``fto_mae_s``: mean absolute error of the floor-transfer offset over gold transfers matched one-to-one
   to a detected transfer between the same two tracks (the new speaker's start within 0.5 s); transfers
-  are those of the turn-taking stage (``twotrack.turns``) run on the gold and on the detected IPU masks;
+  are those of the turn-taking stage (``twotrack.turns``) run on the gold and on the detected IPU masks
+  (two-track recordings only: the turn-taking analysis is defined for two tracks);
 - ``ipu_recall``: share of gold IPUs at least half covered by detected speech; ``short_ipu_recall`` the
   same over gold IPUs shorter than 0.3 s (backchannels);
 - counts: ``n_gold_ipus``, ``n_short_gold_ipus``, ``n_detected_ipus``, ``n_gold_transfers``, ``n_matched_transfers``.
@@ -184,7 +185,7 @@ def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float,
     c["gold_tracks_not_detected"] = sorted(set(gold) - set(detected))
     c["fto_errors"] = []
     c["n_gold_transfers"] = 0
-    if len(tracks) >= 2:
+    if len(tracks) == 2:  # a floor transfer is between two tracks: a meeting's headsets (AMI) have none to score
         gt = floor_transfers(np.stack(masks_gold), turns_cfg)
         dt = floor_transfers(np.stack(masks_det), turns_cfg)
         c["n_gold_transfers"] = len(gt)

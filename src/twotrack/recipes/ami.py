@@ -24,6 +24,9 @@ AMI_PATTERNS = {
     "words": r"[A-Z]{2}\d{4}[a-z]?\.[A-Z]\.words\.xml",
     "meetings": r"meetings\.xml",
     "participants": r"participants\.xml",
+    # the corpus's other microphones (lhotse's ami.py downloads them as mic ihm-mix, sdm, mdm, mdm8-bf): one
+    # signal of the whole room each, not a speaker's own; named when a meeting has no headsets
+    "room_audio": r"[A-Z]{2}\d{4}[a-z]?(?:\.Mix-Headset|\.Array\d-\d\d|_MDM8)\.wav",
 }
 _HEADSET = re.compile(r"^(?P<meeting>[A-Z]{2}\d{4}[a-z]?)\.Headset-(?P<n>\d+)\.wav$", re.IGNORECASE)
 _WORDS = re.compile(r"^(?P<meeting>[A-Z]{2}\d{4}[a-z]?)\.(?P<letter>[A-Z])\.words\.xml$", re.IGNORECASE)
@@ -154,11 +157,12 @@ def prepare_ami(paths, options):
     (``ami-<global name>``, via meetings.xml) and its gold the wearer's ``words.xml``."""
     from ..model import Layout, Recording, SourceType, TrackSource
     from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE, NOTHING_FOUND,
-                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files, probe_into)
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files, packed_note, probe_into)
 
     chosen = _headsets(options.get("headsets"))
     prepared = Prepared()
-    files = index_files(paths, AMI_PATTERNS, prepared.errors)
+    files = index_files(paths, AMI_PATTERNS, prepared.errors, "<meeting>.Headset-N.wav, <meeting>.<letter>.words.xml, "
+                                                            "meetings.xml, participants.xml")
     audio: dict[str, dict[int, str]] = {}
     for f in files.get("audio", ()):
         m = _HEADSET.match(Path(f).name)
@@ -177,7 +181,7 @@ def prepare_ami(paths, options):
     if not meetings:
         for root in paths:
             prepared.error(NOTHING_FOUND, root, "no corpusResources/meetings.xml under this path: headsets cannot "
-                                                "be matched to speakers and words")
+                                                "be matched to speakers and words" + packed_note(files))
     for meeting in sorted(audio):
         headsets = audio[meeting]
         keep = sorted(headsets) if chosen is None else chosen
@@ -218,7 +222,16 @@ def prepare_ami(paths, options):
             recording_id=meeting, tracks=tuple(TrackSource(headsets[n], 0) for n in keep), layout=Layout.PAIRED,
             speakers=tuple(speakers), source_type=SourceType.MULTIPARTY, license=options.get("license") or "CC-BY-4.0",
             tags=tags, metadata=metadata, track_transcripts=tuple(gold) if any(gold) else ()))
-    for meeting in sorted(set(words) - set(audio)):
+    room: dict[str, list[str]] = {}
+    for f in files.get("room_audio", ()):
+        room.setdefault(re.split(r"[._]", Path(f).name, maxsplit=1)[0], []).append(f)
+    for meeting in sorted(set(room) - set(audio)):
+        names = ", ".join(Path(f).name for f in room[meeting])
+        prepared.error(MISSING_CHANNEL, room[meeting][0], f"meeting {meeting} has only room audio ({names}): one mix "
+                                                          "of every speaker, not two-track material; twotrack reads "
+                                                          f"the close-talk {meeting}.Headset-N.wav files, one per "
+                                                          "speaker", meeting)
+    for meeting in sorted(set(words) - set(audio) - set(room)):
         for f in words[meeting].values():
             prepared.error(TRANSCRIPT_WITHOUT_AUDIO, f, f"no {meeting}.Headset-N.wav under the given folders", meeting)
     return prepared

@@ -96,44 +96,79 @@ class Recipe:
 # ---------------------------------------------------------------------------------------------
 
 
-def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[ErrorRecord]
-                ) -> dict[str, list[str]]:
+#: Packed archives a release may arrive as (LDC web downloads ``LDC2004T19.tgz``; lhotse's Emilia layout
+#: ``raw/openemilia_all.tar.gz``; a ``.zip`` of annotations): named when a path holds nothing else a recipe reads.
+PACKED = re.compile(r".+\.(?:tar|tgz|tar\.gz|tar\.bz2|tbz2|tar\.xz|zip|7z|iso)(?:\.\d+)?", re.IGNORECASE)
+
+
+#: The ``index_files`` kind under which packed archives are listed (none of a recipe's own kinds).
+PACKED_KIND = "packed archive"
+
+
+def packed_note(files: Mapping[str, Sequence[str]]) -> str:
+    """``; packed archive(s) found (X, Y): ...`` when ``index_files`` found archives a missing piece may be inside
+    (lhotse's AMI download keeps ``ami_public_manual_1.6.2.zip`` packed beside the audio), else ``""``."""
+    packed = files.get(PACKED_KIND, ())
+    if not packed:
+        return ""
+    names = ", ".join(os.path.basename(p) for p in packed[:3]) + (", ..." if len(packed) > 3 else "")
+    return f"; packed archive(s) found ({names}): unpack them where they lie and scan again (twotrack reads files, " \
+           "not archive members)"
+
+
+def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[ErrorRecord],
+                what: str | None = None) -> dict[str, list[str]]:
     """Every file under ``paths`` (folders walked recursively, hidden entries skipped, symlinked
     folders followed once) whose *name* matches one of ``patterns`` (kind -> regular expression,
     matched against the whole name, case-insensitive): kind -> absolute paths, sorted. A file named
-    directly is matched too. A path that does not exist is a ``nothing found`` error."""
+    directly is matched too. Packed archives are listed under ``PACKED_KIND``. A path that does not exist is
+    a ``nothing found`` error; so is, when ``what`` (the recipe's files, as a user names them) is given, an
+    existing path under which none of them lies (a wrong folder, or a release still packed: the archives
+    found there are named)."""
     compiled = {kind: re.compile(rx, re.IGNORECASE) for kind, rx in patterns.items()}
     out: dict[str, list[str]] = defaultdict(list)
+    matched = 0
+    packed: list[str] = []
 
     def take(path: str) -> None:
+        nonlocal matched
         name = os.path.basename(path)
         for kind, rx in compiled.items():
             if rx.fullmatch(name):
                 out[kind].append(path)
+                matched += 1
                 return
+        if PACKED.fullmatch(name):
+            packed.append(path)
+            out[PACKED_KIND].append(path)
 
-    seen: set[tuple[int, int]] = set()
-    for root in paths:
+    seen: dict[tuple[int, int], int] = {}  # folder -> the index of the path it was walked under
+    for i, root in enumerate(paths):
         root = os.path.abspath(root)
+        matched, packed = 0, []
+        earlier = False  # part of this path was walked under an earlier path (a folder inside it, or a link to one)
         if os.path.isfile(root):
             take(root)
-            continue
-        if not os.path.isdir(root):
+        elif not os.path.isdir(root):
             errors.append(named_error(NOTHING_FOUND, root, "path not found"))
             continue
-        for folder, dirs, files in os.walk(root, followlinks=True):
+        for folder, dirs, files in (os.walk(root, followlinks=True) if os.path.isdir(root) else ()):
             try:
                 st = os.stat(folder)
             except OSError:
                 continue
             if (st.st_dev, st.st_ino) in seen:
+                earlier = earlier or seen[(st.st_dev, st.st_ino)] < i
                 dirs[:] = []
                 continue
-            seen.add((st.st_dev, st.st_ino))
+            seen[(st.st_dev, st.st_ino)] = i
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if not name.startswith("."):
                     take(os.path.join(folder, name))
+        if what and not matched and not earlier:
+            errors.append(named_error(NOTHING_FOUND, root, f"none of the files this recipe reads ({what}) under this "
+                                                           f"path" + packed_note({PACKED_KIND: packed})))
     return {kind: sorted(set(v)) for kind, v in out.items()}
 
 
@@ -141,8 +176,8 @@ def same_bytes(a: str, b: str) -> bool:
     """Whether two files hold the same bytes (False when either cannot be read)."""
     import filecmp
 
-    try:
-        return filecmp.cmp(a, b, shallow=False)
+    try:  # one file reached twice (a link, a folder given twice) is not read twice to compare it with itself
+        return os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)
     except OSError:
         return False
 

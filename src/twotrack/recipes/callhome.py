@@ -86,6 +86,32 @@ def _timed(path: str):
     return _cha_lines(path) if path.lower().endswith(".cha") else _lines(path)
 
 
+#: CALLHOME transcription markup (the LDC's conventions, as datasets_turntaking's CALLHOME reader quotes them)
+#: that the words stage's tag rule (``[...]`` and ``<...>`` are not words) would misread: ``{laugh}`` (a sound
+#: made by the talker) would be aligned as the word "laugh"; ``<Spanish hola>`` (speech in another language)
+#: would lose its words; the Hub5 2000 references in CALLHOME format (LDC2002T43, quoted by lhotse's eval2000
+#: recipe) write ``<contraction e_form="[we=>we]['re=>are]">we're``, which left a stray "we".
+_SOUND = re.compile(r"\{([^{}]*)\}")
+_OTHER_LANGUAGE = re.compile(r"<(?:[A-Za-z]+|\?)\s+([^<>=]*)>")
+_CONTRACTION = re.compile(r'<contraction\s+e_form="[^"]*">')
+#: Marks around spoken words that would stay in the words' spelling (the aligner keeps a transcript's spelling,
+#: and exports take it): ``%um`` (non-lexeme), ``&Mary`` (proper name), ``+probably+`` (mispronounced),
+#: ``**poodle-ish**`` (idiosyncratic), ``//quit it//`` (aside), ``#text#`` (simultaneous speech on the channel).
+_WORD_MARKS = ((re.compile(r"(?<!\S)[%&](?=\w)"), ""), (re.compile(r"\+([^+\s][^+]*)\+"), r"\1"),
+               (re.compile(r"\*\*([^*]+)\*\*"), r"\1"), (re.compile(r"//([^/]*)//"), r"\1"), (re.compile("#"), ""))
+
+
+def callhome_text(text: str) -> str:
+    """A CALLHOME line's text in the words stage's terms: ``{sound}`` -> ``[sound]`` (a tag, not a word),
+    ``<Language words>`` -> ``words`` (spoken: aligned as speech), a ``<contraction e_form=..>`` tag dropped
+    (its word stays), the marks around spoken words (``_WORD_MARKS``) dropped. ``[noise]``, ``[[comment]]`` and
+    ``((guess))`` are left: the aligner reads them so."""
+    text = _OTHER_LANGUAGE.sub(r"\1", _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text)))
+    for mark, keep in _WORD_MARKS:
+        text = mark.sub(keep, text)
+    return " ".join(text.split())
+
+
 def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Word]:
     """CALLHOME transcript segments -> ``Word`` on the side's track (``A``/``A1`` -> 0, ``B``/``B2`` -> 1);
     lines whose end is not after their start are left out (the release has some). A ``.cha`` file is
@@ -98,7 +124,7 @@ def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Wor
         if side not in SIDES:  # a side letter with an optional talker number: A, A1, B2 (not a name like BOB)
             raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
         if end > start:
-            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, text, label.upper()))
+            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, callhome_text(text), label.upper()))
     return tl.by_time(words)
 
 
@@ -112,21 +138,28 @@ _SEX = {"f": "female", "female": "female", "m": "male", "male": "male"}
 
 
 def transcribed_span(path: str) -> tuple[float, float] | None:
-    """The stretch (s) a transcript covers: the ``#Starting at .. Ending at ..`` header when it has one, else
-    its first start to its last end. The LDC transcribed 10 minutes of each train/devtest call and 5 of each
-    evaltest call (of calls up to 30 minutes): outside the span there is speech but no gold."""
+    """The stretch (s) a transcript covers: the ``#Starting at .. Ending at ..`` header's, widened to every timed
+    line (else its first start to its last end). The LDC transcribed 10 minutes of each train/devtest call and 5
+    of each evaltest call (of calls up to 30 minutes): outside the span there is speech but no gold. The header
+    is not a bound on the lines: a CALLHOME-format transcript lhotse's eval2000 recipe quotes (``#Starting at
+    121``) opens with a line at 116.17 s, and LDC97T14's en_6467 (``#Starting at 383``) marks ``# 327 393 #BEGIN``;
+    a transcribed line left outside the span would be recognised again over its aligned words and not scored."""
     try:
         text = tl.open_text(path)
     except InputError:
         return None
+    header = None
     for _, line in tl.lines(text):
         m = _SPAN.match(line)
         if m:
-            return float(m.group(1)), float(m.group(2))
+            header = float(m.group(1)), float(m.group(2))
+            break
     try:
         times = [(start, end) for _, start, end, _, _ in _timed(path)]
     except InputError:
-        return None
+        times = []
+    if header is not None:
+        times.append(header)
     return (min(s for s, _ in times), max(e for _, e in times)) if times else None
 
 
@@ -184,7 +217,7 @@ def prepare_callhome(paths, options):
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, CALLHOME_PATTERNS, prepared.errors)
+    files = index_files(paths, CALLHOME_PATTERNS, prepared.errors, "en_NNNN.sph, en_NNNN.txt, NNNN.cha, callinfo.tbl")
     audio = by_key(files.get("audio", ()), call_number, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), call_number, "duplicate transcript", prepared)
     for call, cha in by_key(files.get("cha", ()), call_number, "duplicate transcript", prepared).items():

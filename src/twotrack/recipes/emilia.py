@@ -54,7 +54,8 @@ def prepare_emilia(paths, options):
                        index_files)
 
     prepared = Prepared()
-    files = index_files(paths, EMILIA_PATTERNS, prepared.errors)
+    files = index_files(paths, EMILIA_PATTERNS, prepared.errors, "<LANG>_B00000.jsonl with its audio, <id>.mp3 with "
+                                                                "<id>.json")
     used: set[str] = set()
     license = options.get("license") or "CC-BY-NC-4.0"
 

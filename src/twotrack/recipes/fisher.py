@@ -49,6 +49,7 @@ FISHER_PATTERNS = {
     "audio": r"fe_03_\d{5}\.(?:sph|wav|flac)",
     "transcript": r"fe_03_\d{5}\.txt",
     "calldata": r".*_calldata\.tbl",
+    "pindata": r"fe_03_pindata\.tbl",
 }
 #: The sides of a call as the transcripts name them (channel 0, channel 1).
 SIDES = ("A", "B")
@@ -101,6 +102,45 @@ def read_calldata(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
     return out
 
 
+#: ``fe_03_pindata.tbl`` columns after the PIN, by position (the LDC's fe_03_readme.txt: "speaker-ID, demographic
+#: information as provided by the speaker, and a list of call-sides"; its example row
+#: ``2637,F,54,16,English,WA,2,06972_A/m.a;08175_A/f.a`` is PIN, sex, age, years of education, native language,
+#: where raised, number of calls, calls): the speaker metadata each becomes. ``NA`` is an unanswered field.
+PINDATA_FIELDS = (("sex", 1), ("age", 2), ("education_years", 3), ("native_language", 4), ("raised_in", 5))
+
+
+def read_pindata(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
+    """``fe_03_pindata.tbl`` (CSV, a header row naming ``PIN`` first): PIN (leading zeros dropped) -> (line,
+    the enrolment's answers by ``PINDATA_FIELDS``, ``NA`` left out, sex as ``male``/``female``). A row that is not
+    a PIN with at least six fields is an ``unreadable table`` error; the other rows are read."""
+    from .base import BAD_TABLE, read_csv_rows
+
+    out: dict[str, tuple[int, dict[str, str]]] = {}
+    for line, cells in read_csv_rows(path, prepared, header=False):
+        if cells[0].upper() == "PIN":
+            continue
+        if len(cells) < 6 or not cells[0].isdigit():
+            prepared.error(BAD_TABLE, path, f"line {line}: expected 'PIN, sex, age, years of education, native "
+                                            f"language, where raised, ...', got {','.join(cells)[:60]!r}")
+            continue
+        fields = {key: cells[i] for key, i in PINDATA_FIELDS if cells[i] and cells[i].upper() != "NA"}
+        if "sex" in fields:
+            fields["sex"] = _SEX.get(fields["sex"][:1].lower(), fields["sex"])
+        out.setdefault(cells[0].lstrip("0") or "0", (line, fields))
+    return out
+
+
+def enrolment(pins: dict[str, tuple[str, int, dict[str, str]]], pin: str, sex: str) -> dict[str, str]:
+    """What a PIN's holder gave at enrolment (age, years of education, native language, where raised), for a call
+    side whose audited sex is the enrolled one. The LDC's readme warns that whoever answered a dial-out call
+    need not be the PIN's holder (its example: PIN 2637, a woman of 54, audited male in one call): a side audited
+    as the other sex is another person, and gets none of it."""
+    row = pins.get(pin.lstrip("0") or "0")
+    if row is None or row[2].get("sex") != _SEX.get(sex):
+        return {}
+    return {k: v for k, v in row[2].items() if k != "sex"}
+
+
 def check_fisher_transcript(path: str, recording_id: str, prepared) -> bool:
     """Whether a transcript can serve as gold: every line ``<start> <end> <A|B>: text``; the first
     problem is a named error (``unknown channel`` for a side other than A/B)."""
@@ -148,19 +188,21 @@ def prepare_fisher(paths, options):
     """Fisher English Parts 1 and 2 under ``paths``: every ``fe_03_NNNNN.sph`` becomes a two-track
     recording ``fe_03_NNNNN`` with its transcript ``fe_03_NNNNN.txt`` as gold (utterance times: IPU-level
     gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN and sex (speaker
-    ``fisher-<PIN>-<m|f>``) with dialect."""
-    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, index_files, merge_tables, rows_without_audio,
-                       table_row, transcripts_without_audio, two_channel_recording)
+    ``fisher-<PIN>-<m|f>``) with dialect; ``fe_03_pindata.tbl`` adds the enrolment's age, education, native
+    language and home state to a side audited as the PIN's enrolled sex."""
+    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, index_files, merge_tables, packed_note,
+                       rows_without_audio, table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, FISHER_PATTERNS, prepared.errors)
+    files = index_files(paths, FISHER_PATTERNS, prepared.errors, "fe_03_NNNNN.sph, fe_03_NNNNN.txt, *_calldata.tbl")
     audio = by_key(files.get("audio", ()), _call_id, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), _call_id, "duplicate transcript", prepared)
     calls = merge_tables(files.get("calldata", ()), read_calldata, prepared)
+    enrolled = merge_tables(files.get("pindata", ()), read_pindata, prepared)
     if not files.get("calldata"):
         for root in paths:
             prepared.error(NOTHING_FOUND, root, "no *_calldata.tbl under this path: speakers, sex, dialect and "
-                                                "topics stay unknown")
+                                                "topics stay unknown" + packed_note(files))
     for call in sorted(audio):
         rid = f"fe_03_{call}"
         transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {rid}.txt under the given folders",
@@ -179,7 +221,8 @@ def prepare_fisher(paths, options):
                 spk = speaker_id(pin, sex)
                 pins.append(spk)
                 if spk:
-                    prepared.speaker(spk, sex=_SEX.get(sex, sex), dialect=dialect, pin=pin, corpus="fisher-english")
+                    prepared.speaker(spk, sex=_SEX.get(sex, sex), dialect=dialect, pin=pin, corpus="fisher-english",
+                                     **enrolment(enrolled, pin, sex))
             speakers = (pins[0], pins[1])
             if f.get("TOPICID"):
                 tags["topic"] = f["TOPICID"]

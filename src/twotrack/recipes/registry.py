@@ -32,6 +32,8 @@ register(Recipe(
         Reads("*_calldata.tbl", "topic (TOPICID -> tag topic), per side PIN and sex.dialect (speaker "
                                 "fisher-<PIN>-<m|f>: PINs were shared; sex, dialect), DATE_TIME, SIG_GRADE, "
                                 "CNV_GRADE (metadata)"),
+        Reads("fe_03_pindata.tbl", "per PIN, the enrolment's age, years of education, native language, where "
+                                   "raised: speaker metadata of a side audited as the PIN's enrolled sex"),
     ),
     prepare=prepare_fisher,
     options=COMMON_OPTIONS,

@@ -171,11 +171,12 @@ def prepare_switchboard(paths, options):
     callers (speaker
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
     from .base import (NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
-                       checked_gold, index_files, merge_tables, rows_without_audio, same_bytes, table_row,
+                       checked_gold, index_files, merge_tables, packed_note, rows_without_audio, same_bytes, table_row,
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, SWB_PATTERNS, prepared.errors)
+    files = index_files(paths, SWB_PATTERNS, prepared.errors, "swNNNNN.sph, swNNNNA-ms98-a-word.text, "
+                                                             "call_con_tab.csv or conv.tab, caller_tab.csv")
     audio = by_key(files.get("audio", ()), conversation_number, "duplicate audio", prepared)
     words: dict[str, dict[str, str]] = {}
     for f in files.get("words", ()):
@@ -197,7 +198,7 @@ def prepare_switchboard(paths, options):
     if not convs:
         for root in paths:
             prepared.error(NOTHING_FOUND, root, "no call_con_tab.csv (or conv.tab, conv_tab.csv) under this path: "
-                                                "callers and topics stay unknown")
+                                                "callers and topics stay unknown" + packed_note(files))
     for conv in sorted(audio, key=int):
         rid = f"sw0{conv}" if len(conv) == 4 else f"sw{conv}"
         sides = words.get(conv, {})

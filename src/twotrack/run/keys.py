@@ -19,7 +19,7 @@ from ..packaged import installed
 from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 10}
+STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 11}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
