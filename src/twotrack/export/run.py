@@ -319,7 +319,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 kept_tracks[rid], channels[rid] = kept, channels_entry(uses, kept)
             view = keep_tracks(rec, kept) if rid in kept_tracks else rec
             why = ("no used track (no speaker named, no speech on any)" if not kept else
-                   exporter.skip_reason(view) or missing_reason(rec) or changed_reason(rec, seen))
+                   exporter.skip_reason(view, channels.get(rid)) or missing_reason(rec) or changed_reason(rec, seen))
             if why and rid in kept_tracks:
                 why += (f" (used: track {', '.join(channels[rid]['source_tracks']) or 'none'}; left out: track "
                         f"{', '.join(channels[rid]['left_out'])}, no speaker named and no speech)")
@@ -345,7 +345,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             keys[rid] = hashlib.sha256(canonical({
                 "config": config_key, "recording": rec.to_dict(), "stem": stems[rid], "stages": stages,
                 "gold": gold.file_hash(rec), "rights": {"license": v.license, "duties": list(v.duties)},
-                "extra": exporter.key_extra(view),
+                "extra": exporter.key_extra(view, channels.get(rid)),
                 **({"channels": channels[rid]} if rid in channels else {}),
             }).encode()).hexdigest()[:24]
             wanted.add(rid)
@@ -385,6 +385,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 if res is None:
                     raise InputError(rid, "no longer in the workspace")
                 item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid], kept_tracks.get(rid))
+                item.channels = channels.get(rid)
                 if rid in channels:
                     left = channels[rid]["left_out"]
                     item.notes.append(f"track {', '.join(left)} left out (unused: no speaker named and no speech); "
