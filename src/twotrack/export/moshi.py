@@ -148,7 +148,7 @@ class MoshiExporter(Exporter):
             return by_speaker, None
         left_out = dict(channels["left_out"]) if channels else {}
         if letter in left_out:
-            return [], (f"track {letter} is an unused channel of this recording ({left_out[letter]}); its talkers "
+            return [], (f"track {letter} is an unused channel of this recording; its talkers "
                         f"are on track {' and '.join(names)}: --main-speaker {names[0]} or {names[-1]}")
         n = len(names) + len(left_out)
         have = f"{n} track, A" if n == 1 else f"{n} tracks, A and B" if n == 2 else f"{n} tracks, A-{track_name(n - 1)}"
