@@ -365,7 +365,7 @@ def lanes_json(lanes: data.Lanes, a: float = -math.inf, b: float = math.inf) -> 
 def collapse_payload(entry: dict[str, Any], lanes: data.Lanes, a: float = -math.inf, b: float = math.inf,
                      full: bool = False) -> dict[str, Any]:
     """A recording's collapse result for the API: its scores and the diarized lanes (those touching [a, b))."""
-    keys = ("diarizer", "n_speakers", "mapping", "error", "der", "der_without_overlap", "turn_taking")
+    keys = ("diarizer", "n_speakers", "mapping", "tracks", "error", "der", "der_without_overlap", "turn_taking")
     out = {k: entry.get(k) for k in keys}
     if full:
         out = {**entry, **out}
