@@ -11,7 +11,6 @@ the real CLI with `--words` (about 5 s)."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -49,8 +48,9 @@ def textfit_ws(tmp_path_factory):
 
 
 def test_a_line_left_out_for_not_fitting_is_shown_with_its_score(textfit_ws, page, tmp_path):  # noqa: F811
-    shown = json.loads(CliRunner().invoke(__import__("twotrack.cli", fromlist=["main"]).main,
-                                          ["show", "call", "-w", str(textfit_ws), "--json"]).output)
+    from twotrack.cli import main
+
+    shown = json.loads(CliRunner().invoke(main, ["show", "call", "-w", str(textfit_ws), "--json"]).output)
     wrong = next(ln for ln in shown["lines"] if not ln["kept"])  # what `show --json` says of the line
     assert wrong["fit"] > 1.95 and wrong["reason"].startswith("text does not fit its audio")
     with serve(textfit_ws, tmp_path / "peaks") as base:
