@@ -95,6 +95,7 @@ class RecordingView:
         arrays += [x for _, s, e in self.activity for x in (s, e)]
         arrays += [x for _, s, e, _ in self.words for x in (s, e)]
         text = sum(len(w) + 50 for _, _, _, ws in self.words for w in ws)
+        text += sum(len(ln.get("text") or "") + len(ln.get("reason") or "") + 200 for ln in self.lines)
         return sum(int(x.nbytes) for x in arrays) + text + 4096
 
     def words_in(self, a: float, b: float, limit: int = MAX_WORDS) -> tuple[list[dict[str, Any]], bool]:
