@@ -17,7 +17,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from test_browser import ARTIFACTS, api, browser, page, serve  # noqa: F401  (fixtures and helpers)
+from test_browser import ARTIFACTS, PHONE, _page_width, api, browser, page, phone, serve  # noqa: F401
 
 pytest.importorskip("pocketsphinx")
 
@@ -47,7 +47,7 @@ def textfit_ws(tmp_path_factory):
     return ws
 
 
-def test_a_line_left_out_for_not_fitting_is_shown_with_its_score(textfit_ws, page, tmp_path):  # noqa: F811
+def test_a_line_left_out_for_not_fitting_is_shown_with_its_score(textfit_ws, page, phone, tmp_path):  # noqa: F811
     from twotrack.cli import main
 
     shown = json.loads(CliRunner().invoke(main, ["show", "call", "-w", str(textfit_ws), "--json"]).output)
@@ -83,3 +83,9 @@ def test_a_line_left_out_for_not_fitting_is_shown_with_its_score(textfit_ws, pag
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explorer-text-fit.png"), full_page=True)
         assert page.watch.errors == []
+        # on a phone the page stays the screen's width: the lines' table scrolls inside itself
+        phone.goto(f"{base}/recordings/call")
+        phone.wait_for_selector('#timeline[data-ready="1"]')
+        assert _page_width(phone) == (PHONE["width"], PHONE["width"])
+        assert phone.locator("#lines-left-out").evaluate("t => getComputedStyle(t).overflowX") == "auto"
+        assert phone.watch.errors == []
