@@ -452,3 +452,51 @@ def test_a_limit_under_a_second_is_not_said_to_be_0_s(tmp_path):
     r = _cli("expire", "-w", str(tmp_path / "ws"), "--expire-after", "0.04", "--dry-run")
     assert r.exit_code == 0 and "expire after 0.04 s without activity" in r.output, r.output
     assert expiry.duration_text(0.5) == "0.5 s" and expiry.duration_text(90) == "90 s"
+
+
+def test_capture_sessions_judges_by_the_limit_of_the_server_that_runs(tmp_path):
+    """`capture sessions` judged expiry by the config's capture.expire_after_s (72 h) while the server that
+    expires the sessions ran with `--expire-after 90m`: a session the server would expire in 1.5 h was listed
+    as expiring in 3 days. The running server now writes its limit in its lock (WS/capture/.serve.lock) and
+    `capture sessions` uses it while the lock is held, naming the server; options given on the command line still decide, and
+    the listing says what the server applies."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    with TestClient(_app(ws, Clock(time.time()))) as c:
+        sid = new_session(c)["session_id"]
+
+    def listed(*extra):
+        res = CliRunner().invoke(main, ["capture", "sessions", "-w", str(ws), *extra], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    def limit_s(rows):
+        (row,) = rows
+        assert row["session_id"] == sid
+        return expiry.epoch(row["expires"]) - expiry.epoch(row["last_activity"])
+
+    serve = [sys.executable, "-m", "twotrack", "capture", "serve", "-w", str(ws), "--port", "0", "--no-scan",
+             "--expire-after", "90m"]
+    server = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "Ctrl-C stops it" in server.stdout.readline()
+        assert "expire after 1.5 h" in server.stdout.readline()
+        rows = json.loads(listed("--json"))
+        assert limit_s(rows) == pytest.approx(1.5 * HOUR, abs=1.0)
+        assert rows[0]["limit_from"] == f"the running capture server (pid {server.pid})"
+        text = listed()
+        assert f"expire after 1.5 h without activity, their partial audio deleted (the running capture server, " \
+               f"pid {server.pid})" in text, text
+        # an option given decides the listing; the listing says what the server applies
+        rows = json.loads(listed("--json", "--expire-after", "3h"))
+        assert limit_s(rows) == pytest.approx(3 * HOUR, abs=1.0) and rows[0]["limit_from"] == "the options given"
+        assert f"the running capture server (pid {server.pid}) expires them after 1.5 h" in listed("--expire-after", "3h")
+    finally:
+        server.terminate()
+        server.wait(10)
+    # no server: the config's limit, as the next server started without options would apply it
+    rows = json.loads(listed("--json"))
+    assert limit_s(rows) == pytest.approx(72 * HOUR, abs=1.0)
+    assert rows[0]["limit_from"] == "the config: no capture server runs"

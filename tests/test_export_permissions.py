@@ -232,3 +232,68 @@ def test_parquet_rows_carry_every_purpose_judged_by_the_table(ws, tmp_path):
     assert panel["commercial-training"]["allowed"] and panel["research-training"]["allowed"]
     # the table's own terms decide the other purposes too: no redistribution, not "not a registered LicenseRef"
     assert panel["redistribution"]["reasons"] == [f"license {OURS}: no redistribution"]
+
+
+#: The last commit before export.json recorded the permissions table: it refuses a folder of a newer export
+#: format (``paths.newer_export``) but ignores the ``permissions`` record.
+BEFORE_TABLES = "918710a^"
+
+
+def _older_twotrack(dst):
+    """That twotrack's sources, from this repository's history (None when the history is not here)."""
+    import subprocess
+    import tarfile
+    from io import BytesIO
+
+    repo = C.SAMPLE.parents[1]
+    try:
+        tar = subprocess.run(["git", "-C", str(repo), "archive", BEFORE_TABLES, "src"], capture_output=True,
+                             check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    with tarfile.open(fileobj=BytesIO(tar)) as t:
+        t.extractall(dst, filter="data")
+    return dst / "src"
+
+
+def test_a_table_decided_export_is_a_newer_format_an_older_twotrack_will_not_amend(ws, tmp_path):
+    """export.json records the permissions table; a twotrack from before that ignores the record, so its
+    `rights audit --apply` (given the recordings by --manifest: it cannot open this workspace's newer schema)
+    judged the team's LicenseRef by the built-in table and deleted the panel recording's files. A
+    table-decided export is now export format 2, which such a twotrack refuses to amend; an export judged by
+    the built-in table stays format 1 (an older twotrack judges it the same way), and the files' keys do not
+    change: a folder recorded as format 1 before is rerun without rewriting anything."""
+    import os
+    import subprocess
+    import sys
+
+    table = _table(tmp_path / "team-permissions.json")
+    out, plain = tmp_path / "out", tmp_path / "plain"
+    _export(ws, out, "--permissions", table)
+    _export(ws, plain)
+    assert _state(out)["format_version"] == 2 and _state(plain)["format_version"] == 1
+    # written as format 1 by the twotrack before this change: the rerun keeps every file and records format 2
+    record = out / ".twotrack" / "export.json"
+    record.write_text(record.read_text().replace('"format_version": 2', '"format_version": 1', 1))
+    again = _export(ws, out, "--permissions", table)
+    assert again["written"] == [] and again["kept"] == 2 and _state(out)["format_version"] == 2
+
+    src = _older_twotrack(tmp_path / "older")
+    if src is None:
+        pytest.skip(f"this repository's history ({BEFORE_TABLES}) is not here to run the older twotrack")
+    from twotrack.store import Workspace, queries
+
+    manifest = tmp_path / "manifest.csv"  # the workspace's recordings, as that twotrack reads them
+
+    recs = queries.recordings(Workspace(ws))
+    manifest.write_text("recording_id,path,speaker_a,speaker_b,license\n" + "".join(
+        f"{r.recording_id},{r.tracks[0].path},{r.speakers[0]},{r.speakers[1]},{r.license}\n" for r in recs))
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and ".twotrack" not in p.parts)
+    before = record.read_bytes()
+    older = subprocess.run([sys.executable, "-m", "twotrack", "rights", "audit", str(out), "-w", str(ws),
+                            "--manifest", str(manifest), "--apply"], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONPATH": str(src)})
+    assert older.returncode != 0 and "written by a newer twotrack (export format version 2" in older.stderr, \
+        (older.returncode, older.stdout[-2000:], older.stderr[-2000:])
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and ".twotrack" not in p.parts) == files
+    assert record.read_bytes() == before and _cut_ids(out) == [PANEL, OTHER]

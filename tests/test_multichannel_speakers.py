@@ -25,6 +25,7 @@ from click.testing import CliRunner
 import export_corpus as C
 from twotrack.checks import run_checks
 from twotrack.cli import main
+from twotrack.cli import main as main_cli
 from twotrack.export import export
 from twotrack.ingest.manifest import read_manifest
 from twotrack.model import EventKind, Isolation
@@ -272,3 +273,52 @@ def test_the_explorer_and_the_report_say_an_unused_channel_needs_no_consent(ws):
     assert "track C: unknown (speaker unknown)" not in report and "track C: – (unused channel" in report
     lanes = page.split("data-speakers='")[1].split("'")[0]  # the timeline's lane labels
     assert "unused channel" in lanes and "null" not in lanes, lanes
+
+
+def _moshi_cli(ws, out: Path, *main: str) -> dict:
+    res = CliRunner().invoke(main_cli, ["export", "moshi", str(out), "-w", str(ws), "--purpose", PURPOSE,
+                                        "--max-duration", "0", "--json", *(("--main-speaker", *main) if main else ())],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_moshi_main_speaker_names_the_source_tracks_of_the_talking_pair(ws, tmp_path):
+    """``twotrack export moshi --main-speaker C`` on field/cd (talkers on C and D, A and B unused) skipped it
+    ("speaker C is not on this recording"), and ``A`` silently meant the first used track (source C), with
+    ``main_track`` "A" and ``_mainB`` naming a track that holds hiss. The letters now name the recording's own
+    tracks: C and D work, an unused or absent track is skipped with a reason naming the pair; without
+    --main-speaker channel 0 is the first track of the pair (A on a two-track file, C here)."""
+    w = Workspace(ws)
+    src = C.tracks_on_clock(w, "field/cd", 24000)
+    for choice, main, other, suffix in (("C", 2, 3, ""), ("D", 3, 2, "_mainD"), (SPEAKERS[1], 3, 2, "_mainD"),
+                                        (None, 2, 3, "")):
+        out = tmp_path / f"m{choice}"
+        summary = _moshi_cli(ws, out, *([choice] if choice else []))
+        assert "field/cd" not in summary["skipped"], summary["skipped"]
+        piece, = _state(out)["recordings"]["field/cd"]["pieces"]
+        assert piece["id"] == "field__cd" + suffix and piece["main_track"] == "CDCD"[main], piece
+        assert piece["main_speaker"] == SPEAKERS[main - 2] and piece["other_speaker"] == SPEAKERS[other - 2]
+        # moshi-finetune's reader: channel 0 is the chosen source track, channel 1 the other of the pair
+        from test_export_moshi import moshi_finetune_samples
+
+        chunks = [(wav, window) for path, wav, window in moshi_finetune_samples(out / "train.jsonl", 10.0)
+                  if Path(path).stem == piece["id"]]
+        assert chunks and all(wav.shape[0] == 2 for wav, _ in chunks)
+        wav = np.concatenate([c for c, _ in chunks], axis=1)
+        n = min(wav.shape[1], src.shape[1])
+        ref = np.clip(src[[main, other], :n], -1, 1)
+        assert np.abs(wav[:, :n] - ref).max() < 1e-3
+        assert any(window for _, window in chunks)
+    both = _moshi_cli(ws, tmp_path / "both", "both")
+    assert "field/cd" not in both["skipped"]
+    assert [(p["id"], p["main_track"]) for p in _state(tmp_path / "both")["recordings"]["field/cd"]["pieces"]] == \
+        [("field__cd", "C"), ("field__cd_mainD", "D")]
+    # A holds hiss, B nothing on field/cd; E is on neither file: each skipped, saying so
+    a = _moshi_cli(ws, tmp_path / "a", "A")
+    assert "field/ab" not in a["skipped"]
+    assert a["skipped"]["field/cd"].startswith("track A is an unused channel of this recording"), a["skipped"]
+    assert "its talkers are on track C and D" in a["skipped"]["field/cd"]
+    e = _moshi_cli(ws, tmp_path / "e", "E")
+    for rid in ("field/ab", "field/cd"):
+        assert e["skipped"][rid].startswith("track E is not on this recording (it has 4 tracks, A-D)"), e["skipped"]

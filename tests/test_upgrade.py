@@ -14,19 +14,21 @@ import pytest
 
 from twotrack.errors import ConfigError, InputError
 from twotrack.export import export
-from twotrack.paths import EXPORT_JSON
+from twotrack.paths import EXPORT_FORMAT_VERSION, EXPORT_JSON
 from twotrack.rights.audit import Removal, apply_audit
 from twotrack.store import Workspace
 
 
 def _newer_export_folder(root: Path) -> Path:
-    """A moshi export folder as a newer twotrack might leave it: format_version 2, a file of its own."""
+    """A moshi export folder as a newer twotrack might leave it: a format_version above this one's, a file of
+    its own."""
     out = root / "exp"
     (out / ".twotrack").mkdir(parents=True)
     (out / "audio").mkdir()
     (out / "audio" / "x.wav").write_bytes(b"RIFF newer layout")
     (out / "train.jsonl").write_text('{"path": "audio/x.wav"}\n')
-    record = {"format": "moshi", "format_version": 2, "purpose": "research-training", "ledger_head": "0" * 64,
+    record = {"format": "moshi", "format_version": EXPORT_FORMAT_VERSION + 1, "purpose": "research-training",
+              "ledger_head": "0" * 64,
               "twotrack_version": "9.0.0", "complete": True, "manifests": ["train.jsonl"],
               "files": [{"path": "audio/x.wav", "sha256": "0" * 64, "bytes": 17, "recording_ids": ["clean/x"]}],
               "recordings": {"clean/x": {"key": "k", "files": ["audio/x.wav"]}}}
@@ -42,7 +44,8 @@ def test_an_export_rerun_into_a_folder_of_a_newer_export_format_is_refused_and_c
     out = _newer_export_folder(tmp_path)
     before = _listing(out)
     ws = Workspace(tmp_path / "ws", create=True)
-    with pytest.raises(ConfigError, match=r"newer twotrack \(export format version 2; this twotrack writes version 1\)"):
+    newer = rf"newer twotrack \(export format version {EXPORT_FORMAT_VERSION + 1}; this twotrack writes version "
+    with pytest.raises(ConfigError, match=newer + rf"{EXPORT_FORMAT_VERSION}\)"):
         export(ws, out, "moshi", "research-training")
     assert _listing(out) == before
 

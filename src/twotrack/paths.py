@@ -25,9 +25,20 @@ EXPORT_STATE_DIR = ".twotrack"
 EXPORT_JSON = f"{EXPORT_STATE_DIR}/export.json"
 #: Where export folders written before the state folder existed keep their record.
 LEGACY_EXPORT_JSON = "export.json"
-#: The layout version of an export folder (``format_version`` in its record). A folder recording a higher one
-#: was written by a newer twotrack: this one refuses to rewrite or amend it (``newer_export``).
-EXPORT_FORMAT_VERSION = 1
+#: The layout version of an export folder (``format_version`` in its record): the highest this twotrack writes
+#: and reads. A folder recording a higher one was written by a newer twotrack: this one refuses to rewrite or
+#: amend it (``newer_export``). 1: the files and export.json as first written. 2: export.json's
+#: ``permissions`` names a team's permissions table that decided the verdicts; a twotrack that ignores the
+#: record judges with its built-in table, so its ``rights audit --apply`` deleted what the table allowed.
+#: A folder gets the lowest version that describes it (``export_format_version``): one judged by the
+#: built-in table alone stays 1, which every twotrack reads the same way.
+EXPORT_FORMAT_VERSION = 2
+
+
+def export_format_version(permissions: dict | None) -> int:
+    """The ``format_version`` of an export whose record's ``permissions`` is ``permissions``: 2 when a team's
+    table (a file, or one given in code) decided, else 1."""
+    return 2 if permissions and permissions.get("path") is not None else 1
 
 
 def newer_export(record: dict) -> str | None:

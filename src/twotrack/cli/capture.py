@@ -96,12 +96,40 @@ def serve(ws: str, host: str, port: int, no_scan: bool, config_file, overrides, 
     policy = _policy(config_file, overrides, expire_after, keep_audio)  # a bad value ends here, exit 2
     sock = bind_or_exit(host, port)  # first: a busy port ends here, before the workspace is made
     table = load_permissions_option(permissions)  # a bad table: exit 2 before the workspace is made
-    lock = _one_server(Path(ws))  # held while this process serves (closed at exit)
+    lock = _one_server(Path(ws), policy=policy)  # held while this process serves (closed at exit)
     app = create_app(ws, scan=not no_scan, permissions=table, expiry=policy)
     click.echo(f"twotrack capture for {Path(ws).absolute()} at {url(host, sock)} (Ctrl-C stops it)")
     click.echo(_policy_text(policy))
     serve_on(app, sock, host)
     lock.close()
+
+
+def _running_server(ws: Path) -> tuple[str, dict | None] | None:
+    """(pid, its expiry policy as it wrote it in the lock, or None) of the capture server that serves ``ws``
+    now, or None when none does. A server holds the serve lock exclusively while it runs; what a killed one
+    wrote there stays, but its lock went with it."""
+    import fcntl
+    import json
+
+    lock = ws / "capture" / ".serve.lock"
+    try:
+        fh = open(lock)
+    except OSError:
+        return None
+    with fh:
+        try:  # shared and given back at once: taken, nobody holds the lock exclusively
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            return None
+        except OSError:
+            holder, _, what = fh.read().strip().partition(" ")
+    if what == "expire" or not holder:  # `capture expire` holds it: no server runs
+        return None
+    try:  # a server of an earlier twotrack wrote its pid alone
+        record = json.loads(what) if what else None
+    except ValueError:
+        record = None
+    return holder, record if isinstance(record, dict) else None
 
 
 def _at(ctx, param, value):
@@ -167,15 +195,38 @@ def session_row(store, s, now: float) -> dict:
 @handle_errors
 def sessions(ws: str, as_json: bool, at, config_file, overrides, expire_after, keep_audio) -> None:
     """List the capture sessions of a workspace: state, time since their last activity, when an unfinished
-    one expires (under the given expiry options), and what each track holds. Changes nothing."""
+    one expires, and what each track holds. Changes nothing. Expiry is judged by the limit of the capture
+    server that serves the workspace now (it writes it in its lock, WS/capture/.serve.lock), else by the
+    config; expiry options given here decide instead."""
     import time
 
-    from ..capture.expiry import duration_text
+    from ..capture.expiry import ExpiryPolicy, duration_text
 
-    store = _sessions_store(ws, _policy(config_file, overrides, expire_after, keep_audio))
+    policy = _policy(config_file, overrides, expire_after, keep_audio)
+    given = config_file is not None or any(o.startswith("capture.") for o in overrides) or \
+        expire_after is not None or keep_audio is not None
+    server = _running_server(Path(ws))
+    record = server[1] if server else None
+    theirs = None
+    if record is not None:
+        try:
+            theirs = ExpiryPolicy(float(record["expire_after_s"]), bool(record["keep_expired_audio"]),
+                                  float(record["expire_check_s"]))
+        except (KeyError, TypeError, ValueError):
+            theirs = None
+    if given:
+        limit_from = "the options given"
+    elif theirs is not None:  # the sessions expire when the server that runs says, not when the config does
+        policy, limit_from = theirs, f"the running capture server (pid {server[0]})"
+    elif server:
+        limit_from = f"the config: a capture server runs (pid {server[0]}) but did not record its limit"
+    else:
+        limit_from = "the config: no capture server runs"
+    store = _sessions_store(ws, policy)
     now = at if at is not None else time.time()
-    rows = [session_row(store, s, now) for s in store.list(
-        on_error=lambda sid, exc: click.echo(f"warning: session {sid}: session.json not readable ({exc})", err=True))]
+    rows = [{**session_row(store, s, now), "expire_after_s": policy.after_s, "limit_from": limit_from}
+            for s in store.list(on_error=lambda sid, exc: click.echo(
+                f"warning: session {sid}: session.json not readable ({exc})", err=True))]
     if as_json:
         print_json(rows)
         return
@@ -206,7 +257,14 @@ def sessions(ws: str, as_json: bool, at, config_file, overrides, expire_after, k
         idle = "-" if e else duration_text(r["idle_s"])
         click.echo(f"{r['session_id']:<20}  {r['state']:<10}  {idle:>8}  {exp:<26}  {track('A'):<18}  "
                    f"{track('B'):<18}  {r['title']}")
-    click.echo(_policy_text(store.policy))
+    if limit_from.startswith("the running"):
+        click.echo(f"{_policy_text(store.policy)} (the running capture server, pid {server[0]})")
+    else:
+        click.echo(_policy_text(store.policy) + ("" if given else f" ({limit_from})"))
+    if given and theirs is not None:
+        click.echo(f"the running capture server (pid {server[0]}) expires them after "
+                   f"{duration_text(theirs.after_s) if theirs.after_s > 0 else 'never'}: the listing judges by the "
+                   "options given")
 
 
 @capture.command("expire", epilog="Exit codes: 0 done (also when nothing was due); 1 a session's audio could not "
@@ -268,7 +326,7 @@ def expire_cmd(ws: str, dry_run: bool, as_json: bool, at, config_file, overrides
         sys.exit(1)
 
 
-def _one_server(ws: Path, doing: str = "serve"):
+def _one_server(ws: Path, doing: str = "serve", policy=None):
     """An exclusive lock on WS/capture/.serve.lock, or exit 2 naming the process that holds it. Two servers
     on one workspace would each keep their own in-memory locks and chunk counters over the same session
     files: two participants finishing on the two servers overwrite each other's session.json. ``capture
@@ -286,7 +344,7 @@ def _one_server(ws: Path, doing: str = "serve"):
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.seek(0)
-        holder, _, what = fh.read().strip().partition(" ")  # "PID" (a server) or "PID expire"
+        holder, _, what = fh.read().strip().partition(" ")  # "PID {policy}" (a server) or "PID expire"
         fh.close()
         if what == "expire":
             raise click.UsageError(f"`twotrack capture expire` (pid {holder}) is expiring sessions of {ws}: run "
@@ -299,6 +357,13 @@ def _one_server(ws: Path, doing: str = "serve"):
                                "per workspace; stop it or use another workspace") from None
     fh.seek(0)
     fh.truncate()
-    fh.write(f"{os.getpid()} expire" if doing == "expire" else str(os.getpid()))
+    if doing == "expire":
+        fh.write(f"{os.getpid()} expire")
+    else:  # the pid, then the server's expiry policy: `capture sessions` judges by it while the lock is held
+        import json
+
+        fh.write(f"{os.getpid()}" + ("" if policy is None else " " + json.dumps(
+            {"expire_after_s": policy.after_s, "keep_expired_audio": policy.keep_audio,
+             "expire_check_s": policy.check_s})))
     fh.flush()
     return fh

@@ -39,7 +39,9 @@ def _render(out: dict[str, Any]) -> None:
             table.add_row(x(r["recording_id"]), x(f"failed: {r['error']}"), *[""] * 9)
             continue
         d, t = r["der"], r["turn_taking"]
-        table.add_row(x(r["recording_id"]), _pct(d["der"]), _pct(d["missed"]), _pct(d["false_alarm"]),
+        tracks = list(r.get("tracks") or [])  # two of more tracks: say which were mixed
+        name = r["recording_id"] + (f" ({', '.join(tracks)})" if tracks and tracks != ["A", "B"] else "")
+        table.add_row(x(name), _pct(d["der"]), _pct(d["missed"]), _pct(d["false_alarm"]),
                       _pct(d["confusion"]), _pct(r["der_without_overlap"]["der"]), _pct(t["onset_hit_rate"]),
                       _pct(t["overlap_recall"]), _pct(t["backchannel_recall"]),
                       _pct(t["transfer_wrong_speaker_share"]), _ms(t["fto_wasserstein_s"]))

@@ -99,9 +99,11 @@ def _text(d: dict) -> str:
               help="Workspace folder (made by `twotrack scan`).")
 @click.option("--purpose", required=True, type=click.Choice(list(PURPOSES)),
               help="What the data is for: only recordings allowed for it are exported.")
-@click.option("--main-speaker", default=None, metavar="A|B|SPEAKER_ID|both",
-              help="moshi: the track on channel 0 (the voice the model learns): A (default), B, the track of "
-                   "a speaker id (recordings without that speaker are skipped), or both (two examples).")
+@click.option("--main-speaker", default=None, metavar="TRACK|SPEAKER_ID|both",
+              help="moshi: the track on channel 0 (the voice the model learns): a track letter (A, B; C or D on a "
+                   "4-channel file whose talkers are on C and D), the track of a speaker id (recordings "
+                   "without that track or speaker are skipped, saying why), or both (two examples). "
+                   "Default: the first track of the talking pair (A on a two-track file).")
 @click.option("--rate", "--sample-rate", "rate", type=int, default=None,
               help="Sample rate of the exported audio (default: 24000 for moshi, the source's for the others; "
                    "parquet: one config per source rate unless this is given).")
@@ -137,7 +139,7 @@ def export_cmd(fmt, out, ws, purpose, main_speaker, rate, max_duration, other_wo
         raise ConfigError("--main-speaker and --other-words apply to moshi exports only")
     push = hub_push_command(hub_repo, out) if hub_repo else None
     table = load_permissions_option(permissions)  # before the folder is touched: a bad table writes nothing
-    options = ExportOptions(sample_rate=rate, max_duration_s=max_duration, main_speaker=main_speaker or "A",
+    options = ExportOptions(sample_rate=rate, max_duration_s=max_duration, main_speaker=main_speaker,
                             other_words=other_words, shard_mb=shard_mb, verify=verify,
                             allow_unknown_clock=allow_unknown_clock, allow_no_text=allow_no_text)
     summary = run_export(ws, out, fmt, purpose, options, progress=None if as_json else _progress,

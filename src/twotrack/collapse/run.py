@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -24,7 +25,9 @@ from ..errors import ConfigError, InputError, TwotrackError
 from ..ingest.clock import recording_clock
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
 from ..store import queries
+from ..export.channels import keep_activity, keep_tracks
 from ..timeline import mask_to_segments
+from ..usage import speaking_pair, speech_per_track
 from .diarize import DiarizeConfig, diarize_stream
 from .mix import mix_blocks, mix_gain
 from .score import (DerParts, Labelled, TurnDamage, activity_masks, der, label_masks, mapped_lanes,
@@ -55,6 +58,7 @@ class RecordingCollapse(Record):
     der_no_overlap: DerParts = DerParts(0.0, 0.0, 0.0, 0.0)
     damage: TurnDamage = TurnDamage()
     mapping: dict[str, str] = field(default_factory=dict)  # hypothesis label -> track name
+    tracks: tuple[str, ...] = ()  # the recording's tracks that were mixed and scored (C, D of a 4-channel file)
     lanes: tuple[TrackActivity, ...] = ()  # the diarized speech on the tracks it maps to
     hypothesis: tuple[tuple[str, float, float], ...] = ()  # (label, start, end)
     seconds: float = 0.0  # processing time
@@ -63,7 +67,7 @@ class RecordingCollapse(Record):
     def scores(self) -> dict[str, Any]:
         """The flat figures (no segments) for tables and JSON."""
         return {"recording_id": self.recording_id, "duration_s": self.duration_s, "diarizer": self.diarizer,
-                "n_speakers": self.n_speakers, "der": self.der.shares(), "der_without_overlap":
+                "n_speakers": self.n_speakers, "tracks": list(self.tracks), "der": self.der.shares(), "der_without_overlap":
                 self.der_no_overlap.shares(), "turn_taking": self.damage.rates(), "mapping": self.mapping,
                 "seconds": self.seconds, "error": self.error}
 
@@ -84,6 +88,7 @@ def score_hypothesis(recording_id: str, activity: Sequence[TrackActivity], hypot
         recording_id=recording_id, duration_s=duration_s, diarizer=diarizer, n_speakers=len(labels),
         der=der(reference, hypothesis, duration_s), der_no_overlap=der(reference, hypothesis, duration_s, True),
         damage=damage, mapping={labels[h]: track_name(t) for h, t in sorted(mapping.items())},
+        tracks=tuple(track_name(t) for t in range(truth.shape[0])),
         lanes=tuple(TrackActivity(t, tuple(mask_to_segments(lanes[t])), diarizer) for t in range(lanes.shape[0])),
         hypothesis=tuple((lab, s.start, s.end) for lab, s in hypothesis), seconds=seconds,
     )
@@ -120,6 +125,28 @@ def speaking_tracks(activity: Sequence[TrackActivity]) -> int:
     one). A track that stays silent (a participant who never spoke, a dead channel) is nobody in the mix;
     counting it made the diarizer split the one voice in two, a confusion the mix did not cause."""
     return max(1, sum(1 for a in activity if a.segments))
+
+
+def on_source_tracks(res: RecordingCollapse, pair: Sequence[int]) -> RecordingCollapse:
+    """A result scored on a view of two of a recording's tracks (its lanes A, B), put back on the recording's
+    own tracks: the mapping names them, the lanes carry their indices, ``tracks`` lists them."""
+    names = {track_name(i): track_name(t) for i, t in enumerate(pair)}
+    return dataclasses.replace(
+        res, mapping={h: names.get(t, t) for h, t in res.mapping.items()},
+        lanes=tuple(dataclasses.replace(a, track=pair[a.track]) for a in res.lanes),
+        tracks=tuple(track_name(t) for t in pair))
+
+
+def talking_pair(rec: Recording, activity: Sequence[TrackActivity]) -> tuple[tuple[int, int] | None, str | None]:
+    """The two tracks to mix of a recording with more than two (exactly two carry speech, the others none:
+    the unused channels of a field recorder), or why there is no such pair."""
+    speech = speech_per_track(activity)
+    pair = speaking_pair(speech, rec.n_tracks)
+    if pair is not None:
+        return pair, None
+    talking = [track_name(t) for t, sec in sorted(speech.items()) if sec > 0]
+    return None, (f"{rec.n_tracks} tracks, {len(talking)} of them with speech (track {', '.join(talking) or 'none'}): "
+                  "collapse compares the two talking tracks of a dialogue with their mix")
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +213,8 @@ def _match(hyps: dict[str, list[Labelled]], rid: str) -> list[Labelled] | None:
 def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Path | None = None,
                        cfg: CollapseConfig | None = None,
                        progress: Callable[[RecordingCollapse], None] | None = None) -> dict[str, Any]:
-    """Collapse every two-track recording of the workspace (or those named) and store the results.
+    """Collapse every two-track recording of the workspace (or those named) and store the results. A
+    recording with more than two tracks of which exactly two carry speech is collapsed as that pair.
 
     Returns ``{"summary": ..., "recordings": [scores...], "skipped": [...], "path": results.json}``."""
     if cfg is None:
@@ -204,8 +232,14 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     for rid in chosen:
         rec = stored[rid]
         reason = None
-        if rec.layout is Layout.MONO or rec.n_tracks != 2:
+        pair = None  # a recording with more than two tracks: the two that talk
+        if rec.layout is Layout.MONO or rec.n_tracks < 2:
             reason = f"{rec.n_tracks} track(s): collapse compares two tracks with their mix"
+        elif rec.n_tracks > 2 and rid not in activity:
+            reason = (f"{rec.n_tracks} tracks and no stored activity to tell which two talk (the scan failed or "
+                      "has not run on it)")
+        elif rec.n_tracks > 2:
+            pair, reason = talking_pair(rec, activity[rid])
         elif checks.get(rid) is not None and checks[rid].duplicate_channels:
             # one mix on two channels: its 'two-track truth' is the same speech twice, all of it overlap, so
             # mono seemed to lose half of it (DER 50 %) and that went into the corpus figure
@@ -225,7 +259,12 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
             row = table.get(rid, {})
             fix = recording_clock(rec, checks.get(rid), int(row.get("sample_rate") or 0),
                                   float(row.get("duration_s") or 0.0)).fix
-            res = collapse_recording(rec, activity[rid], cfg, hyp, clock=fix)
+            if pair is None:
+                res = collapse_recording(rec, activity[rid], cfg, hyp, clock=fix)
+            else:  # the pair alone, as a two-track file (the re-timing is of B onto A: kept only for A, B)
+                res = collapse_recording(keep_tracks(rec, pair), keep_activity(activity[rid], pair), cfg, hyp,
+                                         clock=fix if tuple(pair) == (0, 1) else None)
+                res = on_source_tracks(res, pair)
         except (TwotrackError, OSError, ValueError) as exc:
             res = RecordingCollapse(recording_id=rid, error=str(exc))
         results.append(res)

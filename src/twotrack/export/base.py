@@ -28,7 +28,7 @@ class ExportOptions(Record):
 
     sample_rate: int | None = None  # Hz of the exported audio (moshi: 24000; others: the source's)
     max_duration_s: float | None = None  # split longer recordings at silences (0: never split)
-    main_speaker: str = "A"  # moshi: A, B, a speaker id, or both
+    main_speaker: str | None = None  # moshi: a track letter, a speaker id, or both; None: the first of the pair
     other_words: bool = False  # moshi: also write the other speaker's words (as SPEAKER_OTHER)
     shard_mb: float = 256.0  # parquet: target shard size
     min_cut_silence_s: float = 0.2  # shortest silence preferred for a cut
@@ -73,6 +73,13 @@ class ExportItem:
     clock_entry: dict[str, Any] = field(default_factory=dict)  # what export.json says of the clock (``clock_of``)
     unfit_lines: int = 0  # transcript lines left out of ``words``: the words stage found their text not what was said
     words_source: str | None = None  # where ``words`` come from: gold, aligned (transcript text), stage; None
+    channels: dict[str, Any] | None = None  # a view of the used tracks: export.json's ``channels`` (source tracks)
+
+    def track_names(self) -> list[str]:
+        """Each track's letter in the source recording (a view of C and D: ``["C", "D"]``)."""
+        if self.channels:
+            return list(self.channels["source_tracks"])
+        return [track_name(i) for i in range(self.recording.n_tracks)]
 
     @property
     def recording_id(self) -> str:
@@ -182,13 +189,17 @@ class Exporter:
         for k, v in self.defaults.items():
             if d.get(k) is None:
                 d[k] = v
+        if d.get("main_speaker") is None:  # "A" as recorded (and keyed) before the default became "the first"
+            d["main_speaker"] = "A"
         return d
 
     # ---- choosing ----
-    def skip_reason(self, rec: Recording) -> str | None:
+    def skip_reason(self, rec: Recording, channels: dict[str, Any] | None = None) -> str | None:
+        """Why ``rec`` cannot be written (None: it can). ``channels``: export.json's entry when ``rec`` is a view
+        of the used tracks (``channels.channels_entry``)."""
         return None
 
-    def key_extra(self, rec: Recording) -> Any:
+    def key_extra(self, rec: Recording, channels: dict[str, Any] | None = None) -> Any:
         return None
 
     # ---- writing ----

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..model import Recording, track_index, track_name
+from ..model import TRACK_NAMES, Recording, track_name
 from .audio import file_sink, stream_to_files
 from .base import ExportItem, Exporter
 from .croissant import EVENT_PARTS, audio_objects, cr_field, file_object, file_set
@@ -54,7 +54,8 @@ EXAMPLE_FIELDS = (
     ("sample_rate", "sc:Integer", "Samples per second of the WAV.", "sample_rate"),
     ("source_sample_rate", "sc:Integer", "The source's rate (resampled from it when different).",
      "source_sample_rate"),
-    ("main_track", "sc:Text", "The source track on channel 0 (A or B).", "main_track"),
+    ("main_track", "sc:Text", "The source track on channel 0: its letter in the recording (A or B; C or D on a "
+     "4-channel file whose talkers are on C and D).", "main_track"),
     ("text_main", "sc:Text", "Channel 0's words (case and punctuation as the source wrote them).", "text_main"),
     ("text_other", "sc:Text", "Channel 1's words.", "text_other"),
 )
@@ -121,22 +122,53 @@ class MoshiExporter(Exporter):
     managed_dirs = ("audio", "events")
     manifest_names = (MANIFEST, METADATA)
 
-    def mains(self, rec: Recording) -> list[int]:
-        """The track that goes to channel 0, once per example written for this recording."""
-        choice = str(self.resolved["main_speaker"])
-        if choice.lower() == "both":
-            return [0, 1]
-        if choice.upper() in ("A", "B"):
-            return [track_index(choice)]
-        return [i for i, s in enumerate(rec.speakers[:2]) if s == choice]
+    def resolve(self, options) -> dict[str, Any]:
+        # no --main-speaker: channel 0 is the first track of the talking pair (A on a two-track file, C on a
+        # 4-channel file whose talkers are on C and D); recorded as "A", as before there was a choice
+        self.first_of_pair = options.main_speaker is None
+        return super().resolve(options)
 
-    def skip_reason(self, rec: Recording) -> str | None:
+    def choose(self, rec: Recording, channels: dict[str, Any] | None = None) -> tuple[list[int], str | None]:
+        """The tracks of ``rec`` that go to channel 0, once per example written, or why none can. ``rec`` may
+        be a view of the used tracks (``channels.keep_tracks``); ``channels``, export.json's entry of such a
+        view, gives the source track of each (its letter in the recording: the letter --main-speaker takes)."""
+        choice = str(self.resolved["main_speaker"]).strip()
+        if choice.lower() == "both":
+            return [0, 1], None
+        if self.first_of_pair:
+            return [0], None
+        names = list(channels["source_tracks"]) if channels else [track_name(i) for i in range(rec.n_tracks)]
+        by_speaker = [i for i, s in enumerate(rec.speakers[:2]) if s == choice]
+        letter = choice.upper()
+        if letter not in TRACK_NAMES or len(letter) != 1:
+            return by_speaker, None if by_speaker else f"speaker {choice} is not on this recording"
+        if letter in names[:2]:
+            return [names.index(letter)], None
+        if by_speaker:  # a speaker whose id is a track letter the recording does not use
+            return by_speaker, None
+        left_out = dict(channels["left_out"]) if channels else {}
+        if letter in left_out:
+            return [], (f"track {letter} is an unused channel of this recording; its talkers "
+                        f"are on track {' and '.join(names)}: --main-speaker {names[0]} or {names[-1]}")
+        n = len(names) + len(left_out)
+        have = f"{n} track, A" if n == 1 else f"{n} tracks, A and B" if n == 2 else f"{n} tracks, A-{track_name(n - 1)}"
+        return [], f"track {letter} is not on this recording (it has {have})"
+
+    def mains(self, rec: Recording, channels: dict[str, Any] | None = None) -> list[int]:
+        """The track that goes to channel 0, once per example written for this recording."""
+        return self.choose(rec, channels)[0]
+
+    def skip_reason(self, rec: Recording, channels: dict[str, Any] | None = None) -> str | None:
         if rec.is_mono or rec.n_tracks != 2:
             return (f"moshi needs one speaker per channel; this recording has {rec.n_tracks} track(s) "
                     f"({rec.layout.value})")
-        if not self.mains(rec):
-            return f"speaker {self.resolved['main_speaker']} is not on this recording"
-        return None
+        return self.choose(rec, channels)[1]
+
+    def key_extra(self, rec: Recording, channels: dict[str, Any] | None = None) -> Any:
+        # a view of some tracks: which source track lands on channel 0 is part of what is written
+        if not channels:
+            return None
+        return {"main_tracks": [channels["source_tracks"][m] for m in self.mains(rec, channels)]}
 
     def add(self, item: ExportItem) -> list[Output]:
         rate = int(self.resolved["sample_rate"])
@@ -145,8 +177,9 @@ class MoshiExporter(Exporter):
         n = len(plan.pieces)
         rec = item.recording
         layouts = []  # per orientation: (main track, [piece ids], [paths])
-        for main in self.mains(rec):
-            suffix = "" if main == 0 else f"_main{track_name(main)}"
+        names = item.track_names()  # each track's letter in the source recording
+        for main in self.mains(rec, item.channels):
+            suffix = "" if main == 0 else f"_main{names[main]}"
             ids = [item.stem + (f"_p{i:03d}" if n > 1 else "") + suffix for i in range(n)]
             layouts.append((main, ids, [self.out / "audio" / f"{pid}.wav" for pid in ids]))
         all_paths = [p for _, _, paths in layouts for p in paths]
@@ -186,7 +219,7 @@ class MoshiExporter(Exporter):
                 other = 1 - main
                 pieces.append({
                     "id": pid, "path": rel, "duration": counts[i] / rate, "start_s": a, "end_s": b,
-                    "main_track": track_name(main), "main_speaker": speaker, "sample_rate": rate,
+                    "main_track": names[main], "main_speaker": speaker, "sample_rate": rate,
                     "main_words": n_words, "source_rates": src_rates, "words_source": item.words_source,
                     "other_speaker": rec.speakers[other] if other < len(rec.speakers) else None,
                     "text": {"main": text.get(track_name(main), ""), "other": text.get(track_name(other), "")},

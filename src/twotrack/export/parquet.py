@@ -183,7 +183,7 @@ class ParquetExporter(Exporter):
         super().__init__(*args, **kw)
         self._open: dict[int, _Shard] = {}  # sample rate -> its open shard
 
-    def key_extra(self, rec) -> Any:
+    def key_extra(self, rec, channels=None) -> Any:
         rid = rec.recording_id
         return {
             "rights": {p: [v[rid].allowed, [r.message for r in v[rid].reasons], list(v[rid].duties)]

@@ -24,6 +24,7 @@ from ..ingest.clock import ClockFix, RecordingClock, recording_clock
 from ..errors import ConfigError, InputError, TwotrackError
 from ..model import ErrorRecord, Layout, Recording
 from ..ingest.missing import changed_reason, missing_reason
+from ..paths import export_format_version
 from ..rights.audit import compare_permissions
 from ..rights.ledger import Ledger
 from ..rights.licenses import PermissionsTable, load_permissions, table_record
@@ -37,7 +38,7 @@ from .card import write_card
 from .croissant import write_croissant
 from .registry import FORMATS
 from .state import (
-    EXPORT_JSON, EXPORT_STATE_DIR, FORMAT_VERSION, LEGACY_LOCK_NAME, State, canonical, export_lock, now_iso,
+    EXPORT_JSON, EXPORT_STATE_DIR, KEY_FORMAT_VERSION, LEGACY_LOCK_NAME, State, canonical, export_lock, now_iso,
     read_state, resampling, write_state,
 )
 
@@ -295,7 +296,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         stems = make_stems(r.recording_id for r in recordings)
         gold = GoldWords(workspace=ws)
         seen = queries.source_cache(ws)  # what the scan saw of each source file: a changed one is skipped
-        config_key = canonical({"format": fmt, "format_version": FORMAT_VERSION, "exporter": exporter.version,
+        config_key = canonical({"format": fmt, "format_version": KEY_FORMAT_VERSION, "exporter": exporter.version,
                                 "options": exporter.resolved, "clock_rule": CLOCK_RULE})
 
         keys: dict[str, str] = {}
@@ -319,7 +320,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 kept_tracks[rid], channels[rid] = kept, channels_entry(uses, kept)
             view = keep_tracks(rec, kept) if rid in kept_tracks else rec
             why = ("no used track (no speaker named, no speech on any)" if not kept else
-                   exporter.skip_reason(view) or missing_reason(rec) or changed_reason(rec, seen))
+                   exporter.skip_reason(view, channels.get(rid)) or missing_reason(rec) or changed_reason(rec, seen))
             if why and rid in kept_tracks:
                 why += (f" (used: track {', '.join(channels[rid]['source_tracks']) or 'none'}; left out: track "
                         f"{', '.join(channels[rid]['left_out'])}, no speaker named and no speech)")
@@ -345,7 +346,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
             keys[rid] = hashlib.sha256(canonical({
                 "config": config_key, "recording": rec.to_dict(), "stem": stems[rid], "stages": stages,
                 "gold": gold.file_hash(rec), "rights": {"license": v.license, "duties": list(v.duties)},
-                "extra": exporter.key_extra(view),
+                "extra": exporter.key_extra(view, channels.get(rid)),
                 **({"channels": channels[rid]} if rid in channels else {}),
             }).encode()).hexdigest()[:24]
             wanted.add(rid)
@@ -385,6 +386,7 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
                 if res is None:
                     raise InputError(rid, "no longer in the workspace")
                 item = _make_item(res, rec, stems[rid], verdicts[rid], gold, keys[rid], kept_tracks.get(rid))
+                item.channels = channels.get(rid)
                 if rid in channels:
                     left = channels[rid]["left_out"]
                     item.notes.append(f"track {', '.join(left)} left out (unused: no speaker named and no speech); "
@@ -463,7 +465,7 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
     old = state.data
     body = {
         "format": exporter.name,
-        "format_version": FORMAT_VERSION,
+        "format_version": export_format_version(table_record(ctx.permissions)),
         "purpose": ctx.purpose,
         "ledger_head": ctx.ledger_head,
         "permissions": table_record(ctx.permissions),

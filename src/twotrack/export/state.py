@@ -52,6 +52,9 @@ os.umask(_UMASK)
 #: The lock of folders written before the state folder existed (removed when found free).
 LEGACY_LOCK_NAME = ".export.lock"
 FORMAT_VERSION = EXPORT_FORMAT_VERSION
+#: The export format in every recording's key: the files' layout, which format 2 (a record naming the team's
+#: permissions table, ``paths.EXPORT_FORMAT_VERSION``) did not change, so the keys stay as they were.
+KEY_FORMAT_VERSION = 1
 
 
 def sha256_file(path: str | os.PathLike) -> str:

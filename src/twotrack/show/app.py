@@ -83,6 +83,8 @@ class RecordingView:
     #: per track: (track, starts, ends, words) of the words stage's words (or aligned transcript), time order
     words: list[tuple[int, np.ndarray, np.ndarray, list[str]]] = field(default_factory=list)
     words_source: str | None = None
+    #: aligned transcript lines with their text fit (``queries.StoredWords.lines``), by start
+    lines: list[dict[str, Any]] = field(default_factory=list)
     languages: dict[str, Any] = field(default_factory=dict)  # track name -> {language, probability, model}
     infos: dict[str, AudioInfo] | None = None
     clock: tuple[Any, dict[str, Any]] | None = None  # (ClockFix or None, what the API says of it), when read
@@ -93,6 +95,7 @@ class RecordingView:
         arrays += [x for _, s, e in self.activity for x in (s, e)]
         arrays += [x for _, s, e, _ in self.words for x in (s, e)]
         text = sum(len(w) + 50 for _, _, _, ws in self.words for w in ws)
+        text += sum(len(ln.get("text") or "") + len(ln.get("reason") or "") + 200 for ln in self.lines)
         return sum(int(x.nbytes) for x in arrays) + text + 4096
 
     def words_in(self, a: float, b: float, limit: int = MAX_WORDS) -> tuple[list[dict[str, Any]], bool]:
@@ -109,6 +112,11 @@ class RecordingView:
             out.append({"track": t, "name": track_name(t), "count": count, "start": np.round(s[idx], 3).tolist(),
                         "end": np.round(e[idx], 3).tolist(), "word": [ws[i] for i in idx.tolist()]})
         return out, cut
+
+    def flagged_lines_in(self, a: float, b: float) -> list[dict[str, Any]]:
+        """The aligned transcript lines touching [a, b) that the words stage flagged (left out for not fitting
+        their audio, or not aligned at all; or unfit and kept with ``words.text_fit = keep``)."""
+        return [line_json(ln) for ln in self.lines if ln.get("reason") and ln["end"] > a and ln["start"] < b]
 
     def events_in(self, a: float, b: float) -> np.ndarray:
         """Events touching [a, b): an instant (a floor transfer of FTO 0, start == end) when a <= it < b, so
@@ -246,7 +254,7 @@ class Explorer:
                      for t, (lang, p, m) in sorted(got.languages.items())}
         return RecordingView(
             recording=rec, duration_s=stored.duration_s, sample_rate=stored.sample_rate, source_key=stored.source_key,
-            words=words, words_source=got.source, languages=languages,
+            words=words, words_source=got.source, languages=languages, lines=[dict(ln) for ln in got.lines],
             kind=np.asarray(ev["kind"], dtype=object).astype(str),
             start=np.asarray(ev["start_s"], np.float64), end=np.asarray(ev["end_s"], np.float64),
             track=np.asarray(ev["track"], np.int64), from_track=np.asarray(ev["from_track"], np.int64),
@@ -362,10 +370,17 @@ def lanes_json(lanes: data.Lanes, a: float = -math.inf, b: float = math.inf) -> 
     return out
 
 
+def line_json(ln: dict[str, Any]) -> dict[str, Any]:
+    """One aligned transcript line as ``twotrack show --json`` gives it (plus the track's index)."""
+    return {"track": int(ln["track"]), "name": track_name(int(ln["track"])), "start": _r(ln["start"]),
+            "end": _r(ln["end"]), "text": ln["text"], "fit": _r(ln.get("fit")), "coverage": _r(ln.get("coverage")),
+            "kept": bool(ln["kept"]), "reason": ln.get("reason")}
+
+
 def collapse_payload(entry: dict[str, Any], lanes: data.Lanes, a: float = -math.inf, b: float = math.inf,
                      full: bool = False) -> dict[str, Any]:
     """A recording's collapse result for the API: its scores and the diarized lanes (those touching [a, b))."""
-    keys = ("diarizer", "n_speakers", "mapping", "error", "der", "der_without_overlap", "turn_taking")
+    keys = ("diarizer", "n_speakers", "mapping", "tracks", "error", "der", "der_without_overlap", "turn_taking")
     out = {k: entry.get(k) for k in keys}
     if full:
         out = {**entry, **out}
@@ -508,8 +523,9 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
 
     @app.get("/api/recordings/{recording_id:path}/timeline", summary="Timeline window",
              description="Waveform peaks (min/max per pixel and track), activity segments, events and words "
-                         "(the words stage's, per track) that touch [start, end), for drawing the two-lane "
-                         "timeline `width` pixels wide.")
+                         "(the words stage's, per track), and the aligned transcript lines it flagged (`lines`: "
+                         "left out for not fitting their audio, or not aligned, with their fit), that touch "
+                         "[start, end), for drawing the two-lane timeline `width` pixels wide.")
     def api_timeline(recording_id: str,
                      start: float | None = Query(None, description="window start, seconds (default 0)"),
                      end: float | None = Query(None, description="window end, seconds (default: the end)"),
@@ -527,6 +543,7 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
             "peaks": peaks_payload(ex, view, a, b, width, tracks), "activity": lanes_json(view.activity, a, b),
             "events": view.events_json(idx), "events_truncated": truncated,
             "words": words, "words_truncated": words_cut, "words_source": view.words_source,
+            "lines": view.flagged_lines_in(a, b),
             "collapse": None if found is None else collapse_payload(*found, a, b),
         })
 
@@ -677,6 +694,9 @@ def recording_detail(ex: Explorer, view: RecordingView, snap: data.Snapshot, wit
         "words_source": view.words_source,
         "languages": view.languages,
         "words_per_track": {track_name(t): len(ws) for t, _, _, ws in view.words},
+        # every aligned transcript line with its text fit, as `twotrack show --json` lists them
+        "lines": [line_json(ln) for ln in view.lines],
+        "lines_flagged": [line_json(ln) for ln in view.lines if ln.get("reason")],
     }
     if with_events:
         cols = view.events_json(np.arange(len(view.kind)))

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import Config
-from ..model import FrameGrid, track_name
+from ..model import FrameGrid, track_index, track_name
 from ..qualify.requirements import NAMES
 from ..timeline import Timeline
 from . import data, glossary
@@ -283,7 +283,8 @@ def lane_chart(rid: str, entry: dict[str, Any], truth: data.Lanes, diarized: dat
     note = (f"DER {fmt_score(der, 'pct')}" + (f"; first {t1:.0f} s of {dur:.0f} s shown" if dur > t1 + 1e-6 else "")
             + "; top: each track's own voice activity; middle: the mono mix diarized, mapped to the tracks; "
               "red: where they differ")
-    legend = [("box", LANE_COLOURS[0], "track A"), ("box", LANE_COLOURS[1], "track B"),
+    shown = [t for t, _, _ in truth] or [0, 1]  # the pair's own letters (C, D of a 4-channel file)
+    legend = [*[("box", LANE_COLOURS[t % 2], f"track {track_name(t)}") for t in shown],
               ("band", LANE_COLOURS[0], "diarized (mono mix)"), ("box", DISAGREE, "disagree")]
     return lanes(rows, t0=0.0, t1=t1, title=f"{rid}: true lanes above diarized lanes", note=note, legend=legend,
                    gap_after=(len(truth) - 1, len(truth) + len(diarized) - 1))
@@ -296,12 +297,18 @@ def collapse_section(snap: data.Snapshot) -> dict[str, Any] | None:
     c = snap.collapse.data
     rows = []
     for r in c["recordings"]:
+        tracks = list(r.get("tracks") or [])
         rows.append({"recording_id": r["recording_id"], "diarizer": r.get("diarizer"),
+                     # a recording collapsed as two of its tracks (the talking pair of a 4-channel file)
+                     "tracks": ", ".join(tracks) if tracks and tracks != ["A", "B"] else "",
                      "n_speakers": r.get("n_speakers"), "mapping": r.get("mapping") or {},
                      "error": r.get("error"), "cells": [] if r.get("error") else collapse_cells(r)})
     charts = []
     for rid, truth in c["truth"].items():
         entry = c["by_id"][rid]
+        used = [track_index(t) for t in entry.get("tracks") or ()]
+        if used:  # the truth of the tracks that were mixed (not the unused channels beside them)
+            truth = [lane for lane in truth if lane[0] in used]
         charts.append({"recording_id": rid, "svg": lane_chart(rid, entry, truth, c["lanes"].get(rid, []))})
     summary = c["summary"]
     n_ok = sum(1 for r in rows if not r["error"])

@@ -216,6 +216,7 @@
       el("line", { x1: GUTTER, y1: y0 + WAVE_Y + WAVE_H / 2, x2: GUTTER + plotW(), y2: y0 + WAVE_Y + WAVE_H / 2, stroke: "#ccc" }, g);
       waveform(g, t, y0);
       words(g, t, y0);
+      leftOut(g, t, y0);
     }
     var mid = null;
     if (nTracks >= 2) {
@@ -290,6 +291,38 @@
     var room = duration - span;
     slider.disabled = room <= 0;
     slider.value = room > 0 ? Math.round(view.start / room * 1000) : 0;
+  }
+
+  // Transcript lines of track t the words stage left out (their text does not fit their audio, or did not
+  // align): a dashed box in the word strip where their words would be, its fit written in it where the zoom
+  // leaves room, the line's text, scores and reason in the tooltip. Click it to hear the line.
+  function leftOut(g, t, y0) {
+    if (!data || !data.lines) return 0;
+    var n = 0;
+    for (var i = 0; i < data.lines.length; i++) {
+      var ln = data.lines[i];
+      if (ln.track !== t || ln.kept) continue;
+      var score = ln.fit === null ? "" : "fit " + ln.fit.toFixed(2);
+      var tip = "line left out: \u201c" + ln.text + "\u201d " + fmtS(ln.start) + "\u2013" + fmtS(ln.end) +
+                (score ? " \u00b7 " + score : "") + (ln.coverage === null ? "" : " \u00b7 coverage " + Math.round(100 * ln.coverage) + "%") +
+                " \u00b7 " + ln.reason;
+      var r = spanRect(g, ln.start, ln.end, y0 + WORD_Y, WORD_H, "mark unfit-line", "#f8d7d4", tip,
+                       { "data-track": t, "data-kind": "line", stroke: "#b3261e", "stroke-width": 0.8,
+                         "stroke-dasharray": "3 2", "fill-opacity": 0.9 });
+      if (!r) continue;
+      n++;
+      var x0 = Math.max(GUTTER, X(ln.start)), room = Math.min(GUTTER + plotW(), X(ln.end)) - x0 - 4;
+      var unfit = ln.reason.indexOf("text does not fit") === 0;
+      var labels = [unfit ? "line left out: text does not fit" + (score ? " (" + score + ")" : "") : "line left out: not aligned",
+                    unfit ? "left out" + (score ? " (" + score + ")" : "") : "not aligned", score];
+      for (var k = 0; k < labels.length; k++) {
+        if (!labels[k] || CHAR_W * labels[k].length > room) continue;
+        el("text", { x: x0 + 2, y: y0 + WORD_Y + WORD_H - 3, "font-size": 10, fill: "#7a1c16", "class": "unfit-line-text",
+                     "pointer-events": "none" }, g).textContent = labels[k];
+        break;
+      }
+    }
+    return n;
   }
 
   // The words of track t: a box per word in a strip under the waveform, the word written in it when it fits
