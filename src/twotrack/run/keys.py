@@ -19,7 +19,11 @@ from ..packaged import installed
 from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 11}
+STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 10}
+#: Bump when a transcript reader (``ingest.annotations``, a recipe's) changes the text, times or span it hands the
+#: words stage: recordings with a transcript then align it again; recordings without one keep their words.
+#: 2: CALLHOME markup read as tags and spoken words, its transcribed span widened to every timed line.
+TRANSCRIPT_READING_VERSION = 2
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
@@ -95,12 +99,17 @@ def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
     has the keys of the activity stage and every stage after it hashed with that declaration, so a
     changed ``b_offset_s``/``b_drift_ppm`` recomputes its activity and events (not its decode and checks).
     A recording without a declaration keeps the corpus keys (workspaces scanned before stay current). The words
-    key of a recording with a transcript also holds the transcript's content (``transcript_digest``), so an
-    edited transcript is aligned again (and only the words stage reruns)."""
+    key of a recording with a transcript also holds the transcript's content (``transcript_digest``), how it is
+    read (``TRANSCRIPT_READING_VERSION``) and the stretch it covers (metadata ``transcribed_span_s``), so an edited
+    transcript, a changed reader or span is aligned again (and only the words stage reruns)."""
     out = dict(keys)
     text = transcript_digest(recording)
     if text is not None and "words" in out:  # the words stage aligns the transcript: a fixed line aligns again
-        out["words"] = hashlib.sha256(f"{out['words']}|transcript {text}".encode()).hexdigest()[:16]
+        from ..ingest.annotations import TRANSCRIBED_SPAN_KEY  # the readers: only for recordings with a transcript
+
+        span = str((getattr(recording, "metadata", None) or {}).get(TRANSCRIBED_SPAN_KEY, ""))
+        out["words"] = hashlib.sha256(f"{out['words']}|transcript {text}|reading {TRANSCRIPT_READING_VERSION}"
+                                      f"|span {span}".encode()).hexdigest()[:16]
     clock = getattr(recording, "clock", None)
     if clock is None or recording.layout is not Layout.PAIRED:
         return out
