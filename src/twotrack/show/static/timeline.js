@@ -99,6 +99,8 @@
 
   function schedule() {
     if (timer) clearTimeout(timer);
+    // not ready until the new view's data is drawn: the old data is drawn at the new scale meanwhile
+    if (root.getAttribute("data-ready") === "1") root.setAttribute("data-ready", "0");
     timer = setTimeout(fetchView, 40);
   }
 
