@@ -306,6 +306,24 @@ def test_callhome_markup_reaches_the_aligner_as_tags_and_spoken_words(tmp_path):
                                               "it", "yes"]
 
 
+def test_callhome_marks_inside_a_guess_or_a_language_tag_leave_the_spelling(tmp_path):
+    from twotrack.words.align import transcript_words
+
+    # a guessed name ((&Mary)) and a non-lexeme in parentheses: the mark opens the word after '(' as after a space
+    # (before, '&Mary' reached the aligned words and the exports); a language tag inside another is spoken words
+    # (before, the outer tag was left whole and the aligner dropped all of it); '2+2' is no +mispronounced+ mark
+    # (before, '2+2 and +think+' became '22 and think+')
+    root = build_callhome(tmp_path / "corpus")
+    transcript = root / "LDC97T14" / "transcrpt" / "train" / "en_4065.txt"
+    line = "19.10 19.90 B: ((&Mary)) said (%uh) <Spanish hola <English yes> amigo> 2+2 and +think+ at AT&T"
+    transcript.write_text(transcript.read_text() + "\n" + line + "\n")
+    rec = next(r for r in prepare("callhome", [root]).recordings if r.recording_id == "callhome-4065")
+    last = [w for w in recording_gold(rec) if w.start == 19.10]
+    assert [w.text for w in last] == ["((Mary)) said (uh) hola yes amigo 2+2 and think at AT&T"]
+    assert transcript_words(last[0].text) == ["Mary", "said", "(uh)", "hola", "yes", "amigo", "2+2", "and", "think",
+                                              "at", "AT&T"]
+
+
 def test_callhome_damaged_callinfo_line_and_missing_call_are_named(tmp_path):
     root = build_callhome(tmp_path / "corpus")
     table = root / "LDC97T14" / "doc" / "callinfo.tbl"

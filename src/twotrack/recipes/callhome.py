@@ -97,7 +97,9 @@ _CONTRACTION = re.compile(r'<contraction\s+e_form="[^"]*">')
 #: Marks around spoken words that would stay in the words' spelling (the aligner keeps a transcript's spelling,
 #: and exports take it): ``%um`` (non-lexeme), ``&Mary`` (proper name), ``+probably+`` (mispronounced),
 #: ``**poodle-ish**`` (idiosyncratic), ``//quit it//`` (aside), ``#text#`` (simultaneous speech on the channel).
-_WORD_MARKS = ((re.compile(r"(?<!\S)[%&](?=\w)"), ""), (re.compile(r"\+([^+\s][^+]*)\+"), r"\1"),
+#: A mark opens a word wherever no letter or digit comes before it: ``((&Mary))`` (a guessed name) loses its ``&``
+#: as ``&Mary`` does, while ``AT&T``, ``50%`` and ``2+2`` keep their signs.
+_WORD_MARKS = ((re.compile(r"(?<!\w)[%&](?=\w)"), ""), (re.compile(r"(?<![\w+])\+([^+\s][^+]*?)\+(?![\w+])"), r"\1"),
                (re.compile(r"\*\*([^*]+)\*\*"), r"\1"), (re.compile(r"//([^/]*)//"), r"\1"), (re.compile("#"), ""))
 
 
@@ -106,7 +108,12 @@ def callhome_text(text: str) -> str:
     ``<Language words>`` -> ``words`` (spoken: aligned as speech), a ``<contraction e_form=..>`` tag dropped
     (its word stays), the marks around spoken words (``_WORD_MARKS``) dropped. ``[noise]``, ``[[comment]]`` and
     ``((guess))`` are left: the aligner reads them so."""
-    text = _OTHER_LANGUAGE.sub(r"\1", _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text)))
+    text = _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text))
+    while True:  # innermost first: <Spanish hola <English yes> amigo> is three spoken words, not one tag
+        inner = _OTHER_LANGUAGE.sub(r"\1", text)
+        if inner == text:
+            break
+        text = inner
     for mark, keep in _WORD_MARKS:
         text = mark.sub(keep, text)
     return " ".join(text.split())
