@@ -80,6 +80,22 @@ def test_fisher_pindata_adds_the_enrolment_to_sides_audited_as_the_enrolled_sex(
     assert got.speakers["fisher-11111-f"]["age"] == "54"
 
 
+def test_fisher_pin_enrolled_twice_gives_each_sex_its_row_and_names_a_conflicting_repeat(tmp_path):
+    # PIN 11111 enrolled once as a woman and once as a man (the man audited in call 00003): each side gets its own
+    # answers; before, the second row was dropped without a word. 22222 enrolled again as a man with other answers:
+    # named, the first row kept. A byte-identical repeat (a table appended twice) is no error.
+    root = build_fisher(tmp_path / "corpus")
+    table = root / "fe_03_p1_tran" / "doc" / "fe_03_pindata.tbl"
+    table.write_text(table.read_text() + "11111,M,33,12,Spanish,CA,1,00003_B/m.a\n"
+                     "22222,M,61,10,English,OH,1,00001_B/m.a\n55555,F,23,13,English,NY,1,00003_A/f.a\n")
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["unreadable table"]
+    assert "line 8" in got.errors[0].problem and "line 3" in got.errors[0].problem
+    assert got.errors[0].path.endswith("fe_03_pindata.tbl")
+    assert got.speakers["fisher-11111-m"]["age"] == "33" and got.speakers["fisher-11111-f"]["age"] == "54"
+    assert got.speakers["fisher-22222-m"]["education_years"] == "12"
+
+
 def test_fisher_broken_fixture_gives_named_errors_listed_by_errors(tmp_path):
     root = build_fisher(tmp_path / "corpus", broken=True)
     assert _kinds(prepare("fisher", [root])) == ["audio without transcript", "table row without files",
