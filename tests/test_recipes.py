@@ -562,3 +562,23 @@ def test_ami_annotations_kept_zipped_are_named_in_the_missing_table_error(tmp_pa
     got = prepare("ami", [root])
     assert [e.problem.split(":", 1)[0] for e in got.errors] == ["nothing found"]
     assert "meetings.xml" in got.errors[0].problem and "ami_public_manual_1.6.2.zip" in got.errors[0].problem
+
+
+def test_a_disc_left_packed_is_named_by_the_errors_for_the_files_it_holds(tmp_path):
+    import shutil
+
+    # Fisher's audio discs arrive as one archive each: with the transcripts unpacked and a disc still packed beside
+    # them, each call of that disc is a 'table row without files' / 'transcript without audio' error; before, none
+    # said that an archive lay there (thousands of errors for one packed disc); the nothing-found rule did not
+    # apply, since the path held the recipe's other files
+    root = build_fisher(tmp_path / "corpus")
+    shutil.make_archive(str(root / "fisher_eng_tr_sp_d1"), "gztar", root, "fisher_eng_tr_sp_d1")
+    shutil.rmtree(root / "fisher_eng_tr_sp_d1")
+    got = prepare("fisher", [root])
+    assert got.recordings == [] and _kinds(got) == ["table row without files"] * 3 + ["transcript without audio"] * 3
+    assert all("packed archive(s) found (fisher_eng_tr_sp_d1.tar.gz)" in e.problem for e in got.errors)
+    # a release with nothing packed: the same errors say nothing of archives
+    shutil.unpack_archive(root / "fisher_eng_tr_sp_d1.tar.gz", tmp_path / "elsewhere")
+    (root / "fisher_eng_tr_sp_d1.tar.gz").unlink()
+    got = prepare("fisher", [root])
+    assert len(got.errors) == 6 and not any("packed" in e.problem for e in got.errors)

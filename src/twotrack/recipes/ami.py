@@ -157,12 +157,12 @@ def prepare_ami(paths, options):
     (``ami-<global name>``, via meetings.xml) and its gold the wearer's ``words.xml``."""
     from ..model import Layout, Recording, SourceType, TrackSource
     from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE, NOTHING_FOUND,
-                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files, packed_note, probe_into)
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, packed_note, probe_into)
 
     chosen = _headsets(options.get("headsets"))
     prepared = Prepared()
-    files = index_files(paths, AMI_PATTERNS, prepared.errors, "<meeting>.Headset-N.wav, <meeting>.<letter>.words.xml, "
-                                                            "meetings.xml, participants.xml")
+    files = prepared.index(paths, AMI_PATTERNS, "<meeting>.Headset-N.wav, <meeting>.<letter>.words.xml, "
+                                                "meetings.xml, participants.xml")
     audio: dict[str, dict[int, str]] = {}
     for f in files.get("audio", ()):
         m = _HEADSET.match(Path(f).name)

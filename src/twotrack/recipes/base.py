@@ -17,7 +17,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..model import AudioInfo, ErrorRecord, Recording
@@ -37,6 +37,8 @@ BAD_AUDIO = "unreadable audio"
 BAD_METADATA = "unreadable metadata"
 MISSING_CHANNEL = "missing channel"
 NOTHING_FOUND = "nothing found"
+#: The errors saying a file is missing: each names the packed archives found, when there are any.
+MISSING_FILE = (AUDIO_WITHOUT_TRANSCRIPT, TRANSCRIPT_WITHOUT_AUDIO, TABLE_ROW_WITHOUT_FILES)
 
 
 def named_error(kind: str, path: str | Path, detail: str, recording_id: str | None = None) -> ErrorRecord:
@@ -53,6 +55,15 @@ class Prepared:
     infos: dict[str, AudioInfo] = field(default_factory=dict)
     speakers: dict[str, dict[str, str]] = field(default_factory=dict)
     errors: list[ErrorRecord] = field(default_factory=list)
+    packed: list[str] = field(default_factory=list)  # packed archives found under the paths (``index``)
+
+    def index(self, paths: Iterable[str], patterns: Mapping[str, str], what: str | None = None
+              ) -> dict[str, list[str]]:
+        """``index_files`` with this recipe's errors, remembering the packed archives found: every error saying
+        a file is missing then names them (``Recipe.__call__``)."""
+        files = index_files(paths, patterns, self.errors, what)
+        self.packed = list(files.get(PACKED_KIND, ()))
+        return files
 
     def error(self, kind: str, path: str | Path, detail: str, recording_id: str | None = None) -> None:
         self.errors.append(named_error(kind, path, detail, recording_id))
@@ -88,7 +99,12 @@ class Recipe:
         if unknown:
             known = ", ".join(name for name, _ in self.options) or "none"
             raise ValueError(f"recipe {self.name}: unknown option(s) {', '.join(unknown)} (known: {known})")
-        return self.prepare([str(p) for p in paths], opts)
+        prepared = self.prepare([str(p) for p in paths], opts)
+        note = packed_note({PACKED_KIND: prepared.packed})
+        if note:  # a file missing beside a packed archive (a disc left packed) may be inside it: say so
+            prepared.errors = [replace(e, problem=e.problem + note) if e.problem.startswith(MISSING_FILE) and
+                               not e.problem.endswith(note) else e for e in prepared.errors]
+        return prepared
 
 
 # ---------------------------------------------------------------------------------------------

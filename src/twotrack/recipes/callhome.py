@@ -220,11 +220,11 @@ def prepare_callhome(paths, options):
     """Every ``NNNN.sph`` under ``paths`` becomes a two-track recording ``callhome-NNNN`` whose gold is
     its transcript ``NNNN.txt`` (utterance times: IPU-level gold); speakers are the two sides
     (``callhome-NNNN-A``/``-B``), the split (train/devtest/evaltest) is metadata."""
-    from .base import (NOT_IN_TABLE, Prepared, by_key, checked_gold, index_files, transcripts_without_audio,
+    from .base import (NOT_IN_TABLE, Prepared, by_key, checked_gold, transcripts_without_audio,
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, CALLHOME_PATTERNS, prepared.errors, "en_NNNN.sph, en_NNNN.txt, NNNN.cha, callinfo.tbl")
+    files = prepared.index(paths, CALLHOME_PATTERNS, "en_NNNN.sph, en_NNNN.txt, NNNN.cha, callinfo.tbl")
     audio = by_key(files.get("audio", ()), call_number, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), call_number, "duplicate transcript", prepared)
     for call, cha in by_key(files.get("cha", ()), call_number, "duplicate transcript", prepared).items():

@@ -198,11 +198,11 @@ def prepare_fisher(paths, options):
     gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN and sex (speaker
     ``fisher-<PIN>-<m|f>``) with dialect; ``fe_03_pindata.tbl`` adds the enrolment's age, education, native
     language and home state to a side audited as the PIN's enrolled sex."""
-    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, index_files, merge_tables, packed_note,
+    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, merge_tables, packed_note,
                        rows_without_audio, table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, FISHER_PATTERNS, prepared.errors, "fe_03_NNNNN.sph, fe_03_NNNNN.txt, *_calldata.tbl")
+    files = prepared.index(paths, FISHER_PATTERNS, "fe_03_NNNNN.sph, fe_03_NNNNN.txt, *_calldata.tbl")
     audio = by_key(files.get("audio", ()), _call_id, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), _call_id, "duplicate transcript", prepared)
     calls = merge_tables(files.get("calldata", ()), read_calldata, prepared)

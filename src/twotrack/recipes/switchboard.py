@@ -171,12 +171,12 @@ def prepare_switchboard(paths, options):
     callers (speaker
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
     from .base import (NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
-                       checked_gold, index_files, merge_tables, packed_note, rows_without_audio, same_bytes, table_row,
+                       checked_gold, merge_tables, packed_note, rows_without_audio, same_bytes, table_row,
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, SWB_PATTERNS, prepared.errors, "swNNNNN.sph, swNNNNA-ms98-a-word.text, "
-                                                             "call_con_tab.csv or conv.tab, caller_tab.csv")
+    files = prepared.index(paths, SWB_PATTERNS, "swNNNNN.sph, swNNNNA-ms98-a-word.text, "
+                                                "call_con_tab.csv or conv.tab, caller_tab.csv")
     audio = by_key(files.get("audio", ()), conversation_number, "duplicate audio", prepared)
     words: dict[str, dict[str, str]] = {}
     for f in files.get("words", ()):
