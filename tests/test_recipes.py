@@ -582,3 +582,17 @@ def test_a_disc_left_packed_is_named_by_the_errors_for_the_files_it_holds(tmp_pa
     (root / "fisher_eng_tr_sp_d1.tar.gz").unlink()
     got = prepare("fisher", [root])
     assert len(got.errors) == 6 and not any("packed" in e.problem for e in got.errors)
+
+
+def test_a_path_already_named_nothing_found_is_not_named_again_for_its_missing_table(tmp_path):
+    # a wrong folder (or a path that does not exist) given to a recipe that needs a table: one error per path;
+    # before, each was named twice (once as holding none of the recipe's files, once as lacking the table)
+    (tmp_path / "empty").mkdir()
+    for recipe in ("fisher", "switchboard", "ami"):
+        got = prepare(recipe, [tmp_path / "empty", tmp_path / "missing"])
+        assert sorted(e.path for e in got.errors) == [str(tmp_path / "empty"), str(tmp_path / "missing")], recipe
+    # a path that holds the audio but no table is still named for the table
+    root = build_fisher(tmp_path / "fisher")
+    (root / "fe_03_p1_tran" / "doc" / "fe_03_p1_calldata.tbl").unlink()
+    got = prepare("fisher", [root])
+    assert [e.problem.split(":")[1].strip() for e in got.errors] == ["no *_calldata.tbl under this path"]

@@ -156,8 +156,8 @@ def prepare_ami(paths, options):
     headset kept: all, or ``headsets=0,1``), data type multiparty; each track's speaker is its wearer
     (``ami-<global name>``, via meetings.xml) and its gold the wearer's ``words.xml``."""
     from ..model import Layout, Recording, SourceType, TrackSource
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE, NOTHING_FOUND,
-                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, packed_note, probe_into)
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE,
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, table_missing, probe_into)
 
     chosen = _headsets(options.get("headsets"))
     prepared = Prepared()
@@ -179,9 +179,8 @@ def prepare_ami(paths, options):
     for f in files.get("participants", ()):
         people.update(read_participants(f, prepared))
     if not meetings:
-        for root in paths:
-            prepared.error(NOTHING_FOUND, root, "no corpusResources/meetings.xml under this path: headsets cannot "
-                                                "be matched to speakers and words" + packed_note(files))
+        table_missing(prepared, paths, "no corpusResources/meetings.xml under this path: headsets cannot be "
+                                       "matched to speakers and words")
     for meeting in sorted(audio):
         headsets = audio[meeting]
         keep = sorted(headsets) if chosen is None else chosen

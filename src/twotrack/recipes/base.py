@@ -336,6 +336,16 @@ def merge_tables(tables: Iterable[str], read: Callable[[str, Prepared], Mapping[
     return out
 
 
+def table_missing(prepared: Prepared, paths: Iterable[str], detail: str) -> None:
+    """A ``nothing found`` error per given path saying which table is missing and what stays unknown (``detail``),
+    with the packed archives found; a path ``index_files`` already named (not found, or none of the recipe's files
+    under it) is not named a second time."""
+    named = {e.path for e in prepared.errors if e.problem.startswith(NOTHING_FOUND)}
+    for root in paths:
+        if os.path.abspath(root) not in named:
+            prepared.error(NOTHING_FOUND, root, detail + packed_note({PACKED_KIND: prepared.packed}))
+
+
 def table_row(prepared: Prepared, rows: Mapping[str, tuple[str, int, dict[str, str]]], key: str, audio: str,
               recording_id: str, missing: str) -> tuple[str, int, dict[str, str]] | None:
     """The table row (``merge_tables``) of a recording's ``key``, or None; when tables were read but none

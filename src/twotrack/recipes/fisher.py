@@ -198,7 +198,7 @@ def prepare_fisher(paths, options):
     gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN and sex (speaker
     ``fisher-<PIN>-<m|f>``) with dialect; ``fe_03_pindata.tbl`` adds the enrolment's age, education, native
     language and home state to a side audited as the PIN's enrolled sex."""
-    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, merge_tables, packed_note,
+    from .base import (Prepared, by_key, checked_gold, merge_tables, table_missing,
                        rows_without_audio, table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
@@ -208,9 +208,8 @@ def prepare_fisher(paths, options):
     calls = merge_tables(files.get("calldata", ()), read_calldata, prepared)
     enrolled = merge_tables(files.get("pindata", ()), read_pindata, prepared)
     if not files.get("calldata"):
-        for root in paths:
-            prepared.error(NOTHING_FOUND, root, "no *_calldata.tbl under this path: speakers, sex, dialect and "
-                                                "topics stay unknown" + packed_note(files))
+        table_missing(prepared, paths, "no *_calldata.tbl under this path: speakers, sex, dialect and topics stay "
+                                       "unknown")
     for call in sorted(audio):
         rid = f"fe_03_{call}"
         transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {rid}.txt under the given folders",
