@@ -596,3 +596,21 @@ def test_a_path_already_named_nothing_found_is_not_named_again_for_its_missing_t
     (root / "fe_03_p1_tran" / "doc" / "fe_03_p1_calldata.tbl").unlink()
     got = prepare("fisher", [root])
     assert [e.problem.split(":")[1].strip() for e in got.errors] == ["no *_calldata.tbl under this path"]
+
+
+def test_ami_meeting_missing_a_participants_headset_is_named(tmp_path):
+    import shutil
+
+    # a partial download: C's Headset-2.wav is absent while the room mix is there. Before, the meeting was scanned
+    # as a two-track pair with no error (C's words.xml unused, C's speech on nobody's track) and 'no errors'
+    root = build_ami(tmp_path / "corpus")
+    audio = root / "amicorpus" / AMI_MEETING / "audio"
+    shutil.copy(audio / f"{AMI_MEETING}.Headset-0.wav", audio / f"{AMI_MEETING}.Mix-Headset.wav")
+    (audio / f"{AMI_MEETING}.Headset-2.wav").unlink()
+    got = prepare("ami", [root])
+    assert [len(r.tracks) for r in got.recordings] == [2]  # the headsets there are still scanned
+    assert _kinds(got) == ["missing channel"]
+    assert "Headset-2.wav" in got.errors[0].problem and f"ami-{AMI_PEOPLE['C'][0]}" in got.errors[0].problem
+    assert got.errors[0].recording_id == AMI_MEETING
+    # a pair chosen on purpose names nothing missing
+    assert prepare("ami", [root], {"headsets": "0,1"}).errors == []

@@ -193,6 +193,12 @@ def prepare_ami(paths, options):
         if any(i is None for i in infos):
             continue
         wearers = {ch: (letter, name) for letter, (name, ch) in meetings.get(meeting, {}).items()}
+        absent = sorted(ch for ch in wearers if ch not in headsets) if chosen is None else []
+        if absent:  # a partial download: a participant meetings.xml names has no headset file, so no track
+            who = ", ".join(f"Headset-{ch}.wav (worn by {wearers[ch][0]}, ami-{wearers[ch][1]})" for ch in absent)
+            prepared.error(MISSING_CHANNEL, headsets[min(headsets)], f"meeting {meeting} has no {who}: that "
+                                                                      "participant's speech is on no track of its "
+                                                                      "own; the other headsets are scanned", meeting)
         if meetings and meeting not in meetings:
             prepared.error(NOT_IN_TABLE, headsets[keep[0]], f"meeting {meeting} is not in meetings.xml", meeting)
         speakers, gold = [], []
