@@ -614,3 +614,19 @@ def test_ami_meeting_missing_a_participants_headset_is_named(tmp_path):
     assert got.errors[0].recording_id == AMI_MEETING
     # a pair chosen on purpose names nothing missing
     assert prepare("ami", [root], {"headsets": "0,1"}).errors == []
+
+
+def test_ami_meeting_exports_without_allowing_unknown_clocks(tmp_path):
+    from cli_run import grant_consent, run
+
+    # the headsets are separate files that share no signal, so the checks measure no clock; AMI recorded them on
+    # one synchronised system and the recipe declares that. Before, every AMI meeting was left out of every
+    # export as 'clock unknown' (exported 0 of 1) unless --allow-unknown-clock was given
+    ws, summary, _ = scan_corpus(build_ami(tmp_path / "corpus"), tmp_path / "ws", "ami")
+    assert summary.errors == []
+    grant_consent(ws.path, tmp_path, [f"ami-{name}" for name, _, _ in AMI_PEOPLE.values()])
+    result = run("export", "lhotse", tmp_path / "out", "-w", ws.path, "--purpose", "research-training",
+                 "--allow-no-text", "--json")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert got["unknown_clock"] == {} and got["exported"] == 1

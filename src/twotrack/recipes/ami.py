@@ -155,7 +155,7 @@ def prepare_ami(paths, options):
     """Every meeting with ``Headset-N.wav`` files under ``paths`` becomes one recording (a track per
     headset kept: all, or ``headsets=0,1``), data type multiparty; each track's speaker is its wearer
     (``ami-<global name>``, via meetings.xml) and its gold the wearer's ``words.xml``."""
-    from ..model import Layout, Recording, SourceType, TrackSource
+    from ..model import ClockDeclaration, Layout, Recording, SourceType, TrackSource
     from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE,
                        TRANSCRIPT_WITHOUT_AUDIO, Prepared, table_missing, probe_into)
 
@@ -226,7 +226,12 @@ def prepare_ami(paths, options):
         prepared.recordings.append(Recording(
             recording_id=meeting, tracks=tuple(TrackSource(headsets[n], 0) for n in keep), layout=Layout.PAIRED,
             speakers=tuple(speakers), source_type=SourceType.MULTIPARTY, license=options.get("license") or "CC-BY-4.0",
-            tags=tags, metadata=metadata, track_transcripts=tuple(gold) if any(gold) else ()))
+            tags=tags, metadata=metadata, track_transcripts=tuple(gold) if any(gold) else (),
+            # the headsets were recorded on one synchronised system (Carletta et al. 2005: all devices "produce
+            # output signals that are synchronized with each other"): declared shared, as the files share no
+            # signal the checks could measure it on; without it every meeting was left out of exports (clock
+            # unknown)
+            clock=ClockDeclaration(offset_s=0.0, drift_ppm=0.0, source="declared")))
     room: dict[str, list[str]] = {}
     for f in files.get("room_audio", ()):
         room.setdefault(re.split(r"[._]", Path(f).name, maxsplit=1)[0], []).append(f)
