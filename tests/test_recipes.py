@@ -301,6 +301,19 @@ def test_callhome_transcribed_span_covers_lines_outside_the_header_span(tmp_path
     assert rec.metadata["transcribed_span_s"] == f"{round(first, 2):g}-{round(last, 2):g}"
 
 
+def test_callhome_line_of_no_length_does_not_widen_the_transcribed_span(tmp_path):
+    # the release has lines whose end is not after their start (lhotse skips them; read_callhome leaves them out of
+    # the gold): one before the header's start widened the span to it, so the untranscribed stretch before it was
+    # neither recognised by the words stage nor scored as untranscribed by eval
+    root = build_callhome(tmp_path / "corpus")
+    transcript = root / "LDC97T14" / "transcrpt" / "train" / "en_4065.txt"
+    text = transcript.read_text().replace("#Starting at 0 Ending at 20", "#Starting at 5 Ending at 15")
+    lines = [line for line in text.splitlines() if not line[:1].isdigit() or 5 <= float(line.split()[0]) < 15]
+    transcript.write_text("\n".join(lines[:4] + ["1.00 1.00 A: {laugh}", "14.50 14.20 B: uh"] + lines[4:]) + "\n")
+    rec = next(r for r in prepare("callhome", [root]).recordings if r.recording_id == "callhome-4065")
+    assert rec.metadata["transcribed_span_s"].startswith("5-")
+
+
 def test_callhome_markup_reaches_the_aligner_as_tags_and_spoken_words(tmp_path):
     from twotrack.words.align import transcript_words
 
