@@ -643,3 +643,11 @@ def test_ami_meeting_exports_without_allowing_unknown_clocks(tmp_path):
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
     assert got["unknown_clock"] == {} and got["exported"] == 1
+
+
+def test_stats_of_meetings_only_say_why_they_have_no_turn_taking_statistics(tmp_path):
+    # an AMI workspace (three headsets per meeting): stats said "mono recordings and copied channels have none; or
+    # the events stage never ran", none of which was the reason
+    ws, _, _ = scan_corpus(build_ami(tmp_path / "corpus"), tmp_path / "ws", "ami")
+    result = CliRunner().invoke(main, ["stats", "-w", str(ws.path)])
+    assert result.exit_code == 0 and "more than two talking tracks" in " ".join(result.output.split())
