@@ -385,6 +385,21 @@ def test_callhome_talkbank_chat_transcripts_are_gold(tmp_path):
     assert _kinds(got) == ["missing channel"]
 
 
+def test_callhome_chat_codes_reach_the_aligner_as_spoken_words_and_tags(tmp_path):
+    from twotrack.words.align import transcript_words
+
+    # CHAT's own main-line codes: <I want> [/] is said words a retracing code is about (before: 'want' alone, the
+    # LDC language-tag rule taking 'I' for a language), &=laughs an event (before: the word 'laughs'), &-uh a
+    # filler said, xxx speech not transcribed (before: the word 'xxx'), 0is a word not said
+    root = build_callhome_talkbank(tmp_path / "corpus")
+    cha = root / "CallHome" / "eng" / "4065.cha"
+    utterance = "*B:\t<I want> [/] I want a &=laughs cookie &-uh xxx 0is it . \x1519100_19900\x15"
+    cha.write_text(cha.read_text().replace("@End", utterance + "\n@End"))
+    (rec,) = prepare("callhome", [root]).recordings
+    (last,) = [w for w in recording_gold(rec) if w.start == 19.1]
+    assert transcript_words(last.text) == ["I", "want", "I", "want", "a", "cookie", "uh", "it"]
+
+
 @pytest.mark.parametrize("headsets", [None, "0,1"])
 def test_ami_fixture_keeps_all_headsets_or_a_chosen_pair(tmp_path, headsets):
     options = {"headsets": headsets} if headsets else None

@@ -119,6 +119,23 @@ def callhome_text(text: str) -> str:
     return " ".join(text.split())
 
 
+#: CHAT (TalkBank's ``.cha``) main-line codes the words stage's tag rule would misread (the CHAT manual,
+#: talkbank.org/manuals/CHAT.html): ``<I want> [/]`` brackets the spoken words a code after it is about (the
+#: aligner dropped them as a tag; the LDC language rule above would take ``I`` for a language name); ``&=laughs`` is
+#: an event, not a word; ``&-uh`` a filler and ``&+fr`` a fragment are spoken; ``xxx``/``yyy``/``www`` stand for
+#: speech not transcribed, not words; ``0is`` is a word not said.
+_CHAT_CODES = ((re.compile(r"<([^<>]*)>"), r" \1 "), (re.compile(r"&=(\S+)"), r"[\1]"),
+               (re.compile(r"(?<!\S)&[-+](?=\w)"), ""),
+               (re.compile(r"(?<!\S)(?:xxx|yyy|www)(?!\S)"), "[untranscribed]"), (re.compile(r"(?<!\S)0\S+"), ""))
+
+
+def chat_text(text: str) -> str:
+    """A CHAT utterance's text in the words stage's terms (``_CHAT_CODES``); ``[/]``-style codes stay tags."""
+    for code, keep in _CHAT_CODES:
+        text = code.sub(keep, text)
+    return " ".join(text.split())
+
+
 def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Word]:
     """CALLHOME transcript segments -> ``Word`` on the side's track (``A``/``A1`` -> 0, ``B``/``B2`` -> 1);
     lines whose end is not after their start are left out (the release has some). A ``.cha`` file is
@@ -126,12 +143,13 @@ def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Wor
     p = str(path)
     rid = recording_id or f"callhome-{call_number(p)}"
     words = []
+    clean = chat_text if p.lower().endswith(".cha") else callhome_text
     for line_no, start, end, label, text in _timed(p):
         side = label[0].upper() if re.fullmatch(r"[A-Za-z]\d*", label) else label
         if side not in SIDES:  # a side letter with an optional talker number: A, A1, B2 (not a name like BOB)
             raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
         if end > start:
-            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, callhome_text(text), label.upper()))
+            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, clean(text), label.upper()))
     return tl.by_time(words)
 
 
