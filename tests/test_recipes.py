@@ -666,3 +666,18 @@ def test_stats_of_meetings_only_say_why_they_have_no_turn_taking_statistics(tmp_
     ws, _, _ = scan_corpus(build_ami(tmp_path / "corpus"), tmp_path / "ws", "ami")
     result = CliRunner().invoke(main, ["stats", "-w", str(ws.path)])
     assert result.exit_code == 0 and "more than two talking tracks" in " ".join(result.output.split())
+
+
+def test_ami_file_names_in_another_case_are_one_meeting(tmp_path):
+    # a copy whose words files were written upper case (an ISO 9660 disc, a renaming tool): ES2002A.C.WORDS.XML beside
+    # ES2002a.Headset-2.wav. Before, these were two meetings: three 'audio without transcript' and three 'transcript
+    # without audio' errors, and the meeting scanned without gold
+    root = build_ami(tmp_path / "corpus")
+    for f in (root / "ami_public_manual_1.6.2" / "words").iterdir():
+        f.rename(f.with_name(f.name.upper()))
+    audio = root / "amicorpus" / AMI_MEETING / "audio" / f"{AMI_MEETING}.Headset-2.wav"
+    audio.rename(audio.with_name(audio.name.lower()))
+    got = prepare("ami", [root])
+    assert got.errors == []
+    (rec,) = got.recordings
+    assert rec.recording_id == AMI_MEETING and all(rec.track_transcripts) and len(rec.tracks) == 3

@@ -38,6 +38,13 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def meeting_id(name: str) -> str:
+    """A meeting id as the corpus spells it, ``ES2002a`` (site, type and number upper case, the session letter lower),
+    whatever case a copy's file names have: an ISO 9660 disc or a renaming tool writes ``ES2002A.HEADSET-0.WAV``, and
+    a meeting whose audio and words files differ in case was two meetings, neither with gold."""
+    return name[:6].upper() + name[6:].lower()
+
+
 def _parse(path: str) -> ET.Element:
     with file_access(path, "annotation file"):
         try:
@@ -78,7 +85,7 @@ def read_meetings(path: str, prepared) -> dict[str, dict[str, tuple[str, int]]]:
         for spk in meeting:
             letter, name, channel = spk.get("nxt_agent"), spk.get("global_name"), spk.get("channel")
             if letter and name and channel is not None and channel.isdigit():
-                out.setdefault(meeting.get("observation"), {})[letter.upper()] = (name, int(channel))
+                out.setdefault(meeting_id(meeting.get("observation")), {})[letter.upper()] = (name, int(channel))
     return out
 
 
@@ -166,11 +173,11 @@ def prepare_ami(paths, options):
     audio: dict[str, dict[int, str]] = {}
     for f in files.get("audio", ()):
         m = _HEADSET.match(Path(f).name)
-        audio.setdefault(m.group("meeting"), {}).setdefault(int(m.group("n")), f)
+        audio.setdefault(meeting_id(m.group("meeting")), {}).setdefault(int(m.group("n")), f)
     words: dict[str, dict[str, str]] = {}
     for f in files.get("words", ()):
         m = _WORDS.match(Path(f).name)
-        words.setdefault(m.group("meeting"), {}).setdefault(m.group("letter").upper(), f)
+        words.setdefault(meeting_id(m.group("meeting")), {}).setdefault(m.group("letter").upper(), f)
     meetings: dict[str, dict[str, tuple[str, int]]] = {}
     for f in files.get("meetings", ()):
         for k, v in read_meetings(f, prepared).items():
@@ -234,7 +241,7 @@ def prepare_ami(paths, options):
             clock=ClockDeclaration(offset_s=0.0, drift_ppm=0.0, source="declared")))
     room: dict[str, list[str]] = {}
     for f in files.get("room_audio", ()):
-        room.setdefault(re.split(r"[._]", Path(f).name, maxsplit=1)[0], []).append(f)
+        room.setdefault(meeting_id(re.split(r"[._]", Path(f).name, maxsplit=1)[0]), []).append(f)
     for meeting in sorted(set(room) - set(audio)):
         names = ", ".join(Path(f).name for f in room[meeting])
         prepared.error(MISSING_CHANNEL, room[meeting][0], f"meeting {meeting} has only room audio ({names}): one mix "
