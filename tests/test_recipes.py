@@ -681,3 +681,17 @@ def test_ami_file_names_in_another_case_are_one_meeting(tmp_path):
     assert got.errors == []
     (rec,) = got.recordings
     assert rec.recording_id == AMI_MEETING and all(rec.track_transcripts) and len(rec.tracks) == 3
+
+
+def test_eval_leaves_out_a_track_whose_gold_file_is_missing(tmp_path):
+    # the broken AMI fixture has no words.xml for C (a named 'audio without transcript' error): C's headset has no
+    # gold, not silent gold. Before, eval scored all of C's detected speech as false alarms (AMI frame precision
+    # 0.54 against 0.97 with C's gold) and said nothing
+    ws, _, _ = scan_corpus(build_ami(tmp_path / "corpus", broken=True), tmp_path / "ws", "ami")
+    result = CliRunner().invoke(main, ["eval", "-w", str(ws.path), "--json"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.output)["recordings"][AMI_MEETING]
+    assert entry["tracks_without_gold"] == ["C"] and entry["frame_precision"] > 0.9
+    assert entry["fto_mae_s"] is None  # still a meeting of three: no floor transfer between the two scored
+    text = CliRunner().invoke(main, ["eval", "-w", str(ws.path)]).output
+    assert "track(s) C have no gold file: not scored" in text
