@@ -695,3 +695,18 @@ def test_eval_leaves_out_a_track_whose_gold_file_is_missing(tmp_path):
     assert entry["fto_mae_s"] is None  # still a meeting of three: no floor transfer between the two scored
     text = CliRunner().invoke(main, ["eval", "-w", str(ws.path)]).output
     assert "track(s) C have no gold file: not scored" in text
+
+
+def test_a_link_that_leads_to_nothing_does_not_displace_the_real_file(tmp_path):
+    import os
+
+    # a linked view left behind after the release moved (kaldi's links/ folder): its link to call 00001 leads to
+    # nothing and sorts before the real file. Before, the real file was 'a second copy that differs' and ignored,
+    # the link an 'unreadable audio', and call 00001 was lost
+    root = build_fisher(tmp_path / "corpus")
+    (root / "a_links").mkdir()
+    os.symlink(tmp_path / "moved" / "fe_03_00001.sph", root / "a_links" / "fe_03_00001.sph")
+    got = prepare("fisher", [root])
+    assert sorted(r.recording_id for r in got.recordings) == [f"fe_03_{c}" for c in FISHER_CALLS]
+    assert _kinds(got) == ["nothing found"] and got.errors[0].path == str(root / "a_links")
+    assert "1 link(s) here lead to nothing (fe_03_00001.sph ->" in got.errors[0].problem

@@ -146,11 +146,18 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
     matched = 0
     packed: list[str] = []
 
+    broken: dict[str, list[str]] = defaultdict(list)  # folder -> links there that lead to nothing
+
     def take(path: str) -> None:
         nonlocal matched
         name = os.path.basename(path)
         for kind, rx in compiled.items():
             if rx.fullmatch(name):
+                if os.path.islink(path) and not os.path.exists(path):
+                    # a stale linked view (kaldi's links/ after the release moved): not a copy that differs from
+                    # the real file, which it used to displace as 'duplicate' when it sorted first
+                    broken[os.path.dirname(path)].append(path)
+                    return
                 out[kind].append(path)
                 matched += 1
                 return
@@ -185,6 +192,11 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
         if what and not matched and not earlier:
             errors.append(named_error(NOTHING_FOUND, root, f"none of the files this recipe reads ({what}) under this "
                                                            f"path" + packed_note({PACKED_KIND: packed})))
+    for folder, links in sorted(broken.items()):
+        first = links[0]
+        errors.append(named_error(NOTHING_FOUND, folder, f"{len(links)} link(s) here lead to nothing "
+                                                         f"({os.path.basename(first)} -> {os.readlink(first)}"
+                                                         f"{', ...' if len(links) > 1 else ''}): not read"))
     return {kind: sorted(set(v)) for kind, v in out.items()}
 
 
