@@ -604,7 +604,7 @@ def test_a_disc_left_packed_is_named_by_the_errors_for_the_files_it_holds(tmp_pa
     shutil.rmtree(root / "fisher_eng_tr_sp_d1")
     got = prepare("fisher", [root])
     assert got.recordings == [] and _kinds(got) == ["table row without files"] * 3 + ["transcript without audio"] * 3
-    assert all("packed archive(s) found (fisher_eng_tr_sp_d1.tar.gz)" in e.problem for e in got.errors)
+    assert all("packed archive(s) found (fisher_eng_tr_sp_d1.tar.gz): if it is inside one" in e.problem for e in got.errors)
     # a release with nothing packed: the same errors say nothing of archives
     shutil.unpack_archive(root / "fisher_eng_tr_sp_d1.tar.gz", tmp_path / "elsewhere")
     (root / "fisher_eng_tr_sp_d1.tar.gz").unlink()

@@ -100,7 +100,7 @@ class Recipe:
             known = ", ".join(name for name, _ in self.options) or "none"
             raise ValueError(f"recipe {self.name}: unknown option(s) {', '.join(unknown)} (known: {known})")
         prepared = self.prepare([str(p) for p in paths], opts)
-        note = packed_note({PACKED_KIND: prepared.packed})
+        note = packed_note({PACKED_KIND: prepared.packed}, may_hold=True)
         if note:  # a file missing beside a packed archive (a disc left packed) may be inside it: say so
             prepared.errors = [replace(e, problem=e.problem + note) if e.problem.startswith(MISSING_FILE) and
                                not e.problem.endswith(note) else e for e in prepared.errors]
@@ -121,13 +121,16 @@ PACKED = re.compile(r".+\.(?:tar|tgz|tar\.gz|tar\.bz2|tbz2|tar\.xz|zip|7z|iso)(?
 PACKED_KIND = "packed archive"
 
 
-def packed_note(files: Mapping[str, Sequence[str]]) -> str:
+def packed_note(files: Mapping[str, Sequence[str]], may_hold: bool = False) -> str:
     """``; packed archive(s) found (X, Y): ...`` when ``index_files`` found archives a missing piece may be inside
-    (lhotse's AMI download keeps ``ami_public_manual_1.6.2.zip`` packed beside the audio), else ``""``."""
+    (lhotse's AMI download keeps ``ami_public_manual_1.6.2.zip`` packed beside the audio), else ``""``; ``may_hold``
+    words it for one missing file (an archive kept after unpacking it holds nothing new)."""
     packed = files.get(PACKED_KIND, ())
     if not packed:
         return ""
     names = ", ".join(os.path.basename(p) for p in packed[:3]) + (", ..." if len(packed) > 3 else "")
+    if may_hold:
+        return f"; packed archive(s) found ({names}): if it is inside one, unpack them where they lie and scan again"
     return f"; packed archive(s) found ({names}): unpack them where they lie and scan again (twotrack reads files, " \
            "not archive members)"
 
