@@ -80,6 +80,22 @@ def test_fisher_pindata_adds_the_enrolment_to_sides_audited_as_the_enrolled_sex(
     assert got.speakers["fisher-11111-f"]["age"] == "54"
 
 
+def test_fisher_pin_enrolled_twice_gives_each_sex_its_row_and_names_a_conflicting_repeat(tmp_path):
+    # PIN 11111 enrolled once as a woman and once as a man (the man audited in call 00003): each side gets its own
+    # answers; before, the second row was dropped without a word. 22222 enrolled again as a man with other answers:
+    # named, the first row kept. A byte-identical repeat (a table appended twice) is no error.
+    root = build_fisher(tmp_path / "corpus")
+    table = root / "fe_03_p1_tran" / "doc" / "fe_03_pindata.tbl"
+    table.write_text(table.read_text() + "11111,M,33,12,Spanish,CA,1,00003_B/m.a\n"
+                     "22222,M,61,10,English,OH,1,00001_B/m.a\n55555,F,23,13,English,NY,1,00003_A/f.a\n")
+    got = prepare("fisher", [root])
+    assert _kinds(got) == ["unreadable table"]
+    assert "line 8" in got.errors[0].problem and "line 3" in got.errors[0].problem
+    assert got.errors[0].path.endswith("fe_03_pindata.tbl")
+    assert got.speakers["fisher-11111-m"]["age"] == "33" and got.speakers["fisher-11111-f"]["age"] == "54"
+    assert got.speakers["fisher-22222-m"]["education_years"] == "12"
+
+
 def test_fisher_broken_fixture_gives_named_errors_listed_by_errors(tmp_path):
     root = build_fisher(tmp_path / "corpus", broken=True)
     assert _kinds(prepare("fisher", [root])) == ["audio without transcript", "table row without files",
@@ -285,6 +301,19 @@ def test_callhome_transcribed_span_covers_lines_outside_the_header_span(tmp_path
     assert rec.metadata["transcribed_span_s"] == f"{round(first, 2):g}-{round(last, 2):g}"
 
 
+def test_callhome_line_of_no_length_does_not_widen_the_transcribed_span(tmp_path):
+    # the release has lines whose end is not after their start (lhotse skips them; read_callhome leaves them out of
+    # the gold): one before the header's start widened the span to it, so the untranscribed stretch before it was
+    # neither recognised by the words stage nor scored as untranscribed by eval
+    root = build_callhome(tmp_path / "corpus")
+    transcript = root / "LDC97T14" / "transcrpt" / "train" / "en_4065.txt"
+    text = transcript.read_text().replace("#Starting at 0 Ending at 20", "#Starting at 5 Ending at 15")
+    lines = [line for line in text.splitlines() if not line[:1].isdigit() or 5 <= float(line.split()[0]) < 15]
+    transcript.write_text("\n".join(lines[:4] + ["1.00 1.00 A: {laugh}", "14.50 14.20 B: uh"] + lines[4:]) + "\n")
+    rec = next(r for r in prepare("callhome", [root]).recordings if r.recording_id == "callhome-4065")
+    assert rec.metadata["transcribed_span_s"].startswith("5-")
+
+
 def test_callhome_markup_reaches_the_aligner_as_tags_and_spoken_words(tmp_path):
     from twotrack.words.align import transcript_words
 
@@ -304,6 +333,24 @@ def test_callhome_markup_reaches_the_aligner_as_tags_and_spoken_words(tmp_path):
                             "quit it yes")
     assert transcript_words(last[0].text) == ["hola", "amigo", "we're", "um", "Mary", "probably", "poodle-ish", "quit",
                                               "it", "yes"]
+
+
+def test_callhome_marks_inside_a_guess_or_a_language_tag_leave_the_spelling(tmp_path):
+    from twotrack.words.align import transcript_words
+
+    # a guessed name ((&Mary)) and a non-lexeme in parentheses: the mark opens the word after '(' as after a space
+    # (before, '&Mary' reached the aligned words and the exports); a language tag inside another is spoken words
+    # (before, the outer tag was left whole and the aligner dropped all of it); '2+2' is no +mispronounced+ mark
+    # (before, '2+2 and +think+' became '22 and think+')
+    root = build_callhome(tmp_path / "corpus")
+    transcript = root / "LDC97T14" / "transcrpt" / "train" / "en_4065.txt"
+    line = "19.10 19.90 B: ((&Mary)) said (%uh) <Spanish hola <English yes> amigo> 2+2 and +think+ at AT&T"
+    transcript.write_text(transcript.read_text() + "\n" + line + "\n")
+    rec = next(r for r in prepare("callhome", [root]).recordings if r.recording_id == "callhome-4065")
+    last = [w for w in recording_gold(rec) if w.start == 19.10]
+    assert [w.text for w in last] == ["((Mary)) said (uh) hola yes amigo 2+2 and think at AT&T"]
+    assert transcript_words(last[0].text) == ["Mary", "said", "(uh)", "hola", "yes", "amigo", "2+2", "and", "think",
+                                              "at", "AT&T"]
 
 
 def test_callhome_damaged_callinfo_line_and_missing_call_are_named(tmp_path):
@@ -336,6 +383,21 @@ def test_callhome_talkbank_chat_transcripts_are_gold(tmp_path):
     # a one-channel media file cannot be two tracks: said, as for any CALLHOME audio
     got = prepare("callhome", [build_callhome_talkbank(tmp_path / "mono", channels=1)])
     assert _kinds(got) == ["missing channel"]
+
+
+def test_callhome_chat_codes_reach_the_aligner_as_spoken_words_and_tags(tmp_path):
+    from twotrack.words.align import transcript_words
+
+    # CHAT's own main-line codes: <I want> [/] is said words a retracing code is about (before: 'want' alone, the
+    # LDC language-tag rule taking 'I' for a language), &=laughs an event (before: the word 'laughs'), &-uh a
+    # filler said, xxx speech not transcribed (before: the word 'xxx'), 0is a word not said
+    root = build_callhome_talkbank(tmp_path / "corpus")
+    cha = root / "CallHome" / "eng" / "4065.cha"
+    utterance = "*B:\t<I want> [/] I want a &=laughs cookie &-uh xxx 0is it . \x1519100_19900\x15"
+    cha.write_text(cha.read_text().replace("@End", utterance + "\n@End"))
+    (rec,) = prepare("callhome", [root]).recordings
+    (last,) = [w for w in recording_gold(rec) if w.start == 19.1]
+    assert transcript_words(last.text) == ["I", "want", "I", "want", "a", "cookie", "uh", "it"]
 
 
 @pytest.mark.parametrize("headsets", [None, "0,1"])
@@ -528,3 +590,123 @@ def test_ami_annotations_kept_zipped_are_named_in_the_missing_table_error(tmp_pa
     got = prepare("ami", [root])
     assert [e.problem.split(":", 1)[0] for e in got.errors] == ["nothing found"]
     assert "meetings.xml" in got.errors[0].problem and "ami_public_manual_1.6.2.zip" in got.errors[0].problem
+
+
+def test_a_disc_left_packed_is_named_by_the_errors_for_the_files_it_holds(tmp_path):
+    import shutil
+
+    # Fisher's audio discs arrive as one archive each: with the transcripts unpacked and a disc still packed beside
+    # them, each call of that disc is a 'table row without files' / 'transcript without audio' error; before, none
+    # said that an archive lay there (thousands of errors for one packed disc); the nothing-found rule did not
+    # apply, since the path held the recipe's other files
+    root = build_fisher(tmp_path / "corpus")
+    shutil.make_archive(str(root / "fisher_eng_tr_sp_d1"), "gztar", root, "fisher_eng_tr_sp_d1")
+    shutil.rmtree(root / "fisher_eng_tr_sp_d1")
+    got = prepare("fisher", [root])
+    assert got.recordings == [] and _kinds(got) == ["table row without files"] * 3 + ["transcript without audio"] * 3
+    assert all("packed archive(s) found (fisher_eng_tr_sp_d1.tar.gz): if it is inside one" in e.problem for e in got.errors)
+    # a release with nothing packed: the same errors say nothing of archives
+    shutil.unpack_archive(root / "fisher_eng_tr_sp_d1.tar.gz", tmp_path / "elsewhere")
+    (root / "fisher_eng_tr_sp_d1.tar.gz").unlink()
+    got = prepare("fisher", [root])
+    assert len(got.errors) == 6 and not any("packed" in e.problem for e in got.errors)
+
+
+def test_a_path_already_named_nothing_found_is_not_named_again_for_its_missing_table(tmp_path):
+    # a wrong folder (or a path that does not exist) given to a recipe that needs a table: one error per path;
+    # before, each was named twice (once as holding none of the recipe's files, once as lacking the table)
+    (tmp_path / "empty").mkdir()
+    for recipe in ("fisher", "switchboard", "ami"):
+        got = prepare(recipe, [tmp_path / "empty", tmp_path / "missing"])
+        assert sorted(e.path for e in got.errors) == [str(tmp_path / "empty"), str(tmp_path / "missing")], recipe
+    # a path that holds the audio but no table is still named for the table
+    root = build_fisher(tmp_path / "fisher")
+    (root / "fe_03_p1_tran" / "doc" / "fe_03_p1_calldata.tbl").unlink()
+    got = prepare("fisher", [root])
+    assert [e.problem.split(":")[1].strip() for e in got.errors] == ["no *_calldata.tbl under this path"]
+
+
+def test_ami_meeting_missing_a_participants_headset_is_named(tmp_path):
+    import shutil
+
+    # a partial download: C's Headset-2.wav is absent while the room mix is there. Before, the meeting was scanned
+    # as a two-track pair with no error (C's words.xml unused, C's speech on nobody's track) and 'no errors'
+    root = build_ami(tmp_path / "corpus")
+    audio = root / "amicorpus" / AMI_MEETING / "audio"
+    shutil.copy(audio / f"{AMI_MEETING}.Headset-0.wav", audio / f"{AMI_MEETING}.Mix-Headset.wav")
+    (audio / f"{AMI_MEETING}.Headset-2.wav").unlink()
+    got = prepare("ami", [root])
+    assert [len(r.tracks) for r in got.recordings] == [2]  # the headsets there are still scanned
+    assert _kinds(got) == ["missing channel"]
+    assert "Headset-2.wav" in got.errors[0].problem and f"ami-{AMI_PEOPLE['C'][0]}" in got.errors[0].problem
+    assert got.errors[0].recording_id == AMI_MEETING
+    # a pair chosen on purpose names nothing missing
+    assert prepare("ami", [root], {"headsets": "0,1"}).errors == []
+
+
+def test_ami_meeting_exports_without_allowing_unknown_clocks(tmp_path):
+    from cli_run import grant_consent, run
+
+    # the headsets are separate files that share no signal, so the checks measure no clock; AMI recorded them on
+    # one synchronised system and the recipe declares that. Before, every AMI meeting was left out of every
+    # export as 'clock unknown' (exported 0 of 1) unless --allow-unknown-clock was given
+    ws, summary, _ = scan_corpus(build_ami(tmp_path / "corpus"), tmp_path / "ws", "ami")
+    assert summary.errors == []
+    grant_consent(ws.path, tmp_path, [f"ami-{name}" for name, _, _ in AMI_PEOPLE.values()])
+    result = run("export", "lhotse", tmp_path / "out", "-w", ws.path, "--purpose", "research-training",
+                 "--allow-no-text", "--json")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert got["unknown_clock"] == {} and got["exported"] == 1
+
+
+def test_stats_of_meetings_only_say_why_they_have_no_turn_taking_statistics(tmp_path):
+    # an AMI workspace (three headsets per meeting): stats said "mono recordings and copied channels have none; or
+    # the events stage never ran", none of which was the reason
+    ws, _, _ = scan_corpus(build_ami(tmp_path / "corpus"), tmp_path / "ws", "ami")
+    result = CliRunner().invoke(main, ["stats", "-w", str(ws.path)])
+    assert result.exit_code == 0 and "more than two talking tracks" in " ".join(result.output.split())
+
+
+def test_ami_file_names_in_another_case_are_one_meeting(tmp_path):
+    # a copy whose words files were written upper case (an ISO 9660 disc, a renaming tool): ES2002A.C.WORDS.XML beside
+    # ES2002a.Headset-2.wav. Before, these were two meetings: three 'audio without transcript' and three 'transcript
+    # without audio' errors, and the meeting scanned without gold
+    root = build_ami(tmp_path / "corpus")
+    for f in (root / "ami_public_manual_1.6.2" / "words").iterdir():
+        f.rename(f.with_name(f.name.upper()))
+    audio = root / "amicorpus" / AMI_MEETING / "audio" / f"{AMI_MEETING}.Headset-2.wav"
+    audio.rename(audio.with_name(audio.name.lower()))
+    got = prepare("ami", [root])
+    assert got.errors == []
+    (rec,) = got.recordings
+    assert rec.recording_id == AMI_MEETING and all(rec.track_transcripts) and len(rec.tracks) == 3
+
+
+def test_eval_leaves_out_a_track_whose_gold_file_is_missing(tmp_path):
+    # the broken AMI fixture has no words.xml for C (a named 'audio without transcript' error): C's headset has no
+    # gold, not silent gold. Before, eval scored all of C's detected speech as false alarms (AMI frame precision
+    # 0.54 against 0.97 with C's gold) and said nothing
+    ws, _, _ = scan_corpus(build_ami(tmp_path / "corpus", broken=True), tmp_path / "ws", "ami")
+    result = CliRunner().invoke(main, ["eval", "-w", str(ws.path), "--json"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.output)["recordings"][AMI_MEETING]
+    assert entry["tracks_without_gold"] == ["C"] and entry["frame_precision"] > 0.9
+    assert entry["fto_mae_s"] is None  # still a meeting of three: no floor transfer between the two scored
+    text = CliRunner().invoke(main, ["eval", "-w", str(ws.path)]).output
+    assert "track(s) C have no gold file: not scored" in text
+
+
+def test_a_link_that_leads_to_nothing_does_not_displace_the_real_file(tmp_path):
+    import os
+
+    # a linked view left behind after the release moved (kaldi's links/ folder): its link to call 00001 leads to
+    # nothing and sorts before the real file. Before, the real file was 'a second copy that differs' and ignored,
+    # the link an 'unreadable audio', and call 00001 was lost
+    root = build_fisher(tmp_path / "corpus")
+    (root / "a_links").mkdir()
+    os.symlink(tmp_path / "moved" / "fe_03_00001.sph", root / "a_links" / "fe_03_00001.sph")
+    got = prepare("fisher", [root])
+    assert sorted(r.recording_id for r in got.recordings) == [f"fe_03_{c}" for c in FISHER_CALLS]
+    assert _kinds(got) == ["nothing found"] and got.errors[0].path == str(root / "a_links")
+    assert "1 link(s) here lead to nothing (fe_03_00001.sph ->" in got.errors[0].problem

@@ -27,14 +27,14 @@ that is a path (``clean/demo01``) also matches gold ``demo01`` by its last compo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .config import Config, TurnsConfig
-from .model import FRAMES, TIME_PRECISION_S, EventKind, Segment, TrackActivity, Word
+from .model import FRAMES, TIME_PRECISION_S, EventKind, Segment, TrackActivity, Word, track_name
 from .timeline import Timeline
 
 TOLERANCE_S = 0.050
@@ -152,10 +152,14 @@ def match_transfers(gold: list[tuple[int, int, float, float]], detected: list[tu
 
 
 def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float, turns_cfg: TurnsConfig,
-            tolerance_s: float, span: Segment | None = None) -> dict[str, Any]:
+            tolerance_s: float, span: Segment | None = None, unscored: Collection[int] = ()) -> dict[str, Any]:
     pause = turns_cfg.pause_threshold_s
     gold = {t: ipus(segs, pause) for t, segs in _segments_by_track(words).items()}
     detected = {a.track: ipus(a.segments, pause) for a in activity}
+    n_tracks = len(detected)
+    # a track whose gold file is missing (a recipe's per-track transcripts) has no gold, not silent gold: its
+    # detected speech would all count as false alarms
+    detected = {t: d for t, d in detected.items() if t not in unscored}
     if span is not None:  # only where the gold speaks for the recording
         gold = {t: g.crop(span) for t, g in gold.items()}
         detected = {t: d.crop(span) for t, d in detected.items()}
@@ -185,7 +189,7 @@ def _counts(activity: list[TrackActivity], words: list[Word], duration_s: float,
     c["gold_tracks_not_detected"] = sorted(set(gold) - set(detected))
     c["fto_errors"] = []
     c["n_gold_transfers"] = 0
-    if len(tracks) == 2:  # a floor transfer is between two tracks: a meeting's headsets (AMI) have none to score
+    if n_tracks == 2 and len(tracks) == 2:  # a floor transfer is between two tracks: a meeting's headsets have none
         gt = floor_transfers(np.stack(masks_gold), turns_cfg)
         dt = floor_transfers(np.stack(masks_det), turns_cfg)
         c["n_gold_transfers"] = len(gt)
@@ -240,9 +244,11 @@ def gold_key(recording_id: str, gold_ids: Iterable[str]) -> str | None:
 
 def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], gold: Mapping[str, list[Word]],
                       durations: Mapping[str, float], turns_cfg: TurnsConfig = TurnsConfig(),
-                      tolerance_s: float = TOLERANCE_S, scored: Mapping[str, Segment] | None = None) -> dict[str, Any]:
+                      tolerance_s: float = TOLERANCE_S, scored: Mapping[str, Segment] | None = None,
+                      unscored: Mapping[str, Collection[int]] | None = None) -> dict[str, Any]:
     """Overall metrics (pooled over every gold IPU, frame and transfer) plus one entry per recording;
-    a recording in ``scored`` is scored inside that span only (its entry says ``scored_span_s``).
+    a recording in ``scored`` is scored inside that span only (its entry says ``scored_span_s``); the tracks
+    ``unscored`` names for a recording (no gold file) are left out of it (its entry says ``tracks_without_gold``).
 
     Recordings without gold are listed under ``unmatched_recordings``; gold without a recording under
     ``unmatched_gold``.
@@ -258,10 +264,13 @@ def evaluate_activity(activity_by_recording: Mapping[str, list[TrackActivity]], 
             continue
         used.add(key)
         span = (scored or {}).get(rec_id)
+        skip = sorted((unscored or {}).get(rec_id, ()))
         c = _counts(list(activity_by_recording[rec_id]), list(gold[key]), float(durations.get(rec_id, 0.0)),
-                    turns_cfg, tolerance_s, span)
+                    turns_cfg, tolerance_s, span, skip)
         entry = _clean(_metrics(c))
         entry["gold_id"] = key
+        if skip:
+            entry["tracks_without_gold"] = [track_name(t) for t in skip]
         if span is not None:
             entry["scored_span_s"] = [span.start, span.end]
         if c["gold_tracks_not_detected"]:
@@ -321,6 +330,21 @@ def gold_from_workspace(workspace: str | Path) -> tuple[dict[str, list[Word]], l
         except InputError as exc:
             errors.append(ErrorRecord(path=exc.path, problem=exc.problem, stage="eval", recording_id=rec.recording_id))
     return gold, errors
+
+
+def unscored_tracks_from_workspace(workspace: str | Path) -> dict[str, list[int]]:
+    """Recording id -> its tracks without gold, for the scanned recordings whose gold comes per track (a recipe's
+    ``track_transcripts``: Switchboard's side files, AMI's words.xml per participant) with a track's file missing."""
+    from .store import Workspace, queries
+
+    out = {}
+    for rec in queries.recordings(Workspace(workspace)):
+        per_track = tuple(getattr(rec, "track_transcripts", ()) or ())
+        if any(per_track):
+            missing = [t for t in range(rec.n_tracks) if t >= len(per_track) or not per_track[t]]
+            if missing:
+                out[rec.recording_id] = missing
+    return out
 
 
 def activity_from_workspace(workspace: str | Path) -> tuple[dict[str, list[TrackActivity]], dict[str, float]]:

@@ -46,6 +46,8 @@ def _table(result: dict[str, Any]) -> str:
             names = ", ".join(track_name(int(t)) for t in missing)
             lines.append(f"{rid}: gold on track(s) {names}, which the recording does not have: not scored "
                          f"(its IPUs are not among the {m['n_gold_ipus']} counted)")
+        if m.get("tracks_without_gold"):
+            lines.append(f"{rid}: track(s) {', '.join(m['tracks_without_gold'])} have no gold file: not scored")
     return "\n".join(lines)
 
 
@@ -87,7 +89,9 @@ def evaluate(gold_path: str | None, paths: tuple[str, ...], workspace: str | Non
         activity, durations, errors = ev.detect_recordings(paths, cfg)
     # a workspace's recordings may say which stretch their gold covers (CALLHOME): scored there only
     scored = ev.scored_spans_from_workspace(workspace) if workspace else None
-    result = ev.evaluate_activity(activity, gold, durations, cfg.turns, scored=scored)
+    # and which of their tracks have no gold file (a recipe's per-track transcripts): left out, not scored as silent
+    unscored = ev.unscored_tracks_from_workspace(workspace) if workspace else None
+    result = ev.evaluate_activity(activity, gold, durations, cfg.turns, scored=scored, unscored=unscored)
     result["errors"] = [e.to_dict() for e in errors]
     if as_json:
         print_json(result)

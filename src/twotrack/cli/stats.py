@@ -42,8 +42,9 @@ def _render(d: dict[str, Any]) -> None:
                       "them: rescan the corpus with one config (twotrack scan PATH -w WS) to make them comparable")
     t = d["turns"]
     if not t:
-        console.print("no turn-taking statistics: no recording has events (mono recordings and copied channels "
-                      "have none; or the events stage never ran)")
+        console.print("no turn-taking statistics: no recording has events (mono recordings, recordings of more "
+                      "than two talking tracks such as a meeting's headsets, and copied channels have none; or the "
+                      "events stage never ran)")
         return
     # the turn statistics cover only recordings with events (not mono, failed or copied-channel ones): say so,
     # or rates per minute read as if over the hours of the first line

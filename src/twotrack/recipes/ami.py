@@ -38,6 +38,13 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def meeting_id(name: str) -> str:
+    """A meeting id as the corpus spells it, ``ES2002a`` (site, type and number upper case, the session letter lower),
+    whatever case a copy's file names have: an ISO 9660 disc or a renaming tool writes ``ES2002A.HEADSET-0.WAV``, and
+    a meeting whose audio and words files differ in case was two meetings, neither with gold."""
+    return name[:6].upper() + name[6:].lower()
+
+
 def _parse(path: str) -> ET.Element:
     with file_access(path, "annotation file"):
         try:
@@ -78,7 +85,7 @@ def read_meetings(path: str, prepared) -> dict[str, dict[str, tuple[str, int]]]:
         for spk in meeting:
             letter, name, channel = spk.get("nxt_agent"), spk.get("global_name"), spk.get("channel")
             if letter and name and channel is not None and channel.isdigit():
-                out.setdefault(meeting.get("observation"), {})[letter.upper()] = (name, int(channel))
+                out.setdefault(meeting_id(meeting.get("observation")), {})[letter.upper()] = (name, int(channel))
     return out
 
 
@@ -155,22 +162,22 @@ def prepare_ami(paths, options):
     """Every meeting with ``Headset-N.wav`` files under ``paths`` becomes one recording (a track per
     headset kept: all, or ``headsets=0,1``), data type multiparty; each track's speaker is its wearer
     (``ami-<global name>``, via meetings.xml) and its gold the wearer's ``words.xml``."""
-    from ..model import Layout, Recording, SourceType, TrackSource
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE, NOTHING_FOUND,
-                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files, packed_note, probe_into)
+    from ..model import ClockDeclaration, Layout, Recording, SourceType, TrackSource
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE,
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, table_missing, probe_into)
 
     chosen = _headsets(options.get("headsets"))
     prepared = Prepared()
-    files = index_files(paths, AMI_PATTERNS, prepared.errors, "<meeting>.Headset-N.wav, <meeting>.<letter>.words.xml, "
-                                                            "meetings.xml, participants.xml")
+    files = prepared.index(paths, AMI_PATTERNS, "<meeting>.Headset-N.wav, <meeting>.<letter>.words.xml, "
+                                                "meetings.xml, participants.xml")
     audio: dict[str, dict[int, str]] = {}
     for f in files.get("audio", ()):
         m = _HEADSET.match(Path(f).name)
-        audio.setdefault(m.group("meeting"), {}).setdefault(int(m.group("n")), f)
+        audio.setdefault(meeting_id(m.group("meeting")), {}).setdefault(int(m.group("n")), f)
     words: dict[str, dict[str, str]] = {}
     for f in files.get("words", ()):
         m = _WORDS.match(Path(f).name)
-        words.setdefault(m.group("meeting"), {}).setdefault(m.group("letter").upper(), f)
+        words.setdefault(meeting_id(m.group("meeting")), {}).setdefault(m.group("letter").upper(), f)
     meetings: dict[str, dict[str, tuple[str, int]]] = {}
     for f in files.get("meetings", ()):
         for k, v in read_meetings(f, prepared).items():
@@ -179,9 +186,8 @@ def prepare_ami(paths, options):
     for f in files.get("participants", ()):
         people.update(read_participants(f, prepared))
     if not meetings:
-        for root in paths:
-            prepared.error(NOTHING_FOUND, root, "no corpusResources/meetings.xml under this path: headsets cannot "
-                                                "be matched to speakers and words" + packed_note(files))
+        table_missing(prepared, paths, "no corpusResources/meetings.xml under this path: headsets cannot be "
+                                       "matched to speakers and words")
     for meeting in sorted(audio):
         headsets = audio[meeting]
         keep = sorted(headsets) if chosen is None else chosen
@@ -194,6 +200,12 @@ def prepare_ami(paths, options):
         if any(i is None for i in infos):
             continue
         wearers = {ch: (letter, name) for letter, (name, ch) in meetings.get(meeting, {}).items()}
+        absent = sorted(ch for ch in wearers if ch not in headsets) if chosen is None else []
+        if absent:  # a partial download: a participant meetings.xml names has no headset file, so no track
+            who = ", ".join(f"Headset-{ch}.wav (worn by {wearers[ch][0]}, ami-{wearers[ch][1]})" for ch in absent)
+            prepared.error(MISSING_CHANNEL, headsets[min(headsets)], f"meeting {meeting} has no {who}: that "
+                                                                      "participant's speech is on no track of its "
+                                                                      "own; the other headsets are scanned", meeting)
         if meetings and meeting not in meetings:
             prepared.error(NOT_IN_TABLE, headsets[keep[0]], f"meeting {meeting} is not in meetings.xml", meeting)
         speakers, gold = [], []
@@ -221,10 +233,15 @@ def prepare_ami(paths, options):
         prepared.recordings.append(Recording(
             recording_id=meeting, tracks=tuple(TrackSource(headsets[n], 0) for n in keep), layout=Layout.PAIRED,
             speakers=tuple(speakers), source_type=SourceType.MULTIPARTY, license=options.get("license") or "CC-BY-4.0",
-            tags=tags, metadata=metadata, track_transcripts=tuple(gold) if any(gold) else ()))
+            tags=tags, metadata=metadata, track_transcripts=tuple(gold) if any(gold) else (),
+            # the headsets were recorded on one synchronised system (Carletta et al. 2005: all devices "produce
+            # output signals that are synchronized with each other"): declared shared, as the files share no
+            # signal the checks could measure it on; without it every meeting was left out of exports (clock
+            # unknown)
+            clock=ClockDeclaration(offset_s=0.0, drift_ppm=0.0, source="declared")))
     room: dict[str, list[str]] = {}
     for f in files.get("room_audio", ()):
-        room.setdefault(re.split(r"[._]", Path(f).name, maxsplit=1)[0], []).append(f)
+        room.setdefault(meeting_id(re.split(r"[._]", Path(f).name, maxsplit=1)[0]), []).append(f)
     for meeting in sorted(set(room) - set(audio)):
         names = ", ".join(Path(f).name for f in room[meeting])
         prepared.error(MISSING_CHANNEL, room[meeting][0], f"meeting {meeting} has only room audio ({names}): one mix "

@@ -17,7 +17,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..model import AudioInfo, ErrorRecord, Recording
@@ -37,6 +37,8 @@ BAD_AUDIO = "unreadable audio"
 BAD_METADATA = "unreadable metadata"
 MISSING_CHANNEL = "missing channel"
 NOTHING_FOUND = "nothing found"
+#: The errors saying a file is missing: each names the packed archives found, when there are any.
+MISSING_FILE = (AUDIO_WITHOUT_TRANSCRIPT, TRANSCRIPT_WITHOUT_AUDIO, TABLE_ROW_WITHOUT_FILES)
 
 
 def named_error(kind: str, path: str | Path, detail: str, recording_id: str | None = None) -> ErrorRecord:
@@ -53,6 +55,15 @@ class Prepared:
     infos: dict[str, AudioInfo] = field(default_factory=dict)
     speakers: dict[str, dict[str, str]] = field(default_factory=dict)
     errors: list[ErrorRecord] = field(default_factory=list)
+    packed: list[str] = field(default_factory=list)  # packed archives found under the paths (``index``)
+
+    def index(self, paths: Iterable[str], patterns: Mapping[str, str], what: str | None = None
+              ) -> dict[str, list[str]]:
+        """``index_files`` with this recipe's errors, remembering the packed archives found: every error saying
+        a file is missing then names them (``Recipe.__call__``)."""
+        files = index_files(paths, patterns, self.errors, what)
+        self.packed = list(files.get(PACKED_KIND, ()))
+        return files
 
     def error(self, kind: str, path: str | Path, detail: str, recording_id: str | None = None) -> None:
         self.errors.append(named_error(kind, path, detail, recording_id))
@@ -88,7 +99,12 @@ class Recipe:
         if unknown:
             known = ", ".join(name for name, _ in self.options) or "none"
             raise ValueError(f"recipe {self.name}: unknown option(s) {', '.join(unknown)} (known: {known})")
-        return self.prepare([str(p) for p in paths], opts)
+        prepared = self.prepare([str(p) for p in paths], opts)
+        note = packed_note({PACKED_KIND: prepared.packed}, may_hold=True)
+        if note:  # a file missing beside a packed archive (a disc left packed) may be inside it: say so
+            prepared.errors = [replace(e, problem=e.problem + note) if e.problem.startswith(MISSING_FILE) and
+                               not e.problem.endswith(note) else e for e in prepared.errors]
+        return prepared
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,13 +121,16 @@ PACKED = re.compile(r".+\.(?:tar|tgz|tar\.gz|tar\.bz2|tbz2|tar\.xz|zip|7z|iso)(?
 PACKED_KIND = "packed archive"
 
 
-def packed_note(files: Mapping[str, Sequence[str]]) -> str:
+def packed_note(files: Mapping[str, Sequence[str]], may_hold: bool = False) -> str:
     """``; packed archive(s) found (X, Y): ...`` when ``index_files`` found archives a missing piece may be inside
-    (lhotse's AMI download keeps ``ami_public_manual_1.6.2.zip`` packed beside the audio), else ``""``."""
+    (lhotse's AMI download keeps ``ami_public_manual_1.6.2.zip`` packed beside the audio), else ``""``; ``may_hold``
+    words it for one missing file (an archive kept after unpacking it holds nothing new)."""
     packed = files.get(PACKED_KIND, ())
     if not packed:
         return ""
     names = ", ".join(os.path.basename(p) for p in packed[:3]) + (", ..." if len(packed) > 3 else "")
+    if may_hold:
+        return f"; packed archive(s) found ({names}): if it is inside one, unpack them where they lie and scan again"
     return f"; packed archive(s) found ({names}): unpack them where they lie and scan again (twotrack reads files, " \
            "not archive members)"
 
@@ -130,11 +149,18 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
     matched = 0
     packed: list[str] = []
 
+    broken: dict[str, list[str]] = defaultdict(list)  # folder -> links there that lead to nothing
+
     def take(path: str) -> None:
         nonlocal matched
         name = os.path.basename(path)
         for kind, rx in compiled.items():
             if rx.fullmatch(name):
+                if os.path.islink(path) and not os.path.exists(path):
+                    # a stale linked view (kaldi's links/ after the release moved): not a copy that differs from
+                    # the real file, which it used to displace as 'duplicate' when it sorted first
+                    broken[os.path.dirname(path)].append(path)
+                    return
                 out[kind].append(path)
                 matched += 1
                 return
@@ -169,6 +195,11 @@ def index_files(paths: Iterable[str], patterns: Mapping[str, str], errors: list[
         if what and not matched and not earlier:
             errors.append(named_error(NOTHING_FOUND, root, f"none of the files this recipe reads ({what}) under this "
                                                            f"path" + packed_note({PACKED_KIND: packed})))
+    for folder, links in sorted(broken.items()):
+        first = links[0]
+        errors.append(named_error(NOTHING_FOUND, folder, f"{len(links)} link(s) here lead to nothing "
+                                                         f"({os.path.basename(first)} -> {os.readlink(first)}"
+                                                         f"{', ...' if len(links) > 1 else ''}): not read"))
     return {kind: sorted(set(v)) for kind, v in out.items()}
 
 
@@ -318,6 +349,16 @@ def merge_tables(tables: Iterable[str], read: Callable[[str, Prepared], Mapping[
         for key, (line, fields) in read(table, prepared).items():
             out.setdefault(key, (table, line, fields))
     return out
+
+
+def table_missing(prepared: Prepared, paths: Iterable[str], detail: str) -> None:
+    """A ``nothing found`` error per given path saying which table is missing and what stays unknown (``detail``),
+    with the packed archives found; a path ``index_files`` already named (not found, or none of the recipe's files
+    under it) is not named a second time."""
+    named = {e.path for e in prepared.errors if e.problem.startswith(NOTHING_FOUND)}
+    for root in paths:
+        if os.path.abspath(root) not in named:
+            prepared.error(NOTHING_FOUND, root, detail + packed_note({PACKED_KIND: prepared.packed}))
 
 
 def table_row(prepared: Prepared, rows: Mapping[str, tuple[str, int, dict[str, str]]], key: str, audio: str,

@@ -97,7 +97,9 @@ _CONTRACTION = re.compile(r'<contraction\s+e_form="[^"]*">')
 #: Marks around spoken words that would stay in the words' spelling (the aligner keeps a transcript's spelling,
 #: and exports take it): ``%um`` (non-lexeme), ``&Mary`` (proper name), ``+probably+`` (mispronounced),
 #: ``**poodle-ish**`` (idiosyncratic), ``//quit it//`` (aside), ``#text#`` (simultaneous speech on the channel).
-_WORD_MARKS = ((re.compile(r"(?<!\S)[%&](?=\w)"), ""), (re.compile(r"\+([^+\s][^+]*)\+"), r"\1"),
+#: A mark opens a word wherever no letter or digit comes before it: ``((&Mary))`` (a guessed name) loses its ``&``
+#: as ``&Mary`` does, while ``AT&T``, ``50%`` and ``2+2`` keep their signs.
+_WORD_MARKS = ((re.compile(r"(?<!\w)[%&](?=\w)"), ""), (re.compile(r"(?<![\w+])\+([^+\s][^+]*?)\+(?![\w+])"), r"\1"),
                (re.compile(r"\*\*([^*]+)\*\*"), r"\1"), (re.compile(r"//([^/]*)//"), r"\1"), (re.compile("#"), ""))
 
 
@@ -106,9 +108,31 @@ def callhome_text(text: str) -> str:
     ``<Language words>`` -> ``words`` (spoken: aligned as speech), a ``<contraction e_form=..>`` tag dropped
     (its word stays), the marks around spoken words (``_WORD_MARKS``) dropped. ``[noise]``, ``[[comment]]`` and
     ``((guess))`` are left: the aligner reads them so."""
-    text = _OTHER_LANGUAGE.sub(r"\1", _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text)))
+    text = _SOUND.sub(r"[\1]", _CONTRACTION.sub("", text))
+    while True:  # innermost first: <Spanish hola <English yes> amigo> is three spoken words, not one tag
+        inner = _OTHER_LANGUAGE.sub(r"\1", text)
+        if inner == text:
+            break
+        text = inner
     for mark, keep in _WORD_MARKS:
         text = mark.sub(keep, text)
+    return " ".join(text.split())
+
+
+#: CHAT (TalkBank's ``.cha``) main-line codes the words stage's tag rule would misread (the CHAT manual,
+#: talkbank.org/manuals/CHAT.html): ``<I want> [/]`` brackets the spoken words a code after it is about (the
+#: aligner dropped them as a tag; the LDC language rule above would take ``I`` for a language name); ``&=laughs`` is
+#: an event, not a word; ``&-uh`` a filler and ``&+fr`` a fragment are spoken; ``xxx``/``yyy``/``www`` stand for
+#: speech not transcribed, not words; ``0is`` is a word not said.
+_CHAT_CODES = ((re.compile(r"<([^<>]*)>"), r" \1 "), (re.compile(r"&=(\S+)"), r"[\1]"),
+               (re.compile(r"(?<!\S)&[-+](?=\w)"), ""),
+               (re.compile(r"(?<!\S)(?:xxx|yyy|www)(?!\S)"), "[untranscribed]"), (re.compile(r"(?<!\S)0\S+"), ""))
+
+
+def chat_text(text: str) -> str:
+    """A CHAT utterance's text in the words stage's terms (``_CHAT_CODES``); ``[/]``-style codes stay tags."""
+    for code, keep in _CHAT_CODES:
+        text = code.sub(keep, text)
     return " ".join(text.split())
 
 
@@ -119,12 +143,13 @@ def read_callhome(path: str | Path, recording_id: str | None = None) -> list[Wor
     p = str(path)
     rid = recording_id or f"callhome-{call_number(p)}"
     words = []
+    clean = chat_text if p.lower().endswith(".cha") else callhome_text
     for line_no, start, end, label, text in _timed(p):
         side = label[0].upper() if re.fullmatch(r"[A-Za-z]\d*", label) else label
         if side not in SIDES:  # a side letter with an optional talker number: A, A1, B2 (not a name like BOB)
             raise InputError(p, f"line {line_no}: unknown channel {label!r} (expected A or B)")
         if end > start:
-            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, callhome_text(text), label.upper()))
+            words.append(tl.word(p, line_no, rid, SIDES.index(side), start, end, clean(text), label.upper()))
     return tl.by_time(words)
 
 
@@ -155,7 +180,8 @@ def transcribed_span(path: str) -> tuple[float, float] | None:
             header = float(m.group(1)), float(m.group(2))
             break
     try:
-        times = [(start, end) for _, start, end, _, _ in _timed(path)]
+        # a line of no length is not read as gold (``read_callhome``): it widens nothing
+        times = [(start, end) for _, start, end, _, _ in _timed(path) if end > start]
     except InputError:
         times = []
     if header is not None:
@@ -213,11 +239,11 @@ def prepare_callhome(paths, options):
     """Every ``NNNN.sph`` under ``paths`` becomes a two-track recording ``callhome-NNNN`` whose gold is
     its transcript ``NNNN.txt`` (utterance times: IPU-level gold); speakers are the two sides
     (``callhome-NNNN-A``/``-B``), the split (train/devtest/evaltest) is metadata."""
-    from .base import (NOT_IN_TABLE, Prepared, by_key, checked_gold, index_files, transcripts_without_audio,
+    from .base import (NOT_IN_TABLE, Prepared, by_key, checked_gold, transcripts_without_audio,
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, CALLHOME_PATTERNS, prepared.errors, "en_NNNN.sph, en_NNNN.txt, NNNN.cha, callinfo.tbl")
+    files = prepared.index(paths, CALLHOME_PATTERNS, "en_NNNN.sph, en_NNNN.txt, NNNN.cha, callinfo.tbl")
     audio = by_key(files.get("audio", ()), call_number, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), call_number, "duplicate transcript", prepared)
     for call, cha in by_key(files.get("cha", ()), call_number, "duplicate transcript", prepared).items():

@@ -357,12 +357,12 @@ def prepare_candor(paths, options):
     from the words file or a turn file (machine-made: AWS Transcribe)."""
     from ..model import ClockDeclaration, Layout, Recording, SourceType, TrackSource
     from .base import (AUDIO_WITHOUT_TRANSCRIPT, MISSING_CHANNEL, NOT_IN_TABLE, NOTHING_FOUND,
-                       TRANSCRIPT_WITHOUT_AUDIO, Prepared, index_files)
+                       TRANSCRIPT_WITHOUT_AUDIO, Prepared)
 
     audio_choice = _choice(options, "audio", AUDIO_CHOICES)
     gold_choice = _choice(options, "transcript", TRANSCRIPT_CHOICES)
     prepared = Prepared()
-    files = index_files(paths, CANDOR_PATTERNS, prepared.errors)
+    files = prepared.index(paths, CANDOR_PATTERNS)
     convs = _group(files)
     if not convs:
         for root in paths:

@@ -50,12 +50,11 @@ def _segment(prepared, audio: str, meta: dict, where: str):
 
 def prepare_emilia(paths, options):
     """Every Emilia segment under ``paths`` (jsonl index or json sidecar) -> a mono recording."""
-    from .base import (AUDIO_WITHOUT_TRANSCRIPT, BAD_AUDIO, BAD_METADATA, TRANSCRIPT_WITHOUT_AUDIO, Prepared,
-                       index_files)
+    from .base import (AUDIO_WITHOUT_TRANSCRIPT, BAD_AUDIO, BAD_METADATA, TRANSCRIPT_WITHOUT_AUDIO, Prepared)
 
     prepared = Prepared()
-    files = index_files(paths, EMILIA_PATTERNS, prepared.errors, "<LANG>_B00000.jsonl with its audio, <id>.mp3 with "
-                                                                "<id>.json")
+    files = prepared.index(paths, EMILIA_PATTERNS, "<LANG>_B00000.jsonl with its audio, <id>.mp3 with "
+                                                       "<id>.json")
     used: set[str] = set()
     license = options.get("license") or "CC-BY-NC-4.0"
 

@@ -110,9 +110,11 @@ PINDATA_FIELDS = (("sex", 1), ("age", 2), ("education_years", 3), ("native_langu
 
 
 def read_pindata(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
-    """``fe_03_pindata.tbl`` (CSV, a header row naming ``PIN`` first): PIN (leading zeros dropped) -> (line,
-    the enrolment's answers by ``PINDATA_FIELDS``, ``NA`` left out, sex as ``male``/``female``). A row that is not
-    a PIN with at least six fields is an ``unreadable table`` error; the other rows are read."""
+    """``fe_03_pindata.tbl`` (CSV, a header row naming ``PIN`` first): ``<PIN>/<sex>`` (PIN without leading zeros,
+    sex ``male``/``female`` or empty) -> (line, the enrolment's answers by ``PINDATA_FIELDS``, ``NA`` left out). A
+    PIN enrolled once per sex is two people, each read; a PIN enrolled again with the same sex and other answers
+    is an ``unreadable table`` error naming both lines (the first is kept). A row that is not a PIN with at least
+    six fields is an ``unreadable table`` error; the other rows are read."""
     from .base import BAD_TABLE, read_csv_rows
 
     out: dict[str, tuple[int, dict[str, str]]] = {}
@@ -126,7 +128,13 @@ def read_pindata(path: str, prepared) -> dict[str, tuple[int, dict[str, str]]]:
         fields = {key: cells[i] for key, i in PINDATA_FIELDS if cells[i] and cells[i].upper() != "NA"}
         if "sex" in fields:
             fields["sex"] = _SEX.get(fields["sex"][:1].lower(), fields["sex"])
-        out.setdefault(cells[0].lstrip("0") or "0", (line, fields))
+        key = f"{cells[0].lstrip('0') or '0'}/{fields.get('sex', '')}"
+        first = out.get(key)
+        if first is None:
+            out[key] = (line, fields)
+        elif first[1] != fields:
+            prepared.error(BAD_TABLE, path, f"line {line}: PIN {cells[0]} enrolled again as {fields.get('sex', '?')} "
+                                            f"with other answers (first: line {first[0]}); this row is ignored")
     return out
 
 
@@ -134,9 +142,9 @@ def enrolment(pins: dict[str, tuple[str, int, dict[str, str]]], pin: str, sex: s
     """What a PIN's holder gave at enrolment (age, years of education, native language, where raised), for a call
     side whose audited sex is the enrolled one. The LDC's readme warns that whoever answered a dial-out call
     need not be the PIN's holder (its example: PIN 2637, a woman of 54, audited male in one call): a side audited
-    as the other sex is another person, and gets none of it."""
-    row = pins.get(pin.lstrip("0") or "0")
-    if row is None or row[2].get("sex") != _SEX.get(sex):
+    as the other sex is another person, and gets none of it (unless that person enrolled on the PIN too)."""
+    row = pins.get(f"{pin.lstrip('0') or '0'}/{_SEX.get(sex, '')}") if sex in _SEX else None
+    if row is None:
         return {}
     return {k: v for k, v in row[2].items() if k != "sex"}
 
@@ -190,19 +198,18 @@ def prepare_fisher(paths, options):
     gold) and, from the ``*_calldata.tbl`` row of its call, the topic and each side's PIN and sex (speaker
     ``fisher-<PIN>-<m|f>``) with dialect; ``fe_03_pindata.tbl`` adds the enrolment's age, education, native
     language and home state to a side audited as the PIN's enrolled sex."""
-    from .base import (NOTHING_FOUND, Prepared, by_key, checked_gold, index_files, merge_tables, packed_note,
+    from .base import (Prepared, by_key, checked_gold, merge_tables, table_missing,
                        rows_without_audio, table_row, transcripts_without_audio, two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, FISHER_PATTERNS, prepared.errors, "fe_03_NNNNN.sph, fe_03_NNNNN.txt, *_calldata.tbl")
+    files = prepared.index(paths, FISHER_PATTERNS, "fe_03_NNNNN.sph, fe_03_NNNNN.txt, *_calldata.tbl")
     audio = by_key(files.get("audio", ()), _call_id, "duplicate audio", prepared)
     trans = by_key(files.get("transcript", ()), _call_id, "duplicate transcript", prepared)
     calls = merge_tables(files.get("calldata", ()), read_calldata, prepared)
     enrolled = merge_tables(files.get("pindata", ()), read_pindata, prepared)
     if not files.get("calldata"):
-        for root in paths:
-            prepared.error(NOTHING_FOUND, root, "no *_calldata.tbl under this path: speakers, sex, dialect and "
-                                                "topics stay unknown" + packed_note(files))
+        table_missing(prepared, paths, "no *_calldata.tbl under this path: speakers, sex, dialect and topics stay "
+                                       "unknown")
     for call in sorted(audio):
         rid = f"fe_03_{call}"
         transcript = checked_gold(prepared, trans.get(call), audio[call], rid, f"no {rid}.txt under the given folders",

@@ -170,13 +170,13 @@ def prepare_switchboard(paths, options):
     ``...B...`` on track B: hand-corrected word times); from ``call_con_tab.csv`` or ``conv.tab`` its topic and
     callers (speaker
     ``swb-<caller>``), from ``caller.tab`` each caller's sex, birth year, dialect area and education."""
-    from .base import (NOT_IN_TABLE, NOTHING_FOUND, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
-                       checked_gold, index_files, merge_tables, packed_note, rows_without_audio, same_bytes, table_row,
+    from .base import (NOT_IN_TABLE, TRANSCRIPT_WITHOUT_AUDIO, UNKNOWN_CHANNEL, Prepared, by_key,
+                       checked_gold, merge_tables, table_missing, rows_without_audio, same_bytes, table_row,
                        two_channel_recording)
 
     prepared = Prepared()
-    files = index_files(paths, SWB_PATTERNS, prepared.errors, "swNNNNN.sph, swNNNNA-ms98-a-word.text, "
-                                                             "call_con_tab.csv or conv.tab, caller_tab.csv")
+    files = prepared.index(paths, SWB_PATTERNS, "swNNNNN.sph, swNNNNA-ms98-a-word.text, "
+                                                "call_con_tab.csv or conv.tab, caller_tab.csv")
     audio = by_key(files.get("audio", ()), conversation_number, "duplicate audio", prepared)
     words: dict[str, dict[str, str]] = {}
     for f in files.get("words", ()):
@@ -196,9 +196,8 @@ def prepare_switchboard(paths, options):
         for caller, fields in read_caller_tab(table, prepared).items():
             callers.setdefault(caller, fields)
     if not convs:
-        for root in paths:
-            prepared.error(NOTHING_FOUND, root, "no call_con_tab.csv (or conv.tab, conv_tab.csv) under this path: "
-                                                "callers and topics stay unknown" + packed_note(files))
+        table_missing(prepared, paths, "no call_con_tab.csv (or conv.tab, conv_tab.csv) under this path: callers "
+                                       "and topics stay unknown")
     for conv in sorted(audio, key=int):
         rid = f"sw0{conv}" if len(conv) == 4 else f"sw{conv}"
         sides = words.get(conv, {})

@@ -23,7 +23,9 @@ STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words":
 #: Bump when a transcript reader (``ingest.annotations``, a recipe's) changes the text, times or span it hands the
 #: words stage: recordings with a transcript then align it again; recordings without one keep their words.
 #: 2: CALLHOME markup read as tags and spoken words, its transcribed span widened to every timed line.
-TRANSCRIPT_READING_VERSION = 2
+#: 3: CALLHOME marks after a parenthesis (``((&Mary))``) dropped, nested language tags read, ``2+2`` kept; TalkBank
+#: CHAT codes read as CHAT (``<I want> [/]`` said words, ``&=laughs`` a tag, ``xxx`` untranscribed, ``0is`` unsaid).
+TRANSCRIPT_READING_VERSION = 3
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
