@@ -20,12 +20,14 @@ from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
 STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 10}
-#: Bump when a transcript reader (``ingest.annotations``, a recipe's) changes the text, times or span it hands the
-#: words stage: recordings with a transcript then align it again; recordings without one keep their words.
-#: 2: CALLHOME markup read as tags and spoken words, its transcribed span widened to every timed line.
-#: 3: CALLHOME marks after a parenthesis (``((&Mary))``) dropped, nested language tags read, ``2+2`` kept; TalkBank
+#: A transcript reader's version, by the format a recipe names in a recording's metadata (``transcript_format``):
+#: bump a reader's entry when it changes the text, times or span it hands the words stage. The recordings it reads
+#: then align again; every other recording keeps its words (a format not listed is at 1, and its key is as before
+#: there were versions: a Fisher or Switchboard archive is not recognised again for a CALLHOME change).
+#: callhome 2: markup read as tags and spoken words, the transcribed span widened to every timed line.
+#: callhome 3: marks after a parenthesis (``((&Mary))``) dropped, nested language tags read, ``2+2`` kept; TalkBank
 #: CHAT codes read as CHAT (``<I want> [/]`` said words, ``&=laughs`` a tag, ``xxx`` untranscribed, ``0is`` unsaid).
-TRANSCRIPT_READING_VERSION = 3
+TRANSCRIPT_READING_VERSION = {"callhome": 3}
 #: Config sections each stage reads (``Config.stage_hash``).
 STAGE_SECTIONS = {"decode": ("ingest",), "checks": ("checks",), "activity": ("activity",), "events": ("turns",),
                   "words": ("words",)}
@@ -96,22 +98,30 @@ def transcript_digest(recording) -> str | None:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
+def _reading(recording) -> str:
+    """What of the transcript's reading goes into the words key: its reader's version when above 1, its stretch
+    when it has one; nothing otherwise (those keys stay as they were before readers had versions)."""
+    from ..ingest.annotations import TRANSCRIBED_SPAN_KEY  # the readers: only for recordings with a transcript
+
+    metadata = getattr(recording, "metadata", None) or {}
+    fmt = str(metadata.get("transcript_format", ""))
+    version = TRANSCRIPT_READING_VERSION.get(fmt, 1)
+    span = str(metadata.get(TRANSCRIBED_SPAN_KEY, ""))
+    return (f"|reading {fmt} {version}" if version > 1 else "") + (f"|span {span}" if span else "")
+
+
 def recording_stage_keys(keys: Mapping[str, str], recording) -> dict[str, str]:
     """The stage keys of one recording: ``keys``, except that a paired recording with a declared clock
     has the keys of the activity stage and every stage after it hashed with that declaration, so a
     changed ``b_offset_s``/``b_drift_ppm`` recomputes its activity and events (not its decode and checks).
     A recording without a declaration keeps the corpus keys (workspaces scanned before stay current). The words
-    key of a recording with a transcript also holds the transcript's content (``transcript_digest``), how it is
-    read (``TRANSCRIPT_READING_VERSION``) and the stretch it covers (metadata ``transcribed_span_s``), so an edited
-    transcript, a changed reader or span is aligned again (and only the words stage reruns)."""
+    key of a recording with a transcript also holds the transcript's content (``transcript_digest``), its reader's
+    version (``TRANSCRIPT_READING_VERSION``) and the stretch it covers (metadata ``transcribed_span_s``), so an
+    edited transcript, a changed reader or span is aligned again (and only the words stage reruns)."""
     out = dict(keys)
     text = transcript_digest(recording)
     if text is not None and "words" in out:  # the words stage aligns the transcript: a fixed line aligns again
-        from ..ingest.annotations import TRANSCRIBED_SPAN_KEY  # the readers: only for recordings with a transcript
-
-        span = str((getattr(recording, "metadata", None) or {}).get(TRANSCRIBED_SPAN_KEY, ""))
-        out["words"] = hashlib.sha256(f"{out['words']}|transcript {text}|reading {TRANSCRIPT_READING_VERSION}"
-                                      f"|span {span}".encode()).hexdigest()[:16]
+        out["words"] = hashlib.sha256(f"{out['words']}|transcript {text}{_reading(recording)}".encode()).hexdigest()[:16]
     clock = getattr(recording, "clock", None)
     if clock is None or recording.layout is not Layout.PAIRED:
         return out
