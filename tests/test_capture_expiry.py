@@ -500,3 +500,38 @@ def test_capture_sessions_judges_by_the_limit_of_the_server_that_runs(tmp_path):
     rows = json.loads(listed("--json"))
     assert limit_s(rows) == pytest.approx(72 * HOUR, abs=1.0)
     assert rows[0]["limit_from"] == "the config: no capture server runs"
+
+
+def test_capture_sessions_with_an_unreadable_limit_in_the_running_servers_lock(tmp_path):
+    """The serve lock of a running server overwritten (a stray `echo > .serve.lock`, a disk error) with bytes
+    that are not text, a NaN limit or one past 100 years: `capture sessions` ended in a UnicodeDecodeError or
+    OverflowError traceback, or listed a NaN limit ('expire after nan s', an expiry date in the past). The
+    listing now falls back on the config's limit and says the server's limit could not be read."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    with TestClient(_app(ws, Clock(time.time()))) as c:
+        new_session(c)
+    serve = [sys.executable, "-m", "twotrack", "capture", "serve", "-w", str(ws), "--port", "0", "--no-scan",
+             "--expire-after", "90m"]
+    server = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = ws / "capture" / ".serve.lock"
+    try:
+        assert "Ctrl-C stops it" in server.stdout.readline()
+        for body in (b"\xff\xfe\x00\x81 garbage", f"{server.pid} ".encode() + json.dumps(
+                {"expire_after_s": float("nan"), "keep_expired_audio": False, "expire_check_s": 300.0}).encode(),
+                     f"{server.pid} ".encode() + json.dumps(
+                {"expire_after_s": 1e20, "keep_expired_audio": False, "expire_check_s": 300.0}).encode(),
+                     b"hello world"):
+            lock.write_bytes(body)
+            res = CliRunner().invoke(main, ["capture", "sessions", "-w", str(ws), "--json"])
+            assert res.exit_code == 0 and res.exception is None, (body, res.output, res.exception)
+            (row,) = json.loads(res.stdout)
+            assert row["expire_after_s"] == 72 * HOUR, body
+            assert "a capture server runs" in row["limit_from"] and "not readable" in row["limit_from"], row
+            text = CliRunner().invoke(main, ["capture", "sessions", "-w", str(ws)]).output
+            assert "expire after 72 h" in text and "not readable" in text and "nan" not in text, text
+    finally:
+        server.terminate()
+        server.wait(10)
