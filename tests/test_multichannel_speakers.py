@@ -322,3 +322,24 @@ def test_moshi_main_speaker_names_the_source_tracks_of_the_talking_pair(ws, tmp_
     e = _moshi_cli(ws, tmp_path / "e", "E")
     for rid in ("field/ab", "field/cd"):
         assert e["skipped"][rid].startswith("track E is not on this recording (it has 4 tracks, A-D)"), e["skipped"]
+
+
+def test_moshi_events_name_the_same_tracks_as_main_track(ws, tmp_path):
+    """A Moshi example of field/cd (talkers on C and D) said ``main_track`` "D" (its source letter) while its
+    events file named the tracks "A" and "B" (the renumbered view): filtering its events by the main track
+    found none, and "A" is a track of hiss in that recording. The events now name the source tracks too, as
+    on a two-track file, where ``main_track`` and the events' tracks were always the same letters."""
+    _moshi_cli(ws, tmp_path / "both", "both")
+    out = tmp_path / "both"
+    pieces = {p["id"]: p for rid in ("field/ab", "field/cd") for p in _state(out)["recordings"][rid]["pieces"]}
+    for pid, pair in (("field__cd", {"C", "D"}), ("field__cd_mainD", {"C", "D"}), ("field__ab_mainB", {"A", "B"})):
+        events = json.loads((out / pieces[pid]["events"]).read_text())["events"]
+        named = {e["track"] for e in events if e["track"]} | {e["from_track"] for e in events if e["from_track"]}
+        assert named == pair, (pid, named)
+        main_ipus = [e for e in events if e["kind"] == "ipu" and e["track"] == pieces[pid]["main_track"]]
+        assert main_ipus, pid
+    # the main speaker's IPUs are the same on field/ab and field/cd (the same audio on other channels)
+    ab = json.loads((out / pieces["field__ab_mainB"]["events"]).read_text())["events"]
+    cd = json.loads((out / pieces["field__cd_mainD"]["events"]).read_text())["events"]
+    assert [(e["start"], e["end"]) for e in ab if e["kind"] == "ipu" and e["track"] == "B"] == \
+        [(e["start"], e["end"]) for e in cd if e["kind"] == "ipu" and e["track"] == "D"]
