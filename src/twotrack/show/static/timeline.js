@@ -458,6 +458,10 @@
       var t = tgt.getAttribute("data-track");
       var between = kind === "gap" || kind === "floor-transfer" || kind.indexOf("overlap") === 0 || kind === "diarized";
       tracks = between || t === "" || t === null ? "both" : names[parseInt(t, 10)];
+      // a diarized mark: the mix collapse diarized, of the tracks it mixed (C and D of a 4-channel file whose
+      // other channels are unused), not every channel of the file
+      var mixed = kind === "diarized" && data && data.collapse ? data.collapse.tracks : null;
+      if (mixed && mixed.length) tracks = mixed.join(",");
       if (b - a < 0.3) { var c = (a + b) / 2; a = Math.max(0, c - 0.5); b = Math.min(duration, c + 0.5); }
       selection = { start: a, end: b, tracks: tracks };
       draw();
@@ -544,7 +548,7 @@
   // ---- playback --------------------------------------------------------------------------
 
   function label(p) {
-    var who = p.tracks === "both" ? names.join("+") : p.tracks;
+    var who = p.tracks === "both" ? names.join("+") : p.tracks.split(",").join("+");
     return "track " + who + " " + fmtS(p.start) + "–" + fmtS(p.end);
   }
 

@@ -1,0 +1,32 @@
+"""The explorer on a 4-channel file whose talkers are on C and D (tests/test_multichannel_speakers.py's
+``field/cd``; hiss on A, silence on B), collapsed as that pair (tests/test_collapse_multichannel.py): a click on
+a diarized mark says "click: play the mix", and the mix that was diarized is of track C and D. Before, the
+click played every track of the file (A+B+C+D: the hiss and the silent channel too, a 4-channel WAV), not the
+mix collapse scored. Real headless Chromium through Playwright, as tests/test_browser.py drives it."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from test_browser import browser, page, serve  # noqa: F401
+from test_collapse_multichannel import collapsed  # noqa: F401
+from test_multichannel_speakers import ws  # noqa: F401
+
+
+def test_a_diarized_mark_plays_the_mix_of_the_pair_that_was_collapsed(ws, collapsed, page, tmp_path):  # noqa: F811
+    assert "field/cd" in {r["recording_id"] for r in collapsed["recordings"]}
+    with serve(ws, tmp_path / "peaks") as base:
+        page.goto(f"{base}/recordings/field/cd")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        mark = page.locator('#timeline rect.mark.diarized[data-track="3"]').first
+        mark.scroll_into_view_if_needed()
+        box = mark.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
+        assert page.get_attribute("#play-status", "data-tracks") == "C,D"
+        asked = [parse_qs(urlparse(u).query) for u, _ in page.watch.requests if "/audio?" in u]
+        assert asked and asked[-1]["tracks"] == ["C,D"], asked
+        page.wait_for_function("['playing', 'ended'].includes(document.getElementById('play-status')"
+                               ".getAttribute('data-state'))")
+        assert "track C+D" in page.inner_text("#play-status")
+        assert page.watch.errors == []
