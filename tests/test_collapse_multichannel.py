@@ -65,3 +65,24 @@ def test_the_report_and_the_explorer_name_the_tracks_used(ws, collapsed):  # noq
         assert "the mix of track C and D" in page
     text = CliRunner().invoke(main, ["collapse", "-w", str(ws), "-r", "field/cd"], catch_exceptions=False).output
     assert "field/cd (C, D)" in text
+
+
+def test_the_lane_chart_gives_the_two_tracks_of_a_pair_two_colours():
+    """The report's lane chart coloured a track by its letter's parity: a pair on A and C (or B and D) of a
+    4-channel file drew both tracks, and their legend entries, in one colour. Each track of the pair now
+    has its own colour, in the pair's order (A then C)."""
+    import re
+
+    import numpy as np
+
+    from twotrack.show.report import LANE_COLOURS, lane_chart
+
+    truth = [(0, np.array([0.5, 4.0]), np.array([2.0, 5.0])), (2, np.array([2.2]), np.array([3.8]))]
+    diarized = [(0, np.array([0.5]), np.array([2.1])), (2, np.array([2.1, 4.0]), np.array([3.9, 5.0]))]
+    svg = lane_chart("field/ac", {"duration_s": 6.0, "mapping": {"S0": "A", "S1": "C"}, "der": {"der": 0.1}},
+                     truth, diarized)
+    colour = {}
+    for name in ("A", "C"):
+        group = svg.split(f'class="lane true track-{name}"')[1].split("</g>")[0]
+        colour[name] = set(re.findall(r'fill="(#[0-9a-fA-F]{6})"', group)) & set(LANE_COLOURS)
+    assert colour["A"] and colour["C"] and colour["A"] != colour["C"], colour
