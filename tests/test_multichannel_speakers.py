@@ -343,3 +343,22 @@ def test_moshi_events_name_the_same_tracks_as_main_track(ws, tmp_path):
     cd = json.loads((out / pieces["field__cd_mainD"]["events"]).read_text())["events"]
     assert [(e["start"], e["end"]) for e in ab if e["kind"] == "ipu" and e["track"] == "B"] == \
         [(e["start"], e["end"]) for e in cd if e["kind"] == "ipu" and e["track"] == "D"]
+
+
+def test_an_empty_main_speaker_is_refused_before_the_folder_is_touched(ws, tmp_path):
+    """``--main-speaker ""`` (a script's unset variable) meant "A" before the default became "the first track
+    of the pair"; then it named a speaker "" that no recording has: every recording was skipped and a rerun
+    on an export folder removed all its files, exit 0. It is now a usage error (exit 2) and nothing changes."""
+    out = tmp_path / "m"
+    _moshi_cli(ws, out)
+    before = sorted(p.name for p in (out / "audio").iterdir())
+    assert before
+    for blank in ("", "  "):
+        res = CliRunner().invoke(main_cli, ["export", "moshi", str(out), "-w", str(ws), "--purpose", PURPOSE,
+                                            "--main-speaker", blank])
+        assert res.exit_code == 2, res.output
+        assert "--main-speaker" in res.output and "empty" in res.output, res.output
+        assert sorted(p.name for p in (out / "audio").iterdir()) == before
+    with pytest.raises(Exception, match="main_speaker"):
+        export(ws, tmp_path / "api", "moshi", PURPOSE, main_speaker=" ")
+    assert not (tmp_path / "api" / "audio").exists()
