@@ -362,3 +362,19 @@ def test_an_empty_main_speaker_is_refused_before_the_folder_is_touched(ws, tmp_p
     with pytest.raises(Exception, match="main_speaker"):
         export(ws, tmp_path / "api", "moshi", PURPOSE, main_speaker=" ")
     assert not (tmp_path / "api" / "audio").exists()
+
+
+def test_export_json_says_channel_0_was_the_first_of_the_pair_when_no_main_speaker_was_given(ws, tmp_path):
+    """Without --main-speaker channel 0 is the first track of the talking pair (C on field/cd), but export.json
+    recorded ``main_speaker`` "A" alone (kept so the keys stay): a team repeating the export from its record
+    with ``--main-speaker A`` lost field/cd (skipped: track A is unused). The record now says the option was
+    left out and what that chooses; given, it is recorded as given."""
+    _moshi_cli(ws, tmp_path / "default")
+    export_cfg = _state(tmp_path / "default")["config"]["export"]
+    assert export_cfg["main_speaker"] == "A"  # as before: the keys of earlier exports stay the same
+    assert export_cfg["main_speaker_given"] is False
+    assert "first track of the talking pair" in export_cfg["main_speaker_means"]
+    _moshi_cli(ws, tmp_path / "given", "A")
+    export_cfg = _state(tmp_path / "given")["config"]["export"]
+    assert export_cfg["main_speaker"] == "A" and export_cfg["main_speaker_given"] is True
+    assert "main_speaker_means" not in export_cfg

@@ -183,6 +183,10 @@ class Exporter:
         self.resolved = self.resolve(options)
         self.state: State | None = None  # set by run_export before any writing
 
+    def recorded(self) -> dict[str, Any]:
+        """The resolved options as export.json's ``config.export`` records them (the keys read ``resolved``)."""
+        return dict(self.resolved)
+
     def resolve(self, options: ExportOptions) -> dict[str, Any]:
         """The options that decide the output (recorded in export.json and in every key)."""
         d = options.to_dict()

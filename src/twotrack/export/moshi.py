@@ -136,6 +136,15 @@ class MoshiExporter(Exporter):
         self.first_of_pair = options.main_speaker is None
         return super().resolve(options)
 
+    def recorded(self) -> dict[str, Any]:
+        # "A" is what the keys hold for the default (as before there was a choice); say what it chose, so the
+        # record is not read as --main-speaker A (which skips a file whose talkers are on C and D)
+        d = {**super().recorded(), "main_speaker_given": not self.first_of_pair}
+        if self.first_of_pair:
+            d["main_speaker_means"] = ("--main-speaker left out: channel 0 is the first track of the talking pair "
+                                       "(A on a two-track file, C on a file whose talkers are on C and D)")
+        return d
+
     def choose(self, rec: Recording, channels: dict[str, Any] | None = None) -> tuple[list[int], str | None]:
         """The tracks of ``rec`` that go to channel 0, once per example written, or why none can. ``rec`` may
         be a view of the used tracks (``channels.keep_tracks``); ``channels``, export.json's entry of such a
