@@ -532,6 +532,11 @@ def test_capture_sessions_with_an_unreadable_limit_in_the_running_servers_lock(t
             assert "a capture server runs" in row["limit_from"] and "not readable" in row["limit_from"], row
             text = CliRunner().invoke(main, ["capture", "sessions", "-w", str(ws)]).output
             assert "expire after 72 h" in text and "not readable" in text and "nan" not in text, text
+            # `capture expire` (and a second `capture serve`) still say a server holds the workspace
+            res = CliRunner().invoke(main, ["capture", "expire", "-w", str(ws)])
+            assert res.exit_code == 2 and res.exception is None or isinstance(res.exception, SystemExit), \
+                (body, res.output, res.exception)
+            assert "a capture server serves" in res.output, res.output
     finally:
         server.terminate()
         server.wait(10)

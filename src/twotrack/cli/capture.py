@@ -359,15 +359,16 @@ def _one_server(ws: Path, doing: str = "serve", policy=None):
     path = ws / "capture" / ".serve.lock"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a+")
+        fh = open(path, "a+", encoding="utf-8", errors="replace")  # bytes written over it: still read
     except OSError as exc:
         raise click.UsageError(f"{path}: cannot use the workspace ({exc.strerror or exc})") from None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.seek(0)
-        holder, _, what = fh.read().strip().partition(" ")  # "PID {policy}" (a server) or "PID expire"
+        holder, _, what = fh.read(4096).strip().partition(" ")  # "PID {policy}" (a server) or "PID expire"
         fh.close()
+        holder = holder if holder.isdigit() else ""  # not a pid: said as '?'
         if what == "expire":
             raise click.UsageError(f"`twotrack capture expire` (pid {holder}) is expiring sessions of {ws}: run "
                                    "this again when it is done") from None
