@@ -30,3 +30,23 @@ def test_a_diarized_mark_plays_the_mix_of_the_pair_that_was_collapsed(ws, collap
                                ".getAttribute('data-state'))")
         assert "track C+D" in page.inner_text("#play-status")
         assert page.watch.errors == []
+
+
+def test_the_talking_pair_of_a_four_channel_file_gets_the_two_lane_colours(ws, page, tmp_path):  # noqa: F811
+    """field/cd (talkers on C and D): the explorer coloured a track by its letter, A blue and B green, every
+    other letter grey, so the two talkers' lanes, names and diarized rows were both grey and the unused
+    channels A and B carried the colours. The talking pair now gets them (C blue, D green), the unused
+    channels grey."""
+    with serve(ws, tmp_path / "peaks") as base:
+        page.goto(f"{base}/recordings/field/cd")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        fill = page.locator("#timeline g.lane text.lane-name").evaluate_all(
+            "ts => Object.fromEntries(ts.map(t => [t.textContent, t.getAttribute('fill')]))")
+        assert fill["track C"] == "#3b6ea5" and fill["track D"] == "#237a4b", fill
+        assert fill["track A"] == fill["track B"] == "#555", fill
+        page.goto(f"{base}/recordings/field/ab")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        fill = page.locator("#timeline g.lane text.lane-name").evaluate_all(
+            "ts => Object.fromEntries(ts.map(t => [t.textContent, t.getAttribute('fill')]))")
+        assert fill["track A"] == "#3b6ea5" and fill["track B"] == "#237a4b", fill
+        assert page.watch.errors == []

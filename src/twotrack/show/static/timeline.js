@@ -54,7 +54,19 @@
   function X(t) { return GUTTER + (t - view.start) / (view.end - view.start) * plotW(); }
   function T(x) { return view.start + (x - GUTTER) / plotW() * (view.end - view.start); }
   function clampTime(t) { return Math.max(0, Math.min(duration, t)); }
-  function colour(t) { return COLORS[names[t]] || "#555"; }
+  // The two colours go to the talking pair: A and B of a two-track file; on a file with more tracks, its
+  // first two used ones (C and D when A and B are unused channels), the others grey.
+  var used = JSON.parse(root.getAttribute("data-used") || "null");
+  var trackColour = {};
+  (function () {
+    var k = 0;
+    for (var t = 0; t < names.length; t++) {
+      if (names.length > 2 && used && !used[t]) continue;
+      if (k < 2) trackColour[t] = COLORS["AB"[k]];
+      k++;
+    }
+  })();
+  function colour(t) { return trackColour[t] || "#555"; }
 
   // Axis ticks: minutes:seconds once the view reaches a minute (1198.0 s is hard to place in a 40-minute
   // call; 19:58.0 is not), plain seconds before that; decimals by the span shown.
