@@ -50,3 +50,25 @@ def test_the_talking_pair_of_a_four_channel_file_gets_the_two_lane_colours(ws, p
             "ts => Object.fromEntries(ts.map(t => [t.textContent, t.getAttribute('fill')]))")
         assert fill["track A"] == "#3b6ea5" and fill["track B"] == "#237a4b", fill
         assert page.watch.errors == []
+
+
+def test_the_between_row_sits_between_the_talking_pair(ws, page, tmp_path):  # noqa: F811
+    """field/cd: the "between" row (the pair's gaps, overlaps and floor transfers) was drawn under track A, between
+    the two unused channels, two lanes away from the talkers on C and D. It now sits between C and D, and a
+    floor transfer to D slopes down towards D, as one to B does on a two-track file."""
+    with serve(ws, tmp_path / "peaks") as base:
+        page.goto(f"{base}/recordings/field/cd")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+
+        def box(sel):
+            return page.locator(sel).first.bounding_box()
+
+        between = box("#timeline g.between rect")
+        c, d = box('#timeline g.lane[data-track="2"] rect.lane-bg'), box('#timeline g.lane[data-track="3"] rect.lane-bg')
+        assert c["y"] + c["height"] <= between["y"] + 0.5 and between["y"] + between["height"] <= d["y"] + 0.5, \
+            (c, between, d)
+        lines = page.locator('#timeline g.between line.mark').evaluate_all(
+            "ls => ls.map(l => [l.dataset.track, parseFloat(l.getAttribute('y1')), parseFloat(l.getAttribute('y2'))])")
+        to_d = [(y1, y2) for t, y1, y2 in lines if t == "3"]
+        assert to_d and all(y1 < y2 for y1, y2 in to_d), lines
+        assert page.watch.errors == []

@@ -46,8 +46,11 @@
   var playing = null;         // {start, end, tracks}
   var svg = null, width = 0;
 
-  function laneY(t) { return t * LANE_H + (t >= 1 ? MID_H : 0); }
-  function midY() { return LANE_H; }
+  // the "between" row sits under the first track of the talking pair (A; C on a file whose talkers are on C
+  // and D), set once the tracks' use is read below
+  var midAfter = 0;
+  function laneY(t) { return t * LANE_H + (t > midAfter ? MID_H : 0); }
+  function midY() { return (midAfter + 1) * LANE_H; }
   function diarY(t) { return laneY(nTracks - 1) + LANE_H + DIAR_HEAD + t * DIAR_H; }
   function totalH() { return laneY(nTracks - 1) + LANE_H + (hasCollapse ? DIAR_HEAD + nTracks * DIAR_H : 0) + AXIS_H; }
   function plotW() { return Math.max(50, width - GUTTER - RIGHT); }
@@ -63,6 +66,7 @@
     for (var t = 0; t < names.length; t++) {
       if (names.length > 2 && used && !used[t]) continue;
       if (k < 2) trackColour[t] = COLORS["AB"[k]];
+      if (k === 0 && t < names.length - 1) midAfter = t;
       k++;
     }
   })();
@@ -270,7 +274,7 @@
         } else if (mid && kind === "floor-transfer") {
           var x0 = X(a), x1 = X(b);
           if (Math.max(x0, x1) >= GUTTER && Math.min(x0, x1) <= GUTTER + plotW()) {
-            var down = ty === 1;  // to B: from the A side (top) to the B side (bottom)
+            var down = ty !== null && ty > midAfter;  // to B (D): from the A (C) side (top) to the lower side
             node = el("line", { x1: x0, y1: down ? midY() + 2 : midY() + MID_H - 2, x2: x1, y2: down ? midY() + MID_H - 2 : midY() + 2,
                                 stroke: "#1f2d3d", "stroke-width": 2, "class": "mark floor-transfer", "data-start": Math.min(a, b),
                                 "data-end": Math.max(a, b), "data-track": ty, "data-kind": kind },
