@@ -540,3 +540,25 @@ def test_capture_sessions_with_an_unreadable_limit_in_the_running_servers_lock(t
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_a_capture_serve_started_while_capture_sessions_peeks_at_the_lock_still_starts(tmp_path):
+    """`capture sessions` takes the serve lock shared for an instant to see whether a server holds it. A `capture
+    serve` (or `capture expire`) asking for it in that instant exited 2 "another capture server already serves"
+    naming the pid a killed server had left in the file. It now waits a moment for a shared holder to let go."""
+    import fcntl
+    import threading
+
+    from twotrack.cli.capture import _one_server
+
+    lock = tmp_path / "ws" / "capture" / ".serve.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text('4242 {"expire_after_s": 5400.0, "keep_expired_audio": false, "expire_check_s": 300.0}')
+    peek = open(lock)
+    fcntl.flock(peek.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)  # as `capture sessions` holds it
+    threading.Timer(0.05, peek.close).start()  # and lets go
+    fh = _one_server(tmp_path / "ws")
+    try:
+        assert lock.read_text().split(" ")[0] == str(__import__("os").getpid())
+    finally:
+        fh.close()

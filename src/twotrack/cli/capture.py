@@ -355,6 +355,7 @@ def _one_server(ws: Path, doing: str = "serve", policy=None):
     expire`` takes it too: the server holds sessions in memory and expires them itself."""
     import fcntl
     import os
+    import time
 
     path = ws / "capture" / ".serve.lock"
     try:
@@ -362,9 +363,22 @@ def _one_server(ws: Path, doing: str = "serve", policy=None):
         fh = open(path, "a+", encoding="utf-8", errors="replace")  # bytes written over it: still read
     except OSError as exc:
         raise click.UsageError(f"{path}: cannot use the workspace ({exc.strerror or exc})") from None
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+
+    def take() -> bool:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+
+    # `capture sessions` peeks at the lock (shared, for an instant): wait a moment before naming a holder
+    taken = take()
+    for wait in (0.02, 0.05, 0.1, 0.2, 0.3):
+        if taken:
+            break
+        time.sleep(wait)
+        taken = take()
+    if not taken:
         fh.seek(0)
         holder, _, what = fh.read(4096).strip().partition(" ")  # "PID {policy}" (a server) or "PID expire"
         fh.close()
