@@ -72,3 +72,18 @@ def test_the_between_row_sits_between_the_talking_pair(ws, page, tmp_path):  # n
         to_d = [(y1, y2) for t, y1, y2 in lines if t == "3"]
         assert to_d and all(y1 < y2 for y1, y2 in to_d), lines
         assert page.watch.errors == []
+
+
+def test_a_gap_between_the_talking_pair_plays_the_pair(ws, page, tmp_path):  # noqa: F811
+    """field/cd: a click on a gap, overlap or floor transfer of the talking pair played every channel of the
+    file (A+B+C+D: the hiss and the silent channel too). It plays the pair, C and D."""
+    with serve(ws, tmp_path / "peaks") as base:
+        page.goto(f"{base}/recordings/field/cd")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        gap = page.locator("#timeline g.between rect.mark.gap").first
+        gap.scroll_into_view_if_needed()
+        box = gap.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
+        assert page.get_attribute("#play-status", "data-tracks") == "C,D"
+        assert page.watch.errors == []

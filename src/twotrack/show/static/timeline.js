@@ -71,6 +71,13 @@
     }
   })();
   function colour(t) { return trackColour[t] || "#555"; }
+  // what a mark between the two talkers plays: "both" on a two-track file, the talking pair (C,D) on a file
+  // with more tracks (not its unused channels)
+  var pairTracks = (function () {
+    var pair = [];
+    for (var t = 0; t < names.length; t++) if (used && used[t]) pair.push(names[t]);
+    return names.length > 2 && pair.length === 2 ? pair.join(",") : "both";
+  })();
 
   // Axis ticks: minutes:seconds once the view reaches a minute (1198.0 s is hard to place in a 40-minute
   // call; 19:58.0 is not), plain seconds before that; decimals by the span shown.
@@ -473,7 +480,7 @@
       var kind = tgt.getAttribute("data-kind");
       var t = tgt.getAttribute("data-track");
       var between = kind === "gap" || kind === "floor-transfer" || kind.indexOf("overlap") === 0 || kind === "diarized";
-      tracks = between || t === "" || t === null ? "both" : names[parseInt(t, 10)];
+      tracks = between ? pairTracks : t === "" || t === null ? "both" : names[parseInt(t, 10)];
       // a diarized mark: the mix collapse diarized, of the tracks it mixed (C and D of a 4-channel file whose
       // other channels are unused), not every channel of the file
       var mixed = kind === "diarized" && data && data.collapse ? data.collapse.tracks : null;
