@@ -500,3 +500,65 @@ def test_capture_sessions_judges_by_the_limit_of_the_server_that_runs(tmp_path):
     rows = json.loads(listed("--json"))
     assert limit_s(rows) == pytest.approx(72 * HOUR, abs=1.0)
     assert rows[0]["limit_from"] == "the config: no capture server runs"
+
+
+def test_capture_sessions_with_an_unreadable_limit_in_the_running_servers_lock(tmp_path):
+    """The serve lock of a running server overwritten (a stray `echo > .serve.lock`, a disk error) with bytes
+    that are not text, a NaN limit or one past 100 years: `capture sessions` ended in a UnicodeDecodeError or
+    OverflowError traceback, or listed a NaN limit ('expire after nan s', an expiry date in the past). The
+    listing now falls back on the config's limit and says the server's limit could not be read."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    with TestClient(_app(ws, Clock(time.time()))) as c:
+        new_session(c)
+    serve = [sys.executable, "-m", "twotrack", "capture", "serve", "-w", str(ws), "--port", "0", "--no-scan",
+             "--expire-after", "90m"]
+    server = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = ws / "capture" / ".serve.lock"
+    try:
+        assert "Ctrl-C stops it" in server.stdout.readline()
+        for body in (b"\xff\xfe\x00\x81 garbage", f"{server.pid} ".encode() + json.dumps(
+                {"expire_after_s": float("nan"), "keep_expired_audio": False, "expire_check_s": 300.0}).encode(),
+                     f"{server.pid} ".encode() + json.dumps(
+                {"expire_after_s": 1e20, "keep_expired_audio": False, "expire_check_s": 300.0}).encode(),
+                     b"hello world"):
+            lock.write_bytes(body)
+            res = CliRunner().invoke(main, ["capture", "sessions", "-w", str(ws), "--json"])
+            assert res.exit_code == 0 and res.exception is None, (body, res.output, res.exception)
+            (row,) = json.loads(res.stdout)
+            assert row["expire_after_s"] == 72 * HOUR, body
+            assert "a capture server runs" in row["limit_from"] and "not readable" in row["limit_from"], row
+            text = CliRunner().invoke(main, ["capture", "sessions", "-w", str(ws)]).output
+            assert "expire after 72 h" in text and "not readable" in text and "nan" not in text, text
+            # `capture expire` (and a second `capture serve`) still say a server holds the workspace
+            res = CliRunner().invoke(main, ["capture", "expire", "-w", str(ws)])
+            assert res.exit_code == 2 and res.exception is None or isinstance(res.exception, SystemExit), \
+                (body, res.output, res.exception)
+            assert "a capture server serves" in res.output, res.output
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_a_capture_serve_started_while_capture_sessions_peeks_at_the_lock_still_starts(tmp_path):
+    """`capture sessions` takes the serve lock shared for an instant to see whether a server holds it. A `capture
+    serve` (or `capture expire`) asking for it in that instant exited 2 "another capture server already serves"
+    naming the pid a killed server had left in the file. It now waits a moment for a shared holder to let go."""
+    import fcntl
+    import threading
+
+    from twotrack.cli.capture import _one_server
+
+    lock = tmp_path / "ws" / "capture" / ".serve.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text('4242 {"expire_after_s": 5400.0, "keep_expired_audio": false, "expire_check_s": 300.0}')
+    peek = open(lock)
+    fcntl.flock(peek.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)  # as `capture sessions` holds it
+    threading.Timer(0.05, peek.close).start()  # and lets go
+    fh = _one_server(tmp_path / "ws")
+    try:
+        assert lock.read_text().split(" ")[0] == str(__import__("os").getpid())
+    finally:
+        fh.close()

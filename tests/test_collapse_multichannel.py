@@ -65,3 +65,54 @@ def test_the_report_and_the_explorer_name_the_tracks_used(ws, collapsed):  # noq
         assert "the mix of track C and D" in page
     text = CliRunner().invoke(main, ["collapse", "-w", str(ws), "-r", "field/cd"], catch_exceptions=False).output
     assert "field/cd (C, D)" in text
+
+
+def test_the_lane_chart_gives_the_two_tracks_of_a_pair_two_colours():
+    """The report's lane chart coloured a track by its letter's parity: a pair on A and C (or B and D) of a
+    4-channel file drew both tracks, and their legend entries, in one colour. Each track of the pair now
+    has its own colour, in the pair's order (A then C)."""
+    import re
+
+    import numpy as np
+
+    from twotrack.show.report import LANE_COLOURS, lane_chart
+
+    truth = [(0, np.array([0.5, 4.0]), np.array([2.0, 5.0])), (2, np.array([2.2]), np.array([3.8]))]
+    diarized = [(0, np.array([0.5]), np.array([2.1])), (2, np.array([2.1, 4.0]), np.array([3.9, 5.0]))]
+    svg = lane_chart("field/ac", {"duration_s": 6.0, "mapping": {"S0": "A", "S1": "C"}, "der": {"der": 0.1}},
+                     truth, diarized)
+    colour = {}
+    for name in ("A", "C"):
+        group = svg.split(f'class="lane true track-{name}"')[1].split("</g>")[0]
+        colour[name] = set(re.findall(r'fill="(#[0-9a-fA-F]{6})"', group)) & set(LANE_COLOURS)
+    assert colour["A"] and colour["C"] and colour["A"] != colour["C"], colour
+
+
+def test_a_talking_pair_that_is_one_mix_on_two_channels_is_skipped_as_on_a_two_track_file(tmp_path):
+    """A 4-channel file whose talking pair C, D holds one mix twice (the same mono signal on two inputs; A
+    hiss, B silence): the checks call it duplicate channels, as they do a two-track file with the mix on A
+    and B, which collapse skips. The pair was mixed and scored anyway: DER 50.7 % (its 'two-track truth' is
+    the same speech twice, all overlap), and that went into the corpus figure. It is now skipped the same way,
+    naming the pair."""
+    import numpy as np
+    import soundfile as sf
+
+    import export_corpus as C
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    x, sr = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="float32", frames=int(20 * 16000))
+    mix = (x[:, 0] + x[:, 1]) / 2
+    hiss = (10 ** (-66 / 20) * np.random.default_rng(7).standard_normal(len(x))).astype(np.float32)
+    path = corpus / "dupcd.wav"
+    sf.write(str(path), np.stack([hiss, np.zeros_like(hiss), mix, mix], axis=1), sr, subtype="PCM_16")
+    ws = C.scan_rows([{"recording_id": "field/dupcd", "path": str(path), "speaker_a": "", "speaker_b": "",
+                       "speaker_c": "libri-367", "speaker_d": "libri-1688", "license": "CC-BY-4.0", "channels": "4"}],
+                     corpus / "manifest.csv", tmp_path / "ws")
+    res = CliRunner().invoke(main, ["collapse", "-w", str(ws), "--json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["recordings"] == [], out["recordings"]
+    (skip,) = out["skipped"]
+    assert skip["recording_id"] == "field/dupcd"
+    assert skip["reason"].startswith("its talking tracks C and D are copies of one channel"), skip

@@ -322,3 +322,59 @@ def test_moshi_main_speaker_names_the_source_tracks_of_the_talking_pair(ws, tmp_
     e = _moshi_cli(ws, tmp_path / "e", "E")
     for rid in ("field/ab", "field/cd"):
         assert e["skipped"][rid].startswith("track E is not on this recording (it has 4 tracks, A-D)"), e["skipped"]
+
+
+def test_moshi_events_name_the_same_tracks_as_main_track(ws, tmp_path):
+    """A Moshi example of field/cd (talkers on C and D) said ``main_track`` "D" (its source letter) while its
+    events file named the tracks "A" and "B" (the renumbered view): filtering its events by the main track
+    found none, and "A" is a track of hiss in that recording. The events now name the source tracks too, as
+    on a two-track file, where ``main_track`` and the events' tracks were always the same letters."""
+    _moshi_cli(ws, tmp_path / "both", "both")
+    out = tmp_path / "both"
+    pieces = {p["id"]: p for rid in ("field/ab", "field/cd") for p in _state(out)["recordings"][rid]["pieces"]}
+    for pid, pair in (("field__cd", {"C", "D"}), ("field__cd_mainD", {"C", "D"}), ("field__ab_mainB", {"A", "B"})):
+        events = json.loads((out / pieces[pid]["events"]).read_text())["events"]
+        named = {e["track"] for e in events if e["track"]} | {e["from_track"] for e in events if e["from_track"]}
+        assert named == pair, (pid, named)
+        main_ipus = [e for e in events if e["kind"] == "ipu" and e["track"] == pieces[pid]["main_track"]]
+        assert main_ipus, pid
+    # the main speaker's IPUs are the same on field/ab and field/cd (the same audio on other channels)
+    ab = json.loads((out / pieces["field__ab_mainB"]["events"]).read_text())["events"]
+    cd = json.loads((out / pieces["field__cd_mainD"]["events"]).read_text())["events"]
+    assert [(e["start"], e["end"]) for e in ab if e["kind"] == "ipu" and e["track"] == "B"] == \
+        [(e["start"], e["end"]) for e in cd if e["kind"] == "ipu" and e["track"] == "D"]
+
+
+def test_an_empty_main_speaker_is_refused_before_the_folder_is_touched(ws, tmp_path):
+    """``--main-speaker ""`` (a script's unset variable) meant "A" before the default became "the first track
+    of the pair"; then it named a speaker "" that no recording has: every recording was skipped and a rerun
+    on an export folder removed all its files, exit 0. It is now a usage error (exit 2) and nothing changes."""
+    out = tmp_path / "m"
+    _moshi_cli(ws, out)
+    before = sorted(p.name for p in (out / "audio").iterdir())
+    assert before
+    for blank in ("", "  "):
+        res = CliRunner().invoke(main_cli, ["export", "moshi", str(out), "-w", str(ws), "--purpose", PURPOSE,
+                                            "--main-speaker", blank])
+        assert res.exit_code == 2, res.output
+        assert "--main-speaker" in res.output and "empty" in res.output, res.output
+        assert sorted(p.name for p in (out / "audio").iterdir()) == before
+    with pytest.raises(Exception, match="main_speaker"):
+        export(ws, tmp_path / "api", "moshi", PURPOSE, main_speaker=" ")
+    assert not (tmp_path / "api" / "audio").exists()
+
+
+def test_export_json_says_channel_0_was_the_first_of_the_pair_when_no_main_speaker_was_given(ws, tmp_path):
+    """Without --main-speaker channel 0 is the first track of the talking pair (C on field/cd), but export.json
+    recorded ``main_speaker`` "A" alone (kept so the keys stay): a team repeating the export from its record
+    with ``--main-speaker A`` lost field/cd (skipped: track A is unused). The record now says the option was
+    left out and what that chooses; given, it is recorded as given."""
+    _moshi_cli(ws, tmp_path / "default")
+    export_cfg = _state(tmp_path / "default")["config"]["export"]
+    assert export_cfg["main_speaker"] == "A"  # as before: the keys of earlier exports stay the same
+    assert export_cfg["main_speaker_given"] is False
+    assert "first track of the talking pair" in export_cfg["main_speaker_means"]
+    _moshi_cli(ws, tmp_path / "given", "A")
+    export_cfg = _state(tmp_path / "given")["config"]["export"]
+    assert export_cfg["main_speaker"] == "A" and export_cfg["main_speaker_given"] is True
+    assert "main_speaker_means" not in export_cfg

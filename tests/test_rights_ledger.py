@@ -264,3 +264,19 @@ def test_another_ledger_with_a_blank_last_line_is_imported(tmp_path, tail):
     copy.write_bytes(body + b"\n" + body.splitlines()[0] + b"\n")  # a blank line inside is still no chain
     with pytest.raises(LedgerError, match="does not verify"):
         _ledger(tmp_path / "other").import_file(copy)
+
+
+def test_a_missing_or_empty_ledger_under_an_expected_head_says_it_holds_no_events(tmp_path):
+    """`rights audit EXPORT -w WS` with WS not the export's workspace (no ledger there, or an empty one) said
+    "TAMPERED at line None: expected head ... is not in the chain": no line is bad, the ledger holds nothing.
+    It now says the ledger holds no events and asks whether it is the workspace the export was made from."""
+    head = "ab" * 32
+    for led in (Ledger(tmp_path / "none" / "ledger.jsonl"), Ledger(tmp_path / "empty.jsonl")):
+        if led.path.name == "empty.jsonl":
+            led.path.write_text("")
+        res = led.verify(expected_head=head)
+        assert not res.ok
+        text = str(res)
+        assert "line None" not in text and "holds no events" in text and head[:12] in text, text
+        with pytest.raises(LedgerError, match="holds no events"):
+            led.snapshot(expected_head=head)

@@ -107,13 +107,14 @@ def serve(ws: str, host: str, port: int, no_scan: bool, config_file, overrides, 
 def _running_server(ws: Path) -> tuple[str, dict | None] | None:
     """(pid, its expiry policy as it wrote it in the lock, or None) of the capture server that serves ``ws``
     now, or None when none does. A server holds the serve lock exclusively while it runs; what a killed one
-    wrote there stays, but its lock went with it."""
+    wrote there stays, but its lock went with it. A lock whose text is not "PID" or "PID {policy}" (bytes
+    written over it by something else) gives the pid "unknown" and the record ``{"unreadable": text}``."""
     import fcntl
     import json
 
     lock = ws / "capture" / ".serve.lock"
     try:
-        fh = open(lock)
+        fh = open(lock, "rb")
     except OSError:
         return None
     with fh:
@@ -122,14 +123,38 @@ def _running_server(ws: Path) -> tuple[str, dict | None] | None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
             return None
         except OSError:
-            holder, _, what = fh.read().strip().partition(" ")
-    if what == "expire" or not holder:  # `capture expire` holds it: no server runs
+            text = fh.read(4096).decode("utf-8", "replace").strip()
+    holder, _, what = text.partition(" ")
+    if what == "expire" or not holder:  # `capture expire` holds it (or a server between truncate and write)
         return None
+    if not holder.isdigit():
+        return "unknown", {"unreadable": text[:60]}
     try:  # a server of an earlier twotrack wrote its pid alone
         record = json.loads(what) if what else None
     except ValueError:
-        record = None
-    return holder, record if isinstance(record, dict) else None
+        record = {"unreadable": text[:60]}
+    return holder, record if isinstance(record, dict) or record is None else {"unreadable": text[:60]}
+
+
+def _lock_name(ws) -> str:
+    return str(Path(ws) / "capture" / ".serve.lock")
+
+
+def _server_policy(record: dict):
+    """The expiry policy a running server recorded in its lock, checked as the config checks it (a NaN or a
+    limit past 100 years has no date a listing can show), or None when the record does not hold one."""
+    from ..capture.expiry import ExpiryPolicy
+    from ..config import CaptureConfig
+    from ..errors import ConfigError
+
+    try:
+        if not isinstance(record.get("keep_expired_audio"), bool):
+            return None
+        return ExpiryPolicy.from_config(CaptureConfig(
+            expire_after_s=float(record["expire_after_s"]), expire_check_s=float(record["expire_check_s"]),
+            keep_expired_audio=record["keep_expired_audio"]))
+    except (KeyError, TypeError, ValueError, ConfigError):
+        return None
 
 
 def _at(ctx, param, value):
@@ -200,24 +225,21 @@ def sessions(ws: str, as_json: bool, at, config_file, overrides, expire_after, k
     config; expiry options given here decide instead."""
     import time
 
-    from ..capture.expiry import ExpiryPolicy, duration_text
+    from ..capture.expiry import duration_text
 
     policy = _policy(config_file, overrides, expire_after, keep_audio)
     given = config_file is not None or any(o.startswith("capture.") for o in overrides) or \
         expire_after is not None or keep_audio is not None
     server = _running_server(Path(ws))
     record = server[1] if server else None
-    theirs = None
-    if record is not None:
-        try:
-            theirs = ExpiryPolicy(float(record["expire_after_s"]), bool(record["keep_expired_audio"]),
-                                  float(record["expire_check_s"]))
-        except (KeyError, TypeError, ValueError):
-            theirs = None
+    theirs = None if record is None else _server_policy(record)
     if given:
         limit_from = "the options given"
     elif theirs is not None:  # the sessions expire when the server that runs says, not when the config does
         policy, limit_from = theirs, f"the running capture server (pid {server[0]})"
+    elif record is not None:  # something wrote over the lock: say so rather than trust (or crash on) it
+        limit_from = (f"the config: a capture server runs (pid {server[0]}) but the limit in its lock "
+                      f"{_lock_name(ws)} is not readable")
     elif server:
         limit_from = f"the config: a capture server runs (pid {server[0]}) but did not record its limit"
     else:
@@ -333,19 +355,34 @@ def _one_server(ws: Path, doing: str = "serve", policy=None):
     expire`` takes it too: the server holds sessions in memory and expires them itself."""
     import fcntl
     import os
+    import time
 
     path = ws / "capture" / ".serve.lock"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a+")
+        fh = open(path, "a+", encoding="utf-8", errors="replace")  # bytes written over it: still read
     except OSError as exc:
         raise click.UsageError(f"{path}: cannot use the workspace ({exc.strerror or exc})") from None
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+
+    def take() -> bool:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+
+    # `capture sessions` peeks at the lock (shared, for an instant): wait a moment before naming a holder
+    taken = take()
+    for wait in (0.02, 0.05, 0.1, 0.2, 0.3):
+        if taken:
+            break
+        time.sleep(wait)
+        taken = take()
+    if not taken:
         fh.seek(0)
-        holder, _, what = fh.read().strip().partition(" ")  # "PID {policy}" (a server) or "PID expire"
+        holder, _, what = fh.read(4096).strip().partition(" ")  # "PID {policy}" (a server) or "PID expire"
         fh.close()
+        holder = holder if holder.isdigit() else ""  # not a pid: said as '?'
         if what == "expire":
             raise click.UsageError(f"`twotrack capture expire` (pid {holder}) is expiring sessions of {ws}: run "
                                    "this again when it is done") from None

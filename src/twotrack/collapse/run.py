@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Config, TurnsConfig
+from ..config import ChecksConfig, Config, TurnsConfig
 from ..errors import ConfigError, InputError, TwotrackError
 from ..ingest.clock import recording_clock
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
@@ -149,6 +149,17 @@ def talking_pair(rec: Recording, activity: Sequence[TrackActivity]) -> tuple[tup
                   "collapse compares the two talking tracks of a dialogue with their mix")
 
 
+def copied_pair(check, pair: Sequence[int], threshold: float | None = None) -> bool:
+    """Whether the checks found the two tracks of ``pair`` to be copies of one channel (their whole-recording
+    correlation at the checks' duplicate threshold ``threshold``, and the checks calling some pair duplicate)."""
+    if check is None or not check.duplicate_channels:
+        return False
+    rho = (check.metrics or {}).get(f"correlation.{track_name(pair[0])}{track_name(pair[1])}")
+    if threshold is None:
+        threshold = ChecksConfig().duplicate_correlation
+    return rho is not None and abs(float(rho)) >= threshold
+
+
 # --------------------------------------------------------------------------------------------
 # RTTM
 # --------------------------------------------------------------------------------------------
@@ -224,6 +235,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     activity = queries.activity_by_recording(ws)
     table = {r["recording_id"]: r for r in queries.recording_table(ws)}
     checks = queries.check_results(ws)  # the paired clock, and channels that are copies of each other
+    copy_corr = scan_config(ws).checks.duplicate_correlation  # the checks' threshold for a copy
     chosen = resolve_ids(sorted(stored), recordings) if recordings else sorted(stored)
     hyps = read_hypotheses(hypothesis) if hypothesis is not None else None
 
@@ -240,6 +252,12 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
                       "has not run on it)")
         elif rec.n_tracks > 2:
             pair, reason = talking_pair(rec, activity[rid])
+            if pair is not None and copied_pair(checks.get(rid), pair, copy_corr):
+                # as a two-track file holding one mix twice (below): no two-track truth to lose
+                reason = (f"its talking tracks {track_name(pair[0])} and {track_name(pair[1])} are copies of one "
+                          f"channel ({checks[rid].channel_relation or 'duplicate'}, checks): there is no "
+                          "two-track truth to lose")
+                pair = None
         elif checks.get(rid) is not None and checks[rid].duplicate_channels:
             # one mix on two channels: its 'two-track truth' is the same speech twice, all of it overlap, so
             # mono seemed to lose half of it (DER 50 %) and that went into the corpus figure

@@ -53,6 +53,11 @@ def check_options(options: ExportOptions) -> None:
         raise ConfigError(f"--max-duration {md}: must be a number of seconds >= 0 (0: never split)")
     if not (math.isfinite(options.shard_mb) and options.shard_mb > 0):
         raise ConfigError(f"--shard-mb {options.shard_mb}: must be a number > 0")
+    # "" (a script's unset variable) named a speaker no recording has: every recording skipped, and a rerun
+    # removed an export folder's files
+    if options.main_speaker is not None and not str(options.main_speaker).strip():
+        raise ConfigError(f"--main-speaker {options.main_speaker!r} (main_speaker) is empty: give a track letter, a "
+                          "speaker id or both, or leave it out (the first track of the talking pair)")
 
 
 @dataclass
@@ -177,6 +182,10 @@ class Exporter:
         self.options = options
         self.resolved = self.resolve(options)
         self.state: State | None = None  # set by run_export before any writing
+
+    def recorded(self) -> dict[str, Any]:
+        """The resolved options as export.json's ``config.export`` records them (the keys read ``resolved``)."""
+        return dict(self.resolved)
 
     def resolve(self, options: ExportOptions) -> dict[str, Any]:
         """The options that decide the output (recorded in export.json and in every key)."""

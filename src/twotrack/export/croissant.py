@@ -143,7 +143,8 @@ def nested(rs: str, name: str, desc: str, source: tuple[str, str], column: str, 
 EVENT_PARTS = [("kind", "sc:Text", "ipu, turn, pause, gap, overlap, backchannel, ...", "kind"),
                ("start", "sc:Float", "Start, seconds from the start of the example.", "start"),
                ("end", "sc:Float", "End, seconds.", "end"),
-               ("track", "sc:Text", "Track (A, B) the event belongs to, if any.", "track"),
+               ("track", "sc:Text", "Track the event belongs to, if any: A, B (a Moshi example of a multichannel "
+                "file names its source tracks, as main_track does: C, D).", "track"),
                ("value", "sc:Float", "Floor-transfer offset or duration, seconds.", "value")]
 
 

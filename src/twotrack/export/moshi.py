@@ -115,6 +115,14 @@ def alignments(words_by_track: dict[int, list], main: int, start_s: float, end_s
     return out
 
 
+def source_letters(events: list[dict[str, Any]], names: Sequence[str]) -> list[dict[str, Any]]:
+    """``events`` with their tracks named as in the source recording (``names``: each exported track's
+    letter there), the letters ``main_track`` uses: a view of C and D writes C and D, not A and B."""
+    letters = {track_name(i): n for i, n in enumerate(names)}
+    return [{**e, "track": letters.get(e["track"], e["track"]),
+             "from_track": letters.get(e["from_track"], e["from_track"])} for e in events]
+
+
 class MoshiExporter(Exporter):
     name = "moshi"
     version = 2  # 2: metadata.csv, events/, source rates and text per piece
@@ -127,6 +135,15 @@ class MoshiExporter(Exporter):
         # 4-channel file whose talkers are on C and D); recorded as "A", as before there was a choice
         self.first_of_pair = options.main_speaker is None
         return super().resolve(options)
+
+    def recorded(self) -> dict[str, Any]:
+        # "A" is what the keys hold for the default (as before there was a choice); say what it chose, so the
+        # record is not read as --main-speaker A (which skips a file whose talkers are on C and D)
+        d = {**super().recorded(), "main_speaker_given": not self.first_of_pair}
+        if self.first_of_pair:
+            d["main_speaker_means"] = ("--main-speaker left out: channel 0 is the first track of the talking pair "
+                                       "(A on a two-track file, C on a file whose talkers are on C and D)")
+        return d
 
     def choose(self, rec: Recording, channels: dict[str, Any] | None = None) -> tuple[list[int], str | None]:
         """The tracks of ``rec`` that go to channel 0, once per example written, or why none can. ``rec`` may
@@ -168,7 +185,8 @@ class MoshiExporter(Exporter):
         # a view of some tracks: which source track lands on channel 0 is part of what is written
         if not channels:
             return None
-        return {"main_tracks": [channels["source_tracks"][m] for m in self.mains(rec, channels)]}
+        return {"main_tracks": [channels["source_tracks"][m] for m in self.mains(rec, channels)],
+                "events_tracks": "source"}
 
     def add(self, item: ExportItem) -> list[Output]:
         rate = int(self.resolved["sample_rate"])
@@ -212,7 +230,7 @@ class MoshiExporter(Exporter):
                     files.append(file_entry(self.out, jrel, [rid], [pid]))
                     n_words = sum(1 for x in ali if x[2] == MAIN)
                 erel = f"events/{pid}.json"
-                atomic_write(self.out / erel, json.dumps({"events": item.piece_events(a, b)},
+                atomic_write(self.out / erel, json.dumps({"events": source_letters(item.piece_events(a, b), names)},
                                                          ensure_ascii=False).encode())
                 files.append(file_entry(self.out, erel, [rid], [pid]))
                 text = item.text(a, b)

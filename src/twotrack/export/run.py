@@ -470,7 +470,7 @@ def _write_state(out: Path, state: State, ctx: Context, exporter: Exporter, summ
         "ledger_head": ctx.ledger_head,
         "permissions": table_record(ctx.permissions),
         "twotrack_version": __version__,
-        "config": {"export": exporter.resolved, "scan": _scan_config(ctx.workspace)},
+        "config": {"export": exporter.recorded(), "scan": _scan_config(ctx.workspace)},
         "workspace": str(ctx.workspace.path),
         "complete": complete,
         "files": [state.files[k] for k in sorted(state.files)],

@@ -122,6 +122,8 @@ class VerifyResult(Record):
     def __str__(self) -> str:
         if self.ok:
             return f"ok: {self.n_events} events, head {self.head}"
+        if self.first_bad_line is None:  # no line to point at (an empty ledger)
+            return f"{'NOT READABLE by this twotrack' if self.newer else 'TAMPERED'}: {self.problem}"
         where = f"line {self.first_bad_line}" + (f" (event #{self.first_bad_seq})" if self.first_bad_seq else "")
         return f"{'NOT READABLE by this twotrack' if self.newer else 'TAMPERED'} at {where}: {self.problem}"
 
@@ -181,6 +183,12 @@ def _verify_lines(lines: Sequence[bytes], expected_head: str | None = None) -> V
         heads = set()
         for raw in lines:
             heads.add(json.loads(raw)["hash"])
+        if not lines:  # nothing to be bad at a line: a missing or emptied ledger, or another workspace's
+            return VerifyResult(
+                False, 0, prev, None, None,
+                f"the ledger holds no events, but the head {expected_head[:12]}... was expected (missing or "
+                "emptied; is this the workspace the export was made from?)",
+            )
         if expected_head not in heads:
             return VerifyResult(
                 False, n, prev, len(lines) or None, None,

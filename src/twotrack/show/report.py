@@ -268,23 +268,30 @@ def lane_chart(rid: str, entry: dict[str, Any], truth: data.Lanes, diarized: dat
                                                         default=1.0)
     t1 = min(dur, max_s)
     by_track = {v: k for k, v in (entry.get("mapping") or {}).items()}
+    # a colour per track of the pair by its place in it: by the letter's parity, A and C (or B and D) of a
+    # 4-channel file were one colour
+    order = {t: i for i, t in enumerate(sorted({t for t, _, _ in truth} | {t for t, _, _ in diarized}))}
+
+    def colour(t: int) -> str:
+        return LANE_COLOURS[order.get(t, t) % 2]
+
     rows = []
     for t, s, e in truth:
         name = track_name(t)
         rows.append(LaneRow(f"{name} true (track {name})", list(zip(s.tolist(), e.tolist())),
-                              LANE_COLOURS[t % 2], cls=f"lane true track-{name}"))
+                              colour(t), cls=f"lane true track-{name}"))
     for t, s, e in diarized:
         name = track_name(t)
         spk = by_track.get(name)
         rows.append(LaneRow(f"{name} diarized" + (f" ({spk})" if spk else ""), list(zip(s.tolist(), e.tolist())),
-                              LANE_COLOURS[t % 2], hollow=True, cls=f"lane diarized track-{name}"))
+                              colour(t), hollow=True, cls=f"lane diarized track-{name}"))
     rows.append(LaneRow("disagree", disagreement(truth, diarized, t1), DISAGREE, cls="lane disagree"))
     der = (entry.get("der") or {}).get("der")
     note = (f"DER {fmt_score(der, 'pct')}" + (f"; first {t1:.0f} s of {dur:.0f} s shown" if dur > t1 + 1e-6 else "")
             + "; top: each track's own voice activity; middle: the mono mix diarized, mapped to the tracks; "
               "red: where they differ")
     shown = [t for t, _, _ in truth] or [0, 1]  # the pair's own letters (C, D of a 4-channel file)
-    legend = [*[("box", LANE_COLOURS[t % 2], f"track {track_name(t)}") for t in shown],
+    legend = [*[("box", colour(t), f"track {track_name(t)}") for t in shown],
               ("band", LANE_COLOURS[0], "diarized (mono mix)"), ("box", DISAGREE, "disagree")]
     return lanes(rows, t0=0.0, t1=t1, title=f"{rid}: true lanes above diarized lanes", note=note, legend=legend,
                    gap_after=(len(truth) - 1, len(truth) + len(diarized) - 1))

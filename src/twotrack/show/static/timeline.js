@@ -46,15 +46,38 @@
   var playing = null;         // {start, end, tracks}
   var svg = null, width = 0;
 
-  function laneY(t) { return t * LANE_H + (t >= 1 ? MID_H : 0); }
-  function midY() { return LANE_H; }
+  // the "between" row sits under the first track of the talking pair (A; C on a file whose talkers are on C
+  // and D), set once the tracks' use is read below
+  var midAfter = 0;
+  function laneY(t) { return t * LANE_H + (t > midAfter ? MID_H : 0); }
+  function midY() { return (midAfter + 1) * LANE_H; }
   function diarY(t) { return laneY(nTracks - 1) + LANE_H + DIAR_HEAD + t * DIAR_H; }
   function totalH() { return laneY(nTracks - 1) + LANE_H + (hasCollapse ? DIAR_HEAD + nTracks * DIAR_H : 0) + AXIS_H; }
   function plotW() { return Math.max(50, width - GUTTER - RIGHT); }
   function X(t) { return GUTTER + (t - view.start) / (view.end - view.start) * plotW(); }
   function T(x) { return view.start + (x - GUTTER) / plotW() * (view.end - view.start); }
   function clampTime(t) { return Math.max(0, Math.min(duration, t)); }
-  function colour(t) { return COLORS[names[t]] || "#555"; }
+  // The two colours go to the talking pair: A and B of a two-track file; on a file with more tracks, its
+  // first two used ones (C and D when A and B are unused channels), the others grey.
+  var used = JSON.parse(root.getAttribute("data-used") || "null");
+  var trackColour = {};
+  (function () {
+    var k = 0;
+    for (var t = 0; t < names.length; t++) {
+      if (names.length > 2 && used && !used[t]) continue;
+      if (k < 2) trackColour[t] = COLORS["AB"[k]];
+      if (k === 0 && t < names.length - 1) midAfter = t;
+      k++;
+    }
+  })();
+  function colour(t) { return trackColour[t] || "#555"; }
+  // what a mark between the two talkers plays: "both" on a two-track file, the talking pair (C,D) on a file
+  // with more tracks (not its unused channels)
+  var pairTracks = (function () {
+    var pair = [];
+    for (var t = 0; t < names.length; t++) if (used && used[t]) pair.push(names[t]);
+    return names.length > 2 && pair.length === 2 ? pair.join(",") : "both";
+  })();
 
   // Axis ticks: minutes:seconds once the view reaches a minute (1198.0 s is hard to place in a 40-minute
   // call; 19:58.0 is not), plain seconds before that; decimals by the span shown.
@@ -260,7 +283,7 @@
         } else if (mid && kind === "floor-transfer") {
           var x0 = X(a), x1 = X(b);
           if (Math.max(x0, x1) >= GUTTER && Math.min(x0, x1) <= GUTTER + plotW()) {
-            var down = ty === 1;  // to B: from the A side (top) to the B side (bottom)
+            var down = ty !== null && ty > midAfter;  // to B (D): from the A (C) side (top) to the lower side
             node = el("line", { x1: x0, y1: down ? midY() + 2 : midY() + MID_H - 2, x2: x1, y2: down ? midY() + MID_H - 2 : midY() + 2,
                                 stroke: "#1f2d3d", "stroke-width": 2, "class": "mark floor-transfer", "data-start": Math.min(a, b),
                                 "data-end": Math.max(a, b), "data-track": ty, "data-kind": kind },
@@ -459,7 +482,11 @@
       var kind = tgt.getAttribute("data-kind");
       var t = tgt.getAttribute("data-track");
       var between = kind === "gap" || kind === "floor-transfer" || kind.indexOf("overlap") === 0 || kind === "diarized";
-      tracks = between || t === "" || t === null ? "both" : names[parseInt(t, 10)];
+      tracks = between ? pairTracks : t === "" || t === null ? "both" : names[parseInt(t, 10)];
+      // a diarized mark: the mix collapse diarized, of the tracks it mixed (C and D of a 4-channel file whose
+      // other channels are unused), not every channel of the file
+      var mixed = kind === "diarized" && data && data.collapse ? data.collapse.tracks : null;
+      if (mixed && mixed.length) tracks = mixed.join(",");
       if (b - a < 0.3) { var c = (a + b) / 2; a = Math.max(0, c - 0.5); b = Math.min(duration, c + 0.5); }
       selection = { start: a, end: b, tracks: tracks };
       draw();
@@ -546,7 +573,7 @@
   // ---- playback --------------------------------------------------------------------------
 
   function label(p) {
-    var who = p.tracks === "both" ? names.join("+") : p.tracks;
+    var who = p.tracks === "both" ? names.join("+") : p.tracks.split(",").join("+");
     return "track " + who + " " + fmtS(p.start) + "–" + fmtS(p.end);
   }
 
