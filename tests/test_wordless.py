@@ -131,3 +131,17 @@ def test_tolerance_decides_whether_a_word_touches(corpus):
 def test_pooled_leaves_out_recordings_without_words():
     assert pooled([None, None]) == {"recordings": 0, "sources": {}, "tolerance_s": WORD_TOLERANCE_S, "tracks": {},
                                     "all": {"speech_s": 0.0, "wordless_s": 0.0, "share": None}}
+
+
+def test_report_gives_each_recording_with_words_its_share(corpus):
+    import re
+
+    out = corpus["root"] / "report.html"
+    assert run("report", "-w", corpus["ws"], "-o", out).exit_code == 0
+    rows = re.findall(r'<tr><td><a href="#[^"]*">([^<]+)</a></td>((?:(?!</tr>).)*)</tr>', out.read_text(), re.S)
+    cells = {rid: re.search(r'<td class="wordless">(.*?)</td>', row, re.S).group(1) for rid, row in rows
+             if '<td class="wordless">' in row}
+    holed = json.loads(run("show", "holed", "-w", corpus["ws"], "--json").output)["wordless"]["tracks"]
+    assert cells["bare"] == "–"
+    assert cells["holed"] == " / ".join(f"{100 * t['share']:.1f}%" for t in holed)
+    assert cells["holed"].endswith("100.0%")
