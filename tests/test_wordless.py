@@ -145,3 +145,20 @@ def test_report_gives_each_recording_with_words_its_share(corpus):
     assert cells["bare"] == "–"
     assert cells["holed"] == " / ".join(f"{100 * t['share']:.1f}%" for t in holed)
     assert cells["holed"].endswith("100.0%")
+
+
+def test_without_stored_events_ipus_come_from_activity_as_the_events_stage_builds_them(corpus):
+    """A recording whose events stage stored nothing: its IPUs are built from the activity with the default
+    pause threshold, the same IPUs the events stage stored under the default config."""
+    import dataclasses
+
+    from twotrack.store import Workspace, queries
+    from twotrack.turns.wordless import recording_ipus
+
+    result = queries.result(Workspace(corpus["ws"]), "full")
+    stored = recording_ipus(result)
+    built = recording_ipus(dataclasses.replace(result, events=()))
+    assert set(stored) == set(built) == {0, 1}
+    for t in stored:
+        assert [(round(s.start, 3), round(s.end, 3)) for s in built[t]] == \
+            [(round(s.start, 3), round(s.end, 3)) for s in stored[t]]
