@@ -44,7 +44,7 @@ def test_scan_stats_show_errors(tmp_path):
     assert stats.exit_code == 0
     data = json.loads(stats.stdout)
     assert {"workspace", "recordings", "hours", "layouts", "speakers", "isolation", "recordings_without_checks",
-            "errors", "group_by", "events_keys", "outdated", "turns", "missing_sources", "words"} == set(data)
+            "errors", "group_by", "events_keys", "outdated", "turns", "missing_sources", "words", "wordless"} == set(data)
     assert data["missing_sources"] == {} and data["outdated"] == {}
     assert data["recordings"]["total"] == 2 and data["errors"] == 1
     turns = data["turns"]

@@ -129,8 +129,9 @@ def clock_dict(result: RecordingResult) -> dict[str, Any]:
 
 
 def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[str, Any]],
-              words=None) -> dict[str, Any]:
-    """The stable JSON of ``twotrack show --json`` (docs/cli.md); ``words``: ``queries.words`` of it."""
+              words=None, wordless: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stable JSON of ``twotrack show --json`` (docs/cli.md); ``words``: ``queries.words`` of it;
+    ``wordless``: ``turns.wordless.read_wordless`` of it (None: no words at all)."""
     from ..usage import speech_per_track, track_uses
 
     rec = result.recording
@@ -156,6 +157,7 @@ def show_dict(result: RecordingResult, row: dict[str, Any], stages: list[dict[st
                     "stage_key": s["stage_key"]} for s in stages],
         "errors": [e.to_dict() for e in result.errors],
         **words_dict(words),
+        "wordless": wordless,
     }
 
 
@@ -220,6 +222,13 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
         mine = [w["word"] for w in d["words"] if w["track"] == name]
         head = " ".join(mine[:12]) + (" ..." if len(mine) > 12 else "")
         console.print(f"words {name}: {len(mine)} ({d['words_source']}, language {lang['language']}): {x(head)}")
+    if d.get("wordless") is not None:
+        w = d["wordless"]
+        for t in w["tracks"]:
+            share = "-" if t["share"] is None else f"{100 * t['share']:.1f}%"
+            console.print(f"speech without words {t['name']}: {t['wordless_s']:.1f} of {t['speech_s']:.1f} s ({share}) "
+                          f"in {len(t['wordless_ipus'])} IPU(s) no {x(w['source'] or '')} word touches "
+                          f"(+-{w['tolerance_s']:g} s)")
     if d["unfit_lines"]:
         console.print(f"[yellow]transcript lines whose text does not fit their audio: {d['unfit_lines']} of "
                       f"{len(d['lines'])}[/yellow]")
@@ -263,13 +272,16 @@ def show(recording, ws, as_json, max_events, step_s, start_s, end_s):
 
     RECORDING is a recording id, or the last part of one when that is unique (d01 for clean/d01).
     """
+    from ..export.context import GoldWords
     from ..store import Workspace, queries
+    from ..turns.wordless import read_wordless
 
     workspace = Workspace(ws)
     rows = {r["recording_id"]: r for r in queries.recording_table(workspace)}
     rid = resolve(sorted(rows), recording)
     result = queries.result(workspace, rid)
-    data = show_dict(result, rows[rid], queries.stage_table(workspace, rid), queries.words(workspace, rid))
+    data = show_dict(result, rows[rid], queries.stage_table(workspace, rid), queries.words(workspace, rid),
+                     read_wordless(result, GoldWords(keep=1, workspace=workspace)))
     if as_json:
         print_json(data)
         return

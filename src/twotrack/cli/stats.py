@@ -111,6 +111,7 @@ def stats(ws, group_by, as_json, as_reference):
     data = workspace_stats(workspace, group_by=group_by or None)
     data["missing_sources"] = _missing(workspace)
     data["words"] = _words(workspace)
+    data["wordless"] = _wordless(workspace)
     data["outdated"] = _outdated(workspace)
     if as_json:
         print_json(data)
@@ -118,6 +119,7 @@ def stats(ws, group_by, as_json, as_reference):
         _render(data)
         _render_outdated(data["outdated"])
         _render_words(data["words"])
+        _render_wordless(data["wordless"])
         _render_missing(data["missing_sources"])
     if as_reference:
         _write_reference(workspace, as_reference, quiet=as_json)
@@ -215,6 +217,29 @@ def _render_words(w: dict[str, Any]) -> None:
         click.echo(f"transcript lines not aligned to their audio at all: {w['not_aligned_lines']} of "
                    f"{w['aligned_lines']}, on {w['recordings_with_not_aligned_lines']} recording(s) (no word times; "
                    "twotrack show RECORDING lists them)")
+
+
+def _wordless(workspace) -> dict[str, Any]:
+    """Speech without words over the recordings that have words (turns.wordless): pooled per track."""
+    from ..export.context import GoldWords
+    from ..store import queries
+    from ..turns.wordless import pooled, read_wordless
+
+    gold = GoldWords(workspace=workspace)
+    return pooled(read_wordless(r, gold) for r in queries.results(workspace))
+
+
+def _render_wordless(w: dict[str, Any]) -> None:
+    if not w["recordings"]:
+        return
+    parts = [f"{name} {100 * f['share']:.2f}%" for name, f in w["tracks"].items() if f["share"] is not None]
+    al = w["all"]
+    if al["share"] is None:
+        return
+    src = ", ".join(f"{n} {s}" for s, n in w["sources"].items())
+    click.echo(f"speech without words: {100 * al['share']:.2f}% of {al['speech_s'] / 60:.1f} min detected speech "
+               f"({', '.join(parts)}) over {w['recordings']} recording(s) with words ({src}): IPUs no word "
+               f"touches within {w['tolerance_s']:g} s (laughter, breath, other sounds; twotrack show lists them)")
 
 
 def _missing(workspace) -> dict[str, list[str]]:

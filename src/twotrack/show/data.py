@@ -296,6 +296,7 @@ def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, 
     verdicts = {v.recording_id: v for v in rts.data["purposes"].get(purpose, [])} if rts.available else {}
     words = queries.word_counts(ws)
     speech = queries.speech_by_track(ws)
+    wordless = wordless_rows(ws, recordings)
     out = []
     for rec in recordings:
         rid = rec.recording_id
@@ -337,7 +338,32 @@ def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, 
             "failed_requirements": [r["id"] for r in q["requirements"] if r["passed"] is False] if q else [],
             "phase_fit": q["phase_fit"] if q else None,
             "words": words_row(rec, words.get(rid), speech.get(rid, {})),
+            "wordless": wordless.get(rid),
         })
+    return out
+
+
+def wordless_rows(ws, recordings: Sequence[Recording]) -> dict[str, dict[str, Any]]:
+    """recording_id -> speech without words (``turns.wordless``) of every recording with words: ``source`` and
+    per track name ``share``, ``wordless_s``, ``ipus`` (how many wordless IPUs). Only those recordings' results
+    are read; recordings without words are absent (their row's ``wordless`` is None)."""
+    from ..export.context import GoldWords
+    from ..ingest.annotations import has_gold
+    from ..turns.wordless import read_wordless
+
+    gold = GoldWords(workspace=ws)
+    # cheap: a transcript named, or stored words (the transcript files are read once, in read_wordless)
+    wanted = {r.recording_id for r in recordings if has_gold(r) or gold.has_stored(r)}
+    out: dict[str, dict[str, Any]] = {}
+    for result in (queries.results(ws) if wanted else ()):
+        if result.recording.recording_id not in wanted:
+            continue
+        m = read_wordless(result, gold)
+        if m is not None:
+            out[result.recording.recording_id] = {
+                "source": m["source"],
+                "tracks": {t["name"]: {"share": t["share"], "wordless_s": t["wordless_s"],
+                                       "ipus": len(t["wordless_ipus"])} for t in m["tracks"]}}
     return out
 
 

@@ -1,0 +1,164 @@
+"""Speech without words (turns.wordless) on a real excerpt of the sample dialogue, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_run import excerpt, run
+from twotrack.model import Segment
+from twotrack.turns.wordless import WORD_TOLERANCE_S, pooled, touched, wordless_track
+
+GOLD = Path(__file__).resolve().parents[1] / "data" / "sample" / "gold" / "demo01_367_1688.ctm"
+SECONDS = 30.0
+
+
+def _ctm(lines) -> list[tuple[str, float, float]]:
+    """(channel, start, end) of every word line of a CTM's text lines."""
+    out = []
+    for ln in lines:
+        if ln.strip() and not ln.startswith(";;"):
+            _, ch, start, dur, _ = ln.split()
+            out.append((ch, float(start), float(start) + float(dur)))
+    return out
+
+
+def _touches(a: float, b: float, s: float, e: float) -> bool:
+    return s < b + WORD_TOLERANCE_S and e > a - WORD_TOLERANCE_S
+
+
+def _speech_inside(segments, a: float, b: float) -> float:
+    return sum(max(0.0, min(e, b) - max(s, a)) for s, e in segments)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A 30 s excerpt of clean demo01 scanned three times over by one manifest: with its gold CTM (``full``),
+    with a CTM missing one utterance of A and every word of B (``holed``), and with no transcript (``bare``)."""
+    root = tmp_path_factory.mktemp("wordless")
+    excerpt(root, SECONDS, "call.wav")
+    lines = GOLD.read_text().splitlines()
+    (root / "full.ctm").write_text("\n".join(lines) + "\n")
+    ws = root / "ws"
+    (root / "manifest.csv").write_text(
+        "recording_id,path,speaker_a,speaker_b,license,transcript\n"
+        "full,call.wav,sa,sb,CC-BY-4.0,full.ctm\n"
+        "holed,call.wav,sa,sb,CC-BY-4.0,holed.ctm\n"
+        "bare,call.wav,sa,sb,CC-BY-4.0,\n")
+    (root / "holed.ctm").write_text("\n".join(lines) + "\n")  # rewritten below, once IPUs are known
+    assert run("scan", root / "manifest.csv", "-w", ws, "-j", "0").exit_code == 0
+    full = json.loads(run("show", "full", "-w", ws, "--json").output)
+    # the hole: the third IPU of A that starts and ends inside the excerpt; every word touching it goes
+    a_ipus = [(e["start"], e["end"]) for e in full["events"] if e["kind"] == "ipu" and e["track"] == 0
+              and e["end"] < SECONDS - 1]
+    hole = a_ipus[2]
+    kept = [ln for ln in lines if ln.startswith(";;") or not ln.strip() or not (
+        ln.split()[1] == "B" or _touches(*hole, float(ln.split()[2]), float(ln.split()[2]) + float(ln.split()[3])))]
+    assert len(kept) < len(lines)
+    (root / "holed.ctm").write_text("\n".join(kept) + "\n")
+    return {"root": root, "ws": ws, "full": full, "hole": hole, "kept": _ctm(kept), "lines": lines}
+
+
+def test_gold_words_leave_little_speech_without_words(corpus):
+    w = corpus["full"]["wordless"]
+    assert w["source"] == "gold" and w["tolerance_s"] == WORD_TOLERANCE_S
+    activity = {a["track"]: a for a in corpus["full"]["activity"]}
+    for t in w["tracks"]:
+        assert t["speech_s"] == pytest.approx(activity[t["track"]]["speech_s"], abs=1e-3)
+        # read speech of a clean dialogue: every IPU holds a word (0.0 on the whole sample, notes)
+        assert t["share"] < 0.02
+        assert t["wordless_s"] == pytest.approx(sum(i["speech_s"] for i in t["wordless_ipus"]), abs=1e-2)
+
+
+def test_an_utterance_without_its_words_is_listed_with_its_seconds(corpus):
+    d = json.loads(run("show", "holed", "-w", corpus["ws"], "--json").output)
+    a = next(t for t in d["wordless"]["tracks"] if t["name"] == "A")
+    full_a = next(t for t in corpus["full"]["wordless"]["tracks"] if t["name"] == "A")
+    added = [i for i in a["wordless_ipus"] if i not in full_a["wordless_ipus"]]
+    start, end = corpus["hole"]
+    segments = next(x["segments"] for x in d["activity"] if x["track"] == 0)
+    assert [(i["start"], i["end"]) for i in added] == [(round(start, 3), round(end, 3))]
+    assert added[0]["duration"] == pytest.approx(end - start, abs=1e-3)
+    assert added[0]["speech_s"] == pytest.approx(_speech_inside(segments, start, end), abs=1e-3)
+    assert a["wordless_s"] == pytest.approx(full_a["wordless_s"] + added[0]["speech_s"], abs=2e-3)
+    # the text output says it in one line per track
+    text = run("show", "holed", "-w", corpus["ws"]).output
+    assert f"speech without words A: {a['wordless_s']:.1f} of {a['speech_s']:.1f} s" in text
+
+
+def test_a_track_with_speech_and_no_word_is_all_wordless(corpus):
+    d = json.loads(run("show", "holed", "-w", corpus["ws"], "--json").output)
+    b = next(t for t in d["wordless"]["tracks"] if t["name"] == "B")
+    assert b["speech_s"] > 5 and b["share"] == 1.0 and b["wordless_s"] == b["speech_s"]
+    n_ipus = sum(1 for e in d["events"] if e["kind"] == "ipu" and e["track"] == 1)
+    assert len(b["wordless_ipus"]) == n_ipus
+
+
+def test_no_words_is_null_not_zero(corpus):
+    d = json.loads(run("show", "bare", "-w", corpus["ws"], "--json").output)
+    assert d["activity"] and d["wordless"] is None
+    assert "speech without words" not in run("show", "bare", "-w", corpus["ws"]).output
+
+
+def test_stats_pools_recordings_with_words(corpus):
+    d = json.loads(run("stats", "-w", corpus["ws"], "--json").output)["wordless"]
+    shows = [json.loads(run("show", r, "-w", corpus["ws"], "--json").output)["wordless"] for r in ("full", "holed")]
+    assert d["recordings"] == 2 and d["sources"] == {"gold": 2}
+    for name in ("A", "B"):
+        mine = [t for s in shows for t in s["tracks"] if t["name"] == name]
+        speech, lone = sum(t["speech_s"] for t in mine), sum(t["wordless_s"] for t in mine)
+        assert d["tracks"][name]["share"] == pytest.approx(lone / speech, abs=1e-4)
+    assert "speech without words:" in run("stats", "-w", corpus["ws"]).output
+
+
+def test_tolerance_decides_whether_a_word_touches(corpus):
+    """A word ending just before an IPU (within the tolerance) touches it; one further away does not."""
+    d = corpus["full"]
+    ipu = next((e["start"], e["end"]) for e in d["events"] if e["kind"] == "ipu" and e["track"] == 0)
+    segments = [Segment(s, e) for s, e in next(x["segments"] for x in d["activity"] if x["track"] == 0)]
+    near = [Segment(ipu[0] - 0.5, ipu[0] - WORD_TOLERANCE_S / 2)]
+    far = [Segment(ipu[0] - 0.5, ipu[0] - 2 * WORD_TOLERANCE_S)]
+    ipus = [Segment(*ipu)]
+    assert wordless_track(segments, ipus, near)["wordless_ipus"] == []
+    got = wordless_track(segments, ipus, far)
+    assert [(i["start"], i["end"]) for i in got["wordless_ipus"]] == [(round(ipu[0], 3), round(ipu[1], 3))]
+    assert touched(np.array([ipu[0]]), np.array([ipu[1]]), np.array([near[0].start]), np.array([near[0].end]))[0]
+
+
+def test_pooled_leaves_out_recordings_without_words():
+    assert pooled([None, None]) == {"recordings": 0, "sources": {}, "tolerance_s": WORD_TOLERANCE_S, "tracks": {},
+                                    "all": {"speech_s": 0.0, "wordless_s": 0.0, "share": None}}
+
+
+def test_report_gives_each_recording_with_words_its_share(corpus):
+    import re
+
+    out = corpus["root"] / "report.html"
+    assert run("report", "-w", corpus["ws"], "-o", out).exit_code == 0
+    rows = re.findall(r'<tr><td><a href="#[^"]*">([^<]+)</a></td>((?:(?!</tr>).)*)</tr>', out.read_text(), re.S)
+    cells = {rid: re.search(r'<td class="wordless">(.*?)</td>', row, re.S).group(1) for rid, row in rows
+             if '<td class="wordless">' in row}
+    holed = json.loads(run("show", "holed", "-w", corpus["ws"], "--json").output)["wordless"]["tracks"]
+    assert cells["bare"] == "–"
+    assert cells["holed"] == " / ".join(f"{100 * t['share']:.1f}%" for t in holed)
+    assert cells["holed"].endswith("100.0%")
+
+
+def test_without_stored_events_ipus_come_from_activity_as_the_events_stage_builds_them(corpus):
+    """A recording whose events stage stored nothing: its IPUs are built from the activity with the default
+    pause threshold, the same IPUs the events stage stored under the default config."""
+    import dataclasses
+
+    from twotrack.store import Workspace, queries
+    from twotrack.turns.wordless import recording_ipus
+
+    result = queries.result(Workspace(corpus["ws"]), "full")
+    stored = recording_ipus(result)
+    built = recording_ipus(dataclasses.replace(result, events=()))
+    assert set(stored) == set(built) == {0, 1}
+    for t in stored:
+        assert [(round(s.start, 3), round(s.end, 3)) for s in built[t]] == \
+            [(round(s.start, 3), round(s.end, 3)) for s in stored[t]]
