@@ -317,6 +317,7 @@
     root.setAttribute("data-word-marks", s.querySelectorAll("rect.mark.word").length);
     root.setAttribute("data-word-texts", s.querySelectorAll("text.word-text").length);
     root.setAttribute("data-words-hidden", s.querySelectorAll("text.words-hidden").length);
+    root.setAttribute("data-lines-hidden", s.querySelectorAll("text.lines-hidden").length);
     root.setAttribute("data-diarized-marks", diarMarks);
     var span = view.end - view.start;
     info.textContent = "showing " + fmtS(view.start) + " to " + fmtS(view.end) + " of " + fmtS(duration) +
@@ -332,7 +333,19 @@
   // leaves room, the line's text, scores and reason in the tooltip. Click it to hear the line.
   function leftOut(g, t, y0) {
     if (!data || !data.lines) return 0;
-    var n = 0;
+    var n = 0, sent = 0;
+    for (var j = 0; j < data.lines.length; j++) if (data.lines[j].track === t) sent++;
+    var count = data.lines_count ? data.lines_count[names[t]] || 0 : 0;
+    if (count > sent) {
+      // more flagged lines in view than the server sends (lines_truncated): say how many, as for words, at the
+      // right end of the strip (the words' own note sits at its left)
+      var msg = count + " lines left out in view: zoom in";
+      var w = CHAR_W * 1.1 * msg.length + 8, x = GUTTER + plotW() - w - 2;
+      el("rect", { x: x, y: y0 + WORD_Y, width: w, height: WORD_H, fill: "#fff", "fill-opacity": 0.9 }, g);
+      el("text", { x: x + 4, y: y0 + WORD_Y + WORD_H - 3, "font-size": 11, fill: "#7a1c16", "class": "lines-hidden",
+                   "data-track": t }, g).textContent = msg;
+      return 0;
+    }
     for (var i = 0; i < data.lines.length; i++) {
       var ln = data.lines[i];
       if (ln.track !== t || ln.kept) continue;
