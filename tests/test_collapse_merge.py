@@ -74,3 +74,20 @@ def test_a_run_on_one_recording_keeps_the_others_and_pools_them_all(ws_and_hyp):
     assert _pooled(stored["summary"]) == pytest.approx(_pooled(full["summary"]))
     assert part["summary"]["sentence"] == full["summary"]["sentence"]
     assert part["this_run"] == {"recordings": [ids[1]], "skipped": [], "failed": 0}
+
+
+def test_a_hypothesis_for_some_recordings_leaves_the_others_stored_results(ws_and_hyp, tmp_path):
+    """A run with an external RTTM that covers one recording: the other is skipped ("no hypothesis for it")
+    in this run, and its stored result stays in results.json and in the summary."""
+    ws, hyp_dir = ws_and_hyp
+    full = _collapse(ws, hyp_dir)
+    ids = sorted(r["recording_id"] for r in full["recordings"])
+    one = tmp_path / "one"
+    one.mkdir()
+    name = ids[0].rsplit("/", 1)[-1] + ".rttm"
+    (one / name).write_text((hyp_dir / name).read_text())
+    part = _collapse(ws, one)
+    assert part["this_run"]["recordings"] == [ids[0]] and part["this_run"]["skipped"] == [ids[1]]
+    assert sorted(r["recording_id"] for r in part["recordings"]) == ids and part["skipped"] == []
+    assert _pooled(part["summary"]) == pytest.approx(_pooled(full["summary"]))
+    assert part["summary"]["diarizers"] == {"external": 2}

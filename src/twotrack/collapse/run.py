@@ -14,7 +14,7 @@ import dataclasses
 import json
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,6 +262,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
 
     results: list[RecordingCollapse] = []
     skipped: list[dict[str, str]] = []
+    no_hyp: set[str] = set()  # skipped only for want of a hypothesis: what is stored of them stays
     for rid in chosen:
         rec = stored[rid]
         reason = None
@@ -291,6 +292,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
             hyp = _match(hyps, rid)
             if hyp is None:
                 reason = f"no hypothesis for it in {hypothesis}"
+                no_hyp.add(rid)
         if reason:
             skipped.append({"recording_id": rid, "reason": reason})
             continue
@@ -326,11 +328,13 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     not_pooled = []
     # the stored results of the workspace's recordings this run did not touch stay, and are pooled again
     old = _stored_results(path)
+    untouched = (set(stored) - set(chosen)) | no_hyp
     for e in old.get("recordings") or ():
         rid = e.get("recording_id")
-        if rid not in stored or rid in chosen or rid in entries:
+        if rid not in untouched or rid in entries:
             continue
         entries[rid] = e
+        skips.pop(rid, None)  # no hypothesis this time: its stored result stands
         if rid in (old.get("lanes") or {}):
             lanes[rid] = old["lanes"][rid]
         got = (old.get("parts") or {}).get(rid)
@@ -341,11 +345,13 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
             not_pooled.append(rid)
     for s in old.get("skipped") or ():
         rid = s.get("recording_id")
-        if rid in stored and rid not in chosen and rid not in entries:
+        if rid in untouched and rid not in entries and rid not in skips:
             skips[rid] = s
     summary = summarise([pooled[k] for k in sorted(pooled)])
     if not_pooled:
         summary["not_pooled"] = sorted(not_pooled)
+    # a merge can pool results of different diarizers (ours for some, an external RTTM for others): say so
+    summary["diarizers"] = dict(sorted(Counter(pooled[k].diarizer for k in pooled if pooled[k].error is None).items()))
     report = {"summary": summary, "recordings": [entries[k] for k in sorted(entries)],
               "skipped": [skips[k] for k in sorted(skips)]}
     tmp = path.with_suffix(".tmp")
