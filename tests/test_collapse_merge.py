@@ -91,3 +91,18 @@ def test_a_hypothesis_for_some_recordings_leaves_the_others_stored_results(ws_an
     assert sorted(r["recording_id"] for r in part["recordings"]) == ids and part["skipped"] == []
     assert _pooled(part["summary"]) == pytest.approx(_pooled(full["summary"]))
     assert part["summary"]["diarizers"] == {"external": 2}
+
+
+def test_stored_entries_without_parts_are_kept_and_named_not_pooled(ws_and_hyp):
+    """results.json written before the parts were stored: its entries stay (shown), the summary pools only what
+    it can and names the others in `not_pooled`."""
+    ws, hyp_dir = ws_and_hyp
+    full = _collapse(ws, hyp_dir)
+    ids = sorted(r["recording_id"] for r in full["recordings"])
+    path = Path(full["path"])
+    old = json.loads(path.read_text())
+    old.pop("parts")
+    path.write_text(json.dumps(old))
+    part = _collapse(ws, hyp_dir, "-r", ids[1].rsplit("/", 1)[-1])
+    assert sorted(r["recording_id"] for r in part["recordings"]) == ids
+    assert part["summary"]["recordings"] == 1 and part["summary"]["not_pooled"] == [ids[0]]
