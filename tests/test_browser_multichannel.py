@@ -8,9 +8,29 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
+import pytest
+import soundfile as sf
+
+import export_corpus as C
 from test_browser import browser, page, serve  # noqa: F401
 from test_collapse_multichannel import collapsed  # noqa: F401
-from test_multichannel_speakers import ws  # noqa: F401
+from test_multichannel_speakers import SPEAKERS, ws  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def ws_ad(tmp_path_factory):
+    """``field/ad``: the talkers of demo01's first 30 s on A and D (not adjacent lanes), silence on B, -66 dBFS
+    hiss on C, scanned for real."""
+    root = tmp_path_factory.mktemp("multichannel-ad")
+    (root / "corpus" / "field").mkdir(parents=True)
+    x, sr = sf.read(C.SAMPLE / "clean" / "demo01_367_1688.flac", dtype="float32", frames=int(C.EXCERPT_S * 16000))
+    hiss = (10 ** (-66 / 20) * np.random.default_rng(7).standard_normal(len(x))).astype(np.float32)
+    path = root / "corpus" / "field" / "ad.wav"
+    sf.write(str(path), np.stack([x[:, 0], np.zeros(len(x), np.float32), hiss, x[:, 1]], axis=1), sr, subtype="PCM_16")
+    row = {"recording_id": "field/ad", "path": str(path), "speaker_a": SPEAKERS[0], "speaker_b": "",
+           "speaker_c": "", "speaker_d": SPEAKERS[1], "license": "CC-BY-4.0", "channels": "4"}
+    return C.scan_rows([row], root / "corpus" / "manifest.csv", root / "ws")
 
 
 def test_a_diarized_mark_plays_the_mix_of_the_pair_that_was_collapsed(ws, collapsed, page, tmp_path):  # noqa: F811
@@ -86,4 +106,59 @@ def test_a_gap_between_the_talking_pair_plays_the_pair(ws, page, tmp_path):  # n
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
         assert page.get_attribute("#play-status", "data-tracks") == "C,D"
+        assert page.watch.errors == []
+
+
+def test_play_both_on_a_four_channel_file_plays_the_talking_pair(ws, page, tmp_path):  # noqa: F811
+    """field/cd: "▶ play both" played every channel of the file (A+B+C+D: the hiss and the silent channel too).
+    It plays the talking pair, C and D, and its title says so."""
+    with serve(ws, tmp_path / "peaks") as base:
+        page.goto(f"{base}/recordings/field/cd")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        assert "talking pair, track C and D" in page.get_attribute("#play-both", "title")
+        page.click("#play-both")
+        page.wait_for_function("['playing', 'ended'].includes(document.getElementById('play-status')"
+                               ".getAttribute('data-state'))")
+        assert page.get_attribute("#play-status", "data-tracks") == "C,D"
+        asked = [parse_qs(urlparse(u).query) for u, _ in page.watch.requests if "/audio?" in u]
+        assert asked and asked[-1]["tracks"] == ["C,D"], asked
+        assert "track C+D" in page.inner_text("#play-status")
+        page.goto(f"{base}/recordings/field/ab")  # a pair on A, B: the same, A and B
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        assert page.get_attribute("#play-both", "data-tracks") == "A,B"
+        assert page.watch.errors == []
+
+
+def test_the_diarized_section_leaves_out_the_unused_tracks(ws, collapsed, page, tmp_path):  # noqa: F811
+    """field/cd, collapsed as C and D: the diarized section drew a row for each of the four tracks, A and B
+    empty. It draws the two rows of the pair."""
+    with serve(ws, tmp_path / "peaks") as base:
+        page.goto(f"{base}/recordings/field/cd")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        labels = page.locator("#timeline text.diar-label").evaluate_all("ts => ts.map(t => t.textContent)")
+        assert labels == ["C diarized", "D diarized"], labels
+        assert int(page.get_attribute("#timeline", "data-diarized-marks")) > 0
+        # the section ends right under its two rows: the axis follows them
+        rows = page.locator("#timeline g.diarized-lanes rect").evaluate_all(
+            "rs => rs.map(r => parseFloat(r.getAttribute('y')) + parseFloat(r.getAttribute('height')))")
+        axis = float(page.locator("#timeline g.axis line").first.get_attribute("y1"))
+        assert 0 < axis - max(rows) < 40, (rows, axis)
+        assert page.watch.errors == []
+
+
+def test_the_between_row_of_a_pair_that_is_not_adjacent_names_the_pair(ws_ad, page, tmp_path):
+    """field/ad (talkers on A and D): the between row sits under A, above B, labelled "between" as if it were
+    between A and B. It names the pair (between A–D, its tooltip "between track A and D"), and a gap in it
+    plays A and D."""
+    with serve(ws_ad, tmp_path / "peaks") as base:
+        page.goto(f"{base}/recordings/field/ad")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        assert page.text_content("#timeline g.between text.row-label") == "between A\u2013D"
+        assert "between track A and D" in page.text_content("#timeline g.between > rect title")
+        gap = page.locator("#timeline g.between rect.mark.gap").first
+        gap.scroll_into_view_if_needed()
+        box = gap.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
+        assert page.get_attribute("#play-status", "data-tracks") == "A,D"
         assert page.watch.errors == []

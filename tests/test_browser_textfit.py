@@ -89,3 +89,55 @@ def test_a_line_left_out_for_not_fitting_is_shown_with_its_score(textfit_ws, pag
         assert _page_width(phone) == (PHONE["width"], PHONE["width"])
         assert phone.locator("#lines-left-out").evaluate("t => getComputedStyle(t).overflowX") == "auto"
         assert phone.watch.errors == []
+
+
+@pytest.fixture(scope="module")
+def unfit_ws(tmp_path_factory):
+    """The same 30 s with a transcript of three track-A lines, none of them right: the first and last are not
+    aligned at all, the middle one (WRONG) does not fit. Scanned by the real CLI with `--words` (about 2 s)."""
+    from twotrack.cli import main
+
+    root = tmp_path_factory.mktemp("textfit-many")
+    corpus = root / "in"
+    corpus.mkdir()
+    rate = sf.info(str(SAMPLE)).samplerate
+    x, _ = sf.read(str(SAMPLE), dtype="float32", start=10 * rate, stop=40 * rate)
+    sf.write(str(corpus / "call.wav"), x, rate)
+    lines = ((3.438, 8.668, "the quick brown fox jumps over the lazy dog and runs far away into the hills"), WRONG,
+             (24.0, 29.0, "seven green bottles standing on the wall of an old white castle"))
+    (corpus / "call.txt").write_text("".join(f"{a:.3f} {b:.3f} A: {text}\n" for a, b, text in lines))
+    (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
+                                  "call,call.wav,sa,sb,CC-BY-4.0,call.txt\n")
+    ws = root / "ws"
+    res = CliRunner().invoke(main, ["scan", str(corpus / "m.csv"), "-w", str(ws), "-j", "0", "--no-progress",
+                                    "--words"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return ws
+
+
+def test_more_flagged_lines_than_the_width_are_counted_not_sent(unfit_ws, page, tmp_path):  # noqa: F811
+    """The timeline API's `lines` had no cap (`words` has one): a wrong transcript of a long call sent every
+    flagged line of the window. A track with more flagged lines in the window than its cap (at most one per
+    pixel, at most 1000) sends none, only `lines_count`, and `lines_truncated` is true; the page says how many
+    lines are left out there and to zoom in, as it does for words."""
+    with serve(unfit_ws, tmp_path / "peaks") as base:
+        full = api(base, "/api/recordings/call/timeline?width=1000")
+        assert [ln["name"] for ln in full["lines"]] == ["A"] * 3 and all(ln["reason"] for ln in full["lines"])
+        assert full["lines_truncated"] is False and full["lines_count"] == {"A": 3}
+        narrow = api(base, "/api/recordings/call/timeline?width=2")  # 3 lines, 2 pixels
+        assert narrow["lines"] == [] and narrow["lines_truncated"] is True and narrow["lines_count"] == {"A": 3}
+        window = api(base, "/api/recordings/call/timeline?start=14&end=30&width=2")  # 2 of them: both sent
+        assert [ln["start"] for ln in window["lines"]] == [WRONG[0], 24.0] and window["lines_truncated"] is False
+        page.set_viewport_size({"width": 100, "height": 700})  # a plot of 50 px ...
+        page.goto(f"{base}/recordings/call")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        assert page.locator("#timeline rect.unfit-line").count() == 3  # ... still room for 3 lines
+        page.set_viewport_size({"width": 1000, "height": 700})
+        page.route("**/timeline?*", lambda route: route.continue_(
+            url=route.request.url.replace("width=", "width=2&w=")))  # the page asks for 2 px of it
+        page.goto(f"{base}/recordings/call")
+        page.wait_for_selector('#timeline[data-ready="1"]')
+        hidden = page.locator('#timeline g.lane[data-track="0"] text.lines-hidden')
+        assert hidden.text_content() == "3 lines left out in view: zoom in"
+        assert page.locator("#timeline rect.unfit-line").count() == 0
+        assert page.watch.errors == []

@@ -51,6 +51,9 @@ def _render(out: dict[str, Any]) -> None:
         console.print(f"skipped {x(s['recording_id'])}: {x(s['reason'])}")
     summary = out["summary"]
     console.print(summary["sentence"])
+    if summary.get("not_pooled"):
+        console.print(f"not in the summary (stored before per-recording parts were kept; run them again): "
+                      f"{x(', '.join(summary['not_pooled']))}")
     if summary["recordings"]:
         console.print(f"time: {summary['processing_s']:.1f} s, {summary['seconds_per_audio_hour']:.0f} s per hour "
                       f"of audio; results in {out['path']}")
@@ -102,5 +105,5 @@ def collapse(ws, recordings, hypothesis, speakers, overlap_margin, as_json):
         print_json(jsonable(out))
     else:
         _render(out)
-    if out["summary"]["failed"]:
+    if out["this_run"]["failed"]:  # stored failures of recordings not run now are listed, not this run's
         sys.exit(1)

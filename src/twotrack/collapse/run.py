@@ -3,7 +3,9 @@
 ``collapse_recording`` is the per-recording function (audio + stored activity in, scores out);
 ``collapse_workspace`` runs it over a workspace and writes ``WORKSPACE/collapse/``:
 ``results.json`` (the corpus summary and every recording's scores) and ``<id>.rttm`` per recording
-(the hypothesis that was scored, so it can be looked at or shown beside the truth).
+(the hypothesis that was scored, so it can be looked at or shown beside the truth). A run on some
+recordings merges into the stored results: the others' entries stay, and the summary is pooled again
+over all of them from the seconds and counts stored per recording (``parts``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import dataclasses
 import json
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +72,25 @@ class RecordingCollapse(Record):
                 "n_speakers": self.n_speakers, "tracks": list(self.tracks), "der": self.der.shares(), "der_without_overlap":
                 self.der_no_overlap.shares(), "turn_taking": self.damage.rates(), "mapping": self.mapping,
                 "seconds": self.seconds, "error": self.error}
+
+    def parts(self) -> dict[str, Any]:
+        """What the corpus summary pools (seconds of error, event counts, FTOs), stored so that a later
+        run on other recordings can pool this one again without re-running it."""
+        return {"der": self.der.to_dict(), "der_without_overlap": self.der_no_overlap.to_dict(),
+                "damage": self.damage.to_dict()}
+
+    @classmethod
+    def from_stored(cls, scores: dict[str, Any], parts: dict[str, Any] | None) -> RecordingCollapse:
+        """A stored entry (``scores()`` and ``parts()``) back as a result the summary can pool (no lanes)."""
+        kw: dict[str, Any] = {"recording_id": scores["recording_id"], "error": scores.get("error"),
+                              "duration_s": float(scores.get("duration_s") or 0.0),
+                              "seconds": float(scores.get("seconds") or 0.0),
+                              "diarizer": scores.get("diarizer") or DIARIZER_NAME,
+                              "n_speakers": int(scores.get("n_speakers") or 0)}
+        if parts:
+            kw.update(der=DerParts.from_dict(parts["der"]), der_no_overlap=DerParts.from_dict(parts["der_without_overlap"]),
+                      damage=TurnDamage.from_dict(parts["damage"]))
+        return cls(**kw)
 
 
 def score_hypothesis(recording_id: str, activity: Sequence[TrackActivity], hypothesis: Sequence[Labelled],
@@ -241,6 +262,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
 
     results: list[RecordingCollapse] = []
     skipped: list[dict[str, str]] = []
+    no_hyp: set[str] = set()  # skipped only for want of a hypothesis: what is stored of them stays
     for rid in chosen:
         rec = stored[rid]
         reason = None
@@ -270,6 +292,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
             hyp = _match(hyps, rid)
             if hyp is None:
                 reason = f"no hypothesis for it in {hypothesis}"
+                no_hyp.add(rid)
         if reason:
             skipped.append({"recording_id": rid, "reason": reason})
             continue
@@ -289,19 +312,62 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
         if progress:
             progress(res)
 
-    summary = summarise(results)
     out_dir = ws.folder("collapse")
     for res in results:
         if res.error is None:
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", res.recording_id)
             (out_dir / f"{name}.rttm").write_text("\n".join(rttm_lines(res.recording_id, res.hypothesis)) + "\n")
-    report = {"summary": summary, "recordings": [r.scores() for r in results], "skipped": skipped}
     path = out_dir / "results.json"
-    tmp = path.with_suffix(".tmp")
+    this_run = {"recordings": [r.recording_id for r in results], "skipped": [s["recording_id"] for s in skipped],
+                "failed": sum(1 for r in results if r.error is not None)}
+    entries = {r.recording_id: r.scores() for r in results}
     lanes = {r.recording_id: [a.to_dict() for a in r.lanes] for r in results}
-    tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes}), indent=1))
+    parts = {r.recording_id: r.parts() for r in results if r.error is None}
+    skips = {s["recording_id"]: s for s in skipped}
+    pooled = {r.recording_id: r for r in results}
+    not_pooled = []
+    # the stored results of the workspace's recordings this run did not touch stay, and are pooled again
+    old = _stored_results(path)
+    untouched = (set(stored) - set(chosen)) | no_hyp
+    for e in old.get("recordings") or ():
+        rid = e.get("recording_id")
+        if rid not in untouched or rid in entries:
+            continue
+        entries[rid] = e
+        skips.pop(rid, None)  # no hypothesis this time: its stored result stands
+        if rid in (old.get("lanes") or {}):
+            lanes[rid] = old["lanes"][rid]
+        got = (old.get("parts") or {}).get(rid)
+        if got is not None or e.get("error"):
+            parts.update({rid: got} if got is not None else {})
+            pooled[rid] = RecordingCollapse.from_stored(e, got)
+        else:  # written before the parts were stored: shown, not pooled, until it is run again
+            not_pooled.append(rid)
+    for s in old.get("skipped") or ():
+        rid = s.get("recording_id")
+        if rid in untouched and rid not in entries and rid not in skips:
+            skips[rid] = s
+    summary = summarise([pooled[k] for k in sorted(pooled)])
+    if not_pooled:
+        summary["not_pooled"] = sorted(not_pooled)
+    # a merge can pool results of different diarizers (ours for some, an external RTTM for others): say so
+    summary["diarizers"] = dict(sorted(Counter(pooled[k].diarizer for k in pooled if pooled[k].error is None).items()))
+    report = {"summary": summary, "recordings": [entries[k] for k in sorted(entries)],
+              "skipped": [skips[k] for k in sorted(skips)]}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes, "parts": parts}), indent=1))
     tmp.replace(path)
-    return {**report, "path": str(path), "results": results}
+    return {**report, "this_run": this_run, "path": str(path), "results": results}
+
+
+def _stored_results(path: Path) -> dict[str, Any]:
+    """The results a previous run stored (empty when there are none or they cannot be read: then this
+    run's results are all there is to keep)."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
 
 
 def jsonable(value: Any) -> Any:

@@ -419,6 +419,9 @@ def _run(ws: Workspace, out: Path, fmt: str, purpose: str, options: ExportOption
         state.data.setdefault("created_at", now_iso())
         for m in exporter.manifests(state):
             state.files[m["path"]] = m
+        # "removed" is what is gone at the end: a changed recording's files are dropped, then written again at
+        # the same paths (a rerun after one file was lost reported all of the recording's files as removed)
+        summary.removed = sorted({rel for rel in summary.removed if rel not in state.files and not (out / rel).exists()})
         _fill_summary(state, summary, ctx)  # the cards read the totals
         state.files["croissant.json"] = write_croissant(out, exporter, state, ctx, summary)
         state.files["README.md"] = write_card(out, exporter, state, ctx, summary)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,9 @@ MAX_EVENTS = 50000
 #: Most words of one track sent for one timeline window (also at most one per pixel of its width: a
 #: zoomed-out view of a long recording holds too many to read, and the client says how many to zoom in for).
 MAX_WORDS = 3000
+#: Most flagged transcript lines of one track sent for one timeline window (and at most one per pixel): a
+#: wrong transcript of a long call flags line after line, and a zoomed-out view would carry them all.
+MAX_LINES = 1000
 #: Longest region one audio request renders when start/end are given (seconds).
 MAX_REGION_S = 3600.0
 #: Memory budget of the per-recording views kept in memory (bytes of their arrays).
@@ -113,10 +116,25 @@ class RecordingView:
                         "end": np.round(e[idx], 3).tolist(), "word": [ws[i] for i in idx.tolist()]})
         return out, cut
 
-    def flagged_lines_in(self, a: float, b: float) -> list[dict[str, Any]]:
+    def flagged_lines_in(self, a: float, b: float, limit: int = MAX_LINES
+                         ) -> tuple[list[dict[str, Any]], dict[str, int], bool]:
         """The aligned transcript lines touching [a, b) that the words stage flagged (left out for not fitting
-        their audio, or not aligned at all; or unfit and kept with ``words.text_fit = keep``)."""
-        return [line_json(ln) for ln in self.lines if ln.get("reason") and ln["end"] > a and ln["start"] < b]
+        their audio, or not aligned at all; or unfit and kept with ``words.text_fit = keep``), their count per
+        track name, and True when a track was left out: as with ``words_in``, a track with more than ``limit``
+        such lines in the window sends none of them, only the count."""
+        per: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for ln in self.lines:
+            if ln.get("reason") and ln["end"] > a and ln["start"] < b:
+                per[int(ln["track"])].append(ln)
+        out, counts, cut = [], {}, False
+        for t in sorted(per):
+            counts[track_name(t)] = len(per[t])
+            if len(per[t]) > limit:
+                cut = True
+                continue
+            out.extend(line_json(ln) for ln in per[t])
+        out.sort(key=lambda ln: (ln["start"], ln["track"]))
+        return out, counts, cut
 
     def events_in(self, a: float, b: float) -> np.ndarray:
         """Events touching [a, b): an instant (a floor transfer of FTO 0, start == end) when a <= it < b, so
@@ -538,12 +556,13 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         idx = idx[:MAX_EVENTS]
         found = ex.collapse_of(recording_id)
         words, words_cut = view.words_in(a, b, min(MAX_WORDS, width))  # more words than pixels: none is legible
+        lines, lines_count, lines_cut = view.flagged_lines_in(a, b, min(MAX_LINES, width))
         return json_response({
             "recording_id": recording_id, "start": a, "end": b, "width": width, "duration_s": view.duration_s,
             "peaks": peaks_payload(ex, view, a, b, width, tracks), "activity": lanes_json(view.activity, a, b),
             "events": view.events_json(idx), "events_truncated": truncated,
             "words": words, "words_truncated": words_cut, "words_source": view.words_source,
-            "lines": view.flagged_lines_in(a, b),
+            "lines": lines, "lines_count": lines_count, "lines_truncated": lines_cut,
             "collapse": None if found is None else collapse_payload(*found, a, b),
         })
 

@@ -51,8 +51,8 @@
   var midAfter = 0;
   function laneY(t) { return t * LANE_H + (t > midAfter ? MID_H : 0); }
   function midY() { return (midAfter + 1) * LANE_H; }
-  function diarY(t) { return laneY(nTracks - 1) + LANE_H + DIAR_HEAD + t * DIAR_H; }
-  function totalH() { return laneY(nTracks - 1) + LANE_H + (hasCollapse ? DIAR_HEAD + nTracks * DIAR_H : 0) + AXIS_H; }
+  function diarY(row) { return laneY(nTracks - 1) + LANE_H + DIAR_HEAD + row * DIAR_H; }
+  function totalH() { return laneY(nTracks - 1) + LANE_H + (hasCollapse ? DIAR_HEAD + diarRows.length * DIAR_H : 0) + AXIS_H; }
   function plotW() { return Math.max(50, width - GUTTER - RIGHT); }
   function X(t) { return GUTTER + (t - view.start) / (view.end - view.start) * plotW(); }
   function T(x) { return view.start + (x - GUTTER) / plotW() * (view.end - view.start); }
@@ -71,6 +71,11 @@
     }
   })();
   function colour(t) { return trackColour[t] || "#555"; }
+  // the diarized rows: one per track, but on a file with more tracks only its used ones (the mix collapse
+  // scored is of the talking pair; an unused channel's row would stay empty)
+  var diarRows = [];
+  for (var dt = 0; dt < names.length; dt++) if (!(names.length > 2 && used && !used[dt])) diarRows.push(dt);
+  if (!diarRows.length) for (dt = 0; dt < names.length; dt++) diarRows.push(dt);
   // what a mark between the two talkers plays: "both" on a two-track file, the talking pair (C,D) on a file
   // with more tracks (not its unused channels)
   var pairTracks = (function () {
@@ -78,6 +83,9 @@
     for (var t = 0; t < names.length; t++) if (used && used[t]) pair.push(names[t]);
     return names.length > 2 && pair.length === 2 ? pair.join(",") : "both";
   })();
+  // the between row's label: on a file with more tracks it names the pair it is between (A and D are not
+  // adjacent lanes, so the row under A is between A and D, not A and B)
+  var betweenLabel = pairTracks === "both" ? "between" : "between " + pairTracks.split(",").join("\u2013");
 
   // Axis ticks: minutes:seconds once the view reaches a minute (1198.0 s is hard to place in a 40-minute
   // call; 19:58.0 is not), plain seconds before that; decimals by the span shown.
@@ -246,8 +254,9 @@
     var mid = null;
     if (nTracks >= 2) {
       mid = el("g", { "class": "between" }, s);
-      el("rect", { x: GUTTER, y: midY(), width: plotW(), height: MID_H, fill: "#fff" }, mid);
-      if (!narrow) el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, mid).textContent = "between";
+      el("rect", { x: GUTTER, y: midY(), width: plotW(), height: MID_H, fill: "#fff" }, mid,
+         pairTracks === "both" ? undefined : "between track " + pairTracks.split(",").join(" and ") + ", the talking pair");
+      if (!narrow) el("text", { x: GUTTER - 4, y: midY() + MID_H / 2 + 4, "font-size": 10, fill: LABEL, "text-anchor": "end", "class": "row-label" }, mid).textContent = betweenLabel;
     }
 
     var diarMarks = hasCollapse ? diarized(s) : 0;
@@ -308,6 +317,7 @@
     root.setAttribute("data-word-marks", s.querySelectorAll("rect.mark.word").length);
     root.setAttribute("data-word-texts", s.querySelectorAll("text.word-text").length);
     root.setAttribute("data-words-hidden", s.querySelectorAll("text.words-hidden").length);
+    root.setAttribute("data-lines-hidden", s.querySelectorAll("text.lines-hidden").length);
     root.setAttribute("data-diarized-marks", diarMarks);
     var span = view.end - view.start;
     info.textContent = "showing " + fmtS(view.start) + " to " + fmtS(view.end) + " of " + fmtS(duration) +
@@ -323,7 +333,19 @@
   // leaves room, the line's text, scores and reason in the tooltip. Click it to hear the line.
   function leftOut(g, t, y0) {
     if (!data || !data.lines) return 0;
-    var n = 0;
+    var n = 0, sent = 0;
+    for (var j = 0; j < data.lines.length; j++) if (data.lines[j].track === t) sent++;
+    var count = data.lines_count ? data.lines_count[names[t]] || 0 : 0;
+    if (count > sent) {
+      // more flagged lines in view than the server sends (lines_truncated): say how many, as for words, at the
+      // right end of the strip (the words' own note sits at its left)
+      var msg = count + " lines left out in view: zoom in";
+      var w = CHAR_W * 1.1 * msg.length + 8, x = GUTTER + plotW() - w - 2;
+      el("rect", { x: x, y: y0 + WORD_Y, width: w, height: WORD_H, fill: "#fff", "fill-opacity": 0.9 }, g);
+      el("text", { x: x + 4, y: y0 + WORD_Y + WORD_H - 3, "font-size": 11, fill: "#7a1c16", "class": "lines-hidden",
+                   "data-track": t }, g).textContent = msg;
+      return 0;
+    }
     for (var i = 0; i < data.lines.length; i++) {
       var ln = data.lines[i];
       if (ln.track !== t || ln.kept) continue;
@@ -398,8 +420,8 @@
     if (col && col.diarizer) head += " · " + col.diarizer;
     el("text", { x: GUTTER, y: diarY(0) - 5, "font-size": 11, "font-weight": 600, fill: "#333" }, g).textContent = head;
     var n = 0;
-    for (var t = 0; t < nTracks; t++) {
-      var y0 = diarY(t);
+    for (var row = 0; row < diarRows.length; row++) {
+      var t = diarRows[row], y0 = diarY(row);
       el("rect", { x: GUTTER, y: y0, width: plotW(), height: DIAR_H - 2, fill: t % 2 ? "#fbfbfb" : "#f7f9fc" }, g);
       el("text", { x: GUTTER - 4, y: y0 + DIAR_H / 2 + 3, "font-size": 10, fill: colour(t), "text-anchor": "end",
                    "font-weight": 600, "class": "diar-label" }, g).textContent = names[t] + (GUTTER > 40 ? " diarized" : "");
@@ -469,7 +491,7 @@
   document.addEventListener("mouseup", function (e) {
     if (!drag) return;
     var d = drag; drag = null;
-    var lane = d.lane, tracks = lane === null ? "both" : names[lane];
+    var lane = d.lane, tracks = lane === null ? pairTracks : names[lane];
     if (d.moved && selection && selection.end - selection.start > 0.01) {
       selection.tracks = tracks;
       draw();
@@ -563,7 +585,7 @@
       if (playing && !player.paused) pause();
       else if (playing && player.paused) resume();
       else if (selection) play(selection.start, selection.end, selection.tracks || "both");
-      else play(view.start, Math.min(view.end, view.start + 30), "both");
+      else play(view.start, Math.min(view.end, view.start + 30), pairTracks);
     }
     else return;
     e.preventDefault();
