@@ -303,6 +303,11 @@ class WordsConfig(Record):
     #: ... or when its aligned words cover less than this share of the track's speech (activity) in its span
     #: (a short text on a long turn aligns well, its rest absorbed as noise); 0: not checked
     text_fit_min_coverage: float = TEXT_FIT_MIN_COVERAGE
+    #: a chunk holding at least this many seconds of the track's speech that got no word at all is recognised
+    #: again in a window of its own: Whisper sometimes jumps its timestamps over the last seconds of a window
+    #: and ends there (docs/words.md, phase 10); shorter chunks are left (out of context tiny.en guesses on
+    #: one-word backchannels: phase 8); 0: never
+    reread_min_speech_s: float = 2.0
 
     def __post_init__(self):
         # Checked here, before any audio is read: a bad value would otherwise fail (or, for max_window_s
@@ -312,7 +317,7 @@ class WordsConfig(Record):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"words.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("padding_s", "merge_gap_s", "separator_s", "snap_tolerance_s", "snap_early_tolerance_s",
-                     "align_max_shift_s"):
+                     "align_max_shift_s", "reread_min_speech_s"):
             value = getattr(self, name)
             if value is None and name in ("snap_early_tolerance_s", "align_max_shift_s"):
                 continue  # None: that bound is off

@@ -58,6 +58,7 @@ class WordsResult(Record):
     lines: tuple = ()
     text_fit: str = "off"  # ``words.text_fit`` the lines were judged with ...
     text_fit_max: float | None = None  # ... and its threshold
+    reread_chunks: int = 0  # chunks of seconds of speech and no word, recognised again alone (``reread_min_speech_s``)
 
     @property
     def unfit_lines(self) -> int:
@@ -79,6 +80,8 @@ class WordsResult(Record):
             parts.append(f"{self.unfit_lines} of {len(self.lines)} line(s) whose text does not fit their audio: "
                          + ("words kept (words.text_fit = keep)" if self.text_fit == "keep" else "no word times")
                          + " (twotrack show lists them)")
+        if self.reread_chunks:
+            parts.append(f"{self.reread_chunks} chunk(s) with speech and no word read again alone")
         if self.text_fallbacks:
             parts.append(f"{self.text_fallbacks} of {self.text_windows} text window(s) not aligned whole")
         langs = ", ".join(f"{k} {v[0]}" for k, v in sorted(self.languages.items()))
@@ -93,6 +96,26 @@ class WordsResult(Record):
         return [{"track": track_name(w.track), "start": round(w.start, 3), "end": round(w.end, 3),
                  "word": w.text, "probability": None if w.probability is None else round(w.probability, 4)}
                 for w in self.words]
+
+
+#: A recognised word "comes near" speech within this many seconds (Whisper's own word times are loose by up to
+#: about half a second: docs/words.md, phase 1).
+REREAD_REACH_S = 0.5
+
+
+def wordless_speech_s(chunk, segments: np.ndarray, words, reach_s: float = REREAD_REACH_S) -> float:
+    """Seconds of ``segments`` (activity, (m, 2)) inside ``chunk`` (start, end) that lie further than ``reach_s``
+    from every one of ``words`` ((start, end) pairs), on a 10 ms grid."""
+    a, b = float(chunk[0]), float(chunk[1])
+    n = max(int(round((b - a) * 100)), 0)
+    if n == 0:
+        return 0.0
+    speech = np.zeros(n, bool)
+    for s, e in np.asarray(segments, np.float64).reshape(-1, 2):
+        speech[max(int(round((s - a) * 100)), 0):max(int(round((e - a) * 100)), 0)] = True
+    for s, e in words:
+        speech[max(int(round((s - reach_s - a) * 100)), 0):max(int(round((e + reach_s - a) * 100)), 0)] = False
+    return float(speech.sum()) / 100.0
 
 
 def activity_pairs(activity_track) -> np.ndarray:
@@ -360,6 +383,10 @@ class _Run:
                 mine = [dataclasses.replace(w, chunk=w.chunk - int(first[j])) for w in raw
                         if first[j] <= w.chunk < bounds[j + 1]]
                 raws[t] = (mine, used, prob)
+        # 2b. per track: a chunk of seconds of speech that got no word is read again on its own
+        if cfg.reread_min_speech_s > 0:
+            for t, (packed, ids, _) in plans.items():
+                raws[t] = self._reread(t, ready[t], packed, n16, raws[t])
         # 3. per track: align each chunk's words to its audio (snapping and the crosstalk rule wait for the end)
         for t, (packed, ids, audio) in plans.items():
             name = track_name(t)
@@ -384,6 +411,29 @@ class _Run:
                                        wide_retry=cfg.align_wide_retry)
             self.failures += fails
             self.found[t] += [(w, a, b, "snap" in mode) for w, a, b in zip(raw, s, e)]
+
+    def _reread(self, t: int, pieces, packed: Packed, n16: int, recognised: tuple) -> tuple:
+        """``recognised`` (the words of track ``t``'s packed chunks), where a chunk holds at least
+        ``reread_min_speech_s`` of the track's speech that no word comes near (``REREAD_REACH_S``), with that
+        chunk recognised again in a window of its own; its new words replace its old ones when they leave less
+        of its speech without a word. Whisper can jump its timestamps over a window's last seconds and end
+        there: telephone demo02's track B lost its last 7 s (4 IPUs, one squeezed word at the chunk's end)."""
+        raw, used, prob = recognised
+        spans = [[(w.start, w.end) for w in raw if w.chunk == j] for j in range(len(pieces))]
+        bare = [wordless_speech_s(packed.chunks[j], self.segs[t], spans[j]) for j in range(len(pieces))]
+        missed = [j for j in range(len(pieces)) if bare[j] >= self.cfg.reread_min_speech_s]
+        if not missed:
+            return recognised
+        model, _, language, _ = self.decided[t]
+        again, _ = pack_pieces([pieces[j] for j in missed], self.chunks[t], n16, WHISPER_RATE, self.cfg.separator_s)
+        self.decoded += again.audio.size / WHISPER_RATE
+        self.counts["reread_chunks"] = self.counts.get("reread_chunks", 0) + len(missed)
+        more, _, _ = _recognise(model, again, language, self.cfg, [self.segs[t]] * len(missed), self.counts)
+        more = [dataclasses.replace(w, chunk=missed[w.chunk]) for w in more]
+        better = {j for j in missed if wordless_speech_s(packed.chunks[j], self.segs[t], [
+            (w.start, w.end) for w in more if w.chunk == j]) < bare[j]}
+        words = [w for w in raw if w.chunk not in better] + [w for w in more if w.chunk in better]
+        return sorted(words, key=lambda w: w.chunk), used, prob
 
     def result(self, reader: SpanReader, bleed_db: float | None, recording_id: str) -> WordsResult:
         """Snap every track's words to its activity edges, drop bleed, and sort."""
@@ -413,4 +463,5 @@ class _Run:
         words.sort(key=lambda w: (w.start, w.track, w.end))
         return WordsResult(tuple(words), self.languages, dropped, self.failures, self.models, round(self.decoded, 3),
                            text_windows=self.counts.get("text_windows", 0),
+                           reread_chunks=self.counts.get("reread_chunks", 0),
                            text_fallbacks=self.counts.get("text_fallbacks", 0))
