@@ -162,3 +162,29 @@ def test_without_stored_events_ipus_come_from_activity_as_the_events_stage_build
     for t in stored:
         assert [(round(s.start, 3), round(s.end, 3)) for s in built[t]] == \
             [(round(s.start, 3), round(s.end, 3)) for s in stored[t]]
+
+
+def test_a_transcript_of_part_of_the_recording_measures_only_that_part(tmp_path):
+    """CALLHOME transcribes 10 of up to 30 minutes (metadata ``transcribed_span_s``): speech outside that stretch
+    has no transcript, not no words. Before, a transcript of the excerpt's first 15 s read 60 % (A) and 44 % (B)
+    of the speech as wordless: every IPU after 15 s."""
+    excerpt(tmp_path, SECONDS, "call.wav")
+    kept = [ln for ln in GOLD.read_text().splitlines()
+            if ln.strip() and not ln.startswith(";;") and float(ln.split()[2]) < 15.0]
+    (tmp_path / "part.ctm").write_text("\n".join(kept) + "\n")
+    (tmp_path / "manifest.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript,"
+                                           "transcribed_span_s\npart,call.wav,sa,sb,CC-BY-4.0,part.ctm,0-15\n")
+    ws = tmp_path / "ws"
+    assert run("scan", tmp_path / "manifest.csv", "-w", ws, "-j", "0").exit_code == 0
+    d = json.loads(run("show", "part", "-w", ws, "--json").output)
+    w = d["wordless"]
+    assert w["source"] == "gold" and w["span_s"] == [0.0, 15.0]
+    for t in w["tracks"]:
+        segments = next(a["segments"] for a in d["activity"] if a["track"] == t["track"])
+        assert t["speech_s"] == pytest.approx(_speech_inside(segments, 0.0, 15.0), abs=2e-3)
+        assert t["speech_s"] < _speech_inside(segments, 0.0, SECONDS) - 1  # speech after 15 s is left out
+        assert t["share"] < 0.02, t  # read speech with its gold words, as over the whole excerpt
+        assert all(i["start"] >= 0.0 and i["end"] <= 15.0 for i in t["wordless_ipus"])
+    pooled_all = json.loads(run("stats", "-w", ws, "--json").output)["wordless"]["all"]
+    assert pooled_all["speech_s"] == pytest.approx(sum(t["speech_s"] for t in w["tracks"]), abs=2e-3)
+    assert "in the transcribed 0-15 s" in run("show", "part", "-w", ws).output
