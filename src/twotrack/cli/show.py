@@ -230,6 +230,8 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
             console.print(f"speech without words {t['name']}: {t['wordless_s']:.1f} of {t['speech_s']:.1f} s ({share}) "
                           f"in {len(t['wordless_ipus'])} IPU(s) no {x(w['source'] or '')} word touches "
                           f"(+-{w['tolerance_s']:g} s)" + span)
+        if w.get("note"):
+            console.print(f"  [yellow]{x(w['note'])}[/yellow]")
     if d["unfit_lines"]:
         console.print(f"[yellow]transcript lines whose text does not fit their audio: {d['unfit_lines']} of "
                       f"{len(d['lines'])}[/yellow]")

@@ -120,7 +120,7 @@ def _clip(segments: Iterable[Any], span: Segment | None) -> list[Segment]:
 def wordless_recording(result: RecordingResult, words: Mapping[int, Sequence[Any]] | None, source: str | None,
                        tolerance_s: float = WORD_TOLERANCE_S, span: Segment | None = None) -> dict[str, Any] | None:
     """``show --json``'s ``wordless``: {source, tolerance_s, span_s, tracks: [{track, name, speech_s, wordless_s,
-    share, wordless_ipus}]} over every track with activity; None when the recording has no words at all (not
+    share, wordless_ipus}], note} over every track with activity; None when the recording has no words at all (not
     measured: 0 would claim every sound carries a word). ``span``: the only stretch the words cover (a
     transcript's ``transcribed_span_s``): speech and IPUs outside it are left out (untranscribed, not wordless)."""
     if not words or not any(words.values()):
@@ -133,7 +133,7 @@ def wordless_recording(result: RecordingResult, words: Mapping[int, Sequence[Any
         tracks.append({"track": a.track, "name": track_name(a.track), **m})
     return {"source": source, "tolerance_s": tolerance_s,
             "span_s": None if span is None else [round(span.start, _DECIMALS), round(span.end, _DECIMALS)],
-            "tracks": tracks}
+            "tracks": tracks, "note": None}
 
 
 def pooled(measures: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
@@ -173,4 +173,23 @@ def read_wordless(result: RecordingResult, gold) -> dict[str, Any] | None:
 
     text = gold.text_words(result.recording)
     span = transcribed_span(result.recording.metadata) if text.source == "gold" else None
-    return wordless_recording(result, text.words, text.source, span=span)
+    out = wordless_recording(result, text.words, text.source, span=span)
+    if out is not None:
+        out["note"] = _clock_note(result) if text.source == "gold" else None
+    return out
+
+
+def _clock_note(result: RecordingResult) -> str | None:
+    """Why a transcript's times may miss the later tracks' speech: their clock is unknown (paired files neither
+    declared nor measured keep their own clocks), so the unmeasured offset reads as speech without words.
+    The words stage's words are found in each track's own audio and follow it."""
+    from ..ingest.clock import recording_clock
+
+    if len(result.activity) < 2:
+        return None
+    clock = recording_clock(result.recording, result.checks, int(result.sample_rate or 0),
+                            float(result.duration_s or 0.0))
+    if clock.entry.get("status") != "unknown":
+        return None
+    return ("clock unknown: the transcript's times may miss the later tracks' speech by their unmeasured offset, "
+            "which counts here as speech without words")
