@@ -211,3 +211,29 @@ def test_an_unknown_clock_is_named_where_transcript_times_meet_paired_files(tmp_
     assert "clock unknown" in run("show", "unknown", "-w", ws).output.split("speech without words A")[1]
     declared = json.loads(run("show", "declared", "-w", ws, "--json").output)
     assert declared["clock"]["status"] == "declared" and declared["wordless"]["note"] is None
+
+
+def test_unused_channels_add_no_line_and_no_cell(tmp_path):
+    """A 4-channel file whose C and D carry no speech (unused channels, left out of exports): before, `show`
+    printed 'speech without words C: 0.0 of 0.0 s (-)' (and D) and the report's 'no-word speech A / B' cell
+    read '0.0% / 0.0% / – / –'."""
+    import re
+
+    import soundfile as sf
+
+    x, rate = sf.read(excerpt(tmp_path, 20.0, "two.wav"), dtype="float32")
+    sf.write(tmp_path / "four.wav", np.concatenate([x, np.zeros_like(x)], axis=1), rate)
+    (tmp_path / "gold.ctm").write_text(GOLD.read_text())
+    (tmp_path / "manifest.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
+                                           "four,four.wav,sa,sb,CC-BY-4.0,gold.ctm\n")
+    ws = tmp_path / "ws"
+    assert run("scan", tmp_path / "manifest.csv", "-w", ws, "-j", "0").exit_code == 0
+    d = json.loads(run("show", "four", "-w", ws, "--json").output)
+    assert [t["name"] for t in d["wordless"]["tracks"]] == ["A", "B", "C", "D"]  # the JSON keeps every track
+    text = run("show", "four", "-w", ws).output
+    assert "speech without words A" in text and "speech without words B" in text
+    assert "speech without words C" not in text and "speech without words D" not in text
+    assert run("report", "-w", ws, "-o", tmp_path / "r.html").exit_code == 0
+    cell = re.search(r'<td class="wordless">(.*?)</td>', (tmp_path / "r.html").read_text(), re.S).group(1)
+    shares = [f"{100 * t['share']:.1f}%" for t in d["wordless"]["tracks"][:2]]
+    assert cell.strip() == " / ".join(shares)
