@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +163,77 @@ def test_without_stored_events_ipus_come_from_activity_as_the_events_stage_build
     for t in stored:
         assert [(round(s.start, 3), round(s.end, 3)) for s in built[t]] == \
             [(round(s.start, 3), round(s.end, 3)) for s in stored[t]]
+
+
+def test_a_transcript_of_part_of_the_recording_measures_only_that_part(tmp_path):
+    """CALLHOME transcribes 10 of up to 30 minutes (metadata ``transcribed_span_s``): speech outside that stretch
+    has no transcript, not no words. Before, a transcript of the excerpt's first 15 s read 60 % (A) and 44 % (B)
+    of the speech as wordless: every IPU after 15 s."""
+    excerpt(tmp_path, SECONDS, "call.wav")
+    kept = [ln for ln in GOLD.read_text().splitlines()
+            if ln.strip() and not ln.startswith(";;") and float(ln.split()[2]) < 15.0]
+    (tmp_path / "part.ctm").write_text("\n".join(kept) + "\n")
+    (tmp_path / "manifest.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript,"
+                                           "transcribed_span_s\npart,call.wav,sa,sb,CC-BY-4.0,part.ctm,0-15\n")
+    ws = tmp_path / "ws"
+    assert run("scan", tmp_path / "manifest.csv", "-w", ws, "-j", "0").exit_code == 0
+    d = json.loads(run("show", "part", "-w", ws, "--json").output)
+    w = d["wordless"]
+    assert w["source"] == "gold" and w["span_s"] == [0.0, 15.0]
+    for t in w["tracks"]:
+        segments = next(a["segments"] for a in d["activity"] if a["track"] == t["track"])
+        assert t["speech_s"] == pytest.approx(_speech_inside(segments, 0.0, 15.0), abs=2e-3)
+        assert t["speech_s"] < _speech_inside(segments, 0.0, SECONDS) - 1  # speech after 15 s is left out
+        assert t["share"] < 0.02, t  # read speech with its gold words, as over the whole excerpt
+        assert all(i["start"] >= 0.0 and i["end"] <= 15.0 for i in t["wordless_ipus"])
+    pooled_all = json.loads(run("stats", "-w", ws, "--json").output)["wordless"]["all"]
+    assert pooled_all["speech_s"] == pytest.approx(sum(t["speech_s"] for t in w["tracks"]), abs=2e-3)
+    assert "in the transcribed 0-15 s" in run("show", "part", "-w", ws).output
+
+
+def test_an_unknown_clock_is_named_where_transcript_times_meet_paired_files(tmp_path):
+    """Paired files whose clock is neither declared nor measured keep their own clocks, so a transcript's word
+    times can miss B's speech by the unmeasured offset, which then reads as wordless speech (paired demo03 B:
+    0.22 s, 0.8 %). Before, nothing next to the figure said so; the stage's own words follow each file's audio."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    for name in ("demo03_2609_367.A.wav", "demo03_2609_367.B.wav"):
+        shutil.copy(sample / "paired" / name, tmp_path / name)
+    shutil.copy(sample / "gold" / "demo03_2609_367.ctm", tmp_path / "gold.ctm")
+    (tmp_path / "manifest.csv").write_text(
+        "recording_id,path_a,path_b,speaker_a,speaker_b,license,transcript,b_offset_s\n"
+        "unknown,demo03_2609_367.A.wav,demo03_2609_367.B.wav,sa,sb,CC-BY-4.0,gold.ctm,\n"
+        "declared,demo03_2609_367.A.wav,demo03_2609_367.B.wav,sa,sb,CC-BY-4.0,gold.ctm,0\n")
+    ws = tmp_path / "ws"
+    assert run("scan", tmp_path / "manifest.csv", "-w", ws, "-j", "0").exit_code == 0
+    unknown = json.loads(run("show", "unknown", "-w", ws, "--json").output)
+    assert unknown["clock"]["status"] == "unknown"
+    assert "clock unknown" in unknown["wordless"]["note"]
+    assert "clock unknown" in run("show", "unknown", "-w", ws).output.split("speech without words A")[1]
+    declared = json.loads(run("show", "declared", "-w", ws, "--json").output)
+    assert declared["clock"]["status"] == "declared" and declared["wordless"]["note"] is None
+
+
+def test_unused_channels_add_no_line_and_no_cell(tmp_path):
+    """A 4-channel file whose C and D carry no speech (unused channels, left out of exports): before, `show`
+    printed 'speech without words C: 0.0 of 0.0 s (-)' (and D) and the report's 'no-word speech A / B' cell
+    read '0.0% / 0.0% / – / –'."""
+    import re
+
+    import soundfile as sf
+
+    x, rate = sf.read(excerpt(tmp_path, 20.0, "two.wav"), dtype="float32")
+    sf.write(tmp_path / "four.wav", np.concatenate([x, np.zeros_like(x)], axis=1), rate)
+    (tmp_path / "gold.ctm").write_text(GOLD.read_text())
+    (tmp_path / "manifest.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
+                                           "four,four.wav,sa,sb,CC-BY-4.0,gold.ctm\n")
+    ws = tmp_path / "ws"
+    assert run("scan", tmp_path / "manifest.csv", "-w", ws, "-j", "0").exit_code == 0
+    d = json.loads(run("show", "four", "-w", ws, "--json").output)
+    assert [t["name"] for t in d["wordless"]["tracks"]] == ["A", "B", "C", "D"]  # the JSON keeps every track
+    text = run("show", "four", "-w", ws).output
+    assert "speech without words A" in text and "speech without words B" in text
+    assert "speech without words C" not in text and "speech without words D" not in text
+    assert run("report", "-w", ws, "-o", tmp_path / "r.html").exit_code == 0
+    cell = re.search(r'<td class="wordless">(.*?)</td>', (tmp_path / "r.html").read_text(), re.S).group(1)
+    shares = [f"{100 * t['share']:.1f}%" for t in d["wordless"]["tracks"][:2]]
+    assert cell.strip() == " / ".join(shares)

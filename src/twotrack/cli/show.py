@@ -224,11 +224,16 @@ def _render(d: dict[str, Any], result: RecordingResult, width: int, step_s: floa
         console.print(f"words {name}: {len(mine)} ({d['words_source']}, language {lang['language']}): {x(head)}")
     if d.get("wordless") is not None:
         w = d["wordless"]
+        span = f" in the transcribed {w['span_s'][0]:g}-{w['span_s'][1]:g} s" if w.get("span_s") else ""
         for t in w["tracks"]:
+            if t["share"] is None and t["track"] > 1:
+                continue  # a later track without speech (an unused channel): nothing to measure
             share = "-" if t["share"] is None else f"{100 * t['share']:.1f}%"
             console.print(f"speech without words {t['name']}: {t['wordless_s']:.1f} of {t['speech_s']:.1f} s ({share}) "
                           f"in {len(t['wordless_ipus'])} IPU(s) no {x(w['source'] or '')} word touches "
-                          f"(+-{w['tolerance_s']:g} s)")
+                          f"(+-{w['tolerance_s']:g} s)" + span)
+        if w.get("note"):
+            console.print(f"  [yellow]{x(w['note'])}[/yellow]")
     if d["unfit_lines"]:
         console.print(f"[yellow]transcript lines whose text does not fit their audio: {d['unfit_lines']} of "
                       f"{len(d['lines'])}[/yellow]")

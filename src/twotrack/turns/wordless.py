@@ -108,19 +108,32 @@ def recording_ipus(result: RecordingResult, pause_threshold_s: float | None = No
     return out
 
 
+def _clip(segments: Iterable[Any], span: Segment | None) -> list[Segment]:
+    """``segments`` cut to ``span`` (those outside it left out); all of them when ``span`` is None."""
+    out = [Segment(float(s.start), float(s.end)) for s in segments]
+    if span is None:
+        return out
+    return [Segment(max(s.start, span.start), min(s.end, span.end)) for s in out
+            if s.end > span.start and s.start < span.end]
+
+
 def wordless_recording(result: RecordingResult, words: Mapping[int, Sequence[Any]] | None, source: str | None,
-                       tolerance_s: float = WORD_TOLERANCE_S) -> dict[str, Any] | None:
-    """``show --json``'s ``wordless``: {source, tolerance_s, tracks: [{track, name, speech_s, wordless_s, share,
-    wordless_ipus}]} over every track with activity; None when the recording has no words at all (not
-    measured: 0 would claim every sound carries a word)."""
+                       tolerance_s: float = WORD_TOLERANCE_S, span: Segment | None = None) -> dict[str, Any] | None:
+    """``show --json``'s ``wordless``: {source, tolerance_s, span_s, tracks: [{track, name, speech_s, wordless_s,
+    share, wordless_ipus}], note} over every track with activity; None when the recording has no words at all (not
+    measured: 0 would claim every sound carries a word). ``span``: the only stretch the words cover (a
+    transcript's ``transcribed_span_s``): speech and IPUs outside it are left out (untranscribed, not wordless)."""
     if not words or not any(words.values()):
         return None
     ipus = recording_ipus(result)
     tracks = []
     for a in sorted(result.activity, key=lambda a: a.track):
-        m = wordless_track(a.segments, ipus.get(a.track, []), words.get(a.track, []), tolerance_s)
+        m = wordless_track(_clip(a.segments, span), _clip(ipus.get(a.track, []), span), words.get(a.track, []),
+                           tolerance_s)
         tracks.append({"track": a.track, "name": track_name(a.track), **m})
-    return {"source": source, "tolerance_s": tolerance_s, "tracks": tracks}
+    return {"source": source, "tolerance_s": tolerance_s,
+            "span_s": None if span is None else [round(span.start, _DECIMALS), round(span.end, _DECIMALS)],
+            "tracks": tracks, "note": None}
 
 
 def pooled(measures: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
@@ -153,6 +166,30 @@ def pooled(measures: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
 def read_wordless(result: RecordingResult, gold) -> dict[str, Any] | None:
     """``wordless_recording`` with the words the exports write (``export.context.GoldWords.text_words``: gold
     words with word times, else the words stage's stored words, else an utterance-level transcript's lines);
-    ``gold``: a ``GoldWords`` over the workspace (one per command, so transcript files are parsed once)."""
+    ``gold``: a ``GoldWords`` over the workspace (one per command, so transcript files are parsed once).
+    Words read from a transcript that covers part of the recording (metadata ``transcribed_span_s``, CALLHOME)
+    are measured inside that part only; the words stage's words cover the rest too (``aligned+stage``)."""
+    from ..ingest.annotations import transcribed_span
+
     text = gold.text_words(result.recording)
-    return wordless_recording(result, text.words, text.source)
+    span = transcribed_span(result.recording.metadata) if text.source == "gold" else None
+    out = wordless_recording(result, text.words, text.source, span=span)
+    if out is not None:
+        out["note"] = _clock_note(result) if text.source == "gold" else None
+    return out
+
+
+def _clock_note(result: RecordingResult) -> str | None:
+    """Why a transcript's times may miss the later tracks' speech: their clock is unknown (paired files neither
+    declared nor measured keep their own clocks), so the unmeasured offset reads as speech without words.
+    The words stage's words are found in each track's own audio and follow it."""
+    from ..ingest.clock import recording_clock
+
+    if len(result.activity) < 2:
+        return None
+    clock = recording_clock(result.recording, result.checks, int(result.sample_rate or 0),
+                            float(result.duration_s or 0.0))
+    if clock.entry.get("status") != "unknown":
+        return None
+    return ("clock unknown: the transcript's times may miss the later tracks' speech by their unmeasured offset, "
+            "which counts here as speech without words")
