@@ -106,3 +106,81 @@ def test_stored_entries_without_parts_are_kept_and_named_not_pooled(ws_and_hyp):
     part = _collapse(ws, hyp_dir, "-r", ids[1].rsplit("/", 1)[-1])
     assert sorted(r["recording_id"] for r in part["recordings"]) == ids
     assert part["summary"]["recordings"] == 1 and part["summary"]["not_pooled"] == [ids[0]]
+
+
+@pytest.mark.parametrize("edit", ["truncated", "der parts emptied", "not an object", "entry without id"])
+def test_a_stored_results_file_that_cannot_be_merged_stops_the_run_naming_it(ws_and_hyp, edit):
+    """A truncated or hand-edited results.json: before, it was read as empty and a `-r` run rewrote it with
+    its one recording (the others' results gone), or the run crashed after its work. Now: exit 2 before any
+    work, the message names the file, the file is left as it was."""
+    ws, hyp_dir = ws_and_hyp
+    full = _collapse(ws, hyp_dir)
+    path = Path(full["path"])
+    text = path.read_text()
+    data = json.loads(text)
+    rid = data["recordings"][0]["recording_id"]
+    if edit == "truncated":
+        broken = text[: len(text) // 2]
+    elif edit == "der parts emptied":
+        data["parts"][rid]["der"] = {}
+        broken = json.dumps(data)
+    elif edit == "not an object":
+        broken = "[]"
+    else:
+        data["recordings"][0].pop("recording_id")
+        broken = json.dumps(data)
+    path.write_text(broken)
+    other = data["recordings"][1]["recording_id"].rsplit("/", 1)[-1]
+    result = CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--hypothesis", str(hyp_dir), "-r", other])
+    assert result.exit_code == 2, result.output
+    assert str(path) in result.output and "nothing was run or written" in result.output
+    assert path.read_text() == broken
+    path.write_text(text)
+
+
+def test_mixed_diarizers_are_said_in_the_console_and_the_report(ws_and_hyp):
+    """Our diarizer on every recording, then an external RTTM on one: the summary pools two diarizers. The
+    JSON counted them, but the console and the report said nothing of the mix."""
+    from twotrack.show import build_report
+
+    ws, hyp_dir = ws_and_hyp
+    assert CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--json"]).exit_code == 0
+    ids = sorted(r.recording_id for r in queries.recordings(ws))
+    result = CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--hypothesis", str(hyp_dir),
+                                       "-r", ids[0].rsplit("/", 1)[-1]])
+    assert result.exit_code == 0, result.output
+    assert "the summary pools 2 diarizers: external (1 recording(s)), twotrack-ge2e (1 recording(s))" in result.output
+    html = build_report(ws)
+    assert 'id="collapse-mixed"' in html and "The corpus figure pools 2 diarizers" in html
+
+
+def test_a_recording_rescanned_with_changed_audio_is_left_out_of_the_summary(tmp_path):
+    """A recording whose audio changed and was scanned again since it was collapsed: a `-r` run on another one
+    pooled its stored result (scored on audio and activity that are gone; the summary's hours were the old
+    ones). Now it is named in `summary.stale`, shown, and left out of the summary until it is run again."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for src in sorted(CLEAN.glob("*.flac"))[:2]:
+        audio, rate = sf.read(src, frames=15 * 16000, dtype="int16")
+        sf.write(corpus / f"{src.stem[:6]}.flac", audio, rate, subtype="PCM_16")
+    ws = Workspace(tmp_path / "ws", create=True)
+    assert scan([corpus], ws, jobs=0).exit_code == 0
+    hyp_dir = tmp_path / "hyp"
+    hyp_dir.mkdir()
+    for rec in queries.recordings(ws):
+        hyp = [("S" + str(a.track), s.start, s.end) for a in queries.activity(ws, rec.recording_id) for s in a.segments]
+        (hyp_dir / f"{rec.recording_id}.rttm").write_text("\n".join(rttm_lines(rec.recording_id, hyp)) + "\n")
+    full = _collapse(ws, hyp_dir)
+    ids = sorted(r["recording_id"] for r in full["recordings"])
+    audio, rate = sf.read(corpus / f"{ids[0]}.flac", dtype="int16")
+    sf.write(corpus / f"{ids[0]}.flac", audio[: 10 * rate], rate, subtype="PCM_16")  # the audio changes
+    assert scan([corpus], ws, jobs=0).exit_code == 0
+    part = _collapse(ws, hyp_dir, "-r", ids[1])
+    assert sorted(r["recording_id"] for r in part["recordings"]) == ids  # still shown
+    assert part["summary"]["stale"] == [ids[0]]
+    assert part["summary"]["recordings"] == 1
+    assert part["summary"]["hours"] == pytest.approx(15 / 3600, abs=1e-4)
+    result = CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--hypothesis", str(hyp_dir), "-r", ids[1]])
+    assert "rescanned since they were collapsed" in result.output and ids[0] in result.output
+    again = _collapse(ws, hyp_dir, "-r", ids[0])  # run again: pooled again, no longer stale
+    assert "stale" not in again["summary"] and again["summary"]["recordings"] == 2
