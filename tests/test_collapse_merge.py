@@ -184,3 +184,42 @@ def test_a_recording_rescanned_with_changed_audio_is_left_out_of_the_summary(tmp
     assert "rescanned since they were collapsed" in result.output and ids[0] in result.output
     again = _collapse(ws, hyp_dir, "-r", ids[0])  # run again: pooled again, no longer stale
     assert "stale" not in again["summary"] and again["summary"]["recordings"] == 2
+
+
+def test_a_run_waits_for_another_that_is_storing_its_results(ws_and_hyp):
+    """Two runs on one workspace (`-r` one recording, `-r` the other, in two processes) each read results.json
+    and wrote it back, unlocked: the later write could drop what the other had just stored. The merge and write
+    now hold a lock on the collapse folder. Here the test holds it (as another run storing its results would),
+    stores the other recording's result meanwhile, and the run, which waited, keeps it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from twotrack.store.locks import SessionLock
+
+    ws, hyp_dir = ws_and_hyp
+    ids = sorted(r.recording_id for r in queries.recordings(ws))
+    out = Path(ws.path) / "collapse"
+    _collapse(ws, hyp_dir, "-r", ids[0])
+    other = (out / "results.json").read_text()  # what another run on ids[0] stores
+    (out / "results.json").unlink()
+    for f in out.glob("*.rttm"):
+        f.unlink()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    with SessionLock(out).exclusive(10):
+        proc = subprocess.Popen([sys.executable, "-m", "twotrack", "collapse", "-w", str(ws.path), "--hypothesis",
+                                 str(hyp_dir), "-r", ids[1], "--json"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (out / f"{ids[1]}.rttm").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # its recording is scored; next it stores the results
+        time.sleep(1.0)
+        assert proc.poll() is None, "the run did not wait for the lock: " + proc.communicate()[1]
+        (out / "results.json").write_text(other)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    stored = json.loads((out / "results.json").read_text())
+    assert sorted(r["recording_id"] for r in stored["recordings"]) == ids
+    assert stored["summary"]["recordings"] == 2
+    assert not list(out.glob("*.tmp"))

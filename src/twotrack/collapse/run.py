@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import time
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from ..errors import ConfigError, InputError, TwotrackError
 from ..ingest.clock import recording_clock
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
 from ..store import queries
+from ..store.locks import SessionLock
 from ..export.channels import keep_activity, keep_tracks
 from ..timeline import mask_to_segments
 from ..usage import speaking_pair, speech_per_track
@@ -334,42 +336,45 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     stale = []
     # the stored results of the workspace's recordings this run did not touch stay, and are pooled again
     # (read again now, not at the start: another run may have stored results since)
-    old = stored_results(path)
-    untouched = (set(stored) - set(chosen)) | no_hyp
-    for e in old.get("recordings") or ():
-        rid = e.get("recording_id")
-        if rid not in untouched or rid in entries:
-            continue
-        entries[rid] = e
-        skips.pop(rid, None)  # no hypothesis this time: its stored result stands
-        if rid in (old.get("lanes") or {}):
-            lanes[rid] = old["lanes"][rid]
-        got = (old.get("parts") or {}).get(rid)
-        if got is not None and got.get("truth") is not None and got["truth"] != truth_keys.get(rid):
-            # rescanned since (changed audio, or activity recomputed): its figures are of a truth that is gone
-            stale.append(rid)
-            parts[rid] = got
-        elif got is not None or e.get("error"):
-            parts.update({rid: got} if got is not None else {})
-            pooled[rid] = RecordingCollapse.from_stored(e, got)
-        else:  # written before the parts were stored: shown, not pooled, until it is run again
-            not_pooled.append(rid)
-    for s in old.get("skipped") or ():
-        rid = s.get("recording_id")
-        if rid in untouched and rid not in entries and rid not in skips:
-            skips[rid] = s
-    summary = summarise([pooled[k] for k in sorted(pooled)])
-    if not_pooled:
-        summary["not_pooled"] = sorted(not_pooled)
-    if stale:
-        summary["stale"] = sorted(stale)
-    # a merge can pool results of different diarizers (ours for some, an external RTTM for others): say so
-    summary["diarizers"] = dict(sorted(Counter(pooled[k].diarizer for k in pooled if pooled[k].error is None).items()))
-    report = {"summary": summary, "recordings": [entries[k] for k in sorted(entries)],
-              "skipped": [skips[k] for k in sorted(skips)]}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes, "parts": parts}), indent=1))
-    tmp.replace(path)
+    # merged and written under a lock on the collapse folder: two runs at once (-r one, -r another) each read
+    # the stored results and wrote them back; without it the later write could drop the other's recordings
+    with SessionLock(out_dir).exclusive(getattr(ws, "timeout_s", 300.0)):
+        old = stored_results(path)
+        untouched = (set(stored) - set(chosen)) | no_hyp
+        for e in old.get("recordings") or ():
+            rid = e.get("recording_id")
+            if rid not in untouched or rid in entries:
+                continue
+            entries[rid] = e
+            skips.pop(rid, None)  # no hypothesis this time: its stored result stands
+            if rid in (old.get("lanes") or {}):
+                lanes[rid] = old["lanes"][rid]
+            got = (old.get("parts") or {}).get(rid)
+            if got is not None and got.get("truth") is not None and got["truth"] != truth_keys.get(rid):
+                # rescanned since (changed audio, or activity recomputed): its figures are of a truth that is gone
+                stale.append(rid)
+                parts[rid] = got
+            elif got is not None or e.get("error"):
+                parts.update({rid: got} if got is not None else {})
+                pooled[rid] = RecordingCollapse.from_stored(e, got)
+            else:  # written before the parts were stored: shown, not pooled, until it is run again
+                not_pooled.append(rid)
+        for s in old.get("skipped") or ():
+            rid = s.get("recording_id")
+            if rid in untouched and rid not in entries and rid not in skips:
+                skips[rid] = s
+        summary = summarise([pooled[k] for k in sorted(pooled)])
+        if not_pooled:
+            summary["not_pooled"] = sorted(not_pooled)
+        if stale:
+            summary["stale"] = sorted(stale)
+        # a merge can pool results of different diarizers (ours for some, an external RTTM for others): say so
+        summary["diarizers"] = dict(sorted(Counter(pooled[k].diarizer for k in pooled if pooled[k].error is None).items()))
+        report = {"summary": summary, "recordings": [entries[k] for k in sorted(entries)],
+                  "skipped": [skips[k] for k in sorted(skips)]}
+        tmp = path.with_name(f".results.{os.getpid()}.tmp")  # two runs never share one
+        tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes, "parts": parts}), indent=1))
+        tmp.replace(path)
     return {**report, "this_run": this_run, "path": str(path), "results": results}
 
 
