@@ -182,6 +182,13 @@ def test_a_recording_rescanned_with_changed_audio_is_left_out_of_the_summary(tmp
     assert part["summary"]["hours"] == pytest.approx(15 / 3600, abs=1e-4)
     result = CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--hypothesis", str(hyp_dir), "-r", ids[1]])
     assert "rescanned since they were collapsed" in result.output and ids[0] in result.output
+    from fastapi.testclient import TestClient
+
+    from twotrack.show import build_report, create_app
+    assert 'id="collapse-not-pooled"' in build_report(ws) and ids[0] in build_report(ws)
+    with TestClient(create_app(ws, cache_dir=tmp_path / "peaks")) as client:  # the explorer's page says so too
+        assert 'id="collapse-stale"' in client.get(f"/recordings/{ids[0]}").text
+        assert 'id="collapse-stale"' not in client.get(f"/recordings/{ids[1]}").text
     again = _collapse(ws, hyp_dir, "-r", ids[0])  # run again: pooled again, no longer stale
     assert "stale" not in again["summary"] and again["summary"]["recordings"] == 2
 
