@@ -73,7 +73,7 @@ def test_a_run_on_one_recording_keeps_the_others_and_pools_them_all(ws_and_hyp):
     assert _pooled(part["summary"]) == pytest.approx(_pooled(full["summary"]))
     assert _pooled(stored["summary"]) == pytest.approx(_pooled(full["summary"]))
     assert part["summary"]["sentence"] == full["summary"]["sentence"]
-    assert part["this_run"] == {"recordings": [ids[1]], "skipped": [], "failed": 0}
+    assert part["this_run"] == {"recordings": [ids[1]], "skipped": [], "failed": 0, "kept": []}
 
 
 def test_a_hypothesis_for_some_recordings_leaves_the_others_stored_results(ws_and_hyp, tmp_path):
@@ -230,3 +230,26 @@ def test_a_run_waits_for_another_that_is_storing_its_results(ws_and_hyp):
     assert sorted(r["recording_id"] for r in stored["recordings"]) == ids
     assert stored["summary"]["recordings"] == 2
     assert not list(out.glob("*.tmp"))
+
+
+def test_a_recording_that_fails_when_run_again_keeps_its_stored_result(ws_and_hyp):
+    """`-r ID` on a recording whose audio file was moved away since: the run fails on it (exit 1) and wrote the
+    failure over its good stored result (its scores, lanes and parts gone; the summary one recording short).
+    Now the stored result stands and the console says the run failed on it and kept it."""
+    ws, hyp_dir = ws_and_hyp
+    full = _collapse(ws, hyp_dir)
+    ids = sorted(r["recording_id"] for r in full["recordings"])
+    audio = Path(ws.path).parent / "corpus" / f"{ids[0]}.flac"
+    moved = audio.with_suffix(".away")
+    audio.rename(moved)
+    try:
+        result = CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--hypothesis", str(hyp_dir), "-r", ids[0]])
+        assert result.exit_code == 1, result.output
+        assert f"failed this run, its stored result kept: {ids[0]}" in result.output
+        assert str(audio) in result.output
+        stored = json.loads(Path(full["path"]).read_text())
+        assert next(r for r in stored["recordings"] if r["recording_id"] == ids[0])["error"] is None
+        assert sorted(stored["parts"]) == ids and stored["lanes"][ids[0]]
+        assert _pooled(stored["summary"]) == pytest.approx(_pooled(full["summary"]))
+    finally:
+        moved.rename(audio)

@@ -49,6 +49,8 @@ def _render(out: dict[str, Any]) -> None:
     console.print(table)
     for s in out["skipped"]:
         console.print(f"skipped {x(s['recording_id'])}: {x(s['reason'])}")
+    for k in out["this_run"].get("kept") or ():
+        console.print(f"failed this run, its stored result kept: {x(k['recording_id'])}: {x(k['error'])}")
     summary = out["summary"]
     console.print(summary["sentence"])
     mixed = summary.get("diarizers") or {}

@@ -334,6 +334,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     pooled = {r.recording_id: r for r in results}
     not_pooled = []
     stale = []
+    kept: list[dict[str, str]] = []  # failed this run, the stored result stands
     # the stored results of the workspace's recordings this run did not touch stay, and are pooled again
     # (read again now, not at the start: another run may have stored results since)
     # merged and written under a lock on the collapse folder: two runs at once (-r one, -r another) each read
@@ -341,15 +342,22 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     with SessionLock(out_dir).exclusive(getattr(ws, "timeout_s", 300.0)):
         old = stored_results(path)
         untouched = (set(stored) - set(chosen)) | no_hyp
+        # a recording that fails this run (its file moved away, unreadable now) keeps the result stored of it,
+        # if that is a good one scored against the truth as it stands: a failed rerun does not wipe it out
+        failed_now = {r.recording_id: r.error for r in results if r.error is not None}
         for e in old.get("recordings") or ():
             rid = e.get("recording_id")
-            if rid not in untouched or rid in entries:
+            got = (old.get("parts") or {}).get(rid)
+            if rid in failed_now:
+                if e.get("error") or got is None or got.get("truth") != truth_keys.get(rid):
+                    continue
+                kept.append({"recording_id": rid, "error": failed_now[rid]})
+            elif rid not in untouched or rid in entries:
                 continue
             entries[rid] = e
             skips.pop(rid, None)  # no hypothesis this time: its stored result stands
             if rid in (old.get("lanes") or {}):
                 lanes[rid] = old["lanes"][rid]
-            got = (old.get("parts") or {}).get(rid)
             if got is not None and got.get("truth") is not None and got["truth"] != truth_keys.get(rid):
                 # rescanned since (changed audio, or activity recomputed): its figures are of a truth that is gone
                 stale.append(rid)
@@ -375,6 +383,7 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
         tmp = path.with_name(f".results.{os.getpid()}.tmp")  # two runs never share one
         tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes, "parts": parts}), indent=1))
         tmp.replace(path)
+    this_run["kept"] = kept
     return {**report, "this_run": this_run, "path": str(path), "results": results}
 
 
