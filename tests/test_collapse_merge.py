@@ -253,3 +253,17 @@ def test_a_recording_that_fails_when_run_again_keeps_its_stored_result(ws_and_hy
         assert _pooled(stored["summary"]) == pytest.approx(_pooled(full["summary"]))
     finally:
         moved.rename(audio)
+
+
+def test_a_run_with_other_diarizer_options_counts_as_another_diarizer(ws_and_hyp):
+    """A full run with our diarizer's defaults, then `-r` one recording with --overlap-margin 0.1: the summary
+    pooled both as one "twotrack-ge2e" (diarizers {"twotrack-ge2e": 2}), the option change unseen. Now the
+    options are in the diarizer's name and the console says two diarizers are pooled."""
+    ws, _ = ws_and_hyp
+    assert CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "--json"]).exit_code == 0
+    ids = sorted(r.recording_id for r in queries.recordings(ws))
+    result = CliRunner().invoke(main, ["collapse", "-w", str(ws.path), "-r", ids[0], "--overlap-margin", "0.1"])
+    assert result.exit_code == 0, result.output
+    stored = json.loads((Path(ws.path) / "collapse" / "results.json").read_text())
+    assert stored["summary"]["diarizers"] == {"twotrack-ge2e": 1, "twotrack-ge2e (overlap-margin=0.1)": 1}
+    assert "the summary pools 2 diarizers" in result.output

@@ -140,7 +140,19 @@ def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], 
     n_spk = speaking_tracks(activity) if cfg.n_speakers == 0 else cfg.n_speakers
     result = diarize_stream(lambda: mix_blocks(tracks(), gain), rate, n_spk, cfg.diarize)
     return score_hypothesis(recording.recording_id, activity, result.segments(), duration_s, cfg,
-                            DIARIZER_NAME, time.perf_counter() - t0)
+                            diarizer_name(cfg), time.perf_counter() - t0)
+
+
+def diarizer_name(cfg: CollapseConfig) -> str:
+    """Our diarizer's name with the options that change what it finds (--speakers, --overlap-margin) when they
+    are not the defaults: a merge of runs with different options then counts as a mix of diarizers in
+    ``summary.diarizers`` instead of being pooled silently as one."""
+    opts = []
+    if cfg.n_speakers != 0:
+        opts.append("speakers=estimated" if cfg.n_speakers is None else f"speakers={cfg.n_speakers}")
+    if cfg.diarize.overlap_margin > 0:
+        opts.append(f"overlap-margin={cfg.diarize.overlap_margin:g}")
+    return DIARIZER_NAME + (f" ({', '.join(opts)})" if opts else "")
 
 
 def speaking_tracks(activity: Sequence[TrackActivity]) -> int:
