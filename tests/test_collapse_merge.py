@@ -267,3 +267,11 @@ def test_a_run_with_other_diarizer_options_counts_as_another_diarizer(ws_and_hyp
     stored = json.loads((Path(ws.path) / "collapse" / "results.json").read_text())
     assert stored["summary"]["diarizers"] == {"twotrack-ge2e": 1, "twotrack-ge2e (overlap-margin=0.1)": 1}
     assert "the summary pools 2 diarizers" in result.output
+
+
+def test_a_recording_named_twice_is_run_once(ws_and_hyp):
+    """`-r demo01 -r demo01`: the recording was collapsed twice and `this_run.recordings` listed it twice."""
+    ws, hyp_dir = ws_and_hyp
+    ids = sorted(r.recording_id for r in queries.recordings(ws))
+    out = _collapse(ws, hyp_dir, "-r", ids[0], "-r", ids[0])
+    assert out["this_run"]["recordings"] == [ids[0]]

@@ -271,7 +271,8 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     table = {r["recording_id"]: r for r in queries.recording_table(ws)}
     checks = queries.check_results(ws)  # the paired clock, and channels that are copies of each other
     copy_corr = scan_config(ws).checks.duplicate_correlation  # the checks' threshold for a copy
-    chosen = resolve_ids(sorted(stored), recordings) if recordings else sorted(stored)
+    # an id named twice (-r demo02 -r clean/demo02) is run once
+    chosen = list(dict.fromkeys(resolve_ids(sorted(stored), recordings))) if recordings else sorted(stored)
     hyps = read_hypotheses(hypothesis) if hypothesis is not None else None
     out_dir = ws.folder("collapse")
     path = out_dir / "results.json"
