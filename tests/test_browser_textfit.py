@@ -141,3 +141,49 @@ def test_more_flagged_lines_than_the_width_are_counted_not_sent(unfit_ws, page, 
         assert hidden.text_content() == "3 lines left out in view: zoom in"
         assert page.locator("#timeline rect.unfit-line").count() == 0
         assert page.watch.errors == []
+
+
+@pytest.fixture(scope="module")
+def words_and_lines_ws(tmp_path_factory):
+    """The same 30 s, track A: the right line (its words kept) and two wrong ones (flagged, left out). Scanned by
+    the real CLI with `--words` (about 3 s)."""
+    from twotrack.cli import main
+
+    root = tmp_path_factory.mktemp("textfit-both")
+    corpus = root / "in"
+    corpus.mkdir()
+    rate = sf.info(str(SAMPLE)).samplerate
+    x, _ = sf.read(str(SAMPLE), dtype="float32", start=10 * rate, stop=40 * rate)
+    sf.write(str(corpus / "call.wav"), x, rate)
+    lines = (RIGHT, WRONG, (24.0, 29.0, "seven green bottles standing on the wall of an old white castle"))
+    (corpus / "call.txt").write_text("".join(f"{a:.3f} {b:.3f} A: {text}\n" for a, b, text in lines))
+    (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
+                                  "call,call.wav,sa,sb,CC-BY-4.0,call.txt\n")
+    ws = root / "ws"
+    res = CliRunner().invoke(main, ["scan", str(corpus / "m.csv"), "-w", str(ws), "-j", "0", "--no-progress",
+                                    "--words"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return ws
+
+
+def test_on_a_phone_the_lines_note_does_not_cover_the_words_note(words_and_lines_ws, phone, tmp_path):  # noqa: F811
+    """A track whose words and flagged lines are both left out of the view: the words' note sat at the strip's
+    left end, the lines' note at its right end; on a 390 px phone they overlapped (the lines' white box hid
+    "zoom in to read them"). Now the lines' note follows the words' one: "16 words, 2 lines left out in view:
+    zoom in", side by side inside the plot."""
+    with serve(words_and_lines_ws, tmp_path / "peaks") as base:
+        narrow = api(base, "/api/recordings/call/timeline?width=1")
+        assert narrow["lines_truncated"] is True and narrow["lines_count"] == {"A": 2}
+        phone.route("**/timeline?*", lambda route: route.continue_(
+            url=route.request.url.replace("width=", "width=1&w=")))  # the page asks for 1 px: both are cut
+        phone.goto(f"{base}/recordings/call")
+        phone.wait_for_selector('#timeline[data-ready="1"]')
+        words = phone.locator('#timeline g.lane[data-track="0"] text.words-hidden')
+        lines = phone.locator('#timeline g.lane[data-track="0"] text.lines-hidden')
+        assert words.text_content().endswith(" words,")
+        assert lines.text_content() == "2 lines left out in view: zoom in"
+        a, b = words.bounding_box(), lines.bounding_box()
+        assert a["x"] + a["width"] <= b["x"], (a, b)
+        plot = phone.locator("#timeline svg").bounding_box()
+        assert b["x"] + b["width"] <= plot["x"] + plot["width"], (b, plot)
+        assert phone.watch.errors == []

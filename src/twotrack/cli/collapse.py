@@ -14,7 +14,7 @@ from .common import handle_errors, print_json
 from .group import main
 
 EXIT_HELP = ("Exit codes: 0 ok; 1 some recordings failed (the others were scored); 2 no workspace, unknown "
-             "recording, or the collapse extra is not installed.")
+             "recording, a stored results.json that cannot be merged, or the collapse extra is not installed.")
 
 
 def _pct(x: float | None) -> str:
@@ -49,8 +49,17 @@ def _render(out: dict[str, Any]) -> None:
     console.print(table)
     for s in out["skipped"]:
         console.print(f"skipped {x(s['recording_id'])}: {x(s['reason'])}")
+    for k in out["this_run"].get("kept") or ():
+        console.print(f"failed this run, its stored result kept: {x(k['recording_id'])}: {x(k['error'])}")
     summary = out["summary"]
     console.print(summary["sentence"])
+    mixed = summary.get("diarizers") or {}
+    if len(mixed) > 1:  # a merge pooled results of different diarizers into one figure
+        console.print("the summary pools " + str(len(mixed)) + " diarizers: "
+                      + x(", ".join(f"{k} ({v} recording(s))" for k, v in mixed.items())))
+    if summary.get("stale"):
+        console.print(f"not in the summary (rescanned since they were collapsed: their audio or activity changed; "
+                      f"run them again): {x(', '.join(summary['stale']))}")
     if summary.get("not_pooled"):
         console.print(f"not in the summary (stored before per-recording parts were kept; run them again): "
                       f"{x(', '.join(summary['not_pooled']))}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import time
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from ..errors import ConfigError, InputError, TwotrackError
 from ..ingest.clock import recording_clock
 from ..model import FRAMES, Layout, Record, Recording, Segment, TrackActivity, track_name
 from ..store import queries
+from ..store.locks import SessionLock
 from ..export.channels import keep_activity, keep_tracks
 from ..timeline import mask_to_segments
 from ..usage import speaking_pair, speech_per_track
@@ -138,7 +140,19 @@ def collapse_recording(recording: Recording, activity: Sequence[TrackActivity], 
     n_spk = speaking_tracks(activity) if cfg.n_speakers == 0 else cfg.n_speakers
     result = diarize_stream(lambda: mix_blocks(tracks(), gain), rate, n_spk, cfg.diarize)
     return score_hypothesis(recording.recording_id, activity, result.segments(), duration_s, cfg,
-                            DIARIZER_NAME, time.perf_counter() - t0)
+                            diarizer_name(cfg), time.perf_counter() - t0)
+
+
+def diarizer_name(cfg: CollapseConfig) -> str:
+    """Our diarizer's name with the options that change what it finds (--speakers, --overlap-margin) when they
+    are not the defaults: a merge of runs with different options then counts as a mix of diarizers in
+    ``summary.diarizers`` instead of being pooled silently as one."""
+    opts = []
+    if cfg.n_speakers != 0:
+        opts.append("speakers=estimated" if cfg.n_speakers is None else f"speakers={cfg.n_speakers}")
+    if cfg.diarize.overlap_margin > 0:
+        opts.append(f"overlap-margin={cfg.diarize.overlap_margin:g}")
+    return DIARIZER_NAME + (f" ({', '.join(opts)})" if opts else "")
 
 
 def speaking_tracks(activity: Sequence[TrackActivity]) -> int:
@@ -257,8 +271,13 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
     table = {r["recording_id"]: r for r in queries.recording_table(ws)}
     checks = queries.check_results(ws)  # the paired clock, and channels that are copies of each other
     copy_corr = scan_config(ws).checks.duplicate_correlation  # the checks' threshold for a copy
-    chosen = resolve_ids(sorted(stored), recordings) if recordings else sorted(stored)
+    # an id named twice (-r demo02 -r clean/demo02) is run once
+    chosen = list(dict.fromkeys(resolve_ids(sorted(stored), recordings))) if recordings else sorted(stored)
     hyps = read_hypotheses(hypothesis) if hypothesis is not None else None
+    out_dir = ws.folder("collapse")
+    path = out_dir / "results.json"
+    stored_results(path)  # a stored file that cannot be merged stops the run before it starts, naming the file
+    truth_keys = truth_basis(ws)
 
     results: list[RecordingCollapse] = []
     skipped: list[dict[str, str]] = []
@@ -312,62 +331,119 @@ def collapse_workspace(ws, recordings: Sequence[str] = (), hypothesis: str | Pat
         if progress:
             progress(res)
 
-    out_dir = ws.folder("collapse")
     for res in results:
         if res.error is None:
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", res.recording_id)
             (out_dir / f"{name}.rttm").write_text("\n".join(rttm_lines(res.recording_id, res.hypothesis)) + "\n")
-    path = out_dir / "results.json"
     this_run = {"recordings": [r.recording_id for r in results], "skipped": [s["recording_id"] for s in skipped],
                 "failed": sum(1 for r in results if r.error is not None)}
     entries = {r.recording_id: r.scores() for r in results}
     lanes = {r.recording_id: [a.to_dict() for a in r.lanes] for r in results}
-    parts = {r.recording_id: r.parts() for r in results if r.error is None}
+    # the truth each result was scored against (the activity's audio and settings): a later rescan that
+    # changes it makes the stored result stale
+    parts = {r.recording_id: {**r.parts(), "truth": truth_keys.get(r.recording_id)} for r in results
+             if r.error is None}
     skips = {s["recording_id"]: s for s in skipped}
     pooled = {r.recording_id: r for r in results}
     not_pooled = []
+    stale = []
+    kept: list[dict[str, str]] = []  # failed this run, the stored result stands
     # the stored results of the workspace's recordings this run did not touch stay, and are pooled again
-    old = _stored_results(path)
-    untouched = (set(stored) - set(chosen)) | no_hyp
-    for e in old.get("recordings") or ():
-        rid = e.get("recording_id")
-        if rid not in untouched or rid in entries:
-            continue
-        entries[rid] = e
-        skips.pop(rid, None)  # no hypothesis this time: its stored result stands
-        if rid in (old.get("lanes") or {}):
-            lanes[rid] = old["lanes"][rid]
-        got = (old.get("parts") or {}).get(rid)
-        if got is not None or e.get("error"):
-            parts.update({rid: got} if got is not None else {})
-            pooled[rid] = RecordingCollapse.from_stored(e, got)
-        else:  # written before the parts were stored: shown, not pooled, until it is run again
-            not_pooled.append(rid)
-    for s in old.get("skipped") or ():
-        rid = s.get("recording_id")
-        if rid in untouched and rid not in entries and rid not in skips:
-            skips[rid] = s
-    summary = summarise([pooled[k] for k in sorted(pooled)])
-    if not_pooled:
-        summary["not_pooled"] = sorted(not_pooled)
-    # a merge can pool results of different diarizers (ours for some, an external RTTM for others): say so
-    summary["diarizers"] = dict(sorted(Counter(pooled[k].diarizer for k in pooled if pooled[k].error is None).items()))
-    report = {"summary": summary, "recordings": [entries[k] for k in sorted(entries)],
-              "skipped": [skips[k] for k in sorted(skips)]}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes, "parts": parts}), indent=1))
-    tmp.replace(path)
+    # (read again now, not at the start: another run may have stored results since)
+    # merged and written under a lock on the collapse folder: two runs at once (-r one, -r another) each read
+    # the stored results and wrote them back; without it the later write could drop the other's recordings
+    with SessionLock(out_dir).exclusive(getattr(ws, "timeout_s", 300.0)):
+        old = stored_results(path)
+        untouched = (set(stored) - set(chosen)) | no_hyp
+        # a recording that fails this run (its file moved away, unreadable now) keeps the result stored of it,
+        # if that is a good one scored against the truth as it stands: a failed rerun does not wipe it out
+        failed_now = {r.recording_id: r.error for r in results if r.error is not None}
+        for e in old.get("recordings") or ():
+            rid = e.get("recording_id")
+            got = (old.get("parts") or {}).get(rid)
+            if rid in failed_now:
+                if e.get("error") or got is None or got.get("truth") != truth_keys.get(rid):
+                    continue
+                kept.append({"recording_id": rid, "error": failed_now[rid]})
+            elif rid not in untouched or rid in entries:
+                continue
+            entries[rid] = e
+            skips.pop(rid, None)  # no hypothesis this time: its stored result stands
+            if rid in (old.get("lanes") or {}):
+                lanes[rid] = old["lanes"][rid]
+            if got is not None and got.get("truth") is not None and got["truth"] != truth_keys.get(rid):
+                # rescanned since (changed audio, or activity recomputed): its figures are of a truth that is gone
+                stale.append(rid)
+                parts[rid] = got
+            elif got is not None or e.get("error"):
+                parts.update({rid: got} if got is not None else {})
+                pooled[rid] = RecordingCollapse.from_stored(e, got)
+            else:  # written before the parts were stored: shown, not pooled, until it is run again
+                not_pooled.append(rid)
+        for s in old.get("skipped") or ():
+            rid = s.get("recording_id")
+            if rid in untouched and rid not in entries and rid not in skips:
+                skips[rid] = s
+        summary = summarise([pooled[k] for k in sorted(pooled)])
+        if not_pooled:
+            summary["not_pooled"] = sorted(not_pooled)
+        if stale:
+            summary["stale"] = sorted(stale)
+        # a merge can pool results of different diarizers (ours for some, an external RTTM for others): say so
+        summary["diarizers"] = dict(sorted(Counter(pooled[k].diarizer for k in pooled if pooled[k].error is None).items()))
+        report = {"summary": summary, "recordings": [entries[k] for k in sorted(entries)],
+                  "skipped": [skips[k] for k in sorted(skips)]}
+        tmp = path.with_name(f".results.{os.getpid()}.tmp")  # two runs never share one
+        tmp.write_text(json.dumps(jsonable({**report, "lanes": lanes, "parts": parts}), indent=1))
+        tmp.replace(path)
+    this_run["kept"] = kept
     return {**report, "this_run": this_run, "path": str(path), "results": results}
 
 
-def _stored_results(path: Path) -> dict[str, Any]:
-    """The results a previous run stored (empty when there are none or they cannot be read: then this
-    run's results are all there is to keep)."""
+def stored_results(path: Path) -> dict[str, Any]:
+    """The results a previous run stored, checked as far as a merge reads them (empty when there are none).
+    A file that cannot be read, is not JSON or does not hold what a merge needs (a truncated copy, a hand
+    edit) raises ConfigError naming it: merging around it would drop every recording it holds."""
+    if not path.exists():
+        return {}
+
+    def bad(problem: str) -> ConfigError:
+        return ConfigError(f"{path}: {problem}; nothing was run or written (fix the file, or move it aside to "
+                           "collapse every recording afresh)")
+
     try:
         raw = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
+    except OSError as exc:
+        raise bad(f"cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise bad(f"is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise bad("holds no collapse results (not a JSON object)")
+    for key, kind in (("recordings", list), ("skipped", list), ("lanes", dict), ("parts", dict)):
+        if raw.get(key) is not None and not isinstance(raw[key], kind):
+            raise bad(f"'{key}' is not a {'list' if kind is list else 'JSON object'}")
+    for i, e in enumerate(raw.get("recordings") or ()):
+        if not isinstance(e, dict) or not isinstance(e.get("recording_id"), str):
+            raise bad(f"recordings[{i}] has no recording_id")
+        got = (raw.get("parts") or {}).get(e["recording_id"])
+        try:
+            if got is not None and not isinstance(got, dict):
+                raise TypeError("not a JSON object")
+            RecordingCollapse.from_stored(e, got)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise bad(f"the stored result of {e['recording_id']} cannot be read ({type(exc).__name__}: {exc})") \
+                from None
+    for i, s in enumerate(raw.get("skipped") or ()):
+        if not isinstance(s, dict) or not isinstance(s.get("recording_id"), str):
+            raise bad(f"skipped[{i}] has no recording_id")
+    return raw
+
+
+def truth_basis(ws) -> dict[str, str]:
+    """recording_id -> what its collapse truth was computed from: the activity stage's source key (the
+    audio) and stage key (its settings and version)."""
+    return {r["recording_id"]: f"{r['source_key']}/{r['stage_key']}" for r in queries.stage_table(ws)
+            if r["stage"] == "activity" and r["status"] == "ok"}
 
 
 def jsonable(value: Any) -> Any:

@@ -485,6 +485,10 @@ def create_app(workspace, *, config: Config | None = None, cache_dir: str | Path
         collapse = None
         if found is not None:
             collapse = {**found[0], "cells": [] if found[0].get("error") else collapse_cells(found[0])}
+            # left out of the corpus figure: rescanned since it was collapsed, or stored before parts were kept
+            summary = snap.collapse.data["summary"] if snap.collapse.available else {}
+            collapse["stale"] = recording_id in (summary.get("stale") or ())
+            collapse["not_pooled"] = recording_id in (summary.get("not_pooled") or ())
         skipped = snap.collapse.data["skipped"].get(recording_id) if snap.collapse.available else None
         return page("recording.html", snap=snap, d=detail, row=snap.by_id.get(recording_id, {}),
                     duration=view.duration_s, collapse=collapse, collapse_skipped=skipped,

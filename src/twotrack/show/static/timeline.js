@@ -331,16 +331,24 @@
   // Transcript lines of track t the words stage left out (their text does not fit their audio, or did not
   // align): a dashed box in the word strip where their words would be, its fit written in it where the zoom
   // leaves room, the line's text, scores and reason in the tooltip. Click it to hear the line.
-  function leftOut(g, t, y0) {
-    if (!data || !data.lines) return 0;
-    var n = 0, sent = 0;
+  var wordsNoteEnd = null;  // where the "N words in view" note of the track being drawn ends (null: none)
+  function linesCut(t) {  // more flagged lines of track t in view than the server sent (lines_truncated)
+    if (!data || !data.lines || !data.lines_count) return false;
+    var sent = 0;
     for (var j = 0; j < data.lines.length; j++) if (data.lines[j].track === t) sent++;
+    return (data.lines_count[names[t]] || 0) > sent;
+  }
+  function leftOut(g, t, y0) {
+    var after = wordsNoteEnd;
+    wordsNoteEnd = null;
+    if (!data || !data.lines) return 0;
+    var n = 0;
     var count = data.lines_count ? data.lines_count[names[t]] || 0 : 0;
-    if (count > sent) {
-      // more flagged lines in view than the server sends (lines_truncated): say how many, as for words, at the
-      // right end of the strip (the words' own note sits at its left)
+    if (linesCut(t)) {
+      // more flagged lines in view than the server sends: say how many, as for words, at the right end of the
+      // strip, or right after the words' note when there is one (it ends with "words,")
       var msg = count + " lines left out in view: zoom in";
-      var w = CHAR_W * 1.1 * msg.length + 8, x = GUTTER + plotW() - w - 2;
+      var w = CHAR_W * 1.1 * msg.length + 8, x = after !== null ? after : GUTTER + plotW() - w - 2;
       el("rect", { x: x, y: y0 + WORD_Y, width: w, height: WORD_H, fill: "#fff", "fill-opacity": 0.9 }, g);
       el("text", { x: x + 4, y: y0 + WORD_Y + WORD_H - 3, "font-size": 11, fill: "#7a1c16", "class": "lines-hidden",
                    "data-track": t }, g).textContent = msg;
@@ -383,8 +391,12 @@
     if (!w) return 0;
     var wg = el("g", { "class": "words", "data-track": t }, g);
     if (w.count > w.word.length) {
-      var msg = w.count + " words in view: zoom in to read them";
-      el("rect", { x: GUTTER + 2, y: y0 + WORD_Y, width: CHAR_W * 1.1 * msg.length + 8, height: WORD_H, fill: "#fff",
+      // when the track's flagged lines are left out too, their note follows this one ("16 words, 2 lines left
+      // out in view: zoom in"): two notes at the strip's two ends overlapped on a narrow plot (a phone)
+      var msg = w.count + (linesCut(t) ? " words," : " words in view: zoom in to read them");
+      var wide = CHAR_W * 1.1 * msg.length + 8;
+      wordsNoteEnd = GUTTER + 2 + wide;
+      el("rect", { x: GUTTER + 2, y: y0 + WORD_Y, width: wide, height: WORD_H, fill: "#fff",
                    "fill-opacity": 0.9 }, wg);
       el("text", { x: GUTTER + 6, y: y0 + WORD_Y + WORD_H - 3, "font-size": 11, fill: "#222", "class": "words-hidden" },
          wg).textContent = msg;
