@@ -19,7 +19,7 @@ from ..packaged import installed
 from ..store.rows import STAGES
 
 #: Bump a stage's version when its code changes what it computes: stored results then recompute.
-STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 11}
+STAGE_VERSION = {"decode": 1, "checks": 8, "activity": 10, "events": 3, "words": 12}
 #: A transcript reader's version, by the format a recipe names in a recording's metadata (``transcript_format``):
 #: bump a reader's entry when it changes the text, times or span it hands the words stage. The recordings it reads
 #: then align again; every other recording keeps its words (a format not listed is at 1, and its key is as before

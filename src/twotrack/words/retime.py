@@ -49,6 +49,15 @@ def _decoder(wide: bool = False):
     return d
 
 
+def _discard(wide: bool) -> None:
+    """Forget this thread's decoder of that beam width after an alignment it could not finish: its search
+    keeps state from the failed utterance that the front end's reset does not clear, and the next alignment
+    then differed from a fresh decoder's (a line that finds no path alone was squeezed into 60 ms after two
+    failed lines of another recording, in the same process). A new decoder costs about 0.1 s; failures are few."""
+    with _lock:
+        _decoders.pop((threading.get_ident(), wide), None)
+
+
 def tokens(word: str) -> list[str]:
     """A word as dictionary tokens: lower case, punctuation out, hyphens split, typographic apostrophes
     made plain, compatibility forms folded (\ufb01 -> fi, full-width Latin -> ASCII) and a Latin token's
@@ -114,9 +123,11 @@ def align_detail(audio: np.ndarray, words: list[str], rate: int = ALIGN_RATE, *,
         segs = [(s.word, s.start_frame, s.end_frame, s.ascore) for s in (d.seg() or ())]
         n_frames = int(d.n_frames())
     except RuntimeError:  # pocketsphinx refuses an alignment it cannot finish
+        _discard(wide)
         return None
     got = [(s, e) for (w, s, e, _) in segs if not w.startswith("<") and w != "[NOISE]"]
     if len(got) != len(flat):
+        _discard(wide)
         return None
     k = 0
     for i, ts in enumerate(toks):  # words -> their first and last token
