@@ -25,19 +25,22 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "clean" / "de
 RIGHT = (3.438, 8.668, "when it is a crayfish for what is collapsing front desk at not all upset all")
 WRONG = (15.147, 23.28, "it is here that most magnificent to mr ames in as he did not set out a new techniques "
                         "its highest production")
+#: lines whose text is not on their audio at all (no path through them)
+FOX = (3.438, 8.668, "the quick brown fox jumps over the lazy dog and runs far away into the hills")
+BOTTLES = (24.0, 29.0, "seven green bottles standing on the wall of an old white castle")
 
 
-@pytest.fixture(scope="module")
-def textfit_ws(tmp_path_factory):
+def _scanned(root: Path, lines) -> Path:
+    """30 s of the sample's demo01 (10-40 s) with a transcript of track-A ``lines`` ((start, end, text), seconds
+    of the excerpt), scanned into ``root``/ws by the real CLI with ``--words``; -> the workspace."""
     from twotrack.cli import main
 
-    root = tmp_path_factory.mktemp("textfit-explorer")
     corpus = root / "in"
     corpus.mkdir()
     rate = sf.info(str(SAMPLE)).samplerate
     x, _ = sf.read(str(SAMPLE), dtype="float32", start=10 * rate, stop=40 * rate)
     sf.write(str(corpus / "call.wav"), x, rate)
-    (corpus / "call.txt").write_text("".join(f"{a:.3f} {b:.3f} A: {text}\n" for a, b, text in (RIGHT, WRONG)))
+    (corpus / "call.txt").write_text("".join(f"{a:.3f} {b:.3f} A: {text}\n" for a, b, text in lines))
     (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
                                   "call,call.wav,sa,sb,CC-BY-4.0,call.txt\n")
     ws = root / "ws"
@@ -45,6 +48,11 @@ def textfit_ws(tmp_path_factory):
                                     "--words"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     return ws
+
+
+@pytest.fixture(scope="module")
+def textfit_ws(tmp_path_factory):
+    return _scanned(tmp_path_factory.mktemp("textfit-explorer"), (RIGHT, WRONG))
 
 
 def test_a_line_left_out_for_not_fitting_is_shown_with_its_score(textfit_ws, page, phone, tmp_path):  # noqa: F811
@@ -95,24 +103,7 @@ def test_a_line_left_out_for_not_fitting_is_shown_with_its_score(textfit_ws, pag
 def unfit_ws(tmp_path_factory):
     """The same 30 s with a transcript of three track-A lines, none of them right: the first and last are not
     aligned at all, the middle one (WRONG) does not fit. Scanned by the real CLI with `--words` (about 2 s)."""
-    from twotrack.cli import main
-
-    root = tmp_path_factory.mktemp("textfit-many")
-    corpus = root / "in"
-    corpus.mkdir()
-    rate = sf.info(str(SAMPLE)).samplerate
-    x, _ = sf.read(str(SAMPLE), dtype="float32", start=10 * rate, stop=40 * rate)
-    sf.write(str(corpus / "call.wav"), x, rate)
-    lines = ((3.438, 8.668, "the quick brown fox jumps over the lazy dog and runs far away into the hills"), WRONG,
-             (24.0, 29.0, "seven green bottles standing on the wall of an old white castle"))
-    (corpus / "call.txt").write_text("".join(f"{a:.3f} {b:.3f} A: {text}\n" for a, b, text in lines))
-    (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
-                                  "call,call.wav,sa,sb,CC-BY-4.0,call.txt\n")
-    ws = root / "ws"
-    res = CliRunner().invoke(main, ["scan", str(corpus / "m.csv"), "-w", str(ws), "-j", "0", "--no-progress",
-                                    "--words"], catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    return ws
+    return _scanned(tmp_path_factory.mktemp("textfit-many"), (FOX, WRONG, BOTTLES))
 
 
 def test_more_flagged_lines_than_the_width_are_counted_not_sent(unfit_ws, page, tmp_path):  # noqa: F811
@@ -147,23 +138,7 @@ def test_more_flagged_lines_than_the_width_are_counted_not_sent(unfit_ws, page, 
 def words_and_lines_ws(tmp_path_factory):
     """The same 30 s, track A: the right line (its words kept) and two wrong ones (flagged, left out). Scanned by
     the real CLI with `--words` (about 3 s)."""
-    from twotrack.cli import main
-
-    root = tmp_path_factory.mktemp("textfit-both")
-    corpus = root / "in"
-    corpus.mkdir()
-    rate = sf.info(str(SAMPLE)).samplerate
-    x, _ = sf.read(str(SAMPLE), dtype="float32", start=10 * rate, stop=40 * rate)
-    sf.write(str(corpus / "call.wav"), x, rate)
-    lines = (RIGHT, WRONG, (24.0, 29.0, "seven green bottles standing on the wall of an old white castle"))
-    (corpus / "call.txt").write_text("".join(f"{a:.3f} {b:.3f} A: {text}\n" for a, b, text in lines))
-    (corpus / "m.csv").write_text("recording_id,path,speaker_a,speaker_b,license,transcript\n"
-                                  "call,call.wav,sa,sb,CC-BY-4.0,call.txt\n")
-    ws = root / "ws"
-    res = CliRunner().invoke(main, ["scan", str(corpus / "m.csv"), "-w", str(ws), "-j", "0", "--no-progress",
-                                    "--words"], catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    return ws
+    return _scanned(tmp_path_factory.mktemp("textfit-both"), (RIGHT, WRONG, BOTTLES))
 
 
 def test_on_a_phone_the_lines_note_does_not_cover_the_words_note(words_and_lines_ws, phone, tmp_path):  # noqa: F811
