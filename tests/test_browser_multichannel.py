@@ -33,16 +33,21 @@ def ws_ad(tmp_path_factory):
     return C.scan_rows([row], root / "corpus" / "manifest.csv", root / "ws")
 
 
+def _play(page, selector: str) -> None:
+    """Click the middle of the first mark ``selector`` finds and wait until the page plays."""
+    mark = page.locator(selector).first
+    mark.scroll_into_view_if_needed()
+    box = mark.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
+
+
 def test_a_diarized_mark_plays_the_mix_of_the_pair_that_was_collapsed(ws, collapsed, page, tmp_path):  # noqa: F811
     assert "field/cd" in {r["recording_id"] for r in collapsed["recordings"]}
     with serve(ws, tmp_path / "peaks") as base:
         page.goto(f"{base}/recordings/field/cd")
         page.wait_for_selector('#timeline[data-ready="1"]')
-        mark = page.locator('#timeline rect.mark.diarized[data-track="3"]').first
-        mark.scroll_into_view_if_needed()
-        box = mark.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
+        _play(page, '#timeline rect.mark.diarized[data-track="3"]')
         assert page.get_attribute("#play-status", "data-tracks") == "C,D"
         asked = [parse_qs(urlparse(u).query) for u, _ in page.watch.requests if "/audio?" in u]
         assert asked and asked[-1]["tracks"] == ["C,D"], asked
@@ -100,11 +105,7 @@ def test_a_gap_between_the_talking_pair_plays_the_pair(ws, page, tmp_path):  # n
     with serve(ws, tmp_path / "peaks") as base:
         page.goto(f"{base}/recordings/field/cd")
         page.wait_for_selector('#timeline[data-ready="1"]')
-        gap = page.locator("#timeline g.between rect.mark.gap").first
-        gap.scroll_into_view_if_needed()
-        box = gap.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
+        _play(page, "#timeline g.between rect.mark.gap")
         assert page.get_attribute("#play-status", "data-tracks") == "C,D"
         assert page.watch.errors == []
 
@@ -155,10 +156,6 @@ def test_the_between_row_of_a_pair_that_is_not_adjacent_names_the_pair(ws_ad, pa
         page.wait_for_selector('#timeline[data-ready="1"]')
         assert page.text_content("#timeline g.between text.row-label") == "between A\u2013D"
         assert "between track A and D" in page.text_content("#timeline g.between > rect title")
-        gap = page.locator("#timeline g.between rect.mark.gap").first
-        gap.scroll_into_view_if_needed()
-        box = gap.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_function("document.getElementById('play-status').getAttribute('data-state') !== 'idle'")
+        _play(page, "#timeline g.between rect.mark.gap")
         assert page.get_attribute("#play-status", "data-tracks") == "A,D"
         assert page.watch.errors == []

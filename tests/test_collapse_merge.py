@@ -19,16 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 CLEAN = ROOT / "data" / "sample" / "clean"
 
 
-@pytest.fixture(scope="module")
-def ws_and_hyp(tmp_path_factory):
-    base = tmp_path_factory.mktemp("collapse_merge")
+def _scanned_excerpts(base: Path) -> tuple[Workspace, Path]:
+    """15 s of two clean sample dialogues written to ``base``/corpus and scanned into ``base``/ws."""
     corpus = base / "corpus"
     corpus.mkdir()
-    for src in sorted(CLEAN.glob("*.flac"))[:2]:  # 15 s of two dialogues
+    for src in sorted(CLEAN.glob("*.flac"))[:2]:
         audio, rate = sf.read(src, frames=15 * 16000, dtype="int16")
         sf.write(corpus / f"{src.stem[:6]}.flac", audio, rate, subtype="PCM_16")
     ws = Workspace(base / "ws", create=True)
     assert scan([corpus], ws, jobs=0).exit_code == 0
+    return ws, corpus
+
+
+@pytest.fixture(scope="module")
+def ws_and_hyp(tmp_path_factory):
+    base = tmp_path_factory.mktemp("collapse_merge")
+    ws, _ = _scanned_excerpts(base)
     # a hypothesis that is the truth moved 0.2 s late, with the last segment of B given to A: errors to pool
     hyp_dir = base / "hyp"
     hyp_dir.mkdir()
@@ -158,13 +164,7 @@ def test_a_recording_rescanned_with_changed_audio_is_left_out_of_the_summary(tmp
     """A recording whose audio changed and was scanned again since it was collapsed: a `-r` run on another one
     pooled its stored result (scored on audio and activity that are gone; the summary's hours were the old
     ones). Now it is named in `summary.stale`, shown, and left out of the summary until it is run again."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for src in sorted(CLEAN.glob("*.flac"))[:2]:
-        audio, rate = sf.read(src, frames=15 * 16000, dtype="int16")
-        sf.write(corpus / f"{src.stem[:6]}.flac", audio, rate, subtype="PCM_16")
-    ws = Workspace(tmp_path / "ws", create=True)
-    assert scan([corpus], ws, jobs=0).exit_code == 0
+    ws, corpus = _scanned_excerpts(tmp_path)
     hyp_dir = tmp_path / "hyp"
     hyp_dir.mkdir()
     for rec in queries.recordings(ws):
