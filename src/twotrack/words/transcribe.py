@@ -111,7 +111,8 @@ def wordless_speech_s(chunk, segments: np.ndarray, words, reach_s: float = REREA
     if n == 0:
         return 0.0
     speech = np.zeros(n, bool)
-    for s, e in np.asarray(segments, np.float64).reshape(-1, 2):
+    g = np.asarray(segments, np.float64).reshape(-1, 2)
+    for s, e in g[(g[:, 1] > a) & (g[:, 0] < b)]:  # the chunk's own segments (a track has thousands)
         speech[max(int(round((s - a) * 100)), 0):max(int(round((e - a) * 100)), 0)] = True
     for s, e in words:
         speech[max(int(round((s - reach_s - a) * 100)), 0):max(int(round((e + reach_s - a) * 100)), 0)] = False
