@@ -105,14 +105,16 @@ def test_no_words_is_null_not_zero(corpus):
 
 
 def test_stats_pools_recordings_with_words(corpus):
-    d = json.loads(run("stats", "-w", corpus["ws"], "--json").output)["wordless"]
+    d = json.loads(run("stats", "-w", corpus["ws"], "--json", "--wordless").output)["wordless"]
     shows = [json.loads(run("show", r, "-w", corpus["ws"], "--json").output)["wordless"] for r in ("full", "holed")]
     assert d["recordings"] == 2 and d["sources"] == {"gold": 2}
     for name in ("A", "B"):
         mine = [t for s in shows for t in s["tracks"] if t["name"] == name]
         speech, lone = sum(t["speech_s"] for t in mine), sum(t["wordless_s"] for t in mine)
         assert d["tracks"][name]["share"] == pytest.approx(lone / speech, abs=1e-4)
-    assert "speech without words:" in run("stats", "-w", corpus["ws"]).output
+    assert "speech without words:" in run("stats", "-w", corpus["ws"], "--wordless").output
+    # not asked for: not read (it loads every result and transcript), null in the JSON
+    assert json.loads(run("stats", "-w", corpus["ws"], "--json").output)["wordless"] is None
 
 
 def test_tolerance_decides_whether_a_word_touches(corpus):
@@ -186,7 +188,7 @@ def test_a_transcript_of_part_of_the_recording_measures_only_that_part(tmp_path)
         assert t["speech_s"] < _speech_inside(segments, 0.0, SECONDS) - 1  # speech after 15 s is left out
         assert t["share"] < 0.02, t  # read speech with its gold words, as over the whole excerpt
         assert all(i["start"] >= 0.0 and i["end"] <= 15.0 for i in t["wordless_ipus"])
-    pooled_all = json.loads(run("stats", "-w", ws, "--json").output)["wordless"]["all"]
+    pooled_all = json.loads(run("stats", "-w", ws, "--json", "--wordless").output)["wordless"]["all"]
     assert pooled_all["speech_s"] == pytest.approx(sum(t["speech_s"] for t in w["tracks"]), abs=2e-3)
     assert "in the transcribed 0-15 s" in run("show", "part", "-w", ws).output
 

@@ -100,8 +100,11 @@ def _render(d: dict[str, Any]) -> None:
 @click.option("--as-reference", "as_reference", default=None, type=click.Path(dir_okay=False),
               help="Also write the corpus as a measured reference file (docs/qualify.md) for "
                    "`twotrack qualify --reference`.")
+@click.option("--wordless", "with_wordless", is_flag=True,
+              help="Also pool speech without words over the recordings that have words (reads every stored result "
+                   "and transcript: about 50 ms a recording; `twotrack show` gives it for one).")
 @handle_errors
-def stats(ws, group_by, as_json, as_reference):
+def stats(ws, group_by, as_json, as_reference, with_wordless):
     """Corpus tables: hours, recordings, speakers, isolation verdicts, speech and overlap shares,
     event counts per minute, FTO quantiles and histogram, per-group and per-speaker breakdowns."""
     from ..store import Workspace
@@ -111,7 +114,7 @@ def stats(ws, group_by, as_json, as_reference):
     data = workspace_stats(workspace, group_by=group_by or None)
     data["missing_sources"] = _missing(workspace)
     data["words"] = _words(workspace)
-    data["wordless"] = _wordless(workspace)
+    data["wordless"] = _wordless(workspace) if with_wordless else None
     data["outdated"] = _outdated(workspace)
     if as_json:
         print_json(data)
@@ -229,8 +232,8 @@ def _wordless(workspace) -> dict[str, Any]:
     return pooled(read_wordless(r, gold) for r in queries.results(workspace))
 
 
-def _render_wordless(w: dict[str, Any]) -> None:
-    if not w["recordings"]:
+def _render_wordless(w: dict[str, Any] | None) -> None:
+    if not w or not w["recordings"]:
         return
     parts = [f"{name} {100 * f['share']:.2f}%" for name, f in w["tracks"].items() if f["share"] is not None]
     al = w["all"]
