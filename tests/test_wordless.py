@@ -150,6 +150,22 @@ def test_report_gives_each_recording_with_words_its_share(corpus):
     assert cells["holed"].endswith("100.0%")
 
 
+def test_above_its_bound_the_report_leaves_it_out_and_says_so(corpus, monkeypatch):
+    """The report and the explorer read every recording-with-words' result for the column (about 10 ms each):
+    on a Fisher-sized workspace that is minutes. Above ``WORDLESS_ROWS_MAX`` recordings with words the column
+    is left empty and the report says where to get the figure instead."""
+    import re
+
+    from twotrack.show import data
+
+    monkeypatch.setattr(data, "WORDLESS_ROWS_MAX", 1)
+    out = corpus["root"] / "report-bounded.html"
+    assert run("report", "-w", corpus["ws"], "-o", out).exit_code == 0
+    html = out.read_text()
+    assert "speech without words is not shown for" in html and "twotrack stats --wordless" in html
+    assert set(re.findall(r'<td class="wordless">(.*?)</td>', html, re.S)) == {"–"}
+
+
 def test_without_stored_events_ipus_come_from_activity_as_the_events_stage_builds_them(corpus):
     """A recording whose events stage stored nothing: its IPUs are built from the activity with the default
     pause threshold, the same IPUs the events stage stored under the default config."""

@@ -283,8 +283,9 @@ def _num(x) -> float | None:
 
 
 def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, rts: Part,
-                   purpose: str) -> list[dict[str, Any]]:
-    """One dict per recording: what the corpus table and the per-recording table show."""
+                   purpose: str, wordless: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One dict per recording: what the corpus table and the per-recording table show; ``wordless``:
+    ``wordless_rows`` (None: read here)."""
     table = {r["recording_id"]: r for r in queries.recording_table(ws)}
     checks = {r["recording_id"]: r for r in queries.check_table(ws)}
     errors: dict[str, list[str]] = defaultdict(list)
@@ -296,7 +297,8 @@ def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, 
     verdicts = {v.recording_id: v for v in rts.data["purposes"].get(purpose, [])} if rts.available else {}
     words = queries.word_counts(ws)
     speech = queries.speech_by_track(ws)
-    wordless = wordless_rows(ws, recordings)
+    if wordless is None:
+        wordless, _ = wordless_rows(ws, recordings)
     out = []
     for rec in recordings:
         rid = rec.recording_id
@@ -343,10 +345,18 @@ def recording_rows(ws, recordings: Sequence[Recording], turn: Part, qual: Part, 
     return out
 
 
-def wordless_rows(ws, recordings: Sequence[Recording]) -> dict[str, dict[str, Any]]:
-    """recording_id -> speech without words (``turns.wordless``) of every recording with words: ``source`` and
-    per track name ``share``, ``wordless_s``, ``ipus`` (how many wordless IPUs). Only those recordings' results
-    are read; recordings without words are absent (their row's ``wordless`` is None)."""
+#: Recordings with words above which the report and the explorer leave speech without words out: it reads
+#: every such recording's stored result and transcript (about 10 ms a recording warm, more cold: minutes on a
+#: Fisher-sized workspace); ``twotrack stats --wordless`` pools it and ``twotrack show`` gives one recording's.
+WORDLESS_ROWS_MAX = 2000
+
+
+def wordless_rows(ws, recordings: Sequence[Recording],
+                  most: int | None = None) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """(recording_id -> speech without words (``turns.wordless``) of every recording with words: ``source`` and
+    per track name ``share``, ``wordless_s``, ``ipus`` (how many wordless IPUs); a note when left out). Only
+    those recordings' results are read; recordings without words are absent (their row's ``wordless`` is None).
+    More than ``most`` (``WORDLESS_ROWS_MAX``) recordings with words: none is read, and the note says so."""
     from ..export.context import GoldWords
     from ..ingest.annotations import has_gold
     from ..turns.wordless import read_wordless
@@ -354,6 +364,10 @@ def wordless_rows(ws, recordings: Sequence[Recording]) -> dict[str, dict[str, An
     gold = GoldWords(workspace=ws)
     # cheap: a transcript named, or stored words (the transcript files are read once, in read_wordless)
     wanted = {r.recording_id for r in recordings if has_gold(r) or gold.has_stored(r)}
+    most = WORDLESS_ROWS_MAX if most is None else most
+    if len(wanted) > most:
+        return {}, (f"speech without words is not shown for {len(wanted)} recordings with words (more than {most}: "
+                    "it reads every stored result); `twotrack stats --wordless` pools it, `twotrack show` gives one")
     out: dict[str, dict[str, Any]] = {}
     for result in (queries.results(ws) if wanted else ()):
         if result.recording.recording_id not in wanted:
@@ -364,7 +378,7 @@ def wordless_rows(ws, recordings: Sequence[Recording]) -> dict[str, dict[str, An
                 "source": m["source"],
                 "tracks": {t["name"]: {"share": t["share"], "wordless_s": t["wordless_s"],
                                        "ipus": len(t["wordless_ipus"])} for t in m["tracks"]}}
-    return out
+    return out, None
 
 
 def words_row(rec: Recording, stored: dict[str, Any] | None, speech: dict[int, float]) -> dict[str, Any] | None:
@@ -409,6 +423,7 @@ class Snapshot:
     checks_note: str
     errors: list[dict[str, Any]] = field(default_factory=list)
     collapse: Part = field(default_factory=lambda: Part.missing("collapse results were not read"))
+    wordless_note: str | None = None  # why speech without words is not in the rows (``wordless_rows``)
 
     @property
     def by_id(self) -> dict[str, dict[str, Any]]:
@@ -429,14 +444,15 @@ def snapshot(ws, config: Config | None = None, purposes: Sequence[str] = DEFAULT
     qual = qualification(ws, cfg.qualify, permissions)
     reference = Part(True, qual.data["reference"]) if qual.available else reference_only(cfg.qualify)
     rts = rights(ws, recordings, purposes, permissions)
-    rows = recording_rows(ws, recordings, turn, qual, rts, purpose)
+    wordless, wordless_note = wordless_rows(ws, recordings)
+    rows = recording_rows(ws, recordings, turn, qual, rts, purpose, wordless)
     return Snapshot(
         workspace=str(ws.path), name=ws.path.name, version=version,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         recordings=recordings, stages=stages, overview=overview(ws), turns=turn, qualify=qual,
         reference=reference, rights=rts, datamap=data_map(ws, qual), rows=rows, purpose=purpose,
         purposes=purposes, checks_note=stage_note(stages, "checks"), errors=queries.error_table(ws),
-        collapse=collapse_results(ws),
+        collapse=collapse_results(ws), wordless_note=wordless_note,
     )
 
 
