@@ -29,7 +29,7 @@ install: $(STAMP)
 # The scan exits 1 when some recordings failed (they are listed, the rest is scanned): the demo goes on.
 demo: install
 	$(VENV)/bin/twotrack scan data/sample/manifest.csv -w $(DEMO_WS) --words || test $$? -eq 1
-	$(VENV)/bin/twotrack stats -w $(DEMO_WS)
+	$(VENV)/bin/twotrack stats -w $(DEMO_WS) --wordless
 	$(VENV)/bin/twotrack eval -w $(DEMO_WS) --gold data/sample/gold
 	$(VENV)/bin/twotrack consent import data/sample/consent.csv -w $(DEMO_WS)
 	$(VENV)/bin/twotrack rights -w $(DEMO_WS) --purpose commercial-training
