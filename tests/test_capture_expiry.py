@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -335,23 +336,33 @@ def test_bad_expiry_settings_are_usage_errors(tmp_path, args, words):
         assert r.exit_code == 2 and words in r.output, (cmd, r.output)
 
 
-def test_capture_expire_is_refused_while_a_server_serves_the_workspace(tmp_path):
+@contextmanager
+def _serving(ws):
+    """A real `twotrack capture serve -w WS --expire-after 90m` process, once it says it serves; stopped after."""
     import subprocess
     import sys
 
-    ws = tmp_path / "ws"
     serve = [sys.executable, "-m", "twotrack", "capture", "serve", "-w", str(ws), "--port", "0", "--no-scan",
              "--expire-after", "90m"]
     server = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert "Ctrl-C stops it" in server.stdout.readline()
+        yield server
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_capture_expire_is_refused_while_a_server_serves_the_workspace(tmp_path):
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    with _serving(ws) as server:
         assert "expire after 1.5 h without activity" in server.stdout.readline()
         r = subprocess.run([sys.executable, "-m", "twotrack", "capture", "expire", "-w", str(ws)],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and "expires sessions itself" in r.stderr and str(server.pid) in r.stderr, r.stderr
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_a_session_saved_before_activity_was_recorded_is_judged_by_its_newest_file(tmp_path):
@@ -460,9 +471,6 @@ def test_capture_sessions_judges_by_the_limit_of_the_server_that_runs(tmp_path):
     as expiring in 3 days. The running server now writes its limit in its lock (WS/capture/.serve.lock) and
     `capture sessions` uses it while the lock is held, naming the server; options given on the command line still decide, and
     the listing says what the server applies."""
-    import subprocess
-    import sys
-
     ws = tmp_path / "ws"
     with TestClient(_app(ws, Clock(time.time()))) as c:
         sid = new_session(c)["session_id"]
@@ -477,11 +485,7 @@ def test_capture_sessions_judges_by_the_limit_of_the_server_that_runs(tmp_path):
         assert row["session_id"] == sid
         return expiry.epoch(row["expires"]) - expiry.epoch(row["last_activity"])
 
-    serve = [sys.executable, "-m", "twotrack", "capture", "serve", "-w", str(ws), "--port", "0", "--no-scan",
-             "--expire-after", "90m"]
-    server = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert "Ctrl-C stops it" in server.stdout.readline()
+    with _serving(ws) as server:
         assert "expire after 1.5 h" in server.stdout.readline()
         rows = json.loads(listed("--json"))
         assert limit_s(rows) == pytest.approx(1.5 * HOUR, abs=1.0)
@@ -493,9 +497,6 @@ def test_capture_sessions_judges_by_the_limit_of_the_server_that_runs(tmp_path):
         rows = json.loads(listed("--json", "--expire-after", "3h"))
         assert limit_s(rows) == pytest.approx(3 * HOUR, abs=1.0) and rows[0]["limit_from"] == "the options given"
         assert f"the running capture server (pid {server.pid}) expires them after 1.5 h" in listed("--expire-after", "3h")
-    finally:
-        server.terminate()
-        server.wait(10)
     # no server: the config's limit, as the next server started without options would apply it
     rows = json.loads(listed("--json"))
     assert limit_s(rows) == pytest.approx(72 * HOUR, abs=1.0)
@@ -507,18 +508,11 @@ def test_capture_sessions_with_an_unreadable_limit_in_the_running_servers_lock(t
     that are not text, a NaN limit or one past 100 years: `capture sessions` ended in a UnicodeDecodeError or
     OverflowError traceback, or listed a NaN limit ('expire after nan s', an expiry date in the past). The
     listing now falls back on the config's limit and says the server's limit could not be read."""
-    import subprocess
-    import sys
-
     ws = tmp_path / "ws"
     with TestClient(_app(ws, Clock(time.time()))) as c:
         new_session(c)
-    serve = [sys.executable, "-m", "twotrack", "capture", "serve", "-w", str(ws), "--port", "0", "--no-scan",
-             "--expire-after", "90m"]
-    server = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = ws / "capture" / ".serve.lock"
-    try:
-        assert "Ctrl-C stops it" in server.stdout.readline()
+    with _serving(ws) as server:
         for body in (b"\xff\xfe\x00\x81 garbage", f"{server.pid} ".encode() + json.dumps(
                 {"expire_after_s": float("nan"), "keep_expired_audio": False, "expire_check_s": 300.0}).encode(),
                      f"{server.pid} ".encode() + json.dumps(
@@ -537,9 +531,6 @@ def test_capture_sessions_with_an_unreadable_limit_in_the_running_servers_lock(t
             assert res.exit_code == 2 and res.exception is None or isinstance(res.exception, SystemExit), \
                 (body, res.output, res.exception)
             assert "a capture server serves" in res.output, res.output
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_a_capture_serve_started_while_capture_sessions_peeks_at_the_lock_still_starts(tmp_path):
